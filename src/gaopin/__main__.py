@@ -1,0 +1,3 @@
+from gaopin.cli import main
+
+main()

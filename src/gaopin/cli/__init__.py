@@ -1,0 +1,40 @@
+"""The `gaopin` command line: thin commands over the library.
+
+Only this package touches typer and rich. Heavy libraries (pandas, matplotlib) are
+imported inside the commands that need them so that `gaopin --help` starts fast.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from gaopin import __version__
+from gaopin.cli import load_cmds
+
+app = typer.Typer(
+    name="gaopin",
+    help="高频（gaopin）：12345 接诉即办工单的提早预警、高频诉求台账和月度考核报告。",
+    no_args_is_help=True,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"gaopin {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", help="显示版本号", callback=_version, is_eager=True),
+) -> None:
+    """高频（gaopin）：12345 接诉即办工单的提早预警、高频诉求台账和月度考核报告。"""
+
+
+load_cmds.register(app)
+
+
+def main() -> None:
+    app(prog_name="gaopin")

@@ -1,0 +1,132 @@
+"""What every command shares: options, settings, and the one place errors become exit codes."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+import traceback
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Callable, Optional
+
+import typer
+
+from gaopin.errors import ExitCode, GaopinError
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+
+
+ConfigOpt = Annotated[
+    Optional[Path],
+    typer.Option("--config", "-c", help="配置文件 gaopin.toml 的路径（默认：当前目录，再到用户配置目录）", show_default=False),
+]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="出错时显示完整的调用栈（给开发者看）")]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="输出格式：text（表格）或 json")]
+ShowPhonesOpt = Annotated[bool, typer.Option("--show-phones", help="显示完整电话号码（默认隐藏中间四位）")]
+FilesArg = Annotated[
+    Optional[list[Path]],
+    typer.Argument(help="12345 导出文件（.xlsx/.xls/.csv），可以给多个；不给时使用工单库", show_default=False),
+]
+DbOpt = Annotated[
+    Optional[Path],
+    typer.Option("--db", help="工单库文件（默认：环境变量 GAOPIN_DB，再到配置 [store] path，再到用户数据目录）", show_default=False),
+]
+TodayOpt = Annotated[
+    Optional[str],
+    typer.Option("--today", help="把哪一天当作“今天”（YYYY-MM-DD），用于回放过去的月份；默认是北京时间的今天", show_default=False),
+]
+
+
+def stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn domain errors into one or two stderr lines and a documented exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        debug = bool(kwargs.get("debug")) or os.environ.get("GAOPIN_DEBUG") == "1"
+        try:
+            return fn(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except GaopinError as exc:
+            if debug:
+                traceback.print_exc()
+            _log_error(exc)
+            stderr(f"错误：{exc.message}")
+            if exc.hint:
+                stderr(f"提示：{exc.hint}")
+            raise typer.Exit(int(exc.exit_code)) from None
+        except KeyboardInterrupt:
+            stderr("已中断。")
+            raise typer.Exit(130) from None
+        except BrokenPipeError:
+            # `gaopin warn … | head`: the reader went away; nothing to report.
+            try:
+                sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+            except OSError:
+                pass
+            raise typer.Exit(0) from None
+        except MemoryError:
+            stderr("错误：内存不足，文件太大无法处理。")
+            stderr("提示：请分月导出后分别处理，或在内存更大的电脑上运行。")
+            raise typer.Exit(int(ExitCode.INPUT)) from None
+        except Exception as exc:
+            if debug:
+                raise
+            _log_error(exc)
+            stderr(f"内部错误：{type(exc).__name__}: {str(exc)[:200]}")
+            stderr("提示：这是 gaopin 的缺陷，请加 --debug 重新运行，把输出发给维护人员。")
+            raise typer.Exit(int(ExitCode.INTERNAL)) from None
+
+    return wrapper
+
+
+_error_logger: Callable[[BaseException], None] | None = None
+
+
+def set_error_logger(fn: Callable[[BaseException], None] | None) -> None:
+    global _error_logger
+    _error_logger = fn
+
+
+def _log_error(exc: BaseException) -> None:
+    if _error_logger is not None:
+        try:
+            _error_logger(exc)
+        except Exception:  # logging must never hide the real error
+            pass
+
+
+def settings_from(config: Path | None, overrides: dict[str, Any] | None = None):
+    from gaopin.config import load_settings
+
+    return load_settings(config, overrides={k: v for k, v in (overrides or {}).items() if v is not None})
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def parse_date_option(value: str | None, name: str):
+    """`YYYY-MM-DD` or `today` (Beijing time) as a date; None stays None."""
+    from datetime import date
+
+    from gaopin.config import today_local
+    from gaopin.errors import UsageError
+
+    if value is None:
+        return None
+    if value.strip().lower() in ("today", "今天"):
+        return today_local()
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise UsageError(f"{name} 的日期“{value}”无法识别", "请写成 YYYY-MM-DD，例如 2024-08-03，或写 today") from None

@@ -1,0 +1,113 @@
+"""Commands about reading exports: inspect, clean, init."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from gaopin.cli.common import ConfigOpt, DebugOpt, Format, FormatOpt, ShowPhonesOpt, handles_errors, print_json, settings_from
+from gaopin.cli.render import console, progress, table
+
+InputFiles = Annotated[list[Path], typer.Argument(help="12345 导出文件（.xlsx/.xls/.csv），可以给多个", show_default=False)]
+EncodingOpt = Annotated[Optional[str], typer.Option("--encoding", help="CSV 编码（默认先试 utf-8-sig 再试 gb18030）", show_default=False)]
+SheetOpt = Annotated[Optional[str], typer.Option("--sheet", help="工作表名称或序号（从 1 起）", show_default=False)]
+HeaderRowOpt = Annotated[Optional[int], typer.Option("--header-row", help="表头所在行（从 1 起）；默认自动识别", show_default=False)]
+
+
+def _load_overrides(encoding: str | None, sheet: str | None, header_row: int | None) -> dict:
+    return {"load.encoding": encoding, "load.sheet": sheet, "load.header_row": header_row}
+
+
+def register(app: typer.Typer) -> None:
+    app.command("inspect")(inspect)
+    app.command("clean")(clean)
+    app.command("init")(init)
+
+
+@handles_errors
+def inspect(
+    files: InputFiles,
+    format: FormatOpt = Format.text,
+    encoding: EncodingOpt = None,
+    sheet: SheetOpt = None,
+    header_row: HeaderRowOpt = None,
+    show_phones: ShowPhonesOpt = False,
+    config: ConfigOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """查看一个新导出文件：用了哪张表、哪一行表头、每列对应哪个字段、填充率和发现的问题。"""
+    from gaopin.io.inspect import inspect_files
+
+    settings = settings_from(config, _load_overrides(encoding, sheet, header_row))
+    with progress() as step:
+        report = inspect_files(files, settings, show_phones=show_phones, progress=step)
+    if format is Format.json:
+        print_json(report)
+        return
+    _render_inspect(report)
+
+
+def _render_inspect(report: dict) -> None:
+    from gaopin.schema import label
+
+    out = console()
+    for f in report["files"]:
+        where = f"工作表“{f['sheet']}”" if f["sheet"] else f"编码 {f['encoding']}"
+        out.print(f"[bold]{f['path']}[/]（{f['kind']}，{where}，表头在第 {f['header_row']} 行，{f['rows']} 行数据）")
+        rows = [
+            (c["position"], c["header"], f"{c['field']}（{label(c['field'])}）" if c["field"] else "未使用", c["note"])
+            for c in f["columns"]
+        ]
+        out.print(table(None, ["列", "原表头", "标准字段", "说明"], rows))
+    dr = report["date_range"]
+    out.print(
+        f"共读取 {report['rows_read']} 行，{report['tickets']} 张工单（去重后），拒收 {report['rejected']} 行；"
+        f"受理时间 {dr['start'] or '—'} 至 {dr['end'] or '—'}"
+    )
+    fill_rows = [(name, v["label"], f"{v['fill_rate'] * 100:.1f}%") for name, v in report["fields"].items()]
+    out.print(table("字段填充率", ["字段", "名称", "填充率"], fill_rows))
+    if report["missing_fields"]:
+        out.print("导出中没有的字段：" + "、".join(f"{n}（{label(n)}）" for n in report["missing_fields"]))
+    if report["problems"]:
+        counts = "，".join(f"{k} {v}" for k, v in report["problem_counts"].items())
+        prob_rows = [
+            (p["kind"], Path(p["file"]).name if p["file"] else "", p["row"] or "", p["value"] or "", p["message"])
+            for p in report["problems"]
+        ]
+        out.print(table(f"发现的问题（{counts}）", ["类型", "文件", "行", "值", "说明"], prob_rows))
+    else:
+        out.print("没有发现问题。")
+
+
+@handles_errors
+def clean(
+    files: InputFiles,
+    output: Annotated[Path, typer.Option("--output", "-o", help="输出文件：.csv（UTF-8 带 BOM，Excel 可直接打开）或 .xlsx", show_default=False)],
+    encoding: EncodingOpt = None,
+    sheet: SheetOpt = None,
+    header_row: HeaderRowOpt = None,
+    show_phones: ShowPhonesOpt = False,
+    config: ConfigOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """把导出文件整理成标准表（每个标准字段一列，时间写成 YYYY-MM-DD HH:MM:SS），供其他用途使用。"""
+    from gaopin.io.clean import clean_files
+
+    settings = settings_from(config, _load_overrides(encoding, sheet, header_row))
+    summary = clean_files(files, output, settings, show_phones=show_phones)
+    typer.echo(f"已写出 {summary['tickets']} 张工单到 {summary['output']}" + (f"（拒收 {summary['rejected']} 行，见 gaopin inspect）" if summary["rejected"] else ""))
+
+
+@handles_errors
+def init(
+    path: Annotated[Path, typer.Argument(help="写到哪里", show_default=True)] = Path("gaopin.toml"),
+    force: Annotated[bool, typer.Option("--force", help="覆盖已存在的文件")] = False,
+    debug: DebugOpt = False,
+) -> None:
+    """生成一份带注释的默认配置文件 gaopin.toml。"""
+    from gaopin.config import write_default_config
+
+    written = write_default_config(path, force=force)
+    typer.echo(f"已生成 {written}；按需修改后，放在运行 gaopin 的目录即可生效。")

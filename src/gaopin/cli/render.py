@@ -1,0 +1,45 @@
+"""Rich rendering of library results for the terminal."""
+
+from __future__ import annotations
+
+import os
+import sys
+from contextlib import contextmanager
+from typing import Any, Callable, Iterable, Iterator
+
+from rich.console import Console
+from rich.table import Table
+
+
+def console() -> Console:
+    # Wide enough for Chinese tables when piped to a file; no colour when not a terminal.
+    return Console(
+        width=None if sys.stdout.isatty() else 160,
+        no_color=bool(os.environ.get("NO_COLOR")) or not sys.stdout.isatty(),
+        highlight=False,
+        soft_wrap=False,
+    )
+
+
+def table(title: str | None, headers: Iterable[str], rows: Iterable[Iterable[Any]], **kwargs: Any) -> Table:
+    t = Table(title=title, title_justify="left", show_lines=False, **kwargs)
+    for h in headers:
+        t.add_column(h, overflow="fold")
+    for row in rows:
+        t.add_row(*["" if v is None else str(v) for v in row])
+    return t
+
+
+@contextmanager
+def progress() -> Iterator[Callable[[str], None] | None]:
+    """A spinner with the current step on a terminal; nothing when output is not a TTY."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    err = Console(stderr=True)
+    with err.status("处理中…") as status:
+        yield lambda message: status.update(message)
+
+
+def pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"

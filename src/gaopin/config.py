@@ -1,0 +1,584 @@
+"""Settings: named defaults, overridden by gaopin.toml, then the environment, then flags.
+
+Every setting is a dataclass field whose metadata carries its Chinese description; the
+commented default file (`gaopin init`) and the table in docs/configuration.md are both
+rendered from these fields, so there is one definition of each setting.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, get_args, get_origin, get_type_hints
+from zoneinfo import ZoneInfo
+
+from gaopin.errors import ConfigError
+
+# Periods and "today" are Beijing time whatever TZ the machine (or cron) has.
+TIMEZONE = ZoneInfo("Asia/Shanghai")
+APP_NAME = "gaopin"
+CONFIG_FILE_NAME = "gaopin.toml"
+ENV_PREFIX = "GAOPIN_"
+ENV_CONFIG = "GAOPIN_CONFIG"
+ENV_DB = "GAOPIN_DB"
+ENV_SMTP_PASSWORD = "GAOPIN_SMTP_PASSWORD"
+
+
+def now_local() -> datetime:
+    """The current wall-clock time in Beijing (naive, like the exports' times)."""
+    return datetime.now(TIMEZONE).replace(tzinfo=None)
+
+
+def today_local() -> date:
+    return now_local().date()
+
+
+def _doc(text: str, **extra: Any) -> dict[str, Any]:
+    return {"doc": text, **extra}
+
+
+def setting(default: Any, doc: str, **extra: Any) -> Any:
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda d=default: type(d)(d), metadata=_doc(doc, **extra))
+    return field(default=default, metadata=_doc(doc, **extra))
+
+
+def section(cls: type, doc: str) -> Any:
+    return field(default_factory=cls, metadata=_doc(doc, section=True))
+
+
+# --- sections -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoadSettings:
+    sheet: str = setting("", "要读取的工作表名称或序号（从 1 起）；留空时读第一张有数据的表")
+    header_row: int = setting(0, "表头所在行（从 1 起）；0 表示自动识别（前 30 行中匹配别名最多的一行）")
+    encoding: str = setting("", "CSV 编码；留空时先试 utf-8-sig，再试 gb18030")
+    date_format: str = setting(
+        "",
+        "日期格式（strftime 写法），例如美国导出的 \"%m/%d/%Y %I:%M:%S %p\"；留空时自动识别常见写法",
+    )
+
+
+@dataclass(frozen=True)
+class PointSettings:
+    prefixes: list[str] = setting(
+        [], "地址开头要去掉的街道、乡镇名称（北京市和 16 个区名总会去掉）", example=["新村街道", "新村"]
+    )
+
+
+@dataclass(frozen=True)
+class PointDayRule:
+    min_tickets: int = setting(3, "同一点位、同一问题在一个自然日内达到多少件即预警")
+
+
+@dataclass(frozen=True)
+class TwoDayRule:
+    min_tickets: int = setting(5, "同一点位、同一问题在连续两天内达到多少件")
+    min_persons: int = setting(2, "且来自至少多少位不同诉求人")
+
+
+@dataclass(frozen=True)
+class RulesSettings:
+    category_level: int = setting(0, "判断“同一问题”用的分类层级：0 为完整分类路径，1/2/3 为只看前几级")
+    point_day: PointDayRule = section(PointDayRule, "单日同点位预警（point_day）")
+    two_day: TwoDayRule = section(TwoDayRule, "两日多人预警（two_day）")
+
+
+@dataclass(frozen=True)
+class FilterSettings:
+    exclude: dict[str, list[str]] = setting(
+        {},
+        "在所有规则之前剔除的工单：字段（标准字段名或原表头）= 取值列表",
+        example={"工单类型": ["咨询"]},
+    )
+
+
+@dataclass(frozen=True)
+class OwnerSettings:
+    center_head: str = setting("", "中心负责人，每份预警都会写明")
+    communities: dict[str, str] = setting(
+        {}, "社区 = 包片领导", example={"恰海社区": "张三", "桥一社区": "李四"}
+    )
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    path: str = setting("", "工单库（SQLite 文件）路径；留空时用用户数据目录下的 gaopin.db（环境变量 GAOPIN_DB 优先）")
+
+
+@dataclass(frozen=True)
+class CallerLedger:
+    min_tickets: int = setting(5, "同一诉求人在连续 days 天内达到多少件列入台账")
+    days: int = setting(30, "统计窗口（自然日）")
+
+
+@dataclass(frozen=True)
+class PointLedger:
+    min_tickets: int = setting(10, "同一点位在连续 days 天内达到多少件列入台账")
+    days: int = setting(30, "统计窗口（自然日）")
+
+
+@dataclass(frozen=True)
+class IssueLedger:
+    min_tickets: int = setting(8, "同一点位、同一问题在连续 days 天内达到多少件")
+    min_persons: int = setting(3, "且来自至少多少位不同诉求人")
+    days: int = setting(90, "统计窗口（自然日）")
+
+
+@dataclass(frozen=True)
+class LedgerSettings:
+    due_soon_days: int = setting(3, "办理时限前多少天内显示为“临期”")
+    caller: CallerLedger = section(CallerLedger, "高频诉求人")
+    point: PointLedger = section(PointLedger, "高频点位")
+    issue: IssueLedger = section(IssueLedger, "高频问题")
+
+
+@dataclass(frozen=True)
+class ScoreSettings:
+    response_weight: float = setting(0.10, "响应率权重")
+    resolution_weight: float = setting(0.50, "解决率权重")
+    satisfaction_weight: float = setting(0.40, "满意率权重")
+    basic_satisfied_factor: float = setting(0.9, "“基本满意”折算为满意的系数")
+
+
+@dataclass(frozen=True)
+class PeriodSettings:
+    start_day: int = setting(1, "考核周期起始日（1–28）：1 为自然月；19 表示上月 19 日至本月 18 日")
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    street: str = setting("", "街道名称（报告标题、邮件主题）；留空时取数据中最常见的街乡镇")
+    rankings: str = setting("", "区里公布的排名 CSV（列：月份, 接诉量排名, 综合成绩排名, 市直派成绩）")
+    out_dir: str = setting("reports", "报告输出目录，实际输出到其下的 YYYY-MM/")
+    font: str = setting("", "图表用的中文字体文件（.otf/.ttf）；留空时用随包安装的思源黑体（Noto Sans SC）")
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    host: str = setting("", "SMTP 服务器")
+    port: int = setting(465, "SMTP 端口（ssl 通常 465，starttls 通常 587）")
+    security: str = setting("ssl", "加密方式：ssl、starttls 或 none", choices=["ssl", "starttls", "none"])
+    username: str = setting("", "SMTP 登录名；留空则不登录")
+    password_file: str = setting(
+        "", "存放 SMTP 密码的文件（只能本人可读）；也可用环境变量 GAOPIN_SMTP_PASSWORD；不能写在命令行里"
+    )
+    sender: str = setting("", "发件人地址（配置文件里写作 from）", key="from")
+    to: list[str] = setting([], "收件人列表")
+    cc: list[str] = setting([], "抄送列表")
+    cafile: str = setting("", "私有 CA 证书文件（PEM）；留空时用系统证书")
+    timeout: float = setting(30.0, "连接超时（秒）")
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    webhook: str = setting("", "群机器人 webhook 地址")
+    format: str = setting("wecom", "机器人类型：wecom（企业微信）或 dingtalk（钉钉）", choices=["wecom", "dingtalk"])
+    secret: str = setting("", "钉钉机器人加签密钥（可选）；也可用环境变量 GAOPIN_NOTIFY__SECRET")
+    timeout: float = setting(15.0, "请求超时（秒）")
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    file: str = setting("", "日志文件；留空时写到用户日志目录下的 gaopin.log")
+    max_bytes: int = setting(1_000_000, "日志文件达到多少字节后轮换")
+    backups: int = setting(5, "保留几个旧日志文件")
+
+
+@dataclass(frozen=True)
+class PrivacySettings:
+    mask_phones: bool = setting(True, "在所有给人看的输出中隐藏电话中间四位（138****5678）")
+    mask_names: bool = setting(False, "在给人看的输出中隐藏姓名（张*）")
+    retention_months: int = setting(0, "gaopin purge 不带 --before 时删除多少个月以前的工单；0 表示不设期限")
+
+
+@dataclass(frozen=True)
+class LimitSettings:
+    max_file_mb: int = setting(1024, "输入文件大小上限（MB）")
+    max_uncompressed_mb: int = setting(2048, "xlsx 解压后总大小上限（MB）")
+    max_ratio: int = setting(200, "xlsx 中任一文件的压缩比上限")
+    max_cells: int = setting(50_000_000, "工作表声明的单元格数上限（行 × 列）")
+    max_columns: int = setting(16_384, "工作表列数上限（Excel 本身最多 16384 列）")
+    max_rows: int = setting(1_048_576, "工作表行数上限（Excel 本身最多 1048576 行）")
+
+
+@dataclass(frozen=True)
+class Settings:
+    load: LoadSettings = section(LoadSettings, "读取选项")
+    columns: dict[str, Any] = setting(
+        {},
+        "表头映射：标准字段名 = \"原表头\"（分类也可写成层级列表），优先于内置别名",
+        example={"ticket_id": "Case ID", "received_at": "Created Date", "category": ["L1", "L2", "L3"]},
+    )
+    point: PointSettings = section(PointSettings, "点位（地址归一到楼栋）")
+    rules: RulesSettings = section(RulesSettings, "提早预警规则")
+    filters: FilterSettings = section(FilterSettings, "预警前剔除的工单")
+    owners: OwnerSettings = section(OwnerSettings, "责任领导（1+9+28）")
+    store: StoreSettings = section(StoreSettings, "工单库")
+    ledger: LedgerSettings = section(LedgerSettings, "高频诉求台账")
+    score: ScoreSettings = section(ScoreSettings, "三率与综合成绩")
+    period: PeriodSettings = section(PeriodSettings, "考核周期")
+    report: ReportSettings = section(ReportSettings, "月度报告")
+    mail: MailSettings = section(MailSettings, "邮件发送")
+    notify: NotifySettings = section(NotifySettings, "群机器人通知")
+    log: LogSettings = section(LogSettings, "日志")
+    privacy: PrivacySettings = section(PrivacySettings, "隐私")
+    limits: LimitSettings = section(LimitSettings, "输入文件安全上限")
+
+    # Where the settings came from; relative paths in the file are relative to it.
+    source: str = field(default="", metadata={"internal": True})
+
+    def resolve_path(self, value: str) -> Path:
+        """A path from the settings, relative to the config file's folder."""
+        path = Path(value).expanduser()
+        if not path.is_absolute() and self.source:
+            path = Path(self.source).parent / path
+        return path
+
+    def with_values(self, values: dict[str, Any]) -> "Settings":
+        """A copy with dotted keys (`rules.point_day.min_tickets`) replaced: used for flags."""
+        merged = to_dict(self)
+        for dotted, value in values.items():
+            if value is None:
+                continue
+            node = merged
+            *parents, last = dotted.split(".")
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[last] = value
+        built = _build(Settings, merged, "", origin="命令行参数")
+        return dataclasses.replace(built, source=self.source)
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+def _toml_key(f: dataclasses.Field) -> str:
+    return f.metadata.get("key", f.name)
+
+
+def _public_fields(cls: type) -> list[dataclasses.Field]:
+    return [f for f in dataclasses.fields(cls) if not f.metadata.get("internal")]
+
+
+def _type_name(tp: Any) -> str:
+    origin = get_origin(tp)
+    if origin is list:
+        return "字符串列表"
+    if origin is dict:
+        return "表"
+    return {int: "整数", float: "数字", str: "字符串", bool: "true/false"}.get(tp, str(tp))
+
+
+def _coerce(tp: Any, value: Any, where: str, f: dataclasses.Field | None = None) -> Any:
+    origin = get_origin(tp)
+    bad = ConfigError(
+        f"配置项 {where} 应为{_type_name(tp)}，实际是 {value!r}",
+        "请修改 gaopin.toml（或对应的环境变量），可运行 gaopin init 查看默认写法",
+    )
+    if origin is list:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise bad
+        return list(value)
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise bad
+        val_type = get_args(tp)[1]
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            if val_type is Any:
+                if not (isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v))):
+                    raise ConfigError(
+                        f"配置项 {where}.{k} 应为字符串或字符串列表，实际是 {v!r}",
+                        "请修改 gaopin.toml 的 [columns] 表",
+                    )
+                out[str(k)] = v
+            else:
+                out[str(k)] = _coerce(val_type, v, f"{where}.{k}")
+        return out
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise bad
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise bad
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise bad
+        return float(value)
+    if tp is str:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)  # sheet = 2
+        if not isinstance(value, str):
+            raise bad
+        choices = f.metadata.get("choices") if f is not None else None
+        if choices and value not in choices:
+            raise ConfigError(
+                f"配置项 {where} 的值 {value!r} 无效",
+                f"可选值：{'、'.join(choices)}",
+            )
+        return value
+    raise bad  # pragma: no cover - every field type is handled above
+
+
+def _build(cls: type, data: dict[str, Any], prefix: str, origin: str) -> Any:
+    hints = get_type_hints(cls)
+    fields = {_toml_key(f): f for f in _public_fields(cls)}
+    unknown = [k for k in data if k not in fields]
+    if unknown:
+        key = unknown[0]
+        where = f"{prefix}{key}"
+        close = difflib.get_close_matches(key, list(fields), n=1)
+        hint = f"是不是想写 {prefix}{close[0]}？" if close else "请对照 gaopin init 生成的默认文件检查拼写"
+        raise ConfigError(f"{origin}中有未知的配置项 {where}", hint)
+    values: dict[str, Any] = {}
+    for key, f in fields.items():
+        tp = hints[f.name]
+        if key not in data:
+            continue
+        where = f"{prefix}{key}"
+        if dataclasses.is_dataclass(tp):
+            sub = data[key]
+            if not isinstance(sub, dict):
+                raise ConfigError(f"{origin}中 {where} 应为一个表 [{where}]", "请对照 gaopin init 生成的默认文件修改")
+            values[f.name] = _build(tp, sub, f"{where}.", origin)
+        else:
+            values[f.name] = _coerce(tp, data[key], where, f)
+    try:
+        obj = cls(**values)
+    except TypeError as exc:  # pragma: no cover - guarded by the checks above
+        raise ConfigError(f"{origin}无法解析：{exc}") from exc
+    _validate(obj, prefix)
+    return obj
+
+
+def _validate(obj: Any, prefix: str) -> None:
+    """Range checks that the type alone cannot express."""
+
+    def fail(key: str, text: str) -> None:
+        raise ConfigError(f"配置项 {prefix}{key} {text}", "请修改 gaopin.toml")
+
+    if isinstance(obj, RulesSettings) and obj.category_level not in (0, 1, 2, 3):
+        fail("category_level", f"应为 0、1、2 或 3，实际是 {obj.category_level}")
+    if isinstance(obj, PeriodSettings) and not 1 <= obj.start_day <= 28:
+        fail("start_day", f"应在 1 到 28 之间，实际是 {obj.start_day}")
+    if isinstance(obj, LoadSettings) and obj.header_row < 0:
+        fail("header_row", "不能为负数")
+    for f in _public_fields(type(obj)):
+        value = getattr(obj, f.name)
+        if f.name in ("min_tickets", "min_persons", "days") and value < 1:
+            fail(f.name, f"应至少为 1，实际是 {value}")
+        if f.name.endswith("_weight") or f.name == "basic_satisfied_factor":
+            if not 0 <= value <= 1:
+                fail(f.name, f"应在 0 到 1 之间，实际是 {value}")
+
+
+def to_dict(obj: Any) -> dict[str, Any]:
+    """Settings as a TOML-shaped dict (keys as written in the file)."""
+    out: dict[str, Any] = {}
+    for f in _public_fields(type(obj)):
+        value = getattr(obj, f.name)
+        out[_toml_key(f)] = to_dict(value) if dataclasses.is_dataclass(value) else value
+    return out
+
+
+def _parse_env_value(text: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def env_overrides(environ: dict[str, str] | os._Environ) -> dict[str, Any]:
+    """`GAOPIN_RULES__POINT_DAY__MIN_TICKETS=4` as a nested dict; GAOPIN_DB names the store."""
+    data: dict[str, Any] = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        parts = name[len(ENV_PREFIX) :].lower().split("__")
+        node = data
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = _parse_env_value(raw)
+    if environ.get(ENV_DB):
+        data.setdefault("store", {})["path"] = environ[ENV_DB]
+    return data
+
+
+def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and key not in ("columns",):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def default_config_path() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / CONFIG_FILE_NAME
+
+
+def find_config(explicit: str | os.PathLike[str] | None, environ: dict[str, str] | os._Environ | None = None) -> Path | None:
+    """--config, else $GAOPIN_CONFIG, else ./gaopin.toml, else the user config dir."""
+    environ = os.environ if environ is None else environ
+    chosen = explicit or environ.get(ENV_CONFIG)
+    if chosen:
+        path = Path(chosen).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"找不到配置文件 {path}", "请检查 --config 或 GAOPIN_CONFIG 的路径，或运行 gaopin init 生成一个")
+        return path
+    for candidate in (Path.cwd() / CONFIG_FILE_NAME, default_config_path()):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"配置文件 {path} 不是 UTF-8 编码", "请用 UTF-8 编码保存 gaopin.toml") from exc
+    except OSError as exc:
+        raise ConfigError(f"无法读取配置文件 {path}：{exc.strerror}", "请检查文件权限") from exc
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"配置文件 {path} 格式错误：{exc}", "请按 TOML 格式修改（字符串要加引号）") from exc
+
+
+def load_settings(
+    config: str | os.PathLike[str] | None = None,
+    environ: dict[str, str] | os._Environ | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> Settings:
+    """Defaults, then the config file, then GAOPIN_* variables, then dotted-key overrides."""
+    environ = os.environ if environ is None else environ
+    path = find_config(config, environ)
+    data: dict[str, Any] = {}
+    if path is not None:
+        data = read_toml(path)
+        _build(Settings, data, "", origin=f"配置文件 {path} ")
+    env = env_overrides(environ)
+    if env:
+        _build(Settings, _deep_merge(data, env), "", origin="环境变量")
+        data = _deep_merge(data, env)
+    settings = _build(Settings, data, "", origin="配置")
+    settings = dataclasses.replace(settings, source=str(path) if path else "")
+    if overrides:
+        settings = settings.with_values(overrides)
+    return settings
+
+
+# --- rendering -------------------------------------------------------------------------
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_toml_bare(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    raise TypeError(value)  # pragma: no cover
+
+
+def _toml_bare(key: str) -> str:
+    return key if key.replace("_", "").isascii() and key.replace("_", "").isalnum() else _toml_value(key)
+
+
+def iter_settings(cls: type = Settings, prefix: str = "") -> list[tuple[str, dataclasses.Field, Any]]:
+    """(dotted key, field, type) of every leaf setting, in file order."""
+    hints = get_type_hints(cls)
+    out = []
+    for f in _public_fields(cls):
+        tp = hints[f.name]
+        key = f"{prefix}{_toml_key(f)}"
+        if dataclasses.is_dataclass(tp):
+            out.extend(iter_settings(tp, f"{key}."))
+        else:
+            out.append((key, f, tp))
+    return out
+
+
+def _default_of(f: dataclasses.Field) -> Any:
+    return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+
+
+def render_default_toml() -> str:
+    """The commented default gaopin.toml that `gaopin init` writes."""
+    lines = [
+        "# gaopin 配置文件（TOML 格式）。",
+        "# 每一项都写着默认值；去掉行首的 # 再修改即可生效。",
+        "# 环境变量可覆盖任何一项：GAOPIN_<节>__<项>，例如 GAOPIN_RULES__POINT_DAY__MIN_TICKETS=4。",
+        "",
+    ]
+
+    def emit(cls: type, prefix: str, title: str) -> None:
+        hints = get_type_hints(cls)
+        leaves = [f for f in _public_fields(cls) if not dataclasses.is_dataclass(hints[f.name])]
+        subs = [f for f in _public_fields(cls) if dataclasses.is_dataclass(hints[f.name])]
+        table_leaves = [f for f in leaves if get_origin(hints[f.name]) is dict]
+        plain_leaves = [f for f in leaves if get_origin(hints[f.name]) is not dict]
+        if prefix and plain_leaves:
+            lines.append(f"# {title}")
+            lines.append(f"[{prefix}]")
+            for f in plain_leaves:
+                lines.append(f"# {f.metadata['doc']}")
+                lines.append(f"# {_toml_key(f)} = {_toml_value(_default_of(f))}")
+            lines.append("")
+        for f in table_leaves:
+            key = f"{prefix}.{_toml_key(f)}" if prefix else _toml_key(f)
+            lines.append(f"# {f.metadata['doc']}")
+            example = f.metadata.get("example", {})
+            if key == "filters.exclude":
+                lines.append(f"# [{prefix}]")
+                lines.append(f"# exclude = {_toml_value(example)}")
+            else:
+                lines.append(f"# [{key}]")
+                for k, v in example.items():
+                    lines.append(f"# {_toml_bare(k)} = {_toml_value(v)}")
+            lines.append("")
+        for f in subs:
+            key = f"{prefix}.{_toml_key(f)}" if prefix else _toml_key(f)
+            emit(hints[f.name], key, f.metadata["doc"])
+
+    emit(Settings, "", "")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def render_markdown_table() -> str:
+    """The settings table of docs/configuration.md (a test keeps the page in step)."""
+    rows = ["| 配置项 | 类型 | 默认值 | 说明 |", "|---|---|---|---|"]
+    for key, f, tp in iter_settings():
+        default = _toml_value(_default_of(f))
+        doc = f.metadata["doc"].replace("|", "\\|")
+        rows.append(f"| `{key}` | {_type_name(tp)} | `{default}` | {doc} |")
+    return "\n".join(rows) + "\n"
+
+
+def write_default_config(path: Path, force: bool = False) -> Path:
+    if path.exists() and not force:
+        raise ConfigError(f"{path} 已存在，没有覆盖", "如确需覆盖，请加 --force")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(render_default_toml(), encoding="utf-8")
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,67 @@
+"""Domain errors and the exit codes they map to.
+
+The library raises these; only the CLI turns them into stderr lines and exit codes.
+Each error carries a message (what is wrong) and a hint (what to do), both in Chinese
+because office staff read them.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    INTERNAL = 1  # a bug: the traceback is shown with --debug
+    USAGE = 2  # bad command-line usage (typer's own code)
+    ALERT = 3  # warn --fail-on-alert found warnings
+    CONFIG = 4  # gaopin.toml or the environment is wrong
+    INPUT = 5  # an input file cannot be used
+    STORE = 6  # the store or a ledger id/argument is wrong
+    DELIVERY = 7  # SMTP server or webhook unreachable or refused
+    LOCKED = 8  # another gaopin run holds the lock
+    UNKNOWN_OUTCOME = 9  # a send may or may not have arrived; not resent without --force
+
+
+class GaopinError(Exception):
+    """Base of every error gaopin reports to a person."""
+
+    exit_code: ExitCode = ExitCode.INTERNAL
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message}（{self.hint}）"
+
+
+class UsageError(GaopinError):
+    """A command-line argument that cannot be used (a bad date, an unknown month)."""
+
+    exit_code = ExitCode.USAGE
+
+
+class ConfigError(GaopinError):
+    exit_code = ExitCode.CONFIG
+
+
+class InputError(GaopinError):
+    exit_code = ExitCode.INPUT
+
+
+class StoreError(GaopinError):
+    exit_code = ExitCode.STORE
+
+
+class DeliveryError(GaopinError):
+    exit_code = ExitCode.DELIVERY
+
+
+class UnknownOutcomeError(GaopinError):
+    exit_code = ExitCode.UNKNOWN_OUTCOME
+
+
+class LockedError(GaopinError):
+    exit_code = ExitCode.LOCKED

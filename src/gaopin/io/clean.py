@@ -1,0 +1,33 @@
+"""`gaopin clean`: the canonical table written out for use elsewhere."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable
+
+from gaopin.config import Settings
+from gaopin.errors import UsageError
+from gaopin.io.load import load
+from gaopin.io.write import Sheet, write_csv, write_xlsx
+from gaopin.privacy import mask_phone
+from gaopin.schema import CANONICAL_COLUMNS
+
+
+def clean_files(
+    paths: Iterable[str | os.PathLike[str]], output: Path, settings: Settings, show_phones: bool = False
+) -> dict:
+    suffix = Path(output).suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        raise UsageError(f"不支持的输出格式“{suffix or output}”", "输出文件名请以 .csv 或 .xlsx 结尾")
+    result = load(paths, settings)
+    frame = result.frame[list(CANONICAL_COLUMNS)].copy()
+    for name in ("received_at", "closed_at"):
+        frame[name] = frame[name].dt.strftime("%Y-%m-%d %H:%M:%S")
+    if not show_phones and settings.privacy.mask_phones:
+        frame["caller_phone"] = frame["caller_phone"].map(mask_phone, na_action="ignore")
+    if suffix == ".csv":
+        write_csv(frame, Path(output))
+    else:
+        write_xlsx(Path(output), [Sheet("工单", frame)])
+    return {"output": str(output), "tickets": len(frame), "rejected": len(result.rejected)}

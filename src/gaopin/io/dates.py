@@ -1,0 +1,79 @@
+"""Date and time cells in every form the exports use, never silently blanked.
+
+Real datetime cells (already ISO text from the reader), ISO-like text, 年月日 text with
+or without 时分, 上午/下午, full-width digits and Excel serial numbers. What cannot be
+read is returned as a failure so that the loader can count and show it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+EXCEL_EPOCH = datetime(1899, 12, 30)
+MIN_YEAR, MAX_YEAR = 1990, 2100
+DTYPE = "datetime64[s]"
+
+_LOOSE = re.compile(
+    r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
+    r"(?:\s*[T ]?\s*(上午|下午|AM|PM)?\s*(\d{1,2})\s*[:时点]\s*(\d{1,2})\s*分?(?:\s*[:]?\s*(\d{1,2}(?:\.\d+)?)\s*秒?)?"
+    r"\s*(上午|下午|AM|PM)?)?$",
+    re.IGNORECASE,
+)
+_SERIAL = re.compile(r"^\d{5}(?:\.\d+)?$")
+
+
+def _loose(text: str) -> datetime | None:
+    text = unicodedata.normalize("NFKC", text).strip()
+    m = _LOOSE.match(text)
+    if m:
+        y, mo, d, ampm1, h, mi, s, ampm2 = m.groups()
+        hour = int(h or 0)
+        ampm = (ampm1 or ampm2 or "").upper()
+        if ampm in ("下午", "PM") and hour < 12:
+            hour += 12
+        elif ampm in ("上午", "AM") and hour == 12:
+            hour = 0
+        try:
+            return datetime(int(y), int(mo), int(d), hour, int(mi or 0), int(float(s or 0)))
+        except ValueError:
+            return None
+    if _SERIAL.match(text):
+        return EXCEL_EPOCH + timedelta(seconds=round(float(text) * 86400))
+    return None
+
+
+def _in_range(values: pd.Series) -> pd.Series:
+    years = values.dt.year
+    return values.notna() & (years >= MIN_YEAR) & (years <= MAX_YEAR)
+
+
+def parse_datetimes(text: pd.Series, date_format: str = "") -> tuple[pd.Series, pd.Series]:
+    """(parsed datetimes, failed mask): failed means a non-blank value that could not be read."""
+    present = text.notna()
+    parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_localize(None)
+    parsed = parsed.astype(DTYPE).where(_in_range(parsed))
+    todo = present & parsed.isna()
+    if todo.any() and date_format:
+        again = pd.to_datetime(text[todo], format=date_format, errors="coerce").astype(DTYPE)
+        parsed = parsed.where(~todo, again.where(_in_range(again)).reindex(parsed.index))
+        todo = present & parsed.isna()
+    elif todo.any():
+        # The leftovers are few: parse each distinct value once.
+        uniques = pd.unique(text[todo].to_numpy())
+        mapping = {}
+        for value in uniques:
+            got = _loose(value)
+            if got is not None and MIN_YEAR <= got.year <= MAX_YEAR:
+                mapping[value] = np.datetime64(got.replace(microsecond=0), "s")
+        if mapping:
+            again = text[todo].map(mapping).astype(DTYPE)
+            parsed = parsed.where(~todo, again.reindex(parsed.index))
+        todo = present & parsed.isna()
+    return parsed.astype(DTYPE), todo

@@ -1,0 +1,146 @@
+"""Finding the header row and mapping source columns to canonical fields."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from gaopin.errors import ConfigError, InputError
+from gaopin.schema import CATEGORY_LEVEL_ALIASES, FIELD_BY_NAME, FIELDS, REQUIRED_FIELDS, header_key, label, tidy
+
+MIN_HEADER_MATCHES = 2
+LEVEL_NAMES = ("category_l1", "category_l2", "category_l3")
+
+
+@dataclass
+class ColumnMap:
+    position: int
+    header: str  # as it appears in the export (tidied)
+    field: str | None  # canonical field, a category level name, or None for unused
+    note: str = ""  # why a matching column is unused, or that the mapping came from [columns]
+
+
+@dataclass
+class Mapping:
+    columns: list[ColumnMap]
+    fields: dict[str, int]  # canonical field (or category level) → column position
+
+    def position(self, name: str) -> int | None:
+        return self.fields.get(name)
+
+    @property
+    def has_category(self) -> bool:
+        return "category" in self.fields or any(n in self.fields for n in LEVEL_NAMES)
+
+
+def validate_columns_config(columns: dict[str, Any]) -> None:
+    for name, value in columns.items():
+        if name == "category":
+            continue
+        if name not in FIELD_BY_NAME:
+            valid = "、".join(f.name for f in FIELDS)
+            raise ConfigError(f"配置项 columns.{name} 不是标准字段名", f"可用的字段名：{valid}")
+        if not isinstance(value, str):
+            raise ConfigError(f"配置项 columns.{name} 应为一个表头字符串", "只有 category 可以写成层级列表")
+
+
+def _candidates(columns: dict[str, Any]) -> list[tuple[str, str, int]]:
+    """(header key, target, priority) for every alias, configured headers first."""
+    out: list[tuple[str, str, int]] = []
+    configured = set()
+    for name, value in columns.items():
+        if name == "category" and isinstance(value, list):
+            for level, header in zip(LEVEL_NAMES, value):
+                out.append((header_key(header), level, -1))
+            configured.update(("category",) + LEVEL_NAMES)
+        else:
+            out.append((header_key(str(value)), name, -1))
+            configured.add(name)
+            if name == "category":
+                configured.update(LEVEL_NAMES)
+    for f in FIELDS:
+        if f.name in configured:
+            continue
+        out.extend((header_key(alias), f.name, i) for i, alias in enumerate(f.aliases))
+    if "category" not in configured:
+        for level, aliases in zip(LEVEL_NAMES, CATEGORY_LEVEL_ALIASES):
+            out.extend((header_key(alias), level, i) for i, alias in enumerate(aliases))
+    return out
+
+
+def detect_header(head: list[list[str]], columns: dict[str, Any], header_row: int, source: str) -> int:
+    """Index of the header row: the configured one, else the row matching most aliases."""
+    if header_row:
+        if header_row > len(head):
+            raise InputError(f"{source} 只有 {len(head)} 行，没有第 {header_row} 行表头", "请修改 gaopin.toml 的 [load] header_row")
+        return header_row - 1
+    keys = {key for key, _, _ in _candidates(columns)}
+    best, best_score = -1, 0
+    for i, row in enumerate(head):
+        score = len({header_key(c) for c in row if c and header_key(c) in keys})
+        if score > best_score:
+            best, best_score = i, score
+    if best_score < MIN_HEADER_MATCHES:
+        seen = _headers_seen(head)
+        raise InputError(
+            f"{source} 中找不到可识别的表头（前 {len(head)} 行里没有一行像 12345 导出的表头）"
+            + (f"；看到的表头：{seen}" if seen else ""),
+            "请在 gaopin.toml 的 [columns] 中写明各字段对应的表头，例如 ticket_id = \"工单编号\"（见 docs/data-format.md）",
+        )
+    return best
+
+
+def _headers_seen(head: list[list[str]]) -> str:
+    if not head:
+        return ""
+    row = max(head, key=lambda r: sum(1 for c in r if c.strip()))
+    cells = [tidy(c) for c in row if c.strip()]
+    text = "、".join(cells[:20])
+    return text + ("…" if len(cells) > 20 else "")
+
+
+def map_columns(headers: list[str], columns: dict[str, Any], source: str) -> Mapping:
+    candidates = _candidates(columns)
+    by_key: dict[str, list[tuple[str, int]]] = {}
+    for key, target, priority in candidates:
+        by_key.setdefault(key, []).append((target, priority))
+    # For each target, the column with the best (lowest) priority alias; ties → leftmost column.
+    claims: dict[str, tuple[int, int]] = {}
+    maps = [ColumnMap(i, tidy(h), None) for i, h in enumerate(headers)]
+    for i, h in enumerate(headers):
+        for target, priority in by_key.get(header_key(h), []):
+            current = claims.get(target)
+            if current is None or priority < current[0]:
+                claims[target] = (priority, i)
+    taken: dict[int, str] = {}
+    for target, (priority, pos) in sorted(claims.items(), key=lambda kv: kv[1]):
+        if pos in taken:
+            continue  # one column feeds one field: the higher-priority alias keeps it
+        taken[pos] = target
+        maps[pos].field = target
+        maps[pos].note = "[columns] 配置" if priority < 0 else ""
+    fields = {target: pos for pos, target in taken.items()}
+    # A path column wins over level columns.
+    if "category" in fields:
+        for level in LEVEL_NAMES:
+            pos = fields.pop(level, None)
+            if pos is not None:
+                maps[pos].field = None
+                maps[pos].note = "已有“问题分类”列，分级分类列未使用"
+    for m in maps:
+        if m.field is None and not m.note:
+            matches = [t for t, _ in by_key.get(header_key(m.header), [])]
+            if matches:
+                owner = matches[0]
+                m.note = f"与更优先的列重复（{label(owner) if owner in FIELD_BY_NAME else owner}）"
+            else:
+                m.note = "未使用"
+    missing = [name for name in REQUIRED_FIELDS if name not in fields]
+    if missing:
+        needed = "、".join(f"{label(n)}（{n}）" for n in missing)
+        seen = "、".join(m.header for m in maps if m.header)[:400]
+        raise InputError(
+            f"{source} 缺少必需的列：{needed}；看到的表头：{seen}",
+            "请在 gaopin.toml 的 [columns] 中指明，例如 received_at = \"来电时间\"（见 docs/data-format.md）",
+        )
+    return Mapping(maps, fields)

@@ -1,0 +1,50 @@
+"""`gaopin inspect`: what the loader made of an export, as a plain dict."""
+
+from __future__ import annotations
+
+import os
+from typing import Callable, Iterable
+
+from gaopin.config import Settings
+from gaopin.io.load import LoadResult, load
+from gaopin.privacy import mask_phone
+from gaopin.schema import CANONICAL_COLUMNS, label
+
+
+def inspect_files(
+    paths: Iterable[str | os.PathLike[str]],
+    settings: Settings,
+    show_phones: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
+    result = load(paths, settings, keep_extra=True, progress=progress)
+    return describe(result, show_phones=show_phones or not settings.privacy.mask_phones)
+
+
+def describe(result: LoadResult, show_phones: bool = False) -> dict:
+    frame = result.frame
+    received = frame["received_at"].dropna()
+    fill = {}
+    for name in CANONICAL_COLUMNS:
+        if result.has(name):
+            fill[name] = round(float(frame[name].notna().mean()), 4) if len(frame) else 0.0
+    problems = []
+    for p in result.problems + result.rejected:
+        d = p.to_dict()
+        if p.field == "caller_phone" and d["value"] and not show_phones:
+            d["value"] = mask_phone(d["value"])
+        problems.append(d)
+    return {
+        "files": [s.to_dict() for s in result.sources],
+        "rows_read": result.rows_read,
+        "tickets": len(frame),
+        "rejected": len(result.rejected),
+        "date_range": {
+            "start": received.min().strftime("%Y-%m-%d") if len(received) else None,
+            "end": received.max().strftime("%Y-%m-%d") if len(received) else None,
+        },
+        "fields": {name: {"label": label(name), "fill_rate": rate} for name, rate in fill.items()},
+        "missing_fields": [name for name in CANONICAL_COLUMNS if not result.has(name)],
+        "problem_counts": dict(sorted(result.counts.items())),
+        "problems": problems,
+    }

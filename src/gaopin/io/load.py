@@ -1,0 +1,339 @@
+"""The loader: one or more exports in, one canonical ticket table out.
+
+Nothing is dropped silently: a row without a ticket id is *rejected* with its reason,
+a date that cannot be read leaves the row in place with an empty time and is counted,
+and every oddity is a `Problem` that `gaopin inspect` shows.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import pandas as pd
+
+from gaopin.config import Settings
+from gaopin.errors import InputError
+from gaopin.io import canonical as conv
+from gaopin.io.dates import DTYPE, parse_datetimes
+from gaopin.io.header import LEVEL_NAMES, ColumnMap, Mapping, detect_header, map_columns, validate_columns_config
+from gaopin.io.readers import Body, read
+from gaopin.schema import CANONICAL_COLUMNS, DISPATCH_CLASS, FIELD_BY_NAME, FIELDS, label
+
+MAX_DETAILS = 200  # problems listed one by one per kind and file; all are counted
+FILE_COL, ROW_COL = "_file", "_row"
+TEXT_FIELDS = tuple(f.name for f in FIELDS if f.kind == "text")
+CHOICE_FIELDS = tuple(f.name for f in FIELDS if f.kind in ("yesno", "resolved", "satisfied"))
+
+
+@dataclass
+class Problem:
+    kind: str  # date | phone | value | duplicate | rejected | formula | extra_cells | config | id
+    message: str
+    file: str = ""
+    row: int | None = None
+    field: str | None = None
+    value: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class SourceInfo:
+    path: str
+    kind: str
+    sheet: str | None
+    encoding: str | None
+    header_row: int  # 1-based
+    columns: list[ColumnMap]
+    rows: int = 0  # non-blank data rows
+    tickets: int = 0  # rows kept (not rejected)
+    formulas_without_value: int = 0
+
+    def to_dict(self) -> dict:
+        return {
+            "path": self.path,
+            "kind": self.kind,
+            "sheet": self.sheet,
+            "encoding": self.encoding,
+            "header_row": self.header_row,
+            "rows": self.rows,
+            "tickets": self.tickets,
+            "columns": [
+                {"position": c.position + 1, "header": c.header, "field": c.field, "note": c.note}
+                for c in self.columns
+                if c.header
+            ],
+        }
+
+
+@dataclass
+class LoadResult:
+    frame: pd.DataFrame
+    sources: list[SourceInfo]
+    problems: list[Problem] = field(default_factory=list)
+    counts: Counter = field(default_factory=Counter)  # problems per kind, including those not listed
+    rejected: list[Problem] = field(default_factory=list)  # every rejected row, never capped
+    fields: frozenset[str] = frozenset()
+    extra_columns: tuple[str, ...] = ()
+
+    def has(self, name: str) -> bool:
+        return name in self.fields
+
+    @property
+    def rows_read(self) -> int:
+        return sum(s.rows for s in self.sources)
+
+
+class _Log:
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+        self.counts: Counter = Counter()
+        self._listed: Counter = Counter()
+
+    def add(self, problem: Problem, count: int = 1) -> None:
+        self.counts[problem.kind] += count
+        key = (problem.kind, problem.file)
+        if self._listed[key] < MAX_DETAILS:
+            self._listed[key] += 1
+            self.problems.append(problem)
+
+
+def load(
+    paths: Iterable[str | os.PathLike[str]],
+    settings: Settings,
+    fields: Iterable[str] | None = None,
+    keep_extra: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> LoadResult:
+    """Read exports in command-line order; the same ticket in a later file wins field by field.
+
+    `fields` limits reading to the canonical fields a command needs (ids and times are
+    always read); `keep_extra` keeps the unmapped source columns too.
+    """
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise InputError("没有给出要读取的文件", "请在命令后写上导出文件的路径，例如 gaopin warn 工单.xlsx")
+    validate_columns_config(settings.columns)
+    wanted = set(CANONICAL_COLUMNS) if fields is None else set(fields) | {"ticket_id", "received_at"}
+    extra_headers = {k for k in settings.filters.exclude if k not in FIELD_BY_NAME}
+    log = _Log()
+    frames: list[pd.DataFrame] = []
+    sources: list[SourceInfo] = []
+    rejected: list[Problem] = []
+    present: set[str] = set()
+    extras: list[str] = []
+    for index, path in enumerate(paths):
+        if progress:
+            progress(f"读取 {path.name}")
+        grid = read(path, settings.load, settings.limits)
+        h = detect_header(grid.head, settings.columns, settings.load.header_row, str(path))
+        mapping = map_columns(grid.head[h], settings.columns, str(path))
+        info = SourceInfo(str(path), grid.kind, grid.sheet, grid.encoding, h + 1, mapping.columns)
+        info.formulas_without_value = grid.formulas_without_value
+        _check_configured(settings, mapping, str(path), log)
+        positions = _positions(mapping, wanted, keep_extra, extra_headers)
+        body = grid.body(h, sorted(set(positions.values())))
+        frame, file_rejected = _to_canonical(body, mapping, positions, index, str(path), settings, log)
+        if grid.formulas_without_value:
+            log.add(
+                Problem(
+                    "formula",
+                    f"有 {grid.formulas_without_value} 个公式单元格没有计算结果，读出来是空的；"
+                    "请在 Excel/WPS 中打开并保存一次再导入",
+                    file=str(path),
+                ),
+                grid.formulas_without_value,
+            )
+        info.rows = len(frame) + len(file_rejected)
+        info.tickets = len(frame)
+        sources.append(info)
+        rejected.extend(file_rejected)
+        log.counts["rejected"] += len(file_rejected)
+        present.update(n for n in CANONICAL_COLUMNS if n in frame.columns and n in _mapped_fields(mapping))
+        extras.extend(c for c in frame.columns if c not in CANONICAL_COLUMNS and c not in (FILE_COL, ROW_COL) and c not in extras)
+        frames.append(frame)
+    combined = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    combined = _ensure_columns(combined, extras)
+    combined = _merge_duplicates(combined, paths, log)
+    if "dispatch" in present:
+        present.add(DISPATCH_CLASS)
+    return LoadResult(
+        frame=combined,
+        sources=sources,
+        problems=log.problems,
+        counts=log.counts,
+        rejected=rejected,
+        fields=frozenset(present),
+        extra_columns=tuple(extras),
+    )
+
+
+def _mapped_fields(mapping: Mapping) -> set[str]:
+    names = set(mapping.fields)
+    if mapping.has_category:
+        names.add("category")
+    if "dispatch" in names:
+        names.add(DISPATCH_CLASS)
+    return names
+
+
+def _check_configured(settings: Settings, mapping: Mapping, source: str, log: _Log) -> None:
+    for name, value in settings.columns.items():
+        targets = LEVEL_NAMES if name == "category" and isinstance(value, list) else (name,)
+        if not any(t in mapping.fields for t in targets):
+            log.add(Problem("config", f"[columns] 中 {name} = {value!r} 在文件里没有找到对应的表头", file=source, field=name))
+
+
+def _positions(mapping: Mapping, wanted: set[str], keep_extra: bool, extra_headers: set[str]) -> dict[str, int]:
+    out = {}
+    for name, pos in mapping.fields.items():
+        target = "category" if name in LEVEL_NAMES else name
+        if target in wanted or (target == "dispatch" and DISPATCH_CLASS in wanted):
+            out[name] = pos
+    unused = Counter(c.header for c in mapping.columns if c.field is None and c.header)
+    for c in mapping.columns:
+        if c.field is None and c.header and (keep_extra or c.header in extra_headers):
+            clash = unused[c.header] > 1 or c.header in CANONICAL_COLUMNS or c.header in out
+            out[f"{c.header}#{c.position + 1}" if clash else c.header] = c.position
+    return out
+
+
+def _to_canonical(
+    body: Body,
+    mapping: Mapping,
+    positions: dict[str, int],
+    file_index: int,
+    source: str,
+    settings: Settings,
+    log: _Log,
+) -> tuple[pd.DataFrame, list[Problem]]:
+    raw = body.frame
+    rows = body.row_numbers.reset_index(drop=True)
+    raw = raw.reset_index(drop=True)
+    for number, message in body.problems:
+        log.add(Problem("extra_cells", message, file=source, row=number))
+    # Blank rows (every cell empty) are not tickets.
+    if len(raw.columns):
+        nonblank = raw.apply(lambda s: s.notna() & (s.astype("str").str.strip() != "")).any(axis=1) if len(raw) else pd.Series([], dtype=bool)
+    else:
+        nonblank = pd.Series(False, index=raw.index)
+    raw = raw[nonblank].reset_index(drop=True)
+    rows = rows[nonblank.to_numpy()].reset_index(drop=True) if len(rows) else rows
+    body_index = pd.Series(nonblank.to_numpy().nonzero()[0])
+
+    def col(name: str) -> pd.Series | None:
+        pos = positions.get(name)
+        return None if pos is None else raw[str(pos)]
+
+    out: dict[str, pd.Series] = {}
+    n = len(raw)
+    ids, corrupted = conv.id_column(col("ticket_id"))
+    imprecise_rows = set(body.imprecise.get(positions["ticket_id"], []))
+    if imprecise_rows:
+        corrupted = corrupted | body_index.isin(imprecise_rows).to_numpy()
+    out["ticket_id"] = ids
+    for name in ("received_at", "closed_at"):
+        s = col(name)
+        if s is None:
+            out[name] = pd.Series(pd.NaT, index=raw.index, dtype=DTYPE)
+            continue
+        text = conv.text_column(s)
+        parsed, failed = parse_datetimes(text, settings.load.date_format)
+        out[name] = parsed
+        if failed.any():
+            bad = failed[failed].index
+            for i in bad[:MAX_DETAILS]:
+                log.add(Problem("date", f"{label(name)}无法识别", file=source, row=int(rows[i]), field=name, value=str(text[i])))
+            if len(bad) > MAX_DETAILS:
+                log.counts["date"] += len(bad) - MAX_DETAILS
+    phone = col("caller_phone")
+    if phone is not None:
+        out["caller_phone"], suspicious = conv.phone_column(phone)
+        if suspicious:
+            raw_phones = conv.text_column(phone)
+            for value, why in suspicious.items():
+                hits = raw_phones.index[raw_phones == value]
+                log.add(
+                    Problem("phone", f"可疑号码（{why}），共 {len(hits)} 行", file=source, row=int(rows[hits[0]]), field="caller_phone", value=value),
+                    len(hits),
+                )
+    for name in CHOICE_FIELDS:
+        s = col(name)
+        if s is None:
+            continue
+        out[name], unknown = conv.choice_column(s, FIELD_BY_NAME[name].kind)
+        for value in unknown:
+            hits = out[name].index[out[name] == value]
+            log.add(
+                Problem("value", f"{label(name)}的取值“{value}”无法识别，已原样保留（共 {len(hits)} 行）", file=source, row=int(rows[hits[0]]), field=name, value=value),
+                len(hits),
+            )
+    category = conv.category_column(col("category"), [col(level) for level in LEVEL_NAMES])
+    if category is not None:
+        out["category"] = category
+    for name in TEXT_FIELDS:
+        s = col(name)
+        if s is not None:
+            out[name] = conv.text_column(s)
+    if "dispatch" in out:
+        out[DISPATCH_CLASS] = conv.dispatch_class_column(out["dispatch"])
+    for name, pos in positions.items():
+        if name not in FIELD_BY_NAME and name not in LEVEL_NAMES:
+            out[name] = conv.text_column(raw[str(pos)])
+    frame = pd.DataFrame(out, index=raw.index)
+    frame[FILE_COL] = file_index
+    frame[ROW_COL] = rows.astype("int64").to_numpy() if n else pd.Series([], dtype="int64")
+    # Rows that cannot be a ticket: no id, or an id already destroyed by a number cell.
+    no_id = frame["ticket_id"].isna()
+    bad = no_id | corrupted.to_numpy()
+    rejected = []
+    for i in frame.index[bad]:
+        if no_id[i]:
+            reason = "缺少工单编号"
+        else:
+            reason = f"工单编号“{frame.at[i, 'ticket_id']}”被存成了数字，超过 15 位后已失真，不能作为编号"
+        rejected.append(Problem("rejected", reason, file=source, row=int(frame.at[i, ROW_COL]), field="ticket_id", value=None if no_id[i] else str(frame.at[i, "ticket_id"])))
+    return frame[~bad].reset_index(drop=True), rejected
+
+
+def _ensure_columns(frame: pd.DataFrame, extras: list[str]) -> pd.DataFrame:
+    """Every canonical column present (blank where the export lacks it), in canonical order."""
+    for name in CANONICAL_COLUMNS:
+        if name not in frame.columns:
+            frame[name] = pd.Series(pd.NaT, index=frame.index, dtype=DTYPE) if name in ("received_at", "closed_at") else pd.Series(pd.NA, index=frame.index, dtype="str")
+    for name in extras:
+        if name not in frame.columns:
+            frame[name] = pd.Series(pd.NA, index=frame.index, dtype="str")
+    return frame[list(CANONICAL_COLUMNS) + extras + [FILE_COL, ROW_COL]]
+
+
+def _merge_duplicates(frame: pd.DataFrame, paths: list[Path], log: _Log) -> pd.DataFrame:
+    """One row per ticket: later files and lower rows win, field by field (a blank never erases)."""
+    dup = frame["ticket_id"].duplicated(keep=False)
+    if not dup.any():
+        return frame
+    part = frame[dup]
+    ids = part["ticket_id"].unique()
+    shown = part[part["ticket_id"].isin(ids[:MAX_DETAILS])]
+    for ticket_id, group in shown.groupby("ticket_id", sort=False):
+        where = "、".join(f"{paths[f].name} 第 {r} 行" for f, r in zip(group[FILE_COL], group[ROW_COL]))
+        last = group.iloc[-1]
+        log.add(
+            Problem(
+                "duplicate",
+                f"工单编号重复出现 {len(group)} 次（{where}），已合并：后出现的记录逐项覆盖，空值不覆盖",
+                file=str(paths[int(last[FILE_COL])]),
+                row=int(last[ROW_COL]),
+                field="ticket_id",
+                value=str(ticket_id),
+            )
+        )
+    log.counts["duplicate"] += max(0, len(ids) - MAX_DETAILS)
+    merged = part.groupby("ticket_id", sort=False).last().reset_index()
+    out = pd.concat([frame[~dup], merged[frame.columns]], ignore_index=True)
+    return out.sort_values([FILE_COL, ROW_COL], kind="stable").reset_index(drop=True)

@@ -1,0 +1,414 @@
+"""Readers that turn a spreadsheet file into text cells, never numbers.
+
+Every reader returns a `Grid`: the first rows (to find the header) and, once the header
+row is known, the body as a frame of text columns. Phone numbers and ids stay digit
+strings; numeric cells that cannot hold their digits (over 15 of them) are flagged.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import math
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from gaopin.config import LoadSettings, LimitSettings
+from gaopin.errors import InputError
+from gaopin.io import sniff
+from gaopin.io.precheck import check_xlsx
+
+HEAD_ROWS = 30
+# Above 15 significant digits a float no longer holds the exact integer Excel showed.
+EXACT_FLOAT_LIMIT = 10**15
+
+
+@dataclass
+class Body:
+    frame: pd.DataFrame  # columns named by position ("0", "1", …), text or NA
+    row_numbers: pd.Series  # 1-based row number in the file of each body row
+    imprecise: dict[int, list[int]] = field(default_factory=dict)  # column → body rows read from a rounded number
+    problems: list[tuple[int | None, str]] = field(default_factory=list)  # (row, message)
+
+
+@dataclass
+class Grid:
+    kind: str
+    head: list[list[str]]
+    sheet: str | None = None
+    encoding: str | None = None
+    formulas_without_value: int = 0
+    body_reader: Callable[[int, list[int] | None], Body] | None = None
+
+    def body(self, header_index: int, columns: list[int] | None) -> Body:
+        assert self.body_reader is not None
+        return self.body_reader(header_index, columns)
+
+
+def cell_text(value: object) -> str:
+    """One spreadsheet cell as text: numbers as digit strings, dates in ISO form."""
+    if value is None:
+        return ""
+    if type(value) is str:
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            return ""
+        if value.is_integer():
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        # A time-only cell that calamine reads as a duration: keep it as Excel's serial.
+        return repr(value.total_seconds() / 86400)
+    return str(value)
+
+
+def _is_imprecise(value: object) -> bool:
+    return isinstance(value, float) and value.is_integer() and abs(value) >= EXACT_FLOAT_LIMIT
+
+
+def read(path: Path, load: LoadSettings, limits: LimitSettings) -> Grid:
+    kind = sniff.sniff(path)
+    if kind in (sniff.XLSX, sniff.XLS):
+        return _read_workbook(path, kind, load, limits)
+    if kind == sniff.HTML:
+        return _rows_grid(kind, _read_html_rows(path, load), None)
+    return _read_csv(path, load)
+
+
+# --- workbooks ------------------------------------------------------------------------
+
+
+def _read_workbook(path: Path, kind: str, load: LoadSettings, limits: LimitSettings) -> Grid:
+    formulas = 0
+    if kind == sniff.XLSX:
+        pre = check_xlsx(path, limits)
+        formulas = sum(pre.formulas_without_value.values())
+    import python_calamine as calamine
+
+    try:
+        wb = calamine.CalamineWorkbook.from_path(str(path))
+    except calamine.PasswordError:
+        raise InputError(f"{path} 设置了密码，无法读取", "请在 Excel 或 WPS 中取消密码后另存再试") from None
+    except Exception as exc:  # calamine raises several unrelated types for damaged files
+        raise InputError(f"{path} 无法作为 Excel 文件读取（{_short(exc)}）", sniff._SAVE_AS) from None
+    with wb:
+        name = _choose_sheet(wb, path, load.sheet)
+        try:
+            rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        except Exception as exc:
+            raise InputError(f"{path} 的工作表“{name}”无法读取（{_short(exc)}）", sniff._SAVE_AS) from None
+    if not any(any(cell_text(c).strip() for c in row) for row in rows[:HEAD_ROWS]) and not rows[HEAD_ROWS:]:
+        raise InputError(f"{path} 的工作表“{name}”是空的", "请确认导出时选对了工作表，或用 gaopin.toml 的 [load] sheet 指定")
+    grid = _rows_grid(kind, rows, name)
+    grid.formulas_without_value = formulas
+    return grid
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:120]
+
+
+def _choose_sheet(wb, path: Path, wanted: str) -> str:
+    names = list(wb.sheet_names)
+    if not names:
+        raise InputError(f"{path} 中没有工作表", "请重新导出")
+    if wanted:
+        if wanted in names:
+            return wanted
+        if wanted.isdigit() and 1 <= int(wanted) <= len(names):
+            return names[int(wanted) - 1]
+        raise InputError(
+            f"{path} 中没有名为“{wanted}”的工作表",
+            f"现有工作表：{'、'.join(names)}；请修改 gaopin.toml 的 [load] sheet",
+        )
+    for name in names:
+        sheet = wb.get_sheet_by_name(name)
+        if sheet.height > 0 and sheet.width > 0:
+            return name
+    return names[0]
+
+
+def _rows_grid(kind: str, rows: list[list[object]], sheet: str | None) -> Grid:
+    head = [[cell_text(c) for c in row] for row in rows[:HEAD_ROWS]]
+
+    def body(header_index: int, columns: list[int] | None) -> Body:
+        data = rows[header_index + 1 :]
+        width = max((len(r) for r in rows), default=0)
+        wanted = list(range(width)) if columns is None else columns
+        cols: dict[str, list] = {}
+        imprecise: dict[int, list[int]] = {}
+        for pos in wanted:
+            values = [r[pos] if pos < len(r) else "" for r in data]
+            if not all(type(v) is str for v in values):
+                bad = [i for i, v in enumerate(values) if _is_imprecise(v)]
+                if bad:
+                    imprecise[pos] = bad
+                values = [cell_text(v) for v in values]
+            cols[str(pos)] = values
+        frame = pd.DataFrame(cols, dtype="str") if cols else pd.DataFrame(index=range(len(data)))
+        numbers = pd.Series(range(header_index + 2, header_index + 2 + len(data)))
+        return Body(frame.replace("", pd.NA) if len(frame.columns) else frame, numbers, imprecise)
+
+    return Grid(kind=kind, head=head, sheet=sheet, body_reader=body)
+
+
+# --- HTML tables saved as .xls ------------------------------------------------------------
+
+
+class _TableParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tables: list[list[list[str]]] = []
+        self._row: list[str] | None = None
+        self._cell: list[str] | None = None
+        self._depth = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self._depth += 1
+            if self._depth == 1:
+                self.tables.append([])
+        elif tag == "tr" and self._depth == 1:
+            self._row = []
+        elif tag in ("td", "th") and self._row is not None:
+            self._cell = []
+            span = dict(attrs).get("colspan")
+            self._span = int(span) if span and span.isdigit() else 1
+        elif tag == "br" and self._cell is not None:
+            self._cell.append("\n")
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None and self._row is not None:
+            self._row.append("".join(self._cell).strip())
+            self._row.extend([""] * (min(self._span, 100) - 1))
+            self._cell = None
+        elif tag == "tr" and self._row is not None and self._depth == 1:
+            self.tables[-1].append(self._row)
+            self._row = None
+        elif tag == "table":
+            self._depth = max(0, self._depth - 1)
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def _read_html_rows(path: Path, load: LoadSettings) -> list[list[object]]:
+    raw = path.read_bytes()
+    text = None
+    for enc in ([load.encoding] if load.encoding else ["utf-8-sig", "gb18030"]):
+        try:
+            text = raw.decode(enc)
+            break
+        except (UnicodeDecodeError, LookupError):
+            continue
+    if text is None:
+        raise InputError(f"{path} 是网页格式，但编码无法识别", sniff._SAVE_AS)
+    parser = _TableParser()
+    parser.feed(text)
+    tables = [t for t in parser.tables if t]
+    if not tables:
+        raise InputError(f"{path} 是网页（HTML），不是表格，里面也没有表格数据", "请确认下载的是导出文件，而不是登录页或错误页")
+    best = max(tables, key=len)
+    width = max(len(r) for r in best)
+    return [r + [""] * (width - len(r)) for r in best]
+
+
+# --- CSV ------------------------------------------------------------------------------
+
+
+DELIMITERS = (",", "\t", ";", "|")
+
+
+def _decode_head(raw: bytes, encoding: str) -> str:
+    """Decode the first bytes strictly, tolerating a character cut at the end."""
+    for cut in range(0, 4):
+        try:
+            return raw[: len(raw) - cut].decode(encoding) if cut else raw.decode(encoding)
+        except UnicodeDecodeError as exc:
+            if exc.start < len(raw) - 4:
+                raise
+    raise UnicodeDecodeError(encoding, raw, 0, 1, "undecodable head")
+
+
+def _decode_error(path: Path, tried: list[str], raw: bytes | None = None) -> InputError:
+    offset = ""
+    if raw is not None:
+        try:
+            raw.decode(tried[-1])
+        except UnicodeDecodeError as exc:
+            offset = f"，第 {exc.start} 字节处无法解码"
+        except LookupError:
+            pass
+    return InputError(
+        f"{path} 的编码无法识别（试过 {'、'.join(tried)}{offset}）",
+        "请在 Excel/WPS 中另存为“CSV UTF-8”或 .xlsx，或用 --encoding 指定编码",
+    )
+
+
+def _read_csv(path: Path, load: LoadSettings) -> Grid:
+    with path.open("rb") as fh:
+        raw_head = fh.read(256 * 1024)
+        at_end = not fh.read(1)
+    if raw_head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        candidates = ["utf-16"]
+    elif load.encoding:
+        candidates = [load.encoding]
+    else:
+        candidates = ["utf-8-sig", "gb18030"]
+    text = None
+    encoding = candidates[0]
+    for enc in candidates:
+        try:
+            text = raw_head.decode(enc) if at_end else _decode_head(raw_head, enc)
+            encoding = enc
+            break
+        except UnicodeDecodeError:
+            continue
+        except LookupError:
+            raise InputError(f"不认识的编码名称“{enc}”", "常用编码：utf-8-sig、gb18030、utf-16") from None
+    if text is None:
+        raise _decode_error(path, candidates, raw_head)
+    text = text.lstrip("\ufeff")
+    if not text.strip():
+        raise InputError(f"{path} 没有任何内容（只有空白）", "请重新从 12345 系统导出")
+    delimiter = _sniff_delimiter(text)
+    head = _csv_records(text, delimiter, HEAD_ROWS, complete=at_end)
+    grid = Grid(kind=sniff.CSV, head=head, encoding=encoding)
+
+    def body(header_index: int, columns: list[int] | None) -> Body:
+        nonlocal encoding
+        width = max((len(r) for r in head), default=0)
+        try:
+            return _arrow_body(path, encoding, delimiter, header_index, width, columns)
+        except _NeedsFallback:
+            pass
+        except UnicodeDecodeError:
+            if encoding == "utf-8-sig" and "gb18030" in candidates:
+                # The head was valid UTF-8 (often pure ASCII) but the rest is not.
+                encoding = grid.encoding = "gb18030"
+                try:
+                    return _arrow_body(path, encoding, delimiter, header_index, width, columns)
+                except _NeedsFallback:
+                    pass
+                except UnicodeDecodeError:
+                    raise _decode_error(path, candidates, path.read_bytes()) from None
+            else:
+                raise _decode_error(path, candidates, path.read_bytes()) from None
+        return _python_body(path, encoding, delimiter, header_index, width, columns)
+
+    grid.body_reader = body
+    return grid
+
+
+def _sniff_delimiter(text: str) -> str:
+    lines = [ln for ln in text.splitlines()[:HEAD_ROWS] if ln.strip()]
+    best, best_score = ",", -1
+    for d in DELIMITERS:
+        score = max((ln.count(d) for ln in lines), default=0)
+        if score > best_score:
+            best, best_score = d, score
+    return best
+
+
+def _csv_records(text: str, delimiter: str, limit: int, complete: bool) -> list[list[str]]:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    out = []
+    try:
+        for record in reader:
+            out.append(record)
+            if len(out) >= limit:
+                break
+    except csv.Error:
+        pass  # a quote cut off at the end of the sample
+    if not complete and len(out) < limit and out:
+        out = out[:-1] or out  # the last record may be cut in the middle
+    return out
+
+
+class _NeedsFallback(Exception):
+    """The fast reader cannot read this file exactly (ragged rows): use the csv module."""
+
+
+def _arrow_body(
+    path: Path, encoding: str, delimiter: str, header_index: int, width: int, columns: list[int] | None
+) -> Body:
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    names = [str(i) for i in range(width)]
+    wanted = names if columns is None else [str(i) for i in columns]
+    arrow_encoding = "utf8" if encoding in ("utf-8-sig", "utf-8", "utf8") else encoding
+    try:
+        table = pcsv.read_csv(
+            path,
+            read_options=pcsv.ReadOptions(
+                column_names=names, skip_rows=header_index + 1, encoding=arrow_encoding, block_size=16 << 20
+            ),
+            parse_options=pcsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+            convert_options=pcsv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                include_columns=wanted,
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        message = str(exc)
+        if "UTF8" in message or "utf8" in message or "UTF-8" in message:
+            raise UnicodeDecodeError(encoding, b"", 0, 1, message) from None
+        if "Expected" in message and "columns" in message:
+            raise _NeedsFallback() from None
+        if "Empty CSV file" in message:
+            return Body(pd.DataFrame({n: pd.Series([], dtype="str") for n in wanted}), pd.Series([], dtype="int64"))
+        raise InputError(f"{path} 无法按 CSV 读取（{message.splitlines()[0][:120]}）", sniff._SAVE_AS) from None
+    except UnicodeDecodeError:
+        raise
+    frame = table.to_pandas()
+    frame = frame.replace("", pd.NA)
+    numbers = pd.Series(range(header_index + 2, header_index + 2 + len(frame)))
+    return Body(frame, numbers)
+
+
+def _python_body(
+    path: Path, encoding: str, delimiter: str, header_index: int, width: int, columns: list[int] | None
+) -> Body:
+    """Slow, exact reading for CSVs with ragged rows: short rows padded, extra cells reported."""
+    try:
+        with path.open(encoding=encoding, newline="") as fh:
+            records = list(csv.reader(fh, delimiter=delimiter))
+    except UnicodeDecodeError:
+        raise _decode_error(path, [encoding], path.read_bytes()) from None
+    except csv.Error as exc:
+        raise InputError(f"{path} 无法按 CSV 读取（{exc}）", sniff._SAVE_AS) from None
+    data = records[header_index + 1 :]
+    wanted = list(range(width)) if columns is None else columns
+    problems = []
+    keep_rows = []
+    numbers = []
+    for i, record in enumerate(data):
+        number = header_index + 2 + i
+        if not any(cell.strip() for cell in record):
+            continue
+        if len(record) > width and any(c.strip() for c in record[width:]):
+            problems.append((number, f"该行比表头多出 {len(record) - width} 个单元格，多出的内容未读取"))
+        keep_rows.append(record)
+        numbers.append(number)
+    cols = {str(pos): [r[pos] if pos < len(r) else "" for r in keep_rows] for pos in wanted}
+    frame = pd.DataFrame(cols, dtype="str").replace("", pd.NA)
+    return Body(frame, pd.Series(numbers, dtype="int64"), problems=problems)

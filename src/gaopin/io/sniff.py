@@ -1,0 +1,69 @@
+"""What a file really is, from its first bytes rather than its extension."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from gaopin.errors import InputError
+
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_MAGIC = b"PK\x03\x04"
+_HTML_STARTS = (b"<!doctype html", b"<html", b"<table", b"<head", b"<body", b"<meta")
+_SAVE_AS = "请在 Excel 或 WPS 中打开后“另存为” .xlsx 或 UTF-8 CSV 再试"
+
+XLSX, XLS, CSV, HTML = "xlsx", "xls", "csv", "html"
+
+
+def sniff(path: Path) -> str:
+    """One of xlsx, xls, csv, html; raises InputError for files gaopin cannot read."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as fh:
+            head = fh.read(8192)
+    except FileNotFoundError:
+        raise InputError(f"找不到文件 {path}", "请检查文件名和路径（可以把文件拖进命令行窗口）") from None
+    except IsADirectoryError:
+        raise InputError(f"{path} 是一个文件夹，不是表格文件", "请给出文件夹里的 .xlsx 或 .csv 文件") from None
+    except PermissionError:
+        raise InputError(f"没有权限读取 {path}", "请检查文件权限，或先关闭正在打开它的程序") from None
+    if size == 0:
+        raise InputError(f"{path} 是空文件（0 字节）", "请重新从 12345 系统导出")
+    if head.startswith(ZIP_MAGIC) or head.startswith(b"PK\x05\x06"):
+        return _zip_kind(path)
+    if head.startswith(OLE2_MAGIC):
+        if _is_encrypted_ole(path):
+            raise InputError(
+                f"{path} 设置了打开密码，无法读取",
+                "请在 Excel 或 WPS 中输入密码打开，取消密码（文件→信息→保护工作簿）后另存再试",
+            )
+        return XLS
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if stripped.startswith(_HTML_STARTS) or (stripped.startswith(b"<") and b"<table" in head.lower()):
+        return HTML
+    if stripped.startswith(b"<?xml"):
+        raise InputError(f"{path} 是 XML 格式（可能是“XML 电子表格 2003”），gaopin 不能直接读取", _SAVE_AS)
+    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(f"{path} 不是表格文件（看起来是二进制文件）", "请确认选对了文件，gaopin 能读 .xlsx、.xls 和 .csv")
+    return CSV
+
+
+def _zip_kind(path: Path) -> str:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+    except zipfile.BadZipFile:
+        raise InputError(f"{path} 已损坏（压缩包结构不完整，可能下载或复制时中断了）", "请重新导出或重新下载该文件") from None
+    if "xl/workbook.xml" in names or any(n.startswith("xl/worksheets/") for n in names):
+        return XLSX
+    if "content.xml" in names and "mimetype" in names:
+        raise InputError(f"{path} 是 OpenDocument 表格（.ods），gaopin 不能直接读取", _SAVE_AS)
+    raise InputError(f"{path} 是压缩包，但不是 Excel 工作簿", "请确认选对了文件，gaopin 能读 .xlsx、.xls 和 .csv")
+
+
+def _is_encrypted_ole(path: Path) -> bool:
+    """An OOXML file with an open password is an OLE2 container holding `EncryptedPackage`."""
+    marker = "EncryptedPackage".encode("utf-16-le")
+    with path.open("rb") as fh:
+        data = fh.read(64 * 1024 * 1024)
+    return marker in data

@@ -1,0 +1,219 @@
+"""The canonical ticket table: field names, Chinese labels, header aliases, value rules.
+
+This module is the one place that knows how a 12345 export names its columns and
+writes its values. Aliases are in priority order: when two columns of an export match
+one field, the earlier alias wins and the other column is reported as unused.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# --- fields ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str
+    aliases: tuple[str, ...]
+    kind: str = "text"  # text | datetime | yesno | resolved | satisfied | phone | category
+    doc: str = ""
+
+
+FIELDS: tuple[Field, ...] = (
+    Field("ticket_id", "工单编号", ("工单编号", "工单号", "案卷编号", "受理编号"), doc="工单的唯一编号（必需）"),
+    Field(
+        "received_at",
+        "受理时间",
+        ("受理时间", "来电时间", "创建时间", "登记时间", "派单时间"),
+        kind="datetime",
+        doc="受理（来电）时间（必需）",
+    ),
+    Field("ticket_type", "工单类型", ("工单类型",), doc="诉求/投诉/咨询/求助/建议"),
+    Field("caller_name", "诉求人", ("诉求人", "来电人", "联系人"), doc="诉求人姓名"),
+    Field(
+        "caller_phone",
+        "来电号码",
+        ("来电号码", "来电人电话/账号", "来电人电话", "联系电话", "诉求人电话"),
+        kind="phone",
+        doc="电话号码归一为数字；不是电话的账号原样保留",
+    ),
+    Field("street", "街乡镇", ("被反映街乡镇", "所属街道", "街乡镇"), doc="被反映的街道、乡镇"),
+    Field("community", "社区", ("所属社区", "村/社区", "社区", "所在村社区"), doc="村/社区"),
+    Field("address", "诉求地址", ("诉求地址", "小区点位", "问题点位", "事发地址", "地址"), doc="问题地址，归一到楼栋即为点位"),
+    Field(
+        "category",
+        "问题分类",
+        ("问题分类",),
+        kind="category",
+        doc="分类路径 一级->二级->三级；也可由 一级分类/二级分类/三级分类 三列拼成",
+    ),
+    Field("title", "标题", ("标题",)),
+    Field("content", "诉求内容", ("诉求内容", "主要内容", "来电内容")),
+    Field("unit", "承办单位", ("承办单位", "主办单位", "二级承办单位简称")),
+    Field("dispatch", "派单方式", ("派单方式", "派单类型", "工单来源"), doc="原样保留，另派生 dispatch_class"),
+    Field("valid_callback", "是否有效回访", ("是否有效回访",), kind="yesno"),
+    Field("contacted", "是否联系", ("是否联系", "是否响应"), kind="yesno"),
+    Field("resolved", "是否解决", ("是否解决",), kind="resolved", doc="是/否/部分解决"),
+    Field("satisfied", "是否满意", ("是否满意",), kind="satisfied", doc="满意/基本满意/不满意/未评价"),
+    Field("closed_at", "办结时间", ("办结时间",), kind="datetime"),
+)
+
+FIELD_BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
+REQUIRED_FIELDS: tuple[str, ...] = ("ticket_id", "received_at")
+CATEGORY_LEVEL_ALIASES: tuple[tuple[str, ...], ...] = (("一级分类",), ("二级分类",), ("三级分类",))
+# Derived columns the loader adds after the source fields.
+DISPATCH_CLASS = "dispatch_class"
+DERIVED_LABELS = {DISPATCH_CLASS: "派单类别"}
+# Every column of the canonical table, in output order.
+CANONICAL_COLUMNS: tuple[str, ...] = tuple(f.name for f in FIELDS) + (DISPATCH_CLASS,)
+DATETIME_FIELDS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.kind == "datetime")
+LABELS: dict[str, str] = {f.name: f.label for f in FIELDS} | DERIVED_LABELS
+
+
+def label(name: str) -> str:
+    return LABELS.get(name, name)
+
+
+# --- text keys ---------------------------------------------------------------------------
+
+ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+_WHITESPACE = re.compile(r"\s+")
+
+
+def compact(text: str) -> str:
+    """NFKC, zero-width characters and all whitespace removed, Latin letters upper-cased.
+
+    The key form used to compare headers, addresses and names.
+    """
+    text = unicodedata.normalize("NFKC", text).translate(ZERO_WIDTH)
+    return _WHITESPACE.sub("", text).upper()
+
+
+def tidy(text: str) -> str:
+    """Display form of a cell: zero-width characters gone, padding and runs of blanks trimmed."""
+    text = text.translate(ZERO_WIDTH).replace("\u3000", " ")
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+def header_key(text: str) -> str:
+    return compact(text).lstrip("*")
+
+
+# --- phones ---------------------------------------------------------------------------
+
+_PHONE_SPLIT = re.compile(r"[,，;；、/|]+|\s{2,}")
+_PHONE_JUNK = re.compile(r"[\s\-－—()（）.]")
+_SCIENTIFIC = re.compile(r"^\d(\.\d+)?E\+?\d+$", re.IGNORECASE)
+MIN_PHONE_DIGITS = 7
+
+
+def normalize_phone(value: str) -> str:
+    """A phone number as digits; a value that is not a phone number is kept as it is.
+
+    `13812345678.0` (a number cell) → `13812345678`; `+86 138-1234-5678` → `13812345678`;
+    `13812345678, 13900001111` → the first; `A000102948` (an app account) is kept.
+    """
+    text = unicodedata.normalize("NFKC", value).translate(ZERO_WIDTH).strip()
+    if not text:
+        return ""
+    if re.fullmatch(r"\d+\.0+", text):  # a phone stored as a number cell
+        return text.split(".")[0]
+    first = _PHONE_SPLIT.split(text)[0].strip() or text
+    tokens = first.split()
+    if len(tokens) > 1 and len(_PHONE_JUNK.sub("", tokens[0])) >= 11:
+        first = tokens[0]  # "13812345678 13900001111": two numbers, one space apart
+    candidate = _PHONE_JUNK.sub("", first)
+    if candidate.startswith("+86"):
+        candidate = candidate[3:]
+    elif candidate.startswith("0086"):
+        candidate = candidate[4:]
+    elif candidate.startswith("+"):
+        candidate = candidate[1:]
+    if candidate.isdigit():
+        return candidate
+    return text
+
+
+def is_usable_phone(phone: str) -> bool:
+    """A number that can identify a person: digits only, ≥7 of them, not all one digit."""
+    return phone.isdigit() and len(phone) >= MIN_PHONE_DIGITS and len(set(phone)) > 1
+
+
+def phone_problem(raw: str, normalized: str) -> str | None:
+    """Why a phone value looks wrong, or None."""
+    if not normalized:
+        return None
+    if _SCIENTIFIC.match(raw.strip()):
+        return "号码被 Excel 存成了科学计数法，位数已丢失"
+    if not normalized.isdigit():
+        return None  # an account name or 保密: kept as is, not an error
+    if not is_usable_phone(normalized):
+        return "号码位数过少或全是同一数字"
+    if len(normalized) > 12:
+        return "号码位数过多"
+    return None
+
+
+# --- yes/no values ----------------------------------------------------------------------
+
+YES, NO, PARTIAL = "是", "否", "部分解决"
+_YESNO = {
+    "是": YES, "Y": YES, "YES": YES, "1": YES, "1.0": YES, "TRUE": YES, "T": YES, "√": YES,
+    "有效": YES, "已联系": YES, "已响应": YES, "联系": YES, "响应": YES,
+    "否": NO, "N": NO, "NO": NO, "0": NO, "0.0": NO, "FALSE": NO, "F": NO, "×": NO,
+    "无效": NO, "未联系": NO, "未响应": NO,
+}  # fmt: skip
+_RESOLVED = _YESNO | {"解决": YES, "已解决": YES, "未解决": NO, "部分解决": PARTIAL}
+SATISFIED_VALUES = ("满意", "基本满意", "不满意", "未评价")
+_SATISFIED = {v: v for v in SATISFIED_VALUES} | {"非常满意": "满意", "一般": "基本满意", "未回访": "未评价"}
+
+
+def normalize_choice(kind: str, value: str) -> tuple[str, bool]:
+    """(normalised value, recognised?) for a yes/no, resolved or satisfied cell."""
+    key = compact(value)
+    if not key:
+        return "", True
+    table = {"yesno": _YESNO, "resolved": _RESOLVED, "satisfied": _SATISFIED}[kind]
+    if key in table:
+        return table[key], True
+    return tidy(value), False
+
+
+# --- categories -----------------------------------------------------------------------
+
+CATEGORY_SEPARATOR = "->"
+# Longest first, so that "-->" is not read as "-" + "->"; "/" is never a separator (水/电/气).
+_CATEGORY_SPLIT = re.compile(r"\s*(?:-{1,2}>|＞|>|→|－>)\s*")
+
+
+def normalize_category(value: str) -> str:
+    parts = [tidy(p) for p in _CATEGORY_SPLIT.split(unicodedata.normalize("NFKC", value))]
+    return CATEGORY_SEPARATOR.join(p for p in parts if p)
+
+
+def join_category_levels(levels: list[str]) -> str:
+    return CATEGORY_SEPARATOR.join(tidy(v) for v in levels if v and tidy(v))
+
+
+def category_key(path: str, level: int) -> str:
+    """The category at `level` (1–3), or the full path for level 0: the "same problem" key."""
+    if level <= 0 or not path:
+        return path
+    return CATEGORY_SEPARATOR.join(path.split(CATEGORY_SEPARATOR)[:level])
+
+
+# --- dispatch -------------------------------------------------------------------------
+
+CITY, DISTRICT = "市派", "区派"
+
+
+def dispatch_class(value: str) -> str:
+    if any(word in value for word in ("市派", "市级", "市直")):
+        return CITY
+    if any(word in value for word in ("区派", "区级")):
+        return DISTRICT
+    return ""
