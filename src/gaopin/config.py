@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -457,7 +458,19 @@ def read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"配置文件 {path} 格式错误：{exc}", "请按 TOML 格式修改（字符串要加引号）") from exc
+        raise ConfigError(f"配置文件 {path} 格式错误：{exc}", _toml_hint(text, exc)) from exc
+
+
+def _toml_hint(text: str, exc: tomllib.TOMLDecodeError) -> str:
+    # Python 3.11's TOMLDecodeError has no lineno attribute; the message carries it.
+    found = re.search(r"at line (\d+)", str(exc))
+    lineno = int(found.group(1)) if found else None
+    lines = text.splitlines()
+    if lineno and 0 < lineno <= len(lines):
+        key = lines[lineno - 1].split("=", 1)[0].strip()
+        if key and not key.startswith(('"', "'", "[", "#")) and not key.isascii():
+            return f'中文的键名要加英文双引号，例如 "{key}" = "…"'
+    return "请按 TOML 格式修改（字符串值要加英文双引号）"
 
 
 def load_settings(

@@ -1,0 +1,99 @@
+"""The person behind a ticket: phone numbers linked by name and point.
+
+Two usable phone numbers belong to one person when they were used under the same caller
+name at the same point; linking is transitive across all loaded tickets. Names that say
+nothing (匿名, 市民, a bare 先生 …) never link. Manual links join numbers; an unlinked
+number stands alone. A person is named by the smallest of its numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import pandas as pd
+
+from gaopin.io.canonical import map_unique
+from gaopin.schema import compact, is_usable_phone
+
+GENERIC_NAMES = frozenset(
+    compact(n) for n in ("保密", "匿名", "匿名用户", "市民", "未知", "不详", "无", "先生", "女士")
+)
+
+
+def name_key(name: str) -> str:
+    """The name as a linking key, or "" for a name that says nothing."""
+    key = compact(name)
+    return "" if key in GENERIC_NAMES else key
+
+
+@dataclass(frozen=True)
+class Links:
+    """Manual person merges and splits, kept in the store; they override the automatic rule."""
+
+    pairs: tuple[tuple[str, str], ...] = ()
+    unlinked: frozenset[str] = field(default_factory=frozenset)
+
+
+class _UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, x: str) -> str:
+        parent = self.parent
+        root = x
+        while parent.get(root, root) != root:
+            root = parent[root]
+        while parent.get(x, x) != root:  # path compression
+            parent[x], x = root, parent[x]
+        return root
+
+    def union(self, a: str, b: str) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            # The smaller number becomes the root: person ids are deterministic.
+            if rb < ra:
+                ra, rb = rb, ra
+            self.parent[rb] = ra
+
+
+def usable_phones(phone: pd.Series) -> pd.Series:
+    """The phone where it can identify a person, else NA."""
+    return map_unique(phone, lambda p: p if is_usable_phone(p) else "")
+
+
+def person_column(phone: pd.Series, name: pd.Series, point: pd.Series, links: Links = Links()) -> pd.Series:
+    """The person id (smallest linked phone) of every ticket; NA without a usable phone."""
+    usable = usable_phones(phone)
+    names = map_unique(name, name_key)
+    frame = pd.DataFrame({"phone": usable, "name": names, "point": point})
+    candidates = frame.dropna().drop_duplicates()
+    if links.unlinked:
+        candidates = candidates[~candidates["phone"].isin(links.unlinked)]
+    # Only (name, point) pairs used from two or more numbers produce links.
+    sizes = candidates.groupby(["name", "point"], sort=False)["phone"].transform("size")
+    shared = candidates[sizes > 1]
+    uf = _UnionFind()
+    for (_, _), phones in shared.groupby(["name", "point"], sort=False)["phone"]:
+        values = phones.tolist()
+        first = values[0]
+        for other in values[1:]:
+            uf.union(first, other)
+    for a, b in links.pairs:
+        if a not in links.unlinked and b not in links.unlinked:
+            uf.union(a, b)
+    if not uf.parent:
+        return usable
+    roots = {p: uf.find(p) for p in uf.parent}
+    mapped = usable.map(roots)
+    return mapped.where(mapped.notna(), usable).astype("str")
+
+
+def phones_of(person: pd.Series, phone: pd.Series) -> dict[str, list[str]]:
+    """Each person's phone numbers, sorted."""
+    pairs = pd.DataFrame({"person": person, "phone": phone}).dropna().drop_duplicates()
+    return {p: sorted(g.tolist()) for p, g in pairs.groupby("person", sort=True)["phone"]}
+
+
+def linked_numbers(links: Iterable[tuple[str, str]]) -> set[str]:
+    return {n for pair in links for n in pair}

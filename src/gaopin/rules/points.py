@@ -1,0 +1,115 @@
+"""The point (点位) of a ticket: its address normalised to building level.
+
+1. NFKC, whitespace and zero-width characters removed, Latin letters upper-cased;
+2. leading administrative prefixes removed, repeatedly (北京市, the 16 districts, the
+   configured street names and those of the export's 街乡镇 column), never down to nothing;
+3. Chinese numerals up to 99 before 号楼/栋/幢/号院/号/单元/层/室 turned into digits,
+   栋 and 幢 read as 号楼;
+4. cut after the first N号楼, else after the first N号院 or N号, else before the first
+   N单元/N层/N室, else the whole address.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+import pandas as pd
+
+from gaopin.io.canonical import map_unique
+from gaopin.schema import compact
+
+CITY = "北京市"
+DISTRICTS = (
+    "东城区", "西城区", "朝阳区", "丰台区", "石景山区", "海淀区", "门头沟区", "房山区",
+    "通州区", "顺义区", "昌平区", "大兴区", "怀柔区", "平谷区", "密云区", "延庆区",
+)  # fmt: skip
+
+_NUMERALS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_SUFFIX = r"(?=号楼|栋|幢|号院|号|单元|层|室)"
+_CHINESE_NUMBER = re.compile(r"([零〇一二两三四五六七八九十]{1,3})" + _SUFFIX)
+# "3栋", "3幢", and the "3#楼"/"3#" shorthand all mean building 3.
+_BUILDING_ALIAS = re.compile(r"(\d+)(?:栋|幢|#楼|#)")
+_BUILDING = re.compile(r"\d+号楼")
+_COURTYARD_OR_NUMBER = re.compile(r"\d+号院?")
+_UNIT_FLOOR_ROOM = re.compile(r"\d+(?:单元|层|室)")
+
+
+def chinese_to_int(text: str) -> int | None:
+    """一…九, 十, 两, 〇/零 up to 99: 十二 → 12, 二十 → 20, 二十三 → 23, 一〇 → 10."""
+    if "十" in text:
+        head, _, tail = text.partition("十")
+        if "十" in tail or len(head) > 1 or len(tail) > 1:
+            return None
+        tens = _NUMERALS.get(head, None) if head else 1
+        units = _NUMERALS.get(tail, None) if tail else 0
+        if tens is None or units is None or tens == 0:
+            return None
+        return tens * 10 + units
+    if len(text) > 2:
+        return None
+    value = 0
+    for ch in text:
+        value = value * 10 + _NUMERALS[ch]
+    return value
+
+
+def _digits(match: re.Match) -> str:
+    value = chinese_to_int(match.group(1))
+    return match.group(1) if value is None else str(value)
+
+
+def street_prefixes(streets: Iterable[str]) -> set[str]:
+    """`丰台区新村街道` gives `丰台区` and `新村街道`."""
+    out: set[str] = set()
+    for street in streets:
+        key = compact(street)
+        if not key:
+            continue
+        out.add(key)
+        for district in DISTRICTS:
+            if key.startswith(district) and len(key) > len(district):
+                out.add(key[len(district) :])
+        if key.startswith(CITY) and len(key) > len(CITY):
+            out.add(key[len(CITY) :])
+    return out
+
+
+class PointNormalizer:
+    def __init__(self, prefixes: Iterable[str] = ()):
+        keys = {CITY, *DISTRICTS} | {compact(p) for p in prefixes if compact(p)}
+        # Longest first, so that 新村街道 is removed before 新村.
+        self.prefixes = tuple(sorted(keys, key=lambda p: (-len(p), p)))
+
+    def strip_prefixes(self, text: str) -> str:
+        changed = True
+        while changed:
+            changed = False
+            for prefix in self.prefixes:
+                if text.startswith(prefix) and len(text) > len(prefix):
+                    text = text[len(prefix) :]
+                    changed = True
+                    break
+        return text
+
+    def __call__(self, address: str) -> str:
+        full = compact(address)
+        if not full:
+            return ""
+        text = self.strip_prefixes(full)
+        text = _CHINESE_NUMBER.sub(_digits, text)
+        text = _BUILDING_ALIAS.sub(r"\1号楼", text)
+        m = _BUILDING.search(text) or _COURTYARD_OR_NUMBER.search(text)
+        if m:
+            return text[: m.end()]
+        m = _UNIT_FLOOR_ROOM.search(text)
+        if m and m.start() > 0:
+            return text[: m.start()]
+        return text
+
+
+def point_column(address: pd.Series, street: pd.Series, extra_prefixes: Iterable[str] = ()) -> pd.Series:
+    """The point of every ticket; blank where the address is blank."""
+    streets = pd.unique(street.dropna().to_numpy()) if street is not None else []
+    normalizer = PointNormalizer(set(extra_prefixes) | street_prefixes(streets))
+    return map_unique(address, normalizer)

@@ -1,0 +1,101 @@
+"""The keys every rule works on, computed once: point, problem (category key), person, day.
+
+`warn`, the ledger and the report all start from `prepare`, so the point, the person
+and the category key have one definition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from gaopin.config import Settings
+from gaopin.io.canonical import map_unique, text_column
+from gaopin.io.load import LoadResult
+from gaopin.rules.persons import Links, person_column
+from gaopin.rules.points import point_column
+from gaopin.schema import FIELD_BY_NAME, category_key, compact, label
+
+POINT, PROBLEM, PERSON, DAY = "point", "problem", "person", "day"
+
+
+@dataclass
+class Prepared:
+    frame: pd.DataFrame  # canonical columns + point, problem, person, day
+    fields: frozenset[str]
+    notes: list[str] = field(default_factory=list)
+    excluded: int = 0  # tickets removed by [filters]
+
+    def has(self, name: str) -> bool:
+        return name in self.fields
+
+
+def apply_filters(frame: pd.DataFrame, exclude: dict[str, list[str]]) -> tuple[pd.DataFrame, int, list[str]]:
+    """Drop tickets whose field (canonical name or source header) holds a listed value."""
+    notes: list[str] = []
+    if not exclude or frame.empty:
+        return frame, 0, notes
+    drop = pd.Series(False, index=frame.index)
+    for key, values in exclude.items():
+        column = key if key in frame.columns else _canonical_for_label(key)
+        if column is None or column not in frame.columns:
+            notes.append(f"[filters] 中的字段“{key}”在数据中不存在，这条筛选没有生效。")
+            continue
+        wanted = {compact(v) for v in values}
+        keys = map_unique(frame[column].astype("str"), compact)
+        hit = keys.isin(wanted).fillna(False).astype(bool)
+        if hit.any():
+            notes.append(f"按 [filters] 剔除了 {int(hit.sum())} 张{key}为 {'/'.join(values)} 的工单。")
+        drop |= hit
+    return frame[~drop], int(drop.sum()), notes
+
+
+def _canonical_for_label(key: str) -> str | None:
+    """A filter written with a canonical field's Chinese label or alias (工单类型) means that field."""
+    k = compact(key)
+    for f in FIELD_BY_NAME.values():
+        if k == compact(f.label) or k in {compact(a) for a in f.aliases}:
+            return f.name
+    return None
+
+
+def prepare(result: LoadResult, settings: Settings, links: Links = Links()) -> Prepared:
+    frame, excluded, notes = apply_filters(result.frame, settings.filters.exclude)
+    frame = frame.copy()
+    fields = result.fields
+    if result.has("address"):
+        frame[POINT] = point_column(frame["address"], frame["street"], settings.point.prefixes)
+        blank = int(frame[POINT].isna().sum())
+        if blank:
+            notes.append(f"{blank} 张工单没有地址，未参与点位规则。")
+    else:
+        frame[POINT] = text_column(frame["community"])
+        notes.append("导出中没有地址列，以社区代替点位。")
+        if not result.has("community"):
+            notes.append("导出中也没有社区列，点位规则无法使用。")
+    if result.has("category"):
+        level = settings.rules.category_level
+        frame[PROBLEM] = map_unique(frame["category"], lambda c: category_key(c, level)).fillna("")
+    else:
+        frame[PROBLEM] = ""
+        notes.append("导出中没有问题分类列，同一点位的所有工单视为同一问题。")
+    if result.has("caller_phone"):
+        frame[PERSON] = person_column(frame["caller_phone"], frame["caller_name"], frame[POINT], links)
+        no_person = int(frame[PERSON].isna().sum())
+        if no_person:
+            notes.append(f"{no_person} 张工单没有可用的电话号码，只计件数，不计人数。")
+    else:
+        frame[PERSON] = pd.Series(pd.NA, index=frame.index, dtype="str")
+        notes.append(f"导出中没有{label('caller_phone')}列，无法区分诉求人：人数规则和高频诉求人无法使用。")
+    frame[DAY] = frame["received_at"].to_numpy().astype("datetime64[D]")
+    undated = int(frame["received_at"].isna().sum())
+    if undated:
+        notes.append(f"{undated} 张工单的受理时间为空或无法识别，未参与按日期的规则。")
+    return Prepared(frame=frame, fields=fields, notes=notes, excluded=excluded)
+
+
+def day_numbers(days: pd.Series) -> np.ndarray:
+    """Calendar days as integers (days since 1970-01-01)."""
+    return days.to_numpy().astype("datetime64[D]").astype("int64")

@@ -1,0 +1,118 @@
+"""`gaopin warn`: warnings and escalations from loaded tickets, with owners and notes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Callable
+
+import pandas as pd
+
+from gaopin.config import OwnerSettings, Settings
+from gaopin.io.load import LoadResult
+from gaopin.rules.outcomes import escalation_level
+from gaopin.rules.persons import Links
+from gaopin.rules.prepare import Prepared, prepare
+from gaopin.rules.warnings import UNASSIGNED, Warning, find_warnings
+from gaopin.schema import compact
+
+
+@dataclass
+class Escalation:
+    ticket_id: str
+    level: str
+    community: str
+    unit: str
+    received_at: str  # ISO date and time
+    owner: str = UNASSIGNED
+
+    def to_dict(self) -> dict:
+        return {
+            "ticket_id": self.ticket_id,
+            "level": self.level,
+            "community": self.community,
+            "unit": self.unit,
+            "received_at": self.received_at,
+        }
+
+
+@dataclass
+class WarnReport:
+    warnings: list[Warning]
+    escalations: list[Escalation]
+    notes: list[str] = field(default_factory=list)
+    center_head: str = ""
+
+    def to_dict(self) -> dict:
+        return {
+            "warnings": [w.to_dict() for w in self.warnings],
+            "escalations": [e.to_dict() for e in self.escalations],
+            "notes": list(self.notes),
+        }
+
+
+def owner_of(community: str, owners: OwnerSettings) -> str:
+    if not community:
+        return UNASSIGNED
+    table = {compact(k): v for k, v in owners.communities.items()}
+    return table.get(compact(community), UNASSIGNED)
+
+
+def escalations(prepared: Prepared, owners: OwnerSettings) -> tuple[list[Escalation], list[str]]:
+    frame = prepared.frame
+    notes = []
+    if not (prepared.has("resolved") or prepared.has("satisfied")):
+        return [], ["导出中没有是否解决、是否满意列，无法判断单否/双否。"]
+    if not prepared.has("resolved"):
+        notes.append("导出中没有是否解决列，单否/双否只按是否满意判断。")
+    if not prepared.has("satisfied"):
+        notes.append("导出中没有是否满意列，单否/双否只按是否解决判断。")
+    if not prepared.has("valid_callback"):
+        notes.append("导出中没有是否有效回访列，所有有回访结果的工单都计入。")
+    level = escalation_level(frame, prepared.has("valid_callback"))
+    hit = frame[level.notna()].assign(level=level[level.notna()])
+    hit = hit.sort_values(["received_at", "ticket_id"], kind="stable", na_position="last")
+    out = []
+    for row in hit.itertuples(index=False):
+        community = "" if pd.isna(row.community) else str(row.community)
+        out.append(
+            Escalation(
+                ticket_id=str(row.ticket_id),
+                level=str(row.level),
+                community=community,
+                unit="" if pd.isna(row.unit) else str(row.unit),
+                received_at="" if pd.isna(row.received_at) else pd.Timestamp(row.received_at).isoformat(),
+                owner=owner_of(community, owners),
+            )
+        )
+    return out, notes
+
+
+def warn(
+    result: LoadResult,
+    settings: Settings,
+    on: date | None = None,
+    since: date | None = None,
+    links: Links = Links(),
+    show_phones: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> WarnReport:
+    """Warnings (optionally only those ending on `on`, or since `since`) and escalations."""
+    if progress:
+        progress("归一点位、识别诉求人")
+    prepared = prepare(result, settings, links)
+    if progress:
+        progress("应用预警规则")
+    found = find_warnings(prepared.frame, settings.rules, mask_phones=settings.privacy.mask_phones and not show_phones)
+    notes = list(prepared.notes)
+    if on is not None:
+        found = [w for w in found if w.end == on]
+        notes.append(f"只列出截至 {on.isoformat()} 当天的预警。")
+    if since is not None:
+        found = [w for w in found if w.end >= since]
+        notes.append(f"只列出 {since.isoformat()} 及以后结束的预警。")
+    for w in found:
+        w.owner = owner_of(w.community, settings.owners)
+    esc, esc_notes = escalations(prepared, settings.owners)
+    notes.extend(esc_notes)
+    return WarnReport(found, esc, notes, settings.owners.center_head)

@@ -1,0 +1,176 @@
+"""The early-warning rules (提早预警): `point_day` and `two_day`.
+
+Both work on one vectorised pass over (point, problem, day) counts, not a Python loop
+per group: a district year has hundreds of thousands of groups.
+
+- point_day: a point and problem with ≥ min_tickets tickets on one calendar day; one
+  warning per point, problem and day.
+- two_day: the window of day d holds the tickets of days d-1 and d; it fires with
+  ≥ min_tickets tickets from ≥ min_persons distinct persons. Firing windows of one point
+  and problem that share a ticket chain into one warning holding their union.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from gaopin.config import RulesSettings
+from gaopin.privacy import mask_phones_in_text
+from gaopin.rules.prepare import DAY, PERSON, POINT, PROBLEM
+
+POINT_DAY, TWO_DAY = "point_day", "two_day"
+RULE_LABELS = {POINT_DAY: "单日同点位", TWO_DAY: "两日多人"}
+UNASSIGNED = "unassigned"
+MAX_TITLES = 3
+
+
+@dataclass
+class Warning:
+    rule: str
+    point: str
+    category: str
+    community: str
+    start: date
+    end: date
+    tickets: int
+    persons: int
+    ticket_ids: list[str]
+    owner: str = UNASSIGNED
+    titles: list[str] = field(default_factory=list)  # the key content, for the leaders' message
+
+    def to_dict(self) -> dict:
+        return {
+            "rule": self.rule,
+            "point": self.point,
+            "category": self.category,
+            "community": self.community,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "tickets": self.tickets,
+            "persons": self.persons,
+            "ticket_ids": list(self.ticket_ids),
+            "owner": self.owner,
+            "titles": list(self.titles),
+        }
+
+    @property
+    def id(self) -> str:
+        """A stable identity for exactly-once delivery: rule, point, problem and first day."""
+        return f"{self.rule}|{self.point}|{self.category}|{self.start.isoformat()}"
+
+
+def _rule_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Tickets that the point rules can use, with an integer key per (point, problem)."""
+    usable = frame[frame[POINT].notna() & frame[DAY].notna()]
+    out = pd.DataFrame(
+        {
+            "key": usable.groupby([POINT, PROBLEM], sort=True, observed=True).ngroup().to_numpy(),
+            "d": usable[DAY].to_numpy().astype("datetime64[D]").astype("int64"),
+            "ticket_id": usable["ticket_id"].to_numpy(),
+            "received_at": usable["received_at"].to_numpy(),
+            "person": usable[PERSON].to_numpy(),
+            "point": usable[POINT].to_numpy(),
+            "problem": usable[PROBLEM].to_numpy(),
+            "community": usable["community"].to_numpy(),
+            "title": usable["title"].to_numpy(),
+        }
+    )
+    return out.sort_values(["key", "d", "received_at", "ticket_id"], kind="stable").reset_index(drop=True)
+
+
+def _daily(rf: pd.DataFrame) -> pd.DataFrame:
+    return rf.groupby(["key", "d"], sort=True).size().rename("n").reset_index()
+
+
+def point_day_groups(rf: pd.DataFrame, min_tickets: int) -> pd.DataFrame:
+    """(key, lo, hi) of each firing point-day: lo = hi = the day."""
+    daily = _daily(rf)
+    hit = daily[daily["n"] >= min_tickets]
+    return pd.DataFrame({"key": hit["key"].to_numpy(), "lo": hit["d"].to_numpy(), "hi": hit["d"].to_numpy()})
+
+
+def two_day_groups(rf: pd.DataFrame, min_tickets: int, min_persons: int) -> pd.DataFrame:
+    """(key, lo, hi) of each chain of firing two-day windows: tickets of days lo..hi."""
+    daily = _daily(rf)
+    if daily.empty:
+        return pd.DataFrame({"key": [], "lo": [], "hi": []}, dtype="int64")
+    # Windows ending on a day without tickets are subsets of the day before: skip them.
+    prev = daily.assign(d=daily["d"] + 1).rename(columns={"n": "n_prev"})
+    win = daily.merge(prev, on=["key", "d"], how="left")
+    win["n_prev"] = win["n_prev"].fillna(0).astype("int64")
+    win["total"] = win["n"] + win["n_prev"]
+    persons = rf.loc[rf["person"].notna(), ["key", "d", "person"]].drop_duplicates()
+    per_day = persons.groupby(["key", "d"]).size().rename("p").reset_index()
+    shared = persons.merge(persons.assign(d=persons["d"] + 1), on=["key", "d", "person"])
+    both = shared.groupby(["key", "d"]).size().rename("both").reset_index()
+    win = win.merge(per_day, on=["key", "d"], how="left")
+    win = win.merge(per_day.assign(d=per_day["d"] + 1).rename(columns={"p": "p_prev"}), on=["key", "d"], how="left")
+    win = win.merge(both, on=["key", "d"], how="left")
+    win = win.fillna({"p": 0, "p_prev": 0, "both": 0})
+    win["persons"] = (win["p"] + win["p_prev"] - win["both"]).astype("int64")
+    fire = win[(win["total"] >= min_tickets) & (win["persons"] >= min_persons)].sort_values(["key", "d"])
+    if fire.empty:
+        return pd.DataFrame({"key": [], "lo": [], "hi": []}, dtype="int64")
+    key = fire["key"].to_numpy()
+    d = fire["d"].to_numpy()
+    # Windows d and d+1 share the tickets of day d (which has some); d and d+2 share none.
+    new_chain = np.ones(len(fire), dtype=bool)
+    new_chain[1:] = (key[1:] != key[:-1]) | (d[1:] - d[:-1] != 1)
+    chain = np.cumsum(new_chain)
+    chains = pd.DataFrame({"chain": chain, "key": key, "d": d}).groupby("chain").agg(
+        key=("key", "first"), first=("d", "min"), last=("d", "max")
+    )
+    return pd.DataFrame(
+        {"key": chains["key"].to_numpy(), "lo": chains["first"].to_numpy() - 1, "hi": chains["last"].to_numpy()}
+    )
+
+
+def _collect(rf: pd.DataFrame, groups: pd.DataFrame, rule: str, mask: bool) -> list[Warning]:
+    """The tickets of each (key, lo, hi) group, as warnings."""
+    if groups.empty:
+        return []
+    groups = groups.reset_index(drop=True).assign(gid=lambda g: np.arange(len(g)))
+    rows = rf.merge(groups, on="key")
+    rows = rows[(rows["d"] >= rows["lo"]) & (rows["d"] <= rows["hi"])]
+    out = []
+    for _, g in rows.groupby("gid", sort=True):
+        days = g["d"].to_numpy()
+        communities = g["community"].dropna()
+        community = ""
+        if len(communities):
+            counts = communities.value_counts()
+            community = sorted(counts[counts == counts.max()].index)[0]
+        titles = list(dict.fromkeys(mask_phones_in_text(t) if mask else t for t in g["title"].dropna()))[:MAX_TITLES]
+        out.append(
+            Warning(
+                rule=rule,
+                point=str(g["point"].iloc[0]),
+                category=str(g["problem"].iloc[0]),
+                community=community,
+                start=_to_date(days.min()),
+                end=_to_date(days.max()),
+                tickets=len(g),
+                persons=int(g["person"].dropna().nunique()),
+                ticket_ids=[str(t) for t in g["ticket_id"]],
+                titles=titles,
+            )
+        )
+    return out
+
+
+def _to_date(day_number: int) -> date:
+    return date.fromordinal(date(1970, 1, 1).toordinal() + int(day_number))
+
+
+def find_warnings(frame: pd.DataFrame, rules: RulesSettings, mask_phones: bool = True) -> list[Warning]:
+    """Every warning of both rules over a prepared frame, in a stable order."""
+    rf = _rule_frame(frame)
+    warnings = _collect(rf, point_day_groups(rf, rules.point_day.min_tickets), POINT_DAY, mask_phones)
+    two_day = two_day_groups(rf, rules.two_day.min_tickets, rules.two_day.min_persons)
+    warnings += _collect(rf, two_day, TWO_DAY, mask_phones)
+    warnings.sort(key=lambda w: (w.start, w.end, w.rule, w.point, w.category))
+    return warnings

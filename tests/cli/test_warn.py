@@ -1,0 +1,110 @@
+import json
+
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+from gaopin.cli import app
+from gaopin.config import Settings
+from gaopin.io.load import load
+from gaopin.rules.warn import warn
+
+HEADER = ["工单编号", "来电时间", "来电人", "来电人电话/账号", "被反映街乡镇", "村/社区", "小区点位", "问题分类", "标题", "是否有效回访", "是否解决", "是否满意", "主办单位"]
+ROWS = [
+    ["A1", "2024-08-03 09:01", "张三", 13812345678, "新村街道", "恰海社区", "北京市丰台区新村街道恰海小区３号楼2单元301", "城市管理->动物->流浪猫", "猫被困 13812345678", "是", "解决", "满意", "恰海社区"],
+    ["A2", "2024-08-03 09:03", "李四", 13912345678, "新村街道", "恰海社区", "恰海小区三号楼", "城市管理->动物->流浪猫", "猫", "是", "未解决", "不满意", "恰海社区"],
+    ["A3", "2024-08-03 09:05", "王五", "13712345678", "新村街道", "恰海社区", "恰海小区3栋402室", "城市管理->动物->流浪猫", "猫", "是", "未解决", "满意", "恰海社区"],
+    ["A4", "2024-08-05 10:00", "赵六", "13612345678", "新村街道", "桥一社区", "桥一小区6号楼", "城市管理->噪声扰民->生活噪声", "敲墙", "是", "解决", "满意", "桥一社区"],
+]
+
+
+@pytest.fixture
+def export(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(HEADER)
+    for r in ROWS:
+        ws.append(r)
+    path = tmp_path / "tickets.xlsx"
+    wb.save(path)
+    return path
+
+
+runner = CliRunner()
+
+
+def test_json_output_is_what_the_library_returns(export, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["warn", str(export), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    expected = warn(load([export], Settings()), Settings()).to_dict()
+    assert json.loads(result.stdout) == expected
+    assert [w["rule"] for w in expected["warnings"]] == ["point_day"]
+    assert [e["level"] for e in expected["escalations"]] == ["双否", "单否"]
+
+
+def test_text_output_names_the_rule_point_and_tickets(export, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["warn", str(export)])
+    assert result.exit_code == 0
+    for text in ["单日同点位", "恰海小区3号楼", "A1、A2、A3", "未分配", "双否"]:
+        assert text in result.stdout
+    assert "13812345678" not in result.stdout
+
+
+def test_fail_on_alert_exits_3_only_with_warnings(export, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert runner.invoke(app, ["warn", str(export), "--fail-on-alert"]).exit_code == 3
+    assert runner.invoke(app, ["warn", str(export), "--fail-on-alert", "--date", "2024-08-05"]).exit_code == 0
+
+
+def test_date_option_filters_and_bad_dates_are_usage_errors(export, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["warn", str(export), "--date", "2024-08-05", "-f", "json"])
+    assert json.loads(result.stdout)["warnings"] == []
+    bad = runner.invoke(app, ["warn", str(export), "--date", "8月5日"])
+    assert bad.exit_code == 2
+    assert "YYYY-MM-DD" in bad.stderr and "Traceback" not in bad.output
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv", ".json"])
+def test_output_files(export, tmp_path, monkeypatch, suffix):
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / f"warnings{suffix}"
+    result = runner.invoke(app, ["warn", str(export), "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    if suffix == ".xlsx":
+        wb = openpyxl.load_workbook(out)
+        assert wb.sheetnames == ["预警", "提级办理", "说明"]
+        ws = wb["预警"]
+        assert [c.value for c in ws[1]][:3] == ["规则", "点位", "社区"]
+        assert ws["B2"].value == "恰海小区3号楼"
+        assert ws.freeze_panes == "A2"
+        assert wb["提级办理"].max_row == 3
+    elif suffix == ".csv":
+        text = out.read_bytes()
+        assert text.startswith(b"\xef\xbb\xbf")
+        assert "恰海小区3号楼" in text.decode("utf-8-sig")
+    else:
+        assert json.loads(out.read_text("utf-8"))["warnings"][0]["ticket_ids"] == ["A1", "A2", "A3"]
+    for path in tmp_path.rglob("*"):
+        if path.is_file() and path.suffix in (".csv", ".json"):
+            assert "13812345678" not in path.read_text("utf-8-sig")
+
+
+def test_unknown_output_format_is_refused_before_anything_is_written(export, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["warn", str(export), "--output", str(tmp_path / "w.pdf")])
+    assert result.exit_code == 2
+    assert not (tmp_path / "w.pdf").exists()
+
+
+def test_owners_from_the_config_file(export, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "gaopin.toml").write_text('[owners]\ncenter_head = "李主任"\n[owners.communities]\n恰海社区 = "张书记"\n', encoding="utf-8")
+    result = runner.invoke(app, ["warn", str(export)])
+    assert result.exit_code == 4
+    assert '中文的键名要加英文双引号，例如 "恰海社区"' in result.stderr
+    (tmp_path / "gaopin.toml").write_text('[owners]\ncenter_head = "李主任"\n[owners.communities]\n"恰海社区" = "张书记"\n', encoding="utf-8")
+    result = runner.invoke(app, ["warn", str(export)])
+    assert "中心负责人：李主任" in result.stdout and "张书记" in result.stdout

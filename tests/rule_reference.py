@@ -1,0 +1,48 @@
+"""Plain, obviously-correct implementations of the warning rules: the test oracle.
+
+Written straight from the rule text with loops over days, to check the vectorised
+implementation in gaopin.rules.warnings.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+
+
+def reference_warnings(tickets, point_day_min=3, two_day_min=5, two_day_persons=2):
+    """tickets: dicts with ticket_id, point, problem, day (date), person (str or None).
+
+    Returns a set of (rule, point, problem, start, end, frozenset(ticket_ids)).
+    """
+    by_group = defaultdict(lambda: defaultdict(list))
+    for t in tickets:
+        if t["point"] is None or t["day"] is None:
+            continue
+        by_group[(t["point"], t["problem"])][t["day"]].append(t)
+    out = set()
+    for (point, problem), days in by_group.items():
+        for day, ts in days.items():
+            if len(ts) >= point_day_min:
+                out.add(("point_day", point, problem, day, day, frozenset(t["ticket_id"] for t in ts)))
+        firing = []
+        for day in sorted(days):
+            window = days.get(day - timedelta(days=1), []) + days[day]
+            persons = {t["person"] for t in window if t["person"] is not None}
+            if len(window) >= two_day_min and len(persons) >= two_day_persons:
+                firing.append(frozenset(t["ticket_id"] for t in window))
+        # Chain windows that share a ticket (repeat until nothing merges).
+        chains = []
+        for window in firing:
+            merged = window
+            rest = []
+            for c in chains:
+                if c & merged:
+                    merged = merged | c
+                else:
+                    rest.append(c)
+            chains = rest + [merged]
+        for c in chains:
+            c_days = sorted({t["day"] for ts in days.values() for t in ts if t["ticket_id"] in c})
+            out.add(("two_day", point, problem, c_days[0], c_days[-1], c))
+    return out

@@ -1,0 +1,106 @@
+"""Invariants of the warning rules, and agreement with the plain reference implementation."""
+
+from datetime import date, timedelta
+
+from builders import tickets
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from rule_reference import reference_warnings
+
+from gaopin.config import Settings
+from gaopin.rules.prepare import prepare
+from gaopin.rules.warn import warn
+from gaopin.rules.warnings import find_warnings
+
+POINTS = ["恰海小区3号楼", "优筑小区1号楼", "南大园300号"]
+CATS = ["城市管理->市容环境->占道经营", "城市管理->噪声扰民->生活噪声"]
+PHONES = ["13800000001", "13800000002", "13800000003", "13900000004", None]
+NAMES = ["赵建国", "王女士", "匿名"]
+START = date(2024, 8, 1)
+
+ticket = st.fixed_dictionaries(
+    {
+        "address": st.sampled_from(POINTS + [None]),
+        "category": st.sampled_from(CATS),
+        "day": st.integers(0, 5),
+        "minute": st.integers(0, 1439),
+        "caller_phone": st.sampled_from(PHONES),
+        "caller_name": st.sampled_from(NAMES),
+    }
+)
+ticket_lists = st.lists(ticket, max_size=40)
+
+
+def rows_of(items):
+    rows = []
+    for i, it in enumerate(items, start=1):
+        day = START + timedelta(days=it["day"])
+        h, m = divmod(it["minute"], 60)
+        rows.append(
+            {
+                "ticket_id": f"T{i:04d}",
+                "received_at": f"{day.isoformat()} {h:02d}:{m:02d}:00",
+                "address": it["address"],
+                "category": it["category"],
+                "caller_phone": it["caller_phone"],
+                "caller_name": it["caller_name"],
+                "community": "恰海社区",
+            }
+        )
+    return rows
+
+
+def as_set(warnings):
+    return {(w.rule, w.point, w.category, w.start, w.end, frozenset(w.ticket_ids)) for w in warnings}
+
+
+def covered(warnings, rule):
+    return {tid for w in warnings if w.rule == rule for tid in w.ticket_ids}
+
+
+def with_rules(pd_min=3, td_min=5, td_persons=2):
+    return Settings().with_values(
+        {"rules.point_day.min_tickets": pd_min, "rules.two_day.min_tickets": td_min, "rules.two_day.min_persons": td_persons}
+    )
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(ticket_lists, st.integers(1, 4), st.integers(1, 6), st.integers(1, 3))
+def test_fast_rules_equal_the_reference(items, pd_min, td_min, td_persons):
+    cfg = with_rules(pd_min, td_min, td_persons)
+    prepared = prepare(tickets(rows_of(items)), cfg)
+    fast = as_set(find_warnings(prepared.frame, cfg.rules))
+    frame = prepared.frame
+    plain = [
+        {
+            "ticket_id": r.ticket_id,
+            "point": None if r.point != r.point or r.point is None else r.point,
+            "problem": r.problem,
+            "day": r.received_at.date(),
+            "person": None if not isinstance(r.person, str) else r.person,
+        }
+        for r in frame.itertuples()
+    ]
+    assert fast == reference_warnings(plain, pd_min, td_min, td_persons)
+
+
+@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(ticket_lists, st.integers(1, 4), st.integers(1, 6), st.integers(1, 3), st.sampled_from(["pd", "td", "tp"]))
+def test_raising_a_threshold_never_covers_more_tickets(items, pd_min, td_min, td_persons, which):
+    result = tickets(rows_of(items))
+    low = warn(result, with_rules(pd_min, td_min, td_persons)).warnings
+    raised = {"pd": (pd_min + 1, td_min, td_persons), "td": (pd_min, td_min + 1, td_persons), "tp": (pd_min, td_min, td_persons + 1)}[which]
+    high = warn(result, with_rules(*raised)).warnings
+    for rule in ("point_day", "two_day"):
+        assert covered(high, rule) <= covered(low, rule)
+
+
+@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(ticket_lists, st.randoms(use_true_random=False))
+def test_reordering_rows_changes_nothing(items, rnd):
+    rows = rows_of(items)
+    shuffled = list(rows)
+    rnd.shuffle(shuffled)
+    a = warn(tickets(rows), Settings()).to_dict()
+    b = warn(tickets(shuffled), Settings()).to_dict()
+    assert a == b

@@ -1,0 +1,214 @@
+from datetime import date
+
+import pytest
+from builders import at, tickets
+
+from gaopin.config import Settings
+from gaopin.rules.warn import warn
+
+CAT = "城市管理->市容环境->占道经营"
+OTHER = "城市管理->噪声扰民->生活噪声"
+
+
+def t(day, minute=0, phone=None, name="市民", address="恰海小区3号楼", category=CAT, **extra):
+    row = {"received_at": at(day, minute), "caller_phone": phone, "caller_name": name, "address": address, "category": category, "community": "恰海社区", "street": "新村街道"}
+    row.update(extra)
+    return row
+
+
+def rules_of(report):
+    return sorted((w.rule, w.start.isoformat(), w.end.isoformat(), w.tickets, w.persons) for w in report.warnings)
+
+
+def run(rows, **kwargs):
+    return warn(tickets(rows), Settings(), **kwargs)
+
+
+def test_three_on_one_day_is_a_point_day_warning():
+    report = run([t("2024-08-03", m, f"1380000000{m}") for m in range(3)])
+    assert rules_of(report) == [("point_day", "2024-08-03", "2024-08-03", 3, 3)]
+    w = report.warnings[0]
+    assert w.point == "恰海小区3号楼" and w.category == CAT and w.community == "恰海社区"
+    assert w.ticket_ids == ["T0001", "T0002", "T0003"]
+
+
+def test_two_on_one_day_is_not():
+    assert run([t("2024-08-03", m) for m in range(2)]).warnings == []
+
+
+def test_three_across_midnight_is_not_a_point_day():
+    rows = [
+        {**t("2024-08-03"), "received_at": "2024-08-03 23:50:00"},
+        {**t("2024-08-03"), "received_at": "2024-08-03 23:59:59"},
+        {**t("2024-08-04"), "received_at": "2024-08-04 00:00:01"},
+    ]
+    assert run(rows).warnings == []
+
+
+def test_five_in_two_days_from_two_persons_is_a_two_day_warning():
+    rows = [t("2024-08-03", m, "13800000001", "张三") for m in range(2)] + [t("2024-08-04", m, "13900000002", "李四") for m in range(2)]
+    rows.append(t("2024-08-04", 9, "13900000002", "李四"))
+    report = run(rows)
+    assert ("two_day", "2024-08-03", "2024-08-04", 5, 2) in rules_of(report)
+    # Day 2 also holds 3 tickets: a point_day warning too.
+    assert ("point_day", "2024-08-04", "2024-08-04", 3, 1) in rules_of(report)
+
+
+def test_five_in_two_days_from_one_person_with_several_numbers_is_not():
+    phones = ["13800000001", "13800000002", "13800000003", "13800000001", "13800000002"]
+    days = ["2024-08-03", "2024-08-03", "2024-08-04", "2024-08-04", "2024-08-04"]
+    rows = [t(d, i, p, "赵建国") for i, (d, p) in enumerate(zip(days, phones))]
+    report = run(rows)
+    assert [w.rule for w in report.warnings] == ["point_day"]  # 3 on the 4th, but no two_day
+    assert report.warnings[0].persons == 1
+
+
+def test_the_same_five_from_unlinked_numbers_would_fire():
+    phones = ["13800000001", "13800000002", "13800000003", "13800000001", "13800000002"]
+    days = ["2024-08-03", "2024-08-03", "2024-08-04", "2024-08-04", "2024-08-04"]
+    rows = [t(d, i, p, "匿名") for i, (d, p) in enumerate(zip(days, phones))]
+    assert "two_day" in [w.rule for w in run(rows).warnings]
+
+
+def test_four_from_four_persons_is_not():
+    rows = [t("2024-08-03", 0, "13800000001"), t("2024-08-03", 1, "13800000002"), t("2024-08-04", 0, "13800000003"), t("2024-08-04", 1, "13800000004")]
+    assert run(rows).warnings == []
+
+
+def test_five_split_across_categories_is_not():
+    rows = [t("2024-08-03", 0, "13800000001"), t("2024-08-03", 1, "13800000002"), t("2024-08-04", 0, "13800000003", category=OTHER), t("2024-08-04", 1, "13800000004", category=OTHER), t("2024-08-04", 2, "13800000005", category="交通管理->道路设施->坑洼")]
+    assert run(rows).warnings == []
+
+
+def test_tickets_without_a_usable_phone_count_as_tickets_not_persons():
+    rows = [t("2024-08-03", m, None) for m in range(2)] + [t("2024-08-04", m, None) for m in range(2)] + [t("2024-08-04", 5, "13800000001")]
+    report = run(rows)
+    assert "two_day" not in [w.rule for w in report.warnings]  # 5 tickets, 1 person
+    rows.append(t("2024-08-04", 6, "13900000009"))
+    report = run(rows)
+    two = [w for w in report.warnings if w.rule == "two_day"]
+    assert two and two[0].tickets == 6 and two[0].persons == 2
+
+
+def test_firing_windows_sharing_tickets_chain_into_one_warning():
+    # 2, 3 and 3 tickets: the windows ending on the 4th (5) and the 5th (6) fire and share the 4th.
+    rows = []
+    for i, (day, n) in enumerate([("2024-08-03", 2), ("2024-08-04", 3), ("2024-08-05", 3)]):
+        rows += [t(day, m, f"1380000{i}{m:03d}") for m in range(n)]
+    report = run(rows)
+    two = [w for w in report.warnings if w.rule == "two_day"]
+    assert len(two) == 1
+    assert (two[0].start, two[0].end, two[0].tickets) == (date(2024, 8, 3), date(2024, 8, 5), 8)
+
+
+def test_windows_that_share_no_ticket_are_separate_warnings():
+    rows = [t("2024-08-03", m, f"138000000{m:02d}") for m in range(5)] + [t("2024-08-06", m, f"139000000{m:02d}") for m in range(5)]
+    two = [w for w in run(rows).warnings if w.rule == "two_day"]
+    assert [(w.start, w.end) for w in two] == [(date(2024, 8, 3), date(2024, 8, 3)), (date(2024, 8, 6), date(2024, 8, 6))]
+
+
+def test_a_window_with_a_quiet_middle_day_does_not_chain():
+    # Tickets on the 3rd and the 5th only: windows end on the 3rd and the 5th, sharing nothing.
+    rows = [t("2024-08-03", m, f"138000000{m:02d}") for m in range(5)] + [t("2024-08-05", m, f"139000000{m:02d}") for m in range(5)]
+    two = [w for w in run(rows).warnings if w.rule == "two_day"]
+    assert len(two) == 2
+
+
+def test_category_level_makes_problems_coarser():
+    rows = [t("2024-08-03", 0, category="城市管理->噪声扰民->生活噪声"), t("2024-08-03", 1, category="城市管理->噪声扰民->施工噪声"), t("2024-08-03", 2, category="城市管理->噪声扰民")]
+    assert run(rows).warnings == []
+    settings = Settings().with_values({"rules.category_level": 2})
+    report = warn(tickets(rows), settings)
+    assert [(w.rule, w.category) for w in report.warnings] == [("point_day", "城市管理->噪声扰民")]
+
+
+def test_thresholds_come_from_settings():
+    rows = [t("2024-08-03", m) for m in range(3)]
+    settings = Settings().with_values({"rules.point_day.min_tickets": 4})
+    assert warn(tickets(rows), settings).warnings == []
+
+
+def test_blank_address_is_left_out_and_noted():
+    rows = [t("2024-08-03", m, address=None) for m in range(3)]
+    report = run(rows)
+    assert report.warnings == []
+    assert any("没有地址" in n for n in report.notes)
+
+
+def test_without_an_address_column_the_community_is_the_point():
+    rows = [{k: v for k, v in t("2024-08-03", m).items() if k != "address"} for m in range(3)]
+    report = run(rows)
+    assert [w.point for w in report.warnings] == ["恰海社区"]
+    assert any("以社区代替点位" in n for n in report.notes)
+
+
+def test_without_a_category_column_a_point_is_one_problem():
+    rows = [{k: v for k, v in t("2024-08-03", m, category=c).items() if k != "category"} for m, c in enumerate([CAT, OTHER, CAT])]
+    report = run(rows)
+    assert len(report.warnings) == 1 and report.warnings[0].category == ""
+    assert any("没有问题分类列" in n for n in report.notes)
+
+
+def test_undated_tickets_are_counted_in_the_notes():
+    rows = [t("2024-08-03", m) for m in range(2)] + [{**t("2024-08-03"), "received_at": None}]
+    report = run(rows)
+    assert report.warnings == []
+    assert any("1 张工单的受理时间" in n for n in report.notes)
+
+
+def test_filters_drop_tickets_before_any_rule():
+    rows = [t("2024-08-03", m, ticket_type="咨询" if m == 0 else "投诉") for m in range(3)]
+    assert len(run(rows).warnings) == 1
+    settings = Settings().with_values({"filters.exclude": {"工单类型": ["咨询"]}})
+    report = warn(tickets(rows), settings)
+    assert report.warnings == []
+    assert any("剔除了 1 张" in n for n in report.notes)
+
+
+def test_date_and_since_keep_warnings_by_their_end():
+    rows = [t("2024-08-03", m) for m in range(3)] + [t("2024-08-09", m) for m in range(3)]
+    assert [w.end for w in run(rows, on=date(2024, 8, 9)).warnings] == [date(2024, 8, 9)]
+    assert [w.end for w in run(rows, since=date(2024, 8, 4)).warnings] == [date(2024, 8, 9)]
+    assert len(run(rows, on=date(2024, 8, 5)).warnings) == 0
+
+
+def test_owners_route_by_community():
+    rows = [t("2024-08-03", m) for m in range(3)]
+    settings = Settings().with_values({"owners.communities": {"恰海社区": "张书记"}, "owners.center_head": "李主任"})
+    report = warn(tickets(rows), settings)
+    assert report.warnings[0].owner == "张书记"
+    assert report.center_head == "李主任"
+    assert run(rows).warnings[0].owner == "unassigned"
+
+
+@pytest.mark.parametrize(
+    ("resolved", "satisfied", "valid", "level"),
+    [
+        ("否", "满意", "是", "单否"),
+        ("是", "不满意", "是", "单否"),
+        ("否", "不满意", "是", "双否"),
+        ("否", "不满意", "否", None),
+        ("部分解决", "基本满意", "是", None),
+        ("是", "未评价", "是", None),
+    ],
+)
+def test_escalations(resolved, satisfied, valid, level):
+    rows = [t("2024-08-03", 0, resolved=resolved, satisfied=satisfied, valid_callback=valid, unit="城管执法队")]
+    report = run(rows)
+    assert [e.level for e in report.escalations] == ([level] if level else [])
+    if level:
+        e = report.escalations[0].to_dict()
+        assert e == {"ticket_id": "T0001", "level": level, "community": "恰海社区", "unit": "城管执法队", "received_at": "2024-08-03T09:00:00"}
+
+
+def test_without_a_valid_callback_column_every_ticket_with_an_outcome_counts():
+    rows = [t("2024-08-03", 0, resolved="否", satisfied="满意"), t("2024-08-03", 1)]
+    report = warn(tickets(rows, fields={"received_at", "resolved", "satisfied", "address", "category", "community"}), Settings())
+    assert [e.ticket_id for e in report.escalations] == ["T0001"]
+    assert any("是否有效回访" in n for n in report.notes)
+
+
+def test_titles_are_masked_unless_asked():
+    rows = [t("2024-08-03", m, title="请回电13812345678") for m in range(3)]
+    assert run(rows).warnings[0].titles == ["请回电138****5678"]
+    assert run(rows, show_phones=True).warnings[0].titles == ["请回电13812345678"]
