@@ -45,3 +45,15 @@ def at(day: str, minute: int = 0) -> str:
     """`2024-08-03` plus minutes after 09:00, as the loader's text form."""
     h, m = divmod(9 * 60 + minute, 60)
     return f"{day} {h:02d}:{m:02d}:00"
+
+
+def store_with(path, *batches, now=None):
+    """A real SQLite store at `path` holding the given batches of rows, imported in order."""
+    from datetime import datetime
+
+    from gaopin.store import Store
+
+    store = Store(path)
+    for i, rows in enumerate(batches):
+        store.import_result(tickets(rows), f"batch{i}.xlsx", f"sha{i}-{len(rows)}", now or datetime(2024, 1, 1))
+    return store

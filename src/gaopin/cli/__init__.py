@@ -9,7 +9,7 @@ from __future__ import annotations
 import typer
 
 from gaopin import __version__
-from gaopin.cli import load_cmds, warn_cmd
+from gaopin.cli import load_cmds, store_cmds, warn_cmd
 
 app = typer.Typer(
     name="gaopin",
@@ -35,6 +35,7 @@ def _root(
 
 load_cmds.register(app)
 warn_cmd.register(app)
+store_cmds.register(app)
 
 
 def main() -> None:

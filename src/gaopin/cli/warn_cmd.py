@@ -9,7 +9,9 @@ import typer
 
 from gaopin.cli.common import (
     ConfigOpt,
+    DbOpt,
     DebugOpt,
+    FilesArg,
     Format,
     FormatOpt,
     ShowPhonesOpt,
@@ -28,27 +30,28 @@ def register(app: typer.Typer) -> None:
 
 @handles_errors
 def warn(
-    files: Annotated[list[Path], typer.Argument(help="12345 导出文件（.xlsx/.xls/.csv），可以给多个", show_default=False)],
+    files: FilesArg = None,
     date: Annotated[Optional[str], typer.Option("--date", help="只看在这一天结束的预警（YYYY-MM-DD 或 today），供每日定时运行", show_default=False)] = None,
     since: Annotated[Optional[str], typer.Option("--since", help="只看在这一天及以后结束的预警（YYYY-MM-DD）", show_default=False)] = None,
     format: FormatOpt = Format.text,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="同时写入文件：.xlsx、.csv 或 .json", show_default=False)] = None,
     fail_on_alert: Annotated[bool, typer.Option("--fail-on-alert", help="有预警时以退出码 3 结束（供脚本判断）")] = False,
     show_phones: ShowPhonesOpt = False,
+    db: DbOpt = None,
     config: ConfigOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """找出提早预警（同一点位同一问题单日≥3件；两日内多人≥5件）和需提级办理的单否/双否工单。"""
-    from gaopin.io.load import load
     from gaopin.reports.warnings import write_warn_report
     from gaopin.rules.warn import warn as run_warn
+    from gaopin.store import tickets_from
 
     settings = settings_from(config)
     on = parse_date_option(date, "--date")
     start = parse_date_option(since, "--since")
     with progress() as step:
-        result = load(files, settings, progress=step)
-        report = run_warn(result, settings, on=on, since=start, show_phones=show_phones, progress=step)
+        result, links = tickets_from(files, db, settings, progress=step)
+        report = run_warn(result, settings, on=on, since=start, links=links, show_phones=show_phones, progress=step)
     if output is not None:
         write_warn_report(report, output)
     if format is Format.json:

@@ -16,9 +16,14 @@ import pandas as pd
 from gaopin.io.canonical import map_unique
 from gaopin.schema import compact, is_usable_phone
 
+# The list, plus the other placeholders exports use for "a resident" (居民, 业主 …).
 GENERIC_NAMES = frozenset(
-    compact(n) for n in ("保密", "匿名", "匿名用户", "市民", "未知", "不详", "无", "先生", "女士")
-)
+    compact(n)
+    for n in (
+        "保密", "匿名", "匿名用户", "市民", "未知", "不详", "无", "先生", "女士",
+        "居民", "业主", "群众", "网友", "热心市民", "匿名市民", "来电人", "用户",
+    )
+)  # fmt: skip
 
 
 def name_key(name: str) -> str:

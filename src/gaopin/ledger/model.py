@@ -1,0 +1,145 @@
+"""Ledger entries as stored: their cycles, phones, events and staff fields."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import date
+
+CALLER, POINT, ISSUE = "caller", "point", "issue"
+KINDS = (CALLER, POINT, ISSUE)
+KIND_LABELS = {CALLER: "高频诉求人", POINT: "高频点位", ISSUE: "高频问题"}
+ACTIVE, MERGED = "active", "merged"
+RESOLVED, CLOSED = "resolved", "closed"
+# Status labels as staff read them.
+OPEN_LABEL, DUE_SOON_LABEL, OVERDUE_LABEL = "在办", "临期", "超期"
+RESOLVED_LABEL, CLOSED_LABEL, MERGED_LABEL = "已化解", "销号", "已合并"
+STATUS_COLORS = {
+    OPEN_LABEL: None,
+    RESOLVED_LABEL: "#C6EFCE",  # green: done
+    DUE_SOON_LABEL: "#FFEB9C",  # yellow: deadline near
+    OVERDUE_LABEL: "#FFC7CE",  # red: overdue
+    CLOSED_LABEL: "#D9D9D9",  # grey: closed
+    MERGED_LABEL: "#D9D9D9",
+}
+KEY_SEP = "\x1f"
+
+
+@dataclass
+class Cycle:
+    cycle: int
+    opened_on: date
+    starts_after: date | None = None  # tickets after this day belong to the cycle (None: from the first)
+    ended_on: date | None = None  # resolved or closed: later tickets are counted afresh
+    end_kind: str | None = None
+    end_reason: str | None = None
+    closed_on: date | None = None  # 销号
+    close_reason: str | None = None
+
+
+@dataclass
+class Entry:
+    id: str
+    kind: str
+    key: str  # point, point + KEY_SEP + problem, or "" for a caller (matched by phones)
+    opened_on: date
+    state: str = ACTIVE
+    merged_into: str | None = None
+    state_before_merge: str | None = None
+    recurrence: int = 0
+    owner: str | None = None
+    unit: str | None = None
+    deadline: date | None = None
+    measures: str | None = None
+    cycles: list[Cycle] = field(default_factory=list)
+    phones: dict[str, bool] = field(default_factory=dict)  # phone → one of the entry's own numbers
+    dirty: bool = False
+
+    @property
+    def last(self) -> Cycle:
+        return self.cycles[-1]
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == ACTIVE and self.last.ended_on is None
+
+    def status(self, today: date, due_soon_days: int) -> str:
+        if self.state == MERGED:
+            return MERGED_LABEL
+        last = self.last
+        if last.closed_on is not None or last.end_kind == CLOSED:
+            return CLOSED_LABEL
+        if last.ended_on is not None:
+            return RESOLVED_LABEL
+        if self.deadline is not None:
+            if today > self.deadline:
+                return OVERDUE_LABEL
+            if (self.deadline - today).days <= due_soon_days:
+                return DUE_SOON_LABEL
+        return OPEN_LABEL
+
+    def open_at(self, day: date) -> bool:
+        """Was the entry open (opened and not yet ended) at the end of `day`?"""
+        if self.state == MERGED:
+            return False
+        return any(c.opened_on <= day and (c.ended_on is None or c.ended_on > day) for c in self.cycles)
+
+
+def _d(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def _s(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def load_entries(conn: sqlite3.Connection) -> dict[str, Entry]:
+    entries: dict[str, Entry] = {}
+    for row in conn.execute(
+        "SELECT id, kind, key, opened_on, state, merged_into, state_before_merge, recurrence, owner, unit, deadline, measures FROM entries ORDER BY id"
+    ):
+        eid, kind, key, opened, state, merged_into, before, recurrence, owner, unit, deadline, measures = row
+        entries[eid] = Entry(eid, kind, key, _d(opened), state, merged_into, before, recurrence, owner, unit, _d(deadline), measures)
+    for row in conn.execute(
+        "SELECT entry_id, cycle, starts_after, opened_on, ended_on, end_kind, end_reason, closed_on, close_reason FROM entry_cycles ORDER BY entry_id, cycle"
+    ):
+        eid, cycle, after, opened, ended, kind, reason, closed, close_reason = row
+        entries[eid].cycles.append(Cycle(cycle, _d(opened), _d(after), _d(ended), kind, reason, _d(closed), close_reason))
+    for eid, phone, own in conn.execute("SELECT entry_id, phone, own FROM entry_phones ORDER BY entry_id, phone"):
+        entries[eid].phones[phone] = bool(own)
+    return entries
+
+
+def save_entry(conn: sqlite3.Connection, e: Entry) -> None:
+    """Write one entry with its cycles and phones (inside the caller's transaction)."""
+    conn.execute(
+        "INSERT INTO entries (id, kind, key, opened_on, state, merged_into, state_before_merge, recurrence, owner, unit, deadline, measures) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, key = excluded.key, "
+        "opened_on = excluded.opened_on, state = excluded.state, merged_into = excluded.merged_into, "
+        "state_before_merge = excluded.state_before_merge, recurrence = excluded.recurrence, owner = excluded.owner, "
+        "unit = excluded.unit, deadline = excluded.deadline, measures = excluded.measures",
+        (e.id, e.kind, e.key, _s(e.opened_on), e.state, e.merged_into, e.state_before_merge, e.recurrence, e.owner, e.unit, _s(e.deadline), e.measures),
+    )
+    conn.execute("DELETE FROM entry_cycles WHERE entry_id = ?", (e.id,))
+    conn.executemany(
+        "INSERT INTO entry_cycles (entry_id, cycle, starts_after, opened_on, ended_on, end_kind, end_reason, closed_on, close_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(e.id, c.cycle, _s(c.starts_after), _s(c.opened_on), _s(c.ended_on), c.end_kind, c.end_reason, _s(c.closed_on), c.close_reason) for c in e.cycles],
+    )
+    conn.execute("DELETE FROM entry_phones WHERE entry_id = ?", (e.id,))
+    conn.executemany("INSERT INTO entry_phones (entry_id, phone, own) VALUES (?, ?, ?)", [(e.id, p, int(o)) for p, o in sorted(e.phones.items())])
+
+
+def add_event(conn: sqlite3.Connection, entry_id: str, on: date, kind: str, text: str) -> None:
+    conn.execute("INSERT INTO entry_events (entry_id, on_date, kind, text) VALUES (?, ?, ?, ?)", (entry_id, on.isoformat(), kind, text))
+
+
+def events(conn: sqlite3.Connection, entry_id: str) -> list[dict]:
+    rows = conn.execute("SELECT on_date, kind, text FROM entry_events WHERE entry_id = ? ORDER BY on_date, seq", (entry_id,)).fetchall()
+    return [{"date": d, "kind": k, "text": t} for d, k, t in rows]
+
+
+def next_id(conn: sqlite3.Connection, year: int, taken: set[str]) -> str:
+    prefix = f"GP-{year}-"
+    rows = conn.execute("SELECT id FROM entries WHERE id LIKE ?", (prefix + "%",)).fetchall()
+    numbers = [int(r[0][len(prefix) :]) for r in rows] + [int(t[len(prefix) :]) for t in taken if t.startswith(prefix)]
+    return f"{prefix}{max(numbers, default=0) + 1:04d}"

@@ -1,0 +1,340 @@
+"""The ledger as staff use it: the month's view, one entry's timeline, and their own fields."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from gaopin.config import Settings
+from gaopin.errors import StoreError, UsageError
+from gaopin.io.write import Sheet, write_xlsx
+from gaopin.ledger.model import (
+    CALLER,
+    CLOSED,
+    ISSUE,
+    KEY_SEP,
+    KIND_LABELS,
+    KINDS,
+    MERGED,
+    POINT,
+    RESOLVED,
+    STATUS_COLORS,
+    Entry,
+    add_event,
+    events,
+    load_entries,
+    save_entry,
+)
+from gaopin.ledger.refresh import RefreshSummary, refresh
+from gaopin.periods import Period, period
+from gaopin.privacy import mask_name, mask_phone, mask_phones_in_text
+from gaopin.store.db import transaction
+from gaopin.store.store import Store
+
+
+@dataclass
+class Masking:
+    phones: bool = True
+    names: bool = False
+
+    @classmethod
+    def of(cls, settings: Settings, show_phones: bool) -> "Masking":
+        return cls(phones=settings.privacy.mask_phones and not show_phones, names=settings.privacy.mask_names)
+
+    def phone(self, value: str) -> str:
+        return mask_phone(value) if self.phones else value
+
+    def name(self, value: str) -> str:
+        return mask_name(value) if self.names and value else value
+
+    def text(self, value: str) -> str:
+        return mask_phones_in_text(value) if self.phones and value else value
+
+
+def latest_year(store: Store) -> int:
+    row = store.conn.execute("SELECT max(received_at) FROM tickets").fetchone()
+    if not row or not row[0]:
+        raise StoreError("工单库中还没有工单", "请先用 gaopin import 导入导出文件")
+    return int(row[0][:4])
+
+
+def month_period(store: Store, settings: Settings, month: int, year: int | None) -> Period:
+    if not 1 <= month <= 12:
+        raise UsageError(f"月份 {month} 不对", "--month 应在 1 到 12 之间")
+    return period(year or latest_year(store), month, settings.period.start_day)
+
+
+def _entry_tickets(store: Store) -> pd.DataFrame:
+    rows = store.conn.execute(
+        "SELECT et.entry_id, t.ticket_id, t.received_at, t.caller_name, t.community, et.person, et.cycle "
+        "FROM entry_tickets et JOIN tickets t ON t.ticket_id = et.ticket_id ORDER BY et.entry_id, t.received_at, t.ticket_id"
+    ).fetchall()
+    frame = pd.DataFrame(rows, columns=["entry_id", "ticket_id", "received_at", "caller_name", "community", "person", "cycle"])
+    frame["day"] = frame["received_at"].str.slice(0, 10)
+    return frame
+
+
+def _mode(values: pd.Series) -> str:
+    values = values.dropna()
+    if values.empty:
+        return ""
+    counts = values.value_counts()
+    return sorted(counts[counts == counts.max()].index)[0]
+
+
+def _key(e: Entry, tickets: pd.DataFrame, mask: Masking) -> dict:
+    if e.kind == CALLER:
+        return {"name": mask.name(_mode(tickets["caller_name"])), "phones": [mask.phone(p) for p in sorted(e.phones)]}
+    if e.kind == POINT:
+        return {"point": e.key}
+    point, _, category = e.key.partition(KEY_SEP)
+    return {"point": point, "category": category}
+
+
+def key_text(kind: str, key: dict) -> str:
+    if kind == CALLER:
+        return f"{key['name'] or '（无名）'}（{'、'.join(key['phones'])}）"
+    if kind == POINT:
+        return key["point"]
+    return f"{key['point']}｜{key['category'] or '（无分类）'}"
+
+
+def _describe(e: Entry, tickets: pd.DataFrame, today: date, settings: Settings, mask: Masking, p: Period | None) -> dict:
+    months = tickets["day"].str.slice(0, 7).value_counts().sort_index()
+    in_month = int(tickets["day"].between(p.start.isoformat(), p.end.isoformat()).sum()) if p else None
+    out = {
+        "id": e.id,
+        "kind": e.kind,
+        "key": _key(e, tickets, mask),
+        "community": _mode(tickets["community"]),
+        "status": e.status(today, settings.ledger.due_soon_days),
+        "recurrence": e.recurrence,
+        "owner": e.owner or "",
+        "unit": e.unit or "",
+        "deadline": e.deadline.isoformat() if e.deadline else None,
+        "measures": e.measures or "",
+        "opened_on": e.opened_on.isoformat(),
+        "closed_on": e.last.closed_on.isoformat() if e.last.closed_on else (e.last.ended_on.isoformat() if e.last.ended_on else None),
+        "merged_into": e.merged_into,
+        "tickets_total": len(tickets),
+        "tickets_in_month": in_month,
+        "tickets_by_month": {k: int(v) for k, v in months.items()},
+        "persons": int(tickets["person"].dropna().nunique()),
+        "first_seen": tickets["day"].min() if len(tickets) else None,
+        "last_seen": tickets["day"].max() if len(tickets) else None,
+        "ticket_ids": tickets["ticket_id"].tolist(),
+    }
+    if p is None:
+        del out["tickets_in_month"]
+    return out
+
+
+def ledger_month(
+    store: Store, settings: Settings, month: int, year: int | None, today: date, show_phones: bool = False
+) -> tuple[dict, RefreshSummary]:
+    """Refresh, then the month's ledger: every entry with tickets in the month or open at its end."""
+    p = month_period(store, settings, month, year)
+    summary = refresh(store, settings, today)
+    entries = load_entries(store.conn)
+    tickets = _entry_tickets(store)
+    by_entry = dict(tuple(tickets.groupby("entry_id", sort=False)))
+    empty = tickets.iloc[0:0]
+    mask = Masking.of(settings, show_phones)
+    order = {k: i for i, k in enumerate(KINDS)}
+    out = []
+    for e in sorted(entries.values(), key=lambda e: (order[e.kind], e.opened_on, e.id)):
+        if e.state == MERGED or e.opened_on > p.end:
+            continue
+        t = by_entry.get(e.id, empty)
+        in_month = t["day"].between(p.start.isoformat(), p.end.isoformat()).any()
+        # Entries resolved or closed during the month are listed too: leaders see what was done.
+        ended_in_month = any(c.ended_on and p.contains(c.ended_on) or c.closed_on and p.contains(c.closed_on) for c in e.cycles)
+        if not (in_month or e.open_at(p.end) or ended_in_month):
+            continue
+        out.append(_describe(e, t, today, settings, mask, p))
+    view = {"month": p.label, "start": p.start.isoformat(), "end": p.end.isoformat(), "entries": out}
+    return view, summary
+
+
+def _get(store: Store, entry_id: str, entries: dict[str, Entry] | None = None) -> Entry:
+    entries = entries if entries is not None else load_entries(store.conn)
+    entry = entries.get(entry_id.strip().upper())
+    if entry is None:
+        raise StoreError(f"台账中没有编号为 {entry_id} 的条目", "编号形如 GP-2024-0001，可用 gaopin ledger --month N 查看")
+    return entry
+
+
+def _writable(entry: Entry) -> None:
+    if entry.state == MERGED:
+        raise StoreError(f"{entry.id} 已合并到 {entry.merged_into}", f"请对 {entry.merged_into} 操作")
+
+
+def _check_date(value: date, entry: Entry, today: date, what: str) -> None:
+    if value > today:
+        raise UsageError(f"{what}日期 {value.isoformat()} 晚于今天（{today.isoformat()}）", "请给出今天或以前的日期（--date）")
+    if value < entry.last.opened_on:
+        raise UsageError(
+            f"{what}日期 {value.isoformat()} 早于该条目本轮列入台账的日期 {entry.last.opened_on.isoformat()}",
+            "请检查 --date",
+        )
+
+
+def assign(store: Store, entry_id: str, today: date, owner: str | None = None, unit: str | None = None, deadline: date | None = None, measures: str | None = None) -> Entry:
+    entry = _get(store, entry_id)
+    _writable(entry)
+    if owner is not None and not owner.strip():
+        raise UsageError("包案领导不能为空", "请写上姓名，例如 --owner 张三")
+    changes = []
+    for name, value, label_ in (("owner", owner, "包案领导"), ("unit", unit, "责任单位"), ("deadline", deadline, "办理时限"), ("measures", measures, "化解措施")):
+        if value is not None:
+            setattr(entry, name, value.strip() if isinstance(value, str) else value)
+            changes.append(f"{label_}：{value.isoformat() if isinstance(value, date) else value}")
+    if not changes:
+        raise UsageError("没有要修改的内容", "请给出 --owner、--unit、--deadline 或 --measures")
+    with transaction(store.conn):
+        save_entry(store.conn, entry)
+        add_event(store.conn, entry.id, today, "assign", "；".join(changes))
+    return entry
+
+
+def note(store: Store, entry_id: str, text: str, today: date) -> Entry:
+    entry = _get(store, entry_id)
+    _writable(entry)
+    if not text.strip():
+        raise UsageError("进展内容不能为空", "例如 gaopin ledger note GP-2024-0001 \"已约谈物业\"")
+    with transaction(store.conn):
+        add_event(store.conn, entry.id, today, "note", text.strip())
+    return entry
+
+
+def resolve(store: Store, entry_id: str, reason: str, on: date, today: date) -> Entry:
+    """已化解: the cycle ends; later tickets are counted afresh."""
+    entry = _get(store, entry_id)
+    _writable(entry)
+    if entry.last.ended_on is not None:
+        raise StoreError(f"{entry.id} 已于 {entry.last.ended_on.isoformat()} 化解或销号", "如问题复发，台账会在再次达到标准时自动重新打开")
+    if not reason.strip():
+        raise UsageError("请写明化解情况", "例如 --reason \"已协调养老院拆除围挡\"")
+    _check_date(on, entry, today, "化解")
+    entry.last.ended_on, entry.last.end_kind, entry.last.end_reason = on, RESOLVED, reason.strip()
+    with transaction(store.conn):
+        save_entry(store.conn, entry)
+        add_event(store.conn, entry.id, on, "resolved", f"已化解：{reason.strip()}")
+    return entry
+
+
+def close(store: Store, entry_id: str, reason: str | None, on: date, today: date) -> Entry:
+    """销号: closed for good (a recurrence reopens it)."""
+    entry = _get(store, entry_id)
+    _writable(entry)
+    last = entry.last
+    if last.closed_on is not None or last.end_kind == CLOSED:
+        raise StoreError(f"{entry.id} 已于 {(last.closed_on or last.ended_on).isoformat()} 销号", "无需重复销号")
+    if last.ended_on is not None and on < last.ended_on:
+        raise UsageError(f"销号日期 {on.isoformat()} 早于化解日期 {last.ended_on.isoformat()}", "请检查 --date")
+    _check_date(on, entry, today, "销号")
+    text = (reason or "").strip() or "问题已解决"
+    if last.ended_on is None:
+        last.ended_on, last.end_kind, last.end_reason = on, CLOSED, text
+    last.closed_on, last.close_reason = on, text
+    with transaction(store.conn):
+        save_entry(store.conn, entry)
+        add_event(store.conn, entry.id, on, "closed", f"销号：{text}")
+    return entry
+
+
+def show(store: Store, settings: Settings, entry_id: str, today: date, show_phones: bool = False) -> dict:
+    entries = load_entries(store.conn)
+    entry = _get(store, entry_id, entries)
+    mask = Masking.of(settings, show_phones)
+    t = _entry_tickets(store)
+    t = t[t["entry_id"] == entry.id]
+    out = _describe(entry, t, today, settings, mask, None)
+    out["cycles"] = [
+        {
+            "cycle": c.cycle,
+            "opened_on": c.opened_on.isoformat(),
+            "ended_on": c.ended_on.isoformat() if c.ended_on else None,
+            "end": {RESOLVED: "已化解", CLOSED: "销号"}.get(c.end_kind or "", None),
+            "reason": c.end_reason,
+            "closed_on": c.closed_on.isoformat() if c.closed_on else None,
+        }
+        for c in entry.cycles
+    ]
+    out["events"] = events(store.conn, entry.id)
+    if entry.state == MERGED:
+        out["status"] = f"已合并到 {entry.merged_into}"
+    rows = []
+    if out["ticket_ids"]:
+        ids = out["ticket_ids"]
+        found = store._select_by_ids(
+            "SELECT ticket_id, received_at, caller_name, caller_phone, address, category, title FROM tickets WHERE ticket_id IN ({})", ids
+        )
+        by_id = {r[0]: r for r in found}
+        for tid in ids:
+            r = by_id.get(tid)
+            if r is None:
+                continue
+            rows.append(
+                {
+                    "ticket_id": r[0],
+                    "received_at": r[1],
+                    "caller_name": mask.name(r[2] or ""),
+                    "caller_phone": mask.phone(r[3] or ""),
+                    "address": r[4] or "",
+                    "category": r[5] or "",
+                    "title": mask.text(r[6] or ""),
+                }
+            )
+    out["tickets"] = rows
+    return out
+
+
+# --- workbook ----------------------------------------------------------------------
+
+LEDGER_COLUMNS = {
+    "id": "编号",
+    "key": "对象",
+    "community": "社区",
+    "status": "状态",
+    "recurrence": "复发次数",
+    "owner": "包案领导",
+    "unit": "责任单位",
+    "deadline": "办理时限",
+    "measures": "化解措施",
+    "tickets_in_month": "本月件数",
+    "tickets_total": "累计件数",
+    "persons": "诉求人数",
+    "first_seen": "首次受理",
+    "last_seen": "最近受理",
+    "opened_on": "列入台账",
+    "closed_on": "化解/销号日期",
+    "ticket_ids": "工单编号",
+}
+
+
+def ledger_sheets(view: dict) -> list[Sheet]:
+    sheets = []
+    for kind in KINDS:
+        entries = [e for e in view["entries"] if e["kind"] == kind]
+        rows = []
+        for e in entries:
+            row = {k: e.get(k) for k in LEDGER_COLUMNS}
+            row["key"] = key_text(kind, e["key"])
+            row["ticket_ids"] = "、".join(e["ticket_ids"])
+            rows.append(row)
+        frame = pd.DataFrame(rows, columns=list(LEDGER_COLUMNS))
+        colors = [STATUS_COLORS.get(e["status"]) for e in entries]
+        sheets.append(
+            Sheet(KIND_LABELS[kind], frame, headers=list(LEDGER_COLUMNS.values()), row_colors=colors, title=f"{KIND_LABELS[kind]}台账（{view['month']}，{view['start']} 至 {view['end']}）")
+        )
+    return sheets
+
+
+def write_ledger(view: dict, path: Path) -> Path:
+    if Path(path).suffix.lower() != ".xlsx":
+        raise UsageError(f"不支持的输出格式“{Path(path).suffix or path}”", "台账请输出为 .xlsx 文件")
+    return write_xlsx(Path(path), ledger_sheets(view))

@@ -1,0 +1,43 @@
+"""Assessment periods: a calendar month, or a cycle from day N of the previous month."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+
+@dataclass(frozen=True)
+class Period:
+    year: int
+    month: int
+    start: date  # inclusive
+    end: date  # inclusive
+
+    @property
+    def label(self) -> str:
+        return f"{self.year}-{self.month:02d}"
+
+    def previous(self, start_day: int) -> "Period":
+        y, m = (self.year, self.month - 1) if self.month > 1 else (self.year - 1, 12)
+        return period(y, m, start_day)
+
+    def contains(self, day: date) -> bool:
+        return self.start <= day <= self.end
+
+
+def period(year: int, month: int, start_day: int = 1) -> Period:
+    """Month `month` of `year`; with start_day = 19, from the 19th of the previous month to the 18th."""
+    first = date(year, month, 1)
+    next_first = date(year + (month == 12), month % 12 + 1, 1)
+    if start_day <= 1:
+        return Period(year, month, first, next_first - timedelta(days=1))
+    prev_y, prev_m = (year, month - 1) if month > 1 else (year - 1, 12)
+    return Period(year, month, date(prev_y, prev_m, start_day), date(year, month, start_day - 1))
+
+
+def period_of(day: date, start_day: int = 1) -> Period:
+    """The period a day belongs to."""
+    if start_day > 1 and day.day >= start_day:
+        y, m = (day.year, day.month + 1) if day.month < 12 else (day.year + 1, 1)
+        return period(y, m, start_day)
+    return period(day.year, day.month, start_day)

@@ -1,0 +1,241 @@
+"""The SQLite file behind the store: connection, transactions, versioned migrations.
+
+Python 3.11's default transaction handling does not roll back a failed schema change,
+so the connection runs in autocommit mode and every write is an explicit
+`BEGIN IMMEDIATE … COMMIT`. The rollback journal (not WAL) is used because offices keep
+files on network drives, where WAL does not work. A run killed at any moment leaves the
+file as it was before or after the transaction.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator
+
+from gaopin.errors import LockedError, StoreError
+
+BUSY_TIMEOUT_MS = 15_000
+TICKET_COLUMNS = (
+    "ticket_id", "received_at", "ticket_type", "caller_name", "caller_phone", "street", "community",
+    "address", "category", "title", "content", "unit", "dispatch", "valid_callback", "contacted",
+    "resolved", "satisfied", "closed_at", "dispatch_class",
+)  # fmt: skip
+
+
+def _run(conn: sqlite3.Connection, script: str) -> None:
+    """Statements one by one: executescript() would COMMIT the migration's transaction."""
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def _v1(conn: sqlite3.Connection) -> None:
+    columns = ",\n".join(f"  {c} TEXT" for c in TICKET_COLUMNS[1:])
+    _run(conn, 
+        f"""
+        CREATE TABLE imports (
+          id INTEGER PRIMARY KEY,
+          file_name TEXT NOT NULL,
+          sha256 TEXT NOT NULL,
+          imported_at TEXT NOT NULL,
+          rows INTEGER NOT NULL,
+          new INTEGER NOT NULL,
+          updated INTEGER NOT NULL,
+          unchanged INTEGER NOT NULL,
+          rejected INTEGER NOT NULL
+        );
+        CREATE INDEX imports_sha256 ON imports (sha256);
+        CREATE TABLE tickets (
+          ticket_id TEXT PRIMARY KEY,
+        {columns},
+          extra TEXT,
+          row_hash INTEGER NOT NULL,
+          first_import INTEGER NOT NULL REFERENCES imports (id),
+          last_import INTEGER NOT NULL REFERENCES imports (id)
+        );
+        CREATE INDEX tickets_received_at ON tickets (received_at);
+        CREATE TABLE ticket_history (
+          ticket_id TEXT NOT NULL,
+          import_id INTEGER NOT NULL REFERENCES imports (id),
+          field TEXT NOT NULL,
+          old_value TEXT,
+          new_value TEXT
+        );
+        CREATE INDEX ticket_history_ticket ON ticket_history (ticket_id);
+        CREATE TABLE rejected_rows (
+          import_id INTEGER NOT NULL REFERENCES imports (id),
+          file_row INTEGER,
+          value TEXT,
+          reason TEXT NOT NULL
+        );
+        CREATE TABLE fields (name TEXT PRIMARY KEY);
+        """
+    )
+
+
+def _v2(conn: sqlite3.Connection) -> None:
+    _run(conn, 
+        """
+        CREATE TABLE links (phone_a TEXT NOT NULL, phone_b TEXT NOT NULL, created_on TEXT NOT NULL, PRIMARY KEY (phone_a, phone_b));
+        CREATE TABLE unlinks (phone TEXT PRIMARY KEY, created_on TEXT NOT NULL);
+        CREATE TABLE entries (
+          id TEXT PRIMARY KEY,
+          kind TEXT NOT NULL,
+          key TEXT NOT NULL,
+          opened_on TEXT NOT NULL,
+          state TEXT NOT NULL,
+          merged_into TEXT,
+          state_before_merge TEXT,
+          recurrence INTEGER NOT NULL DEFAULT 0,
+          owner TEXT,
+          unit TEXT,
+          deadline TEXT,
+          measures TEXT
+        );
+        CREATE INDEX entries_kind_key ON entries (kind, key);
+        CREATE TABLE entry_phones (entry_id TEXT NOT NULL REFERENCES entries (id), phone TEXT NOT NULL, own INTEGER NOT NULL, PRIMARY KEY (entry_id, phone));
+        CREATE TABLE entry_cycles (
+          entry_id TEXT NOT NULL REFERENCES entries (id),
+          cycle INTEGER NOT NULL,
+          starts_after TEXT,
+          opened_on TEXT NOT NULL,
+          ended_on TEXT,
+          end_kind TEXT,
+          end_reason TEXT,
+          closed_on TEXT,
+          close_reason TEXT,
+          PRIMARY KEY (entry_id, cycle)
+        );
+        CREATE TABLE entry_tickets (
+          entry_id TEXT NOT NULL REFERENCES entries (id),
+          ticket_id TEXT NOT NULL,
+          cycle INTEGER NOT NULL,
+          person TEXT,
+          PRIMARY KEY (entry_id, ticket_id)
+        );
+        CREATE INDEX entry_tickets_ticket ON entry_tickets (ticket_id);
+        CREATE TABLE entry_events (
+          seq INTEGER PRIMARY KEY,
+          entry_id TEXT NOT NULL REFERENCES entries (id),
+          on_date TEXT NOT NULL,
+          kind TEXT NOT NULL,
+          text TEXT NOT NULL
+        );
+        CREATE INDEX entry_events_entry ON entry_events (entry_id);
+        """
+    )
+
+
+def _v3(conn: sqlite3.Connection) -> None:
+    _run(conn, 
+        """
+        CREATE TABLE exclusions (ticket_id TEXT PRIMARY KEY, reason TEXT NOT NULL, created_on TEXT NOT NULL);
+        CREATE TABLE sends (
+          id INTEGER PRIMARY KEY,
+          kind TEXT NOT NULL,
+          channel TEXT NOT NULL,
+          key TEXT NOT NULL,
+          status TEXT NOT NULL,
+          started_at TEXT NOT NULL,
+          finished_at TEXT,
+          message_id TEXT,
+          detail TEXT
+        );
+        CREATE INDEX sends_key ON sends (kind, channel, key);
+        """
+    )
+
+
+# Append only: a released migration never changes.
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3)
+LATEST = len(MIGRATIONS)
+
+
+def _create_private(path: Path) -> None:
+    """Create the file readable by its owner only, before SQLite opens it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    os.close(fd)
+
+
+def connect(path: Path, create: bool = True) -> sqlite3.Connection:
+    path = Path(path)
+    if not path.exists():
+        if not create:
+            raise StoreError(f"工单库 {path} 不存在", "请先用 gaopin import 导入工单，或用 --db 指定工单库")
+        try:
+            _create_private(path)
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise StoreError(f"无法创建工单库 {path}：{exc.strerror}", "请用 --db 或 GAOPIN_DB 换一个可写的位置") from None
+    try:
+        conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA journal_mode = DELETE")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path} 不是 gaopin 的工单库（{exc}）", "请检查 --db 的路径；如文件已损坏，请从备份恢复") from None
+    if version > LATEST:
+        conn.close()
+        raise StoreError(f"工单库 {path} 由更新版本的 gaopin 创建（结构版本 {version}）", "请升级 gaopin 后再用")
+    if version < LATEST:
+        migrate(conn, path, version)
+    return conn
+
+
+def backup_path(path: Path, version: int) -> Path:
+    candidate = path.with_name(f"{path.name}.v{version}.bak")
+    n = 1
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.name}.v{version}.{n}.bak")
+    return candidate
+
+
+def migrate(conn: sqlite3.Connection, path: Path, version: int) -> Path | None:
+    """Bring the schema to LATEST, one version per transaction, after backing up a used store."""
+    backup = None
+    has_tables = conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
+    if version > 0 or has_tables:
+        backup = backup_path(path, version)
+        target = sqlite3.connect(backup)
+        try:
+            conn.backup(target)
+        finally:
+            target.close()
+        os.chmod(backup, 0o600)
+    for number in range(version + 1, LATEST + 1):
+        try:
+            with transaction(conn):
+                MIGRATIONS[number - 1](conn)
+                conn.execute(f"PRAGMA user_version = {number}")
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"工单库 {path} 升级到结构版本 {number} 失败（{exc}），已保持在版本 {number - 1}",
+                f"升级前的备份在 {backup}；请检查磁盘空间和文件权限后重试" if backup else "请检查磁盘空间和文件权限后重试",
+            ) from exc
+    return backup
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One atomic write: all of it is committed, or none of it."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise LockedError("工单库正被另一个 gaopin 进程写入", "请等它结束后再试") from None
+        raise
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    else:
+        conn.execute("COMMIT")

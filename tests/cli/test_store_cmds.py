@@ -1,0 +1,129 @@
+import json
+from datetime import date
+
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+from gaopin.cli import app
+from gaopin.config import Settings
+from gaopin.ledger.service import ledger_month
+from gaopin.store import Store
+
+runner = CliRunner()
+HEADER = ["工单编号", "来电时间", "来电人", "来电人电话/账号", "小区点位", "问题分类", "村/社区", "是否有效回访", "是否解决", "是否满意"]
+
+
+def export(path, rows):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(HEADER)
+    for r in rows:
+        ws.append(r)
+    wb.save(path)
+    return path
+
+
+def caller(n, day0=1, resolved="解决"):
+    return [[f"C{n}{i:02d}", f"2024-08-{day0 + i:02d} 10:00", "赵建国", 13800000001, "京铁和园12号楼", "商业服务->快递物流->投递服务", "京铁社区", "是", resolved, "满意"] for i in range(n)]
+
+
+@pytest.fixture
+def db(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("GAOPIN_DB", raising=False)
+    return tmp_path / "g.db"
+
+
+def test_import_then_ledger_then_staff_commands(tmp_path, db):
+    path = export(tmp_path / "a.xlsx", caller(5))
+    result = runner.invoke(app, ["import", str(path), "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert "新增 5，更新 0，未变 0，拒收 0" in result.stdout
+    again = runner.invoke(app, ["import", str(path), "--db", str(db)])
+    assert "跳过" in again.stdout
+    view = runner.invoke(app, ["ledger", "--month", "8", "--db", str(db), "--today", "2024-09-01", "-f", "json"])
+    assert view.exit_code == 0, view.output
+    data = json.loads(view.stdout)
+    with Store(db) as store:
+        assert data == ledger_month(store, Settings(), 8, None, date(2024, 9, 1))[0]
+    assert data["month"] == "2024-08" and [e["id"] for e in data["entries"]] == ["GP-2024-0001"]
+    entry = data["entries"][0]
+    assert set(entry) >= {"id", "kind", "key", "community", "status", "recurrence", "owner", "deadline", "tickets_total", "tickets_in_month", "persons", "first_seen", "last_seen", "ticket_ids"}
+    assert entry["key"] == {"name": "赵建国", "phones": ["138****0001"]}
+    ok = runner.invoke(app, ["ledger", "assign", "GP-2024-0001", "--owner", "张书记", "--deadline", "2024-09-10", "--db", str(db), "--today", "2024-09-01"])
+    assert ok.exit_code == 0, ok.output
+    assert runner.invoke(app, ["ledger", "note", "GP-2024-0001", "已约谈", "--db", str(db), "--today", "2024-09-02"]).exit_code == 0
+    assert runner.invoke(app, ["ledger", "resolve", "GP-2024-0001", "--reason", "已协调", "--date", "2024-09-03", "--db", str(db), "--today", "2024-09-05"]).exit_code == 0
+    shown = runner.invoke(app, ["ledger", "show", "GP-2024-0001", "--db", str(db), "--today", "2024-09-05"])
+    assert shown.exit_code == 0
+    for text in ["已化解", "张书记", "已约谈", "138****0001"]:
+        assert text in shown.stdout
+    assert "13800000001" not in shown.stdout
+    assert "13800000001" in runner.invoke(app, ["ledger", "show", "GP-2024-0001", "--db", str(db), "--show-phones"]).stdout
+
+
+def test_ledger_workbook_output(tmp_path, db):
+    runner.invoke(app, ["import", str(export(tmp_path / "a.xlsx", caller(6))), "--db", str(db)])
+    out = tmp_path / "ledger.xlsx"
+    result = runner.invoke(app, ["ledger", "--month", "8", "--output", str(out), "--db", str(db), "--today", "2024-09-01"])
+    assert result.exit_code == 0, result.output
+    wb = openpyxl.load_workbook(out)
+    assert wb["高频诉求人"]["A3"].value == "GP-2024-0001"
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["ledger", "note", "GP-2024-0999", "x"], 6, "没有编号为 GP-2024-0999"),
+        (["ledger", "assign", "GP-2024-0001", "--deadline", "九月十日"], 2, "YYYY-MM-DD"),
+        (["ledger", "resolve", "GP-2024-0001", "--reason", "x", "--date", "2030-01-01", "--today", "2024-09-01"], 2, "晚于今天"),
+        (["ledger", "--month", "13"], 2, "1 到 12"),
+        (["ledger"], 2, "--month"),
+        (["ledger", "link", "123", "13800000001"], 2, "不是可用的电话号码"),
+        (["exclude", "NOPE", "--reason", "申诉"], 6, "没有工单 NOPE"),
+    ],
+)
+def test_errors_are_clear_and_write_nothing(tmp_path, db, args, code, message):
+    runner.invoke(app, ["import", str(export(tmp_path / "a.xlsx", caller(5))), "--db", str(db)])
+    runner.invoke(app, ["ledger", "--month", "8", "--db", str(db), "--today", "2024-09-01"])
+    before = db.read_bytes()
+    result = runner.invoke(app, [*args, "--db", str(db)])
+    assert result.exit_code == code, result.output
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+    assert db.read_bytes() == before
+
+
+def test_missing_store_is_a_clear_error(tmp_path, db):
+    result = runner.invoke(app, ["ledger", "--month", "8", "--db", str(tmp_path / "none.db")])
+    assert result.exit_code == 6 and "不存在" in result.stderr
+    assert not (tmp_path / "none.db").exists()
+    result = runner.invoke(app, ["warn", "--db", str(tmp_path / "none.db")])
+    assert result.exit_code == 6 and "gaopin import" in result.stderr
+
+
+def test_warn_from_the_store_uses_manual_links(tmp_path, db):
+    rows = [[f"W{i}", f"2024-08-0{1 + i // 3} 10:0{i}", "匿名", phone, "恰海小区3号楼", "城市管理->动物->流浪猫", "恰海社区", "是", "解决", "满意"] for i, phone in enumerate([13800000001, 13800000002, 13800000001, 13800000002, 13800000001])]
+    runner.invoke(app, ["import", str(export(tmp_path / "a.xlsx", rows)), "--db", str(db)])
+    fired = json.loads(runner.invoke(app, ["warn", "--db", str(db), "-f", "json"]).stdout)
+    assert "two_day" in [w["rule"] for w in fired["warnings"]]
+    assert runner.invoke(app, ["ledger", "link", "13800000001", "13800000002", "--db", str(db)]).exit_code == 0
+    linked = json.loads(runner.invoke(app, ["warn", "--db", str(db), "-f", "json"]).stdout)
+    assert "two_day" not in [w["rule"] for w in linked["warnings"]]
+    # Files given on the command line also follow the store's links.
+    from_file = json.loads(runner.invoke(app, ["warn", str(tmp_path / "a.xlsx"), "--db", str(db), "-f", "json"]).stdout)
+    assert from_file == linked
+
+
+def test_exclude_and_purge(tmp_path, db):
+    runner.invoke(app, ["import", str(export(tmp_path / "a.xlsx", caller(3))), "--db", str(db)])
+    assert runner.invoke(app, ["exclude", "C300", "--reason", "申诉已通过", "--db", str(db)]).exit_code == 0
+    listed = runner.invoke(app, ["exclude", "--list", "--db", str(db)])
+    assert "C300" in listed.stdout and "申诉已通过" in listed.stdout
+    assert runner.invoke(app, ["exclude", "--remove", "C300", "--db", str(db)]).exit_code == 0
+    dry = runner.invoke(app, ["purge", "--before", "2024-08-03", "--db", str(db)])
+    assert "将删除 2 张" in dry.stdout
+    assert runner.invoke(app, ["purge", "--before", "2024-08-03", "--yes", "--db", str(db)]).exit_code == 0
+    with Store(db) as store:
+        assert store.ticket_count() == 1

@@ -1,0 +1,227 @@
+from datetime import date, datetime, timedelta
+
+import openpyxl
+import pytest
+from builders import at, store_with, tickets
+
+from gaopin.config import Settings
+from gaopin.errors import StoreError, UsageError
+from gaopin.ledger import service
+from gaopin.ledger.refresh import refresh
+
+TODAY = date(2024, 12, 31)
+NOISE = "城市管理->噪声扰民->生活噪声"
+
+
+def day(n: int, start=date(2024, 8, 1)) -> str:
+    return (start + timedelta(days=n)).isoformat()
+
+
+def caller_rows(phone, name, days, point="京铁和园12号楼", prefix="C", category="商业服务->快递物流->投递服务"):
+    return [
+        {"ticket_id": f"{prefix}{i:03d}", "received_at": at(day(d)), "caller_phone": phone, "caller_name": name, "address": point, "category": category, "community": "京铁社区"}
+        for i, d in enumerate(days)
+    ]
+
+
+def month(store, m=8, settings=None, today=TODAY):
+    view, summary = service.ledger_month(store, settings or Settings(), m, 2024, today)
+    return view
+
+
+def entries(view, kind):
+    return [e for e in view["entries"] if e["kind"] == kind]
+
+
+def test_five_tickets_in_30_days_make_a_caller_entry_holding_earlier_ones(tmp_path):
+    rows = caller_rows("13800000001", "赵建国", [-60, 0, 7, 14, 21, 28])  # one in June, five in August
+    store = store_with(tmp_path / "g.db", rows)
+    [e] = entries(month(store), "caller")
+    assert e["id"] == "GP-2024-0001"
+    assert e["tickets_total"] == 6 and e["tickets_in_month"] == 5
+    assert e["first_seen"] == day(-60) and e["opened_on"] == day(28)
+    assert e["key"] == {"name": "赵建国", "phones": ["138****0001"]}
+    assert e["status"] == "在办" and e["recurrence"] == 0
+
+
+@pytest.mark.parametrize("days", [[0, 7, 14, 21], [0, 8, 16, 24, 31]])
+def test_four_tickets_or_five_over_more_than_30_days_do_not(tmp_path, days):
+    store = store_with(tmp_path / "g.db", caller_rows("13800000001", "赵建国", days))
+    assert entries(month(store), "caller") == []
+
+
+def test_new_tickets_attach_to_the_open_entry(tmp_path):
+    store = store_with(tmp_path / "g.db", caller_rows("13800000001", "赵建国", range(5)))
+    month(store)
+    store.import_result(tickets(caller_rows("13800000001", "赵建国", [40, 41], prefix="D")), "b.xlsx", "sha-b", datetime(2024, 10, 1))
+    view = month(store, 9)
+    [e] = entries(view, "caller")
+    assert e["id"] == "GP-2024-0001" and e["tickets_total"] == 7
+    assert store.conn.execute("SELECT count(*) FROM entries WHERE kind = 'caller'").fetchone()[0] == 1
+
+
+def test_nine_numbers_one_name_are_one_caller_entry(tmp_path):
+    rows = []
+    points = ["京铁和园12号楼", "京铁和园菜鸟驿站"]
+    for i in range(9):
+        # Each number is used at the flat, and every other number also at the courier station.
+        phone = f"1380000{i:04d}"
+        rows += caller_rows(phone, "赵建国", [i * 3], point=points[0], prefix=f"F{i}")
+        rows += caller_rows(phone, "赵建国", [i * 3 + 1], point=points[i % 2], prefix=f"G{i}")
+    store = store_with(tmp_path / "g.db", rows)
+    [e] = entries(month(store), "caller")
+    assert len(e["key"]["phones"]) == 9 and e["tickets_total"] == 18 and e["persons"] == 1
+
+
+def test_same_common_name_at_different_points_stays_two_entries(tmp_path):
+    a = caller_rows("13800000001", "王女士", range(5), point="恰海小区3号楼", prefix="A")
+    b = caller_rows("13900000002", "王女士", range(5), point="优筑小区1号楼", prefix="B")
+    store = store_with(tmp_path / "g.db", a + b)
+    assert len(entries(month(store), "caller")) == 2
+
+
+def test_staff_fields_survive_reimport_and_refresh(tmp_path):
+    rows = caller_rows("13800000001", "赵建国", range(5))
+    store = store_with(tmp_path / "g.db", rows)
+    month(store)
+    service.assign(store, "GP-2024-0001", TODAY, owner="张书记", unit="物业办", deadline=date(2025, 1, 2), measures="约谈房东")
+    service.note(store, "gp-2024-0001", "已电话回访", TODAY)
+    store.import_result(tickets([{**r, "title": "更新"} for r in rows]), "again.xlsx", "sha-again", datetime(2024, 10, 1))
+    [e] = entries(month(store), "caller")
+    assert (e["owner"], e["unit"], e["deadline"], e["measures"]) == ("张书记", "物业办", "2025-01-02", "约谈房东")
+    assert e["status"] == "临期"  # deadline within 3 days of TODAY
+    assert entries(month(store, today=date(2025, 1, 3)), "caller")[0]["status"] == "超期"
+    shown = service.show(store, Settings(), "GP-2024-0001", TODAY)
+    assert [ev["kind"] for ev in shown["events"]] == ["opened", "assign", "note"]
+
+
+def test_resolved_entry_reopens_as_a_recurrence_when_later_tickets_cross_again(tmp_path):
+    store = store_with(tmp_path / "g.db", caller_rows("13800000001", "赵建国", range(5)))
+    month(store)
+    service.resolve(store, "GP-2024-0001", "已协调", date(2024, 8, 10), TODAY)
+    # Four later tickets: counted afresh, not enough.
+    store.import_result(tickets(caller_rows("13800000001", "赵建国", [20, 21, 22, 23], prefix="R")), "r.xlsx", "sha-r", datetime(2024, 9, 1))
+    [e] = [x for x in month(store)["entries"] if x["kind"] == "caller"]
+    assert e["status"] == "已化解" and e["tickets_total"] == 5
+    store.import_result(tickets(caller_rows("13800000001", "赵建国", [24], prefix="S")), "s.xlsx", "sha-s", datetime(2024, 9, 2))
+    view, summary = service.ledger_month(store, Settings(), 8, 2024, TODAY)
+    [e] = entries(view, "caller")
+    assert summary.reopened == ["GP-2024-0001"]
+    assert (e["id"], e["status"], e["recurrence"], e["tickets_total"]) == ("GP-2024-0001", "在办", 1, 10)
+    shown = service.show(store, Settings(), "GP-2024-0001", TODAY)
+    assert [c["end"] for c in shown["cycles"]] == ["已化解", None]
+    # A second refresh changes nothing.
+    again, summary = service.ledger_month(store, Settings(), 8, 2024, TODAY)
+    assert again == view and summary.reopened == []
+
+
+def test_close_after_resolve_and_errors_write_nothing(tmp_path):
+    store = store_with(tmp_path / "g.db", caller_rows("13800000001", "赵建国", range(5)))
+    month(store)
+    with pytest.raises(UsageError):
+        service.resolve(store, "GP-2024-0001", "x", date(2024, 7, 1), TODAY)  # before it opened
+    with pytest.raises(UsageError):
+        service.close(store, "GP-2024-0001", None, date(2025, 6, 1), TODAY)  # in the future
+    with pytest.raises(StoreError):
+        service.note(store, "GP-2024-9999", "x", TODAY)
+    assert service.show(store, Settings(), "GP-2024-0001", TODAY)["status"] == "在办"
+    service.resolve(store, "GP-2024-0001", "已协调", date(2024, 8, 10), TODAY)
+    service.close(store, "GP-2024-0001", "居民认可", date(2024, 8, 20), TODAY)
+    shown = service.show(store, Settings(), "GP-2024-0001", TODAY)
+    assert shown["status"] == "销号" and shown["closed_on"] == "2024-08-20"
+    with pytest.raises(StoreError):
+        service.close(store, "GP-2024-0001", None, date(2024, 8, 21), TODAY)
+
+
+def test_a_manual_link_merges_two_caller_entries_and_unlink_splits_them(tmp_path):
+    a = caller_rows("13800000001", "赵建国", range(5), prefix="A")
+    b = caller_rows("13900000002", "赵先生", range(10, 15), point="别处1号楼", prefix="B")
+    store = store_with(tmp_path / "g.db", a + b)
+    assert [e["id"] for e in entries(month(store), "caller")] == ["GP-2024-0001", "GP-2024-0002"]
+    service.note(store, "GP-2024-0002", "另一个号码的进展", TODAY)
+    store.link("13800000001", "13900000002", TODAY)
+    view, summary = service.ledger_month(store, Settings(), 8, 2024, TODAY)
+    assert summary.merged == [("GP-2024-0002", "GP-2024-0001")]
+    [e] = entries(view, "caller")
+    assert e["tickets_total"] == 10 and len(e["key"]["phones"]) == 2
+    absorbed = service.show(store, Settings(), "GP-2024-0002", TODAY)
+    assert absorbed["status"] == "已合并到 GP-2024-0001"
+    notes = [ev["text"] for ev in service.show(store, Settings(), "GP-2024-0001", TODAY)["events"] if ev["kind"] == "note"]
+    assert notes == ["（来自 GP-2024-0002）另一个号码的进展"]
+    with pytest.raises(StoreError, match="已合并到"):
+        service.assign(store, "GP-2024-0002", TODAY, owner="x")
+    store.unlink("13900000002", TODAY)
+    view, summary = service.ledger_month(store, Settings(), 8, 2024, TODAY)
+    assert summary.revived == ["GP-2024-0002"]
+    assert sorted((e["id"], e["tickets_total"]) for e in entries(view, "caller")) == [("GP-2024-0001", 5), ("GP-2024-0002", 5)]
+
+
+def test_automatic_linking_by_new_data_merges_too(tmp_path):
+    a = caller_rows("13800000001", "赵建国", range(5), prefix="A")
+    b = caller_rows("13900000002", "赵建国", range(10, 15), point="别处1号楼", prefix="B")
+    store = store_with(tmp_path / "g.db", a + b)
+    assert len(entries(month(store), "caller")) == 2
+    bridge = caller_rows("13900000002", "赵建国", [16], point="京铁和园12号楼", prefix="X")  # number B used at A's point
+    store.import_result(tickets(bridge), "x.xlsx", "sha-x", datetime(2024, 9, 1))
+    [e] = entries(month(store), "caller")
+    assert e["id"] == "GP-2024-0001" and e["tickets_total"] == 11
+
+
+def test_point_entry_needs_ten_tickets_in_30_days(tmp_path):
+    rows = [{"ticket_id": f"P{i:02d}", "received_at": at(day(i * 3)), "caller_phone": f"1380000{i:04d}", "caller_name": "市民", "address": "南大园300号", "category": f"住房->老旧小区->{i % 3}", "community": "南大园社区"} for i in range(10)]
+    store = store_with(tmp_path / "g.db", rows)
+    [e] = entries(month(store, 9), "point")
+    assert e["key"] == {"point": "南大园300号"} and e["tickets_total"] == 10 and e["persons"] == 10
+    store9 = store_with(tmp_path / "g9.db", rows[:9])
+    assert entries(month(store9, 9), "point") == []
+
+
+def test_issue_entry_needs_eight_tickets_from_three_persons_in_90_days(tmp_path):
+    def rows(phones):
+        return [{"ticket_id": f"K{i:02d}", "received_at": at(day(i * 10)), "caller_phone": p, "caller_name": "居民", "address": "桥一小区6号楼", "category": NOISE, "community": "桥一社区"} for i, p in enumerate(phones)]
+
+    two = ["13800000001", "13800000002"] * 4
+    store = store_with(tmp_path / "a.db", rows(two))
+    assert entries(month(store, 10), "issue") == []
+    three = two[:7] + ["13800000003"]
+    store = store_with(tmp_path / "b.db", rows(three))
+    [e] = entries(month(store, 10), "issue")
+    assert e["key"] == {"point": "桥一小区6号楼", "category": NOISE} and e["persons"] == 3 and e["tickets_total"] == 8
+
+
+def test_month_view_lists_entries_with_tickets_in_the_month_or_open_at_its_end(tmp_path):
+    store = store_with(tmp_path / "g.db", caller_rows("13800000001", "赵建国", range(5)))
+    assert len(month(store, 8)["entries"]) == 1
+    assert len(month(store, 10)["entries"]) == 1  # still open
+    assert month(store, 7)["entries"] == []  # not yet opened
+    service.close(store, "GP-2024-0001", None, date(2024, 9, 5), TODAY)
+    assert month(store, 10)["entries"] == []
+    assert month(store, 9)["entries"][0]["status"] == "销号"  # closed during September
+    assert month(store, 11)["entries"] == []
+
+
+def test_ids_follow_opening_order_and_never_change(tmp_path):
+    a = caller_rows("13800000001", "赵建国", [10, 11, 12, 13, 14], prefix="A")
+    b = caller_rows("13900000002", "钱多多", [0, 1, 2, 3, 4], point="别处1号楼", prefix="B")
+    store = store_with(tmp_path / "g.db", a + b)
+    ids = {e["key"]["name"]: e["id"] for e in entries(month(store), "caller")}
+    assert ids == {"钱多多": "GP-2024-0001", "赵建国": "GP-2024-0002"}
+    refresh(store, Settings(), TODAY)
+    assert {e["key"]["name"]: e["id"] for e in entries(month(store), "caller")} == ids
+
+
+def test_ledger_workbook_is_formatted_and_formula_free(tmp_path):
+    rows = caller_rows("13800000001", "=HYPERLINK(\"http://x\",\"y\")", range(5))
+    store = store_with(tmp_path / "g.db", rows)
+    view = month(store)
+    path = service.write_ledger(view, tmp_path / "ledger.xlsx")
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == ["高频诉求人", "高频点位", "高频问题"]
+    ws = wb["高频诉求人"]
+    assert ws["A2"].value == "编号" and ws.freeze_panes == "A3"
+    assert ws["B3"].value.startswith("=HYPERLINK")
+    for sheet in wb:
+        for row in sheet.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f"
+    assert "13800000001" not in str([c.value for r in ws.iter_rows() for c in r])

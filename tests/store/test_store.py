@@ -1,0 +1,160 @@
+import os
+import sqlite3
+import stat
+from datetime import date, datetime
+
+import openpyxl
+import pytest
+from builders import at, store_with, tickets
+
+from gaopin.config import Settings
+from gaopin.errors import StoreError, UsageError
+from gaopin.store import Store, import_files
+from gaopin.store.db import LATEST, MIGRATIONS
+
+ROW = {"ticket_id": "A1", "received_at": at("2024-08-03"), "caller_name": "张三", "caller_phone": "13812345678", "resolved": "否", "satisfied": "不满意", "community": "恰海社区"}
+
+
+def test_new_tickets_are_inserted_and_read_back(tmp_path):
+    store = store_with(tmp_path / "g.db", [ROW, {**ROW, "ticket_id": "A2"}])
+    result = store.tickets()
+    assert result.frame["ticket_id"].tolist() == ["A1", "A2"]
+    assert str(result.frame["received_at"].iloc[0]) == "2024-08-03 09:00:00"
+    assert result.has("caller_phone") and not result.has("address")
+
+
+def test_a_later_export_updates_field_by_field_and_keeps_history(tmp_path):
+    store = store_with(tmp_path / "g.db", [ROW])
+    later = tickets([{**ROW, "resolved": "是", "satisfied": None}])  # blank satisfied must not erase
+    summary = store.import_result(later, "later.xlsx", "sha-later", datetime(2024, 9, 1))
+    assert (summary.new, summary.updated, summary.unchanged) == (0, 1, 0)
+    row = store.tickets().frame.iloc[0]
+    assert row["resolved"] == "是" and row["satisfied"] == "不满意"
+    assert store.history("A1") == [{"field": "resolved", "old": "否", "new": "是", "file": "later.xlsx", "imported_at": "2024-09-01 00:00:00"}]
+
+
+def test_an_identical_or_emptier_row_is_unchanged(tmp_path):
+    store = store_with(tmp_path / "g.db", [ROW])
+    again = store.import_result(tickets([ROW]), "again.xlsx", "sha-again", datetime(2024, 9, 1))
+    emptier = store.import_result(tickets([{**ROW, "caller_name": None}]), "emptier.xlsx", "sha-e", datetime(2024, 9, 1))
+    assert (again.unchanged, again.updated, emptier.unchanged, emptier.updated) == (1, 0, 1, 0)
+    assert store.history("A1") == []
+
+
+def _export(path, rows):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["工单编号", "受理时间", "诉求人", "联系电话", "是否解决"])
+    for r in rows:
+        ws.append(r)
+    wb.save(path)
+    return path
+
+
+def test_import_files_skips_a_file_seen_before_unless_forced(tmp_path):
+    path = _export(tmp_path / "a.xlsx", [["A1", "2024-08-03 09:00", "张三", 13812345678, "解决"], [None, "2024-08-03 10:00", "李四", None, "否"]])
+    store = Store(tmp_path / "g.db")
+    first = import_files([path], store, Settings(), now=datetime(2024, 9, 1))[0]
+    assert (first.skipped, first.new, len(first.rejected)) == (False, 1, 1)
+    assert first.rejected[0].message == "缺少工单编号"
+    second = import_files([path], store, Settings(), now=datetime(2024, 9, 2))[0]
+    assert second.skipped
+    forced = import_files([path], store, Settings(), now=datetime(2024, 9, 3), force=True)[0]
+    assert (forced.skipped, forced.new, forced.unchanged) == (False, 0, 1)
+    assert [i["new"] for i in store.imports()] == [1, 0]
+    assert store.conn.execute("SELECT reason FROM rejected_rows").fetchall() == [("缺少工单编号",), ("缺少工单编号",)]
+
+
+def test_store_file_is_private(tmp_path):
+    store_with(tmp_path / "g.db", [ROW])
+    assert stat.S_IMODE(os.stat(tmp_path / "g.db").st_mode) == 0o600
+
+
+def test_migration_from_an_older_schema_backs_up_first(tmp_path):
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    MIGRATIONS[0](conn)
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute("INSERT INTO imports VALUES (1, 'a.xlsx', 'x', '2024-01-01 00:00:00', 1, 1, 0, 0, 0)")
+    conn.execute("INSERT INTO tickets (ticket_id, received_at, row_hash, first_import, last_import) VALUES ('OLD1', '2024-01-02 08:00:00', 0, 1, 1)")
+    conn.close()
+    store = Store(path)
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == LATEST
+    assert store.tickets().frame["ticket_id"].tolist() == ["OLD1"]
+    backup = tmp_path / "old.db.v1.bak"
+    assert backup.exists()
+    old = sqlite3.connect(backup)
+    assert old.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert old.execute("SELECT ticket_id FROM tickets").fetchall() == [("OLD1",)]
+    # The new tables exist and work.
+    store.exclude("OLD1", "申诉已通过", date(2024, 2, 1))
+    assert store.exclusions() == {"OLD1": "申诉已通过"}
+
+
+def test_a_failed_migration_leaves_the_old_version(tmp_path, monkeypatch):
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    MIGRATIONS[0](conn)
+    conn.execute("PRAGMA user_version = 1")
+    conn.close()
+
+    def broken(conn):
+        conn.execute("CREATE TABLE half_done (x)")
+        raise sqlite3.OperationalError("disk I/O error")
+
+    import gaopin.store.db as db
+
+    monkeypatch.setattr(db, "MIGRATIONS", (MIGRATIONS[0], broken) + MIGRATIONS[2:])
+    with pytest.raises(StoreError, match="升级到结构版本 2 失败") as err:
+        Store(path)
+    assert "old.db.v1.bak" in err.value.hint
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'half_done'").fetchone()[0] == 0
+
+
+def test_a_store_from_a_newer_gaopin_is_refused(tmp_path):
+    path = tmp_path / "new.db"
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {LATEST + 1}")
+    conn.close()
+    with pytest.raises(StoreError, match="更新版本"):
+        Store(path)
+
+
+def test_a_file_that_is_not_a_store_is_refused(tmp_path):
+    path = tmp_path / "x.db"
+    path.write_text("这不是数据库" * 100, encoding="utf-8")
+    with pytest.raises(StoreError, match="不是 gaopin 的工单库"):
+        Store(path)
+
+
+def test_links_and_unlinks_persist(tmp_path):
+    store = store_with(tmp_path / "g.db", [ROW])
+    store.link("139-1234-5678", "+86 13812345678", date(2024, 9, 1))
+    assert store.links().pairs == (("13812345678", "13912345678"),)
+    store.unlink("13912345678", date(2024, 9, 2))
+    links = store.links()
+    assert links.pairs == () and links.unlinked == {"13912345678"}
+    with pytest.raises(UsageError):
+        store.link("123", "13812345678", date(2024, 9, 1))
+
+
+def test_exclusions_need_a_known_ticket_and_a_reason(tmp_path):
+    store = store_with(tmp_path / "g.db", [ROW])
+    with pytest.raises(StoreError):
+        store.exclude("NOPE", "申诉", date(2024, 9, 1))
+    with pytest.raises(UsageError):
+        store.exclude("A1", " ", date(2024, 9, 1))
+    store.exclude("A1", "申诉已通过", date(2024, 9, 1))
+    store.unexclude("A1")
+    with pytest.raises(StoreError):
+        store.unexclude("A1")
+
+
+def test_purge_removes_old_tickets_and_their_history(tmp_path):
+    store = store_with(tmp_path / "g.db", [ROW, {**ROW, "ticket_id": "B1", "received_at": at("2024-10-01")}])
+    store.import_result(tickets([{**ROW, "resolved": "是"}]), "l.xlsx", "sha-l", datetime(2024, 9, 1))
+    assert store.purge(date(2024, 9, 1)) == 1
+    assert store.tickets().frame["ticket_id"].tolist() == ["B1"]
+    assert store.history("A1") == []
