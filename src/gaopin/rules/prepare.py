@@ -32,7 +32,7 @@ class Prepared:
         return name in self.fields
 
 
-def apply_filters(frame: pd.DataFrame, exclude: dict[str, list[str]]) -> tuple[pd.DataFrame, int, list[str]]:
+def _apply_filters(frame: pd.DataFrame, exclude: dict[str, list[str]]) -> tuple[pd.DataFrame, int, list[str]]:
     """Drop tickets whose field (canonical name or source header) holds a listed value."""
     notes: list[str] = []
     if not exclude or frame.empty:
@@ -61,8 +61,11 @@ def _canonical_for_label(key: str) -> str | None:
     return None
 
 
-def prepare(result: LoadResult, settings: Settings, links: Links = Links()) -> Prepared:
-    frame, excluded, notes = apply_filters(result.frame, settings.filters.exclude)
+def prepare(result: LoadResult, settings: Settings, links: Links = Links(), apply_filters: bool = True) -> Prepared:
+    if apply_filters:
+        frame, excluded, notes = _apply_filters(result.frame, settings.filters.exclude)
+    else:
+        frame, excluded, notes = result.frame, 0, []
     frame = frame.copy()
     fields = result.fields
     if result.has("address"):

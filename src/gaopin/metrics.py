@@ -1,0 +1,162 @@
+"""Monthly performance: 响应率, 解决率, 满意率 and the composite score, by group.
+
+Over the tickets of a period with a valid callback (是否有效回访 = 是; without that
+column, every ticket with an outcome):
+- 响应率 = contacted / valid callbacks;
+- 解决率 = resolved / valid callbacks (部分解决 is not resolved);
+- 满意率 = (满意 + basic_satisfied_factor × 基本满意) / valid callbacks (未评价 stays in the denominator);
+- 综合成绩 = 100 × (w_r × 响应率 + w_s × 解决率 + w_m × 满意率).
+A group's points lost = (its valid callbacks / all valid callbacks) × (100 − its score), so the
+groups' points lost add up to 100 − the overall score.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+from gaopin.config import ScoreSettings
+from gaopin.rules.outcomes import DOUBLE_NO, SINGLE_NO, escalation_level, valid_callback_mask
+from gaopin.schema import YES
+
+RATE_FIELDS = {"response_rate": "contacted", "resolution_rate": "resolved", "satisfaction_rate": "satisfied"}
+COMPARED = ("tickets", "valid_callbacks", "response_rate", "resolution_rate", "satisfaction_rate", "score", "single_no", "double_no", "points_lost")
+BLANK_GROUP = "（未填）"
+
+
+@dataclass(frozen=True)
+class Weights:
+    response_weight: float
+    resolution_weight: float
+    satisfaction_weight: float
+    basic_satisfied_factor: float
+
+    @classmethod
+    def of(cls, score: ScoreSettings) -> "Weights":
+        return cls(score.response_weight, score.resolution_weight, score.satisfaction_weight, score.basic_satisfied_factor)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def indicators(frame: pd.DataFrame, fields: frozenset[str] | set[str]) -> pd.DataFrame:
+    """Per-ticket 0/1 columns that every metric is a sum of, plus days to close."""
+    valid = valid_callback_mask(frame, "valid_callback" in fields)
+    level = escalation_level(frame, "valid_callback" in fields)
+    closed_days = (frame["closed_at"].dt.normalize() - frame["received_at"].dt.normalize()).dt.days
+    return pd.DataFrame(
+        {
+            "tickets": 1,
+            "valid": valid.astype("int64"),
+            "contacted": (valid & frame["contacted"].eq(YES).fillna(False)).astype("int64"),
+            "resolved": (valid & frame["resolved"].eq(YES).fillna(False)).astype("int64"),
+            "satisfied": (valid & frame["satisfied"].eq("满意").fillna(False)).astype("int64"),
+            "basic": (valid & frame["satisfied"].eq("基本满意").fillna(False)).astype("int64"),
+            "single_no": level.eq(SINGLE_NO).fillna(False).astype("int64"),
+            "double_no": level.eq(DOUBLE_NO).fillna(False).astype("int64"),
+            "close_days": closed_days.where(closed_days >= 0),
+        },
+        index=frame.index,
+    )
+
+
+def _rates(sums: pd.DataFrame, fields: frozenset[str] | set[str], weights: Weights) -> pd.DataFrame:
+    valid = sums["valid"].astype("float64")
+    has_valid = valid > 0
+    out = pd.DataFrame(index=sums.index)
+    out["tickets"] = sums["tickets"].astype("int64")
+    out["valid_callbacks"] = sums["valid"].astype("int64")
+    satisfied = sums["satisfied"] + weights.basic_satisfied_factor * sums["basic"]
+    numerators = {"response_rate": sums["contacted"], "resolution_rate": sums["resolved"], "satisfaction_rate": satisfied}
+    for name, source in RATE_FIELDS.items():
+        rate = (numerators[name] / valid.where(has_valid)).astype("float64")
+        out[name] = rate if source in fields else np.nan
+    out["score"] = 100 * (
+        weights.response_weight * out["response_rate"]
+        + weights.resolution_weight * out["resolution_rate"]
+        + weights.satisfaction_weight * out["satisfaction_rate"]
+    )
+    out["single_no"] = sums["single_no"].astype("int64")
+    out["double_no"] = sums["double_no"].astype("int64")
+    return out
+
+
+def _clean(value):
+    """NaN → None; numpy scalars → Python; rates and scores rounded for display stability."""
+    if value is None:
+        return None
+    if isinstance(value, (float, np.floating)):
+        return None if np.isnan(value) else round(float(value), 6)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def _records(table: pd.DataFrame, named: bool) -> list[dict]:
+    out = []
+    for name, row in table.iterrows():
+        rec = {"name": str(name)} if named else {}
+        rec.update({k: _clean(v) for k, v in row.items()})
+        out.append(rec)
+    return out
+
+
+def compute(frame: pd.DataFrame, fields, weights: Weights, by: pd.Series | None = None, total_valid: int | None = None, overall_score: float | None = None) -> pd.DataFrame:
+    """Metrics of the whole frame (by=None) or of each group of `by`, as a table."""
+    ind = indicators(frame, fields)
+    if by is None:
+        sums = ind.drop(columns="close_days").sum().to_frame().T
+        days = ind["close_days"].dropna()
+        table = _rates(sums, fields, weights)
+        table["days_to_close_median"] = float(days.median()) if len(days) else np.nan
+        table["days_to_close_p90"] = float(days.quantile(0.9)) if len(days) else np.nan
+        table["points_lost"] = 100 - table["score"]
+        return table.reset_index(drop=True)
+    keys = by.fillna(BLANK_GROUP).replace("", BLANK_GROUP)
+    grouped = ind.groupby(keys, sort=True)
+    sums = grouped[[c for c in ind.columns if c != "close_days"]].sum()
+    table = _rates(sums, fields, weights)
+    table["days_to_close_median"] = grouped["close_days"].median()
+    table["days_to_close_p90"] = grouped["close_days"].quantile(0.9)
+    if total_valid and overall_score is not None and not np.isnan(overall_score):
+        table["points_lost"] = table["valid_callbacks"] / total_valid * (100 - table["score"])
+    else:
+        table["points_lost"] = np.nan
+    return table
+
+
+def overall(frame: pd.DataFrame, fields, weights: Weights) -> dict:
+    return _records(compute(frame, fields, weights), named=False)[0]
+
+
+def breakdown(frame: pd.DataFrame, fields, weights: Weights, by: pd.Series) -> list[dict]:
+    whole = compute(frame, fields, weights).iloc[0]
+    table = compute(frame, fields, weights, by, int(whole["valid_callbacks"]), whole["score"])
+    table = table.sort_values(["tickets"], ascending=False, kind="stable")
+    return _records(table, named=True)
+
+
+def with_previous(current: list[dict] | dict, previous: list[dict] | dict) -> None:
+    """Attach each figure's previous value and the change, matching groups by name."""
+    pairs: list[tuple[dict, dict | None]]
+    if isinstance(current, dict):
+        pairs = [(current, previous if isinstance(previous, dict) else None)]
+    else:
+        prev_by_name = {p["name"]: p for p in previous} if isinstance(previous, list) else {}
+        pairs = [(c, prev_by_name.get(c["name"])) for c in current]
+    for cur, prev in pairs:
+        if prev is None:
+            cur["previous"] = None
+            cur["change"] = None
+            continue
+        cur["previous"] = {k: prev.get(k) for k in COMPARED}
+        cur["change"] = {
+            k: None if cur.get(k) is None or prev.get(k) is None else round(cur[k] - prev[k], 6) for k in COMPARED
+        }
+
+
+def missing_columns(fields) -> list[str]:
+    """The outcome columns this data lacks; their rates show as "—" and no score is given."""
+    return [source for source in RATE_FIELDS.values() if source not in fields]

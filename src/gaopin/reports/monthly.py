@@ -1,0 +1,234 @@
+"""The monthly report as data: one JSON-able dict that the HTML, the workbook, the
+terminal and the email are all rendered from."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pandas as pd
+
+from gaopin.config import Settings
+from gaopin.errors import InputError
+from gaopin.io.load import LoadResult
+from gaopin.metrics import Weights, breakdown, missing_columns, overall, with_previous
+from gaopin.periods import Period, period
+from gaopin.rules.outcomes import escalation_level
+from gaopin.rules.persons import Links
+from gaopin.rules.prepare import PROBLEM, prepare
+from gaopin.schema import CITY, DISTRICT, label
+
+TOP_CATEGORIES = 10
+WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+OTHER_DISPATCH = "其他"
+RANKING_COLUMNS = ("月份", "接诉量排名", "综合成绩排名", "市直派成绩")
+
+
+def read_rankings(path: Path) -> list[dict]:
+    """The district's published rankings (月份, 接诉量排名, 综合成绩排名, 市直派成绩)."""
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"找不到排名文件 {path}", "请检查 gaopin.toml 中 [report] rankings 的路径") from None
+    text = None
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    if text is None:
+        raise InputError(f"排名文件 {path} 的编码无法识别", "请另存为 UTF-8 CSV")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    if not rows or any(c not in rows[0] for c in RANKING_COLUMNS):
+        raise InputError(f"排名文件 {path} 缺少列", f"需要这些列：{'、'.join(RANKING_COLUMNS)}")
+    out = []
+    for i, row in enumerate(rows, start=2):
+        try:
+            month = row["月份"].strip().replace("/", "-")
+            y, m = month.split("-")[:2]
+            out.append(
+                {
+                    "month": f"{int(y):04d}-{int(m):02d}",
+                    "volume_rank": int(row["接诉量排名"]) if row["接诉量排名"].strip() else None,
+                    "score_rank": int(row["综合成绩排名"]) if row["综合成绩排名"].strip() else None,
+                    "city_score": float(row["市直派成绩"]) if row["市直派成绩"].strip() else None,
+                }
+            )
+        except (ValueError, AttributeError):
+            raise InputError(f"排名文件 {path} 第 {i} 行无法读取：{dict(row)}", "月份写成 2024-08，排名写整数，成绩写数字") from None
+    return sorted(out, key=lambda r: r["month"])
+
+
+def _in(frame: pd.DataFrame, p: Period) -> pd.Series:
+    days = frame["received_at"].dt.normalize()
+    return (days >= pd.Timestamp(p.start)) & (days <= pd.Timestamp(p.end))
+
+
+def _dispatch(frame: pd.DataFrame) -> pd.Series:
+    cls = frame["dispatch_class"].fillna("")
+    return cls.where(cls.isin([CITY, DISTRICT]), OTHER_DISPATCH)
+
+
+def _figures(frame: pd.DataFrame, prev: pd.DataFrame, fields, weights: Weights) -> dict:
+    """overall and every breakdown of one period, each with the previous period's values."""
+    out: dict = {"overall": overall(frame, fields, weights)}
+    with_previous(out["overall"], overall(prev, fields, weights))
+    groups = {
+        "by_community": "community",
+        "by_unit": "unit",
+        "by_category": PROBLEM,
+        "by_dispatch": None,
+    }
+    for key, column in groups.items():
+        if column is None:
+            cur, old = breakdown(frame, fields, weights, _dispatch(frame)), breakdown(prev, fields, weights, _dispatch(prev))
+        else:
+            cur = breakdown(frame, fields, weights, frame[column].where(frame[column] != "", None))
+            old = breakdown(prev, fields, weights, prev[column].where(prev[column] != "", None))
+        with_previous(cur, old)
+        out[key] = cur
+    categories = out.pop("by_category")
+    out["by_category"] = categories[:TOP_CATEGORIES]
+    lost = [c for c in categories if c["points_lost"] is not None]
+    out["by_category_lost"] = sorted(lost, key=lambda c: (-c["points_lost"], c["name"]))[:TOP_CATEGORIES]
+    city = next((d for d in out["by_dispatch"] if d["name"] == CITY), None)
+    out["city_score"] = city["score"] if city else None
+    return out
+
+
+def _heatmap(frame: pd.DataFrame) -> dict:
+    when = frame["received_at"].dropna()
+    counts = pd.crosstab(when.dt.day_of_week, when.dt.hour).reindex(index=range(7), columns=range(24), fill_value=0)
+    return {"weekdays": list(WEEKDAYS), "hours": list(range(24)), "counts": counts.astype(int).values.tolist()}
+
+
+def _escalations(frame: pd.DataFrame, fields) -> list[dict]:
+    level = escalation_level(frame, "valid_callback" in fields)
+    hit = frame[level.notna()].assign(level=level[level.notna()]).sort_values(["received_at", "ticket_id"], kind="stable")
+    return [
+        {
+            "ticket_id": r.ticket_id,
+            "level": r.level,
+            "community": r.community if isinstance(r.community, str) else "",
+            "unit": r.unit if isinstance(r.unit, str) else "",
+            "category": r.category if isinstance(r.category, str) else "",
+            "received_at": pd.Timestamp(r.received_at).isoformat() if pd.notna(r.received_at) else "",
+        }
+        for r in hit.itertuples(index=False)
+    ]
+
+
+def street_name(settings: Settings, frame: pd.DataFrame) -> str:
+    if settings.report.street:
+        return settings.report.street
+    streets = frame["street"].dropna()
+    return str(streets.value_counts().index[0]) if len(streets) else ""
+
+
+def build_report(
+    result: LoadResult,
+    settings: Settings,
+    year: int,
+    month: int,
+    links: Links = Links(),
+    exclusions: dict[str, str] | None = None,
+    ledger: dict | None = None,
+    rankings: list[dict] | None = None,
+) -> dict:
+    """Every figure of the month, its breakdowns, the trend and the lists, as one dict."""
+    # The score is the city's: every ticket counts, so [filters] (a warning setting) is not applied.
+    prepared = prepare(result, settings, links, apply_filters=False)
+    frame = prepared.frame
+    fields = prepared.fields
+    weights = Weights.of(settings.score)
+    start_day = settings.period.start_day
+    p = period(year, month, start_day)
+    prev = p.previous(start_day)
+    in_p, in_prev = _in(frame, p), _in(frame, prev)
+    current = frame[in_p]
+    report: dict = {
+        "street": street_name(settings, frame),
+        "period": {"label": p.label, "start": p.start.isoformat(), "end": p.end.isoformat()},
+        "previous_period": {"label": prev.label, "start": prev.start.isoformat(), "end": prev.end.isoformat()},
+        "weights": weights.to_dict(),
+        "missing": missing_columns(fields),
+        "notes": [],
+    }
+    report.update(_figures(current, frame[in_prev], fields, weights))
+    months = []
+    for m in range(1, month + 1):
+        mp = period(year, m, start_day)
+        row = overall(frame[_in(frame, mp)], fields, weights)
+        months.append({"name": mp.label, **row})
+    report["months"] = months
+    report["heatmap"] = _heatmap(current)
+    report["escalations"] = _escalations(current, fields)
+    excluded = {tid for tid in (exclusions or {}) if tid in set(current["ticket_id"])}
+    report["excluded_tickets"] = sorted(excluded)
+    if excluded:
+        keep = ~frame["ticket_id"].isin(excluded)
+        without = _figures(frame[in_p & keep], frame[in_prev & keep], fields, weights)
+        for key, value in without.items():
+            report[f"{key}_excluded"] = value
+        report["notes"].append(f"本期有 {len(excluded)} 张工单被标记为不纳入考核；带“_excluded”的数字不含这些工单。")
+    for name in report["missing"]:
+        report["notes"].append(f"导出中没有“{label(name)}”列，相应比率显示为“—”，不计算综合成绩。")
+    if current.empty:
+        report["notes"].append(f"{p.start.isoformat()} 至 {p.end.isoformat()} 没有工单。")
+    undated = int(frame["received_at"].isna().sum())
+    if undated:
+        report["notes"].append(f"{undated} 张工单的受理时间为空或无法识别，未计入任何月份。")
+    report["rankings"] = [r for r in rankings if r["month"][:4] == str(year) and r["month"] <= p.label] if rankings else None
+    report["ledger"] = ledger
+    return report
+
+
+def fmt_pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def fmt_num(value: float | None, digits: int = 2) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def fmt_signed(value: float | None, digits: int = 2) -> str:
+    return "" if value is None else f"{value:+.{digits}f}"
+
+
+def headline(report: dict) -> list[str]:
+    """The sentences a leader reads first: score, rates, where the points went."""
+    o = report["overall"]
+    p = report["period"]
+    month = int(p["label"][5:])
+    change = o.get("change") or {}
+    lines = [
+        f"{report['street'] or '本街道'}{month}月（{p['start']} 至 {p['end']}）受理 {o['tickets']} 件，"
+        f"综合成绩 {fmt_num(o['score'])}"
+        + (f"（较上月 {fmt_signed(change.get('score'))}）" if change.get("score") is not None else "")
+        + f"；响应率 {fmt_pct(o['response_rate'])}，解决率 {fmt_pct(o['resolution_rate'])}，满意率 {fmt_pct(o['satisfaction_rate'])}。",
+        f"单否 {o['single_no']} 件，双否 {o['double_no']} 件，均需提级办理。",
+    ]
+    if report.get("city_score") is not None:
+        lines.append(f"市派工单成绩 {fmt_num(report['city_score'])}。")
+    for key, what in (("by_community", "社区"), ("by_unit", "承办单位"), ("by_category_lost", "问题类别")):
+        lost = [g for g in report.get(key, []) if g.get("points_lost")]
+        lost = sorted(lost, key=lambda g: -g["points_lost"])[:3]
+        if lost:
+            lines.append(f"失分最多的{what}：" + "、".join(f"{g['name']}（{g['points_lost']:.2f} 分）" for g in lost) + "。")
+    ranks = report.get("rankings") or []
+    mine = next((r for r in ranks if r["month"] == p["label"]), None)
+    if mine:
+        lines.append(f"区内排名：接诉量第 {mine['volume_rank']} 名，综合成绩第 {mine['score_rank']} 名。")
+    if report.get("overall_excluded"):
+        lines.append(f"不含不纳入考核工单时，综合成绩 {fmt_num(report['overall_excluded']['score'])}。")
+    return lines
+
+
+def weights_text(report: dict) -> str:
+    w = report["weights"]
+    return (
+        f"综合成绩 = 100 × （{w['response_weight']:g} × 响应率 + {w['resolution_weight']:g} × 解决率 + "
+        f"{w['satisfaction_weight']:g} × 满意率），满意率 = （满意 + {w['basic_satisfied_factor']:g} × 基本满意）÷ 有效回访量"
+    )

@@ -1,0 +1,127 @@
+"""The monthly report written out: a self-contained HTML page and a workbook."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pandas as pd
+
+from gaopin.io.write import Sheet, atomic_path, write_xlsx
+from gaopin.ledger.model import KIND_LABELS
+from gaopin.ledger.service import key_text, ledger_sheets
+from gaopin.reports.monthly import fmt_num, fmt_pct, headline, weights_text
+
+SECTIONS = (
+    ("by_community", "社区", "社区", "communities"),
+    ("by_unit", "承办单位", "承办单位", None),
+    ("by_category", "问题分类（受理量前十）", "问题分类", "categories"),
+    ("by_category_lost", "问题分类（失分前十）", "问题分类", None),
+    ("by_dispatch", "派单方式", "派单方式", None),
+)
+
+
+def _delta(group: dict, key: str, digits: int = 2, pct: bool = False) -> str:
+    change = (group.get("change") or {}).get(key)
+    if change is None:
+        return ""
+    text = f"{change * 100:+.1f} 个百分点" if pct else (f"{change:+.{digits}f}" if digits else f"{change:+d}")
+    return text
+
+
+def data_uri(path: Path) -> str:
+    return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii")
+
+
+def render_html(report: dict, charts: dict[str, Path]) -> str:
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(loader=PackageLoader("gaopin", "templates"), autoescape=select_autoescape(["html", "j2"]), trim_blocks=False)
+    template = env.get_template("report.html.j2")
+    sections = [
+        {"title": title, "name_label": name_label, "chart": chart, "rows": report.get(key, [])}
+        for key, title, name_label, chart in SECTIONS
+        if report.get(key)
+    ]
+    return template.render(
+        r=report,
+        o=report["overall"],
+        lines=headline(report),
+        weights=weights_text(report),
+        sections=sections,
+        charts={name: data_uri(path) for name, path in charts.items()},
+        pct=fmt_pct,
+        num=fmt_num,
+        delta=_delta,
+        kind_label=lambda k: KIND_LABELS.get(k, k),
+        key_text=key_text,
+    )
+
+
+def write_html(report: dict, charts: dict[str, Path], path: Path) -> Path:
+    with atomic_path(path) as tmp:
+        tmp.write_text(render_html(report, charts), encoding="utf-8")
+    return path
+
+
+METRIC_COLUMNS = {
+    "name": "名称",
+    "tickets": "受理量",
+    "valid_callbacks": "有效回访",
+    "response_rate": "响应率",
+    "resolution_rate": "解决率",
+    "satisfaction_rate": "满意率",
+    "score": "综合成绩",
+    "score_change": "较上月",
+    "single_no": "单否",
+    "double_no": "双否",
+    "points_lost": "失分",
+    "days_to_close_median": "办结天数中位数",
+    "days_to_close_p90": "办结天数90分位",
+}
+PERCENT = "0.0%"
+FORMATS = {"response_rate": PERCENT, "resolution_rate": PERCENT, "satisfaction_rate": PERCENT, "score": "0.00", "score_change": "+0.00;-0.00;0.00", "points_lost": "0.00"}
+
+
+def _metric_frame(groups: list[dict]) -> pd.DataFrame:
+    rows = []
+    for g in groups:
+        row = {k: g.get(k) for k in METRIC_COLUMNS}
+        row["score_change"] = (g.get("change") or {}).get("score")
+        rows.append(row)
+    return pd.DataFrame(rows, columns=list(METRIC_COLUMNS))
+
+
+def _metric_sheet(name: str, groups: list[dict], title: str) -> Sheet:
+    return Sheet(name, _metric_frame(groups), headers=list(METRIC_COLUMNS.values()), number_formats=FORMATS, title=title)
+
+
+def report_sheets(report: dict) -> list[Sheet]:
+    label = f"{report['street']} {report['period']['label']}（{report['period']['start']} 至 {report['period']['end']}）"
+    summary_rows = [{**report["overall"], "name": "全街道"}] + [{**m} for m in report["months"]]
+    if report.get("overall_excluded"):
+        summary_rows.insert(1, {**report["overall_excluded"], "name": "全街道（不含不纳入考核工单）"})
+    summary = _metric_sheet("汇总", summary_rows, f"{label} 汇总与月度趋势")
+    escalations = pd.DataFrame(report["escalations"], columns=["ticket_id", "level", "community", "unit", "category", "received_at"])
+    escalations["received_at"] = escalations["received_at"].str.replace("T", " ", regex=False)
+    sheets = [
+        summary,
+        _metric_sheet("社区", report["by_community"], f"{label} 按社区"),
+        _metric_sheet("承办单位", report["by_unit"], f"{label} 按承办单位"),
+        _metric_sheet("分类", report["by_category"] + [g for g in report["by_category_lost"] if g["name"] not in {c["name"] for c in report["by_category"]}], f"{label} 按问题分类（受理量前十与失分前十）"),
+        Sheet("单双否工单", escalations, headers=["工单编号", "类别", "社区", "承办单位", "问题分类", "受理时间"], title=f"{label} 单否/双否工单"),
+    ]
+    if report.get("ledger"):
+        snapshot = ledger_sheets(report["ledger"])
+        frames = [s.frame.assign(类别=KIND_LABELS[kind]) for s, kind in zip(snapshot, KIND_LABELS)]
+        both = pd.concat(frames, ignore_index=True)
+        headers = snapshot[0].headers + ["类别"]
+        colors = [c for s in snapshot for c in (s.row_colors or [None] * len(s.frame))]
+        sheets.append(Sheet("高频台账", both, headers=headers, row_colors=colors, title=f"{label} 高频诉求台账"))
+    else:
+        sheets.append(Sheet("高频台账", pd.DataFrame({"说明": ["没有使用工单库，无台账数据（先 gaopin import，再不带文件运行 gaopin report）"]})))
+    return sheets
+
+
+def write_workbook(report: dict, path: Path) -> Path:
+    return write_xlsx(path, report_sheets(report))

@@ -1,0 +1,111 @@
+"""`gaopin report`: build the month's report and write it out, all or nothing."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from datetime import date
+from pathlib import Path
+from typing import Callable
+
+from gaopin.config import Settings
+from gaopin.errors import UsageError
+from gaopin.reports.monthly import build_report, read_rankings
+from gaopin.reports.render import write_html, write_workbook
+from gaopin.store.store import Store, db_path, tickets_from
+
+HTML_NAME, XLSX_NAME = "report.html", "report.xlsx"
+
+
+def default_out_dir(settings: Settings, label: str) -> Path:
+    return Path(settings.report.out_dir).expanduser() / label
+
+
+def _latest_year(result) -> int:
+    received = result.frame["received_at"].dropna()
+    if received.empty:
+        raise UsageError("数据中没有可识别的受理时间，无法确定年份", "请用 --year 指定")
+    return int(received.max().year)
+
+
+def make_report(
+    settings: Settings,
+    month: int,
+    year: int | None,
+    files: list[Path] | None,
+    db: str | None,
+    today: date,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
+    """The report dict, from files or from the store (with exclusions and the ledger snapshot)."""
+    if not 1 <= month <= 12:
+        raise UsageError(f"月份 {month} 不对", "--month 应在 1 到 12 之间")
+    result, links = tickets_from(files, db, settings, progress=progress)
+    year = year or _latest_year(result)
+    exclusions: dict[str, str] = {}
+    ledger = None
+    if not files:
+        from gaopin.ledger.service import ledger_month
+
+        if progress:
+            progress("更新高频诉求台账")
+        with Store(db_path(db, settings), create=False) as store:
+            exclusions = store.exclusions()
+            ledger, _ = ledger_month(store, settings, month, year, today)
+    rankings = read_rankings(settings.resolve_path(settings.report.rankings)) if settings.report.rankings else None
+    if progress:
+        progress("计算三率与综合成绩")
+    report = build_report(result, settings, year, month, links=links, exclusions=exclusions, ledger=ledger, rankings=rankings)
+    if files:
+        report["notes"].append("本报告直接读取文件，没有使用工单库：不含不纳入考核标记和高频诉求台账。")
+    return report
+
+
+def write_report(report: dict, out_dir: Path, settings: Settings, progress: Callable[[str], None] | None = None) -> dict[str, str]:
+    """Charts, report.html and report.xlsx written into a fresh folder that replaces out_dir at once."""
+    from gaopin.charts import render_charts
+
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        if progress:
+            progress("绘制图表")
+        charts = render_charts(report, staging, settings.report.font)
+        if progress:
+            progress("写出报告")
+        write_html(report, charts, staging / HTML_NAME)
+        write_workbook(report, staging / XLSX_NAME)
+        os.chmod(staging, 0o755)
+        old = None
+        if out_dir.exists():
+            old = out_dir.with_name(f".{out_dir.name}.old")
+            if old.exists():
+                shutil.rmtree(old)
+            os.replace(out_dir, old)
+        os.replace(staging, out_dir)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    files = {"html": str(out_dir / HTML_NAME), "xlsx": str(out_dir / XLSX_NAME)}
+    files.update({name: str(out_dir / Path(path).name) for name, path in sorted(charts.items())})
+    return files
+
+
+def run_report(
+    settings: Settings,
+    month: int,
+    year: int | None,
+    files: list[Path] | None,
+    db: str | None,
+    today: date,
+    out_dir: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
+    report = make_report(settings, month, year, files, db, today, progress)
+    target = out_dir or default_out_dir(settings, report["period"]["label"])
+    report["files"] = write_report(report, target, settings, progress)
+    return report

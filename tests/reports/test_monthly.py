@@ -1,0 +1,94 @@
+import pytest
+from builders import at, tickets
+
+from gaopin.config import Settings
+from gaopin.errors import InputError
+from gaopin.reports.monthly import build_report, headline, read_rankings
+
+
+def t(day, community="恰海社区", resolved="是", satisfied="满意", dispatch="市级派单（直派）", **extra):
+    return {"received_at": at(day), "community": community, "valid_callback": "是", "contacted": "是", "resolved": resolved, "satisfied": satisfied, "dispatch": dispatch, "unit": "物业办", "category": "住房->物业->维修", "street": "新村街道", **extra}
+
+
+ROWS = [
+    t("2024-07-10", resolved="否"),
+    t("2024-07-11"),
+    t("2024-08-01"),
+    t("2024-08-02", community="桥一社区", resolved="否", satisfied="不满意", dispatch="区级派单"),
+    t("2024-08-03", dispatch=None),
+    t("2024-08-31", community="桥一社区", ticket_id="EX1", resolved="否"),
+    t("2024-09-01"),
+]
+
+
+def test_period_trend_and_breakdowns():
+    r = build_report(tickets(ROWS), Settings(), 2024, 8)
+    assert r["period"] == {"label": "2024-08", "start": "2024-08-01", "end": "2024-08-31"}
+    assert r["street"] == "新村街道"
+    assert r["overall"]["tickets"] == 4
+    assert r["overall"]["resolution_rate"] == pytest.approx(0.5)
+    assert r["overall"]["previous"]["resolution_rate"] == pytest.approx(0.5)
+    assert r["overall"]["change"]["tickets"] == 2
+    assert [m["name"] for m in r["months"]] == [f"2024-{m:02d}" for m in range(1, 9)]
+    assert [m["tickets"] for m in r["months"]][-2:] == [2, 4]
+    assert {d["name"]: d["tickets"] for d in r["by_dispatch"]} == {"市派": 2, "区派": 1, "其他": 1}
+    assert r["city_score"] == next(d["score"] for d in r["by_dispatch"] if d["name"] == "市派")
+    assert {c["name"] for c in r["by_community"]} == {"恰海社区", "桥一社区"}
+    assert sum(c["points_lost"] for c in r["by_community"]) == pytest.approx(100 - r["overall"]["score"])
+    assert [e["level"] for e in r["escalations"]] == ["双否", "单否"]
+    assert sum(r["heatmap"]["counts"][4]) == 1  # 2024-08-02 was a Friday
+    assert r["weights"]["resolution_weight"] == 0.5
+
+
+def test_assessment_cycle_from_the_19th():
+    cfg = Settings().with_values({"period.start_day": 19})
+    r = build_report(tickets(ROWS), cfg, 2024, 8)
+    assert r["period"] == {"label": "2024-08", "start": "2024-07-19", "end": "2024-08-18"}
+    assert r["overall"]["tickets"] == 3
+
+
+def test_exclusions_give_every_figure_with_and_without():
+    r = build_report(tickets(ROWS), Settings(), 2024, 8, exclusions={"EX1": "申诉已通过"})
+    assert r["excluded_tickets"] == ["EX1"]
+    assert r["overall"]["tickets"] == 4 and r["overall_excluded"]["tickets"] == 3
+    assert "by_community_excluded" in r and "by_unit_excluded" in r
+    assert r["overall_excluded"]["resolution_rate"] == pytest.approx(2 / 3)
+    plain = build_report(tickets(ROWS), Settings(), 2024, 8, exclusions={"OTHER": "x"})
+    assert "overall_excluded" not in plain
+
+
+def test_missing_column_is_named_and_no_score():
+    rows = [{k: v for k, v in row.items() if k != "contacted"} for row in ROWS]
+    r = build_report(tickets(rows), Settings(), 2024, 8)
+    assert r["missing"] == ["contacted"]
+    assert r["overall"]["response_rate"] is None and r["overall"]["score"] is None
+    assert any("是否联系" in n for n in r["notes"])
+    assert any("—" in line for line in headline(r))
+
+
+def test_filters_do_not_change_the_score():
+    cfg = Settings().with_values({"filters.exclude": {"工单类型": ["咨询"]}})
+    rows = [dict(row, ticket_type="咨询") for row in ROWS]
+    assert build_report(tickets(rows), cfg, 2024, 8)["overall"]["tickets"] == 4
+
+
+def test_headline_names_where_points_were_lost():
+    r = build_report(tickets(ROWS), Settings(), 2024, 8)
+    text = "\n".join(headline(r))
+    assert "综合成绩" in text and "较上月" in text and "失分最多的社区：桥一社区" in text
+
+
+def test_rankings_csv(tmp_path):
+    path = tmp_path / "rankings.csv"
+    path.write_text("月份,接诉量排名,综合成绩排名,市直派成绩\n2024-07,15,16,90.5\n2024-08,13,14,93.1\n2023-12,20,20,\n", encoding="utf-8-sig")
+    ranks = read_rankings(path)
+    assert ranks[0] == {"month": "2023-12", "volume_rank": 20, "score_rank": 20, "city_score": None}
+    r = build_report(tickets(ROWS), Settings(), 2024, 8, rankings=ranks)
+    assert [x["month"] for x in r["rankings"]] == ["2024-07", "2024-08"]
+    assert "接诉量第 13 名，综合成绩第 14 名" in "\n".join(headline(r))
+    path.write_text("月份,排名\n2024-07,1\n", encoding="utf-8")
+    with pytest.raises(InputError, match="缺少列"):
+        read_rankings(path)
+    path.write_text("月份,接诉量排名,综合成绩排名,市直派成绩\n八月,十三,14,93\n", encoding="utf-8")
+    with pytest.raises(InputError, match="第 2 行"):
+        read_rankings(path)
