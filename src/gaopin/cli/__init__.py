@@ -16,6 +16,8 @@ app = typer.Typer(
     help="高频（gaopin）：12345 接诉即办工单的提早预警、高频诉求台账和月度考核报告。",
     no_args_is_help=True,
     add_completion=False,
+    # Help texts name config sections like [store]; they are not Rich markup.
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 

@@ -27,6 +27,7 @@ ledger_app = typer.Typer(
     help="高频诉求台账：高频诉求人、高频点位、高频问题，包案到底、销号管理。",
     invoke_without_command=True,
     no_args_is_help=False,
+    rich_markup_mode=None,
 )
 
 
