@@ -400,6 +400,29 @@ def _parse_env_value(text: str) -> Any:
         return text
 
 
+def _env_value(parts: list[str], text: str) -> Any:
+    """An environment value read for the type of the setting it names.
+
+    Text settings keep the text as it is (a sheet named 2024.08 or a user named true is
+    not a number or a boolean); lists may be written as TOML arrays; numbers and booleans
+    are read as TOML.
+    """
+    types = {key: tp for key, _, tp in iter_settings()}
+    tp: Any = None
+    for n in range(len(parts), 0, -1):
+        key = ".".join(parts[:n])
+        if key in types:
+            tp = types[key]
+            if n < len(parts):  # a key inside a table such as [columns] or [owners.communities]
+                tp = get_args(tp)[1] if get_origin(tp) is dict and n == len(parts) - 1 else None
+            break
+    if tp is str:
+        return text
+    if tp is Any or get_origin(tp) is list:
+        return _parse_env_value(text) if text.lstrip().startswith("[") else text
+    return _parse_env_value(text)
+
+
 def env_overrides(environ: dict[str, str] | os._Environ) -> dict[str, Any]:
     """`GAOPIN_RULES__POINT_DAY__MIN_TICKETS=4` as a nested dict; GAOPIN_DB names the store."""
     data: dict[str, Any] = {}
@@ -410,7 +433,7 @@ def env_overrides(environ: dict[str, str] | os._Environ) -> dict[str, Any]:
         node = data
         for part in parts[:-1]:
             node = node.setdefault(part, {})
-        node[parts[-1]] = _parse_env_value(raw)
+        node[parts[-1]] = _env_value(parts, raw)
     if environ.get(ENV_DB):
         data.setdefault("store", {})["path"] = environ[ENV_DB]
     return data

@@ -267,8 +267,10 @@ def _to_canonical(
         if s is None:
             continue
         out[name], unknown = conv.choice_column(s, FIELD_BY_NAME[name].kind)
+        raw_choices = conv.text_column(s) if unknown else None
         for value in unknown:
-            hits = out[name].index[out[name] == value]
+            # Match on the raw text: the kept value is tidied and may differ from it.
+            hits = raw_choices.index[raw_choices == value]
             log.add(
                 Problem("value", f"{label(name)}的取值“{value}”无法识别，已原样保留（共 {len(hits)} 行）", file=source, row=int(rows[hits[0]]), field=name, value=value),
                 len(hits),
