@@ -138,6 +138,7 @@ def load(
         _check_configured(settings, mapping, str(path), log)
         positions = _positions(mapping, wanted, keep_extra, extra_headers)
         body = grid.body(h, sorted(set(positions.values())))
+        info.encoding = grid.encoding  # reading the body may have found a later non-UTF-8 byte
         frame, file_rejected = _to_canonical(body, mapping, positions, index, str(path), settings, log)
         if grid.formulas_without_value:
             log.add(
