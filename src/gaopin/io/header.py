@@ -36,6 +36,11 @@ class Mapping:
 def validate_columns_config(columns: dict[str, Any]) -> None:
     for name, value in columns.items():
         if name == "category":
+            if isinstance(value, list) and not 1 <= len(value) <= len(LEVEL_NAMES):
+                raise ConfigError(
+                    f"配置项 columns.category 写了 {len(value)} 个分级列",
+                    "分类可写成一个表头，或 1 到 3 个分级列的列表，例如 [\"一级分类\", \"二级分类\", \"三级分类\"]",
+                )
             continue
         if name not in FIELD_BY_NAME:
             valid = "、".join(f.name for f in FIELDS)
@@ -136,9 +141,17 @@ def map_columns(headers: list[str], columns: dict[str, Any], source: str) -> Map
             else:
                 m.note = "未使用"
     missing = [name for name in REQUIRED_FIELDS if name not in fields]
+    seen = "、".join(m.header for m in maps if m.header)[:400]
+    configured = [name for name in missing if name in columns]
+    if configured:
+        # The aliases were switched off by [columns]: say which mapping found nothing.
+        wrong = "；".join(f'[columns] 中 {name} = "{columns[name]}"' for name in configured)
+        raise InputError(
+            f"{source} 中没有 gaopin.toml 指定的表头：{wrong}；看到的表头：{seen}",
+            "请对照看到的表头修改 gaopin.toml 的 [columns]（表头要与文件里写的一致，空格和大小写不限）",
+        )
     if missing:
         needed = "、".join(f"{label(n)}（{n}）" for n in missing)
-        seen = "、".join(m.header for m in maps if m.header)[:400]
         raise InputError(
             f"{source} 缺少必需的列：{needed}；看到的表头：{seen}",
             "请在 gaopin.toml 的 [columns] 中指明，例如 received_at = \"来电时间\"（见 docs/data-format.md）",
