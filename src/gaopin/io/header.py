@@ -87,12 +87,25 @@ def detect_header(head: list[list[str]], columns: dict[str, Any], header_row: in
             best, best_score = i, score
     if best_score < MIN_HEADER_MATCHES:
         seen = _headers_seen(head)
-        raise InputError(
-            f"{source} 中找不到可识别的表头（前 {len(head)} 行里没有一行像 12345 导出的表头）"
-            + (f"；看到的表头：{seen}" if seen else ""),
-            "请在 gaopin.toml 的 [columns] 中写明各字段对应的表头，例如 ticket_id = \"工单编号\"（见 docs/data-format.md）",
-        )
+        message = f"{source} 中找不到可识别的表头（前 {len(head)} 行里没有一行像 12345 导出的表头）"
+        hint = "请在 gaopin.toml 的 [columns] 中写明各字段对应的表头，例如 ticket_id = \"工单编号\"（见 docs/data-format.md）"
+        absent = _configured_absent(head, columns)
+        if absent:
+            message += "；gaopin.toml 指定的表头没有找到：" + "、".join(absent)
+            hint = "请对照看到的表头修改 gaopin.toml 的 [columns]（表头要与文件里写的一致，空格和大小写不限）"
+        raise InputError(message + (f"；看到的表头：{seen}" if seen else ""), hint)
     return best
+
+
+def _configured_absent(head: list[list[str]], columns: dict[str, Any]) -> list[str]:
+    """The [columns] entries whose header is in none of the rows looked at."""
+    present = {header_key(c) for row in head for c in row if c}
+    out = []
+    for name, value in columns.items():
+        for header in value if isinstance(value, list) else [value]:
+            if header_key(str(header)) not in present:
+                out.append(f'{name} = "{header}"')
+    return out
 
 
 def _headers_seen(head: list[list[str]]) -> str:

@@ -161,6 +161,8 @@ def load(
     combined = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     combined = _ensure_columns(combined, extras)
     combined = _merge_duplicates(combined, paths, log)
+    # Derived after merging, so that it always agrees with the dispatch value that was kept.
+    combined[DISPATCH_CLASS] = conv.dispatch_class_column(combined["dispatch"])
     if "dispatch" in present:
         present.add(DISPATCH_CLASS)
     return LoadResult(
@@ -283,8 +285,6 @@ def _to_canonical(
         s = col(name)
         if s is not None:
             out[name] = conv.text_column(s)
-    if "dispatch" in out:
-        out[DISPATCH_CLASS] = conv.dispatch_class_column(out["dispatch"])
     for name, pos in positions.items():
         if name not in FIELD_BY_NAME and name not in LEVEL_NAMES:
             out[name] = conv.text_column(raw[str(pos)])
