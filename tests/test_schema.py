@@ -57,6 +57,7 @@ def test_every_field_has_a_chinese_label_and_its_label_is_an_alias_or_documented
         assert label(f.name) == f.label
         assert f.aliases, f.name
     assert label("dispatch_class") == "派单类别"
+    assert label("category_l2") == "问题分类第二级"
     assert label("not_a_field") == "not_a_field"
 
 

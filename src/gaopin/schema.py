@@ -71,7 +71,9 @@ DERIVED_LABELS = {DISPATCH_CLASS: "派单类别"}
 # Every column of the canonical table, in output order.
 CANONICAL_COLUMNS: tuple[str, ...] = tuple(f.name for f in FIELDS) + (DISPATCH_CLASS,)
 DATETIME_FIELDS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.kind == "datetime")
-LABELS: dict[str, str] = {f.name: f.label for f in FIELDS} | DERIVED_LABELS
+# The category level columns (一级/二级/三级分类) that the loader joins into `category`.
+LEVEL_LABELS = {"category_l1": "问题分类第一级", "category_l2": "问题分类第二级", "category_l3": "问题分类第三级"}
+LABELS: dict[str, str] = {f.name: f.label for f in FIELDS} | DERIVED_LABELS | LEVEL_LABELS
 
 
 def label(name: str) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from gaopin.errors import ConfigError, ExitCode, InputError
-from gaopin.io.header import detect_header, map_columns, validate_columns_config
+from gaopin.io.header import LEVEL_NAMES, detect_header, map_columns, validate_columns_config
+from gaopin.schema import LEVEL_LABELS
 
 STANDARD = ["工单编号", "受理时间", "诉求人", "来电号码", "诉求地址", "问题分类", "是否解决", "是否满意", "派单方式"]
 DIALECT = ["工单号", "来电时间", "来电人", "来电人电话/账号", "小区点位", "一级分类", "二级分类", "三级分类", "承办单位"]
@@ -209,3 +210,7 @@ def test_configured_headers_absent_from_the_file_are_named_when_no_header_is_fou
     assert 'received_at = "Created Date"、category = "L1"' in err.value.message
     assert "看到的表头：工单编号、受理时间" in err.value.message
     assert "[columns]" in err.value.hint
+
+
+def test_level_names_have_labels():
+    assert tuple(LEVEL_LABELS) == LEVEL_NAMES

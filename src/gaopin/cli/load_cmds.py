@@ -54,7 +54,7 @@ def _render_inspect(report: dict) -> None:
 
     out = console()
     for f in report["files"]:
-        where = f"工作表“{f['sheet']}”" if f["sheet"] else f"编码 {f['encoding']}"
+        where = f"工作表“{f['sheet']}”" if f["sheet"] else f"编码 {f['encoding']}" if f["encoding"] else "网页表格"
         out.print(f"[bold]{f['path']}[/]（{f['kind']}，{where}，表头在第 {f['header_row']} 行，{f['rows']} 行数据）")
         rows = [
             (c["position"], c["header"], f"{c['field']}（{label(c['field'])}）" if c["field"] else "未使用", c["note"])

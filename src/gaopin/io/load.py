@@ -154,7 +154,8 @@ def load(
         info.tickets = len(frame)
         sources.append(info)
         rejected.extend(file_rejected)
-        log.counts["rejected"] += len(file_rejected)
+        if file_rejected:  # no "rejected 0" among the problem counts
+            log.counts["rejected"] += len(file_rejected)
         present.update(n for n in CANONICAL_COLUMNS if n in frame.columns and n in _mapped_fields(mapping))
         extras.extend(c for c in frame.columns if c not in CANONICAL_COLUMNS and c not in (FILE_COL, ROW_COL) and c not in extras)
         frames.append(frame)

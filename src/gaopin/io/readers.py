@@ -86,7 +86,10 @@ def read(path: Path, load: LoadSettings, limits: LimitSettings) -> Grid:
     if kind in (sniff.XLSX, sniff.XLS):
         return _read_workbook(path, kind, load, limits)
     if kind == sniff.HTML:
-        return _rows_grid(kind, _read_html_rows(path, load), None)
+        rows, encoding = _read_html_rows(path, load)
+        grid = _rows_grid(kind, rows, None)
+        grid.encoding = encoding
+        return grid
     return _read_csv(path, load)
 
 
@@ -231,12 +234,14 @@ class _TableParser(HTMLParser):
             self._cell.append(data)
 
 
-def _read_html_rows(path: Path, load: LoadSettings) -> list[list[object]]:
+def _read_html_rows(path: Path, load: LoadSettings) -> tuple[list[list[object]], str]:
     raw = path.read_bytes()
     text = None
+    encoding = ""
     for enc in ([load.encoding] if load.encoding else ["utf-8-sig", "gb18030"]):
         try:
             text = raw.decode(enc)
+            encoding = enc
             break
         except (UnicodeDecodeError, LookupError):
             continue
@@ -249,7 +254,7 @@ def _read_html_rows(path: Path, load: LoadSettings) -> list[list[object]]:
         raise InputError(f"{path} 是网页（HTML），不是表格，里面也没有表格数据", "请确认下载的是导出文件，而不是登录页或错误页")
     best = max(tables, key=len)
     width = max(len(r) for r in best)
-    return [r + [""] * (width - len(r)) for r in best]
+    return [r + [""] * (width - len(r)) for r in best], encoding
 
 
 # --- CSV ------------------------------------------------------------------------------
