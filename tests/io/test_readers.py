@@ -221,9 +221,18 @@ def test_undecodable_csv_names_the_byte_offset(tmp_path):
     path = write_bytes(tmp_path / "t.csv", "工单编号,受理时间\n".encode("gb18030") + b"1,\xff\xfe\xff\n")
     with pytest.raises(InputError) as err:
         _read(path)
-    assert "utf-8-sig、gb18030" in err.value.message
-    assert "字节处无法解码" in err.value.message
+    assert "utf-8-sig（第 0 字节处无法解码）、gb18030（第 20 字节处无法解码）" in err.value.message
     assert "--encoding" in err.value.hint
+
+
+def test_undecodable_byte_after_a_long_utf8_head_names_where_utf8_failed(tmp_path):
+    rows = [[f"A{i:06d}", "2024-08-03 14:05", "张三" * 10] for i in range(6000)]
+    data = csv_text([["工单编号", "受理时间", "诉求人"]] + rows).encode()
+    path = write_bytes(tmp_path / "t.csv", data + b"B1,2024-08-04,\xff\xfe\n")
+    assert len(data) > 256 * 1024
+    with pytest.raises(InputError) as err:
+        _read(path).body(0, None)
+    assert f"utf-8-sig（第 {len(data) + 14} 字节处无法解码）" in err.value.message
 
 
 def test_non_utf8_after_a_long_ascii_head_switches_to_gb18030(tmp_path):

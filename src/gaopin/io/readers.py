@@ -275,16 +275,20 @@ def _decode_head(raw: bytes, encoding: str) -> str:
 
 
 def _decode_error(path: Path, tried: list[str], raw: bytes | None = None) -> InputError:
-    offset = ""
-    if raw is not None:
-        try:
-            raw.decode(tried[-1])
-        except UnicodeDecodeError as exc:
-            offset = f"，第 {exc.start} 字节处无法解码"
-        except LookupError:
-            pass
+    """Name every encoding tried and where in the file each one failed."""
+    parts = []
+    for enc in tried:
+        where = ""
+        if raw is not None:
+            try:
+                raw.decode(enc)
+            except UnicodeDecodeError as exc:
+                where = f"第 {exc.start} 字节处无法解码"
+            except LookupError:
+                pass
+        parts.append(f"{enc}（{where}）" if where else enc)
     return InputError(
-        f"{path} 的编码无法识别（试过 {'、'.join(tried)}{offset}）",
+        f"{path} 的编码无法识别（试过 {'、'.join(parts)}）",
         "请在 Excel/WPS 中另存为“CSV UTF-8”或 .xlsx，或用 --encoding 指定编码",
     )
 
