@@ -134,6 +134,9 @@ def test_ill_typed_value_is_named(tmp_path, text, named):
         ("[score]\nresolution_weight = 1.5\n", "score.resolution_weight"),
         ("[load]\nheader_row = -1\n", "load.header_row"),
         ('[mail]\nsecurity = "tls"\n', "mail.security"),
+        ('[load]\nencoding = "gb-what"\n', "load.encoding"),
+        ('[load]\ndate_format = "%m/%d/%Q"\n', "load.date_format"),
+        ('[load]\ndate_format = "%Y-%m-%d %"\n', "load.date_format"),
     ],
 )
 def test_out_of_range_value_is_named(tmp_path, text, named):
@@ -322,3 +325,8 @@ def test_markdown_table_lists_every_setting():
 def test_env_sets_column_mappings_as_text_or_lists():
     s = load_settings(environ={"GAOPIN_COLUMNS__TICKET_ID": "12345", "GAOPIN_COLUMNS__CATEGORY": '["L1", "L2"]'})
     assert s.columns == {"ticket_id": "12345", "category": ["L1", "L2"]}
+
+
+def test_valid_load_settings_are_accepted(tmp_path):
+    cfg = _write(tmp_path / "g.toml", '[load]\nencoding = "GB18030"\ndate_format = "%m/%d/%Y %I:%M:%S %p"\n')
+    assert load_settings(cfg, environ={}).load.encoding == "GB18030"

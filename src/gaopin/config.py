@@ -7,6 +7,7 @@ rendered from these fields, so there is one definition of each setting.
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import difflib
 import os
@@ -373,8 +374,23 @@ def _validate(obj: Any, prefix: str) -> None:
         fail("category_level", f"应为 0、1、2 或 3，实际是 {obj.category_level}")
     if isinstance(obj, PeriodSettings) and not 1 <= obj.start_day <= 28:
         fail("start_day", f"应在 1 到 28 之间，实际是 {obj.start_day}")
-    if isinstance(obj, LoadSettings) and obj.header_row < 0:
-        fail("header_row", "不能为负数")
+    if isinstance(obj, LoadSettings):
+        if obj.header_row < 0:
+            fail("header_row", "不能为负数")
+        if obj.encoding:
+            try:
+                codecs.lookup(obj.encoding)
+            except LookupError:
+                raise ConfigError(
+                    f"配置项 {prefix}encoding 的编码名称“{obj.encoding}”无效", "常用编码：utf-8-sig、gb18030、utf-16"
+                ) from None
+        if obj.date_format:
+            problem = _date_format_problem(obj.date_format)
+            if problem:
+                raise ConfigError(
+                    f"配置项 {prefix}date_format 的写法“{obj.date_format}”无效（{problem}）",
+                    "请按 strftime 写法填写，例如 \"%m/%d/%Y %I:%M:%S %p\"",
+                )
     for f in _public_fields(type(obj)):
         value = getattr(obj, f.name)
         if f.name in ("min_tickets", "min_persons", "days") and value < 1:
@@ -382,6 +398,17 @@ def _validate(obj: Any, prefix: str) -> None:
         if f.name.endswith("_weight") or f.name == "basic_satisfied_factor":
             if not 0 <= value <= 1:
                 fail(f.name, f"应在 0 到 1 之间，实际是 {value}")
+
+
+def _date_format_problem(fmt: str) -> str | None:
+    """Why pandas cannot use `fmt` ('Q' is a bad directive …), or None."""
+    import pandas as pd  # only when a format is configured: it is the parser that will use it
+
+    try:
+        pd.to_datetime(pd.Series(["2024-08-03"]), format=fmt, errors="coerce")
+    except ValueError as exc:
+        return str(exc).splitlines()[0][:120]
+    return None
 
 
 def to_dict(obj: Any) -> dict[str, Any]:

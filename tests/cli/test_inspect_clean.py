@@ -360,6 +360,22 @@ def test_bad_environment_variable(tmp_path):
     _assert_error(result, ExitCode.CONFIG, "rules.point_day.min_tickets")
 
 
+def test_bad_date_format_in_config(tmp_path):
+    (tmp_path / "gaopin.toml").write_text('[load]\ndate_format = "%m/%d/%Q"\n', encoding="utf-8")
+    _assert_error(run("inspect", _export(tmp_path)), ExitCode.CONFIG, "load.date_format", "%Q", "strftime")
+
+
+@pytest.mark.parametrize(
+    "flags, words",
+    [
+        (["--header-row", "-1"], ["命令行参数无效", "load.header_row", "--header-row -1"]),
+        (["--encoding", "gb-what"], ["命令行参数无效", "gb-what", "--encoding gb-what"]),
+    ],
+)
+def test_bad_flag_values_are_usage_errors(tmp_path, flags, words):
+    _assert_error(run("inspect", _export(tmp_path), *flags), ExitCode.USAGE, *words)
+
+
 def test_missing_config_file(tmp_path):
     _assert_error(run("inspect", _export(tmp_path), "--config", tmp_path / "nope.toml"), ExitCode.CONFIG, "找不到配置文件")
 
