@@ -147,6 +147,20 @@ category = ["Complaint Type", "Descriptor"]
     assert notes["Unique Key"] == "[columns] 配置"
 
 
+def test_inspect_text_is_not_read_as_markup(tmp_path):
+    (tmp_path / "gaopin.toml").write_text('[columns]\nticket_id = "编号[新]"\ncaller_phone = "Phone"\n', encoding="utf-8")
+    path = write_csv(
+        tmp_path / "工单[8月].csv", [["编号[新]", "受理时间", "是否解决"], ["[bold]A1", "2024-08-03", "[red]待定[/red]"]]
+    )
+    result = run("inspect", path)
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "工单[8月].csv" in out and "编号[新]" in out
+    assert "[columns] 配置" in out
+    assert "[red]待定[/red]" in out
+    assert "[columns] 中 caller_phone = 'Phone'" in out
+
+
 # --- clean --------------------------------------------------------------------------------
 
 
