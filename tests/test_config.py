@@ -330,3 +330,9 @@ def test_env_sets_column_mappings_as_text_or_lists():
 def test_valid_load_settings_are_accepted(tmp_path):
     cfg = _write(tmp_path / "g.toml", '[load]\nencoding = "GB18030"\ndate_format = "%m/%d/%Y %I:%M:%S %p"\n')
     assert load_settings(cfg, environ={}).load.encoding == "GB18030"
+
+
+def test_env_overrides_one_column_mapping_and_keeps_the_others(tmp_path):
+    cfg = _write(tmp_path / "g.toml", '[columns]\nticket_id = "Case ID"\nreceived_at = "Created"\n')
+    s = load_settings(cfg, environ={"GAOPIN_COLUMNS__RECEIVED_AT": "Created Date"})
+    assert s.columns == {"ticket_id": "Case ID", "received_at": "Created Date"}
