@@ -81,6 +81,22 @@ def test_title_rows_and_merged_title_cell(tmp_path):
     assert _rows(result.frame, "ticket_id", ROW_COL) == [("A1", 4)]
 
 
+def test_table_not_starting_at_a1(tmp_path):
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws["C3"], ws["D3"] = "工单编号", "受理时间"
+    ws["C4"], ws["D4"] = "A1", "2024-08-03"
+    ws["C6"], ws["D6"] = "A2", "不详"
+    wb.save(tmp_path / "t.xlsx")
+    result = load([tmp_path / "t.xlsx"], Settings())
+    assert result.sources[0].header_row == 3
+    assert [c.position for c in result.sources[0].columns if c.field] == [2, 3]
+    assert _rows(result.frame, "ticket_id", ROW_COL) == [("A1", 4), ("A2", 6)]
+    assert _problems(result, "date") == [("t.xlsx", 6, "不详")]
+
+
 def test_dialect_with_three_category_levels_and_numeric_phones(tmp_path):
     header = ["工单号", "来电时间", "来电人", "来电人电话/账号", "小区点位", "一级分类", "二级分类", "三级分类", "是否响应"]
     path = write_xlsx(
