@@ -231,9 +231,10 @@ def test_bom_and_mixed_line_endings(tmp_path):
 
 
 def test_encoding_reported_is_the_one_used(tmp_path):
-    rows = [["A%06d" % i, "2024-08-03 14:05", "x" * 30] for i in range(8000)]
-    data = csv_text([["工单编号", "受理时间", "诉求人"]] + rows + [["B1", "2024-08-04", "王䶮"]]).encode("gb18030")
-    result = load([write_bytes(tmp_path / "t.csv", data)], Settings())
+    rows = [["A%06d" % i, "2024-08-03 14:05", "x" * 30] for i in range(8000)]  # > 256 KB of ASCII first
+    data = csv_text([["Case ID", "Created", "Name"]] + rows + [["B1", "2024-08-04", "王䶮"]]).encode("gb18030")
+    config = {"columns": {"ticket_id": "Case ID", "received_at": "Created", "caller_name": "Name"}}
+    result = load([write_bytes(tmp_path / "t.csv", data)], make_settings(**config))
     assert result.sources[0].encoding == "gb18030"
     assert result.frame["caller_name"].iloc[-1] == "王䶮"
 

@@ -236,11 +236,12 @@ def test_undecodable_byte_after_a_long_utf8_head_names_where_utf8_failed(tmp_pat
 
 
 def test_non_utf8_after_a_long_ascii_head_switches_to_gb18030(tmp_path):
-    head = [["工单编号", "受理时间", "诉求人"]]
+    head = [["id", "time", "name"]]
     ascii_rows = [[f"A{i:06d}", "2024-08-03 14:05", "x" * 20] for i in range(9000)]  # > 256 KB of ASCII
     data = (csv_text(head) + csv_text(ascii_rows)).encode("gb18030") + csv_text([["B1", "2024-08-04", "王䶮"]]).encode("gb18030")
     assert len(csv_text(ascii_rows)) > 256 * 1024
     grid = _read(write_bytes(tmp_path / "t.csv", data))
+    assert grid.encoding == "utf-8-sig"  # all the head saw was ASCII
     rows, numbers = _body(grid)
     assert grid.encoding == "gb18030"
     assert rows[-1] == ["B1", "2024-08-04", "王䶮"]
