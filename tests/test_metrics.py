@@ -1,7 +1,7 @@
 import math
 
 import pytest
-from builders import at, tickets
+from tests.builders import at, tickets
 
 from gaopin.config import Settings
 from gaopin.metrics import Weights, breakdown, missing_columns, overall, with_previous

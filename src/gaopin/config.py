@@ -7,6 +7,7 @@ rendered from these fields, so there is one definition of each setting.
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import difflib
 import os
@@ -374,8 +375,23 @@ def _validate(obj: Any, prefix: str) -> None:
         fail("category_level", f"应为 0、1、2 或 3，实际是 {obj.category_level}")
     if isinstance(obj, PeriodSettings) and not 1 <= obj.start_day <= 28:
         fail("start_day", f"应在 1 到 28 之间，实际是 {obj.start_day}")
-    if isinstance(obj, LoadSettings) and obj.header_row < 0:
-        fail("header_row", "不能为负数")
+    if isinstance(obj, LoadSettings):
+        if obj.header_row < 0:
+            fail("header_row", "不能为负数")
+        if obj.encoding:
+            try:
+                codecs.lookup(obj.encoding)
+            except LookupError:
+                raise ConfigError(
+                    f"配置项 {prefix}encoding 的编码名称“{obj.encoding}”无效", "常用编码：utf-8-sig、gb18030、utf-16"
+                ) from None
+        if obj.date_format:
+            problem = _date_format_problem(obj.date_format)
+            if problem:
+                raise ConfigError(
+                    f"配置项 {prefix}date_format 的写法“{obj.date_format}”无效（{problem}）",
+                    "请按 strftime 写法填写，例如 \"%m/%d/%Y %I:%M:%S %p\"",
+                )
     for f in _public_fields(type(obj)):
         value = getattr(obj, f.name)
         if f.name in ("min_tickets", "min_persons", "days") and value < 1:
@@ -383,6 +399,17 @@ def _validate(obj: Any, prefix: str) -> None:
         if f.name.endswith("_weight") or f.name == "basic_satisfied_factor":
             if not 0 <= value <= 1:
                 fail(f.name, f"应在 0 到 1 之间，实际是 {value}")
+
+
+def _date_format_problem(fmt: str) -> str | None:
+    """Why pandas cannot use `fmt` ('Q' is a bad directive …), or None."""
+    import pandas as pd  # only when a format is configured: it is the parser that will use it
+
+    try:
+        pd.to_datetime(pd.Series(["2024-08-03"]), format=fmt, errors="coerce")
+    except ValueError as exc:
+        return str(exc).splitlines()[0][:120]
+    return None
 
 
 def to_dict(obj: Any) -> dict[str, Any]:
@@ -401,6 +428,29 @@ def _parse_env_value(text: str) -> Any:
         return text
 
 
+def _env_value(parts: list[str], text: str) -> Any:
+    """An environment value read for the type of the setting it names.
+
+    Text settings keep the text as it is (a sheet named 2024.08 or a user named true is
+    not a number or a boolean); lists may be written as TOML arrays; numbers and booleans
+    are read as TOML.
+    """
+    types = {key: tp for key, _, tp in iter_settings()}
+    tp: Any = None
+    for n in range(len(parts), 0, -1):
+        key = ".".join(parts[:n])
+        if key in types:
+            tp = types[key]
+            if n < len(parts):  # a key inside a table such as [columns] or [owners.communities]
+                tp = get_args(tp)[1] if get_origin(tp) is dict and n == len(parts) - 1 else None
+            break
+    if tp is str:
+        return text
+    if tp is Any or get_origin(tp) is list:
+        return _parse_env_value(text) if text.lstrip().startswith("[") else text
+    return _parse_env_value(text)
+
+
 def env_overrides(environ: dict[str, str] | os._Environ) -> dict[str, Any]:
     """`GAOPIN_RULES__POINT_DAY__MIN_TICKETS=4` as a nested dict; GAOPIN_DB names the store."""
     data: dict[str, Any] = {}
@@ -411,7 +461,7 @@ def env_overrides(environ: dict[str, str] | os._Environ) -> dict[str, Any]:
         node = data
         for part in parts[:-1]:
             node = node.setdefault(part, {})
-        node[parts[-1]] = _parse_env_value(raw)
+        node[parts[-1]] = _env_value(parts, raw)
     if environ.get(ENV_DB):
         data.setdefault("store", {})["path"] = environ[ENV_DB]
     return data
@@ -420,7 +470,7 @@ def env_overrides(environ: dict[str, str] | os._Environ) -> dict[str, Any]:
 def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict) and key not in ("columns",):
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
             out[key] = _deep_merge(out[key], value)
         else:
             out[key] = value

@@ -6,7 +6,12 @@ import re
 
 MASK = "****"
 # A run of 7–12 digits not inside a longer run: mobile and landline numbers in free text.
-_PHONE_IN_TEXT = re.compile(r"(?<![0-9])(?:\+?86[- ]?)?(1[3-9]\d[- ]?\d{4}[- ]?\d{4}|0\d{2,3}[- ]?\d{7,8}|\d{7,8})(?![0-9])")
+# ASCII digits only ([0-9], not \d): full-width digits are made ASCII first, so that a number
+# typed in full width is found whole rather than matched in part and half shown.
+_PHONE_IN_TEXT = re.compile(
+    r"(?<![0-9])(?:\+?86[- ]?)?(1[3-9][0-9][- ]?[0-9]{4}[- ]?[0-9]{4}|0[0-9]{2,3}[- ]?[0-9]{7,8}|[0-9]{7,8})(?![0-9])"
+)
+_FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 
 
 def mask_phone(value: str) -> str:
@@ -32,4 +37,5 @@ def mask_phones_in_text(text: str) -> str:
     """Phone numbers that callers typed into titles and contents, masked."""
     if not text or not any(ch.isdigit() for ch in text):
         return text
-    return _PHONE_IN_TEXT.sub(lambda m: mask_phone(re.sub(r"\D", "", m.group(0))), text)
+    text = text.translate(_FULL_WIDTH_DIGITS)
+    return _PHONE_IN_TEXT.sub(lambda m: mask_phone(re.sub(r"[^0-9]", "", m.group(0))), text)

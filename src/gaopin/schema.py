@@ -71,7 +71,9 @@ DERIVED_LABELS = {DISPATCH_CLASS: "派单类别"}
 # Every column of the canonical table, in output order.
 CANONICAL_COLUMNS: tuple[str, ...] = tuple(f.name for f in FIELDS) + (DISPATCH_CLASS,)
 DATETIME_FIELDS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.kind == "datetime")
-LABELS: dict[str, str] = {f.name: f.label for f in FIELDS} | DERIVED_LABELS
+# The category level columns (一级/二级/三级分类) that the loader joins into `category`.
+LEVEL_LABELS = {"category_l1": "问题分类第一级", "category_l2": "问题分类第二级", "category_l3": "问题分类第三级"}
+LABELS: dict[str, str] = {f.name: f.label for f in FIELDS} | DERIVED_LABELS | LEVEL_LABELS
 
 
 def label(name: str) -> str:
@@ -84,13 +86,27 @@ ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), Non
 _WHITESPACE = re.compile(r"\s+")
 
 
+def _compact_once(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).translate(ZERO_WIDTH)
+    return _WHITESPACE.sub("", text).upper()
+
+
 def compact(text: str) -> str:
     """NFKC, zero-width characters and all whitespace removed, Latin letters upper-cased.
 
-    The key form used to compare headers, addresses and names.
+    The key form used to compare headers, addresses and names. It is a fixed point
+    (compact(compact(x)) == compact(x)): removing a blank can put a combining mark next to
+    a letter and upper-casing can undo NFKC ("K¸" → "K\u0327" → "Ķ"), so repeat until stable.
     """
-    text = unicodedata.normalize("NFKC", text).translate(ZERO_WIDTH)
-    return _WHITESPACE.sub("", text).upper()
+    key = _compact_once(text)
+    for _ in range(4):
+        if key.isascii():
+            return key
+        again = _compact_once(key)
+        if again == key:
+            return key
+        key = again
+    return key
 
 
 def tidy(text: str) -> str:
@@ -108,6 +124,8 @@ def header_key(text: str) -> str:
 _PHONE_SPLIT = re.compile(r"[,，;；、/|]+|\s{2,}")
 _PHONE_JUNK = re.compile(r"[\s\-－—()（）.]")
 _SCIENTIFIC = re.compile(r"^\d(\.\d+)?E\+?\d+$", re.IGNORECASE)
+_NUMBER_CELL = re.compile(r"\d+\.0+")
+_COUNTRY_PREFIX = re.compile(r"^(?:\+?0086|\+86|\+)*")
 MIN_PHONE_DIGITS = 7
 
 
@@ -120,21 +138,17 @@ def normalize_phone(value: str) -> str:
     text = unicodedata.normalize("NFKC", value).translate(ZERO_WIDTH).strip()
     if not text:
         return ""
-    if re.fullmatch(r"\d+\.0+", text):  # a phone stored as a number cell
-        return text.split(".")[0]
+    if _NUMBER_CELL.fullmatch(text):  # a phone stored as a number cell: 13812345678.0
+        text = text.split(".")[0]
     first = _PHONE_SPLIT.split(text)[0].strip() or text
     tokens = first.split()
     if len(tokens) > 1 and len(_PHONE_JUNK.sub("", tokens[0])) >= 11:
         first = tokens[0]  # "13812345678 13900001111": two numbers, one space apart
     candidate = _PHONE_JUNK.sub("", first)
-    if candidate.startswith("+86"):
-        candidate = candidate[3:]
-    elif candidate.startswith("0086"):
-        candidate = candidate[4:]
-    elif candidate.startswith("+"):
-        candidate = candidate[1:]
-    if candidate.isdigit():
-        return candidate
+    # Every country prefix goes ("+0086", "+86 0086 …"), so that a result never starts with one.
+    stripped = _COUNTRY_PREFIX.sub("", candidate)
+    if stripped.isdigit():
+        return stripped
     return text
 
 

@@ -1,5 +1,5 @@
 import pytest
-from builders import at, tickets
+from tests.builders import at, tickets
 
 from gaopin.config import Settings
 from gaopin.errors import InputError

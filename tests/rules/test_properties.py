@@ -2,10 +2,10 @@
 
 from datetime import date, timedelta
 
-from builders import tickets
+from tests.builders import tickets
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rule_reference import reference_warnings
+from tests.rule_reference import reference_warnings
 
 from gaopin.config import Settings
 from gaopin.rules.prepare import prepare

@@ -1,7 +1,7 @@
 from datetime import date
 
 import pytest
-from builders import at, tickets
+from tests.builders import at, tickets
 
 from gaopin.config import Settings
 from gaopin.rules.warn import warn

@@ -5,7 +5,7 @@ from datetime import date, datetime
 
 import openpyxl
 import pytest
-from builders import at, store_with, tickets
+from tests.builders import at, store_with, tickets
 
 from gaopin.config import Settings
 from gaopin.errors import StoreError, UsageError

@@ -106,9 +106,23 @@ def _log_error(exc: BaseException) -> None:
 
 
 def settings_from(config: Path | None, overrides: dict[str, Any] | None = None):
-    from gaopin.config import load_settings
+    """Settings from the file and environment, then the command's flags (dotted keys).
 
-    return load_settings(config, overrides={k: v for k, v in (overrides or {}).items() if v is not None})
+    A flag value that the settings refuse is a usage error (exit 2) naming the flag's
+    setting, not a config error: there is nothing to fix in gaopin.toml.
+    """
+    from gaopin.config import load_settings
+    from gaopin.errors import ConfigError, UsageError
+
+    settings = load_settings(config)
+    flags = {k: v for k, v in (overrides or {}).items() if v is not None}
+    if not flags:
+        return settings
+    try:
+        return settings.with_values(flags)
+    except ConfigError as exc:
+        given = "、".join(f"--{k.rsplit('.', 1)[-1].replace('_', '-')} {v}" for k, v in flags.items())
+        raise UsageError(f"命令行参数无效：{exc.message}", f"请检查 {given}" + (f"；{exc.hint}" if exc.hint else "")) from None
 
 
 def print_json(data: Any) -> None:

@@ -50,14 +50,20 @@ def inspect(
 
 
 def _render_inspect(report: dict) -> None:
+    from rich.markup import escape
+
     from gaopin.schema import label
+
+    def e(value: object) -> str:
+        # Text from files and messages ("[columns] 配置", "工单[8月].xlsx") is not rich markup.
+        return "" if value is None else escape(str(value))
 
     out = console()
     for f in report["files"]:
-        where = f"工作表“{f['sheet']}”" if f["sheet"] else f"编码 {f['encoding']}"
-        out.print(f"[bold]{f['path']}[/]（{f['kind']}，{where}，表头在第 {f['header_row']} 行，{f['rows']} 行数据）")
+        where = f"工作表“{f['sheet']}”" if f["sheet"] else f"编码 {f['encoding']}" if f["encoding"] else "网页表格"
+        out.print(f"[bold]{e(f['path'])}[/]（{f['kind']}，{e(where)}，表头在第 {f['header_row']} 行，{f['rows']} 行数据）")
         rows = [
-            (c["position"], c["header"], f"{c['field']}（{label(c['field'])}）" if c["field"] else "未使用", c["note"])
+            (c["position"], e(c["header"]), f"{c['field']}（{label(c['field'])}）" if c["field"] else "未使用", e(c["note"]))
             for c in f["columns"]
         ]
         out.print(table(None, ["列", "原表头", "标准字段", "说明"], rows))
@@ -73,7 +79,7 @@ def _render_inspect(report: dict) -> None:
     if report["problems"]:
         counts = "，".join(f"{k} {v}" for k, v in report["problem_counts"].items())
         prob_rows = [
-            (p["kind"], Path(p["file"]).name if p["file"] else "", p["row"] or "", p["value"] or "", p["message"])
+            (p["kind"], e(Path(p["file"]).name if p["file"] else ""), p["row"] or "", e(p["value"] or ""), e(p["message"]))
             for p in report["problems"]
         ]
         out.print(table(f"发现的问题（{counts}）", ["类型", "文件", "行", "值", "说明"], prob_rows))

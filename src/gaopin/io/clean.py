@@ -10,7 +10,8 @@ from gaopin.config import Settings
 from gaopin.errors import UsageError
 from gaopin.io.load import load
 from gaopin.io.write import Sheet, write_csv, write_xlsx
-from gaopin.privacy import mask_phone
+from gaopin.io.canonical import map_unique
+from gaopin.privacy import mask_name, mask_phone, mask_phones_in_text
 from gaopin.schema import CANONICAL_COLUMNS
 
 
@@ -25,7 +26,12 @@ def clean_files(
     for name in ("received_at", "closed_at"):
         frame[name] = frame[name].dt.strftime("%Y-%m-%d %H:%M:%S")
     if not show_phones and settings.privacy.mask_phones:
-        frame["caller_phone"] = frame["caller_phone"].map(mask_phone, na_action="ignore")
+        frame["caller_phone"] = map_unique(frame["caller_phone"], mask_phone)
+        # Callers also type numbers into titles and contents.
+        for name in ("title", "content"):
+            frame[name] = map_unique(frame[name], mask_phones_in_text)
+    if settings.privacy.mask_names:
+        frame["caller_name"] = map_unique(frame["caller_name"], mask_name)
     if suffix == ".csv":
         write_csv(frame, Path(output))
     else:

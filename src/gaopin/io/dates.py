@@ -21,9 +21,13 @@ DTYPE = "datetime64[s]"
 _LOOSE = re.compile(
     r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
     r"(?:\s*[T ]?\s*(上午|下午|AM|PM)?\s*(\d{1,2})\s*[:时点]\s*(\d{1,2})\s*分?(?:\s*[:]?\s*(\d{1,2}(?:\.\d+)?)\s*秒?)?"
-    r"\s*(上午|下午|AM|PM)?)?$",
+    r"\s*(上午|下午|AM|PM)?)?"
+    r"(?:\s*(?:Z|[+-]\d{2}:?\d{2}))?$",  # an offset is dropped: the exports' times are wall-clock times
     re.IGNORECASE,
 )
+# What the fast ISO pass may see: a full date, zero-padded, no offset. pandas' ISO8601 parser
+# also accepts "2024" and "2024/8" (a guess of the 1st) and fails the whole column on mixed offsets.
+_ISO = r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?|\d{8}"
 _SERIAL = re.compile(r"^\d{5}(?:\.\d+)?$")
 
 
@@ -55,16 +59,18 @@ def _in_range(values: pd.Series) -> pd.Series:
 def parse_datetimes(text: pd.Series, date_format: str = "") -> tuple[pd.Series, pd.Series]:
     """(parsed datetimes, failed mask): failed means a non-blank value that could not be read."""
     present = text.notna()
-    parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
-    if getattr(parsed.dt, "tz", None) is not None:
-        parsed = parsed.dt.tz_localize(None)
-    parsed = parsed.astype(DTYPE).where(_in_range(parsed))
+    iso = present & text.str.fullmatch(_ISO).fillna(False).astype(bool)
+    parsed = pd.Series(pd.NaT, index=text.index, dtype=DTYPE)
+    if iso.any():
+        fast = pd.to_datetime(text[iso], format="ISO8601", errors="coerce")
+        parsed = parsed.where(~iso, fast.astype(DTYPE).where(_in_range(fast)).reindex(parsed.index))
     todo = present & parsed.isna()
     if todo.any() and date_format:
         again = pd.to_datetime(text[todo], format=date_format, errors="coerce").astype(DTYPE)
         parsed = parsed.where(~todo, again.where(_in_range(again)).reindex(parsed.index))
         todo = present & parsed.isna()
-    elif todo.any():
+    # The configured format first, then the unambiguous forms (year first, serials) for the rest.
+    if todo.any():
         # The leftovers are few: parse each distinct value once.
         uniques = pd.unique(text[todo].to_numpy())
         mapping = {}

@@ -36,6 +36,11 @@ class Mapping:
 def validate_columns_config(columns: dict[str, Any]) -> None:
     for name, value in columns.items():
         if name == "category":
+            if isinstance(value, list) and not 1 <= len(value) <= len(LEVEL_NAMES):
+                raise ConfigError(
+                    f"配置项 columns.category 写了 {len(value)} 个分级列",
+                    "分类可写成一个表头，或 1 到 3 个分级列的列表，例如 [\"一级分类\", \"二级分类\", \"三级分类\"]",
+                )
             continue
         if name not in FIELD_BY_NAME:
             valid = "、".join(f.name for f in FIELDS)
@@ -82,12 +87,25 @@ def detect_header(head: list[list[str]], columns: dict[str, Any], header_row: in
             best, best_score = i, score
     if best_score < MIN_HEADER_MATCHES:
         seen = _headers_seen(head)
-        raise InputError(
-            f"{source} 中找不到可识别的表头（前 {len(head)} 行里没有一行像 12345 导出的表头）"
-            + (f"；看到的表头：{seen}" if seen else ""),
-            "请在 gaopin.toml 的 [columns] 中写明各字段对应的表头，例如 ticket_id = \"工单编号\"（见 docs/data-format.md）",
-        )
+        message = f"{source} 中找不到可识别的表头（前 {len(head)} 行里没有一行像 12345 导出的表头）"
+        hint = "请在 gaopin.toml 的 [columns] 中写明各字段对应的表头，例如 ticket_id = \"工单编号\"（见 docs/data-format.md）"
+        absent = _configured_absent(head, columns)
+        if absent:
+            message += "；gaopin.toml 指定的表头没有找到：" + "、".join(absent)
+            hint = "请对照看到的表头修改 gaopin.toml 的 [columns]（表头要与文件里写的一致，空格和大小写不限）"
+        raise InputError(message + (f"；看到的表头：{seen}" if seen else ""), hint)
     return best
+
+
+def _configured_absent(head: list[list[str]], columns: dict[str, Any]) -> list[str]:
+    """The [columns] entries whose header is in none of the rows looked at."""
+    present = {header_key(c) for row in head for c in row if c}
+    out = []
+    for name, value in columns.items():
+        for header in value if isinstance(value, list) else [value]:
+            if header_key(str(header)) not in present:
+                out.append(f'{name} = "{header}"')
+    return out
 
 
 def _headers_seen(head: list[list[str]]) -> str:
@@ -136,9 +154,17 @@ def map_columns(headers: list[str], columns: dict[str, Any], source: str) -> Map
             else:
                 m.note = "未使用"
     missing = [name for name in REQUIRED_FIELDS if name not in fields]
+    seen = "、".join(m.header for m in maps if m.header)[:400]
+    configured = [name for name in missing if name in columns]
+    if configured:
+        # The aliases were switched off by [columns]: say which mapping found nothing.
+        wrong = "；".join(f'[columns] 中 {name} = "{columns[name]}"' for name in configured)
+        raise InputError(
+            f"{source} 中没有 gaopin.toml 指定的表头：{wrong}；看到的表头：{seen}",
+            "请对照看到的表头修改 gaopin.toml 的 [columns]（表头要与文件里写的一致，空格和大小写不限）",
+        )
     if missing:
         needed = "、".join(f"{label(n)}（{n}）" for n in missing)
-        seen = "、".join(m.header for m in maps if m.header)[:400]
         raise InputError(
             f"{source} 缺少必需的列：{needed}；看到的表头：{seen}",
             "请在 gaopin.toml 的 [columns] 中指明，例如 received_at = \"来电时间\"（见 docs/data-format.md）",

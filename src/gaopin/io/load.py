@@ -138,6 +138,7 @@ def load(
         _check_configured(settings, mapping, str(path), log)
         positions = _positions(mapping, wanted, keep_extra, extra_headers)
         body = grid.body(h, sorted(set(positions.values())))
+        info.encoding = grid.encoding  # reading the body may have found a later non-UTF-8 byte
         frame, file_rejected = _to_canonical(body, mapping, positions, index, str(path), settings, log)
         if grid.formulas_without_value:
             log.add(
@@ -153,13 +154,16 @@ def load(
         info.tickets = len(frame)
         sources.append(info)
         rejected.extend(file_rejected)
-        log.counts["rejected"] += len(file_rejected)
+        if file_rejected:  # no "rejected 0" among the problem counts
+            log.counts["rejected"] += len(file_rejected)
         present.update(n for n in CANONICAL_COLUMNS if n in frame.columns and n in _mapped_fields(mapping))
         extras.extend(c for c in frame.columns if c not in CANONICAL_COLUMNS and c not in (FILE_COL, ROW_COL) and c not in extras)
         frames.append(frame)
     combined = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     combined = _ensure_columns(combined, extras)
     combined = _merge_duplicates(combined, paths, log)
+    # Derived after merging, so that it always agrees with the dispatch value that was kept.
+    combined[DISPATCH_CLASS] = conv.dispatch_class_column(combined["dispatch"])
     if "dispatch" in present:
         present.add(DISPATCH_CLASS)
     return LoadResult(
@@ -267,8 +271,10 @@ def _to_canonical(
         if s is None:
             continue
         out[name], unknown = conv.choice_column(s, FIELD_BY_NAME[name].kind)
+        raw_choices = conv.text_column(s) if unknown else None
         for value in unknown:
-            hits = out[name].index[out[name] == value]
+            # Match on the raw text: the kept value is tidied and may differ from it.
+            hits = raw_choices.index[raw_choices == value]
             log.add(
                 Problem("value", f"{label(name)}的取值“{value}”无法识别，已原样保留（共 {len(hits)} 行）", file=source, row=int(rows[hits[0]]), field=name, value=value),
                 len(hits),
@@ -280,8 +286,6 @@ def _to_canonical(
         s = col(name)
         if s is not None:
             out[name] = conv.text_column(s)
-    if "dispatch" in out:
-        out[DISPATCH_CLASS] = conv.dispatch_class_column(out["dispatch"])
     for name, pos in positions.items():
         if name not in FIELD_BY_NAME and name not in LEVEL_NAMES:
             out[name] = conv.text_column(raw[str(pos)])

@@ -22,7 +22,11 @@ _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="([A-Z]{1,3})?(\d+)?(?::([A
 _WIDE_CELL = re.compile(rb'<(?:\w+:)?c\s[^>]*?r="([A-Z]{2,3})\d')
 _ROW_TAG = re.compile(rb'<(?:\w+:)?row\s[^>]*?r="(\d+)"')
 _FAR_CELL = re.compile(rb'<(?:\w+:)?c\s[^>]*?r="[A-Z]{1,3}(\d{6,})"')
-_FORMULA_NO_VALUE = re.compile(rb"</(?:\w+:)?f>\s*</(?:\w+:)?c>|<(?:\w+:)?f[^>]*/>\s*</(?:\w+:)?c>")
+# A formula with no cached value: no <v> at all, or an empty one (<v/>, <v></v>) as openpyxl writes.
+_EMPTY_V = rb"(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>)?"
+_FORMULA_NO_VALUE = re.compile(
+    rb"(?:</(?:\w+:)?f>|<(?:\w+:)?f[^>]*/>)\s*" + _EMPTY_V + rb"\s*</(?:\w+:)?c>"
+)
 _DTD = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
 _REFUSE = "这不像正常导出的工单表；如确是正常文件，可在 gaopin.toml 的 [limits] 中调高上限"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+from collections import Counter
 import io
 import math
 from dataclasses import dataclass, field
@@ -85,7 +86,10 @@ def read(path: Path, load: LoadSettings, limits: LimitSettings) -> Grid:
     if kind in (sniff.XLSX, sniff.XLS):
         return _read_workbook(path, kind, load, limits)
     if kind == sniff.HTML:
-        return _rows_grid(kind, _read_html_rows(path, load), None)
+        rows, encoding = _read_html_rows(path, load)
+        grid = _rows_grid(kind, rows, None)
+        grid.encoding = encoding
+        return grid
     return _read_csv(path, load)
 
 
@@ -171,21 +175,42 @@ def _rows_grid(kind: str, rows: list[list[object]], sheet: str | None) -> Grid:
 
 
 class _TableParser(HTMLParser):
+    """Rows of every outermost table. Text of a table nested in a cell stays in that cell;
+    a cell or row left unclosed (`<td>a<td>b`) is closed by the next one, as browsers do."""
+
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.tables: list[list[list[str]]] = []
         self._row: list[str] | None = None
         self._cell: list[str] | None = None
+        self._span = 1
         self._depth = 0
+
+    def _close_cell(self) -> None:
+        if self._cell is not None and self._row is not None:
+            self._row.append("".join(self._cell).strip())
+            self._row.extend([""] * (min(self._span, 100) - 1))
+        self._cell = None
+
+    def _close_row(self) -> None:
+        self._close_cell()
+        if self._row is not None and self.tables:
+            self.tables[-1].append(self._row)
+        self._row = None
 
     def handle_starttag(self, tag, attrs):
         if tag == "table":
             self._depth += 1
             if self._depth == 1:
                 self.tables.append([])
-        elif tag == "tr" and self._depth == 1:
+        elif self._depth != 1:
+            if tag == "br" and self._cell is not None:
+                self._cell.append("\n")
+        elif tag == "tr":
+            self._close_row()
             self._row = []
         elif tag in ("td", "th") and self._row is not None:
+            self._close_cell()
             self._cell = []
             span = dict(attrs).get("colspan")
             self._span = int(span) if span and span.isdigit() else 1
@@ -193,27 +218,30 @@ class _TableParser(HTMLParser):
             self._cell.append("\n")
 
     def handle_endtag(self, tag):
-        if tag in ("td", "th") and self._cell is not None and self._row is not None:
-            self._row.append("".join(self._cell).strip())
-            self._row.extend([""] * (min(self._span, 100) - 1))
-            self._cell = None
-        elif tag == "tr" and self._row is not None and self._depth == 1:
-            self.tables[-1].append(self._row)
-            self._row = None
-        elif tag == "table":
+        if tag == "table":
+            if self._depth == 1:
+                self._close_row()
             self._depth = max(0, self._depth - 1)
+        elif self._depth != 1:
+            return
+        elif tag in ("td", "th"):
+            self._close_cell()
+        elif tag == "tr":
+            self._close_row()
 
     def handle_data(self, data):
         if self._cell is not None:
             self._cell.append(data)
 
 
-def _read_html_rows(path: Path, load: LoadSettings) -> list[list[object]]:
+def _read_html_rows(path: Path, load: LoadSettings) -> tuple[list[list[object]], str]:
     raw = path.read_bytes()
     text = None
+    encoding = ""
     for enc in ([load.encoding] if load.encoding else ["utf-8-sig", "gb18030"]):
         try:
             text = raw.decode(enc)
+            encoding = enc
             break
         except (UnicodeDecodeError, LookupError):
             continue
@@ -226,7 +254,7 @@ def _read_html_rows(path: Path, load: LoadSettings) -> list[list[object]]:
         raise InputError(f"{path} 是网页（HTML），不是表格，里面也没有表格数据", "请确认下载的是导出文件，而不是登录页或错误页")
     best = max(tables, key=len)
     width = max(len(r) for r in best)
-    return [r + [""] * (width - len(r)) for r in best]
+    return [r + [""] * (width - len(r)) for r in best], encoding
 
 
 # --- CSV ------------------------------------------------------------------------------
@@ -247,16 +275,20 @@ def _decode_head(raw: bytes, encoding: str) -> str:
 
 
 def _decode_error(path: Path, tried: list[str], raw: bytes | None = None) -> InputError:
-    offset = ""
-    if raw is not None:
-        try:
-            raw.decode(tried[-1])
-        except UnicodeDecodeError as exc:
-            offset = f"，第 {exc.start} 字节处无法解码"
-        except LookupError:
-            pass
+    """Name every encoding tried and where in the file each one failed."""
+    parts = []
+    for enc in tried:
+        where = ""
+        if raw is not None:
+            try:
+                raw.decode(enc)
+            except UnicodeDecodeError as exc:
+                where = f"第 {exc.start} 字节处无法解码"
+            except LookupError:
+                pass
+        parts.append(f"{enc}（{where}）" if where else enc)
     return InputError(
-        f"{path} 的编码无法识别（试过 {'、'.join(tried)}{offset}）",
+        f"{path} 的编码无法识别（试过 {'、'.join(parts)}）",
         "请在 Excel/WPS 中另存为“CSV UTF-8”或 .xlsx，或用 --encoding 指定编码",
     )
 
@@ -288,14 +320,18 @@ def _read_csv(path: Path, load: LoadSettings) -> Grid:
     if not text.strip():
         raise InputError(f"{path} 没有任何内容（只有空白）", "请重新从 12345 系统导出")
     delimiter = _sniff_delimiter(text)
-    head = _csv_records(text, delimiter, HEAD_ROWS, complete=at_end)
+    head, line_ends = _csv_records(text, delimiter, HEAD_ROWS, complete=at_end)
     grid = Grid(kind=sniff.CSV, head=head, encoding=encoding)
 
     def body(header_index: int, columns: list[int] | None) -> Body:
         nonlocal encoding
-        width = max((len(r) for r in head), default=0)
+        # pyarrow skips physical lines, not records: a quoted title cell may span several.
+        skip = line_ends[header_index] if header_index < len(line_ends) else header_index + 1
+        header_width = len(head[header_index]) if header_index < len(head) else 0
+        # Rows above the header (a long 说明 line) do not count: they are never read as data.
+        width = max((len(r) for r in head[header_index:]), default=0)
         try:
-            return _arrow_body(path, encoding, delimiter, header_index, width, columns)
+            return _arrow_body(path, encoding, delimiter, header_index, skip, width, header_width, columns)
         except _NeedsFallback:
             pass
         except UnicodeDecodeError:
@@ -303,42 +339,54 @@ def _read_csv(path: Path, load: LoadSettings) -> Grid:
                 # The head was valid UTF-8 (often pure ASCII) but the rest is not.
                 encoding = grid.encoding = "gb18030"
                 try:
-                    return _arrow_body(path, encoding, delimiter, header_index, width, columns)
+                    return _arrow_body(path, encoding, delimiter, header_index, skip, width, header_width, columns)
                 except _NeedsFallback:
                     pass
                 except UnicodeDecodeError:
                     raise _decode_error(path, candidates, path.read_bytes()) from None
             else:
                 raise _decode_error(path, candidates, path.read_bytes()) from None
-        return _python_body(path, encoding, delimiter, header_index, width, columns)
+        return _python_body(path, encoding, delimiter, header_index, header_width, columns)
 
     grid.body_reader = body
     return grid
 
 
 def _sniff_delimiter(text: str) -> str:
-    lines = [ln for ln in text.splitlines()[:HEAD_ROWS] if ln.strip()]
-    best, best_score = ",", -1
+    """The delimiter that splits the most records of the head into the same number (>1) of cells.
+
+    Counting characters per line is not enough: a tab-separated export whose content holds
+    commas has more commas than tabs on some lines.
+    """
+    best, best_score = ",", (0, 0)
     for d in DELIMITERS:
-        score = max((ln.count(d) for ln in lines), default=0)
+        records, _ = _csv_records(text, d, HEAD_ROWS, complete=False)
+        widths = [len(r) for r in records if len(r) > 1]
+        if not widths:
+            continue
+        common = Counter(widths).most_common(1)[0][0]
+        score = (widths.count(common), common)
         if score > best_score:
             best, best_score = d, score
     return best
 
 
-def _csv_records(text: str, delimiter: str, limit: int, complete: bool) -> list[list[str]]:
+def _csv_records(text: str, delimiter: str, limit: int, complete: bool) -> tuple[list[list[str]], list[int]]:
+    """The first records, and after each the number of physical lines read so far."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    out = []
+    out: list[list[str]] = []
+    ends: list[int] = []
     try:
         for record in reader:
             out.append(record)
+            ends.append(reader.line_num)
             if len(out) >= limit:
                 break
     except csv.Error:
         pass  # a quote cut off at the end of the sample
     if not complete and len(out) < limit and out:
-        out = out[:-1] or out  # the last record may be cut in the middle
-    return out
+        out, ends = (out[:-1], ends[:-1]) if len(out) > 1 else (out, ends)  # the last record may be cut
+    return out, ends
 
 
 class _NeedsFallback(Exception):
@@ -346,24 +394,33 @@ class _NeedsFallback(Exception):
 
 
 def _arrow_body(
-    path: Path, encoding: str, delimiter: str, header_index: int, width: int, columns: list[int] | None
+    path: Path,
+    encoding: str,
+    delimiter: str,
+    header_index: int,
+    skip_lines: int,
+    width: int,
+    header_width: int,
+    columns: list[int] | None,
 ) -> Body:
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
     names = [str(i) for i in range(width)]
-    wanted = names if columns is None else [str(i) for i in columns]
+    wanted = [str(i) for i in range(header_width)] if columns is None else [str(i) for i in columns]
+    beyond = names[header_width:]  # cells right of the last header cell: reported, not read
     arrow_encoding = "utf8" if encoding in ("utf-8-sig", "utf-8", "utf8") else encoding
     try:
         table = pcsv.read_csv(
             path,
             read_options=pcsv.ReadOptions(
-                column_names=names, skip_rows=header_index + 1, encoding=arrow_encoding, block_size=16 << 20
+                column_names=names, skip_rows=skip_lines, encoding=arrow_encoding, block_size=16 << 20
             ),
-            parse_options=pcsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+            # Blank lines stay rows (all empty, dropped later) so that row numbers match the file.
+            parse_options=pcsv.ParseOptions(delimiter=delimiter, newlines_in_values=True, ignore_empty_lines=False),
             convert_options=pcsv.ConvertOptions(
                 column_types={n: pa.string() for n in names},
-                include_columns=wanted,
+                include_columns=wanted + [n for n in beyond if n not in wanted],
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
@@ -374,21 +431,34 @@ def _arrow_body(
             raise UnicodeDecodeError(encoding, b"", 0, 1, message) from None
         if "Expected" in message and "columns" in message:
             raise _NeedsFallback() from None
-        if "Empty CSV file" in message:
-            return Body(pd.DataFrame({n: pd.Series([], dtype="str") for n in wanted}), pd.Series([], dtype="int64"))
+        if "Empty CSV file" in message or "Could not skip" in message:
+            # Nothing after the header (a header-only file, with or without a final newline).
+            empty = pd.DataFrame({n: pd.Series([], dtype="str") for n in wanted})
+            return Body(empty, pd.Series([], dtype="int64"))
         raise InputError(f"{path} 无法按 CSV 读取（{message.splitlines()[0][:120]}）", sniff._SAVE_AS) from None
     except UnicodeDecodeError:
         raise
     frame = table.to_pandas()
     frame = frame.replace("", pd.NA)
     numbers = pd.Series(range(header_index + 2, header_index + 2 + len(frame)))
-    return Body(frame, numbers)
+    problems: list[tuple[int | None, str]] = []
+    extra = [n for n in beyond if n in frame.columns]
+    if extra:
+        filled = frame[extra].notna() & frame[extra].apply(lambda s: s.str.strip() != "")
+        counts = filled.sum(axis=1)
+        for i in counts.index[counts > 0][:1000]:
+            problems.append((int(numbers[i]), f"该行比表头多出 {int(counts[i])} 个单元格，多出的内容未读取"))
+        frame = frame[[n for n in frame.columns if n in wanted]]
+    return Body(frame, numbers, problems=problems)
 
 
 def _python_body(
     path: Path, encoding: str, delimiter: str, header_index: int, width: int, columns: list[int] | None
 ) -> Body:
-    """Slow, exact reading for CSVs with ragged rows: short rows padded, extra cells reported."""
+    """Slow, exact reading for CSVs with ragged rows: short rows padded, extra cells reported.
+
+    `width` is the header's: cells right of it have no column to go to.
+    """
     try:
         with path.open(encoding=encoding, newline="") as fh:
             records = list(csv.reader(fh, delimiter=delimiter))

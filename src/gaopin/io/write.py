@@ -38,8 +38,8 @@ def display_width(text: str) -> int:
 
 def cell_value(value: Any) -> Any:
     """A value as it should appear in a file: times as text, blanks as None."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, str) and not value):
+        return None  # an empty string is a blank cell, not a text cell holding ""
     if isinstance(value, float) and math.isnan(value):
         return None
     if isinstance(value, (pd.Timestamp, datetime)):
@@ -59,7 +59,10 @@ def atomic_path(path: Path) -> Iterator[Path]:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"无法创建输出目录 {path.parent}：{exc.strerror}", "请换一个可写的位置") from None
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise InputError(f"无法在 {path.parent} 中写文件：{exc.strerror or exc}", "请换一个可写的位置") from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -67,6 +70,10 @@ def atomic_path(path: Path) -> Iterator[Path]:
         os.replace(tmp_path, path)
     except PermissionError:
         raise InputError(f"无法写入 {path}（文件可能正在被 Excel/WPS 打开）", "请关闭该文件后重试，或换一个文件名") from None
+    except IsADirectoryError:
+        raise InputError(f"无法写入 {path}：已有同名的文件夹", "请换一个输出文件名") from None
+    except OSError as exc:  # disk full, read-only disk, name too long …
+        raise InputError(f"无法写入 {path}：{exc.strerror or exc}", "请换一个可写的位置或文件名") from None
     finally:
         if tmp_path.exists():
             tmp_path.unlink()

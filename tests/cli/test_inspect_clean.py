@@ -1,0 +1,428 @@
+"""`gaopin inspect`, `clean` and `init` as a person runs them, errors included."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import json
+from pathlib import Path
+
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+from gaopin.cli import app
+from gaopin.config import Settings, load_settings, render_default_toml
+from gaopin.errors import ExitCode
+from gaopin.io.inspect import inspect_files
+from gaopin.schema import CANONICAL_COLUMNS
+from tests.builders import STANDARD_HEADER, write_bytes, write_csv, write_xlsx
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+def run(*args: str, env: dict[str, str] | None = None):
+    return CliRunner().invoke(app, [str(a) for a in args], env=env)
+
+
+def _export(folder: Path, name: str = "aug.xlsx") -> Path:
+    return write_xlsx(
+        folder / name,
+        [
+            ["新村街道 12345 工单明细"],
+            STANDARD_HEADER + ["备注"],
+            ["A1", dt.datetime(2024, 8, 3, 14, 5), "张三", 13812345678, "恰海小区1号楼", "城乡建设->市容环境", "已解决", "满意", "市派", "x"],
+            ["A2", "2024年8月5日 9时30分", "李四", "1.38123E+10", "桥一小区", "城乡建设-->物业", "未解决", "不满意", "区级", ""],
+            ["A3", "不详", "王五", "010-65123456", "桥一小区", "交通", "部分解决", "基本满意", "", ""],
+            ["A1", "", "", "", "", "", "未解决", "", "", ""],
+        ],
+        merge=["A1:J1"],
+    )
+
+
+# --- inspect ------------------------------------------------------------------------------
+
+
+def test_inspect_text(tmp_path):
+    result = run("inspect", _export(tmp_path))
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "工作表“Sheet1”" in out and "表头在第 2 行" in out
+    for header, field in [("工单编号", "ticket_id"), ("受理时间", "received_at"), ("来电号码", "caller_phone"), ("问题分类", "category")]:
+        assert header in out and field in out
+    assert "备注" in out and "未使用" in out
+    assert "共读取 4 行，3 张工单（去重后）" in out
+    assert "2024-08-03 至 2024-08-05" in out
+    assert "字段填充率" in out and "100.0%" in out
+    assert "不详" in out and "受理时间无法识别" in out  # the unparsed date with its row
+    assert "duplicate" in out and "工单编号重复出现 2 次" in out
+    assert "科学计数法" in out
+    assert "1.3****E+10" in out and "1.38123E+10" not in out  # suspicious phones are masked too
+    assert result.stderr == ""
+
+
+def test_inspect_json_equals_the_library(tmp_path):
+    path = _export(tmp_path)
+    result = run("inspect", path, "--format", "json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report == json.loads(json.dumps(inspect_files([path], load_settings()), ensure_ascii=False))
+    assert report["files"][0]["header_row"] == 2 and report["files"][0]["sheet"] == "Sheet1"
+    assert report["rows_read"] == 4 and report["tickets"] == 3
+    assert report["date_range"] == {"start": "2024-08-03", "end": "2024-08-05"}
+    assert report["fields"]["ticket_id"]["fill_rate"] == 1.0
+    assert report["fields"]["received_at"]["fill_rate"] == pytest.approx(2 / 3, abs=1e-4)
+    assert "closed_at" in report["missing_fields"]
+    dates = [p for p in report["problems"] if p["kind"] == "date"]
+    assert [(Path(p["file"]).name, p["row"], p["value"]) for p in dates] == [("aug.xlsx", 5, "不详")]
+    columns = {c["header"]: c["field"] for c in report["files"][0]["columns"]}
+    assert columns["备注"] is None and columns["工单编号"] == "ticket_id"
+    assert report["problem_counts"] == {"date": 1, "duplicate": 1, "phone": 1}
+
+
+def test_inspect_show_phones(tmp_path):
+    result = run("inspect", _export(tmp_path), "--format", "json", "--show-phones")
+    phones = [p["value"] for p in json.loads(result.stdout)["problems"] if p["kind"] == "phone"]
+    assert phones == ["1.38123E+10"]
+
+
+def test_inspect_alias_priority_shows_the_other_column_unused(tmp_path):
+    path = write_csv(tmp_path / "t.csv", [["工单编号", "派单时间", "受理时间"], ["A1", "2024-08-05", "2024-08-03"]])
+    report = json.loads(run("inspect", path, "-f", "json").stdout)
+    columns = {c["header"]: (c["field"], c["note"]) for c in report["files"][0]["columns"]}
+    assert columns["受理时间"] == ("received_at", "")
+    assert columns["派单时间"][0] is None and "受理时间" in columns["派单时间"][1]
+    assert report["date_range"]["start"] == "2024-08-03"
+    text = run("inspect", path).stdout
+    assert "派单时间" in text and "未使用" in text
+
+
+def test_inspect_several_files_and_flags(tmp_path):
+    first = write_csv(tmp_path / "a.csv", [["工单编号", "受理时间", "诉求人"], ["A1", "2024-08-03", "王䶮"]], encoding="gb18030")
+    second = write_xlsx(
+        tmp_path / "b.xlsx",
+        [["x"]],
+        extra_sheets={"八月": [["说明"], ["工单编号", "受理时间"], ["A1", "2024-08-04"], ["A2", "2024-08-05"]]},
+    )
+    gb = run("inspect", first, "--encoding", "gb18030", "-f", "json")
+    assert json.loads(gb.stdout)["files"][0]["encoding"] == "gb18030"
+    both = run("inspect", second, "--sheet", "八月", "--header-row", "2", "-f", "json")
+    assert both.exit_code == 0, both.output
+    report = json.loads(both.stdout)
+    assert report["files"][0]["sheet"] == "八月" and report["files"][0]["header_row"] == 2
+    merged = json.loads(run("inspect", first, second, "--sheet", "八月", "-f", "json").stdout)
+    assert merged["rows_read"] == 3 and merged["tickets"] == 2
+
+
+def test_inspect_html_saved_as_xls_is_read(tmp_path):
+    html = "<html><table><tr><td>工单编号</td><td>受理时间</td></tr><tr><td>001</td><td>2024/8/3 14:05</td></tr></table></html>"
+    path = write_bytes(tmp_path / "export.xls", html.encode())
+    result = run("inspect", path)
+    assert result.exit_code == 0, result.output
+    assert "html" in result.stdout and "None" not in result.stdout
+    assert "1 张工单" in result.stdout
+
+
+def test_inspect_english_export_with_config(tmp_path):
+    (tmp_path / "gaopin.toml").write_text(
+        """
+[load]
+date_format = "%m/%d/%Y %I:%M:%S %p"
+
+[columns]
+ticket_id = "Unique Key"
+received_at = "Created Date"
+category = ["Complaint Type", "Descriptor"]
+""",
+        encoding="utf-8",
+    )
+    path = write_csv(
+        tmp_path / "311.csv",
+        [["Unique Key", "Created Date", "Complaint Type", "Descriptor"], ["58934123", "08/03/2024 02:05:09 PM", "Noise", "Loud Music"]],
+    )
+    report = json.loads(run("inspect", path, "-f", "json").stdout)
+    assert report["tickets"] == 1 and report["date_range"]["start"] == "2024-08-03"
+    notes = {c["header"]: c["note"] for c in report["files"][0]["columns"]}
+    assert notes["Unique Key"] == "[columns] 配置"
+
+
+def test_inspect_text_is_not_read_as_markup(tmp_path):
+    (tmp_path / "gaopin.toml").write_text('[columns]\nticket_id = "编号[新]"\ncaller_phone = "Phone"\n', encoding="utf-8")
+    path = write_csv(
+        tmp_path / "工单[8月].csv", [["编号[新]", "受理时间", "是否解决"], ["[bold]A1", "2024-08-03", "[red]待定[/red]"]]
+    )
+    result = run("inspect", path)
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "工单[8月].csv" in out and "编号[新]" in out
+    assert "[columns] 配置" in out
+    assert "[red]待定[/red]" in out
+    assert "[columns] 中 caller_phone = 'Phone'" in out
+
+
+# --- clean --------------------------------------------------------------------------------
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_clean_to_csv(tmp_path):
+    out = tmp_path / "out" / "clean.csv"
+    result = run("clean", _export(tmp_path), "-o", out)
+    assert result.exit_code == 0, result.output
+    assert "已写出 3 张工单" in result.stdout
+    rows = _read_csv(out)
+    assert list(rows[0]) == list(CANONICAL_COLUMNS)
+    by_id = {r["ticket_id"]: r for r in rows}
+    assert by_id["A1"]["received_at"] == "2024-08-03 14:05:00"
+    assert by_id["A2"]["received_at"] == "2024-08-05 09:30:00"
+    assert by_id["A3"]["received_at"] == ""  # kept, with an empty time
+    assert by_id["A1"]["caller_phone"] == "138****5678"
+    assert by_id["A3"]["caller_phone"] == "010****3456"
+    assert by_id["A1"]["resolved"] == "否"  # the later row won
+    assert by_id["A1"]["satisfied"] == "满意"  # its blank did not erase
+    assert by_id["A1"]["category"] == "城乡建设->市容环境"
+    assert (by_id["A1"]["dispatch_class"], by_id["A2"]["dispatch_class"], by_id["A3"]["dispatch_class"]) == ("市派", "区派", "")
+    assert by_id["A1"]["closed_at"] == "" and by_id["A1"]["title"] == ""
+
+
+def test_clean_show_phones(tmp_path):
+    out = tmp_path / "clean.csv"
+    assert run("clean", _export(tmp_path), "-o", out, "--show-phones").exit_code == 0
+    assert {r["ticket_id"]: r["caller_phone"] for r in _read_csv(out)}["A1"] == "13812345678"
+
+
+def _hostile(tmp_path: Path) -> Path:
+    return write_csv(
+        tmp_path / "hostile.csv",
+        [
+            ["工单编号", "受理时间", "标题", "诉求内容", "诉求人"],
+            ["A1", "2024-08-03", '=HYPERLINK("http://evil","点我")', "+1+2 请回电 13812345678", "@SUM(1)"],
+            ["A2", "2024-08-03", "-2+3", "＝1+1", "\t=1"],
+        ],
+    )
+
+
+def test_clean_csv_never_holds_a_formula(tmp_path):
+    out = tmp_path / "clean.csv"
+    assert run("clean", _hostile(tmp_path), "-o", out).exit_code == 0
+    rows = {r["ticket_id"]: r for r in _read_csv(out)}
+    assert rows["A1"]["title"] == '\'=HYPERLINK("http://evil","点我")'
+    assert rows["A1"]["content"] == "'+1+2 请回电 138****5678"
+    assert rows["A1"]["caller_name"] == "'@SUM(1)"
+    assert rows["A2"]["title"] == "'-2+3" and rows["A2"]["content"] == "'＝1+1"
+    for row in rows.values():
+        assert not any(v.startswith(("=", "+", "-", "@", "\t", "\r", "＝")) for v in row.values())
+
+
+def test_clean_xlsx_holds_text_cells_only(tmp_path):
+    out = tmp_path / "clean.xlsx"
+    result = run("clean", _hostile(tmp_path), "-o", out, "--show-phones")
+    assert result.exit_code == 0, result.output
+    ws = openpyxl.load_workbook(out).active
+    header = [c.value for c in ws[1]]
+    assert header == list(CANONICAL_COLUMNS)
+    row = {h: c for h, c in zip(header, ws[2])}
+    assert row["title"].value == '=HYPERLINK("http://evil","点我")' and row["title"].data_type == "s"
+    assert row["content"].value == "+1+2 请回电 13812345678"
+    assert row["received_at"].value == "2024-08-03 00:00:00"
+    assert all(c.data_type in ("s", "n") and (c.value is None or isinstance(c.value, str)) for r in ws.iter_rows(min_row=2) for c in r)
+
+
+def test_clean_masks_names_when_configured(tmp_path):
+    (tmp_path / "gaopin.toml").write_text("[privacy]\nmask_names = true\n", encoding="utf-8")
+    out = tmp_path / "clean.csv"
+    assert run("clean", _export(tmp_path), "-o", out).exit_code == 0
+    assert {r["ticket_id"]: r["caller_name"] for r in _read_csv(out)}["A1"] == "张*"
+
+
+def test_clean_header_only_export(tmp_path):
+    out = tmp_path / "clean.csv"
+    result = run("clean", write_csv(tmp_path / "t.csv", [STANDARD_HEADER]), "-o", out)
+    assert result.exit_code == 0, result.output
+    assert out.read_text(encoding="utf-8-sig").splitlines() == [",".join(CANONICAL_COLUMNS)]
+
+
+def test_clean_refuses_other_output_formats(tmp_path):
+    result = run("clean", _export(tmp_path), "-o", tmp_path / "clean.txt")
+    assert result.exit_code == ExitCode.USAGE
+    assert "错误：不支持的输出格式“.txt”" in result.stderr
+    assert "提示：" in result.stderr and ".csv 或 .xlsx" in result.stderr
+
+
+def test_clean_env_config_override(tmp_path):
+    (tmp_path / "gaopin.toml").write_text("[privacy]\nmask_phones = true\n", encoding="utf-8")
+    out = tmp_path / "clean.csv"
+    assert run("clean", _export(tmp_path), "-o", out, env={"GAOPIN_PRIVACY__MASK_PHONES": "false"}).exit_code == 0
+    assert {r["ticket_id"]: r["caller_phone"] for r in _read_csv(out)}["A1"] == "13812345678"
+
+
+# --- init ---------------------------------------------------------------------------------
+
+
+def test_init_writes_the_defaults(tmp_path):
+    target = tmp_path / "conf" / "gaopin.toml"
+    result = run("init", target)
+    assert result.exit_code == 0, result.output
+    assert target.read_text(encoding="utf-8") == render_default_toml()
+    assert load_settings(target, environ={}) == dataclasses.replace(Settings(), source=str(target))
+    again = run("init", target)
+    assert again.exit_code == ExitCode.CONFIG
+    assert "已存在" in again.stderr and "--force" in again.stderr
+    assert run("init", target, "--force").exit_code == 0
+
+
+def test_init_default_path(tmp_path):
+    assert run("init").exit_code == 0
+    assert (tmp_path / "gaopin.toml").is_file()
+
+
+# --- errors a person can act on -------------------------------------------------------------
+
+
+def _assert_error(result, code: int, *words: str) -> None:
+    assert result.exit_code == code, result.output
+    lines = result.stderr.strip().splitlines()
+    assert 1 <= len(lines) <= 2, result.stderr
+    assert lines[0].startswith("错误：")
+    if len(lines) == 2:
+        assert lines[1].startswith("提示：")
+    for word in words:
+        assert word in result.stderr, (word, result.stderr)
+    assert "Traceback" not in result.output
+    assert result.stdout == ""
+
+
+def test_missing_file(tmp_path):
+    _assert_error(run("inspect", tmp_path / "八月.xlsx"), ExitCode.INPUT, "找不到文件", "八月.xlsx", "提示：")
+
+
+def test_not_a_spreadsheet(tmp_path):
+    path = write_bytes(tmp_path / "photo.xlsx", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00")
+    _assert_error(run("clean", path, "-o", tmp_path / "c.csv"), ExitCode.INPUT, "不是表格文件")
+    assert not (tmp_path / "c.csv").exists()
+
+
+def test_password_protected_workbook():
+    _assert_error(run("inspect", DATA / "password_1234.xlsx"), ExitCode.INPUT, "密码", "提示：")
+
+
+def test_html_page_without_a_table(tmp_path):
+    path = write_bytes(tmp_path / "export.xls", "<!DOCTYPE html><html><body>请先登录</body></html>".encode())
+    _assert_error(run("inspect", path), ExitCode.INPUT, "网页", "登录页")
+
+
+def test_empty_file(tmp_path):
+    _assert_error(run("inspect", write_bytes(tmp_path / "e.csv", b"")), ExitCode.INPUT, "空文件")
+
+
+def test_empty_sheet(tmp_path):
+    _assert_error(run("inspect", write_xlsx(tmp_path / "e.xlsx", [])), ExitCode.INPUT, "是空的")
+
+
+def test_no_recognisable_header(tmp_path):
+    path = write_csv(tmp_path / "311.csv", [["Unique Key", "Created Date", "Agency"], ["1", "08/03/2024", "DOT"]])
+    _assert_error(run("inspect", path), ExitCode.INPUT, "找不到可识别的表头", "Unique Key、Created Date、Agency", "[columns]")
+
+
+def test_missing_required_column(tmp_path):
+    path = write_csv(tmp_path / "t.csv", [["工单编号", "诉求人", "来电号码"], ["A1", "张三", "13812345678"]])
+    _assert_error(run("inspect", path), ExitCode.INPUT, "缺少必需的列", "received_at", "[columns]")
+
+
+def test_configured_header_not_found(tmp_path):
+    (tmp_path / "gaopin.toml").write_text('[columns]\nreceived_at = "Created Date"\n', encoding="utf-8")
+    path = write_csv(tmp_path / "t.csv", [["工单编号", "受理时间", "诉求人"], ["A1", "2024-08-03", "张三"]])
+    _assert_error(run("inspect", path), ExitCode.INPUT, 'received_at = "Created Date"', "[columns]")
+
+
+def test_configured_header_row_not_found(tmp_path):
+    path = write_csv(tmp_path / "t.csv", [["工单编号", "受理时间"], ["A1", "2024-08-03"]])
+    _assert_error(run("inspect", path, "--header-row", "9"), ExitCode.INPUT, "第 9 行")
+
+
+def test_unknown_sheet(tmp_path):
+    _assert_error(run("inspect", _export(tmp_path), "--sheet", "九月"), ExitCode.INPUT, "九月", "Sheet1")
+
+
+def test_undecodable_csv(tmp_path):
+    path = write_bytes(tmp_path / "t.csv", "工单编号,受理时间\n".encode() + b"A1,\xff\xfe\n")
+    _assert_error(run("inspect", path), ExitCode.INPUT, "编码无法识别", "字节", "--encoding")
+
+
+@pytest.mark.parametrize(
+    "toml, words",
+    [
+        ("[rules.point_dya]\nmin_tickets = 4\n", ["未知的配置项 rules.point_dya", "rules.point_day"]),
+        ('[rules.point_day]\nmin_tickets = "四"\n', ["rules.point_day.min_tickets", "整数"]),
+        ("[load]\nsheet = 八月\n", ["格式错误", "引号"]),
+        ('[columns]\nphone = "电话"\n', ["columns.phone", "ticket_id"]),
+        ('[columns]\nticket_id = ["a", "b"]\n', ["columns.ticket_id"]),
+    ],
+)
+def test_bad_config(tmp_path, toml, words):
+    (tmp_path / "gaopin.toml").write_text(toml, encoding="utf-8")
+    _assert_error(run("inspect", _export(tmp_path)), ExitCode.CONFIG, *words)
+
+
+def test_bad_environment_variable(tmp_path):
+    result = run("inspect", _export(tmp_path), env={"GAOPIN_RULES__POINT_DAY__MIN_TICKETS": "many"})
+    _assert_error(result, ExitCode.CONFIG, "rules.point_day.min_tickets")
+
+
+def test_bad_date_format_in_config(tmp_path):
+    (tmp_path / "gaopin.toml").write_text('[load]\ndate_format = "%m/%d/%Q"\n', encoding="utf-8")
+    _assert_error(run("inspect", _export(tmp_path)), ExitCode.CONFIG, "load.date_format", "%Q", "strftime")
+
+
+@pytest.mark.parametrize(
+    "flags, words",
+    [
+        (["--header-row", "-1"], ["命令行参数无效", "load.header_row", "--header-row -1"]),
+        (["--encoding", "gb-what"], ["命令行参数无效", "gb-what", "--encoding gb-what"]),
+    ],
+)
+def test_bad_flag_values_are_usage_errors(tmp_path, flags, words):
+    _assert_error(run("inspect", _export(tmp_path), *flags), ExitCode.USAGE, *words)
+
+
+def test_missing_config_file(tmp_path):
+    _assert_error(run("inspect", _export(tmp_path), "--config", tmp_path / "nope.toml"), ExitCode.CONFIG, "找不到配置文件")
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    result = run("inspect", tmp_path / "nope.xlsx", "--debug")
+    assert result.exit_code == ExitCode.INPUT
+    assert "Traceback" in result.stderr and "错误：找不到文件" in result.stderr
+
+
+def test_internal_error_is_one_line_without_traceback(tmp_path, monkeypatch):
+    import gaopin.io.inspect as inspect_module
+
+    def broken(*args, **kwargs):
+        raise KeyError("boom")
+
+    monkeypatch.setattr(inspect_module, "inspect_files", broken)
+    result = run("inspect", _export(tmp_path))
+    assert result.exit_code == ExitCode.INTERNAL
+    assert result.stderr.startswith("内部错误：KeyError") and "--debug" in result.stderr
+    assert "Traceback" not in result.output
+    debug = run("inspect", _export(tmp_path), "--debug")
+    assert isinstance(debug.exception, KeyError)
+
+
+def test_usage_errors_are_typers(tmp_path):
+    assert run("inspect").exit_code == ExitCode.USAGE
+    assert run("clean", _export(tmp_path)).exit_code == ExitCode.USAGE  # no -o
+    assert run("inspect", _export(tmp_path), "--format", "yaml").exit_code == ExitCode.USAGE
+
+
+def test_help_and_version():
+    assert run("--version").stdout.startswith("gaopin ")
+    for command in ("inspect", "clean", "init"):
+        result = run(command, "--help")
+        assert result.exit_code == 0 and "--help" in result.stdout

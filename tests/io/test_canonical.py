@@ -1,0 +1,96 @@
+"""Column-wise conversion to canonical values, each distinct value normalised once."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from gaopin.io import canonical as conv
+
+
+def S(*values) -> pd.Series:
+    return pd.Series(list(values), dtype="str")
+
+
+def _list(s: pd.Series) -> list:
+    return [None if pd.isna(v) else v for v in s]
+
+
+def test_text_column_trims_padding_and_blanks():
+    s = conv.text_column(S(" 张三\n", "\t恰海小区\u3000", "\u200b", "", None, "楼道 电梯", "a\nb"))
+    assert _list(s) == ["张三", "恰海小区", None, None, None, "楼道 电梯", "a\nb"]
+    assert str(s.dtype) == "str"
+
+
+def test_text_column_of_an_empty_column():
+    assert len(conv.text_column(S())) == 0
+
+
+def test_map_unique_calls_once_per_distinct_value():
+    calls: list[str] = []
+
+    def fn(v: str) -> str:
+        calls.append(v)
+        return v.upper()
+
+    s = S("a", "b", "a", None, "a", "b")
+    assert _list(conv.map_unique(s, fn)) == ["A", "B", "A", None, "A", "B"]
+    assert sorted(calls) == ["a", "b"]
+
+
+def test_map_unique_blank_result_is_missing():
+    assert _list(conv.map_unique(S("x", "y"), lambda v: "" if v == "x" else v)) == [None, "y"]
+    assert _list(conv.map_unique(S(None, None), str.upper)) == [None, None]
+
+
+def test_phone_column():
+    phones, problems = conv.phone_column(
+        S("13812345678.0", " +86 138-1234-5678 ", "1.38123E+10", "A000102948", "123", None, "13812345678、13900001111")
+    )
+    assert _list(phones) == ["13812345678", "13812345678", "1.38123E+10", "A000102948", "123", None, "13812345678"]
+    assert set(problems) == {"1.38123E+10", "123"}
+    assert "科学计数法" in problems["1.38123E+10"]
+
+
+def test_choice_column_reports_raw_unknown_values():
+    values, unknown = conv.choice_column(S("是", "Y", "未解决", "部分解决", "待  核实", None, " 0 "), "resolved")
+    assert _list(values) == ["是", "是", "否", "部分解决", "待 核实", None, "否"]
+    assert unknown == ["待  核实"]
+
+
+def test_choice_column_satisfied_keeps_text():
+    values, unknown = conv.choice_column(S("满意", "基本满意", "不满意", "未评价", "很好"), "satisfied")
+    assert _list(values) == ["满意", "基本满意", "不满意", "未评价", "很好"]
+    assert unknown == ["很好"]
+
+
+def test_category_from_a_path_column():
+    s = conv.category_column(S("城乡建设-->市容环境-->垃圾", "城乡建设 > 物业", "水/电/气→停水", None), [None, None, None])
+    assert _list(s) == ["城乡建设->市容环境->垃圾", "城乡建设->物业", "水/电/气->停水", None]
+
+
+def test_category_from_level_columns():
+    s = conv.category_column(
+        None,
+        [S("城乡建设", "城乡建设", None, "交通"), S("市容环境", None, None, " 停车 "), S("垃圾", None, None, None)],
+    )
+    assert _list(s) == ["城乡建设->市容环境->垃圾", "城乡建设", None, "交通->停车"]
+
+
+def test_category_from_two_levels_and_none():
+    assert _list(conv.category_column(None, [S("a"), None, S("c")])) == ["a->c"]
+    assert conv.category_column(None, [None, None, None]) is None
+
+
+@pytest.mark.parametrize(
+    "raw, cls",
+    [("市派", "市派"), ("市级派单", "市派"), ("市直派单", "市派"), ("区派", "区派"), ("区级", "区派"), ("自办", None), (None, None)],
+)
+def test_dispatch_class_column(raw, cls):
+    assert _list(conv.dispatch_class_column(S(raw))) == [cls]
+
+
+def test_id_column():
+    ids, corrupted = conv.id_column(S(" 000123 ", "ＡＢ１２３", "1.23457E+18", "2408031234567890123", "\u200bA1\n", None))
+    assert _list(ids) == ["000123", "AB123", "1.23457E+18", "2408031234567890123", "A1", None]
+    assert corrupted.tolist() == [False, False, True, False, False, False]

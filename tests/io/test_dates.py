@@ -1,0 +1,142 @@
+"""Dates in every form the exports use; what cannot be read is reported, never guessed."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gaopin.io.dates import DTYPE, parse_datetimes
+
+
+def _parse(values, date_format: str = ""):
+    parsed, failed = parse_datetimes(pd.Series(values, dtype="str"), date_format)
+    return [None if pd.isna(v) else v.to_pydatetime() for v in parsed], failed.tolist()
+
+
+T = dt.datetime(2024, 8, 3, 14, 5)
+T_SEC = dt.datetime(2024, 8, 3, 14, 5, 9)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2024-08-03 14:05:09", T_SEC),  # a real datetime cell, as the reader writes it
+        ("2024-08-03T14:05:09", T_SEC),
+        ("2024-08-03 14:05", T),
+        ("2024-08-03", dt.datetime(2024, 8, 3)),
+        ("2024/8/3 14:05", T),
+        ("2024/08/03 14:05:09", T_SEC),
+        ("2024-8-3 14:05", T),
+        ("2024.8.3 14:05", T),
+        ("2024年8月3日 14:05", T),
+        ("2024年8月3日14:05", T),
+        ("2024年8月3日14时05分", T),
+        ("2024年8月3日 14时05分09秒", T_SEC),
+        ("2024年8月3日", dt.datetime(2024, 8, 3)),
+        ("2024年08月03日 下午2:05", T),
+        ("2024/8/3 2:05 PM", T),
+        ("2024/8/3 12:30 上午", dt.datetime(2024, 8, 3, 0, 30)),
+        ("２０２４－０８－０３　１４：０５", T),
+        ("２０２４年８月３日　１４：０５", T),
+        ("２０２４/８/３ １４:０５:０９", T_SEC),
+        ("45507", dt.datetime(2024, 8, 3)),  # an Excel serial number cell
+        ("45507.586805555555", T),
+        ("45507.5868055556", T),
+        ("45507.58690972222", dt.datetime(2024, 8, 3, 14, 5, 9)),
+    ],
+)
+def test_supported_forms(text, expected):
+    assert _parse([text]) == ([expected], [False])
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["bad date", "2024-13-45 10:00", "2024年2月30日", "1899-12-31", "12345", "99999", "14:05:00", "2024/8", "待定"],
+)
+def test_unreadable_values_fail_and_are_not_guessed(text):
+    assert _parse([text]) == ([None], [True])
+
+
+def test_blanks_are_not_failures():
+    parsed, failed = parse_datetimes(pd.Series([None, "2024-08-03"], dtype="str"))
+    assert parsed.isna().tolist() == [True, False]
+    assert failed.tolist() == [False, False]
+
+
+def test_mixed_column_loses_nothing():
+    """The hazard: to_datetime(errors="coerce") silently blanked 10 of 12 such values."""
+    values = [
+        "2024-08-03 14:05:00",
+        "45507.586805555555",
+        "2024/8/3 14:05",
+        "2024-08-03 14:05:00",
+        "2024年8月3日 14:05",
+        "2024年8月3日14时05分",
+        "２０２４－０８－０３　１４：０５",
+        "2024-8-3 14:05",
+        "2024/08/03 14:05",
+        "2024年08月03日 14:05",
+        None,
+        "乱码",
+    ]
+    parsed, failed = _parse(values)
+    assert parsed[:10] == [T] * 10
+    assert parsed[10:] == [None, None]
+    assert failed == [False] * 10 + [False, True]
+
+
+def test_dtype_is_seconds():
+    parsed, _ = parse_datetimes(pd.Series(["2024-08-03 14:05:09.750", "x"], dtype="str"))
+    assert str(parsed.dtype) == DTYPE
+    assert parsed[0] == pd.Timestamp("2024-08-03 14:05:09")
+
+
+def test_offset_is_dropped_keeping_wall_time():
+    assert _parse(["2024-08-03T14:05:09+08:00"]) == ([T_SEC], [False])
+
+
+US = "%m/%d/%Y %I:%M:%S %p"
+
+
+def test_configured_format():
+    parsed, failed = _parse(["08/03/2024 02:05:09 PM", "12/31/2024 12:00:00 AM", "2024-08-03 14:05:09", "13/45/2024 01:00:00 PM"], US)
+    assert parsed == [T_SEC, dt.datetime(2024, 12, 31), T_SEC, None]
+    assert failed == [False, False, False, True]
+
+
+def test_configured_format_still_reads_serials_and_chinese_forms():
+    parsed, failed = _parse(["08/03/2024 02:05:09 PM", "45507.586805555555", "2024年8月3日 14:05"], US)
+    assert parsed == [T_SEC, T, T]
+    assert not any(failed)
+
+
+def test_day_first_text_is_not_guessed():
+    """03/08/2024 is ambiguous: without a configured format it is a failure, not a guess."""
+    assert _parse(["03/08/2024 14:05"]) == ([None], [True])
+
+
+_when = st.datetimes(min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2099, 12, 31)).map(
+    lambda d: d.replace(microsecond=0)
+)
+_FORMS = [
+    lambda d: d.strftime("%Y-%m-%d %H:%M:%S"),
+    lambda d: f"{d.year}/{d.month}/{d.day} {d.hour}:{d.minute:02d}:{d.second:02d}",
+    lambda d: f"{d.year}年{d.month}月{d.day}日 {d.hour}:{d.minute:02d}:{d.second:02d}",
+    lambda d: f"{d.year}年{d.month}月{d.day}日{d.hour}时{d.minute}分{d.second}秒",
+    lambda d: d.strftime("%Y-%m-%d %H:%M:%S").translate(str.maketrans("0123456789-: ", "０１２３４５６７８９－：\u3000")),
+]
+
+
+@given(_when, st.sampled_from(range(len(_FORMS))))
+def test_every_text_form_round_trips(when, form):
+    assert _parse([_FORMS[form](when)]) == ([when], [False])
+
+
+@given(_when)
+def test_excel_serials_round_trip_to_the_second(when):
+    serial = (when - dt.datetime(1899, 12, 30)).total_seconds() / 86400
+    assert _parse([repr(serial)]) == ([when], [False])

@@ -1,0 +1,472 @@
+"""The loader end to end: real files in, one canonical table and every problem out."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pandas.testing import assert_frame_equal
+
+from gaopin.config import Settings
+from gaopin.errors import ConfigError, InputError
+from gaopin.io.load import FILE_COL, ROW_COL, load
+from gaopin.schema import CANONICAL_COLUMNS
+from tests.builders import STANDARD_HEADER, csv_text, settings as make_settings, write_bytes, write_csv, write_xlsx
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+def _rows(frame: pd.DataFrame, *columns: str) -> list[tuple]:
+    out = []
+    for values in zip(*(frame[c] for c in columns)):
+        out.append(tuple(None if pd.isna(v) else (v.to_pydatetime() if isinstance(v, pd.Timestamp) else v) for v in values))
+    return out
+
+
+def _problems(result, kind: str) -> list[tuple]:
+    return [(Path(p.file).name, p.row, p.value) for p in result.problems + result.rejected if p.kind == kind]
+
+
+# --- one export -------------------------------------------------------------------------
+
+
+def test_standard_export(tmp_path):
+    path = write_xlsx(
+        tmp_path / "aug.xlsx",
+        [
+            STANDARD_HEADER,
+            ["A1", dt.datetime(2024, 8, 3, 14, 5), " 张三 ", 13812345678, "恰海小区1号楼", "城乡建设-->市容环境-->垃圾", "已解决", "满意", "市级派单"],
+            ["A2", "2024/8/4 9:30", "李四", "010-65123456", "桥一小区\n2号楼", "城乡建设>物业", "N", "不满意", "区派"],
+        ],
+    )
+    result = load([path], Settings())
+    frame = result.frame
+    assert list(frame.columns) == list(CANONICAL_COLUMNS) + [FILE_COL, ROW_COL]
+    assert str(frame["received_at"].dtype) == "datetime64[s]"
+    assert all(str(frame[c].dtype) == "str" for c in CANONICAL_COLUMNS if c not in ("received_at", "closed_at"))
+    assert _rows(frame, "ticket_id", "received_at", "caller_name", "caller_phone", "address", "category") == [
+        ("A1", dt.datetime(2024, 8, 3, 14, 5), "张三", "13812345678", "恰海小区1号楼", "城乡建设->市容环境->垃圾"),
+        ("A2", dt.datetime(2024, 8, 4, 9, 30), "李四", "01065123456", "桥一小区\n2号楼", "城乡建设->物业"),
+    ]
+    assert _rows(frame, "resolved", "satisfied", "dispatch", "dispatch_class") == [
+        ("是", "满意", "市级派单", "市派"),
+        ("否", "不满意", "区派", "区派"),
+    ]
+    assert _rows(frame, FILE_COL, ROW_COL) == [(0, 2), (0, 3)]
+    assert result.fields >= {"ticket_id", "received_at", "caller_phone", "category", "dispatch_class"}
+    assert not result.has("closed_at") and not result.has("title")
+    assert frame["closed_at"].isna().all() and frame["title"].isna().all()
+    assert result.problems == [] and result.rejected == []
+    info = result.sources[0]
+    assert (info.kind, info.sheet, info.header_row, info.rows, info.tickets) == ("xlsx", "Sheet1", 1, 2, 2)
+
+
+def test_title_rows_and_merged_title_cell(tmp_path):
+    path = write_xlsx(
+        tmp_path / "t.xlsx",
+        [
+            ["新村街道 2024 年 8 月 12345 工单明细"],
+            ["说明：数据来源 12345 系统，导出时间 2024-09-01"],
+            STANDARD_HEADER,
+            ["A1", "2024-08-03 14:05"],
+        ],
+        merge=["A1:I1", "A2:I2"],
+    )
+    result = load([path], Settings())
+    assert result.sources[0].header_row == 3
+    assert _rows(result.frame, "ticket_id", ROW_COL) == [("A1", 4)]
+
+
+def test_table_not_starting_at_a1(tmp_path):
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws["C3"], ws["D3"] = "工单编号", "受理时间"
+    ws["C4"], ws["D4"] = "A1", "2024-08-03"
+    ws["C6"], ws["D6"] = "A2", "不详"
+    wb.save(tmp_path / "t.xlsx")
+    result = load([tmp_path / "t.xlsx"], Settings())
+    assert result.sources[0].header_row == 3
+    assert [c.position for c in result.sources[0].columns if c.field] == [2, 3]
+    assert _rows(result.frame, "ticket_id", ROW_COL) == [("A1", 4), ("A2", 6)]
+    assert _problems(result, "date") == [("t.xlsx", 6, "不详")]
+
+
+def test_dialect_with_three_category_levels_and_numeric_phones(tmp_path):
+    header = ["工单号", "来电时间", "来电人", "来电人电话/账号", "小区点位", "一级分类", "二级分类", "三级分类", "是否响应"]
+    path = write_xlsx(
+        tmp_path / "t.xlsx",
+        [
+            header,
+            [240803001, dt.datetime(2024, 8, 3, 14, 5), "王䶮", 13812345678, "恰海小区1号楼", "城乡建设", "市容环境", "垃圾", 1],
+            [240803002, dt.datetime(2024, 8, 3, 15, 0), "李四", 1065123456, "桥一小区", "城乡建设", "物业", None, 0],
+            [240803003, dt.datetime(2024, 8, 3, 16, 0), "赵五", "A000102948", "桥一小区", "交通", None, None, "是"],
+        ],
+    )
+    result = load([path], Settings())
+    assert _rows(result.frame, "ticket_id", "caller_name", "caller_phone", "category", "contacted") == [
+        ("240803001", "王䶮", "13812345678", "城乡建设->市容环境->垃圾", "是"),
+        ("240803002", "李四", "1065123456", "城乡建设->物业", "否"),
+        ("240803003", "赵五", "A000102948", "交通", "是"),
+    ]
+    assert result.has("category")
+    assert [c.field for c in result.sources[0].columns][5:8] == ["category_l1", "category_l2", "category_l3"]
+
+
+def test_mixed_date_cells(tmp_path):
+    when = dt.datetime(2024, 8, 3, 14, 5)
+    values = [
+        when,  # a datetime cell
+        45507.586805555555,  # a serial number cell (no date format)
+        dt.datetime(2024, 8, 3),  # a date-only cell
+        "2024/8/3 14:05",
+        "2024-08-03 14:05:00",
+        "2024年8月3日 14:05",
+        "2024年8月3日14时05分",
+        "２０２４－０８－０３　１４：０５",
+        "不详",
+        None,
+    ]
+    rows = [["工单编号", "受理时间"]] + [[f"T{i}", v] for i, v in enumerate(values)]
+    result = load([write_xlsx(tmp_path / "dates.xlsx", rows)], Settings())
+    got = dict(_rows(result.frame, "ticket_id", "received_at"))
+    assert [got[f"T{i}"] for i in range(10)] == [when, when, dt.datetime(2024, 8, 3), when, when, when, when, when, None, None]
+    # Never dropped; the one unreadable value is shown with file, row and value.
+    assert len(result.frame) == 10
+    assert _problems(result, "date") == [("dates.xlsx", 10, "不详")]
+    assert result.counts["date"] == 1
+
+
+def test_sixteen_digit_numeric_ids_are_rejected_never_used_as_keys(tmp_path):
+    path = write_xlsx(
+        tmp_path / "t.xlsx",
+        [
+            ["工单编号", "受理时间", "诉求人"],
+            [1234567890123456789, "2024-08-03", "甲"],
+            [1234567890123456790, "2024-08-04", "乙"],  # rounds to the same float as the row above
+            [123456789012345, "2024-08-05", "丙"],  # 15 digits: exact, kept
+            ["1234567890123456789", "2024-08-06", "丁"],  # text: exact, kept
+        ],
+    )
+    result = load([path], Settings())
+    assert _rows(result.frame, "ticket_id", "caller_name") == [("123456789012345", "丙"), ("1234567890123456789", "丁")]
+    assert [(p.row, "超过 15 位" in p.message) for p in result.rejected] == [(2, True), (3, True)]
+    assert result.counts["rejected"] == 2 and "duplicate" not in result.counts
+    assert (result.sources[0].rows, result.sources[0].tickets) == (4, 2)
+
+
+def test_scientific_text_ids_are_rejected(tmp_path):
+    path = write_csv(tmp_path / "t.csv", [["工单编号", "受理时间"], ["1.23457E+18", "2024-08-03"], ["A1", "2024-08-03"]])
+    result = load([path], Settings())
+    assert result.frame["ticket_id"].tolist() == ["A1"]
+    assert result.rejected[0].value == "1.23457E+18"
+
+
+def test_rows_without_id_are_rejected_and_blank_rows_ignored(tmp_path):
+    path = write_csv(
+        tmp_path / "t.csv",
+        [["工单编号", "受理时间", "诉求人"], ["A1", "2024-08-03", "x"], ["", "2024-08-03", "y"], ["", "", " "], ["A2", "", ""]],
+    )
+    result = load([path], Settings())
+    assert result.frame["ticket_id"].tolist() == ["A1", "A2"]
+    assert [(p.row, p.message) for p in result.rejected] == [(3, "缺少工单编号")]
+    assert result.sources[0].rows == 3
+
+
+def test_values_are_trimmed(tmp_path):
+    path = write_csv(
+        tmp_path / "t.csv", [["工单编号", "受理时间", "诉求人", "诉求内容"], ["\tA1\n", " 2024-08-03 ", "\u3000张三\u200b", "第一行\n第二行 "]]
+    )
+    assert _rows(load([path], Settings()).frame, "ticket_id", "caller_name", "content") == [("A1", "张三", "第一行\n第二行")]
+
+
+def test_unrecognised_values_and_suspicious_phones_are_reported(tmp_path):
+    path = write_csv(
+        tmp_path / "t.csv",
+        [
+            ["工单编号", "受理时间", "来电号码", "是否解决", "是否满意"],
+            ["A1", "2024-08-03", "1.38123E+10", "待  核实", "非常好"],
+            ["A2", "2024-08-03", "1.38123E+10", "待  核实", "满意"],
+            ["A3", "2024-08-03", "123", "部分解决", "未评价"],
+        ],
+    )
+    result = load([path], Settings())
+    assert _rows(result.frame, "caller_phone", "resolved", "satisfied") == [
+        ("1.38123E+10", "待 核实", "非常好"),
+        ("1.38123E+10", "待 核实", "满意"),
+        ("123", "部分解决", "未评价"),
+    ]
+    assert sorted(_problems(result, "value")) == [("t.csv", 2, "待  核实"), ("t.csv", 2, "非常好")]
+    assert sorted(_problems(result, "phone")) == [("t.csv", 2, "1.38123E+10"), ("t.csv", 4, "123")]
+    assert result.counts["value"] == 3 and result.counts["phone"] == 3
+
+
+def test_formula_cells_without_values_are_warned(tmp_path):
+    path = write_xlsx(tmp_path / "t.xlsx", [["工单编号", "受理时间"], ['="A"&1', "2024-08-03"], ["A2", "2024-08-03"]])
+    result = load([path], Settings())
+    assert result.counts["formula"] == 1
+    assert any(p.kind == "formula" and "公式" in p.message for p in result.problems)
+
+
+# --- CSV specifics ----------------------------------------------------------------------
+
+
+def test_gb18030_csv_with_rare_name(tmp_path):
+    path = write_csv(tmp_path / "t.csv", [STANDARD_HEADER[:4], ["A1", "2024-08-03 14:05", "王䶮", "13812345678"]], encoding="gb18030")
+    result = load([path], Settings())
+    assert result.frame["caller_name"].tolist() == ["王䶮"]
+    assert result.sources[0].encoding == "gb18030"
+
+
+def test_bom_and_mixed_line_endings(tmp_path):
+    data = "\ufeff工单编号,受理时间,诉求人\r\nA1,2024-08-03,甲\nA2,2024-08-04,乙\rA3,2024-08-05,丙\r\n".encode()
+    result = load([write_bytes(tmp_path / "t.csv", data)], Settings())
+    assert result.sources[0].columns[0].field == "ticket_id"
+    assert _rows(result.frame, "ticket_id", "caller_name", ROW_COL) == [("A1", "甲", 2), ("A2", "乙", 3), ("A3", "丙", 4)]
+
+
+def test_encoding_reported_is_the_one_used(tmp_path):
+    rows = [["A%06d" % i, "2024-08-03 14:05", "x" * 30] for i in range(8000)]  # > 256 KB of ASCII first
+    data = csv_text([["Case ID", "Created", "Name"]] + rows + [["B1", "2024-08-04", "王䶮"]]).encode("gb18030")
+    config = {"columns": {"ticket_id": "Case ID", "received_at": "Created", "caller_name": "Name"}}
+    result = load([write_bytes(tmp_path / "t.csv", data)], make_settings(**config))
+    assert result.sources[0].encoding == "gb18030"
+    assert result.frame["caller_name"].iloc[-1] == "王䶮"
+
+
+def test_header_only_file(tmp_path):
+    result = load([write_csv(tmp_path / "t.csv", [STANDARD_HEADER])], Settings())
+    assert len(result.frame) == 0
+    assert list(result.frame.columns) == list(CANONICAL_COLUMNS) + [FILE_COL, ROW_COL]
+    assert (result.sources[0].rows, result.sources[0].tickets) == (0, 0)
+
+
+def test_header_only_xlsx(tmp_path):
+    result = load([write_xlsx(tmp_path / "t.xlsx", [["标题"], STANDARD_HEADER])], Settings())
+    assert len(result.frame) == 0 and result.sources[0].header_row == 2
+
+
+def test_ragged_csv_rows(tmp_path):
+    data = "工单编号,受理时间,诉求人\nA1,2024-08-03\nA2,2024-08-04,乙,多余\nA3,2024-08-05,丙\n".encode()
+    result = load([write_bytes(tmp_path / "t.csv", data)], Settings())
+    assert _rows(result.frame, "ticket_id", "caller_name") == [("A1", None), ("A2", "乙"), ("A3", "丙")]
+    assert _problems(result, "extra_cells") == [("t.csv", 3, None)]
+
+
+def test_html_saved_as_xls(tmp_path):
+    html = "<html><body><table><tr><td>工单编号</td><td>受理时间</td><td>来电号码</td></tr>" "<tr><td>000123</td><td>2024年8月3日 14:05</td><td>13812345678</td></tr></table></body></html>"
+    result = load([write_bytes(tmp_path / "export.xls", html.encode("gb18030"))], Settings())
+    assert _rows(result.frame, "ticket_id", "received_at", "caller_phone") == [("000123", dt.datetime(2024, 8, 3, 14, 5), "13812345678")]
+    assert result.sources[0].kind == "html"
+
+
+def test_real_xls():
+    result = load([DATA / "legacy_export.xls"], Settings())
+    assert _rows(result.frame, "ticket_id", "received_at", "caller_phone", "category") == [
+        ("240803001", dt.datetime(2024, 8, 3, 14, 5), "13812345678", "城乡建设->市容环境->垃圾"),
+        ("240803002", dt.datetime(2024, 8, 3, 14, 5), "01065123456", "城乡建设->物业"),
+    ]
+    assert result.sources[0].header_row == 2
+
+
+# --- several files and duplicates ---------------------------------------------------------
+
+
+def test_duplicate_ids_across_files_later_file_wins_field_by_field(tmp_path):
+    header = ["工单编号", "受理时间", "诉求人", "来电号码", "是否解决", "是否满意", "派单方式"]
+    first = write_xlsx(
+        tmp_path / "aug-1.xlsx",
+        [header, ["A1", "2024-08-03 14:05", "张三", 13812345678, "未解决", "不满意", "市派"], ["A2", "2024-08-04", "李四", None, "是", "满意", "区派"]],
+    )
+    second = write_csv(
+        tmp_path / "aug-2.csv",
+        [header, ["A3", "2024-08-05", "王五", "", "", "", ""], ["A1", "", "", "", "已解决", "满意", "街道自办"]],
+    )
+    result = load([first, second], Settings())
+    assert _rows(result.frame, "ticket_id", "received_at", "caller_name", "caller_phone", "resolved", "satisfied") == [
+        ("A2", dt.datetime(2024, 8, 4), "李四", None, "是", "满意"),
+        ("A3", dt.datetime(2024, 8, 5), "王五", None, None, None),
+        ("A1", dt.datetime(2024, 8, 3, 14, 5), "张三", "13812345678", "是", "满意"),  # blanks did not erase
+    ]
+    assert _rows(result.frame[result.frame["ticket_id"] == "A1"], FILE_COL, ROW_COL) == [(1, 3)]
+    dup = [p for p in result.problems if p.kind == "duplicate"]
+    assert [(Path(p.file).name, p.row, p.value) for p in dup] == [("aug-2.csv", 3, "A1")]
+    assert "aug-1.xlsx 第 2 行" in dup[0].message and "aug-2.csv 第 3 行" in dup[0].message
+    assert [(s.rows, s.tickets) for s in result.sources] == [(2, 2), (2, 2)]
+
+
+def test_dispatch_class_follows_the_merged_dispatch(tmp_path):
+    header = ["工单编号", "受理时间", "派单方式"]
+    first = write_csv(tmp_path / "a.csv", [header, ["A1", "2024-08-03", "市派"], ["A2", "2024-08-03", "区派"]])
+    second = write_csv(tmp_path / "b.csv", [header, ["A1", "2024-08-03", "街道自办"], ["A2", "2024-08-03", ""]])
+    result = load([first, second], Settings())
+    assert sorted(_rows(result.frame, "ticket_id", "dispatch", "dispatch_class")) == [
+        ("A1", "街道自办", None),
+        ("A2", "区派", "区派"),
+    ]
+
+
+def test_command_line_order_decides_not_file_names(tmp_path):
+    header = ["工单编号", "受理时间", "是否解决"]
+    new = write_csv(tmp_path / "a-new.csv", [header, ["A1", "2024-08-03", "是"]])
+    old = write_csv(tmp_path / "b-old.csv", [header, ["A1", "2024-08-03", "否"]])
+    assert load([old, new], Settings()).frame["resolved"].tolist() == ["是"]
+    assert load([new, old], Settings()).frame["resolved"].tolist() == ["否"]
+
+
+def test_duplicates_within_one_file_lower_row_wins(tmp_path):
+    path = write_csv(
+        tmp_path / "t.csv",
+        [
+            ["工单编号", "受理时间", "诉求人", "是否解决", "是否满意"],
+            ["A1", "2024-08-03 10:00", "张三", "否", "不满意"],
+            ["B1", "2024-08-03 11:00", "李四", "是", "满意"],
+            ["A1", "", "", "是", ""],
+            ["A1", "", "张三丰", "", "满意"],
+        ],
+    )
+    result = load([path], Settings())
+    assert _rows(result.frame, "ticket_id", "received_at", "caller_name", "resolved", "satisfied") == [
+        ("B1", dt.datetime(2024, 8, 3, 11), "李四", "是", "满意"),
+        ("A1", dt.datetime(2024, 8, 3, 10), "张三丰", "是", "满意"),
+    ]
+    assert result.counts["duplicate"] == 1
+    assert "3 次" in next(p.message for p in result.problems if p.kind == "duplicate")
+
+
+def test_files_with_different_columns(tmp_path):
+    a = write_csv(tmp_path / "a.csv", [["工单编号", "受理时间", "来电号码"], ["A1", "2024-08-03", "13812345678"]])
+    b = write_xlsx(tmp_path / "b.xlsx", [["工单号", "来电时间", "标题"], ["B1", dt.datetime(2024, 8, 4), "噪音"]])
+    result = load([a, b], Settings())
+    assert _rows(result.frame, "ticket_id", "caller_phone", "title") == [("A1", "13812345678", None), ("B1", None, "噪音")]
+    assert all(str(result.frame[c].dtype) == "str" for c in ("caller_phone", "title"))
+    assert result.has("caller_phone") and result.has("title")
+
+
+# --- [columns] and [load] ------------------------------------------------------------------
+
+US311 = [
+    ["311 Service Requests (export)"],
+    ["Unique Key", "Created Date", "Closed Date", "Agency", "Complaint Type", "Descriptor", "Incident Address", "Status"],
+    ["58934123", "08/03/2024 02:05:09 PM", "08/04/2024 09:00:00 AM", "DSNY", "Noise", "Loud Music/Party", "12 MAIN ST", "Closed"],
+    ["58934124", "08/03/2024 11:59:59 PM", "", "NYPD", "Illegal Parking", "", "7 ELM ST", "Open"],
+    ["58934125", "2024-08-05 10:00:00", "", "DOT", "Street Condition", "Pothole", "", "Open"],
+    ["58934126", "13/45/2024", "", "DOT", "Street Condition", "Pothole", "", "Open"],
+]
+US311_CONFIG = {
+    "columns": {
+        "ticket_id": "Unique Key",
+        "received_at": "Created Date",
+        "closed_at": "Closed Date",
+        "unit": "Agency",
+        "category": ["Complaint Type", "Descriptor"],
+        "address": "Incident Address",
+    },
+    "load": {"date_format": "%m/%d/%Y %I:%M:%S %p"},
+}
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_english_export_with_columns_and_date_format(tmp_path, kind):
+    path = write_csv(tmp_path / "311.csv", US311, encoding="utf-8") if kind == "csv" else write_xlsx(tmp_path / "311.xlsx", US311)
+    result = load([path], make_settings(**US311_CONFIG))
+    assert result.sources[0].header_row == 2
+    assert _rows(result.frame, "ticket_id", "received_at", "closed_at", "unit", "category", "address") == [
+        ("58934123", dt.datetime(2024, 8, 3, 14, 5, 9), dt.datetime(2024, 8, 4, 9), "DSNY", "Noise->Loud Music/Party", "12 MAIN ST"),
+        ("58934124", dt.datetime(2024, 8, 3, 23, 59, 59), None, "NYPD", "Illegal Parking", "7 ELM ST"),
+        ("58934125", dt.datetime(2024, 8, 5, 10), None, "DOT", "Street Condition->Pothole", None),
+        ("58934126", None, None, "DOT", "Street Condition->Pothole", None),
+    ]
+    assert _problems(result, "date") == [(path.name, 6, "13/45/2024")]
+    status = next(c for c in result.sources[0].columns if c.header == "Status")
+    assert status.field is None
+
+
+def test_configured_header_that_is_missing_is_reported(tmp_path):
+    path = write_csv(tmp_path / "t.csv", [["工单编号", "受理时间"], ["A1", "2024-08-03"]])
+    result = load([path], make_settings(columns={"caller_phone": "Phone"}))
+    assert [(p.kind, p.field) for p in result.problems] == [("config", "caller_phone")]
+
+
+def test_configured_required_header_that_is_missing_is_an_error(tmp_path):
+    path = write_csv(tmp_path / "t.csv", [["工单编号", "受理时间"], ["A1", "2024-08-03"]])
+    with pytest.raises(InputError, match='received_at = "Created Date"'):
+        load([path], make_settings(columns={"received_at": "Created Date"}))
+
+
+def test_unknown_columns_field_is_a_config_error(tmp_path):
+    path = write_csv(tmp_path / "t.csv", [["工单编号", "受理时间"], ["A1", "2024-08-03"]])
+    with pytest.raises(ConfigError, match="columns.phone"):
+        load([path], make_settings(columns={"phone": "电话"}))
+
+
+def test_configured_sheet_and_header_row(tmp_path):
+    path = write_xlsx(
+        tmp_path / "t.xlsx",
+        [["工单编号", "受理时间"], ["X1", "2024-08-01"]],
+        extra_sheets={"八月": [["工单编号", "受理时间"], ["工单编号", "受理时间"], ["A1", "2024-08-03"]]},
+    )
+    result = load([path], make_settings(load={"sheet": "八月", "header_row": 2}))
+    assert (result.sources[0].sheet, result.sources[0].header_row) == ("八月", 2)
+    assert result.frame["ticket_id"].tolist() == ["A1"]
+
+
+def test_no_files_is_an_error():
+    with pytest.raises(InputError, match="没有给出要读取的文件"):
+        load([], Settings())
+
+
+# --- what is read -------------------------------------------------------------------------
+
+
+def test_fields_limit_what_is_read(tmp_path):
+    path = write_csv(tmp_path / "t.csv", [STANDARD_HEADER, ["A1", "2024-08-03", "张三", "13812345678", "x", "a->b", "是", "满意", "市派"]])
+    result = load([path], Settings(), fields=["dispatch_class"])
+    assert result.frame["ticket_id"].tolist() == ["A1"]
+    assert result.frame["dispatch_class"].tolist() == ["市派"]
+    assert result.frame["caller_name"].isna().all()
+
+
+def test_keep_extra_keeps_unmapped_columns(tmp_path):
+    path = write_csv(tmp_path / "t.csv", [["工单编号", "受理时间", "备注", "备注", "工单类型"], ["A1", "2024-08-03", "x", "y", "咨询"]])
+    result = load([path], Settings(), keep_extra=True)
+    assert result.extra_columns == ("备注#3", "备注#4")
+    assert _rows(result.frame, "备注#3", "备注#4", "ticket_type") == [("x", "y", "咨询")]
+
+
+def test_filter_headers_are_kept(tmp_path):
+    path = write_csv(tmp_path / "t.csv", [["工单编号", "受理时间", "办理状态"], ["A1", "2024-08-03", "已办结"]])
+    result = load([path], make_settings(filters={"exclude": {"办理状态": ["已办结"]}}))
+    assert result.frame["办理状态"].tolist() == ["已办结"]
+
+
+# --- a CSV and its xlsx twin ---------------------------------------------------------------
+
+_TEXT = st.text(alphabet=st.sampled_from(list("张王李赵恰海小区号楼市容环境 -/()0123456789ABCabc䶮，。")), max_size=12)
+_ROW = st.tuples(
+    st.text(alphabet="0123456789ABC", min_size=1, max_size=10),  # ticket id
+    st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2099, 1, 1)).map(lambda d: d.replace(microsecond=0)),
+    st.integers(min_value=10**9, max_value=10**11),  # a phone stored as a number
+    _TEXT,
+    st.sampled_from(["是", "否", "解决", "未解决", "部分解决", "Y", "N", "1", "0", ""]),
+    st.sampled_from(["满意", "基本满意", "不满意", "未评价", ""]),
+    st.sampled_from(["城乡建设->市容", "交通-->停车", "水/电/气→停水", ""]),
+)
+
+
+@settings(max_examples=15, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(rows=st.lists(_ROW, min_size=1, max_size=8))
+def test_csv_and_xlsx_twins_load_equal(tmp_path_factory, rows):
+    folder = tmp_path_factory.mktemp("twin")
+    header = ["工单编号", "受理时间", "来电号码", "诉求人", "是否解决", "是否满意", "问题分类"]
+    xlsx_rows = [header] + [[i, when, phone, name, r, s, c] for i, when, phone, name, r, s, c in rows]
+    csv_rows = [header] + [[i, when.strftime("%Y-%m-%d %H:%M:%S"), str(phone), name, r, s, c] for i, when, phone, name, r, s, c in rows]
+    from_xlsx = load([write_xlsx(folder / "t.xlsx", xlsx_rows)], Settings())
+    from_csv = load([write_csv(folder / "t.csv", csv_rows)], Settings())
+    assert_frame_equal(from_xlsx.frame, from_csv.frame)
+    assert [p.to_dict() | {"file": ""} for p in from_xlsx.problems] == [p.to_dict() | {"file": ""} for p in from_csv.problems]

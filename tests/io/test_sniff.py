@@ -1,0 +1,110 @@
+"""What a file is, from its bytes: never from its extension."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from gaopin.errors import ExitCode, InputError
+from gaopin.io.sniff import CSV, HTML, XLS, XLSX, sniff
+from tests.builders import write_bytes, write_xlsx
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+def test_xlsx_whatever_its_extension(tmp_path):
+    path = write_xlsx(tmp_path / "export.csv", [["工单编号", "受理时间"]])
+    assert sniff(path) == XLSX
+
+
+def test_real_xls_is_xls():
+    assert sniff(DATA / "legacy_export.xls") == XLS
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "工单编号,受理时间\n1,2024-08-03\n".encode("utf-8"),
+        "工单编号,受理时间\n1,2024-08-03\n".encode("utf-8-sig"),
+        "工单编号,受理时间\n1,2024-08-03\n".encode("gb18030"),
+        "工单编号,受理时间\n1,2024-08-03\n".encode("utf-16"),
+        b"\xfe\xff" + "工单编号\t受理时间\n".encode("utf-16-be"),
+    ],
+)
+def test_text_is_csv(tmp_path, data):
+    assert sniff(write_bytes(tmp_path / "t.xls", data)) == CSV
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"<html><body><table><tr><td>1</td></tr></table></body></html>",
+        b"<!DOCTYPE html>\n<html><table></table></html>",
+        b"\xef\xbb\xbf  \r\n<HTML xmlns:x='urn:schemas-microsoft-com:office:excel'><table></table>",
+        b"<table border=1><tr><th>a</th></tr></table>",
+        b'<meta http-equiv="Content-Type" content="text/html; charset=gb2312"><table></table>',
+        b"<style>td{}</style>\n<table><tr><td>x</td></tr></table>",
+    ],
+)
+def test_html_saved_as_xls(tmp_path, data):
+    assert sniff(write_bytes(tmp_path / "export.xls", data)) == HTML
+
+
+def _expect(path: Path, *words: str) -> InputError:
+    with pytest.raises(InputError) as err:
+        sniff(path)
+    assert err.value.exit_code == ExitCode.INPUT
+    for word in words:
+        assert word in str(err.value)
+    assert err.value.hint
+    return err.value
+
+
+def test_missing_file(tmp_path):
+    err = _expect(tmp_path / "nope.xlsx", "找不到文件", "nope.xlsx")
+    assert "路径" in err.hint
+
+
+def test_directory(tmp_path):
+    (tmp_path / "exports").mkdir()
+    _expect(tmp_path / "exports", "文件夹")
+
+
+def test_empty_file(tmp_path):
+    _expect(write_bytes(tmp_path / "e.xlsx", b""), "空文件")
+
+
+def test_password_protected_workbook():
+    _expect(DATA / "password_1234.xlsx", "密码")
+
+
+def test_binary_file(tmp_path):
+    _expect(write_bytes(tmp_path / "photo.xlsx", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), "不是表格文件")
+
+
+def test_xml_spreadsheet_2003(tmp_path):
+    data = b'<?xml version="1.0"?>\n<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet"></Workbook>'
+    _expect(write_bytes(tmp_path / "x.xls", data), "XML")
+
+
+def test_truncated_zip(tmp_path):
+    path = write_xlsx(tmp_path / "full.xlsx", [["工单编号", "受理时间"]])
+    cut = write_bytes(tmp_path / "cut.xlsx", path.read_bytes()[:300])
+    _expect(cut, "已损坏")
+
+
+def test_zip_that_is_not_a_workbook(tmp_path):
+    path = tmp_path / "report.xlsx"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("word/document.xml", "<w:document/>")
+    _expect(path, "不是 Excel 工作簿")
+
+
+def test_ods(tmp_path):
+    path = tmp_path / "t.ods"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        zf.writestr("content.xml", "<office:document-content/>")
+    _expect(path, ".ods")

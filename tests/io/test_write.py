@@ -1,0 +1,188 @@
+"""Writing for people: text stays text, never a formula, and files appear whole or not at all."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gaopin.errors import InputError
+from gaopin.io import write
+from gaopin.io.write import Sheet, atomic_path, cell_value, csv_safe, display_width, write_csv, write_xlsx
+
+DANGEROUS = ["=1+2", "+8613812345678", "-2+3", "@SUM(A1:A2)", "\t=1", "\r=1", "＝1+2", "＋1", "－1", "＠x", '=HYPERLINK("http://x","点我")']
+
+
+@pytest.mark.parametrize("text", DANGEROUS)
+def test_csv_safe_escapes_formula_starts(text):
+    assert csv_safe(text) == "'" + text
+
+
+@pytest.mark.parametrize("text", ["张三", "13812345678", "a=b", " =1", "2024-08-03", ""])
+def test_csv_safe_leaves_plain_text(text):
+    assert csv_safe(text) == text
+
+
+@given(st.text())
+def test_csv_safe_never_starts_with_a_formula_character(text):
+    assert not csv_safe(text).startswith(write.FORMULA_STARTS)
+
+
+def test_cell_value():
+    assert cell_value(pd.NA) is None and cell_value(pd.NaT) is None and cell_value(None) is None
+    assert cell_value(float("nan")) is None
+    assert cell_value(pd.Timestamp("2024-08-03 14:05:09")) == "2024-08-03 14:05:09"
+    assert cell_value(dt.datetime(2024, 8, 3, 14, 5)) == "2024-08-03 14:05:00"
+    assert cell_value(dt.date(2024, 8, 3)) == "2024-08-03"
+    assert cell_value(["a", "b"]) == "a、b"
+    assert cell_value(3) == 3 and cell_value("x") == "x"
+
+
+def test_display_width():
+    assert display_width("abc") == 3
+    assert display_width("工单") == 4
+    assert display_width("ＡＢ") == 4
+
+
+def _frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "ticket_id": pd.Series(["000123", "A2", "A3"], dtype="str"),
+            "received_at": pd.Series(pd.to_datetime(["2024-08-03 14:05:09", None, "2024-08-04"], format="ISO8601"), dtype="datetime64[s]"),
+            "content": pd.Series(DANGEROUS[:2] + ["第一行\n第二行，含\"引号\""], dtype="str"),
+            "count": [1, 2, 3],
+            "note": pd.Series([None, "", "@x"], dtype="str"),
+        }
+    )
+
+
+def test_write_csv(tmp_path):
+    path = write_csv(_frame(), tmp_path / "out" / "clean.csv")
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))
+    assert rows == [
+        ["ticket_id", "received_at", "content", "count", "note"],
+        ["000123", "2024-08-03 14:05:09", "'=1+2", "1", ""],
+        ["A2", "", "'+8613812345678", "2", ""],
+        ["A3", "2024-08-04 00:00:00", '第一行\n第二行，含"引号"', "3", "'@x"],
+    ]
+    assert list(tmp_path.glob("out/.*.tmp")) == []
+
+
+def test_write_csv_headers_are_escaped_too(tmp_path):
+    path = write_csv(pd.DataFrame({"a": ["1"]}), tmp_path / "h.csv", headers=["=cmd"])
+    assert path.read_text(encoding="utf-8-sig").splitlines()[0] == "'=cmd"
+
+
+def test_write_xlsx_keeps_text_as_text(tmp_path):
+    frame = pd.DataFrame({"text": pd.Series(DANGEROUS + ["http://example.org", "00123", "1E5"], dtype="str")})
+    path = write_xlsx(tmp_path / "x.xlsx", [Sheet("工单", frame)])
+    ws = openpyxl.load_workbook(path)["工单"]
+    cells = [ws.cell(row=r, column=1) for r in range(2, len(frame) + 2)]
+    # xlsxwriter stores a carriage return as Excel's escape _x000D_, which openpyxl leaves as is.
+    assert [c.value.replace("_x000D_", "\r") for c in cells] == list(frame["text"])
+    assert all(c.data_type == "s" for c in cells)
+    assert not ws.parent.defined_names and not any(c.hyperlink for c in cells)
+
+
+def test_write_xlsx_values_and_layout(tmp_path):
+    frame = _frame().assign(flag=[True, False, None])
+    path = write_xlsx(
+        tmp_path / "x.xlsx",
+        [
+            Sheet("工单/明细:8月", frame, headers=["编号", "时间", "内容", "数量", "备注", "标记"], title="新村街道工单", row_colors=["#FFC7CE", None, None], number_formats={"count": "0.00"}),
+            Sheet("空表", frame.iloc[:0]),
+        ],
+    )
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == ["工单_明细_8月", "空表"]
+    ws = wb["工单_明细_8月"]
+    assert ws["A1"].value == "新村街道工单"
+    assert [c.value for c in ws[2]] == ["编号", "时间", "内容", "数量", "备注", "标记"]
+    assert [c.value for c in ws[3]] == ["000123", "2024-08-03 14:05:09", "=1+2", 1, None, "是"]
+    assert [c.value for c in ws[4]] == ["A2", None, "+8613812345678", 2, None, "否"]
+    assert ws["A3"].data_type == "s" and ws["C3"].data_type == "s"
+    assert ws["D3"].number_format == "0.00"
+    assert ws["A3"].fill.fgColor.rgb.endswith("FFC7CE")
+    assert ws.freeze_panes == "A3"
+    assert ws.auto_filter.ref == "A2:F5"
+    assert wb["空表"].max_row == 1
+
+
+def test_write_xlsx_refuses_too_many_rows(tmp_path, monkeypatch):
+    monkeypatch.setattr(write, "XLSX_MAX_ROWS", 2)
+    with pytest.raises(InputError, match="行数上限") as err:
+        write_xlsx(tmp_path / "x.xlsx", [Sheet("工单", _frame())])
+    assert ".csv" in err.value.hint
+    assert not (tmp_path / "x.xlsx").exists()
+
+
+def test_atomic_path_keeps_the_old_file_when_writing_fails(tmp_path):
+    tmp_path = tmp_path / "out"
+    tmp_path.mkdir()
+    target = tmp_path / "clean.csv"
+    target.write_text("old", encoding="utf-8")
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half", encoding="utf-8")
+            raise RuntimeError("boom")
+    assert target.read_text(encoding="utf-8") == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["clean.csv"]
+
+
+def test_atomic_path_reports_a_locked_target(tmp_path, monkeypatch):
+    tmp_path = tmp_path / "out"
+    tmp_path.mkdir()
+    def locked(src, dst):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(os, "replace", locked)
+    with pytest.raises(InputError, match="正在被 Excel/WPS 打开") as err:
+        write_csv(_frame(), tmp_path / "clean.csv")
+    assert "关闭" in err.value.hint
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_output_folder_that_cannot_be_created(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    with pytest.raises(InputError, match="无法创建输出目录"):
+        write_csv(_frame(), blocker / "sub" / "clean.csv")
+
+
+def test_output_path_that_is_a_folder(tmp_path):
+    tmp_path = tmp_path / "out"
+    tmp_path.mkdir()
+    (tmp_path / "clean.csv").mkdir()
+    with pytest.raises(InputError, match="无法写入"):
+        write_csv(_frame(), tmp_path / "clean.csv")
+    assert [p.name for p in tmp_path.iterdir()] == ["clean.csv"]
+
+
+def test_sheet_names_are_made_valid():
+    assert write._sheet_name("a[b]c:d*e?f/g\\h") == "a_b_c_d_e_f_g_h"
+    assert write._sheet_name("") == "Sheet1"
+    assert len(write._sheet_name("长" * 40)) == 31
+
+
+def test_path_objects_are_returned(tmp_path):
+    assert write_csv(_frame(), tmp_path / "a.csv") == tmp_path / "a.csv"
+    assert isinstance(write_xlsx(tmp_path / "a.xlsx", [Sheet("s", _frame())]), Path)
+
+
+def test_temporary_file_that_cannot_be_made(tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(write.tempfile, "mkstemp", refuse)
+    with pytest.raises(InputError, match="无法在"):
+        write_csv(_frame(), tmp_path / "clean.csv")
