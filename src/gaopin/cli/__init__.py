@@ -9,7 +9,7 @@ from __future__ import annotations
 import typer
 
 from gaopin import __version__
-from gaopin.cli import load_cmds
+from gaopin.cli import load_cmds, sample_cmd
 
 app = typer.Typer(
     name="gaopin",
@@ -34,6 +34,7 @@ def _root(
 
 
 load_cmds.register(app)
+sample_cmd.register(app)
 
 
 def main() -> None:
