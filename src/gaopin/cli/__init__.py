@@ -9,7 +9,7 @@ from __future__ import annotations
 import typer
 
 from gaopin import __version__
-from gaopin.cli import load_cmds, report_cmd, store_cmds, warn_cmd
+from gaopin.cli import load_cmds, report_cmd, sample_cmd, store_cmds, warn_cmd
 
 app = typer.Typer(
     name="gaopin",
@@ -39,6 +39,7 @@ load_cmds.register(app)
 warn_cmd.register(app)
 store_cmds.register(app)
 report_cmd.register(app)
+sample_cmd.register(app)
 
 
 def main() -> None:
