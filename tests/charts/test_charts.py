@@ -1,0 +1,432 @@
+"""Charts of the monthly report: Chinese glyphs, valid and reproducible PNGs, skipped
+charts, font lookup, and no matplotlib global state left behind."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import subprocess
+import sys
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from gaopin import charts
+from gaopin.errors import ConfigError, InputError
+
+SRC = Path(charts.__file__).resolve().parents[1]
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+COMMUNITIES = [
+    "恰海社区", "桥一社区", "桥二社区", "新村东里社区", "新村西里社区", "万柳园社区", "育芳园社区",
+    "东安街头条社区", "花园北路社区", "望园东里社区", "建欣苑社区", "南苑乡新宫村", "看丹南路社区",
+    "富丰园社区", "科技园区社区", "樊家村西里社区", "芳古园一区社区", "丰益花园社区", "石榴庄东街社区",
+]
+CATEGORIES = [
+    "城市管理->市容环境->占道经营",
+    "住房->物业管理->物业服务->公共设施维修",
+    "城乡建设->供热->居民供热->室温不达标",
+    "交通管理->停车管理->小区停车->私装地锁",
+    "城市管理->噪声污染->施工噪声->夜间施工扰民",
+    "劳动和社会保障->劳动关系->拖欠工资",
+    "市场管理->消费维权->预付卡退费",
+    "城乡建设->供水->居民供水->停水",
+    "环境保护->大气污染->餐饮油烟",
+    "住房->物业管理->物业服务->电梯故障维修",
+]
+
+
+def _metrics(name: str, rng: random.Random, tickets: int) -> dict:
+    valid = max(1, int(tickets * rng.uniform(0.5, 0.8)))
+    response = rng.uniform(0.97, 1.0)
+    resolution = rng.uniform(0.80, 0.98)
+    satisfaction = rng.uniform(0.82, 0.99)
+    score = 100 * (0.1 * response + 0.5 * resolution + 0.4 * satisfaction)
+    return {
+        "name": name,
+        "tickets": tickets,
+        "valid_callbacks": valid,
+        "response_rate": response,
+        "resolution_rate": resolution,
+        "satisfaction_rate": satisfaction,
+        "score": round(score, 2),
+        "single_no": rng.randint(0, 5),
+        "double_no": rng.randint(0, 3),
+        "points_lost": round(100 - score, 2),
+    }
+
+
+def report_fixture(seed: int = 12345) -> dict:
+    rng = random.Random(seed)
+    months = [_metrics(f"2024-{m:02d}", rng, rng.randint(520, 820)) for m in range(1, 11)]
+    communities = [_metrics(name, rng, rng.randint(8, 95)) for name in COMMUNITIES]
+    categories = [_metrics(name, rng, n) for name, n in zip(CATEGORIES, (96, 81, 77, 60, 52, 40, 33, 31, 25, 19))]
+    counts = [
+        [int(rng.randint(0, 3) + (12 if 8 <= h <= 11 else 6 if 13 <= h <= 18 else 0) * (0.6 if d >= 5 else 1))
+         for h in range(24)]
+        for d in range(7)
+    ]
+    return {
+        "period": {"label": "2024-10", "start": "2024-10-01", "end": "2024-10-31"},
+        "street": "新村街道",
+        "months": months,
+        "by_community": communities,
+        "by_category": categories,
+        "heatmap": {"weekdays": ["周一", "周二", "周三", "周四", "周五", "周六", "周日"], "hours": list(range(24)), "counts": counts},
+        "rankings": [
+            {"month": f"2024-{m:02d}", "volume_rank": rng.randint(15, 60), "score_rank": rng.randint(5, 90),
+             "city_score": round(rng.uniform(86, 95), 1)}
+            for m in range(1, 11)
+        ],
+    }
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@contextmanager
+def font_problems():
+    """Collect what matplotlib says while drawing: warnings and its log records.
+
+    Yields a dict: "glyph" lists every message about missing glyphs or fonts, "other"
+    every other warning (deprecations aside).
+    """
+    out: dict[str, list[str]] = {"glyph": [], "other": []}
+    logger = logging.getLogger("matplotlib")
+    handler = _Records()
+    old_level = logger.level
+    logger.addHandler(handler)
+    if logger.getEffectiveLevel() > logging.WARNING:
+        logger.setLevel(logging.WARNING)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield out
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+    messages = [(w.category, str(w.message)) for w in caught]
+    messages += [(None, r.getMessage()) for r in handler.records]
+    for category, text in messages:
+        if "Glyph" in text or "missing from font" in text or "findfont" in text:
+            out["glyph"].append(text)
+        elif category is None or not issubclass(category, (DeprecationWarning, PendingDeprecationWarning)):
+            out["other"].append(text)
+
+
+def dejavu() -> Path:
+    import matplotlib
+
+    return Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """(width, height) from the IHDR chunk."""
+    assert data[:8] == PNG_MAGIC and data[12:16] == b"IHDR"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    """The full report rendered once: (paths, font problems)."""
+    out = tmp_path_factory.mktemp("charts")
+    with font_problems() as problems:
+        paths = charts.render_charts(report_fixture(), out / "2024-10")
+    return paths, problems
+
+
+# --- rendering ---------------------------------------------------------------------------
+
+
+def test_every_chart_is_drawn_without_missing_glyphs(rendered):
+    paths, problems = rendered
+    assert list(paths) == list(charts.CHART_NAMES)
+    assert problems["glyph"] == []
+    assert problems["other"] == []
+
+
+def test_pngs_are_valid_and_phone_sized(rendered):
+    import matplotlib.image
+
+    paths, _ = rendered
+    for name, path in paths.items():
+        assert path.name == f"{name}.png"
+        data = path.read_bytes()
+        width, height = png_size(data)
+        assert width == int(charts.WIDTH_IN * charts.DPI) == 1200
+        assert height >= int(charts.HEIGHT_IN * charts.DPI) == 675
+        pixels = matplotlib.image.imread(path)
+        assert pixels.shape[:2] == (height, width)
+        assert pixels.std() > 0.05  # something was drawn
+    # 19 communities get a taller chart so that each name stays legible.
+    assert png_size(paths["communities"].read_bytes())[1] > 675
+    assert not [p for p in paths["monthly"].parent.iterdir() if p.name.startswith(".")]  # no temp files left
+
+
+def test_same_data_gives_byte_identical_pngs(rendered, tmp_path):
+    paths, _ = rendered
+    again = charts.render_charts(report_fixture(), tmp_path)
+    assert list(again) == list(paths)
+    for name in paths:
+        assert again[name].read_bytes() == paths[name].read_bytes(), name
+
+
+def test_the_glyph_check_fails_without_a_cjk_font(monkeypatch, tmp_path):
+    """What the first test guards against: with only DejaVu Sans, Chinese is boxes."""
+    monkeypatch.setattr(charts, "_locate_font", lambda configured="": charts._Font(dejavu(), "DejaVu Sans"))
+    report = {"period": {"label": "2024-10"}, "street": "测试街道", "by_category": [{"name": "验证缺字警告", "tickets": 3}]}
+    with font_problems() as problems:
+        written = charts.render_charts(report, tmp_path)
+    assert list(written) == ["categories"]
+    assert problems["glyph"], "a Chinese title drawn with DejaVu Sans should warn about missing glyphs"
+    assert any("DejaVu Sans" in text for text in problems["glyph"])
+
+
+def test_charts_with_no_data_are_skipped_and_need_no_font(monkeypatch, tmp_path):
+    def no_font(configured=""):
+        raise AssertionError("no chart to draw: the font must not be looked up")
+
+    monkeypatch.setattr(charts, "_locate_font", no_font)
+    none_metrics = dict.fromkeys(("tickets", "response_rate", "resolution_rate", "satisfaction_rate", "score"))
+    report = {
+        "period": {"label": "2024-10", "start": "2024-10-01", "end": "2024-10-31"},
+        "street": "新村街道",
+        "months": [{"name": f"2024-{m:02d}", **none_metrics} for m in range(1, 11)],
+        "by_community": [{"name": "恰海社区", **none_metrics}],
+        "by_category": [],
+        "heatmap": {"weekdays": ["周一"], "hours": [0, 1], "counts": [[0, 0]]},
+        "rankings": None,
+    }
+    assert charts.render_charts(report, tmp_path / "out") == {}
+    assert charts.render_charts({}, tmp_path / "out") == {}
+    report["rankings"] = [{"month": "2024-01", "volume_rank": None, "score_rank": None, "city_score": None}]
+    assert charts.render_charts(report, tmp_path / "out") == {}
+
+
+def test_some_missing_values_are_gaps_not_errors(tmp_path):
+    report = report_fixture()
+    for key in ("score", "response_rate", "satisfaction_rate"):
+        report["months"][3][key] = None
+    report["months"][5]["resolution_rate"] = float("nan")
+    report["months"][6]["tickets"] = None
+    for key in ("response_rate", "resolution_rate", "satisfaction_rate"):  # one series wholly missing
+        report["months"][0][key] = None
+    report["by_community"][2]["score"] = None  # no valid callback: shown as such, not dropped
+    report["by_category"][0]["name"] = "费用$A$->收费$B$问题"  # `$` must not start mathtext
+    report["rankings"][2]["city_score"] = None
+    report["rankings"][4]["score_rank"] = None
+    del report["heatmap"]
+    with font_problems() as problems:
+        written = charts.render_charts(report, tmp_path)
+    assert list(written) == ["monthly", "rates", "communities", "categories", "rankings"]
+    assert problems["glyph"] == [] and problems["other"] == []
+
+
+def test_rankings_chart_only_with_rankings_and_stale_files_removed(tmp_path):
+    report = {"period": {"label": "2024-10"}, "street": "新村街道", "rankings": report_fixture()["rankings"][:3]}
+    assert list(charts.render_charts(report, tmp_path)) == ["rankings"]
+    assert (tmp_path / "rankings.png").is_file()
+    report["rankings"] = None
+    assert charts.render_charts(report, tmp_path) == {}
+    assert not (tmp_path / "rankings.png").exists()  # the folder matches what was returned
+    report["rankings"] = []
+    assert charts.render_charts(report, tmp_path) == {}
+
+
+def test_bad_heatmap_shape_is_a_bug_not_a_chart(tmp_path):
+    report = {"heatmap": {"weekdays": ["周一", "周二"], "hours": [0, 1, 2], "counts": [[1, 2, 3], [4, 5]]}}
+    with pytest.raises(ValueError, match="heatmap"):
+        charts.render_charts(report, tmp_path)
+
+
+def test_unusable_output_folder_is_an_input_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    report = {"by_category": [{"name": "a->b", "tickets": 1}]}
+    with pytest.raises(InputError, match="无法创建输出目录"):
+        charts.render_charts(report, blocker / "charts")
+
+
+def test_category_labels_are_shortened_and_kept_apart():
+    assert charts.short_category("城市管理->市容环境->占道经营") == "…市容环境›占道经营"
+    assert charts.short_category("咨询->政策") == "咨询›政策"
+    assert charts.short_category("其他") == "其他"
+    assert charts.short_category(" 住房 -> 物业管理 ->物业服务->公共设施维修") == "…物业服务›公共设施维修"
+    long = charts.short_category("城市管理->一个非常非常长的二级分类名称->另一个非常非常长的三级分类名称")
+    assert len(long) <= 16 and long.startswith("…") and long.endswith("三级分类名称")
+    labels = charts.short_categories(["甲->乙->丙->丁", "戊->己->丙->丁", "甲->乙"])
+    assert labels[2] == "甲›乙"
+    assert labels[0] != labels[1] and labels[0].endswith("丙›丁") and labels[1].endswith("丙›丁")
+
+
+# --- fonts -------------------------------------------------------------------------------
+
+
+def test_default_font_is_the_packaged_noto_sans_sc():
+    import pylopdf_fonts_zh_cn
+
+    path = charts.find_cjk_font()
+    assert path.name == "NotoSansSC-Regular.otf"
+    assert path.resolve() == pylopdf_fonts_zh_cn.sans_path().resolve()
+    assert charts.find_cjk_font("") == path and charts.find_cjk_font("  ") == path
+
+
+def test_configured_font_is_used_when_it_has_chinese():
+    packaged = charts.find_cjk_font()
+    assert charts.find_cjk_font(str(packaged)) == packaged
+
+
+@pytest.mark.parametrize("kind", ["missing", "folder", "not_a_font", "no_chinese"])
+def test_bad_configured_font_names_the_setting(tmp_path, kind):
+    target = {
+        "missing": tmp_path / "没有这个字体.otf",
+        "folder": tmp_path,
+        "not_a_font": tmp_path / "font.ttf",
+        "no_chinese": dejavu(),
+    }[kind]
+    if kind == "not_a_font":
+        target.write_text("这不是字体", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        charts.find_cjk_font(str(target))
+    assert "[report] font" in str(info.value)
+    if kind == "no_chinese":
+        assert "不含中文字形" in info.value.message
+
+
+def test_no_font_anywhere_is_a_config_error_in_chinese(monkeypatch, tmp_path):
+    monkeypatch.setattr(charts, "_packaged_font", lambda: None)
+    monkeypatch.setattr(charts, "_system_font", lambda: None)
+    with pytest.raises(ConfigError) as info:
+        charts.find_cjk_font()
+    assert "找不到可用于图表的中文字体" in info.value.message
+    assert "pylopdf-fonts-zh-cn" in info.value.hint and "[report] font" in info.value.hint
+    with pytest.raises(ConfigError):  # and nothing is half-written
+        charts.render_charts(report_fixture(), tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_system_cjk_font_is_found_through_the_font_manager(monkeypatch):
+    from matplotlib import font_manager
+
+    packaged = str(charts.find_cjk_font())
+    entries = [
+        font_manager.FontEntry(fname="/fonts/DejaVuSans.ttf", name="DejaVu Sans"),
+        font_manager.FontEntry(fname="/fonts/wqy-zenhei.ttc", name="WenQuanYi Zen Hei"),
+        font_manager.FontEntry(fname="/fonts/NotoSansCJK-Bold.ttc", name="Noto Sans CJK SC", weight=700, index=2),
+        font_manager.FontEntry(fname=packaged, name="Noto Sans CJK SC", weight=400, index=2),
+    ]
+    monkeypatch.setattr(font_manager.fontManager, "ttflist", entries)
+    monkeypatch.setattr(charts, "_packaged_font", lambda: None)
+    assert charts.find_cjk_font() == Path(packaged)  # preferred family, regular weight
+    assert charts._locate_font().family == "Noto Sans CJK SC"
+    monkeypatch.setattr(font_manager.fontManager, "ttflist", entries[:2])
+    assert charts.find_cjk_font() == Path("/fonts/wqy-zenhei.ttc")
+
+
+# --- global state ------------------------------------------------------------------------
+
+
+def test_rcparams_are_unchanged_and_do_not_change_the_charts(tmp_path):
+    import matplotlib
+
+    report = {k: v for k, v in report_fixture().items() if k in ("period", "street", "months")}
+    plain = charts.render_charts(report, tmp_path / "plain")
+    before = dict(matplotlib.rcParams.copy())
+    user_style = {"font.size": 23, "lines.linewidth": 7, "axes.prop_cycle": matplotlib.cycler(color=["k"])}
+    with matplotlib.rc_context(user_style):
+        inside = dict(matplotlib.rcParams.copy())
+        styled = charts.render_charts(report, tmp_path / "styled")
+        assert dict(matplotlib.rcParams.copy()) == inside
+    assert dict(matplotlib.rcParams.copy()) == before
+    for name in plain:  # a user's rc settings do not reach the report
+        assert styled[name].read_bytes() == plain[name].read_bytes()
+
+
+def _run(code: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("MPL", "XDG_"))}
+    base["PYTHONPATH"] = str(SRC)
+    return subprocess.run(
+        [sys.executable, "-c", code], env={**base, **(env or {})}, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_no_pyplot_and_no_import_before_use(tmp_path):
+    data = tmp_path / "report.json"
+    data.write_text(json.dumps(report_fixture(), ensure_ascii=False), encoding="utf-8")
+    code = f"""
+import json, sys
+from pathlib import Path
+import gaopin.charts
+state = {{"after_import": "matplotlib" in sys.modules}}
+report = json.loads(Path({str(data)!r}).read_text(encoding="utf-8"))
+written = gaopin.charts.render_charts(report, Path({str(tmp_path / "out")!r}))
+state["written"] = sorted(written)
+state["pyplot"] = "matplotlib.pyplot" in sys.modules
+import matplotlib
+state["backend"] = matplotlib.rcParams._get_backend_or_none()
+print(json.dumps(state))
+"""
+    done = _run(code)
+    assert done.returncode == 0, done.stderr
+    state = json.loads(done.stdout)
+    assert state == {"after_import": False, "written": sorted(charts.CHART_NAMES), "pyplot": False, "backend": None}
+
+
+def test_cli_help_does_not_import_matplotlib():
+    code = """
+import runpy, sys
+sys.argv = ["gaopin", "--help"]
+try:
+    runpy.run_module("gaopin", run_name="__main__")
+except SystemExit:
+    pass
+print("MPL" if "matplotlib" in sys.modules else "NO-MPL")
+"""
+    done = _run(code)
+    assert done.stdout.strip().endswith("NO-MPL"), done.stdout + done.stderr
+
+
+def test_unwritable_home_gets_a_private_matplotlib_dir(tmp_path):
+    home = tmp_path / "home"
+    home.write_text("a file, so nothing can be created under it")
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    code = """
+import json, os, stat
+import gaopin.charts as c
+c.prepare_matplotlib_env()
+first = os.environ.get("MPLCONFIGDIR")
+del os.environ["MPLCONFIGDIR"]
+c.prepare_matplotlib_env()
+assert os.environ["MPLCONFIGDIR"] == first  # the same folder next run: the font cache is kept
+import matplotlib
+print(json.dumps({"dir": first, "config": matplotlib.get_configdir(), "mode": stat.S_IMODE(os.stat(first).st_mode)}))
+"""
+    done = _run(code, {"HOME": str(home), "TMPDIR": str(temp)})
+    assert done.returncode == 0, done.stderr
+    state = json.loads(done.stdout)
+    assert Path(state["dir"]).parent == temp and Path(state["config"]) == Path(state["dir"])
+    assert state["mode"] == 0o700
+    assert "temporary cache directory" not in done.stderr
+
+
+def test_writable_home_or_explicit_mplconfigdir_is_left_alone(tmp_path):
+    code = 'import os, gaopin.charts as c; c.prepare_matplotlib_env(); print(os.environ.get("MPLCONFIGDIR", "-"))'
+    home = tmp_path / "home"
+    home.mkdir()
+    assert _run(code, {"HOME": str(home)}).stdout.strip() == "-"
+    assert (home / ".config" / "matplotlib").is_dir()
+    assert _run(code, {"HOME": str(tmp_path / "f"), "MPLCONFIGDIR": "/somewhere"}).stdout.strip() == "/somewhere"
