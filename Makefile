@@ -17,10 +17,16 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
+# The main job on the bundled sample: warnings and escalations, the ledger and the August report.
+DEMO_RUN := $(BIN)/gaopin
+DEMO_OPTS := --config sample_data/gaopin.toml
 demo: $(STAMP)
 	@rm -rf $(DEMO) && mkdir -p $(DEMO)
-	$(BIN)/gaopin warn sample_data/tickets.xlsx --config sample_data/gaopin.toml --date 2024-08-20
-	$(BIN)/gaopin warn sample_data/tickets.xlsx --config sample_data/gaopin.toml --output $(DEMO)/warnings.xlsx
+	$(DEMO_RUN) warn sample_data/tickets.xlsx $(DEMO_OPTS) --since 2024-08-01 --output $(DEMO)/warnings.xlsx
+	$(DEMO_RUN) import sample_data/tickets.xlsx $(DEMO_OPTS) --db $(DEMO)/gaopin.db
+	$(DEMO_RUN) ledger --month 8 --year 2024 $(DEMO_OPTS) --db $(DEMO)/gaopin.db --today 2024-10-31 --output $(DEMO)/ledger.xlsx
+	$(DEMO_RUN) report --month 8 --year 2024 $(DEMO_OPTS) --db $(DEMO)/gaopin.db --today 2024-10-31 --out $(DEMO)/report
+	@echo "演示结果在 $(DEMO)/：warnings.xlsx、ledger.xlsx、report/report.html、report/report.xlsx"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -29,7 +35,7 @@ sample: $(STAMP)
 	$(BIN)/gaopin sample --out sample_data
 
 docs: $(STAMP)
-	$(BIN)/python -m gaopin.docs_check --write
+	$(BIN)/python tools/docs.py --write
 
 clean:
 	rm -rf $(VENV) $(DEMO) reports .pytest_cache .hypothesis

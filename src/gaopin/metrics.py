@@ -96,7 +96,8 @@ def _clean(value):
 
 def _records(table: pd.DataFrame, named: bool) -> list[dict]:
     out = []
-    for name, row in table.iterrows():
+    # to_dict keeps each column's own type (iterrows would turn counts into floats).
+    for name, row in zip(table.index, table.to_dict("records")):
         rec = {"name": str(name)} if named else {}
         rec.update({k: _clean(v) for k, v in row.items()})
         out.append(rec)

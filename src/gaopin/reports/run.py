@@ -72,7 +72,7 @@ def write_report(report: dict, out_dir: Path, settings: Settings, progress: Call
     try:
         if progress:
             progress("绘制图表")
-        charts = render_charts(report, staging, settings.report.font)
+        charts = render_charts(report, staging, str(settings.resolve_path(settings.report.font)) if settings.report.font else "")
         if progress:
             progress("写出报告")
         write_html(report, charts, staging / HTML_NAME)
