@@ -811,3 +811,31 @@ def render_charts(report: dict[str, Any], out_dir: Path | str, font: str | os.Pa
             except OSError as exc:  # an old picture left behind is not worth failing the report
                 log.warning("could not remove the stale chart %s: %s", stale, exc)
     return written
+
+
+# --- the same font for the HTML report -------------------------------------------------------
+
+
+def font_subset(text: str, configured: str | os.PathLike[str] = "") -> bytes:
+    """The chart font cut down to the characters of `text` (an OpenType file of ~100 KB).
+
+    Embedded in the HTML report so that it renders the same on a phone, a PC without
+    Chinese fonts, or a mail client; the whole font (8 MB) would be too heavy to send.
+    """
+    import io
+
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    path = find_cjk_font(configured)
+    options = subset.Options()
+    options.layout_features = ["*"]
+    options.notdef_outline = True
+    options.name_IDs = ["*"]
+    font = TTFont(os.fspath(path), fontNumber=0, lazy=False)
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(text="".join(sorted(set(text))) + "".join(chr(c) for c in range(32, 127)))
+    subsetter.subset(font)
+    out = io.BytesIO()
+    font.save(out)
+    return out.getvalue()

@@ -33,7 +33,18 @@ def data_uri(path: Path) -> str:
     return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii")
 
 
-def render_html(report: dict, charts: dict[str, Path]) -> str:
+def render_html(report: dict, charts: dict[str, Path], font: str = "") -> str:
+    """The report page; its Chinese text in an embedded subset of the chart font."""
+    from gaopin.charts import font_subset
+
+    page = _render_page(report, charts, font_face="")
+    used = "".join(ch for ch in set(page) if ord(ch) > 127)
+    font_data = base64.b64encode(font_subset(used, font)).decode("ascii")
+    face = f'@font-face {{ font-family: "GaopinCJK"; src: url(data:font/otf;base64,{font_data}) format("opentype"); }}'
+    return _render_page(report, charts, font_face=face)
+
+
+def _render_page(report: dict, charts: dict[str, Path], font_face: str) -> str:
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     env = Environment(loader=PackageLoader("gaopin", "templates"), autoescape=select_autoescape(["html", "j2"]), trim_blocks=False)
@@ -55,12 +66,13 @@ def render_html(report: dict, charts: dict[str, Path]) -> str:
         delta=_delta,
         kind_label=lambda k: KIND_LABELS.get(k, k),
         key_text=key_text,
+        font_face=font_face,
     )
 
 
-def write_html(report: dict, charts: dict[str, Path], path: Path) -> Path:
+def write_html(report: dict, charts: dict[str, Path], path: Path, font: str = "") -> Path:
     with atomic_path(path) as tmp:
-        tmp.write_text(render_html(report, charts), encoding="utf-8")
+        tmp.write_text(render_html(report, charts, font), encoding="utf-8")
     return path
 
 

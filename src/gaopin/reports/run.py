@@ -72,10 +72,11 @@ def write_report(report: dict, out_dir: Path, settings: Settings, progress: Call
     try:
         if progress:
             progress("绘制图表")
-        charts = render_charts(report, staging, str(settings.resolve_path(settings.report.font)) if settings.report.font else "")
+        font = str(settings.resolve_path(settings.report.font)) if settings.report.font else ""
+        charts = render_charts(report, staging, font)
         if progress:
             progress("写出报告")
-        write_html(report, charts, staging / HTML_NAME)
+        write_html(report, charts, staging / HTML_NAME, font)
         write_workbook(report, staging / XLSX_NAME)
         os.chmod(staging, 0o755)
         old = None

@@ -1,0 +1,40 @@
+import base64
+import io
+import re
+
+from fontTools.ttLib import TTFont
+
+from gaopin.config import Settings
+from gaopin.reports.monthly import build_report
+from gaopin.reports.render import render_html, report_sheets
+from tests.builders import at, tickets
+
+ROWS = [
+    {"received_at": at("2024-08-0%d" % d), "community": c, "valid_callback": "是", "contacted": "是", "resolved": r, "satisfied": "满意", "category": "住房->物业->维修", "street": "新村街道", "unit": "<script>alert(1)</script>"}
+    for d, c, r in [(1, "恰海社区", "是"), (2, "桥一社区", "否"), (3, "𠮷祥社区", "是")]
+]
+
+
+def test_html_embeds_a_font_that_covers_every_chinese_character_of_the_page():
+    report = build_report(tickets(ROWS), Settings(), 2024, 8)
+    html = render_html(report, {})
+    data = re.search(r"data:font/otf;base64,([A-Za-z0-9+/=]+)", html).group(1)
+    font = TTFont(io.BytesIO(base64.b64decode(data)))
+    cmap = font.getBestCmap()
+    text = re.sub(r"data:[^)\"]+", "", html)
+    missing = {ch for ch in text if ord(ch) > 127 and ord(ch) not in cmap and not ch.isspace()}
+    assert missing <= {"𠮷"}  # outside Noto Sans SC itself: the browser falls back for it
+    assert len(data) < 400_000
+
+
+def test_html_escapes_ticket_text():
+    report = build_report(tickets(ROWS), Settings(), 2024, 8)
+    html = render_html(report, {})
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;" in html
+
+
+def test_workbook_sheets_without_a_store():
+    report = build_report(tickets(ROWS), Settings(), 2024, 8)
+    names = [s.name for s in report_sheets(report)]
+    assert names == ["汇总", "社区", "承办单位", "分类", "单双否工单", "高频台账"]
