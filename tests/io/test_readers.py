@@ -338,3 +338,14 @@ def test_head_is_at_most_thirty_rows(tmp_path):
     grid = _read(write_csv(tmp_path / "t.csv", rows))
     assert len(grid.head) == readers.HEAD_ROWS
     assert isinstance(pd.DataFrame(grid.head), pd.DataFrame)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "gb18030"])
+@pytest.mark.parametrize("shift", [0, 1, 2])
+def test_a_character_cut_at_the_end_of_the_head_sample_is_not_an_error(tmp_path, encoding, shift):
+    # Chinese text long enough that the 256 KB head sample ends inside a multibyte character.
+    rows = [["工单编号", "受理时间", "诉求地址"]] + [[f"A{i}", "2024-08-03 10:00", "恰海小区" * 3 + "x" * ((i + shift) % 3)] for i in range(12000)]
+    path = write_csv(tmp_path / "t.csv", rows, encoding=encoding)
+    grid = read(path, LoadSettings(), LimitSettings())
+    assert grid.encoding == encoding
+    assert len(grid.body(0, None).frame) == 12000

@@ -7,6 +7,7 @@ strings; numeric cells that cannot hold their digits (over 15 of them) are flagg
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 from collections import Counter
@@ -264,14 +265,12 @@ DELIMITERS = (",", "\t", ";", "|")
 
 
 def _decode_head(raw: bytes, encoding: str) -> str:
-    """Decode the first bytes strictly, tolerating a character cut at the end."""
-    for cut in range(0, 4):
-        try:
-            return raw[: len(raw) - cut].decode(encoding) if cut else raw.decode(encoding)
-        except UnicodeDecodeError as exc:
-            if exc.start < len(raw) - 4:
-                raise
-    raise UnicodeDecodeError(encoding, raw, 0, 1, "undecodable head")
+    """Decode the first bytes strictly; a character cut at the end of the sample is left out.
+
+    An incremental decoder holds back an incomplete trailing character instead of failing
+    (comparing error offsets would not work for utf-8-sig, whose offsets skip the BOM).
+    """
+    return codecs.getincrementaldecoder(encoding)(errors="strict").decode(raw, final=False)
 
 
 def _decode_error(path: Path, tried: list[str], raw: bytes | None = None) -> InputError:
