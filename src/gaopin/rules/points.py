@@ -80,17 +80,14 @@ class PointNormalizer:
         keys = {CITY, *DISTRICTS} | {compact(p) for p in prefixes if compact(p)}
         # Longest first, so that 新村街道 is removed before 新村.
         self.prefixes = tuple(sorted(keys, key=lambda p: (-len(p), p)))
+        self._leading = re.compile("(?:" + "|".join(re.escape(p) for p in self.prefixes) + ")")
 
     def strip_prefixes(self, text: str) -> str:
-        changed = True
-        while changed:
-            changed = False
-            for prefix in self.prefixes:
-                if text.startswith(prefix) and len(text) > len(prefix):
-                    text = text[len(prefix) :]
-                    changed = True
-                    break
-        return text
+        while True:
+            m = self._leading.match(text)
+            if m is None or m.end() == len(text):
+                return text
+            text = text[m.end() :]
 
     def __call__(self, address: str) -> str:
         full = compact(address)

@@ -58,6 +58,10 @@ def owner_of(community: str, owners: OwnerSettings) -> str:
     return table.get(compact(community), UNASSIGNED)
 
 
+def _texts(values: pd.Series) -> list[str]:
+    return values.astype(object).where(values.notna(), "").tolist()
+
+
 def escalations(prepared: Prepared, owners: OwnerSettings) -> tuple[list[Escalation], list[str]]:
     frame = prepared.frame
     notes = []
@@ -72,20 +76,13 @@ def escalations(prepared: Prepared, owners: OwnerSettings) -> tuple[list[Escalat
     level = escalation_level(frame, prepared.has("valid_callback"))
     hit = frame[level.notna()].assign(level=level[level.notna()])
     hit = hit.sort_values(["received_at", "ticket_id"], kind="stable", na_position="last")
-    out = []
-    for row in hit.itertuples(index=False):
-        community = "" if pd.isna(row.community) else str(row.community)
-        out.append(
-            Escalation(
-                ticket_id=str(row.ticket_id),
-                level=str(row.level),
-                community=community,
-                unit="" if pd.isna(row.unit) else str(row.unit),
-                received_at="" if pd.isna(row.received_at) else pd.Timestamp(row.received_at).isoformat(),
-                owner=owner_of(community, owners),
-            )
-        )
-    return out, notes
+    received = hit["received_at"].dt.strftime("%Y-%m-%dT%H:%M:%S")
+    communities = _texts(hit["community"])
+    owner_by_community = {c: owner_of(c, owners) for c in set(communities)}
+    return [
+        Escalation(ticket_id=str(t), level=str(lv), community=c, unit=u, received_at=r, owner=owner_by_community[c])
+        for t, lv, c, u, r in zip(hit["ticket_id"].tolist(), hit["level"].tolist(), communities, _texts(hit["unit"]), _texts(received))
+    ], notes
 
 
 def warn(
