@@ -223,7 +223,9 @@ def _to_canonical(
         log.add(Problem("extra_cells", message, file=source, row=number))
     # Blank rows (every cell empty) are not tickets.
     if len(raw.columns):
-        nonblank = raw.apply(lambda s: s.notna() & (s.astype("str").str.strip() != "")).any(axis=1) if len(raw) else pd.Series([], dtype=bool)
+        # Trimmed once here: a row whose cells are all blank or whitespace is not a ticket.
+        raw = pd.DataFrame({c: conv.text_column(raw[c]) for c in raw.columns}, index=raw.index)
+        nonblank = raw.notna().any(axis=1) if len(raw) else pd.Series([], dtype=bool)
     else:
         nonblank = pd.Series(False, index=raw.index)
     raw = raw[nonblank].reset_index(drop=True)

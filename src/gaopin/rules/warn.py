@@ -17,6 +17,13 @@ from gaopin.rules.warnings import UNASSIGNED, Warning, find_warnings
 from gaopin.schema import compact
 
 
+# The canonical fields `warn` reads (content, dispatch and closing times are not needed).
+WARN_FIELDS = (
+    "ticket_id", "received_at", "ticket_type", "caller_name", "caller_phone", "street", "community",
+    "address", "category", "title", "unit", "valid_callback", "contacted", "resolved", "satisfied",
+)  # fmt: skip
+
+
 @dataclass
 class Escalation:
     ticket_id: str
