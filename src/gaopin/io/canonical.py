@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -51,15 +52,27 @@ def matches(s: pd.Series, pattern: str) -> pd.Series:
     return pd.Series(pc.fill_null(hit, False).to_numpy(zero_copy_only=False), index=s.index)
 
 
-def text_column(s: pd.Series) -> pd.Series:
-    """Zero-width characters removed, whitespace padding (\\n, \\t, 全角空格) trimmed, "" → NA."""
+def text_column(s: pd.Series, zero_width: bool = True) -> pd.Series:
+    """Whitespace padding (\\n, \\t, 全角空格) trimmed, "" → NA, and zero-width characters removed.
+
+    Free text (titles, contents) may skip the zero-width pass (`zero_width=False`): it is only
+    shown, never matched, and the search costs more than everything else here.
+    """
     if not len(s):
         return s.astype("str")
     values = pc.utf8_trim_whitespace(arrow(s))
-    if pc.any(pc.match_substring_regex(values, _ZW_PATTERN)).as_py():
+    if zero_width and pc.any(pc.match_substring_regex(values, _ZW_PATTERN)).as_py():
         values = pc.utf8_trim_whitespace(pc.replace_substring_regex(values, _ZW_PATTERN, ""))
-    values = pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
+    empty = pc.equal(pc.binary_length(values), 0)
+    if pc.any(empty).as_py():
+        values = pc.if_else(empty, pa.scalar(None, pa.string()), values)
     return series(values, s.index)
+
+
+def has_text(s: pd.Series) -> np.ndarray:
+    """True where a cell holds something other than whitespace (cheap: no copy kept)."""
+    length = pc.binary_length(pc.utf8_trim_whitespace(arrow(s)))
+    return pc.fill_null(pc.greater(length, 0), False).to_numpy(zero_copy_only=False)
 
 
 def map_unique(s: pd.Series, fn: Callable[[str], str]) -> pd.Series:
