@@ -107,6 +107,6 @@ class PointNormalizer:
 
 def point_column(address: pd.Series, street: pd.Series, extra_prefixes: Iterable[str] = ()) -> pd.Series:
     """The point of every ticket; blank where the address is blank."""
-    streets = pd.unique(street.dropna().to_numpy()) if street is not None else []
+    streets = list(pd.factorize(street)[1]) if street is not None else []
     normalizer = PointNormalizer(set(extra_prefixes) | street_prefixes(streets))
     return map_unique(address, normalizer)

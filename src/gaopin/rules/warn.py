@@ -59,10 +59,22 @@ class WarnReport:
 
 
 def owner_of(community: str, owners: OwnerSettings) -> str:
-    if not community:
-        return UNASSIGNED
+    return owner_lookup(owners)(community)
+
+
+def owner_lookup(owners: OwnerSettings):
+    """community → its leader (包片领导), matched ignoring blanks and width; "unassigned" otherwise."""
     table = {compact(k): v for k, v in owners.communities.items()}
-    return table.get(compact(community), UNASSIGNED)
+    cache: dict[str, str] = {}
+
+    def lookup(community: str) -> str:
+        if not community:
+            return UNASSIGNED
+        if community not in cache:
+            cache[community] = table.get(compact(community), UNASSIGNED)
+        return cache[community]
+
+    return lookup
 
 
 def _texts(values: pd.Series) -> list[str]:
@@ -85,7 +97,8 @@ def escalations(prepared: Prepared, owners: OwnerSettings) -> tuple[list[Escalat
     hit = hit.sort_values(["received_at", "ticket_id"], kind="stable", na_position="last")
     received = hit["received_at"].dt.strftime("%Y-%m-%dT%H:%M:%S")
     communities = _texts(hit["community"])
-    owner_by_community = {c: owner_of(c, owners) for c in set(communities)}
+    lookup = owner_lookup(owners)
+    owner_by_community = {c: lookup(c) for c in set(communities)}
     return [
         Escalation(ticket_id=str(t), level=str(lv), community=c, unit=u, received_at=r, owner=owner_by_community[c])
         for t, lv, c, u, r in zip(hit["ticket_id"].tolist(), hit["level"].tolist(), communities, _texts(hit["unit"]), _texts(received))
@@ -115,8 +128,9 @@ def warn(
     if since is not None:
         found = [w for w in found if w.end >= since]
         notes.append(f"只列出 {since.isoformat()} 及以后结束的预警。")
+    lookup = owner_lookup(settings.owners)
     for w in found:
-        w.owner = owner_of(w.community, settings.owners)
+        w.owner = lookup(w.community)
     esc, esc_notes = escalations(prepared, settings.owners)
     notes.extend(esc_notes)
     return WarnReport(found, esc, notes, settings.owners.center_head)

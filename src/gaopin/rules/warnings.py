@@ -83,7 +83,9 @@ def _rule_frame(frame: pd.DataFrame) -> pd.DataFrame:
     key = _codes(pd.Series(point * (int(problem.max(initial=0)) + 1) + problem))
     d = frame[DAY].to_numpy()[positions].astype("datetime64[D]").astype("int64")
     person = _codes(frame[PERSON].iloc[positions])
-    order = np.lexsort((d, key))
+    received = frame["received_at"].to_numpy()[positions].astype("int64")
+    # Time order within a group too, so that a warning's tickets are already in order.
+    order = np.lexsort((received, d, key))
     return pd.DataFrame({"key": key[order], "d": d[order], "person": person[order], "pos": positions[order]})
 
 
@@ -157,19 +159,33 @@ def _collect(frame: pd.DataFrame, rf: pd.DataFrame, groups: pd.DataFrame, rule: 
     ids, received, persons = column("ticket_id"), frame["received_at"].to_numpy()[take], column(PERSON)
     points, problems, communities, titles = column(POINT), column(PROBLEM), column("community"), column("title")
     days = rf["d"].to_numpy()
+    masked: dict[str, str] = {}
     out = []
     for i in range(len(groups)):
         lo, hi = offsets[i], offsets[i + 1]
-        # Tickets in time order (ids break ties), whatever order the rows came in.
-        order = sorted(range(lo, hi), key=lambda j: (received[j], ids[j]))
-        counts = Counter(c for c in communities[lo:hi] if c is not None)
-        community = min(counts, key=lambda c: (-counts[c], c)) if counts else ""
+        # rf is in time order within a group; equal times (rare) are put in id order.
+        order = list(range(lo, hi))
+        if any(received[j] == received[j + 1] for j in range(lo, hi - 1)):
+            order.sort(key=lambda j: (received[j], ids[j]))
+        present = [c for c in communities[lo:hi] if c is not None]
+        if present and present.count(present[0]) == len(present):
+            community = present[0]
+        else:
+            counts = Counter(present)
+            community = min(counts, key=lambda c: (-counts[c], c)) if counts else ""
         shown: list[str] = []
         for j in order:
-            if titles[j] is not None and len(shown) < MAX_TITLES:
-                title = mask_phones_in_text(titles[j]) if mask else titles[j]
-                if title not in shown:
-                    shown.append(title)
+            title = titles[j]
+            if title is None:
+                continue
+            if mask:
+                if title not in masked:
+                    masked[title] = mask_phones_in_text(title)
+                title = masked[title]
+            if title not in shown:
+                shown.append(title)
+                if len(shown) == MAX_TITLES:
+                    break
         out.append(
             Warning(
                 rule=rule,
