@@ -76,7 +76,7 @@ def test_migration_from_an_older_schema_backs_up_first(tmp_path):
     MIGRATIONS[0](conn)
     conn.execute("PRAGMA user_version = 1")
     conn.execute("INSERT INTO imports VALUES (1, 'a.xlsx', 'x', '2024-01-01 00:00:00', 1, 1, 0, 0, 0)")
-    conn.execute("INSERT INTO tickets (ticket_id, received_at, row_hash, first_import, last_import) VALUES ('OLD1', '2024-01-02 08:00:00', 0, 1, 1)")
+    conn.execute("INSERT INTO tickets (ticket_id, received_at, first_import, last_import) VALUES ('OLD1', '2024-01-02 08:00:00', 1, 1)")
     conn.close()
     store = Store(path)
     assert store.conn.execute("PRAGMA user_version").fetchone()[0] == LATEST

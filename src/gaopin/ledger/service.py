@@ -308,7 +308,7 @@ def show(store: Store, settings: Settings, entry_id: str, today: date, show_phon
     rows = []
     if out["ticket_ids"]:
         ids = out["ticket_ids"]
-        found = store._select_by_ids(
+        found = store.select_by_ids(
             "SELECT ticket_id, received_at, caller_name, caller_phone, address, category, title FROM tickets WHERE ticket_id IN ({})", ids
         )
         by_id = {r[0]: r for r in found}

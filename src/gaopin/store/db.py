@@ -52,7 +52,6 @@ def _v1(conn: sqlite3.Connection) -> None:
           ticket_id TEXT PRIMARY KEY,
         {columns},
           extra TEXT,
-          row_hash INTEGER NOT NULL,
           first_import INTEGER NOT NULL REFERENCES imports (id),
           last_import INTEGER NOT NULL REFERENCES imports (id)
         );
@@ -154,11 +153,33 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3)
 LATEST = len(MIGRATIONS)
 
 
-def _create_private(path: Path) -> None:
-    """Create the file readable by its owner only, before SQLite opens it."""
+def _create_store(path: Path) -> None:
+    """A new store, readable by its owner only, appearing whole or not at all.
+
+    The schema is built in a temporary file beside it, which is then linked into place:
+    a run killed while creating leaves no half-made store, and of two runs creating the
+    same store at once, one wins and the other simply opens it.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.new")
+    fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
     os.close(fd)
+    try:
+        conn = sqlite3.connect(tmp, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode = DELETE")
+            migrate(conn, tmp, 0)
+        finally:
+            conn.close()
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another run created it first
+        except OSError:
+            if not path.exists():
+                os.replace(tmp, path)  # a file system without hard links
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def connect(path: Path, create: bool = True) -> sqlite3.Connection:
@@ -167,9 +188,7 @@ def connect(path: Path, create: bool = True) -> sqlite3.Connection:
         if not create:
             raise StoreError(f"工单库 {path} 不存在", "请先用 gaopin import 导入工单，或用 --db 指定工单库")
         try:
-            _create_private(path)
-        except FileExistsError:
-            pass
+            _create_store(path)
         except OSError as exc:
             raise StoreError(f"无法创建工单库 {path}：{exc.strerror}", "请用 --db 或 GAOPIN_DB 换一个可写的位置") from None
     try:

@@ -10,18 +10,22 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Callable, Iterable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from gaopin.config import APP_NAME, Settings
-from gaopin.errors import StoreError, UsageError
+from gaopin.errors import LockedError, StoreError, UsageError
 from gaopin.io.dates import DTYPE
 from gaopin.io.load import FILE_COL, ROW_COL, LoadResult, Problem, load
 from gaopin.rules.persons import Links
 from gaopin.schema import CANONICAL_COLUMNS, is_usable_phone, normalize_phone
-from gaopin.store.db import TICKET_COLUMNS, connect, transaction
+from gaopin.io.canonical import arrow
+from gaopin.store.db import BUSY_TIMEOUT_MS, TICKET_COLUMNS, connect, transaction
 
 DATETIME_COLUMNS = ("received_at", "closed_at")
 TEXT_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -80,11 +84,6 @@ def _text_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _row_hash(text: pd.DataFrame, extra: pd.Series) -> np.ndarray:
-    both = text.assign(extra=extra)
-    return pd.util.hash_pandas_object(both, index=False).to_numpy().view("int64")
-
-
 def _json_escape(s: pd.Series) -> pd.Series:
     s = s.str.replace("\\", "\\\\", regex=False).str.replace('"', '\\"', regex=False)
     for ch, esc in (("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")):
@@ -106,12 +105,24 @@ def _extra_json(frame: pd.DataFrame, columns: Iterable[str]) -> pd.Series:
     return result.astype("str")
 
 
+STORED = tuple(TICKET_COLUMNS) + ("extra",)
+STAGE_IDS, STAGE_UPDATES = "_stage_ids", "_stage_updates"
+
+
+def _arrow_text(frame: pd.DataFrame, columns: Iterable[str]) -> pa.Table:
+    return pa.table({c: arrow(frame[c]) for c in columns})
+
+
 class Store:
     def __init__(self, path: Path, create: bool = True):
         self.path = Path(path)
         self.conn = connect(self.path, create=create)
+        self._adbc = None
 
     def close(self) -> None:
+        if self._adbc is not None:
+            self._adbc.close()
+            self._adbc = None
         self.conn.close()
 
     def __enter__(self) -> "Store":
@@ -119,6 +130,47 @@ class Store:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+    # --- bulk access ------------------------------------------------------------------
+    # Large reads and writes go through ADBC, which moves Arrow columns in and out of SQLite
+    # several times faster than row tuples through the sqlite3 module (docs/performance.md).
+
+    def _bulk(self):
+        if self._adbc is None:
+            import adbc_driver_sqlite.dbapi as adbc
+
+            self._adbc = adbc.connect(str(self.path))
+            cur = self._adbc.cursor()
+            cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            cur.fetchall()
+            # synchronous is FULL by default in the driver's SQLite: commits survive a power cut.
+            cur.close()
+            self._adbc.commit()
+        return self._adbc
+
+    def read_arrow(self, sql: str, parameters: tuple = ()) -> pa.Table:
+        cur = self._bulk().cursor()
+        try:
+            cur.execute(sql, parameters=parameters or None)
+            return cur.fetch_arrow_table()
+        finally:
+            cur.close()
+            self._bulk().commit()  # end the read transaction, release the shared lock
+
+    @contextmanager
+    def _bulk_transaction(self) -> Iterator[Any]:
+        conn = self._bulk()
+        cur = conn.cursor()
+        try:
+            yield cur
+            conn.commit()
+        except BaseException as exc:
+            conn.rollback()
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise LockedError("工单库正被另一个 gaopin 进程写入", "请等它结束后再试") from None
+            raise
+        finally:
+            cur.close()
 
     # --- imports ------------------------------------------------------------------
 
@@ -131,106 +183,102 @@ class Store:
         summary = FileImport(file=file_name, rejected=list(result.rejected))
         frame = result.frame
         text = _text_frame(frame)
-        extra = _extra_json(frame, result.extra_columns)
-        hashes = _row_hash(text, extra)
-        with transaction(self.conn):
-            cur = self.conn.execute(
+        text["extra"] = _extra_json(frame, result.extra_columns)
+        with self._bulk_transaction() as cur:
+            cur.execute(
                 "INSERT INTO imports (file_name, sha256, imported_at, rows, new, updated, unchanged, rejected) VALUES (?, ?, ?, ?, 0, 0, 0, ?)",
-                (file_name, sha256, now.strftime(TEXT_FORMAT), len(frame) + len(result.rejected), len(result.rejected)),
+                parameters=(file_name, sha256, now.strftime(TEXT_FORMAT), len(frame) + len(result.rejected), len(result.rejected)),
             )
-            import_id = cur.lastrowid
-            stored = self._stored_hashes(text["ticket_id"])
-            known = text["ticket_id"].isin(stored.index).to_numpy()
-            same = np.zeros(len(text), dtype=bool)
+            cur.execute("SELECT last_insert_rowid()")
+            import_id = int(cur.fetchone()[0])
+            cur.execute("SELECT ticket_id FROM tickets")
+            known_ids = cur.fetch_arrow_table().column(0)
+            known = pc.is_in(arrow(text["ticket_id"]), value_set=known_ids).to_numpy(zero_copy_only=False) if len(known_ids) else np.zeros(len(text), dtype=bool)
+            fresh = text[~known]
+            summary.new = len(fresh)
+            if len(fresh):
+                table = _arrow_text(fresh, STORED)
+                table = table.append_column("first_import", pa.array(np.full(len(fresh), import_id, dtype="int64")))
+                table = table.append_column("last_import", pa.array(np.full(len(fresh), import_id, dtype="int64")))
+                cur.adbc_ingest("tickets", table, mode="append")
             if known.any():
-                same[known] = stored.reindex(text["ticket_id"][known]).to_numpy() == hashes[known]
-            new_rows = ~known
-            summary.new = int(new_rows.sum())
-            self._insert(text[new_rows], extra[new_rows], hashes[new_rows], import_id)
-            changed = known & ~same
-            summary.unchanged = int((known & same).sum())
-            if changed.any():
-                updated, unchanged = self._merge_changed(text[changed], extra[changed], import_id)
-                summary.updated += updated
-                summary.unchanged += unchanged
-            self.conn.executemany(
-                "INSERT INTO rejected_rows (import_id, file_row, value, reason) VALUES (?, ?, ?, ?)",
-                [(import_id, p.row, p.value, p.message) for p in result.rejected],
-            )
-            self.conn.executemany("INSERT OR IGNORE INTO fields (name) VALUES (?)", [(f,) for f in sorted(result.fields)])
-            self.conn.execute(
+                updated, unchanged = self._merge_known(cur, text[known], import_id)
+                summary.updated, summary.unchanged = updated, unchanged
+            if result.rejected:
+                rejected = pa.table(
+                    {
+                        "import_id": pa.array([import_id] * len(result.rejected), pa.int64()),
+                        "file_row": pa.array([p.row for p in result.rejected], pa.int64()),
+                        "value": pa.array([p.value for p in result.rejected], pa.string()),
+                        "reason": pa.array([p.message for p in result.rejected], pa.string()),
+                    }
+                )
+                cur.adbc_ingest("rejected_rows", rejected, mode="append")
+            for name in sorted(result.fields):
+                cur.execute("INSERT OR IGNORE INTO fields (name) VALUES (?)", parameters=(name,))
+            cur.execute(
                 "UPDATE imports SET new = ?, updated = ?, unchanged = ? WHERE id = ?",
-                (summary.new, summary.updated, summary.unchanged, import_id),
+                parameters=(summary.new, summary.updated, summary.unchanged, import_id),
             )
         return summary
 
-    def _stored_hashes(self, ids: pd.Series) -> pd.Series:
-        count = self.conn.execute("SELECT count(*) FROM tickets").fetchone()[0]
-        if count == 0:
-            return pd.Series([], dtype="int64")
-        if count <= 4 * len(ids):
-            rows = self.conn.execute("SELECT ticket_id, row_hash FROM tickets").fetchall()
-        else:
-            rows = self._select_by_ids("SELECT ticket_id, row_hash FROM tickets WHERE ticket_id IN ({})", ids)
-        if not rows:
-            return pd.Series([], dtype="int64")
-        keys, values = zip(*rows)
-        return pd.Series(values, index=pd.Index(keys, dtype="str"), dtype="int64")
+    def _merge_known(self, cur, incoming: pd.DataFrame, import_id: int) -> tuple[int, int]:
+        """Field by field: the later export wins where it has a value; a blank never erases."""
+        cur.adbc_ingest(STAGE_IDS, pa.table({"ticket_id": arrow(incoming["ticket_id"])}), mode="replace")
+        cols = ", ".join(f"t.{c}" for c in STORED)
+        cur.execute(f"SELECT {cols} FROM {STAGE_IDS} s JOIN tickets t ON t.ticket_id = s.ticket_id ORDER BY s.rowid")
+        stored = cur.fetch_arrow_table()
+        # SQLite has no column types: a column of NULLs comes back as int64; everything is text.
+        stored = pa.table({n: stored.column(n).cast(pa.large_string()) for n in STORED})
+        cur.execute(f"DROP TABLE {STAGE_IDS}")
+        new_values: dict[str, pa.ChunkedArray] = {}
+        changed_cols = []
+        for name in STORED[1:]:
+            inc = arrow(incoming[name]).cast(pa.large_string())
+            old = stored.column(name)
+            differs = pc.and_(pc.is_valid(inc), pc.or_(pc.is_null(old), pc.not_equal(inc, old)))
+            differs = pc.fill_null(differs, False).to_numpy(zero_copy_only=False)
+            changed_cols.append(differs)
+            new_values[name] = pc.if_else(pc.is_valid(inc), inc, old)
+        matrix = np.vstack(changed_cols) if changed_cols else np.zeros((0, len(incoming)), dtype=bool)
+        touched = matrix.any(axis=0)
+        n_touched = int(touched.sum())
+        if n_touched:
+            ids = np.asarray(stored.column("ticket_id").to_pylist(), dtype=object)
+            names = STORED[1:]
+            c_idx, r_idx = np.nonzero(matrix)
+            olds = {n: stored.column(n) for n in names}
+            history = pa.table(
+                {
+                    "ticket_id": pa.array(ids[r_idx].tolist(), pa.string()),
+                    "import_id": pa.array(np.full(len(r_idx), import_id, dtype="int64")),
+                    "field": pa.array([names[c] for c in c_idx.tolist()], pa.string()),
+                    "old_value": pa.array([olds[names[c]][r].as_py() for c, r in zip(c_idx.tolist(), r_idx.tolist())], pa.string()),
+                    "new_value": pa.array([new_values[names[c]][r].as_py() for c, r in zip(c_idx.tolist(), r_idx.tolist())], pa.string()),
+                }
+            )
+            cur.adbc_ingest("ticket_history", history, mode="append")
+            rows = pa.array(np.flatnonzero(touched))
+            updates = pa.table({"ticket_id": pc.take(stored.column("ticket_id"), rows), **{n: pc.take(new_values[n], rows) for n in names}})
+            cur.adbc_ingest(STAGE_UPDATES, updates, mode="replace")
+            sets = ", ".join(f"{n} = u.{n}" for n in names)
+            cur.execute(
+                f"UPDATE tickets SET {sets}, last_import = ? FROM {STAGE_UPDATES} AS u WHERE tickets.ticket_id = u.ticket_id",
+                parameters=(import_id,),
+            )
+            cur.execute(f"DROP TABLE {STAGE_UPDATES}")
+        return n_touched, len(incoming) - n_touched
 
-    def _select_by_ids(self, sql: str, ids: Iterable[str]) -> list[tuple]:
+    # --- reading ------------------------------------------------------------------
+
+    def select_by_ids(self, sql: str, ids: Iterable[str]) -> list[tuple]:
+        """Rows of `sql` (with one `IN ({})` placeholder) for the given ids, in chunks."""
         ids = list(ids)
         out: list[tuple] = []
         for i in range(0, len(ids), 900):  # SQLite's host-parameter limit
             chunk = ids[i : i + 900]
             out.extend(self.conn.execute(sql.format(",".join("?" * len(chunk))), chunk).fetchall())
         return out
-
-    def _insert(self, text: pd.DataFrame, extra: pd.Series, hashes: np.ndarray, import_id: int) -> None:
-        if text.empty:
-            return
-        values = text.astype(object).where(text.notna(), None)
-        values["extra"] = extra.astype(object).where(extra.notna(), None).to_numpy()
-        values["row_hash"] = hashes.tolist()
-        values["first_import"] = import_id
-        values["last_import"] = import_id
-        columns = list(TICKET_COLUMNS) + ["extra", "row_hash", "first_import", "last_import"]
-        sql = f"INSERT INTO tickets ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-        self.conn.executemany(sql, values[columns].itertuples(index=False, name=None))
-
-    def _merge_changed(self, text: pd.DataFrame, extra: pd.Series, import_id: int) -> tuple[int, int]:
-        columns = list(TICKET_COLUMNS) + ["extra"]
-        rows = self._select_by_ids(f"SELECT {', '.join(columns)} FROM tickets WHERE ticket_id IN ({{}})", text["ticket_id"])
-        stored = pd.DataFrame(rows, columns=columns, dtype="str").set_index("ticket_id")
-        incoming = text.assign(extra=extra.to_numpy()).set_index("ticket_id")
-        incoming = incoming.loc[stored.index]
-        # Field by field: the later export wins where it has a value; a blank never erases.
-        merged = incoming.where(incoming.notna(), stored)
-        differs = merged.ne(stored) & ~(merged.isna() & stored.isna())
-        touched = differs.any(axis=1)
-        if touched.any():
-            mask = differs[touched].to_numpy()
-            olds = stored[touched].astype(object).where(stored[touched].notna(), None).to_numpy()
-            news = merged[touched].astype(object).where(merged[touched].notna(), None).to_numpy()
-            ids = merged.index[touched].to_numpy()
-            names = np.array(merged.columns)
-            r, c = np.nonzero(mask)
-            history = [(ids[i], import_id, names[j], olds[i, j], news[i, j]) for i, j in zip(r.tolist(), c.tolist())]
-            changed = merged[touched].reset_index()
-            new_hashes = _row_hash(changed[list(TICKET_COLUMNS)], changed["extra"])
-            values = changed.astype(object).where(changed.notna(), None)
-            sets = ", ".join(f"{c} = ?" for c in columns[1:])
-            updates = [
-                (*row[1:], h, import_id, row[0])
-                for row, h in zip(values[columns].itertuples(index=False, name=None), new_hashes.tolist())
-            ]
-            self.conn.executemany(f"UPDATE tickets SET {sets}, row_hash = ?, last_import = ? WHERE ticket_id = ?", updates)
-            self.conn.executemany(
-                "INSERT INTO ticket_history (ticket_id, import_id, field, old_value, new_value) VALUES (?, ?, ?, ?, ?)",
-                history,
-            )
-        return int(touched.sum()), int((~touched).sum())
-
-    # --- reading ------------------------------------------------------------------
 
     def fields(self) -> frozenset[str]:
         return frozenset(r[0] for r in self.conn.execute("SELECT name FROM fields"))
@@ -246,16 +294,21 @@ class Store:
         if until is not None:
             sql += " WHERE received_at IS NULL OR received_at < ?"
             params = (date.fromordinal(until.toordinal() + 1).isoformat(),)
-        sql += " ORDER BY rowid"
-        rows = self.conn.execute(sql, params).fetchall()
-        frame = pd.DataFrame(rows, columns=wanted, dtype="str") if rows else pd.DataFrame({c: pd.Series([], dtype="str") for c in wanted})
+        table = self.read_arrow(sql + " ORDER BY rowid", params)
+        n = table.num_rows
         data = {}
         for name in CANONICAL_COLUMNS:
-            if name in DATETIME_COLUMNS:
-                source = frame[name] if name in frame else pd.Series(pd.NA, index=frame.index, dtype="str")
-                data[name] = pd.to_datetime(source, format=TEXT_FORMAT, errors="coerce").astype(DTYPE)
+            if name in DATETIME_COLUMNS and name in wanted:
+                column = table.column(name).cast(pa.string()) if n else pa.chunked_array([], pa.string())
+                times = pc.strptime(column, format=TEXT_FORMAT, unit="s", error_is_null=True)
+                data[name] = pd.Series(times.to_numpy(zero_copy_only=False), dtype=DTYPE)
+            elif name in wanted:
+                column = table.column(name) if n else pa.chunked_array([], pa.string())
+                data[name] = pd.Series(pd.array(column.cast(pa.string()), dtype="str"))
+            elif name in DATETIME_COLUMNS:
+                data[name] = pd.Series(pd.NaT, index=range(n), dtype=DTYPE)
             else:
-                data[name] = frame[name] if name in frame else pd.Series(pd.NA, index=frame.index, dtype="str")
+                data[name] = pd.Series(pd.NA, index=range(n), dtype="str")
         out = pd.DataFrame(data)
         out[FILE_COL] = -1
         out[ROW_COL] = 0
