@@ -110,27 +110,52 @@ def load_entries(conn: sqlite3.Connection) -> dict[str, Entry]:
     return entries
 
 
-def save_entry(conn: sqlite3.Connection, e: Entry) -> None:
-    """Write one entry with its cycles and phones (inside the caller's transaction)."""
-    conn.execute(
-        "INSERT INTO entries (id, kind, key, opened_on, state, merged_into, state_before_merge, recurrence, owner, unit, deadline, measures) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, key = excluded.key, "
-        "opened_on = excluded.opened_on, state = excluded.state, merged_into = excluded.merged_into, "
-        "state_before_merge = excluded.state_before_merge, recurrence = excluded.recurrence, owner = excluded.owner, "
-        "unit = excluded.unit, deadline = excluded.deadline, measures = excluded.measures",
-        (e.id, e.kind, e.key, _s(e.opened_on), e.state, e.merged_into, e.state_before_merge, e.recurrence, e.owner, e.unit, _s(e.deadline), e.measures),
+_UPSERT = (
+    "INSERT INTO entries (id, kind, key, opened_on, state, merged_into, state_before_merge, recurrence, owner, unit, deadline, measures) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, key = excluded.key, "
+    "opened_on = excluded.opened_on, state = excluded.state, merged_into = excluded.merged_into, "
+    "state_before_merge = excluded.state_before_merge, recurrence = excluded.recurrence, owner = excluded.owner, "
+    "unit = excluded.unit, deadline = excluded.deadline, measures = excluded.measures"
+)
+
+
+def save_entries(conn, entries: list[Entry]) -> None:
+    """Write entries with their cycles and phones, in a few batched statements
+    (inside the caller's transaction; `conn` is a sqlite3 connection or the store's bulk writer)."""
+    if not entries:
+        return
+    conn.executemany(
+        _UPSERT,
+        [(e.id, e.kind, e.key, _s(e.opened_on), e.state, e.merged_into, e.state_before_merge, e.recurrence, e.owner, e.unit, _s(e.deadline), e.measures) for e in entries],
     )
-    conn.execute("DELETE FROM entry_cycles WHERE entry_id = ?", (e.id,))
+    ids = [(e.id,) for e in entries]
+    conn.executemany("DELETE FROM entry_cycles WHERE entry_id = ?", ids)
     conn.executemany(
         "INSERT INTO entry_cycles (entry_id, cycle, starts_after, opened_on, ended_on, end_kind, end_reason, closed_on, close_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(e.id, c.cycle, _s(c.starts_after), _s(c.opened_on), _s(c.ended_on), c.end_kind, c.end_reason, _s(c.closed_on), c.close_reason) for c in e.cycles],
+        [(e.id, c.cycle, _s(c.starts_after), _s(c.opened_on), _s(c.ended_on), c.end_kind, c.end_reason, _s(c.closed_on), c.close_reason) for e in entries for c in e.cycles],
     )
-    conn.execute("DELETE FROM entry_phones WHERE entry_id = ?", (e.id,))
-    conn.executemany("INSERT INTO entry_phones (entry_id, phone, own) VALUES (?, ?, ?)", [(e.id, p, int(o)) for p, o in sorted(e.phones.items())])
+    conn.executemany("DELETE FROM entry_phones WHERE entry_id = ?", ids)
+    conn.executemany(
+        "INSERT INTO entry_phones (entry_id, phone, own) VALUES (?, ?, ?)",
+        [(e.id, p, int(o)) for e in entries for p, o in sorted(e.phones.items())],
+    )
 
 
-def add_event(conn: sqlite3.Connection, entry_id: str, on: date, kind: str, text: str) -> None:
-    conn.execute("INSERT INTO entry_events (entry_id, on_date, kind, text) VALUES (?, ?, ?, ?)", (entry_id, on.isoformat(), kind, text))
+def save_entry(conn, e: Entry) -> None:
+    save_entries(conn, [e])
+
+
+def add_event(conn, entry_id: str, on: date, kind: str, text: str) -> None:
+    add_events(conn, [(entry_id, on, kind, text)])
+
+
+def add_events(conn, items: list[tuple[str, date, str, str]]) -> None:
+    """Timeline events, in the order given (that order breaks ties between events of a day)."""
+    if items:
+        conn.executemany(
+            "INSERT INTO entry_events (entry_id, on_date, kind, text) VALUES (?, ?, ?, ?)",
+            [(eid, on.isoformat(), kind, text) for eid, on, kind, text in items],
+        )
 
 
 def events(conn: sqlite3.Connection, entry_id: str) -> list[dict]:

@@ -14,15 +14,19 @@ idempotent; state changes (open, reopen, merge) are recorded once as events.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from gaopin.config import Settings
 from gaopin.ledger.detect import first_crossing_with_persons, first_crossings
+from gaopin.io.canonical import arrow
 from gaopin.ledger.model import (
     ACTIVE,
     CALLER,
@@ -33,17 +37,16 @@ from gaopin.ledger.model import (
     POINT,
     Cycle,
     Entry,
-    add_event,
+    add_events,
     load_entries,
     next_id,
-    save_entry,
+    save_entries,
 )
 from gaopin.rules.prepare import DAY, PERSON, POINT as POINT_COL, PROBLEM, prepare
-from gaopin.store.db import transaction
 from gaopin.store.store import Store
 
 EPOCH = date(1970, 1, 1)
-NEEDED = ("ticket_id", "received_at", "ticket_type", "caller_name", "caller_phone", "street", "community", "address", "category", "title")
+NEEDED = ("ticket_id", "received_at", "ticket_type", "caller_name", "caller_phone", "street", "community", "address", "category")
 
 
 def day_number(d: date) -> int:
@@ -85,38 +88,46 @@ class RefreshSummary:
 
 @dataclass
 class KeyTickets:
-    """The tickets of one kind, grouped by key, sorted by time (columns as numpy arrays once)."""
+    """The usable tickets of one kind, sorted by (key, time): each key's tickets are one slice."""
 
-    frame: pd.DataFrame  # ticket_id, day (int), person, key
-    positions: dict[str, np.ndarray]  # key → row positions in frame
-    day_values: np.ndarray = field(default_factory=lambda: np.array([], dtype="int64"))
-    person_values: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
-    id_values: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
+    keys: pd.Index  # the distinct keys; a key's code is its position here
+    starts: np.ndarray  # per code: first row of its slice
+    ends: np.ndarray  # per code: one past its last row
+    day: np.ndarray  # day numbers, sorted by (key, time)
+    person: np.ndarray  # person codes (-1: no usable phone), same order
+    persons: pd.Index  # person code → person id
+    rows: np.ndarray  # row position in the prepared frame, same order
+
+    def code(self, key: str) -> int:
+        return int(self.keys.get_loc(key))
+
+    def has(self, key: str) -> bool:
+        return key in self.keys
+
+    def slice(self, key: str) -> slice:
+        c = self.code(key)
+        return slice(int(self.starts[c]), int(self.ends[c]))
 
     def days(self, key: str) -> np.ndarray:
-        return self.day_values[self.positions[key]]
+        return self.day[self.slice(key)]
 
-    def persons(self, key: str) -> list:
-        return self.person_values[self.positions[key]].tolist()
-
-    def ids(self, key: str) -> np.ndarray:
-        return self.id_values[self.positions[key]]
+    def person_list(self, key: str) -> list:
+        return [None if p < 0 else p for p in self.person[self.slice(key)].tolist()]
 
 
 def _key_tickets(frame: pd.DataFrame, keys: pd.Series) -> KeyTickets:
-    usable = keys.notna() & frame[DAY].notna()
-    part = pd.DataFrame(
-        {
-            "ticket_id": frame["ticket_id"][usable].to_numpy(),
-            "day": frame[DAY][usable].to_numpy().astype("datetime64[D]").astype("int64"),
-            "received_at": frame["received_at"][usable].to_numpy(),
-            "person": frame[PERSON][usable].to_numpy(),
-            "key": keys[usable].to_numpy(),
-        }
-    ).sort_values(["key", "received_at", "ticket_id"], kind="stable").reset_index(drop=True)
-    positions = part.groupby("key", sort=False).indices if len(part) else {}
-    persons = part["person"].astype(object).where(part["person"].notna(), None).to_numpy(dtype=object)
-    return KeyTickets(part, positions, part["day"].to_numpy(), persons, part["ticket_id"].to_numpy(dtype=object))
+    usable = (keys.notna() & frame[DAY].notna()).to_numpy()
+    pos = np.flatnonzero(usable)
+    codes, uniques = pd.factorize(keys.iloc[pos])
+    person, persons = pd.factorize(frame[PERSON].iloc[pos])
+    day = frame[DAY].to_numpy()[pos].astype("datetime64[D]").astype("int64")
+    received = frame["received_at"].to_numpy()[pos].astype("int64")
+    order = np.lexsort((received, codes))
+    sorted_codes = codes[order]
+    n = len(uniques)
+    starts = np.searchsorted(sorted_codes, np.arange(n), side="left")
+    ends = np.searchsorted(sorted_codes, np.arange(n), side="right")
+    return KeyTickets(pd.Index(uniques), starts, ends, day[order], person[order].astype("int64"), pd.Index(persons), pos[order])
 
 
 def _crossing(days: np.ndarray, persons: list, th: Thresholds) -> int | None:
@@ -130,11 +141,11 @@ def _crossing(days: np.ndarray, persons: list, th: Thresholds) -> int | None:
 
 def _candidate_keys(kt: KeyTickets, th: Thresholds) -> list[str]:
     """Keys whose ticket counts alone cross the threshold somewhere (a cheap vectorised filter)."""
-    if kt.frame.empty:
+    if not len(kt.day):
         return []
-    codes, uniques = pd.factorize(kt.frame["key"])
-    found = first_crossings(codes, kt.frame["day"].to_numpy(), th.min_tickets, th.days)
-    return [uniques[c] for c in found.index]
+    codes = np.repeat(np.arange(len(kt.keys)), kt.ends - kt.starts)
+    found = first_crossings(codes, kt.day, th.min_tickets, th.days)
+    return [kt.keys[c] for c in found.index]
 
 
 def _advance(entry: Entry | None, days: np.ndarray, persons: list, th: Thresholds, kind: str, key: str) -> tuple[Entry | None, str | None]:
@@ -168,20 +179,36 @@ def _cycle_of(entry: Entry, days: np.ndarray) -> np.ndarray:
     return out
 
 
-def _person_phones(frame: pd.DataFrame) -> tuple[dict[str, str], dict[str, list[str]]]:
-    """phone → person, and person → its phones (sorted)."""
+@dataclass
+class PersonPhones:
+    """Which person each usable phone belongs to, and each person's phones (sorted)."""
+
+    phone_to_person: dict[str, str]
+    people: np.ndarray  # sorted person ids, one per (person, phone) pair
+    phones: np.ndarray  # the pair's phone, same order
+
+    def person_of(self, phone: str) -> str | None:
+        return self.phone_to_person.get(phone)
+
+    def phones_of(self, person: str) -> list[str]:
+        lo = np.searchsorted(self.people, person, side="left")
+        hi = np.searchsorted(self.people, person, side="right")
+        return self.phones[lo:hi].tolist()
+
+
+def _person_phones(frame: pd.DataFrame) -> PersonPhones:
     pairs = frame.loc[frame[PERSON].notna(), [PERSON, "caller_phone"]].drop_duplicates()
-    comp_of = dict(zip(pairs["caller_phone"], pairs[PERSON]))
-    comp_phones: dict[str, list[str]] = {}
-    for phone, root in sorted(comp_of.items()):
-        comp_phones.setdefault(root, []).append(phone)
-    return comp_of, comp_phones
+    pairs = pairs.sort_values([PERSON, "caller_phone"], kind="stable")
+    people = pairs[PERSON].to_numpy(dtype=object)
+    phones = pairs["caller_phone"].to_numpy(dtype=object)
+    return PersonPhones(dict(zip(phones.tolist(), people.tolist())), people, phones)
 
 
 def _callers(
-    comp_of: dict[str, str], comp_phones: dict[str, list[str]], entries: dict[str, Entry], summary: RefreshSummary, today: date, conn
+    index: PersonPhones, entries: dict[str, Entry], summary: RefreshSummary, today: date, conn, events: list
 ) -> dict[str, Entry]:
     """Match caller entries to today's persons: split what an unlink separated, merge what became one."""
+    comp_of = index.phone_to_person
     callers = [e for e in entries.values() if e.kind == CALLER]
     active = [e for e in callers if e.state == ACTIVE]
 
@@ -202,14 +229,14 @@ def _callers(
             continue
         e.phones = {p: o for p, o in e.phones.items() if comp_of.get(p, keep) == keep}
         e.dirty = True
-        add_event(conn, e.id, today, "split", "号码解除关联，台账拆分")
+        events.append((e.id, today, "split", "号码解除关联，台账拆分"))
         for m in callers:
             if m.state == MERGED and m.merged_into == e.id and home(m) not in (None, keep):
                 m.state, m.merged_into = m.state_before_merge or ACTIVE, None
                 m.phones = {p: o for p, o in m.phones.items() if o}
                 m.dirty = True
                 summary.revived.append(m.id)
-                add_event(conn, m.id, today, "revived", f"号码解除关联，从 {e.id} 恢复为独立台账")
+                events.append((m.id, today, "revived", f"号码解除关联，从 {e.id} 恢复为独立台账"))
                 active.append(m)
     # Merges: one person, one caller entry — the oldest absorbs the others.
     by_comp: dict[str, list[Entry]] = {}
@@ -233,14 +260,11 @@ def _callers(
                 keeper.phones.setdefault(p, False)
             other.dirty = keeper.dirty = True
             summary.merged.append((other.id, keeper.id))
-            add_event(conn, keeper.id, today, "merged", f"同一诉求人，合并了 {other.id}")
-            add_event(conn, other.id, today, "merged", f"同一诉求人，已合并到 {keeper.id}")
-            for note in conn.execute("SELECT on_date, text FROM entry_events WHERE entry_id = ? AND kind = 'note' ORDER BY seq", (other.id,)).fetchall():
-                conn.execute(
-                    "INSERT INTO entry_events (entry_id, on_date, kind, text) VALUES (?, ?, 'note', ?)",
-                    (keeper.id, note[0], f"（来自 {other.id}）{note[1]}"),
-                )
-        for p in comp_phones.get(root, []):
+            events.append((keeper.id, today, "merged", f"同一诉求人，合并了 {other.id}"))
+            events.append((other.id, today, "merged", f"同一诉求人，已合并到 {keeper.id}"))
+            for on, text in conn.execute("SELECT on_date, text FROM entry_events WHERE entry_id = ? AND kind = 'note' ORDER BY seq", (other.id,)).fetchall():
+                events.append((keeper.id, date.fromisoformat(on), "note", f"（来自 {other.id}）{text}"))
+        for p in index.phones_of(root):
             if p not in keeper.phones:
                 keeper.phones[p] = False
                 keeper.dirty = True
@@ -248,16 +272,23 @@ def _callers(
     return out
 
 
-def refresh(store: Store, settings: Settings, today: date) -> RefreshSummary:
-    """Bring every kind of entry up to date with the tickets received up to `today`."""
-    result = store.tickets(until=today)
+def refresh(store: Store, settings: Settings, today: date, result=None) -> RefreshSummary:
+    """Bring every kind of entry up to date with the tickets received up to `today`.
+
+    `result` may pass tickets already loaded from the store (the report does), to save a read.
+    """
+    if result is None:
+        result = store.tickets(columns=NEEDED, until=today, extra_headers=settings.filters.exclude)
+    else:
+        keep = result.frame["received_at"].isna() | (result.frame["received_at"] < pd.Timestamp(today) + pd.Timedelta(days=1))
+        result = dataclasses.replace(result, frame=result.frame[keep])
     prepared = prepare(result, settings, store.links())
     frame = prepared.frame
     summary = RefreshSummary(notes=list(prepared.notes))
-    conn = store.conn
-    with transaction(conn):
+    with store.bulk_transaction() as conn:
         entries = load_entries(conn)
-        memberships: list[tuple[Entry, str, int, str | None]] = []
+        events: list[tuple[str, date, str, str]] = []
+        members: list[tuple[Entry, np.ndarray, np.ndarray, np.ndarray]] = []  # entry, rows, cycles, person codes
         created: list[Entry] = []
         key_series = {
             CALLER: frame[PERSON],
@@ -270,26 +301,27 @@ def refresh(store: Store, settings: Settings, today: date) -> RefreshSummary:
             th = thresholds(settings, kind)
             kt = _key_tickets(frame, key_series[kind])
             if kind == CALLER:
-                comp_of, comp_phones = _person_phones(frame)
-                by_key = _callers(comp_of, comp_phones, entries, summary, today, conn)
+                index = _person_phones(frame)
+                by_key = _callers(index, entries, summary, today, conn, events)
             else:
                 by_key = {e.key: e for e in entries.values() if e.kind == kind and e.state == ACTIVE}
-            keys = set(_candidate_keys(kt, th)) | {k for k in by_key if k in kt.positions}
+            keys = set(_candidate_keys(kt, th)) | {k for k in by_key if kt.has(k)}
             for key in sorted(keys):
                 days = kt.days(key)
-                entry, what = _advance(by_key.get(key), days, kt.persons(key), th, kind, key)
+                entry, what = _advance(by_key.get(key), days, kt.person_list(key), th, kind, key)
                 if entry is None:
                     continue
                 if what == "created":
                     if kind == CALLER:
-                        entry.phones = {p: True for p in comp_phones.get(key, [])}
+                        entry.phones = {p: True for p in index.phones_of(key)}
                     created.append(entry)
                 elif what == "reopened":
                     summary.reopened.append(entry.id)
-                    add_event(conn, entry.id, entry.last.opened_on, "reopened", f"销号后再次达到标准，复发（第 {entry.recurrence} 次）")
+                    events.append((entry.id, entry.last.opened_on, "reopened", f"销号后再次达到标准，复发（第 {entry.recurrence} 次）"))
                 cycles = _cycle_of(entry, days)
-                ids = kt.ids(key)
-                memberships.extend((entry, tid, int(c), p) for tid, c, p in zip(ids, cycles, kt.persons(key)) if c)
+                part = kt.slice(key)
+                keep = cycles > 0
+                members.append((entry, kt.rows[part][keep], cycles[keep], kt.person[part][keep]))
         # Ids in a stable order: by opening day, kind, key.
         order = {k: i for i, k in enumerate(KINDS)}
         taken: set[str] = set()
@@ -298,14 +330,29 @@ def refresh(store: Store, settings: Settings, today: date) -> RefreshSummary:
             taken.add(e.id)
             entries[e.id] = e
             summary.created.append(e.id)
-        for e in entries.values():
-            if e.dirty:
-                save_entry(conn, e)
-        for e in created:
-            add_event(conn, e.id, e.opened_on, "opened", "达到高频标准，列入台账")
+        save_entries(conn, [e for e in entries.values() if e.dirty])
+        opened = [(e.id, e.opened_on, "opened", "达到高频标准，列入台账") for e in created]
+        add_events(conn, opened + events)
         conn.execute("DELETE FROM entry_tickets")
-        conn.executemany(
-            "INSERT OR IGNORE INTO entry_tickets (entry_id, ticket_id, cycle, person) VALUES (?, ?, ?, ?)",
-            [(e.id, tid, c, p) for e, tid, c, p in memberships],
-        )
+        conn.ingest("entry_tickets", _membership_table(frame, members))
     return summary
+
+
+def _membership_table(frame: pd.DataFrame, members: list) -> pa.Table:
+    """entry_id, ticket_id, cycle, person of every membership, built column-wise."""
+    if not members:
+        return pa.table({"entry_id": pa.array([], pa.string()), "ticket_id": pa.array([], pa.string()), "cycle": pa.array([], pa.int64()), "person": pa.array([], pa.string())})
+    # A ticket belongs to an entry at most once: each entry is reached under one key per refresh.
+    sizes = [len(rows) for _, rows, _, _ in members]
+    entry_ids = np.repeat(np.array([e.id for e, _, _, _ in members], dtype=object), sizes)
+    rows = np.concatenate([r for _, r, _, _ in members])
+    cycles = np.concatenate([c for _, _, c, _ in members])
+    take = pa.array(rows)
+    return pa.table(
+        {
+            "entry_id": pa.array(entry_ids.tolist(), pa.string()),
+            "ticket_id": pc.take(arrow(frame["ticket_id"]), take),
+            "cycle": pa.array(cycles, pa.int64()),
+            "person": pc.take(arrow(frame[PERSON]), take),
+        }
+    )

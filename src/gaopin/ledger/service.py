@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from gaopin.config import Settings
 from gaopin.errors import StoreError, UsageError
@@ -76,8 +77,9 @@ def _entry_tickets(store: Store, entry_id: str | None = None) -> pd.DataFrame:
     if entry_id is not None:
         sql += " WHERE et.entry_id = ?"
         params = (entry_id,)
-    rows = store.conn.execute(sql + " ORDER BY et.entry_id, t.received_at, t.ticket_id", params).fetchall()
-    frame = pd.DataFrame(rows, columns=["entry_id", "ticket_id", "received_at", "caller_name", "community", "person", "cycle"])
+    table = store.read_arrow(sql + " ORDER BY et.entry_id, t.received_at, t.ticket_id", params)
+    columns = ["entry_id", "ticket_id", "received_at", "caller_name", "community", "person"]
+    frame = pd.DataFrame({c: pd.array(table.column(c).cast(pa.string()), dtype="str") for c in columns})
     frame["day"] = frame["received_at"].str.slice(0, 10)
     return frame
 

@@ -113,6 +113,42 @@ def _arrow_text(frame: pd.DataFrame, columns: Iterable[str]) -> pa.Table:
     return pa.table({c: arrow(frame[c]) for c in columns})
 
 
+class BulkWriter:
+    """One transaction on the store's ADBC connection, with the sqlite3-style calls the ledger
+    uses, plus `ingest` of whole Arrow tables."""
+
+    def __init__(self, cursor: Any):
+        self.cursor = cursor
+
+    def execute(self, sql: str, params: Iterable = ()) -> "BulkWriter":
+        params = tuple(params)
+        self.cursor.execute(sql, parameters=params or None)
+        return self
+
+    def fetchall(self) -> list[tuple]:
+        return [tuple(r) for r in self.cursor.fetchall()]
+
+    def fetchone(self) -> tuple | None:
+        rows = self.fetchall()
+        return rows[0] if rows else None
+
+    def __iter__(self) -> Iterator[tuple]:
+        return iter(self.fetchall())
+
+    def executemany(self, sql: str, rows: Iterable[tuple]) -> None:
+        rows = list(rows)
+        if rows:
+            self.cursor.executemany(sql, rows)
+
+    def ingest(self, table: str, data: pa.Table) -> None:
+        if data.num_rows:
+            self.cursor.adbc_ingest(table, data, mode="append")
+
+    def arrow(self, sql: str, params: tuple = ()) -> pa.Table:
+        self.cursor.execute(sql, parameters=params or None)
+        return self.cursor.fetch_arrow_table()
+
+
 class Store:
     def __init__(self, path: Path, create: bool = True):
         self.path = Path(path)
@@ -171,6 +207,12 @@ class Store:
             raise
         finally:
             cur.close()
+
+    @contextmanager
+    def bulk_transaction(self) -> Iterator[BulkWriter]:
+        """A write transaction for large changes: all of it is committed, or none of it."""
+        with self._bulk_transaction() as cur:
+            yield BulkWriter(cur)
 
     # --- imports ------------------------------------------------------------------
 
@@ -286,8 +328,10 @@ class Store:
     def ticket_count(self) -> int:
         return self.conn.execute("SELECT count(*) FROM tickets").fetchone()[0]
 
-    def tickets(self, columns: Iterable[str] | None = None, until: date | None = None) -> LoadResult:
-        """Stored tickets as the loader would give them (`until`: received on or before)."""
+    def tickets(self, columns: Iterable[str] | None = None, until: date | None = None, extra_headers: Iterable[str] = ()) -> LoadResult:
+        """Stored tickets as the loader would give them (`until`: received on or before).
+
+        `extra_headers` adds unmapped source columns kept from the exports (for [filters])."""
         wanted = [c for c in TICKET_COLUMNS if columns is None or c in set(columns) | {"ticket_id", "received_at"}]
         sql = f"SELECT {', '.join(wanted)} FROM tickets"
         params: tuple = ()
@@ -310,6 +354,11 @@ class Store:
             else:
                 data[name] = pd.Series(pd.NA, index=range(n), dtype="str")
         out = pd.DataFrame(data)
+        for header in extra_headers:
+            if header not in CANONICAL_COLUMNS and header not in out.columns:
+                values = self.extra_values(header)
+                if values.notna().any():
+                    out[header] = values.reindex(out["ticket_id"]).to_numpy()
         out[FILE_COL] = -1
         out[ROW_COL] = 0
         return LoadResult(frame=out, sources=[], counts=Counter(), fields=self.fields())
@@ -457,10 +506,5 @@ def tickets_from(files: list[Path] | None, db: str | None, settings: Settings, f
     with Store(path, create=False) as store:
         if store.ticket_count() == 0:
             raise StoreError(f"工单库 {path} 中还没有工单", "请先用 gaopin import 导入导出文件")
-        result = store.tickets(columns=fields, until=until)
-        for header in settings.filters.exclude:
-            if header not in result.frame.columns and header not in CANONICAL_COLUMNS:
-                values = store.extra_values(header)
-                if values.notna().any():
-                    result.frame[header] = values.reindex(result.frame["ticket_id"]).to_numpy()
+        result = store.tickets(columns=fields, until=until, extra_headers=settings.filters.exclude)
         return result, store.links()
