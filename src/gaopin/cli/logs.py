@@ -35,7 +35,11 @@ class PrivateRotatingFileHandler(RotatingFileHandler):
 
 class MaskPhones(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = mask_phones_in_text(record.getMessage())
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string must not lose the line (or raise)
+            message = f"{record.msg} {record.args}"
+        record.msg = mask_phones_in_text(message)
         record.args = None
         return True
 
