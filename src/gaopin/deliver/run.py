@@ -101,11 +101,16 @@ class ChannelResult:
         elif self.status in (FAILED, UNKNOWN):
             out.append(f"{label}：{self.what} 发送失败：{self.error}" if self.status == FAILED else f"{label}：{self.what} 结果不确定：{self.error}")
         if self.unknown:
-            keys = "、".join(u["key"] for u in self.unknown[:5]) + (" 等" if len(self.unknown) > 5 else "")
+            keys = _keys(self.unknown)
             out.append(f"{label}：{keys} 上次发送结果不确定，没有重发（确认未收到后可加 --force 重发）")
         if self.omitted:
             out.append(f"{label}：消息长度有限，另有 {self.omitted} 条只计数未列出")
         return out
+
+
+def _keys(records: list[dict]) -> str:
+    """Keys for people (a warning's key holds its address: masked like everything else)."""
+    return "、".join(content.safe(r["key"]) for r in records[:5]) + (f" 等 {len(records)} 项" if len(records) > 5 else "")
 
 
 @dataclass
@@ -130,7 +135,7 @@ class Delivery:
         if unknown:
             parts = [f"{CHANNEL_LABELS[r.channel]}：{r.error}" for r in unknown if r.status == UNKNOWN]
             parts += [
-                f"{CHANNEL_LABELS[r.channel]}：{'、'.join(u['key'] for u in r.unknown[:5])} 上次发送结果不确定，没有重发"
+                f"{CHANNEL_LABELS[r.channel]}：{_keys(r.unknown)} 上次发送结果不确定，没有重发"
                 for r in unknown
                 if r.unknown
             ]
