@@ -7,6 +7,8 @@ import os
 import pytest
 from hypothesis import settings as hypothesis_settings
 
+pytest_plugins = ["tests.delivery_fixtures"]
+
 # Deterministic and quick: property tests must not make the suite slow or flaky.
 hypothesis_settings.register_profile("gaopin", max_examples=150, deadline=None, derandomize=True)
 hypothesis_settings.load_profile("gaopin")
@@ -22,5 +24,6 @@ def _isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))  # the log directory
     monkeypatch.chdir(tmp_path)
     yield

@@ -25,6 +25,7 @@ from gaopin.errors import ConfigError
 TIMEZONE = ZoneInfo("Asia/Shanghai")
 APP_NAME = "gaopin"
 CONFIG_FILE_NAME = "gaopin.toml"
+LOG_FILE_NAME = "gaopin.log"
 ENV_PREFIX = "GAOPIN_"
 ENV_CONFIG = "GAOPIN_CONFIG"
 ENV_DB = "GAOPIN_DB"
@@ -481,6 +482,15 @@ def default_config_path() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / CONFIG_FILE_NAME
+
+
+def log_path(settings: "Settings") -> Path:
+    """[log] file (relative to the config file), else gaopin.log in the user log directory."""
+    if settings.log.file:
+        return settings.resolve_path(settings.log.file)
+    import platformdirs
+
+    return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False)) / LOG_FILE_NAME
 
 
 def find_config(explicit: str | os.PathLike[str] | None, environ: dict[str, str] | os._Environ | None = None) -> Path | None:

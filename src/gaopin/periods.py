@@ -41,3 +41,9 @@ def period_of(day: date, start_day: int = 1) -> Period:
         y, m = (day.year, day.month + 1) if day.month < 12 else (day.year + 1, 1)
         return period(y, m, start_day)
     return period(day.year, day.month, start_day)
+
+
+def last_closed(today: date, start_day: int = 1) -> Period:
+    """The latest period that ended before `today`: what a run on the 1st (or on the 19th,
+    with start_day = 19) reports on."""
+    return period_of(today, start_day).previous(start_day)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import typer
 
 from gaopin import __version__
-from gaopin.cli import load_cmds, report_cmd, sample_cmd, store_cmds, warn_cmd
+from gaopin.cli import doctor_cmd, load_cmds, report_cmd, sample_cmd, sends_cmd, store_cmds, warn_cmd
 
 app = typer.Typer(
     name="gaopin",
@@ -40,6 +40,8 @@ warn_cmd.register(app)
 store_cmds.register(app)
 report_cmd.register(app)
 sample_cmd.register(app)
+sends_cmd.register(app)
+doctor_cmd.register(app)
 
 
 def main() -> None:

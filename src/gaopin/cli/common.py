@@ -40,6 +40,35 @@ TodayOpt = Annotated[
     Optional[str],
     typer.Option("--today", help="把哪一天当作“今天”（YYYY-MM-DD），用于回放过去的月份；默认是北京时间的今天", show_default=False),
 ]
+EmailOpt = Annotated[bool, typer.Option("--email", help="用 [mail] 配置的 SMTP 发邮件；同样的内容只发一次（见 docs/cron.md）")]
+NotifyOpt = Annotated[bool, typer.Option("--notify", help="推送到 [notify] 配置的群机器人（企业微信/钉钉）；同样的内容只推送一次")]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="演练：不发送、不记录，把邮件写成 .eml、群消息写成 .json")]
+ForceSendOpt = Annotated[bool, typer.Option("--force", help="已发送过或上次结果不确定的，也重新发送")]
+VerboseOpt = Annotated[
+    bool,
+    typer.Option("--verbose", "-v", help="配合 --email/--notify：在标准输出显示结果和发送情况（默认不输出，便于定时运行）"),
+]
+
+
+def delivery_channels(email: bool, notify: bool, dry_run: bool, force: bool, dry_run_dir: Path | None) -> list[str]:
+    """The channels asked for; --dry-run/--force/--dry-run-dir alone are usage errors."""
+    from gaopin.errors import UsageError
+
+    channels = [name for name, on in (("email", email), ("notify", notify)) if on]
+    if not channels:
+        given = [flag for flag, on in (("--dry-run", dry_run), ("--force", force), ("--dry-run-dir", dry_run_dir is not None)) if on]
+        if given:
+            raise UsageError(f"{'、'.join(given)} 要与 --email 或 --notify 一起使用", "例如 gaopin warn --date today --notify --dry-run")
+    elif dry_run_dir is not None and not dry_run:
+        raise UsageError("--dry-run-dir 只在 --dry-run 时有效", "请加 --dry-run")
+    return channels
+
+
+def delivery_notices(lines: list[str]) -> None:
+    """What a quiet delivery run did, for a person at a terminal (stderr only when it is one)."""
+    if sys.stderr.isatty():
+        for line in lines:
+            stderr(line)
 
 
 def stderr(line: str) -> None:
@@ -53,8 +82,9 @@ def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         debug = bool(kwargs.get("debug")) or os.environ.get("GAOPIN_DEBUG") == "1"
         try:
-            return fn(*args, **kwargs)
-        except typer.Exit:
+            result = fn(*args, **kwargs)
+        except typer.Exit as exc:
+            _log_done(fn.__name__.rstrip("_"), exc.exit_code)
             raise
         except GaopinError as exc:
             if debug:
@@ -85,11 +115,28 @@ def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             stderr(f"内部错误：{type(exc).__name__}: {str(exc)[:200]}")
             stderr("提示：这是 gaopin 的缺陷，请加 --debug 重新运行，把输出发给维护人员。")
             raise typer.Exit(int(ExitCode.INTERNAL)) from None
+        _log_done(fn.__name__.rstrip("_"), 0)
+        return result
 
     return wrapper
 
 
-_error_logger: Callable[[BaseException], None] | None = None
+def _log_done(command: str, code: int) -> None:
+    from gaopin.cli import logs
+
+    try:
+        logs.log_done(command, code)
+    except Exception:  # logging must never change the outcome
+        pass
+
+
+def _default_error_logger(exc: BaseException) -> None:
+    from gaopin.cli import logs
+
+    logs.log_error(exc)
+
+
+_error_logger: Callable[[BaseException], None] | None = _default_error_logger
 
 
 def set_error_logger(fn: Callable[[BaseException], None] | None) -> None:
@@ -111,10 +158,16 @@ def settings_from(config: Path | None, overrides: dict[str, Any] | None = None):
     A flag value that the settings refuse is a usage error (exit 2) naming the flag's
     setting, not a config error: there is nothing to fix in gaopin.toml.
     """
+    from gaopin.cli import logs
     from gaopin.config import load_settings
     from gaopin.errors import ConfigError, UsageError
 
-    settings = load_settings(config)
+    try:
+        settings = load_settings(config)
+    except ConfigError:
+        logs.configure(None)  # the default log, so that the configuration error is logged
+        raise
+    logs.configure(settings)
     flags = {k: v for k, v in (overrides or {}).items() if v is not None}
     if not flags:
         return settings

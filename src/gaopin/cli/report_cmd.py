@@ -7,7 +7,26 @@ from typing import Annotated, Optional
 
 import typer
 
-from gaopin.cli.common import ConfigOpt, DbOpt, DebugOpt, FilesArg, Format, FormatOpt, TodayOpt, handles_errors, parse_date_option, print_json, settings_from
+from gaopin.cli.common import (
+    ConfigOpt,
+    DbOpt,
+    DebugOpt,
+    DryRunOpt,
+    EmailOpt,
+    FilesArg,
+    ForceSendOpt,
+    Format,
+    FormatOpt,
+    NotifyOpt,
+    TodayOpt,
+    VerboseOpt,
+    delivery_channels,
+    delivery_notices,
+    handles_errors,
+    parse_date_option,
+    print_json,
+    settings_from,
+)
 from gaopin.cli.render import console, pct, progress, table
 
 
@@ -20,22 +39,58 @@ def report(
     files: FilesArg = None,
     month: Annotated[int, typer.Option("--month", "-m", help="月份（1–12）", show_default=False)] = 0,
     year: Annotated[Optional[int], typer.Option("--year", help="年份（默认：数据中最新的年份）", show_default=False)] = None,
+    last: Annotated[bool, typer.Option("--last", help="上一个已结束的考核周期（按北京时间的今天和 [period] start_day 推算），供每月定时运行")] = False,
     out: Annotated[Optional[Path], typer.Option("--out", help="输出目录（默认 reports/YYYY-MM/）", show_default=False)] = None,
     format: FormatOpt = Format.text,
+    email: EmailOpt = False,
+    notify: NotifyOpt = False,
+    dry_run: DryRunOpt = False,
+    dry_run_dir: Annotated[Optional[Path], typer.Option("--dry-run-dir", help="--dry-run 写文件的文件夹（默认：报告的输出目录）", show_default=False)] = None,
+    force: ForceSendOpt = False,
+    verbose: VerboseOpt = False,
     today: TodayOpt = None,
     db: DbOpt = None,
     config: ConfigOpt = None,
     debug: DebugOpt = False,
 ) -> None:
-    """生成月度考核报告：三率、综合成绩、失分去向、趋势图，输出 report.html、report.xlsx 和图表。"""
+    """生成月度考核报告：三率、综合成绩、失分去向、趋势图，输出 report.html、report.xlsx 和图表。
+
+    加 --email 时把报告发到 [mail] 的收件人（标题、要点、图表和工作簿附件），--notify 时把要点推送到群；
+    同一个月只发一次，报告完整生成后才发送。标准输出保持为空（除非 --verbose），出错时写标准错误并以退出码 4/5/6/7/8/9 结束。
+    """
     from gaopin.config import today_local
     from gaopin.errors import UsageError
-    from gaopin.reports.run import run_report
+    from gaopin.periods import last_closed
 
-    if not month:
-        raise UsageError("请用 --month 指定月份", "例如 gaopin report --month 8")
     settings = settings_from(config)
     now = parse_date_option(today, "--today") or today_local()
+    if last:
+        if month or year:
+            raise UsageError("--last 不能与 --month/--year 同时使用", "定时运行用 --last，补发某个月用 --month 和 --year")
+        closed = last_closed(now, settings.period.start_day)
+        month, year = closed.month, closed.year
+    if not month:
+        raise UsageError("请用 --month 指定月份", "例如 gaopin report --month 8；定时运行可用 --last")
+    channels = delivery_channels(email, notify, dry_run, force, dry_run_dir)
+    if channels:
+        from gaopin.deliver.run import report_and_deliver
+
+        with progress() as step:
+            sent = report_and_deliver(
+                settings, month, year, files or None, db, now, channels, out_dir=out,
+                force=force, dry_run=dry_run, dry_run_dir=dry_run_dir, progress=step,
+            )  # fmt: skip
+        if not verbose:
+            delivery_notices(sent.delivery.lines())
+        elif format is Format.json:
+            print_json(sent.to_dict())
+        else:
+            render_report(sent.report)
+            for line in sent.delivery.lines():
+                typer.echo(line)
+        return
+    from gaopin.reports.run import run_report
+
     with progress() as step:
         data = run_report(settings, month, year, files or None, db, now, out_dir=out, progress=step)
     if format is Format.json:

@@ -11,10 +11,17 @@ from gaopin.cli.common import (
     ConfigOpt,
     DbOpt,
     DebugOpt,
+    DryRunOpt,
+    EmailOpt,
     FilesArg,
+    ForceSendOpt,
     Format,
     FormatOpt,
+    NotifyOpt,
     ShowPhonesOpt,
+    VerboseOpt,
+    delivery_channels,
+    delivery_notices,
     handles_errors,
     parse_date_option,
     print_json,
@@ -36,31 +43,64 @@ def warn(
     format: FormatOpt = Format.text,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="同时写入文件：.xlsx、.csv 或 .json", show_default=False)] = None,
     fail_on_alert: Annotated[bool, typer.Option("--fail-on-alert", help="有预警时以退出码 3 结束（供脚本判断）")] = False,
+    email: EmailOpt = False,
+    notify: NotifyOpt = False,
+    dry_run: DryRunOpt = False,
+    dry_run_dir: Annotated[Optional[Path], typer.Option("--dry-run-dir", help="--dry-run 写文件的文件夹（默认：当前文件夹）", show_default=False)] = None,
+    force: ForceSendOpt = False,
+    verbose: VerboseOpt = False,
     show_phones: ShowPhonesOpt = False,
     db: DbOpt = None,
     config: ConfigOpt = None,
     debug: DebugOpt = False,
 ) -> None:
-    """找出提早预警（同一点位同一问题单日≥3件；两日内多人≥5件）和需提级办理的单否/双否工单。"""
+    """找出提早预警（同一点位同一问题单日≥3件；两日内多人≥5件）和需提级办理的单否/双否工单。
+
+    加 --email/--notify 时只发送还没发送过的预警和单否/双否（没有新的就不发），标准输出保持为空（除非 --verbose），
+    出错时写标准错误并以退出码 4/7/8/9 结束。发送的内容总是隐藏电话号码。
+    """
     from gaopin.reports.warnings import write_warn_report
-    from gaopin.rules.warn import WARN_FIELDS
-    from gaopin.rules.warn import warn as run_warn
-    from gaopin.store import tickets_from
 
     settings = settings_from(config)
     on = parse_date_option(date, "--date")
     start = parse_date_option(since, "--since")
-    with progress() as step:
-        result, links = tickets_from(files, db, settings, fields=WARN_FIELDS, progress=step)
-        report = run_warn(result, settings, on=on, since=start, links=links, show_phones=show_phones, progress=step)
-    if output is not None:
-        write_warn_report(report, output)
-    if format is Format.json:
-        print_json(report.to_dict())
-    else:
-        render_warn(report)
+    channels = delivery_channels(email, notify, dry_run, force, dry_run_dir)
+    if channels:
+        from gaopin.deliver.run import warn_and_deliver
+
+        with progress() as step:
+            sent = warn_and_deliver(
+                settings, files, db, channels, on=on, since=start, show_phones=show_phones,
+                force=force, dry_run=dry_run, dry_run_dir=dry_run_dir, progress=step,
+            )  # fmt: skip
+        report = sent.report
         if output is not None:
-            typer.echo(f"已写入 {output}")
+            write_warn_report(report, output)
+        if verbose:
+            if format is Format.json:
+                print_json(sent.to_dict())
+            else:
+                render_warn(report)
+                for line in sent.delivery.lines():
+                    typer.echo(line)
+        else:
+            delivery_notices(sent.delivery.lines())
+    else:
+        from gaopin.rules.warn import WARN_FIELDS
+        from gaopin.rules.warn import warn as run_warn
+        from gaopin.store import tickets_from
+
+        with progress() as step:
+            result, links = tickets_from(files, db, settings, fields=WARN_FIELDS, progress=step)
+            report = run_warn(result, settings, on=on, since=start, links=links, show_phones=show_phones, progress=step)
+        if output is not None:
+            write_warn_report(report, output)
+        if format is Format.json:
+            print_json(report.to_dict())
+        else:
+            render_warn(report)
+            if output is not None:
+                typer.echo(f"已写入 {output}")
     if fail_on_alert and report.warnings:
         raise typer.Exit(int(ExitCode.ALERT))
 

@@ -1,0 +1,272 @@
+"""What the delivered messages say: titles, plain lines, tables and robot markdown.
+
+Everything taken from the data passes through `safe()`, which masks phone numbers that
+callers typed into free text (titles, addresses), whatever `--show-phones` or
+`[privacy] mask_phones` say: nothing that leaves the machine carries a full number.
+Ticket ids are system ids and are shown as they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from gaopin.privacy import mask_phones_in_text
+from gaopin.reports.monthly import fmt_num, fmt_pct, fmt_signed, headline
+from gaopin.reports.warnings import owner_label
+from gaopin.rules.warn import Escalation, WarnReport
+from gaopin.rules.warnings import RULE_LABELS, Warning
+
+CHART_TITLES = {
+    "monthly": "月度受理量与综合成绩",
+    "rates": "三率月度走势",
+    "communities": "各社区综合成绩",
+    "categories": "诉求分类",
+    "heatmap": "受理时段分布",
+    "rankings": "全市排名",
+}
+# Characters that robot markdown would read as markup, replaced by their full-width forms.
+_MARKUP = str.maketrans({"*": "＊", "#": "＃", "`": "｀", "[": "［", "]": "］", "<": "＜", "_": "＿"})
+
+
+def safe(text: object) -> str:
+    """Data text as it may be sent: one line, phone numbers masked."""
+    if text is None:
+        return ""
+    return mask_phones_in_text(" ".join(str(text).split()))
+
+
+def md(text: object) -> str:
+    """Data text for robot markdown: safe, and unable to open markup."""
+    return safe(text).translate(_MARKUP)
+
+
+# --- the monthly report -------------------------------------------------------------
+
+
+def month_of(report: dict) -> tuple[int, int]:
+    label = report["period"]["label"]
+    return int(label[:4]), int(label[5:7])
+
+
+def street_label(report_or_street: dict | str) -> str:
+    street = report_or_street.get("street", "") if isinstance(report_or_street, dict) else report_or_street
+    return safe(street) or "本街道"
+
+
+def report_subject(report: dict) -> str:
+    """`【新村街道】2024年8月接诉即办月度报告`"""
+    year, month = month_of(report)
+    return f"【{street_label(report)}】{year}年{month}月接诉即办月度报告"
+
+
+def period_text(report: dict) -> str:
+    p = report["period"]
+    return f"{p['start']} 至 {p['end']}"
+
+
+def report_lines(report: dict) -> list[str]:
+    """The headline sentences, masked."""
+    return [safe(line) for line in headline(report)]
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str
+    current: str
+    previous: str
+    change: str
+
+
+def key_figures(report: dict) -> list[Figure]:
+    o = report["overall"]
+    prev = o.get("previous") or {}
+    change = o.get("change") or {}
+
+    def pp(key: str) -> str:
+        value = change.get(key)
+        return "" if value is None else f"{value * 100:+.1f} 个百分点"
+
+    def count(value) -> str:
+        return "—" if value is None else str(value)
+
+    def delta(key: str, digits: int = 0) -> str:
+        value = change.get(key)
+        if value is None:
+            return ""
+        return f"{value:+.{digits}f}" if digits else f"{int(round(value)):+d}"
+
+    return [
+        Figure("综合成绩", fmt_num(o["score"]), fmt_num(prev.get("score")), fmt_signed(change.get("score"))),
+        Figure("受理量", count(o["tickets"]), count(prev.get("tickets")), delta("tickets")),
+        Figure("有效回访", count(o["valid_callbacks"]), count(prev.get("valid_callbacks")), delta("valid_callbacks")),
+        Figure("响应率", fmt_pct(o["response_rate"]), fmt_pct(prev.get("response_rate")), pp("response_rate")),
+        Figure("解决率", fmt_pct(o["resolution_rate"]), fmt_pct(prev.get("resolution_rate")), pp("resolution_rate")),
+        Figure("满意率", fmt_pct(o["satisfaction_rate"]), fmt_pct(prev.get("satisfaction_rate")), pp("satisfaction_rate")),
+        Figure("单否", count(o["single_no"]), count(prev.get("single_no")), delta("single_no")),
+        Figure("双否", count(o["double_no"]), count(prev.get("double_no")), delta("double_no")),
+    ]
+
+
+def report_text(report: dict, attachment: str) -> str:
+    """The plain-text alternative of the report email."""
+    lines = [f"{report_subject(report)}（{period_text(report)}）", ""]
+    lines += report_lines(report)
+    lines += ["", "主要指标（本月 / 上月 / 变化）："]
+    for f in key_figures(report):
+        lines.append(f"  {f.name}：{f.current} / {f.previous} / {f.change or '—'}")
+    lines += ["", f"附件 {attachment} 是本月报告的工作簿（汇总、社区、承办单位、分类、单否/双否工单、高频台账）。"]
+    lines += ["本邮件由 gaopin 自动发送。"]
+    return "\n".join(lines) + "\n"
+
+
+def report_markdown(report: dict, fmt: str) -> tuple[str, list[str], list[str]]:
+    """(title, header lines, item lines) of the report for the group robot."""
+    title = report_subject(report)
+    header = [f"**{md(title)}**", md(period_text(report))]
+    items = [md(line) for line in report_lines(report)]
+    return title, header, items
+
+
+# --- warnings -----------------------------------------------------------------------
+
+
+def warn_subject(street: str, day: date) -> str:
+    """`【新村街道】接诉即办提早预警（2024-08-06）`"""
+    return f"【{street_label(street)}】接诉即办提早预警（{day.isoformat()}）"
+
+
+def warning_dates(w: Warning) -> str:
+    return w.start.isoformat() if w.start == w.end else f"{w.start.isoformat()} 至 {w.end.isoformat()}"
+
+
+def warning_lines(w: Warning) -> list[str]:
+    """One warning as plain lines."""
+    lines = [
+        f"{RULE_LABELS[w.rule]}：{safe(w.point)}（{safe(w.community) or '社区未填'}）",
+        f"问题：{safe(w.category) or '—'}；{warning_dates(w)}，{w.tickets} 件，{w.persons} 人",
+        f"责任领导：{safe(owner_label(w.owner))}",
+    ]
+    titles = [safe(t) for t in w.titles if safe(t)]
+    if titles:
+        lines.append("主要内容：" + "；".join(titles))
+    lines.append("工单：" + "、".join(w.ticket_ids))
+    return lines
+
+
+def escalation_line(e: Escalation) -> str:
+    when = e.received_at.replace("T", " ")[:16]
+    return (
+        f"{e.level} {e.ticket_id}，{safe(e.community) or '社区未填'}，{safe(e.unit) or '承办单位未填'}，"
+        f"受理 {when or '—'}，责任领导：{safe(owner_label(e.owner))}"
+    )
+
+
+def counts_line(report: WarnReport) -> str:
+    single = sum(1 for e in report.escalations if e.level == "单否")
+    double = len(report.escalations) - single
+    return f"新预警 {len(report.warnings)} 条；新的提级办理工单 {len(report.escalations)} 件（单否 {single}，双否 {double}）"
+
+
+def warn_text(report: WarnReport, street: str, day: date, attachment: str | None) -> str:
+    lines = [warn_subject(street, day), ""]
+    if report.center_head:
+        lines.append(f"中心负责人：{safe(report.center_head)}")
+    lines += [counts_line(report), ""]
+    for n, w in enumerate(report.warnings, start=1):
+        first, *rest = warning_lines(w)
+        lines.append(f"{n}. {first}")
+        lines += [f"   {line}" for line in rest]
+        lines.append("")
+    if report.escalations:
+        lines.append("提级办理（单否/双否，最新的在前）：")
+        lines += [f"  {escalation_line(e)}" for e in newest_first(report.escalations)]
+        lines.append("")
+    if attachment:
+        lines.append(f"附件 {attachment} 列出以上全部预警和提级办理工单。")
+    lines.append("本邮件由 gaopin 自动发送。")
+    return "\n".join(lines) + "\n"
+
+
+def warn_markdown(report: WarnReport, street: str, day: date, fmt: str) -> tuple[str, list[str], list[str]]:
+    """(title, header lines, item blocks) of the warnings for the group robot."""
+    title = warn_subject(street, day)
+    if fmt == "wecom":
+        header = [f'**<font color="warning">{md(title)}</font>**']
+    else:
+        header = [f"**{md(title)}**"]
+    if report.center_head:
+        header.append(f"中心负责人：{md(report.center_head)}")
+    header.append(f"> {md(counts_line(report))}")
+    # DingTalk runs single newlines together: its lines need a blank line between them.
+    join = "\n" if fmt == "wecom" else "\n\n"
+    items = []
+    for n, w in enumerate(report.warnings, start=1):
+        first, *rest = warning_lines(w)
+        block = [f"**{n}. {md(first)}**"] + [md(line) for line in rest]
+        items.append(join.join(block))
+    for e in newest_first(report.escalations):
+        items.append(md(escalation_line(e)))
+    return title, header, items
+
+
+def newest_first(escalations: list[Escalation]) -> list[Escalation]:
+    return sorted(escalations, key=lambda e: (e.received_at, e.ticket_id), reverse=True)
+
+
+# --- HTML -----------------------------------------------------------------------------
+
+
+def render_template(name: str, **values: object) -> str:
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(loader=PackageLoader("gaopin", "templates"), autoescape=select_autoescape(["html", "j2"]))
+    return env.get_template(name).render(**values)
+
+
+def report_html(report: dict, charts: list[tuple[str, str]], attachment: str) -> str:
+    """The report email's HTML; `charts` are (name, content id) of the inline images."""
+    return render_template(
+        "report_email.html.j2",
+        subject=report_subject(report),
+        period=period_text(report),
+        lines=report_lines(report),
+        figures=key_figures(report),
+        charts=[{"cid": cid, "title": CHART_TITLES.get(name, name)} for name, cid in charts],
+        attachment=attachment,
+    )
+
+
+def escalation_cells(e: Escalation) -> list[str]:
+    return [e.level, e.ticket_id, safe(e.community), safe(e.unit), e.received_at.replace("T", " ")[:16], safe(owner_label(e.owner))]
+
+
+def warn_html(report: WarnReport, street: str, day: date, attachment: str | None) -> str:
+    return render_template(
+        "warn_email.html.j2",
+        subject=warn_subject(street, day),
+        center_head=safe(report.center_head),
+        counts=counts_line(report),
+        warnings=[warning_lines(w) for w in report.warnings],
+        escalations=[escalation_cells(e) for e in newest_first(report.escalations)],
+        attachment=attachment,
+    )
+
+
+def masked_copy(report: WarnReport) -> WarnReport:
+    """The report with every free-text field masked, for files that are sent (the attachment)."""
+    import dataclasses
+
+    warnings = [
+        dataclasses.replace(
+            w,
+            point=safe(w.point),
+            community=safe(w.community),
+            category=safe(w.category),
+            titles=[safe(t) for t in w.titles],
+            ticket_ids=list(w.ticket_ids),
+        )
+        for w in report.warnings
+    ]
+    escalations = [dataclasses.replace(e, community=safe(e.community), unit=safe(e.unit)) for e in report.escalations]
+    return WarnReport(warnings, escalations, [safe(n) for n in report.notes], safe(report.center_head))

@@ -1,0 +1,580 @@
+"""Delivery runs: build every message first, then send each channel exactly once.
+
+`report_and_deliver` and `warn_and_deliver` are what `gaopin report/warn --email/--notify`
+call. A run:
+
+1. checks the configuration of every requested channel (a ConfigError sends nothing);
+2. takes the delivery lock (two runs at once: the second waits, then sees what the first
+   sent, or gives up with LockedError);
+3. makes the report / finds the warnings; settles `pending` rows left by a killed run;
+4. plans each channel from the sends record (what was never sent, or failed cleanly;
+   all with --force) and builds each channel's whole message;
+5. for each channel: records `pending`, sends, records `sent` / `failed` / `unknown`;
+6. raises the most serious failure after all channels had their turn.
+
+With dry_run the messages are written to files (.eml, payload .json) and nothing is
+recorded or sent.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import ssl
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Callable, Iterator, Mapping
+
+from gaopin.config import TIMEZONE, Settings
+from gaopin.deliver import content, mail, webhook
+from gaopin.deliver.lock import LOCK_TIMEOUT, delivery_lock
+from gaopin.deliver.sends import (
+    EMAIL,
+    ESCALATION,
+    FAILED,
+    NOTIFY,
+    REPORT,
+    SENT,
+    UNKNOWN,
+    WARNING,
+    Item,
+    Plan,
+    SendLog,
+    SendRecord,
+)
+from gaopin.errors import DeliveryError, GaopinError, UnknownOutcomeError, UsageError
+from gaopin.rules.warn import WarnReport
+
+CHANNELS = (EMAIL, NOTIFY)
+CHANNEL_LABELS = {EMAIL: "邮件", NOTIFY: "群机器人"}
+FORMAT_LABELS = {webhook.WECOM: "企业微信", webhook.DINGTALK: "钉钉"}
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def wall_clock() -> datetime:
+    return datetime.now(TIMEZONE)
+
+
+# --- results ----------------------------------------------------------------------------
+
+# ChannelResult.status
+DONE, DRY_RUN, NOTHING_NEW, ALREADY_SENT, NOT_SENT = "sent", "dry_run", "nothing_new", "already_sent", "not_sent"
+
+
+@dataclass
+class ChannelResult:
+    channel: str
+    status: str  # sent | dry_run | nothing_new | already_sent | failed | unknown | not_sent
+    what: str  # "2024-08 月度报告", "2 条预警、1 件提级办理"
+    sent: list[str] = field(default_factory=list)  # keys sent (or, in a dry run, that would be)
+    already_sent: list[dict] = field(default_factory=list)  # {"key", "finished_at", "message_id"}
+    unknown: list[dict] = field(default_factory=list)  # earlier outcome unknown, not resent
+    message_id: str | None = None
+    file: str | None = None
+    omitted: int = 0  # counted in the robot message but not listed (size limit)
+    error: str | None = None
+    hint: str | None = field(default=None, repr=False)  # what to do about the error; not serialised
+
+    def to_dict(self) -> dict:
+        out = dataclasses.asdict(self)
+        out.pop("hint")
+        return out
+
+    def lines(self) -> list[str]:
+        label = CHANNEL_LABELS[self.channel]
+        out = []
+        if self.status == DONE:
+            out.append(f"{label}：已发送 {self.what}" + (f"（Message-ID {self.message_id}）" if self.channel == EMAIL else ""))
+        elif self.status == DRY_RUN:
+            out.append(f"{label}：演练，{self.what} 已写入 {self.file}，没有发送")
+        elif self.status == NOTHING_NEW:
+            out.append(f"{label}：没有新的预警，未发送")
+        elif self.status == ALREADY_SENT:
+            first = self.already_sent[0]
+            out.append(f"{label}：{self.what} 已于 {first['finished_at']} 发送过，未重发（如需重发请加 --force）")
+        elif self.status in (FAILED, UNKNOWN):
+            out.append(f"{label}：{self.what} 发送失败：{self.error}" if self.status == FAILED else f"{label}：{self.what} 结果不确定：{self.error}")
+        if self.unknown:
+            keys = _keys(self.unknown)
+            out.append(f"{label}：{keys} 上次发送结果不确定，没有重发（确认未收到后可加 --force 重发）")
+        if self.omitted:
+            out.append(f"{label}：消息长度有限，另有 {self.omitted} 条只计数未列出")
+        return out
+
+
+def _keys(records: list[dict]) -> str:
+    """Keys for people (a warning's key holds its address: masked like everything else)."""
+    return "、".join(content.safe(r["key"]) for r in records[:5]) + (f" 等 {len(records)} 项" if len(records) > 5 else "")
+
+
+@dataclass
+class Delivery:
+    results: list[ChannelResult]
+    interrupted: list[dict] = field(default_factory=list)  # pending rows of killed runs, now unknown
+    dry_run: bool = False
+
+    def to_dict(self) -> dict:
+        return {"dry_run": self.dry_run, "channels": [r.to_dict() for r in self.results], "interrupted": list(self.interrupted)}
+
+    def lines(self) -> list[str]:
+        out = [line for r in self.results for line in r.lines()]
+        if self.interrupted:
+            out.append(f"有 {len(self.interrupted)} 条发送记录停在“发送中”（上次运行被中断），已标记为结果不确定")
+        return out
+
+    def error(self) -> GaopinError | None:
+        """The failure the run ends with: unknown outcomes first (they need a person), then clean failures."""
+        unknown = [r for r in self.results if r.status == UNKNOWN or r.unknown]
+        failed = [r for r in self.results if r.status == FAILED]
+        if unknown:
+            parts = [f"{CHANNEL_LABELS[r.channel]}：{r.error}" for r in unknown if r.status == UNKNOWN]
+            parts += [
+                f"{CHANNEL_LABELS[r.channel]}：{_keys(r.unknown)} 上次发送结果不确定，没有重发"
+                for r in unknown
+                if r.unknown
+            ]
+            parts += [f"{CHANNEL_LABELS[r.channel]}：{r.error}" for r in failed]
+            return UnknownOutcomeError("；".join(parts), "请向收件人或在群里确认是否收到；确认没有收到时加 --force 重发")
+        if failed:
+            return DeliveryError("；".join(f"{CHANNEL_LABELS[r.channel]}：{r.error}" for r in failed), failed[0].hint or "下次运行会自动重试")
+        return None
+
+    def raise_for_errors(self) -> None:
+        error = self.error()
+        if error is not None:
+            raise error
+
+
+# --- channels ---------------------------------------------------------------------------
+
+
+@dataclass
+class Channels:
+    """The requested channels with what sending on them needs (checked before anything runs)."""
+
+    names: tuple[str, ...]
+    settings: Settings
+    dry_run: bool
+    secret: str | None = None
+    context: ssl.SSLContext | None = None
+
+
+def prepare_channels(settings: Settings, names: tuple[str, ...] | list[str], dry_run: bool, environ: Mapping[str, str] | None = None) -> Channels:
+    names = tuple(n for n in CHANNELS if n in names)
+    if not names:
+        raise UsageError("没有指定发送方式", "请加 --email 或 --notify")
+    channels = Channels(names, settings, dry_run)
+    if EMAIL in names:
+        mail.check_settings(settings.mail, need_server=not dry_run)
+        if not dry_run:
+            channels.secret = mail.password(settings.mail, settings, environ)
+            channels.context = mail.ssl_context(settings.mail, settings)
+    if NOTIFY in names and not dry_run:
+        webhook.check_url(settings.notify.webhook)
+    return channels
+
+
+def for_delivery(settings: Settings) -> Settings:
+    """Settings for anything that is sent: phone numbers always masked."""
+    return dataclasses.replace(settings, privacy=dataclasses.replace(settings.privacy, mask_phones=True))
+
+
+@dataclass
+class Outgoing:
+    """One channel's whole message, built before anything is sent."""
+
+    channel: str
+    plan: Plan
+    what: str
+    message: object  # EmailMessage, or the robot payload dict
+    title: str = ""
+    omitted: int = 0
+
+
+@contextmanager
+def _send_log(store_path: Path, dry_run: bool) -> Iterator[SendLog | None]:
+    """The sends record: read-only (or absent) in a dry run, created with the store otherwise."""
+    from gaopin.store.store import Store
+
+    if dry_run and not Path(store_path).exists():
+        yield None
+        return
+    store = Store(store_path, create=not dry_run)
+    try:
+        yield SendLog(store.conn)
+    finally:
+        store.close()
+
+
+def _plan(log_: SendLog | None, channel: str, items: list[Item], force: bool) -> Plan:
+    if log_ is None:
+        return Plan(send=list(dict.fromkeys(items)))
+    return log_.plan(channel, items, force)
+
+
+def _record_dict(r: SendRecord) -> dict:
+    return {"key": r.key, "kind": r.kind, "status": r.status, "finished_at": r.finished_at or r.started_at, "message_id": r.message_id}
+
+
+def _result(out: Outgoing | None, channel: str, plan: Plan, what: str) -> ChannelResult:
+    result = ChannelResult(
+        channel=channel,
+        status=NOT_SENT,
+        what=what,
+        already_sent=[_record_dict(r) for r in plan.already_sent],
+        unknown=[_record_dict(r) for r in plan.unknown],
+    )
+    if out is not None:
+        result.omitted = out.omitted
+    return result
+
+
+def _send_all(
+    outgoing: list[Outgoing],
+    results: dict[str, ChannelResult],
+    channels: Channels,
+    log_: SendLog | None,
+    clock: Clock,
+    dry_run_files: dict[str, Path],
+    progress: Callable[[str], None] | None,
+) -> None:
+    settings = channels.settings
+    for out in outgoing:
+        result = results[out.channel]
+        result.sent = [i.key for i in out.plan.send]
+        if channels.dry_run:
+            path = dry_run_files[out.channel]
+            if out.channel == EMAIL:
+                mail.write_eml(out.message, path)  # type: ignore[arg-type]
+            else:
+                _write_json(out.message, path)
+            result.status, result.file = DRY_RUN, str(path)
+            log.info("dry run: %s for %s written to %s", out.what, out.channel, path)
+            continue
+        assert log_ is not None
+        if progress:
+            progress(f"发送{CHANNEL_LABELS[out.channel]}")
+        ids = log_.begin(out.channel, out.plan.send, clock())
+        try:
+            if out.channel == EMAIL:
+                message_id = mail.send(out.message, settings.mail, channels.secret, channels.context)  # type: ignore[arg-type]
+            else:
+                message_id = _post(out, settings, clock)
+        except DeliveryError as exc:
+            log_.finish(ids, FAILED, clock(), detail=str(exc))
+            result.status, result.error, result.hint = FAILED, exc.message, exc.hint
+            log.error("%s of %s failed (will retry on the next run): %s", out.channel, out.what, exc)
+            continue
+        except UnknownOutcomeError as exc:
+            log_.finish(ids, UNKNOWN, clock(), detail=str(exc))
+            result.status, result.error, result.hint = UNKNOWN, exc.message, exc.hint
+            log.error("%s of %s: outcome unknown, not resent without --force: %s", out.channel, out.what, exc)
+            continue
+        log_.finish(ids, SENT, clock(), message_id=message_id)
+        result.status, result.message_id = DONE, message_id
+        log.info("%s: sent %s (%d item(s)), id %s", out.channel, out.what, len(ids), message_id)
+
+
+def _post(out: Outgoing, settings: Settings, clock: Clock) -> str:
+    import uuid
+
+    url = settings.notify.webhook
+    if settings.notify.format == webhook.DINGTALK and settings.notify.secret:
+        url = webhook.signed_url(url, settings.notify.secret, int(clock().timestamp() * 1000))
+    answer = webhook.post(url, out.message, settings.notify.timeout)  # type: ignore[arg-type]
+    # Robots give no message id: a local one ties the record to the log line.
+    local_id = f"<{uuid.uuid4().hex}@gaopin.notify>"
+    log.info("robot %s answered %r for %s", webhook.redact(settings.notify.webhook), answer, local_id)
+    return local_id
+
+
+def _write_json(payload: object, path: Path) -> None:
+    from gaopin.io.write import atomic_path
+
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(payload, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+def _settle(log_: SendLog | None, channels: Channels, clock: Clock) -> list[dict]:
+    if log_ is None or channels.dry_run:
+        return []
+    settled = log_.settle_interrupted(clock())
+    for r in settled:
+        log.warning("send %s/%s/%s started %s was interrupted: marked unknown", r.kind, r.channel, r.key, r.started_at)
+    return [_record_dict(dataclasses.replace(r, status=UNKNOWN)) for r in settled]
+
+
+def _robot_payload(settings: Settings, title: str, header: list[str], items: list[str]) -> tuple[dict, int]:
+    fmt = settings.notify.format
+    text, omitted = webhook.fit(header, items, fmt)
+    return webhook.payload(fmt, title, text), omitted
+
+
+# --- the monthly report -------------------------------------------------------------------
+
+
+def deliver_report(
+    report: dict,
+    files: dict[str, str],
+    channels: Channels,
+    store_path: Path,
+    force: bool = False,
+    dry_run_dir: Path | None = None,
+    clock: Clock = wall_clock,
+    progress: Callable[[str], None] | None = None,
+) -> Delivery:
+    """Send a made report (its dict and written files) on each channel, unless already sent there.
+
+    Call with the delivery lock held (report_and_deliver does)."""
+    settings = channels.settings
+    label = report["period"]["label"]
+    what = f"{label} 月度报告"
+    items = [Item(REPORT, label)]
+    folder = Path(dry_run_dir) if dry_run_dir else Path(files["xlsx"]).parent
+    with _send_log(store_path, channels.dry_run) as log_:
+        interrupted = _settle(log_, channels, clock)
+        outgoing: list[Outgoing] = []
+        results: dict[str, ChannelResult] = {}
+        names: dict[str, Path] = {}
+        for channel in channels.names:
+            plan = _plan(log_, channel, items, force)
+            out = None
+            if plan.send:
+                if channel == EMAIL:
+                    out = Outgoing(channel, plan, what, report_email(report, files, settings, clock()))
+                    names[channel] = folder / f"report-{label}.eml"
+                else:
+                    title, header, lines = content.report_markdown(report, settings.notify.format)
+                    payload, omitted = _robot_payload(settings, title, header, lines)
+                    out = Outgoing(channel, plan, what, payload, title, omitted)
+                    names[channel] = folder / f"report-{label}.{settings.notify.format}.json"
+                outgoing.append(out)
+            results[channel] = _result(out, channel, plan, what)
+            if not plan.send:
+                results[channel].status = ALREADY_SENT if plan.already_sent else NOT_SENT
+        _send_all(outgoing, results, channels, log_, clock, names, progress)
+    delivery = Delivery([results[c] for c in channels.names], interrupted, channels.dry_run)
+    return delivery
+
+
+def report_attachment_name(report: dict) -> str:
+    return f"report-{report['period']['label']}.xlsx"
+
+
+def report_email(report: dict, files: dict[str, str], settings: Settings, now: datetime):
+    """The whole report email: subject, HTML with the charts inline, text, the workbook attached."""
+    m = settings.mail
+    attachment = report_attachment_name(report)
+    charts = []
+    for name in content.CHART_TITLES:
+        if name in files:
+            charts.append((name, mail.content_id(name, m), Path(files[name]).read_bytes()))
+    html = content.report_html(report, [(name, cid) for name, cid, _ in charts], attachment)
+    text = content.report_text(report, attachment)
+    xlsx = Path(files["xlsx"]).read_bytes()
+    return mail.compose(m, content.report_subject(report), text, html, now, images=charts, attachment=(attachment, xlsx))
+
+
+def report_and_deliver(
+    settings: Settings,
+    month: int,
+    year: int | None,
+    files: list[Path] | None,
+    db: str | None,
+    today: date,
+    channels: list[str] | tuple[str, ...],
+    out_dir: Path | None = None,
+    force: bool = False,
+    dry_run: bool = False,
+    dry_run_dir: Path | None = None,
+    clock: Clock = wall_clock,
+    progress: Callable[[str], None] | None = None,
+    lock_timeout: float = LOCK_TIMEOUT,
+    environ: Mapping[str, str] | None = None,
+) -> "ReportDelivery":
+    """Make the month's report (phones masked) and send it.
+
+    Raises after all channels had their turn: UnknownOutcomeError, then DeliveryError."""
+    from gaopin.reports.run import run_report
+    from gaopin.store.store import db_path
+
+    settings = for_delivery(settings)
+    prepared = prepare_channels(settings, channels, dry_run, environ)
+    store_path = db_path(db, settings)
+    with delivery_lock(store_path, lock_timeout):
+        report = run_report(settings, month, year, files, db, today, out_dir=out_dir, progress=progress)
+        delivery = deliver_report(report, report["files"], prepared, store_path, force, dry_run_dir, clock, progress)
+    for line in delivery.lines():
+        log.info("%s", line)
+    delivery.raise_for_errors()
+    return ReportDelivery(report, delivery)
+
+
+@dataclass
+class ReportDelivery:
+    """What `gaopin report --email/--notify` returns: the report (as `gaopin report` makes it) and what was sent."""
+
+    report: dict
+    delivery: Delivery
+
+    def to_dict(self) -> dict:
+        return {**self.report, "delivery": self.delivery.to_dict()}
+
+
+# --- warnings ------------------------------------------------------------------------------
+
+
+def warning_items(report: WarnReport) -> list[Item]:
+    return [Item(WARNING, w.id) for w in report.warnings] + [Item(ESCALATION, e.ticket_id) for e in report.escalations]
+
+
+def subset(report: WarnReport, items: list[Item]) -> WarnReport:
+    wanted = set(items)
+    return WarnReport(
+        [w for w in report.warnings if Item(WARNING, w.id) in wanted],
+        [e for e in report.escalations if Item(ESCALATION, e.ticket_id) in wanted],
+        list(report.notes),
+        report.center_head,
+    )
+
+
+def _what(part: WarnReport) -> str:
+    return f"{len(part.warnings)} 条预警、{len(part.escalations)} 件提级办理"
+
+
+def warn_attachment_name(day: date) -> str:
+    return f"warnings-{day.isoformat()}.xlsx"
+
+
+def warn_email(part: WarnReport, street: str, day: date, settings: Settings, now: datetime):
+    from gaopin.reports.warnings import write_warn_report
+
+    masked = content.masked_copy(part)
+    attachment = warn_attachment_name(day)
+    with tempfile.TemporaryDirectory(prefix="gaopin-") as tmp:
+        path = write_warn_report(masked, Path(tmp) / attachment)
+        xlsx = path.read_bytes()
+    text = content.warn_text(part, street, day, attachment)
+    html = content.warn_html(part, street, day, attachment)
+    return mail.compose(settings.mail, content.warn_subject(street, day), text, html, now, attachment=(attachment, xlsx))
+
+
+def deliver_warnings(
+    report: WarnReport,
+    street: str,
+    day: date,
+    channels: Channels,
+    store_path: Path,
+    force: bool = False,
+    dry_run_dir: Path | None = None,
+    clock: Clock = wall_clock,
+    progress: Callable[[str], None] | None = None,
+) -> Delivery:
+    """Send the warnings and escalations not yet sent on each channel. Call with the lock held."""
+    settings = channels.settings
+    items = warning_items(report)
+    folder = Path(dry_run_dir) if dry_run_dir else Path.cwd()
+    with _send_log(store_path, channels.dry_run) as log_:
+        interrupted = _settle(log_, channels, clock)
+        outgoing: list[Outgoing] = []
+        results: dict[str, ChannelResult] = {}
+        names: dict[str, Path] = {}
+        for channel in channels.names:
+            plan = _plan(log_, channel, items, force)
+            part = subset(report, plan.send)
+            what = _what(part)
+            out = None
+            if plan.send:
+                if channel == EMAIL:
+                    out = Outgoing(channel, plan, what, warn_email(part, street, day, settings, clock()))
+                    names[channel] = folder / f"warn-{day.isoformat()}.eml"
+                else:
+                    title, header, lines = content.warn_markdown(part, street, day, settings.notify.format)
+                    payload, omitted = _robot_payload(settings, title, header, lines)
+                    out = Outgoing(channel, plan, what, payload, title, omitted)
+                    names[channel] = folder / f"warn-{day.isoformat()}.{settings.notify.format}.json"
+                outgoing.append(out)
+            results[channel] = _result(out, channel, plan, what)
+            if not plan.send:
+                results[channel].status = NOTHING_NEW
+        _send_all(outgoing, results, channels, log_, clock, names, progress)
+    return Delivery([results[c] for c in channels.names], interrupted, channels.dry_run)
+
+
+@dataclass
+class WarnDelivery:
+    """What `gaopin warn --email/--notify` returns: the warnings found and what was sent."""
+
+    report: WarnReport
+    delivery: Delivery
+
+    def to_dict(self) -> dict:
+        return {**self.report.to_dict(), "delivery": self.delivery.to_dict()}
+
+
+def warn_and_deliver(
+    settings: Settings,
+    files: list[Path] | None,
+    db: str | None,
+    channels: list[str] | tuple[str, ...],
+    on: date | None = None,
+    since: date | None = None,
+    show_phones: bool = False,
+    force: bool = False,
+    dry_run: bool = False,
+    dry_run_dir: Path | None = None,
+    clock: Clock = wall_clock,
+    progress: Callable[[str], None] | None = None,
+    lock_timeout: float = LOCK_TIMEOUT,
+    environ: Mapping[str, str] | None = None,
+) -> WarnDelivery:
+    """Find the warnings (as `gaopin warn` does) and send those not yet sent on each channel.
+
+    `show_phones` affects only the returned report: what is sent is always masked."""
+    from gaopin.reports.monthly import street_name
+    from gaopin.rules.warn import WARN_FIELDS, warn
+    from gaopin.store.store import db_path, tickets_from
+
+    prepared = prepare_channels(settings, channels, dry_run, environ)
+    result, links = tickets_from(files, db, settings, fields=WARN_FIELDS, progress=progress)
+    report = warn(result, settings, on=on, since=since, links=links, show_phones=show_phones, progress=progress)
+    street = street_name(settings, result.frame)
+    day = on or clock().astimezone(TIMEZONE).date()
+    store_path = db_path(db, settings)
+    with delivery_lock(store_path, lock_timeout):
+        delivery = deliver_warnings(report, street, day, prepared, store_path, force, dry_run_dir, clock, progress)
+    for line in delivery.lines():
+        log.info("%s", line)
+    delivery.raise_for_errors()
+    return WarnDelivery(report, delivery)
+
+
+def send_records(store_path: Path, limit: int = 100) -> list[dict]:
+    """The latest rows of the sends record, newest first (empty when there is no store)."""
+    if not Path(store_path).exists():
+        return []
+    with _send_log(store_path, dry_run=True) as log_:
+        return [r.to_dict() for r in log_.records(limit)] if log_ else []
+
+
+__all__ = [
+    "ChannelResult",
+    "Channels",
+    "Delivery",
+    "ReportDelivery",
+    "WarnDelivery",
+    "deliver_report",
+    "deliver_warnings",
+    "prepare_channels",
+    "report_and_deliver",
+    "report_email",
+    "send_records",
+    "warn_and_deliver",
+    "warn_email",
+]

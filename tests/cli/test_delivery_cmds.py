@@ -1,0 +1,216 @@
+"""`gaopin report/warn --email/--notify`, `doctor` and `sends` as cron runs them: quiet on
+success, errors on stderr with documented exit codes, a private log, exactly once — also
+for two runs started together and for a run killed while sending."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from typer.testing import CliRunner
+
+from gaopin.cli import app
+from gaopin.config import Settings, log_path
+from gaopin.rules.warn import warn
+from gaopin.io.load import load
+from tests.delivery_data import PASSWORD, TINY_PHONES, leaked, python_env, tiny_export, write_config
+from tests.servers import Mailbox, Robot, free_port, smtp_server
+
+runner = CliRunner()
+REPORT = ["report", "--month", "8", "--year", "2024", "--today", "2024-10-31"]
+WARN = ["warn", "--date", "2024-08-03"]
+pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
+
+
+def gaopin(args, config, db, env=None):
+    return runner.invoke(app, [*args, "--config", str(config), "--db", str(db)], env=env)
+
+
+@pytest.fixture
+def export(tmp_path):
+    return tiny_export(tmp_path)
+
+
+def test_the_same_report_twice_is_one_email_and_runs_stay_quiet(tmp_path, export):
+    with smtp_server() as server:
+        config = write_config(tmp_path / "gaopin.toml", server.port)
+        first = gaopin([*REPORT, str(export), "--email"], config, tmp_path / "g.db")
+        second = gaopin([*REPORT, str(export), "--email", "--verbose"], config, tmp_path / "g.db")
+        forced = gaopin([*REPORT, str(export), "--email", "--force"], config, tmp_path / "g.db")
+    assert (first.exit_code, first.stdout, first.stderr) == (0, "", "")
+    assert second.exit_code == 0 and "邮件：2024-08 月度报告 已于" in second.stdout and "未重发" in second.stdout
+    assert forced.exit_code == 0 and forced.stdout == ""
+    assert len(server.messages) == 2
+    assert server.messages[0]["Subject"] == "【新村街道】2024年8月接诉即办月度报告"
+    log = (tmp_path / "gaopin.log").read_text(encoding="utf-8")
+    assert "gaopin report finished, exit 0" in log and "已发送 2024-08 月度报告" in log
+    if os.name != "nt":
+        assert stat.S_IMODE((tmp_path / "gaopin.log").stat().st_mode) == 0o600
+
+
+def test_smtp_down_is_a_clear_error_exit_7_and_the_next_run_sends_it(tmp_path, export):
+    port = free_port()
+    config = write_config(tmp_path / "gaopin.toml", port)
+    down = gaopin([*REPORT, str(export), "--email"], config, tmp_path / "g.db")
+    assert down.exit_code == 7 and down.stdout == ""
+    assert f"错误：邮件：无法连接邮件服务器 127.0.0.1:{port}（连接被拒绝）" in down.stderr
+    assert "提示：" in down.stderr and "Traceback" not in down.stderr
+    with smtp_server(port) as server:
+        retried = gaopin([*REPORT, str(export), "--email"], config, tmp_path / "g.db")
+        again = gaopin([*REPORT, str(export), "--email"], config, tmp_path / "g.db")
+    assert (retried.exit_code, again.exit_code) == (0, 0)
+    assert len(server.messages) == 1
+    sends = json.loads(gaopin(["sends", "-f", "json"], config, tmp_path / "g.db").stdout)
+    assert [(s["key"], s["status"]) for s in sends] == [("2024-08", "sent"), ("2024-08", "failed")]
+    assert "连接被拒绝" in (tmp_path / "gaopin.log").read_text(encoding="utf-8")
+
+
+def test_a_failed_login_exits_7_and_the_password_is_nowhere(tmp_path, export):
+    with smtp_server(auth=("jiesu", PASSWORD)) as server:
+        config = write_config(tmp_path / "gaopin.toml", server.port, mail={"username": "jiesu"})
+        result = gaopin([*WARN, str(export), "--email"], config, tmp_path / "g.db", env={"GAOPIN_SMTP_PASSWORD": "Wrong-" + PASSWORD})
+        ok = gaopin([*WARN, str(export), "--email"], config, tmp_path / "g.db", env={"GAOPIN_SMTP_PASSWORD": PASSWORD})
+    assert result.exit_code == 7 and "拒绝登录" in result.stderr
+    assert ok.exit_code == 0 and len(server.messages) == 1
+    log = (tmp_path / "gaopin.log").read_text(encoding="utf-8")
+    for text in (result.stdout, result.stderr, log, server.mailbox.raw[0].decode("ascii")):
+        assert PASSWORD not in text
+    assert leaked(log, TINY_PHONES) == []
+
+
+def test_warn_notify_posts_new_warnings_once_and_json_keeps_the_library_shape(tmp_path, export):
+    with Robot() as robot:
+        config = write_config(tmp_path / "gaopin.toml", robot_url=robot.url)
+        quiet = gaopin([*WARN, str(export), "--notify"], config, tmp_path / "g.db")
+        verbose = gaopin([*WARN, str(export), "--notify", "-v", "-f", "json"], config, tmp_path / "g.db")
+    assert (quiet.exit_code, quiet.stdout) == (0, "")
+    assert len(robot.posts) == 1
+    data = json.loads(verbose.stdout)
+    delivery = data.pop("delivery")
+    expected = warn(load([export], Settings()), Settings(), on=None).to_dict()
+    assert data["escalations"] == expected["escalations"] and len(data["warnings"]) == 1
+    assert [c["status"] for c in delivery["channels"]] == ["nothing_new"]
+
+
+def test_dry_run_writes_files_and_needs_a_channel(tmp_path, export):
+    config = write_config(tmp_path / "gaopin.toml", 25, "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=K")
+    out = tmp_path / "dry"
+    result = gaopin([*WARN, str(export), "--email", "--notify", "--dry-run", "--dry-run-dir", str(out)], config, tmp_path / "g.db")
+    assert result.exit_code == 0, result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["warn-2024-08-03.eml", "warn-2024-08-03.wecom.json"]
+    assert not (tmp_path / "g.db").exists()  # nothing recorded
+    alone = gaopin([*WARN, str(export), "--dry-run"], config, tmp_path / "g.db")
+    assert alone.exit_code == 2 and "--dry-run 要与 --email 或 --notify 一起使用" in alone.stderr
+    last = gaopin(["report", "--last", "--month", "8", "--email"], config, tmp_path / "g.db")
+    assert last.exit_code == 2
+
+
+def test_a_missing_mail_setting_is_a_config_error(tmp_path, export):
+    config = write_config(tmp_path / "gaopin.toml")
+    result = gaopin([*WARN, str(export), "--email"], config, tmp_path / "g.db")
+    assert result.exit_code == 4 and "没有配置邮件服务器 [mail] host" in result.stderr
+
+
+def test_a_config_error_is_logged_in_the_default_log(tmp_path, export):
+    config = tmp_path / "gaopin.toml"
+    config.write_text("[mail]\nsecurity = \"tls\"\n", encoding="utf-8")
+    result = gaopin([*WARN, str(export), "--email"], config, tmp_path / "g.db")
+    assert result.exit_code == 4
+    assert "exit 4" in log_path(Settings()).read_text(encoding="utf-8")
+
+
+def test_doctor_and_sends(tmp_path):
+    with smtp_server() as server:
+        config = write_config(tmp_path / "gaopin.toml", server.port)
+        good = gaopin(["doctor"], config, tmp_path / "g.db")
+    assert good.exit_code == 0
+    assert good.stdout.splitlines()[0].startswith("✓ 配置")
+    assert "- 群机器人" in good.stdout and "全部检查通过" in good.stdout
+    bad_config = write_config(tmp_path / "bad.toml", free_port())
+    bad = gaopin(["doctor"], bad_config, tmp_path / "g.db")
+    assert bad.exit_code == 7
+    assert "✗ 邮件" in bad.stdout and "    → " in bad.stdout
+    empty = gaopin(["sends"], config, tmp_path / "g.db")
+    assert empty.exit_code == 0 and "还没有发送记录" in empty.stdout
+
+
+# --- as separate processes -------------------------------------------------------------------
+
+
+def spawn(args, config, db, **env):
+    return subprocess.Popen(
+        [sys.executable, "-m", "gaopin", *args, "--config", str(config), "--db", str(db)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+        env=python_env(**env),
+    )
+
+
+def test_two_runs_started_together_send_at_most_one_email(tmp_path, export):
+    hold = threading.Event()
+    mailbox = Mailbox(hold=hold)
+    with smtp_server(mailbox=mailbox) as server, Robot() as robot:
+        config = write_config(tmp_path / "gaopin.toml", server.port, robot.url)
+        runs = [spawn([*WARN, str(export), "--email", "--notify"], config, tmp_path / "g.db") for _ in range(2)]
+        if mailbox.entered.wait(30):
+            time.sleep(0.5)  # the other run is now waiting for the lock (or has given up)
+        hold.set()
+        results = [(p.wait(60), *p.communicate()) for p in runs]
+    codes = sorted(code for code, _, _ in results)
+    assert codes in ([0, 0], [0, 8]), results
+    assert len(server.messages) == 1 and len(robot.posts) == 1
+    for code, out, err in results:
+        assert out == ""
+        if code == 8:
+            assert "另一个 gaopin 正在发送" in err
+
+
+def test_a_run_killed_while_sending_is_not_resent_without_force(tmp_path, export):
+    hold = threading.Event()
+    mailbox = Mailbox(hold=hold)
+    with smtp_server(mailbox=mailbox) as server:
+        config = write_config(tmp_path / "gaopin.toml", server.port)
+        victim = spawn([*WARN, str(export), "--email"], config, tmp_path / "g.db")
+        assert mailbox.entered.wait(30)
+        victim.kill()  # between handing the message over and hearing back
+        victim.communicate()
+        hold.set()
+        mailbox.hold = None
+        after = gaopin([*WARN, str(export), "--email"], config, tmp_path / "g.db")
+        assert server.messages == []  # (aiosmtpd drops a message whose sender vanished mid-DATA)
+        forced = gaopin([*WARN, str(export), "--email", "--force"], config, tmp_path / "g.db")
+    assert after.exit_code == 9
+    assert "上次发送结果不确定" in after.stderr and "--force" in after.stderr
+    assert forced.exit_code == 0
+    assert len(server.messages) == 1
+
+
+def test_cron_bare_environment_and_another_time_zone(tmp_path, export):
+    config = write_config(tmp_path / "gaopin.toml", 25, "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=K")
+    env = python_env(TZ="America/New_York", GAOPIN_CONFIG=str(config), GAOPIN_DB=str(tmp_path / "g.db"))
+    for name in ("HOME", "USERPROFILE", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "LANG", "LC_ALL", "TERM"):
+        env.pop(name, None)
+    env["PATH"] = "/usr/bin:/bin"
+    out = tmp_path / "dry"
+    done = subprocess.run(
+        [sys.executable, "-m", "gaopin", *WARN, str(export), "--email", "--notify", "--dry-run", "--dry-run-dir", str(out)],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=env,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (done.stdout, done.stderr) == ("", "")
+    eml = (out / "warn-2024-08-03.eml").read_bytes().decode("ascii")
+    date_header = next(line for line in eml.splitlines() if line.startswith("Date:"))
+    assert date_header.endswith("+0800")  # Beijing time, not the machine's New York
+    assert "gaopin warn finished, exit 0" in (tmp_path / "gaopin.log").read_text(encoding="utf-8")

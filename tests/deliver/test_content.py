@@ -1,0 +1,53 @@
+"""What the messages say: masked, escaped in HTML, unable to open robot markup."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from gaopin.deliver import content
+from gaopin.rules.warn import Escalation, WarnReport
+from gaopin.rules.warnings import Warning
+
+DAY = date(2024, 8, 3)
+
+
+def report(title="<b>猫</b> 回电 13812345678", point="恰海小区3号楼"):
+    w = Warning("point_day", point, "城市管理->动物->流浪猫", "恰海社区", DAY, DAY, 3, 3, ["A1", "A2", "A3"], owner="李志强", titles=[title])
+    e = Escalation("A2", "双否", "恰海社区", "恰海社区居委会", "2024-08-03T09:03:00", owner="李志强")
+    return WarnReport([w], [e], [], "赵立群")
+
+
+def test_free_text_is_masked_everywhere():
+    r = report()
+    text = content.warn_text(r, "新村街道", DAY, "warnings-2024-08-03.xlsx")
+    html = content.warn_html(r, "新村街道", DAY, None)
+    _, header, items = content.warn_markdown(r, "新村街道", DAY, "wecom")
+    for body in (text, html, "\n".join(header + items)):
+        assert "13812345678" not in body
+    assert "138****5678" in text
+
+
+def test_html_is_escaped_and_markdown_cannot_open_markup():
+    r = report()
+    html = content.warn_html(r, "新村街道", DAY, None)
+    assert "<b>猫</b>" not in html and "&lt;b&gt;猫&lt;/b&gt;" in html
+    _, _, items = content.warn_markdown(r, "新村街道", DAY, "wecom")
+    assert "<b>" not in items[0] and "＜b>" in items[0]
+
+
+def test_the_message_names_the_center_head_and_owners_and_escalations_newest_first():
+    older = Escalation("A0", "单否", "桥一社区", "", "2024-08-01T08:00:00", owner="张红梅")
+    r = report()
+    r.escalations.append(older)
+    text = content.warn_text(r, "", DAY, None)
+    assert text.startswith("【本街道】接诉即办提早预警（2024-08-03）")
+    assert "中心负责人：赵立群" in text and "责任领导：李志强" in text and "责任领导：张红梅" in text
+    assert text.index("双否 A2") < text.index("单否 A0")
+    assert "新预警 1 条；新的提级办理工单 2 件（单否 1，双否 1）" in text
+
+
+def test_masked_copy_keeps_ids_for_the_attachment():
+    masked = content.masked_copy(report(point="无名路 13912345678"))
+    [w] = masked.warnings
+    assert w.point == "无名路 139****5678" and w.ticket_ids == ["A1", "A2", "A3"]
+    assert w.titles == ["<b>猫</b> 回电 138****5678"]

@@ -1,0 +1,76 @@
+"""`gaopin doctor`'s checks, against real local servers; nothing is sent or changed."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from gaopin.deliver.doctor import FAIL, OK, SKIP, WARN, run_checks
+from gaopin.errors import ExitCode
+from tests.delivery_data import PASSWORD, write_config
+from tests.servers import Mailbox, Robot, free_port, smtp_server
+
+pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
+
+
+def by_name(report):
+    return {c.name: c for c in report.checks}
+
+
+def test_everything_in_place(tmp_path, db):
+    mailbox = Mailbox()
+    with smtp_server(auth=("jiesu", PASSWORD), mailbox=mailbox) as server, Robot() as robot:
+        config = write_config(tmp_path / "gaopin.toml", server.port, robot.url, mail={"username": "jiesu"})
+        report = run_checks(config, str(db), environ={"GAOPIN_SMTP_PASSWORD": PASSWORD})
+    checks = by_name(report)
+    assert list(checks) == ["配置", "工单库", "中文字体", "日志", "邮件", "群机器人"]
+    assert report.ok and report.exit_code == 0
+    assert checks["工单库"].status == OK and "结构版本 3，6656 张工单" in checks["工单库"].detail
+    assert checks["邮件"].status == WARN and "已登录 jiesu" in checks["邮件"].detail and "明文" in checks["邮件"].hint
+    assert checks["群机器人"].status == OK and "TOKEN123" not in checks["群机器人"].detail
+    assert mailbox.logins == ["jiesu"] and mailbox.messages == []  # logged in, sent nothing
+    assert robot.posts == []  # connected, posted nothing
+
+
+def test_a_configuration_error_is_the_first_and_only_check(tmp_path):
+    config = tmp_path / "gaopin.toml"
+    config.write_text("[mail]\nsecurity = \"tls\"\n", encoding="utf-8")
+    report = run_checks(config, None, environ={})
+    [check] = report.checks
+    assert check.status == FAIL and "security" in check.detail and "ssl" in check.hint
+    assert report.exit_code == ExitCode.CONFIG
+
+
+def test_unreachable_servers_and_a_failed_login_say_what_to_fix(tmp_path):
+    with smtp_server(auth=("jiesu", PASSWORD)) as server:
+        config = write_config(tmp_path / "gaopin.toml", server.port, f"http://127.0.0.1:{free_port()}/robot?key=K", mail={"username": "jiesu"})
+        report = run_checks(config, str(tmp_path / "new.db"), environ={"GAOPIN_SMTP_PASSWORD": "wrong"})
+    checks = by_name(report)
+    assert checks["邮件"].status == FAIL and "拒绝登录" in checks["邮件"].detail and "wrong" not in checks["邮件"].detail
+    assert checks["群机器人"].status == FAIL and "无法连接" in checks["群机器人"].detail
+    assert checks["工单库"].status == WARN and "尚未创建" in checks["工单库"].detail
+    assert not report.ok and report.exit_code == ExitCode.DELIVERY
+
+
+def test_offline_and_unconfigured(tmp_path):
+    config = write_config(tmp_path / "gaopin.toml")
+    report = run_checks(config, None, environ={}, network=False)
+    checks = by_name(report)
+    assert checks["邮件"].status == SKIP and checks["群机器人"].status == SKIP
+    assert report.ok
+
+
+def test_an_older_store_is_reported_not_upgraded(tmp_path):
+    from gaopin.store.db import MIGRATIONS
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    for migration in MIGRATIONS[:2]:
+        migration(conn)
+    conn.execute("PRAGMA user_version = 2")
+    conn.close()
+    report = run_checks(write_config(tmp_path / "gaopin.toml"), str(path), environ={}, network=False)
+    check = by_name(report)["工单库"]
+    assert check.status == WARN and "结构版本 2" in check.detail and "自动升级" in check.hint
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 2

@@ -1,0 +1,235 @@
+"""Delivery runs, exactly once: twice → one email, --force → two, SMTP down → retried,
+unknown outcomes not resent, killed runs, two runs at once, only new warnings, dry runs."""
+
+from __future__ import annotations
+
+import dataclasses
+import email
+import io
+import json
+import threading
+from datetime import date, datetime
+from email import policy
+
+import openpyxl
+import pytest
+
+from gaopin.config import TIMEZONE, load_settings
+from gaopin.deliver.run import deliver_report, prepare_channels, report_and_deliver, send_records, warn_and_deliver
+from gaopin.deliver.sends import EMAIL, REPORT, Item, SendLog
+from gaopin.errors import ConfigError, DeliveryError, ExitCode, LockedError, UnknownOutcomeError
+from gaopin.store import Store
+from tests.delivery_data import ROWS, SAMPLE, SAMPLE_TODAY, TINY_PHONES, delivery_settings, fixed_clock, leaked, tiny_export
+from tests.servers import Mailbox, Robot, all_text, free_port, smtp_server
+
+CLOCK = fixed_clock(datetime(2024, 9, 1, 8, 0, tzinfo=TIMEZONE))
+DAY = date(2024, 8, 3)
+
+
+def send_report(report, settings, store, force=False):
+    channels = prepare_channels(settings, ["email"], dry_run=False, environ={})
+    delivery = deliver_report(report, report["files"], channels, store, force=force, clock=CLOCK)
+    delivery.raise_for_errors()  # as report_and_deliver does after every channel had its turn
+    return delivery
+
+
+def statuses(store):
+    return [(r["kind"], r["channel"], r["key"], r["status"]) for r in send_records(store)]
+
+
+# --- the monthly report -----------------------------------------------------------------
+
+
+def test_the_same_report_twice_sends_one_email_and_force_sends_another(sample_report, tmp_path):
+    store = tmp_path / "g.db"
+    with smtp_server() as server:
+        settings = delivery_settings(server.port)
+        first = send_report(sample_report, settings, store)
+        second = send_report(sample_report, settings, store)
+        assert len(server.messages) == 1
+        forced = send_report(sample_report, settings, store, force=True)
+        assert len(server.messages) == 2
+    assert [r.status for r in (first.results + second.results + forced.results)] == ["sent", "already_sent", "sent"]
+    assert second.lines() == ["邮件：2024-08 月度报告 已于 2024-09-01 08:00:00 发送过，未重发（如需重发请加 --force）"]
+    assert second.error() is None
+    assert statuses(store) == [("report", "email", "2024-08", "sent")] * 2
+
+
+def test_smtp_down_fails_cleanly_and_the_next_run_sends_exactly_once(sample_report, tmp_path):
+    store, port = tmp_path / "g.db", free_port()
+    settings = delivery_settings(port)
+    with pytest.raises(DeliveryError) as caught:
+        send_report(sample_report, settings, store)
+    assert caught.value.exit_code == ExitCode.DELIVERY
+    assert f"无法连接邮件服务器 127.0.0.1:{port}（连接被拒绝）" in caught.value.message
+    assert statuses(store) == [("report", "email", "2024-08", "failed")]
+    with smtp_server(port) as server:
+        retried = send_report(sample_report, settings, store)
+        again = send_report(sample_report, settings, store)
+    assert len(server.messages) == 1
+    assert [r.status for r in retried.results + again.results] == ["sent", "already_sent"]
+    assert statuses(store) == [("report", "email", "2024-08", "sent"), ("report", "email", "2024-08", "failed")]
+
+
+def test_an_unknown_outcome_is_not_resent_without_force(sample_report, tmp_path):
+    store = tmp_path / "g.db"
+    mailbox = Mailbox(drop_after_data=True)
+    with smtp_server(mailbox=mailbox) as server:
+        settings = delivery_settings(server.port)
+        with pytest.raises(UnknownOutcomeError) as first:
+            send_report(sample_report, settings, store)
+        mailbox.drop_after_data = False
+        with pytest.raises(UnknownOutcomeError) as second:
+            send_report(sample_report, settings, store)
+        assert len(server.messages) == 1
+        forced = send_report(sample_report, settings, store, force=True)
+    assert first.value.exit_code == ExitCode.UNKNOWN_OUTCOME
+    assert "2024-08 上次发送结果不确定，没有重发" in second.value.message and "--force" in second.value.hint
+    assert [r.status for r in forced.results] == ["sent"]
+    assert len(server.messages) == 2
+    assert [s[3] for s in statuses(store)] == ["sent", "unknown"]
+
+
+def test_a_run_killed_while_sending_leaves_an_unknown_outcome(sample_report, tmp_path):
+    store = tmp_path / "g.db"
+    with Store(store) as s:  # what a run killed between "pending" and the answer leaves behind
+        SendLog(s.conn).begin(EMAIL, [Item(REPORT, "2024-08")], CLOCK())
+    with smtp_server() as server:
+        with pytest.raises(UnknownOutcomeError) as caught:
+            send_report(sample_report, delivery_settings(server.port), store)
+    assert server.messages == []
+    assert "上次发送结果不确定" in caught.value.message
+    [record] = send_records(store)
+    assert record["status"] == "unknown" and "中断" in record["detail"]
+
+
+# --- two runs at once -----------------------------------------------------------------------
+
+
+def test_two_runs_at_once_send_one_email(tmp_path):
+    export = tiny_export(tmp_path)
+    store = tmp_path / "g.db"
+    hold = threading.Event()
+    mailbox = Mailbox(hold=hold)
+    outcomes: dict[str, object] = {}
+
+    def run(name, timeout):
+        try:
+            outcomes[name] = warn_and_deliver(settings, [export], str(store), ["email"], on=DAY, clock=CLOCK, lock_timeout=timeout, environ={})
+        except Exception as exc:  # noqa: BLE001 - recorded for the assertions
+            outcomes[name] = exc
+
+    with smtp_server(mailbox=mailbox) as server:
+        settings = delivery_settings(server.port)
+        first = threading.Thread(target=run, args=("first", 5))
+        first.start()
+        assert mailbox.entered.wait(10)  # the first run is inside DATA, holding the lock
+        run("impatient", 0.2)  # gives up at once
+        patient = threading.Thread(target=run, args=("patient", 10))
+        patient.start()
+        hold.set()
+        first.join(15)
+        patient.join(15)
+    assert isinstance(outcomes["impatient"], LockedError)
+    assert [r.status for r in outcomes["first"].delivery.results] == ["sent"]
+    assert [r.status for r in outcomes["patient"].delivery.results] == ["nothing_new"]
+    assert len(server.messages) == 1
+
+
+# --- warnings -------------------------------------------------------------------------------
+
+
+def test_only_warnings_not_sent_before_go_out(tmp_path):
+    store = tmp_path / "g.db"
+    more = ROWS + [
+        ["A5", "2024-08-05 11:00", "钱七", "13412345678", "新村街道", "桥一社区", "桥一小区6号楼", "城市管理->噪声扰民->生活噪声", "敲墙", None, None, None, "桥一社区"],
+        ["A6", "2024-08-05 12:00", "孙八", "13312345678", "新村街道", "桥一社区", "桥一小区6号楼", "城市管理->噪声扰民->生活噪声", "敲墙", None, None, None, "桥一社区"],
+    ]
+    with smtp_server() as server:
+        settings = delivery_settings(server.port)
+        first = warn_and_deliver(settings, [tiny_export(tmp_path)], str(store), ["email"], clock=CLOCK, environ={})
+        later = tmp_path / "later"
+        later.mkdir()
+        second = warn_and_deliver(settings, [tiny_export(later, more)], str(store), ["email"], clock=CLOCK, environ={})
+    assert [len(m.warnings) for m in (first.report, second.report)] == [1, 2]
+    one, two = server.messages
+    assert "恰海小区3号楼" in all_text(one) and "桥一小区6号楼" not in all_text(one)
+    text = two.get_body(("plain",)).get_content()
+    assert "桥一小区6号楼" in text and "恰海小区3号楼" not in text
+    assert "新预警 1 条；新的提级办理工单 0 件" in text
+    assert second.delivery.results[0].sent == ["point_day|桥一小区6号楼|城市管理->噪声扰民->生活噪声|2024-08-05"]
+
+
+def test_the_warning_email_names_the_center_head_and_owners_and_masks_phones(tmp_path):
+    with smtp_server() as server:
+        settings = delivery_settings(server.port)
+        warn_and_deliver(settings, [tiny_export(tmp_path)], str(tmp_path / "g.db"), ["email"], on=DAY, show_phones=True, clock=CLOCK, environ={})
+    [msg] = server.messages
+    assert msg["Subject"] == "【新村街道】接诉即办提早预警（2024-08-03）"
+    text = msg.get_body(("plain",)).get_content()
+    html = msg.get_body(("html",)).get_content()
+    for body in (text, html):
+        assert "中心负责人：赵立群" in body and "责任领导：李志强" in body and "A1、A2、A3" in body
+    [attachment] = [p for p in msg.iter_attachments() if p.get_filename()]
+    assert attachment.get_filename() == "warnings-2024-08-03.xlsx"
+    wb = openpyxl.load_workbook(io.BytesIO(attachment.get_content()))
+    assert wb.sheetnames == ["预警", "提级办理", "说明"]
+    cells = " ".join(str(v) for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for v in row if v is not None)
+    assert "李志强" in cells
+    # --show-phones shows them on the terminal only: nothing sent carries one
+    assert leaked(all_text(msg) + cells, TINY_PHONES) == []
+
+
+def test_a_failing_channel_does_not_hold_back_the_other(tmp_path):
+    export, store, port = tiny_export(tmp_path), tmp_path / "g.db", free_port()
+    with Robot() as robot:
+        settings = delivery_settings(port, robot.url)
+        with pytest.raises(DeliveryError) as caught:
+            warn_and_deliver(settings, [export], str(store), ["email", "notify"], on=DAY, clock=CLOCK, environ={})
+        assert caught.value.message.startswith("邮件：")
+        assert len(robot.posts) == 1
+        with smtp_server(port) as server:
+            later = warn_and_deliver(settings, [export], str(store), ["email", "notify"], on=DAY, clock=CLOCK, environ={})
+    assert {r.channel: r.status for r in later.delivery.results} == {"email": "sent", "notify": "nothing_new"}
+    assert len(server.messages) == 1 and len(robot.posts) == 1
+
+
+def test_a_configuration_error_sends_nothing_at_all(tmp_path):
+    with smtp_server() as server:
+        settings = delivery_settings(server.port)  # no [notify] webhook
+        with pytest.raises(ConfigError) as caught:
+            warn_and_deliver(settings, [tiny_export(tmp_path)], str(tmp_path / "g.db"), ["email", "notify"], on=DAY, clock=CLOCK, environ={})
+    assert "webhook" in caught.value.message and server.messages == []
+    assert not (tmp_path / "g.db").exists()
+
+
+def test_nothing_to_warn_about_sends_nothing(tmp_path):
+    with smtp_server() as server:
+        settings = delivery_settings(server.port)
+        quiet = warn_and_deliver(settings, [tiny_export(tmp_path, ROWS[3:4])], str(tmp_path / "g.db"), ["email"], on=DAY, clock=CLOCK, environ={})
+    assert server.messages == [] and [r.status for r in quiet.delivery.results] == ["nothing_new"]
+
+
+# --- dry runs and masking --------------------------------------------------------------------
+
+
+def test_a_dry_run_writes_the_message_and_payload_sends_and_records_nothing(tmp_path, db, phones):
+    settings = load_settings(SAMPLE / "gaopin.toml", environ={})
+    settings = dataclasses.replace(
+        settings,
+        mail=dataclasses.replace(settings.mail, sender="jiesu@example.gov.cn", to=["zhongxin@example.gov.cn"]),
+        privacy=dataclasses.replace(settings.privacy, mask_phones=False),  # sending masks anyway
+    )
+    out = tmp_path / "out"
+    sent = report_and_deliver(settings, 8, 2024, None, str(db), SAMPLE_TODAY, ["email", "notify"], out_dir=out, dry_run=True, clock=CLOCK, environ={})
+    assert [(r.status, r.file) for r in sent.delivery.results] == [("dry_run", str(out / "report-2024-08.eml")), ("dry_run", str(out / "report-2024-08.wecom.json"))]
+    assert send_records(db) == []
+    msg = email.message_from_bytes((out / "report-2024-08.eml").read_bytes(), policy=policy.default)
+    assert msg["Subject"] == "【新村街道】2024年8月接诉即办月度报告"
+    payload = json.loads((out / "report-2024-08.wecom.json").read_text(encoding="utf-8"))
+    assert payload["msgtype"] == "markdown" and "综合成绩 97.42" in payload["markdown"]["content"]
+    [attachment] = [p for p in msg.iter_attachments() if p.get_filename()]
+    wb = openpyxl.load_workbook(io.BytesIO(attachment.get_content()), read_only=True)
+    cells = " ".join(str(v) for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for v in row if v is not None)
+    assert "****" in cells  # the ledger sheet's callers are there, masked
+    assert leaked(all_text(msg) + cells + json.dumps(payload, ensure_ascii=False), phones) == []

@@ -1,0 +1,81 @@
+"""The exactly-once record: states and transitions of the sends table."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from gaopin.config import TIMEZONE
+from gaopin.deliver.sends import EMAIL, FAILED, NOTIFY, PENDING, REPORT, SENT, UNKNOWN, WARNING, Item, SendLog, stamp
+from gaopin.store import Store
+
+T0 = datetime(2024, 9, 1, 8, 0, tzinfo=TIMEZONE)
+T1 = datetime(2024, 9, 1, 8, 1, tzinfo=TIMEZONE)
+AUG, W1, W2 = Item(REPORT, "2024-08"), Item(WARNING, "point_day|p|c|2024-08-03"), Item(WARNING, "two_day|p|c|2024-08-03")
+
+
+@pytest.fixture
+def log(tmp_path):
+    with Store(tmp_path / "g.db") as store:
+        yield SendLog(store.conn)
+
+
+def test_never_sent_items_are_sent(log):
+    plan = log.plan(EMAIL, [AUG, AUG])
+    assert plan.send == [AUG] and not plan.already_sent and not plan.unknown
+
+
+def test_sent_items_are_skipped_per_channel_and_force_resends(log):
+    ids = log.begin(EMAIL, [W1], T0)
+    log.finish(ids, SENT, T1, message_id="<m1@x>")
+    plan = log.plan(EMAIL, [W1, W2])
+    assert plan.send == [W2]
+    assert [(r.key, r.status, r.message_id, r.finished_at) for r in plan.already_sent] == [(W1.key, SENT, "<m1@x>", "2024-09-01 08:01:00")]
+    assert log.plan(NOTIFY, [W1]).send == [W1]  # each channel has its own record
+    assert log.plan(EMAIL, [W1, W2], force=True).send == [W1, W2]
+
+
+def test_failed_items_are_retried(log):
+    log.finish(log.begin(EMAIL, [AUG], T0), FAILED, T1, detail="连接被拒绝")
+    plan = log.plan(EMAIL, [AUG])
+    assert plan.send == [AUG] and [r.status for r in plan.retried] == [FAILED]
+
+
+def test_unknown_items_are_not_resent_without_force(log):
+    log.finish(log.begin(EMAIL, [AUG], T0), UNKNOWN, T1, detail="没有收到确认")
+    plan = log.plan(EMAIL, [AUG])
+    assert plan.send == [] and [r.status for r in plan.unknown] == [UNKNOWN]
+    assert log.plan(EMAIL, [AUG], force=True).send == [AUG]
+
+
+def test_a_pending_row_left_by_a_killed_run_becomes_unknown(log):
+    log.begin(EMAIL, [AUG], T0)  # …and the process died here
+    assert [r.status for r in log.plan(EMAIL, [AUG]).unknown] == [PENDING]
+    settled = log.settle_interrupted(T1)
+    assert [(r.key, r.status) for r in settled] == [(AUG.key, PENDING)]
+    [record] = log.records()
+    assert (record.status, record.finished_at) == (UNKNOWN, "2024-09-01 08:01:00")
+    assert "中断" in record.detail
+    assert log.settle_interrupted(T1) == []
+
+
+def test_the_latest_attempt_decides_and_history_is_kept(log):
+    log.finish(log.begin(EMAIL, [AUG], T0), FAILED, T0)
+    log.finish(log.begin(EMAIL, [AUG], T1), SENT, T1, message_id="<m2@x>")
+    assert log.plan(EMAIL, [AUG]).send == []
+    assert [r.status for r in log.records()] == [SENT, FAILED]
+
+
+def test_pending_is_committed_before_sending(tmp_path):
+    """Another connection (another process) sees the pending row at once."""
+    with Store(tmp_path / "g.db") as a, Store(tmp_path / "g.db") as b:
+        SendLog(a.conn).begin(EMAIL, [AUG], T0)
+        assert [r.status for r in SendLog(b.conn).records()] == [PENDING]
+
+
+def test_times_are_beijing_whatever_the_clock_zone():
+    from datetime import timezone
+
+    assert stamp(datetime(2024, 9, 1, 0, 0, tzinfo=timezone.utc)) == "2024-09-01 08:00:00"
+    assert stamp(datetime(2024, 9, 1, 8, 0)) == "2024-09-01 08:00:00"
