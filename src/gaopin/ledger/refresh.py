@@ -76,6 +76,10 @@ class RefreshSummary:
     merged: list[tuple[str, str]] = field(default_factory=list)  # (absorbed, into)
     revived: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # What the refresh computed, for the month's view: the prepared tickets and, per
+    # membership, the entry id and the ticket's row in that frame.
+    frame: pd.DataFrame | None = field(default=None, repr=False)
+    members: pd.DataFrame | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
         return {
@@ -333,15 +337,38 @@ def refresh(store: Store, settings: Settings, today: date, result=None) -> Refre
         save_entries(conn, [e for e in entries.values() if e.dirty])
         opened = [(e.id, e.opened_on, "opened", "达到高频标准，列入台账") for e in created]
         add_events(conn, opened + events)
-        conn.execute("DELETE FROM entry_tickets")
-        conn.ingest("entry_tickets", _membership_table(frame, members))
+        table = _membership_table(frame, members)
+        _write_memberships(conn, table.drop_columns(["row"]))
+    summary.frame = frame
+    summary.members = pd.DataFrame({"entry_id": table.column("entry_id").to_numpy(zero_copy_only=False), "row": table.column("row").to_numpy()})
     return summary
+
+
+def _write_memberships(conn, table: pa.Table) -> None:
+    """Bring entry_tickets to `table`, touching only the rows that changed (usually few)."""
+    keys = ["entry_id", "ticket_id"]
+    old = conn.arrow("SELECT entry_id, ticket_id, cycle, person FROM entry_tickets")
+    old = pa.table({"entry_id": old.column(0).cast(pa.string()), "ticket_id": old.column(1).cast(pa.string()), "cycle": old.column(2).cast(pa.int64()), "person": old.column(3).cast(pa.string())})
+    if old.num_rows == 0:
+        conn.ingest("entry_tickets", table)
+        return
+    marked_new = table.append_column("in_new", pa.array(np.ones(table.num_rows, dtype=bool)))
+    marked_old = old.rename_columns(["entry_id", "ticket_id", "old_cycle", "old_person"]).append_column("in_old", pa.array(np.ones(old.num_rows, dtype=bool)))
+    both = marked_new.join(marked_old, keys=keys, join_type="full outer", use_threads=False)
+    in_new = pc.fill_null(both.column("in_new"), False)
+    in_old = pc.fill_null(both.column("in_old"), False)
+    same = pc.and_(pc.and_(in_new, in_old), pc.and_(pc.fill_null(pc.equal(both.column("cycle"), both.column("old_cycle")), False), pc.fill_null(pc.equal(pc.fill_null(both.column("person"), ""), pc.fill_null(both.column("old_person"), "")), False)))
+    gone = pc.and_(in_old, pc.invert(same))
+    added = pc.and_(in_new, pc.invert(same))
+    removed = both.filter(gone).select(keys)
+    conn.executemany("DELETE FROM entry_tickets WHERE entry_id = ? AND ticket_id = ?", zip(removed.column(0).to_pylist(), removed.column(1).to_pylist()))
+    conn.ingest("entry_tickets", both.filter(added).select(["entry_id", "ticket_id", "cycle", "person"]))
 
 
 def _membership_table(frame: pd.DataFrame, members: list) -> pa.Table:
     """entry_id, ticket_id, cycle, person of every membership, built column-wise."""
     if not members:
-        return pa.table({"entry_id": pa.array([], pa.string()), "ticket_id": pa.array([], pa.string()), "cycle": pa.array([], pa.int64()), "person": pa.array([], pa.string())})
+        return pa.table({"entry_id": pa.array([], pa.string()), "ticket_id": pa.array([], pa.string()), "cycle": pa.array([], pa.int64()), "person": pa.array([], pa.string()), "row": pa.array([], pa.int64())})
     # A ticket belongs to an entry at most once: each entry is reached under one key per refresh.
     sizes = [len(rows) for _, rows, _, _ in members]
     entry_ids = np.repeat(np.array([e.id for e, _, _, _ in members], dtype=object), sizes)
@@ -351,8 +378,9 @@ def _membership_table(frame: pd.DataFrame, members: list) -> pa.Table:
     return pa.table(
         {
             "entry_id": pa.array(entry_ids.tolist(), pa.string()),
-            "ticket_id": pc.take(arrow(frame["ticket_id"]), take),
+            "ticket_id": pc.take(arrow(frame["ticket_id"]), take).cast(pa.string()),
             "cycle": pa.array(cycles, pa.int64()),
-            "person": pc.take(arrow(frame[PERSON]), take),
+            "person": pc.take(arrow(frame[PERSON]), take).cast(pa.string()),
+            "row": take,
         }
     )

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -30,6 +31,7 @@ from gaopin.ledger.model import (
     save_entry,
 )
 from gaopin.ledger.refresh import RefreshSummary, refresh
+from gaopin.rules.prepare import PERSON
 from gaopin.periods import Period, period
 from gaopin.privacy import mask_name, mask_phone, mask_phones_in_text
 from gaopin.store.db import transaction
@@ -68,20 +70,30 @@ def month_period(store: Store, settings: Settings, month: int, year: int | None)
     return period(year or latest_year(store), month, settings.period.start_day)
 
 
-def _entry_tickets(store: Store, entry_id: str | None = None) -> pd.DataFrame:
-    sql = (
-        "SELECT et.entry_id, t.ticket_id, t.received_at, t.caller_name, t.community, et.person, et.cycle "
-        "FROM entry_tickets et JOIN tickets t ON t.ticket_id = et.ticket_id"
+MEMBER_COLUMNS = ["entry_id", "ticket_id", "received_at", "caller_name", "community", "person"]
+
+
+def _entry_tickets(store: Store, entry_id: str) -> pd.DataFrame:
+    """One entry's tickets as stored (for `ledger show`)."""
+    table = store.read_arrow(
+        "SELECT et.entry_id, t.ticket_id, t.received_at, t.caller_name, t.community, et.person "
+        "FROM entry_tickets et JOIN tickets t ON t.ticket_id = et.ticket_id WHERE et.entry_id = ?",
+        (entry_id,),
     )
-    params: tuple = ()
-    if entry_id is not None:
-        sql += " WHERE et.entry_id = ?"
-        params = (entry_id,)
-    table = store.read_arrow(sql + " ORDER BY et.entry_id, t.received_at, t.ticket_id", params)
-    columns = ["entry_id", "ticket_id", "received_at", "caller_name", "community", "person"]
-    frame = pd.DataFrame({c: pd.array(table.column(c).cast(pa.string()), dtype="str") for c in columns})
-    frame["day"] = frame["received_at"].str.slice(0, 10)
+    frame = pd.DataFrame({c: pd.array(table.column(c).cast(pa.string()), dtype="str") for c in MEMBER_COLUMNS})
+    frame["received_at"] = pd.to_datetime(frame["received_at"], format="%Y-%m-%d %H:%M:%S", errors="coerce")
     return frame
+
+
+def _members(summary: RefreshSummary) -> pd.DataFrame:
+    """Every entry's tickets, taken from the refresh's own table (no second read of the store)."""
+    frame, members = summary.frame, summary.members
+    rows = members["row"].to_numpy()
+    out = {"entry_id": members["entry_id"].to_numpy(dtype=object)}
+    for name in MEMBER_COLUMNS[1:]:
+        column = PERSON if name == "person" else name
+        out[name] = frame[column].to_numpy()[rows] if name == "received_at" else frame[column].take(rows).to_numpy(dtype=object)
+    return pd.DataFrame(out)
 
 
 def _modes(frame: pd.DataFrame, column: str) -> dict[str, str]:
@@ -97,40 +109,69 @@ def _modes(frame: pd.DataFrame, column: str) -> dict[str, str]:
 
 @dataclass
 class EntryStats:
-    """Per-entry figures over its tickets, computed for all entries at once."""
+    """Per-entry figures over its tickets, computed for all entries at once; each entry's
+    tickets are one slice of a table sorted by entry and time."""
 
-    total: dict[str, int]
+    ticket_ids: np.ndarray
+    received: np.ndarray
+    slices: dict[str, tuple[int, int]]
     persons: dict[str, int]
-    first: dict[str, str]
-    last: dict[str, str]
     in_month: dict[str, int]
     by_month: dict[str, dict[str, int]]
     community: dict[str, str]
     name: dict[str, str]
-    ids: dict[str, list[str]]
 
     @classmethod
     def of(cls, t: pd.DataFrame, p: Period | None) -> "EntryStats":
-        g = t.groupby("entry_id", sort=False)
-        months = t.assign(month=t["day"].str.slice(0, 7)).groupby(["entry_id", "month"], sort=True).size()
-        by_month: dict[str, dict[str, int]] = {}
-        for (eid, month), n in months.items():
-            by_month.setdefault(eid, {})[month] = int(n)
+        codes, entry_ids = pd.factorize(t["entry_id"])
+        received = t["received_at"].to_numpy().astype("datetime64[s]")
+        order = np.lexsort((received.astype("int64"), codes))
+        codes, received = codes[order], received[order]
+        ids = t["ticket_id"].to_numpy(dtype=object)[order]
+        n = len(entry_ids)
+        starts = np.searchsorted(codes, np.arange(n), side="left")
+        ends = np.searchsorted(codes, np.arange(n), side="right")
+        person_codes, _ = pd.factorize(t["person"].to_numpy(dtype=object)[order])
+        pairs = np.unique(np.stack([codes, person_codes])[:, person_codes >= 0], axis=1) if len(codes) else np.zeros((2, 0), dtype=int)
+        persons = np.bincount(pairs[0], minlength=n)
         in_month: dict[str, int] = {}
         if p is not None:
-            hit = t["day"].between(p.start.isoformat(), p.end.isoformat())
-            in_month = {k: int(v) for k, v in t[hit].groupby("entry_id").size().items()}
+            day = received.astype("datetime64[D]")
+            hit = (day >= np.datetime64(p.start)) & (day <= np.datetime64(p.end))
+            in_month = {entry_ids[c]: int(v) for c, v in enumerate(np.bincount(codes[hit], minlength=n)) if v}
+        months = received.astype("datetime64[M]").astype("int64")
+        keys, counts = np.unique(codes * 100_000 + months, return_counts=True)
+        by_month: dict[str, dict[str, int]] = {}
+        for key, count in zip(keys.tolist(), counts.tolist()):
+            code, month = divmod(key, 100_000)
+            label = str(np.datetime64(month, "M"))
+            by_month.setdefault(entry_ids[code], {})[label] = count
         return cls(
-            total={k: int(v) for k, v in g.size().items()},
-            persons={k: int(v) for k, v in g["person"].nunique().items()},
-            first=g["day"].min().to_dict(),
-            last=g["day"].max().to_dict(),
+            ticket_ids=ids,
+            received=received,
+            slices={entry_ids[c]: (int(starts[c]), int(ends[c])) for c in range(n)},
+            persons={entry_ids[c]: int(persons[c]) for c in range(n)},
             in_month=in_month,
             by_month=by_month,
             community=_modes(t, "community"),
             name=_modes(t, "caller_name"),
-            ids={k: list(v) for k, v in g["ticket_id"].agg(list).items()},
         )
+
+    def total(self, entry_id: str) -> int:
+        lo, hi = self.slices.get(entry_id, (0, 0))
+        return hi - lo
+
+    def ids(self, entry_id: str) -> list[str]:
+        """The entry's ticket ids in time order (ids break ties)."""
+        lo, hi = self.slices.get(entry_id, (0, 0))
+        rows = sorted(range(lo, hi), key=lambda j: (self.received[j], self.ticket_ids[j]))
+        return [str(self.ticket_ids[j]) for j in rows]
+
+    def day(self, entry_id: str, last: bool) -> str | None:
+        lo, hi = self.slices.get(entry_id, (0, 0))
+        if hi == lo:
+            return None
+        return str(self.received[hi - 1 if last else lo].astype("datetime64[D]"))
 
 
 def _key(e: Entry, stats: EntryStats, mask: Masking) -> dict:
@@ -165,13 +206,13 @@ def _describe(e: Entry, stats: EntryStats, today: date, settings: Settings, mask
         "opened_on": e.opened_on.isoformat(),
         "closed_on": e.last.closed_on.isoformat() if e.last.closed_on else (e.last.ended_on.isoformat() if e.last.ended_on else None),
         "merged_into": e.merged_into,
-        "tickets_total": stats.total.get(e.id, 0),
+        "tickets_total": stats.total(e.id),
         "tickets_in_month": stats.in_month.get(e.id, 0),
         "tickets_by_month": stats.by_month.get(e.id, {}),
         "persons": stats.persons.get(e.id, 0),
-        "first_seen": stats.first.get(e.id),
-        "last_seen": stats.last.get(e.id),
-        "ticket_ids": stats.ids.get(e.id, []),
+        "first_seen": stats.day(e.id, last=False),
+        "last_seen": stats.day(e.id, last=True),
+        "ticket_ids": stats.ids(e.id),
     }
     if p is None:
         del out["tickets_in_month"]
@@ -185,7 +226,7 @@ def ledger_month(
     p = month_period(store, settings, month, year)
     summary = refresh(store, settings, today)
     entries = load_entries(store.conn)
-    stats = EntryStats.of(_entry_tickets(store), p)
+    stats = EntryStats.of(_members(summary), p)
     mask = Masking.of(settings, show_phones)
     order = {k: i for i, k in enumerate(KINDS)}
     out = []
