@@ -123,7 +123,8 @@ class EntryStats:
 
     @classmethod
     def of(cls, t: pd.DataFrame, p: Period | None) -> "EntryStats":
-        codes, entry_ids = pd.factorize(t["entry_id"])
+        codes, entry_index = pd.factorize(t["entry_id"])
+        entry_ids = entry_index.tolist()
         received = t["received_at"].to_numpy().astype("datetime64[s]")
         order = np.lexsort((received.astype("int64"), codes))
         codes, received = codes[order], received[order]
@@ -132,8 +133,9 @@ class EntryStats:
         starts = np.searchsorted(codes, np.arange(n), side="left")
         ends = np.searchsorted(codes, np.arange(n), side="right")
         person_codes, _ = pd.factorize(t["person"].to_numpy(dtype=object)[order])
-        pairs = np.unique(np.stack([codes, person_codes])[:, person_codes >= 0], axis=1) if len(codes) else np.zeros((2, 0), dtype=int)
-        persons = np.bincount(pairs[0], minlength=n)
+        known = person_codes >= 0
+        distinct = np.unique(codes[known].astype("int64") * (int(person_codes.max(initial=0)) + 1) + person_codes[known])
+        persons = np.bincount(distinct // (int(person_codes.max(initial=0)) + 1), minlength=n)
         in_month: dict[str, int] = {}
         if p is not None:
             day = received.astype("datetime64[D]")
@@ -164,8 +166,12 @@ class EntryStats:
     def ids(self, entry_id: str) -> list[str]:
         """The entry's ticket ids in time order (ids break ties)."""
         lo, hi = self.slices.get(entry_id, (0, 0))
-        rows = sorted(range(lo, hi), key=lambda j: (self.received[j], self.ticket_ids[j]))
-        return [str(self.ticket_ids[j]) for j in rows]
+        ids = self.ticket_ids[lo:hi].tolist()
+        if hi - lo > 1 and (np.diff(self.received[lo:hi].astype("int64")) == 0).any():
+            # Tickets of the same second: ids decide.
+            times = self.received[lo:hi].tolist()
+            ids = [i for _, i in sorted(zip(times, ids))]
+        return [str(i) for i in ids]
 
     def day(self, entry_id: str, last: bool) -> str | None:
         lo, hi = self.slices.get(entry_id, (0, 0))
@@ -220,11 +226,13 @@ def _describe(e: Entry, stats: EntryStats, today: date, settings: Settings, mask
 
 
 def ledger_month(
-    store: Store, settings: Settings, month: int, year: int | None, today: date, show_phones: bool = False
+    store: Store, settings: Settings, month: int, year: int | None, today: date, show_phones: bool = False, result=None
 ) -> tuple[dict, RefreshSummary]:
-    """Refresh, then the month's ledger: every entry with tickets in the month or open at its end."""
+    """Refresh, then the month's ledger: every entry with tickets in the month or open at its end.
+
+    `result`: the store's tickets if the caller has already read them (the report has)."""
     p = month_period(store, settings, month, year)
-    summary = refresh(store, settings, today)
+    summary = refresh(store, settings, today, result=result)
     entries = load_entries(store.conn)
     stats = EntryStats.of(_members(summary), p)
     mask = Masking.of(settings, show_phones)

@@ -16,7 +16,7 @@ from gaopin.metrics import Weights, breakdown, missing_columns, overall, with_pr
 from gaopin.periods import Period, period
 from gaopin.rules.outcomes import escalation_level
 from gaopin.rules.persons import Links
-from gaopin.rules.prepare import PROBLEM, prepare
+from gaopin.rules.prepare import PROBLEM, problem_column
 from gaopin.schema import CITY, DISTRICT, label
 
 TOP_CATEGORIES = 10
@@ -139,9 +139,9 @@ def build_report(
 ) -> dict:
     """Every figure of the month, its breakdowns, the trend and the lists, as one dict."""
     # The score is the city's: every ticket counts, so [filters] (a warning setting) is not applied.
-    prepared = prepare(result, settings, links, apply_filters=False)
-    frame = prepared.frame
-    fields = prepared.fields
+    # Only the problem key is needed here, not points or persons.
+    frame = result.frame.assign(**{PROBLEM: problem_column(result.frame, result.has("category"), settings.rules.category_level)})
+    fields = result.fields
     weights = Weights.of(settings.score)
     start_day = settings.period.start_day
     p = period(year, month, start_day)

@@ -16,6 +16,11 @@ from gaopin.reports.render import write_html, write_workbook
 from gaopin.store.store import Store, db_path, tickets_from
 
 HTML_NAME, XLSX_NAME = "report.html", "report.xlsx"
+# The canonical fields the report reads (not the free text).
+REPORT_FIELDS = (
+    "ticket_id", "received_at", "street", "community", "unit", "category", "dispatch", "dispatch_class",
+    "valid_callback", "contacted", "resolved", "satisfied", "closed_at",
+)  # fmt: skip
 
 
 def default_out_dir(settings: Settings, label: str) -> Path:
@@ -41,7 +46,9 @@ def make_report(
     """The report dict, from files or from the store (with exclusions and the ledger snapshot)."""
     if not 1 <= month <= 12:
         raise UsageError(f"月份 {month} 不对", "--month 应在 1 到 12 之间")
-    result, links = tickets_from(files, db, settings, progress=progress)
+    from gaopin.ledger.refresh import NEEDED as LEDGER_FIELDS
+
+    result, links = tickets_from(files, db, settings, fields=set(REPORT_FIELDS) | set(LEDGER_FIELDS), progress=progress)
     year = year or _latest_year(result)
     exclusions: dict[str, str] = {}
     ledger = None
@@ -52,7 +59,7 @@ def make_report(
             progress("更新高频诉求台账")
         with Store(db_path(db, settings), create=False) as store:
             exclusions = store.exclusions()
-            ledger, _ = ledger_month(store, settings, month, year, today)
+            ledger, _ = ledger_month(store, settings, month, year, today, result=result)
     rankings = read_rankings(settings.resolve_path(settings.report.rankings)) if settings.report.rankings else None
     if progress:
         progress("计算三率与综合成绩")

@@ -61,6 +61,13 @@ def _canonical_for_label(key: str) -> str | None:
     return None
 
 
+def problem_column(frame: pd.DataFrame, has_category: bool, level: int) -> pd.Series:
+    """The "same problem" key: the category path at `level` (0: the full path); "" without categories."""
+    if not has_category:
+        return pd.Series("", index=frame.index, dtype="str")
+    return map_unique(frame["category"], lambda c: category_key(c, level)).fillna("")
+
+
 def prepare(result: LoadResult, settings: Settings, links: Links = Links(), apply_filters: bool = True) -> Prepared:
     if apply_filters:
         frame, excluded, notes = _apply_filters(result.frame, settings.filters.exclude)
@@ -78,11 +85,8 @@ def prepare(result: LoadResult, settings: Settings, links: Links = Links(), appl
         notes.append("导出中没有地址列，以社区代替点位。")
         if not result.has("community"):
             notes.append("导出中也没有社区列，点位规则无法使用。")
-    if result.has("category"):
-        level = settings.rules.category_level
-        frame[PROBLEM] = map_unique(frame["category"], lambda c: category_key(c, level)).fillna("")
-    else:
-        frame[PROBLEM] = ""
+    frame[PROBLEM] = problem_column(frame, result.has("category"), settings.rules.category_level)
+    if not result.has("category"):
         notes.append("导出中没有问题分类列，同一点位的所有工单视为同一问题。")
     if result.has("caller_phone"):
         frame[PERSON] = person_column(frame["caller_phone"], frame["caller_name"], frame[POINT], links)
