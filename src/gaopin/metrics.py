@@ -94,7 +94,7 @@ def _clean(value):
     return value
 
 
-def _records(table: pd.DataFrame, named: bool) -> list[dict]:
+def records(table: pd.DataFrame, named: bool) -> list[dict]:
     out = []
     # to_dict keeps each column's own type (iterrows would turn counts into floats).
     for name, row in zip(table.index, table.to_dict("records")):
@@ -129,14 +129,14 @@ def compute(frame: pd.DataFrame, fields, weights: Weights, by: pd.Series | None 
 
 
 def overall(frame: pd.DataFrame, fields, weights: Weights) -> dict:
-    return _records(compute(frame, fields, weights), named=False)[0]
+    return records(compute(frame, fields, weights), named=False)[0]
 
 
 def breakdown(frame: pd.DataFrame, fields, weights: Weights, by: pd.Series) -> list[dict]:
     whole = compute(frame, fields, weights).iloc[0]
     table = compute(frame, fields, weights, by, int(whole["valid_callbacks"]), whole["score"])
     table = table.sort_values(["tickets"], ascending=False, kind="stable")
-    return _records(table, named=True)
+    return records(table, named=True)
 
 
 def with_previous(current: list[dict] | dict, previous: list[dict] | dict) -> None:

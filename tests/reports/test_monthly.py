@@ -92,3 +92,19 @@ def test_rankings_csv(tmp_path):
     path.write_text("月份,接诉量排名,综合成绩排名,市直派成绩\n八月,十三,14,93\n", encoding="utf-8")
     with pytest.raises(InputError, match="第 2 行"):
         read_rankings(path)
+
+
+from datetime import date, timedelta
+
+import pandas as pd
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gaopin.periods import period_of
+from gaopin.reports.monthly import period_labels
+
+
+@given(st.lists(st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31)), min_size=1, max_size=30), st.integers(1, 28))
+def test_period_labels_agree_with_period_of(days, start_day):
+    received = pd.Series(pd.to_datetime(days), dtype="datetime64[s]")
+    assert period_labels(received, start_day).tolist() == [period_of(d, start_day).label for d in days]

@@ -26,6 +26,7 @@ from gaopin.errors import InputError
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
 XLSX_MAX_ROWS = 1_048_575  # one row is the header
 MAX_COLUMN_WIDTH = 60
+WIDTH_SAMPLE_ROWS = 500  # column widths are judged from the first rows: measuring all is slow
 
 
 def csv_safe(value: str) -> str:
@@ -164,9 +165,11 @@ def write_xlsx(path: Path, sheets: list[Sheet]) -> Path:
                         else:
                             text = str(v)
                             ws.write_string(r, c, text, fmt)
-                            widths[c] = max(widths[c], display_width(text.split("\n")[0][:MAX_COLUMN_WIDTH]))
+                            if r <= top + WIDTH_SAMPLE_ROWS:
+                                widths[c] = max(widths[c], display_width(text.split("\n")[0][:MAX_COLUMN_WIDTH]))
                             continue
-                        widths[c] = max(widths[c], len(str(v)))
+                        if r <= top + WIDTH_SAMPLE_ROWS:
+                            widths[c] = max(widths[c], len(str(v)))
                 for c, w in enumerate(widths):
                     ws.set_column(c, c, min(MAX_COLUMN_WIDTH, w + 2))
                 ws.freeze_panes(top + 1, 0)

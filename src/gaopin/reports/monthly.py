@@ -12,7 +12,7 @@ import pandas as pd
 from gaopin.config import Settings
 from gaopin.errors import InputError
 from gaopin.io.load import LoadResult
-from gaopin.metrics import Weights, breakdown, missing_columns, overall, with_previous
+from gaopin.metrics import Weights, breakdown, compute, missing_columns, overall, records, with_previous
 from gaopin.periods import Period, period
 from gaopin.rules.outcomes import escalation_level
 from gaopin.rules.persons import Links
@@ -98,6 +98,28 @@ def _figures(frame: pd.DataFrame, prev: pd.DataFrame, fields, weights: Weights) 
     return out
 
 
+def period_labels(received: pd.Series, start_day: int) -> pd.Series:
+    """The period ("2024-08") of each ticket, column-wise; see gaopin.periods.period_of."""
+    month = received.dt.month
+    year = received.dt.year
+    if start_day > 1:
+        late = received.dt.day >= start_day
+        year = year + (late & (month == 12))
+        month = month.where(~late, month % 12 + 1)
+    labels = year.astype("Int64").astype("str") + "-" + month.astype("Int64").astype("str").str.zfill(2)
+    return labels.where(received.notna())
+
+
+def _trend(frame: pd.DataFrame, fields, weights: Weights, year: int, month: int, start_day: int) -> list[dict]:
+    """The overall figures of every period of the year up to `month`, in one grouped pass."""
+    labels = [period(year, m, start_day).label for m in range(1, month + 1)]
+    table = compute(frame, fields, weights, by=period_labels(frame["received_at"], start_day))
+    table["points_lost"] = 100 - table["score"]
+    found = {row["name"]: row for row in records(table, named=True)}
+    empty = overall(frame.iloc[0:0], fields, weights)
+    return [found.get(label) or {"name": label, **empty} for label in labels]
+
+
 def _heatmap(frame: pd.DataFrame) -> dict:
     when = frame["received_at"].dropna()
     counts = pd.crosstab(when.dt.day_of_week, when.dt.hour).reindex(index=range(7), columns=range(24), fill_value=0)
@@ -157,12 +179,7 @@ def build_report(
         "notes": [],
     }
     report.update(_figures(current, frame[in_prev], fields, weights))
-    months = []
-    for m in range(1, month + 1):
-        mp = period(year, m, start_day)
-        row = overall(frame[_in(frame, mp)], fields, weights)
-        months.append({"name": mp.label, **row})
-    report["months"] = months
+    report["months"] = _trend(frame, fields, weights, year, month, start_day)
     report["heatmap"] = _heatmap(current)
     report["escalations"] = _escalations(current, fields)
     excluded = {tid for tid in (exclusions or {}) if tid in set(current["ticket_id"])}

@@ -29,6 +29,17 @@ def _delta(group: dict, key: str, digits: int = 2, pct: bool = False) -> str:
     return text
 
 
+# A page leaders read on a phone: long lists are cut here and given whole in the workbook.
+HTML_MAX_ROWS = 100
+
+
+def _top_ledger(report: dict) -> list[dict]:
+    entries = (report.get("ledger") or {}).get("entries", [])
+    if len(entries) <= HTML_MAX_ROWS:
+        return entries
+    return sorted(entries, key=lambda e: (-(e.get("tickets_in_month") or 0), e["id"]))[:HTML_MAX_ROWS]
+
+
 def data_uri(path: Path) -> str:
     return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii")
 
@@ -67,6 +78,8 @@ def _render_page(report: dict, charts: dict[str, Path], font_face: str) -> str:
         kind_label=lambda k: KIND_LABELS.get(k, k),
         key_text=key_text,
         font_face=font_face,
+        max_rows=HTML_MAX_ROWS,
+        ledger_rows=_top_ledger(report),
     )
 
 
