@@ -405,20 +405,24 @@ LEDGER_COLUMNS = {
 }
 
 
-def ledger_sheets(view: dict) -> list[Sheet]:
+def ledger_sheets(view: dict, with_ticket_ids: bool = True) -> list[Sheet]:
+    """One sheet per kind. The report's snapshot leaves out the ticket ids (the ledger
+    workbook of `gaopin ledger --output` has them): at district scale they are megabytes."""
+    columns = {k: v for k, v in LEDGER_COLUMNS.items() if with_ticket_ids or k != "ticket_ids"}
     sheets = []
     for kind in KINDS:
         entries = [e for e in view["entries"] if e["kind"] == kind]
         rows = []
         for e in entries:
-            row = {k: e.get(k) for k in LEDGER_COLUMNS}
+            row = {k: e.get(k) for k in columns}
             row["key"] = key_text(kind, e["key"])
-            row["ticket_ids"] = "、".join(e["ticket_ids"])
+            if with_ticket_ids:
+                row["ticket_ids"] = "、".join(e["ticket_ids"])
             rows.append(row)
-        frame = pd.DataFrame(rows, columns=list(LEDGER_COLUMNS))
+        frame = pd.DataFrame(rows, columns=list(columns))
         colors = [STATUS_COLORS.get(e["status"]) for e in entries]
         sheets.append(
-            Sheet(KIND_LABELS[kind], frame, headers=list(LEDGER_COLUMNS.values()), row_colors=colors, title=f"{KIND_LABELS[kind]}台账（{view['month']}，{view['start']} 至 {view['end']}）")
+            Sheet(KIND_LABELS[kind], frame, headers=list(columns.values()), row_colors=colors, title=f"{KIND_LABELS[kind]}台账（{view['month']}，{view['start']} 至 {view['end']}）")
         )
     return sheets
 

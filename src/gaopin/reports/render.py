@@ -137,7 +137,7 @@ def report_sheets(report: dict) -> list[Sheet]:
         Sheet("单双否工单", escalations, headers=["工单编号", "类别", "社区", "承办单位", "问题分类", "受理时间"], title=f"{label} 单否/双否工单"),
     ]
     if report.get("ledger"):
-        snapshot = ledger_sheets(report["ledger"])
+        snapshot = ledger_sheets(report["ledger"], with_ticket_ids=False)
         frames = [s.frame.assign(类别=KIND_LABELS[kind]) for s, kind in zip(snapshot, KIND_LABELS)]
         both = pd.concat(frames, ignore_index=True)
         headers = snapshot[0].headers + ["类别"]
