@@ -183,36 +183,60 @@ def _cycle_of(entry: Entry, days: np.ndarray) -> np.ndarray:
     return out
 
 
-@dataclass
 class PersonPhones:
-    """Which person each usable phone belongs to, and each person's phones (sorted)."""
+    """Which person each usable phone belongs to, and each person's phones.
 
-    phone_to_person: dict[str, str]
-    people: np.ndarray  # sorted person ids, one per (person, phone) pair
-    phones: np.ndarray  # the pair's phone, same order
+    Built on integer codes and looked up one phone or person at a time: the refresh only asks
+    about the phones of caller entries, a few thousand at most, so no dict of every phone is made.
+    """
+
+    def __init__(self, frame: pd.DataFrame):
+        known = frame[PERSON].notna().to_numpy()
+        person_codes, self._persons = pd.factorize(frame[PERSON][known])
+        phone_codes, self._phones = pd.factorize(frame["caller_phone"][known])
+        # Every usable phone has exactly one person: the first one seen will do.
+        self._person_of_phone = np.empty(len(self._phones), dtype="int64")
+        self._person_of_phone[phone_codes[::-1]] = person_codes[::-1]
+        width = len(self._phones) + 1
+        pairs = np.unique(person_codes.astype("int64") * width + phone_codes)
+        self._pair_person = pairs // width
+        self._pair_phone = pairs % width
 
     def person_of(self, phone: str) -> str | None:
-        return self.phone_to_person.get(phone)
+        loc = self._phones.get_indexer([phone])[0]
+        return None if loc < 0 else self._persons[self._person_of_phone[loc]]
 
     def phones_of(self, person: str) -> list[str]:
-        lo = np.searchsorted(self.people, person, side="left")
-        hi = np.searchsorted(self.people, person, side="right")
-        return self.phones[lo:hi].tolist()
+        code = self._persons.get_indexer([person])[0]
+        if code < 0:
+            return []
+        lo = np.searchsorted(self._pair_person, code, side="left")
+        hi = np.searchsorted(self._pair_person, code, side="right")
+        return sorted(self._phones[self._pair_phone[lo:hi]].tolist())
+
+    def __contains__(self, phone: str) -> bool:
+        return self.person_of(phone) is not None
+
+    def __getitem__(self, phone: str) -> str:
+        person = self.person_of(phone)
+        if person is None:
+            raise KeyError(phone)
+        return person
+
+    def get(self, phone: str, default: str | None = None) -> str | None:
+        person = self.person_of(phone)
+        return default if person is None else person
 
 
 def _person_phones(frame: pd.DataFrame) -> PersonPhones:
-    pairs = frame.loc[frame[PERSON].notna(), [PERSON, "caller_phone"]].drop_duplicates()
-    pairs = pairs.sort_values([PERSON, "caller_phone"], kind="stable")
-    people = pairs[PERSON].to_numpy(dtype=object)
-    phones = pairs["caller_phone"].to_numpy(dtype=object)
-    return PersonPhones(dict(zip(phones.tolist(), people.tolist())), people, phones)
+    return PersonPhones(frame)
 
 
 def _callers(
     index: PersonPhones, entries: dict[str, Entry], summary: RefreshSummary, today: date, conn, events: list
 ) -> dict[str, Entry]:
     """Match caller entries to today's persons: split what an unlink separated, merge what became one."""
-    comp_of = index.phone_to_person
+    comp_of = index  # phone → person, used like a dict
     callers = [e for e in entries.values() if e.kind == CALLER]
     active = [e for e in callers if e.state == ACTIVE]
 
