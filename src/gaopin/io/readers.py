@@ -22,7 +22,7 @@ import pandas as pd
 from gaopin.config import LoadSettings, LimitSettings
 from gaopin.errors import InputError
 from gaopin.io import sniff
-from gaopin.io.precheck import check_xlsx
+from gaopin.io.precheck import check_file_size, check_xls, check_xlsx
 
 HEAD_ROWS = 30
 # Above 15 significant digits a float no longer holds the exact integer Excel showed.
@@ -83,6 +83,7 @@ def _is_imprecise(value: object) -> bool:
 
 def read(path: Path, load: LoadSettings, limits: LimitSettings) -> Grid:
     kind = sniff.sniff(path)
+    check_file_size(path, limits)  # CSV and HTML are read whole: the size limit holds for every kind
     if kind in (sniff.XLSX, sniff.XLS):
         return _read_workbook(path, kind, load, limits)
     if kind == sniff.HTML:
@@ -101,6 +102,8 @@ def _read_workbook(path: Path, kind: str, load: LoadSettings, limits: LimitSetti
     if kind == sniff.XLSX:
         pre = check_xlsx(path, limits)
         formulas = sum(pre.formulas_without_value.values())
+    else:
+        check_xls(path, limits)
     import python_calamine as calamine
 
     try:

@@ -154,7 +154,7 @@ def build_report(
         "previous_period": {"label": prev.label, "start": prev.start.isoformat(), "end": prev.end.isoformat()},
         "weights": weights.to_dict(),
         "missing": missing_columns(fields),
-        "notes": [],
+        "notes": result.notes(),
     }
     report.update(_figures(current, frame[in_prev], fields, weights))
     months = []
