@@ -338,3 +338,18 @@ def test_head_is_at_most_thirty_rows(tmp_path):
     grid = _read(write_csv(tmp_path / "t.csv", rows))
     assert len(grid.head) == readers.HEAD_ROWS
     assert isinstance(pd.DataFrame(grid.head), pd.DataFrame)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "gb18030"])
+@pytest.mark.parametrize("inside", [1, 2])
+def test_a_character_cut_at_the_end_of_the_head_sample_is_not_an_error(tmp_path, encoding, inside):
+    # The 256 KB head sample ends `inside` bytes into a multibyte character.
+    head = "工单编号,受理时间,诉求地址\r\n".encode(encoding)
+    bom = b"\xef\xbb\xbf" if encoding == "utf-8-sig" else b""
+    row = "A1,2024-08-03 10:00,".encode(encoding)
+    filler = 256 * 1024 - len(bom) - len(head) - len(row) - inside
+    data = bom + head + row + b"x" * filler + "恰海小区\r\n".encode(encoding.replace("-sig", ""))
+    path = write_bytes(tmp_path / "t.csv", data + b"A2,2024-08-04 10:00,y\r\n")
+    grid = read(path, LoadSettings(), LimitSettings())
+    assert grid.encoding == encoding
+    assert len(grid.body(0, None).frame) == 2

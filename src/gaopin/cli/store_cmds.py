@@ -97,6 +97,7 @@ def ledger(
     year: YearOpt = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="写出台账工作簿（.xlsx，每类一张表）", show_default=False)] = None,
     format: FormatOpt = Format.text,
+    limit: Annotated[int, typer.Option("--limit", help="终端里每类最多显示多少条（0 为全部；--output 和 json 总是全部）")] = 50,
     today: TodayOpt = None,
     show_phones: ShowPhonesOpt = False,
     db: DbOpt = None,
@@ -120,12 +121,12 @@ def ledger(
     if format is Format.json:
         print_json(view)
         return
-    render_ledger(view, summary)
+    render_ledger(view, summary, limit)
     if output is not None:
         typer.echo(f"已写入 {output}")
 
 
-def render_ledger(view: dict, summary) -> None:
+def render_ledger(view: dict, summary, limit: int = 0) -> None:
     from gaopin.ledger.model import KIND_LABELS, KINDS
     from gaopin.ledger.service import key_text
 
@@ -154,10 +155,12 @@ def render_ledger(view: dict, summary) -> None:
                 e["deadline"] or "—",
                 e["status"] + (f"（复发{e['recurrence']}次）" if e["recurrence"] else ""),
             )
-            for e in entries
+            for e in (entries[:limit] if limit > 0 else entries)
         ]
         if rows:
-            out.print(table(f"{KIND_LABELS[kind]}（{len(rows)} 条）", ["编号", "对象", "社区", "本月", "累计", "人数", "包案领导", "办理时限", "状态"], rows))
+            if len(rows) < len(entries):
+                rows.append(("…", f"另有 {len(entries) - len(rows)} 条，用 --limit 0 显示全部，或 --output 写出工作簿", "", "", "", "", "", "", ""))
+            out.print(table(f"{KIND_LABELS[kind]}（{len(entries)} 条）", ["编号", "对象", "社区", "本月", "累计", "人数", "包案领导", "办理时限", "状态"], rows))
         else:
             out.print(f"{KIND_LABELS[kind]}：本月没有。")
 

@@ -43,6 +43,7 @@ def warn(
 ) -> None:
     """找出提早预警（同一点位同一问题单日≥3件；两日内多人≥5件）和需提级办理的单否/双否工单。"""
     from gaopin.reports.warnings import write_warn_report
+    from gaopin.rules.warn import WARN_FIELDS
     from gaopin.rules.warn import warn as run_warn
     from gaopin.store import tickets_from
 
@@ -50,7 +51,7 @@ def warn(
     on = parse_date_option(date, "--date")
     start = parse_date_option(since, "--since")
     with progress() as step:
-        result, links = tickets_from(files, db, settings, progress=step)
+        result, links = tickets_from(files, db, settings, fields=WARN_FIELDS, progress=step)
         report = run_warn(result, settings, on=on, since=start, links=links, show_phones=show_phones, progress=step)
     if output is not None:
         write_warn_report(report, output)

@@ -9,9 +9,13 @@ from __future__ import annotations
 import re
 from typing import Callable
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from gaopin.schema import (
+    MIN_PHONE_DIGITS,
     ZERO_WIDTH,
     dispatch_class,
     join_category_levels,
@@ -23,55 +27,100 @@ from gaopin.schema import (
 
 _ZW_PATTERN = "[" + "".join(chr(c) for c in ZERO_WIDTH) + "]"
 _SCIENTIFIC_ID = re.compile(r"^\d(?:\.\d+)?[eE]\+?\d+$")
+# Already clean phone numbers (most of an export) need no per-value work.
+_PLAIN_DIGITS = "^[0-9]{1,20}$"
+ONE_DIGIT_REPEATED = "^(?:" + "|".join(f"{d}+" for d in "0123456789") + ")$"
 
 
-def text_column(s: pd.Series) -> pd.Series:
-    """Zero-width characters removed, whitespace padding (\\n, \\t, 全角空格) trimmed, "" → NA."""
+def arrow(s: pd.Series) -> pa.ChunkedArray:
+    """The column as an Arrow string array (zero-copy for pandas' Arrow-backed str)."""
     s = s.astype("str")
-    s = s.str.replace(_ZW_PATTERN, "", regex=True).str.strip()
-    return s.where(s != "", pd.NA) if len(s) else s
+    values = s.array
+    if hasattr(values, "__arrow_array__"):
+        out = values.__arrow_array__()
+        return out if isinstance(out, pa.ChunkedArray) else pa.chunked_array([out])
+    return pa.chunked_array([pa.array(s.tolist(), type=pa.string())])  # pragma: no cover - python storage
+
+
+def series(values: pa.ChunkedArray | pa.Array, index: pd.Index) -> pd.Series:
+    return pd.Series(pd.array(values, dtype="str"), index=index)
+
+
+def matches(s: pd.Series, pattern: str) -> pd.Series:
+    """A boolean mask of values matching an RE2 pattern (blank → False), computed by Arrow."""
+    hit = pc.match_substring_regex(arrow(s), pattern)
+    return pd.Series(pc.fill_null(hit, False).to_numpy(zero_copy_only=False), index=s.index)
+
+
+def text_column(s: pd.Series, zero_width: bool = True) -> pd.Series:
+    """Whitespace padding (\\n, \\t, 全角空格) trimmed, "" → NA, and zero-width characters removed.
+
+    Free text (titles, contents) may skip the zero-width pass (`zero_width=False`): it is only
+    shown, never matched, and the search costs more than everything else here.
+    """
+    if not len(s):
+        return s.astype("str")
+    values = pc.utf8_trim_whitespace(arrow(s))
+    if zero_width and pc.any(pc.match_substring_regex(values, _ZW_PATTERN)).as_py():
+        values = pc.utf8_trim_whitespace(pc.replace_substring_regex(values, _ZW_PATTERN, ""))
+    empty = pc.equal(pc.binary_length(values), 0)
+    if pc.any(empty).as_py():
+        values = pc.if_else(empty, pa.scalar(None, pa.string()), values)
+    return series(values, s.index)
+
+
+def has_text(s: pd.Series) -> np.ndarray:
+    """True where a cell holds something other than whitespace (cheap: no copy kept)."""
+    length = pc.binary_length(pc.utf8_trim_whitespace(arrow(s)))
+    return pc.fill_null(pc.greater(length, 0), False).to_numpy(zero_copy_only=False)
 
 
 def map_unique(s: pd.Series, fn: Callable[[str], str]) -> pd.Series:
-    """Apply fn to each distinct non-blank value once."""
-    present = s.dropna()
-    if present.empty:
-        return s
-    uniques = pd.unique(present.to_numpy())
-    mapping = {u: fn(u) for u in uniques}
-    out = s.map(mapping).astype("str")
-    return out.where(out != "", pd.NA)
+    """Apply fn to each distinct non-blank value once ("" results become NA)."""
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    if len(uniques) == 0:
+        return s.astype("str")
+    mapped = pa.array([fn(u) or None for u in uniques], type=pa.string())
+    taken = pc.take(mapped, pa.array(codes, mask=codes < 0))
+    return series(taken, s.index)
 
 
 def phone_column(s: pd.Series) -> tuple[pd.Series, dict[str, str]]:
     """Normalised phones and, for each suspicious distinct raw value, why."""
     s = text_column(s)
-    out = map_unique(s, normalize_phone)
+    plain = matches(s, _PLAIN_DIGITS)
+    out = s
     problems: dict[str, str] = {}
-    present = s.dropna()
-    if not present.empty:
-        for raw in pd.unique(present.to_numpy()):
+    other = s[~plain & s.notna()]
+    if len(other):
+        out = s.copy()
+        out[other.index] = map_unique(other, normalize_phone)
+        for raw in pd.unique(other.to_numpy()):
             why = phone_problem(raw, normalize_phone(raw))
             if why:
                 problems[raw] = why
-    return out, problems
+    # Plain digits: only too short, too long, or one digit repeated can be wrong.
+    lengths = s.str.len()
+    odd = plain & ((lengths < MIN_PHONE_DIGITS) | (lengths > 12) | matches(s, ONE_DIGIT_REPEATED))
+    for raw in pd.unique(s[odd].to_numpy()):
+        why = phone_problem(raw, raw)
+        if why:
+            problems[raw] = why
+    return out.where(out.notna(), pd.NA).astype("str"), problems
 
 
 def choice_column(s: pd.Series, kind: str) -> tuple[pd.Series, list[str]]:
     """是/否 style values normalised; also the distinct values that were not recognised."""
     s = text_column(s)
-    present = s.dropna()
-    if present.empty:
-        return s, []
-    mapping: dict[str, str] = {}
     unknown: list[str] = []
-    for raw in pd.unique(present.to_numpy()):
+
+    def normalize(raw: str) -> str:
         value, known = normalize_choice(kind, raw)
-        mapping[raw] = value
         if not known:
             unknown.append(raw)
-    out = s.map(mapping).astype("str")
-    return out.where(out != "", pd.NA), unknown
+        return value
+
+    return map_unique(s, normalize), unknown
 
 
 def category_column(path: pd.Series | None, levels: list[pd.Series | None]) -> pd.Series | None:

@@ -56,20 +56,61 @@ def _in_range(values: pd.Series) -> pd.Series:
     return values.notna() & (years >= MIN_YEAR) & (years <= MAX_YEAR)
 
 
+# The common non-ISO forms (2024/8/3 14:05, 2024年8月3日14时05分 …) in ASCII digits, for Arrow's
+# vectorised regex; what it does not match (上午/下午, full-width digits, serials) goes to _loose.
+_VECTOR = (
+    r"^(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?"
+    r"(?:\s*T?\s*(?P<H>\d{1,2})\s*[:时点]\s*(?P<M>\d{1,2})\s*分?(?:\s*:?\s*(?P<S>\d{1,2})(?:\.\d+)?\s*秒?)?)?$"
+)
+
+
+def _vector_loose(text: pd.Series) -> pd.Series:
+    """Parse the common non-ISO forms column-wise; NaT where the form does not match."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from gaopin.io.canonical import arrow
+
+    parts = pc.extract_regex(arrow(text), _VECTOR)
+    fields = {}
+    for name, unit, default in (("y", "year", None), ("m", "month", None), ("d", "day", None), ("H", "hour", 0), ("M", "minute", 0), ("S", "second", 0)):
+        raw = pc.struct_field(parts, name)
+        raw = pc.if_else(pc.equal(raw, ""), pa.scalar(None, pa.string()), raw)
+        values = pd.Series(pc.cast(raw, pa.int64()).to_numpy(zero_copy_only=False), index=text.index)
+        fields[unit] = values.fillna(default) if default is not None else values
+    frame = pd.DataFrame(fields)
+    matched = frame[["year", "month", "day"]].notna().all(axis=1)
+    out = pd.Series(pd.NaT, index=text.index, dtype=DTYPE)
+    if matched.any():
+        got = pd.to_datetime(frame[matched].astype("int64"), errors="coerce")
+        out[matched] = got.astype(DTYPE)
+    return out
+
+
 def parse_datetimes(text: pd.Series, date_format: str = "") -> tuple[pd.Series, pd.Series]:
     """(parsed datetimes, failed mask): failed means a non-blank value that could not be read."""
+    from gaopin.io.canonical import matches
+
     present = text.notna()
-    iso = present & text.str.fullmatch(_ISO).fillna(False).astype(bool)
+    iso = present & matches(text, f"^(?:{_ISO})$")
     parsed = pd.Series(pd.NaT, index=text.index, dtype=DTYPE)
-    if iso.any():
+    if iso.all():
+        fast = pd.to_datetime(text, format="ISO8601", errors="coerce")
+        parsed = fast.astype(DTYPE).where(_in_range(fast))
+    elif iso.any():
         fast = pd.to_datetime(text[iso], format="ISO8601", errors="coerce")
         parsed = parsed.where(~iso, fast.astype(DTYPE).where(_in_range(fast)).reindex(parsed.index))
     todo = present & parsed.isna()
+    # The configured format first, then the unambiguous forms (year first, serials) for the rest.
     if todo.any() and date_format:
         again = pd.to_datetime(text[todo], format=date_format, errors="coerce").astype(DTYPE)
         parsed = parsed.where(~todo, again.where(_in_range(again)).reindex(parsed.index))
         todo = present & parsed.isna()
-    # The configured format first, then the unambiguous forms (year first, serials) for the rest.
+    if todo.any():
+        again = _vector_loose(text[todo])
+        again = again.where(_in_range(again))
+        parsed = parsed.where(~todo, again.reindex(parsed.index))
+        todo = present & parsed.isna()
     if todo.any():
         # The leftovers are few: parse each distinct value once.
         uniques = pd.unique(text[todo].to_numpy())

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
+import numpy as np
 import pandas as pd
 
 from gaopin.config import Settings
@@ -26,6 +27,7 @@ from gaopin.schema import CANONICAL_COLUMNS, DISPATCH_CLASS, FIELD_BY_NAME, FIEL
 MAX_DETAILS = 200  # problems listed one by one per kind and file; all are counted
 FILE_COL, ROW_COL = "_file", "_row"
 TEXT_FIELDS = tuple(f.name for f in FIELDS if f.kind == "text")
+FREE_TEXT = ("title", "content")  # shown, never matched
 CHOICE_FIELDS = tuple(f.name for f in FIELDS if f.kind in ("yesno", "resolved", "satisfied"))
 
 
@@ -234,7 +236,11 @@ def _to_canonical(
         log.add(Problem("extra_cells", message, file=source, row=number))
     # Blank rows (every cell empty) are not tickets.
     if len(raw.columns):
-        nonblank = raw.apply(lambda s: s.notna() & (s.astype("str").str.strip() != "")).any(axis=1) if len(raw) else pd.Series([], dtype=bool)
+        # A row whose cells are all blank or whitespace is not a ticket.
+        nonblank = np.zeros(len(raw), dtype=bool)
+        for c in raw.columns:
+            nonblank |= conv.has_text(raw[c])
+        nonblank = pd.Series(nonblank, index=raw.index)
     else:
         nonblank = pd.Series(False, index=raw.index)
     raw = raw[nonblank].reset_index(drop=True)
@@ -296,10 +302,10 @@ def _to_canonical(
     for name in TEXT_FIELDS:
         s = col(name)
         if s is not None:
-            out[name] = conv.text_column(s)
+            out[name] = conv.text_column(s, zero_width=name not in FREE_TEXT)
     for name, pos in positions.items():
         if name not in FIELD_BY_NAME and name not in LEVEL_NAMES:
-            out[name] = conv.text_column(raw[str(pos)])
+            out[name] = conv.text_column(raw[str(pos)], zero_width=False)
     frame = pd.DataFrame(out, index=raw.index)
     frame[FILE_COL] = file_index
     frame[ROW_COL] = rows.astype("int64").to_numpy() if n else pd.Series([], dtype="int64")

@@ -7,6 +7,7 @@ strings; numeric cells that cannot hold their digits (over 15 of them) are flagg
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 from collections import Counter
@@ -267,14 +268,12 @@ DELIMITERS = (",", "\t", ";", "|")
 
 
 def _decode_head(raw: bytes, encoding: str) -> str:
-    """Decode the first bytes strictly, tolerating a character cut at the end."""
-    for cut in range(0, 4):
-        try:
-            return raw[: len(raw) - cut].decode(encoding) if cut else raw.decode(encoding)
-        except UnicodeDecodeError as exc:
-            if exc.start < len(raw) - 4:
-                raise
-    raise UnicodeDecodeError(encoding, raw, 0, 1, "undecodable head")
+    """Decode the first bytes strictly; a character cut at the end of the sample is left out.
+
+    An incremental decoder holds back an incomplete trailing character instead of failing
+    (comparing error offsets would not work for utf-8-sig, whose offsets skip the BOM).
+    """
+    return codecs.getincrementaldecoder(encoding)(errors="strict").decode(raw, final=False)
 
 
 def _decode_error(path: Path, tried: list[str], raw: bytes | None = None) -> InputError:
@@ -396,6 +395,23 @@ class _NeedsFallback(Exception):
     """The fast reader cannot read this file exactly (ragged rows): use the csv module."""
 
 
+def _may_quote_newlines(path: Path, encoding: str) -> bool:
+    """Could a quoted value hold a line break? Not if the file has no quote character at all.
+
+    Arrow reads much faster when values cannot span lines, and many exports quote nothing.
+    In UTF-8 and GB18030 the byte 0x22 is only ever a quote; other encodings are assumed to quote.
+    """
+    if encoding not in ("utf-8-sig", "utf-8", "utf8", "gb18030"):
+        return True
+    import mmap
+
+    with path.open("rb") as fh:
+        if path.stat().st_size == 0:
+            return False
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            return data.find(b'"') != -1
+
+
 def _arrow_body(
     path: Path,
     encoding: str,
@@ -420,7 +436,9 @@ def _arrow_body(
                 column_names=names, skip_rows=skip_lines, encoding=arrow_encoding, block_size=16 << 20
             ),
             # Blank lines stay rows (all empty, dropped later) so that row numbers match the file.
-            parse_options=pcsv.ParseOptions(delimiter=delimiter, newlines_in_values=True, ignore_empty_lines=False),
+            parse_options=pcsv.ParseOptions(
+                delimiter=delimiter, newlines_in_values=_may_quote_newlines(path, encoding), ignore_empty_lines=False
+            ),
             convert_options=pcsv.ConvertOptions(
                 column_types={n: pa.string() for n in names},
                 include_columns=wanted + [n for n in beyond if n not in wanted],

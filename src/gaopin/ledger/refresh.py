@@ -85,17 +85,22 @@ class RefreshSummary:
 
 @dataclass
 class KeyTickets:
-    """The tickets of one kind, grouped by key, sorted by time."""
+    """The tickets of one kind, grouped by key, sorted by time (columns as numpy arrays once)."""
 
     frame: pd.DataFrame  # ticket_id, day (int), person, key
     positions: dict[str, np.ndarray]  # key → row positions in frame
+    day_values: np.ndarray = field(default_factory=lambda: np.array([], dtype="int64"))
+    person_values: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
+    id_values: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
 
     def days(self, key: str) -> np.ndarray:
-        return self.frame["day"].to_numpy()[self.positions[key]]
+        return self.day_values[self.positions[key]]
 
     def persons(self, key: str) -> list:
-        values = self.frame["person"].to_numpy()[self.positions[key]]
-        return [None if (v is None or v != v) else v for v in values]
+        return self.person_values[self.positions[key]].tolist()
+
+    def ids(self, key: str) -> np.ndarray:
+        return self.id_values[self.positions[key]]
 
 
 def _key_tickets(frame: pd.DataFrame, keys: pd.Series) -> KeyTickets:
@@ -110,7 +115,8 @@ def _key_tickets(frame: pd.DataFrame, keys: pd.Series) -> KeyTickets:
         }
     ).sort_values(["key", "received_at", "ticket_id"], kind="stable").reset_index(drop=True)
     positions = part.groupby("key", sort=False).indices if len(part) else {}
-    return KeyTickets(part, positions)
+    persons = part["person"].astype(object).where(part["person"].notna(), None).to_numpy(dtype=object)
+    return KeyTickets(part, positions, part["day"].to_numpy(), persons, part["ticket_id"].to_numpy(dtype=object))
 
 
 def _crossing(days: np.ndarray, persons: list, th: Thresholds) -> int | None:
@@ -282,7 +288,7 @@ def refresh(store: Store, settings: Settings, today: date) -> RefreshSummary:
                     summary.reopened.append(entry.id)
                     add_event(conn, entry.id, entry.last.opened_on, "reopened", f"销号后再次达到标准，复发（第 {entry.recurrence} 次）")
                 cycles = _cycle_of(entry, days)
-                ids = kt.frame["ticket_id"].to_numpy()[kt.positions[key]]
+                ids = kt.ids(key)
                 memberships.extend((entry, tid, int(c), p) for tid, c, p in zip(ids, cycles, kt.persons(key)) if c)
         # Ids in a stable order: by opening day, kind, key.
         order = {k: i for i, k in enumerate(KINDS)}

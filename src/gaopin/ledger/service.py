@@ -67,27 +67,73 @@ def month_period(store: Store, settings: Settings, month: int, year: int | None)
     return period(year or latest_year(store), month, settings.period.start_day)
 
 
-def _entry_tickets(store: Store) -> pd.DataFrame:
-    rows = store.conn.execute(
+def _entry_tickets(store: Store, entry_id: str | None = None) -> pd.DataFrame:
+    sql = (
         "SELECT et.entry_id, t.ticket_id, t.received_at, t.caller_name, t.community, et.person, et.cycle "
-        "FROM entry_tickets et JOIN tickets t ON t.ticket_id = et.ticket_id ORDER BY et.entry_id, t.received_at, t.ticket_id"
-    ).fetchall()
+        "FROM entry_tickets et JOIN tickets t ON t.ticket_id = et.ticket_id"
+    )
+    params: tuple = ()
+    if entry_id is not None:
+        sql += " WHERE et.entry_id = ?"
+        params = (entry_id,)
+    rows = store.conn.execute(sql + " ORDER BY et.entry_id, t.received_at, t.ticket_id", params).fetchall()
     frame = pd.DataFrame(rows, columns=["entry_id", "ticket_id", "received_at", "caller_name", "community", "person", "cycle"])
     frame["day"] = frame["received_at"].str.slice(0, 10)
     return frame
 
 
-def _mode(values: pd.Series) -> str:
-    values = values.dropna()
-    if values.empty:
-        return ""
-    counts = values.value_counts()
-    return sorted(counts[counts == counts.max()].index)[0]
+def _modes(frame: pd.DataFrame, column: str) -> dict[str, str]:
+    """The most frequent value of `column` per entry (ties: the smallest), in one pass."""
+    part = frame[["entry_id", column]].dropna()
+    if part.empty:
+        return {}
+    counts = part.groupby(["entry_id", column], sort=False).size().rename("n").reset_index()
+    counts = counts.sort_values(["entry_id", "n", column], ascending=[True, False, True], kind="stable")
+    first = counts.drop_duplicates("entry_id")
+    return dict(zip(first["entry_id"], first[column]))
 
 
-def _key(e: Entry, tickets: pd.DataFrame, mask: Masking) -> dict:
+@dataclass
+class EntryStats:
+    """Per-entry figures over its tickets, computed for all entries at once."""
+
+    total: dict[str, int]
+    persons: dict[str, int]
+    first: dict[str, str]
+    last: dict[str, str]
+    in_month: dict[str, int]
+    by_month: dict[str, dict[str, int]]
+    community: dict[str, str]
+    name: dict[str, str]
+    ids: dict[str, list[str]]
+
+    @classmethod
+    def of(cls, t: pd.DataFrame, p: Period | None) -> "EntryStats":
+        g = t.groupby("entry_id", sort=False)
+        months = t.assign(month=t["day"].str.slice(0, 7)).groupby(["entry_id", "month"], sort=True).size()
+        by_month: dict[str, dict[str, int]] = {}
+        for (eid, month), n in months.items():
+            by_month.setdefault(eid, {})[month] = int(n)
+        in_month: dict[str, int] = {}
+        if p is not None:
+            hit = t["day"].between(p.start.isoformat(), p.end.isoformat())
+            in_month = {k: int(v) for k, v in t[hit].groupby("entry_id").size().items()}
+        return cls(
+            total={k: int(v) for k, v in g.size().items()},
+            persons={k: int(v) for k, v in g["person"].nunique().items()},
+            first=g["day"].min().to_dict(),
+            last=g["day"].max().to_dict(),
+            in_month=in_month,
+            by_month=by_month,
+            community=_modes(t, "community"),
+            name=_modes(t, "caller_name"),
+            ids={k: list(v) for k, v in g["ticket_id"].agg(list).items()},
+        )
+
+
+def _key(e: Entry, stats: EntryStats, mask: Masking) -> dict:
     if e.kind == CALLER:
-        return {"name": mask.name(_mode(tickets["caller_name"])), "phones": [mask.phone(p) for p in sorted(e.phones)]}
+        return {"name": mask.name(stats.name.get(e.id, "")), "phones": [mask.phone(p) for p in sorted(e.phones)]}
     if e.kind == POINT:
         return {"point": e.key}
     point, _, category = e.key.partition(KEY_SEP)
@@ -102,14 +148,12 @@ def key_text(kind: str, key: dict) -> str:
     return f"{key['point']}｜{key['category'] or '（无分类）'}"
 
 
-def _describe(e: Entry, tickets: pd.DataFrame, today: date, settings: Settings, mask: Masking, p: Period | None) -> dict:
-    months = tickets["day"].str.slice(0, 7).value_counts().sort_index()
-    in_month = int(tickets["day"].between(p.start.isoformat(), p.end.isoformat()).sum()) if p else None
+def _describe(e: Entry, stats: EntryStats, today: date, settings: Settings, mask: Masking, p: Period | None) -> dict:
     out = {
         "id": e.id,
         "kind": e.kind,
-        "key": _key(e, tickets, mask),
-        "community": _mode(tickets["community"]),
+        "key": _key(e, stats, mask),
+        "community": stats.community.get(e.id, ""),
         "status": e.status(today, settings.ledger.due_soon_days),
         "recurrence": e.recurrence,
         "owner": e.owner or "",
@@ -119,13 +163,13 @@ def _describe(e: Entry, tickets: pd.DataFrame, today: date, settings: Settings, 
         "opened_on": e.opened_on.isoformat(),
         "closed_on": e.last.closed_on.isoformat() if e.last.closed_on else (e.last.ended_on.isoformat() if e.last.ended_on else None),
         "merged_into": e.merged_into,
-        "tickets_total": len(tickets),
-        "tickets_in_month": in_month,
-        "tickets_by_month": {k: int(v) for k, v in months.items()},
-        "persons": int(tickets["person"].dropna().nunique()),
-        "first_seen": tickets["day"].min() if len(tickets) else None,
-        "last_seen": tickets["day"].max() if len(tickets) else None,
-        "ticket_ids": tickets["ticket_id"].tolist(),
+        "tickets_total": stats.total.get(e.id, 0),
+        "tickets_in_month": stats.in_month.get(e.id, 0),
+        "tickets_by_month": stats.by_month.get(e.id, {}),
+        "persons": stats.persons.get(e.id, 0),
+        "first_seen": stats.first.get(e.id),
+        "last_seen": stats.last.get(e.id),
+        "ticket_ids": stats.ids.get(e.id, []),
     }
     if p is None:
         del out["tickets_in_month"]
@@ -139,22 +183,18 @@ def ledger_month(
     p = month_period(store, settings, month, year)
     summary = refresh(store, settings, today)
     entries = load_entries(store.conn)
-    tickets = _entry_tickets(store)
-    by_entry = dict(tuple(tickets.groupby("entry_id", sort=False)))
-    empty = tickets.iloc[0:0]
+    stats = EntryStats.of(_entry_tickets(store), p)
     mask = Masking.of(settings, show_phones)
     order = {k: i for i, k in enumerate(KINDS)}
     out = []
     for e in sorted(entries.values(), key=lambda e: (order[e.kind], e.opened_on, e.id)):
         if e.state == MERGED or e.opened_on > p.end:
             continue
-        t = by_entry.get(e.id, empty)
-        in_month = t["day"].between(p.start.isoformat(), p.end.isoformat()).any()
         # Entries resolved or closed during the month are listed too: leaders see what was done.
         ended_in_month = any(c.ended_on and p.contains(c.ended_on) or c.closed_on and p.contains(c.closed_on) for c in e.cycles)
-        if not (in_month or e.open_at(p.end) or ended_in_month):
+        if not (stats.in_month.get(e.id) or e.open_at(p.end) or ended_in_month):
             continue
-        out.append(_describe(e, t, today, settings, mask, p))
+        out.append(_describe(e, stats, today, settings, mask, p))
     view = {"month": p.label, "start": p.start.isoformat(), "end": p.end.isoformat(), "entries": out}
     return view, summary
 
@@ -250,9 +290,7 @@ def show(store: Store, settings: Settings, entry_id: str, today: date, show_phon
     entries = load_entries(store.conn)
     entry = _get(store, entry_id, entries)
     mask = Masking.of(settings, show_phones)
-    t = _entry_tickets(store)
-    t = t[t["entry_id"] == entry.id]
-    out = _describe(entry, t, today, settings, mask, None)
+    out = _describe(entry, EntryStats.of(_entry_tickets(store, entry.id), None), today, settings, mask, None)
     out["cycles"] = [
         {
             "cycle": c.cycle,

@@ -13,7 +13,7 @@ from typing import Iterable
 
 import pandas as pd
 
-from gaopin.io.canonical import map_unique
+from gaopin.io.canonical import ONE_DIGIT_REPEATED, map_unique, matches
 from gaopin.schema import compact, is_usable_phone
 
 # The issue's list, plus the other placeholders exports use for "a resident" (居民, 业主 …).
@@ -63,8 +63,9 @@ class _UnionFind:
 
 
 def usable_phones(phone: pd.Series) -> pd.Series:
-    """The phone where it can identify a person, else NA."""
-    return map_unique(phone, lambda p: p if is_usable_phone(p) else "")
+    """The phone where it can identify a person (≥7 digits, not one digit repeated), else NA."""
+    ok = matches(phone, r"^[0-9]{7,}$") & ~matches(phone, ONE_DIGIT_REPEATED)
+    return phone.where(ok, pd.NA).astype("str")
 
 
 def person_column(phone: pd.Series, name: pd.Series, point: pd.Series, links: Links = Links()) -> pd.Series:
@@ -75,15 +76,15 @@ def person_column(phone: pd.Series, name: pd.Series, point: pd.Series, links: Li
     candidates = frame.dropna().drop_duplicates()
     if links.unlinked:
         candidates = candidates[~candidates["phone"].isin(links.unlinked)]
-    # Only (name, point) pairs used from two or more numbers produce links.
-    sizes = candidates.groupby(["name", "point"], sort=False)["phone"].transform("size")
-    shared = candidates[sizes > 1]
+    # Only (name, point) pairs used from two or more numbers produce links: each of their
+    # numbers is joined to the pair's first number.
+    grouped = candidates.groupby(["name", "point"], sort=False)["phone"]
+    shared = candidates.assign(first=grouped.transform("first"), n=grouped.transform("size"))
+    shared = shared[shared["n"] > 1]
     uf = _UnionFind()
-    for (_, _), phones in shared.groupby(["name", "point"], sort=False)["phone"]:
-        values = phones.tolist()
-        first = values[0]
-        for other in values[1:]:
-            uf.union(first, other)
+    for a, b in zip(shared["first"].tolist(), shared["phone"].tolist()):
+        if a != b:
+            uf.union(a, b)
     for a, b in links.pairs:
         if a not in links.unlinked and b not in links.unlinked:
             uf.union(a, b)

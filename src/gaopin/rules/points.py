@@ -80,17 +80,14 @@ class PointNormalizer:
         keys = {CITY, *DISTRICTS} | {compact(p) for p in prefixes if compact(p)}
         # Longest first, so that 新村街道 is removed before 新村.
         self.prefixes = tuple(sorted(keys, key=lambda p: (-len(p), p)))
+        self._leading = re.compile("(?:" + "|".join(re.escape(p) for p in self.prefixes) + ")")
 
     def strip_prefixes(self, text: str) -> str:
-        changed = True
-        while changed:
-            changed = False
-            for prefix in self.prefixes:
-                if text.startswith(prefix) and len(text) > len(prefix):
-                    text = text[len(prefix) :]
-                    changed = True
-                    break
-        return text
+        while True:
+            m = self._leading.match(text)
+            if m is None or m.end() == len(text):
+                return text
+            text = text[m.end() :]
 
     def __call__(self, address: str) -> str:
         full = compact(address)
@@ -110,6 +107,6 @@ class PointNormalizer:
 
 def point_column(address: pd.Series, street: pd.Series, extra_prefixes: Iterable[str] = ()) -> pd.Series:
     """The point of every ticket; blank where the address is blank."""
-    streets = pd.unique(street.dropna().to_numpy()) if street is not None else []
+    streets = list(pd.factorize(street)[1]) if street is not None else []
     normalizer = PointNormalizer(set(extra_prefixes) | street_prefixes(streets))
     return map_unique(address, normalizer)

@@ -17,6 +17,13 @@ from gaopin.rules.warnings import UNASSIGNED, Warning, find_warnings
 from gaopin.schema import compact
 
 
+# The canonical fields `warn` reads (content, dispatch and closing times are not needed).
+WARN_FIELDS = (
+    "ticket_id", "received_at", "ticket_type", "caller_name", "caller_phone", "street", "community",
+    "address", "category", "title", "unit", "valid_callback", "contacted", "resolved", "satisfied",
+)  # fmt: skip
+
+
 @dataclass
 class Escalation:
     ticket_id: str
@@ -52,10 +59,26 @@ class WarnReport:
 
 
 def owner_of(community: str, owners: OwnerSettings) -> str:
-    if not community:
-        return UNASSIGNED
+    return owner_lookup(owners)(community)
+
+
+def owner_lookup(owners: OwnerSettings):
+    """community → its leader (包片领导), matched ignoring blanks and width; "unassigned" otherwise."""
     table = {compact(k): v for k, v in owners.communities.items()}
-    return table.get(compact(community), UNASSIGNED)
+    cache: dict[str, str] = {}
+
+    def lookup(community: str) -> str:
+        if not community:
+            return UNASSIGNED
+        if community not in cache:
+            cache[community] = table.get(compact(community), UNASSIGNED)
+        return cache[community]
+
+    return lookup
+
+
+def _texts(values: pd.Series) -> list[str]:
+    return values.astype(object).where(values.notna(), "").tolist()
 
 
 def escalations(prepared: Prepared, owners: OwnerSettings) -> tuple[list[Escalation], list[str]]:
@@ -72,20 +95,14 @@ def escalations(prepared: Prepared, owners: OwnerSettings) -> tuple[list[Escalat
     level = escalation_level(frame, prepared.has("valid_callback"))
     hit = frame[level.notna()].assign(level=level[level.notna()])
     hit = hit.sort_values(["received_at", "ticket_id"], kind="stable", na_position="last")
-    out = []
-    for row in hit.itertuples(index=False):
-        community = "" if pd.isna(row.community) else str(row.community)
-        out.append(
-            Escalation(
-                ticket_id=str(row.ticket_id),
-                level=str(row.level),
-                community=community,
-                unit="" if pd.isna(row.unit) else str(row.unit),
-                received_at="" if pd.isna(row.received_at) else pd.Timestamp(row.received_at).isoformat(),
-                owner=owner_of(community, owners),
-            )
-        )
-    return out, notes
+    received = hit["received_at"].dt.strftime("%Y-%m-%dT%H:%M:%S")
+    communities = _texts(hit["community"])
+    lookup = owner_lookup(owners)
+    owner_by_community = {c: lookup(c) for c in set(communities)}
+    return [
+        Escalation(ticket_id=str(t), level=str(lv), community=c, unit=u, received_at=r, owner=owner_by_community[c])
+        for t, lv, c, u, r in zip(hit["ticket_id"].tolist(), hit["level"].tolist(), communities, _texts(hit["unit"]), _texts(received))
+    ], notes
 
 
 def warn(
@@ -111,8 +128,9 @@ def warn(
     if since is not None:
         found = [w for w in found if w.end >= since]
         notes.append(f"只列出 {since.isoformat()} 及以后结束的预警。")
+    lookup = owner_lookup(settings.owners)
     for w in found:
-        w.owner = owner_of(w.community, settings.owners)
+        w.owner = lookup(w.community)
     esc, esc_notes = escalations(prepared, settings.owners)
     notes.extend(esc_notes)
     return WarnReport(found, esc, notes, settings.owners.center_head)

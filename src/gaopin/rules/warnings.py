@@ -12,6 +12,7 @@ per group: a district year has hundreds of thousands of groups.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -63,23 +64,29 @@ class Warning:
         return f"{self.rule}|{self.point}|{self.category}|{self.start.isoformat()}"
 
 
+KEY_SPAN = 1 << 22  # larger than any day number (days since 1970)
+
+
+def _codes(values: pd.Series) -> np.ndarray:
+    """Dense integer codes of a column (-1 for blank); the code order carries no meaning."""
+    codes, _ = pd.factorize(values, use_na_sentinel=True)
+    return codes.astype("int64")
+
+
 def _rule_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Tickets that the point rules can use, with an integer key per (point, problem)."""
-    usable = frame[frame[POINT].notna() & frame[DAY].notna()]
-    out = pd.DataFrame(
-        {
-            "key": usable.groupby([POINT, PROBLEM], sort=True, observed=True).ngroup().to_numpy(),
-            "d": usable[DAY].to_numpy().astype("datetime64[D]").astype("int64"),
-            "ticket_id": usable["ticket_id"].to_numpy(),
-            "received_at": usable["received_at"].to_numpy(),
-            "person": usable[PERSON].to_numpy(),
-            "point": usable[POINT].to_numpy(),
-            "problem": usable[PROBLEM].to_numpy(),
-            "community": usable["community"].to_numpy(),
-            "title": usable["title"].to_numpy(),
-        }
-    )
-    return out.sort_values(["key", "d", "received_at", "ticket_id"], kind="stable").reset_index(drop=True)
+    """Usable tickets as integers only, sorted by (key, day): key per (point, problem),
+    day number, person code (-1: none) and the row position in the prepared frame."""
+    usable = (frame[POINT].notna() & frame[DAY].notna()).to_numpy()
+    positions = np.flatnonzero(usable)
+    point = _codes(frame[POINT].iloc[positions])
+    problem = _codes(frame[PROBLEM].iloc[positions])
+    key = _codes(pd.Series(point * (int(problem.max(initial=0)) + 1) + problem))
+    d = frame[DAY].to_numpy()[positions].astype("datetime64[D]").astype("int64")
+    person = _codes(frame[PERSON].iloc[positions])
+    received = frame["received_at"].to_numpy()[positions].astype("int64")
+    # Time order within a group too, so that a warning's tickets are already in order.
+    order = np.lexsort((received, d, key))
+    return pd.DataFrame({"key": key[order], "d": d[order], "person": person[order], "pos": positions[order]})
 
 
 def _daily(rf: pd.DataFrame) -> pd.DataFrame:
@@ -103,7 +110,7 @@ def two_day_groups(rf: pd.DataFrame, min_tickets: int, min_persons: int) -> pd.D
     win = daily.merge(prev, on=["key", "d"], how="left")
     win["n_prev"] = win["n_prev"].fillna(0).astype("int64")
     win["total"] = win["n"] + win["n_prev"]
-    persons = rf.loc[rf["person"].notna(), ["key", "d", "person"]].drop_duplicates()
+    persons = rf.loc[rf["person"] >= 0, ["key", "d", "person"]].drop_duplicates()
     per_day = persons.groupby(["key", "d"]).size().rename("p").reset_index()
     shared = persons.merge(persons.assign(d=persons["d"] + 1), on=["key", "d", "person"])
     both = shared.groupby(["key", "d"]).size().rename("both").reset_index()
@@ -129,34 +136,68 @@ def two_day_groups(rf: pd.DataFrame, min_tickets: int, min_persons: int) -> pd.D
     )
 
 
-def _collect(rf: pd.DataFrame, groups: pd.DataFrame, rule: str, mask: bool) -> list[Warning]:
-    """The tickets of each (key, lo, hi) group, as warnings."""
+def _collect(frame: pd.DataFrame, rf: pd.DataFrame, groups: pd.DataFrame, rule: str, mask: bool) -> list[Warning]:
+    """The tickets of each (key, lo, hi) group, as warnings.
+
+    rf is sorted by (key, day), so each group's tickets are one contiguous slice, found by
+    binary search; the columns are gathered once for all warnings.
+    """
     if groups.empty:
         return []
-    groups = groups.reset_index(drop=True).assign(gid=lambda g: np.arange(len(g)))
-    rows = rf.merge(groups, on="key")
-    rows = rows[(rows["d"] >= rows["lo"]) & (rows["d"] <= rows["hi"])]
+    combined = rf["key"].to_numpy() * KEY_SPAN + rf["d"].to_numpy()
+    gkey = groups["key"].to_numpy().astype("int64")
+    starts = np.searchsorted(combined, gkey * KEY_SPAN + groups["lo"].to_numpy(), side="left")
+    ends = np.searchsorted(combined, gkey * KEY_SPAN + groups["hi"].to_numpy(), side="right")
+    pos = rf["pos"].to_numpy()
+    take = np.concatenate([pos[a:b] for a, b in zip(starts, ends)])
+    offsets = np.concatenate([[0], np.cumsum(ends - starts)])
+
+    def column(name: str) -> list:
+        values = frame[name].iloc[take]
+        return values.astype(object).where(values.notna(), None).tolist()
+
+    ids, received, persons = column("ticket_id"), frame["received_at"].to_numpy()[take], column(PERSON)
+    points, problems, communities, titles = column(POINT), column(PROBLEM), column("community"), column("title")
+    days = rf["d"].to_numpy()
+    masked: dict[str, str] = {}
     out = []
-    for _, g in rows.groupby("gid", sort=True):
-        days = g["d"].to_numpy()
-        communities = g["community"].dropna()
-        community = ""
-        if len(communities):
-            counts = communities.value_counts()
-            community = sorted(counts[counts == counts.max()].index)[0]
-        titles = list(dict.fromkeys(mask_phones_in_text(t) if mask else t for t in g["title"].dropna()))[:MAX_TITLES]
+    for i in range(len(groups)):
+        lo, hi = offsets[i], offsets[i + 1]
+        # rf is in time order within a group; equal times (rare) are put in id order.
+        order = list(range(lo, hi))
+        if any(received[j] == received[j + 1] for j in range(lo, hi - 1)):
+            order.sort(key=lambda j: (received[j], ids[j]))
+        present = [c for c in communities[lo:hi] if c is not None]
+        if present and present.count(present[0]) == len(present):
+            community = present[0]
+        else:
+            counts = Counter(present)
+            community = min(counts, key=lambda c: (-counts[c], c)) if counts else ""
+        shown: list[str] = []
+        for j in order:
+            title = titles[j]
+            if title is None:
+                continue
+            if mask:
+                if title not in masked:
+                    masked[title] = mask_phones_in_text(title)
+                title = masked[title]
+            if title not in shown:
+                shown.append(title)
+                if len(shown) == MAX_TITLES:
+                    break
         out.append(
             Warning(
                 rule=rule,
-                point=str(g["point"].iloc[0]),
-                category=str(g["problem"].iloc[0]),
+                point=str(points[lo]),
+                category=str(problems[lo]),
                 community=community,
-                start=_to_date(days.min()),
-                end=_to_date(days.max()),
-                tickets=len(g),
-                persons=int(g["person"].dropna().nunique()),
-                ticket_ids=[str(t) for t in g["ticket_id"]],
-                titles=titles,
+                start=_to_date(days[starts[i]]),
+                end=_to_date(days[ends[i] - 1]),
+                tickets=int(hi - lo),
+                persons=len({p for p in persons[lo:hi] if p is not None}),
+                ticket_ids=[str(ids[j]) for j in order],
+                titles=shown,
             )
         )
     return out
@@ -169,8 +210,8 @@ def _to_date(day_number: int) -> date:
 def find_warnings(frame: pd.DataFrame, rules: RulesSettings, mask_phones: bool = True) -> list[Warning]:
     """Every warning of both rules over a prepared frame, in a stable order."""
     rf = _rule_frame(frame)
-    warnings = _collect(rf, point_day_groups(rf, rules.point_day.min_tickets), POINT_DAY, mask_phones)
+    warnings = _collect(frame, rf, point_day_groups(rf, rules.point_day.min_tickets), POINT_DAY, mask_phones)
     two_day = two_day_groups(rf, rules.two_day.min_tickets, rules.two_day.min_persons)
-    warnings += _collect(rf, two_day, TWO_DAY, mask_phones)
+    warnings += _collect(frame, rf, two_day, TWO_DAY, mask_phones)
     warnings.sort(key=lambda w: (w.start, w.end, w.rule, w.point, w.category))
     return warnings

@@ -1,0 +1,195 @@
+"""Performance at district scale, measured against the cost of just reading the file.
+
+    python benchmarks/run.py --rows 1000000           # everything (several minutes)
+    python benchmarks/run.py --rows 100000 --repeat 3 # a quick look
+
+Each measurement is a fresh subprocess; wall time and the child's peak RSS (wait4) are
+recorded; the median of --repeat runs is reported, and runs of a target and its floor are
+interleaved so that machine noise hits both. Floors, in the same run on the same file:
+
+- CSV floor: pyarrow.csv.read_csv of the file, converted to pandas with Arrow-backed strings;
+- XLSX floor: pandas.read_excel(engine="calamine") with every column read as text;
+- start-up floor: python -c "import typer".
+
+Synthetic exports come from gaopin's own generator (`gaopin sample --district`) and are
+cached in benchmarks/out/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+PY = sys.executable
+# The same allocator for gaopin and the floors (gaopin sets it itself; see gaopin/io/__init__.py).
+ENV = {**os.environ, "ARROW_DEFAULT_MEMORY_POOL": os.environ.get("ARROW_DEFAULT_MEMORY_POOL", "jemalloc"), "NO_COLOR": "1"}
+
+CSV_FLOOR = """
+import sys, pyarrow as pa, pyarrow.csv as pcsv, pandas as pd
+t = pcsv.read_csv(sys.argv[1])
+df = t.to_pandas(types_mapper=lambda ty: pd.ArrowDtype(ty) if pa.types.is_string(ty) or pa.types.is_large_string(ty) else None)
+print(len(df))
+"""
+XLSX_FLOOR = """
+import sys, pandas as pd
+df = pd.read_excel(sys.argv[1], engine="calamine", dtype=str)
+print(len(df))
+"""
+
+
+@dataclass
+class Result:
+    name: str
+    seconds: list[float] = field(default_factory=list)
+    rss_mb: list[float] = field(default_factory=list)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+    @property
+    def rss(self) -> float:
+        return statistics.median(self.rss_mb)
+
+
+def measure(cmd: list[str], cwd: Path | None = None) -> tuple[float, float]:
+    """(seconds, peak RSS in MB) of one child process."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=ENV, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - started
+    err = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 3):
+        raise SystemExit(f"failed ({code}): {' '.join(cmd)}\n{err}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def gaopin(*args: str) -> list[str]:
+    return [PY, "-m", "gaopin", *args]
+
+
+def ensure_export(rows: int, fmt: str) -> Path:
+    target = OUT / f"district-{rows}.{fmt}"
+    if target.exists():
+        return target
+    tmp = OUT / f"gen-{rows}-{fmt}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    print(f"generating {rows} rows as {fmt} …", file=sys.stderr)
+    subprocess.run(gaopin("sample", "--district", "--rows", str(rows), "--format", fmt, "--out", str(tmp)), env=ENV, check=True)
+    (tmp / f"tickets.{fmt}").rename(target)
+    shutil.rmtree(tmp)
+    return target
+
+
+def interleave(repeat: int, jobs: dict[str, tuple[list[str], object]]) -> dict[str, Result]:
+    """Run each job `repeat` times, round-robin; a job's second element prepares each run."""
+    results = {name: Result(name) for name in jobs}
+    for _ in range(repeat):
+        for name, (cmd, before) in jobs.items():
+            if callable(before):
+                before()
+            s, mb = measure(cmd)
+            results[name].seconds.append(s)
+            results[name].rss_mb.append(mb)
+            print(f"  {name:<28} {s:8.2f} s {mb:9.0f} MB", file=sys.stderr)
+    return results
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, default=1_000_000, help="rows of the big CSV (default 1,000,000)")
+    ap.add_argument("--xlsx-rows", type=int, default=100_000, help="rows of the xlsx (default 100,000)")
+    ap.add_argument("--small-rows", type=int, default=100_000, help="rows of the small CSV for the scaling check")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--only", nargs="*", default=None, help="targets: warn-csv warn-xlsx import ledger report help scaling")
+    ap.add_argument("--json", type=Path, help="also write the results as JSON")
+    args = ap.parse_args()
+    OUT.mkdir(exist_ok=True)
+    only = set(args.only or ["warn-csv", "warn-xlsx", "import", "ledger", "report", "help", "scaling"])
+    big = ensure_export(args.rows, "csv")
+    rows: list[tuple] = []
+
+    def add(target: str, r: Result, floor: Result, limit: float, what: str = "time", rss_limit: float | None = None) -> None:
+        ratio = r.median / floor.median
+        line = [target, r.name, r.median, r.rss, floor.median, floor.rss, ratio, limit, ratio <= limit]
+        if rss_limit is not None:
+            rss_ratio = r.rss / floor.rss
+            line += [rss_ratio, rss_limit, rss_ratio <= rss_limit]
+        rows.append(tuple(line))
+
+    floors: dict[str, Result] = {}
+    if only & {"warn-csv", "import", "ledger", "report", "scaling"}:
+        print("CSV floor and warn on the big CSV", file=sys.stderr)
+        jobs = {"csv floor": ([PY, "-c", CSV_FLOOR, str(big)], None)}
+        if "warn-csv" in only:
+            jobs["warn csv --format json"] = (gaopin("warn", str(big), "--format", "json"), None)
+        res = interleave(args.repeat, jobs)
+        floors["csv"] = res["csv floor"]
+        if "warn-csv" in only:
+            add("1 warn 1M csv", res["warn csv --format json"], floors["csv"], 2.0, rss_limit=2.0)
+    if "warn-xlsx" in only:
+        xlsx = ensure_export(args.xlsx_rows, "xlsx")
+        print("XLSX floor and warn on the xlsx", file=sys.stderr)
+        res = interleave(args.repeat, {"xlsx floor": ([PY, "-c", XLSX_FLOOR, str(xlsx)], None), "warn xlsx": (gaopin("warn", str(xlsx)), None)})
+        add("2 warn 100k xlsx", res["warn xlsx"], res["xlsx floor"], 1.3)
+    db = OUT / f"store-{args.rows}.db"
+    if only & {"import", "ledger", "report"}:
+        print("import", file=sys.stderr)
+
+        def fresh() -> None:
+            for p in OUT.glob(f"store-{args.rows}.db*"):
+                p.unlink()
+
+        res = interleave(args.repeat, {"import (new store)": (gaopin("import", str(big), "--db", str(db)), fresh)})
+        add("3 import 1M csv", res["import (new store)"], floors["csv"], 4.0)
+        res = interleave(args.repeat, {"re-import (same file)": (gaopin("import", str(big), "--db", str(db)), None), "re-import --force": (gaopin("import", str(big), "--db", str(db), "--force"), None)})
+        add("3 re-import (skipped)", res["re-import (same file)"], floors["csv"], 2.0)
+        add("3 re-import --force", res["re-import --force"], floors["csv"], 2.0)
+    if "ledger" in only:
+        res = interleave(args.repeat, {"ledger --month 8": (gaopin("ledger", "--month", "8", "--db", str(db), "--today", "2024-10-31"), None)})
+        add("4 ledger --month 8", res["ledger --month 8"], floors["csv"], 3.0)
+    if "report" in only:
+        out_dir = OUT / "report"
+        res = interleave(args.repeat, {"report --month 8": (gaopin("report", "--month", "8", "--db", str(db), "--today", "2024-10-31", "--out", str(out_dir)), None)})
+        add("4 report --month 8", res["report --month 8"], floors["csv"], 3.0)
+    if "help" in only:
+        res = interleave(max(args.repeat, 5), {"import typer": ([PY, "-c", "import typer"], None), "gaopin --help": (gaopin("--help"), None), "gaopin warn --help": (gaopin("warn", "--help"), None)})
+        add("5 --help", res["gaopin --help"], res["import typer"], 2.0)
+        add("5 warn --help", res["gaopin warn --help"], res["import typer"], 2.0)
+    if "scaling" in only:
+        small = ensure_export(args.small_rows, "csv")
+        res = interleave(args.repeat, {"warn small csv": (gaopin("warn", str(small), "--format", "json"), None), "warn big csv": (gaopin("warn", str(big), "--format", "json"), None)})
+        ratio = res["warn big csv"].median / res["warn small csv"].median
+        rows.append(("6 scaling warn", f"{args.small_rows}→{args.rows}", res["warn big csv"].median, res["warn big csv"].rss, res["warn small csv"].median, res["warn small csv"].rss, ratio, 11.0 * args.rows / args.small_rows / 10, ratio <= 11.0 * args.rows / args.small_rows / 10))
+    print_table(rows, args)
+    if args.json:
+        args.json.write_text(json.dumps([list(r) for r in rows], indent=2, ensure_ascii=False))
+
+
+def print_table(rows: list[tuple], args) -> None:
+    print(f"\nMachine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}; rows={args.rows}, xlsx rows={args.xlsx_rows}, median of {args.repeat}\n")
+    print("| target | run | seconds | peak RSS MB | floor s | floor RSS MB | ratio | limit | ok | RSS ratio | RSS limit | RSS ok |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---|")
+    for r in rows:
+        cells = [r[0], r[1], f"{r[2]:.2f}", f"{r[3]:.0f}", f"{r[4]:.2f}", f"{r[5]:.0f}", f"{r[6]:.2f}", f"{r[7]:.1f}", "✓" if r[8] else "✗"]
+        if len(r) > 9:
+            cells += [f"{r[9]:.2f}", f"{r[10]:.1f}", "✓" if r[11] else "✗"]
+        else:
+            cells += ["", "", ""]
+        print("| " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
