@@ -155,8 +155,9 @@ LATEST = len(MIGRATIONS)
 
 
 def _create_private(path: Path) -> None:
-    """Create the file readable by its owner only, before SQLite opens it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Create the file readable by its owner only, before SQLite opens it (and a folder for it,
+    owner only too). SQLite gives its journal the same permissions as the database."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
     os.close(fd)
 
@@ -204,12 +205,12 @@ def migrate(conn: sqlite3.Connection, path: Path, version: int) -> Path | None:
     has_tables = conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
     if version > 0 or has_tables:
         backup = backup_path(path, version)
+        _create_private(backup)  # private before the first byte of a ticket is written into it
         target = sqlite3.connect(backup)
         try:
             conn.backup(target)
         finally:
             target.close()
-        os.chmod(backup, 0o600)
     for number in range(version + 1, LATEST + 1):
         try:
             with transaction(conn):
