@@ -266,3 +266,24 @@ def test_retention_cutoff_is_whole_months():
 
     assert retention_cutoff(date(2024, 10, 31), 2) == date(2024, 8, 1)
     assert retention_cutoff(date(2024, 1, 15), 13) == date(2022, 12, 1)
+
+
+def test_purged_numbers_are_overwritten_even_if_the_vacuum_never_runs(tmp_path):
+    """A run killed between the deletion and the VACUUM: secure_delete has already zeroed them."""
+    rows = [{**ROW, "ticket_id": f"OLD{i}", "received_at": at("2024-03-05", i), "caller_phone": "13955501234", "title": "旧标题XYZZY"} for i in range(50)]
+    store = store_with(tmp_path / "g.db", rows + [{**ROW, "ticket_id": "NEW1", "received_at": at("2024-09-02")}])
+    real = store.conn
+
+    class NoVacuum:
+        def execute(self, sql, *args):
+            return None if sql.strip().upper() == "VACUUM" else real.execute(sql, *args)
+
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+    real.execute("PRAGMA secure_delete = OFF")  # as some SQLite builds have it (this one may not)
+    store.conn = NoVacuum()
+    assert store.purge(date(2024, 6, 1)) == 50
+    real.close()
+    raw = (tmp_path / "g.db").read_bytes()
+    assert b"13955501234" not in raw and "旧标题XYZZY".encode() not in raw

@@ -332,6 +332,9 @@ class Store:
         made before the date). Ledger entries themselves, with staff notes, are kept."""
         cutoff = before.isoformat()
         phones = "SELECT caller_phone FROM tickets WHERE caller_phone IS NOT NULL"
+        # Deleted content is overwritten with zeros as it goes: nothing lingers even if the run
+        # is killed before the VACUUM below rebuilds the file.
+        self.conn.execute("PRAGMA secure_delete = ON")
         with transaction(self.conn):
             ids = "SELECT ticket_id FROM tickets WHERE received_at < ?"
             self.conn.execute(f"DELETE FROM ticket_history WHERE ticket_id IN ({ids})", (cutoff,))
