@@ -112,6 +112,8 @@ REFUSED = {
     "far_cell.xlsx": "数据区域达 1048576 行 × 16384 列",
     "implicit_far_cells.xlsx": "数据区域达 1048576 行 × 16384 列",
     "far_cell.xls": "第 65536 列，超过上限 16384 列",
+    "forged_dimensions.xls": "声明了 2147483647 行 × 5 列",
+    "shared_strings_count.xlsx": "xl/sharedStrings.xml 声明了 4294967295 个不同的字符串",
     "billion_laughs.xlsx": "xl/sharedStrings.xml 含有 DTD/实体声明",
     "xxe.xlsx": "xl/worksheets/sheet1.xml 含有 DTD/实体声明",
     "password.xlsx": "设置了打开密码",
@@ -282,6 +284,77 @@ def test_the_committed_corpus_is_what_the_script_makes():
     assert sum(map(len, fresh.values())) < 2 * 1024 * 1024  # small enough to commit
 
 
+# --- damaged files: nothing but a clear refusal -------------------------------------------------
+
+_DAMAGE = """
+import io, json, random, struct, sys, tempfile, zipfile
+from pathlib import Path
+from gaopin.config import Settings
+from gaopin.errors import GaopinError
+from gaopin.io.load import load
+from gaopin.io.precheck import _ole_stream
+
+bad, data = Path(sys.argv[1]), Path(sys.argv[2])
+stored = (bad / "long_numeric_ids.xlsx").read_bytes()
+book = zipfile.ZipFile(io.BytesIO(stored))
+buf = io.BytesIO()
+with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+    for info in book.infolist():
+        z.writestr(info.filename, book.read(info))
+xls = (data / "legacy_export.xls").read_bytes()
+cases = []
+rnd = random.Random(20241128)
+for name, base in (("stored.xlsx", stored), ("deflated.xlsx", buf.getvalue()), ("biff.xls", xls)):
+    for _ in range(int(sys.argv[3])):
+        damaged = bytearray(base)
+        for _ in range(rnd.randint(1, 4)):
+            damaged[rnd.randrange(len(damaged))] = rnd.choice([0, 1, 8, 14, 99, 0x7F, 0x80, 0xFF, rnd.randrange(256)])
+        cases.append((name, bytes(damaged)))
+# Every 16- and 32-bit field at the start of every BIFF record set to its largest value.
+stream = _ole_stream(xls, ("Workbook",))
+at = xls.find(stream[:64])
+pos = 0
+while pos + 4 <= len(stream):
+    kind, size = struct.unpack_from("<HH", stream, pos)
+    for off in range(0, min(size, 16) - 1, 2):
+        for fmt, value in (("<H", 0xFFFF), ("<I", 0x7FFFFFFF)):
+            if off + struct.calcsize(fmt) <= size:
+                damaged = bytearray(xls)
+                struct.pack_into(fmt, damaged, at + pos + 4 + off, value)
+                cases.append(("biff.xls", bytes(damaged)))
+    pos += 4 + size
+outcome = {"loaded": 0, "refused": 0, "unexpected": []}
+folder = Path(tempfile.mkdtemp())
+for n, (name, damaged) in enumerate(cases):
+    path = folder / name
+    path.write_bytes(damaged)
+    print(f"case {n} {name}", flush=True)  # the last line names the case if the process dies
+    try:
+        load([path], Settings())
+        outcome["loaded"] += 1
+    except GaopinError:
+        outcome["refused"] += 1
+    except Exception as exc:
+        outcome["unexpected"].append(f"case {n} {name}: {type(exc).__name__}: {exc}"[:300])
+print("RESULT " + json.dumps(outcome))
+"""
+
+
+@pytest.mark.skipif(not POSIX, reason="needs os.wait4 and RLIMIT_AS")
+def test_damaged_workbooks_are_refused_and_never_crash_the_process():
+    """Random damage to an xlsx (stored and deflated) and an .xls, and every leading field of every
+    BIFF record set to its largest value: a GaopinError or a result, never another exception, never
+    an abort. (Before the fixes: calamine aborted on a forged DIMENSIONS record, panics and the zip
+    module's NotImplementedError, RuntimeError, OSError and IndexError escaped as internal errors.)"""
+    code = "import os, resource, sys\nlimit = 3072 << 20\nresource.setrlimit(resource.RLIMIT_AS, (limit, limit))\n" + _DAMAGE
+    child = run_child([str(BAD), str(BAD.parent), "150"], code=code)
+    last = child.stdout.strip().splitlines()[-1] if child.stdout.strip() else ""
+    assert child.code == 0 and last.startswith("RESULT "), (child.code, last, child.stderr[-500:])
+    outcome = json.loads(last[len("RESULT ") :])
+    assert outcome["unexpected"] == []
+    assert outcome["refused"] > 300 and outcome["loaded"] > 100, outcome
+
+
 # --- without the pre-check --------------------------------------------------------------------
 
 _CALAMINE = """
@@ -296,7 +369,9 @@ print(len(rows))
 
 
 @pytest.mark.skipif(not POSIX, reason="needs os.wait4 and RLIMIT_AS")
-@pytest.mark.parametrize("name", ["dense_range.xlsx", "far_cell.xlsx", "implicit_far_cells.xlsx", "far_cell.xls"])
+@pytest.mark.parametrize(
+    "name", ["dense_range.xlsx", "far_cell.xlsx", "implicit_far_cells.xlsx", "shared_strings_count.xlsx", "far_cell.xls", "forged_dimensions.xls"]
+)
 def test_calamine_alone_aborts_the_process_on_what_the_precheck_refuses(name):
     """What the pre-check is for: the reader kills the whole process, uncatchably."""
     control = run_child([str(BAD / "legacy_biff.xls" if name.endswith(".xls") else BAD / "header_only.xlsx")], code=_CALAMINE, address_space_mb=2048)

@@ -23,6 +23,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 from gaopin.config import LimitSettings
 from gaopin.errors import InputError
@@ -42,6 +43,8 @@ _PREFIXED = re.compile(rb":(?:c|row)[\s>/]")  # <x:c …>: calamine matches loca
 _ROOT_PREFIX = re.compile(rb"<([\w.-]{1,10}:)worksheet[\s>]")  # .NET's OpenXML SDK writes <x:worksheet>, <x:c>
 _ROW_NUMBERS = re.compile(rb'<row r="([1-9][0-9]{0,6})"')
 _CELL_OPEN = b'<c r="'
+# calamine reserves room for every string the shared-string table says it holds, before reading one.
+_SST_COUNT = re.compile(rb"""sst\s[^>]*?uniqueCount\s*=\s*["']\s*([0-9]{1,30})""")
 _FORMULA_TAGS = (re.compile(rb"<f[\s>/]"), re.compile(rb":f[\s>/]"))  # two literal searches: fast
 # A formula with no cached value: no <v> at all, or an empty one (<v/>, <v></v>) as openpyxl writes.
 _EMPTY_V = rb"(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>)?"
@@ -62,6 +65,17 @@ def column_number(letters: str) -> int:
     for ch in letters.upper():
         n = n * 26 + (ord(ch) - 64)
     return n
+
+
+# What the zip module raises on a damaged archive besides BadZipFile: a seek before the start
+# (OSError), an unknown version or method (NotImplementedError), an encrypted member
+# (RuntimeError), short reads (EOFError), bad deflate data (zlib.error), odd headers.
+ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError, ValueError, IndexError, struct.error)
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:120]
 
 
 def _mb(n: int) -> str:
@@ -88,7 +102,7 @@ def check_xlsx(path: Path, limits: LimitSettings) -> PrecheckResult:
     check_file_size(path, limits)
     try:
         zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, EOFError):
+    except ZIP_ERRORS:
         raise InputError(f"{path} 已损坏（压缩包结构不完整）", _DAMAGED) from None
     result = PrecheckResult()
     with zf:
@@ -108,7 +122,7 @@ def check_xlsx(path: Path, limits: LimitSettings) -> PrecheckResult:
                 )
         # Every part, whatever its name: workbook.xml.rels may point a sheet anywhere.
         for info in infos:
-            if info.is_dir():
+            if info.filename.endswith("/"):  # a folder (ZipInfo.is_dir fails on an empty name)
                 continue
             scan = _Scan(zf, info, path, limits)
             if not scan.run():
@@ -137,42 +151,50 @@ class _Scan:
     def refuse(self, what: str) -> None:
         raise InputError(f"{self.path} 的 {self.info.filename} {what}", _REFUSE)
 
-    def run(self) -> bool:
-        """Scan the part; False if it is not XML (an image) and was not scanned."""
-        tail = b""
-        first = True
+    def _chunks(self) -> Iterator[bytes]:
+        """The part's bytes, a megabyte at a time; any failure of the zip module is damage."""
         try:
             with self.zf.open(self.info) as fh:
                 while True:
                     chunk = fh.read(CHUNK)
                     if not chunk:
-                        break
-                    if first:
-                        first = False
-                        if not chunk.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
-                            return False
-                        m = _DIMENSION.search(chunk[:65536])
-                        if m:
-                            self._check_dimension(m)
-                        root = _ROOT_PREFIX.search(chunk[:65536])
-                        if root:
-                            self.prefix = b"<" + root.group(1)
-                    data = tail + chunk
-                    tail = self._chunk(data, len(tail))
-                last = self._unprefixed(tail)
-                if not self.exact and self._odd(last, len(last)):
-                    self.exact = True
-                    self.row = self.max_row
-                    self._walk(tail, 0)
-                    self._check_limits()
-        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
-            raise InputError(f"{self.path} 已损坏（{self.info.filename} 无法解压：{exc}）", _DAMAGED) from None
+                        return
+                    yield chunk
+        except ZIP_ERRORS as exc:
+            raise InputError(f"{self.path} 已损坏（{self.info.filename} 无法解压：{_reason(exc)}）", _DAMAGED) from None
+
+    def run(self) -> bool:
+        """Scan the part; False if it is not XML (an image) and was not scanned."""
+        tail = b""
+        first = True
+        for chunk in self._chunks():
+            if first:
+                first = False
+                if not chunk.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+                    return False
+                m = _DIMENSION.search(chunk[:65536])
+                if m:
+                    self._check_dimension(m)
+                root = _ROOT_PREFIX.search(chunk[:65536])
+                if root:
+                    self.prefix = b"<" + root.group(1)
+            data = tail + chunk
+            tail = self._chunk(data, len(tail))
+        last = self._unprefixed(tail)
+        if not self.exact and self._odd(last, len(last)):
+            self.exact = True
+            self.row = self.max_row
+            self._walk(tail, 0)
+            self._check_limits()
         return True
 
     def _chunk(self, data: bytes, start: int) -> bytes:
         """Scan `data`, whose first `start` bytes were seen before; return the new tail."""
         if _DTD.search(data):
             self.refuse("含有 DTD/实体声明（Excel 不会这样写）")
+        sst = _SST_COUNT.search(data)
+        if sst and int(sst.group(1)) > self.limits.max_cells:
+            self.refuse(f"声明了 {int(sst.group(1))} 个不同的字符串，超过上限 {self.limits.max_cells}")
         if any(p.search(data) for p in _FORMULA_TAGS):
             # Count only matches that end past the overlap: those inside it were counted before.
             self.formulas += sum(1 for m in _FORMULA_NO_VALUE.finditer(data) if m.end() > start)
@@ -359,6 +381,7 @@ _OLE_FREE = 0xFFFFFFFF
 # BIFF records that place a cell by (row, column) in their first four bytes.
 _CELL_RECORDS = {0x0006, 0x0201, 0x0203, 0x0204, 0x0205, 0x00D6, 0x00FD, 0x027E, 0x0406}
 _MULTI_RECORDS = {0x00BD, 0x00BE}  # MULRK, MULBLANK: row, first column, …, last column (last 2 bytes)
+_DIMENSIONS = 0x0200  # first row, last row + 1, first column, last column + 1 (rows 32-bit in BIFF8)
 
 
 def check_xls(path: Path, limits: LimitSettings) -> None:
@@ -378,6 +401,18 @@ def check_xls(path: Path, limits: LimitSettings) -> None:
     while pos + 4 <= n:
         kind, size = struct.unpack_from("<HH", stream, pos)
         body = pos + 4
+        if body + size > n:
+            break  # a record cut off: the stream is damaged, and calamine says so
+        if kind == _DIMENSIONS and size in (10, 14):
+            # calamine reserves room for the declared range before it reads a cell.
+            first_row, rows, first_col, cols = struct.unpack_from("<IIHH" if size == 14 else "<HHHH", stream, body)
+            where = f"{path} 的工作表声明了 {rows} 行 × {cols} 列"
+            if first_row > rows or first_col > cols:  # calamine subtracts them (and wraps around)
+                raise InputError(f"{path} 的工作表声明的区域无效（第 {first_row} 至 {rows} 行，第 {first_col} 至 {cols} 列）", _REFUSE)
+            if cols > limits.max_columns or rows > limits.max_rows or rows * cols > limits.max_cells:
+                raise InputError(f"{where}，超过上限（{limits.max_rows} 行、{limits.max_columns} 列、{limits.max_cells} 个单元格）", _REFUSE)
+            pos = body + size
+            continue
         if kind in _CELL_RECORDS and size >= 4:
             row, col = struct.unpack_from("<HH", stream, body)
             last = col

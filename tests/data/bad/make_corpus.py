@@ -268,6 +268,23 @@ def far_cell_xls() -> bytes:
     return bytes(data)
 
 
+def shared_strings_count_xlsx() -> bytes:
+    """A shared-string table that says it holds 4,294,967,295 strings (it holds eight): readers
+    reserve room for all of them before reading the first."""
+    shared = XML_DECL + f'<sst xmlns="{NS}" count="8" uniqueCount="4294967295">' + "".join(f"<si><t>{_esc(h)}</t></si>" for h in HEADER) + "</sst>"
+    cells = "".join(f'<c r="{column_letters(i + 1)}1" t="s"><v>{i}</v></c>' for i in range(len(HEADER)))
+    return xlsx(sheet_xml([]).replace("<sheetData>", f'<sheetData><row r="1">{cells}</row>'), shared=shared)
+
+
+def forged_dimensions_xls() -> bytes:
+    """../legacy_export.xls whose DIMENSIONS record says the sheet has 2,147,483,647 rows."""
+    data = bytearray((DATA / "legacy_export.xls").read_bytes())
+    at = data.find(bytes.fromhex("00020e00000000000400000000000500"))  # DIMENSIONS: rows 0–4, columns 0–5
+    assert at > 0, "the DIMENSIONS record of legacy_export.xls moved"
+    data[at + 8 : at + 12] = struct.pack("<I", 2**31 - 1)
+    return bytes(data)
+
+
 def billion_laughs_xlsx() -> bytes:
     """sharedStrings.xml with the classic nested entities (10^9 "lol"s if expanded)."""
     ents = ['<!ENTITY lol "lol">'] + [f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">' for i in range(1, 10)]
@@ -380,12 +397,14 @@ CORPUS = [
     Bad("dense_range.xlsx", dense_range_xlsx),
     Bad("far_cell.xlsx", far_cell_xlsx),
     Bad("implicit_far_cells.xlsx", implicit_far_cells_xlsx),
+    Bad("shared_strings_count.xlsx", shared_strings_count_xlsx),
     Bad("billion_laughs.xlsx", billion_laughs_xlsx),
     Bad("xxe.xlsx", xxe_xlsx),
     Bad("password.xlsx", copy_of("password_1234.xlsx")),
     Bad("login_page.xls", html_page_xls),
     Bad("legacy_biff.xls", copy_of("legacy_export.xls")),
     Bad("far_cell.xls", far_cell_xls),
+    Bad("forged_dimensions.xls", forged_dimensions_xls),
     Bad("empty.xlsx", lambda: b""),
     Bad("empty.csv", lambda: b""),
     Bad("gbk_rare_char.csv", gbk_rare_csv),
