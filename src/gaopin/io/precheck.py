@@ -1,10 +1,11 @@
-"""A safety check of an xlsx file before any spreadsheet parser sees it.
+"""A safety check of a workbook before any spreadsheet parser sees it.
 
 python-calamine aborts the whole process when a sheet's cells span an absurd range (it
-allocates the whole rectangle), and openpyxl runs out of memory on zip bombs. Both are
-refused here from the zip directory and a streaming scan of every XML part, in well under
-a second for absurd files and at about a fifth of calamine's own reading time for big
-honest ones.
+allocates the whole rectangle), or when a file declares absurd counts it reserves memory for
+(the shared strings' uniqueCount, an .xls DIMENSIONS record); openpyxl runs out of memory on
+zip bombs. All are refused here, from the zip directory and a streaming scan of every XML
+part (xlsx) or a walk of the BIFF records (xls): in milliseconds for absurd files, and in
+about half of calamine's own reading time for big honest ones.
 
 The scan works out the rectangle the way calamine does: a cell's `r="XFD1048576"` says
 where it is; a cell or row without `r` follows the one before it. Files written by Excel,
@@ -17,8 +18,8 @@ tag-by-tag walk, which is slower but only hostile or unusual writers need it.
 from __future__ import annotations
 
 import math
-import struct
 import re
+import struct
 import zipfile
 import zlib
 from dataclasses import dataclass, field
