@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 DEMO := demo
 
-.PHONY: demo test venv sample docs fuzz bench clean
+.PHONY: demo test venv sample docs fuzz bench corpus clean
 
 venv: $(STAMP)
 
@@ -36,6 +36,15 @@ sample: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/python tools/docs.py --write
+
+# The pipeline fuzz of tests/test_fuzz.py with many more examples and fresh randomness (not in `make test`).
+FUZZ_EXAMPLES ?= 5000
+fuzz: $(STAMP)
+	$(BIN)/python benchmarks/fuzz.py --examples $(FUZZ_EXAMPLES)
+
+# The bad-input corpus under tests/data/bad/ is generated; this rewrites it.
+corpus: $(STAMP)
+	$(BIN)/python tests/data/bad/make_corpus.py
 
 clean:
 	rm -rf $(VENV) $(DEMO) reports .pytest_cache .hypothesis

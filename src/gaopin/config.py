@@ -204,10 +204,12 @@ class PrivacySettings:
 
 @dataclass(frozen=True)
 class LimitSettings:
-    max_file_mb: int = setting(1024, "输入文件大小上限（MB）")
-    max_uncompressed_mb: int = setting(2048, "xlsx 解压后总大小上限（MB）")
+    max_file_mb: int = setting(1024, "输入文件（xlsx、xls、csv、网页）大小上限（MB）")
+    max_uncompressed_mb: int = setting(2048, "xlsx 解压后总大小上限（MB，按压缩包的声明）")
     max_ratio: int = setting(200, "xlsx 中任一文件的压缩比上限")
-    max_cells: int = setting(50_000_000, "工作表声明的单元格数上限（行 × 列）")
+    max_cells: int = setting(
+        20_000_000, "工作表数据区域的单元格数上限（行 × 列；读取时每个单元格约占 100 字节内存，2000 万约 2 GB）"
+    )
     max_columns: int = setting(16_384, "工作表列数上限（Excel 本身最多 16384 列）")
     max_rows: int = setting(1_048_576, "工作表行数上限（Excel 本身最多 1048576 行）")
 

@@ -127,3 +127,44 @@ def test_exclude_and_purge(tmp_path, db):
     assert runner.invoke(app, ["purge", "--before", "2024-08-03", "--yes", "--db", str(db)]).exit_code == 0
     with Store(db) as store:
         assert store.ticket_count() == 1
+
+
+def test_purge_by_the_retention_setting(tmp_path, db):
+    runner.invoke(app, ["import", str(export(tmp_path / "a.xlsx", caller(3, day0=1) + [[f"S{i}", f"2024-07-{10 + i} 10:00", "钱七", 13900000002, "恰海小区1号楼", "城市管理->动物->流浪猫", "恰海社区", "是", "解决", "满意"] for i in range(4)])), "--db", str(db)])
+    config = tmp_path / "gaopin.toml"
+    config.write_text("[privacy]\nretention_months = 1\n", encoding="utf-8")
+    with Store(db) as store:
+        assert store.ticket_count() == 7
+    before = db.read_bytes()
+    dry = runner.invoke(app, ["purge", "--today", "2024-09-15", "--db", str(db), "--config", str(config)])
+    assert dry.exit_code == 0, dry.output
+    assert "将删除 4 张 2024-08-01 以前受理的工单；确认请加 --yes" in dry.stdout
+    assert db.read_bytes() == before  # a dry run changes nothing
+    done = runner.invoke(app, ["purge", "--today", "2024-09-15", "--yes", "--db", str(db), "--config", str(config)])
+    assert done.exit_code == 0, done.output
+    assert "已删除 4 张 2024-08-01 以前受理的工单" in done.stdout
+    with Store(db) as store:
+        assert sorted(store.tickets().frame["ticket_id"]) == ["C300", "C301", "C302"]
+    assert b"13900000002" not in db.read_bytes()
+
+
+def test_purge_needs_a_date_or_a_retention_setting(tmp_path, db):
+    runner.invoke(app, ["import", str(export(tmp_path / "a.xlsx", caller(3))), "--db", str(db)])
+    result = runner.invoke(app, ["purge", "--yes", "--db", str(db)])
+    assert result.exit_code == 2
+    assert "--before" in result.stderr and "retention_months" in result.stderr
+
+
+def test_purge_names_the_backups_that_still_hold_the_tickets(tmp_path, db):
+    import sqlite3
+
+    from gaopin.store.db import MIGRATIONS
+
+    conn = sqlite3.connect(db, isolation_level=None)
+    MIGRATIONS[0](conn)
+    conn.execute("PRAGMA user_version = 1")
+    conn.close()
+    runner.invoke(app, ["import", str(export(tmp_path / "a.xlsx", caller(3))), "--db", str(db)])  # migrates: a backup
+    result = runner.invoke(app, ["purge", "--before", "2024-08-03", "--yes", "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert "g.db.v1.bak" in result.stdout and "仍含有被删除的工单" in result.stdout

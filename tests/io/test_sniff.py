@@ -108,3 +108,12 @@ def test_ods(tmp_path):
         zf.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
         zf.writestr("content.xml", "<office:document-content/>")
     _expect(path, ".ods")
+
+
+def test_xlsb_is_refused_unread(tmp_path):
+    """Binary sheets cannot be pre-checked, so they are never handed to a reader."""
+    path = tmp_path / "t.xlsb"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("xl/workbook.bin", b"\x83\x01\x00")
+        zf.writestr("xl/worksheets/sheet1.bin", b"\x81\x01\x00")
+    _expect(path, ".xlsb")

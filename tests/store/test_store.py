@@ -158,3 +158,132 @@ def test_purge_removes_old_tickets_and_their_history(tmp_path):
     assert store.purge(date(2024, 9, 1)) == 1
     assert store.tickets().frame["ticket_id"].tolist() == ["B1"]
     assert store.history("A1") == []
+
+
+# --- files readable by their owner only ------------------------------------------------------------
+
+
+@pytest.fixture
+def open_umask():
+    """umask 0, so that a file created without explicit permissions would be world-readable."""
+    old = os.umask(0)
+    yield
+    os.umask(old)
+
+
+def _mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+def test_the_store_and_its_folder_are_private_whatever_the_umask(tmp_path, open_umask):
+    path = tmp_path / "new" / "folder" / "g.db"
+    store_with(path, [ROW]).close()
+    assert _mode(path) == 0o600
+    assert _mode(path.parent) == 0o700  # the folder gaopin made for it
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+def test_the_rollback_journal_is_private(tmp_path, open_umask):
+    """SQLite gives its journal the database's permissions: it holds the same tickets."""
+    store = store_with(tmp_path / "g.db", [ROW])
+    store.conn.execute("BEGIN IMMEDIATE")
+    store.conn.execute("UPDATE tickets SET caller_name = '李四'")
+    journal = tmp_path / "g.db-journal"
+    assert journal.exists() and _mode(journal) == 0o600
+    store.conn.execute("ROLLBACK")
+    store.close()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+def test_the_backup_before_a_migration_is_private_from_its_first_byte(tmp_path, open_umask, monkeypatch):
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    MIGRATIONS[0](conn)
+    conn.execute("PRAGMA user_version = 1")
+    conn.close()
+    import gaopin.store.db as db
+
+    seen = []
+    real = sqlite3.connect
+
+    def spy(target, *args, **kwargs):
+        if str(target).endswith(".bak"):
+            seen.append(_mode(target))  # the file must exist, private, before SQLite writes into it
+        return real(target, *args, **kwargs)
+
+    monkeypatch.setattr(db.sqlite3, "connect", spy)
+    Store(path).close()
+    assert seen == [0o600]
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".bak")] == ["old.db.v1.bak"]
+    assert all(_mode(p) == 0o600 for p in tmp_path.iterdir() if p.is_file() and p.name != "old.db")  # that one the test made
+
+
+# --- retention ---------------------------------------------------------------------------------------
+
+
+def test_purged_tickets_are_gone_from_the_file_itself(tmp_path):
+    """Deleted rows linger in free pages unless the file is rebuilt: the bytes must not hold them."""
+    from gaopin.ledger.service import ledger_month
+
+    old = [
+        {"ticket_id": f"OLD{i}", "received_at": at("2024-03-05", i), "caller_name": "欧阳旧人", "caller_phone": "13955501234",
+         "address": "旧址小区9号楼", "title": "旧标题XYZZY", "community": "恰海社区"}
+        for i in range(5)
+    ]
+    new = [{**ROW, "ticket_id": "NEW1", "received_at": at("2024-09-02")}]
+    store = store_with(tmp_path / "g.db", old + new)
+    ledger_month(store, Settings(), 3, 2024, date(2024, 3, 31))  # a caller entry with the old phone
+    store.link("13955501234", "13955509999", date(2024, 3, 31))
+    assert store.conn.execute("SELECT count(*) FROM entry_phones").fetchone()[0] > 0
+    assert store.purge(date(2024, 6, 1)) == 5
+    store.close()
+    raw = (tmp_path / "g.db").read_bytes()
+    for secret in ("欧阳旧人", "13955501234", "13955509999", "旧址小区", "旧标题XYZZY", "OLD1"):
+        assert secret.encode("utf-8") not in raw, secret
+    with Store(tmp_path / "g.db") as again:
+        assert again.tickets().frame["ticket_id"].tolist() == ["NEW1"]
+        assert again.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_purge_keeps_what_newer_tickets_still_need(tmp_path):
+    """A caller who called before and after the cut keeps the ledger entry and its numbers."""
+    from gaopin.ledger.service import ledger_month
+
+    rows = [{**ROW, "ticket_id": f"T{i}", "received_at": at(day)} for i, day in enumerate(["2024-05-28", "2024-05-30", "2024-06-02", "2024-06-03", "2024-06-04"])]
+    store = store_with(tmp_path / "g.db", rows)
+    ledger_month(store, Settings(), 6, 2024, date(2024, 6, 30))
+    store.link("13812345678", "13912345678", date(2024, 5, 30))
+    before = store.conn.execute("SELECT entry_id, phone FROM entry_phones").fetchall()
+    assert before
+    assert store.purge(date(2024, 6, 1)) == 2
+    assert store.conn.execute("SELECT entry_id, phone FROM entry_phones").fetchall() == before
+    assert store.links().pairs == (("13812345678", "13912345678"),)
+
+
+def test_retention_cutoff_is_whole_months():
+    from gaopin.store.store import retention_cutoff
+
+    assert retention_cutoff(date(2024, 10, 31), 2) == date(2024, 8, 1)
+    assert retention_cutoff(date(2024, 1, 15), 13) == date(2022, 12, 1)
+
+
+def test_purged_numbers_are_overwritten_even_if_the_vacuum_never_runs(tmp_path):
+    """A run killed between the deletion and the VACUUM: secure_delete has already zeroed them."""
+    rows = [{**ROW, "ticket_id": f"OLD{i}", "received_at": at("2024-03-05", i), "caller_phone": "13955501234", "title": "旧标题XYZZY"} for i in range(50)]
+    store = store_with(tmp_path / "g.db", rows + [{**ROW, "ticket_id": "NEW1", "received_at": at("2024-09-02")}])
+    real = store.conn
+
+    class NoVacuum:
+        def execute(self, sql, *args):
+            return None if sql.strip().upper() == "VACUUM" else real.execute(sql, *args)
+
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+    real.execute("PRAGMA secure_delete = OFF")  # as some SQLite builds have it (this one may not)
+    store.conn = NoVacuum()
+    assert store.purge(date(2024, 6, 1)) == 50
+    real.close()
+    raw = (tmp_path / "g.db").read_bytes()
+    assert b"13955501234" not in raw and "旧标题XYZZY".encode() not in raw

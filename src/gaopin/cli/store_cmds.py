@@ -375,7 +375,10 @@ def purge(
     config: ConfigOpt = None,
     debug: DebugOpt = False,
 ) -> None:
-    """按保存期限从工单库中删除旧工单（连同历史记录）。"""
+    """按保存期限从工单库中删除旧工单（连同历史记录，以及只属于这些工单的来电号码）。
+
+    不加 --before 时按 gaopin.toml 的 [privacy] retention_months 计算：删除那么多个月以前（按整月）受理的工单。
+    不加 --yes 只显示会删除多少张。删除后工单库文件会重建，删掉的内容不会残留在文件里。"""
     from gaopin.errors import UsageError
 
     settings = settings_from(config)
@@ -393,4 +396,8 @@ def purge(
             typer.echo(f"将删除 {count} 张 {cutoff.isoformat()} 以前受理的工单；确认请加 --yes")
             return
         deleted = store.purge(cutoff)
+        backups = store.backups()
     typer.echo(f"已删除 {deleted} 张 {cutoff.isoformat()} 以前受理的工单")
+    if backups:
+        names = "、".join(str(b) for b in backups)
+        typer.echo(f"注意：升级工单库结构前自动做的备份 {names} 仍含有被删除的工单；不再需要时请一并删除。")

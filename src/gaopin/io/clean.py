@@ -14,6 +14,8 @@ from gaopin.io.canonical import map_unique
 from gaopin.privacy import mask_name, mask_phone, mask_phones_in_text
 from gaopin.schema import CANONICAL_COLUMNS
 
+FREE_TEXT = ("caller_name", "address", "title", "content")
+
 
 def clean_files(
     paths: Iterable[str | os.PathLike[str]], output: Path, settings: Settings, show_phones: bool = False
@@ -27,8 +29,8 @@ def clean_files(
         frame[name] = frame[name].dt.strftime("%Y-%m-%d %H:%M:%S")
     if not show_phones and settings.privacy.mask_phones:
         frame["caller_phone"] = map_unique(frame["caller_phone"], mask_phone)
-        # Callers also type numbers into titles and contents.
-        for name in ("title", "content"):
+        # Callers also type numbers into titles, contents, addresses and the name field.
+        for name in FREE_TEXT:
             frame[name] = map_unique(frame[name], mask_phones_in_text)
     if settings.privacy.mask_names:
         frame["caller_name"] = map_unique(frame["caller_name"], mask_name)

@@ -7,7 +7,7 @@ from typing import Callable, Iterable
 
 from gaopin.config import Settings
 from gaopin.io.load import LoadResult, load
-from gaopin.privacy import mask_phone
+from gaopin.privacy import mask_phone, mask_phones_in_text
 from gaopin.schema import CANONICAL_COLUMNS, label
 
 
@@ -31,8 +31,11 @@ def describe(result: LoadResult, show_phones: bool = False) -> dict:
     problems = []
     for p in result.problems + result.rejected:
         d = p.to_dict()
-        if p.field == "caller_phone" and d["value"] and not show_phones:
-            d["value"] = mask_phone(d["value"])
+        if d["value"] and not show_phones:
+            if p.field == "caller_phone":
+                d["value"] = mask_phone(d["value"])
+            elif p.field != "ticket_id":  # a number typed into a date or yes/no column
+                d["value"] = mask_phones_in_text(d["value"])
         problems.append(d)
     return {
         "files": [s.to_dict() for s in result.sources],

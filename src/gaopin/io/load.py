@@ -90,6 +90,17 @@ class LoadResult:
     def rows_read(self) -> int:
         return sum(s.rows for s in self.sources)
 
+    def notes(self) -> list[str]:
+        """What a command that only shows results (warn, report) must still say about the input:
+        rows left out, and formulas that read as empty."""
+        out = []
+        if self.rejected:
+            reasons = sorted({"缺少工单编号" if p.value is None else "工单编号被存成数字而失真" for p in self.rejected})
+            out.append(f"{len(self.rejected)} 行被拒收（{'、'.join(reasons)}），没有计入；用 gaopin inspect 查看是哪些行。")
+        if self.counts.get("formula"):
+            out.append(f"有 {self.counts['formula']} 个公式单元格没有计算结果，读出来是空的；请在 Excel/WPS 中打开并保存一次。")
+        return out
+
 
 class _Log:
     def __init__(self) -> None:

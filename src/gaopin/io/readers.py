@@ -23,7 +23,7 @@ import pandas as pd
 from gaopin.config import LoadSettings, LimitSettings
 from gaopin.errors import InputError
 from gaopin.io import sniff
-from gaopin.io.precheck import check_xlsx
+from gaopin.io.precheck import check_file_size, check_xls, check_xlsx
 
 HEAD_ROWS = 30
 # Above 15 significant digits a float no longer holds the exact integer Excel showed.
@@ -84,6 +84,7 @@ def _is_imprecise(value: object) -> bool:
 
 def read(path: Path, load: LoadSettings, limits: LimitSettings) -> Grid:
     kind = sniff.sniff(path)
+    check_file_size(path, limits)  # CSV and HTML are read whole: the size limit holds for every kind
     if kind in (sniff.XLSX, sniff.XLS):
         return _read_workbook(path, kind, load, limits)
     if kind == sniff.HTML:
@@ -102,19 +103,30 @@ def _read_workbook(path: Path, kind: str, load: LoadSettings, limits: LimitSetti
     if kind == sniff.XLSX:
         pre = check_xlsx(path, limits)
         formulas = sum(pre.formulas_without_value.values())
+    else:
+        check_xls(path, limits)
     import python_calamine as calamine
 
     try:
         wb = calamine.CalamineWorkbook.from_path(str(path))
     except calamine.PasswordError:
         raise InputError(f"{path} 设置了密码，无法读取", "请在 Excel 或 WPS 中取消密码后另存再试") from None
-    except Exception as exc:  # calamine raises several unrelated types for damaged files
+    except BaseException as exc:  # calamine raises several unrelated types for damaged files
+        _reraise_unless_reader_failure(exc)
         raise InputError(f"{path} 无法作为 Excel 文件读取（{_short(exc)}）", sniff._SAVE_AS) from None
     with wb:
-        name = _choose_sheet(wb, path, load.sheet)
+        try:
+            # Choosing the sheet reads the sheets too: a damaged part fails here as well.
+            name = _choose_sheet(wb, path, load.sheet)
+        except InputError:
+            raise
+        except BaseException as exc:
+            _reraise_unless_reader_failure(exc)
+            raise InputError(f"{path} 无法作为 Excel 文件读取（{_short(exc)}）", sniff._SAVE_AS) from None
         try:
             rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
-        except Exception as exc:
+        except BaseException as exc:
+            _reraise_unless_reader_failure(exc)
             raise InputError(f"{path} 的工作表“{name}”无法读取（{_short(exc)}）", sniff._SAVE_AS) from None
     if not any(any(cell_text(c).strip() for c in row) for row in rows[:HEAD_ROWS]) and not rows[HEAD_ROWS:]:
         raise InputError(f"{path} 的工作表“{name}”是空的", "请确认导出时选对了工作表，或用 gaopin.toml 的 [load] sheet 指定")
@@ -123,7 +135,14 @@ def _read_workbook(path: Path, kind: str, load: LoadSettings, limits: LimitSetti
     return grid
 
 
-def _short(exc: Exception) -> str:
+def _reraise_unless_reader_failure(exc: BaseException) -> None:
+    """A damaged file makes calamine raise any Exception, or panic: a Rust panic arrives as
+    pyo3's PanicException, which derives from BaseException. Ctrl+C and exit pass through."""
+    if not (isinstance(exc, Exception) or type(exc).__name__ == "PanicException"):
+        raise exc
+
+
+def _short(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:120]
 

@@ -49,11 +49,16 @@ def sniff(path: Path) -> str:
 
 
 def _zip_kind(path: Path) -> str:
+    from gaopin.io.precheck import ZIP_ERRORS
+
     try:
         with zipfile.ZipFile(path) as zf:
             names = set(zf.namelist())
-    except zipfile.BadZipFile:
+    except ZIP_ERRORS:
         raise InputError(f"{path} 已损坏（压缩包结构不完整，可能下载或复制时中断了）", "请重新导出或重新下载该文件") from None
+    if "xl/workbook.bin" in names:
+        # The binary workbook: gaopin's safety check reads XML only, so it is not opened.
+        raise InputError(f"{path} 是二进制工作簿（.xlsb），gaopin 不能直接读取", _SAVE_AS)
     if "xl/workbook.xml" in names or any(n.startswith("xl/worksheets/") for n in names):
         return XLSX
     if "content.xml" in names and "mimetype" in names:

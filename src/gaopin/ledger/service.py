@@ -51,6 +51,7 @@ class Masking:
         return mask_phone(value) if self.phones else value
 
     def name(self, value: str) -> str:
+        value = self.text(value)  # callers type their numbers into the name field too
         return mask_name(value) if self.names and value else value
 
     def text(self, value: str) -> str:
@@ -184,9 +185,9 @@ def _key(e: Entry, stats: EntryStats, mask: Masking) -> dict:
     if e.kind == CALLER:
         return {"name": mask.name(stats.name.get(e.id, "")), "phones": [mask.phone(p) for p in sorted(e.phones)]}
     if e.kind == POINT:
-        return {"point": e.key}
+        return {"point": mask.text(e.key)}  # a point is an address: it may hold a typed-in number
     point, _, category = e.key.partition(KEY_SEP)
-    return {"point": point, "category": category}
+    return {"point": mask.text(point), "category": category}
 
 
 def key_text(kind: str, key: dict) -> str:
@@ -373,7 +374,7 @@ def show(store: Store, settings: Settings, entry_id: str, today: date, show_phon
                     "received_at": r[1],
                     "caller_name": mask.name(r[2] or ""),
                     "caller_phone": mask.phone(r[3] or ""),
-                    "address": r[4] or "",
+                    "address": mask.text(r[4] or ""),
                     "category": r[5] or "",
                     "title": mask.text(r[6] or ""),
                 }

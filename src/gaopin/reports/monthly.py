@@ -176,7 +176,7 @@ def build_report(
         "previous_period": {"label": prev.label, "start": prev.start.isoformat(), "end": prev.end.isoformat()},
         "weights": weights.to_dict(),
         "missing": missing_columns(fields),
-        "notes": [],
+        "notes": result.notes(),
     }
     report.update(_figures(current, frame[in_prev], fields, weights))
     report["months"] = _trend(frame, fields, weights, year, month, start_day)

@@ -121,7 +121,7 @@ def warn(
     if progress:
         progress("应用预警规则")
     found = find_warnings(prepared.frame, settings.rules, mask_phones=settings.privacy.mask_phones and not show_phones)
-    notes = list(prepared.notes)
+    notes = result.notes() + list(prepared.notes)
     if on is not None:
         found = [w for w in found if w.end == on]
         notes.append(f"只列出截至 {on.isoformat()} 当天的预警。")

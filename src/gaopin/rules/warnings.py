@@ -179,9 +179,7 @@ def _collect(frame: pd.DataFrame, rf: pd.DataFrame, groups: pd.DataFrame, rule: 
             if title is None:
                 continue
             if mask:
-                if title not in masked:
-                    masked[title] = mask_phones_in_text(title)
-                title = masked[title]
+                title = _masked(title, masked)
             if title not in shown:
                 shown.append(title)
                 if len(shown) == MAX_TITLES:
@@ -189,7 +187,7 @@ def _collect(frame: pd.DataFrame, rf: pd.DataFrame, groups: pd.DataFrame, rule: 
         out.append(
             Warning(
                 rule=rule,
-                point=str(points[lo]),
+                point=_masked(str(points[lo]), masked) if mask else str(points[lo]),
                 category=str(problems[lo]),
                 community=community,
                 start=_to_date(days[starts[i]]),
@@ -201,6 +199,13 @@ def _collect(frame: pd.DataFrame, rf: pd.DataFrame, groups: pd.DataFrame, rule: 
             )
         )
     return out
+
+
+def _masked(text: str, cache: dict[str, str]) -> str:
+    """Phone numbers typed into a title or an address (and so a point), masked once per text."""
+    if text not in cache:
+        cache[text] = mask_phones_in_text(text)
+    return cache[text]
 
 
 def _to_date(day_number: int) -> date:

@@ -153,6 +153,12 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3)
 LATEST = len(MIGRATIONS)
 
 
+def _create_private(path: Path) -> None:
+    """An empty file readable by its owner only, before SQLite writes a byte into it."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    os.close(fd)
+
+
 def _create_store(path: Path) -> None:
     """A new store, readable by its owner only, appearing whole or not at all.
 
@@ -160,7 +166,7 @@ def _create_store(path: Path) -> None:
     a run killed while creating leaves no half-made store, and of two runs creating the
     same store at once, one wins and the other simply opens it.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # a folder gaopin makes is private too
     tmp = path.with_name(f".{path.name}.{os.getpid()}.new")
     fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
     os.close(fd)
@@ -197,6 +203,8 @@ def connect(path: Path, create: bool = True) -> sqlite3.Connection:
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA journal_mode = DELETE")
+        # Deleted or moved content is zeroed, so callers' data does not linger in free space.
+        conn.execute("PRAGMA secure_delete = ON")
         version = conn.execute("PRAGMA user_version").fetchone()[0]
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path} 不是 gaopin 的工单库（{exc}）", "请检查 --db 的路径；如文件已损坏，请从备份恢复") from None
@@ -223,12 +231,12 @@ def migrate(conn: sqlite3.Connection, path: Path, version: int) -> Path | None:
     has_tables = conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
     if version > 0 or has_tables:
         backup = backup_path(path, version)
+        _create_private(backup)  # private before the first byte of a ticket is written into it
         target = sqlite3.connect(backup)
         try:
             conn.backup(target)
         finally:
             target.close()
-        os.chmod(backup, 0o600)
     for number in range(version + 1, LATEST + 1):
         try:
             with transaction(conn):

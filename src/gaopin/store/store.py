@@ -179,6 +179,10 @@ class Store:
             cur = self._adbc.cursor()
             cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             cur.fetchall()
+            # Cells that page splits move must not leave stale copies of callers' data behind
+            # (the system SQLite of many builds has this on; the driver's own SQLite does not).
+            cur.execute("PRAGMA secure_delete = ON")
+            cur.fetchall()
             # synchronous is FULL by default in the driver's SQLite: commits survive a power cut.
             cur.close()
             self._adbc.commit()
@@ -429,16 +433,33 @@ class Store:
         return self.conn.execute("SELECT count(*) FROM tickets WHERE received_at < ?", (cutoff.isoformat(),)).fetchone()[0]
 
     def purge(self, before: date) -> int:
-        """Delete tickets received before a date, with their history and ledger links."""
+        """Delete tickets received before a date, with their history and ledger links, and the
+        callers' numbers that only those tickets held (in ledger entries, and in person links
+        made before the date). Ledger entries themselves, with staff notes, are kept."""
         cutoff = before.isoformat()
+        phones = "SELECT caller_phone FROM tickets WHERE caller_phone IS NOT NULL"
+        # Deleted content is overwritten with zeros as it goes: nothing lingers even if the run
+        # is killed before the VACUUM below rebuilds the file.
+        self.conn.execute("PRAGMA secure_delete = ON")
         with transaction(self.conn):
             ids = "SELECT ticket_id FROM tickets WHERE received_at < ?"
             self.conn.execute(f"DELETE FROM ticket_history WHERE ticket_id IN ({ids})", (cutoff,))
             self.conn.execute(f"DELETE FROM entry_tickets WHERE ticket_id IN ({ids})", (cutoff,))
             self.conn.execute(f"DELETE FROM exclusions WHERE ticket_id IN ({ids})", (cutoff,))
             cur = self.conn.execute("DELETE FROM tickets WHERE received_at < ?", (cutoff,))
+            self.conn.execute(f"DELETE FROM entry_phones WHERE phone NOT IN ({phones})")
+            # A caller entry is keyed by one of its numbers (shown nowhere; matching goes by entry_phones).
+            self.conn.execute(f"UPDATE entries SET key = '' WHERE kind = 'caller' AND key NOT IN ({phones})")
+            self.conn.execute(
+                f"DELETE FROM links WHERE created_on < ? AND phone_a NOT IN ({phones}) AND phone_b NOT IN ({phones})", (cutoff,)
+            )
+            self.conn.execute(f"DELETE FROM unlinks WHERE created_on < ? AND phone NOT IN ({phones})", (cutoff,))
         self.conn.execute("VACUUM")  # deleted callers' data must not linger in free pages
         return cur.rowcount
+
+    def backups(self) -> list[Path]:
+        """Copies made before schema migrations: they still hold every ticket they held then."""
+        return sorted(p for p in self.path.parent.glob(f"{self.path.name}.v*.bak") if p.is_file())
 
 
 def retention_cutoff(today: date, months: int) -> date:
