@@ -7,13 +7,10 @@ address, name; with dashes, spaces, +86, full-width digits). Every output of eve
 is scanned for every phone number of the input, as digits, however it is punctuated.
 The same run with --show-phones must show them: otherwise the scan could not fail.
 
-EXTENSION POINT — OUTPUT_PRODUCERS below lists what is scanned. The delivery work (branch
-`deliver`) adds three kinds of output that must be added here when it is merged:
-- email: `gaopin report --month 8 --email` (and `warn --notify` by mail) against a local
-  aiosmtpd server; every message received, as .eml bytes (subject, body, attachments);
-- webhook: `gaopin warn --notify` against a local HTTP server; every request body (JSON);
-- log: the log file of [log] file, pointed into the run's folder, after all commands.
-Each is one more producer: a function (Run) -> list[Output].
+OUTPUT_PRODUCERS below lists what is scanned, each a function (Run) -> None that adds
+outputs: the commands' own output and files, then what delivery sent — every email as it
+arrived at a real local SMTP server (raw .eml, each decoded text part, the xlsx attachment
+cell by cell) and every request body a local robot received — and finally the log file.
 """
 
 from __future__ import annotations
@@ -134,14 +131,61 @@ def report(run: Run) -> None:
     run.files(*sorted(p for p in out.iterdir() if p.is_file()))
 
 
-# What a full run produces, in order. Add email, webhook and log producers here (see above).
-OUTPUT_PRODUCERS: list[Callable[[Run], None]] = [inspect, clean, warn, ledger, report]
+def delivery(run: Run) -> None:
+    """Email (report and warnings) through a real SMTP server, warnings to a robot over HTTP:
+    every message as it arrived (headers, text and HTML parts, the workbook attachment) and
+    every request body the robot received."""
+    import email as email_lib
+    from email import policy
+
+    from tests.servers import Robot, smtp_server
+
+    with smtp_server() as server, Robot() as robot:
+        settings = (
+            f'\n[mail]\nhost = "127.0.0.1"\nport = {server.port}\nsecurity = "none"\nfrom = "center@example.com"\nto = ["leaders@example.com"]\n'
+            f'[notify]\nwebhook = "{robot.url}"\nformat = "wecom"\n'
+        )
+        config = run.root / "delivery.toml"
+        config.write_text(run.config.read_text(encoding="utf-8") + settings, encoding="utf-8")
+        for args in (
+            ["report", "--month", "8", "--year", "2024", "--today", TODAY, "--db", run.db, "--out", run.root / "report-mail", "--email", "--notify"],
+            ["warn", "--db", run.db, "--since", "2024-08-01", "--email", "--notify"],
+        ):
+            result = CliRunner().invoke(app, [str(a) for a in args] + ["--config", str(config)])
+            assert result.exit_code == 0, (args, result.output)
+            run.outputs.append(Output(f"{args[0]}-delivery.stderr", result.stderr.encode()))
+        assert server.mailbox.raw and robot.posts
+        for i, raw in enumerate(server.mailbox.raw):
+            message = email_lib.message_from_bytes(raw, policy=policy.default)
+            run.outputs.append(Output(f"mail{i}.eml", raw))
+            for part in message.walk():
+                if part.get_content_maintype() == "text":
+                    run.outputs.append(Output(f"mail{i}.{part.get_content_subtype()}", part.get_content().encode()))
+                elif part.get_filename() and part.get_filename().endswith(".xlsx"):
+                    run.outputs.append(Output(f"mail{i}/{part.get_filename()}", part.get_payload(decode=True), "xlsx"))
+        for i, post in enumerate(robot.posts):
+            # Decoded JSON: full-width digits hide as \u escapes in the raw body.
+            run.outputs.append(Output(f"robot{i}.json", json.dumps(post.body, ensure_ascii=False).encode()))
+
+
+def log(run: Run) -> None:
+    """The log file every command wrote (last, after all of them)."""
+    logs = sorted(run.root.glob("gaopin.log*"))
+    assert logs, "the commands wrote no log"
+    for path in logs:
+        assert path.stat().st_mode & 0o077 == 0, f"{path} is readable by others"
+    run.files(*logs)
+
+
+# What a full run produces, in order: the log comes last.
+OUTPUT_PRODUCERS: list[Callable[[Run], None]] = [inspect, clean, warn, ledger, report, delivery, log]
 
 
 def _full_run(root: Path, show_phones: bool, config_text: str = "") -> Run:
     root.mkdir(parents=True, exist_ok=True)
     config = root / "gaopin.toml"
-    config.write_text((SAMPLE / "gaopin.toml").read_text(encoding="utf-8").replace('rankings = "rankings.csv"', f'rankings = "{(SAMPLE / "rankings.csv").as_posix()}"') + config_text, encoding="utf-8")
+    log_file = f'\n[log]\nfile = "{(root / "gaopin.log").as_posix()}"\n'
+    config.write_text((SAMPLE / "gaopin.toml").read_text(encoding="utf-8").replace('rankings = "rankings.csv"', f'rankings = "{(SAMPLE / "rankings.csv").as_posix()}"') + log_file + config_text, encoding="utf-8")
     planted = write_csv(root / "planted.csv", PLANTED)
     run = Run(root, show_phones, config, root / "g.db", [SAMPLE / "tickets.xlsx", planted])
     run.cli("import", *run.inputs, "--db", run.db, name="import")
@@ -216,7 +260,7 @@ def masked(tmp_path_factory) -> Run:
 
 def test_the_run_produced_every_kind_of_output(masked):
     kinds = {o.name.rsplit(".", 1)[-1] for o in masked.outputs}
-    assert {"stdout", "stderr", "csv", "xlsx", "json", "html", "png"} <= kinds
+    assert {"stdout", "stderr", "csv", "xlsx", "json", "html", "png", "eml", "plain", "log"} <= kinds
     names = {o.name for o in masked.outputs}
     assert {"clean.csv", "warnings.xlsx", "ledger.xlsx", "report/report.html", "report/report.xlsx"} <= names
 

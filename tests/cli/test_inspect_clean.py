@@ -426,3 +426,21 @@ def test_help_and_version():
     for command in ("inspect", "clean", "init"):
         result = run(command, "--help")
         assert result.exit_code == 0 and "--help" in result.stdout
+
+
+def test_a_panic_in_an_extension_is_an_internal_error_with_the_cell_masked(tmp_path, monkeypatch):
+    import gaopin.io.inspect as inspect_module
+
+    class PanicException(BaseException):  # what pyo3 raises for a Rust panic: not an Exception
+        pass
+
+    def broken(*args, **kwargs):
+        raise PanicException("called `Result::unwrap()` on cell '13812345678'")
+
+    monkeypatch.setattr(inspect_module, "inspect_files", broken)
+    result = run("inspect", _export(tmp_path))
+    assert result.exit_code == ExitCode.INTERNAL
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith("内部错误：PanicException")
+    assert "13812345678" not in result.stderr and "138****5678" in result.stderr
+    assert "Traceback" not in result.output

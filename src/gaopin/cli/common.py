@@ -108,11 +108,16 @@ def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             stderr("错误：内存不足，文件太大无法处理。")
             stderr("提示：请分月导出后分别处理，或在内存更大的电脑上运行。")
             raise typer.Exit(int(ExitCode.INPUT)) from None
-        except Exception as exc:
-            if debug:
+        except BaseException as exc:
+            # Any other exception is a bug, including a panic in a Rust extension (pyo3's
+            # PanicException is not an Exception). SystemExit and GeneratorExit pass through.
+            if isinstance(exc, (SystemExit, GeneratorExit)) or debug:
                 raise
+            from gaopin.privacy import mask_phones_in_text
+
             _log_error(exc)
-            stderr(f"内部错误：{type(exc).__name__}: {str(exc)[:200]}")
+            # The text of an exception can quote a cell of the export: mask what it holds.
+            stderr(f"内部错误：{type(exc).__name__}: {mask_phones_in_text(str(exc))[:200]}")
             stderr("提示：这是 gaopin 的缺陷，请加 --debug 重新运行，把输出发给维护人员。")
             raise typer.Exit(int(ExitCode.INTERNAL)) from None
         _log_done(fn.__name__.rstrip("_"), 0)
