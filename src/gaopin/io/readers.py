@@ -116,15 +116,15 @@ def _read_workbook(path: Path, kind: str, load: LoadSettings, limits: LimitSetti
         raise InputError(f"{path} 无法作为 Excel 文件读取（{_short(exc)}）", sniff._SAVE_AS) from None
     with wb:
         try:
-            # Choosing the sheet reads the sheets too: a damaged part fails here as well.
-            name = _choose_sheet(wb, path, load.sheet)
+            # Choosing the sheet reads it (and any empty sheets before it): a damaged part fails here.
+            name, sheet = _choose_sheet(wb, path, load.sheet)
         except InputError:
             raise
         except BaseException as exc:
             _reraise_unless_reader_failure(exc)
             raise InputError(f"{path} 无法作为 Excel 文件读取（{_short(exc)}）", sniff._SAVE_AS) from None
         try:
-            rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            rows = sheet.to_python(skip_empty_area=False)
         except BaseException as exc:
             _reraise_unless_reader_failure(exc)
             raise InputError(f"{path} 的工作表“{name}”无法读取（{_short(exc)}）", sniff._SAVE_AS) from None
@@ -147,24 +147,30 @@ def _short(exc: BaseException) -> str:
     return text[:120]
 
 
-def _choose_sheet(wb, path: Path, wanted: str) -> str:
+def _choose_sheet(wb, path: Path, wanted: str):
+    """(name, sheet) of the configured sheet, else of the first sheet with data.
+
+    calamine parses a sheet when it is fetched: the sheet found is returned to be read,
+    not fetched (and parsed) a second time."""
     names = list(wb.sheet_names)
     if not names:
         raise InputError(f"{path} 中没有工作表", "请重新导出")
     if wanted:
+        if wanted.isdigit() and wanted not in names and 1 <= int(wanted) <= len(names):
+            wanted = names[int(wanted) - 1]
         if wanted in names:
-            return wanted
-        if wanted.isdigit() and 1 <= int(wanted) <= len(names):
-            return names[int(wanted) - 1]
+            return wanted, wb.get_sheet_by_name(wanted)
         raise InputError(
             f"{path} 中没有名为“{wanted}”的工作表",
             f"现有工作表：{'、'.join(names)}；请修改 gaopin.toml 的 [load] sheet",
         )
+    first = None
     for name in names:
         sheet = wb.get_sheet_by_name(name)
         if sheet.height > 0 and sheet.width > 0:
-            return name
-    return names[0]
+            return name, sheet
+        first = first or (name, sheet)
+    return first
 
 
 def _rows_grid(kind: str, rows: list[list[object]], sheet: str | None) -> Grid:
