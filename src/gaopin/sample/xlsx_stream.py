@@ -86,23 +86,24 @@ def _escaped(values: Sequence[str]) -> Sequence[str]:
     return values
 
 
-def _text_cell(v: str) -> str:
-    """One inline-string cell of already escaped text; blanks are empty cells."""
+def _text_cell(v: str, ref: str) -> str:
+    """One inline-string cell of already escaped text, with its reference as Excel writes it;
+    a blank is no cell at all."""
     if not v:
-        return "<c/>"
+        return ""
     if v[0] in " \t\n" or v[-1] in " \t\n":
-        return f'<c t="inlineStr"><is><t xml:space="preserve">{v}</t></is></c>'
-    return f'<c t="inlineStr"><is><t>{v}</t></is></c>'
+        return f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{v}</t></is></c>'
+    return f'<c r="{ref}" t="inlineStr"><is><t>{v}</t></is></c>'
 
 
-def _text_cells(values: Sequence[str]) -> list[str]:
-    return [_text_cell(v) for v in _escaped(values)]
+def _text_cells(values: Sequence[str], refs: Sequence[str]) -> list[str]:
+    return [_text_cell(v, r) for v, r in zip(_escaped(values), refs)]
 
 
-def _mixed_cells(values: Sequence[object], style: int | None) -> list[str]:
+def _mixed_cells(values: Sequence[object], refs: Sequence[str], style: int | None) -> list[str]:
     """Numbers (styled as date-times when style is given) and text in one column."""
     s = f' s="{style}"' if style is not None else ""
-    return [_text_cell(escape(v)) if isinstance(v, str) else f"<c{s}><v>{v!r}</v></c>" for v in values]
+    return [_text_cell(escape(v), r) if isinstance(v, str) else f'<c r="{r}"{s}><v>{v!r}</v></c>' for v, r in zip(values, refs)]
 
 
 class StreamingXlsx:
@@ -140,17 +141,21 @@ class StreamingXlsx:
             f'<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
             f"</sheetView></sheetViews><cols>{widths}</cols><sheetData>"
         )
-        self._put('<row r="1">' + "".join(_text_cells(self.headers)) + "</row>")
+        self._put('<row r="1">' + "".join(_text_cells(self.headers, self._header_refs())) + "</row>")
         self.row = 2
         return self
 
     def write(self, columns: Sequence[Sequence[object]]) -> None:
         """One chunk of rows given column by column (all columns the same length)."""
+        start = self.row
+        n = len(columns[0]) if columns else 0
+        letters = [_column_letter(i) for i in range(len(columns))]
         cells = [
-            _mixed_cells(col, DATE_STYLE if i in self.date_columns else None) if i in self.mixed_columns else _text_cells(col)
+            _mixed_cells(col, [f"{letters[i]}{start + k}" for k in range(n)], DATE_STYLE if i in self.date_columns else None)
+            if i in self.mixed_columns
+            else _text_cells(col, [f"{letters[i]}{start + k}" for k in range(n)])
             for i, col in enumerate(columns)
         ]
-        start = self.row
         rows = [f'<row r="{start + k}">{"".join(row)}</row>' for k, row in enumerate(zip(*cells))]
         self.row += len(rows)
         self._put("".join(rows))
@@ -162,6 +167,10 @@ class StreamingXlsx:
             self.sheet.close()
         finally:
             self.zip.close()
+
+    def _header_refs(self) -> list[str]:
+        """The references of the header cells (row 1)."""
+        return [f"{_column_letter(i)}1" for i in range(len(self.headers))]
 
     def _put(self, text: str) -> None:
         self.sheet.write(text.encode("utf-8"))
