@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Callable
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from gaopin.config import LoadSettings, LimitSettings
 from gaopin.errors import InputError
@@ -180,19 +182,25 @@ def _rows_grid(kind: str, rows: list[list[object]], sheet: str | None) -> Grid:
         data = rows[header_index + 1 :]
         width = max((len(r) for r in rows), default=0)
         wanted = list(range(width)) if columns is None else columns
-        cols: dict[str, list] = {}
+        if any(len(r) != width for r in data):
+            data = [list(r) + [""] * (width - len(r)) for r in data]
+        transposed = list(zip(*data)) if data else [() for _ in range(width)]
+        cols: dict[str, pd.Series] = {}
         imprecise: dict[int, list[int]] = {}
         for pos in wanted:
-            values = [r[pos] if pos < len(r) else "" for r in data]
+            values = transposed[pos]
             if not all(type(v) is str for v in values):
                 bad = [i for i, v in enumerate(values) if _is_imprecise(v)]
                 if bad:
                     imprecise[pos] = bad
                 values = [cell_text(v) for v in values]
-            cols[str(pos)] = values
-        frame = pd.DataFrame(cols, dtype="str") if cols else pd.DataFrame(index=range(len(data)))
+            # Through Arrow: "" becomes a null in the same pass (a blank cell).
+            array = pa.array(values, type=pa.string())
+            array = pc.if_else(pc.equal(pc.binary_length(array), 0), pa.scalar(None, pa.string()), array)
+            cols[str(pos)] = pd.Series(pd.array(array, dtype="str"))
+        frame = pd.DataFrame(cols) if cols else pd.DataFrame(index=range(len(data)))
         numbers = pd.Series(range(header_index + 2, header_index + 2 + len(data)))
-        return Body(frame.replace("", pd.NA) if len(frame.columns) else frame, numbers, imprecise)
+        return Body(frame, numbers, imprecise)
 
     return Grid(kind=kind, head=head, sheet=sheet, body_reader=body)
 
