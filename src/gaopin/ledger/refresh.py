@@ -186,9 +186,8 @@ def _cycle_of(entry: Entry, days: np.ndarray) -> np.ndarray:
 class PersonPhones:
     """Which person each usable phone belongs to, and each person's phones.
 
-    Built on integer codes and looked up one phone or person at a time: the refresh only asks
-    about the phones of caller entries, a few thousand at most, so no dict of every phone is made.
-    """
+    Built on integer codes; the two lookup tables are plain dicts made on first use (a
+    pandas Index lookup per phone costs far more than one dict for all of them)."""
 
     def __init__(self, frame: pd.DataFrame):
         known = frame[PERSON].notna().to_numpy()
@@ -201,31 +200,36 @@ class PersonPhones:
         pairs = np.unique(person_codes.astype("int64") * width + phone_codes)
         self._pair_person = pairs // width
         self._pair_phone = pairs % width
+        self._by_phone: dict[str, str] | None = None
+        self._person_code: dict[str, int] | None = None
+
+    def _phone_table(self) -> dict[str, str]:
+        if self._by_phone is None:
+            persons = np.asarray(self._persons, dtype=object)[self._person_of_phone]
+            self._by_phone = dict(zip(self._phones.tolist(), persons.tolist()))
+        return self._by_phone
 
     def person_of(self, phone: str) -> str | None:
-        loc = self._phones.get_indexer([phone])[0]
-        return None if loc < 0 else self._persons[self._person_of_phone[loc]]
+        return self._phone_table().get(phone)
 
     def phones_of(self, person: str) -> list[str]:
-        code = self._persons.get_indexer([person])[0]
-        if code < 0:
+        if self._person_code is None:
+            self._person_code = {p: i for i, p in enumerate(self._persons.tolist())}
+        code = self._person_code.get(person)
+        if code is None:
             return []
         lo = np.searchsorted(self._pair_person, code, side="left")
         hi = np.searchsorted(self._pair_person, code, side="right")
         return sorted(self._phones[self._pair_phone[lo:hi]].tolist())
 
     def __contains__(self, phone: str) -> bool:
-        return self.person_of(phone) is not None
+        return phone in self._phone_table()
 
     def __getitem__(self, phone: str) -> str:
-        person = self.person_of(phone)
-        if person is None:
-            raise KeyError(phone)
-        return person
+        return self._phone_table()[phone]
 
     def get(self, phone: str, default: str | None = None) -> str | None:
-        person = self.person_of(phone)
-        return default if person is None else person
+        return self._phone_table().get(phone, default)
 
 
 def _person_phones(frame: pd.DataFrame) -> PersonPhones:
