@@ -108,3 +108,12 @@ def test_owners_from_the_config_file(export, tmp_path, monkeypatch):
     (tmp_path / "gaopin.toml").write_text('[owners]\ncenter_head = "李主任"\n[owners.communities]\n"恰海社区" = "张书记"\n', encoding="utf-8")
     result = runner.invoke(app, ["warn", str(export)])
     assert "中心负责人：李主任" in result.stdout and "张书记" in result.stdout
+
+
+def test_limit_keeps_the_latest_rows_on_the_terminal(export, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    shown = runner.invoke(app, ["warn", str(export), "--limit", "1"])
+    assert "较早的 1 件未显示" in shown.stdout
+    assert "A3" in shown.stdout and "│ 双否 │ A2" not in shown.stdout  # the later escalation stays
+    full = runner.invoke(app, ["warn", str(export), "--limit", "0"])
+    assert "未显示" not in full.stdout and "A2" in full.stdout

@@ -43,6 +43,7 @@ def warn(
     format: FormatOpt = Format.text,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="同时写入文件：.xlsx、.csv 或 .json", show_default=False)] = None,
     fail_on_alert: Annotated[bool, typer.Option("--fail-on-alert", help="有预警时以退出码 3 结束（供脚本判断）")] = False,
+    limit: Annotated[int, typer.Option("--limit", help="终端里预警和单否/双否各最多显示多少条（最近的；0 为全部；--output 和 json 总是全部）")] = 100,
     email: EmailOpt = False,
     notify: NotifyOpt = False,
     dry_run: DryRunOpt = False,
@@ -80,7 +81,7 @@ def warn(
             if format is Format.json:
                 print_json(sent.to_dict())
             else:
-                render_warn(report)
+                render_warn(report, limit)
                 for line in sent.delivery.lines():
                     typer.echo(line)
         else:
@@ -98,21 +99,29 @@ def warn(
         if format is Format.json:
             print_json(report.to_dict())
         else:
-            render_warn(report)
+            render_warn(report, limit)
             if output is not None:
                 typer.echo(f"已写入 {output}")
     if fail_on_alert and report.warnings:
         raise typer.Exit(int(ExitCode.ALERT))
 
 
-def render_warn(report) -> None:
+def render_warn(report, limit: int = 0) -> None:
+    """The warnings and escalations as tables; with `limit`, the most recent `limit` of each."""
     from gaopin.reports.warnings import owner_label
     from gaopin.rules.warnings import RULE_LABELS
 
     out = console()
+
+    def cut(items: list) -> tuple[list, int]:
+        if limit > 0 and len(items) > limit:
+            return items[-limit:], len(items) - limit  # lists are in time order: keep the latest
+        return items, 0
+
     if report.center_head:
         out.print(f"中心负责人：{report.center_head}")
     if report.warnings:
+        shown, hidden = cut(report.warnings)
         rows = [
             (
                 RULE_LABELS[w.rule],
@@ -125,16 +134,21 @@ def render_warn(report) -> None:
                 owner_label(w.owner),
                 "、".join(w.ticket_ids),
             )
-            for w in report.warnings
+            for w in shown
         ]
+        if hidden:
+            rows.insert(0, ("…", f"较早的 {hidden} 条未显示", "", "", "", "", "", "", "用 --limit 0 显示全部，或 --output 写出文件"))
         out.print(table(f"提早预警（{len(report.warnings)} 条）", ["规则", "点位", "社区", "问题分类", "日期", "件数", "人数", "责任领导", "工单编号"], rows))
     else:
         out.print("没有需要预警的点位。")
     if report.escalations:
+        shown, hidden = cut(report.escalations)
         rows = [
             (e.level, e.ticket_id, e.community, e.unit, e.received_at.replace("T", " ")[:16], owner_label(e.owner))
-            for e in report.escalations
+            for e in shown
         ]
+        if hidden:
+            rows.insert(0, ("…", f"较早的 {hidden} 件未显示", "", "", "", "用 --limit 0 显示全部"))
         single = sum(1 for e in report.escalations if e.level == "单否")
         out.print(table(f"提级办理（单否 {single} 件，双否 {len(report.escalations) - single} 件）", ["类别", "工单编号", "社区", "承办单位", "受理时间", "责任领导"], rows))
     else:
