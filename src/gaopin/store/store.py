@@ -80,7 +80,8 @@ def _text_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Canonical columns as the store keeps them: text, times as YYYY-MM-DD HH:MM:SS."""
     out = frame[list(TICKET_COLUMNS)].copy()
     for name in DATETIME_COLUMNS:
-        out[name] = out[name].dt.strftime(TEXT_FORMAT)
+        times = pa.array(out[name], type=pa.timestamp("s"), from_pandas=True)
+        out[name] = pd.Series(pd.array(pc.strftime(times, format=TEXT_FORMAT), dtype="str"), index=out.index)
     return out
 
 
