@@ -1,17 +1,24 @@
-"""Rich rendering of library results for the terminal."""
+"""Rich rendering of library results for the terminal.
+
+rich is imported when something is rendered, not when the command line is built:
+`gaopin --help` must start fast.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
 from contextlib import contextmanager
-from typing import Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
-from rich.console import Console
-from rich.table import Table
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
 
 
 def console() -> Console:
+    from rich.console import Console
+
     # Wide enough for Chinese tables when piped to a file; no colour when not a terminal.
     return Console(
         width=None if sys.stdout.isatty() else 160,
@@ -22,6 +29,8 @@ def console() -> Console:
 
 
 def table(title: str | None, headers: Iterable[str], rows: Iterable[Iterable[Any]], **kwargs: Any) -> Table:
+    from rich.table import Table
+
     t = Table(title=title, title_justify="left", show_lines=False, **kwargs)
     for h in headers:
         t.add_column(h, overflow="fold")
@@ -36,6 +45,8 @@ def progress() -> Iterator[Callable[[str], None] | None]:
     if not sys.stderr.isatty():
         yield None
         return
+    from rich.console import Console
+
     err = Console(stderr=True)
     with err.status("处理中…") as status:
         yield lambda message: status.update(message)
