@@ -523,7 +523,17 @@ def _prepare_communities(report: dict[str, Any]) -> dict[str, Any] | None:
         return None
     scored.sort(key=lambda r: -r[1])  # stable: ties keep the report's order
     unscored = [r for r in rows if r[1] is None]
-    return {"rows": scored + unscored, "street_score": _street_score(report)}
+    hidden = 0
+    if len(scored) > MAX_COMMUNITY_BARS:
+        # A district has hundreds of communities: the chart shows those that lost most.
+        lost = {str(c.get("name", "")): _num(c.get("points_lost")) or 0.0 for c in report.get("by_community") or []}
+        keep = set(sorted((r[0] for r in scored), key=lambda n: -lost.get(n, 0.0))[:MAX_COMMUNITY_BARS])
+        hidden = len(scored) + len(unscored) - len(keep)
+        scored, unscored = [r for r in scored if r[0] in keep], []
+    return {"rows": scored + unscored, "street_score": _street_score(report), "hidden": hidden}
+
+
+MAX_COMMUNITY_BARS = 40
 
 
 def _bar_height(n: int) -> float:
@@ -568,7 +578,8 @@ def _draw_communities(report: dict[str, Any], data: dict[str, Any]) -> Any:
             Line2D([], [], color=GREY, linestyle="--", label=f"全街道 {street:.1f} 分"),
         ]
     label, span = _period(report)
-    _titles(fig, ax, f"{_street(report)}{label} 各社区综合成绩", f"统计区间：{span}；括注为受理量" if span else "括注为受理量")
+    note = "括注为受理量" + (f"；只列出失分最多的 {MAX_COMMUNITY_BARS} 个社区（另有 {data['hidden']} 个）" if data.get("hidden") else "")
+    _titles(fig, ax, f"{_street(report)}{label} 各社区综合成绩", f"统计区间：{span}；{note}" if span else note)
     if handles:
         _legend(fig, handles)
     return fig

@@ -430,3 +430,15 @@ def test_writable_home_or_explicit_mplconfigdir_is_left_alone(tmp_path):
     assert _run(code, {"HOME": str(home)}).stdout.strip() == "-"
     assert (home / ".config" / "matplotlib").is_dir()
     assert _run(code, {"HOME": str(tmp_path / "f"), "MPLCONFIGDIR": "/somewhere"}).stdout.strip() == "/somewhere"
+
+
+def test_a_district_shows_the_communities_that_lost_most():
+    from gaopin.charts import MAX_COMMUNITY_BARS, _prepare_communities
+
+    communities = [{"name": f"社区{i:03d}", "score": 90 + (i % 10) / 2, "tickets": 10 + i, "points_lost": float(i)} for i in range(100)]
+    data = _prepare_communities({"by_community": communities, "months": []})
+    names = {r[0] for r in data["rows"]}
+    assert len(names) == MAX_COMMUNITY_BARS and data["hidden"] == 100 - MAX_COMMUNITY_BARS
+    assert names == {f"社区{i:03d}" for i in range(60, 100)}  # the 40 that lost most
+    small = _prepare_communities({"by_community": communities[:19], "months": []})
+    assert len(small["rows"]) == 19 and small["hidden"] == 0
