@@ -22,7 +22,7 @@ DEMO_RUN := $(BIN)/gaopin
 DEMO_OPTS := --config sample_data/gaopin.toml
 demo: $(STAMP)
 	@rm -rf $(DEMO) && mkdir -p $(DEMO)
-	$(DEMO_RUN) warn sample_data/tickets.xlsx $(DEMO_OPTS) --since 2024-08-01 --output $(DEMO)/warnings.xlsx
+	$(DEMO_RUN) warn sample_data/tickets.xlsx $(DEMO_OPTS) --output $(DEMO)/warnings.xlsx
 	$(DEMO_RUN) import sample_data/tickets.xlsx $(DEMO_OPTS) --db $(DEMO)/gaopin.db
 	$(DEMO_RUN) ledger --month 8 --year 2024 $(DEMO_OPTS) --db $(DEMO)/gaopin.db --today 2024-10-31 --output $(DEMO)/ledger.xlsx
 	$(DEMO_RUN) report --month 8 --year 2024 $(DEMO_OPTS) --db $(DEMO)/gaopin.db --today 2024-10-31 --out $(DEMO)/report
