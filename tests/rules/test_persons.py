@@ -1,6 +1,6 @@
 import pandas as pd
 
-from gaopin.rules.persons import Links, name_key, person_column, phones_of
+from gaopin.rules.persons import Links, name_key, person_column
 
 
 def persons(rows, links=Links()):
@@ -57,9 +57,3 @@ def test_name_key_ignores_spacing_and_width():
     assert name_key(" 赵 建国") == name_key("赵建国")
     assert name_key("先生") == ""
     assert name_key("王先生") != ""
-
-
-def test_phones_of_lists_each_persons_numbers():
-    person = pd.Series(["1", "1", None], dtype="str")
-    phone = pd.Series(["13800000002", "13800000001", "13900000000"], dtype="str")
-    assert phones_of(person, phone) == {"1": ["13800000001", "13800000002"]}

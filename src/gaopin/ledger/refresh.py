@@ -232,10 +232,6 @@ class PersonPhones:
         return self._phone_table().get(phone, default)
 
 
-def _person_phones(frame: pd.DataFrame) -> PersonPhones:
-    return PersonPhones(frame)
-
-
 def _callers(
     index: PersonPhones, entries: dict[str, Entry], summary: RefreshSummary, today: date, conn, events: list
 ) -> dict[str, Entry]:
@@ -333,7 +329,7 @@ def refresh(store: Store, settings: Settings, today: date, result=None) -> Refre
             th = thresholds(settings, kind)
             kt = _key_tickets(frame, key_series[kind])
             if kind == CALLER:
-                index = _person_phones(frame)
+                index = PersonPhones(frame)
                 by_key = _callers(index, entries, summary, today, conn, events)
             else:
                 by_key = {e.key: e for e in entries.values() if e.kind == kind and e.state == ACTIVE}

@@ -9,7 +9,6 @@ number stands alone. A person is named by the smallest of its numbers.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable
 
 import pandas as pd
 
@@ -93,13 +92,3 @@ def person_column(phone: pd.Series, name: pd.Series, point: pd.Series, links: Li
     roots = {p: uf.find(p) for p in uf.parent}
     mapped = usable.map(roots)
     return mapped.where(mapped.notna(), usable).astype("str")
-
-
-def phones_of(person: pd.Series, phone: pd.Series) -> dict[str, list[str]]:
-    """Each person's phone numbers, sorted."""
-    pairs = pd.DataFrame({"person": person, "phone": phone}).dropna().drop_duplicates()
-    return {p: sorted(g.tolist()) for p, g in pairs.groupby("person", sort=True)["phone"]}
-
-
-def linked_numbers(links: Iterable[tuple[str, str]]) -> set[str]:
-    return {n for pair in links for n in pair}

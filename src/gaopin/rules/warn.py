@@ -58,10 +58,6 @@ class WarnReport:
         }
 
 
-def owner_of(community: str, owners: OwnerSettings) -> str:
-    return owner_lookup(owners)(community)
-
-
 def owner_lookup(owners: OwnerSettings):
     """community → its leader (包片领导), matched ignoring blanks and width; "unassigned" otherwise."""
     table = {compact(k): v for k, v in owners.communities.items()}
