@@ -843,7 +843,8 @@ def font_subset(text: str, configured: str | os.PathLike[str] = "") -> bytes:
     options.layout_features = ["*"]
     options.notdef_outline = True
     options.name_IDs = ["*"]
-    font = TTFont(os.fspath(path), fontNumber=0, lazy=False)
+    # The source font's timestamp, not now: the same report twice is the same bytes.
+    font = TTFont(os.fspath(path), fontNumber=0, lazy=False, recalcTimestamp=False)
     subsetter = subset.Subsetter(options)
     subsetter.populate(text="".join(sorted(set(text))) + "".join(chr(c) for c in range(32, 127)))
     subsetter.subset(font)

@@ -442,3 +442,15 @@ def test_a_district_shows_the_communities_that_lost_most():
     assert names == {f"社区{i:03d}" for i in range(60, 100)}  # the 40 that lost most
     small = _prepare_communities({"by_community": communities[:19], "months": []})
     assert len(small["rows"]) == 19 and small["hidden"] == 0
+
+
+def test_the_font_subset_keeps_the_source_timestamp():
+    # Re-stamping the subset with the time of the run made two runs of one report differ.
+    import io
+
+    from fontTools.ttLib import TTFont
+
+    subset = TTFont(io.BytesIO(charts.font_subset("高频诉求台账")))
+    source = TTFont(os.fspath(charts.find_cjk_font("")), fontNumber=0, lazy=True)
+    assert subset["head"].modified == source["head"].modified
+    assert "頻" not in "".join(chr(c) for c in subset.getBestCmap()) and "频" in "".join(chr(c) for c in subset.getBestCmap())
