@@ -8,6 +8,7 @@ import pytest
 
 from gaopin.deliver.doctor import FAIL, OK, SKIP, WARN, run_checks
 from gaopin.errors import ExitCode
+from gaopin.store.db import LATEST
 from tests.delivery_data import PASSWORD, write_config
 from tests.servers import Mailbox, Robot, free_port, smtp_server
 
@@ -26,7 +27,7 @@ def test_everything_in_place(tmp_path, db):
     checks = by_name(report)
     assert list(checks) == ["配置", "工单库", "中文字体", "日志", "邮件", "群机器人"]
     assert report.ok and report.exit_code == 0
-    assert checks["工单库"].status == OK and "结构版本 3，6656 张工单" in checks["工单库"].detail
+    assert checks["工单库"].status == OK and f"结构版本 {LATEST}，6656 张工单" in checks["工单库"].detail
     assert checks["邮件"].status == WARN and "已登录 jiesu" in checks["邮件"].detail and "明文" in checks["邮件"].hint
     assert checks["群机器人"].status == OK and "TOKEN123" not in checks["群机器人"].detail
     assert mailbox.logins == ["jiesu"] and mailbox.messages == []  # logged in, sent nothing

@@ -15,6 +15,7 @@ idempotent; state changes (open, reopen, merge) are recorded once as events.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -24,6 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from gaopin import __version__
 from gaopin.config import Settings
 from gaopin.ledger.detect import first_crossing_with_persons, first_crossings
 from gaopin.io.canonical import arrow
@@ -42,6 +44,7 @@ from gaopin.ledger.model import (
     next_id,
     save_entries,
 )
+from gaopin.ledger.stats import EntryStats
 from gaopin.rules.prepare import DAY, PERSON, POINT as POINT_COL, PROBLEM, prepare
 from gaopin.store.store import Store
 
@@ -76,10 +79,9 @@ class RefreshSummary:
     merged: list[tuple[str, str]] = field(default_factory=list)  # (absorbed, into)
     revived: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    # What the refresh computed, for the month's view: the prepared tickets and, per
-    # membership, the entry id and the ticket's row in that frame.
-    frame: pd.DataFrame | None = field(default=None, repr=False)
-    members: pd.DataFrame | None = field(default=None, repr=False)
+    # Every entry's figures over its tickets, for the views.
+    stats: EntryStats | None = field(default=None, repr=False)
+    cached: bool = False  # nothing had changed: the kept figures were used
 
     def to_dict(self) -> dict:
         return {
@@ -300,11 +302,62 @@ def _callers(
     return out
 
 
+# Bump when the refresh or the kept figures change meaning or layout.
+CACHE_VERSION = 1
+
+
+def refresh_inputs(conn, settings: Settings, today: date) -> str:
+    """Everything a refresh depends on, cheaply: when this is unchanged, so is its result.
+
+    Imports (every import adds a row), the tickets received up to `today`, staff actions
+    (each adds an event), links, and the settings of points, problems, filters and thresholds."""
+    cutoff = (today + timedelta(days=1)).isoformat()
+
+    def rows(sql: str, params: tuple = ()) -> list:
+        return [list(r) for r in conn.execute(sql, params).fetchall()]
+
+    parts = {
+        "version": [__version__, CACHE_VERSION],
+        "settings": [repr(settings.ledger), repr(settings.point), repr(settings.rules), repr(settings.filters)],
+        "imports": rows("SELECT count(*), coalesce(max(id), 0) FROM imports"),
+        "tickets": rows("SELECT count(*) FROM tickets"),
+        "until": rows("SELECT count(*) FROM tickets WHERE received_at < ?", (cutoff,)),
+        "events": rows("SELECT count(*), coalesce(max(seq), 0) FROM entry_events"),
+        "entries": rows("SELECT count(*) FROM entries"),
+        "links": rows("SELECT phone_a, phone_b FROM links ORDER BY phone_a, phone_b"),
+        "unlinks": rows("SELECT phone FROM unlinks ORDER BY phone"),
+    }
+    return json.dumps(parts, ensure_ascii=False, sort_keys=True)
+
+
+def is_current(store: Store, settings: Settings, today: date) -> bool:
+    """Would a refresh now find nothing to do (and need no tickets read)?"""
+    row = store.conn.execute("SELECT inputs FROM ledger_cache WHERE id = 1").fetchone()
+    return row is not None and row[0] == refresh_inputs(store.conn, settings, today)
+
+
+def kept(store: Store, settings: Settings, today: date) -> RefreshSummary | None:
+    """The kept result of the last refresh, when nothing it depends on has changed since."""
+    row = store.conn.execute("SELECT inputs, notes, stats FROM ledger_cache WHERE id = 1").fetchone()
+    if row is None or row[0] != refresh_inputs(store.conn, settings, today):
+        return None
+    try:
+        stats = EntryStats.from_bytes(bytes(row[2]))
+        notes = list(json.loads(row[1]))
+    except Exception:  # unreadable figures are only a cache: recompute them
+        return None
+    return RefreshSummary(notes=notes, stats=stats, cached=True)
+
+
 def refresh(store: Store, settings: Settings, today: date, result=None) -> RefreshSummary:
     """Bring every kind of entry up to date with the tickets received up to `today`.
 
+    When nothing has changed since the last refresh, its kept result is returned at once.
     `result` may pass tickets already loaded from the store (the report does), to save a read.
     """
+    summary = kept(store, settings, today)
+    if summary is not None:
+        return summary
     if result is None:
         result = store.tickets(columns=NEEDED, until=today, extra_headers=settings.filters.exclude)
     else:
@@ -362,10 +415,28 @@ def refresh(store: Store, settings: Settings, today: date, result=None) -> Refre
         opened = [(e.id, e.opened_on, "opened", "达到高频标准，列入台账") for e in created]
         add_events(conn, opened + events)
         table = _membership_table(frame, members)
-        _write_memberships(conn, table.drop_columns(["row"]))
-    summary.frame = frame
-    summary.members = pd.DataFrame({"entry_id": table.column("entry_id").to_numpy(zero_copy_only=False), "row": table.column("row").to_numpy()})
+        _write_memberships(conn, table.drop_columns(["row", "code"]))
+        summary.stats = _stats(frame, members, table)
+        # Kept with the inputs as they stand after this refresh's own writes (its events).
+        conn.execute("DELETE FROM ledger_cache")
+        conn.execute(
+            "INSERT INTO ledger_cache (id, inputs, notes, stats) VALUES (1, ?, ?, ?)",
+            (refresh_inputs(conn, settings, today), json.dumps(summary.notes, ensure_ascii=False), summary.stats.to_bytes()),
+        )
     return summary
+
+
+def _stats(frame: pd.DataFrame, members: list, table: pa.Table) -> EntryStats:
+    take = table.column("row").combine_chunks() if table.num_rows else pa.array([], pa.int64())
+    return EntryStats.build(
+        [e.id for e, _, _, _ in members],
+        table.column("code").to_numpy(),
+        table.column("ticket_id"),
+        frame["received_at"].to_numpy()[take.to_numpy()],
+        table.column("person"),
+        pc.take(arrow(frame["community"]), take),
+        pc.take(arrow(frame["caller_name"]), take),
+    )
 
 
 def _write_memberships(conn, table: pa.Table) -> None:
@@ -392,7 +463,7 @@ def _write_memberships(conn, table: pa.Table) -> None:
 def _membership_table(frame: pd.DataFrame, members: list) -> pa.Table:
     """entry_id, ticket_id, cycle, person of every membership, built column-wise."""
     if not members:
-        return pa.table({"entry_id": pa.array([], pa.string()), "ticket_id": pa.array([], pa.string()), "cycle": pa.array([], pa.int64()), "person": pa.array([], pa.string()), "row": pa.array([], pa.int64())})
+        return pa.table({"entry_id": pa.array([], pa.string()), "ticket_id": pa.array([], pa.string()), "cycle": pa.array([], pa.int64()), "person": pa.array([], pa.string()), "row": pa.array([], pa.int64()), "code": pa.array([], pa.int64())})
     # A ticket belongs to an entry at most once: each entry is reached under one key per refresh.
     sizes = [len(rows) for _, rows, _, _ in members]
     entry_ids = np.repeat(np.array([e.id for e, _, _, _ in members], dtype=object), sizes)
@@ -406,5 +477,6 @@ def _membership_table(frame: pd.DataFrame, members: list) -> pa.Table:
             "cycle": pa.array(cycles, pa.int64()),
             "person": pc.take(arrow(frame[PERSON]), take).cast(pa.string()),
             "row": take,
+            "code": pa.array(np.repeat(np.arange(len(members)), sizes), pa.int64()),
         }
     )

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -31,7 +30,7 @@ from gaopin.ledger.model import (
     save_entry,
 )
 from gaopin.ledger.refresh import RefreshSummary, refresh
-from gaopin.rules.prepare import PERSON
+from gaopin.ledger.stats import EntryStats
 from gaopin.periods import Period, period
 from gaopin.privacy import mask_name, mask_phone, mask_phones_in_text
 from gaopin.store.db import transaction
@@ -86,104 +85,9 @@ def _entry_tickets(store: Store, entry_id: str) -> pd.DataFrame:
     return frame
 
 
-def _members(summary: RefreshSummary) -> pd.DataFrame:
-    """Every entry's tickets, taken from the refresh's own table (no second read of the store)."""
-    frame, members = summary.frame, summary.members
-    rows = members["row"].to_numpy()
-    out = {"entry_id": members["entry_id"].to_numpy(dtype=object)}
-    for name in MEMBER_COLUMNS[1:]:
-        column = PERSON if name == "person" else name
-        out[name] = frame[column].to_numpy()[rows] if name == "received_at" else frame[column].take(rows).to_numpy(dtype=object)
-    return pd.DataFrame(out)
-
-
-def _modes(frame: pd.DataFrame, column: str) -> dict[str, str]:
-    """The most frequent value of `column` per entry (ties: the smallest), in one pass."""
-    part = frame[["entry_id", column]].dropna()
-    if part.empty:
-        return {}
-    counts = part.groupby(["entry_id", column], sort=False).size().rename("n").reset_index()
-    counts = counts.sort_values(["entry_id", "n", column], ascending=[True, False, True], kind="stable")
-    first = counts.drop_duplicates("entry_id")
-    return dict(zip(first["entry_id"], first[column]))
-
-
-@dataclass
-class EntryStats:
-    """Per-entry figures over its tickets, computed for all entries at once; each entry's
-    tickets are one slice of a table sorted by entry and time."""
-
-    ticket_ids: np.ndarray
-    received: np.ndarray
-    slices: dict[str, tuple[int, int]]
-    persons: dict[str, int]
-    in_month: dict[str, int]
-    by_month: dict[str, dict[str, int]]
-    community: dict[str, str]
-    name: dict[str, str]
-
-    @classmethod
-    def of(cls, t: pd.DataFrame, p: Period | None) -> "EntryStats":
-        codes, entry_index = pd.factorize(t["entry_id"])
-        entry_ids = entry_index.tolist()
-        received = t["received_at"].to_numpy().astype("datetime64[s]")
-        order = np.lexsort((received.astype("int64"), codes))
-        codes, received = codes[order], received[order]
-        ids = t["ticket_id"].to_numpy(dtype=object)[order]
-        n = len(entry_ids)
-        starts = np.searchsorted(codes, np.arange(n), side="left")
-        ends = np.searchsorted(codes, np.arange(n), side="right")
-        person_codes, _ = pd.factorize(t["person"].to_numpy(dtype=object)[order])
-        known = person_codes >= 0
-        distinct = np.unique(codes[known].astype("int64") * (int(person_codes.max(initial=0)) + 1) + person_codes[known])
-        persons = np.bincount(distinct // (int(person_codes.max(initial=0)) + 1), minlength=n)
-        in_month: dict[str, int] = {}
-        if p is not None:
-            day = received.astype("datetime64[D]")
-            hit = (day >= np.datetime64(p.start)) & (day <= np.datetime64(p.end))
-            in_month = {entry_ids[c]: int(v) for c, v in enumerate(np.bincount(codes[hit], minlength=n)) if v}
-        months = received.astype("datetime64[M]").astype("int64")
-        keys, counts = np.unique(codes * 100_000 + months, return_counts=True)
-        by_month: dict[str, dict[str, int]] = {}
-        for key, count in zip(keys.tolist(), counts.tolist()):
-            code, month = divmod(key, 100_000)
-            label = str(np.datetime64(month, "M"))
-            by_month.setdefault(entry_ids[code], {})[label] = count
-        return cls(
-            ticket_ids=ids,
-            received=received,
-            slices={entry_ids[c]: (int(starts[c]), int(ends[c])) for c in range(n)},
-            persons={entry_ids[c]: int(persons[c]) for c in range(n)},
-            in_month=in_month,
-            by_month=by_month,
-            community=_modes(t, "community"),
-            name=_modes(t, "caller_name"),
-        )
-
-    def total(self, entry_id: str) -> int:
-        lo, hi = self.slices.get(entry_id, (0, 0))
-        return hi - lo
-
-    def ids(self, entry_id: str) -> list[str]:
-        """The entry's ticket ids in time order (ids break ties)."""
-        lo, hi = self.slices.get(entry_id, (0, 0))
-        ids = self.ticket_ids[lo:hi].tolist()
-        if hi - lo > 1 and (np.diff(self.received[lo:hi].astype("int64")) == 0).any():
-            # Tickets of the same second: ids decide.
-            times = self.received[lo:hi].tolist()
-            ids = [i for _, i in sorted(zip(times, ids))]
-        return [str(i) for i in ids]
-
-    def day(self, entry_id: str, last: bool) -> str | None:
-        lo, hi = self.slices.get(entry_id, (0, 0))
-        if hi == lo:
-            return None
-        return str(self.received[hi - 1 if last else lo].astype("datetime64[D]"))
-
-
 def _key(e: Entry, stats: EntryStats, mask: Masking) -> dict:
     if e.kind == CALLER:
-        return {"name": mask.name(stats.name.get(e.id, "")), "phones": [mask.phone(p) for p in sorted(e.phones)]}
+        return {"name": mask.name(stats.name(e.id)), "phones": [mask.phone(p) for p in sorted(e.phones)]}
     if e.kind == POINT:
         return {"point": mask.text(e.key)}  # a point is an address: it may hold a typed-in number
     point, _, category = e.key.partition(KEY_SEP)
@@ -198,12 +102,12 @@ def key_text(kind: str, key: dict) -> str:
     return f"{key['point']}｜{key['category'] or '（无分类）'}"
 
 
-def _describe(e: Entry, stats: EntryStats, today: date, settings: Settings, mask: Masking, p: Period | None) -> dict:
+def _describe(e: Entry, stats: EntryStats, today: date, settings: Settings, mask: Masking, in_month: dict[str, int] | None) -> dict:
     out = {
         "id": e.id,
         "kind": e.kind,
         "key": _key(e, stats, mask),
-        "community": stats.community.get(e.id, ""),
+        "community": stats.community(e.id),
         "status": e.status(today, settings.ledger.due_soon_days),
         "recurrence": e.recurrence,
         "owner": e.owner or "",
@@ -214,14 +118,14 @@ def _describe(e: Entry, stats: EntryStats, today: date, settings: Settings, mask
         "closed_on": e.last.closed_on.isoformat() if e.last.closed_on else (e.last.ended_on.isoformat() if e.last.ended_on else None),
         "merged_into": e.merged_into,
         "tickets_total": stats.total(e.id),
-        "tickets_in_month": stats.in_month.get(e.id, 0),
-        "tickets_by_month": stats.by_month.get(e.id, {}),
-        "persons": stats.persons.get(e.id, 0),
+        "tickets_in_month": (in_month or {}).get(e.id, 0),
+        "tickets_by_month": stats.by_month(e.id),
+        "persons": stats.persons(e.id),
         "first_seen": stats.day(e.id, last=False),
         "last_seen": stats.day(e.id, last=True),
         "ticket_ids": stats.ids(e.id),
     }
-    if p is None:
+    if in_month is None:
         del out["tickets_in_month"]
     return out
 
@@ -235,7 +139,8 @@ def ledger_month(
     p = month_period(store, settings, month, year)
     summary = refresh(store, settings, today, result=result)
     entries = load_entries(store.conn)
-    stats = EntryStats.of(_members(summary), p)
+    stats = summary.stats
+    in_month = stats.in_period(p)
     mask = Masking.of(settings, show_phones)
     order = {k: i for i, k in enumerate(KINDS)}
     out = []
@@ -244,9 +149,9 @@ def ledger_month(
             continue
         # Entries resolved or closed during the month are listed too: leaders see what was done.
         ended_in_month = any(c.ended_on and p.contains(c.ended_on) or c.closed_on and p.contains(c.closed_on) for c in e.cycles)
-        if not (stats.in_month.get(e.id) or e.open_at(p.end) or ended_in_month):
+        if not (in_month.get(e.id) or e.open_at(p.end) or ended_in_month):
             continue
-        out.append(_describe(e, stats, today, settings, mask, p))
+        out.append(_describe(e, stats, today, settings, mask, in_month))
     view = {"month": p.label, "start": p.start.isoformat(), "end": p.end.isoformat(), "entries": out}
     return view, summary
 
@@ -342,7 +247,7 @@ def show(store: Store, settings: Settings, entry_id: str, today: date, show_phon
     entries = load_entries(store.conn)
     entry = _get(store, entry_id, entries)
     mask = Masking.of(settings, show_phones)
-    out = _describe(entry, EntryStats.of(_entry_tickets(store, entry.id), None), today, settings, mask, None)
+    out = _describe(entry, EntryStats.of(_entry_tickets(store, entry.id)), today, settings, mask, None)
     out["cycles"] = [
         {
             "cycle": c.cycle,

@@ -46,9 +46,17 @@ def make_report(
     """The report dict, from files or from the store (with exclusions and the ledger snapshot)."""
     if not 1 <= month <= 12:
         raise UsageError(f"月份 {month} 不对", "--month 应在 1 到 12 之间")
-    from gaopin.ledger.refresh import NEEDED as LEDGER_FIELDS
+    fields = set(REPORT_FIELDS)
+    ledger_reads = False
+    if not files:
+        from gaopin.ledger.refresh import NEEDED as LEDGER_FIELDS, is_current
 
-    result, links = tickets_from(files, db, settings, fields=set(REPORT_FIELDS) | set(LEDGER_FIELDS), progress=progress)
+        with Store(db_path(db, settings), create=False) as store:
+            # An up-to-date ledger needs no tickets; otherwise its refresh shares this read.
+            ledger_reads = not is_current(store, settings, today)
+        if ledger_reads:
+            fields |= set(LEDGER_FIELDS)
+    result, links = tickets_from(files, db, settings, fields=fields, progress=progress)
     year = year or _latest_year(result)
     exclusions: dict[str, str] = {}
     ledger = None
@@ -59,7 +67,7 @@ def make_report(
             progress("更新高频诉求台账")
         with Store(db_path(db, settings), create=False) as store:
             exclusions = store.exclusions()
-            ledger, _ = ledger_month(store, settings, month, year, today, result=result)
+            ledger, _ = ledger_month(store, settings, month, year, today, result=result if ledger_reads else None)
     rankings = read_rankings(settings.resolve_path(settings.report.rankings)) if settings.report.rankings else None
     if progress:
         progress("计算三率与综合成绩")

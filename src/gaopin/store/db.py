@@ -148,8 +148,14 @@ def _v3(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v4(conn: sqlite3.Connection) -> None:
+    # Derived data only: the ledger's per-entry figures and the inputs they were computed
+    # from (gaopin.ledger.refresh); dropped and recomputed whenever those inputs change.
+    _run(conn, "CREATE TABLE ledger_cache (id INTEGER PRIMARY KEY CHECK (id = 1), inputs TEXT NOT NULL, notes TEXT NOT NULL, stats BLOB NOT NULL);")
+
+
 # Append only: a released migration never changes.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3, _v4)
 LATEST = len(MIGRATIONS)
 
 

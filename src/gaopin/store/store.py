@@ -447,6 +447,7 @@ class Store:
             self.conn.execute(f"DELETE FROM ticket_history WHERE ticket_id IN ({ids})", (cutoff,))
             self.conn.execute(f"DELETE FROM entry_tickets WHERE ticket_id IN ({ids})", (cutoff,))
             self.conn.execute(f"DELETE FROM exclusions WHERE ticket_id IN ({ids})", (cutoff,))
+            self.conn.execute("DELETE FROM ledger_cache")  # it names tickets and callers too
             cur = self.conn.execute("DELETE FROM tickets WHERE received_at < ?", (cutoff,))
             self.conn.execute(f"DELETE FROM entry_phones WHERE phone NOT IN ({phones})")
             # A caller entry is keyed by one of its numbers (shown nowhere; matching goes by entry_phones).

@@ -1,0 +1,266 @@
+"""Per-entry figures over an entry's tickets, for the ledger's views.
+
+Computed for all entries at once, column-wise: the memberships are sorted by (entry, time),
+so each entry's tickets are one slice, and counts per month are runs of that order. The
+refresh computes them and keeps them in the store (as one Arrow table) until its inputs
+change, so that a view of an unchanged ledger reads no tickets at all.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from gaopin.periods import Period
+
+EPOCH_DAY = np.datetime64("1970-01-01", "D")
+
+
+def _codes(values: pa.Array | pa.ChunkedArray, ordered: bool = True) -> tuple[np.ndarray, list]:
+    """Integer codes of values (-1: missing); with `ordered`, codes follow the sorted values."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    encoded = pc.dictionary_encode(values)
+    raw = pc.fill_null(encoded.indices, -1).to_numpy().astype("int64")
+    dictionary = encoded.dictionary.to_pylist()
+    if not ordered:
+        return raw, dictionary
+    # Sorted order makes "the smallest value" a comparison of codes.
+    order = sorted(range(len(dictionary)), key=dictionary.__getitem__)
+    rank = np.empty(len(dictionary) + 1, dtype="int64")
+    rank[order] = np.arange(len(dictionary))
+    rank[-1] = -1  # raw -1 indexes the last slot
+    return rank[raw], [dictionary[i] for i in order]
+
+
+def _modes(codes: np.ndarray, values: np.ndarray, labels: list, n: int) -> list[str]:
+    """The most frequent value per entry (ties: the smallest); "" where an entry has none."""
+    out = [""] * n
+    known = values >= 0
+    if not known.any():
+        return out
+    width = int(values.max()) + 1
+    pairs, counts = np.unique(codes[known] * width + values[known], return_counts=True)
+    entry, value = pairs // width, pairs % width
+    order = np.lexsort((value, -counts, entry))
+    first = order[np.r_[True, entry[order][1:] != entry[order][:-1]]]
+    for e, v in zip(entry[first].tolist(), value[first].tolist()):
+        out[e] = labels[v]
+    return out
+
+
+@dataclass
+class EntryStats:
+    entry_ids: list[str]
+    offsets: np.ndarray  # per entry: its tickets are rows offsets[i]:offsets[i+1]
+    ticket_ids: pa.Array  # in time order within each entry (ids break ties)
+    days: np.ndarray  # day number of each ticket, same order
+    first_seen: list[str | None]
+    last_seen: list[str | None]
+    persons_: np.ndarray
+    community_: list[str]
+    name_: list[str]
+    months: tuple[np.ndarray, np.ndarray, np.ndarray]  # runs: entry code, month number, count
+
+    def __post_init__(self) -> None:
+        self.index = {e: i for i, e in enumerate(self.entry_ids)}
+        self._by_month: dict[str, dict[str, int]] | None = None
+        self._ids: list | None = None
+
+    # --- building -------------------------------------------------------------------
+
+    @classmethod
+    def build(
+        cls,
+        entry_ids: list[str],
+        codes: np.ndarray,
+        ticket_ids: pa.Array | pa.ChunkedArray,
+        received: np.ndarray,
+        person: pa.Array | pa.ChunkedArray,
+        community: pa.Array | pa.ChunkedArray,
+        name: pa.Array | pa.ChunkedArray,
+    ) -> "EntryStats":
+        """From one row per (entry, ticket): the entry's code (position in entry_ids) and the
+        ticket's id, receipt time (datetime64), person, community and caller name."""
+        n = len(entry_ids)
+        codes = np.asarray(codes, dtype="int64")
+        seconds = np.asarray(received).astype("datetime64[s]").astype("int64")
+        order = np.lexsort((seconds, codes))
+        codes, seconds = codes[order], seconds[order]
+        ids = pc.take(ticket_ids, pa.array(order)).cast(pa.string())
+        if isinstance(ids, pa.ChunkedArray):
+            ids = ids.combine_chunks()
+        ties = np.flatnonzero((np.diff(codes) == 0) & (np.diff(seconds) == 0))
+        if len(ties):
+            # Tickets of the same entry and second: their ids decide (only these few are sorted).
+            order, ids = _break_ties(order, ids, codes, seconds, ties)
+        offsets = np.searchsorted(codes, np.arange(n + 1), side="left")
+        days = (seconds // 86_400).astype("int32")
+        has = offsets[1:] > offsets[:-1]
+        first = np.where(has, days[np.minimum(offsets[:-1], max(len(days) - 1, 0))] if len(days) else 0, 0)
+        last = np.where(has, days[np.maximum(offsets[1:] - 1, 0)] if len(days) else 0, 0)
+        first_seen = [str(EPOCH_DAY + int(d)) if h else None for d, h in zip(first.tolist(), has.tolist())]
+        last_seen = [str(EPOCH_DAY + int(d)) if h else None for d, h in zip(last.tolist(), has.tolist())]
+        take = pa.array(order)
+        person_codes, _ = _codes(pc.take(person, take), ordered=False)
+        known = person_codes >= 0
+        width = int(person_codes.max(initial=0)) + 1
+        distinct = pd.unique(codes[known] * width + person_codes[known])
+        persons = np.bincount(distinct // width, minlength=n).astype("int64")
+        comm_codes, comm_labels = _codes(pc.take(community, take))
+        name_codes, name_labels = _codes(pc.take(name, take))
+        month_numbers = (seconds.astype("datetime64[s]").astype("datetime64[M]").astype("int64")).astype("int64")
+        run_key = codes * 100_000 + month_numbers
+        starts = np.flatnonzero(np.r_[True, run_key[1:] != run_key[:-1]]) if len(run_key) else np.array([], dtype="int64")
+        counts = np.diff(np.r_[starts, len(run_key)])
+        return cls(
+            entry_ids=list(entry_ids),
+            offsets=offsets.astype("int64"),
+            ticket_ids=ids,
+            days=days,
+            first_seen=first_seen,
+            last_seen=last_seen,
+            persons_=persons,
+            community_=_modes(codes, comm_codes, comm_labels, n),
+            name_=_modes(codes, name_codes, name_labels, n),
+            months=(codes[starts], month_numbers[starts], counts.astype("int64")),
+        )
+
+    @classmethod
+    def of(cls, t: pd.DataFrame) -> "EntryStats":
+        """From a frame of entry_id, ticket_id, received_at, person, community, caller_name."""
+        codes, index = pd.factorize(t["entry_id"])
+        return cls.build(
+            [str(e) for e in index],
+            codes,
+            pa.array(t["ticket_id"].astype("str"), pa.string()),
+            t["received_at"].to_numpy(),
+            pa.array(t["person"].astype("str"), pa.string()),
+            pa.array(t["community"].astype("str"), pa.string()),
+            pa.array(t["caller_name"].astype("str"), pa.string()),
+        )
+
+    # --- reading ------------------------------------------------------------------
+
+    def _pos(self, entry_id: str) -> int | None:
+        return self.index.get(entry_id)
+
+    def total(self, entry_id: str) -> int:
+        i = self._pos(entry_id)
+        return 0 if i is None else int(self.offsets[i + 1] - self.offsets[i])
+
+    def ids(self, entry_id: str) -> list[str]:
+        """The entry's ticket ids in time order (ids break ties)."""
+        i = self._pos(entry_id)
+        if i is None:
+            return []
+        if self._ids is None:
+            self._ids = self.ticket_ids.to_pylist()
+        return self._ids[int(self.offsets[i]) : int(self.offsets[i + 1])]
+
+    def day(self, entry_id: str, last: bool) -> str | None:
+        i = self._pos(entry_id)
+        return None if i is None else (self.last_seen if last else self.first_seen)[i]
+
+    def persons(self, entry_id: str) -> int:
+        i = self._pos(entry_id)
+        return 0 if i is None else int(self.persons_[i])
+
+    def community(self, entry_id: str) -> str:
+        i = self._pos(entry_id)
+        return "" if i is None else self.community_[i]
+
+    def name(self, entry_id: str) -> str:
+        i = self._pos(entry_id)
+        return "" if i is None else self.name_[i]
+
+    def by_month(self, entry_id: str) -> dict[str, int]:
+        if self._by_month is None:
+            self._by_month = {}
+            code, month, count = self.months
+            for c, m, k in zip(code.tolist(), month.tolist(), count.tolist()):
+                self._by_month.setdefault(self.entry_ids[c], {})[str(np.datetime64(m, "M"))] = k
+        return self._by_month.get(entry_id, {})
+
+    def in_period(self, p: Period) -> dict[str, int]:
+        """Tickets per entry received within the period (entries with none are absent)."""
+        start = int((np.datetime64(p.start, "D") - EPOCH_DAY).astype("int64"))
+        end = int((np.datetime64(p.end, "D") - EPOCH_DAY).astype("int64"))
+        hit = (self.days >= start) & (self.days <= end)
+        codes = np.repeat(np.arange(len(self.entry_ids)), np.diff(self.offsets))
+        counts = np.bincount(codes[hit], minlength=len(self.entry_ids))
+        return {self.entry_ids[i]: int(counts[i]) for i in np.flatnonzero(counts).tolist()}
+
+    # --- keeping -------------------------------------------------------------------
+
+    def to_bytes(self) -> bytes:
+        """One Arrow IPC stream: a row per entry, its tickets and months as lists."""
+        code, month, count = self.months
+        month_offsets = np.searchsorted(code, np.arange(len(self.entry_ids) + 1), side="left").astype("int32")
+        offsets = pa.array(self.offsets.astype("int32"))
+        table = pa.table(
+            {
+                "entry_id": pa.array(self.entry_ids, pa.string()),
+                "first_seen": pa.array(self.first_seen, pa.string()),
+                "last_seen": pa.array(self.last_seen, pa.string()),
+                "persons": pa.array(self.persons_, pa.int64()),
+                "community": pa.array(self.community_, pa.string()),
+                "name": pa.array(self.name_, pa.string()),
+                "ticket_ids": pa.ListArray.from_arrays(offsets, self.ticket_ids),
+                "days": pa.ListArray.from_arrays(offsets, pa.array(self.days, pa.int32())),
+                "months": pa.ListArray.from_arrays(pa.array(month_offsets), pa.array(month, pa.int32())),
+                "month_counts": pa.ListArray.from_arrays(pa.array(month_offsets), pa.array(count, pa.int64())),
+            }
+        )
+        sink = io.BytesIO()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        return sink.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "EntryStats":
+        table = pa.ipc.open_stream(pa.BufferReader(data)).read_all().combine_chunks()
+
+        def flat(name: str) -> tuple[np.ndarray, pa.Array]:
+            column = table.column(name).chunk(0) if table.num_rows else pa.array([], table.schema.field(name).type)
+            return column.offsets.to_numpy().astype("int64"), column.flatten()
+
+        offsets, ids = flat("ticket_ids")
+        _, days = flat("days")
+        month_offsets, months = flat("months")
+        _, month_counts = flat("month_counts")
+        if not table.num_rows:
+            offsets, month_offsets = np.zeros(1, dtype="int64"), np.zeros(1, dtype="int64")
+        month_codes = np.repeat(np.arange(table.num_rows), np.diff(month_offsets))
+        return cls(
+            entry_ids=table.column("entry_id").to_pylist(),
+            offsets=offsets,
+            ticket_ids=ids,
+            days=days.to_numpy().astype("int32"),
+            first_seen=table.column("first_seen").to_pylist(),
+            last_seen=table.column("last_seen").to_pylist(),
+            persons_=table.column("persons").to_numpy(),
+            community_=table.column("community").to_pylist(),
+            name_=table.column("name").to_pylist(),
+            months=(month_codes.astype("int64"), months.to_numpy().astype("int64"), month_counts.to_numpy().astype("int64")),
+        )
+
+
+def _break_ties(order: np.ndarray, ids: pa.Array, codes: np.ndarray, seconds: np.ndarray, ties: np.ndarray) -> tuple[np.ndarray, pa.Array]:
+    """Sort each run of equal (entry, second) by ticket id."""
+    values = ids.to_pylist()
+    positions = np.arange(len(values))
+    starts = ties[np.r_[True, np.diff(ties) > 1]]
+    for s in starts.tolist():
+        e = s + 1
+        while e < len(codes) and codes[e] == codes[s] and seconds[e] == seconds[s]:
+            e += 1
+        run = sorted(range(s, e), key=values.__getitem__)
+        positions[s:e] = run
+    new_order = order[positions]
+    return new_order, pc.take(ids, pa.array(positions))

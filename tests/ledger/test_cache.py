@@ -1,0 +1,99 @@
+"""The refresh keeps its result and reuses it only while nothing it depends on has changed."""
+
+import dataclasses
+from datetime import date, datetime, timedelta
+
+import pytest
+from tests.builders import at, store_with, tickets
+
+from gaopin.config import Settings
+from gaopin.ledger import service
+from gaopin.ledger.refresh import refresh
+
+TODAY = date(2024, 12, 31)
+
+
+def rows(prefix, phone, name, days, point="京铁和园12号楼", start=date(2024, 8, 1)):
+    return [
+        {
+            "ticket_id": f"{prefix}{i:03d}",
+            "received_at": at((start + timedelta(days=d)).isoformat()),
+            "caller_phone": phone,
+            "caller_name": name,
+            "address": point,
+            "category": "商业服务->快递物流->投递服务",
+            "community": "京铁社区",
+        }
+        for i, d in enumerate(days)
+    ]
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = store_with(tmp_path / "g.db", rows("A", "13800000001", "赵建国", range(6)) + rows("B", "13900000002", "钱女士", range(0, 10, 2), point="桥一社区5号楼"))
+    yield s
+    s.close()
+
+
+def view(store, m=8, settings=None, today=TODAY):
+    return service.ledger_month(store, settings or Settings(), m, 2024, today)
+
+
+def test_an_unchanged_store_reuses_the_kept_result_with_the_same_view(store):
+    first, s1 = view(store)
+    again, s2 = view(store)
+    assert not s1.cached and s2.cached
+    assert again == first
+    for m in (7, 8, 9):
+        kept, _ = view(store, m)
+        store.conn.execute("DELETE FROM ledger_cache")
+        fresh, summary = view(store, m)
+        assert not summary.cached and fresh == kept
+
+
+def test_a_new_import_is_counted(store):
+    view(store)
+    store.import_result(tickets(rows("C", "13800000001", "赵建国", [20, 21])), "c.xlsx", "sha-c", datetime(2024, 9, 1))
+    after, summary = view(store)
+    assert not summary.cached
+    [caller] = [e for e in after["entries"] if e["kind"] == "caller" and e["key"]["name"] == "赵建国"]
+    assert caller["tickets_total"] == 8
+
+
+def test_staff_actions_links_and_settings_each_force_a_refresh(store):
+    first, _ = view(store)
+    entry = next(e for e in first["entries"] if e["kind"] == "caller")
+    service.resolve(store, entry["id"], "已解决", date(2024, 8, 20), TODAY)
+    assert not view(store)[1].cached and view(store)[1].cached
+    store.link("13800000001", "13900000002", TODAY)
+    assert not view(store)[1].cached and view(store)[1].cached
+    store.unlink("13900000002", TODAY)
+    assert not view(store)[1].cached
+    stricter = Settings()
+    stricter = dataclasses.replace(stricter, ledger=dataclasses.replace(stricter.ledger, point=dataclasses.replace(stricter.ledger.point, min_tickets=50)))
+    assert not view(store, settings=stricter)[1].cached
+    assert not view(store)[1].cached
+
+
+def test_a_later_today_refreshes_only_when_tickets_fall_between(store):
+    store.import_result(tickets(rows("D", "13700000003", "孙先生", range(5), start=date(2024, 11, 1))), "d.xlsx", "sha-d", datetime(2024, 11, 10))
+    _, s1 = view(store, today=date(2024, 10, 1))
+    assert not s1.cached
+    assert view(store, today=date(2024, 10, 20))[1].cached  # nothing received in between
+    later, s3 = view(store, 11, today=date(2024, 11, 30))
+    assert not s3.cached and any(e["key"].get("name") == "孙先生" for e in later["entries"] if e["kind"] == "caller")
+
+
+def test_unreadable_kept_figures_are_recomputed(store):
+    first, _ = view(store)
+    store.conn.execute("UPDATE ledger_cache SET stats = x'00ff'")
+    store.conn.commit()
+    again, summary = view(store)
+    assert not summary.cached and again == first
+
+
+def test_purge_drops_the_kept_figures(store):
+    refresh(store, Settings(), TODAY)
+    assert store.conn.execute("SELECT count(*) FROM ledger_cache").fetchone()[0] == 1
+    store.purge(date(2024, 8, 3))
+    assert store.conn.execute("SELECT count(*) FROM ledger_cache").fetchone()[0] == 0
