@@ -121,19 +121,62 @@ class KeyTickets:
         return [None if p < 0 else p for p in self.person[self.slice(key)].tolist()]
 
 
-def _key_tickets(frame: pd.DataFrame, keys: pd.Series) -> KeyTickets:
-    usable = (keys.notna() & frame[DAY].notna()).to_numpy()
-    pos = np.flatnonzero(usable)
-    codes, uniques = pd.factorize(keys.iloc[pos])
-    person, persons = pd.factorize(frame[PERSON].iloc[pos])
-    day = frame[DAY].to_numpy()[pos].astype("datetime64[D]").astype("int64")
-    received = frame["received_at"].to_numpy()[pos].astype("int64")
-    order = np.lexsort((received, codes))
+@dataclass
+class Columns:
+    """The frame's keys as integer codes (-1: none), factorised once for all three kinds."""
+
+    point: np.ndarray
+    points: pd.Index
+    person: np.ndarray
+    persons: pd.Index
+    issue: np.ndarray
+    issues: pd.Index
+    day: np.ndarray  # day numbers
+    received: np.ndarray  # seconds
+    dated: np.ndarray  # bool
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> "Columns":
+        point, points = pd.factorize(frame[POINT_COL])
+        problem, problems = pd.factorize(frame[PROBLEM])
+        person, persons = pd.factorize(frame[PERSON])
+        # An issue is a (point, problem) pair: combined as integers, named only once per pair.
+        pairs = np.where((point >= 0) & (problem >= 0), point.astype("int64") * max(len(problems), 1) + problem, -1)
+        issue, issue_pairs = pd.factorize(pairs, use_na_sentinel=False)
+        names = [points[int(v) // max(len(problems), 1)] + KEY_SEP + problems[int(v) % max(len(problems), 1)] if v >= 0 else None for v in issue_pairs.tolist()]
+        none = [i for i, v in enumerate(issue_pairs.tolist()) if v < 0]
+        if none:
+            issue = np.where(issue == none[0], -1, issue - (issue > none[0]))
+            names.pop(none[0])
+        dated = frame[DAY].notna().to_numpy()
+        return cls(
+            point=point.astype("int64"),
+            points=pd.Index(points, dtype=object),
+            person=person.astype("int64"),
+            persons=pd.Index(persons, dtype=object),
+            issue=issue.astype("int64"),
+            issues=pd.Index(names, dtype=object),
+            day=frame[DAY].to_numpy().astype("datetime64[D]").astype("int64"),
+            received=frame["received_at"].to_numpy().astype("datetime64[s]").astype("int64"),
+            dated=dated,
+        )
+
+    def kind(self, kind: str) -> tuple[np.ndarray, pd.Index]:
+        return {CALLER: (self.person, self.persons), POINT: (self.point, self.points), ISSUE: (self.issue, self.issues)}[kind]
+
+
+def _key_tickets(cols: Columns, kind: str) -> KeyTickets:
+    key_codes, uniques = cols.kind(kind)
+    pos = np.flatnonzero((key_codes >= 0) & cols.dated)
+    # Codes of the usable tickets only, renumbered densely (keys with no dated ticket drop out).
+    used, codes = np.unique(key_codes[pos], return_inverse=True)
+    codes = codes.reshape(-1)
+    order = np.lexsort((cols.received[pos], codes))
     sorted_codes = codes[order]
-    n = len(uniques)
+    n = len(used)
     starts = np.searchsorted(sorted_codes, np.arange(n), side="left")
     ends = np.searchsorted(sorted_codes, np.arange(n), side="right")
-    return KeyTickets(pd.Index(uniques), starts, ends, day[order], person[order].astype("int64"), pd.Index(persons), pos[order])
+    return KeyTickets(pd.Index(uniques[used] if n else [], dtype=object), starts, ends, cols.day[pos][order], cols.person[pos][order], cols.persons, pos[order])
 
 
 def _crossing(days: np.ndarray, persons: list, th: Thresholds) -> int | None:
@@ -371,16 +414,12 @@ def refresh(store: Store, settings: Settings, today: date, result=None) -> Refre
         events: list[tuple[str, date, str, str]] = []
         members: list[tuple[Entry, np.ndarray, np.ndarray, np.ndarray]] = []  # entry, rows, cycles, person codes
         created: list[Entry] = []
-        key_series = {
-            CALLER: frame[PERSON],
-            POINT: frame[POINT_COL],
-            ISSUE: (frame[POINT_COL] + KEY_SEP + frame[PROBLEM]).where(frame[POINT_COL].notna()),
-        }
+        cols = Columns.of(frame)
         for kind in KINDS:
             if kind == CALLER and not prepared.has("caller_phone"):
                 continue
             th = thresholds(settings, kind)
-            kt = _key_tickets(frame, key_series[kind])
+            kt = _key_tickets(cols, kind)
             if kind == CALLER:
                 index = PersonPhones(frame)
                 by_key = _callers(index, entries, summary, today, conn, events)
@@ -415,7 +454,7 @@ def refresh(store: Store, settings: Settings, today: date, result=None) -> Refre
         opened = [(e.id, e.opened_on, "opened", "达到高频标准，列入台账") for e in created]
         add_events(conn, opened + events)
         table = _membership_table(frame, members)
-        _write_memberships(conn, table.drop_columns(["row", "code"]))
+        _write_memberships(conn, table, frame, cols, [e.id for e, _, _, _ in members])
         summary.stats = _stats(frame, members, table)
         # Kept with the inputs as they stand after this refresh's own writes (its events).
         conn.execute("DELETE FROM ledger_cache")
@@ -439,25 +478,38 @@ def _stats(frame: pd.DataFrame, members: list, table: pa.Table) -> EntryStats:
     )
 
 
-def _write_memberships(conn, table: pa.Table) -> None:
-    """Bring entry_tickets to `table`, touching only the rows that changed (usually few)."""
-    keys = ["entry_id", "ticket_id"]
+def _write_memberships(conn, table: pa.Table, frame: pd.DataFrame, cols: Columns, entry_ids: list[str]) -> None:
+    """Bring entry_tickets to `table`, touching only the rows that changed (usually few).
+
+    Rows are compared as integers: (entry, ticket row in `frame`) keys, cycles and person codes."""
     old = conn.arrow("SELECT entry_id, ticket_id, cycle, person FROM entry_tickets")
-    old = pa.table({"entry_id": old.column(0).cast(pa.string()), "ticket_id": old.column(1).cast(pa.string()), "cycle": old.column(2).cast(pa.int64()), "person": old.column(3).cast(pa.string())})
+    new = table.select(["entry_id", "ticket_id", "cycle", "person"])
     if old.num_rows == 0:
-        conn.ingest("entry_tickets", table)
+        conn.ingest("entry_tickets", new)
         return
-    marked_new = table.append_column("in_new", pa.array(np.ones(table.num_rows, dtype=bool)))
-    marked_old = old.rename_columns(["entry_id", "ticket_id", "old_cycle", "old_person"]).append_column("in_old", pa.array(np.ones(old.num_rows, dtype=bool)))
-    both = marked_new.join(marked_old, keys=keys, join_type="full outer", use_threads=False)
-    in_new = pc.fill_null(both.column("in_new"), False)
-    in_old = pc.fill_null(both.column("in_old"), False)
-    same = pc.and_(pc.and_(in_new, in_old), pc.and_(pc.fill_null(pc.equal(both.column("cycle"), both.column("old_cycle")), False), pc.fill_null(pc.equal(pc.fill_null(both.column("person"), ""), pc.fill_null(both.column("old_person"), "")), False)))
-    gone = pc.and_(in_old, pc.invert(same))
-    added = pc.and_(in_new, pc.invert(same))
-    removed = both.filter(gone).select(keys)
+    width = len(frame) + 1
+    new_key = table.column("code").to_numpy() * width + table.column("row").to_numpy()
+    new_cycle = table.column("cycle").to_numpy()
+    new_person = cols.person[table.column("row").to_numpy()] if table.num_rows else np.zeros(0, dtype="int64")
+    # Old rows in the same terms; a ticket or entry no longer present gets a key matching nothing.
+    old_entry = pc.fill_null(pc.index_in(old.column("entry_id").cast(pa.string()), value_set=pa.array(entry_ids, pa.string())), -1).to_numpy()
+    old_row = pc.fill_null(pc.index_in(old.column("ticket_id").cast(pa.string()), value_set=arrow(frame["ticket_id"]).cast(pa.string())), -1).to_numpy()
+    old_key = np.where((old_entry >= 0) & (old_row >= 0), old_entry.astype("int64") * width + old_row, -1)
+    persons = pa.array(cols.persons.tolist(), pa.string())
+    old_person = pc.fill_null(pc.index_in(old.column("person").cast(pa.string()), value_set=persons), -2).to_numpy().astype("int64")
+    old_person = np.where(pc.is_null(old.column("person")).to_numpy(zero_copy_only=False), -1, old_person)
+    old_cycle = old.column("cycle").cast(pa.int64()).to_numpy()
+    order = np.argsort(new_key, kind="stable")
+    at = np.minimum(np.searchsorted(new_key[order], old_key), max(len(order) - 1, 0))
+    match = order[at] if len(order) else np.zeros(len(old_key), dtype="int64")
+    same = (old_key >= 0) & (len(order) > 0)
+    if len(order):
+        same &= (new_key[match] == old_key) & (new_cycle[match] == old_cycle) & (new_person[match] == old_person)
+    kept = np.zeros(table.num_rows, dtype=bool)
+    kept[match[same]] = True
+    removed = old.filter(pa.array(~same)).select(["entry_id", "ticket_id"])
     conn.executemany("DELETE FROM entry_tickets WHERE entry_id = ? AND ticket_id = ?", zip(removed.column(0).to_pylist(), removed.column(1).to_pylist()))
-    conn.ingest("entry_tickets", both.filter(added).select(["entry_id", "ticket_id", "cycle", "person"]))
+    conn.ingest("entry_tickets", new.filter(pa.array(~kept)))
 
 
 def _membership_table(frame: pd.DataFrame, members: list) -> pa.Table:

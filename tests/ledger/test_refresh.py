@@ -1,0 +1,67 @@
+"""The refresh writes only what changed in entry_tickets; the result equals a write from scratch."""
+
+from datetime import date, datetime, timedelta
+
+from tests.builders import at, store_with, tickets
+
+from gaopin.config import Settings
+from gaopin.ledger import service
+from gaopin.ledger.refresh import refresh
+
+TODAY = date(2024, 12, 31)
+
+
+def rows(prefix, phone, name, days, point="京铁和园12号楼", start=date(2024, 8, 1)):
+    return [
+        {
+            "ticket_id": f"{prefix}{i:03d}",
+            "received_at": at((start + timedelta(days=d)).isoformat()),
+            "caller_phone": phone,
+            "caller_name": name,
+            "address": point,
+            "category": "城市管理->噪声扰民->生活噪声",
+            "community": "京铁社区",
+        }
+        for i, d in enumerate(days)
+    ]
+
+
+def memberships(store):
+    return sorted(store.conn.execute("SELECT entry_id, ticket_id, cycle, person FROM entry_tickets").fetchall())
+
+
+def from_scratch(store, today):
+    store.conn.execute("DELETE FROM entry_tickets")
+    store.conn.execute("DELETE FROM ledger_cache")
+    store.conn.commit()
+    refresh(store, Settings(), today)
+    return memberships(store)
+
+
+def test_changed_memberships_are_written_and_the_rest_kept(tmp_path):
+    store = store_with(
+        tmp_path / "g.db",
+        rows("A", "13800000001", "赵建国", range(12))
+        + rows("B", "13900000002", "赵建国", range(0, 12, 2))
+        + rows("C", "13700000003", "钱女士", range(6), point="桥一社区5号楼"),
+    )
+    refresh(store, Settings(), date(2024, 8, 9))  # a cut-off: later tickets are not members yet
+    before = memberships(store)
+    assert before and before == from_scratch(store, date(2024, 8, 9))
+    refresh(store, Settings(), TODAY)
+    grown = memberships(store)
+    assert len(grown) > len(before) and grown == from_scratch(store, TODAY)
+    # Staff resolve one entry (its later tickets leave it), numbers are linked (persons change),
+    # an import moves tickets to another point and adds new ones.
+    view, _ = service.ledger_month(store, Settings(), 8, 2024, TODAY)
+    point = next(e for e in view["entries"] if e["kind"] == "point")
+    service.resolve(store, point["id"], "已协调", date(2024, 8, 8), TODAY)
+    store.link("13600000004", "13700000003", TODAY)
+    moved = rows("A", "13800000001", "赵建国", range(3), point="京铁和园14号楼")
+    again = rows("E", "13500000005", "李先生", range(9, 16))  # the point recurs: its later tickets start cycle 2
+    store.import_result(tickets(moved + again + rows("D", "13600000004", "孙先生", range(20, 26))), "b.xlsx", "sha-b", datetime(2024, 9, 1))
+    refresh(store, Settings(), TODAY)
+    changed = memberships(store)
+    assert changed != grown
+    assert any(cycle == 2 for _, _, cycle, _ in changed)
+    assert changed == from_scratch(store, TODAY)
