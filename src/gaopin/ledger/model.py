@@ -172,8 +172,17 @@ def events(conn: sqlite3.Connection, entry_id: str) -> list[dict]:
     return [{"date": d, "kind": k, "text": t} for d, k, t in rows]
 
 
-def next_id(conn: sqlite3.Connection, year: int, taken: set[str]) -> str:
-    prefix = f"GP-{year}-"
-    rows = conn.execute("SELECT id FROM entries WHERE id LIKE ?", (prefix + "%",)).fetchall()
-    numbers = [int(r[0][len(prefix) :]) for r in rows] + [int(t[len(prefix) :]) for t in taken if t.startswith(prefix)]
-    return f"{prefix}{max(numbers, default=0) + 1:04d}"
+class IdAllocator:
+    """Entry ids GP-YYYY-NNNN: per year, one more than the largest in the store or handed out."""
+
+    def __init__(self, conn) -> None:
+        self.conn = conn
+        self.last: dict[int, int] = {}
+
+    def next(self, year: int) -> str:
+        prefix = f"GP-{year}-"
+        if year not in self.last:
+            rows = self.conn.execute("SELECT id FROM entries WHERE id LIKE ?", (prefix + "%",)).fetchall()
+            self.last[year] = max((int(r[0][len(prefix) :]) for r in rows), default=0)
+        self.last[year] += 1
+        return f"{prefix}{self.last[year]:04d}"

@@ -18,6 +18,7 @@ import dataclasses
 import json
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Callable
 from datetime import date, timedelta
 
 import numpy as np
@@ -41,7 +42,7 @@ from gaopin.ledger.model import (
     Entry,
     add_events,
     load_entries,
-    next_id,
+    IdAllocator,
     save_entries,
 )
 from gaopin.ledger.stats import EntryStats
@@ -143,7 +144,8 @@ class Columns:
         # An issue is a (point, problem) pair: combined as integers, named only once per pair.
         pairs = np.where((point >= 0) & (problem >= 0), point.astype("int64") * max(len(problems), 1) + problem, -1)
         issue, issue_pairs = pd.factorize(pairs, use_na_sentinel=False)
-        names = [points[int(v) // max(len(problems), 1)] + KEY_SEP + problems[int(v) % max(len(problems), 1)] if v >= 0 else None for v in issue_pairs.tolist()]
+        point_names, problem_names, width = list(points), list(problems), max(len(problems), 1)
+        names = [point_names[v // width] + KEY_SEP + problem_names[v % width] if v >= 0 else None for v in issue_pairs.tolist()]
         none = [i for i, v in enumerate(issue_pairs.tolist()) if v < 0]
         if none:
             issue = np.where(issue == none[0], -1, issue - (issue > none[0]))
@@ -188,19 +190,27 @@ def _crossing(days: np.ndarray, persons: list, th: Thresholds) -> int | None:
     return int(found.iloc[0]) if len(found) else None
 
 
-def _candidate_keys(kt: KeyTickets, th: Thresholds) -> list[str]:
-    """Keys whose ticket counts alone cross the threshold somewhere (a cheap vectorised filter)."""
+def _candidates(kt: KeyTickets, th: Thresholds) -> dict[str, int]:
+    """Keys whose ticket counts alone cross the threshold, with the first day they do
+    (one vectorised pass over all keys)."""
     if not len(kt.day):
-        return []
+        return {}
     codes = np.repeat(np.arange(len(kt.keys)), kt.ends - kt.starts)
     found = first_crossings(codes, kt.day, th.min_tickets, th.days)
-    return [kt.keys[c] for c in found.index]
+    return dict(zip(kt.keys[found.index.to_numpy()].tolist(), found.to_numpy().tolist()))
 
 
-def _advance(entry: Entry | None, days: np.ndarray, persons: list, th: Thresholds, kind: str, key: str) -> tuple[Entry | None, str | None]:
-    """(entry, what happened): a new entry, a reopened one, or nothing."""
+def _advance(
+    entry: Entry | None, days: np.ndarray, persons: Callable[[], list], th: Thresholds, kind: str, key: str, first: int | None
+) -> tuple[Entry | None, str | None]:
+    """(entry, what happened): a new entry, a reopened one, or nothing.
+
+    `first`: the day the key's counts alone first cross (None: never); `persons` gives the
+    tickets' persons, asked for only when the persons condition needs them."""
     if entry is None:
-        crossed = _crossing(days, persons, th)
+        if first is None:
+            return None, None
+        crossed = first_crossing_with_persons(days, persons(), th.min_tickets, th.min_persons, th.days) if th.min_persons > 1 else first
         if crossed is None:
             return None, None
         opened = from_day(crossed)
@@ -209,7 +219,7 @@ def _advance(entry: Entry | None, days: np.ndarray, persons: list, th: Threshold
     if entry.state != ACTIVE or last.ended_on is None:
         return entry, None
     later = days > day_number(last.ended_on)
-    crossed = _crossing(days[later], [p for p, keep in zip(persons, later) if keep], th)
+    crossed = _crossing(days[later], [p for p, keep in zip(persons(), later) if keep], th)
     if crossed is None:
         return entry, None
     entry.cycles.append(Cycle(last.cycle + 1, from_day(crossed), starts_after=last.ended_on))
@@ -425,10 +435,11 @@ def refresh(store: Store, settings: Settings, today: date, result=None) -> Refre
                 by_key = _callers(index, entries, summary, today, conn, events)
             else:
                 by_key = {e.key: e for e in entries.values() if e.kind == kind and e.state == ACTIVE}
-            keys = set(_candidate_keys(kt, th)) | {k for k in by_key if kt.has(k)}
+            first = _candidates(kt, th)
+            keys = set(first) | {k for k in by_key if kt.has(k)}
             for key in sorted(keys):
                 days = kt.days(key)
-                entry, what = _advance(by_key.get(key), days, kt.person_list(key), th, kind, key)
+                entry, what = _advance(by_key.get(key), days, lambda: kt.person_list(key), th, kind, key, first.get(key))
                 if entry is None:
                     continue
                 if what == "created":
@@ -444,10 +455,9 @@ def refresh(store: Store, settings: Settings, today: date, result=None) -> Refre
                 members.append((entry, kt.rows[part][keep], cycles[keep], kt.person[part][keep]))
         # Ids in a stable order: by opening day, kind, key.
         order = {k: i for i, k in enumerate(KINDS)}
-        taken: set[str] = set()
+        ids = IdAllocator(conn)
         for e in sorted(created, key=lambda e: (e.opened_on, order[e.kind], e.key, sorted(e.phones))):
-            e.id = next_id(conn, e.opened_on.year, taken)
-            taken.add(e.id)
+            e.id = ids.next(e.opened_on.year)
             entries[e.id] = e
             summary.created.append(e.id)
         save_entries(conn, [e for e in entries.values() if e.dirty])
@@ -483,9 +493,17 @@ def _write_memberships(conn, table: pa.Table, frame: pd.DataFrame, cols: Columns
 
     Rows are compared as integers: (entry, ticket row in `frame`) keys, cycles and person codes."""
     old = conn.arrow("SELECT entry_id, ticket_id, cycle, person FROM entry_tickets")
+    # Rows go in in primary-key order: SQLite then appends to its B-tree instead of
+    # splitting pages all over it (several times faster for a million rows).
+    entry_rank = np.argsort(np.argsort(np.array(entry_ids, dtype=object), kind="stable"), kind="stable")
+    order = np.lexsort((_ticket_rank(frame)[table.column("row").to_numpy()], entry_rank[table.column("code").to_numpy()])) if table.num_rows else np.zeros(0, dtype="int64")
+    table = table.take(pa.array(order))
     new = table.select(["entry_id", "ticket_id", "cycle", "person"])
     if old.num_rows == 0:
+        # A first fill: the ticket index is built once at the end, not maintained row by row.
+        conn.execute("DROP INDEX IF EXISTS entry_tickets_ticket")
         conn.ingest("entry_tickets", new)
+        conn.execute("CREATE INDEX entry_tickets_ticket ON entry_tickets (ticket_id)")
         return
     width = len(frame) + 1
     new_key = table.column("code").to_numpy() * width + table.column("row").to_numpy()
@@ -510,6 +528,14 @@ def _write_memberships(conn, table: pa.Table, frame: pd.DataFrame, cols: Columns
     removed = old.filter(pa.array(~same)).select(["entry_id", "ticket_id"])
     conn.executemany("DELETE FROM entry_tickets WHERE entry_id = ? AND ticket_id = ?", zip(removed.column(0).to_pylist(), removed.column(1).to_pylist()))
     conn.ingest("entry_tickets", new.filter(pa.array(~kept)))
+
+
+def _ticket_rank(frame: pd.DataFrame) -> np.ndarray:
+    """Each frame row's place in ticket-id order (SQLite's and Arrow's: by UTF-8 bytes)."""
+    order = pc.sort_indices(arrow(frame["ticket_id"])).to_numpy()
+    rank = np.empty(len(order), dtype="int64")
+    rank[order] = np.arange(len(order))
+    return rank
 
 
 def _membership_table(frame: pd.DataFrame, members: list) -> pa.Table:
