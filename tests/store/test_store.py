@@ -4,7 +4,9 @@ import stat
 from datetime import date, datetime
 
 import openpyxl
+import pandas as pd
 import pytest
+from hypothesis import given, settings, strategies as st
 from tests.builders import at, store_with, tickets
 
 from gaopin.config import Settings
@@ -287,3 +289,15 @@ def test_purged_numbers_are_overwritten_even_if_the_vacuum_never_runs(tmp_path):
     real.close()
     raw = (tmp_path / "g.db").read_bytes()
     assert b"13955501234" not in raw and "旧标题XYZZY".encode() not in raw
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2100, 12, 31))), min_size=1, max_size=30))
+def test_times_are_stored_as_text_in_the_one_format(times):
+    from gaopin.store.store import TEXT_FORMAT, _text_frame
+
+    result = tickets([{"ticket_id": f"T{i}", "received_at": "", "closed_at": ""} for i in range(len(times))])
+    frame = result.frame.copy()
+    frame["received_at"] = pd.Series([pd.NaT if t is None else pd.Timestamp(t).floor("s") for t in times], dtype="datetime64[ns]")
+    stored = [None if pd.isna(v) else v for v in _text_frame(frame)["received_at"].tolist()]
+    assert stored == [None if t is None else t.replace(microsecond=0).strftime(TEXT_FORMAT) for t in times]
