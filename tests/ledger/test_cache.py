@@ -97,3 +97,34 @@ def test_purge_drops_the_kept_figures(store):
     assert store.conn.execute("SELECT count(*) FROM ledger_cache").fetchone()[0] == 1
     store.purge(date(2024, 8, 3))
     assert store.conn.execute("SELECT count(*) FROM ledger_cache").fetchone()[0] == 0
+
+
+def test_an_import_landing_during_a_refresh_is_not_taken_as_seen(store, monkeypatch):
+    from gaopin.ledger import refresh as refresh_module
+    from gaopin.ledger.refresh import is_current
+    from gaopin.store import Store
+
+    real_prepare = refresh_module.prepare
+
+    def prepare_while_another_process_imports(*args, **kwargs):
+        # The tickets have been read; another process commits an import now.
+        with Store(store.path) as other:
+            other.import_result(tickets(rows("E", "13600000004", "孙先生", range(5))), "e.xlsx", "sha-e", datetime(2024, 9, 2))
+        return real_prepare(*args, **kwargs)
+
+    monkeypatch.setattr(refresh_module, "prepare", prepare_while_another_process_imports)
+    refresh(store, Settings(), TODAY)
+    monkeypatch.setattr(refresh_module, "prepare", real_prepare)
+    assert not is_current(store, Settings(), TODAY)
+    after, summary = view(store)
+    assert not summary.cached and any(e["key"].get("name") == "孙先生" for e in after["entries"] if e["kind"] == "caller")
+
+
+def test_the_report_keeps_the_refresh_it_shares_and_reuses_it(store):
+    from gaopin.ledger.refresh import is_current
+    from gaopin.reports.run import make_report
+
+    first = make_report(Settings(), 8, 2024, None, str(store.path), TODAY)
+    assert is_current(store, Settings(), TODAY)
+    again = make_report(Settings(), 8, 2024, None, str(store.path), TODAY)
+    assert again["ledger"] == first["ledger"] and again == first

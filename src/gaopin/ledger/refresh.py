@@ -359,28 +359,41 @@ def _callers(
 CACHE_VERSION = 1
 
 
-def refresh_inputs(conn, settings: Settings, today: date) -> str:
-    """Everything a refresh depends on, cheaply: when this is unchanged, so is its result.
-
-    Imports (every import adds a row), the tickets received up to `today`, staff actions
-    (each adds an event), links, and the settings of points, problems, filters and thresholds."""
+def data_inputs(conn, settings: Settings, today: date) -> dict:
+    """What a refresh reads besides the ledger itself: imports (every import adds a row), the
+    tickets received up to `today`, links, and the settings of points, problems, filters and
+    thresholds. Taken before the tickets are read: a change after that is seen next time."""
     cutoff = (today + timedelta(days=1)).isoformat()
-
-    def rows(sql: str, params: tuple = ()) -> list:
-        return [list(r) for r in conn.execute(sql, params).fetchall()]
-
-    parts = {
+    return {
         "version": [__version__, CACHE_VERSION],
         "settings": [repr(settings.ledger), repr(settings.point), repr(settings.rules), repr(settings.filters)],
-        "imports": rows("SELECT count(*), coalesce(max(id), 0) FROM imports"),
-        "tickets": rows("SELECT count(*) FROM tickets"),
-        "until": rows("SELECT count(*) FROM tickets WHERE received_at < ?", (cutoff,)),
-        "events": rows("SELECT count(*), coalesce(max(seq), 0) FROM entry_events"),
-        "entries": rows("SELECT count(*) FROM entries"),
-        "links": rows("SELECT phone_a, phone_b FROM links ORDER BY phone_a, phone_b"),
-        "unlinks": rows("SELECT phone FROM unlinks ORDER BY phone"),
+        "imports": _rows(conn, "SELECT count(*), coalesce(max(id), 0) FROM imports"),
+        "tickets": _rows(conn, "SELECT count(*) FROM tickets"),
+        "until": _rows(conn, "SELECT count(*) FROM tickets WHERE received_at < ?", (cutoff,)),
+        "links": _rows(conn, "SELECT phone_a, phone_b FROM links ORDER BY phone_a, phone_b"),
+        "unlinks": _rows(conn, "SELECT phone FROM unlinks ORDER BY phone"),
     }
-    return json.dumps(parts, ensure_ascii=False, sort_keys=True)
+
+
+def _ledger_inputs(conn) -> dict:
+    """The ledger's own state: staff actions each add an event."""
+    return {
+        "events": _rows(conn, "SELECT count(*), coalesce(max(seq), 0) FROM entry_events"),
+        "entries": _rows(conn, "SELECT count(*) FROM entries"),
+    }
+
+
+def _rows(conn, sql: str, params: tuple = ()) -> list:
+    return [list(r) for r in conn.execute(sql, params).fetchall()]
+
+
+def _inputs(data: dict, ledger: dict) -> str:
+    return json.dumps({**data, **ledger}, ensure_ascii=False, sort_keys=True)
+
+
+def refresh_inputs(conn, settings: Settings, today: date) -> str:
+    """Everything a refresh depends on, cheaply: when this is unchanged, so is its result."""
+    return _inputs(data_inputs(conn, settings, today), _ledger_inputs(conn))
 
 
 def is_current(store: Store, settings: Settings, today: date) -> bool:
@@ -402,15 +415,17 @@ def kept(store: Store, settings: Settings, today: date) -> RefreshSummary | None
     return RefreshSummary(notes=notes, stats=stats, cached=True)
 
 
-def refresh(store: Store, settings: Settings, today: date, result=None) -> RefreshSummary:
+def refresh(store: Store, settings: Settings, today: date, result=None, read_after: dict | None = None) -> RefreshSummary:
     """Bring every kind of entry up to date with the tickets received up to `today`.
 
     When nothing has changed since the last refresh, its kept result is returned at once.
-    `result` may pass tickets already loaded from the store (the report does), to save a read.
+    `result` may pass tickets already loaded from the store (the report does), to save a read;
+    `read_after` is then `data_inputs` as taken before that read (without it, nothing is kept).
     """
     summary = kept(store, settings, today)
     if summary is not None:
         return summary
+    data = data_inputs(store.conn, settings, today) if result is None else read_after
     if result is None:
         result = store.tickets(columns=NEEDED, until=today, extra_headers=settings.filters.exclude)
     else:
@@ -466,12 +481,13 @@ def refresh(store: Store, settings: Settings, today: date, result=None) -> Refre
         table = _membership_table(frame, members)
         _write_memberships(conn, table, frame, cols, [e.id for e, _, _, _ in members])
         summary.stats = _stats(frame, members, table)
-        # Kept with the inputs as they stand after this refresh's own writes (its events).
+        # Kept with the data as read and the ledger as it stands after this refresh's own writes.
         conn.execute("DELETE FROM ledger_cache")
-        conn.execute(
-            "INSERT INTO ledger_cache (id, inputs, notes, stats) VALUES (1, ?, ?, ?)",
-            (refresh_inputs(conn, settings, today), json.dumps(summary.notes, ensure_ascii=False), summary.stats.to_bytes()),
-        )
+        if data is not None:
+            conn.execute(
+                "INSERT INTO ledger_cache (id, inputs, notes, stats) VALUES (1, ?, ?, ?)",
+                (_inputs(data, _ledger_inputs(conn)), json.dumps(summary.notes, ensure_ascii=False), summary.stats.to_bytes()),
+            )
     return summary
 
 

@@ -131,13 +131,14 @@ def _describe(e: Entry, stats: EntryStats, today: date, settings: Settings, mask
 
 
 def ledger_month(
-    store: Store, settings: Settings, month: int, year: int | None, today: date, show_phones: bool = False, result=None
+    store: Store, settings: Settings, month: int, year: int | None, today: date, show_phones: bool = False, result=None, read_after=None
 ) -> tuple[dict, RefreshSummary]:
     """Refresh, then the month's ledger: every entry with tickets in the month or open at its end.
 
-    `result`: the store's tickets if the caller has already read them (the report has)."""
+    `result`: the store's tickets if the caller has already read them (the report has), with
+    `read_after`, the refresh's data inputs taken before that read."""
     p = month_period(store, settings, month, year)
-    summary = refresh(store, settings, today, result=result)
+    summary = refresh(store, settings, today, result=result, read_after=read_after)
     entries = load_entries(store.conn)
     stats = summary.stats
     in_month = stats.in_period(p)

@@ -47,13 +47,14 @@ def make_report(
     if not 1 <= month <= 12:
         raise UsageError(f"月份 {month} 不对", "--month 应在 1 到 12 之间")
     fields = set(REPORT_FIELDS)
-    ledger_reads = False
+    ledger_reads, read_after = False, None
     if not files:
-        from gaopin.ledger.refresh import NEEDED as LEDGER_FIELDS, is_current
+        from gaopin.ledger.refresh import NEEDED as LEDGER_FIELDS, data_inputs, is_current
 
         with Store(db_path(db, settings), create=False) as store:
             # An up-to-date ledger needs no tickets; otherwise its refresh shares this read.
             ledger_reads = not is_current(store, settings, today)
+            read_after = data_inputs(store.conn, settings, today)
         if ledger_reads:
             fields |= set(LEDGER_FIELDS)
     result, links = tickets_from(files, db, settings, fields=fields, progress=progress)
@@ -67,7 +68,7 @@ def make_report(
             progress("更新高频诉求台账")
         with Store(db_path(db, settings), create=False) as store:
             exclusions = store.exclusions()
-            ledger, _ = ledger_month(store, settings, month, year, today, result=result if ledger_reads else None)
+            ledger, _ = ledger_month(store, settings, month, year, today, result=result if ledger_reads else None, read_after=read_after)
     rankings = read_rankings(settings.resolve_path(settings.report.rankings)) if settings.report.rankings else None
     if progress:
         progress("计算三率与综合成绩")
