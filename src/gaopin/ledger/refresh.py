@@ -105,11 +105,14 @@ class KeyTickets:
     persons: pd.Index  # person code → person id
     rows: np.ndarray  # row position in the prepared frame, same order
 
+    def __post_init__(self) -> None:
+        self._codes = {k: i for i, k in enumerate(self.keys.tolist())}  # one dict, not an Index lookup per key
+
     def code(self, key: str) -> int:
-        return int(self.keys.get_loc(key))
+        return self._codes[key]
 
     def has(self, key: str) -> bool:
-        return key in self.keys
+        return key in self._codes
 
     def slice(self, key: str) -> slice:
         c = self.code(key)
@@ -230,6 +233,8 @@ def _advance(
 
 def _cycle_of(entry: Entry, days: np.ndarray) -> np.ndarray:
     """The cycle each ticket belongs to, 0 for none (after an end, before a recurrence)."""
+    if len(entry.cycles) == 1 and entry.cycles[0].starts_after is None and entry.cycles[0].ended_on is None:
+        return np.ones(len(days), dtype="int64")  # the usual case: one open cycle holding everything
     out = np.zeros(len(days), dtype="int64")
     for c in entry.cycles:
         lo = -(1 << 40) if c.starts_after is None else day_number(c.starts_after) + 1
@@ -560,17 +565,18 @@ def _membership_table(frame: pd.DataFrame, members: list) -> pa.Table:
         return pa.table({"entry_id": pa.array([], pa.string()), "ticket_id": pa.array([], pa.string()), "cycle": pa.array([], pa.int64()), "person": pa.array([], pa.string()), "row": pa.array([], pa.int64()), "code": pa.array([], pa.int64())})
     # A ticket belongs to an entry at most once: each entry is reached under one key per refresh.
     sizes = [len(rows) for _, rows, _, _ in members]
-    entry_ids = np.repeat(np.array([e.id for e, _, _, _ in members], dtype=object), sizes)
+    codes = np.repeat(np.arange(len(members)), sizes)
     rows = np.concatenate([r for _, r, _, _ in members])
     cycles = np.concatenate([c for _, _, c, _ in members])
     take = pa.array(rows)
+    entry_ids = pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), pa.array([e.id for e, _, _, _ in members], pa.string()))
     return pa.table(
         {
-            "entry_id": pa.array(entry_ids.tolist(), pa.string()),
+            "entry_id": entry_ids.cast(pa.string()),
             "ticket_id": pc.take(arrow(frame["ticket_id"]), take).cast(pa.string()),
             "cycle": pa.array(cycles, pa.int64()),
             "person": pc.take(arrow(frame[PERSON]), take).cast(pa.string()),
             "row": take,
-            "code": pa.array(np.repeat(np.arange(len(members)), sizes), pa.int64()),
+            "code": pa.array(codes, pa.int64()),
         }
     )
