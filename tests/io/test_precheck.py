@@ -276,6 +276,20 @@ def test_sizes_over_a_limit_never_show_as_equal_to_it(tmp_path):
         check_xlsx(path, _limits(max_uncompressed_mb=1))
 
 
+
+@pytest.mark.parametrize("n", [0, 1, 9, 10, 11, 99, 100, 101, 1000, 1999, 2000, 2001, 12345, 100001, 987654, 1048576, 9999998, 9999999])
+def test_numbers_at_most(n):
+    pattern = re.compile(rb"(?:" + precheck._number_at_most(n) + rb')"')
+    for k in {1, 2, 9, 10, 11, 99, 100, 101, n - 1, n, n + 1, 10 * n, 10 * n + 9, 9999999} - {0, -1}:
+        assert (pattern.match(b'%d"' % k) is not None) == (k <= n), k
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 25, 26, 27, 52, 676, 702, 703, 728, 16384, 18277, 18278])
+def test_letters_at_most(n):
+    pattern = re.compile(rb"(?:" + precheck._letters_at_most(n) + rb")1")
+    for k in range(1, 18279):
+        assert (pattern.match(precheck._letters(k).encode() + b"1") is not None) == (k <= n), k
+
 _position = st.one_of(
     st.none(),  # implicit
     st.tuples(st.integers(1, 60), st.integers(1, 40), st.sampled_from(['r="{}"', "r='{}'", 'r = "{}"', 's="0" r="{}"']), st.booleans()),
