@@ -226,6 +226,16 @@ def test_a_cell_beyond_its_row_is_found(tmp_path):
     assert check_xlsx(_with_sheet(tmp_path, _sheet(body)), _limits(max_cells=10**9)).areas[SHEET] == (999999, 702)
 
 
+
+def test_cells_that_each_grow_the_rectangle_are_not_searched_one_by_one(tmp_path, monkeypatch):
+    """No row tags, every cell a row further down: one pattern per cell made this take seconds."""
+    body = "".join(f'<c r="A{r}"><v>1</v></c>' for r in range(1, 20001))
+    patterns = []
+    outside = precheck._outside
+    monkeypatch.setattr(precheck, "_outside", lambda *rect: patterns.append(rect) or outside(*rect))
+    assert check_xlsx(_with_sheet(tmp_path, _sheet(body)), LimitSettings()).areas[SHEET] == (20000, 1)
+    assert len(set(patterns)) < 100  # rectangles a pattern was made for
+
 def test_a_sheet_under_any_part_name_is_checked(tmp_path):
     """workbook.xml.rels may point a worksheet at xl/media/image1.png: every XML part is scanned."""
     far = _sheet('<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>')

@@ -212,14 +212,14 @@ class _Scan:
             cutoff = len(self._unprefixed(data[:cutoff]))
         fast = None
         if not self.exact:
-            fast = self._fast_scan(view, cutoff, colon)
+            fast = self._fast_scan(view, view_start, cutoff, colon)
             if fast is None:
                 self.exact = True
                 self.row = self.max_row
         if fast is None:
             tail = self._walk(data, start)
         else:
-            self._fast(view, view_start, *fast)
+            self._fast(*fast)
             # From a tag's start, so that the next chunk never begins in the middle of one.
             tail = data[-CARRY:]
             cut = tail.find(b"<")
@@ -242,9 +242,11 @@ class _Scan:
                 return True
         return False
 
-    def _fast_scan(self, data: bytes, cutoff: int, colon: bool) -> tuple[int, list[tuple[int, int]]] | None:
-        """The highest row number and the cells outside the rectangle seen so far (normally
-        none), or None if a row or cell tag before `cutoff` is not spelt the honest way.
+    def _fast_scan(
+        self, data: bytes, start: int, cutoff: int, colon: bool
+    ) -> tuple[int, int, list[tuple[int, int]]] | None:
+        """The highest row number, the number of new cells and the cells that grow the rectangle
+        (normally none), or None if a row or cell tag before `cutoff` is not spelt the honest way.
 
         Nothing is changed here: a chunk found odd is walked exactly from the state before it."""
         rows = _ROWS.findall(data)
@@ -257,27 +259,46 @@ class _Scan:
             if odd is not None and odd.start() < cutoff:
                 return None
         top = max(map(int, filter(None, rows)), default=0)
-        # One search finds both the odd cell tags and the honest ones outside the rectangle.
-        outside = []
-        for m in _outside(self.max_col, max(self.max_row, top)).finditer(data):
+        cells = data.count(_CELL_OPEN, max(0, start - len(_CELL_OPEN) + 1))
+        # One search finds both the odd cell tags and the honest ones outside the rectangle seen
+        # so far (normally none). Each of those grows the rectangle; the search goes on with the
+        # same pattern (a compilation per cell is slow when every cell grows it) until cells it
+        # finds within the grown rectangle are many.
+        cols, height = self.max_col, max(self.max_row, top)
+        searched, within = (cols, height), 0
+        grown = []
+        pos = 0
+        while (m := _outside(*searched).search(data, pos)) is not None:
+            pos = m.end()
             cell = _HONEST_CELL.match(data, m.start())
-            if cell is not None:
-                outside.append((column_number(cell.group(1).decode()), int(cell.group(2))))
-            elif m.start() < cutoff:
-                return None
-            # An odd-looking tag after the cutoff may be cut off: looked at again with the next chunk.
-        return top, outside
+            if cell is None:
+                if m.start() < cutoff:
+                    return None
+                continue  # a tag cut off at the end of the chunk: looked at again with the next one
+            col, row = column_number(cell.group(1).decode()), int(cell.group(2))
+            if col <= cols and row <= height:
+                within += 1
+                if within > 32:
+                    searched, within = (cols, height), 0
+                continue
+            grown.append((col, row))
+            cols, height = max(cols, col), max(height, row)
+            if self._over(cols, height, self.cells + cells):
+                # Refused at this cell unless the chunk is odd: no need to grow further.
+                odd = _ODD_CELL.search(data, pos)
+                if odd is not None and odd.start() < cutoff:
+                    return None
+                break
+        return top, cells, grown
 
-    def _fast(self, data: bytes, start: int, top: int, outside: list[tuple[int, int]]) -> None:
-        """Every row and cell spelt as honest writers do: bound them with C-speed passes."""
+    def _fast(self, top: int, cells: int, grown: list[tuple[int, int]]) -> None:
+        """What _fast_scan found in a chunk spelt as honest writers do, applied and checked."""
         self.max_row = max(self.max_row, top)
-        self.cells += data.count(_CELL_OPEN, max(0, start - len(_CELL_OPEN) + 1))
-        # In order, each cell still outside the rectangle grows it and is checked at once.
-        for col, row in outside:
-            if col > self.max_col or row > self.max_row:
-                self.max_col = max(self.max_col, col)
-                self.max_row = max(self.max_row, row)
-                self._check_limits()
+        self.cells += cells
+        for col, row in grown:  # in order, each grows the rectangle and is checked at once
+            self.max_col = max(self.max_col, col)
+            self.max_row = max(self.max_row, row)
+            self._check_limits()
 
     def _walk(self, data: bytes, start: int) -> bytes:
         """Every row and cell tag in order, placed as calamine places them."""
@@ -323,16 +344,23 @@ class _Scan:
         return tail
 
     def _check_limits(self) -> None:
+        problem = self._over(self.max_col, self.max_row, self.cells)
+        if problem:
+            self.refuse(problem)
+
+    def _over(self, max_col: int, max_row: int, cells: int) -> str | None:
+        """What a rectangle and a number of cells exceed, if anything."""
         lim = self.limits
-        cols = max(self.max_col, 1)
-        if self.max_col > lim.max_columns:
-            self.refuse(f"有单元格位于第 {self.max_col} 列，超过上限 {lim.max_columns} 列")
-        if self.max_row > lim.max_rows:
-            self.refuse(f"有单元格位于第 {self.max_row} 行，超过上限 {lim.max_rows} 行")
-        if self.max_row * cols > lim.max_cells:
-            self.refuse(f"的数据区域达 {self.max_row} 行 × {cols} 列，超过上限 {lim.max_cells} 个单元格")
-        if self.cells > lim.max_cells:
-            self.refuse(f"有超过 {lim.max_cells} 个单元格，超过上限")
+        cols = max(max_col, 1)
+        if max_col > lim.max_columns:
+            return f"有单元格位于第 {max_col} 列，超过上限 {lim.max_columns} 列"
+        if max_row > lim.max_rows:
+            return f"有单元格位于第 {max_row} 行，超过上限 {lim.max_rows} 行"
+        if max_row * cols > lim.max_cells:
+            return f"的数据区域达 {max_row} 行 × {cols} 列，超过上限 {lim.max_cells} 个单元格"
+        if cells > lim.max_cells:
+            return f"有超过 {lim.max_cells} 个单元格，超过上限"
+        return None
 
     def _check_dimension(self, m: re.Match) -> None:
         c1, r1, c2, r2 = m.groups()

@@ -209,7 +209,9 @@ def _rows_grid(kind: str, rows: list[list[object]], sheet: str | None) -> Grid:
                 array = pa.array(values, type=pa.string())
             except pa.ArrowTypeError:
                 # Whole numbers past a float's exact digits: Excel may have shown other digits.
-                bad = [i for i, v in enumerate(values) if isinstance(v, float) and abs(v) >= EXACT_FLOAT_LIMIT and v.is_integer()]
+                bad = [
+                    i for i, v in enumerate(values) if isinstance(v, float) and abs(v) >= EXACT_FLOAT_LIMIT and v.is_integer()
+                ]
                 if bad:
                     imprecise[pos] = bad
                 array = pa.array(_texts(values), type=pa.string())
