@@ -226,6 +226,16 @@ def test_a_cell_beyond_its_row_is_found(tmp_path):
     assert check_xlsx(_with_sheet(tmp_path, _sheet(body)), _limits(max_cells=10**9)).areas[SHEET] == (999999, 702)
 
 
+
+def test_cells_that_each_grow_the_rectangle_are_not_searched_one_by_one(tmp_path, monkeypatch):
+    """No row tags, every cell a row further down: one pattern per cell made this take seconds."""
+    body = "".join(f'<c r="A{r}"><v>1</v></c>' for r in range(1, 20001))
+    patterns = []
+    outside = precheck._outside
+    monkeypatch.setattr(precheck, "_outside", lambda *rect: patterns.append(rect) or outside(*rect))
+    assert check_xlsx(_with_sheet(tmp_path, _sheet(body)), LimitSettings()).areas[SHEET] == (20000, 1)
+    assert len(set(patterns)) < 100  # rectangles a pattern was made for
+
 def test_a_sheet_under_any_part_name_is_checked(tmp_path):
     """workbook.xml.rels may point a worksheet at xl/media/image1.png: every XML part is scanned."""
     far = _sheet('<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>')
@@ -275,6 +285,20 @@ def test_sizes_over_a_limit_never_show_as_equal_to_it(tmp_path):
     with pytest.raises(InputError, match="解压后有 2 MB（压缩包声明），超过上限 1 MB"):
         check_xlsx(path, _limits(max_uncompressed_mb=1))
 
+
+
+@pytest.mark.parametrize("n", [0, 1, 9, 10, 11, 99, 100, 101, 1000, 1999, 2000, 2001, 12345, 100001, 987654, 1048576, 9999998, 9999999])
+def test_numbers_at_most(n):
+    pattern = re.compile(rb"(?:" + precheck._number_at_most(n) + rb')"')
+    for k in {1, 2, 9, 10, 11, 99, 100, 101, n - 1, n, n + 1, 10 * n, 10 * n + 9, 9999999} - {0, -1}:
+        assert (pattern.match(b'%d"' % k) is not None) == (k <= n), k
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 25, 26, 27, 52, 676, 702, 703, 728, 16384, 18277, 18278])
+def test_letters_at_most(n):
+    pattern = re.compile(rb"(?:" + precheck._letters_at_most(n) + rb")1")
+    for k in range(1, 18279):
+        assert (pattern.match(precheck._letters(k).encode() + b"1") is not None) == (k <= n), k
 
 _position = st.one_of(
     st.none(),  # implicit

@@ -56,6 +56,13 @@ def test_cell_text(value, text):
     assert cell_text(value) == text
 
 
+
+def test_a_column_converted_at_once_reads_as_cell_by_cell():
+    values = [None, "00123", True, 13812345678.0, -3.0, -0.0, 1e300, 1065123456, 2.5, float("nan"), -math.inf,
+              dt.datetime(2024, 8, 3, 14, 5, 9, 500), dt.datetime(1, 1, 1), dt.date(2024, 8, 3), dt.time(14, 5),
+              dt.timedelta(hours=12)]  # fmt: skip
+    assert readers._texts(values) == [cell_text(v) for v in values]
+
 # --- workbooks --------------------------------------------------------------------------
 
 

@@ -42,8 +42,12 @@ _ODD_CELL = re.compile(rb'<c(?! r="[A-Z]{1,3}[1-9][0-9]{0,6}")[\s>/]')
 _ODD_ROW = re.compile(rb'<row(?! r="[1-9][0-9]{0,6}")[\s>/]')
 _PREFIXED = re.compile(rb":(?:c|row)[\s>/]")  # <x:c …>: calamine matches local names
 _ROOT_PREFIX = re.compile(rb"<([\w.-]{1,10}:)worksheet[\s>]")  # .NET's OpenXML SDK writes <x:worksheet>, <x:c>
-_ROW_NUMBERS = re.compile(rb'<row r="([1-9][0-9]{0,6})"')
+# Every row tag in one pass: its number if spelt honestly, b"" if not (then _ODD_ROW places it).
+_ROWS = re.compile(rb'<row(?: r="([1-9][0-9]{0,6})"|[\s>/])')
+_HONEST_CELL = re.compile(rb'<c r="([A-Z]{1,3})([1-9][0-9]{0,6})"')
 _CELL_OPEN = b'<c r="'
+# Tags with a prefix (<x:c>, <x:row>, <x:f>): one search, as they are rare outside .NET's files.
+_COLON_TAGS = re.compile(rb":(?:c|row|f)[\s>/]")
 # calamine reserves room for every string the shared-string table says it holds, before reading one.
 _SST_COUNT = re.compile(rb"""sst\s[^>]*?uniqueCount\s*=\s*["']\s*([0-9]{1,30})""")
 _FORMULA_TAGS = (re.compile(rb"<f[\s>/]"), re.compile(rb":f[\s>/]"))  # two literal searches: fast
@@ -196,7 +200,9 @@ class _Scan:
         sst = _SST_COUNT.search(data)
         if sst and int(sst.group(1)) > self.limits.max_cells:
             self.refuse(f"声明了 {int(sst.group(1))} 个不同的字符串，超过上限 {self.limits.max_cells}")
-        if any(p.search(data) for p in _FORMULA_TAGS):
+        # Without any ":c", ":row" or ":f" tag there is neither a prefixed tag nor a prefixed formula.
+        colon = bool(self.prefix) or _COLON_TAGS.search(data) is not None
+        if _FORMULA_TAGS[0].search(data) or (colon and _FORMULA_TAGS[1].search(data)):
             # Count only matches that end past the overlap: those inside it were counted before.
             self.formulas += sum(1 for m in _FORMULA_NO_VALUE.finditer(data) if m.end() > start)
         view, view_start, cutoff = data, start, len(data) - FAST_TAIL
@@ -204,13 +210,16 @@ class _Scan:
             view = self._unprefixed(data)
             view_start = len(self._unprefixed(data[:start]))
             cutoff = len(self._unprefixed(data[:cutoff]))
-        if not self.exact and self._odd(view, cutoff):
-            self.exact = True
-            self.row = self.max_row
-        if self.exact:
+        fast = None
+        if not self.exact:
+            fast = self._fast_scan(view, view_start, cutoff, colon)
+            if fast is None:
+                self.exact = True
+                self.row = self.max_row
+        if fast is None:
             tail = self._walk(data, start)
         else:
-            self._fast(view, view_start)
+            self._fast(*fast)
             # From a tag's start, so that the next chunk never begins in the middle of one.
             tail = data[-CARRY:]
             cut = tail.find(b"<")
@@ -233,23 +242,63 @@ class _Scan:
                 return True
         return False
 
-    def _fast(self, data: bytes, start: int) -> None:
-        """Every row and cell spelt as honest writers do: bound them with C-speed passes."""
-        rows = _ROW_NUMBERS.findall(data)
-        if rows:
-            self.max_row = max(self.max_row, max(map(int, rows)))
-        self.cells += data.count(_CELL_OPEN, max(0, start - len(_CELL_OPEN) + 1))
-        # Cells beyond the rectangle seen so far (normally none): one search, repeated after each find.
+    def _fast_scan(
+        self, data: bytes, start: int, cutoff: int, colon: bool
+    ) -> tuple[int, int, list[tuple[int, int]]] | None:
+        """The highest row number, the number of new cells and the cells that grow the rectangle
+        (normally none), or None if a row or cell tag before `cutoff` is not spelt the honest way.
+
+        Nothing is changed here: a chunk found odd is walked exactly from the state before it."""
+        rows = _ROWS.findall(data)
+        if b"" in rows:  # a row tag spelt otherwise: where is the first?
+            odd = _ODD_ROW.search(data)
+            if odd is not None and odd.start() < cutoff:
+                return None
+        if colon:
+            odd = _PREFIXED.search(data)
+            if odd is not None and odd.start() < cutoff:
+                return None
+        top = max(map(int, filter(None, rows)), default=0)
+        cells = data.count(_CELL_OPEN, max(0, start - len(_CELL_OPEN) + 1))
+        # One search finds both the odd cell tags and the honest ones outside the rectangle seen
+        # so far (normally none). Each of those grows the rectangle; the search goes on with the
+        # same pattern (a compilation per cell is slow when every cell grows it) until cells it
+        # finds within the grown rectangle are many.
+        cols, height = self.max_col, max(self.max_row, top)
+        searched, within = (cols, height), 0
+        grown = []
         pos = 0
-        while True:
-            m = _beyond(self.max_col, self.max_row).search(data, pos)
-            if m is None:
-                break
-            letters, row = (m.group(1), m.group(2)) if m.group(1) is not None else (m.group(3), m.group(4))
-            self.max_col = max(self.max_col, column_number(letters.decode()))
-            self.max_row = max(self.max_row, int(row))
-            self._check_limits()
+        while (m := _outside(*searched).search(data, pos)) is not None:
             pos = m.end()
+            cell = _HONEST_CELL.match(data, m.start())
+            if cell is None:
+                if m.start() < cutoff:
+                    return None
+                continue  # a tag cut off at the end of the chunk: looked at again with the next one
+            col, row = column_number(cell.group(1).decode()), int(cell.group(2))
+            if col <= cols and row <= height:
+                within += 1
+                if within > 32:
+                    searched, within = (cols, height), 0
+                continue
+            grown.append((col, row))
+            cols, height = max(cols, col), max(height, row)
+            if self._over(cols, height, self.cells + cells):
+                # Refused at this cell unless the chunk is odd: no need to grow further.
+                odd = _ODD_CELL.search(data, pos)
+                if odd is not None and odd.start() < cutoff:
+                    return None
+                break
+        return top, cells, grown
+
+    def _fast(self, top: int, cells: int, grown: list[tuple[int, int]]) -> None:
+        """What _fast_scan found in a chunk spelt as honest writers do, applied and checked."""
+        self.max_row = max(self.max_row, top)
+        self.cells += cells
+        for col, row in grown:  # in order, each grows the rectangle and is checked at once
+            self.max_col = max(self.max_col, col)
+            self.max_row = max(self.max_row, row)
+            self._check_limits()
 
     def _walk(self, data: bytes, start: int) -> bytes:
         """Every row and cell tag in order, placed as calamine places them."""
@@ -295,16 +344,23 @@ class _Scan:
         return tail
 
     def _check_limits(self) -> None:
+        problem = self._over(self.max_col, self.max_row, self.cells)
+        if problem:
+            self.refuse(problem)
+
+    def _over(self, max_col: int, max_row: int, cells: int) -> str | None:
+        """What a rectangle and a number of cells exceed, if anything."""
         lim = self.limits
-        cols = max(self.max_col, 1)
-        if self.max_col > lim.max_columns:
-            self.refuse(f"有单元格位于第 {self.max_col} 列，超过上限 {lim.max_columns} 列")
-        if self.max_row > lim.max_rows:
-            self.refuse(f"有单元格位于第 {self.max_row} 行，超过上限 {lim.max_rows} 行")
-        if self.max_row * cols > lim.max_cells:
-            self.refuse(f"的数据区域达 {self.max_row} 行 × {cols} 列，超过上限 {lim.max_cells} 个单元格")
-        if self.cells > lim.max_cells:
-            self.refuse(f"有超过 {lim.max_cells} 个单元格，超过上限")
+        cols = max(max_col, 1)
+        if max_col > lim.max_columns:
+            return f"有单元格位于第 {max_col} 列，超过上限 {lim.max_columns} 列"
+        if max_row > lim.max_rows:
+            return f"有单元格位于第 {max_row} 行，超过上限 {lim.max_rows} 行"
+        if max_row * cols > lim.max_cells:
+            return f"的数据区域达 {max_row} 行 × {cols} 列，超过上限 {lim.max_cells} 个单元格"
+        if cells > lim.max_cells:
+            return f"有超过 {lim.max_cells} 个单元格，超过上限"
+        return None
 
     def _check_dimension(self, m: re.Match) -> None:
         c1, r1, c2, r2 = m.groups()
@@ -323,48 +379,53 @@ class _Scan:
             self.refuse(f"声明了 {rows * cols} 个单元格，超过上限 {lim.max_cells}")
 
 
-_BEYOND_CACHE: dict[tuple[int, int], re.Pattern] = {}
+_OUTSIDE_CACHE: dict[tuple[int, int], re.Pattern] = {}
 
 
-def _beyond(max_col: int, max_row: int) -> re.Pattern:
-    """`<c r="…"` past `max_col` (groups 1, 2) or past `max_row` (groups 3, 4)."""
+def _outside(max_col: int, max_row: int) -> re.Pattern:
+    """`<c` followed by anything but ` r="…"` naming a cell within `max_col` × `max_row`."""
     key = (max_col, max_row)
-    pattern = _BEYOND_CACHE.get(key)
+    pattern = _OUTSIDE_CACHE.get(key)
     if pattern is None:
-        if len(_BEYOND_CACHE) > 256:
-            _BEYOND_CACHE.clear()
-        pattern = re.compile(
-            rb'<c r="(?:(' + _letters_above(max_col) + rb')([1-9][0-9]{0,6})|([A-Z]{1,3})(' + _number_above(max_row) + rb'))"'
-        )
-        _BEYOND_CACHE[key] = pattern
+        if len(_OUTSIDE_CACHE) > 256:
+            _OUTSIDE_CACHE.clear()
+        pattern = re.compile(rb'<c(?! r="(?:' + _letters_at_most(max_col) + rb")(?:" + _number_at_most(max_row) + rb')")[\s>/]')
+        _OUTSIDE_CACHE[key] = pattern
     return pattern
 
 
-def _number_above(n: int) -> bytes:
-    """A regex for decimal numbers (no leading zero, at most 7 digits) greater than n."""
-    s = str(n)
-    parts = [rb"[1-9][0-9]{%d,6}" % len(s)] if len(s) < 7 else []
-    for i, ch in enumerate(s):
-        if ch != "9":
-            rest = len(s) - i - 1
-            lead = b"[1-9]" if i == 0 and ch == "0" else b"[%d-9]" % (int(ch) + 1)
-            parts.append(s[:i].encode() + lead + (rb"[0-9]{%d}" % rest if rest else b""))
-    return b"|".join(parts) or rb"(?!)"
-
-
-def _letters_above(n: int) -> bytes:
-    """A regex for column letters (one to three) naming a column greater than n."""
+def _number_at_most(n: int) -> bytes:
+    """A regex for decimal numbers (no leading zero, at most 7 digits) from 1 to n."""
     if n <= 0:
-        return rb"[A-Z]{1,3}"
-    if n >= 18278:  # ZZZ
         return rb"(?!)"
-    s = _letters(n)
-    parts = [rb"[A-Z]{%d,3}" % (len(s) + 1)] if len(s) < 3 else []
+    if n >= 9_999_999:
+        return rb"[1-9][0-9]{0,6}+"
+    s = str(n)
+    # Fewer digits (possessive: the closing quote decides, nothing to backtrack), then as many.
+    parts = [rb"[1-9][0-9]{0,%d}+" % (len(s) - 2)] if len(s) > 1 else []
     for i, ch in enumerate(s):
-        if ch != "Z":
+        low = 1 if i == 0 else 0
+        if int(ch) > low:
             rest = len(s) - i - 1
-            parts.append(s[:i].encode() + b"[%s-Z]" % chr(ord(ch) + 1).encode() + (rb"[A-Z]{%d}" % rest if rest else b""))
-    return b"|".join(parts) or rb"(?!)"
+            parts.append(s[:i].encode() + b"[%d-%d]" % (low, int(ch) - 1) + (rb"[0-9]{%d}" % rest if rest else b""))
+    parts.append(s.encode())
+    return b"|".join(parts)
+
+
+def _letters_at_most(n: int) -> bytes:
+    """A regex for column letters (one to three) naming a column from 1 to n."""
+    if n <= 0:
+        return rb"(?!)"
+    if n >= 18278:  # ZZZ
+        return rb"[A-Z]{1,3}+"
+    s = _letters(n)
+    parts = [rb"[A-Z]{1,%d}+" % (len(s) - 1)] if len(s) > 1 else []
+    for i, ch in enumerate(s):
+        if ch != "A":
+            rest = len(s) - i - 1
+            parts.append(s[:i].encode() + b"[A-%s]" % chr(ord(ch) - 1).encode() + (rb"[A-Z]{%d}" % rest if rest else b""))
+    parts.append(s.encode())
+    return b"|".join(parts)
 
 
 def _letters(n: int) -> str:

@@ -15,6 +15,7 @@ import io
 import math
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from operator import itemgetter
 from pathlib import Path
 from typing import Callable
 
@@ -80,8 +81,22 @@ def cell_text(value: object) -> str:
     return str(value)
 
 
-def _is_imprecise(value: object) -> bool:
-    return isinstance(value, float) and value.is_integer() and abs(value) >= EXACT_FLOAT_LIMIT
+def _float_text(value: float) -> str:
+    return str(int(value)) if value.is_integer() else cell_text(value)  # NaN and inf are not integers
+
+
+def _datetime_text(value: dt.datetime) -> str:
+    return value.isoformat(sep=" ", timespec="seconds")
+
+
+# cell_text for the types a column mostly holds, without its chain of checks.
+_TEXT_OF_TYPE: dict[type, Callable[[object], str]] = {str: str, float: _float_text, dt.datetime: _datetime_text}
+
+
+def _texts(values: list[object]) -> list[str]:
+    """cell_text of every value."""
+    text_of = _TEXT_OF_TYPE.get
+    return [text_of(type(v), cell_text)(v) for v in values]
 
 
 def read(path: Path, load: LoadSettings, limits: LimitSettings) -> Grid:
@@ -184,18 +199,23 @@ def _rows_grid(kind: str, rows: list[list[object]], sheet: str | None) -> Grid:
         wanted = list(range(width)) if columns is None else columns
         if any(len(r) != width for r in data):
             data = [list(r) + [""] * (width - len(r)) for r in data]
-        transposed = list(zip(*data)) if data else [() for _ in range(width)]
         cols: dict[str, pd.Series] = {}
         imprecise: dict[int, list[int]] = {}
-        for pos in wanted:
-            values = transposed[pos]
-            if not all(type(v) is str for v in values):
-                bad = [i for i, v in enumerate(values) if _is_imprecise(v)]
+        for pos in wanted:  # only the columns asked for
+            values = list(map(itemgetter(pos), data))
+            try:
+                # Most columns hold text only: Arrow takes them as they are and refuses anything
+                # else (calamine gives numbers, bools, dates and times, never bytes).
+                array = pa.array(values, type=pa.string())
+            except pa.ArrowTypeError:
+                # Whole numbers past a float's exact digits: Excel may have shown other digits.
+                bad = [
+                    i for i, v in enumerate(values) if isinstance(v, float) and abs(v) >= EXACT_FLOAT_LIMIT and v.is_integer()
+                ]
                 if bad:
                     imprecise[pos] = bad
-                values = [cell_text(v) for v in values]
+                array = pa.array(_texts(values), type=pa.string())
             # Through Arrow: "" becomes a null in the same pass (a blank cell).
-            array = pa.array(values, type=pa.string())
             array = pc.if_else(pc.equal(pc.binary_length(array), 0), pa.scalar(None, pa.string()), array)
             cols[str(pos)] = pd.Series(pd.array(array, dtype="str"))
         frame = pd.DataFrame(cols) if cols else pd.DataFrame(index=range(len(data)))
