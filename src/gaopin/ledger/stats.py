@@ -98,7 +98,7 @@ class EntryStats:
         ties = np.flatnonzero((np.diff(codes) == 0) & (np.diff(seconds) == 0))
         if len(ties):
             # Tickets of the same entry and second: their ids decide (only these few are sorted).
-            order, ids = _break_ties(order, ids, codes, seconds, ties)
+            order, ids = _break_ties(order, ids, ties)
         offsets = np.searchsorted(codes, np.arange(n + 1), side="left")
         days = (seconds // 86_400).astype("int32")
         has = offsets[1:] > offsets[:-1]
@@ -251,16 +251,13 @@ class EntryStats:
         )
 
 
-def _break_ties(order: np.ndarray, ids: pa.Array, codes: np.ndarray, seconds: np.ndarray, ties: np.ndarray) -> tuple[np.ndarray, pa.Array]:
+def _break_ties(order: np.ndarray, ids: pa.Array, ties: np.ndarray) -> tuple[np.ndarray, pa.Array]:
     """Sort each run of equal (entry, second) by ticket id."""
-    values = ids.to_pylist()
-    positions = np.arange(len(values))
+    positions = np.arange(len(order))
+    # Consecutive tie positions t (row t equals row t+1) make one run, from its first t to its last t + 1.
     starts = ties[np.r_[True, np.diff(ties) > 1]]
-    for s in starts.tolist():
-        e = s + 1
-        while e < len(codes) and codes[e] == codes[s] and seconds[e] == seconds[s]:
-            e += 1
-        run = sorted(range(s, e), key=values.__getitem__)
-        positions[s:e] = run
-    new_order = order[positions]
-    return new_order, pc.take(ids, pa.array(positions))
+    run_ends = np.r_[ties[np.flatnonzero(np.diff(ties) > 1)], ties[-1]] + 2
+    for s, e in zip(starts.tolist(), run_ends.tolist()):
+        values = ids.slice(s, e - s).to_pylist()
+        positions[s:e] = [s + i for i in sorted(range(e - s), key=values.__getitem__)]
+    return order[positions], pc.take(ids, pa.array(positions))
