@@ -444,3 +444,17 @@ def test_a_panic_in_an_extension_is_an_internal_error_with_the_cell_masked(tmp_p
     assert len(lines) == 2 and lines[0].startswith("内部错误：PanicException")
     assert "13812345678" not in result.stderr and "138****5678" in result.stderr
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_clean_output_reads_back_as_the_same_tickets(tmp_path, suffix):
+    from pandas.testing import assert_frame_equal
+
+    from gaopin.io.load import load
+
+    source = _export(tmp_path)
+    out = tmp_path / f"clean{suffix}"
+    assert run("clean", source, "-o", out, "--show-phones").exit_code == 0
+    original, again = load([source], Settings()), load([out], Settings())
+    columns = list(CANONICAL_COLUMNS)
+    assert_frame_equal(again.frame[columns].reset_index(drop=True), original.frame[columns].reset_index(drop=True))

@@ -67,6 +67,8 @@ def _candidates(columns: dict[str, Any]) -> list[tuple[str, str, int]]:
         if f.name in configured:
             continue
         out.extend((header_key(alias), f.name, i) for i, alias in enumerate(f.aliases))
+        # The field's own name, as `gaopin clean` writes it: its output reads back in.
+        out.append((header_key(f.name), f.name, len(f.aliases)))
     if "category" not in configured:
         for level, aliases in zip(LEVEL_NAMES, CATEGORY_LEVEL_ALIASES):
             out.extend((header_key(alias), level, i) for i, alias in enumerate(aliases))
