@@ -236,10 +236,16 @@ def _to_canonical(
         log.add(Problem("extra_cells", message, file=source, row=number))
     # Blank rows (every cell empty) are not tickets.
     if len(raw.columns):
-        # A row whose cells are all blank or whitespace is not a ticket.
+        # A row whose cells are all blank or whitespace is not a ticket. Most rows have a first
+        # cell: the other columns are looked at only for the rows still blank.
         nonblank = np.zeros(len(raw), dtype=bool)
+        blank = np.arange(len(raw))
         for c in raw.columns:
-            nonblank |= conv.has_text(raw[c])
+            if not len(blank):
+                break
+            found = conv.has_text(raw[c].iloc[blank])
+            nonblank[blank[found]] = True
+            blank = blank[~found]
         nonblank = pd.Series(nonblank, index=raw.index)
     else:
         nonblank = pd.Series(False, index=raw.index)
