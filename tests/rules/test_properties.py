@@ -5,7 +5,7 @@ from datetime import date, timedelta
 from tests.builders import tickets
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.rule_reference import reference_warnings
+from tests.rule_reference import reference_details, reference_warnings
 
 from gaopin.config import Settings
 from gaopin.rules.prepare import prepare
@@ -104,3 +104,49 @@ def test_reordering_rows_changes_nothing(items, rnd):
     a = warn(tickets(rows), Settings()).to_dict()
     b = warn(tickets(shuffled), Settings()).to_dict()
     assert a == b
+
+
+TITLES = ["占道经营", "请回电13812345678", "请回电13812345678 ", "请回电１３８１２３４５６７８", "噪声扰民", "门口堆物", None]
+COMMUNITIES = ["恰海社区", "优筑社区", "南大园社区", None]
+
+detailed_ticket = st.fixed_dictionaries(
+    {
+        "address": st.sampled_from(POINTS + ["电话13900000004号"]),
+        "category": st.sampled_from(CATS),
+        "day": st.integers(0, 3),
+        "minute": st.integers(0, 3) | st.integers(0, 1439),  # equal times are ordered by id
+        "caller_phone": st.sampled_from(PHONES),
+        "caller_name": st.sampled_from(NAMES),
+        "community": st.sampled_from(COMMUNITIES),
+        "title": st.sampled_from(TITLES),
+    }
+)
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(st.lists(detailed_ticket, max_size=40), st.booleans(), st.integers(1, 3), st.integers(1, 5))
+def test_warning_details_equal_the_reference(items, mask, pd_min, td_min):
+    rows = rows_of(items)
+    for row, it in zip(rows, items):
+        row["community"], row["title"] = it["community"], it["title"]
+    cfg = with_rules(pd_min, td_min, 1)
+    prepared = prepare(tickets(rows), cfg)
+    by_id = {
+        r.ticket_id: {
+            "ticket_id": r.ticket_id,
+            "received_at": r.received_at,
+            "person": r.person if isinstance(r.person, str) else None,
+            "community": r.community if isinstance(r.community, str) else None,
+            "title": r.title if isinstance(r.title, str) else None,
+            "point": r.point,
+            "problem": r.problem,
+            "day": r.received_at.date(),
+        }
+        for r in prepared.frame.itertuples()
+    }
+    found = find_warnings(prepared.frame, cfg.rules, mask_phones=mask)
+    for w in found:
+        got = {k: v for k, v in vars(w).items() if k not in ("rule", "owner")}
+        assert got == reference_details([by_id[t] for t in w.ticket_ids], mask)
+    keys = [(w.start, w.end, w.rule, w.point, w.category) for w in found]
+    assert keys == sorted(keys)
