@@ -90,15 +90,42 @@ class _Rows:
 def _rule_rows(frame: pd.DataFrame) -> _Rows:
     usable = (frame[POINT].notna() & frame[DAY].notna()).to_numpy()
     positions = np.flatnonzero(usable)
-    point = _codes(frame[POINT].iloc[positions])
-    problem = _codes(frame[PROBLEM].iloc[positions])
+    # Codes over the whole column, then the usable rows: no copy of the text. The key's codes
+    # are still in order of first appearance among the usable rows.
+    point = _codes(frame[POINT])[positions]
+    problem = _codes(frame[PROBLEM])[positions]
     key = _codes(point * (int(problem.max(initial=0)) + 1) + problem)
     d = frame[DAY].to_numpy()[positions].astype("datetime64[D]").astype("int64")
-    person = _codes(frame[PERSON].iloc[positions])
+    person = _codes(frame[PERSON])[positions]
     received = frame["received_at"].to_numpy()[positions].astype("int64")
     # Time order within a group too, so that a warning's tickets are already in order.
-    order = np.lexsort((received, d, key))
+    order = _stable_order(key, received)
     return _Rows(key[order], d[order], person[order], received[order], positions[order])
+
+
+def _stable_order(key: np.ndarray, received: np.ndarray) -> np.ndarray:
+    """np.lexsort((received, key)), which also orders the days (a function of the time).
+
+    One int64 per row sorted by quicksort is several times faster than a stable sort; the
+    few rows with equal (key, time) are then put back in row order, as a stable sort leaves them.
+    """
+    if not len(key):
+        return np.lexsort((received, key))
+    low, span = int(received.min()), int(received.max()) - int(received.min()) + 1
+    if (int(key.max()) + 1) * span >= 1 << 62:
+        return np.lexsort((received, key))
+    combined = key * span + (received - low)
+    order = np.argsort(combined)
+    ordered = combined[order]
+    tie = ordered[1:] == ordered[:-1]
+    if tie.any():
+        member = np.zeros(len(order), dtype=bool)
+        member[1:] |= tie
+        member[:-1] |= tie
+        at = np.flatnonzero(member)
+        # Runs of equal values are contiguous: sorting their members by (value, row) fixes each run.
+        order[at] = order[at][np.lexsort((order[at], ordered[at]))]
+    return order
 
 
 @dataclass
