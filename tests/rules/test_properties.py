@@ -151,3 +151,41 @@ def test_warning_details_equal_the_reference(items, mask, pd_min, td_min, rnd):
         assert got == reference_details([by_id[t] for t in w.ticket_ids], mask)
     keys = [(w.start, w.end, w.rule, w.point, w.category) for w in found]
     assert keys == sorted(keys)
+
+
+escalation_row = st.fixed_dictionaries(
+    {
+        "received_at": st.sampled_from(["2024-08-03 09:00:00", "2024-08-03 09:00:01", "2024-08-02 23:59:59", None]),
+        "resolved": st.sampled_from(["是", "否", "部分解决", None]),
+        "satisfied": st.sampled_from(["满意", "不满意", "基本满意", None]),
+        "valid_callback": st.sampled_from(["是", "否", None]),
+        "community": st.sampled_from(COMMUNITIES),
+        "unit": st.sampled_from(["城管执法队", None]),
+    }
+)
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(st.lists(escalation_row, max_size=30), st.randoms(use_true_random=False))
+def test_escalations_equal_the_reference(items, rnd):
+    rows = [dict(it, ticket_id=f"T{i:04d}") for i, it in enumerate(items, start=1)]
+    rnd.shuffle(rows)
+    expected = []
+    for r in rows:
+        if r["valid_callback"] != "是":
+            continue
+        no = (r["resolved"] == "否") + (r["satisfied"] == "不满意")
+        if no:
+            expected.append(
+                {
+                    "ticket_id": r["ticket_id"],
+                    "level": "双否" if no == 2 else "单否",
+                    "community": r["community"] or "",
+                    "unit": r["unit"] or "",
+                    "received_at": r["received_at"].replace(" ", "T") if r["received_at"] else "",
+                }
+            )
+    # In time order (missing times last), equal times in id order.
+    expected.sort(key=lambda e: (e["received_at"] or "9", e["ticket_id"]))
+    report = warn(tickets(rows), Settings())
+    assert [e.to_dict() for e in report.escalations] == expected

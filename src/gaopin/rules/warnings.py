@@ -12,8 +12,11 @@ per group: a district year has hundreds of thousands of groups.
 
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Iterator
 
 import numpy as np
 import pandas as pd
@@ -67,6 +70,20 @@ class Warning:
 
 
 KEY_SPAN = 1 << 22  # larger than any day number (days since 1970)
+
+
+@contextmanager
+def bulk_objects() -> Iterator[None]:
+    """Building tens of thousands of small objects that hold no cycles: without the cyclic
+    collector, which would otherwise walk the growing heap again and again for nothing
+    (to_dict of a district year's warnings: 0.46 s with it, 0.11 s without)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _codes(values: pd.Series | np.ndarray) -> np.ndarray:
@@ -230,25 +247,26 @@ def _collect(frame: pd.DataFrame, rows: _Rows, starts: np.ndarray, ends: np.ndar
     start_days, end_days = day[offsets[:-1]].tolist(), day[offsets[1:] - 1].tolist()
     bounds = offsets.tolist()
     masked: dict[str, str] = {}
-    dates: dict[int, date] = {}
+    dates = {d: _to_date(d) for d in set(start_days) | set(end_days)}
     out = []
-    for i in range(g):
-        lo, hi = bounds[i], bounds[i + 1]
-        point = str(points[i])
-        out.append(
-            Warning(
-                rule=rule,
-                point=_masked(point, masked) if mask else point,
-                category=str(problems[i]),
-                community=communities[i],
-                start=dates.get(start_days[i]) or dates.setdefault(start_days[i], _to_date(start_days[i])),
-                end=dates.get(end_days[i]) or dates.setdefault(end_days[i], _to_date(end_days[i])),
-                tickets=hi - lo,
-                persons=persons[i],
-                ticket_ids=ids[lo:hi],
-                titles=titles[i],
+    with bulk_objects():
+        for i in range(g):
+            lo, hi = bounds[i], bounds[i + 1]
+            point = str(points[i])
+            out.append(
+                Warning(
+                    rule=rule,
+                    point=_masked(point, masked) if mask else point,
+                    category=str(problems[i]),
+                    community=communities[i],
+                    start=dates[start_days[i]],
+                    end=dates[end_days[i]],
+                    tickets=hi - lo,
+                    persons=persons[i],
+                    ticket_ids=ids[lo:hi],
+                    titles=titles[i],
+                )
             )
-        )
     return out
 
 
