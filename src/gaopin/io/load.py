@@ -15,6 +15,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from gaopin.config import Settings
 from gaopin.errors import InputError
@@ -341,6 +342,8 @@ def _ensure_columns(frame: pd.DataFrame, extras: list[str]) -> pd.DataFrame:
 
 def _merge_duplicates(frame: pd.DataFrame, paths: list[Path], log: _Log) -> pd.DataFrame:
     """One row per ticket: later files and lower rows win, field by field (a blank never erases)."""
+    if _strictly_increasing(frame["ticket_id"]):
+        return frame  # exports are often sorted by id: then no id repeats, and no hashing is needed
     dup = frame["ticket_id"].duplicated(keep=False)
     if not dup.any():
         return frame
@@ -364,3 +367,10 @@ def _merge_duplicates(frame: pd.DataFrame, paths: list[Path], log: _Log) -> pd.D
     merged = part.groupby("ticket_id", sort=False).last().reset_index()
     out = pd.concat([frame[~dup], merged[frame.columns]], ignore_index=True)
     return out.sort_values([FILE_COL, ROW_COL], kind="stable").reset_index(drop=True)
+
+
+def _strictly_increasing(values: pd.Series) -> bool:
+    if len(values) < 2:
+        return True
+    text = conv.arrow(values)
+    return bool(pc.all(pc.fill_null(pc.less(text[:-1], text[1:]), False)).as_py())
