@@ -148,25 +148,29 @@ def clean_map(s: pd.Series, fn: Callable[[str], str], zero_width: bool = True) -
 def phone_column(s: pd.Series) -> tuple[pd.Series, dict[str, str]]:
     """Normalised phones and, for each suspicious distinct raw value, why."""
     s = text_column(s)
-    plain = matches(s, _PLAIN_DIGITS)
-    out = s
+    values = arrow(s).combine_chunks()
+    plain = matches(s, _PLAIN_DIGITS).to_numpy()
     problems: dict[str, str] = {}
-    other = s[~plain & s.notna()]
+    other = np.flatnonzero(~plain & s.notna().to_numpy())
     if len(other):
-        out = s.copy()
-        out[other.index] = map_unique(other, normalize_phone)
-        for raw in pd.unique(other.to_numpy()):
-            why = phone_problem(raw, normalize_phone(raw))
+        codes, uniques = pd.factorize(s.iloc[other], use_na_sentinel=True)
+        normalized = [normalize_phone(raw) for raw in uniques]
+        for raw, phone in zip(uniques, normalized):
+            why = phone_problem(raw, phone)
             if why:
                 problems[raw] = why
+        mapped = pc.take(pa.array([v or None for v in normalized], type=values.type), pa.array(codes))
+        replace = np.zeros(len(values), dtype=bool)
+        replace[other] = True
+        values = pc.replace_with_mask(values, pa.array(replace), mapped)
     # Plain digits: only too short, too long, or one digit repeated can be wrong.
     lengths = s.str.len()
-    odd = plain & ((lengths < MIN_PHONE_DIGITS) | (lengths > 12) | matches(s, ONE_DIGIT_REPEATED))
+    odd = plain & ((lengths < MIN_PHONE_DIGITS) | (lengths > 12) | matches(s, ONE_DIGIT_REPEATED)).to_numpy()
     for raw in pd.unique(s[odd].to_numpy()):
         why = phone_problem(raw, raw)
         if why:
             problems[raw] = why
-    return out.where(out.notna(), pd.NA).astype("str"), problems
+    return series(values, s.index), problems
 
 
 def choice_column(s: pd.Series, kind: str) -> tuple[pd.Series, list[str]]:
