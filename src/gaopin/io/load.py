@@ -244,14 +244,15 @@ def _to_canonical(
         for c in raw.columns:
             if not len(blank):
                 break
-            found = conv.has_text(raw[c].iloc[blank])
+            found = conv.has_text(raw[c] if len(blank) == len(raw) else raw[c].iloc[blank])
             nonblank[blank[found]] = True
             blank = blank[~found]
         nonblank = pd.Series(nonblank, index=raw.index)
     else:
         nonblank = pd.Series(False, index=raw.index)
-    raw = raw[nonblank].reset_index(drop=True)
-    rows = rows[nonblank.to_numpy()].reset_index(drop=True) if len(rows) else rows
+    if not nonblank.all():  # filtering copies every column: only when some row is blank
+        raw = raw[nonblank].reset_index(drop=True)
+        rows = rows[nonblank.to_numpy()].reset_index(drop=True) if len(rows) else rows
     body_index = pd.Series(nonblank.to_numpy().nonzero()[0])
 
     def col(name: str) -> pd.Series | None:
@@ -326,6 +327,8 @@ def _to_canonical(
         else:
             reason = f"工单编号“{frame.at[i, 'ticket_id']}”被存成了数字，超过 15 位后已失真，不能作为编号"
         rejected.append(Problem("rejected", reason, file=source, row=int(frame.at[i, ROW_COL]), field="ticket_id", value=None if no_id[i] else str(frame.at[i, "ticket_id"])))
+    if not bad.any():
+        return frame, rejected
     return frame[~bad].reset_index(drop=True), rejected
 
 
