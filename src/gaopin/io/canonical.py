@@ -206,10 +206,9 @@ def dispatch_class_column(dispatch: pd.Series) -> pd.Series:
 def id_column(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Ticket ids as text, and a mask of ids that a number cell has already corrupted."""
     s = text_column(s)
-    non_ascii = s.notna() & ~s.fillna("").str.isascii()
+    non_ascii = pd.Series(~pc.fill_null(pc.string_is_ascii(arrow(s)), True).to_numpy(zero_copy_only=False), index=s.index)
     if non_ascii.any():
         import unicodedata
 
         s = s.mask(non_ascii, s[non_ascii].map(lambda v: unicodedata.normalize("NFKC", v).strip()))
-    corrupted = s.fillna("").str.match(_SCIENTIFIC_ID.pattern)
-    return s, corrupted
+    return s, matches(s, _SCIENTIFIC_ID.pattern)
