@@ -46,3 +46,37 @@ def reference_warnings(tickets, point_day_min=3, two_day_min=5, two_day_persons=
             c_days = sorted({t["day"] for ts in days.values() for t in ts if t["ticket_id"] in c})
             out.add(("two_day", point, problem, c_days[0], c_days[-1], c))
     return out
+
+
+def reference_details(rows, mask):
+    """What a warning holding these tickets shows, straight from the rule text.
+
+    rows: dicts with ticket_id, received_at, person, community, title, point, problem, day.
+    Tickets in time order (equal times by id); persons distinct; the most frequent community
+    (ties: the smallest); the first three distinct titles in ticket order, masked if asked.
+    """
+    from collections import Counter
+
+    from gaopin.privacy import mask_phones_in_text
+
+    rows = sorted(rows, key=lambda r: (r["received_at"], r["ticket_id"]))
+    counts = Counter(r["community"] for r in rows if r["community"] is not None)
+    community = min(counts, key=lambda c: (-counts[c], c)) if counts else ""
+    titles = []
+    for r in rows:
+        if r["title"] is None:
+            continue
+        title = mask_phones_in_text(r["title"]) if mask else r["title"]
+        if title not in titles and len(titles) < 3:
+            titles.append(title)
+    return {
+        "point": mask_phones_in_text(rows[0]["point"]) if mask else rows[0]["point"],
+        "category": rows[0]["problem"],
+        "community": community,
+        "start": min(r["day"] for r in rows),
+        "end": max(r["day"] for r in rows),
+        "tickets": len(rows),
+        "persons": len({r["person"] for r in rows if r["person"] is not None}),
+        "ticket_ids": [r["ticket_id"] for r in rows],
+        "titles": titles,
+    }

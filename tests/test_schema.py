@@ -123,6 +123,34 @@ def test_compact_has_no_whitespace_or_zero_width(text):
     assert not any(ch in key for ch in "\u200b\u200c\u200d\u2060\ufeff")
 
 
+def _compact_by_definition(text: str) -> str:
+    """NFKC, zero-width characters out, whitespace out, upper case; repeated until stable."""
+    import re
+    import unicodedata
+
+    def once(t: str) -> str:
+        t = unicodedata.normalize("NFKC", t).translate(schema.ZERO_WIDTH)
+        return re.sub(r"\s+", "", t).upper()
+
+    key = once(text)
+    for _ in range(4):
+        again = once(key)
+        if again == key:
+            break
+        key = again
+    return key
+
+
+_tricky = st.text(st.sampled_from("aKkßﬁ¸\u0327\u0345\u00ad\u200b\ufeff \u3000\tＡａ１丰台区号楼ǅǆ")) | st.text()
+
+
+@given(_tricky)
+@example("K\u00b8")
+@example("ǅ\u200b\u0327")
+def test_compact_follows_its_definition(text):
+    assert compact(text) == _compact_by_definition(text)
+
+
 @given(st.text())
 def test_tidy_is_idempotent(text):
     assert tidy(tidy(text)) == tidy(text)

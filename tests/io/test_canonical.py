@@ -94,3 +94,40 @@ def test_id_column():
     ids, corrupted = conv.id_column(S(" 000123 ", "ＡＢ１２３", "1.23457E+18", "2408031234567890123", "\u200bA1\n", None))
     assert _list(ids) == ["000123", "AB123", "1.23457E+18", "2408031234567890123", "A1", None]
     assert corrupted.tolist() == [False, False, True, False, False, False]
+
+
+def _repetitive(*values) -> pd.Series:
+    """Enough repeats for the distinct-value path, in a shuffled but fixed order."""
+    out = [values[(i * 7) % len(values)] for i in range(len(values) * 40)]
+    return S(*out)
+
+
+def test_repetitive_column_is_cleaned_on_its_distinct_values_like_any_other():
+    s = _repetitive(" 张三\n", "张三", "\u200b", "", None, "李\u200b四 ", "\t恰海小区\u3000", "a\nb")
+    assert conv._distinct(conv.arrow(s)) is not None
+    for zero_width in (True, False):
+        direct = conv.series(conv._clean(conv.arrow(s), zero_width), s.index)
+        assert _list(conv.text_column(s, zero_width=zero_width)) == _list(direct)
+
+
+def test_clean_map_calls_once_per_cleaned_value_in_order_of_appearance():
+    s = _repetitive("是 ", None, " 否", "是", "\u3000", "待核实")
+    assert conv._distinct(conv.arrow(s)) is not None
+    seen: list[str] = []
+
+    def fn(v: str) -> str:
+        seen.append(v)
+        return "" if v == "待核实" else v + "!"
+
+    expected_calls: list[str] = []
+    expected = conv.map_unique(conv.text_column(s), lambda v: expected_calls.append(v) or ("" if v == "待核实" else v + "!"))
+    assert _list(conv.clean_map(s, fn)) == _list(expected)
+    assert seen == expected_calls
+    assert sorted(seen) == sorted(["是", "否", "待核实"])
+
+
+def test_zero_width_outside_a_slice_does_not_change_the_slice():
+    s = S("a\u200b", " b ", "c")
+    part = s.iloc[1:]
+    assert _list(conv.text_column(part)) == ["b", "c"]
+    assert _list(conv.text_column(s)) == ["a", "b", "c"]

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gaopin.io.dates import DTYPE, parse_datetimes
+from gaopin.io.dates import DTYPE, _parse_general, parse_datetimes
 
 
 def _parse(values, date_format: str = ""):
@@ -140,3 +140,29 @@ def test_every_text_form_round_trips(when, form):
 def test_excel_serials_round_trip_to_the_second(when):
     serial = (when - dt.datetime(1899, 12, 30)).total_seconds() / 86400
     assert _parse([repr(serial)]) == ([when], [False])
+
+
+_plain_like = st.builds(
+    "{:04d}-{:02d}-{:02d}{}{:02d}:{:02d}:{:02d}".format,
+    st.sampled_from([1899, 1989, 1990, 2000, 2023, 2024, 2100, 2101]),
+    st.integers(0, 13),
+    st.integers(0, 32),
+    st.sampled_from(" T"),
+    st.integers(0, 25),
+    st.integers(0, 61),
+    st.integers(0, 61),
+) | st.builds(
+    "2024{}08-03{}14{}05:09".format, st.sampled_from("-/"), st.sampled_from(" T_"), st.sampled_from(":.")
+)
+
+
+@given(st.lists(st.one_of(_plain_like, st.none(), st.just("2024年8月3日")), max_size=6))
+def test_plain_iso_fast_path_agrees_with_the_general_parser(values):
+    """Cells of the plain form (valid or not: month 13, 30 February, second 60, year 1899) read
+    by the buffer fast path exactly as the general parser reads them."""
+    text = pd.Series(values, dtype="str")
+    fast, fast_failed = parse_datetimes(text)
+    general, general_failed = _parse_general(text)
+    assert fast.tolist() == general.tolist()
+    assert fast_failed.tolist() == general_failed.tolist()
+    assert str(fast.dtype) == DTYPE

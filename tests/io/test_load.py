@@ -474,3 +474,21 @@ def test_csv_and_xlsx_twins_load_equal(tmp_path_factory, rows):
         return [p.to_dict() | {"file": "", "message": p.message.replace(name, "t.*")} for p in problems]
 
     assert same(from_xlsx.problems, "t.xlsx") == same(from_csv.problems, "t.csv")
+
+
+def test_sorted_ids_with_a_repeat_are_still_merged(tmp_path):
+    path = write_csv(
+        tmp_path / "t.csv",
+        [["工单编号", "受理时间", "诉求人"], ["A1", "2024-08-03 10:00", "张三"], ["A2", "", "李四"], ["A2", "2024-08-03 11:00", ""], ["A3", "2024-08-03 12:00", "王五"]],
+    )
+    result = load([path], Settings())
+    assert sorted(_rows(result.frame, "ticket_id", "caller_name")) == [("A1", "张三"), ("A2", "李四"), ("A3", "王五")]
+    assert result.counts["duplicate"] == 1
+
+
+def test_strictly_increasing_ids():
+    from gaopin.io.load import _strictly_increasing
+
+    assert _strictly_increasing(pd.Series(["A1", "A2", "B1"], dtype="str"))
+    assert not _strictly_increasing(pd.Series(["A1", "A2", "A2"], dtype="str"))
+    assert not _strictly_increasing(pd.Series(["A2", "A1"], dtype="str"))

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 from tests.builders import tickets
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.rule_reference import reference_warnings
+from tests.rule_reference import reference_details, reference_warnings
 
 from gaopin.config import Settings
 from gaopin.rules.prepare import prepare
@@ -104,3 +104,88 @@ def test_reordering_rows_changes_nothing(items, rnd):
     a = warn(tickets(rows), Settings()).to_dict()
     b = warn(tickets(shuffled), Settings()).to_dict()
     assert a == b
+
+
+TITLES = ["占道经营", "请回电13812345678", "请回电13812345678 ", "请回电１３８１２３４５６７８", "噪声扰民", "门口堆物", None]
+COMMUNITIES = ["恰海社区", "优筑社区", "南大园社区", None]
+
+detailed_ticket = st.fixed_dictionaries(
+    {
+        "address": st.sampled_from(POINTS + ["电话13900000004号"]),
+        "category": st.sampled_from(CATS),
+        "day": st.integers(0, 3),
+        "minute": st.integers(0, 3) | st.integers(0, 1439),  # equal times are ordered by id
+        "caller_phone": st.sampled_from(PHONES),
+        "caller_name": st.sampled_from(NAMES),
+        "community": st.sampled_from(COMMUNITIES),
+        "title": st.sampled_from(TITLES),
+    }
+)
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(st.lists(detailed_ticket, max_size=40), st.booleans(), st.integers(1, 3), st.integers(1, 5), st.randoms(use_true_random=False))
+def test_warning_details_equal_the_reference(items, mask, pd_min, td_min, rnd):
+    rows = rows_of(items)
+    for row, it in zip(rows, items):
+        row["community"], row["title"] = it["community"], it["title"]
+    rnd.shuffle(rows)  # rows out of id order, so that equal times must be put in id order
+    cfg = with_rules(pd_min, td_min, 1)
+    prepared = prepare(tickets(rows), cfg)
+    by_id = {
+        r.ticket_id: {
+            "ticket_id": r.ticket_id,
+            "received_at": r.received_at,
+            "person": r.person if isinstance(r.person, str) else None,
+            "community": r.community if isinstance(r.community, str) else None,
+            "title": r.title if isinstance(r.title, str) else None,
+            "point": r.point,
+            "problem": r.problem,
+            "day": r.received_at.date(),
+        }
+        for r in prepared.frame.itertuples()
+    }
+    found = find_warnings(prepared.frame, cfg.rules, mask_phones=mask)
+    for w in found:
+        got = {k: v for k, v in vars(w).items() if k not in ("rule", "owner")}
+        assert got == reference_details([by_id[t] for t in w.ticket_ids], mask)
+    keys = [(w.start, w.end, w.rule, w.point, w.category) for w in found]
+    assert keys == sorted(keys)
+
+
+escalation_row = st.fixed_dictionaries(
+    {
+        "received_at": st.sampled_from(["2024-08-03 09:00:00", "2024-08-03 09:00:01", "2024-08-02 23:59:59", None]),
+        "resolved": st.sampled_from(["是", "否", "部分解决", None]),
+        "satisfied": st.sampled_from(["满意", "不满意", "基本满意", None]),
+        "valid_callback": st.sampled_from(["是", "否", None]),
+        "community": st.sampled_from(COMMUNITIES),
+        "unit": st.sampled_from(["城管执法队", None]),
+    }
+)
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(st.lists(escalation_row, max_size=30), st.randoms(use_true_random=False))
+def test_escalations_equal_the_reference(items, rnd):
+    rows = [dict(it, ticket_id=f"T{i:04d}") for i, it in enumerate(items, start=1)]
+    rnd.shuffle(rows)
+    expected = []
+    for r in rows:
+        if r["valid_callback"] != "是":
+            continue
+        no = (r["resolved"] == "否") + (r["satisfied"] == "不满意")
+        if no:
+            expected.append(
+                {
+                    "ticket_id": r["ticket_id"],
+                    "level": "双否" if no == 2 else "单否",
+                    "community": r["community"] or "",
+                    "unit": r["unit"] or "",
+                    "received_at": r["received_at"].replace(" ", "T") if r["received_at"] else "",
+                }
+            )
+    # In time order (missing times last), equal times in id order.
+    expected.sort(key=lambda e: (e["received_at"] or "9", e["ticket_id"]))
+    report = warn(tickets(rows), Settings())
+    assert [e.to_dict() for e in report.escalations] == expected

@@ -60,13 +60,55 @@ def text_column(s: pd.Series, zero_width: bool = True) -> pd.Series:
     """
     if not len(s):
         return s.astype("str")
-    values = pc.utf8_trim_whitespace(arrow(s))
-    if zero_width and pc.any(pc.match_substring_regex(values, _ZW_PATTERN)).as_py():
+    values = arrow(s)
+    distinct = _distinct(values)
+    if distinct is not None:
+        indices, dictionary = distinct
+        return series(pc.take(_clean(dictionary, zero_width), indices), s.index)
+    return series(_clean(values, zero_width), s.index)
+
+
+def _clean(values: pa.ChunkedArray | pa.Array, zero_width: bool) -> pa.ChunkedArray | pa.Array:
+    values = pc.utf8_trim_whitespace(values)
+    if zero_width and _may_hold_zero_width(values) and pc.any(pc.match_substring_regex(values, _ZW_PATTERN)).as_py():
         values = pc.utf8_trim_whitespace(pc.replace_substring_regex(values, _ZW_PATTERN, ""))
     empty = pc.equal(pc.binary_length(values), 0)
     if pc.any(empty).as_py():
-        values = pc.if_else(empty, pa.scalar(None, pa.string()), values)
-    return series(values, s.index)
+        values = pc.if_else(empty, pa.scalar(None, values.type), values)
+    return values
+
+
+def _may_hold_zero_width(values: pa.ChunkedArray | pa.Array) -> bool:
+    """False when no value holds a zero-width character; True may be wrong (cells outside a slice).
+
+    One regex search over each chunk's whole character buffer costs about half of searching
+    a million short values one by one.
+    """
+    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    for chunk in chunks:
+        data = chunk.buffers()[2]
+        if data is None or data.size == 0:
+            continue
+        offsets = np.array([0, data.size], dtype=np.int64)
+        whole = pa.Array.from_buffers(pa.large_string(), 1, [None, pa.py_buffer(offsets), data])
+        if pc.match_substring_regex(whole, _ZW_PATTERN)[0].as_py():
+            return True
+    return False
+
+
+# A column whose first values repeat this much is cleaned and mapped on its distinct values.
+_SAMPLE, _FEW = 1 << 16, 8
+
+
+def _distinct(values: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.Array] | None:
+    """(indices, distinct values in order of first appearance) of a column that repeats a few
+    values (names, communities, answers); None for one that does not (ids, phones, titles),
+    where encoding would cost more than it saves."""
+    if values.num_chunks == 0 or pc.count_distinct(values.slice(0, _SAMPLE)).as_py() * _FEW > min(len(values), _SAMPLE):
+        return None
+    encoded = pc.dictionary_encode(values)
+    # The chunks share one growing dictionary: the last chunk's holds every value.
+    return pa.chunked_array([c.indices for c in encoded.chunks], type=encoded.type.index_type), encoded.chunks[-1].dictionary
 
 
 def has_text(s: pd.Series) -> np.ndarray:
@@ -85,33 +127,54 @@ def map_unique(s: pd.Series, fn: Callable[[str], str]) -> pd.Series:
     return series(taken, s.index)
 
 
+def clean_map(s: pd.Series, fn: Callable[[str], str], zero_width: bool = True) -> pd.Series:
+    """`map_unique(text_column(s), fn)`, cleaning only the distinct values of a repetitive column.
+
+    fn sees each distinct cleaned value once, in order of first appearance, as with map_unique.
+    """
+    values = arrow(s) if len(s) else None
+    distinct = _distinct(values) if values is not None else None
+    if distinct is None:
+        return map_unique(text_column(s, zero_width), fn)
+    indices, dictionary = distinct
+    cleaned = pd.Series(pd.array(_clean(dictionary, zero_width), dtype="str"))
+    # Several raw values may clean to one: fn runs once per cleaned value.
+    codes, uniques = pd.factorize(cleaned, use_na_sentinel=True)
+    mapped = pa.array([fn(u) or None for u in uniques], type=pa.string())
+    per_entry = pc.take(mapped, pa.array(codes, mask=codes < 0))
+    return series(pc.take(per_entry, indices), s.index)
+
+
 def phone_column(s: pd.Series) -> tuple[pd.Series, dict[str, str]]:
     """Normalised phones and, for each suspicious distinct raw value, why."""
     s = text_column(s)
-    plain = matches(s, _PLAIN_DIGITS)
-    out = s
+    values = arrow(s).combine_chunks()
+    plain = matches(s, _PLAIN_DIGITS).to_numpy()
     problems: dict[str, str] = {}
-    other = s[~plain & s.notna()]
+    other = np.flatnonzero(~plain & s.notna().to_numpy())
     if len(other):
-        out = s.copy()
-        out[other.index] = map_unique(other, normalize_phone)
-        for raw in pd.unique(other.to_numpy()):
-            why = phone_problem(raw, normalize_phone(raw))
+        codes, uniques = pd.factorize(s.iloc[other], use_na_sentinel=True)
+        normalized = [normalize_phone(raw) for raw in uniques]
+        for raw, phone in zip(uniques, normalized):
+            why = phone_problem(raw, phone)
             if why:
                 problems[raw] = why
+        mapped = pc.take(pa.array([v or None for v in normalized], type=values.type), pa.array(codes))
+        replace = np.zeros(len(values), dtype=bool)
+        replace[other] = True
+        values = pc.replace_with_mask(values, pa.array(replace), mapped)
     # Plain digits: only too short, too long, or one digit repeated can be wrong.
     lengths = s.str.len()
-    odd = plain & ((lengths < MIN_PHONE_DIGITS) | (lengths > 12) | matches(s, ONE_DIGIT_REPEATED))
+    odd = plain & ((lengths < MIN_PHONE_DIGITS) | (lengths > 12) | matches(s, ONE_DIGIT_REPEATED)).to_numpy()
     for raw in pd.unique(s[odd].to_numpy()):
         why = phone_problem(raw, raw)
         if why:
             problems[raw] = why
-    return out.where(out.notna(), pd.NA).astype("str"), problems
+    return series(values, s.index), problems
 
 
 def choice_column(s: pd.Series, kind: str) -> tuple[pd.Series, list[str]]:
     """是/否 style values normalised; also the distinct values that were not recognised."""
-    s = text_column(s)
     unknown: list[str] = []
 
     def normalize(raw: str) -> str:
@@ -120,12 +183,12 @@ def choice_column(s: pd.Series, kind: str) -> tuple[pd.Series, list[str]]:
             unknown.append(raw)
         return value
 
-    return map_unique(s, normalize), unknown
+    return clean_map(s, normalize), unknown
 
 
 def category_column(path: pd.Series | None, levels: list[pd.Series | None]) -> pd.Series | None:
     if path is not None:
-        return map_unique(text_column(path), normalize_category)
+        return clean_map(path, normalize_category)
     present = [lv for lv in levels if lv is not None]
     if not present:
         return None
@@ -143,10 +206,9 @@ def dispatch_class_column(dispatch: pd.Series) -> pd.Series:
 def id_column(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Ticket ids as text, and a mask of ids that a number cell has already corrupted."""
     s = text_column(s)
-    non_ascii = s.notna() & ~s.fillna("").str.isascii()
+    non_ascii = pd.Series(~pc.fill_null(pc.string_is_ascii(arrow(s)), True).to_numpy(zero_copy_only=False), index=s.index)
     if non_ascii.any():
         import unicodedata
 
         s = s.mask(non_ascii, s[non_ascii].map(lambda v: unicodedata.normalize("NFKC", v).strip()))
-    corrupted = s.fillna("").str.match(_SCIENTIFIC_ID.pattern)
-    return s, corrupted
+    return s, matches(s, _SCIENTIFIC_ID.pattern)

@@ -15,6 +15,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from gaopin.config import Settings
 from gaopin.errors import InputError
@@ -236,15 +237,22 @@ def _to_canonical(
         log.add(Problem("extra_cells", message, file=source, row=number))
     # Blank rows (every cell empty) are not tickets.
     if len(raw.columns):
-        # A row whose cells are all blank or whitespace is not a ticket.
+        # A row whose cells are all blank or whitespace is not a ticket. Most rows have a first
+        # cell: the other columns are looked at only for the rows still blank.
         nonblank = np.zeros(len(raw), dtype=bool)
+        blank = np.arange(len(raw))
         for c in raw.columns:
-            nonblank |= conv.has_text(raw[c])
+            if not len(blank):
+                break
+            found = conv.has_text(raw[c] if len(blank) == len(raw) else raw[c].iloc[blank])
+            nonblank[blank[found]] = True
+            blank = blank[~found]
         nonblank = pd.Series(nonblank, index=raw.index)
     else:
         nonblank = pd.Series(False, index=raw.index)
-    raw = raw[nonblank].reset_index(drop=True)
-    rows = rows[nonblank.to_numpy()].reset_index(drop=True) if len(rows) else rows
+    if not nonblank.all():  # filtering copies every column: only when some row is blank
+        raw = raw[nonblank].reset_index(drop=True)
+        rows = rows[nonblank.to_numpy()].reset_index(drop=True) if len(rows) else rows
     body_index = pd.Series(nonblank.to_numpy().nonzero()[0])
 
     def col(name: str) -> pd.Series | None:
@@ -319,6 +327,8 @@ def _to_canonical(
         else:
             reason = f"工单编号“{frame.at[i, 'ticket_id']}”被存成了数字，超过 15 位后已失真，不能作为编号"
         rejected.append(Problem("rejected", reason, file=source, row=int(frame.at[i, ROW_COL]), field="ticket_id", value=None if no_id[i] else str(frame.at[i, "ticket_id"])))
+    if not bad.any():
+        return frame, rejected
     return frame[~bad].reset_index(drop=True), rejected
 
 
@@ -335,6 +345,8 @@ def _ensure_columns(frame: pd.DataFrame, extras: list[str]) -> pd.DataFrame:
 
 def _merge_duplicates(frame: pd.DataFrame, paths: list[Path], log: _Log) -> pd.DataFrame:
     """One row per ticket: later files and lower rows win, field by field (a blank never erases)."""
+    if _strictly_increasing(frame["ticket_id"]):
+        return frame  # exports are often sorted by id: then no id repeats, and no hashing is needed
     dup = frame["ticket_id"].duplicated(keep=False)
     if not dup.any():
         return frame
@@ -358,3 +370,10 @@ def _merge_duplicates(frame: pd.DataFrame, paths: list[Path], log: _Log) -> pd.D
     merged = part.groupby("ticket_id", sort=False).last().reset_index()
     out = pd.concat([frame[~dup], merged[frame.columns]], ignore_index=True)
     return out.sort_values([FILE_COL, ROW_COL], kind="stable").reset_index(drop=True)
+
+
+def _strictly_increasing(values: pd.Series) -> bool:
+    if len(values) < 2:
+        return True
+    text = conv.arrow(values)
+    return bool(pc.all(pc.fill_null(pc.less(text[:-1], text[1:]), False)).as_py())

@@ -5,8 +5,11 @@ Defined once here and used by `warn` (escalations), the ledger and the monthly r
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
+from gaopin.io.canonical import arrow
 from gaopin.schema import NO, YES
 
 SINGLE_NO, DOUBLE_NO = "单否", "双否"
@@ -26,13 +29,26 @@ def escalation_level(frame: pd.DataFrame, has_valid_column: bool) -> pd.Series:
 
     基本满意 and 部分解决 are not a "no".
     """
-    valid = valid_callback_mask(frame, has_valid_column)
-    not_resolved = frame["resolved"].eq(NO).fillna(False).astype(bool)
-    unsatisfied = frame["satisfied"].eq(UNSATISFIED).fillna(False).astype(bool)
+    codes = escalation_codes(frame, has_valid_column)
     level = pd.Series(pd.NA, index=frame.index, dtype="str")
-    level = level.mask(valid & (not_resolved ^ unsatisfied), SINGLE_NO)
-    level = level.mask(valid & not_resolved & unsatisfied, DOUBLE_NO)
+    level = level.mask(codes == 1, SINGLE_NO)
+    level = level.mask(codes == 2, DOUBLE_NO)
     return level
 
 
-__all__ = ["SINGLE_NO", "DOUBLE_NO", "valid_callback_mask", "escalation_level", "YES"]
+LEVELS = (None, SINGLE_NO, DOUBLE_NO)
+
+
+def escalation_codes(frame: pd.DataFrame, has_valid_column: bool) -> np.ndarray:
+    """escalation_level as integers: 0 none, 1 单否, 2 双否 (LEVELS[code])."""
+    valid = valid_callback_mask(frame, has_valid_column).to_numpy()
+    not_resolved = _equals(frame["resolved"], NO)
+    unsatisfied = _equals(frame["satisfied"], UNSATISFIED)
+    return (valid & (not_resolved | unsatisfied)).astype(np.int8) + (valid & not_resolved & unsatisfied)
+
+
+def _equals(column: pd.Series, value: str) -> np.ndarray:
+    return pc.fill_null(pc.equal(arrow(column), value), False).to_numpy(zero_copy_only=False)
+
+
+__all__ = ["SINGLE_NO", "DOUBLE_NO", "LEVELS", "valid_callback_mask", "escalation_level", "escalation_codes", "YES"]

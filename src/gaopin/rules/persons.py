@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from gaopin.io.canonical import ONE_DIGIT_REPEATED, map_unique, matches
+from gaopin.io.canonical import ONE_DIGIT_REPEATED, matches, series
 from gaopin.schema import compact, is_usable_phone
 
 # The issue's list, plus the other placeholders exports use for "a resident" (居民, 业主 …).
@@ -39,28 +42,6 @@ class Links:
     unlinked: frozenset[str] = field(default_factory=frozenset)
 
 
-class _UnionFind:
-    def __init__(self) -> None:
-        self.parent: dict[str, str] = {}
-
-    def find(self, x: str) -> str:
-        parent = self.parent
-        root = x
-        while parent.get(root, root) != root:
-            root = parent[root]
-        while parent.get(x, x) != root:  # path compression
-            parent[x], x = root, parent[x]
-        return root
-
-    def union(self, a: str, b: str) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            # The smaller number becomes the root: person ids are deterministic.
-            if rb < ra:
-                ra, rb = rb, ra
-            self.parent[rb] = ra
-
-
 def usable_phones(phone: pd.Series) -> pd.Series:
     """The phone where it can identify a person (≥7 digits, not one digit repeated), else NA."""
     ok = matches(phone, r"^[0-9]{7,}$") & ~matches(phone, ONE_DIGIT_REPEATED)
@@ -70,25 +51,80 @@ def usable_phones(phone: pd.Series) -> pd.Series:
 def person_column(phone: pd.Series, name: pd.Series, point: pd.Series, links: Links = Links()) -> pd.Series:
     """The person id (smallest linked phone) of every ticket; NA without a usable phone."""
     usable = usable_phones(phone)
-    names = map_unique(name, name_key)
-    frame = pd.DataFrame({"phone": usable, "name": names, "point": point})
-    candidates = frame.dropna().drop_duplicates()
-    if links.unlinked:
-        candidates = candidates[~candidates["phone"].isin(links.unlinked)]
+    # Integer codes throughout: a district year has a million tickets and 100,000s of numbers.
+    phone_codes, phones = pd.factorize(usable, use_na_sentinel=True)
+    name_codes, names = pd.factorize(name, use_na_sentinel=True)
+    key_codes, _ = pd.factorize(pd.Series([name_key(n) or None for n in names], dtype="str"), use_na_sentinel=True)
+    name_keys = np.append(key_codes, -1)[name_codes]  # a blank name (code -1) has no key either
+    point_codes, _ = pd.factorize(point, use_na_sentinel=True)
+    nodes = pa.array(phones, type=pa.large_string())
+    if isinstance(nodes, pa.ChunkedArray):
+        nodes = nodes.combine_chunks()
+    code_of: dict[str, int] = {}
+    if links.pairs or links.unlinked:
+        known = nodes.to_pylist()
+        extra = sorted({p for pair in links.pairs for p in pair} - set(known))
+        # Numbers only linked by hand can still join (and name) a person.
+        nodes = pa.concat_arrays([nodes, pa.array(extra, type=pa.large_string())])
+        code_of = {p: i for i, p in enumerate(known + extra)}
+    usable_row = (phone_codes >= 0) & (name_keys >= 0) & (point_codes >= 0)
+    if links.unlinked and len(nodes):
+        unlinked = np.zeros(len(nodes), dtype=bool)
+        unlinked[[code_of[p] for p in links.unlinked if p in code_of]] = True
+        usable_row &= ~unlinked[np.where(phone_codes >= 0, phone_codes, 0)]
+    rows = np.flatnonzero(usable_row)
     # Only (name, point) pairs used from two or more numbers produce links: each of their
-    # numbers is joined to the pair's first number.
-    grouped = candidates.groupby(["name", "point"], sort=False)["phone"]
-    shared = candidates.assign(first=grouped.transform("first"), n=grouped.transform("size"))
-    shared = shared[shared["n"] > 1]
-    uf = _UnionFind()
-    for a, b in zip(shared["first"].tolist(), shared["phone"].tolist()):
-        if a != b:
-            uf.union(a, b)
-    for a, b in links.pairs:
-        if a not in links.unlinked and b not in links.unlinked:
-            uf.union(a, b)
-    if not uf.parent:
+    # numbers is joined to the pair's first (smallest code) number.
+    pair, _ = pd.factorize(name_keys[rows].astype(np.int64) * (int(point_codes.max(initial=0)) + 1) + point_codes[rows])
+    triples = _sorted_unique(pair.astype(np.int64) * max(len(nodes), 1) + phone_codes[rows])
+    pair_of, phone_of = np.divmod(triples, max(len(nodes), 1))
+    first = np.ones(len(triples), dtype=bool)
+    first[1:] = pair_of[1:] != pair_of[:-1]
+    head = phone_of[np.flatnonzero(first)[np.cumsum(first) - 1]]
+    a, b = head[~first], phone_of[~first]
+    manual = [(code_of[x], code_of[y]) for x, y in links.pairs if x not in links.unlinked and y not in links.unlinked]
+    if manual:
+        a = np.concatenate([a, np.array([x for x, _ in manual], dtype=np.int64)])
+        b = np.concatenate([b, np.array([y for _, y in manual], dtype=np.int64)])
+    if not len(a):
         return usable
-    roots = {p: uf.find(p) for p in uf.parent}
-    mapped = usable.map(roots)
-    return mapped.where(mapped.notna(), usable).astype("str")
+    root = _smallest_linked(nodes, a, b)
+    taken = pc.take(nodes, pa.array(root[phone_codes], mask=phone_codes < 0))
+    return series(taken, usable.index)
+
+
+def _smallest_linked(nodes: pa.Array, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """For every node, the code of the smallest node (as text) connected to it by the edges a–b."""
+    touched = _sorted_unique(np.concatenate([a, b]))
+    # Rank the linked numbers as text, so that the smallest label of a component is its smallest number.
+    text = nodes.take(pa.array(touched)).to_pylist()
+    order = sorted(range(len(touched)), key=text.__getitem__)
+    rank = np.empty(len(touched), dtype=np.int64)
+    rank[order] = np.arange(len(touched))
+    ra, rb = rank[np.searchsorted(touched, a)], rank[np.searchsorted(touched, b)]
+    label = np.arange(len(touched))
+    while True:
+        # Hook each edge's larger root under the smaller one, then flatten every tree.
+        la, lb = label[ra], label[rb]
+        if (la == lb).all():
+            break
+        low = np.minimum(la, lb)
+        np.minimum.at(label, la, low)
+        np.minimum.at(label, lb, low)
+        while True:
+            up = label[label]
+            if (up == label).all():
+                break
+            label = up
+    root = np.arange(len(nodes))
+    by_rank = touched[order]
+    root[touched] = by_rank[label[rank]]
+    return root
+
+
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    # np.unique hashes first in numpy 2, several times slower than sorting here.
+    values = np.sort(values)
+    keep = np.ones(len(values), dtype=bool)
+    keep[1:] = values[1:] != values[:-1]
+    return values[keep]

@@ -95,7 +95,8 @@ class PointNormalizer:
             return ""
         text = self.strip_prefixes(full)
         text = _CHINESE_NUMBER.sub(_digits, text)
-        text = _BUILDING_ALIAS.sub(r"\1号楼", text)
+        if _BUILDING_ALIAS.search(text):  # sub with a template costs even when nothing matches
+            text = _BUILDING_ALIAS.sub(r"\1号楼", text)
         m = _BUILDING.search(text) or _COURTYARD_OR_NUMBER.search(text)
         if m:
             return text[: m.end()]

@@ -65,6 +65,8 @@ def problem_column(frame: pd.DataFrame, has_category: bool, level: int) -> pd.Se
     """The "same problem" key: the category path at `level` (0: the full path); "" without categories."""
     if not has_category:
         return pd.Series("", index=frame.index, dtype="str")
+    if level <= 0:
+        return frame["category"].fillna("")  # the full path: category_key would return it as it is
     return map_unique(frame["category"], lambda c: category_key(c, level)).fillna("")
 
 

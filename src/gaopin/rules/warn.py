@@ -6,14 +6,18 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Callable
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from gaopin.config import OwnerSettings, Settings
 from gaopin.io.load import LoadResult
-from gaopin.rules.outcomes import escalation_level
+from gaopin.io.canonical import arrow
+from gaopin.rules.outcomes import LEVELS, escalation_codes
 from gaopin.rules.persons import Links
 from gaopin.rules.prepare import Prepared, prepare
-from gaopin.rules.warnings import UNASSIGNED, Warning, find_warnings
+from gaopin.rules.warnings import UNASSIGNED, Warning, bulk_objects, find_warnings
 from gaopin.schema import compact
 
 
@@ -51,11 +55,12 @@ class WarnReport:
     center_head: str = ""
 
     def to_dict(self) -> dict:
-        return {
-            "warnings": [w.to_dict() for w in self.warnings],
-            "escalations": [e.to_dict() for e in self.escalations],
-            "notes": list(self.notes),
-        }
+        with bulk_objects():
+            return {
+                "warnings": [w.to_dict() for w in self.warnings],
+                "escalations": [e.to_dict() for e in self.escalations],
+                "notes": list(self.notes),
+            }
 
 
 def owner_lookup(owners: OwnerSettings):
@@ -73,10 +78,6 @@ def owner_lookup(owners: OwnerSettings):
     return lookup
 
 
-def _texts(values: pd.Series) -> list[str]:
-    return values.astype(object).where(values.notna(), "").tolist()
-
-
 def escalations(prepared: Prepared, owners: OwnerSettings) -> tuple[list[Escalation], list[str]]:
     frame = prepared.frame
     notes = []
@@ -88,17 +89,47 @@ def escalations(prepared: Prepared, owners: OwnerSettings) -> tuple[list[Escalat
         notes.append("导出中没有是否满意列，单否/双否只按是否解决判断。")
     if not prepared.has("valid_callback"):
         notes.append("导出中没有是否有效回访列，所有有回访结果的工单都计入。")
-    level = escalation_level(frame, prepared.has("valid_callback"))
-    hit = frame[level.notna()].assign(level=level[level.notna()])
-    hit = hit.sort_values(["received_at", "ticket_id"], kind="stable", na_position="last")
-    received = hit["received_at"].dt.strftime("%Y-%m-%dT%H:%M:%S")
-    communities = _texts(hit["community"])
+    codes = escalation_codes(frame, prepared.has("valid_callback"))
+    hit = np.flatnonzero(codes)
+    ids = _texts(frame["ticket_id"], hit)
+    received = frame["received_at"].to_numpy()[hit].astype("datetime64[s]")
+    order = _by_time_then_id(received, ids)
+    hit, received = hit[order], received[order]
+    stamps = np.datetime_as_string(received, unit="s").tolist()
+    missing = np.isnat(received).tolist()
+    levels = codes[hit].tolist()
+    communities = _texts(frame["community"], hit)
     lookup = owner_lookup(owners)
     owner_by_community = {c: lookup(c) for c in set(communities)}
-    return [
-        Escalation(ticket_id=str(t), level=str(lv), community=c, unit=u, received_at=r, owner=owner_by_community[c])
-        for t, lv, c, u, r in zip(hit["ticket_id"].tolist(), hit["level"].tolist(), communities, _texts(hit["unit"]), _texts(received))
-    ], notes
+    with bulk_objects():
+        return [
+            Escalation(ticket_id=ids[i], level=LEVELS[lv], community=c, unit=u, received_at="" if na else r, owner=owner_by_community[c])
+            for i, lv, c, u, r, na in zip(order.tolist(), levels, communities, _texts(frame["unit"], hit), stamps, missing)
+        ], notes
+
+
+def _texts(column: pd.Series, rows: np.ndarray) -> list[str]:
+    """The values at these row positions as text ("" for blank)."""
+    return ["" if v is None else v for v in pc.take(arrow(column), pa.array(rows)).to_pylist()]
+
+
+def _by_time_then_id(received: np.ndarray, ids: list[str]) -> np.ndarray:
+    """The order of a stable sort by (time, id) with missing times last."""
+    key = received.astype("int64")
+    key[np.isnat(received)] = np.iinfo(np.int64).max
+    order = np.argsort(key, kind="stable")
+    ordered = key[order]
+    tie = ordered[1:] == ordered[:-1]
+    if tie.any():
+        # Equal times (rare, or every missing time): those runs are put in id order.
+        member = np.zeros(len(order), dtype=bool)
+        member[1:] |= tie
+        member[:-1] |= tie
+        at = np.flatnonzero(member)
+        times, rows = ordered[at].tolist(), order[at].tolist()
+        ranked = sorted(range(len(at)), key=lambda j: (times[j], ids[rows[j]]))
+        order[at] = order[at][ranked]
+    return order
 
 
 def warn(
