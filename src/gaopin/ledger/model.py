@@ -6,6 +6,8 @@ import sqlite3
 from dataclasses import dataclass, field
 from datetime import date
 
+import pyarrow as pa
+
 CALLER, POINT, ISSUE = "caller", "point", "issue"
 KINDS = (CALLER, POINT, ISSUE)
 KIND_LABELS = {CALLER: "高频诉求人", POINT: "高频点位", ISSUE: "高频问题"}
@@ -128,11 +130,20 @@ _UPSERT = (
 )
 
 
-def save_entries(conn, entries: list[Entry]) -> None:
+def save_entries(conn, entries: list[Entry], new: frozenset[str] | set[str] = frozenset()) -> None:
     """Write entries with their cycles and phones, in a few batched statements
-    (inside the caller's transaction; `conn` is a sqlite3 connection or the store's bulk writer)."""
+    (inside the caller's transaction; `conn` is a sqlite3 connection or the store's bulk writer).
+
+    Entries whose ids are in `new` are not in the store yet: through the bulk writer they go in
+    as whole Arrow tables (a first refresh opens thousands)."""
     if not entries:
         return
+    fresh = [e for e in entries if e.id in new] if hasattr(conn, "ingest") else []
+    if fresh:
+        _ingest_entries(conn, fresh)
+        entries = [e for e in entries if e.id not in new]
+        if not entries:
+            return
     conn.executemany(
         _UPSERT,
         [(e.id, e.kind, e.key, _s(e.opened_on), e.state, e.merged_into, e.state_before_merge, e.recurrence, e.owner, e.unit, _s(e.deadline), e.measures) for e in entries],
@@ -141,13 +152,34 @@ def save_entries(conn, entries: list[Entry]) -> None:
     conn.executemany("DELETE FROM entry_cycles WHERE entry_id = ?", ids)
     conn.executemany(
         "INSERT INTO entry_cycles (entry_id, cycle, starts_after, opened_on, ended_on, end_kind, end_reason, closed_on, close_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(e.id, c.cycle, _s(c.starts_after), _s(c.opened_on), _s(c.ended_on), c.end_kind, c.end_reason, _s(c.closed_on), c.close_reason) for e in entries for c in e.cycles],
+        [_cycle_row(e, c) for e in entries for c in e.cycles],
     )
     conn.executemany("DELETE FROM entry_phones WHERE entry_id = ?", ids)
     conn.executemany(
         "INSERT INTO entry_phones (entry_id, phone, own) VALUES (?, ?, ?)",
         [(e.id, p, int(o)) for e in entries for p, o in sorted(e.phones.items())],
     )
+
+
+ENTRY_COLUMNS = ("id", "kind", "key", "opened_on", "state", "merged_into", "state_before_merge", "recurrence", "owner", "unit", "deadline", "measures")
+CYCLE_COLUMNS = ("entry_id", "cycle", "starts_after", "opened_on", "ended_on", "end_kind", "end_reason", "closed_on", "close_reason")
+
+
+def _cycle_row(e: Entry, c: Cycle) -> tuple:
+    return (e.id, c.cycle, _s(c.starts_after), _s(c.opened_on), _s(c.ended_on), c.end_kind, c.end_reason, _s(c.closed_on), c.close_reason)
+
+
+def _table(columns: tuple[str, ...], rows: list[tuple], integers: tuple[str, ...]) -> pa.Table:
+    values = list(zip(*rows)) if rows else [()] * len(columns)
+    return pa.table({name: pa.array(list(v), pa.int64() if name in integers else pa.string()) for name, v in zip(columns, values)})
+
+
+def _ingest_entries(conn, entries: list[Entry]) -> None:
+    rows = [(e.id, e.kind, e.key, _s(e.opened_on), e.state, e.merged_into, e.state_before_merge, e.recurrence, e.owner, e.unit, _s(e.deadline), e.measures) for e in entries]
+    conn.ingest("entries", _table(ENTRY_COLUMNS, rows, ("recurrence",)))
+    conn.ingest("entry_cycles", _table(CYCLE_COLUMNS, [_cycle_row(e, c) for e in entries for c in e.cycles], ("cycle",)))
+    phones = [(e.id, p, int(o)) for e in entries for p, o in sorted(e.phones.items())]
+    conn.ingest("entry_phones", _table(("entry_id", "phone", "own"), phones, ("own",)))
 
 
 def save_entry(conn, e: Entry) -> None:

@@ -105,24 +105,18 @@ class KeyTickets:
     persons: pd.Index  # person code → person id
     rows: np.ndarray  # row position in the prepared frame, same order
 
-    def __post_init__(self) -> None:
-        self._codes = {k: i for i, k in enumerate(self.keys.tolist())}  # one dict, not an Index lookup per key
+    def codes(self, keys: list[str]) -> np.ndarray:
+        """The codes of `keys` (-1: a key without usable tickets), looked up all at once."""
+        return self.keys.get_indexer(keys) if keys else np.zeros(0, dtype="int64")
 
-    def code(self, key: str) -> int:
-        return self._codes[key]
+    def slice(self, code: int) -> slice:
+        return slice(int(self.starts[code]), int(self.ends[code]))
 
-    def has(self, key: str) -> bool:
-        return key in self._codes
+    def days(self, code: int) -> np.ndarray:
+        return self.day[self.slice(code)]
 
-    def slice(self, key: str) -> slice:
-        c = self.code(key)
-        return slice(int(self.starts[c]), int(self.ends[c]))
-
-    def days(self, key: str) -> np.ndarray:
-        return self.day[self.slice(key)]
-
-    def person_list(self, key: str) -> list:
-        return [None if p < 0 else p for p in self.person[self.slice(key)].tolist()]
+    def person_list(self, code: int) -> list:
+        return [None if p < 0 else p for p in self.person[self.slice(code)].tolist()]
 
 
 @dataclass
@@ -193,14 +187,14 @@ def _crossing(days: np.ndarray, persons: list, th: Thresholds) -> int | None:
     return int(found.iloc[0]) if len(found) else None
 
 
-def _candidates(kt: KeyTickets, th: Thresholds) -> dict[str, int]:
-    """Keys whose ticket counts alone cross the threshold, with the first day they do
-    (one vectorised pass over all keys)."""
+def _candidates(kt: KeyTickets, th: Thresholds) -> dict[int, int]:
+    """Codes of the keys whose ticket counts alone cross the threshold, with the first day
+    they do (one vectorised pass over all keys)."""
     if not len(kt.day):
         return {}
     codes = np.repeat(np.arange(len(kt.keys)), kt.ends - kt.starts)
     found = first_crossings(codes, kt.day, th.min_tickets, th.days)
-    return dict(zip(kt.keys[found.index.to_numpy()].tolist(), found.to_numpy().tolist()))
+    return dict(zip(found.index.tolist(), found.to_numpy().tolist()))
 
 
 def _advance(
@@ -256,10 +250,9 @@ class PersonPhones:
         # Every usable phone has exactly one person: the first one seen will do.
         self._person_of_phone = np.empty(len(self._phones), dtype="int64")
         self._person_of_phone[phone_codes[::-1]] = person_codes[::-1]
-        width = len(self._phones) + 1
-        pairs = np.unique(person_codes.astype("int64") * width + phone_codes)
-        self._pair_person = pairs // width
-        self._pair_phone = pairs % width
+        # Each person's phones, ordered by person, then phone code: one sort of the phones, not of every ticket.
+        self._pair_phone = np.argsort(self._person_of_phone, kind="stable")
+        self._pair_person = self._person_of_phone[self._pair_phone]
         self._by_phone: dict[str, str] | None = None
         self._person_code: dict[str, int] | None = None
 
@@ -456,10 +449,11 @@ def refresh(store: Store, settings: Settings, today: date, result=None, read_aft
             else:
                 by_key = {e.key: e for e in entries.values() if e.kind == kind and e.state == ACTIVE}
             first = _candidates(kt, th)
-            keys = set(first) | {k for k in by_key if kt.has(k)}
-            for key in sorted(keys):
-                days = kt.days(key)
-                entry, what = _advance(by_key.get(key), days, lambda: kt.person_list(key), th, kind, key, first.get(key))
+            held = kt.codes(list(by_key))
+            codes = sorted(set(first) | set(held[held >= 0].tolist()))
+            for code, key in sorted(zip(codes, kt.keys[codes].tolist()), key=lambda ck: ck[1]):
+                days = kt.days(code)
+                entry, what = _advance(by_key.get(key), days, lambda: kt.person_list(code), th, kind, key, first.get(code))
                 if entry is None:
                     continue
                 if what == "created":
@@ -470,7 +464,7 @@ def refresh(store: Store, settings: Settings, today: date, result=None, read_aft
                     summary.reopened.append(entry.id)
                     events.append((entry.id, entry.last.opened_on, "reopened", f"销号后再次达到标准，复发（第 {entry.recurrence} 次）"))
                 cycles = _cycle_of(entry, days)
-                part = kt.slice(key)
+                part = kt.slice(code)
                 keep = cycles > 0
                 members.append((entry, kt.rows[part][keep], cycles[keep], kt.person[part][keep]))
         # Ids in a stable order: by opening day, kind, key.
@@ -480,7 +474,7 @@ def refresh(store: Store, settings: Settings, today: date, result=None, read_aft
             e.id = ids.next(e.opened_on.year)
             entries[e.id] = e
             summary.created.append(e.id)
-        save_entries(conn, [e for e in entries.values() if e.dirty])
+        save_entries(conn, [e for e in entries.values() if e.dirty], new={e.id for e in created})
         opened = [(e.id, e.opened_on, "opened", "达到高频标准，列入台账") for e in created]
         add_events(conn, opened + events)
         table = _membership_table(frame, members)
