@@ -90,8 +90,12 @@ class EntryStats:
         n = len(entry_ids)
         codes = np.asarray(codes, dtype="int64")
         seconds = np.asarray(received).astype("datetime64[s]").astype("int64")
-        order = np.lexsort((seconds, codes))
-        codes, seconds = codes[order], seconds[order]
+        order = np.arange(len(codes))
+        step_code, step_time = np.diff(codes), np.diff(seconds)
+        if not ((step_code > 0) | ((step_code == 0) & (step_time >= 0))).all():
+            # The refresh hands its rows over already in (entry, time) order: no sort then.
+            order = np.lexsort((seconds, codes))
+            codes, seconds = codes[order], seconds[order]
         ids = pc.take(ticket_ids, pa.array(order)).cast(pa.string())
         if isinstance(ids, pa.ChunkedArray):
             ids = ids.combine_chunks()
