@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 from typing import Callable
@@ -34,6 +35,17 @@ def _latest_year(result) -> int:
     return int(received.max().year)
 
 
+def _store_ledger(db: str | None, settings: Settings, month: int, year: int | None, today: date, read_after: dict | None, result=None) -> tuple[int, dict[str, str], dict]:
+    """(year, exclusions, the month's ledger) from the store; year None: the store's latest."""
+    from gaopin.ledger.service import latest_year, ledger_month
+
+    with Store(db_path(db, settings), create=False) as store:
+        year = year or latest_year(store)
+        exclusions = store.exclusions()
+        ledger, _ = ledger_month(store, settings, month, year, today, result=result, read_after=read_after)
+    return year, exclusions, ledger
+
+
 def make_report(
     settings: Settings,
     month: int,
@@ -57,18 +69,22 @@ def make_report(
             read_after = data_inputs(store.conn, settings, today)
         if ledger_reads:
             fields |= set(LEDGER_FIELDS)
-    result, links = tickets_from(files, db, settings, fields=fields, progress=progress)
-    year = year or _latest_year(result)
-    exclusions: dict[str, str] = {}
-    ledger = None
-    if not files:
-        from gaopin.ledger.service import ledger_month
-
-        if progress:
-            progress("更新高频诉求台账")
-        with Store(db_path(db, settings), create=False) as store:
-            exclusions = store.exclusions()
-            ledger, _ = ledger_month(store, settings, month, year, today, result=result if ledger_reads else None, read_after=read_after)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # An up-to-date ledger is taken from the store while the tickets are read (the read
+        # spends most of its time outside Python); its year is checked against theirs below.
+        early = pool.submit(_store_ledger, db, settings, month, year, today, read_after) if not files and not ledger_reads else None
+        result, links = tickets_from(files, db, settings, fields=fields, progress=progress)
+        year = year or _latest_year(result)
+        exclusions: dict[str, str] = {}
+        ledger = None
+        if not files:
+            if progress:
+                progress("更新高频诉求台账")
+            kept = early.result() if early else None
+            if kept and kept[0] == year:
+                _, exclusions, ledger = kept
+            else:
+                _, exclusions, ledger = _store_ledger(db, settings, month, year, today, read_after, result if ledger_reads else None)
     rankings = read_rankings(settings.resolve_path(settings.report.rankings)) if settings.report.rankings else None
     if progress:
         progress("计算三率与综合成绩")
