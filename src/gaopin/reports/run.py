@@ -17,9 +17,10 @@ from gaopin.reports.render import write_html, write_workbook
 from gaopin.store.store import Store, db_path, tickets_from
 
 HTML_NAME, XLSX_NAME = "report.html", "report.xlsx"
-# The canonical fields the report reads (not the free text).
+# The canonical fields the report reads (not the free text). The dispatch itself is not
+# among them: only its class is used (a file read derives that from the dispatch anyway).
 REPORT_FIELDS = (
-    "ticket_id", "received_at", "street", "community", "unit", "category", "dispatch", "dispatch_class",
+    "ticket_id", "received_at", "street", "community", "unit", "category", "dispatch_class",
     "valid_callback", "contacted", "resolved", "satisfied", "closed_at",
 )  # fmt: skip
 
