@@ -138,11 +138,11 @@ def _escalations(frame: pd.DataFrame, ind: pd.DataFrame, cur: np.ndarray) -> lis
     rows = cur & (double | (ind["single_no"].to_numpy() == 1))
     hit = frame.loc[rows, ["ticket_id", "community", "unit", "category", "received_at"]]
     hit = hit.assign(level=np.where(double[rows], DOUBLE_NO, SINGLE_NO)).sort_values(["received_at", "ticket_id"], kind="stable")
-    received = hit["received_at"].dt.strftime("%Y-%m-%dT%H:%M:%S").fillna("")
+    received = [t.isoformat() for t in hit["received_at"]]  # every row is dated: it is in the period
     texts = {c: hit[c].fillna("").tolist() for c in ("community", "unit", "category")}
     return [
         {"ticket_id": t, "level": lv, "community": c, "unit": u, "category": k, "received_at": r}
-        for t, lv, c, u, k, r in zip(hit["ticket_id"].tolist(), hit["level"].tolist(), texts["community"], texts["unit"], texts["category"], received.tolist())
+        for t, lv, c, u, k, r in zip(hit["ticket_id"].tolist(), hit["level"].tolist(), texts["community"], texts["unit"], texts["category"], received)
     ]
 
 
