@@ -104,20 +104,39 @@ def records(table: pd.DataFrame, named: bool) -> list[dict]:
     return out
 
 
-def compute(frame: pd.DataFrame, fields, weights: Weights, by: pd.Series | None = None, total_valid: int | None = None, overall_score: float | None = None) -> pd.DataFrame:
-    """Metrics of the whole frame (by=None) or of each group of `by`, as a table."""
-    ind = indicators(frame, fields)
-    if by is None:
-        sums = ind.drop(columns="close_days").sum().to_frame().T
+SUMMED = ("tickets", "valid", "contacted", "resolved", "satisfied", "basic", "single_no", "double_no")
+
+
+def group_codes(by: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Each row's group as an integer code into the sorted group names (blank → BLANK_GROUP).
+
+    Factorised once, the codes of a whole frame serve every subset of its rows."""
+    keys = by.fillna(BLANK_GROUP).replace("", BLANK_GROUP)
+    codes, names = pd.factorize(keys, sort=True)
+    return codes, pd.Index(names, dtype=object)
+
+
+def summarize(
+    ind: pd.DataFrame,
+    fields,
+    weights: Weights,
+    groups: tuple[np.ndarray, pd.Index] | None = None,
+    total_valid: int | None = None,
+    overall_score: float | None = None,
+) -> pd.DataFrame:
+    """Metrics from `indicators` rows: of them all (groups=None) or of each group (codes, names)."""
+    if groups is None:
+        sums = ind[list(SUMMED)].sum().to_frame().T
         days = ind["close_days"].dropna()
         table = _rates(sums, fields, weights)
         table["days_to_close_median"] = float(days.median()) if len(days) else np.nan
         table["days_to_close_p90"] = float(days.quantile(0.9)) if len(days) else np.nan
         table["points_lost"] = 100 - table["score"]
         return table.reset_index(drop=True)
-    keys = by.fillna(BLANK_GROUP).replace("", BLANK_GROUP)
-    grouped = ind.groupby(keys, sort=True)
-    sums = grouped[[c for c in ind.columns if c != "close_days"]].sum()
+    codes, names = groups
+    # Codes follow the sorted names, so grouping by code sorts the groups by name.
+    grouped = ind.groupby(codes, sort=True)
+    sums = grouped[list(SUMMED)].sum()
     table = _rates(sums, fields, weights)
     table["days_to_close_median"] = grouped["close_days"].median()
     table["days_to_close_p90"] = grouped["close_days"].quantile(0.9)
@@ -125,18 +144,30 @@ def compute(frame: pd.DataFrame, fields, weights: Weights, by: pd.Series | None 
         table["points_lost"] = table["valid_callbacks"] / total_valid * (100 - table["score"])
     else:
         table["points_lost"] = np.nan
+    table.index = names[table.index.to_numpy()]
     return table
+
+
+def compute(frame: pd.DataFrame, fields, weights: Weights, by: pd.Series | None = None, total_valid: int | None = None, overall_score: float | None = None) -> pd.DataFrame:
+    """Metrics of the whole frame (by=None) or of each group of `by`, as a table."""
+    groups = None if by is None else group_codes(by)
+    return summarize(indicators(frame, fields), fields, weights, groups, total_valid, overall_score)
 
 
 def overall(frame: pd.DataFrame, fields, weights: Weights) -> dict:
     return records(compute(frame, fields, weights), named=False)[0]
 
 
-def breakdown(frame: pd.DataFrame, fields, weights: Weights, by: pd.Series) -> list[dict]:
-    whole = compute(frame, fields, weights).iloc[0]
-    table = compute(frame, fields, weights, by, int(whole["valid_callbacks"]), whole["score"])
+def breakdown_of(ind: pd.DataFrame, fields, weights: Weights, groups: tuple[np.ndarray, pd.Index], whole: pd.DataFrame) -> list[dict]:
+    """`breakdown` from indicator rows, their group codes and their (unrounded) `summarize` total."""
+    table = summarize(ind, fields, weights, groups, int(whole["valid_callbacks"].iloc[0]), whole["score"].iloc[0])
     table = table.sort_values(["tickets"], ascending=False, kind="stable")
     return records(table, named=True)
+
+
+def breakdown(frame: pd.DataFrame, fields, weights: Weights, by: pd.Series) -> list[dict]:
+    ind = indicators(frame, fields)
+    return breakdown_of(ind, fields, weights, group_codes(by), summarize(ind, fields, weights))
 
 
 def with_previous(current: list[dict] | dict, previous: list[dict] | dict) -> None:

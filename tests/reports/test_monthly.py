@@ -101,10 +101,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gaopin.periods import period_of
-from gaopin.reports.monthly import period_labels
+from gaopin.reports.monthly import period_codes
 
 
 @given(st.lists(st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31)), min_size=1, max_size=30), st.integers(1, 28))
-def test_period_labels_agree_with_period_of(days, start_day):
+def test_period_codes_agree_with_period_of(days, start_day):
     received = pd.Series(pd.to_datetime(days), dtype="datetime64[s]")
-    assert period_labels(received, start_day).tolist() == [period_of(d, start_day).label for d in days]
+    expected = [(p.year * 12 + p.month - 1) for p in (period_of(d, start_day) for d in days)]
+    assert period_codes(received, start_day).tolist() == expected

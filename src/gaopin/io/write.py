@@ -19,6 +19,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterator
 
+import numpy as np
 import pandas as pd
 
 from gaopin.errors import InputError
@@ -145,39 +146,24 @@ def write_xlsx(path: Path, sheets: list[Sheet]) -> Path:
                 for c, h in enumerate(headers):
                     ws.write_string(top, c, h, header_fmt)
                 columns = list(sheet.frame.columns)
-                for r, row in enumerate(sheet.frame.itertuples(index=False, name=None), start=top + 1):
+                cells = [_column_cells(sheet.frame.iloc[:, c]) for c in range(len(columns))]
+                for c, (values, _) in enumerate(cells):
+                    for v in values[:WIDTH_SAMPLE_ROWS]:
+                        if v is not None:
+                            widths[c] = max(widths[c], _cell_width(v))
+                writers = [{"text": ws.write_string, "number": ws.write_number}.get(kind) or _any_writer(ws) for _, kind in cells]
+                by_color: dict[str | None, list[Any]] = {}
+                for r, row in enumerate(zip(*(values for values, _ in cells)), start=top + 1):
                     color = sheet.row_colors[r - top - 1] if sheet.row_colors else None
-                    row_fmt = None
-                    if color:
-                        row_fmt = color_fmts.setdefault(color, wb.add_format({"bg_color": color}))
+                    fmts = by_color.get(color)
+                    if fmts is None:
+                        fmts = by_color[color] = [_cell_format(wb, color, sheet.number_formats.get(col), color_fmts, num_fmts) for col in columns]
                     for c, v in enumerate(row):
-                        v = cell_value(v)
-                        fmt = row_fmt
-                        nf = sheet.number_formats.get(columns[c])
-                        if nf:
-                            key = f"{nf}|{color}"
-                            if key not in num_fmts:
-                                spec = {"num_format": nf}
-                                if color:
-                                    spec["bg_color"] = color
-                                num_fmts[key] = wb.add_format(spec)
-                            fmt = num_fmts[key]
                         if v is None:
-                            if fmt is not None:
-                                ws.write_blank(r, c, None, fmt)
-                            continue
-                        if isinstance(v, bool):
-                            ws.write_string(r, c, "是" if v else "否", fmt)
-                        elif isinstance(v, (int, float)):
-                            ws.write_number(r, c, v, fmt)
+                            if fmts[c] is not None:
+                                ws.write_blank(r, c, None, fmts[c])
                         else:
-                            text = str(v)
-                            ws.write_string(r, c, text, fmt)
-                            if r <= top + WIDTH_SAMPLE_ROWS:
-                                widths[c] = max(widths[c], display_width(text.split("\n")[0][:MAX_COLUMN_WIDTH]))
-                            continue
-                        if r <= top + WIDTH_SAMPLE_ROWS:
-                            widths[c] = max(widths[c], len(str(v)))
+                            writers[c](r, c, v, fmts[c])
                 for c, w in enumerate(widths):
                     ws.set_column(c, c, min(MAX_COLUMN_WIDTH, w + 2))
                 ws.freeze_panes(top + 1, 0)
@@ -186,6 +172,56 @@ def write_xlsx(path: Path, sheets: list[Sheet]) -> Path:
         finally:
             wb.close()
     return path
+
+
+def _column_cells(column: pd.Series) -> tuple[list[Any], str]:
+    """A column's cells as `cell_value` gives them, converted column-wise where the dtype allows,
+    and how they are written: "text", "number" or "any" (decided per cell)."""
+    dtype = column.dtype
+    if isinstance(dtype, pd.StringDtype):
+        return [v if isinstance(v, str) and v else None for v in column.tolist()], "text"
+    if isinstance(dtype, np.dtype) and dtype.kind in "iu":
+        return column.tolist(), "number"
+    if isinstance(dtype, np.dtype) and dtype.kind == "f":
+        return [None if v != v else v for v in column.tolist()], "number"
+    if isinstance(dtype, np.dtype) and dtype.kind == "M":
+        return column.dt.strftime("%Y-%m-%d %H:%M:%S").astype(object).where(column.notna(), None).tolist(), "text"
+    return [cell_value(v) for v in column], "any"
+
+
+def _cell_width(value: Any) -> int:
+    if isinstance(value, (bool, int, float)):
+        return len(str(value))
+    return display_width(str(value).split("\n")[0][:MAX_COLUMN_WIDTH])
+
+
+def _any_writer(ws: Any) -> Any:
+    def write(r: int, c: int, v: Any, fmt: Any) -> None:
+        if isinstance(v, bool):
+            ws.write_string(r, c, "是" if v else "否", fmt)
+        elif isinstance(v, (int, float)):
+            ws.write_number(r, c, v, fmt)
+        else:
+            ws.write_string(r, c, str(v), fmt)
+
+    return write
+
+
+def _cell_format(wb: Any, color: str | None, number_format: str | None, color_fmts: dict[str, Any], num_fmts: dict[str, Any]) -> Any:
+    """The format of a cell: its row's background colour and its column's number format, shared."""
+    if number_format:
+        key = f"{number_format}|{color}"
+        if key not in num_fmts:
+            spec = {"num_format": number_format}
+            if color:
+                spec["bg_color"] = color
+            num_fmts[key] = wb.add_format(spec)
+        return num_fmts[key]
+    if color:
+        if color not in color_fmts:
+            color_fmts[color] = wb.add_format({"bg_color": color})
+        return color_fmts[color]
+    return None
 
 
 def _sheet_name(name: str) -> str:

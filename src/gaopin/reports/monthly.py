@@ -7,16 +7,17 @@ import csv
 import io
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from gaopin.config import Settings
 from gaopin.errors import InputError
 from gaopin.io.load import LoadResult
-from gaopin.metrics import Weights, breakdown, compute, missing_columns, overall, records, with_previous
+from gaopin.metrics import Weights, breakdown_of, group_codes, indicators, missing_columns, records, summarize, with_previous
 from gaopin.periods import Period, period
-from gaopin.rules.outcomes import escalation_level
+from gaopin.rules.outcomes import DOUBLE_NO, SINGLE_NO
 from gaopin.rules.persons import Links
-from gaopin.rules.prepare import PROBLEM, problem_column
+from gaopin.rules.prepare import problem_column
 from gaopin.schema import CITY, DISTRICT, label
 
 TOP_CATEGORIES = 10
@@ -61,9 +62,9 @@ def read_rankings(path: Path) -> list[dict]:
     return sorted(out, key=lambda r: r["month"])
 
 
-def _in(frame: pd.DataFrame, p: Period) -> pd.Series:
+def _in(frame: pd.DataFrame, p: Period) -> np.ndarray:
     days = frame["received_at"].dt.normalize()
-    return (days >= pd.Timestamp(p.start)) & (days <= pd.Timestamp(p.end))
+    return ((days >= pd.Timestamp(p.start)) & (days <= pd.Timestamp(p.end))).to_numpy()
 
 
 def _dispatch(frame: pd.DataFrame) -> pd.Series:
@@ -71,24 +72,30 @@ def _dispatch(frame: pd.DataFrame) -> pd.Series:
     return cls.where(cls.isin([CITY, DISTRICT]), OTHER_DISPATCH)
 
 
-def _figures(frame: pd.DataFrame, prev: pd.DataFrame, fields, weights: Weights) -> dict:
-    """overall and every breakdown of one period, each with the previous period's values."""
-    out: dict = {"overall": overall(frame, fields, weights)}
-    with_previous(out["overall"], overall(prev, fields, weights))
-    groups = {
-        "by_community": "community",
-        "by_unit": "unit",
-        "by_category": PROBLEM,
-        "by_dispatch": None,
+GROUPS = ("by_community", "by_unit", "by_category", "by_dispatch")
+
+
+def _groups(frame: pd.DataFrame, problem: pd.Series) -> dict[str, tuple[np.ndarray, pd.Index]]:
+    """Every breakdown's group codes over all tickets, factorised once for all periods."""
+    return {
+        "by_community": group_codes(frame["community"]),
+        "by_unit": group_codes(frame["unit"]),
+        "by_category": group_codes(problem),
+        "by_dispatch": group_codes(_dispatch(frame)),
     }
-    for key, column in groups.items():
-        if column is None:
-            cur, old = breakdown(frame, fields, weights, _dispatch(frame)), breakdown(prev, fields, weights, _dispatch(prev))
-        else:
-            cur = breakdown(frame, fields, weights, frame[column].where(frame[column] != "", None))
-            old = breakdown(prev, fields, weights, prev[column].where(prev[column] != "", None))
-        with_previous(cur, old)
-        out[key] = cur
+
+
+def _figures(ind: pd.DataFrame, groups: dict, cur: np.ndarray, prev: np.ndarray, fields, weights: Weights) -> dict:
+    """overall and every breakdown of one period (rows `cur`), each with the previous period's values."""
+    now, before = ind[cur], ind[prev]
+    whole_now, whole_before = summarize(now, fields, weights), summarize(before, fields, weights)
+    out: dict = {"overall": records(whole_now, named=False)[0]}
+    with_previous(out["overall"], records(whole_before, named=False)[0])
+    for key in GROUPS:
+        codes, names = groups[key]
+        current = breakdown_of(now, fields, weights, (codes[cur], names), whole_now)
+        with_previous(current, breakdown_of(before, fields, weights, (codes[prev], names), whole_before))
+        out[key] = current
     categories = out.pop("by_category")
     out["by_category"] = categories[:TOP_CATEGORIES]
     lost = [c for c in categories if c["points_lost"] is not None]
@@ -98,47 +105,44 @@ def _figures(frame: pd.DataFrame, prev: pd.DataFrame, fields, weights: Weights) 
     return out
 
 
-def period_labels(received: pd.Series, start_day: int) -> pd.Series:
-    """The period ("2024-08") of each ticket, column-wise; see gaopin.periods.period_of."""
+def period_codes(received: pd.Series, start_day: int) -> pd.Series:
+    """Each ticket's period as year × 12 + month − 1 (NA when undated); see gaopin.periods.period_of."""
     month = received.dt.month
-    year = received.dt.year
+    code = received.dt.year * 12 + month - 1
     if start_day > 1:
-        late = received.dt.day >= start_day
-        year = year + (late & (month == 12))
-        month = month.where(~late, month % 12 + 1)
-    labels = year.astype("Int64").astype("str") + "-" + month.astype("Int64").astype("str").str.zfill(2)
-    return labels.where(received.notna())
+        # From day start_day on, a ticket belongs to the next month's period.
+        code = code + (received.dt.day >= start_day)
+    return code.astype("Int64")
 
 
-def _trend(frame: pd.DataFrame, fields, weights: Weights, year: int, month: int, start_day: int) -> list[dict]:
+def _trend(ind: pd.DataFrame, received: pd.Series, fields, weights: Weights, year: int, month: int, start_day: int) -> list[dict]:
     """The overall figures of every period of the year up to `month`, in one grouped pass."""
     labels = [period(year, m, start_day).label for m in range(1, month + 1)]
-    table = compute(frame, fields, weights, by=period_labels(frame["received_at"], start_day))
+    code = period_codes(received, start_day).to_numpy(dtype="float64", na_value=np.nan) - year * 12
+    inside = (code >= 0) & (code < month)
+    table = summarize(ind[inside], fields, weights, (code[inside].astype("int64"), pd.Index(labels, dtype=object)))
     table["points_lost"] = 100 - table["score"]
     found = {row["name"]: row for row in records(table, named=True)}
-    empty = overall(frame.iloc[0:0], fields, weights)
+    empty = records(summarize(ind.iloc[0:0], fields, weights), named=False)[0]
     return [found.get(label) or {"name": label, **empty} for label in labels]
 
 
-def _heatmap(frame: pd.DataFrame) -> dict:
-    when = frame["received_at"].dropna()
-    counts = pd.crosstab(when.dt.day_of_week, when.dt.hour).reindex(index=range(7), columns=range(24), fill_value=0)
-    return {"weekdays": list(WEEKDAYS), "hours": list(range(24)), "counts": counts.astype(int).values.tolist()}
+def _heatmap(received: pd.Series) -> dict:
+    when = received.dropna()
+    cells = np.bincount((when.dt.day_of_week * 24 + when.dt.hour).to_numpy(), minlength=7 * 24)
+    return {"weekdays": list(WEEKDAYS), "hours": list(range(24)), "counts": cells.reshape(7, 24).tolist()}
 
 
-def _escalations(frame: pd.DataFrame, fields) -> list[dict]:
-    level = escalation_level(frame, "valid_callback" in fields)
-    hit = frame[level.notna()].assign(level=level[level.notna()]).sort_values(["received_at", "ticket_id"], kind="stable")
+def _escalations(frame: pd.DataFrame, ind: pd.DataFrame, cur: np.ndarray) -> list[dict]:
+    double = ind["double_no"].to_numpy() == 1
+    rows = cur & (double | (ind["single_no"].to_numpy() == 1))
+    hit = frame.loc[rows, ["ticket_id", "community", "unit", "category", "received_at"]]
+    hit = hit.assign(level=np.where(double[rows], DOUBLE_NO, SINGLE_NO)).sort_values(["received_at", "ticket_id"], kind="stable")
+    received = [t.isoformat() for t in hit["received_at"]]  # every row is dated: it is in the period
+    texts = {c: hit[c].fillna("").tolist() for c in ("community", "unit", "category")}
     return [
-        {
-            "ticket_id": r.ticket_id,
-            "level": r.level,
-            "community": r.community if isinstance(r.community, str) else "",
-            "unit": r.unit if isinstance(r.unit, str) else "",
-            "category": r.category if isinstance(r.category, str) else "",
-            "received_at": pd.Timestamp(r.received_at).isoformat() if pd.notna(r.received_at) else "",
-        }
-        for r in hit.itertuples(index=False)
+        {"ticket_id": t, "level": lv, "community": c, "unit": u, "category": k, "received_at": r}
+        for t, lv, c, u, k, r in zip(hit["ticket_id"].tolist(), hit["level"].tolist(), texts["community"], texts["unit"], texts["category"], received)
     ]
 
 
@@ -162,14 +166,17 @@ def build_report(
     """Every figure of the month, its breakdowns, the trend and the lists, as one dict."""
     # The score is the city's: every ticket counts, so [filters] (a warning setting) is not applied.
     # Only the problem key is needed here, not points or persons.
-    frame = result.frame.assign(**{PROBLEM: problem_column(result.frame, result.has("category"), settings.rules.category_level)})
+    frame = result.frame
+    problem = problem_column(frame, result.has("category"), settings.rules.category_level)
     fields = result.fields
     weights = Weights.of(settings.score)
     start_day = settings.period.start_day
     p = period(year, month, start_day)
     prev = p.previous(start_day)
     in_p, in_prev = _in(frame, p), _in(frame, prev)
-    current = frame[in_p]
+    # Per-ticket indicators and group codes once; every period and breakdown takes its rows.
+    ind = indicators(frame, fields)
+    groups = _groups(frame, problem)
     report: dict = {
         "street": street_name(settings, frame),
         "period": {"label": p.label, "start": p.start.isoformat(), "end": p.end.isoformat()},
@@ -178,21 +185,22 @@ def build_report(
         "missing": missing_columns(fields),
         "notes": result.notes(),
     }
-    report.update(_figures(current, frame[in_prev], fields, weights))
-    report["months"] = _trend(frame, fields, weights, year, month, start_day)
-    report["heatmap"] = _heatmap(current)
-    report["escalations"] = _escalations(current, fields)
-    excluded = {tid for tid in (exclusions or {}) if tid in set(current["ticket_id"])}
+    report.update(_figures(ind, groups, in_p, in_prev, fields, weights))
+    report["months"] = _trend(ind, frame["received_at"], fields, weights, year, month, start_day)
+    report["heatmap"] = _heatmap(frame["received_at"][in_p])
+    report["escalations"] = _escalations(frame, ind, in_p)
+    current_ids = set(frame["ticket_id"][in_p]) if exclusions else set()
+    excluded = {tid for tid in (exclusions or {}) if tid in current_ids}
     report["excluded_tickets"] = sorted(excluded)
     if excluded:
-        keep = ~frame["ticket_id"].isin(excluded)
-        without = _figures(frame[in_p & keep], frame[in_prev & keep], fields, weights)
+        keep = ~frame["ticket_id"].isin(excluded).to_numpy()
+        without = _figures(ind, groups, in_p & keep, in_prev & keep, fields, weights)
         for key, value in without.items():
             report[f"{key}_excluded"] = value
         report["notes"].append(f"本期有 {len(excluded)} 张工单被标记为不纳入考核；带“_excluded”的数字不含这些工单。")
     for name in report["missing"]:
         report["notes"].append(f"导出中没有“{label(name)}”列，相应比率显示为“—”，不计算综合成绩。")
-    if current.empty:
+    if not in_p.any():
         report["notes"].append(f"{p.start.isoformat()} 至 {p.end.isoformat()} 没有工单。")
     undated = int(frame["received_at"].isna().sum())
     if undated:
