@@ -850,19 +850,7 @@ def font_subset(text: str, configured: str | os.PathLike[str] = "") -> bytes:
     subsetter = subset.Subsetter(options)
     subsetter.populate(text="".join(sorted(set(text))) + "".join(chr(c) for c in range(32, 127)))
     subsetter.subset(font)
-    _measure_once(font)
     out = io.BytesIO()
     font.save(out)
     return out.getvalue()
 
-
-def _measure_once(font: Any) -> None:
-    """Saving measures every CFF glyph three times (the CFF font box, hhea and vhea); the
-    outlines no longer change, so each glyph's bounds are taken once and then reused."""
-    if "CFF " not in font:
-        return
-    strings = font["CFF "].cff.topDictIndex[0].CharStrings
-    for name in font.getGlyphOrder():
-        glyph = strings[name]
-        bounds = glyph.calcBounds(strings)
-        glyph.calcBounds = lambda _strings, _bounds=bounds: _bounds
