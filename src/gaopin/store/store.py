@@ -86,25 +86,47 @@ def _text_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _json_escape(s: pd.Series) -> pd.Series:
-    s = s.str.replace("\\", "\\\\", regex=False).str.replace('"', '\\"', regex=False)
-    for ch, esc in (("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")):
-        s = s.str.replace(ch, esc, regex=False)
-    return s.str.replace(r"[\x00-\x1f]", " ", regex=True)
+# Bytes that a JSON string must not hold as they are (in UTF-8 they are never part of a longer character).
+_JSON_SPECIAL = np.zeros(256, dtype=bool)
+_JSON_SPECIAL[:0x20] = True
+_JSON_SPECIAL[[ord('"'), ord("\\")]] = True
+
+
+def _may_need_escape(values: pa.ChunkedArray) -> bool:
+    """False when no value holds a quote, backslash or control character (one pass over the bytes)."""
+    for chunk in values.chunks:
+        data = chunk.buffers()[2]
+        if data is not None and data.size and _JSON_SPECIAL[np.frombuffer(data, dtype=np.uint8)].any():
+            return True
+    return False
+
+
+def _json_escape(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Quote, backslash, \\n, \\r and \\t escaped; other control characters become spaces."""
+    if not _may_need_escape(values):
+        return values
+    for old, new in (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")):
+        values = pc.replace_substring(values, old, new)
+    return pc.replace_substring_regex(values, r"[\x00-\x1f]", " ")
+
+
+def _join(*parts: pa.ChunkedArray | str, sep: str = "") -> pa.ChunkedArray:
+    """Element-wise concatenation, null where any part is null; literals take the columns' string type."""
+    kind = next(p.type for p in parts if not isinstance(p, str))
+    args = [pa.scalar(p, kind) if isinstance(p, str) else p for p in parts]
+    return pc.binary_join_element_wise(*args, pa.scalar(sep, kind))
 
 
 def _extra_json(frame: pd.DataFrame, columns: Iterable[str]) -> pd.Series:
-    """Unmapped source columns as one JSON object per row, built column-wise."""
-    columns = list(columns)
-    out = pd.Series("", index=frame.index, dtype="str")
+    """Unmapped source columns as one JSON object per row (blank cells left out), built by Arrow."""
+    out = None
     for name in columns:
-        value = frame[name]
-        key = json.dumps(name, ensure_ascii=False)
-        part = (key + ':"' + _json_escape(value.astype("str")) + '"').where(value.notna(), "")
-        sep = pd.Series(np.where((out != "") & (part != ""), ",", ""), index=frame.index)
-        out = out + sep + part.fillna("")
-    result = ("{" + out + "}").where(out != "", pd.NA)
-    return result.astype("str")
+        part = _join(json.dumps(name, ensure_ascii=False) + ':"', _json_escape(arrow(frame[name])), '"')  # null where blank
+        # Not null_handling="skip": it drops the rows where every input is null (pyarrow 26).
+        out = part if out is None else pc.coalesce(_join(out, part, sep=","), out, part)
+    if out is None:
+        return pd.Series(pd.NA, index=frame.index, dtype="str")
+    return pd.Series(pd.array(_join("{", out, "}"), dtype="str"), index=frame.index)
 
 
 STORED = tuple(TICKET_COLUMNS) + ("extra",)
