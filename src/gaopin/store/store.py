@@ -134,7 +134,16 @@ STAGE_IDS, STAGE_UPDATES = "_stage_ids", "_stage_updates"
 
 
 def _arrow_text(frame: pd.DataFrame, columns: Iterable[str]) -> pa.Table:
-    return pa.table({c: arrow(frame[c]) for c in columns})
+    """The columns as Arrow text with 32-bit offsets where they fit: the SQLite driver inserts
+    those about a tenth faster than pandas' 64-bit ones (the cast copies no characters)."""
+    out = {}
+    for c in columns:
+        values = arrow(frame[c])
+        try:
+            out[c] = values.cast(pa.string())
+        except pa.ArrowInvalid:  # a chunk of over 2 GB of text
+            out[c] = values
+    return pa.table(out)
 
 
 class BulkWriter:
