@@ -67,6 +67,20 @@ def test_import_files_skips_a_file_seen_before_unless_forced(tmp_path):
     assert store.conn.execute("SELECT reason FROM rejected_rows").fetchall() == [("缺少工单编号",), ("缺少工单编号",)]
 
 
+def test_every_import_records_the_files_hash_and_a_second_copy_is_skipped(tmp_path):
+    import hashlib
+
+    path = _export(tmp_path / "a.xlsx", [["A1", "2024-08-03 09:00", "张三", 13812345678, "解决"]])
+    copy = tmp_path / "copy.xlsx"
+    copy.write_bytes(path.read_bytes())
+    store = Store(tmp_path / "g.db")  # a new store (hashed while read) and then a store with imports
+    done = import_files([path, copy], store, Settings(), now=datetime(2024, 9, 1))
+    done += import_files([path], store, Settings(), now=datetime(2024, 9, 2), force=True)
+    assert [d.skipped for d in done] == [False, True, False]
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert [i["sha256"] for i in store.imports()] == [sha, sha]
+
+
 def test_store_file_is_private(tmp_path):
     store_with(tmp_path / "g.db", [ROW])
     assert stat.S_IMODE(os.stat(tmp_path / "g.db").st_mode) == 0o600

@@ -7,6 +7,7 @@ import json
 import os
 import sqlite3
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -255,6 +256,9 @@ class Store:
 
     def has_import(self, sha256: str) -> bool:
         return self.conn.execute("SELECT 1 FROM imports WHERE sha256 = ? LIMIT 1", (sha256,)).fetchone() is not None
+
+    def has_any_import(self) -> bool:
+        return self.conn.execute("SELECT 1 FROM imports LIMIT 1").fetchone() is not None
 
     def import_result(self, result: LoadResult, file_name: str, sha256: str, now: datetime) -> FileImport:
         """Add one loaded export in one transaction: new tickets inserted, changed fields updated
@@ -530,11 +534,18 @@ def import_files(
             progress(f"导入 {path.name}")
         if not path.is_file():
             load([path], settings)  # raises the loader's own clear error
-        sha = file_sha256(path)
-        if not force and store.has_import(sha):
+        if force or not store.has_any_import():
+            # Nothing to skip: the file is hashed while it is read (hashlib runs outside the GIL).
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                hashing = pool.submit(file_sha256, path)
+                result = load([path], settings, keep_extra=True)
+                sha = hashing.result()
+        else:
+            sha = file_sha256(path)
+            result = None if store.has_import(sha) else load([path], settings, keep_extra=True)
+        if result is None:
             done = FileImport(file=str(path), skipped=True)
         else:
-            result = load([path], settings, keep_extra=True)
             done = store.import_result(result, path.name, sha, now)
             done.file = str(path)
         out.append(done)
