@@ -491,7 +491,8 @@ def _arrow_body(
                 delimiter=delimiter, newlines_in_values=_may_quote_newlines(path, encoding), ignore_empty_lines=False
             ),
             convert_options=pcsv.ConvertOptions(
-                column_types={n: pa.string() for n in names},
+                # 64-bit offsets, as pandas keeps its text: the columns then go to pandas without a copy.
+                column_types={n: pa.large_string() for n in names},
                 include_columns=wanted + [n for n in beyond if n not in wanted],
                 # An empty cell, quoted or not, is a blank (null) as it is read: no pass over the frame.
                 null_values=[""],
@@ -512,7 +513,7 @@ def _arrow_body(
         raise InputError(f"{path} 无法按 CSV 读取（{message.splitlines()[0][:120]}）", sniff._SAVE_AS) from None
     except UnicodeDecodeError:
         raise
-    # Column by column: the same text columns as to_pandas() makes, without its block manager detour.
+    # Column by column: the same text columns as to_pandas() makes, without its detour through blocks.
     frame = pd.DataFrame({n: pd.array(table.column(n), dtype="str") for n in table.column_names}, index=pd.RangeIndex(table.num_rows))
     numbers = pd.Series(range(header_index + 2, header_index + 2 + len(frame)))
     problems: list[tuple[int | None, str]] = []
