@@ -7,7 +7,7 @@ import json
 import os
 import sqlite3
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -260,9 +260,11 @@ class Store:
     def has_any_import(self) -> bool:
         return self.conn.execute("SELECT 1 FROM imports LIMIT 1").fetchone() is not None
 
-    def import_result(self, result: LoadResult, file_name: str, sha256: str, now: datetime) -> FileImport:
+    def import_result(self, result: LoadResult, file_name: str, sha256: str | Future[str], now: datetime) -> FileImport:
         """Add one loaded export in one transaction: new tickets inserted, changed fields updated
-        (a blank never erases a stored value), earlier values kept as history."""
+        (a blank never erases a stored value), earlier values kept as history.
+
+        `sha256` may still be being computed: it is needed only when the transaction ends."""
         summary = FileImport(file=file_name, rejected=list(result.rejected))
         frame = result.frame
         text = _text_frame(frame)
@@ -270,7 +272,7 @@ class Store:
         with self._bulk_transaction() as cur:
             cur.execute(
                 "INSERT INTO imports (file_name, sha256, imported_at, rows, new, updated, unchanged, rejected) VALUES (?, ?, ?, ?, 0, 0, 0, ?)",
-                parameters=(file_name, sha256, now.strftime(TEXT_FORMAT), len(frame) + len(result.rejected), len(result.rejected)),
+                parameters=(file_name, sha256 if isinstance(sha256, str) else "", now.strftime(TEXT_FORMAT), len(frame) + len(result.rejected), len(result.rejected)),
             )
             cur.execute("SELECT last_insert_rowid()")
             import_id = int(cur.fetchone()[0])
@@ -300,8 +302,8 @@ class Store:
             for name in sorted(result.fields):
                 cur.execute("INSERT OR IGNORE INTO fields (name) VALUES (?)", parameters=(name,))
             cur.execute(
-                "UPDATE imports SET new = ?, updated = ?, unchanged = ? WHERE id = ?",
-                parameters=(summary.new, summary.updated, summary.unchanged, import_id),
+                "UPDATE imports SET sha256 = ?, new = ?, updated = ?, unchanged = ? WHERE id = ?",
+                parameters=(sha256 if isinstance(sha256, str) else sha256.result(), summary.new, summary.updated, summary.unchanged, import_id),
             )
         return summary
 
@@ -535,19 +537,17 @@ def import_files(
         if not path.is_file():
             load([path], settings)  # raises the loader's own clear error
         if force or not store.has_any_import():
-            # Nothing to skip: the file is hashed while it is read (hashlib runs outside the GIL).
+            # Nothing to skip: the file is hashed while SQLite stores its tickets (both outside the GIL).
+            result = load([path], settings, keep_extra=True)
             with ThreadPoolExecutor(max_workers=1) as pool:
-                hashing = pool.submit(file_sha256, path)
-                result = load([path], settings, keep_extra=True)
-                sha = hashing.result()
+                done = store.import_result(result, path.name, pool.submit(file_sha256, path), now)
         else:
             sha = file_sha256(path)
-            result = None if store.has_import(sha) else load([path], settings, keep_extra=True)
-        if result is None:
-            done = FileImport(file=str(path), skipped=True)
-        else:
-            done = store.import_result(result, path.name, sha, now)
-            done.file = str(path)
+            if store.has_import(sha):
+                done = FileImport(file=str(path), skipped=True)
+            else:
+                done = store.import_result(load([path], settings, keep_extra=True), path.name, sha, now)
+        done.file = str(path)
         out.append(done)
         if on_done:
             on_done(done)
