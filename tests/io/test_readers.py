@@ -360,3 +360,16 @@ def test_a_character_cut_at_the_end_of_the_head_sample_is_not_an_error(tmp_path,
     grid = read(path, LoadSettings(), LimitSettings())
     assert grid.encoding == encoding
     assert len(grid.body(0, None).frame) == 2
+
+
+def test_a_quote_anywhere_in_a_csv_means_values_may_span_lines(tmp_path):
+    plain = "工单编号,标题\n" + "".join(f"GD{i:08d},标题{i}\n" for i in range(200_000))  # several MB
+    path = tmp_path / "a.csv"
+    path.write_text(plain, encoding="utf-8")
+    assert not readers._may_quote_newlines(path, "utf-8-sig")
+    path.write_text(plain + 'GD99999999,"两行\n标题"\n', encoding="utf-8")
+    assert readers._may_quote_newlines(path, "utf-8-sig")
+    assert readers._may_quote_newlines(path, "utf-16")  # other encodings are not searched
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    assert not readers._may_quote_newlines(empty, "utf-8")

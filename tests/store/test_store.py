@@ -67,6 +67,20 @@ def test_import_files_skips_a_file_seen_before_unless_forced(tmp_path):
     assert store.conn.execute("SELECT reason FROM rejected_rows").fetchall() == [("缺少工单编号",), ("缺少工单编号",)]
 
 
+def test_every_import_records_the_files_hash_and_a_second_copy_is_skipped(tmp_path):
+    import hashlib
+
+    path = _export(tmp_path / "a.xlsx", [["A1", "2024-08-03 09:00", "张三", 13812345678, "解决"]])
+    copy = tmp_path / "copy.xlsx"
+    copy.write_bytes(path.read_bytes())
+    store = Store(tmp_path / "g.db")  # a new store (hashed while read) and then a store with imports
+    done = import_files([path, copy], store, Settings(), now=datetime(2024, 9, 1))
+    done += import_files([path], store, Settings(), now=datetime(2024, 9, 2), force=True)
+    assert [d.skipped for d in done] == [False, True, False]
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert [i["sha256"] for i in store.imports()] == [sha, sha]
+
+
 def test_store_file_is_private(tmp_path):
     store_with(tmp_path / "g.db", [ROW])
     assert stat.S_IMODE(os.stat(tmp_path / "g.db").st_mode) == 0o600
@@ -301,3 +315,31 @@ def test_times_are_stored_as_text_in_the_one_format(times):
     frame["received_at"] = pd.Series([pd.NaT if t is None else pd.Timestamp(t).floor("s") for t in times], dtype="datetime64[ns]")
     stored = [None if pd.isna(v) else v for v in _text_frame(frame)["received_at"].tolist()]
     assert stored == [None if t is None else t.replace(microsecond=0).strftime(TEXT_FORMAT) for t in times]
+
+
+_CELL = st.one_of(st.none(), st.text(alphabet=st.sampled_from(list('a中"\\\n\r\t\x00\x01\x1f\x7f }, ')), max_size=6))
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(_CELL, _CELL), min_size=1, max_size=20))
+def test_unmapped_columns_are_kept_as_one_json_object_per_row(cells):
+    import json
+    import re
+
+    from gaopin.store.store import _extra_json
+
+    frame = pd.DataFrame({"区": [a for a, _ in cells], 'a"b\\': [b for _, b in cells]}, dtype="str")
+
+    def expected(row):
+        parts = []
+        for key, value in zip(frame.columns, row):
+            if value is not None:
+                escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+                parts.append(json.dumps(key, ensure_ascii=False) + ':"' + re.sub(r"[\x00-\x1f]", " ", escaped) + '"')
+        return "{" + ",".join(parts) + "}" if parts else None
+
+    got = [None if pd.isna(v) else v for v in _extra_json(frame, frame.columns)]
+    assert got == [expected(row) for row in cells]
+    for text, row in zip(got, cells):
+        if text is not None:  # valid JSON, each value as it was but for control characters
+            assert json.loads(text) == {k: re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", " ", v) for k, v in zip(frame.columns, row) if v is not None}

@@ -61,6 +61,9 @@ def text_column(s: pd.Series, zero_width: bool = True) -> pd.Series:
     if not len(s):
         return s.astype("str")
     values = arrow(s)
+    if not (zero_width and _may_hold_zero_width(values)):
+        # Trimming alone costs less than finding the distinct values.
+        return series(_clean(values, zero_width=False), s.index)
     distinct = _distinct(values)
     if distinct is not None:
         indices, dictionary = distinct

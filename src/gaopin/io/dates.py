@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 EXCEL_EPOCH = datetime(1899, 12, 30)
 MIN_YEAR, MAX_YEAR = 1990, 2100
@@ -100,10 +101,26 @@ def parse_datetimes(text: pd.Series, date_format: str = "") -> tuple[pd.Series, 
     return pd.Series(parsed, index=text.index), pd.Series(out_failed, index=text.index)
 
 
-# "YYYY-MM-DD HH:MM:SS" (or with T), the form of nearly every cell: the digits' positions.
+# "YYYY-MM-DD HH:MM:SS" (or with T), the form of nearly every cell: where its two-digit
+# numbers (century, year, month, day, hour, minute, second) and separators are.
 _PLAIN_LEN = 19
-_PLAIN_DIGITS = np.array([0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18])
+_PLAIN_PAIRS = (0, 2, 5, 8, 11, 14, 17)
 _PLAIN_SEPARATORS = {4: b"-", 7: b"-", 10: b" T", 13: b":", 16: b":"}
+# Two bytes read as one little-endian number → their value if both are ASCII digits, else 255.
+_TWO_DIGITS = np.full(1 << 16, 255, dtype=np.uint8)
+for _tens in range(10):
+    for _ones in range(10):
+        _TWO_DIGITS[(ord("0") + _tens) | (ord("0") + _ones) << 8] = _tens * 10 + _ones
+_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int32)
+
+
+def _days_from_civil(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Days since 1970-01-01 of proleptic Gregorian dates (H. Hinnant's algorithm, years ≥ 0)."""
+    y = year - (month <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * np.where(month > 2, month - 3, month + 9) + 2) // 5 + day - 1
+    return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
 
 
 def _plain_iso(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -115,39 +132,41 @@ def _plain_iso(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     n = len(text)
     parsed = np.full(n, np.datetime64("NaT"), dtype=DTYPE)
     done = np.zeros(n, dtype=bool)
-    if n == 0:
+    values = arrow(text).combine_chunks()  # one pass over the column, not one per block
+    data = values.buffers()[2] if n else None
+    if data is None or data.size == 0:
         return parsed, done
-    start = 0
-    for chunk in arrow(text).chunks:
-        size = len(chunk)
-        data = chunk.buffers()[2]
-        if size == 0 or data is None:
-            start += size
-            continue
-        offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int64)[chunk.offset : chunk.offset + size + 1]
-        candidate = (np.diff(offsets) == _PLAIN_LEN) & chunk.is_valid().to_numpy(zero_copy_only=False)
-        rows = np.flatnonzero(candidate)
-        cells = np.frombuffer(data, dtype=np.uint8)[offsets[:-1][rows, None] + np.arange(_PLAIN_LEN)]
-        digits = cells[:, _PLAIN_DIGITS].astype(np.int64) - ord("0")
-        ok = ((digits >= 0) & (digits <= 9)).all(axis=1)
-        for position, allowed in _PLAIN_SEPARATORS.items():
-            ok &= np.isin(cells[:, position], np.frombuffer(allowed, dtype=np.uint8))
-        year = digits[:, 0] * 1000 + digits[:, 1] * 100 + digits[:, 2] * 10 + digits[:, 3]
-        month = digits[:, 4] * 10 + digits[:, 5]
-        day = digits[:, 6] * 10 + digits[:, 7]
-        hour = digits[:, 8] * 10 + digits[:, 9]
-        minute = digits[:, 10] * 10 + digits[:, 11]
-        second = digits[:, 12] * 10 + digits[:, 13]
-        ok &= (year >= MIN_YEAR) & (year <= MAX_YEAR) & (month >= 1) & (month <= 12)
-        ok &= (day >= 1) & (hour < 24) & (minute < 60) & (second < 60)
-        first = np.where(ok, (year - 1970) * 12 + month - 1, 0).astype("datetime64[M]")
-        length = ((first + 1).astype("datetime64[D]") - first.astype("datetime64[D]")).astype(np.int64)
-        ok &= day <= length
-        value = first.astype("datetime64[D]").astype(DTYPE) + ((day - 1) * 86400 + hour * 3600 + minute * 60 + second)
-        hit = start + rows[ok]
-        parsed[hit] = value[ok]
-        done[hit] = True
-        start += size
+    offset_type = np.int64 if pa.types.is_large_string(values.type) else np.int32
+    offsets = np.frombuffer(values.buffers()[1], dtype=offset_type)[values.offset : values.offset + n + 1]
+    candidate = np.diff(offsets) == _PLAIN_LEN
+    if values.null_count:
+        candidate &= values.is_valid().to_numpy(zero_copy_only=False)
+    rows = np.flatnonzero(candidate)
+    if not len(rows):
+        return parsed, done
+    raw = np.frombuffer(data, dtype=np.uint8)
+    if len(rows) == n and offsets[-1] - offsets[0] == n * _PLAIN_LEN:
+        cells = raw[offsets[0] : offsets[-1]]  # every cell is a candidate: the buffer as it is
+    else:
+        cells = np.lib.stride_tricks.sliding_window_view(raw, _PLAIN_LEN)[offsets[:-1][rows]].reshape(-1)
+    # Small integer types and one table look-up per two digits: wide temporaries cost more than the sums.
+    century, yy, month, day, hour, minute, second = (
+        _TWO_DIGITS[np.ndarray(len(rows), dtype="<u2", buffer=cells, offset=at, strides=(_PLAIN_LEN,))].astype(np.int32)
+        for at in _PLAIN_PAIRS
+    )
+    ok = (century != 255) & (yy != 255) & (month != 255) & (day != 255) & (hour != 255) & (minute != 255) & (second != 255)
+    for position, allowed in _PLAIN_SEPARATORS.items():
+        column = cells[position::_PLAIN_LEN]
+        ok &= np.logical_or.reduce([column == c for c in allowed])
+    year = century * 100 + yy
+    ok &= (year >= MIN_YEAR) & (year <= MAX_YEAR) & (month >= 1) & (month <= 12)
+    ok &= (day >= 1) & (hour < 24) & (minute < 60) & (second < 60)
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    ok &= day <= _MONTH_DAYS[np.where(ok, month, 1)] + ((month == 2) & leap)
+    hit = rows[ok]
+    seconds = _days_from_civil(year[ok], month[ok], day[ok]).astype(np.int64) * 86400 + (hour[ok] * 3600 + minute[ok] * 60 + second[ok])
+    parsed[hit] = seconds.astype(DTYPE)
+    done[hit] = True
     return parsed, done
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -26,6 +27,7 @@ from gaopin.io.readers import Body, read
 from gaopin.schema import CANONICAL_COLUMNS, DISPATCH_CLASS, FIELD_BY_NAME, FIELDS, label
 
 MAX_DETAILS = 200  # problems listed one by one per kind and file; all are counted
+_WORKERS = min(4, os.cpu_count() or 1)
 FILE_COL, ROW_COL = "_file", "_row"
 TEXT_FIELDS = tuple(f.name for f in FIELDS if f.kind == "text")
 FREE_TEXT = ("title", "content")  # shown, never matched
@@ -259,20 +261,33 @@ def _to_canonical(
         pos = positions.get(name)
         return None if pos is None else raw[str(pos)]
 
+    # The columns are converted side by side (Arrow and numpy work outside the GIL); what they
+    # find is logged afterwards, in the order of converting them one by one.
+    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+        ids_job = pool.submit(conv.id_column, col("ticket_id"))
+        time_jobs = {name: pool.submit(_times, s, settings.load.date_format) for name in ("received_at", "closed_at") if (s := col(name)) is not None}
+        phone = col("caller_phone")
+        phone_job = pool.submit(conv.phone_column, phone) if phone is not None else None
+        choice_jobs = {name: pool.submit(conv.choice_column, s, FIELD_BY_NAME[name].kind) for name in CHOICE_FIELDS if (s := col(name)) is not None}
+        category_job = pool.submit(conv.category_column, col("category"), [col(level) for level in LEVEL_NAMES])
+        text_jobs = {name: pool.submit(conv.text_column, s, zero_width=name not in FREE_TEXT) for name in TEXT_FIELDS if (s := col(name)) is not None}
+        extra_jobs = {
+            name: pool.submit(conv.text_column, raw[str(pos)], zero_width=False)
+            for name, pos in positions.items()
+            if name not in FIELD_BY_NAME and name not in LEVEL_NAMES
+        }
     out: dict[str, pd.Series] = {}
     n = len(raw)
-    ids, corrupted = conv.id_column(col("ticket_id"))
+    ids, corrupted = ids_job.result()
     imprecise_rows = set(body.imprecise.get(positions["ticket_id"], []))
     if imprecise_rows:
         corrupted = corrupted | body_index.isin(imprecise_rows).to_numpy()
     out["ticket_id"] = ids
     for name in ("received_at", "closed_at"):
-        s = col(name)
-        if s is None:
+        if name not in time_jobs:
             out[name] = pd.Series(pd.NaT, index=raw.index, dtype=DTYPE)
             continue
-        text = conv.text_column(s)
-        parsed, failed = parse_datetimes(text, settings.load.date_format)
+        text, parsed, failed = time_jobs[name].result()
         out[name] = parsed
         if failed.any():
             bad = failed[failed].index
@@ -280,9 +295,8 @@ def _to_canonical(
                 log.add(Problem("date", f"{label(name)}无法识别", file=source, row=int(rows[i]), field=name, value=str(text[i])))
             if len(bad) > MAX_DETAILS:
                 log.counts["date"] += len(bad) - MAX_DETAILS
-    phone = col("caller_phone")
-    if phone is not None:
-        out["caller_phone"], suspicious = conv.phone_column(phone)
+    if phone_job is not None:
+        out["caller_phone"], suspicious = phone_job.result()
         if suspicious:
             raw_phones = conv.text_column(phone)
             for value, why in suspicious.items():
@@ -291,12 +305,9 @@ def _to_canonical(
                     Problem("phone", f"可疑号码（{why}），共 {len(hits)} 行", file=source, row=int(rows[hits[0]]), field="caller_phone", value=value),
                     len(hits),
                 )
-    for name in CHOICE_FIELDS:
-        s = col(name)
-        if s is None:
-            continue
-        out[name], unknown = conv.choice_column(s, FIELD_BY_NAME[name].kind)
-        raw_choices = conv.text_column(s) if unknown else None
+    for name, job in choice_jobs.items():
+        out[name], unknown = job.result()
+        raw_choices = conv.text_column(col(name)) if unknown else None
         for value in unknown:
             # Match on the raw text: the kept value is tidied and may differ from it.
             hits = raw_choices.index[raw_choices == value]
@@ -304,16 +315,11 @@ def _to_canonical(
                 Problem("value", f"{label(name)}的取值“{value}”无法识别，已原样保留（共 {len(hits)} 行）", file=source, row=int(rows[hits[0]]), field=name, value=value),
                 len(hits),
             )
-    category = conv.category_column(col("category"), [col(level) for level in LEVEL_NAMES])
+    category = category_job.result()
     if category is not None:
         out["category"] = category
-    for name in TEXT_FIELDS:
-        s = col(name)
-        if s is not None:
-            out[name] = conv.text_column(s, zero_width=name not in FREE_TEXT)
-    for name, pos in positions.items():
-        if name not in FIELD_BY_NAME and name not in LEVEL_NAMES:
-            out[name] = conv.text_column(raw[str(pos)], zero_width=False)
+    for name, job in [*text_jobs.items(), *extra_jobs.items()]:
+        out[name] = job.result()
     frame = pd.DataFrame(out, index=raw.index)
     frame[FILE_COL] = file_index
     frame[ROW_COL] = rows.astype("int64").to_numpy() if n else pd.Series([], dtype="int64")
@@ -330,6 +336,12 @@ def _to_canonical(
     if not bad.any():
         return frame, rejected
     return frame[~bad].reset_index(drop=True), rejected
+
+
+def _times(s: pd.Series, date_format: str) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(tidied text, datetimes, failed mask) of a time column."""
+    text = conv.text_column(s)
+    return (text, *parse_datetimes(text, date_format))
 
 
 def _ensure_columns(frame: pd.DataFrame, extras: list[str]) -> pd.DataFrame:

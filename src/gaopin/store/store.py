@@ -7,6 +7,7 @@ import json
 import os
 import sqlite3
 from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -86,25 +87,47 @@ def _text_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _json_escape(s: pd.Series) -> pd.Series:
-    s = s.str.replace("\\", "\\\\", regex=False).str.replace('"', '\\"', regex=False)
-    for ch, esc in (("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")):
-        s = s.str.replace(ch, esc, regex=False)
-    return s.str.replace(r"[\x00-\x1f]", " ", regex=True)
+# Bytes that a JSON string must not hold as they are (in UTF-8 they are never part of a longer character).
+_JSON_SPECIAL = np.zeros(256, dtype=bool)
+_JSON_SPECIAL[:0x20] = True
+_JSON_SPECIAL[[ord('"'), ord("\\")]] = True
+
+
+def _may_need_escape(values: pa.ChunkedArray) -> bool:
+    """False when no value holds a quote, backslash or control character (one pass over the bytes)."""
+    for chunk in values.chunks:
+        data = chunk.buffers()[2]
+        if data is not None and data.size and _JSON_SPECIAL[np.frombuffer(data, dtype=np.uint8)].any():
+            return True
+    return False
+
+
+def _json_escape(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Quote, backslash, \\n, \\r and \\t escaped; other control characters become spaces."""
+    if not _may_need_escape(values):
+        return values
+    for old, new in (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")):
+        values = pc.replace_substring(values, old, new)
+    return pc.replace_substring_regex(values, r"[\x00-\x1f]", " ")
+
+
+def _join(*parts: pa.ChunkedArray | str, sep: str = "") -> pa.ChunkedArray:
+    """Element-wise concatenation, null where any part is null; literals take the columns' string type."""
+    kind = next(p.type for p in parts if not isinstance(p, str))
+    args = [pa.scalar(p, kind) if isinstance(p, str) else p for p in parts]
+    return pc.binary_join_element_wise(*args, pa.scalar(sep, kind))
 
 
 def _extra_json(frame: pd.DataFrame, columns: Iterable[str]) -> pd.Series:
-    """Unmapped source columns as one JSON object per row, built column-wise."""
-    columns = list(columns)
-    out = pd.Series("", index=frame.index, dtype="str")
+    """Unmapped source columns as one JSON object per row (blank cells left out), built by Arrow."""
+    out = None
     for name in columns:
-        value = frame[name]
-        key = json.dumps(name, ensure_ascii=False)
-        part = (key + ':"' + _json_escape(value.astype("str")) + '"').where(value.notna(), "")
-        sep = pd.Series(np.where((out != "") & (part != ""), ",", ""), index=frame.index)
-        out = out + sep + part.fillna("")
-    result = ("{" + out + "}").where(out != "", pd.NA)
-    return result.astype("str")
+        part = _join(json.dumps(name, ensure_ascii=False) + ':"', _json_escape(arrow(frame[name])), '"')  # null where blank
+        # Not null_handling="skip": it drops the rows where every input is null (pyarrow 26).
+        out = part if out is None else pc.coalesce(_join(out, part, sep=","), out, part)
+    if out is None:
+        return pd.Series(pd.NA, index=frame.index, dtype="str")
+    return pd.Series(pd.array(_join("{", out, "}"), dtype="str"), index=frame.index)
 
 
 STORED = tuple(TICKET_COLUMNS) + ("extra",)
@@ -112,7 +135,16 @@ STAGE_IDS, STAGE_UPDATES = "_stage_ids", "_stage_updates"
 
 
 def _arrow_text(frame: pd.DataFrame, columns: Iterable[str]) -> pa.Table:
-    return pa.table({c: arrow(frame[c]) for c in columns})
+    """The columns as Arrow text with 32-bit offsets where they fit: the SQLite driver inserts
+    those about a tenth faster than pandas' 64-bit ones (the cast copies no characters)."""
+    out = {}
+    for c in columns:
+        values = arrow(frame[c])
+        try:
+            out[c] = values.cast(pa.string())
+        except pa.ArrowInvalid:  # a chunk of over 2 GB of text
+            out[c] = values
+    return pa.table(out)
 
 
 class BulkWriter:
@@ -225,9 +257,14 @@ class Store:
     def has_import(self, sha256: str) -> bool:
         return self.conn.execute("SELECT 1 FROM imports WHERE sha256 = ? LIMIT 1", (sha256,)).fetchone() is not None
 
-    def import_result(self, result: LoadResult, file_name: str, sha256: str, now: datetime) -> FileImport:
+    def has_any_import(self) -> bool:
+        return self.conn.execute("SELECT 1 FROM imports LIMIT 1").fetchone() is not None
+
+    def import_result(self, result: LoadResult, file_name: str, sha256: str | Future[str], now: datetime) -> FileImport:
         """Add one loaded export in one transaction: new tickets inserted, changed fields updated
-        (a blank never erases a stored value), earlier values kept as history."""
+        (a blank never erases a stored value), earlier values kept as history.
+
+        `sha256` may still be being computed: it is needed only when the transaction ends."""
         summary = FileImport(file=file_name, rejected=list(result.rejected))
         frame = result.frame
         text = _text_frame(frame)
@@ -235,7 +272,7 @@ class Store:
         with self._bulk_transaction() as cur:
             cur.execute(
                 "INSERT INTO imports (file_name, sha256, imported_at, rows, new, updated, unchanged, rejected) VALUES (?, ?, ?, ?, 0, 0, 0, ?)",
-                parameters=(file_name, sha256, now.strftime(TEXT_FORMAT), len(frame) + len(result.rejected), len(result.rejected)),
+                parameters=(file_name, sha256 if isinstance(sha256, str) else "", now.strftime(TEXT_FORMAT), len(frame) + len(result.rejected), len(result.rejected)),
             )
             cur.execute("SELECT last_insert_rowid()")
             import_id = int(cur.fetchone()[0])
@@ -265,8 +302,8 @@ class Store:
             for name in sorted(result.fields):
                 cur.execute("INSERT OR IGNORE INTO fields (name) VALUES (?)", parameters=(name,))
             cur.execute(
-                "UPDATE imports SET new = ?, updated = ?, unchanged = ? WHERE id = ?",
-                parameters=(summary.new, summary.updated, summary.unchanged, import_id),
+                "UPDATE imports SET sha256 = ?, new = ?, updated = ?, unchanged = ? WHERE id = ?",
+                parameters=(sha256 if isinstance(sha256, str) else sha256.result(), summary.new, summary.updated, summary.unchanged, import_id),
             )
         return summary
 
@@ -499,13 +536,18 @@ def import_files(
             progress(f"导入 {path.name}")
         if not path.is_file():
             load([path], settings)  # raises the loader's own clear error
-        sha = file_sha256(path)
-        if not force and store.has_import(sha):
-            done = FileImport(file=str(path), skipped=True)
-        else:
+        if force or not store.has_any_import():
+            # Nothing to skip: the file is hashed while SQLite stores its tickets (both outside the GIL).
             result = load([path], settings, keep_extra=True)
-            done = store.import_result(result, path.name, sha, now)
-            done.file = str(path)
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                done = store.import_result(result, path.name, pool.submit(file_sha256, path), now)
+        else:
+            sha = file_sha256(path)
+            if store.has_import(sha):
+                done = FileImport(file=str(path), skipped=True)
+            else:
+                done = store.import_result(load([path], settings, keep_extra=True), path.name, sha, now)
+        done.file = str(path)
         out.append(done)
         if on_done:
             on_done(done)
