@@ -492,3 +492,15 @@ def test_strictly_increasing_ids():
     assert _strictly_increasing(pd.Series(["A1", "A2", "B1"], dtype="str"))
     assert not _strictly_increasing(pd.Series(["A1", "A2", "A2"], dtype="str"))
     assert not _strictly_increasing(pd.Series(["A2", "A1"], dtype="str"))
+
+
+def test_full_width_ids_are_the_same_ticket_as_half_width_ones(tmp_path):
+    # Documented: ids are read after NFKC. A re-typed export with full-width ids must not
+    # make second copies of its tickets.
+    path = write_csv(
+        tmp_path / "t.csv",
+        [["工单编号", "受理时间", "诉求人"], ["ＧＤ２０２４０８０３００１", "2024-08-03 10:00", "张三"], ["GD20240803001", "", "李四"], ["ＧＤ２０２４０８０３００２\u200b", "2024-08-03 11:00", "王五"]],
+    )
+    result = load([path], Settings())
+    assert sorted(_rows(result.frame, "ticket_id", "caller_name")) == [("GD20240803001", "李四"), ("GD20240803002", "王五")]
+    assert result.counts["duplicate"] == 1

@@ -29,7 +29,8 @@ from gaopin.schema import CANONICAL_COLUMNS, DISPATCH_CLASS, FIELD_BY_NAME, FIEL
 MAX_DETAILS = 200  # problems listed one by one per kind and file; all are counted
 _WORKERS = min(4, os.cpu_count() or 1)
 FILE_COL, ROW_COL = "_file", "_row"
-TEXT_FIELDS = tuple(f.name for f in FIELDS if f.kind == "text")
+# Plain text fields; the ticket id is text too but has its own conversion (NFKC, corruption check).
+TEXT_FIELDS = tuple(f.name for f in FIELDS if f.kind == "text" and f.name != "ticket_id")
 FREE_TEXT = ("title", "content")  # shown, never matched
 CHOICE_FIELDS = tuple(f.name for f in FIELDS if f.kind in ("yesno", "resolved", "satisfied"))
 
