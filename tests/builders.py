@@ -127,6 +127,22 @@ def at(day: str, minute: int = 0) -> str:
     return f"{day} {h:02d}:{m:02d}:00"
 
 
+def caller_tickets(prefix, phone, name, days, point="京铁和园12号楼", start=dt.date(2024, 8, 1), category="商业服务->快递物流->投递服务"):
+    """One caller's tickets at a point, one a day on the given day offsets from `start`."""
+    return [
+        {
+            "ticket_id": f"{prefix}{i:03d}",
+            "received_at": at((start + dt.timedelta(days=d)).isoformat()),
+            "caller_phone": phone,
+            "caller_name": name,
+            "address": point,
+            "category": category,
+            "community": "京铁社区",
+        }
+        for i, d in enumerate(days)
+    ]
+
+
 def store_with(path, *batches, now=None):
     """A real SQLite store at `path` holding the given batches of rows, imported in order."""
     from datetime import datetime

@@ -1,31 +1,16 @@
 """The refresh keeps its result and reuses it only while nothing it depends on has changed."""
 
 import dataclasses
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import pytest
-from tests.builders import at, store_with, tickets
+from tests.builders import caller_tickets as rows, store_with, tickets
 
 from gaopin.config import Settings
 from gaopin.ledger import service
 from gaopin.ledger.refresh import refresh
 
 TODAY = date(2024, 12, 31)
-
-
-def rows(prefix, phone, name, days, point="京铁和园12号楼", start=date(2024, 8, 1)):
-    return [
-        {
-            "ticket_id": f"{prefix}{i:03d}",
-            "received_at": at((start + timedelta(days=d)).isoformat()),
-            "caller_phone": phone,
-            "caller_name": name,
-            "address": point,
-            "category": "商业服务->快递物流->投递服务",
-            "community": "京铁社区",
-        }
-        for i, d in enumerate(days)
-    ]
 
 
 @pytest.fixture

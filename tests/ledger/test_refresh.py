@@ -1,8 +1,8 @@
 """The refresh writes only what changed in entry_tickets; the result equals a write from scratch."""
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
-from tests.builders import at, store_with, tickets
+from tests.builders import caller_tickets, store_with, tickets
 
 from gaopin.config import Settings
 from gaopin.ledger import service
@@ -12,18 +12,7 @@ TODAY = date(2024, 12, 31)
 
 
 def rows(prefix, phone, name, days, point="京铁和园12号楼", start=date(2024, 8, 1)):
-    return [
-        {
-            "ticket_id": f"{prefix}{i:03d}",
-            "received_at": at((start + timedelta(days=d)).isoformat()),
-            "caller_phone": phone,
-            "caller_name": name,
-            "address": point,
-            "category": "城市管理->噪声扰民->生活噪声",
-            "community": "京铁社区",
-        }
-        for i, d in enumerate(days)
-    ]
+    return caller_tickets(prefix, phone, name, days, point=point, start=start, category="城市管理->噪声扰民->生活噪声")
 
 
 def memberships(store):

@@ -17,7 +17,7 @@ from gaopin.io.canonical import arrow
 from gaopin.rules.outcomes import LEVELS, escalation_codes
 from gaopin.rules.persons import Links
 from gaopin.rules.prepare import Prepared, prepare
-from gaopin.rules.warnings import UNASSIGNED, Warning, bulk_objects, find_warnings
+from gaopin.rules.warnings import UNASSIGNED, Warning, bulk_objects, find_warnings, tied_positions
 from gaopin.schema import compact
 
 
@@ -119,13 +119,9 @@ def _by_time_then_id(received: np.ndarray, ids: list[str]) -> np.ndarray:
     key[np.isnat(received)] = np.iinfo(np.int64).max
     order = np.argsort(key, kind="stable")
     ordered = key[order]
-    tie = ordered[1:] == ordered[:-1]
-    if tie.any():
+    at = tied_positions(ordered)
+    if len(at):
         # Equal times (rare, or every missing time): those runs are put in id order.
-        member = np.zeros(len(order), dtype=bool)
-        member[1:] |= tie
-        member[:-1] |= tie
-        at = np.flatnonzero(member)
         times, rows = ordered[at].tolist(), order[at].tolist()
         ranked = sorted(range(len(at)), key=lambda j: (times[j], ids[rows[j]]))
         order[at] = order[at][ranked]

@@ -135,15 +135,20 @@ def _stable_order(key: np.ndarray, received: np.ndarray) -> np.ndarray:
     combined = key * span + (received - low)
     order = np.argsort(combined)
     ordered = combined[order]
-    tie = ordered[1:] == ordered[:-1]
-    if tie.any():
-        member = np.zeros(len(order), dtype=bool)
-        member[1:] |= tie
-        member[:-1] |= tie
-        at = np.flatnonzero(member)
+    at = tied_positions(ordered)
+    if len(at):
         # Runs of equal values are contiguous: sorting their members by (value, row) fixes each run.
         order[at] = order[at][np.lexsort((order[at], ordered[at]))]
     return order
+
+
+def tied_positions(ordered: np.ndarray) -> np.ndarray:
+    """Positions of a sorted array that belong to a run of two or more equal values."""
+    tie = ordered[1:] == ordered[:-1]
+    member = np.zeros(len(ordered), dtype=bool)
+    member[1:] |= tie
+    member[:-1] |= tie
+    return np.flatnonzero(member)
 
 
 @dataclass
