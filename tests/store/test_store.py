@@ -343,3 +343,10 @@ def test_unmapped_columns_are_kept_as_one_json_object_per_row(cells):
     for text, row in zip(got, cells):
         if text is not None:  # valid JSON, each value as it was but for control characters
             assert json.loads(text) == {k: re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", " ", v) for k, v in zip(frame.columns, row) if v is not None}
+
+
+def test_a_new_store_has_large_pages(tmp_path):
+    from gaopin.store.db import PAGE_SIZE
+
+    store = Store(tmp_path / "g.db")
+    assert store.conn.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE == 16384

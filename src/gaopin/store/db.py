@@ -159,6 +159,9 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3, _
 LATEST = len(MIGRATIONS)
 
 
+PAGE_SIZE = 16384
+
+
 def _create_private(path: Path) -> None:
     """An empty file readable by its owner only, before SQLite writes a byte into it."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
@@ -179,6 +182,10 @@ def _create_store(path: Path) -> None:
     try:
         conn = sqlite3.connect(tmp, isolation_level=None)
         try:
+            # 16 KB pages (SQLite's default is 4 KB): a year's tickets go in about a fifth
+            # faster and commit faster (docs/performance.md). Only a new store; set before
+            # its first table, as SQLite requires.
+            conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
             conn.execute("PRAGMA journal_mode = DELETE")
             migrate(conn, tmp, 0)
         finally:
