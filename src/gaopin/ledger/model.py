@@ -95,28 +95,28 @@ def _s(value: date | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def _rows(conn, sql: str):
-    """Rows of a query; through the store's bulk writer as Arrow columns (its row-by-row
-    fetch costs far more than the sqlite3 module's)."""
+def rows(conn, sql: str, params: tuple = ()):
+    """Rows of a query (tuples); through the store's bulk writer as Arrow columns (its
+    row-by-row fetch costs far more than the sqlite3 module's)."""
     if hasattr(conn, "arrow"):
-        table = conn.arrow(sql)
+        table = conn.arrow(sql, params)
         return zip(*(table.column(i).to_pylist() for i in range(table.num_columns)))
-    return conn.execute(sql)
+    return conn.execute(sql, params)
 
 
 def load_entries(conn: sqlite3.Connection) -> dict[str, Entry]:
     entries: dict[str, Entry] = {}
-    for row in _rows(
+    for row in rows(
         conn, "SELECT id, kind, key, opened_on, state, merged_into, state_before_merge, recurrence, owner, unit, deadline, measures FROM entries ORDER BY id"
     ):
         eid, kind, key, opened, state, merged_into, before, recurrence, owner, unit, deadline, measures = row
         entries[eid] = Entry(eid, kind, key, _d(opened), state, merged_into, before, recurrence, owner, unit, _d(deadline), measures)
-    for row in _rows(
+    for row in rows(
         conn, "SELECT entry_id, cycle, starts_after, opened_on, ended_on, end_kind, end_reason, closed_on, close_reason FROM entry_cycles ORDER BY entry_id, cycle"
     ):
         eid, cycle, after, opened, ended, kind, reason, closed, close_reason = row
         entries[eid].cycles.append(Cycle(cycle, _d(opened), _d(after), _d(ended), kind, reason, _d(closed), close_reason))
-    for eid, phone, own in _rows(conn, "SELECT entry_id, phone, own FROM entry_phones ORDER BY entry_id, phone"):
+    for eid, phone, own in rows(conn, "SELECT entry_id, phone, own FROM entry_phones ORDER BY entry_id, phone"):
         entries[eid].phones[phone] = bool(own)
     return entries
 

@@ -40,9 +40,10 @@ from gaopin.ledger.model import (
     POINT,
     Cycle,
     Entry,
+    IdAllocator,
     add_events,
     load_entries,
-    IdAllocator,
+    rows,
     save_entries,
 )
 from gaopin.ledger.stats import EntryStats
@@ -382,7 +383,7 @@ def _ledger_inputs(conn) -> dict:
 
 
 def _rows(conn, sql: str, params: tuple = ()) -> list:
-    return [list(r) for r in conn.execute(sql, params).fetchall()]
+    return [list(r) for r in rows(conn, sql, params)]
 
 
 def _inputs(data: dict, ledger: dict) -> str:
