@@ -122,8 +122,9 @@ def _smallest_linked(nodes: pa.Array, a: np.ndarray, b: np.ndarray) -> np.ndarra
     """For every node, the code of the smallest node (as text) connected to it by the edges a–b."""
     touched = _sorted_unique(np.concatenate([a, b]))
     # Rank the linked numbers as text, so that the smallest label of a component is its smallest number.
-    text = nodes.take(pa.array(touched)).to_pylist()
-    order = sorted(range(len(touched)), key=text.__getitem__)
+    # Arrow compares UTF-8 bytes, which order as the code points (Python's order); the
+    # numbers are distinct, so no tie makes the order depend on the sort's stability.
+    order = pc.sort_indices(nodes.take(pa.array(touched))).to_numpy()
     rank = np.empty(len(touched), dtype=np.int64)
     rank[order] = np.arange(len(touched))
     ra, rb = rank[np.searchsorted(touched, a)], rank[np.searchsorted(touched, b)]
