@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gaopin.io import canonical as conv
 
@@ -41,6 +43,24 @@ def test_map_unique_calls_once_per_distinct_value():
 def test_map_unique_blank_result_is_missing():
     assert _list(conv.map_unique(S("x", "y"), lambda v: "" if v == "x" else v)) == [None, "y"]
     assert _list(conv.map_unique(S(None, None), str.upper)) == [None, None]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(["a", "A", "b", "x", "", " ", None]), max_size=30))
+def test_map_unique_coded_gives_map_uniques_values_and_codes_equal_where_they_are(values):
+    def fn(v: str) -> str:
+        return "" if v == "x" else v.strip().upper()  # several inputs to one result, and to blank
+
+    s = S(*values)
+    out, codes = conv.map_unique_coded(s, fn)
+    assert _list(out) == _list(conv.map_unique(s, fn))
+    assert str(out.dtype) == "str" and codes.dtype == "int64" and len(codes) == len(s)
+    got = _list(out)
+    assert [c == -1 for c in codes] == [v is None for v in got]
+    for i in range(len(got)):
+        for j in range(len(got)):
+            if got[i] is not None and got[j] is not None:
+                assert (codes[i] == codes[j]) == (got[i] == got[j])
 
 
 def test_phone_column():

@@ -1,6 +1,6 @@
 import pandas as pd
 
-from gaopin.rules.persons import Links, name_key, person_column
+from gaopin.rules.persons import Links, callers, link_persons, name_key, person_column
 
 
 def persons(rows, links=Links()):
@@ -57,3 +57,21 @@ def test_name_key_ignores_spacing_and_width():
     assert name_key(" 赵 建国") == name_key("赵建国")
     assert name_key("先生") == ""
     assert name_key("王先生") != ""
+
+
+def test_person_codes_are_equal_exactly_where_the_persons_are():
+    rows = [
+        ("13800000001", "赵建国", "A"), ("13800000002", "赵建国", "A"), ("13900000003", "钱", "B"),
+        ("13900000004", "钱", "C"), ("123", "赵建国", "A"), (None, "钱", "B"), ("13900000003", "匿名", None),
+    ]  # fmt: skip
+    frame = pd.DataFrame(rows, columns=["phone", "name", "point"], dtype="str")
+    point_codes, _ = pd.factorize(frame["point"], use_na_sentinel=True)
+    for links in (Links(), Links(pairs=(("13900000003", "13800000001"),)), Links(unlinked=frozenset({"13800000002"}))):
+        values, codes = link_persons(callers(frame["phone"], frame["name"]), point_codes, links)
+        assert values.tolist() == person_column(frame["phone"], frame["name"], frame["point"], links).tolist()
+        got = [None if pd.isna(v) else v for v in values]
+        assert [c == -1 for c in codes] == [v is None for v in got]
+        for i in range(len(got)):
+            for j in range(len(got)):
+                if got[i] is not None and got[j] is not None:
+                    assert (codes[i] == codes[j]) == (got[i] == got[j]), links

@@ -153,6 +153,20 @@ def test_warning_details_equal_the_reference(items, mask, pd_min, td_min, rnd):
     assert keys == sorted(keys)
 
 
+@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(st.lists(detailed_ticket, max_size=40), st.booleans(), st.integers(1, 3), st.integers(1, 5))
+def test_rules_on_the_prepared_codes_equal_the_rules_on_the_text(items, mask, pd_min, td_min):
+    rows = rows_of(items)
+    for row, it in zip(rows, items):
+        row["community"], row["title"] = it["community"], it["title"]
+    cfg = with_rules(pd_min, td_min, 1)
+    prepared = prepare(tickets(rows), cfg)
+    assert set(prepared.codes) == {"point", "problem", "person"}
+    coded = find_warnings(prepared.frame, cfg.rules, mask_phones=mask, codes=prepared.codes)
+    plain = find_warnings(prepared.frame, cfg.rules, mask_phones=mask)
+    assert [vars(w) for w in coded] == [vars(w) for w in plain]
+
+
 escalation_row = st.fixed_dictionaries(
     {
         "received_at": st.sampled_from(["2024-08-03 09:00:00", "2024-08-03 09:00:01", "2024-08-02 23:59:59", None]),

@@ -125,9 +125,23 @@ def map_unique(s: pd.Series, fn: Callable[[str], str]) -> pd.Series:
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
     if len(uniques) == 0:
         return s.astype("str")
-    mapped = pa.array([fn(u) or None for u in uniques], type=pa.string())
+    mapped = pa.array([fn(u) or None for u in uniques.tolist()], type=pa.string())
     taken = pc.take(mapped, pa.array(codes, mask=codes < 0))
     return series(taken, s.index)
+
+
+def map_unique_coded(s: pd.Series, fn: Callable[[str], str]) -> tuple[pd.Series, np.ndarray]:
+    """`map_unique`, and dense int64 codes of its result (-1 for blank), numbered in order of
+    first appearance among the distinct inputs: the rules then need not hash the result again."""
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    if len(uniques) == 0:
+        return s.astype("str"), np.full(len(s), -1, dtype=np.int64)
+    number: dict[str, int] = {}
+    # One more entry for the blank input (code -1), which maps to a blank result.
+    result_code = np.array([-1 if (m := fn(u) or None) is None else number.setdefault(m, len(number)) for u in uniques.tolist()] + [-1], dtype=np.int64)
+    out = result_code[codes]
+    taken = pc.take(pa.array(list(number), type=pa.string()), pa.array(out, mask=out < 0))
+    return series(taken, s.index), out
 
 
 def clean_map(s: pd.Series, fn: Callable[[str], str], zero_width: bool = True) -> pd.Series:

@@ -50,13 +50,37 @@ def usable_phones(phone: pd.Series) -> pd.Series:
 
 def person_column(phone: pd.Series, name: pd.Series, point: pd.Series, links: Links = Links()) -> pd.Series:
     """The person id (smallest linked phone) of every ticket; NA without a usable phone."""
+    point_codes, _ = pd.factorize(point, use_na_sentinel=True)
+    return link_persons(callers(phone, name), point_codes, links)[0]
+
+
+@dataclass
+class Callers:
+    """What linking needs from the phone and name columns, as integer codes."""
+
+    usable: pd.Series  # usable_phones(phone)
+    phone_codes: np.ndarray  # code of each ticket's usable phone in `phones`, -1 for none
+    phones: pd.Index
+    name_keys: np.ndarray  # code of each ticket's name key, -1 for a name that says nothing
+
+
+def callers(phone: pd.Series, name: pd.Series) -> Callers:
+    """The first half of `person_column`, apart from the points: mostly Arrow's hashing, which
+    releases the GIL, so that it can run in a thread while the points are normalised."""
     usable = usable_phones(phone)
     # Integer codes throughout: a district year has a million tickets and 100,000s of numbers.
     phone_codes, phones = pd.factorize(usable, use_na_sentinel=True)
     name_codes, names = pd.factorize(name, use_na_sentinel=True)
     key_codes, _ = pd.factorize(pd.Series([name_key(n) or None for n in names], dtype="str"), use_na_sentinel=True)
     name_keys = np.append(key_codes, -1)[name_codes]  # a blank name (code -1) has no key either
-    point_codes, _ = pd.factorize(point, use_na_sentinel=True)
+    return Callers(usable, phone_codes, phones, name_keys)
+
+
+def link_persons(found: Callers, point_codes: np.ndarray, links: Links = Links()) -> tuple[pd.Series, np.ndarray]:
+    """`person_column` from `callers` and the points' codes (-1 for none); also the persons'
+    integer codes (-1 for none), equal exactly where the person ids are."""
+    usable, phone_codes, phones, name_keys = found.usable, found.phone_codes, found.phones, found.name_keys
+    phone_codes = phone_codes.astype(np.int64, copy=False)
     nodes = pa.array(phones, type=pa.large_string())
     if isinstance(nodes, pa.ChunkedArray):
         nodes = nodes.combine_chunks()
@@ -87,18 +111,20 @@ def person_column(phone: pd.Series, name: pd.Series, point: pd.Series, links: Li
         a = np.concatenate([a, np.array([x for x, _ in manual], dtype=np.int64)])
         b = np.concatenate([b, np.array([y for _, y in manual], dtype=np.int64)])
     if not len(a):
-        return usable
+        return usable, phone_codes
     root = _smallest_linked(nodes, a, b)
-    taken = pc.take(nodes, pa.array(root[phone_codes], mask=phone_codes < 0))
-    return series(taken, usable.index)
+    person_codes = np.where(phone_codes >= 0, root[phone_codes], -1)
+    taken = pc.take(nodes, pa.array(person_codes, mask=phone_codes < 0))
+    return series(taken, usable.index), person_codes
 
 
 def _smallest_linked(nodes: pa.Array, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """For every node, the code of the smallest node (as text) connected to it by the edges a–b."""
     touched = _sorted_unique(np.concatenate([a, b]))
     # Rank the linked numbers as text, so that the smallest label of a component is its smallest number.
-    text = nodes.take(pa.array(touched)).to_pylist()
-    order = sorted(range(len(touched)), key=text.__getitem__)
+    # Arrow compares UTF-8 bytes, which order as the code points (Python's order); the
+    # numbers are distinct, so no tie makes the order depend on the sort's stability.
+    order = pc.sort_indices(nodes.take(pa.array(touched))).to_numpy()
     rank = np.empty(len(touched), dtype=np.int64)
     rank[order] = np.arange(len(touched))
     ra, rb = rank[np.searchsorted(touched, a)], rank[np.searchsorted(touched, b)]

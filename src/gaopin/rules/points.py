@@ -14,9 +14,10 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
+import numpy as np
 import pandas as pd
 
-from gaopin.io.canonical import map_unique
+from gaopin.io.canonical import map_unique_coded
 from gaopin.schema import compact
 
 CITY = "北京市"
@@ -108,6 +109,11 @@ class PointNormalizer:
 
 def point_column(address: pd.Series, street: pd.Series, extra_prefixes: Iterable[str] = ()) -> pd.Series:
     """The point of every ticket; blank where the address is blank."""
+    return point_column_coded(address, street, extra_prefixes)[0]
+
+
+def point_column_coded(address: pd.Series, street: pd.Series, extra_prefixes: Iterable[str] = ()) -> tuple[pd.Series, np.ndarray]:
+    """`point_column`, and integer codes of the points (-1 for blank)."""
     streets = list(pd.factorize(street)[1]) if street is not None else []
     normalizer = PointNormalizer(set(extra_prefixes) | street_prefixes(streets))
-    return map_unique(address, normalizer)
+    return map_unique_coded(address, normalizer)

@@ -6,6 +6,7 @@ and the category key have one definition.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -14,8 +15,8 @@ import pandas as pd
 from gaopin.config import Settings
 from gaopin.io.canonical import map_unique, text_column
 from gaopin.io.load import LoadResult
-from gaopin.rules.persons import Links, person_column
-from gaopin.rules.points import point_column
+from gaopin.rules.persons import Links, callers, link_persons
+from gaopin.rules.points import point_column_coded
 from gaopin.schema import FIELD_BY_NAME, category_key, compact, label
 
 POINT, PROBLEM, PERSON, DAY = "point", "problem", "person", "day"
@@ -27,6 +28,10 @@ class Prepared:
     fields: frozenset[str]
     notes: list[str] = field(default_factory=list)
     excluded: int = 0  # tickets removed by [filters]
+    # Integer codes of POINT, PROBLEM and PERSON, row for row with `frame` as prepared (-1 for
+    # blank; equal codes exactly where the values are equal): the rules use them instead of
+    # hashing the text again. A frame filtered afterwards no longer matches them.
+    codes: dict[str, np.ndarray] = field(default_factory=dict)
 
     def has(self, name: str) -> bool:
         return name in self.fields
@@ -63,11 +68,15 @@ def _canonical_for_label(key: str) -> str | None:
 
 def problem_column(frame: pd.DataFrame, has_category: bool, level: int) -> pd.Series:
     """The "same problem" key: the category path at `level` (0: the full path); "" without categories."""
-    if not has_category:
-        return pd.Series("", index=frame.index, dtype="str")
+    return _problems(frame["category"] if has_category else None, frame.index, level)
+
+
+def _problems(category: pd.Series | None, index: pd.Index, level: int) -> pd.Series:
+    if category is None:
+        return pd.Series("", index=index, dtype="str")
     if level <= 0:
-        return frame["category"].fillna("")  # the full path: category_key would return it as it is
-    return map_unique(frame["category"], lambda c: category_key(c, level)).fillna("")
+        return category.fillna("")  # the full path: category_key would return it as it is
+    return map_unique(category, lambda c: category_key(c, level)).fillna("")
 
 
 def prepare(result: LoadResult, settings: Settings, links: Links = Links(), apply_filters: bool = True) -> Prepared:
@@ -77,32 +86,54 @@ def prepare(result: LoadResult, settings: Settings, links: Links = Links(), appl
         frame, excluded, notes = result.frame, 0, []
     frame = frame.copy()
     fields = result.fields
-    if result.has("address"):
-        frame[POINT] = point_column(frame["address"], frame["street"], settings.point.prefixes)
-        blank = int(frame[POINT].isna().sum())
-        if blank:
-            notes.append(f"{blank} 张工单没有地址，未参与点位规则。")
-    else:
-        frame[POINT] = text_column(frame["community"])
-        notes.append("导出中没有地址列，以社区代替点位。")
-        if not result.has("community"):
-            notes.append("导出中也没有社区列，点位规则无法使用。")
-    frame[PROBLEM] = problem_column(frame, result.has("category"), settings.rules.category_level)
+    codes: dict[str, np.ndarray] = {}
+    # The callers' phones and names and the problems are hashed by Arrow outside the GIL, in a
+    # thread, while this one normalises the addresses in Python; the columns are taken out
+    # first, so that the thread never reads the frame while this one adds columns to it.
+    phone_name = (frame["caller_phone"], frame["caller_name"]) if result.has("caller_phone") else None
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        callers_job = pool.submit(callers, *phone_name) if phone_name is not None else None
+        category = frame["category"] if result.has("category") else None
+        problem_job = pool.submit(_problems_coded, category, frame.index, settings.rules.category_level)
+        if result.has("address"):
+            frame[POINT], codes[POINT] = point_column_coded(frame["address"], frame["street"], settings.point.prefixes)
+            blank = int(frame[POINT].isna().sum())
+            if blank:
+                notes.append(f"{blank} 张工单没有地址，未参与点位规则。")
+        else:
+            frame[POINT] = text_column(frame["community"])
+            codes[POINT] = _codes(frame[POINT])
+            notes.append("导出中没有地址列，以社区代替点位。")
+            if not result.has("community"):
+                notes.append("导出中也没有社区列，点位规则无法使用。")
+        frame[PROBLEM], codes[PROBLEM] = problem_job.result()
+        found = callers_job.result() if callers_job is not None else None
     if not result.has("category"):
         notes.append("导出中没有问题分类列，同一点位的所有工单视为同一问题。")
-    if result.has("caller_phone"):
-        frame[PERSON] = person_column(frame["caller_phone"], frame["caller_name"], frame[POINT], links)
+    if found is not None:
+        frame[PERSON], codes[PERSON] = link_persons(found, codes[POINT], links)
         no_person = int(frame[PERSON].isna().sum())
         if no_person:
             notes.append(f"{no_person} 张工单没有可用的电话号码，只计件数，不计人数。")
     else:
         frame[PERSON] = pd.Series(pd.NA, index=frame.index, dtype="str")
+        codes[PERSON] = np.full(len(frame), -1, dtype=np.int64)
         notes.append(f"导出中没有{label('caller_phone')}列，无法区分诉求人：人数规则和高频诉求人无法使用。")
     frame[DAY] = frame["received_at"].to_numpy().astype("datetime64[D]")
     undated = int(frame["received_at"].isna().sum())
     if undated:
         notes.append(f"{undated} 张工单的受理时间为空或无法识别，未参与按日期的规则。")
-    return Prepared(frame=frame, fields=fields, notes=notes, excluded=excluded)
+    return Prepared(frame=frame, fields=fields, notes=notes, excluded=excluded, codes=codes)
+
+
+def _problems_coded(category: pd.Series | None, index: pd.Index, level: int) -> tuple[pd.Series, np.ndarray]:
+    problem = _problems(category, index, level)
+    return problem, _codes(problem)
+
+
+def _codes(values: pd.Series) -> np.ndarray:
+    codes, _ = pd.factorize(values, use_na_sentinel=True)
+    return codes.astype(np.int64, copy=False)
 
 
 def day_numbers(days: pd.Series) -> np.ndarray:

@@ -143,7 +143,7 @@ def warn(
     prepared = prepare(result, settings, links)
     if progress:
         progress("应用预警规则")
-    found = find_warnings(prepared.frame, settings.rules, mask_phones=settings.privacy.mask_phones and not show_phones)
+    found = find_warnings(prepared.frame, settings.rules, mask_phones=settings.privacy.mask_phones and not show_phones, codes=prepared.codes)
     notes = result.notes() + list(prepared.notes)
     if on is not None:
         found = [w for w in found if w.end == on]

@@ -105,16 +105,20 @@ class _Rows:
     pos: np.ndarray
 
 
-def _rule_rows(frame: pd.DataFrame) -> _Rows:
+def _rule_rows(frame: pd.DataFrame, codes: dict[str, np.ndarray] | None = None) -> _Rows:
     usable = (frame[POINT].notna() & frame[DAY].notna()).to_numpy()
     positions = np.flatnonzero(usable)
+
+    def coded(name: str) -> np.ndarray:
+        return codes[name] if codes and name in codes else _codes(frame[name])
+
     # Codes over the whole column, then the usable rows: no copy of the text. The key's codes
     # are still in order of first appearance among the usable rows.
-    point = _codes(frame[POINT])[positions]
-    problem = _codes(frame[PROBLEM])[positions]
+    point = coded(POINT)[positions]
+    problem = coded(PROBLEM)[positions]
     key = _codes(point * (int(problem.max(initial=0)) + 1) + problem)
     d = frame[DAY].to_numpy()[positions].astype("datetime64[D]").astype("int64")
-    person = _codes(frame[PERSON])[positions]
+    person = coded(PERSON)[positions]
     received = frame["received_at"].to_numpy()[positions].astype("int64")
     # Time order within a group too, so that a warning's tickets are already in order.
     order = _stable_order(key, received)
@@ -355,9 +359,12 @@ def _to_date(day_number: int) -> date:
     return date.fromordinal(date(1970, 1, 1).toordinal() + int(day_number))
 
 
-def find_warnings(frame: pd.DataFrame, rules: RulesSettings, mask_phones: bool = True) -> list[Warning]:
-    """Every warning of both rules over a prepared frame, in a stable order."""
-    rows = _rule_rows(frame)
+def find_warnings(frame: pd.DataFrame, rules: RulesSettings, mask_phones: bool = True, codes: dict[str, np.ndarray] | None = None) -> list[Warning]:
+    """Every warning of both rules over a prepared frame, in a stable order.
+
+    `codes`: the prepared frame's integer codes (`Prepared.codes`), if it is unfiltered.
+    """
+    rows = _rule_rows(frame, codes)
     days = _days(rows)
     warnings = _collect(frame, rows, *point_day_groups(days, rules.point_day.min_tickets), POINT_DAY, mask_phones)
     two_day = two_day_groups(rows, days, rules.two_day.min_tickets, rules.two_day.min_persons)
