@@ -18,7 +18,7 @@ import dataclasses
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterable
 from datetime import date, timedelta
 
 import numpy as np
@@ -241,49 +241,61 @@ def _cycle_of(entry: Entry, days: np.ndarray) -> np.ndarray:
 class PersonPhones:
     """Which person each usable phone belongs to, and each person's phones.
 
-    Built on integer codes; the two lookup tables are plain dicts made on first use (a
-    pandas Index lookup per phone costs far more than one dict for all of them)."""
+    Built on the integer codes of `Columns` (persons are factorised once per refresh). The
+    phone → person table is a plain dict over the phones asked about (the caller entries'
+    numbers), made in one vectorised lookup: a dict of every phone of a district year, or
+    a pandas lookup per phone, costs far more."""
 
-    def __init__(self, frame: pd.DataFrame):
-        known = frame[PERSON].notna().to_numpy()
-        person_codes, self._persons = pd.factorize(frame[PERSON][known])
-        phone_codes, self._phones = pd.factorize(frame["caller_phone"][known])
+    def __init__(self, frame: pd.DataFrame, cols: "Columns"):
+        known = cols.person >= 0
+        person_codes = cols.person[known]
+        self._persons = cols.persons
+        phone_codes, phones = pd.factorize(frame["caller_phone"][known])
+        self._phones = pd.Index(phones, dtype=object)
         # Every usable phone has exactly one person: the first one seen will do.
         self._person_of_phone = np.empty(len(self._phones), dtype="int64")
         self._person_of_phone[phone_codes[::-1]] = person_codes[::-1]
         # Each person's phones, ordered by person, then phone code: one sort of the phones, not of every ticket.
         self._pair_phone = np.argsort(self._person_of_phone, kind="stable")
         self._pair_person = self._person_of_phone[self._pair_phone]
-        self._by_phone: dict[str, str] | None = None
-        self._person_code: dict[str, int] | None = None
+        self._by_phone: dict[str, str | None] = {}
 
-    def _phone_table(self) -> dict[str, str]:
-        if self._by_phone is None:
-            persons = np.asarray(self._persons, dtype=object)[self._person_of_phone]
-            self._by_phone = dict(zip(self._phones.tolist(), persons.tolist()))
-        return self._by_phone
-
-    def person_of(self, phone: str) -> str | None:
-        return self._phone_table().get(phone)
+    def look_up(self, phones: Iterable[str]) -> None:
+        """Make `phones` (those not looked up yet) answerable by the dict-like calls below."""
+        wanted = [p for p in dict.fromkeys(phones) if p not in self._by_phone]
+        if not wanted:
+            return
+        at = self._phones.get_indexer(wanted)
+        found = at >= 0
+        persons = self._persons[self._person_of_phone[at[found]]]
+        self._by_phone.update(zip(np.asarray(wanted, dtype=object)[found].tolist(), persons.tolist()))
+        self._by_phone.update((p, None) for p, f in zip(wanted, found.tolist()) if not f)
 
     def phones_of(self, person: str) -> list[str]:
-        if self._person_code is None:
-            self._person_code = {p: i for i, p in enumerate(self._persons.tolist())}
-        code = self._person_code.get(person)
-        if code is None:
+        code = self._persons.get_indexer([person])[0]
+        if code < 0:
             return []
         lo = np.searchsorted(self._pair_person, code, side="left")
         hi = np.searchsorted(self._pair_person, code, side="right")
         return sorted(self._phones[self._pair_phone[lo:hi]].tolist())
 
+    def _person(self, phone: str) -> str | None:
+        if phone not in self._by_phone:
+            self.look_up([phone])
+        return self._by_phone[phone]
+
     def __contains__(self, phone: str) -> bool:
-        return phone in self._phone_table()
+        return self._person(phone) is not None
 
     def __getitem__(self, phone: str) -> str:
-        return self._phone_table()[phone]
+        person = self._person(phone)
+        if person is None:
+            raise KeyError(phone)
+        return person
 
     def get(self, phone: str, default: str | None = None) -> str | None:
-        return self._phone_table().get(phone, default)
+        person = self._person(phone)
+        return default if person is None else person
 
 
 def _callers(
@@ -292,6 +304,7 @@ def _callers(
     """Match caller entries to today's persons: split what an unlink separated, merge what became one."""
     comp_of = index  # phone → person, used like a dict
     callers = [e for e in entries.values() if e.kind == CALLER]
+    index.look_up(p for e in callers for p in e.phones)
     active = [e for e in callers if e.state == ACTIVE]
 
     def home(e: Entry) -> str | None:
@@ -445,7 +458,7 @@ def refresh(store: Store, settings: Settings, today: date, result=None, read_aft
             th = thresholds(settings, kind)
             kt = _key_tickets(cols, kind)
             if kind == CALLER:
-                index = PersonPhones(frame)
+                index = PersonPhones(frame, cols)
                 by_key = _callers(index, entries, summary, today, conn, events)
             else:
                 by_key = {e.key: e for e in entries.values() if e.kind == kind and e.state == ACTIVE}
