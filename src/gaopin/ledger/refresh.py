@@ -511,10 +511,16 @@ def _stats(frame: pd.DataFrame, members: list, table: pa.Table) -> EntryStats:
         table.column("code").to_numpy(),
         table.column("ticket_id"),
         frame["received_at"].to_numpy()[take.to_numpy()],
-        table.column("person"),
-        pc.take(arrow(frame["community"]), take),
-        pc.take(arrow(frame["caller_name"]), take),
+        pc.take(_encoded(frame[PERSON]), take),
+        pc.take(_encoded(frame["community"]), take),
+        pc.take(_encoded(frame["caller_name"]), take),
     )
+
+
+def _encoded(column: pd.Series) -> pa.DictionaryArray:
+    """The column dictionary-encoded: memberships then take integer codes, not strings (a
+    ticket is in up to three entries, and the figures compare values only)."""
+    return pc.dictionary_encode(arrow(column).combine_chunks())
 
 
 def _write_memberships(conn, table: pa.Table, frame: pd.DataFrame, cols: Columns, entry_ids: list[str]) -> None:
