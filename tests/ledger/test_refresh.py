@@ -54,3 +54,25 @@ def test_changed_memberships_are_written_and_the_rest_kept(tmp_path):
     assert changed != grown
     assert any(cycle == 2 for _, _, cycle, _ in changed)
     assert changed == from_scratch(store, TODAY)
+
+
+def test_keys_coded_by_prepare_name_the_same_values_as_a_fresh_factorisation():
+    import numpy as np
+    import pandas as pd
+
+    from gaopin.ledger.refresh import Columns
+    from gaopin.rules.prepare import prepare
+
+    rows_ = rows("A", "13800000001", "赵建国", range(4)) + rows("B", "13900000002", "赵建国", range(3)) + rows("C", "13700000003", "钱女士", range(3), point="桥一社区5号楼")
+    rows_ += [{"ticket_id": "N001", "received_at": "2024-08-02 09:00:00", "caller_phone": "", "caller_name": "", "address": "", "category": ""}]
+    prepared = prepare(tickets(rows_), Settings())
+    frame = prepared.frame
+    # Linked numbers: persons are coded by their smallest number's code, so not densely.
+    assert set(np.unique(prepared.codes["person"][prepared.codes["person"] >= 0])) != set(range(frame["person"].nunique()))
+    coded, plain = Columns.of(frame, prepared.codes), Columns.of(frame)
+    for kind in ("caller", "point", "issue"):
+        (a, names_a), (b, names_b) = coded.kind(kind), plain.kind(kind)
+        got = [names_a[c] if c >= 0 else None for c in a.tolist()]
+        want = [names_b[c] if c >= 0 else None for c in b.tolist()]
+        assert got == want and len(set(names_a)) == len(names_a)
+    assert pd.Series(coded.issue).nunique() == pd.Series(plain.issue).nunique()

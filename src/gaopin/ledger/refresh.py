@@ -135,10 +135,11 @@ class Columns:
     dated: np.ndarray  # bool
 
     @classmethod
-    def of(cls, frame: pd.DataFrame) -> "Columns":
-        point, points = pd.factorize(frame[POINT_COL])
-        problem, problems = pd.factorize(frame[PROBLEM])
-        person, persons = pd.factorize(frame[PERSON])
+    def of(cls, frame: pd.DataFrame, codes: dict[str, np.ndarray] | None = None) -> "Columns":
+        """`codes`: prepare's integer codes of the frame's keys, when it has them (no second hashing)."""
+        point, points = _factorized(frame, POINT_COL, codes)
+        problem, problems = _factorized(frame, PROBLEM, codes)
+        person, persons = _factorized(frame, PERSON, codes)
         # An issue is a (point, problem) pair: combined as integers, named only once per pair.
         pairs = np.where((point >= 0) & (problem >= 0), point.astype("int64") * max(len(problems), 1) + problem, -1)
         issue, issue_pairs = pd.factorize(pairs, use_na_sentinel=False)
@@ -163,6 +164,23 @@ class Columns:
 
     def kind(self, kind: str) -> tuple[np.ndarray, pd.Index]:
         return {CALLER: (self.person, self.persons), POINT: (self.point, self.points), ISSUE: (self.issue, self.issues)}[kind]
+
+
+def _factorized(frame: pd.DataFrame, name: str, codes: dict[str, np.ndarray] | None) -> tuple[np.ndarray, list]:
+    """(codes, values) of a key column: prepare's dense codes with each code's value taken
+    from its first row, else pandas' factorisation."""
+    given = (codes or {}).get(name)
+    if given is None or len(given) != len(frame):
+        found, uniques = pd.factorize(frame[name])
+        return found, list(uniques)
+    used = np.flatnonzero(given >= 0)
+    present = np.zeros(int(given.max(initial=-1)) + 1, dtype=bool)
+    present[given[used]] = True
+    if not present.all():  # e.g. persons are coded by their smallest phone's code: renumber densely
+        given = np.where(given >= 0, (np.cumsum(present) - 1)[np.maximum(given, 0)], -1)
+    first = np.zeros(int(present.sum()), dtype="int64")
+    first[given[used][::-1]] = used[::-1]  # reversed: the first row of each code is written last
+    return given, pc.take(arrow(frame[name]), pa.array(first)).to_pylist()
 
 
 def _key_tickets(cols: Columns, kind: str) -> KeyTickets:
@@ -451,7 +469,7 @@ def refresh(store: Store, settings: Settings, today: date, result=None, read_aft
         events: list[tuple[str, date, str, str]] = []
         members: list[tuple[Entry, np.ndarray, np.ndarray, np.ndarray]] = []  # entry, rows, cycles, person codes
         created: list[Entry] = []
-        cols = Columns.of(frame)
+        cols = Columns.of(frame, prepared.codes)
         for kind in KINDS:
             if kind == CALLER and not prepared.has("caller_phone"):
                 continue
