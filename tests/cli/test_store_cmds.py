@@ -168,3 +168,30 @@ def test_purge_names_the_backups_that_still_hold_the_tickets(tmp_path, db):
     result = runner.invoke(app, ["purge", "--before", "2024-08-03", "--yes", "--db", str(db)])
     assert result.exit_code == 0, result.output
     assert "g.db.v1.bak" in result.stdout and "仍含有被删除的工单" in result.stdout
+
+
+def test_the_terminal_lists_limit_entries_of_each_kind_and_counts_the_rest(tmp_path, db):
+    # Three callers at three points, each with five tickets: three caller entries.
+    rows = []
+    for k, phone in enumerate((13800000001, 13800000002, 13800000003)):
+        rows += [[f"L{k}{i:02d}", f"2024-08-{1 + i:02d} 10:00", f"姓{k}", phone, f"京铁和园{k + 1}号楼", "商业服务->快递物流->投递服务", "京铁社区", "是", "解决", "满意"] for i in range(5)]
+    runner.invoke(app, ["import", str(export(tmp_path / "l.xlsx", rows)), "--db", str(db)])
+    full = json.loads(runner.invoke(app, ["ledger", "--month", "8", "--db", str(db), "--today", "2024-09-01", "-f", "json"]).stdout)
+    callers = [e for e in full["entries"] if e["kind"] == "caller"]
+    assert len(callers) == 3 and "omitted" not in full
+    text = runner.invoke(app, ["ledger", "--month", "8", "--limit", "1", "--db", str(db), "--today", "2024-09-01"]).stdout
+    assert "高频诉求人（3 条）" in text and "另有 2 条" in text
+    assert callers[0]["id"] in text and callers[1]["id"] not in text
+    with Store(db) as store:
+        limited, _ = ledger_month(store, Settings(), 8, 2024, date(2024, 9, 1), limit=1)
+    assert limited["omitted"]["caller"] == 2
+    assert [e for e in limited["entries"] if e["kind"] == "caller"] == callers[:1]
+
+
+def test_a_caller_with_many_numbers_lists_a_few_in_the_terminal():
+    from gaopin.ledger.service import key_text
+
+    key = {"name": "朱女士", "phones": [f"138****{i:04d}" for i in range(40)]}
+    assert key_text("caller", key, max_phones=3) == "朱女士（138****0000、138****0001、138****0002 等 40 个号码）"
+    assert key_text("caller", key).count("、") == 39
+    assert key_text("caller", {"name": "", "phones": ["138****0000"]}, max_phones=3) == "（无名）（138****0000）"

@@ -350,3 +350,40 @@ def test_a_new_store_has_large_pages(tmp_path):
 
     store = Store(tmp_path / "g.db")
     assert store.conn.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE == 16384
+
+
+def test_a_version_4_ledger_is_migrated_without_its_membership_table(tmp_path):
+    """Version 5 keeps each entry's tickets with its figures: the old table goes, entries,
+    cycles and events stay, and the views are what they were."""
+    from tests.builders import caller_tickets
+
+    from gaopin.ledger import service
+
+    path = tmp_path / "v4.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    for migration in MIGRATIONS[:4]:
+        migration(conn)
+    conn.execute("PRAGMA user_version = 4")
+    conn.close()
+    rows = caller_tickets("A", "13800000001", "赵建国", range(6))
+    store = Store(path)  # migrated to the latest version now; the v4 layout is rebuilt below
+    store.import_result(tickets(rows), "a.xlsx", "sha-a", datetime(2024, 9, 1))
+    today = date(2024, 8, 31)
+    view, _ = service.ledger_month(store, Settings(), 8, 2024, today)
+    [entry] = view["entries"]
+    shown = service.show(store, Settings(), entry["id"], today)
+    store.close()
+    # The same ledger as a version-4 store held it: with the membership table, without the cache.
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("CREATE TABLE entry_tickets (entry_id TEXT NOT NULL, ticket_id TEXT NOT NULL, cycle INTEGER NOT NULL, person TEXT, PRIMARY KEY (entry_id, ticket_id))")
+    conn.execute("CREATE INDEX entry_tickets_ticket ON entry_tickets (ticket_id)")
+    conn.executemany("INSERT INTO entry_tickets VALUES (?, ?, 1, '13800000001')", [(entry["id"], t) for t in entry["ticket_ids"]])
+    conn.execute("DELETE FROM ledger_cache")
+    conn.execute("PRAGMA user_version = 4")
+    conn.close()
+    store = Store(path)
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == LATEST
+    assert store.conn.execute("SELECT count(*) FROM sqlite_master WHERE name LIKE 'entry_tickets%'").fetchone()[0] == 0
+    assert service.show(store, Settings(), entry["id"], today) == shown
+    assert service.ledger_month(store, Settings(), 8, 2024, today)[0] == view
+    store.close()

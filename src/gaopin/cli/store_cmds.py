@@ -115,7 +115,9 @@ def ledger(
 
     settings = settings_from(config)
     with _open(db, settings) as store:
-        view, summary = ledger_month(store, settings, month, year, _today(today), show_phones=show_phones)
+        # The terminal shows `limit` entries of each kind; the workbook and JSON hold all.
+        shown = limit if format is Format.text and output is None else 0
+        view, summary = ledger_month(store, settings, month, year, _today(today), show_phones=show_phones, limit=shown)
     if output is not None:
         write_ledger(view, output)
     if format is Format.json:
@@ -124,6 +126,10 @@ def ledger(
     render_ledger(view, summary, limit)
     if output is not None:
         typer.echo(f"已写入 {output}")
+
+
+# A caller's numbers in the terminal table (`ledger show` and the workbook list them all).
+MAX_PHONES_SHOWN = 3
 
 
 def render_ledger(view: dict, summary, limit: int = 0) -> None:
@@ -143,10 +149,12 @@ def render_ledger(view: dict, summary, limit: int = 0) -> None:
         out.print("本次更新：" + "，".join(bits))
     for kind in KINDS:
         entries = [e for e in view["entries"] if e["kind"] == kind]
+        listed = entries[:limit] if limit > 0 else entries
+        total = len(entries) + view.get("omitted", {}).get(kind, 0)
         rows = [
             (
                 e["id"],
-                key_text(kind, e["key"]),
+                key_text(kind, e["key"], max_phones=MAX_PHONES_SHOWN),
                 e["community"],
                 e["tickets_in_month"],
                 e["tickets_total"],
@@ -155,12 +163,12 @@ def render_ledger(view: dict, summary, limit: int = 0) -> None:
                 e["deadline"] or "—",
                 e["status"] + (f"（复发{e['recurrence']}次）" if e["recurrence"] else ""),
             )
-            for e in (entries[:limit] if limit > 0 else entries)
+            for e in listed
         ]
         if rows:
-            if len(rows) < len(entries):
-                rows.append(("…", f"另有 {len(entries) - len(rows)} 条，用 --limit 0 显示全部，或 --output 写出工作簿", "", "", "", "", "", "", ""))
-            out.print(table(f"{KIND_LABELS[kind]}（{len(entries)} 条）", ["编号", "对象", "社区", "本月", "累计", "人数", "包案领导", "办理时限", "状态"], rows))
+            if len(rows) < total:
+                rows.append(("…", f"另有 {total - len(rows)} 条，用 --limit 0 显示全部，或 --output 写出工作簿", "", "", "", "", "", "", ""))
+            out.print(table(f"{KIND_LABELS[kind]}（{total} 条）", ["编号", "对象", "社区", "本月", "累计", "人数", "包案领导", "办理时限", "状态"], rows))
         else:
             out.print(f"{KIND_LABELS[kind]}：本月没有。")
 
@@ -266,7 +274,7 @@ def ledger_show(
     config: ConfigOpt = None,
     debug: DebugOpt = False,
 ) -> None:
-    """查看一个台账条目的时间线和全部工单。"""
+    """查看一个台账条目的时间线和全部工单（先按工单库更新台账）。"""
     from gaopin.ledger.model import KIND_LABELS
     from gaopin.ledger.service import key_text, show
 

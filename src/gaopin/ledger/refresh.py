@@ -8,8 +8,9 @@ For each kind (caller, point, issue) and key:
   threshold, the same entry reopens as a recurrence (复发), its earlier cycle kept.
 Caller entries follow persons: when two persons with entries become one (new data or a
 manual link), the older entry absorbs the other; an unlink splits them back.
-The ticket membership is recomputed from the cycles on every refresh, so a refresh is
-idempotent; state changes (open, reopen, merge) are recorded once as events.
+The ticket membership is recomputed from the cycles on every refresh and kept with the
+entries' figures (derived data: `ledger_cache`), so a refresh is idempotent; state changes
+(open, reopen, merge) are recorded once as events.
 """
 
 from __future__ import annotations
@@ -467,7 +468,7 @@ def refresh(store: Store, settings: Settings, today: date, result=None, read_aft
     with store.bulk_transaction() as conn:
         entries = load_entries(conn)
         events: list[tuple[str, date, str, str]] = []
-        members: list[tuple[Entry, np.ndarray, np.ndarray, np.ndarray]] = []  # entry, rows, cycles, person codes
+        members: list[tuple[Entry, np.ndarray]] = []  # entry, its tickets' rows in `frame`
         created: list[Entry] = []
         cols = Columns.of(frame, prepared.codes)
         for kind in KINDS:
@@ -495,10 +496,8 @@ def refresh(store: Store, settings: Settings, today: date, result=None, read_aft
                 elif what == "reopened":
                     summary.reopened.append(entry.id)
                     events.append((entry.id, entry.last.opened_on, "reopened", f"销号后再次达到标准，复发（第 {entry.recurrence} 次）"))
-                cycles = _cycle_of(entry, days)
-                part = kt.slice(code)
-                keep = cycles > 0
-                members.append((entry, kt.rows[part][keep], cycles[keep], kt.person[part][keep]))
+                # Tickets after an end and before a recurrence belong to no cycle.
+                members.append((entry, kt.rows[kt.slice(code)][_cycle_of(entry, days) > 0]))
         # Ids in a stable order: by opening day, kind, key.
         order = {k: i for i, k in enumerate(KINDS)}
         ids = IdAllocator(conn)
@@ -509,9 +508,7 @@ def refresh(store: Store, settings: Settings, today: date, result=None, read_aft
         save_entries(conn, [e for e in entries.values() if e.dirty], new={e.id for e in created})
         opened = [(e.id, e.opened_on, "opened", "达到高频标准，列入台账") for e in created]
         add_events(conn, opened + events)
-        table = _membership_table(frame, members)
-        _write_memberships(conn, table, frame, cols, [e.id for e, _, _, _ in members])
-        summary.stats = _stats(frame, members, table)
+        summary.stats = _stats(frame, members)
         # Kept with the data as read and the ledger as it stands after this refresh's own writes.
         conn.execute("DELETE FROM ledger_cache")
         if data is not None:
@@ -522,13 +519,17 @@ def refresh(store: Store, settings: Settings, today: date, result=None, read_aft
     return summary
 
 
-def _stats(frame: pd.DataFrame, members: list, table: pa.Table) -> EntryStats:
-    take = table.column("row").combine_chunks() if table.num_rows else pa.array([], pa.int64())
+def _stats(frame: pd.DataFrame, members: list) -> EntryStats:
+    """Every entry's figures over its tickets (a ticket belongs to an entry at most once:
+    each entry is reached under one key per refresh)."""
+    sizes = [len(rows) for _, rows in members]
+    rows = np.concatenate([r for _, r in members]) if members else np.zeros(0, dtype="int64")
+    take = pa.array(rows, pa.int64())
     return EntryStats.build(
-        [e.id for e, _, _, _ in members],
-        table.column("code").to_numpy(),
-        table.column("ticket_id"),
-        frame["received_at"].to_numpy()[take.to_numpy()],
+        [e.id for e, _ in members],
+        np.repeat(np.arange(len(members)), sizes),
+        pc.take(arrow(frame["ticket_id"]), take),
+        frame["received_at"].to_numpy()[rows],
         pc.take(_encoded(frame[PERSON]), take),
         pc.take(_encoded(frame["community"]), take),
         pc.take(_encoded(frame["caller_name"]), take),
@@ -539,76 +540,3 @@ def _encoded(column: pd.Series) -> pa.DictionaryArray:
     """The column dictionary-encoded: memberships then take integer codes, not strings (a
     ticket is in up to three entries, and the figures compare values only)."""
     return pc.dictionary_encode(arrow(column).combine_chunks())
-
-
-def _write_memberships(conn, table: pa.Table, frame: pd.DataFrame, cols: Columns, entry_ids: list[str]) -> None:
-    """Bring entry_tickets to `table`, touching only the rows that changed (usually few).
-
-    Rows are compared as integers: (entry, ticket row in `frame`) keys, cycles and person codes."""
-    old = conn.arrow("SELECT entry_id, ticket_id, cycle, person FROM entry_tickets")
-    # Rows go in in primary-key order: SQLite then appends to its B-tree instead of
-    # splitting pages all over it (several times faster for a million rows).
-    entry_rank = np.argsort(np.argsort(np.array(entry_ids, dtype=object), kind="stable"), kind="stable")
-    order = np.lexsort((_ticket_rank(frame)[table.column("row").to_numpy()], entry_rank[table.column("code").to_numpy()])) if table.num_rows else np.zeros(0, dtype="int64")
-    table = table.take(pa.array(order))
-    new = table.select(["entry_id", "ticket_id", "cycle", "person"])
-    if old.num_rows == 0:
-        # A first fill: the ticket index is built once at the end, not maintained row by row.
-        conn.execute("DROP INDEX IF EXISTS entry_tickets_ticket")
-        conn.ingest("entry_tickets", new)
-        conn.execute("CREATE INDEX entry_tickets_ticket ON entry_tickets (ticket_id)")
-        return
-    width = len(frame) + 1
-    new_key = table.column("code").to_numpy() * width + table.column("row").to_numpy()
-    new_cycle = table.column("cycle").to_numpy()
-    new_person = cols.person[table.column("row").to_numpy()] if table.num_rows else np.zeros(0, dtype="int64")
-    # Old rows in the same terms; a ticket or entry no longer present gets a key matching nothing.
-    old_entry = pc.fill_null(pc.index_in(old.column("entry_id").cast(pa.string()), value_set=pa.array(entry_ids, pa.string())), -1).to_numpy()
-    old_row = pc.fill_null(pc.index_in(old.column("ticket_id").cast(pa.string()), value_set=arrow(frame["ticket_id"]).cast(pa.string())), -1).to_numpy()
-    old_key = np.where((old_entry >= 0) & (old_row >= 0), old_entry.astype("int64") * width + old_row, -1)
-    persons = pa.array(cols.persons.tolist(), pa.string())
-    old_person = pc.fill_null(pc.index_in(old.column("person").cast(pa.string()), value_set=persons), -2).to_numpy().astype("int64")
-    old_person = np.where(pc.is_null(old.column("person")).to_numpy(zero_copy_only=False), -1, old_person)
-    old_cycle = old.column("cycle").cast(pa.int64()).to_numpy()
-    order = np.argsort(new_key, kind="stable")
-    at = np.minimum(np.searchsorted(new_key[order], old_key), max(len(order) - 1, 0))
-    match = order[at] if len(order) else np.zeros(len(old_key), dtype="int64")
-    same = (old_key >= 0) & (len(order) > 0)
-    if len(order):
-        same &= (new_key[match] == old_key) & (new_cycle[match] == old_cycle) & (new_person[match] == old_person)
-    kept = np.zeros(table.num_rows, dtype=bool)
-    kept[match[same]] = True
-    removed = old.filter(pa.array(~same)).select(["entry_id", "ticket_id"])
-    conn.executemany("DELETE FROM entry_tickets WHERE entry_id = ? AND ticket_id = ?", zip(removed.column(0).to_pylist(), removed.column(1).to_pylist()))
-    conn.ingest("entry_tickets", new.filter(pa.array(~kept)))
-
-
-def _ticket_rank(frame: pd.DataFrame) -> np.ndarray:
-    """Each frame row's place in ticket-id order (SQLite's and Arrow's: by UTF-8 bytes)."""
-    order = pc.sort_indices(arrow(frame["ticket_id"])).to_numpy()
-    rank = np.empty(len(order), dtype="int64")
-    rank[order] = np.arange(len(order))
-    return rank
-
-
-def _membership_table(frame: pd.DataFrame, members: list) -> pa.Table:
-    """entry_id, ticket_id, cycle, person of every membership, built column-wise."""
-    if not members:
-        return pa.table({"entry_id": pa.array([], pa.string()), "ticket_id": pa.array([], pa.string()), "cycle": pa.array([], pa.int64()), "person": pa.array([], pa.string()), "row": pa.array([], pa.int64()), "code": pa.array([], pa.int64())})
-    # A ticket belongs to an entry at most once: each entry is reached under one key per refresh.
-    sizes = [len(rows) for _, rows, _, _ in members]
-    codes = np.repeat(np.arange(len(members)), sizes)
-    rows = np.concatenate([r for _, r, _, _ in members])
-    cycles = np.concatenate([c for _, _, c, _ in members])
-    take = pa.array(rows)
-    entry_ids = pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), pa.array([e.id for e, _, _, _ in members], pa.string()))
-    return pa.table(
-        {
-            "entry_id": entry_ids.cast(pa.string()),
-            "ticket_id": pc.take(arrow(frame["ticket_id"]), take).cast(pa.string()),
-            "cycle": pa.array(cycles, pa.int64()),
-            "person": pc.take(arrow(frame[PERSON]), take).cast(pa.string()),
-            "row": take,
-            "code": pa.array(codes, pa.int64()),
-        }
-    )

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
 
 from gaopin.config import Settings
 from gaopin.errors import StoreError, UsageError
@@ -70,21 +70,6 @@ def month_period(store: Store, settings: Settings, month: int, year: int | None)
     return period(year or latest_year(store), month, settings.period.start_day)
 
 
-MEMBER_COLUMNS = ["entry_id", "ticket_id", "received_at", "caller_name", "community", "person"]
-
-
-def _entry_tickets(store: Store, entry_id: str) -> pd.DataFrame:
-    """One entry's tickets as stored (for `ledger show`)."""
-    table = store.read_arrow(
-        "SELECT et.entry_id, t.ticket_id, t.received_at, t.caller_name, t.community, et.person "
-        "FROM entry_tickets et JOIN tickets t ON t.ticket_id = et.ticket_id WHERE et.entry_id = ?",
-        (entry_id,),
-    )
-    frame = pd.DataFrame({c: pd.array(table.column(c).cast(pa.string()), dtype="str") for c in MEMBER_COLUMNS})
-    frame["received_at"] = pd.to_datetime(frame["received_at"], format="%Y-%m-%d %H:%M:%S", errors="coerce")
-    return frame
-
-
 def _key(e: Entry, stats: EntryStats, mask: Masking) -> dict:
     if e.kind == CALLER:
         return {"name": mask.name(stats.name(e.id)), "phones": [mask.phone(p) for p in sorted(e.phones)]}
@@ -94,9 +79,13 @@ def _key(e: Entry, stats: EntryStats, mask: Masking) -> dict:
     return {"point": mask.text(point), "category": category}
 
 
-def key_text(kind: str, key: dict) -> str:
+def key_text(kind: str, key: dict, max_phones: int = 0) -> str:
+    """The entry's object in words; `max_phones` > 0 lists at most that many of a caller's numbers."""
     if kind == CALLER:
-        return f"{key['name'] or '（无名）'}（{'、'.join(key['phones'])}）"
+        phones = key["phones"]
+        listed = "、".join(phones[:max_phones] if max_phones > 0 else phones)
+        more = f" 等 {len(phones)} 个号码" if 0 < max_phones < len(phones) else ""
+        return f"{key['name'] or '（无名）'}（{listed}{more}）"
     if kind == POINT:
         return key["point"]
     return f"{key['point']}｜{key['category'] or '（无分类）'}"
@@ -131,12 +120,22 @@ def _describe(e: Entry, stats: EntryStats, today: date, settings: Settings, mask
 
 
 def ledger_month(
-    store: Store, settings: Settings, month: int, year: int | None, today: date, show_phones: bool = False, result=None, read_after=None
+    store: Store,
+    settings: Settings,
+    month: int,
+    year: int | None,
+    today: date,
+    show_phones: bool = False,
+    result=None,
+    read_after=None,
+    limit: int = 0,
 ) -> tuple[dict, RefreshSummary]:
     """Refresh, then the month's ledger: every entry with tickets in the month or open at its end.
 
     `result`: the store's tickets if the caller has already read them (the report has), with
-    `read_after`, the refresh's data inputs taken before that read."""
+    `read_after`, the refresh's data inputs taken before that read. `limit` > 0 describes at
+    most that many entries of each kind and counts the rest in `omitted` (a screen's worth:
+    describing a district's thousands of entries costs more than the rest of the view)."""
     p = month_period(store, settings, month, year)
     summary = refresh(store, settings, today, result=result, read_after=read_after)
     entries = load_entries(store.conn)
@@ -145,6 +144,8 @@ def ledger_month(
     mask = Masking.of(settings, show_phones)
     order = {k: i for i, k in enumerate(KINDS)}
     out = []
+    shown: Counter = Counter()
+    omitted: Counter = Counter()
     for e in sorted(entries.values(), key=lambda e: (order[e.kind], e.opened_on, e.id)):
         if e.state == MERGED or e.opened_on > p.end:
             continue
@@ -152,8 +153,14 @@ def ledger_month(
         ended_in_month = any(c.ended_on and p.contains(c.ended_on) or c.closed_on and p.contains(c.closed_on) for c in e.cycles)
         if not (in_month.get(e.id) or e.open_at(p.end) or ended_in_month):
             continue
+        if limit > 0 and shown[e.kind] >= limit:
+            omitted[e.kind] += 1
+            continue
+        shown[e.kind] += 1
         out.append(_describe(e, stats, today, settings, mask, in_month))
     view = {"month": p.label, "start": p.start.isoformat(), "end": p.end.isoformat(), "entries": out}
+    if limit > 0:
+        view["omitted"] = {k: omitted[k] for k in KINDS}
     return view, summary
 
 
@@ -245,10 +252,13 @@ def close(store: Store, entry_id: str, reason: str | None, on: date, today: date
 
 
 def show(store: Store, settings: Settings, entry_id: str, today: date, show_phones: bool = False) -> dict:
-    entries = load_entries(store.conn)
-    entry = _get(store, entry_id, entries)
+    """One entry with its timeline and tickets, after bringing the ledger up to date (its
+    tickets are part of the refresh's kept figures)."""
+    _get(store, entry_id)  # an unknown id is reported before any refresh
+    stats = refresh(store, settings, today).stats
+    entry = _get(store, entry_id)
     mask = Masking.of(settings, show_phones)
-    out = _describe(entry, EntryStats.of(_entry_tickets(store, entry.id)), today, settings, mask, None)
+    out = _describe(entry, stats, today, settings, mask, None)
     out["cycles"] = [
         {
             "cycle": c.cycle,

@@ -154,8 +154,14 @@ def _v4(conn: sqlite3.Connection) -> None:
     _run(conn, "CREATE TABLE ledger_cache (id INTEGER PRIMARY KEY CHECK (id = 1), inputs TEXT NOT NULL, notes TEXT NOT NULL, stats BLOB NOT NULL);")
 
 
+def _v5(conn: sqlite3.Connection) -> None:
+    # Ticket memberships are derived data, recomputed on every refresh: they are now kept with
+    # the entries' figures in ledger_cache (a million rows here cost seconds to write).
+    _run(conn, "DROP INDEX IF EXISTS entry_tickets_ticket; DROP TABLE entry_tickets")
+
+
 # Append only: a released migration never changes.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3, _v4)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3, _v4, _v5)
 LATEST = len(MIGRATIONS)
 
 

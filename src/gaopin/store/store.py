@@ -472,7 +472,7 @@ class Store:
         return self.conn.execute("SELECT count(*) FROM tickets WHERE received_at < ?", (cutoff.isoformat(),)).fetchone()[0]
 
     def purge(self, before: date) -> int:
-        """Delete tickets received before a date, with their history and ledger links, and the
+        """Delete tickets received before a date, with their history and the ledger's kept figures, and the
         callers' numbers that only those tickets held (in ledger entries, and in person links
         made before the date). Ledger entries themselves, with staff notes, are kept."""
         cutoff = before.isoformat()
@@ -483,7 +483,6 @@ class Store:
         with transaction(self.conn):
             ids = "SELECT ticket_id FROM tickets WHERE received_at < ?"
             self.conn.execute(f"DELETE FROM ticket_history WHERE ticket_id IN ({ids})", (cutoff,))
-            self.conn.execute(f"DELETE FROM entry_tickets WHERE ticket_id IN ({ids})", (cutoff,))
             self.conn.execute(f"DELETE FROM exclusions WHERE ticket_id IN ({ids})", (cutoff,))
             self.conn.execute("DELETE FROM ledger_cache")  # it names tickets and callers too
             cur = self.conn.execute("DELETE FROM tickets WHERE received_at < ?", (cutoff,))
