@@ -14,7 +14,8 @@ from typing import Callable
 
 from gaopin.config import Settings
 from gaopin.errors import UsageError
-from gaopin.reports.monthly import build_report, read_rankings
+from gaopin.periods import period
+from gaopin.reports.monthly import build_report, leading_street, read_rankings, street_name
 from gaopin.reports.render import write_html, write_workbook
 from gaopin.store.store import Store, db_path, tickets_from
 
@@ -64,6 +65,40 @@ def _store_ledger(db: str | None, settings: Settings, month: int, year: int | No
     return year, exclusions, ledger
 
 
+def _read_scope(store: Store, settings: Settings, month: int, year: int | None) -> tuple[int, date, dict[str, int] | None] | None:
+    """(year, the last day whose tickets the report needs, the street counts of the tickets
+    after it), or None when everything must be read.
+
+    No figure looks past the month: the trend is of the months up to it, the comparison of
+    the one before. Only the street's name (the most frequent one, when [report] street is
+    not set) is of all tickets: the later ones are counted in SQL instead of read."""
+    if not year:
+        # The store keeps times as YYYY-MM-DD HH:MM:SS: the latest text is the latest time.
+        latest = store.conn.execute("SELECT max(received_at) FROM tickets").fetchone()[0]
+        if not latest:
+            return None  # no dated ticket: the full read reports it, as before
+        year = int(latest[:4])
+    until = period(year, month, settings.period.start_day).end
+    later = None
+    if not settings.report.street:
+        after = date.fromordinal(until.toordinal() + 1).isoformat()
+        table = store.read_arrow("SELECT street, count(*) AS n FROM tickets WHERE received_at >= ? AND street IS NOT NULL GROUP BY street", (after,))
+        later = dict(zip(table.column("street").to_pylist(), table.column("n").to_pylist()))
+    return year, until, later
+
+
+def _street(result, later: dict[str, int] | None, db: str | None, settings: Settings) -> str | None:
+    """The street's name over all stored tickets when only those up to the month were read
+    (None: build_report takes it from the tickets it has, which are all of them)."""
+    if later is None:
+        return None
+    name = leading_street(result.frame["street"], later)
+    if name is None:  # a tie at the top: decided exactly as from all tickets, by reading their streets
+        everything, _ = tickets_from(None, db, settings, fields={"street"})
+        name = street_name(settings, everything.frame)
+    return name
+
+
 def make_report(
     settings: Settings,
     month: int,
@@ -77,7 +112,7 @@ def make_report(
     if not 1 <= month <= 12:
         raise UsageError(f"月份 {month} 不对", "--month 应在 1 到 12 之间")
     fields = set(REPORT_FIELDS)
-    ledger_reads, read_after = False, None
+    ledger_reads, read_after, scope = False, None, None
     if not files:
         from gaopin.ledger.refresh import NEEDED as LEDGER_FIELDS, data_inputs, is_current
 
@@ -85,13 +120,18 @@ def make_report(
             # An up-to-date ledger needs no tickets; otherwise its refresh shares this read.
             ledger_reads = not is_current(store, settings, today)
             read_after = data_inputs(store.conn, settings, today)
+            if not ledger_reads and store.ticket_count():
+                scope = _read_scope(store, settings, month, year)
         if ledger_reads:
             fields |= set(LEDGER_FIELDS)
+    until, later = None, None
+    if scope is not None:
+        year, until, later = scope
     with ThreadPoolExecutor(max_workers=1) as pool:
         # An up-to-date ledger is taken from the store while the tickets are read (the read
         # spends most of its time outside Python); its year is checked against theirs below.
         early = pool.submit(_store_ledger, db, settings, month, year, today, read_after) if not files and not ledger_reads else None
-        result, links = tickets_from(files, db, settings, fields=fields, progress=progress)
+        result, links = tickets_from(files, db, settings, fields=fields, progress=progress, until=until)
         year = year or _latest_year(result)
         exclusions: dict[str, str] = {}
         ledger = None
@@ -107,7 +147,8 @@ def make_report(
     if progress:
         progress("计算三率与综合成绩")
     with _collector_paused():
-        report = build_report(result, settings, year, month, links=links, exclusions=exclusions, ledger=ledger, rankings=rankings)
+        street = _street(result, later, db, settings)
+        report = build_report(result, settings, year, month, links=links, exclusions=exclusions, ledger=ledger, rankings=rankings, street=street)
     if files:
         report["notes"].append("本报告直接读取文件，没有使用工单库：不含不纳入考核标记和高频诉求台账。")
     return report
