@@ -846,11 +846,13 @@ def font_subset(text: str, configured: str | os.PathLike[str] = "") -> bytes:
     # The source font's timestamp, not now: the same report twice is the same bytes.
     # lazy=True (as fontTools' own subsetter loads): only what the subset touches is
     # decompiled, a third faster, with the same output.
-    font = TTFont(os.fspath(path), fontNumber=0, lazy=True, recalcTimestamp=False)
-    subsetter = subset.Subsetter(options)
-    subsetter.populate(text="".join(sorted(set(text))) + "".join(chr(c) for c in range(32, 127)))
-    subsetter.subset(font)
-    out = io.BytesIO()
-    font.save(out)
+    # Closed here: a lazy font keeps its file open, and its tables' cycles would leave that
+    # to whichever collection finds them (a ResourceWarning at a random later point).
+    with TTFont(os.fspath(path), fontNumber=0, lazy=True, recalcTimestamp=False) as font:
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(text="".join(sorted(set(text))) + "".join(chr(c) for c in range(32, 127)))
+        subsetter.subset(font)
+        out = io.BytesIO()
+        font.save(out)
     return out.getvalue()
 

@@ -454,3 +454,13 @@ def test_the_font_subset_keeps_the_source_timestamp():
     source = TTFont(os.fspath(charts.find_cjk_font("")), fontNumber=0, lazy=True)
     assert subset["head"].modified == source["head"].modified
     assert "頻" not in "".join(chr(c) for c in subset.getBestCmap()) and "频" in "".join(chr(c) for c in subset.getBestCmap())
+
+
+def test_font_subset_closes_the_font_file():
+    import gc
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        charts.font_subset("受理量")
+        gc.collect()
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
