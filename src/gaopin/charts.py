@@ -782,6 +782,59 @@ def _save(fig: Any, path: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
+# The report's keys that the charts read (see the `prepare` functions). A second process is
+# sent only these: the ledger and the escalation list, most of the report, are not drawn.
+CHART_KEYS = ("street", "period", "months", "by_community", "by_category", "heatmap", "rankings")
+
+
+def chart_input(report: dict[str, Any]) -> dict[str, Any]:
+    """The part of the report the charts are drawn from."""
+    return {key: report[key] for key in CHART_KEYS if key in report}
+
+
+def planned_charts(report: dict[str, Any]) -> list[str]:
+    """The names of the charts `render_charts` would draw for this report, without drawing."""
+    return [chart.name for chart in CHARTS if chart.prepare(report) is not None]
+
+
+def end_with_parent() -> None:
+    """In a second process that draws charts: end it when the process that started it ends.
+
+    A pool's worker waits on a queue whose both ends it holds, so it would otherwise wait
+    forever after its parent was killed (SIGKILL, or a timeout's SIGTERM, which skips all
+    clean-up). A thread waits on the parent's sentinel; SIGTERM ends the worker as it would
+    any process (on Windows, os.kill terminates it)."""
+    import multiprocessing
+    import signal
+    import threading
+
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        parent.join()
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="gaopin-end-with-parent", daemon=True).start()
+
+
+def warm_up(font: str | os.PathLike[str] = "") -> None:
+    """Import matplotlib and register the font ahead of `render_charts` (in a second process,
+    while the report is still being built). Errors are left for `render_charts` to raise:
+    a warm-up must not report a problem the report would not have reached."""
+    try:
+        located = _locate_font(font)
+        prepare_matplotlib_env()
+        import matplotlib.style  # noqa: F401
+        from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: F401
+        from matplotlib.figure import Figure  # noqa: F401
+
+        _register(located)
+    except Exception:  # noqa: BLE001 - see above
+        log.debug("chart warm-up failed", exc_info=True)
+
+
 def render_charts(report: dict[str, Any], out_dir: Path | str, font: str | os.PathLike[str] = "") -> dict[str, Path]:
     """Draw the report's charts into `out_dir` as `<name>.png`; return {name: path}.
 

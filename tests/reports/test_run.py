@@ -1,5 +1,8 @@
 """`make_report` from the store: the up-to-date ledger read alongside the tickets."""
 
+import multiprocessing
+import sys
+import zipfile
 from datetime import date, datetime
 from pathlib import Path
 
@@ -142,3 +145,124 @@ def test_leading_street():
     assert leading_street(streets, {"西": 1}) is None
     assert leading_street(pd.Series([None], dtype="str"), {}) == ""
     assert leading_street(pd.Series([], dtype="str"), {"南": 1}) == "南"
+
+
+# --- charts drawn in a second process ---------------------------------------------------------
+
+
+def _outputs(folder: Path) -> dict[str, bytes]:
+    """Every file of a report folder; the workbook by its parts, without its creation time."""
+    out = {}
+    for path in sorted(folder.iterdir()):
+        if path.suffix == ".xlsx":
+            with zipfile.ZipFile(path) as z:
+                out.update({f"{path.name}:{n}": z.read(n) for n in z.namelist() if n != "docProps/core.xml"})
+        else:
+            out[path.name] = path.read_bytes()
+    return out
+
+
+@pytest.fixture(scope="module")
+def report(db, settings):
+    return make_report(settings, 8, None, None, db, TODAY)
+
+
+def test_charts_drawn_in_a_second_process_give_the_same_report(report, settings, tmp_path):
+    from gaopin.reports.run import chart_process, write_report
+
+    here = write_report(report, tmp_path / "here", settings)
+    with chart_process(settings) as charts:
+        there = write_report(report, tmp_path / "there", settings, charts_in=charts)
+        assert charts._pool is not None  # it was drawn in the second process
+    assert multiprocessing.active_children() == []
+    assert sorted(here) == sorted(there) and "communities" in there
+    assert _outputs(tmp_path / "here") == _outputs(tmp_path / "there")
+
+
+def test_without_a_second_process_the_charts_are_drawn_here(report, settings, tmp_path, monkeypatch):
+    from gaopin.reports import run
+
+    def no_processes(*args, **kwargs):
+        raise OSError(38, "Function not implemented")
+
+    monkeypatch.setattr(run, "ProcessPoolExecutor", no_processes)
+    run.write_report(report, tmp_path / "here", settings)
+    with run.chart_process(settings) as charts:
+        run.write_report(report, tmp_path / "there", settings, charts_in=charts)
+        assert charts._pool is None
+    assert _outputs(tmp_path / "here") == _outputs(tmp_path / "there")
+
+
+def test_a_chart_error_in_the_second_process_is_raised_and_leaves_nothing(report, settings, tmp_path):
+    import dataclasses
+
+    from gaopin.errors import ConfigError
+    from gaopin.reports.run import chart_process, write_report
+
+    bad = dataclasses.replace(settings, report=dataclasses.replace(settings.report, font=str(tmp_path / "none.otf")))
+    with pytest.raises(ConfigError) as here:
+        write_report(report, tmp_path / "a" / "here", bad)
+    with chart_process(bad) as charts:
+        with pytest.raises(ConfigError) as there:
+            write_report(report, tmp_path / "b" / "there", bad, charts_in=charts)
+        assert charts._pool is not None
+    assert (there.value.message, there.value.hint) == (here.value.message, here.value.hint)
+    assert list((tmp_path / "b").iterdir()) == []
+    assert multiprocessing.active_children() == []
+
+
+def test_a_workbook_error_waits_for_the_charts_and_leaves_nothing(report, settings, tmp_path, monkeypatch):
+    from gaopin.errors import InputError
+    from gaopin.reports import run
+
+    def full_disk(report, path):
+        raise InputError("磁盘已满", "请清理磁盘")
+
+    monkeypatch.setattr(run, "write_workbook", full_disk)
+    with run.chart_process(settings) as charts:
+        with pytest.raises(InputError, match="磁盘已满"):
+            run.write_report(report, tmp_path / "out" / "2024-08", settings, charts_in=charts)
+        # The charts were being drawn into the folder: it goes only once they are done.
+        assert list((tmp_path / "out").iterdir()) == []
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_run_report_writes_the_report_and_leaves_no_process(db, settings, tmp_path):
+    from gaopin.reports.run import run_report
+
+    report = run_report(settings, 8, None, None, db, TODAY, out_dir=tmp_path / "2024-08")
+    assert multiprocessing.active_children() == []
+    assert sorted(p.name for p in (tmp_path / "2024-08").iterdir()) == sorted(Path(p).name for p in report["files"].values())
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+def test_the_second_process_ends_when_the_report_is_killed(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import time
+
+    script = f"""
+import os, signal, sys
+from gaopin.config import load_settings
+from gaopin.reports.run import ChartProcess
+charts = ChartProcess(load_settings({str(SAMPLE / "gaopin.toml")!r}, environ={{}}))
+charts.start()
+charts._pool.submit(os.getpid).result()
+print(*charts._pool._processes, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)  # as a timeout's kill would: no clean-up at all
+"""
+    out = tmp_path / "out.txt"
+    with out.open("w") as fh:  # a file, not a pipe: a surviving worker would hold a pipe open
+        done = subprocess.run([sys.executable, "-c", script], stdout=fh, stderr=subprocess.STDOUT, timeout=60, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert done.returncode == -signal.SIGKILL, out.read_text()
+    worker = int(out.read_text().split()[0])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    os.kill(worker, signal.SIGKILL)
+    pytest.fail("the chart process outlived the report")

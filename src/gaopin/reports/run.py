@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import gc
+import multiprocessing
 import os
 import shutil
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Iterator
 
 from gaopin.config import Settings
 from gaopin.errors import UsageError
 from gaopin.periods import period
 from gaopin.reports.monthly import build_report, leading_street, read_rankings, street_name
-from gaopin.reports.render import write_html, write_workbook
+from gaopin.reports.render import PendingPage, write_page, write_workbook
 from gaopin.store.store import Store, db_path, tickets_from
 
 HTML_NAME, XLSX_NAME = "report.html", "report.xlsx"
@@ -107,8 +109,11 @@ def make_report(
     db: str | None,
     today: date,
     progress: Callable[[str], None] | None = None,
+    after_read: Callable[[], None] | None = None,
 ) -> dict:
-    """The report dict, from files or from the store (with exclusions and the ledger snapshot)."""
+    """The report dict, from files or from the store (with exclusions and the ledger snapshot).
+
+    `after_read` is called once the tickets are read (run_report starts its chart process then)."""
     if not 1 <= month <= 12:
         raise UsageError(f"月份 {month} 不对", "--month 应在 1 到 12 之间")
     fields = set(REPORT_FIELDS)
@@ -132,6 +137,8 @@ def make_report(
         # spends most of its time outside Python); its year is checked against theirs below.
         early = pool.submit(_store_ledger, db, settings, month, year, today, read_after) if not files and not ledger_reads else None
         result, links = tickets_from(files, db, settings, fields=fields, progress=progress, until=until)
+        if after_read:
+            after_read()
         year = year or _latest_year(result)
         exclusions: dict[str, str] = {}
         ledger = None
@@ -154,22 +161,130 @@ def make_report(
     return report
 
 
-def write_report(report: dict, out_dir: Path, settings: Settings, progress: Callable[[str], None] | None = None) -> dict[str, str]:
-    """Charts, report.html and report.xlsx written into a fresh folder that replaces out_dir at once."""
-    from gaopin.charts import render_charts
+def _font(settings: Settings) -> str:
+    return str(settings.resolve_path(settings.report.font)) if settings.report.font else ""
+
+
+class ChartProcess:
+    """A second process that draws the charts while this one writes the workbook.
+
+    Spawned, not forked: fork is unsafe with the threads that read the store and is absent
+    on Windows; spawn behaves the same everywhere. `start` it once the tickets are read: it
+    imports matplotlib and loads the font while the figures are computed (earlier, it would
+    compete with the read for the CPU). Where no process can be started, `draw` gives None
+    and the charts are drawn here, as before. `close` waits for it: none outlives the report."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.font = _font(settings)
+        self._pool: ProcessPoolExecutor | None = None
+        self._failed = False
+
+    def start(self) -> None:
+        from gaopin.charts import end_with_parent, warm_up
+
+        if self._pool is not None or self._failed:
+            return
+        try:
+            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=end_with_parent)
+            self._pool.submit(warm_up, self.font)
+        except (OSError, RuntimeError, NotImplementedError, ImportError):  # no semaphores, no processes
+            self.close()
+            self._failed = True
+
+    def draw(self, report: dict, out_dir: Path) -> Future | None:
+        from gaopin.charts import chart_input, render_charts
+
+        self.start()
+        if self._pool is None:
+            return None
+        try:
+            return self._pool.submit(render_charts, chart_input(report), out_dir, self.font)
+        except (BrokenProcessPool, RuntimeError):
+            return None
+
+    def subset(self, used: str) -> Future | None:
+        """The font cut to `used` for the HTML page, in the second process after the charts."""
+        from gaopin.charts import font_subset
+
+        if self._pool is None:
+            return None
+        try:
+            return self._pool.submit(font_subset, used, self.font)
+        except (BrokenProcessPool, RuntimeError):
+            return None
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+@contextmanager
+def chart_process(settings: Settings) -> Iterator[ChartProcess]:
+    charts = ChartProcess(settings)
+    try:
+        yield charts
+    finally:
+        charts.close()
+
+
+def _result(pending: Future | None, here: Callable[[], Any], staging: Path) -> Any:
+    """What the second process computed; computed here if there is none or it died."""
+    if pending is not None:
+        try:
+            return pending.result()
+        except BrokenProcessPool:  # killed (out of memory?): its half-written pictures are replaced
+            for tmp in staging.glob(".*.png.tmp"):
+                tmp.unlink(missing_ok=True)
+    return here()
+
+
+def _first_error(pending: list[Future | None]) -> BaseException | None:
+    """The error of the first of `pending` that failed (waiting for them): a chart's error,
+    then the font's, as they came before the workbook's without a second process."""
+    for future in pending:
+        failed = future.exception() if future is not None else None
+        if failed is not None and not isinstance(failed, BrokenProcessPool):
+            return failed
+    return None
+
+
+def write_report(report: dict, out_dir: Path, settings: Settings, progress: Callable[[str], None] | None = None, charts_in: ChartProcess | None = None) -> dict[str, str]:
+    """Charts, report.html and report.xlsx written into a fresh folder that replaces out_dir at once.
+
+    `charts_in`: a second process to draw the charts (and cut the page's font) in while the
+    workbook is written."""
+    from gaopin.charts import font_subset, planned_charts, render_charts
 
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    font = _font(settings)
+    drawing = cutting = None
     try:
         if progress:
             progress("绘制图表")
-        font = str(settings.resolve_path(settings.report.font)) if settings.report.font else ""
-        charts = render_charts(report, staging, font)
+        drawing = charts_in.draw(report, staging) if charts_in is not None else None
+        if drawing is None:
+            charts = render_charts(report, staging, font)
         if progress:
             progress("写出报告")
-        write_html(report, charts, staging / HTML_NAME, font)
-        write_workbook(report, staging / XLSX_NAME)
+        try:
+            page = PendingPage(report, list(charts) if drawing is None else planned_charts(report))
+            cutting = charts_in.subset(page.used) if drawing is not None else None
+            if cutting is None:
+                font_data = font_subset(page.used, font)
+            write_workbook(report, staging / XLSX_NAME)
+        except Exception:
+            failed = _first_error([drawing, cutting])
+            if failed is not None:
+                raise failed from None
+            raise
+        if drawing is not None:
+            charts = _result(drawing, lambda: render_charts(report, staging, font), staging)
+        if cutting is not None:
+            font_data = _result(cutting, lambda: font_subset(page.used, font), staging)
+        write_page(page.finish(charts, font_data, font), staging / HTML_NAME)
         os.chmod(staging, 0o755)
         old = None
         if out_dir.exists():
@@ -181,6 +296,10 @@ def write_report(report: dict, out_dir: Path, settings: Settings, progress: Call
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     except BaseException:
+        running = [f for f in (drawing, cutting) if f is not None]
+        for future in running:
+            future.cancel()
+        wait(running)  # the second process must be done with the folder before it goes
         shutil.rmtree(staging, ignore_errors=True)
         raise
     files = {"html": str(out_dir / HTML_NAME), "xlsx": str(out_dir / XLSX_NAME)}
@@ -198,8 +317,9 @@ def run_report(
     out_dir: Path | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict:
-    report = make_report(settings, month, year, files, db, today, progress)
-    target = out_dir or default_out_dir(settings, report["period"]["label"])
-    with _collector_paused():
-        report["files"] = write_report(report, target, settings, progress)
+    with chart_process(settings) as charts_in:
+        report = make_report(settings, month, year, files, db, today, progress, after_read=charts_in.start)
+        target = out_dir or default_out_dir(settings, report["period"]["label"])
+        with _collector_paused():
+            report["files"] = write_report(report, target, settings, progress, charts_in)
     return report
