@@ -827,6 +827,7 @@ def warm_up(font: str | os.PathLike[str] = "") -> None:
         located = _locate_font(font)
         prepare_matplotlib_env()
         import matplotlib.style  # noqa: F401
+        from fontTools import subset  # noqa: F401 - the page's font is cut here too
         from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: F401
         from matplotlib.figure import Figure  # noqa: F401
 

@@ -266,3 +266,68 @@ os.kill(os.getpid(), signal.SIGKILL)  # as a timeout's kill would: no clean-up a
         time.sleep(0.1)
     os.kill(worker, signal.SIGKILL)
     pytest.fail("the chart process outlived the report")
+
+
+@pytest.mark.parametrize(
+    "source, safe",
+    [
+        ('"""A script."""\nimport sys\nfrom gaopin.cli import main\nX = 1\nif __name__ == "__main__":\n    sys.exit(main())\n', True),
+        ("def main():\n    pass\n\nif '__main__' == __name__:\n    main()\n", True),
+        ("from gaopin.reports.run import run_report\nrun_report(None, 8, 2024, None, None, None)\n", False),
+        ("import sys\nsettings = load()\nif __name__ == '__main__':\n    pass\n", False),
+        ("if __name__ != '__main__':\n    pass\n", False),
+        ("this is not python", False),
+    ],
+)
+def test_spawning_is_safe_only_when_the_main_script_would_not_run_again(tmp_path, monkeypatch, source, safe):
+    import types
+
+    from gaopin.reports import run
+
+    script = tmp_path / "script.py"
+    script.write_text(source, encoding="utf-8")
+    main = types.ModuleType("__main__")
+    main.__file__ = str(script)
+    main.__spec__ = None
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    assert run.spawn_is_safe() is safe
+
+
+def test_spawning_is_safe_from_a_package_main_and_an_interactive_session(monkeypatch):
+    import types
+    from importlib.machinery import ModuleSpec
+
+    from gaopin.reports import run
+
+    main = types.ModuleType("__main__")
+    main.__spec__ = ModuleSpec("gaopin.__main__", None)  # python -m gaopin: never run again
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    assert run.spawn_is_safe()
+    main.__spec__ = None  # an interactive session: no file to run
+    assert run.spawn_is_safe()
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    assert not run.spawn_is_safe()
+
+
+def test_a_script_calling_run_report_at_its_top_level_runs_once(db, tmp_path):
+    import os
+    import subprocess
+
+    runs = tmp_path / "runs.txt"
+    script = tmp_path / "monthly.py"
+    script.write_text(
+        f"""
+from datetime import date
+from pathlib import Path
+from gaopin.config import load_settings
+from gaopin.reports.run import run_report
+with open({str(runs)!r}, "a") as fh:
+    fh.write("run\\n")
+run_report(load_settings({str(SAMPLE / "gaopin.toml")!r}, environ={{}}), 8, None, None, {db!r}, date(2024, 10, 31), out_dir=Path({str(tmp_path / "out")!r}))
+""",
+        encoding="utf-8",
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert done.returncode == 0, done.stderr
+    assert runs.read_text() == "run\n"
+    assert (tmp_path / "out" / "report.html").exists()

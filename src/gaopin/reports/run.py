@@ -6,6 +6,7 @@ import gc
 import multiprocessing
 import os
 import shutil
+import sys
 import tempfile
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -165,14 +166,65 @@ def _font(settings: Settings) -> str:
     return str(settings.resolve_path(settings.report.font)) if settings.report.font else ""
 
 
+def _guarded(path: str | None) -> bool:
+    """Whether the Python file at `path` only defines things at its top level and keeps what it
+    does under `if __name__ == "__main__":` (a spawned process runs it again to start)."""
+    import ast
+
+    try:
+        tree = ast.parse(Path(path).read_bytes()) if path else None
+    except (OSError, SyntaxError, ValueError):
+        return False
+    if tree is None:
+        return False
+
+    def main_guard(node: ast.stmt) -> bool:
+        if not isinstance(node, ast.If) or not isinstance(node.test, ast.Compare) or len(node.test.ops) != 1:
+            return False
+        sides = [node.test.left, *node.test.comparators]
+        names = [n.id for n in sides if isinstance(n, ast.Name)]
+        texts = [n.value for n in sides if isinstance(n, ast.Constant)]
+        return isinstance(node.test.ops[0], ast.Eq) and names == ["__name__"] and texts == ["__main__"]
+
+    quiet = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    for node in tree.body:
+        if isinstance(node, quiet) or main_guard(node):
+            continue
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):  # a docstring
+            continue
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Constant):
+            continue
+        return False
+    return True
+
+
+def spawn_is_safe() -> bool:
+    """Whether a spawned process can start without running the caller's program again.
+
+    To start, it imports the main module as "__mp_main__": the `gaopin` command (`python -m
+    gaopin`, or its script, which keeps main() under the usual guard) and an interactive
+    session are safe; a script that calls run_report at its top level would run a second
+    time, and a frozen executable without freeze_support would start again."""
+    main = sys.modules.get("__main__")
+    if main is None or getattr(sys, "frozen", False):
+        return False
+    spec = getattr(main, "__spec__", None)
+    name = getattr(spec, "name", None)
+    if name is not None:
+        return name == "__main__" or name.endswith(".__main__") or _guarded(getattr(spec, "origin", None))
+    path = getattr(main, "__file__", None)
+    return path is None or _guarded(path)
+
+
 class ChartProcess:
     """A second process that draws the charts while this one writes the workbook.
 
     Spawned, not forked: fork is unsafe with the threads that read the store and is absent
     on Windows; spawn behaves the same everywhere. `start` it once the tickets are read: it
     imports matplotlib and loads the font while the figures are computed (earlier, it would
-    compete with the read for the CPU). Where no process can be started, `draw` gives None
-    and the charts are drawn here, as before. `close` waits for it: none outlives the report."""
+    compete with the read for the CPU). Where no process can be started, or starting one would
+    run the caller's script again (see `spawn_is_safe`), `draw` gives None and the charts are
+    drawn here, as before. `close` waits for it: none outlives the report."""
 
     def __init__(self, settings: Settings) -> None:
         self.font = _font(settings)
@@ -183,6 +235,9 @@ class ChartProcess:
         from gaopin.charts import end_with_parent, warm_up
 
         if self._pool is not None or self._failed:
+            return
+        if not spawn_is_safe():
+            self._failed = True
             return
         try:
             self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=end_with_parent)
