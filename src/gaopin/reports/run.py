@@ -68,26 +68,27 @@ def _store_ledger(db: str | None, settings: Settings, month: int, year: int | No
     return year, exclusions, ledger
 
 
-def _read_scope(store: Store, settings: Settings, month: int, year: int | None) -> tuple[int, date, dict[str, int] | None] | None:
-    """(year, the last day whose tickets the report needs, the street counts of the tickets
-    after it), or None when everything must be read.
+def _read_scope(store: Store, settings: Settings, month: int, year: int | None) -> tuple[int, date] | None:
+    """(year, the last day whose tickets the report needs), or None when everything must be read.
 
     No figure looks past the month: the trend is of the months up to it, the comparison of
     the one before. Only the street's name (the most frequent one, when [report] street is
-    not set) is of all tickets: the later ones are counted in SQL instead of read."""
+    not set) is of all tickets: `_later_streets` counts the later ones instead."""
     if not year:
         # The store keeps times as YYYY-MM-DD HH:MM:SS: the latest text is the latest time.
         latest = store.conn.execute("SELECT max(received_at) FROM tickets").fetchone()[0]
         if not latest:
             return None  # no dated ticket: the full read reports it, as before
         year = int(latest[:4])
-    until = period(year, month, settings.period.start_day).end
-    later = None
-    if not settings.report.street:
-        after = date.fromordinal(until.toordinal() + 1).isoformat()
+    return year, period(year, month, settings.period.start_day).end
+
+
+def _later_streets(db: str | None, settings: Settings, until: date) -> dict[str, int]:
+    """How many stored tickets received after `until` name each street."""
+    after = date.fromordinal(until.toordinal() + 1).isoformat()
+    with Store(db_path(db, settings), create=False) as store:
         table = store.read_arrow("SELECT street, count(*) AS n FROM tickets WHERE received_at >= ? AND street IS NOT NULL GROUP BY street", (after,))
-        later = dict(zip(table.column("street").to_pylist(), table.column("n").to_pylist()))
-    return year, until, later
+    return dict(zip(table.column("street").to_pylist(), table.column("n").to_pylist()))
 
 
 def _street(result, later: dict[str, int] | None, db: str | None, settings: Settings) -> str | None:
@@ -130,13 +131,14 @@ def make_report(
                 scope = _read_scope(store, settings, month, year)
         if ledger_reads:
             fields |= set(LEDGER_FIELDS)
-    until, later = None, None
+    until = None
     if scope is not None:
-        year, until, later = scope
-    with ThreadPoolExecutor(max_workers=1) as pool:
+        year, until = scope
+    with ThreadPoolExecutor(max_workers=2) as pool:
         # An up-to-date ledger is taken from the store while the tickets are read (the read
         # spends most of its time outside Python); its year is checked against theirs below.
         early = pool.submit(_store_ledger, db, settings, month, year, today, read_after) if not files and not ledger_reads else None
+        later = pool.submit(_later_streets, db, settings, until) if until is not None and not settings.report.street else None
         result, links = tickets_from(files, db, settings, fields=fields, progress=progress, until=until)
         if after_read:
             after_read()
@@ -155,7 +157,7 @@ def make_report(
     if progress:
         progress("计算三率与综合成绩")
     with _collector_paused():
-        street = _street(result, later, db, settings)
+        street = _street(result, later.result() if later else None, db, settings)
         report = build_report(result, settings, year, month, links=links, exclusions=exclusions, ledger=ledger, rankings=rankings, street=street)
     if files:
         report["notes"].append("本报告直接读取文件，没有使用工单库：不含不纳入考核标记和高频诉求台账。")
