@@ -797,17 +797,21 @@ def planned_charts(report: dict[str, Any]) -> list[str]:
     return [chart.name for chart in CHARTS if chart.prepare(report) is not None]
 
 
-def end_with_parent() -> None:
-    """In a second process that draws charts: end it when the process that started it ends.
+def worker_init() -> None:
+    """Set up a second process that draws charts: it ends with its parent, and leaves Ctrl-C
+    to it.
 
     A pool's worker waits on a queue whose both ends it holds, so it would otherwise wait
-    forever after its parent was killed (SIGKILL, or a timeout's SIGTERM, which skips all
-    clean-up). A thread waits on the parent's sentinel; SIGTERM ends the worker as it would
-    any process (on Windows, os.kill terminates it)."""
+    forever after its parent was killed (SIGKILL, or a timeout's SIGTERM, which skip all
+    clean-up): a thread waits on the parent's sentinel, then SIGTERM ends the worker as it
+    would any process (on Windows, os.kill terminates it). Ctrl-C reaches the whole process
+    group: the parent stops the report and the pool; the worker, ignoring it, prints no
+    traceback of its own."""
     import multiprocessing
     import signal
     import threading
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent = multiprocessing.parent_process()
     if parent is None:
         return

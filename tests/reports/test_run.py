@@ -331,3 +331,14 @@ run_report(load_settings({str(SAMPLE / "gaopin.toml")!r}, environ={{}}), 8, None
     assert done.returncode == 0, done.stderr
     assert runs.read_text() == "run\n"
     assert (tmp_path / "out" / "report.html").exists()
+
+
+def test_the_second_process_leaves_ctrl_c_to_the_report(settings):
+    import signal
+
+    from gaopin.reports.run import chart_process
+
+    with chart_process(settings) as charts:
+        charts.start()
+        # Ctrl-C reaches the whole process group: the report stops; the worker prints nothing.
+        assert charts._pool.submit(signal.getsignal, signal.SIGINT).result() == signal.SIG_IGN

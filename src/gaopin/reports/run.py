@@ -234,7 +234,7 @@ class ChartProcess:
         self._failed = False
 
     def start(self) -> None:
-        from gaopin.charts import end_with_parent, warm_up
+        from gaopin.charts import warm_up, worker_init
 
         if self._pool is not None or self._failed:
             return
@@ -242,7 +242,7 @@ class ChartProcess:
             self._failed = True
             return
         try:
-            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=end_with_parent)
+            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=worker_init)
             self._pool.submit(warm_up, self.font)
         except (OSError, RuntimeError, NotImplementedError, ImportError):  # no semaphores, no processes
             self.close()
