@@ -1,5 +1,6 @@
 """`make_report` from the store: the up-to-date ledger read alongside the tickets."""
 
+import gc
 import multiprocessing
 import sys
 import zipfile
@@ -342,3 +343,13 @@ def test_the_second_process_leaves_ctrl_c_to_the_report(settings):
         charts.start()
         # Ctrl-C reaches the whole process group: the report stops; the worker prints nothing.
         assert charts._pool.submit(signal.getsignal, signal.SIGINT).result() == signal.SIG_IGN
+        assert charts._pool.submit(gc.isenabled).result() is False
+
+
+def test_the_report_leaves_the_collector_as_it_found_it(report, settings, tmp_path):
+    from gaopin.reports.run import chart_process, write_report
+
+    assert gc.isenabled()
+    with chart_process(settings) as charts:
+        write_report(report, tmp_path / "out", settings, charts_in=charts)
+    assert gc.isenabled()
