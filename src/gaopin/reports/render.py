@@ -115,10 +115,6 @@ def _render_page(report: dict, charts: dict[str, str], font_face: str) -> str:
     )
 
 
-def write_html(report: dict, charts: dict[str, Path], path: Path, font: str = "") -> Path:
-    return write_page(render_html(report, charts, font), path)
-
-
 METRIC_COLUMNS = {
     "name": "名称",
     "tickets": "受理量",
