@@ -344,6 +344,7 @@ def test_the_second_process_leaves_ctrl_c_to_the_report(settings):
         # Ctrl-C reaches the whole process group: the report stops; the worker prints nothing.
         assert charts._pool.submit(signal.getsignal, signal.SIGINT).result() == signal.SIG_IGN
         assert charts._pool.submit(gc.isenabled).result() is False
+        assert charts._pool.submit(gc.get_freeze_count).result() > 0  # what the warm-up imported
 
 
 def test_the_report_leaves_the_collector_as_it_found_it(report, settings, tmp_path):

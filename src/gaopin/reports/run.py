@@ -234,7 +234,7 @@ class ChartProcess:
         self._failed = False
 
     def start(self) -> None:
-        from gaopin.charts import warm_up, worker_init
+        from gaopin.charts import warm_worker, worker_init
 
         if self._pool is not None or self._failed:
             return
@@ -243,7 +243,7 @@ class ChartProcess:
             return
         try:
             self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=worker_init)
-            self._pool.submit(warm_up, self.font)
+            self._pool.submit(warm_worker, self.font)
         except (OSError, RuntimeError, NotImplementedError, ImportError):  # no semaphores, no processes
             self.close()
             self._failed = True
