@@ -454,3 +454,60 @@ def test_the_font_subset_keeps_the_source_timestamp():
     source = TTFont(os.fspath(charts.find_cjk_font("")), fontNumber=0, lazy=True)
     assert subset["head"].modified == source["head"].modified
     assert "頻" not in "".join(chr(c) for c in subset.getBestCmap()) and "频" in "".join(chr(c) for c in subset.getBestCmap())
+
+
+# --- what a second process is sent ---------------------------------------------------------------
+
+
+class _Reads(dict):
+    """A report that notes every key read from it."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.read: set[str] = set()
+
+    def __getitem__(self, key):
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key, default=None):
+        self.read.add(key)
+        return super().get(key, default)
+
+
+def test_the_charts_read_only_the_chart_keys(tmp_path):
+    report = _Reads({**report_fixture(), "ledger": {"entries": []}, "escalations": []})
+    charts.render_charts(report, tmp_path)
+    assert report.read and report.read <= set(charts.CHART_KEYS)
+
+
+def test_charts_from_the_chart_input_are_the_same(rendered, tmp_path):
+    paths, _ = rendered
+    report = {**report_fixture(), "ledger": {"entries": [{"id": "GP-1"}]}, "escalations": [{"ticket_id": "T1"}]}
+    assert set(charts.chart_input(report)) == set(charts.CHART_KEYS) & set(report)
+    again = charts.render_charts(charts.chart_input(report), tmp_path)
+    assert {n: p.read_bytes() for n, p in again.items()} == {n: p.read_bytes() for n, p in paths.items()}
+
+
+def test_planned_charts_are_those_drawn(tmp_path):
+    full = report_fixture()
+    assert charts.planned_charts(full) == list(charts.CHART_NAMES)
+    partial = {**full, "rankings": None, "heatmap": {}}
+    assert charts.planned_charts(partial) == list(charts.render_charts(partial, tmp_path)) == ["monthly", "rates", "communities", "categories"]
+    assert charts.planned_charts({}) == []
+
+
+def test_warm_up_leaves_errors_to_the_drawing(tmp_path):
+    charts.warm_up(tmp_path / "none.otf")  # no error here
+    with pytest.raises(ConfigError):
+        charts.render_charts(report_fixture(), tmp_path, tmp_path / "none.otf")
+
+
+def test_font_subset_closes_the_font_file():
+    import gc
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        charts.font_subset("受理量")
+        gc.collect()
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []

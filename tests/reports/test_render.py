@@ -38,3 +38,20 @@ def test_workbook_sheets_without_a_store():
     report = build_report(tickets(ROWS), Settings(), 2024, 8)
     names = [s.name for s in report_sheets(report)]
     assert names == ["汇总", "社区", "承办单位", "分类", "单双否工单", "高频台账"]
+
+
+def test_a_page_rendered_before_its_charts_is_the_same_page(tmp_path):
+    from gaopin.charts import font_subset
+    from gaopin.reports.render import PendingPage
+
+    report = build_report(tickets(ROWS), Settings(), 2024, 8)
+    pictures = {name: tmp_path / f"{name}.png" for name in ("monthly", "communities")}
+    for i, path in enumerate(pictures.values()):
+        path.write_bytes(b"\x89PNG fake %d" % i)
+    whole = render_html(report, pictures)
+    page = PendingPage(report, ["monthly", "communities"])
+    assert page.finish(pictures, font_subset(page.used)) == whole
+    assert "fake" not in page.page and "data:font/otf" not in page.page
+    # Other charts than planned (their captions are other text): the page is made again.
+    planned = PendingPage(report, ["monthly", "communities", "heatmap", "rates"])
+    assert planned.finish(pictures, font_subset(planned.used)) == whole

@@ -1,13 +1,19 @@
 """`make_report` from the store: the up-to-date ledger read alongside the tickets."""
 
+import gc
+import multiprocessing
+import sys
+import zipfile
 from datetime import date, datetime
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from gaopin.config import load_settings
 from gaopin.reports.run import make_report
 from gaopin.store import Store, import_files
+from tests.builders import at, store_with
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
 TODAY = date(2024, 10, 31)
@@ -47,3 +53,304 @@ def test_the_ledger_follows_the_tickets_year(db, settings, monkeypatch):
     report = make_report(settings, 8, None, None, db, TODAY)
     assert report["period"]["label"] == "2024-08"
     assert report["ledger"]["month"] == "2024-08"
+
+
+# --- the read stops at the month ------------------------------------------------------------
+
+
+def _full_read(monkeypatch):
+    """make_report as it was before the read stopped at the month: every ticket read."""
+    from gaopin.reports import run
+
+    monkeypatch.setattr(run, "_read_scope", lambda *a, **k: None)
+
+
+def _reads(monkeypatch) -> list:
+    """The `until` of every ticket read make_report does."""
+    from gaopin.reports import run
+
+    seen = []
+    real = run.tickets_from
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("until"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(run, "tickets_from", spy)
+    return seen
+
+
+def test_a_past_month_reads_tickets_up_to_its_end_with_the_same_report(db, settings, monkeypatch):
+    import dataclasses
+
+    unnamed = dataclasses.replace(settings, report=dataclasses.replace(settings.report, street=""))
+    for s in (settings, unnamed):
+        make_report(s, 8, None, None, db, TODAY)  # the ledger is current from here on
+        with monkeypatch.context() as m:
+            reads = _reads(m)
+            scoped = make_report(s, 8, None, None, db, TODAY)
+        assert reads == [date(2024, 8, 31)]
+        with monkeypatch.context() as m:
+            _full_read(m)
+            reads = _reads(m)
+            full = make_report(s, 8, None, None, db, TODAY)
+        assert reads == [None]
+        assert scoped == full
+    assert scoped["street"] == "新村街道"
+
+
+def _street_rows(counts: dict[tuple[str, str], int]) -> list[dict]:
+    """`counts[(street, day)]` tickets of each street on each day."""
+    rows = []
+    for (street, day), n in counts.items():
+        rows += [{"received_at": at(day, len(rows)), "street": street, "community": "恰海社区", "valid_callback": "是", "contacted": "是", "resolved": "是", "satisfied": "满意"} for _ in range(n)]
+    return [{**r, "ticket_id": f"S{i:04d}"} for i, r in enumerate(rows)]
+
+
+@pytest.mark.parametrize(
+    "counts, street",
+    [
+        # The tickets after the month decide which street is the most frequent one.
+        ({("东街道", "2024-08-05"): 3, ("西街道", "2024-08-06"): 2, ("西街道", "2024-09-02"): 2}, "西街道"),
+        # A tie over all tickets: broken as a read of every ticket breaks it.
+        ({("东街道", "2024-08-05"): 3, ("西街道", "2024-08-06"): 2, ("西街道", "2024-09-02"): 1}, None),
+        ({("西街道", "2024-08-05"): 2, ("东街道", "2024-08-06"): 1, ("东街道", "2024-10-02"): 1}, None),
+    ],
+)
+def test_the_street_is_the_most_frequent_one_of_all_tickets(tmp_path, monkeypatch, counts, street):
+    from gaopin.config import Settings
+
+    path = tmp_path / "s.db"
+    store_with(path, _street_rows(counts)).close()
+    settings = Settings()
+    make_report(settings, 8, 2024, None, str(path), TODAY)  # the ledger is current from here on
+    with monkeypatch.context() as m:
+        reads = _reads(m)
+        scoped = make_report(settings, 8, 2024, None, str(path), TODAY)
+    # A tie is broken by a second read, of every ticket.
+    assert reads == ([date(2024, 8, 31)] if street else [date(2024, 8, 31), None])
+    with monkeypatch.context() as m:
+        _full_read(m)
+        full = make_report(settings, 8, 2024, None, str(path), TODAY)
+    assert scoped == full
+    if street:
+        assert scoped["street"] == street
+
+
+def test_leading_street():
+    from gaopin.reports.monthly import leading_street
+
+    streets = pd.Series(["东", "东", None, "西"], dtype="str")
+    assert leading_street(streets, {}) == "东"
+    assert leading_street(streets, {"西": 2}) == "西"
+    assert leading_street(streets, {"西": 1}) is None
+    assert leading_street(pd.Series([None], dtype="str"), {}) == ""
+    assert leading_street(pd.Series([], dtype="str"), {"南": 1}) == "南"
+
+
+# --- charts drawn in a second process ---------------------------------------------------------
+
+
+def _outputs(folder: Path) -> dict[str, bytes]:
+    """Every file of a report folder; the workbook by its parts, without its creation time."""
+    out = {}
+    for path in sorted(folder.iterdir()):
+        if path.suffix == ".xlsx":
+            with zipfile.ZipFile(path) as z:
+                out.update({f"{path.name}:{n}": z.read(n) for n in z.namelist() if n != "docProps/core.xml"})
+        else:
+            out[path.name] = path.read_bytes()
+    return out
+
+
+@pytest.fixture(scope="module")
+def report(db, settings):
+    return make_report(settings, 8, None, None, db, TODAY)
+
+
+def test_charts_drawn_in_a_second_process_give_the_same_report(report, settings, tmp_path):
+    from gaopin.reports.run import chart_process, write_report
+
+    here = write_report(report, tmp_path / "here", settings)
+    with chart_process(settings) as charts:
+        there = write_report(report, tmp_path / "there", settings, charts_in=charts)
+        assert charts._pool is not None  # it was drawn in the second process
+    assert multiprocessing.active_children() == []
+    assert sorted(here) == sorted(there) and "communities" in there
+    assert _outputs(tmp_path / "here") == _outputs(tmp_path / "there")
+
+
+def test_without_a_second_process_the_charts_are_drawn_here(report, settings, tmp_path, monkeypatch):
+    from gaopin.reports import run
+
+    def no_processes(*args, **kwargs):
+        raise OSError(38, "Function not implemented")
+
+    monkeypatch.setattr(run, "ProcessPoolExecutor", no_processes)
+    run.write_report(report, tmp_path / "here", settings)
+    with run.chart_process(settings) as charts:
+        run.write_report(report, tmp_path / "there", settings, charts_in=charts)
+        assert charts._pool is None
+    assert _outputs(tmp_path / "here") == _outputs(tmp_path / "there")
+
+
+def test_a_chart_error_in_the_second_process_is_raised_and_leaves_nothing(report, settings, tmp_path):
+    import dataclasses
+
+    from gaopin.errors import ConfigError
+    from gaopin.reports.run import chart_process, write_report
+
+    bad = dataclasses.replace(settings, report=dataclasses.replace(settings.report, font=str(tmp_path / "none.otf")))
+    with pytest.raises(ConfigError) as here:
+        write_report(report, tmp_path / "a" / "here", bad)
+    with chart_process(bad) as charts:
+        with pytest.raises(ConfigError) as there:
+            write_report(report, tmp_path / "b" / "there", bad, charts_in=charts)
+        assert charts._pool is not None
+    assert (there.value.message, there.value.hint) == (here.value.message, here.value.hint)
+    assert list((tmp_path / "b").iterdir()) == []
+    assert multiprocessing.active_children() == []
+
+
+def test_a_workbook_error_waits_for_the_charts_and_leaves_nothing(report, settings, tmp_path, monkeypatch):
+    from gaopin.errors import InputError
+    from gaopin.reports import run
+
+    def full_disk(report, path):
+        raise InputError("磁盘已满", "请清理磁盘")
+
+    monkeypatch.setattr(run, "write_workbook", full_disk)
+    with run.chart_process(settings) as charts:
+        with pytest.raises(InputError, match="磁盘已满"):
+            run.write_report(report, tmp_path / "out" / "2024-08", settings, charts_in=charts)
+        # The charts were being drawn into the folder: it goes only once they are done.
+        assert list((tmp_path / "out").iterdir()) == []
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_run_report_writes_the_report_and_leaves_no_process(db, settings, tmp_path):
+    from gaopin.reports.run import run_report
+
+    report = run_report(settings, 8, None, None, db, TODAY, out_dir=tmp_path / "2024-08")
+    assert multiprocessing.active_children() == []
+    assert sorted(p.name for p in (tmp_path / "2024-08").iterdir()) == sorted(Path(p).name for p in report["files"].values())
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+def test_the_second_process_ends_when_the_report_is_killed(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import time
+
+    script = f"""
+import os, signal, sys
+from gaopin.config import load_settings
+from gaopin.reports.run import ChartProcess
+charts = ChartProcess(load_settings({str(SAMPLE / "gaopin.toml")!r}, environ={{}}))
+charts.start()
+charts._pool.submit(os.getpid).result()
+print(*charts._pool._processes, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)  # as a timeout's kill would: no clean-up at all
+"""
+    out = tmp_path / "out.txt"
+    with out.open("w") as fh:  # a file, not a pipe: a surviving worker would hold a pipe open
+        done = subprocess.run([sys.executable, "-c", script], stdout=fh, stderr=subprocess.STDOUT, timeout=60, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert done.returncode == -signal.SIGKILL, out.read_text()
+    worker = int(out.read_text().split()[0])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    os.kill(worker, signal.SIGKILL)
+    pytest.fail("the chart process outlived the report")
+
+
+@pytest.mark.parametrize(
+    "source, safe",
+    [
+        ('"""A script."""\nimport sys\nfrom gaopin.cli import main\nX = 1\nif __name__ == "__main__":\n    sys.exit(main())\n', True),
+        ("def main():\n    pass\n\nif '__main__' == __name__:\n    main()\n", True),
+        ("from gaopin.reports.run import run_report\nrun_report(None, 8, 2024, None, None, None)\n", False),
+        ("import sys\nsettings = load()\nif __name__ == '__main__':\n    pass\n", False),
+        ("if __name__ != '__main__':\n    pass\n", False),
+        ("this is not python", False),
+    ],
+)
+def test_spawning_is_safe_only_when_the_main_script_would_not_run_again(tmp_path, monkeypatch, source, safe):
+    import types
+
+    from gaopin.reports import run
+
+    script = tmp_path / "script.py"
+    script.write_text(source, encoding="utf-8")
+    main = types.ModuleType("__main__")
+    main.__file__ = str(script)
+    main.__spec__ = None
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    assert run.spawn_is_safe() is safe
+
+
+def test_spawning_is_safe_from_a_package_main_and_an_interactive_session(monkeypatch):
+    import types
+    from importlib.machinery import ModuleSpec
+
+    from gaopin.reports import run
+
+    main = types.ModuleType("__main__")
+    main.__spec__ = ModuleSpec("gaopin.__main__", None)  # python -m gaopin: never run again
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    assert run.spawn_is_safe()
+    main.__spec__ = None  # an interactive session: no file to run
+    assert run.spawn_is_safe()
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    assert not run.spawn_is_safe()
+
+
+def test_a_script_calling_run_report_at_its_top_level_runs_once(db, tmp_path):
+    import os
+    import subprocess
+
+    runs = tmp_path / "runs.txt"
+    script = tmp_path / "monthly.py"
+    script.write_text(
+        f"""
+from datetime import date
+from pathlib import Path
+from gaopin.config import load_settings
+from gaopin.reports.run import run_report
+with open({str(runs)!r}, "a") as fh:
+    fh.write("run\\n")
+run_report(load_settings({str(SAMPLE / "gaopin.toml")!r}, environ={{}}), 8, None, None, {db!r}, date(2024, 10, 31), out_dir=Path({str(tmp_path / "out")!r}))
+""",
+        encoding="utf-8",
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert done.returncode == 0, done.stderr
+    assert runs.read_text() == "run\n"
+    assert (tmp_path / "out" / "report.html").exists()
+
+
+def test_the_second_process_leaves_ctrl_c_to_the_report(settings):
+    import signal
+
+    from gaopin.reports.run import chart_process
+
+    with chart_process(settings) as charts:
+        charts.start()
+        # Ctrl-C reaches the whole process group: the report stops; the worker prints nothing.
+        assert charts._pool.submit(signal.getsignal, signal.SIGINT).result() == signal.SIG_IGN
+        assert charts._pool.submit(gc.isenabled).result() is False
+        assert charts._pool.submit(gc.get_freeze_count).result() > 0  # what the warm-up imported
+
+
+def test_the_report_leaves_the_collector_as_it_found_it(report, settings, tmp_path):
+    from gaopin.reports.run import chart_process, write_report
+
+    assert gc.isenabled()
+    with chart_process(settings) as charts:
+        write_report(report, tmp_path / "out", settings, charts_in=charts)
+    assert gc.isenabled()

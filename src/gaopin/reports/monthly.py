@@ -153,6 +153,19 @@ def street_name(settings: Settings, frame: pd.DataFrame) -> str:
     return str(streets.value_counts().index[0]) if len(streets) else ""
 
 
+def leading_street(streets: pd.Series, more: dict[str, int]) -> str | None:
+    """The most frequent name among `streets` and `more` (name → count of further tickets);
+    None when two share the top, as only `street_name` over all tickets can break that tie
+    the way it always has."""
+    counts = streets.dropna().value_counts()
+    if more:
+        counts = counts.add(pd.Series(more, dtype="int64"), fill_value=0)
+    if not len(counts):
+        return ""
+    top = counts[counts == counts.max()]
+    return str(top.index[0]) if len(top) == 1 else None
+
+
 def build_report(
     result: LoadResult,
     settings: Settings,
@@ -162,8 +175,11 @@ def build_report(
     exclusions: dict[str, str] | None = None,
     ledger: dict | None = None,
     rankings: list[dict] | None = None,
+    street: str | None = None,
 ) -> dict:
-    """Every figure of the month, its breakdowns, the trend and the lists, as one dict."""
+    """Every figure of the month, its breakdowns, the trend and the lists, as one dict.
+
+    `street`: the street's name when `result` is not all the tickets it is taken from."""
     # The score is the city's: every ticket counts, so [filters] (a warning setting) is not applied.
     # Only the problem key is needed here, not points or persons.
     frame = result.frame
@@ -178,7 +194,7 @@ def build_report(
     ind = indicators(frame, fields)
     groups = _groups(frame, problem)
     report: dict = {
-        "street": street_name(settings, frame),
+        "street": street if street is not None else street_name(settings, frame),
         "period": {"label": p.label, "start": p.start.isoformat(), "end": p.end.isoformat()},
         "previous_period": {"label": prev.label, "start": prev.start.isoformat(), "end": prev.end.isoformat()},
         "weights": weights.to_dict(),

@@ -49,17 +49,45 @@ def render_html(report: dict, charts: dict[str, Path], font: str = "") -> str:
     """The report page; its Chinese text in an embedded subset of the chart font."""
     from gaopin.charts import font_subset
 
-    # Rendered once: the font face goes where this placeholder stands, the first thing in
-    # <head>, ahead of any report text; being ASCII it adds nothing to the characters used.
-    placeholder = f"/* font {secrets.token_hex(16)} */"
-    page = _render_page(report, charts, font_face=placeholder)
-    used = "".join(ch for ch in set(page) if ord(ch) > 127)
-    font_data = base64.b64encode(font_subset(used, font)).decode("ascii")
-    face = f'@font-face {{ font-family: "GaopinCJK"; src: url(data:font/otf;base64,{font_data}) format("opentype"); }}'
-    return page.replace(placeholder, face, 1)
+    page = PendingPage(report, list(charts))
+    return page.finish(charts, font_subset(page.used, font), font)
 
 
-def _render_page(report: dict, charts: dict[str, Path], font_face: str) -> str:
+class PendingPage:
+    """The report page rendered before its charts are drawn and its font is cut (both can be
+    done elsewhere meanwhile): they are placeholders until `finish`. `used` is the text the
+    font subset must cover."""
+
+    def __init__(self, report: dict, chart_names: list[str]) -> None:
+        self.report = report
+        # Placeholders in ASCII, so they add no character to the font, and left as they are by
+        # the template's escaping, as a PNG's data URI is.
+        self.charts = {name: f"data:image/png;base64,{secrets.token_hex(16)}" for name in chart_names}
+        # The font face goes where this one stands, the first thing in <head>, ahead of any report text.
+        self.face = f"/* font {secrets.token_hex(16)} */"
+        self.page = _render_page(report, self.charts, font_face=self.face)
+        self.used = "".join(ch for ch in set(self.page) if ord(ch) > 127)
+
+    def finish(self, charts: dict[str, Path], font_data: bytes, font: str = "") -> str:
+        """The page with the drawn `charts` and the font cut to `used`."""
+        if sorted(charts) != sorted(self.charts):  # not the charts planned: their captions may need other characters
+            return render_html(self.report, charts, font)
+        page = self.page
+        for name, placeholder in self.charts.items():
+            page = page.replace(placeholder, data_uri(charts[name]))
+        encoded = base64.b64encode(font_data).decode("ascii")
+        face = f'@font-face {{ font-family: "GaopinCJK"; src: url(data:font/otf;base64,{encoded}) format("opentype"); }}'
+        return page.replace(self.face, face, 1)
+
+
+def write_page(page: str, path: Path) -> Path:
+    with atomic_path(path) as tmp:
+        tmp.write_text(page, encoding="utf-8")
+    return path
+
+
+def _render_page(report: dict, charts: dict[str, str], font_face: str) -> str:
+    """The page, with `charts` the images' addresses by name."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     env = Environment(loader=PackageLoader("gaopin", "templates"), autoescape=select_autoescape(["html", "j2"]), trim_blocks=False)
@@ -75,7 +103,7 @@ def _render_page(report: dict, charts: dict[str, Path], font_face: str) -> str:
         lines=headline(report),
         weights=weights_text(report),
         sections=sections,
-        charts={name: data_uri(path) for name, path in charts.items()},
+        charts=charts,
         pct=fmt_pct,
         num=fmt_num,
         delta=_delta,
@@ -85,12 +113,6 @@ def _render_page(report: dict, charts: dict[str, Path], font_face: str) -> str:
         max_rows=HTML_MAX_ROWS,
         ledger_rows=_top_ledger(report),
     )
-
-
-def write_html(report: dict, charts: dict[str, Path], path: Path, font: str = "") -> Path:
-    with atomic_path(path) as tmp:
-        tmp.write_text(render_html(report, charts, font), encoding="utf-8")
-    return path
 
 
 METRIC_COLUMNS = {

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import gc
+import multiprocessing
 import os
 import shutil
+import sys
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Iterator
 
 from gaopin.config import Settings
 from gaopin.errors import UsageError
-from gaopin.reports.monthly import build_report, read_rankings
-from gaopin.reports.render import write_html, write_workbook
+from gaopin.periods import period
+from gaopin.reports.monthly import build_report, leading_street, read_rankings, street_name
+from gaopin.reports.render import PendingPage, write_page, write_workbook
 from gaopin.store.store import Store, db_path, tickets_from
 
 HTML_NAME, XLSX_NAME = "report.html", "report.xlsx"
@@ -64,6 +68,41 @@ def _store_ledger(db: str | None, settings: Settings, month: int, year: int | No
     return year, exclusions, ledger
 
 
+def _read_scope(store: Store, settings: Settings, month: int, year: int | None) -> tuple[int, date] | None:
+    """(year, the last day whose tickets the report needs), or None when everything must be read.
+
+    No figure looks past the month: the trend is of the months up to it, the comparison of
+    the one before. Only the street's name (the most frequent one, when [report] street is
+    not set) is of all tickets: `_later_streets` counts the later ones instead."""
+    if not year:
+        # The store keeps times as YYYY-MM-DD HH:MM:SS: the latest text is the latest time.
+        latest = store.conn.execute("SELECT max(received_at) FROM tickets").fetchone()[0]
+        if not latest:
+            return None  # no dated ticket: the full read reports it, as before
+        year = int(latest[:4])
+    return year, period(year, month, settings.period.start_day).end
+
+
+def _later_streets(db: str | None, settings: Settings, until: date) -> dict[str, int]:
+    """How many stored tickets received after `until` name each street."""
+    after = date.fromordinal(until.toordinal() + 1).isoformat()
+    with Store(db_path(db, settings), create=False) as store:
+        table = store.read_arrow("SELECT street, count(*) AS n FROM tickets WHERE received_at >= ? AND street IS NOT NULL GROUP BY street", (after,))
+    return dict(zip(table.column("street").to_pylist(), table.column("n").to_pylist()))
+
+
+def _street(result, later: dict[str, int] | None, db: str | None, settings: Settings) -> str | None:
+    """The street's name over all stored tickets when only those up to the month were read
+    (None: build_report takes it from the tickets it has, which are all of them)."""
+    if later is None:
+        return None
+    name = leading_street(result.frame["street"], later)
+    if name is None:  # a tie at the top: decided exactly as from all tickets, by reading their streets
+        everything, _ = tickets_from(None, db, settings, fields={"street"})
+        name = street_name(settings, everything.frame)
+    return name
+
+
 def make_report(
     settings: Settings,
     month: int,
@@ -72,12 +111,15 @@ def make_report(
     db: str | None,
     today: date,
     progress: Callable[[str], None] | None = None,
+    after_read: Callable[[], None] | None = None,
 ) -> dict:
-    """The report dict, from files or from the store (with exclusions and the ledger snapshot)."""
+    """The report dict, from files or from the store (with exclusions and the ledger snapshot).
+
+    `after_read` is called once the tickets are read (run_report starts its chart process then)."""
     if not 1 <= month <= 12:
         raise UsageError(f"月份 {month} 不对", "--month 应在 1 到 12 之间")
     fields = set(REPORT_FIELDS)
-    ledger_reads, read_after = False, None
+    ledger_reads, read_after, scope = False, None, None
     if not files:
         from gaopin.ledger.refresh import NEEDED as LEDGER_FIELDS, data_inputs, is_current
 
@@ -85,13 +127,21 @@ def make_report(
             # An up-to-date ledger needs no tickets; otherwise its refresh shares this read.
             ledger_reads = not is_current(store, settings, today)
             read_after = data_inputs(store.conn, settings, today)
+            if not ledger_reads and store.ticket_count():
+                scope = _read_scope(store, settings, month, year)
         if ledger_reads:
             fields |= set(LEDGER_FIELDS)
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    until = None
+    if scope is not None:
+        year, until = scope
+    with ThreadPoolExecutor(max_workers=2) as pool:
         # An up-to-date ledger is taken from the store while the tickets are read (the read
         # spends most of its time outside Python); its year is checked against theirs below.
         early = pool.submit(_store_ledger, db, settings, month, year, today, read_after) if not files and not ledger_reads else None
-        result, links = tickets_from(files, db, settings, fields=fields, progress=progress)
+        later = pool.submit(_later_streets, db, settings, until) if until is not None and not settings.report.street else None
+        result, links = tickets_from(files, db, settings, fields=fields, progress=progress, until=until)
+        if after_read:
+            after_read()
         year = year or _latest_year(result)
         exclusions: dict[str, str] = {}
         ledger = None
@@ -107,28 +157,191 @@ def make_report(
     if progress:
         progress("计算三率与综合成绩")
     with _collector_paused():
-        report = build_report(result, settings, year, month, links=links, exclusions=exclusions, ledger=ledger, rankings=rankings)
+        street = _street(result, later.result() if later else None, db, settings)
+        report = build_report(result, settings, year, month, links=links, exclusions=exclusions, ledger=ledger, rankings=rankings, street=street)
     if files:
         report["notes"].append("本报告直接读取文件，没有使用工单库：不含不纳入考核标记和高频诉求台账。")
     return report
 
 
-def write_report(report: dict, out_dir: Path, settings: Settings, progress: Callable[[str], None] | None = None) -> dict[str, str]:
-    """Charts, report.html and report.xlsx written into a fresh folder that replaces out_dir at once."""
-    from gaopin.charts import render_charts
+def _font(settings: Settings) -> str:
+    return str(settings.resolve_path(settings.report.font)) if settings.report.font else ""
+
+
+def _guarded(path: str | None) -> bool:
+    """Whether the Python file at `path` only defines things at its top level and keeps what it
+    does under `if __name__ == "__main__":` (a spawned process runs it again to start)."""
+    import ast
+
+    try:
+        tree = ast.parse(Path(path).read_bytes()) if path else None
+    except (OSError, SyntaxError, ValueError):
+        return False
+    if tree is None:
+        return False
+
+    def main_guard(node: ast.stmt) -> bool:
+        if not isinstance(node, ast.If) or not isinstance(node.test, ast.Compare) or len(node.test.ops) != 1:
+            return False
+        sides = [node.test.left, *node.test.comparators]
+        names = [n.id for n in sides if isinstance(n, ast.Name)]
+        texts = [n.value for n in sides if isinstance(n, ast.Constant)]
+        return isinstance(node.test.ops[0], ast.Eq) and names == ["__name__"] and texts == ["__main__"]
+
+    quiet = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    for node in tree.body:
+        if isinstance(node, quiet) or main_guard(node):
+            continue
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):  # a docstring
+            continue
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Constant):
+            continue
+        return False
+    return True
+
+
+def spawn_is_safe() -> bool:
+    """Whether a spawned process can start without running the caller's program again.
+
+    To start, it imports the main module as "__mp_main__": the `gaopin` command (`python -m
+    gaopin`, or its script, which keeps main() under the usual guard) and an interactive
+    session are safe; a script that calls run_report at its top level would run a second
+    time, and a frozen executable without freeze_support would start again."""
+    main = sys.modules.get("__main__")
+    if main is None or getattr(sys, "frozen", False):
+        return False
+    spec = getattr(main, "__spec__", None)
+    name = getattr(spec, "name", None)
+    if name is not None:
+        return name == "__main__" or name.endswith(".__main__") or _guarded(getattr(spec, "origin", None))
+    path = getattr(main, "__file__", None)
+    return path is None or _guarded(path)
+
+
+class ChartProcess:
+    """A second process that draws the charts while this one writes the workbook.
+
+    Spawned, not forked: fork is unsafe with the threads that read the store and is absent
+    on Windows; spawn behaves the same everywhere. `start` it once the tickets are read: it
+    imports matplotlib and loads the font while the figures are computed (earlier, it would
+    compete with the read for the CPU). Where no process can be started, or starting one would
+    run the caller's script again (see `spawn_is_safe`), `draw` gives None and the charts are
+    drawn here, as before. `close` waits for it: none outlives the report."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.font = _font(settings)
+        self._pool: ProcessPoolExecutor | None = None
+        self._failed = False
+
+    def start(self) -> None:
+        from gaopin.charts import warm_worker, worker_init
+
+        if self._pool is not None or self._failed:
+            return
+        if not spawn_is_safe():
+            self._failed = True
+            return
+        try:
+            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=worker_init)
+            self._pool.submit(warm_worker, self.font)
+        except (OSError, RuntimeError, NotImplementedError, ImportError):  # no semaphores, no processes
+            self.close()
+            self._failed = True
+
+    def draw(self, report: dict, out_dir: Path) -> Future | None:
+        from gaopin.charts import chart_input, render_charts
+
+        self.start()
+        if self._pool is None:
+            return None
+        try:
+            return self._pool.submit(render_charts, chart_input(report), out_dir, self.font)
+        except (BrokenProcessPool, RuntimeError):
+            return None
+
+    def subset(self, used: str) -> Future | None:
+        """The font cut to `used` for the HTML page, in the second process after the charts."""
+        from gaopin.charts import font_subset
+
+        if self._pool is None:
+            return None
+        try:
+            return self._pool.submit(font_subset, used, self.font)
+        except (BrokenProcessPool, RuntimeError):
+            return None
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+@contextmanager
+def chart_process(settings: Settings) -> Iterator[ChartProcess]:
+    charts = ChartProcess(settings)
+    try:
+        yield charts
+    finally:
+        charts.close()
+
+
+def _result(pending: Future | None, here: Callable[[], Any], staging: Path) -> Any:
+    """What the second process computed; computed here if there is none or it died."""
+    if pending is not None:
+        try:
+            return pending.result()
+        except BrokenProcessPool:  # killed (out of memory?): its half-written pictures are replaced
+            for tmp in staging.glob(".*.png.tmp"):
+                tmp.unlink(missing_ok=True)
+    return here()
+
+
+def _first_error(pending: list[Future | None]) -> BaseException | None:
+    """The error of the first of `pending` that failed (waiting for them): a chart's error,
+    then the font's, as they came before the workbook's without a second process."""
+    for future in pending:
+        failed = future.exception() if future is not None else None
+        if failed is not None and not isinstance(failed, BrokenProcessPool):
+            return failed
+    return None
+
+
+def write_report(report: dict, out_dir: Path, settings: Settings, progress: Callable[[str], None] | None = None, charts_in: ChartProcess | None = None) -> dict[str, str]:
+    """Charts, report.html and report.xlsx written into a fresh folder that replaces out_dir at once.
+
+    `charts_in`: a second process to draw the charts (and cut the page's font) in while the
+    workbook is written."""
+    from gaopin.charts import font_subset, planned_charts, render_charts
 
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    font = _font(settings)
+    drawing = cutting = None
     try:
         if progress:
             progress("绘制图表")
-        font = str(settings.resolve_path(settings.report.font)) if settings.report.font else ""
-        charts = render_charts(report, staging, font)
+        drawing = charts_in.draw(report, staging) if charts_in is not None else None
+        if drawing is None:
+            charts = render_charts(report, staging, font)
         if progress:
             progress("写出报告")
-        write_html(report, charts, staging / HTML_NAME, font)
-        write_workbook(report, staging / XLSX_NAME)
+        try:
+            page = PendingPage(report, list(charts) if drawing is None else planned_charts(report))
+            cutting = charts_in.subset(page.used) if drawing is not None else None
+            if cutting is None:
+                font_data = font_subset(page.used, font)
+            write_workbook(report, staging / XLSX_NAME)
+        except Exception:
+            failed = _first_error([drawing, cutting])
+            if failed is not None:
+                raise failed from None
+            raise
+        if drawing is not None:
+            charts = _result(drawing, lambda: render_charts(report, staging, font), staging)
+        if cutting is not None:
+            font_data = _result(cutting, lambda: font_subset(page.used, font), staging)
+        write_page(page.finish(charts, font_data, font), staging / HTML_NAME)
         os.chmod(staging, 0o755)
         old = None
         if out_dir.exists():
@@ -140,6 +353,10 @@ def write_report(report: dict, out_dir: Path, settings: Settings, progress: Call
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     except BaseException:
+        running = [f for f in (drawing, cutting) if f is not None]
+        for future in running:
+            future.cancel()
+        wait(running)  # the second process must be done with the folder before it goes
         shutil.rmtree(staging, ignore_errors=True)
         raise
     files = {"html": str(out_dir / HTML_NAME), "xlsx": str(out_dir / XLSX_NAME)}
@@ -157,8 +374,9 @@ def run_report(
     out_dir: Path | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict:
-    report = make_report(settings, month, year, files, db, today, progress)
-    target = out_dir or default_out_dir(settings, report["period"]["label"])
-    with _collector_paused():
-        report["files"] = write_report(report, target, settings, progress)
+    with chart_process(settings) as charts_in:
+        report = make_report(settings, month, year, files, db, today, progress, after_read=charts_in.start)
+        target = out_dir or default_out_dir(settings, report["period"]["label"])
+        with _collector_paused():
+            report["files"] = write_report(report, target, settings, progress, charts_in)
     return report
