@@ -278,6 +278,7 @@ class PersonPhones:
         self._pair_phone = np.argsort(self._person_of_phone, kind="stable")
         self._pair_person = self._person_of_phone[self._pair_phone]
         self._by_phone: dict[str, str | None] = {}
+        self._person_code: dict[str, int] | None = None
 
     def look_up(self, phones: Iterable[str]) -> None:
         """Make `phones` (those not looked up yet) answerable by the dict-like calls below."""
@@ -291,7 +292,9 @@ class PersonPhones:
         self._by_phone.update((p, None) for p, f in zip(wanted, found.tolist()) if not f)
 
     def phones_of(self, person: str) -> list[str]:
-        code = self._persons.get_indexer([person])[0]
+        if self._person_code is None:  # one dict for the thousands of new caller entries
+            self._person_code = dict(zip(self._persons.tolist(), range(len(self._persons))))
+        code = self._person_code.get(person, -1)
         if code < 0:
             return []
         lo = np.searchsorted(self._pair_person, code, side="left")
