@@ -153,3 +153,17 @@ def store_with(path, *batches, now=None):
     for i, rows in enumerate(batches):
         store.import_result(tickets(rows), f"batch{i}.xlsx", f"sha{i}-{len(rows)}", now or datetime(2024, 1, 1))
     return store
+
+
+def store_at_version(path, version: int) -> Path:
+    """An empty store file with the schema of an older version (for migration tests)."""
+    import sqlite3
+
+    from gaopin.store.db import MIGRATIONS
+
+    conn = sqlite3.connect(path, isolation_level=None)
+    for migration in MIGRATIONS[:version]:
+        migration(conn)
+    conn.execute(f"PRAGMA user_version = {version}")
+    conn.close()
+    return Path(path)

@@ -63,14 +63,9 @@ def test_offline_and_unconfigured(tmp_path):
 
 
 def test_an_older_store_is_reported_not_upgraded(tmp_path):
-    from gaopin.store.db import MIGRATIONS
+    from tests.builders import store_at_version
 
-    path = tmp_path / "old.db"
-    conn = sqlite3.connect(path, isolation_level=None)
-    for migration in MIGRATIONS[:2]:
-        migration(conn)
-    conn.execute("PRAGMA user_version = 2")
-    conn.close()
+    path = store_at_version(tmp_path / "old.db", 2)
     report = run_checks(write_config(tmp_path / "gaopin.toml"), str(path), environ={}, network=False)
     check = by_name(report)["工单库"]
     assert check.status == WARN and "结构版本 2" in check.detail and "自动升级" in check.hint

@@ -355,16 +355,11 @@ def test_a_new_store_has_large_pages(tmp_path):
 def test_a_version_4_ledger_is_migrated_without_its_membership_table(tmp_path):
     """Version 5 keeps each entry's tickets with its figures: the old table goes, entries,
     cycles and events stay, and the views are what they were."""
-    from tests.builders import caller_tickets
+    from tests.builders import caller_tickets, store_at_version
 
     from gaopin.ledger import service
 
-    path = tmp_path / "v4.db"
-    conn = sqlite3.connect(path, isolation_level=None)
-    for migration in MIGRATIONS[:4]:
-        migration(conn)
-    conn.execute("PRAGMA user_version = 4")
-    conn.close()
+    path = store_at_version(tmp_path / "v4.db", 4)
     rows = caller_tickets("A", "13800000001", "赵建国", range(6))
     store = Store(path)  # migrated to the latest version now; the v4 layout is rebuilt below
     store.import_result(tickets(rows), "a.xlsx", "sha-a", datetime(2024, 9, 1))
