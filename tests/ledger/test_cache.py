@@ -45,6 +45,26 @@ def test_a_new_import_is_counted(store):
     assert caller["tickets_total"] == 8
 
 
+def test_an_owner_or_a_note_keeps_the_result_and_shows_at_once(store):
+    """assign and note change no cycle or ticket: the kept result stays, and the view shows
+    the new owner and the note (read afresh) — the same as a refresh from scratch would."""
+    first, _ = view(store)
+    entry = next(e for e in first["entries"] if e["kind"] == "caller")
+    service.assign(store, entry["id"], TODAY, owner="张书记", deadline=date(2024, 9, 30))
+    service.note(store, entry["id"], "已约谈", TODAY)
+    again, summary = view(store)
+    assert summary.cached
+    [shown] = [e for e in again["entries"] if e["id"] == entry["id"]]
+    assert shown["owner"] == "张书记" and shown["deadline"] == "2024-09-30"
+    detail = service.show(store, Settings(), entry["id"], TODAY)
+    assert detail["events"][-1]["text"] == "已约谈"
+    store.conn.execute("DELETE FROM ledger_cache")
+    store.conn.commit()
+    fresh, recomputed = view(store)
+    assert not recomputed.cached and fresh == again
+    assert service.show(store, Settings(), entry["id"], TODAY) == detail
+
+
 def test_staff_actions_links_and_settings_each_force_a_refresh(store):
     first, _ = view(store)
     entry = next(e for e in first["entries"] if e["kind"] == "caller")

@@ -228,6 +228,23 @@ def test_a_workbook_error_waits_for_the_charts_and_leaves_nothing(report, settin
     assert list((tmp_path / "out").iterdir()) == []
 
 
+def test_a_second_interrupt_while_waiting_for_the_charts_still_leaves_nothing(report, settings, tmp_path, monkeypatch):
+    from gaopin.reports import run
+
+    def interrupted(report, path):
+        raise KeyboardInterrupt
+
+    def interrupted_again(futures):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run, "write_workbook", interrupted)
+    monkeypatch.setattr(run, "wait", interrupted_again)
+    with run.chart_process(settings) as charts:
+        with pytest.raises(KeyboardInterrupt):
+            run.write_report(report, tmp_path / "out" / "2024-08", settings, charts_in=charts)
+    assert list((tmp_path / "out").iterdir()) == []
+
+
 def test_run_report_writes_the_report_and_leaves_no_process(db, settings, tmp_path):
     from gaopin.reports.run import run_report
 

@@ -382,3 +382,56 @@ def test_a_version_4_ledger_is_migrated_without_its_membership_table(tmp_path):
     assert service.show(store, Settings(), entry["id"], today) == shown
     assert service.ledger_month(store, Settings(), 8, 2024, today)[0] == view
     store.close()
+
+
+def _many(n: int) -> list[dict]:
+    # The last tickets alone have a ticket type: the first half's column is all NULL.
+    return [{"ticket_id": f"R{i:05d}", "received_at": at("2024-08-01", i % 600), "community": f"社区{i % 7}", **({"ticket_type": "投诉"} if i >= n - 3 else {})} for i in range(n)]
+
+
+def test_a_read_in_two_halves_equals_one_read(tmp_path, monkeypatch):
+    import gaopin.store.store as store_module
+
+    store = store_with(tmp_path / "g.db", _many(400))
+    monkeypatch.setattr(store_module, "PARALLEL_READ_ROWS", 10**9)
+    whole = store.tickets().frame
+    until = store.tickets(until=date(2024, 8, 1)).frame
+    monkeypatch.setattr(store_module, "PARALLEL_READ_ROWS", 0)
+    halves: list[str] = []
+    read_part = Store._read_part
+    monkeypatch.setattr(Store, "_read_part", lambda self, sql, params: halves.append(sql) or read_part(self, sql, params))
+    pd.testing.assert_frame_equal(store.tickets().frame, whole)
+    pd.testing.assert_frame_equal(store.tickets(until=date(2024, 8, 1)).frame, until)
+    assert len(halves) == 4 and whole["ticket_type"].notna().sum() == 3
+    store.close()
+
+
+def test_a_commit_between_the_halves_makes_one_consistent_read(tmp_path, monkeypatch):
+    """Two halves are two read transactions: another process's commit in between is seen, and
+    the whole is read again in one go instead of joining an old half to a new one."""
+    import threading
+
+    import gaopin.store.store as store_module
+
+    path = tmp_path / "g.db"
+    store = store_with(path, _many(400))
+    monkeypatch.setattr(store_module, "PARALLEL_READ_ROWS", 0)
+    first_read = threading.Event()
+    read_part = Store._read_part
+
+    def racing(self, sql, params):
+        if "<=" in sql:
+            out = read_part(self, sql, params)
+            other = sqlite3.connect(path)
+            other.execute("UPDATE tickets SET community = '新社区'")
+            other.commit()
+            other.close()
+            first_read.set()
+            return out
+        first_read.wait(10)
+        return read_part(self, sql, params)
+
+    monkeypatch.setattr(Store, "_read_part", racing)
+    frame = store.tickets().frame
+    assert set(frame["community"]) == {"新社区"} and len(frame) == 400
+    store.close()

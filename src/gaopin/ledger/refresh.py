@@ -390,7 +390,7 @@ def _callers(
 
 
 # Bump when the refresh or the kept figures change meaning or layout.
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 def data_inputs(conn, settings: Settings, today: date) -> dict:
@@ -409,10 +409,18 @@ def data_inputs(conn, settings: Settings, today: date) -> dict:
     }
 
 
+# Staff actions that change neither cycles nor tickets: every view reads the staff fields and
+# the timeline afresh, so the kept result stays valid after them (a leader's `assign` followed
+# by `ledger show` must not cost a refresh). A merge copies notes and empty staff fields, but
+# merges only happen when tickets or links change, which invalidates the kept result anyway.
+NEUTRAL_EVENTS = ("assign", "note")
+
+
 def _ledger_inputs(conn) -> dict:
-    """The ledger's own state: staff actions each add an event."""
+    """The ledger's own state: staff actions that end or close a cycle each add an event."""
+    neutral = ", ".join(f"'{kind}'" for kind in NEUTRAL_EVENTS)
     return {
-        "events": _rows(conn, "SELECT count(*), coalesce(max(seq), 0) FROM entry_events"),
+        "events": _rows(conn, f"SELECT count(*), coalesce(max(seq), 0) FROM entry_events WHERE kind NOT IN ({neutral})"),
         "entries": _rows(conn, "SELECT count(*) FROM entries"),
     }
 

@@ -232,6 +232,7 @@ class ChartProcess:
         self.font = _font(settings)
         self._pool: ProcessPoolExecutor | None = None
         self._failed = False
+        self._leftovers: list[Path] = []
 
     def start(self) -> None:
         from gaopin.charts import warm_worker, worker_init
@@ -270,10 +271,17 @@ class ChartProcess:
         except (BrokenProcessPool, RuntimeError):
             return None
 
+    def remove_after(self, folder: Path) -> None:
+        """Remove `folder` again when the process has stopped (see `close`)."""
+        self._leftovers.append(folder)
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        for folder in self._leftovers:
+            shutil.rmtree(folder, ignore_errors=True)
+        self._leftovers.clear()
 
 
 @contextmanager
@@ -354,10 +362,16 @@ def write_report(report: dict, out_dir: Path, settings: Settings, progress: Call
             shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         running = [f for f in (drawing, cutting) if f is not None]
-        for future in running:
-            future.cancel()
-        wait(running)  # the second process must be done with the folder before it goes
-        shutil.rmtree(staging, ignore_errors=True)
+        try:
+            for future in running:
+                future.cancel()
+            wait(running)  # the second process must be done with the folder before it goes
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+            if charts_in is not None:
+                # A second Ctrl-C cuts the wait short while the second process may still be
+                # drawing into the folder: it goes again once that process has stopped.
+                charts_in.remove_after(staging)
         raise
     files = {"html": str(out_dir / HTML_NAME), "xlsx": str(out_dir / XLSX_NAME)}
     files.update({name: str(out_dir / Path(path).name) for name, path in sorted(charts.items())})
