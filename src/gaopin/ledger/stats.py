@@ -135,20 +135,6 @@ class EntryStats:
             months=(codes[starts], month_numbers[starts], counts.astype("int64")),
         )
 
-    @classmethod
-    def of(cls, t: pd.DataFrame) -> "EntryStats":
-        """From a frame of entry_id, ticket_id, received_at, person, community, caller_name."""
-        codes, index = pd.factorize(t["entry_id"])
-        return cls.build(
-            [str(e) for e in index],
-            codes,
-            pa.array(t["ticket_id"].astype("str"), pa.string()),
-            t["received_at"].to_numpy(),
-            pa.array(t["person"].astype("str"), pa.string()),
-            pa.array(t["community"].astype("str"), pa.string()),
-            pa.array(t["caller_name"].astype("str"), pa.string()),
-        )
-
     # --- reading ------------------------------------------------------------------
 
     def _pos(self, entry_id: str) -> int | None:

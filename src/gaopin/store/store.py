@@ -207,14 +207,20 @@ class Store:
     # Large reads and writes go through ADBC, which moves Arrow columns in and out of SQLite
     # several times faster than row tuples through the sqlite3 module (docs/performance.md).
 
+    def _adbc_connection(self):
+        import adbc_driver_sqlite.dbapi as adbc
+
+        conn = adbc.connect(str(self.path))
+        cur = conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cur.fetchall()
+        cur.close()
+        return conn
+
     def _bulk(self):
         if self._adbc is None:
-            import adbc_driver_sqlite.dbapi as adbc
-
-            self._adbc = adbc.connect(str(self.path))
+            self._adbc = self._adbc_connection()
             cur = self._adbc.cursor()
-            cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            cur.fetchall()
             # Cells that page splits move must not leave stale copies of callers' data behind
             # (the system SQLite of many builds has this on; the driver's own SQLite does not).
             cur.execute("PRAGMA secure_delete = ON")
@@ -226,13 +232,9 @@ class Store:
 
     def _read_part(self, sql: str, parameters: tuple) -> pa.Table:
         """One query on a connection of its own (closed after): for reads side by side."""
-        import adbc_driver_sqlite.dbapi as adbc
-
-        conn = adbc.connect(str(self.path))
+        conn = self._adbc_connection()
         try:
             cur = conn.cursor()
-            cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            cur.fetchall()
             cur.execute(sql, parameters=parameters or None)
             return cur.fetch_arrow_table()
         finally:
@@ -246,13 +248,13 @@ class Store:
         The halves are two read transactions: if another connection committed while they ran
         (PRAGMA data_version changes), they may not fit together, and the whole is read again
         in one transaction."""
+        version = self.conn.execute("PRAGMA data_version").fetchone()[0]
         lo, hi = self.conn.execute("SELECT min(rowid), max(rowid) FROM tickets").fetchone()
         sql = f"SELECT {columns} FROM tickets" + (f" WHERE ({where})" if where else "")
         if lo is None or hi - lo < PARALLEL_READ_ROWS:
             return self.read_arrow(sql + " ORDER BY rowid", parameters)
         split = lo + (hi - lo) // 2
         ranged = sql + (" AND" if where else " WHERE") + " rowid {} ? ORDER BY rowid"
-        version = self.conn.execute("PRAGMA data_version").fetchone()[0]
         with ThreadPoolExecutor(max_workers=2) as pool:
             first = pool.submit(self._read_part, ranged.format("<="), (*parameters, split))
             second = pool.submit(self._read_part, ranged.format(">"), (*parameters, split))
