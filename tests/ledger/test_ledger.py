@@ -142,6 +142,9 @@ def test_a_manual_link_merges_two_caller_entries_and_unlink_splits_them(tmp_path
     store.link("13800000001", "13900000002", TODAY)
     view, summary = service.ledger_month(store, Settings(), 8, 2024, TODAY)
     assert summary.merged == [("GP-2024-0002", "GP-2024-0001")]
+    # The view right after the refresh (its entries in memory) equals one read back from the store.
+    again, kept = service.ledger_month(store, Settings(), 8, 2024, TODAY)
+    assert kept.cached and again == view
     [e] = entries(view, "caller")
     assert e["tickets_total"] == 10 and len(e["key"]["phones"]) == 2
     absorbed = service.show(store, Settings(), "GP-2024-0002", TODAY)
@@ -153,6 +156,7 @@ def test_a_manual_link_merges_two_caller_entries_and_unlink_splits_them(tmp_path
     store.unlink("13900000002", TODAY)
     view, summary = service.ledger_month(store, Settings(), 8, 2024, TODAY)
     assert summary.revived == ["GP-2024-0002"]
+    assert service.ledger_month(store, Settings(), 8, 2024, TODAY)[0] == view
     assert sorted((e["id"], e["tickets_total"]) for e in entries(view, "caller")) == [("GP-2024-0001", 5), ("GP-2024-0002", 5)]
 
 

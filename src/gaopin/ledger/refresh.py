@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 from datetime import date, timedelta
@@ -47,7 +48,7 @@ from gaopin.ledger.model import (
     rows,
     save_entries,
 )
-from gaopin.ledger.stats import EntryStats
+from gaopin.ledger.stats import Coded, EntryStats
 from gaopin.rules.prepare import DAY, PERSON, POINT as POINT_COL, PROBLEM, prepare
 from gaopin.store.store import Store
 
@@ -85,6 +86,9 @@ class RefreshSummary:
     # Every entry's figures over its tickets, for the views.
     stats: EntryStats | None = field(default=None, repr=False)
     cached: bool = False  # nothing had changed: the kept figures were used
+    # The entries as this refresh saved them (None when the kept result was used): a view
+    # right after a refresh need not read them back.
+    entries: dict[str, Entry] | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
         return {
@@ -205,6 +209,11 @@ def _crossing(days: np.ndarray, persons: list, th: Thresholds) -> int | None:
         return first_crossing_with_persons(days, persons, th.min_tickets, th.min_persons, th.days)
     found = first_crossings(np.zeros(len(days), dtype="int64"), days, th.min_tickets, th.days)
     return int(found.iloc[0]) if len(found) else None
+
+
+def _key_tickets_and_candidates(cols: Columns, kind: str, th: Thresholds) -> tuple[KeyTickets, dict[int, int]]:
+    kt = _key_tickets(cols, kind)
+    return kt, _candidates(kt, th)
 
 
 def _candidates(kt: KeyTickets, th: Thresholds) -> dict[int, int]:
@@ -476,23 +485,25 @@ def refresh(store: Store, settings: Settings, today: date, result=None, read_aft
     prepared = prepare(result, settings, store.links())
     frame = prepared.frame
     summary = RefreshSummary(notes=list(prepared.notes))
-    with store.bulk_transaction() as conn:
+    cols = Columns.of(frame, prepared.codes)
+    kinds = [kind for kind in KINDS if kind != CALLER or prepared.has("caller_phone")]
+    with store.bulk_transaction() as conn, ThreadPoolExecutor(max_workers=2) as pool:
+        # Each kind's tickets by key and first crossings are sorts and searches in numpy, which
+        # leave the GIL: they run side by side, and beside reading the entries.
+        found = {kind: pool.submit(_key_tickets_and_candidates, cols, kind, thresholds(settings, kind)) for kind in kinds}
+        phones = pool.submit(PersonPhones, frame, cols) if CALLER in kinds else None
         entries = load_entries(conn)
         events: list[tuple[str, date, str, str]] = []
         members: list[tuple[Entry, np.ndarray]] = []  # entry, its tickets' rows in `frame`
         created: list[Entry] = []
-        cols = Columns.of(frame, prepared.codes)
-        for kind in KINDS:
-            if kind == CALLER and not prepared.has("caller_phone"):
-                continue
+        for kind in kinds:
             th = thresholds(settings, kind)
-            kt = _key_tickets(cols, kind)
+            kt, first = found[kind].result()
             if kind == CALLER:
-                index = PersonPhones(frame, cols)
+                index = phones.result()
                 by_key = _callers(index, entries, summary, today, conn, events)
             else:
                 by_key = {e.key: e for e in entries.values() if e.kind == kind and e.state == ACTIVE}
-            first = _candidates(kt, th)
             held = kt.codes(list(by_key))
             codes = sorted(set(first) | set(held[held >= 0].tolist()))
             for code, key in sorted(zip(codes, kt.keys[codes].tolist()), key=lambda ck: ck[1]):
@@ -519,7 +530,8 @@ def refresh(store: Store, settings: Settings, today: date, result=None, read_aft
         save_entries(conn, [e for e in entries.values() if e.dirty], new={e.id for e in created})
         opened = [(e.id, e.opened_on, "opened", "达到高频标准，列入台账") for e in created]
         add_events(conn, opened + events)
-        summary.stats = _stats(frame, members)
+        summary.stats = _stats(frame, members, cols.person)
+        summary.entries = entries
         # Kept with the data as read and the ledger as it stands after this refresh's own writes.
         conn.execute("DELETE FROM ledger_cache")
         if data is not None:
@@ -530,24 +542,24 @@ def refresh(store: Store, settings: Settings, today: date, result=None, read_aft
     return summary
 
 
-def _stats(frame: pd.DataFrame, members: list) -> EntryStats:
+def _stats(frame: pd.DataFrame, members: list, person: np.ndarray) -> EntryStats:
     """Every entry's figures over its tickets (a ticket belongs to an entry at most once:
-    each entry is reached under one key per refresh)."""
+    each entry is reached under one key per refresh). `person`: the persons' codes (`Columns`)."""
     sizes = [len(rows) for _, rows in members]
     rows = np.concatenate([r for _, r in members]) if members else np.zeros(0, dtype="int64")
-    take = pa.array(rows, pa.int64())
     return EntryStats.build(
         [e.id for e, _ in members],
         np.repeat(np.arange(len(members)), sizes),
-        pc.take(arrow(frame["ticket_id"]), take),
+        pc.take(arrow(frame["ticket_id"]), pa.array(rows, pa.int64())),
         frame["received_at"].to_numpy()[rows],
-        pc.take(_encoded(frame[PERSON]), take),
-        pc.take(_encoded(frame["community"]), take),
-        pc.take(_encoded(frame["caller_name"]), take),
+        Coded(person[rows]),
+        _coded(frame["community"]).take(rows),
+        _coded(frame["caller_name"]).take(rows),
     )
 
 
-def _encoded(column: pd.Series) -> pa.DictionaryArray:
-    """The column dictionary-encoded: memberships then take integer codes, not strings (a
-    ticket is in up to three entries, and the figures compare values only)."""
-    return pc.dictionary_encode(arrow(column).combine_chunks())
+def _coded(column: pd.Series) -> Coded:
+    """The column as integer codes: memberships then take integers, not strings (a ticket is
+    in up to three entries, and the figures compare values only)."""
+    encoded = pc.dictionary_encode(arrow(column).combine_chunks())
+    return Coded(pc.fill_null(encoded.indices, -1).to_numpy().astype("int64"), encoded.dictionary)

@@ -138,7 +138,7 @@ def ledger_month(
     describing a district's thousands of entries costs more than the rest of the view)."""
     p = month_period(store, settings, month, year)
     summary = refresh(store, settings, today, result=result, read_after=read_after)
-    entries = load_entries(store.conn)
+    entries = summary.entries if summary.entries is not None else load_entries(store.conn)
     stats = summary.stats
     in_month = stats.in_period(p)
     mask = Masking.of(settings, show_phones)

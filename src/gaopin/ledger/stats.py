@@ -21,24 +21,40 @@ from gaopin.periods import Period
 EPOCH_DAY = np.datetime64("1970-01-01", "D")
 
 
-def _codes(values: pa.Array | pa.ChunkedArray, ordered: bool = True) -> tuple[np.ndarray, list]:
-    """Integer codes of values (-1: missing); with `ordered`, codes follow the sorted values."""
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    encoded = pc.dictionary_encode(values)
-    raw = pc.fill_null(encoded.indices, -1).to_numpy().astype("int64")
-    dictionary = encoded.dictionary.to_pylist()
+@dataclass(frozen=True)
+class Coded:
+    """A column given as integer codes (-1: missing) into its distinct values, `labels`: the
+    refresh has such codes already, and taking integers costs far less than taking text."""
+
+    codes: np.ndarray
+    labels: pa.Array | None = None  # needed only where values are compared (modes)
+
+    def take(self, rows: np.ndarray) -> "Coded":
+        return Coded(self.codes[rows], self.labels)
+
+
+def _codes(values: pa.Array | pa.ChunkedArray | Coded, ordered: bool = True) -> tuple[np.ndarray, pa.Array | None]:
+    """Integer codes of values (-1: missing) and their labels; with `ordered`, codes follow the
+    sorted values (Arrow orders UTF-8 bytes, which is the code point order Python sorts by)."""
+    if isinstance(values, Coded):
+        raw, dictionary = np.asarray(values.codes, dtype="int64"), values.labels
+    else:
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks()
+        encoded = pc.dictionary_encode(values)
+        raw = pc.fill_null(encoded.indices, -1).to_numpy().astype("int64")
+        dictionary = encoded.dictionary
     if not ordered:
         return raw, dictionary
     # Sorted order makes "the smallest value" a comparison of codes.
-    order = sorted(range(len(dictionary)), key=dictionary.__getitem__)
+    order = pc.sort_indices(dictionary).to_numpy()
     rank = np.empty(len(dictionary) + 1, dtype="int64")
     rank[order] = np.arange(len(dictionary))
     rank[-1] = -1  # raw -1 indexes the last slot
-    return rank[raw], [dictionary[i] for i in order]
+    return rank[raw], pc.take(dictionary, pa.array(order))
 
 
-def _modes(codes: np.ndarray, values: np.ndarray, labels: list, n: int) -> list[str]:
+def _modes(codes: np.ndarray, values: np.ndarray, labels: pa.Array, n: int) -> list[str]:
     """The most frequent value per entry (ties: the smallest); "" where an entry has none."""
     out = [""] * n
     known = values >= 0
@@ -49,8 +65,9 @@ def _modes(codes: np.ndarray, values: np.ndarray, labels: list, n: int) -> list[
     entry, value = pairs // width, pairs % width
     order = np.lexsort((value, -counts, entry))
     first = order[np.r_[True, entry[order][1:] != entry[order][:-1]]]
-    for e, v in zip(entry[first].tolist(), value[first].tolist()):
-        out[e] = labels[v]
+    # Only the winners' labels become Python strings.
+    for e, label in zip(entry[first].tolist(), pc.take(labels, pa.array(value[first])).to_pylist()):
+        out[e] = label
     return out
 
 
@@ -81,12 +98,13 @@ class EntryStats:
         codes: np.ndarray,
         ticket_ids: pa.Array | pa.ChunkedArray,
         received: np.ndarray,
-        person: pa.Array | pa.ChunkedArray,
-        community: pa.Array | pa.ChunkedArray,
-        name: pa.Array | pa.ChunkedArray,
+        person: pa.Array | pa.ChunkedArray | Coded,
+        community: pa.Array | pa.ChunkedArray | Coded,
+        name: pa.Array | pa.ChunkedArray | Coded,
     ) -> "EntryStats":
         """From one row per (entry, ticket): the entry's code (position in entry_ids) and the
-        ticket's id, receipt time (datetime64), person, community and caller name."""
+        ticket's id, receipt time (datetime64), person, community and caller name (as text,
+        or as `Coded`)."""
         n = len(entry_ids)
         codes = np.asarray(codes, dtype="int64")
         seconds = np.asarray(received).astype("datetime64[s]").astype("int64")
@@ -111,13 +129,17 @@ class EntryStats:
         first_seen = [str(EPOCH_DAY + int(d)) if h else None for d, h in zip(first.tolist(), has.tolist())]
         last_seen = [str(EPOCH_DAY + int(d)) if h else None for d, h in zip(last.tolist(), has.tolist())]
         take = pa.array(order)
-        person_codes, _ = _codes(pc.take(person, take), ordered=False)
+
+        def taken(values: pa.Array | pa.ChunkedArray | Coded) -> pa.Array | pa.ChunkedArray | Coded:
+            return values.take(order) if isinstance(values, Coded) else pc.take(values, take)
+
+        person_codes, _ = _codes(taken(person), ordered=False)
         known = person_codes >= 0
         width = int(person_codes.max(initial=0)) + 1
         distinct = pd.unique(codes[known] * width + person_codes[known])
         persons = np.bincount(distinct // width, minlength=n).astype("int64")
-        comm_codes, comm_labels = _codes(pc.take(community, take))
-        name_codes, name_labels = _codes(pc.take(name, take))
+        comm_codes, comm_labels = _codes(taken(community))
+        name_codes, name_labels = _codes(taken(name))
         month_numbers = (seconds.astype("datetime64[s]").astype("datetime64[M]").astype("int64")).astype("int64")
         run_key = codes * 100_000 + month_numbers
         starts = np.flatnonzero(np.r_[True, run_key[1:] != run_key[:-1]]) if len(run_key) else np.array([], dtype="int64")
