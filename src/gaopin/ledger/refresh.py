@@ -301,14 +301,21 @@ class PersonPhones:
         self._by_phone.update((p, None) for p, f in zip(wanted, found.tolist()) if not f)
 
     def phones_of(self, person: str) -> list[str]:
-        if self._person_code is None:  # one dict for the thousands of new caller entries
+        return self.phones_of_all([person])[0]
+
+    def phones_of_all(self, persons: list[str]) -> list[list[str]]:
+        """Each person's numbers, sorted ([] for a person not seen): one lookup for the
+        thousands of new caller entries of a first refresh."""
+        if self._person_code is None:
             self._person_code = dict(zip(self._persons.tolist(), range(len(self._persons))))
-        code = self._person_code.get(person, -1)
-        if code < 0:
-            return []
-        lo = np.searchsorted(self._pair_person, code, side="left")
-        hi = np.searchsorted(self._pair_person, code, side="right")
-        return sorted(self._phones[self._pair_phone[lo:hi]].tolist())
+        codes = np.array([self._person_code.get(p, -1) for p in persons], dtype="int64")
+        lo = np.searchsorted(self._pair_person, codes, side="left")
+        hi = np.where(codes >= 0, np.searchsorted(self._pair_person, codes, side="right"), lo)
+        sizes = hi - lo
+        at = np.repeat(lo - np.concatenate([[0], np.cumsum(sizes)[:-1]]), sizes) + np.arange(int(sizes.sum()))
+        phones = self._phones[self._pair_phone[at]].tolist()
+        bounds = np.concatenate([[0], np.cumsum(sizes)]).tolist()
+        return [sorted(phones[a:b]) for a, b in zip(bounds, bounds[1:])]
 
     def _person(self, phone: str) -> str | None:
         if phone not in self._by_phone:
@@ -512,14 +519,15 @@ def refresh(store: Store, settings: Settings, today: date, result=None, read_aft
                 if entry is None:
                     continue
                 if what == "created":
-                    if kind == CALLER:
-                        entry.phones = {p: True for p in index.phones_of(key)}
                     created.append(entry)
                 elif what == "reopened":
                     summary.reopened.append(entry.id)
                     events.append((entry.id, entry.last.opened_on, "reopened", f"销号后再次达到标准，复发（第 {entry.recurrence} 次）"))
                 # Tickets after an end and before a recurrence belong to no cycle.
                 members.append((entry, kt.rows[kt.slice(code)][_cycle_of(entry, days) > 0]))
+        new_callers = [e for e in created if e.kind == CALLER]
+        for e, numbers in zip(new_callers, index.phones_of_all([e.key for e in new_callers]) if new_callers else []):
+            e.phones = {p: True for p in numbers}
         # Ids in a stable order: by opening day, kind, key.
         order = {k: i for i, k in enumerate(KINDS)}
         ids = IdAllocator(conn)
@@ -527,10 +535,12 @@ def refresh(store: Store, settings: Settings, today: date, result=None, read_aft
             e.id = ids.next(e.opened_on.year)
             entries[e.id] = e
             summary.created.append(e.id)
+        # The figures (numpy and Arrow, outside the GIL) are computed while the entries are written.
+        figures = pool.submit(_stats, frame, members, cols.person)
         save_entries(conn, [e for e in entries.values() if e.dirty], new={e.id for e in created})
         opened = [(e.id, e.opened_on, "opened", "达到高频标准，列入台账") for e in created]
         add_events(conn, opened + events)
-        summary.stats = _stats(frame, members, cols.person)
+        summary.stats = figures.result()
         summary.entries = entries
         # Kept with the data as read and the ledger as it stands after this refresh's own writes.
         conn.execute("DELETE FROM ledger_cache")

@@ -86,7 +86,7 @@ class EntryStats:
 
     def __post_init__(self) -> None:
         self.index = {e: i for i, e in enumerate(self.entry_ids)}
-        self._by_month: dict[str, dict[str, int]] | None = None
+        self._month_labels: dict[int, str] = {}
         self._ids: list | None = None
 
     # --- building -------------------------------------------------------------------
@@ -192,12 +192,21 @@ class EntryStats:
         return "" if i is None else self.name_[i]
 
     def by_month(self, entry_id: str) -> dict[str, int]:
-        if self._by_month is None:
-            self._by_month = {}
-            code, month, count = self.months
-            for c, m, k in zip(code.tolist(), month.tolist(), count.tolist()):
-                self._by_month.setdefault(self.entry_ids[c], {})[str(np.datetime64(m, "M"))] = k
-        return self._by_month.get(entry_id, {})
+        """Tickets per month (YYYY-MM), of this entry only: a view describes a screenful of
+        entries, and the runs are in entry order, so that each entry's are one slice."""
+        i = self._pos(entry_id)
+        if i is None:
+            return {}
+        code, month, count = self.months
+        lo, hi = np.searchsorted(code, [i, i + 1]).tolist()
+        labels = self._month_labels
+        out = {}
+        for m, k in zip(month[lo:hi].tolist(), count[lo:hi].tolist()):
+            label = labels.get(m)
+            if label is None:
+                label = labels[m] = str(np.datetime64(m, "M"))
+            out[label] = k
+        return out
 
     def in_period(self, p: Period) -> dict[str, int]:
         """Tickets per entry received within the period (entries with none are absent)."""
