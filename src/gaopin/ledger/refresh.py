@@ -301,20 +301,20 @@ class PersonPhones:
         self._by_phone.update((p, None) for p, f in zip(wanted, found.tolist()) if not f)
 
     def phones_of(self, person: str) -> list[str]:
-        return self.phones_of_all([person])[0]
-
-    def phones_of_all(self, persons: list[str]) -> list[list[str]]:
-        """Each person's numbers, sorted ([] for a person not seen): one lookup for the
-        thousands of new caller entries of a first refresh."""
         if self._person_code is None:
             self._person_code = dict(zip(self._persons.tolist(), range(len(self._persons))))
-        codes = np.array([self._person_code.get(p, -1) for p in persons], dtype="int64")
+        return self.phones_of_codes(np.array([self._person_code.get(person, -1)], dtype="int64"))[0]
+
+    def phones_of_codes(self, codes: np.ndarray) -> list[list[str]]:
+        """The numbers, sorted, of each person given by code (`Columns.person`; -1: none, []):
+        one lookup for the thousands of new caller entries of a first refresh."""
         lo = np.searchsorted(self._pair_person, codes, side="left")
         hi = np.where(codes >= 0, np.searchsorted(self._pair_person, codes, side="right"), lo)
         sizes = hi - lo
-        at = np.repeat(lo - np.concatenate([[0], np.cumsum(sizes)[:-1]]), sizes) + np.arange(int(sizes.sum()))
+        ends = np.cumsum(sizes)
+        at = np.repeat(lo - (ends - sizes), sizes) + np.arange(int(ends[-1]) if len(ends) else 0)
         phones = self._phones[self._pair_phone[at]].tolist()
-        bounds = np.concatenate([[0], np.cumsum(sizes)]).tolist()
+        bounds = [0, *ends.tolist()]
         return [sorted(phones[a:b]) for a, b in zip(bounds, bounds[1:])]
 
     def _person(self, phone: str) -> str | None:
@@ -503,6 +503,7 @@ def refresh(store: Store, settings: Settings, today: date, result=None, read_aft
         events: list[tuple[str, date, str, str]] = []
         members: list[tuple[Entry, np.ndarray]] = []  # entry, its tickets' rows in `frame`
         created: list[Entry] = []
+        new_callers: list[tuple[Entry, int]] = []  # with the person's code
         for kind in kinds:
             th = thresholds(settings, kind)
             kt, first = found[kind].result()
@@ -520,14 +521,16 @@ def refresh(store: Store, settings: Settings, today: date, result=None, read_aft
                     continue
                 if what == "created":
                     created.append(entry)
+                    if kind == CALLER:  # a caller's key is a person: its tickets' person code
+                        new_callers.append((entry, int(kt.person[kt.starts[code]])))
                 elif what == "reopened":
                     summary.reopened.append(entry.id)
                     events.append((entry.id, entry.last.opened_on, "reopened", f"销号后再次达到标准，复发（第 {entry.recurrence} 次）"))
                 # Tickets after an end and before a recurrence belong to no cycle.
                 members.append((entry, kt.rows[kt.slice(code)][_cycle_of(entry, days) > 0]))
-        new_callers = [e for e in created if e.kind == CALLER]
-        for e, numbers in zip(new_callers, index.phones_of_all([e.key for e in new_callers]) if new_callers else []):
-            e.phones = {p: True for p in numbers}
+        if new_callers:
+            for (e, _), numbers in zip(new_callers, index.phones_of_codes(np.array([c for _, c in new_callers], dtype="int64"))):
+                e.phones = {p: True for p in numbers}
         # Ids in a stable order: by opening day, kind, key.
         order = {k: i for i, k in enumerate(KINDS)}
         ids = IdAllocator(conn)
