@@ -560,6 +560,10 @@ def _stats(frame: pd.DataFrame, members: list, person: np.ndarray) -> EntryStats
     each entry is reached under one key per refresh). `person`: the persons' codes (`Columns`)."""
     sizes = [len(rows) for _, rows in members]
     rows = np.concatenate([r for _, r in members]) if members else np.zeros(0, dtype="int64")
+    name = _coded(frame["caller_name"]).take(rows)
+    # Only a caller entry shows a name: the others' tickets are left out of the counting.
+    caller = np.repeat(np.array([e.kind == CALLER for e, _ in members], dtype=bool), sizes)
+    name = Coded(np.where(caller, name.codes, -1), name.labels)
     return EntryStats.build(
         [e.id for e, _ in members],
         np.repeat(np.arange(len(members)), sizes),
@@ -567,7 +571,7 @@ def _stats(frame: pd.DataFrame, members: list, person: np.ndarray) -> EntryStats
         frame["received_at"].to_numpy()[rows],
         Coded(person[rows]),
         _coded(frame["community"]).take(rows),
-        _coded(frame["caller_name"]).take(rows),
+        name,
     )
 
 

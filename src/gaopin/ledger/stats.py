@@ -19,6 +19,8 @@ import pyarrow.compute as pc
 from gaopin.periods import Period
 
 EPOCH_DAY = np.datetime64("1970-01-01", "D")
+# Entries × distinct values up to which modes are counted in a dense table (8M counts: 64 MB).
+DENSE_MODES = 1 << 23
 
 
 @dataclass(frozen=True)
@@ -61,12 +63,22 @@ def _modes(codes: np.ndarray, values: np.ndarray, labels: pa.Array, n: int) -> l
     if not known.any():
         return out
     width = int(values.max()) + 1
-    pairs, counts = np.unique(codes[known] * width + values[known], return_counts=True)
-    entry, value = pairs // width, pairs % width
-    order = np.lexsort((value, -counts, entry))
-    first = order[np.r_[True, entry[order][1:] != entry[order][:-1]]]
+    pairs = codes[known] * width + values[known]
+    if n * width <= DENSE_MODES:
+        # Few distinct values (communities): a table of counts per entry and value; argmax
+        # takes the first largest count, which is the smallest value (codes follow the sort).
+        table = np.bincount(pairs, minlength=n * width).reshape(n, width)
+        winner = table.argmax(axis=1)
+        entry = np.flatnonzero(table[np.arange(n), winner] > 0)
+        value = winner[entry]
+    else:
+        pairs, counts = np.unique(pairs, return_counts=True)
+        entry, value = pairs // width, pairs % width
+        order = np.lexsort((value, -counts, entry))
+        first = order[np.r_[True, entry[order][1:] != entry[order][:-1]]]
+        entry, value = entry[first], value[first]
     # Only the winners' labels become Python strings.
-    for e, label in zip(entry[first].tolist(), pc.take(labels, pa.array(value[first])).to_pylist()):
+    for e, label in zip(entry.tolist(), pc.take(labels, pa.array(value)).to_pylist()):
         out[e] = label
     return out
 
@@ -87,7 +99,6 @@ class EntryStats:
     def __post_init__(self) -> None:
         self.index = {e: i for i, e in enumerate(self.entry_ids)}
         self._month_labels: dict[int, str] = {}
-        self._ids: list | None = None
 
     # --- building -------------------------------------------------------------------
 
@@ -110,17 +121,19 @@ class EntryStats:
         seconds = np.asarray(received).astype("datetime64[s]").astype("int64")
         order = np.arange(len(codes))
         step_code, step_time = np.diff(codes), np.diff(seconds)
-        if not ((step_code > 0) | ((step_code == 0) & (step_time >= 0))).all():
-            # The refresh hands its rows over already in (entry, time) order: no sort then.
+        # The refresh hands its rows over already in (entry, time) order: no sort, no take then.
+        in_order = bool(((step_code > 0) | ((step_code == 0) & (step_time >= 0))).all())
+        if not in_order:
             order = np.lexsort((seconds, codes))
             codes, seconds = codes[order], seconds[order]
-        ids = pc.take(ticket_ids, pa.array(order)).cast(pa.string())
+        ids = (ticket_ids if in_order else pc.take(ticket_ids, pa.array(order))).cast(pa.string())
         if isinstance(ids, pa.ChunkedArray):
             ids = ids.combine_chunks()
         ties = np.flatnonzero((np.diff(codes) == 0) & (np.diff(seconds) == 0))
         if len(ties):
             # Tickets of the same entry and second: their ids decide (only these few are sorted).
             order, ids = _break_ties(order, ids, ties)
+            in_order = False
         offsets = np.searchsorted(codes, np.arange(n + 1), side="left")
         days = (seconds // 86_400).astype("int32")
         has = offsets[1:] > offsets[:-1]
@@ -131,6 +144,8 @@ class EntryStats:
         take = pa.array(order)
 
         def taken(values: pa.Array | pa.ChunkedArray | Coded) -> pa.Array | pa.ChunkedArray | Coded:
+            if in_order:
+                return values
             return values.take(order) if isinstance(values, Coded) else pc.take(values, take)
 
         person_codes, _ = _codes(taken(person), ordered=False)
@@ -171,9 +186,8 @@ class EntryStats:
         i = self._pos(entry_id)
         if i is None:
             return []
-        if self._ids is None:
-            self._ids = self.ticket_ids.to_pylist()
-        return self._ids[int(self.offsets[i]) : int(self.offsets[i + 1])]
+        lo, hi = int(self.offsets[i]), int(self.offsets[i + 1])
+        return self.ticket_ids.slice(lo, hi - lo).to_pylist()  # a screenful of entries: not all 1.7M ids
 
     def day(self, entry_id: str, last: bool) -> str | None:
         i = self._pos(entry_id)
