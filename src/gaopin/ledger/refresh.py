@@ -497,8 +497,9 @@ def refresh(store: Store, settings: Settings, today: date, result=None, read_aft
     with store.bulk_transaction() as conn, ThreadPoolExecutor(max_workers=2) as pool:
         # Each kind's tickets by key and first crossings are sorts and searches in numpy, which
         # leave the GIL: they run side by side, and beside reading the entries.
-        found = {kind: pool.submit(_key_tickets_and_candidates, cols, kind, thresholds(settings, kind)) for kind in kinds}
+        # The callers' numbers first: the caller kind, handled first, waits for them.
         phones = pool.submit(PersonPhones, frame, cols) if CALLER in kinds else None
+        found = {kind: pool.submit(_key_tickets_and_candidates, cols, kind, thresholds(settings, kind)) for kind in kinds}
         entries = load_entries(conn)
         events: list[tuple[str, date, str, str]] = []
         members: list[tuple[Entry, np.ndarray]] = []  # entry, its tickets' rows in `frame`
