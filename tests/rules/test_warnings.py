@@ -8,7 +8,7 @@ from tests.builders import at, tickets
 
 from gaopin.config import Settings
 from gaopin.rules.warn import warn
-from gaopin.rules.warnings import _stable_order
+from gaopin.rules.warnings import stable_argsort, stable_order
 
 CAT = "城市管理->市容环境->占道经营"
 OTHER = "城市管理->噪声扰民->生活噪声"
@@ -222,4 +222,10 @@ def test_titles_are_masked_unless_asked():
 def test_stable_order_equals_lexsort(pairs):
     key = np.array([k for k, _ in pairs], dtype=np.int64)
     received = np.array([r for _, r in pairs], dtype=np.int64)
-    assert _stable_order(key, received).tolist() == np.lexsort((received, key)).tolist()
+    assert stable_order(key, received).tolist() == np.lexsort((received, key)).tolist()
+
+
+@given(st.lists(st.integers(-3, 3) | st.sampled_from([np.iinfo(np.int64).max, np.iinfo(np.int64).min]), max_size=40))
+def test_stable_argsort_equals_numpys_stable_sort(values):
+    key = np.array(values, dtype=np.int64)
+    assert stable_argsort(key).tolist() == np.argsort(key, kind="stable").tolist()

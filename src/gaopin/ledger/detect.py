@@ -22,10 +22,12 @@ def first_crossings(keys: np.ndarray, days: np.ndarray, min_tickets: int, window
     """
     if len(keys) == 0:
         return pd.Series([], dtype="int64")
-    order = np.lexsort((days, keys))
-    k = keys[order].astype("int64")
-    d = days[order].astype("int64")
-    combined = k * KEY_SPAN + d
+    # Only the (key, day) values matter, not which row is which: one sort of one int64 each,
+    # none when they come sorted (the ledger hands them over sorted by key and time).
+    combined = keys.astype("int64") * KEY_SPAN + days.astype("int64")
+    if not (combined[1:] >= combined[:-1]).all():
+        combined = np.sort(combined)
+    k, d = np.divmod(combined, KEY_SPAN)
     # All tickets of the same day count, wherever the ticket sits within that day.
     right = np.searchsorted(combined, combined, side="right")
     left = np.searchsorted(combined, combined - (window - 1), side="left")

@@ -50,6 +50,7 @@ from gaopin.ledger.model import (
 )
 from gaopin.ledger.stats import Coded, EntryStats
 from gaopin.rules.prepare import DAY, PERSON, POINT as POINT_COL, PROBLEM, prepare
+from gaopin.rules.warnings import stable_argsort, stable_order
 from gaopin.store.store import Store
 
 EPOCH = date(1970, 1, 1)
@@ -194,7 +195,7 @@ def _key_tickets(cols: Columns, kind: str) -> KeyTickets:
     # Codes of the usable tickets only, renumbered densely (keys with no dated ticket drop out).
     used, codes = np.unique(key_codes[pos], return_inverse=True)
     codes = codes.reshape(-1)
-    order = np.lexsort((cols.received[pos], codes))
+    order = stable_order(codes, cols.received[pos])
     sorted_codes = codes[order]
     n = len(used)
     starts = np.searchsorted(sorted_codes, np.arange(n), side="left")
@@ -221,8 +222,12 @@ def _candidates(kt: KeyTickets, th: Thresholds) -> dict[int, int]:
     they do (one vectorised pass over all keys)."""
     if not len(kt.day):
         return {}
-    codes = np.repeat(np.arange(len(kt.keys)), kt.ends - kt.starts)
-    found = first_crossings(codes, kt.day, th.min_tickets, th.days)
+    sizes = kt.ends - kt.starts
+    # A key with fewer tickets in all than the threshold never crosses it: most callers and
+    # points have a ticket or two, and are left out before the windows are counted.
+    big = sizes >= th.min_tickets
+    codes = np.repeat(np.arange(len(kt.keys))[big], sizes[big])
+    found = first_crossings(codes, kt.day[np.repeat(big, sizes)], th.min_tickets, th.days)
     return dict(zip(found.index.tolist(), found.to_numpy().tolist()))
 
 
@@ -284,7 +289,7 @@ class PersonPhones:
         self._person_of_phone = np.empty(len(self._phones), dtype="int64")
         self._person_of_phone[phone_codes[::-1]] = person_codes[::-1]
         # Each person's phones, ordered by person, then phone code: one sort of the phones, not of every ticket.
-        self._pair_phone = np.argsort(self._person_of_phone, kind="stable")
+        self._pair_phone = stable_argsort(self._person_of_phone)
         self._pair_person = self._person_of_phone[self._pair_phone]
         self._by_phone: dict[str, str | None] = {}
         self._person_code: dict[str, int] | None = None

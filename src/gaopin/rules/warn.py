@@ -17,7 +17,7 @@ from gaopin.io.canonical import arrow
 from gaopin.rules.outcomes import LEVELS, escalation_codes
 from gaopin.rules.persons import Links
 from gaopin.rules.prepare import Prepared, prepare
-from gaopin.rules.warnings import UNASSIGNED, Warning, bulk_objects, find_warnings, tied_positions
+from gaopin.rules.warnings import UNASSIGNED, Warning, bulk_objects, find_warnings, stable_argsort, tied_positions
 from gaopin.schema import compact
 
 
@@ -117,7 +117,7 @@ def _by_time_then_id(received: np.ndarray, ids: list[str]) -> np.ndarray:
     """The order of a stable sort by (time, id) with missing times last."""
     key = received.astype("int64")
     key[np.isnat(received)] = np.iinfo(np.int64).max
-    order = np.argsort(key, kind="stable")
+    order = stable_argsort(key)
     ordered = key[order]
     at = tied_positions(ordered)
     if len(at):
