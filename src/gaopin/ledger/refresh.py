@@ -50,7 +50,7 @@ from gaopin.ledger.model import (
 )
 from gaopin.ledger.stats import Coded, EntryStats
 from gaopin.rules.prepare import DAY, PERSON, POINT as POINT_COL, PROBLEM, prepare
-from gaopin.rules.warnings import stable_argsort, stable_order
+from gaopin.rules.warnings import bulk_objects, stable_argsort, stable_order
 from gaopin.store.store import Store
 
 EPOCH = date(1970, 1, 1)
@@ -485,6 +485,13 @@ def refresh(store: Store, settings: Settings, today: date, result=None, read_aft
     `result` may pass tickets already loaded from the store (the report does), to save a read;
     `read_after` is then `data_inputs` as taken before that read (without it, nothing is kept).
     """
+    # Entries, cycles and figures are many small objects without cycles: the cyclic collector
+    # would walk the growing heap again and again for nothing (about 4% of a first refresh).
+    with bulk_objects():
+        return _refresh(store, settings, today, result, read_after)
+
+
+def _refresh(store: Store, settings: Settings, today: date, result, read_after: dict | None) -> RefreshSummary:
     summary = kept(store, settings, today)
     if summary is not None:
         return summary
