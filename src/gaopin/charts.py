@@ -921,7 +921,9 @@ def font_subset(text: str, configured: str | os.PathLike[str] = "") -> bytes:
     # decompiled, a third faster, with the same output.
     # Closed here: a lazy font keeps its file open, and its tables' cycles would leave that
     # to whichever collection finds them (a ResourceWarning at a random later point).
-    with TTFont(os.fspath(path), fontNumber=0, lazy=True, recalcTimestamp=False) as font:
+    # recalcBBoxes=False: the glyphs keep their outlines and bounds; only the font-wide
+    # bounding box stays the whole font's, and recomputing it draws every glyph (0.5 s -> 0.3 s).
+    with TTFont(os.fspath(path), fontNumber=0, lazy=True, recalcTimestamp=False, recalcBBoxes=False) as font:
         subsetter = subset.Subsetter(options)
         subsetter.populate(text="".join(sorted(set(text))) + "".join(chr(c) for c in range(32, 127)))
         subsetter.subset(font)

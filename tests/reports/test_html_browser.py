@@ -28,8 +28,13 @@ PROBE = """<!DOCTYPE html><html><body><iframe id="f" src="report.html" style="wi
 <script>
 document.getElementById('f').addEventListener('load', function () {
   var d = this.contentDocument, w = this.contentWindow;
+  d.fonts.load('16px "GaopinCJK"', '社区').then(function (faces) { report(d, w, faces.length); }, function () { report(d, w, -1); });
+});
+function report(d, w, faces) {
   var imgs = Array.prototype.slice.call(d.images);
   var out = {
+    font: faces,
+    fontReady: d.fonts.check('16px "GaopinCJK"', '社区'),
     images: imgs.length,
     decoded: imgs.filter(function (i) { return i.complete && i.naturalWidth > 0; }).length,
     title: d.querySelector('h1').textContent,
@@ -38,7 +43,7 @@ document.getElementById('f').addEventListener('load', function () {
   };
   var pre = document.createElement('pre'); pre.id = 'result'; pre.textContent = JSON.stringify(out);
   document.body.appendChild(pre);
-});
+}
 </script></body></html>"""
 
 
@@ -74,6 +79,8 @@ def test_the_report_renders_in_chromium_on_a_phone(served, tmp_path):
     assert found, dom[-2000:]
     result = json.loads(found.group(1).replace("&quot;", '"'))
     assert result["images"] >= 6 and result["decoded"] == result["images"]
+    # The embedded subset of the chart font is accepted and holds the page's Chinese characters.
+    assert result["font"] == 1 and result["fontReady"], result
     assert result["title"] == "新村街道 接诉即办月度报告"
     assert "社区" in result["headings"] and "单否 / 双否工单（21 件）" in result["headings"]
     assert result["overflow"] <= 0, "the page scrolls sideways on a phone"
