@@ -99,7 +99,10 @@ def link_persons(found: Callers, point_codes: np.ndarray, links: Links = Links()
     rows = np.flatnonzero(usable_row)
     # Only (name, point) pairs used from two or more numbers produce links: each of their
     # numbers is joined to the pair's first (smallest code) number.
-    pair, _ = pd.factorize(name_keys[rows].astype(np.int64) * (int(point_codes.max(initial=0)) + 1) + point_codes[rows])
+    pair = name_keys[rows].astype(np.int64) * (int(point_codes.max(initial=0)) + 1) + point_codes[rows]
+    if len(pair) and (int(pair.max()) + 1) * max(len(nodes), 1) >= 1 << 62:
+        pair, _ = pd.factorize(pair)  # renumbered densely, so that (pair, phone) fits one int64
+    # Pairs are only grouped, never ordered by meaning: their raw numbers do, unhashed.
     triples = _sorted_unique(pair.astype(np.int64) * max(len(nodes), 1) + phone_codes[rows])
     pair_of, phone_of = np.divmod(triples, max(len(nodes), 1))
     first = np.ones(len(triples), dtype=bool)
