@@ -203,3 +203,15 @@ def test_escalations_equal_the_reference(items, rnd):
     expected.sort(key=lambda e: (e["received_at"] or "9", e["ticket_id"]))
     report = warn(tickets(rows), Settings())
     assert [e.to_dict() for e in report.escalations] == expected
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ticket_lists)
+def test_prepare_leaves_the_loaded_frame_as_it_was(items):
+    import pandas.testing as pdt
+
+    result = tickets(rows_of(items))
+    before = result.frame.copy()
+    prepared = prepare(result, Settings())
+    pdt.assert_frame_equal(result.frame, before)
+    assert {"point", "person"} <= set(prepared.frame.columns) - set(result.frame.columns)

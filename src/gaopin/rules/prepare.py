@@ -84,7 +84,8 @@ def prepare(result: LoadResult, settings: Settings, links: Links = Links(), appl
         frame, excluded, notes = _apply_filters(result.frame, settings.filters.exclude)
     else:
         frame, excluded, notes = result.frame, 0, []
-    frame = frame.copy()
+    # A new frame object for the added columns; with copy-on-write no column is copied.
+    frame = frame.copy(deep=False)
     fields = result.fields
     codes: dict[str, np.ndarray] = {}
     # The callers' phones and names and the problems are hashed by Arrow outside the GIL, in a
