@@ -112,11 +112,14 @@ def _rule_rows(frame: pd.DataFrame, codes: dict[str, np.ndarray] | None = None) 
     def coded(name: str) -> np.ndarray:
         return codes[name] if codes and name in codes else _codes(frame[name])
 
-    # Codes over the whole column, then the usable rows: no copy of the text. The key's codes
-    # are still in order of first appearance among the usable rows.
+    # Codes over the whole column, then the usable rows: no copy of the text.
     point = coded(POINT)[positions]
     problem = coded(PROBLEM)[positions]
-    key = _codes(point * (int(problem.max(initial=0)) + 1) + problem)
+    # A key only groups (the warnings are sorted by their contents at the end): the pair's raw
+    # number serves, unhashed, unless it is too large to sort with the time in one int64.
+    key = point * (int(problem.max(initial=0)) + 1) + problem
+    if len(key) and int(key.max()) >= 1 << 30:
+        key = _codes(key)
     d = frame[DAY].to_numpy()[positions].astype("datetime64[D]").astype("int64")
     person = coded(PERSON)[positions]
     received = frame["received_at"].to_numpy()[positions].astype("int64")
