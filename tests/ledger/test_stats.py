@@ -5,6 +5,7 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import pytest
 import pyarrow as pa
 from hypothesis import given, settings as hsettings, strategies as st
 
@@ -111,3 +112,28 @@ def test_no_entries_round_trip():
     stats = EntryStats.from_bytes(stats_of(empty).to_bytes())
     assert stats.entry_ids == [] and stats.in_period(PERIOD) == {}
     assert np.asarray(stats.offsets).tolist() == [0]
+
+
+@hsettings(max_examples=100, deadline=None)
+@given(st.lists(member, min_size=1, max_size=60), st.integers(0, 5))
+def test_figures_of_groups_of_entries_concatenate_to_the_figures_of_all(rows, cut):
+    """The refresh computes each kind's figures apart and joins them: the same as all at once."""
+    t = frame_of(rows)
+    first = t[t["entry_id"] < f"GP-2024-{cut:04d}"]
+    second = t[t["entry_id"] >= f"GP-2024-{cut:04d}"]
+    parts = [stats_of(first.reset_index(drop=True)), stats_of(second.reset_index(drop=True))]
+    joined = EntryStats.concat(parts, parts[0].entry_ids + parts[1].entry_ids)
+    whole = stats_of(t)
+    assert sorted(joined.entry_ids) == sorted(whole.entry_ids)
+    for entry_id in whole.entry_ids:
+        assert observed(joined, entry_id, PERIOD) == observed(whole, entry_id, PERIOD)
+    kept = EntryStats.from_bytes(joined.to_bytes())
+    for entry_id in whole.entry_ids:
+        assert observed(kept, entry_id, PERIOD) == observed(whole, entry_id, PERIOD)
+
+
+def test_concat_names_every_entry():
+    part = stats_of(frame_of([(0, 1, 0, None, None, None)]))
+    with pytest.raises(ValueError):
+        EntryStats.concat([part], [])
+    assert EntryStats.concat([], []).entry_ids == []

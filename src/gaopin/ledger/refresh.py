@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 from datetime import date, timedelta
@@ -512,12 +512,15 @@ def _refresh(store: Store, settings: Settings, today: date, result, read_after: 
         # The callers' numbers first: the caller kind, handled first, waits for them.
         phones = pool.submit(PersonPhones, frame, cols) if CALLER in kinds else None
         found = {kind: pool.submit(_key_tickets_and_candidates, cols, kind, thresholds(settings, kind)) for kind in kinds}
+        texts = pool.submit(_texts_coded, frame)  # before any figures below, which wait for it
         entries = load_entries(conn)
         events: list[tuple[str, date, str, str]] = []
         members: list[tuple[Entry, np.ndarray]] = []  # entry, its tickets' rows in `frame`
         created: list[Entry] = []
         new_callers: list[tuple[Entry, int]] = []  # with the person's code
+        figures: list[Future] = []  # each kind's, computed while the next kind is handled
         for kind in kinds:
+            start = len(members)
             th = thresholds(settings, kind)
             kt, first = found[kind].result()
             if kind == CALLER:
@@ -541,6 +544,7 @@ def _refresh(store: Store, settings: Settings, today: date, result, read_after: 
                     events.append((entry.id, entry.last.opened_on, "reopened", f"销号后再次达到标准，复发（第 {entry.recurrence} 次）"))
                 # Tickets after an end and before a recurrence belong to no cycle.
                 members.append((entry, kt.rows[kt.slice(code)][_cycle_of(entry, days) > 0]))
+            figures.append(pool.submit(_stats, frame, [rows for _, rows in members[start:]], cols.person, texts, kind == CALLER))
         if new_callers:
             for (e, _), numbers in zip(new_callers, index.phones_of_codes(np.array([c for _, c in new_callers], dtype="int64"))):
                 e.phones = {p: True for p in numbers}
@@ -551,12 +555,10 @@ def _refresh(store: Store, settings: Settings, today: date, result, read_after: 
             e.id = ids.next(e.opened_on.year)
             entries[e.id] = e
             summary.created.append(e.id)
-        # The figures (numpy and Arrow, outside the GIL) are computed while the entries are written.
-        figures = pool.submit(_stats, frame, members, cols.person)
         save_entries(conn, [e for e in entries.values() if e.dirty], new={e.id for e in created})
         opened = [(e.id, e.opened_on, "opened", "达到高频标准，列入台账") for e in created]
         add_events(conn, opened + events)
-        summary.stats = figures.result()
+        summary.stats = EntryStats.concat([f.result() for f in figures], [e.id for e, _ in members])
         summary.entries = entries
         # Kept with the data as read and the ledger as it stands after this refresh's own writes.
         conn.execute("DELETE FROM ledger_cache")
@@ -568,24 +570,29 @@ def _refresh(store: Store, settings: Settings, today: date, result, read_after: 
     return summary
 
 
-def _stats(frame: pd.DataFrame, members: list, person: np.ndarray) -> EntryStats:
-    """Every entry's figures over its tickets (a ticket belongs to an entry at most once:
-    each entry is reached under one key per refresh). `person`: the persons' codes (`Columns`)."""
-    sizes = [len(rows) for _, rows in members]
-    rows = np.concatenate([r for _, r in members]) if members else np.zeros(0, dtype="int64")
-    name = _coded(frame["caller_name"]).take(rows)
-    # Only a caller entry shows a name: the others' tickets are left out of the counting.
-    caller = np.repeat(np.array([e.kind == CALLER for e, _ in members], dtype=bool), sizes)
-    name = Coded(np.where(caller, name.codes, -1), name.labels)
+def _stats(frame: pd.DataFrame, members: list[np.ndarray], person: np.ndarray, texts: Future, names: bool) -> EntryStats:
+    """The figures of one kind's entries, given as their tickets' rows (a ticket belongs to an
+    entry at most once: each entry is reached under one key per refresh); the entries are
+    named later (`EntryStats.concat`). `person`: the persons' codes (`Columns`); `texts`: the
+    communities and names as codes (`_texts_coded`); `names`: whether these entries show a
+    name (only callers do: the others' names are not counted)."""
+    community, name = texts.result()
+    sizes = [len(rows) for rows in members]
+    rows = np.concatenate(members) if members else np.zeros(0, dtype="int64")
+    name = name.take(rows) if names else Coded(np.full(len(rows), -1, dtype="int64"), name.labels)
     return EntryStats.build(
-        [e.id for e, _ in members],
+        [""] * len(members),
         np.repeat(np.arange(len(members)), sizes),
         pc.take(arrow(frame["ticket_id"]), pa.array(rows, pa.int64())),
         frame["received_at"].to_numpy()[rows],
         Coded(person[rows]),
-        _coded(frame["community"]).take(rows),
+        community.take(rows),
         name,
     )
+
+
+def _texts_coded(frame: pd.DataFrame) -> tuple[Coded, Coded]:
+    return _coded(frame["community"]), _coded(frame["caller_name"])
 
 
 def _coded(column: pd.Series) -> Coded:

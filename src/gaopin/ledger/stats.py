@@ -172,6 +172,39 @@ class EntryStats:
             months=(codes[starts], month_numbers[starts], counts.astype("int64")),
         )
 
+    @classmethod
+    def concat(cls, parts: list["EntryStats"], entry_ids: list[str]) -> "EntryStats":
+        """The figures of several groups of distinct entries as one, the entries (in the
+        parts' order) named `entry_ids`: the refresh computes each kind's while it handles the next."""
+        if sum(len(p.entry_ids) for p in parts) != len(entry_ids):
+            raise ValueError("entry_ids must name every entry of the parts")
+        if not parts:
+            none = np.zeros(0, dtype="int64")
+            return cls(list(entry_ids), np.zeros(1, dtype="int64"), pa.array([], pa.string()), none.astype("int32"), [], [], none, [], [], (none, none, none))
+        offsets, codes, row_shift, entry_shift = [], [], 0, 0
+        for p in parts:
+            offsets.append(p.offsets[:-1] + row_shift)
+            codes.append(p.months[0] + entry_shift)
+            row_shift += len(p.days)
+            entry_shift += len(p.entry_ids)
+        offsets.append(np.array([row_shift], dtype="int64"))
+        return cls(
+            entry_ids=list(entry_ids),
+            offsets=np.concatenate(offsets).astype("int64"),
+            ticket_ids=pa.concat_arrays([p.ticket_ids.cast(pa.string()) for p in parts]),
+            days=np.concatenate([p.days for p in parts]).astype("int32"),
+            first_seen=[d for p in parts for d in p.first_seen],
+            last_seen=[d for p in parts for d in p.last_seen],
+            persons_=np.concatenate([p.persons_ for p in parts]).astype("int64"),
+            community_=[c for p in parts for c in p.community_],
+            name_=[n for p in parts for n in p.name_],
+            months=(
+                np.concatenate(codes).astype("int64"),
+                np.concatenate([p.months[1] for p in parts]).astype("int64"),
+                np.concatenate([p.months[2] for p in parts]).astype("int64"),
+            ),
+        )
+
     # --- reading ------------------------------------------------------------------
 
     def _pos(self, entry_id: str) -> int | None:
