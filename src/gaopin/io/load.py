@@ -349,10 +349,10 @@ def _ensure_columns(frame: pd.DataFrame, extras: list[str]) -> pd.DataFrame:
     """Every canonical column present (blank where the export lacks it), in canonical order."""
     for name in CANONICAL_COLUMNS:
         if name not in frame.columns:
-            frame[name] = pd.Series(pd.NaT, index=frame.index, dtype=DTYPE) if name in ("received_at", "closed_at") else pd.Series(pd.NA, index=frame.index, dtype="str")
+            frame[name] = pd.Series(pd.NaT, index=frame.index, dtype=DTYPE) if name in ("received_at", "closed_at") else conv.blank_text(frame.index)
     for name in extras:
         if name not in frame.columns:
-            frame[name] = pd.Series(pd.NA, index=frame.index, dtype="str")
+            frame[name] = conv.blank_text(frame.index)
     return frame[list(CANONICAL_COLUMNS) + extras + [FILE_COL, ROW_COL]]
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
 
-from gaopin.io.canonical import arrow
+from gaopin.io.canonical import arrow, blank_text
 from gaopin.schema import NO, YES
 
 SINGLE_NO, DOUBLE_NO = "单否", "双否"
@@ -30,7 +30,7 @@ def escalation_level(frame: pd.DataFrame, has_valid_column: bool) -> pd.Series:
     基本满意 and 部分解决 are not a "no".
     """
     codes = escalation_codes(frame, has_valid_column)
-    level = pd.Series(pd.NA, index=frame.index, dtype="str")
+    level = blank_text(frame.index)
     level = level.mask(codes == 1, SINGLE_NO)
     level = level.mask(codes == 2, DOUBLE_NO)
     return level

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from gaopin.config import Settings
-from gaopin.io.canonical import map_unique, text_column
+from gaopin.io.canonical import blank_text, map_unique, text_column
 from gaopin.io.load import LoadResult
 from gaopin.rules.persons import Links, callers, link_persons
 from gaopin.rules.points import point_column_coded
@@ -117,7 +117,7 @@ def prepare(result: LoadResult, settings: Settings, links: Links = Links(), appl
         if no_person:
             notes.append(f"{no_person} 张工单没有可用的电话号码，只计件数，不计人数。")
     else:
-        frame[PERSON] = pd.Series(pd.NA, index=frame.index, dtype="str")
+        frame[PERSON] = blank_text(frame.index)
         codes[PERSON] = np.full(len(frame), -1, dtype=np.int64)
         notes.append(f"导出中没有{label('caller_phone')}列，无法区分诉求人：人数规则和高频诉求人无法使用。")
     frame[DAY] = frame["received_at"].to_numpy().astype("datetime64[D]")

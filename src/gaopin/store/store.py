@@ -25,7 +25,7 @@ from gaopin.io.dates import DTYPE
 from gaopin.io.load import FILE_COL, ROW_COL, LoadResult, Problem, load
 from gaopin.rules.persons import Links
 from gaopin.schema import CANONICAL_COLUMNS, is_usable_phone, normalize_phone
-from gaopin.io.canonical import arrow
+from gaopin.io.canonical import arrow, blank_text
 from gaopin.store.db import BUSY_TIMEOUT_MS, TICKET_COLUMNS, connect, transaction
 
 DATETIME_COLUMNS = ("received_at", "closed_at")
@@ -128,7 +128,7 @@ def _extra_json(frame: pd.DataFrame, columns: Iterable[str]) -> pd.Series:
         # Not null_handling="skip": it drops the rows where every input is null (pyarrow 26).
         out = part if out is None else pc.coalesce(_join(out, part, sep=","), out, part)
     if out is None:
-        return pd.Series(pd.NA, index=frame.index, dtype="str")
+        return blank_text(frame.index)
     return pd.Series(pd.array(_join("{", out, "}"), dtype="str"), index=frame.index)
 
 
@@ -438,7 +438,7 @@ class Store:
             elif name in DATETIME_COLUMNS:
                 data[name] = pd.Series(pd.NaT, index=range(n), dtype=DTYPE)
             else:
-                data[name] = pd.Series(pd.NA, index=range(n), dtype="str")
+                data[name] = blank_text(range(n))
         out = pd.DataFrame(data)
         for header in extra_headers:
             if header not in CANONICAL_COLUMNS and header not in out.columns:
