@@ -63,3 +63,22 @@ def test_no_mobile_number_survives_in_free_text(before, phone, after):
     masked = mask_phones_in_text(before + phone + after)
     assert phone not in masked
     assert masked.startswith(before) and masked.endswith(after)
+
+
+_digits_and_words = st.text(alphabet=st.sampled_from(list("0123456789０１２３４５６７８９- +号楼电话①") + ["\u0663"]), max_size=20)
+
+
+def _searched(text: str) -> str:
+    """mask_phones_in_text without its shortcut: the search on every text with a digit."""
+    import re
+
+    from gaopin.privacy import _FULL_WIDTH_DIGITS, _PHONE_IN_TEXT
+
+    if not text or not any(ch.isdigit() for ch in text):
+        return text
+    return _PHONE_IN_TEXT.sub(lambda m: mask_phone(re.sub(r"[^0-9]", "", m.group(0))), text.translate(_FULL_WIDTH_DIGITS))
+
+
+@given(_digits_and_words)
+def test_the_shortcut_for_texts_with_few_digits_changes_nothing(text):
+    assert mask_phones_in_text(text) == _searched(text)

@@ -12,6 +12,7 @@ _PHONE_IN_TEXT = re.compile(
     r"(?<![0-9])(?:\+?86[- ]?)?(1[3-9][0-9][- ]?[0-9]{4}[- ]?[0-9]{4}|0[0-9]{2,3}[- ]?[0-9]{7,8}|[0-9]{7,8})(?![0-9])"
 )
 _FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+MIN_DIGITS_IN_TEXT = 7  # the fewest digits of any number _PHONE_IN_TEXT matches
 
 
 def mask_phone(value: str) -> str:
@@ -35,7 +36,14 @@ def mask_name(value: str) -> str:
 
 def mask_phones_in_text(text: str) -> str:
     """Phone numbers that callers typed into titles and contents, masked."""
-    if not text or not any(ch.isdigit() for ch in text):
+    if not text:
+        return text
+    digits = sum(map(str.isdigit, text))
+    if not digits:
         return text
     text = text.translate(_FULL_WIDTH_DIGITS)
+    # Every number the pattern masks has at least 7 digits: most texts (addresses, and so the
+    # points, and titles) have fewer, and need no search.
+    if digits < MIN_DIGITS_IN_TEXT:
+        return text
     return _PHONE_IN_TEXT.sub(lambda m: mask_phone(re.sub(r"[^0-9]", "", m.group(0))), text)
