@@ -6,6 +6,9 @@ import math
 import sys
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import NamedTuple
+
+import numpy as np
 
 import pytest
 
@@ -17,6 +20,11 @@ class _Thing:
     name: str
 
 
+class _Pair(NamedTuple):
+    a: int
+    b: str
+
+
 DATA = {
     "text": "东坊苑2号楼",
     "day": date(2024, 8, 3),
@@ -24,6 +32,9 @@ DATA = {
     "thing": _Thing("a"),
     1: "non-text key",
     "n": [1, 2.5, None, True],
+    "numpy float": np.float64(1.5),
+    "numpy int": np.int64(7),
+    "pair": _Pair(1, "x"),
 }
 
 
@@ -50,3 +61,9 @@ def test_print_json_gives_what_json_gives(monkeypatch, encoding):
 def test_print_json_writes_nan_as_null(monkeypatch):
     text = _written(monkeypatch, "utf-8", {"x": math.nan})
     assert json.loads(text[len("before ") :]) == {"x": None}
+
+
+def test_print_json_hands_what_orjson_cannot_write_to_json(monkeypatch):
+    data = {"big": 2**70, "text": "东坊苑"}
+    text = _written(monkeypatch, "utf-8", data)
+    assert json.loads(text[len("before ") :]) == data

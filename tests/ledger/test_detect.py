@@ -25,8 +25,11 @@ tickets = st.lists(st.tuples(st.integers(0, 3), st.integers(0, 60)), max_size=60
 
 
 @settings(max_examples=200, deadline=None)
-@given(tickets, st.integers(1, 6), st.integers(1, 20))
-def test_first_crossings_equal_the_reference(items, min_tickets, window):
+@given(tickets, st.integers(1, 6), st.integers(1, 20), st.sampled_from([0, -20_000, 19_000, 4_000_000]), st.booleans())
+def test_first_crossings_equal_the_reference(items, min_tickets, window, shift, presorted):
+    """Any day numbers (before 1970 too, or beyond the key span's size) and any order."""
+    items = sorted(items) if presorted else items
+    items = [(k, d + shift) for k, d in items]
     keys = np.array([k for k, _ in items], dtype="int64")
     days = np.array([d for _, d in items], dtype="int64")
     fast = first_crossings(keys, days, min_tickets, window).to_dict()

@@ -23,11 +23,18 @@ def first_crossings(keys: np.ndarray, days: np.ndarray, min_tickets: int, window
     if len(keys) == 0:
         return pd.Series([], dtype="int64")
     # Only the (key, day) values matter, not which row is which: one sort of one int64 each,
-    # none when they come sorted (the ledger hands them over sorted by key and time).
-    combined = keys.astype("int64") * KEY_SPAN + days.astype("int64")
+    # none when they come sorted (the ledger hands them over sorted by key and time). Days are
+    # counted from a window before the earliest, so that a day and the start of its window
+    # both fall within the key's span, whatever the day numbers are.
+    days = days.astype("int64")
+    base = int(days.min()) - window
+    if int(days.max()) - base >= KEY_SPAN:
+        raise ValueError("the days span more than KEY_SPAN")
+    combined = keys.astype("int64") * KEY_SPAN + (days - base)
     if not (combined[1:] >= combined[:-1]).all():
         combined = np.sort(combined)
     k, d = np.divmod(combined, KEY_SPAN)
+    d = d + base
     # All tickets of the same day count, wherever the ticket sits within that day.
     right = np.searchsorted(combined, combined, side="right")
     left = np.searchsorted(combined, combined - (window - 1), side="left")

@@ -145,27 +145,36 @@ def make_report(
         year = year or _latest_year(result)
         exclusions: dict[str, str] = {}
         ledger = None
-        refreshing = None
+        refresh_here = False
         if not files:
             if progress:
-                progress("更新高频诉求台账")
+                progress("更新高频诉求台账")  # the month's figures are computed meanwhile when it refreshes
             kept = early.result() if early else None
             if kept and kept[0] == year:
                 _, exclusions, ledger = kept
             else:
-                # The ledger's refresh, mostly waiting on its own threads, runs beside the
-                # figures, which need nothing of it.
                 with Store(db_path(db, settings), create=False) as store:
                     exclusions = store.exclusions()
-                refreshing = pool.submit(_store_ledger, db, settings, month, year, today, read_after, result if ledger_reads else None)
+                refresh_here = True
         rankings = read_rankings(settings.resolve_path(settings.report.rankings)) if settings.report.rankings else None
-        if progress:
-            progress("计算三率与综合成绩")
-        with _collector_paused():
-            street = _street(result, later.result() if later else None, db, settings)
-            report = build_report(result, settings, year, month, links=links, exclusions=exclusions, ledger=ledger, rankings=rankings, street=street)
-        if refreshing is not None:
-            report["ledger"] = refreshing.result()[2]
+
+        def figures(ledger: dict | None) -> dict:
+            with _collector_paused():
+                street = _street(result, later.result() if later else None, db, settings)
+                return build_report(result, settings, year, month, links=links, exclusions=exclusions, ledger=ledger, rankings=rankings, street=street)
+
+        if refresh_here:
+            # The month's figures need nothing of the ledger: they are computed in a thread while
+            # the refresh (mostly waiting on its own threads) runs here, where Ctrl-C stops it
+            # and its transaction is rolled back, as before.
+            computing = pool.submit(figures, None)
+            _, _, ledger = _store_ledger(db, settings, month, year, today, read_after, result if ledger_reads else None)
+            report = computing.result()
+            report["ledger"] = ledger
+        else:
+            if progress:
+                progress("计算三率与综合成绩")
+            report = figures(ledger)
     if files:
         report["notes"].append("本报告直接读取文件，没有使用工单库：不含不纳入考核标记和高频诉求台账。")
     return report
