@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 from gaopin.config import Settings
 from gaopin.errors import InputError
 from gaopin.io import canonical as conv
+from gaopin.io.bulk import collector_paused
 from gaopin.io.dates import DTYPE, parse_datetimes
 from gaopin.io.header import LEVEL_NAMES, ColumnMap, Mapping, detect_header, map_columns, validate_columns_config
 from gaopin.io.readers import Body, read
@@ -132,6 +133,17 @@ def load(
     `fields` limits reading to the canonical fields a command needs (ids and times are
     always read); `keep_extra` keeps the unmapped source columns too.
     """
+    with collector_paused():
+        return _load(paths, settings, fields, keep_extra, progress)
+
+
+def _load(
+    paths: Iterable[str | os.PathLike[str]],
+    settings: Settings,
+    fields: Iterable[str] | None,
+    keep_extra: bool,
+    progress: Callable[[str], None] | None,
+) -> LoadResult:
     paths = [Path(p) for p in paths]
     if not paths:
         raise InputError("没有给出要读取的文件", "请在命令后写上导出文件的路径，例如 gaopin warn 工单.xlsx")

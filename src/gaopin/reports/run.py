@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import multiprocessing
 import os
 import shutil
@@ -17,6 +16,7 @@ from typing import Any, Callable, Iterator
 
 from gaopin.config import Settings
 from gaopin.errors import UsageError
+from gaopin.io.bulk import collector_paused
 from gaopin.periods import period
 from gaopin.reports.monthly import build_report, leading_street, read_rankings, street_name
 from gaopin.reports.render import PendingPage, write_page, write_workbook
@@ -29,21 +29,6 @@ REPORT_FIELDS = (
     "ticket_id", "received_at", "street", "community", "unit", "category", "dispatch_class",
     "valid_callback", "contacted", "resolved", "satisfied", "closed_at",
 )  # fmt: skip
-
-
-@contextmanager
-def _collector_paused():
-    """Building and writing the report makes millions of small objects (fontTools, matplotlib,
-    xlsxwriter): the cyclic collector's frequent passes cost about a quarter of a second.
-    Reference counting still frees nearly all of them; the few cycles (the figures) are
-    collected once the collector is back on."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def default_out_dir(settings: Settings, label: str) -> Path:
@@ -159,7 +144,7 @@ def make_report(
         rankings = read_rankings(settings.resolve_path(settings.report.rankings)) if settings.report.rankings else None
 
         def figures(ledger: dict | None) -> dict:
-            with _collector_paused():
+            with collector_paused():
                 street = _street(result, later.result() if later else None, db, settings)
                 return build_report(result, settings, year, month, links=links, exclusions=exclusions, ledger=ledger, rankings=rankings, street=street)
 
@@ -407,6 +392,6 @@ def run_report(
     with chart_process(settings) as charts_in:
         report = make_report(settings, month, year, files, db, today, progress, after_read=charts_in.start)
         target = out_dir or default_out_dir(settings, report["period"]["label"])
-        with _collector_paused():
+        with collector_paused():
             report["files"] = write_report(report, target, settings, progress, charts_in)
     return report

@@ -12,12 +12,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gaopin.config import OwnerSettings, Settings
+from gaopin.io.bulk import collector_paused
 from gaopin.io.load import LoadResult
 from gaopin.io.canonical import arrow
 from gaopin.rules.outcomes import LEVELS, escalation_codes
 from gaopin.rules.persons import Links
 from gaopin.rules.prepare import Prepared, prepare
-from gaopin.rules.warnings import UNASSIGNED, Warning, bulk_objects, find_warnings, stable_argsort, tied_positions
+from gaopin.rules.warnings import UNASSIGNED, Warning, find_warnings, stable_argsort, tied_positions
 from gaopin.schema import compact
 
 
@@ -55,7 +56,7 @@ class WarnReport:
     center_head: str = ""
 
     def to_dict(self) -> dict:
-        with bulk_objects():
+        with collector_paused():
             return {
                 "warnings": [w.to_dict() for w in self.warnings],
                 "escalations": [e.to_dict() for e in self.escalations],
@@ -101,7 +102,7 @@ def escalations(prepared: Prepared, owners: OwnerSettings) -> tuple[list[Escalat
     communities = _texts(frame["community"], hit)
     lookup = owner_lookup(owners)
     owner_by_community = {c: lookup(c) for c in set(communities)}
-    with bulk_objects():
+    with collector_paused():
         return [
             Escalation(ticket_id=ids[i], level=LEVELS[lv], community=c, unit=u, received_at="" if na else r, owner=owner_by_community[c])
             for i, lv, c, u, r, na in zip(order.tolist(), levels, communities, _texts(frame["unit"], hit), stamps, missing)
@@ -138,6 +139,13 @@ def warn(
     progress: Callable[[str], None] | None = None,
 ) -> WarnReport:
     """Warnings (optionally only those ending on `on`, or since `since`) and escalations."""
+    with collector_paused():
+        return _warn(result, settings, on, since, links, show_phones, progress)
+
+
+def _warn(
+    result: LoadResult, settings: Settings, on: date | None, since: date | None, links: Links, show_phones: bool, progress: Callable[[str], None] | None
+) -> WarnReport:
     if progress:
         progress("归一点位、识别诉求人")
     prepared = prepare(result, settings, links)
