@@ -304,11 +304,12 @@ class Store:
     def has_any_import(self) -> bool:
         return self.conn.execute("SELECT 1 FROM imports LIMIT 1").fetchone() is not None
 
-    def import_result(self, result: LoadResult, file_name: str, sha256: str | Future[str], now: datetime) -> FileImport:
+    def import_result(self, result: LoadResult, file_name: str, sha256: str | Future[str] | Callable[[], Future[str]], now: datetime) -> FileImport:
         """Add one loaded export in one transaction: new tickets inserted, changed fields updated
         (a blank never erases a stored value), earlier values kept as history.
 
-        `sha256` may still be being computed: it is needed only when the transaction ends."""
+        `sha256` may still be being computed: it is needed only when the transaction ends. A
+        callable starts computing it when SQLite starts inserting, on the core that leaves idle."""
         summary = FileImport(file=file_name, rejected=list(result.rejected))
         frame = result.frame
         # Both are Arrow's work, outside the GIL: side by side.
@@ -332,6 +333,8 @@ class Store:
                 table = _arrow_text(fresh, STORED)
                 table = table.append_column("first_import", pa.array(np.full(len(fresh), import_id, dtype="int64")))
                 table = table.append_column("last_import", pa.array(np.full(len(fresh), import_id, dtype="int64")))
+                if callable(sha256):
+                    sha256 = sha256()
                 cur.adbc_ingest("tickets", table, mode="append")
             if known.any():
                 updated, unchanged = self._merge_known(cur, text[known], import_id)
@@ -350,7 +353,7 @@ class Store:
                 cur.execute("INSERT OR IGNORE INTO fields (name) VALUES (?)", parameters=(name,))
             cur.execute(
                 "UPDATE imports SET sha256 = ?, new = ?, updated = ?, unchanged = ? WHERE id = ?",
-                parameters=(sha256 if isinstance(sha256, str) else sha256.result(), summary.new, summary.updated, summary.unchanged, import_id),
+                parameters=(sha256 if isinstance(sha256, str) else (sha256() if callable(sha256) else sha256).result(), summary.new, summary.updated, summary.unchanged, import_id),
             )
         return summary
 
@@ -585,7 +588,7 @@ def import_files(
             # Nothing to skip: the file is hashed while SQLite stores its tickets (both outside the GIL).
             result = load([path], settings, keep_extra=True)
             with ThreadPoolExecutor(max_workers=1) as pool:
-                done = store.import_result(result, path.name, pool.submit(file_sha256, path), now)
+                done = store.import_result(result, path.name, lambda: pool.submit(file_sha256, path), now)
         else:
             sha = file_sha256(path)
             if store.has_import(sha):
