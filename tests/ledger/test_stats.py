@@ -9,7 +9,7 @@ import pytest
 import pyarrow as pa
 from hypothesis import given, settings as hsettings, strategies as st
 
-from gaopin.ledger.stats import EntryStats
+from gaopin.ledger.stats import Coded, EntryStats
 from gaopin.periods import Period
 
 BASE = pd.Timestamp("2024-07-30")
@@ -28,7 +28,8 @@ def stats_of(t: pd.DataFrame) -> EntryStats:
     """The figures of a frame of entry_id, ticket_id, received_at, person, community, caller_name."""
     codes, index = pd.factorize(t["entry_id"])
     text = {c: pa.array(t[c].astype("str"), pa.string()) for c in ("ticket_id", "person", "community", "caller_name")}
-    return EntryStats.build([str(e) for e in index], codes, text["ticket_id"], t["received_at"].to_numpy(), text["person"], text["community"], text["caller_name"])
+    coded = {c: Coded.of(text[c]) for c in ("person", "community", "caller_name")}
+    return EntryStats.build([str(e) for e in index], codes, text["ticket_id"], t["received_at"].to_numpy(), coded["person"], coded["community"], coded["caller_name"])
 
 
 def frame_of(rows) -> pd.DataFrame:

@@ -592,11 +592,6 @@ def _stats(frame: pd.DataFrame, members: list[np.ndarray], person: np.ndarray, t
 
 
 def _texts_coded(frame: pd.DataFrame) -> tuple[Coded, Coded]:
-    return _coded(frame["community"]), _coded(frame["caller_name"])
-
-
-def _coded(column: pd.Series) -> Coded:
-    """The column as integer codes: memberships then take integers, not strings (a ticket is
-    in up to three entries, and the figures compare values only)."""
-    encoded = pc.dictionary_encode(arrow(column).combine_chunks())
-    return Coded(pc.fill_null(encoded.indices, -1).to_numpy().astype("int64"), encoded.dictionary)
+    """Communities and names as integer codes: memberships then take integers, not strings (a
+    ticket is in up to three entries, and the figures compare values only)."""
+    return Coded.of(arrow(frame["community"])), Coded.of(arrow(frame["caller_name"]))

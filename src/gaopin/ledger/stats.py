@@ -31,21 +31,22 @@ class Coded:
     codes: np.ndarray
     labels: pa.Array | None = None  # needed only where values are compared (modes)
 
+    @classmethod
+    def of(cls, values: pa.Array | pa.ChunkedArray) -> "Coded":
+        """Text values dictionary-encoded (a blank is -1)."""
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks()
+        encoded = pc.dictionary_encode(values)
+        return cls(pc.fill_null(encoded.indices, -1).to_numpy().astype("int64"), encoded.dictionary)
+
     def take(self, rows: np.ndarray) -> "Coded":
         return Coded(self.codes[rows], self.labels)
 
 
-def _codes(values: pa.Array | pa.ChunkedArray | Coded, ordered: bool = True) -> tuple[np.ndarray, pa.Array | None]:
+def _codes(values: Coded, ordered: bool = True) -> tuple[np.ndarray, pa.Array | None]:
     """Integer codes of values (-1: missing) and their labels; with `ordered`, codes follow the
     sorted values (Arrow orders UTF-8 bytes, which is the code point order Python sorts by)."""
-    if isinstance(values, Coded):
-        raw, dictionary = np.asarray(values.codes, dtype="int64"), values.labels
-    else:
-        if isinstance(values, pa.ChunkedArray):
-            values = values.combine_chunks()
-        encoded = pc.dictionary_encode(values)
-        raw = pc.fill_null(encoded.indices, -1).to_numpy().astype("int64")
-        dictionary = encoded.dictionary
+    raw, dictionary = np.asarray(values.codes, dtype="int64"), values.labels
     if not ordered:
         return raw, dictionary
     # Sorted order makes "the smallest value" a comparison of codes.
@@ -109,13 +110,13 @@ class EntryStats:
         codes: np.ndarray,
         ticket_ids: pa.Array | pa.ChunkedArray,
         received: np.ndarray,
-        person: pa.Array | pa.ChunkedArray | Coded,
-        community: pa.Array | pa.ChunkedArray | Coded,
-        name: pa.Array | pa.ChunkedArray | Coded,
+        person: Coded,
+        community: Coded,
+        name: Coded,
     ) -> "EntryStats":
         """From one row per (entry, ticket): the entry's code (position in entry_ids) and the
-        ticket's id, receipt time (datetime64), person, community and caller name (as text,
-        or as `Coded`)."""
+        ticket's id, receipt time (datetime64), person, community and caller name (as codes;
+        `Coded.of` encodes text)."""
         n = len(entry_ids)
         codes = np.asarray(codes, dtype="int64")
         seconds = np.asarray(received).astype("datetime64[s]").astype("int64")
@@ -141,12 +142,9 @@ class EntryStats:
         last = np.where(has, days[np.maximum(offsets[1:] - 1, 0)] if len(days) else 0, 0)
         first_seen = [str(EPOCH_DAY + int(d)) if h else None for d, h in zip(first.tolist(), has.tolist())]
         last_seen = [str(EPOCH_DAY + int(d)) if h else None for d, h in zip(last.tolist(), has.tolist())]
-        take = pa.array(order)
 
-        def taken(values: pa.Array | pa.ChunkedArray | Coded) -> pa.Array | pa.ChunkedArray | Coded:
-            if in_order:
-                return values
-            return values.take(order) if isinstance(values, Coded) else pc.take(values, take)
+        def taken(values: Coded) -> Coded:
+            return values if in_order else values.take(order)
 
         person_codes, _ = _codes(taken(person), ordered=False)
         known = person_codes >= 0
