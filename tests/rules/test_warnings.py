@@ -1,14 +1,10 @@
 from datetime import date
 
-import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 from tests.builders import at, tickets
 
 from gaopin.config import Settings
 from gaopin.rules.warn import warn
-from gaopin.rules.warnings import stable_argsort, stable_order
 
 CAT = "城市管理->市容环境->占道经营"
 OTHER = "城市管理->噪声扰民->生活噪声"
@@ -216,16 +212,3 @@ def test_titles_are_masked_unless_asked():
     rows = [t("2024-08-03", m, title="请回电13812345678") for m in range(3)]
     assert run(rows).warnings[0].titles == ["请回电138****5678"]
     assert run(rows, show_phones=True).warnings[0].titles == ["请回电13812345678"]
-
-
-@given(st.lists(st.tuples(st.integers(0, 3), st.integers(-2, 2)), max_size=30))
-def test_stable_order_equals_lexsort(pairs):
-    key = np.array([k for k, _ in pairs], dtype=np.int64)
-    received = np.array([r for _, r in pairs], dtype=np.int64)
-    assert stable_order(key, received).tolist() == np.lexsort((received, key)).tolist()
-
-
-@given(st.lists(st.integers(-3, 3) | st.sampled_from([np.iinfo(np.int64).max, np.iinfo(np.int64).min]), max_size=40))
-def test_stable_argsort_equals_numpys_stable_sort(values):
-    key = np.array(values, dtype=np.int64)
-    assert stable_argsort(key).tolist() == np.argsort(key, kind="stable").tolist()

@@ -51,7 +51,7 @@ from gaopin.ledger.model import (
 )
 from gaopin.ledger.stats import Coded, EntryStats
 from gaopin.rules.prepare import DAY, PERSON, POINT as POINT_COL, PROBLEM, prepare
-from gaopin.rules.warnings import stable_argsort, stable_order
+from gaopin.rules.sorting import stable_argsort, stable_order
 from gaopin.store.store import Store
 
 EPOCH = date(1970, 1, 1)

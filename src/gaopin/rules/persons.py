@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gaopin.io.canonical import ONE_DIGIT_REPEATED, matches, series
+from gaopin.rules.sorting import sorted_unique
 from gaopin.schema import compact, is_usable_phone
 
 # The issue's list, plus the other placeholders exports use for "a resident" (居民, 业主 …).
@@ -103,7 +104,7 @@ def link_persons(found: Callers, point_codes: np.ndarray, links: Links = Links()
     if len(pair) and (int(pair.max()) + 1) * max(len(nodes), 1) >= 1 << 62:
         pair, _ = pd.factorize(pair)  # renumbered densely, so that (pair, phone) fits one int64
     # Pairs are only grouped, never ordered by meaning: their raw numbers do, unhashed.
-    triples = _sorted_unique(pair.astype(np.int64) * max(len(nodes), 1) + phone_codes[rows])
+    triples = sorted_unique(pair.astype(np.int64) * max(len(nodes), 1) + phone_codes[rows])
     pair_of, phone_of = np.divmod(triples, max(len(nodes), 1))
     first = np.ones(len(triples), dtype=bool)
     first[1:] = pair_of[1:] != pair_of[:-1]
@@ -123,7 +124,7 @@ def link_persons(found: Callers, point_codes: np.ndarray, links: Links = Links()
 
 def _smallest_linked(nodes: pa.Array, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """For every node, the code of the smallest node (as text) connected to it by the edges a–b."""
-    touched = _sorted_unique(np.concatenate([a, b]))
+    touched = sorted_unique(np.concatenate([a, b]))
     # Rank the linked numbers as text, so that the smallest label of a component is its smallest number.
     # Arrow compares UTF-8 bytes, which order as the code points (Python's order); the
     # numbers are distinct, so no tie makes the order depend on the sort's stability.
@@ -149,11 +150,3 @@ def _smallest_linked(nodes: pa.Array, a: np.ndarray, b: np.ndarray) -> np.ndarra
     by_rank = touched[order]
     root[touched] = by_rank[label[rank]]
     return root
-
-
-def _sorted_unique(values: np.ndarray) -> np.ndarray:
-    # np.unique hashes first in numpy 2, several times slower than sorting here.
-    values = np.sort(values)
-    keep = np.ones(len(values), dtype=bool)
-    keep[1:] = values[1:] != values[:-1]
-    return values[keep]

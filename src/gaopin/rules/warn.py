@@ -18,7 +18,8 @@ from gaopin.io.canonical import arrow
 from gaopin.rules.outcomes import LEVELS, escalation_codes
 from gaopin.rules.persons import Links
 from gaopin.rules.prepare import Prepared, prepare
-from gaopin.rules.warnings import UNASSIGNED, Warning, find_warnings, stable_argsort, tied_positions
+from gaopin.rules.sorting import stable_argsort, tied_positions
+from gaopin.rules.warnings import UNASSIGNED, Warning, find_warnings
 from gaopin.schema import compact
 
 

@@ -26,6 +26,7 @@ from gaopin.io.bulk import collector_paused
 from gaopin.io.canonical import arrow
 from gaopin.privacy import mask_phones_in_text
 from gaopin.rules.prepare import DAY, PERSON, POINT, PROBLEM
+from gaopin.rules.sorting import sorted_unique, stable_argsort, stable_order
 
 POINT_DAY, TWO_DAY = "point_day", "two_day"
 RULE_LABELS = {POINT_DAY: "单日同点位", TWO_DAY: "两日多人"}
@@ -112,48 +113,6 @@ def _rule_rows(frame: pd.DataFrame, codes: dict[str, np.ndarray] | None = None) 
     return _Rows(key[order], d[order], person[order], received[order], positions[order])
 
 
-def stable_order(key: np.ndarray, received: np.ndarray) -> np.ndarray:
-    """np.lexsort((received, key)), which also orders the days (a function of the time).
-
-    One int64 per row sorted by quicksort is several times faster than a stable sort; the
-    few rows with equal (key, time) are then put back in row order, as a stable sort leaves them.
-    """
-    if not len(key):
-        return np.lexsort((received, key))
-    low, span = int(received.min()), int(received.max()) - int(received.min()) + 1
-    if (int(key.max()) + 1) * span >= 1 << 62:
-        return np.lexsort((received, key))
-    combined = key * span + (received - low)
-    order = np.argsort(combined)
-    ordered = combined[order]
-    at = tied_positions(ordered)
-    if len(at):
-        # Runs of equal values are contiguous: sorting their members by (value, row) fixes each run.
-        order[at] = order[at][np.lexsort((order[at], ordered[at]))]
-    return order
-
-
-def stable_argsort(key: np.ndarray) -> np.ndarray:
-    """np.argsort(key, kind="stable"), by a quicksort of (key, row) made one distinct int64:
-    numpy's stable sort of int64 is a timsort, several times slower."""
-    n = len(key)
-    if not n:
-        return np.argsort(key, kind="stable")
-    low = int(key.min())
-    if (int(key.max()) - low + 1) * n >= 1 << 62:
-        return np.argsort(key, kind="stable")
-    return np.argsort((key.astype(np.int64) - low) * n + np.arange(n, dtype=np.int64))
-
-
-def tied_positions(ordered: np.ndarray) -> np.ndarray:
-    """Positions of a sorted array that belong to a run of two or more equal values."""
-    tie = ordered[1:] == ordered[:-1]
-    member = np.zeros(len(ordered), dtype=bool)
-    member[1:] |= tie
-    member[:-1] |= tie
-    return np.flatnonzero(member)
-
-
 @dataclass
 class _Days:
     """One entry per (key, day) with tickets, in row order: where its rows start, how many."""
@@ -191,7 +150,7 @@ def two_day_groups(rows: _Rows, days: _Days, min_tickets: int, min_persons: int)
     day_of = np.repeat(np.arange(m), days.n)
     known = rows.person >= 0
     span = int(rows.person.max(initial=0)) + 1
-    pairs = _sorted_unique(day_of[known] * span + rows.person[known])
+    pairs = sorted_unique(day_of[known] * span + rows.person[known])
     pair_day = pairs // span
     p = np.bincount(pair_day, minlength=m)
     before = pairs - span  # the same person, the day before
@@ -208,14 +167,6 @@ def two_day_groups(rows: _Rows, days: _Days, min_tickets: int, min_persons: int)
     first, last = fire[new_chain], fire[np.append(new_chain[1:], True)]
     begin = np.where(has_prev[first], days.start[first - 1], days.start[first])
     return begin, days.start[last] + days.n[last]
-
-
-def _sorted_unique(values: np.ndarray) -> np.ndarray:
-    # np.unique hashes first in numpy 2, several times slower than sorting here.
-    values = np.sort(values)
-    keep = np.ones(len(values), dtype=bool)
-    keep[1:] = values[1:] != values[:-1]
-    return values[keep]
 
 
 def _pylist(column: pd.Series, take: np.ndarray) -> list:
@@ -283,7 +234,7 @@ def _distinct_counts(group_of: np.ndarray, codes: np.ndarray, g: int) -> list[in
     """Distinct codes (≥ 0) per group."""
     known = codes >= 0
     span = int(codes.max(initial=0)) + 1
-    pairs = _sorted_unique(group_of[known] * span + codes[known])
+    pairs = sorted_unique(group_of[known] * span + codes[known])
     return np.bincount(pairs // span, minlength=g).tolist()
 
 

@@ -1,0 +1,26 @@
+"""The fast stable sorts against numpy's own."""
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gaopin.rules.sorting import sorted_unique, stable_argsort, stable_order
+
+
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(-2, 2)), max_size=30))
+def test_stable_order_equals_lexsort(pairs):
+    key = np.array([k for k, _ in pairs], dtype=np.int64)
+    received = np.array([r for _, r in pairs], dtype=np.int64)
+    assert stable_order(key, received).tolist() == np.lexsort((received, key)).tolist()
+
+
+@given(st.lists(st.integers(-3, 3) | st.sampled_from([np.iinfo(np.int64).max, np.iinfo(np.int64).min]), max_size=40))
+def test_stable_argsort_equals_numpys_stable_sort(values):
+    key = np.array(values, dtype=np.int64)
+    assert stable_argsort(key).tolist() == np.argsort(key, kind="stable").tolist()
+
+
+@given(st.lists(st.integers(-5, 5), max_size=40))
+def test_sorted_unique_equals_numpys_unique(values):
+    arr = np.array(values, dtype=np.int64)
+    assert sorted_unique(arr).tolist() == np.unique(arr).tolist()
