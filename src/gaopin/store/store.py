@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import sqlite3
 from collections import Counter
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -304,57 +305,59 @@ class Store:
     def has_any_import(self) -> bool:
         return self.conn.execute("SELECT 1 FROM imports LIMIT 1").fetchone() is not None
 
-    def import_result(self, result: LoadResult, file_name: str, sha256: str | Future[str] | Callable[[], Future[str]], now: datetime) -> FileImport:
+    def import_result(self, result: LoadResult, file_name: str, sha256: str | Callable[[], str], now: datetime) -> FileImport:
         """Add one loaded export in one transaction: new tickets inserted, changed fields updated
         (a blank never erases a stored value), earlier values kept as history.
 
-        `sha256` may still be being computed: it is needed only when the transaction ends. A
-        callable starts computing it when SQLite starts inserting, on the core that leaves idle."""
+        `sha256` may be the function that computes it (over a file of hundreds of MB): it then
+        runs in a thread while SQLite inserts, on the core that insert leaves idle."""
         summary = FileImport(file=file_name, rejected=list(result.rejected))
         frame = result.frame
-        # Both are Arrow's work, outside the GIL: side by side.
         with ThreadPoolExecutor(max_workers=1) as pool:
+            # Both are Arrow's work, outside the GIL: side by side.
             extra = pool.submit(_extra_json, frame, result.extra_columns)
             text = _text_frame(frame)
             text["extra"] = extra.result()
-        with self._bulk_transaction() as cur:
-            cur.execute(
-                "INSERT INTO imports (file_name, sha256, imported_at, rows, new, updated, unchanged, rejected) VALUES (?, ?, ?, ?, 0, 0, 0, ?)",
-                parameters=(file_name, sha256 if isinstance(sha256, str) else "", now.strftime(TEXT_FORMAT), len(frame) + len(result.rejected), len(result.rejected)),
-            )
-            cur.execute("SELECT last_insert_rowid()")
-            import_id = int(cur.fetchone()[0])
-            cur.execute("SELECT ticket_id FROM tickets")
-            known_ids = cur.fetch_arrow_table().column(0)
-            known = pc.is_in(arrow(text["ticket_id"]), value_set=known_ids).to_numpy(zero_copy_only=False) if len(known_ids) else np.zeros(len(text), dtype=bool)
-            fresh = text[~known]
-            summary.new = len(fresh)
-            if len(fresh):
-                table = _arrow_text(fresh, STORED)
-                table = table.append_column("first_import", pa.array(np.full(len(fresh), import_id, dtype="int64")))
-                table = table.append_column("last_import", pa.array(np.full(len(fresh), import_id, dtype="int64")))
-                if callable(sha256):
-                    sha256 = sha256()
-                cur.adbc_ingest("tickets", table, mode="append")
-            if known.any():
-                updated, unchanged = self._merge_known(cur, text[known], import_id)
-                summary.updated, summary.unchanged = updated, unchanged
-            if result.rejected:
-                rejected = pa.table(
-                    {
-                        "import_id": pa.array([import_id] * len(result.rejected), pa.int64()),
-                        "file_row": pa.array([p.row for p in result.rejected], pa.int64()),
-                        "value": pa.array([p.value for p in result.rejected], pa.string()),
-                        "reason": pa.array([p.message for p in result.rejected], pa.string()),
-                    }
+            hashing = None
+            with self._bulk_transaction() as cur:
+                cur.execute(
+                    "INSERT INTO imports (file_name, sha256, imported_at, rows, new, updated, unchanged, rejected) VALUES (?, ?, ?, ?, 0, 0, 0, ?)",
+                    parameters=(file_name, "" if callable(sha256) else sha256, now.strftime(TEXT_FORMAT), len(frame) + len(result.rejected), len(result.rejected)),
                 )
-                cur.adbc_ingest("rejected_rows", rejected, mode="append")
-            for name in sorted(result.fields):
-                cur.execute("INSERT OR IGNORE INTO fields (name) VALUES (?)", parameters=(name,))
-            cur.execute(
-                "UPDATE imports SET sha256 = ?, new = ?, updated = ?, unchanged = ? WHERE id = ?",
-                parameters=(sha256 if isinstance(sha256, str) else (sha256() if callable(sha256) else sha256).result(), summary.new, summary.updated, summary.unchanged, import_id),
-            )
+                cur.execute("SELECT last_insert_rowid()")
+                import_id = int(cur.fetchone()[0])
+                cur.execute("SELECT ticket_id FROM tickets")
+                known_ids = cur.fetch_arrow_table().column(0)
+                known = pc.is_in(arrow(text["ticket_id"]), value_set=known_ids).to_numpy(zero_copy_only=False) if len(known_ids) else np.zeros(len(text), dtype=bool)
+                fresh = text[~known]
+                summary.new = len(fresh)
+                if len(fresh):
+                    table = _arrow_text(fresh, STORED)
+                    table = table.append_column("first_import", pa.array(np.full(len(fresh), import_id, dtype="int64")))
+                    table = table.append_column("last_import", pa.array(np.full(len(fresh), import_id, dtype="int64")))
+                    if callable(sha256):
+                        hashing = pool.submit(sha256)
+                    cur.adbc_ingest("tickets", table, mode="append")
+                if known.any():
+                    updated, unchanged = self._merge_known(cur, text[known], import_id)
+                    summary.updated, summary.unchanged = updated, unchanged
+                if result.rejected:
+                    rejected = pa.table(
+                        {
+                            "import_id": pa.array([import_id] * len(result.rejected), pa.int64()),
+                            "file_row": pa.array([p.row for p in result.rejected], pa.int64()),
+                            "value": pa.array([p.value for p in result.rejected], pa.string()),
+                            "reason": pa.array([p.message for p in result.rejected], pa.string()),
+                        }
+                    )
+                    cur.adbc_ingest("rejected_rows", rejected, mode="append")
+                for name in sorted(result.fields):
+                    cur.execute("INSERT OR IGNORE INTO fields (name) VALUES (?)", parameters=(name,))
+                digest = sha256 if not callable(sha256) else hashing.result() if hashing else sha256()
+                cur.execute(
+                    "UPDATE imports SET sha256 = ?, new = ?, updated = ?, unchanged = ? WHERE id = ?",
+                    parameters=(digest, summary.new, summary.updated, summary.unchanged, import_id),
+                )
         return summary
 
     def _merge_known(self, cur, incoming: pd.DataFrame, import_id: int) -> tuple[int, int]:
@@ -586,9 +589,7 @@ def import_files(
             load([path], settings)  # raises the loader's own clear error
         if force or not store.has_any_import():
             # Nothing to skip: the file is hashed while SQLite stores its tickets (both outside the GIL).
-            result = load([path], settings, keep_extra=True)
-            with ThreadPoolExecutor(max_workers=1) as pool:
-                done = store.import_result(result, path.name, lambda: pool.submit(file_sha256, path), now)
+            done = store.import_result(load([path], settings, keep_extra=True), path.name, functools.partial(file_sha256, path), now)
         else:
             sha = file_sha256(path)
             if store.has_import(sha):
