@@ -128,12 +128,7 @@ def has_text(s: pd.Series) -> np.ndarray:
 
 def map_unique(s: pd.Series, fn: Callable[[str], str]) -> pd.Series:
     """Apply fn to each distinct non-blank value once ("" results become NA)."""
-    codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    if len(uniques) == 0:
-        return s.astype("str")
-    mapped = pa.array([fn(u) or None for u in uniques.tolist()], type=pa.string())
-    taken = pc.take(mapped, pa.array(codes, mask=codes < 0))
-    return series(taken, s.index)
+    return map_unique_coded(s, fn)[0]
 
 
 def map_unique_coded(s: pd.Series, fn: Callable[[str], str]) -> tuple[pd.Series, np.ndarray]:

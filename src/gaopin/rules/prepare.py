@@ -103,7 +103,7 @@ def prepare(result: LoadResult, settings: Settings, links: Links = Links(), appl
                 notes.append(f"{blank} 张工单没有地址，未参与点位规则。")
         else:
             frame[POINT] = text_column(frame["community"])
-            codes[POINT] = _codes(frame[POINT])
+            codes[POINT] = dense_codes(frame[POINT])
             notes.append("导出中没有地址列，以社区代替点位。")
             if not result.has("community"):
                 notes.append("导出中也没有社区列，点位规则无法使用。")
@@ -129,14 +129,10 @@ def prepare(result: LoadResult, settings: Settings, links: Links = Links(), appl
 
 def _problems_coded(category: pd.Series | None, index: pd.Index, level: int) -> tuple[pd.Series, np.ndarray]:
     problem = _problems(category, index, level)
-    return problem, _codes(problem)
+    return problem, dense_codes(problem)
 
 
-def _codes(values: pd.Series) -> np.ndarray:
+def dense_codes(values: pd.Series | np.ndarray) -> np.ndarray:
+    """Dense integer codes of a column (-1 for blank); the code order carries no meaning."""
     codes, _ = pd.factorize(values, use_na_sentinel=True)
     return codes.astype(np.int64, copy=False)
-
-
-def day_numbers(days: pd.Series) -> np.ndarray:
-    """Calendar days as integers (days since 1970-01-01)."""
-    return days.to_numpy().astype("datetime64[D]").astype("int64")

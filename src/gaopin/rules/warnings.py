@@ -25,7 +25,7 @@ from gaopin.config import RulesSettings
 from gaopin.io.bulk import collector_paused
 from gaopin.io.canonical import arrow
 from gaopin.privacy import mask_phones_in_text
-from gaopin.rules.prepare import DAY, PERSON, POINT, PROBLEM
+from gaopin.rules.prepare import DAY, PERSON, POINT, PROBLEM, dense_codes
 from gaopin.rules.sorting import sorted_unique, stable_argsort, stable_order
 
 POINT_DAY, TWO_DAY = "point_day", "two_day"
@@ -69,15 +69,6 @@ class Warning:
         return f"{self.rule}|{self.point}|{self.category}|{self.start.isoformat()}"
 
 
-KEY_SPAN = 1 << 22  # larger than any day number (days since 1970)
-
-
-def _codes(values: pd.Series | np.ndarray) -> np.ndarray:
-    """Dense integer codes of a column (-1 for blank); the code order carries no meaning."""
-    codes, _ = pd.factorize(values, use_na_sentinel=True)
-    return codes.astype("int64")
-
-
 @dataclass
 class _Rows:
     """Usable tickets as integers only, sorted by (key, day, time): key per (point, problem),
@@ -95,7 +86,7 @@ def _rule_rows(frame: pd.DataFrame, codes: dict[str, np.ndarray] | None = None) 
     positions = np.flatnonzero(usable)
 
     def coded(name: str) -> np.ndarray:
-        return codes[name] if codes and name in codes else _codes(frame[name])
+        return codes[name] if codes and name in codes else dense_codes(frame[name])
 
     # Codes over the whole column, then the usable rows: no copy of the text.
     point = coded(POINT)[positions]
@@ -104,7 +95,7 @@ def _rule_rows(frame: pd.DataFrame, codes: dict[str, np.ndarray] | None = None) 
     # number serves, unhashed, unless it is too large to sort with the time in one int64.
     key = point * (int(problem.max(initial=0)) + 1) + problem
     if len(key) and int(key.max()) >= 1 << 30:
-        key = _codes(key)
+        key = dense_codes(key)
     d = frame[DAY].to_numpy()[positions].astype("datetime64[D]").astype("int64")
     person = coded(PERSON)[positions]
     received = frame["received_at"].to_numpy()[positions].astype("int64")
