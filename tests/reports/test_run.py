@@ -45,6 +45,18 @@ def test_a_kept_ledger_gives_the_same_report_as_a_refresh(db, settings):
     assert kept["ledger"]["month"] == "2024-08" and kept["ledger"]["entries"]
 
 
+def test_exclusions_in_the_store_reach_the_report_when_the_ledger_refreshes_and_when_kept(tmp_path, settings):
+    path = tmp_path / "g.db"
+    with Store(path) as store:
+        import_files([SAMPLE / "tickets.csv"], store, settings, now=datetime(2024, 11, 1))
+        ticket = store.tickets().frame.query("received_at >= '2024-08-01' and received_at < '2024-09-01'")["ticket_id"].iloc[0]
+        store.exclude(ticket, "申诉已通过", TODAY)
+    refreshed = make_report(settings, 8, None, None, str(path), TODAY)  # the ledger's first refresh
+    kept = make_report(settings, 8, None, None, str(path), TODAY)  # the kept ledger
+    assert refreshed["excluded_tickets"] == kept["excluded_tickets"] == [ticket]
+    assert refreshed["overall_excluded"]["tickets"] == refreshed["overall"]["tickets"] - 1
+
+
 def test_the_ledger_follows_the_tickets_year(db, settings, monkeypatch):
     from gaopin.ledger import service
 

@@ -42,15 +42,14 @@ def _latest_year(result) -> int:
     return int(received.max().year)
 
 
-def _store_ledger(db: str | None, settings: Settings, month: int, year: int | None, today: date, read_after: dict | None, result=None) -> tuple[int, dict[str, str], dict]:
-    """(year, exclusions, the month's ledger) from the store; year None: the store's latest."""
+def _store_ledger(db: str | None, settings: Settings, month: int, year: int | None, today: date, read_after: dict | None, result=None) -> tuple[int, dict]:
+    """(year, the month's ledger) from the store; year None: the store's latest."""
     from gaopin.ledger.service import latest_year, ledger_month
 
     with Store(db_path(db, settings), create=False) as store:
         year = year or latest_year(store)
-        exclusions = store.exclusions()
         ledger, _ = ledger_month(store, settings, month, year, today, result=result, read_after=read_after)
-    return year, exclusions, ledger
+    return year, ledger
 
 
 def _read_scope(store: Store, settings: Settings, month: int, year: int | None) -> tuple[int, date] | None:
@@ -105,6 +104,7 @@ def make_report(
         raise UsageError(f"月份 {month} 不对", "--month 应在 1 到 12 之间")
     fields = set(REPORT_FIELDS)
     ledger_reads, read_after, scope = False, None, None
+    exclusions: dict[str, str] = {}
     if not files:
         from gaopin.ledger.refresh import NEEDED as LEDGER_FIELDS, data_inputs, is_current
 
@@ -112,6 +112,7 @@ def make_report(
             # An up-to-date ledger needs no tickets; otherwise its refresh shares this read.
             ledger_reads = not is_current(store, settings, today)
             read_after = data_inputs(store.conn, settings, today)
+            exclusions = store.exclusions()
             if not ledger_reads and store.ticket_count():
                 scope = _read_scope(store, settings, month, year)
         if ledger_reads:
@@ -128,7 +129,6 @@ def make_report(
         if after_read:
             after_read()
         year = year or _latest_year(result)
-        exclusions: dict[str, str] = {}
         ledger = None
         refresh_here = False
         if not files:
@@ -136,10 +136,8 @@ def make_report(
                 progress("更新高频诉求台账")  # the month's figures are computed meanwhile when it refreshes
             kept = early.result() if early else None
             if kept and kept[0] == year:
-                _, exclusions, ledger = kept
+                _, ledger = kept
             else:
-                with Store(db_path(db, settings), create=False) as store:
-                    exclusions = store.exclusions()
                 refresh_here = True
         rankings = read_rankings(settings.resolve_path(settings.report.rankings)) if settings.report.rankings else None
 
@@ -153,7 +151,7 @@ def make_report(
             # the refresh (mostly waiting on its own threads) runs here, where Ctrl-C stops it
             # and its transaction is rolled back, as before.
             computing = pool.submit(figures, None)
-            _, _, ledger = _store_ledger(db, settings, month, year, today, read_after, result if ledger_reads else None)
+            _, ledger = _store_ledger(db, settings, month, year, today, read_after, result if ledger_reads else None)
             report = computing.result()
             report["ledger"] = ledger
         else:
