@@ -26,7 +26,6 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, event, given, settings, strategies as st
 
 from gaopin.errors import GaopinError, InputError

@@ -13,7 +13,6 @@ import re
 import shutil
 import subprocess
 import threading
-from datetime import date
 from pathlib import Path
 
 import pytest

@@ -94,7 +94,7 @@ def test_rankings_csv(tmp_path):
         read_rankings(path)
 
 
-from datetime import date, timedelta
+from datetime import date
 
 import pandas as pd
 from hypothesis import given

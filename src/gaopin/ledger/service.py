@@ -15,7 +15,6 @@ from gaopin.io.write import Sheet, write_xlsx
 from gaopin.ledger.model import (
     CALLER,
     CLOSED,
-    ISSUE,
     KEY_SEP,
     KIND_LABELS,
     KINDS,

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from gaopin.io.canonical import ONE_DIGIT_REPEATED, matches, series
 from gaopin.rules.sorting import sorted_unique
-from gaopin.schema import compact, is_usable_phone
+from gaopin.schema import compact
 
 # The list, plus the other placeholders exports use for "a resident" (居民, 业主 …).
 GENERIC_NAMES = frozenset(

@@ -369,7 +369,6 @@ def _serial(day: np.ndarray, sec: np.ndarray) -> np.ndarray:
 
 def _callers(caller: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Name and phone as functions of the caller id, so a repeat caller is always the same."""
-    n = len(caller)
     h1 = (caller * 2654435761) % 2**31
     h2 = (caller * 40503 + 12345) % 2**31
     name = SURNAMES[np.searchsorted(SURNAME_CDF, (h1 % 10007) / 10007.0)] + NAME_TAILS[h2 % len(NAME_TAILS)]

@@ -6,7 +6,6 @@ import functools
 import hashlib
 import json
 import os
-import sqlite3
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
