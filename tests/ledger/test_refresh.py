@@ -81,3 +81,25 @@ def test_keys_coded_by_prepare_name_the_same_values_as_a_fresh_factorisation():
         want = [names_b[c] if c >= 0 else None for c in b.tolist()]
         assert got == want and len(set(names_a)) == len(names_a)
     assert pd.Series(coded.issue).nunique() == pd.Series(plain.issue).nunique()
+
+
+def test_person_phones_from_prepares_phone_codes_equal_a_fresh_factorisation():
+    import numpy as np
+
+    from gaopin.ledger.refresh import Columns, PersonPhones
+    from gaopin.rules.prepare import PHONE, prepare
+
+    rows_ = rows("A", "13800000001", "赵建国", range(4)) + rows("B", "13900000002", "赵建国", range(3)) + rows("C", "13700000003", "钱女士", range(3), point="桥一社区5号楼")
+    # An unusable number between usable ones, a blank one, and a number used again later.
+    rows_ += [{"ticket_id": f"N{i:03d}", "received_at": "2024-08-02 09:00:00", "caller_phone": phone, "caller_name": "孙", "address": "桥一社区6号楼", "category": ""} for i, phone in enumerate(["1111111", "", "13600000004", "13900000002", "123"])]
+    prepared = prepare(tickets(rows_), Settings())
+    frame, cols = prepared.frame, Columns.of(prepared.frame, prepared.codes)
+    assert prepared.phones is not None and (prepared.codes[PHONE] >= 0).sum() == frame["person"].notna().sum()
+    coded = PersonPhones(frame, cols, prepared.codes[PHONE], prepared.phones)
+    plain = PersonPhones(frame, cols)
+    everyone = np.arange(-1, len(cols.persons), dtype="int64")
+    assert coded.phones_of_codes(everyone) == plain.phones_of_codes(everyone)
+    assert [p for ps in plain.phones_of_codes(everyone) for p in ps] != []
+    asked = ["13800000001", "13900000002", "13600000004", "1111111", "19999999999"]
+    assert [coded.get(p) for p in asked] == [plain.get(p) for p in asked]
+    assert coded.get("13900000002") == plain.get("13800000001") == "13600000004"  # linked through 孙 at 6号楼

@@ -1,6 +1,10 @@
-import pandas as pd
+import re
 
-from gaopin.rules.persons import Links, callers, link_persons, name_key, person_column
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings, strategies as st
+
+from gaopin.rules.persons import Links, callers, link_persons, name_key, person_column, phone_codes, usable_phones
 
 
 def persons(rows, links=Links()):
@@ -75,3 +79,43 @@ def test_person_codes_are_equal_exactly_where_the_persons_are():
             for j in range(len(got)):
                 if got[i] is not None and got[j] is not None:
                     assert (codes[i] == codes[j]) == (got[i] == got[j]), links
+
+
+# --- phone codes: against a plain reference -------------------------------------------------
+
+def reference_phone_codes(values):
+    """Codes by first appearance of the values that are ASCII digits only, ≥7, not one digit repeated."""
+    number: dict[str, int] = {}
+    codes = []
+    for v in values:
+        usable = v is not None and re.fullmatch(r"[0-9]{7,}", v) is not None and len(set(v)) > 1
+        codes.append(number.setdefault(v, len(number)) if usable else -1)
+    return codes, list(number)
+
+
+PHONE_VALUES = st.one_of(
+    st.text(alphabet="0123456789", max_size=20),  # up to 20 digits: past the integer path's 17
+    st.sampled_from(["0000000", "1111111", "01012345678", "1012345678", "99999999999999999", "０１２３４５６７", "٠١٢٣٤٥٦٧", "²²³⁴⁵⁶⁷", "A000102948", "138 0000 0000", ""]),
+    st.text(max_size=9),
+    st.none(),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(PHONE_VALUES, max_size=40), st.lists(st.sampled_from(["13800000001", "13800000002", "010888888", "0000000000"]), max_size=6))
+def test_phone_codes_match_the_plain_reference(values, repeats):
+    values = values + repeats  # repeated numbers, so that codes are shared
+    codes, phones = phone_codes(pd.Series(values, dtype="str"))
+    want_codes, want_phones = reference_phone_codes(values)
+    assert codes.tolist() == want_codes
+    assert phones.to_pylist() == want_phones
+    usable = usable_phones(pd.Series(values, dtype="str"))
+    assert [None if pd.isna(v) else v for v in usable] == [want_phones[c] if c >= 0 else None for c in want_codes]
+
+
+def test_long_numbers_take_the_text_path_with_the_same_codes():
+    values = ["123456789012345678", "13800000001", "123456789012345678", "888888888888888888", None, "13800000001"]
+    codes, phones = phone_codes(pd.Series(values, dtype="str"))
+    assert codes.tolist() == [0, 1, 0, -1, -1, 1]
+    assert phones.to_pylist() == ["123456789012345678", "13800000001"]
+    assert codes.dtype == np.int64

@@ -161,7 +161,7 @@ def test_rules_on_the_prepared_codes_equal_the_rules_on_the_text(items, mask, pd
         row["community"], row["title"] = it["community"], it["title"]
     cfg = with_rules(pd_min, td_min, 1)
     prepared = prepare(tickets(rows), cfg)
-    assert set(prepared.codes) == {"point", "problem", "person"}
+    assert set(prepared.codes) - {"caller_phone"} == {"point", "problem", "person"}  # phones: when the export has them
     coded = find_warnings(prepared.frame, cfg.rules, mask_phones=mask, codes=prepared.codes)
     plain = find_warnings(prepared.frame, cfg.rules, mask_phones=mask)
     assert [vars(w) for w in coded] == [vars(w) for w in plain]

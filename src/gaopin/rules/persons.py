@@ -15,9 +15,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from gaopin.io.canonical import ONE_DIGIT_REPEATED, matches, series
+from gaopin.io.canonical import ONE_DIGIT_REPEATED, arrow, series
 from gaopin.rules.sorting import sorted_unique
-from gaopin.schema import compact
+from gaopin.schema import MIN_PHONE_DIGITS, compact
 
 # The issue's list, plus the other placeholders exports use for "a resident" (居民, 业主 …).
 GENERIC_NAMES = frozenset(
@@ -45,8 +45,59 @@ class Links:
 
 def usable_phones(phone: pd.Series) -> pd.Series:
     """The phone where it can identify a person (≥7 digits, not one digit repeated), else NA."""
-    ok = matches(phone, r"^[0-9]{7,}$") & ~matches(phone, ONE_DIGIT_REPEATED)
-    return phone.where(ok, pd.NA).astype("str")
+    codes, phones = phone_codes(phone)
+    return _at_codes(phones, codes, phone.index)
+
+
+# Usable numbers of up to this many digits are hashed as integers: length and value in one int64
+# ("0101234567" and "101234567" stay apart). A longer one sends the column to text hashing.
+_INT_DIGITS = 17
+_REPUNITS = np.array([(10**n - 1) // 9 for n in range(_INT_DIGITS + 1)], dtype=np.int64)  # 0, 1, 11, 111 …
+
+
+def phone_codes(phone: pd.Series) -> tuple[np.ndarray, pa.Array]:
+    """Integer codes of the usable phones (-1 for none), numbered in order of first appearance,
+    and the distinct usable phones in code order: `pd.factorize(usable_phones(phone))`.
+
+    Usable: ASCII digits only, at least MIN_PHONE_DIGITS of them, not one digit repeated. A
+    district year has a million tickets and 600,000 numbers: read as integers, they are checked
+    with arithmetic and hashed several times faster than as text."""
+    values = arrow(phone).combine_chunks()
+    size = pc.fill_null(pc.binary_length(values), 0)  # bytes: one per ASCII digit
+    candidate = pc.and_(pc.ascii_is_decimal(values), pc.greater_equal(size, MIN_PHONE_DIGITS))
+    rows = np.flatnonzero(pc.fill_null(candidate, False).to_numpy(zero_copy_only=False))
+    lengths = size.to_numpy(zero_copy_only=False)[rows].astype(np.int64)
+    if len(rows) and int(lengths.max()) > _INT_DIGITS:
+        return _phone_codes_as_text(values, rows)
+    number = pc.cast(values.take(pa.array(rows)), pa.int64()).to_numpy(zero_copy_only=False)
+    # One digit repeated: a multiple of 1…1 with as many digits (0000000 is 0 of them).
+    keep = number % _REPUNITS[lengths] != 0
+    rows, number, lengths = rows[keep], number[keep], lengths[keep]
+    found, _ = pd.factorize(lengths * 10**_INT_DIGITS + number)
+    return _coded(values, rows, found.astype(np.int64, copy=False))
+
+
+def _phone_codes_as_text(values: pa.Array, rows: np.ndarray) -> tuple[np.ndarray, pa.Array]:
+    """`phone_codes` for a column with a number too long for an int64."""
+    texts = values.take(pa.array(rows))
+    repeated = pc.match_substring_regex(texts, ONE_DIGIT_REPEATED).to_numpy(zero_copy_only=False)
+    rows, texts = rows[~repeated], texts.filter(pa.array(~repeated))
+    found, _ = pd.factorize(pd.array(texts, dtype="str"))
+    return _coded(values, rows, found.astype(np.int64, copy=False))
+
+
+def _coded(values: pa.Array, rows: np.ndarray, found: np.ndarray) -> tuple[np.ndarray, pa.Array]:
+    """Codes of every row (found at `rows`, -1 elsewhere) and each code's value (its first row's)."""
+    codes = np.full(len(values), -1, dtype=np.int64)
+    codes[rows] = found
+    first = np.zeros(int(found.max(initial=-1)) + 1, dtype=np.int64)
+    first[found[::-1]] = rows[::-1]  # reversed: the first row of each code is written last
+    return codes, values.take(pa.array(first)).cast(pa.large_string())
+
+
+def _at_codes(phones: pa.Array, codes: np.ndarray, index: pd.Index) -> pd.Series:
+    """The phone of each code (NA for -1), as a text column."""
+    return series(pc.take(phones, pa.array(codes, mask=codes < 0)), index)
 
 
 def person_column(phone: pd.Series, name: pd.Series, point: pd.Series, links: Links = Links()) -> pd.Series:
@@ -59,32 +110,27 @@ def person_column(phone: pd.Series, name: pd.Series, point: pd.Series, links: Li
 class Callers:
     """What linking needs from the phone and name columns, as integer codes."""
 
-    usable: pd.Series  # usable_phones(phone)
+    index: pd.Index  # the tickets'
     phone_codes: np.ndarray  # code of each ticket's usable phone in `phones`, -1 for none
-    phones: pd.Index
+    phones: pa.Array  # the distinct usable phones, in code order (large_string)
     name_keys: np.ndarray  # code of each ticket's name key, -1 for a name that says nothing
 
 
 def callers(phone: pd.Series, name: pd.Series) -> Callers:
-    """The first half of `person_column`, apart from the points: mostly Arrow's hashing, which
-    releases the GIL, so that it can run in a thread while the points are normalised."""
-    usable = usable_phones(phone)
+    """The first half of `person_column`, apart from the points: mostly Arrow's and numpy's
+    work, which releases the GIL, so that it can run in a thread while the points are normalised."""
     # Integer codes throughout: a district year has a million tickets and 100,000s of numbers.
-    phone_codes, phones = pd.factorize(usable, use_na_sentinel=True)
+    codes, phones = phone_codes(phone)
     name_codes, names = pd.factorize(name, use_na_sentinel=True)
     key_codes, _ = pd.factorize(pd.Series([name_key(n) or None for n in names], dtype="str"), use_na_sentinel=True)
     name_keys = np.append(key_codes, -1)[name_codes]  # a blank name (code -1) has no key either
-    return Callers(usable, phone_codes, phones, name_keys)
+    return Callers(phone.index, codes, phones, name_keys)
 
 
 def link_persons(found: Callers, point_codes: np.ndarray, links: Links = Links()) -> tuple[pd.Series, np.ndarray]:
     """`person_column` from `callers` and the points' codes (-1 for none); also the persons'
     integer codes (-1 for none), equal exactly where the person ids are."""
-    usable, phone_codes, phones, name_keys = found.usable, found.phone_codes, found.phones, found.name_keys
-    phone_codes = phone_codes.astype(np.int64, copy=False)
-    nodes = pa.array(phones, type=pa.large_string())
-    if isinstance(nodes, pa.ChunkedArray):
-        nodes = nodes.combine_chunks()
+    phone_codes, nodes, name_keys = found.phone_codes.astype(np.int64, copy=False), found.phones, found.name_keys
     code_of: dict[str, int] = {}
     if links.pairs or links.unlinked:
         known = nodes.to_pylist()
@@ -115,11 +161,10 @@ def link_persons(found: Callers, point_codes: np.ndarray, links: Links = Links()
         a = np.concatenate([a, np.array([x for x, _ in manual], dtype=np.int64)])
         b = np.concatenate([b, np.array([y for _, y in manual], dtype=np.int64)])
     if not len(a):
-        return usable, phone_codes
+        return _at_codes(nodes, phone_codes, found.index), phone_codes
     root = _smallest_linked(nodes, a, b)
     person_codes = np.where(phone_codes >= 0, root[phone_codes], -1)
-    taken = pc.take(nodes, pa.array(person_codes, mask=phone_codes < 0))
-    return series(taken, usable.index), person_codes
+    return _at_codes(nodes, person_codes, found.index), person_codes
 
 
 def _smallest_linked(nodes: pa.Array, a: np.ndarray, b: np.ndarray) -> np.ndarray:

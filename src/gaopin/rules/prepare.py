@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from gaopin.config import Settings
 from gaopin.io.canonical import blank_text, map_unique, text_column
@@ -20,6 +21,7 @@ from gaopin.rules.points import point_column_coded
 from gaopin.schema import FIELD_BY_NAME, category_key, compact, label
 
 POINT, PROBLEM, PERSON, DAY = "point", "problem", "person", "day"
+PHONE = "caller_phone"
 
 
 @dataclass
@@ -28,10 +30,12 @@ class Prepared:
     fields: frozenset[str]
     notes: list[str] = field(default_factory=list)
     excluded: int = 0  # tickets removed by [filters]
-    # Integer codes of POINT, PROBLEM and PERSON, row for row with `frame` as prepared (-1 for
-    # blank; equal codes exactly where the values are equal): the rules use them instead of
-    # hashing the text again. A frame filtered afterwards no longer matches them.
+    # Integer codes of POINT, PROBLEM and PERSON, and of the usable phones (PHONE), row for row
+    # with `frame` as prepared (-1 for blank; equal codes exactly where the values are equal):
+    # the rules use them instead of hashing the text again. A frame filtered afterwards no
+    # longer matches them.
     codes: dict[str, np.ndarray] = field(default_factory=dict)
+    phones: pa.Array | None = None  # the usable phones in order of their codes (PHONE)
 
     def has(self, name: str) -> bool:
         return name in self.fields
@@ -111,8 +115,10 @@ def prepare(result: LoadResult, settings: Settings, links: Links = Links(), appl
         found = callers_job.result() if callers_job is not None else None
     if not result.has("category"):
         notes.append("导出中没有问题分类列，同一点位的所有工单视为同一问题。")
+    phones = None
     if found is not None:
         frame[PERSON], codes[PERSON] = link_persons(found, codes[POINT], links)
+        codes[PHONE], phones = found.phone_codes, found.phones
         no_person = int(frame[PERSON].isna().sum())
         if no_person:
             notes.append(f"{no_person} 张工单没有可用的电话号码，只计件数，不计人数。")
@@ -124,7 +130,7 @@ def prepare(result: LoadResult, settings: Settings, links: Links = Links(), appl
     undated = int(frame["received_at"].isna().sum())
     if undated:
         notes.append(f"{undated} 张工单的受理时间为空或无法识别，未参与按日期的规则。")
-    return Prepared(frame=frame, fields=fields, notes=notes, excluded=excluded, codes=codes)
+    return Prepared(frame=frame, fields=fields, notes=notes, excluded=excluded, codes=codes, phones=phones)
 
 
 def _problems_coded(category: pd.Series | None, index: pd.Index, level: int) -> tuple[pd.Series, np.ndarray]:
