@@ -150,20 +150,21 @@ class Columns:
         # An issue is a (point, problem) pair: combined as integers, named only once per pair.
         pairs = np.where((point >= 0) & (problem >= 0), point.astype("int64") * max(len(problems), 1) + problem, -1)
         issue, issue_pairs = pd.factorize(pairs, use_na_sentinel=False)
-        point_names, problem_names, width = list(points), list(problems), max(len(problems), 1)
-        names = [point_names[v // width] + KEY_SEP + problem_names[v % width] if v >= 0 else None for v in issue_pairs.tolist()]
-        none = [i for i, v in enumerate(issue_pairs.tolist()) if v < 0]
-        if none:
+        none = np.flatnonzero(issue_pairs < 0)  # the pair code of tickets without an issue, if any
+        if len(none):
             issue = np.where(issue == none[0], -1, issue - (issue > none[0]))
-            names.pop(none[0])
+        named = issue_pairs[issue_pairs >= 0]
+        width = max(len(problems), 1)
+        # Named by Arrow, not by a Python loop over the 100,000s of pairs.
+        names = pc.binary_join_element_wise(points.take(pa.array(named // width)), problems.take(pa.array(named % width)), KEY_SEP)
         dated = frame[DAY].notna().to_numpy()
         return cls(
             point=point.astype("int64"),
-            points=pd.Index(points, dtype=object),
+            points=pd.Index(points.to_pylist(), dtype=object),
             person=person.astype("int64"),
-            persons=pd.Index(persons, dtype=object),
+            persons=pd.Index(persons.to_pylist(), dtype=object),
             issue=issue.astype("int64"),
-            issues=pd.Index(names, dtype=object),
+            issues=pd.Index(names.to_pylist(), dtype=object),
             day=frame[DAY].to_numpy().astype("datetime64[D]").astype("int64"),
             received=frame["received_at"].to_numpy().astype("datetime64[s]").astype("int64"),
             dated=dated,
@@ -173,13 +174,13 @@ class Columns:
         return {CALLER: (self.person, self.persons), POINT: (self.point, self.points), ISSUE: (self.issue, self.issues)}[kind]
 
 
-def _factorized(frame: pd.DataFrame, name: str, codes: dict[str, np.ndarray] | None) -> tuple[np.ndarray, list]:
+def _factorized(frame: pd.DataFrame, name: str, codes: dict[str, np.ndarray] | None) -> tuple[np.ndarray, pa.Array]:
     """(codes, values) of a key column: prepare's dense codes with each code's value taken
     from its first row, else pandas' factorisation."""
     given = (codes or {}).get(name)
     if given is None or len(given) != len(frame):
         found, uniques = pd.factorize(frame[name])
-        return found, list(uniques)
+        return found, pa.array(list(uniques), pa.string())
     used = np.flatnonzero(given >= 0)
     present = np.zeros(int(given.max(initial=-1)) + 1, dtype=bool)
     present[given[used]] = True
@@ -187,20 +188,22 @@ def _factorized(frame: pd.DataFrame, name: str, codes: dict[str, np.ndarray] | N
         given = np.where(given >= 0, (np.cumsum(present) - 1)[np.maximum(given, 0)], -1)
     first = np.zeros(int(present.sum()), dtype="int64")
     first[given[used][::-1]] = used[::-1]  # reversed: the first row of each code is written last
-    return given, pc.take(arrow(frame[name]), pa.array(first)).to_pylist()
+    return given, pc.take(arrow(frame[name]), pa.array(first)).combine_chunks().cast(pa.string())
 
 
 def _key_tickets(cols: Columns, kind: str) -> KeyTickets:
     key_codes, uniques = cols.kind(kind)
     pos = np.flatnonzero((key_codes >= 0) & cols.dated)
-    # Codes of the usable tickets only, renumbered densely (keys with no dated ticket drop out).
-    used, codes = np.unique(key_codes[pos], return_inverse=True)
-    codes = codes.reshape(-1)
+    # Codes of the usable tickets only, renumbered densely in the order of the old codes (keys
+    # with no dated ticket drop out): counted, not sorted, as the codes are dense already.
+    counts = np.bincount(key_codes[pos], minlength=len(uniques))
+    used = np.flatnonzero(counts)
+    codes = (np.cumsum(counts > 0) - 1)[key_codes[pos]]
     order = stable_order(codes, cols.received[pos])
-    sorted_codes = codes[order]
     n = len(used)
-    starts = np.searchsorted(sorted_codes, np.arange(n), side="left")
-    ends = np.searchsorted(sorted_codes, np.arange(n), side="right")
+    # Each key's slice of the rows sorted by (key, time).
+    ends = np.cumsum(counts[used])
+    starts = ends - counts[used]
     return KeyTickets(pd.Index(uniques[used] if n else [], dtype=object), starts, ends, cols.day[pos][order], cols.person[pos][order], cols.persons, pos[order])
 
 
