@@ -45,6 +45,17 @@ def test_a_kept_ledger_gives_the_same_report_as_a_refresh(db, settings):
     assert kept["ledger"]["month"] == "2024-08" and kept["ledger"]["entries"]
 
 
+def test_the_reports_ledger_snapshot_leaves_out_the_ticket_ids_the_ledger_view_has(db, settings):
+    from gaopin.ledger.service import ledger_month
+
+    report = make_report(settings, 8, None, None, db, TODAY)
+    with Store(db, create=False) as store:
+        view, _ = ledger_month(store, settings, 8, None, TODAY)
+    assert view["entries"] and all(e["ticket_ids"] for e in view["entries"])
+    # The same entries and figures, without the ids.
+    assert report["ledger"]["entries"] == [{k: v for k, v in e.items() if k != "ticket_ids"} for e in view["entries"]]
+
+
 def test_exclusions_in_the_store_reach_the_report_when_the_ledger_refreshes_and_when_kept(tmp_path, settings):
     path = tmp_path / "g.db"
     with Store(path) as store:

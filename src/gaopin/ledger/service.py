@@ -90,7 +90,7 @@ def key_text(kind: str, key: dict, max_phones: int = 0) -> str:
     return f"{key['point']}｜{key['category'] or '（无分类）'}"
 
 
-def _describe(e: Entry, stats: EntryStats, today: date, settings: Settings, mask: Masking, in_month: dict[str, int] | None) -> dict:
+def _describe(e: Entry, stats: EntryStats, today: date, settings: Settings, mask: Masking, in_month: dict[str, int] | None, ticket_ids: bool = True) -> dict:
     out = {
         "id": e.id,
         "kind": e.kind,
@@ -111,8 +111,9 @@ def _describe(e: Entry, stats: EntryStats, today: date, settings: Settings, mask
         "persons": stats.persons(e.id),
         "first_seen": stats.day(e.id, last=False),
         "last_seen": stats.day(e.id, last=True),
-        "ticket_ids": stats.ids(e.id),
     }
+    if ticket_ids:
+        out["ticket_ids"] = stats.ids(e.id)
     if in_month is None:
         del out["tickets_in_month"]
     return out
@@ -128,13 +129,16 @@ def ledger_month(
     result=None,
     read_after=None,
     limit: int = 0,
+    ticket_ids: bool = True,
 ) -> tuple[dict, RefreshSummary]:
     """Refresh, then the month's ledger: every entry with tickets in the month or open at its end.
 
     `result`: the store's tickets if the caller has already read them (the report has), with
     `read_after`, the refresh's data inputs taken before that read. `limit` > 0 describes at
     most that many entries of each kind and counts the rest in `omitted` (a screen's worth:
-    describing a district's thousands of entries costs more than the rest of the view)."""
+    describing a district's thousands of entries costs more than the rest of the view).
+    `ticket_ids=False` leaves out each entry's ticket ids (the report's snapshot: at district
+    scale they are 1.7M ids, which no part of the report shows)."""
     p = month_period(store, settings, month, year)
     summary = refresh(store, settings, today, result=result, read_after=read_after)
     entries = summary.entries if summary.entries is not None else load_entries(store.conn)
@@ -156,7 +160,7 @@ def ledger_month(
             omitted[e.kind] += 1
             continue
         shown[e.kind] += 1
-        out.append(_describe(e, stats, today, settings, mask, in_month))
+        out.append(_describe(e, stats, today, settings, mask, in_month, ticket_ids))
     view = {"month": p.label, "start": p.start.isoformat(), "end": p.end.isoformat(), "entries": out}
     if limit > 0:
         view["omitted"] = {k: omitted[k] for k in KINDS}

@@ -48,7 +48,9 @@ def _store_ledger(db: str | None, settings: Settings, month: int, year: int | No
 
     with Store(db_path(db, settings), create=False) as store:
         year = year or latest_year(store)
-        ledger, _ = ledger_month(store, settings, month, year, today, result=result, read_after=read_after)
+        # The snapshot without ticket ids, as the workbook and the page show it (the ledger's own
+        # JSON and workbook have them).
+        ledger, _ = ledger_month(store, settings, month, year, today, result=result, read_after=read_after, ticket_ids=False)
     return year, ledger
 
 
