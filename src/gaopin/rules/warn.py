@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Callable
@@ -152,7 +153,11 @@ def _warn(
     prepared = prepare(result, settings, links)
     if progress:
         progress("应用预警规则")
-    found = find_warnings(prepared.frame, settings.rules, mask_phones=settings.privacy.mask_phones and not show_phones, codes=prepared.codes)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # Escalations in a thread: the rules spend much of their time in numpy's sorts, outside the GIL.
+        escalating = pool.submit(escalations, prepared, settings.owners)
+        found = find_warnings(prepared.frame, settings.rules, mask_phones=settings.privacy.mask_phones and not show_phones, codes=prepared.codes)
+        esc, esc_notes = escalating.result()
     notes = result.notes() + list(prepared.notes)
     if on is not None:
         found = [w for w in found if w.end == on]
@@ -163,6 +168,5 @@ def _warn(
     lookup = owner_lookup(settings.owners)
     for w in found:
         w.owner = lookup(w.community)
-    esc, esc_notes = escalations(prepared, settings.owners)
     notes.extend(esc_notes)
     return WarnReport(found, esc, notes, settings.owners.center_head)
