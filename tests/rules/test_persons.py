@@ -109,7 +109,8 @@ def test_phone_codes_match_the_plain_reference(values, repeats):
     want_codes, want_phones = reference_phone_codes(values)
     assert codes.tolist() == want_codes
     assert phones.to_pylist() == want_phones
-    usable = usable_phones(pd.Series(values, dtype="str"))
+    usable = usable_phones(pd.Series(values, dtype="str", name="caller_phone"))
+    assert usable.name == "caller_phone"
     assert [None if pd.isna(v) else v for v in usable] == [want_phones[c] if c >= 0 else None for c in want_codes]
 
 

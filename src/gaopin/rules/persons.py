@@ -46,7 +46,7 @@ class Links:
 def usable_phones(phone: pd.Series) -> pd.Series:
     """The phone where it can identify a person (≥7 digits, not one digit repeated), else NA."""
     codes, phones = phone_codes(phone)
-    return _at_codes(phones, codes, phone.index)
+    return _at_codes(phones, codes, phone.index).rename(phone.name)
 
 
 # Usable numbers of up to this many digits are hashed as integers: length and value in one int64
