@@ -283,20 +283,16 @@ class PersonPhones:
     numbers), made in one vectorised lookup: a dict of every phone of a district year, or
     a pandas lookup per phone, costs far more."""
 
-    def __init__(self, frame: pd.DataFrame, cols: "Columns", codes: np.ndarray | None = None, phones: pa.Array | None = None):
+    def __init__(self, cols: "Columns", codes: np.ndarray, phones: pa.Array):
         """`codes`, `phones`: prepare's codes of the usable phones and the phones in code order
-        (`Prepared.codes[PHONE]`, `Prepared.phones`), if it has them for this frame: a ticket
-        has a person exactly when it has a usable phone, so they are the factorisation of the
-        phones of the tickets with a person, without hashing a million numbers again."""
+        (`Prepared.codes[PHONE]`, `Prepared.phones`), row for row with the frame of `cols`: a
+        ticket has a person exactly when it has a usable phone, so no million numbers are
+        hashed again here."""
         known = cols.person >= 0
         person_codes = cols.person[known]
         self._persons = cols.persons
-        if codes is not None and phones is not None and len(codes) == len(frame):
-            phone_codes = codes[known]
-            self._phones = pd.Index(phones.to_pylist(), dtype=object)
-        else:
-            phone_codes, found = pd.factorize(frame["caller_phone"][known])
-            self._phones = pd.Index(found, dtype=object)
+        phone_codes = codes[known]
+        self._phones = pd.Index(phones.to_pylist(), dtype=object)
         # Every usable phone has exactly one person: the first one seen will do.
         self._person_of_phone = np.empty(len(self._phones), dtype="int64")
         self._person_of_phone[phone_codes[::-1]] = person_codes[::-1]
@@ -521,7 +517,7 @@ def _refresh(store: Store, settings: Settings, today: date, result, read_after: 
         # Each kind's tickets by key and first crossings are sorts and searches in numpy, which
         # leave the GIL: they run side by side, and beside reading the entries.
         # The callers' numbers first: the caller kind, handled first, waits for them.
-        phones = pool.submit(PersonPhones, frame, cols, prepared.codes.get(PHONE), prepared.phones) if CALLER in kinds else None
+        phones = pool.submit(PersonPhones, cols, prepared.codes[PHONE], prepared.phones) if CALLER in kinds else None
         found = {kind: pool.submit(_key_tickets_and_candidates, cols, kind, thresholds(settings, kind)) for kind in kinds}
         texts = pool.submit(_texts_coded, frame)  # before any figures below, which wait for it
         entries = load_entries(conn)
