@@ -29,6 +29,7 @@ _ZW_PATTERN = "[" + "".join(chr(c) for c in ZERO_WIDTH) + "]"
 _SCIENTIFIC_ID = re.compile(r"^\d(?:\.\d+)?[eE]\+?\d+$")
 # Already clean phone numbers (most of an export) need no per-value work.
 _PLAIN_DIGITS = "^[0-9]{1,20}$"
+_PLAIN_DIGITS_RE = re.compile("[0-9]{1,20}")  # the same, for fullmatch in Python
 ONE_DIGIT_REPEATED = "^(?:" + "|".join(f"{d}+" for d in "0123456789") + ")$"
 
 
@@ -189,6 +190,15 @@ def phone_column(s: pd.Series) -> tuple[pd.Series, dict[str, str]]:
         if why:
             problems[raw] = why
     return series(values, s.index), problems
+
+
+def joined_phone_problems(parts: list[dict[str, str]]) -> dict[str, str]:
+    """What `phone_column` finds in a whole column, from what it found in consecutive parts of
+    it: first the values not in plain digits, then the plain ones, each in order of first
+    appearance (the order in which it lists them)."""
+    found = {raw: why for part in parts for raw, why in part.items()}
+    plain = {raw for raw in found if _PLAIN_DIGITS_RE.fullmatch(raw)}
+    return {raw: why for raw, why in found.items() if raw not in plain} | {raw: why for raw, why in found.items() if raw in plain}
 
 
 def choice_column(s: pd.Series, kind: str) -> tuple[pd.Series, list[str]]:

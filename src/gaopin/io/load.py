@@ -28,6 +28,8 @@ from gaopin.io.readers import Body, read
 from gaopin.schema import CANONICAL_COLUMNS, DISPATCH_CLASS, FIELD_BY_NAME, FIELDS, label
 
 MAX_DETAILS = 200  # problems listed one by one per kind and file; all are counted
+# Rows converted at a time when a load streams its tickets to a sink (the store's insert).
+STREAM_ROWS = 1 << 17
 _WORKERS = min(4, os.cpu_count() or 1)
 FILE_COL, ROW_COL = "_file", "_row"
 # Plain text fields; the ticket id is text too but has its own conversion (NFKC, corruption check).
@@ -127,14 +129,20 @@ def load(
     fields: Iterable[str] | None = None,
     keep_extra: bool = False,
     progress: Callable[[str], None] | None = None,
+    sink: Callable[[pd.DataFrame], None] | None = None,
 ) -> LoadResult:
     """Read exports in command-line order; the same ticket in a later file wins field by field.
 
     `fields` limits reading to the canonical fields a command needs (ids and times are
     always read); `keep_extra` keeps the unmapped source columns too.
+
+    `sink` (one file only) is handed the tickets part by part while the rest are still being
+    converted, when that is safe: when no ticket id repeats in the file, so that nothing is
+    merged. The parts, in order, are then exactly the result's frame; otherwise the sink is
+    never called. Either way the result is the same.
     """
     with collector_paused():
-        return _load(paths, settings, fields, keep_extra, progress)
+        return _load(paths, settings, fields, keep_extra, progress, sink)
 
 
 def _load(
@@ -143,10 +151,13 @@ def _load(
     fields: Iterable[str] | None,
     keep_extra: bool,
     progress: Callable[[str], None] | None,
+    sink: Callable[[pd.DataFrame], None] | None = None,
 ) -> LoadResult:
     paths = [Path(p) for p in paths]
     if not paths:
         raise InputError("没有给出要读取的文件", "请在命令后写上导出文件的路径，例如 gaopin warn 工单.xlsx")
+    if sink is not None and len(paths) != 1:
+        raise ValueError("a sink takes the tickets of one file")
     validate_columns_config(settings.columns)
     wanted = set(CANONICAL_COLUMNS) if fields is None else set(fields) | {"ticket_id", "received_at"}
     extra_headers = {k for k in settings.filters.exclude if k not in FIELD_BY_NAME}
@@ -168,7 +179,7 @@ def _load(
         positions = _positions(mapping, wanted, keep_extra, extra_headers)
         body = grid.body(h, sorted(set(positions.values())))
         info.encoding = grid.encoding  # reading the body may have found a later non-UTF-8 byte
-        frame, file_rejected = _to_canonical(body, mapping, positions, index, str(path), settings, log)
+        frame, file_rejected, streamed = _to_canonical(body, mapping, positions, index, str(path), settings, log, sink)
         if grid.formulas_without_value:
             log.add(
                 Problem(
@@ -186,13 +197,13 @@ def _load(
         if file_rejected:  # no "rejected 0" among the problem counts
             log.counts["rejected"] += len(file_rejected)
         present.update(n for n in CANONICAL_COLUMNS if n in frame.columns and n in _mapped_fields(mapping))
-        extras.extend(c for c in frame.columns if c not in CANONICAL_COLUMNS and c not in (FILE_COL, ROW_COL) and c not in extras)
+        extras.extend(c for c in unmapped_columns(frame) if c not in extras)
         frames.append(frame)
-    combined = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    combined = _ensure_columns(combined, extras)
-    combined = _merge_duplicates(combined, paths, log)
-    # Derived after merging, so that it always agrees with the dispatch value that was kept.
-    combined[DISPATCH_CLASS] = conv.dispatch_class_column(combined["dispatch"])
+    if streamed:
+        combined = frames[0]  # finished part by part, and no id repeats
+    else:
+        combined = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        combined = _with_dispatch_class(_merge_duplicates(_ensure_columns(combined, extras), paths, log))
     if "dispatch" in present:
         present.add(DISPATCH_CLASS)
     return LoadResult(
@@ -236,6 +247,83 @@ def _positions(mapping: Mapping, wanted: set[str], keep_extra: bool, extra_heade
     return out
 
 
+@dataclass
+class _Converted:
+    """What the column conversions made of some rows, and what they found."""
+
+    times: dict[str, tuple[pd.Series, pd.Series, pd.Series]]  # (tidied text, datetimes, failed)
+    phone: tuple[pd.Series, dict[str, str]] | None
+    choices: dict[str, tuple[pd.Series, list[str]]]
+    category: pd.Series | None
+    texts: dict[str, pd.Series]
+
+
+def _convert(raw: pd.DataFrame, positions: dict[str, int], settings: Settings, pool: ThreadPoolExecutor) -> _Converted:
+    """Every column but the id converted, side by side (Arrow and numpy work outside the GIL)."""
+
+    def col(name: str) -> pd.Series | None:
+        pos = positions.get(name)
+        return None if pos is None else raw[str(pos)]
+
+    time_jobs = {name: pool.submit(_times, s, settings.load.date_format) for name in ("received_at", "closed_at") if (s := col(name)) is not None}
+    phone = col("caller_phone")
+    phone_job = pool.submit(conv.phone_column, phone) if phone is not None else None
+    choice_jobs = {name: pool.submit(conv.choice_column, s, FIELD_BY_NAME[name].kind) for name in CHOICE_FIELDS if (s := col(name)) is not None}
+    category_job = pool.submit(conv.category_column, col("category"), [col(level) for level in LEVEL_NAMES])
+    text_jobs = {name: pool.submit(conv.text_column, s, zero_width=name not in FREE_TEXT) for name in TEXT_FIELDS if (s := col(name)) is not None}
+    extra_jobs = {
+        name: pool.submit(conv.text_column, raw[str(pos)], zero_width=False)
+        for name, pos in positions.items()
+        if name not in FIELD_BY_NAME and name not in LEVEL_NAMES
+    }
+    return _Converted(
+        times={name: job.result() for name, job in time_jobs.items()},
+        phone=phone_job.result() if phone_job is not None else None,
+        choices={name: job.result() for name, job in choice_jobs.items()},
+        category=category_job.result(),
+        texts={name: job.result() for name, job in [*text_jobs.items(), *extra_jobs.items()]},
+    )
+
+
+def _joined(parts: list[_Converted]) -> _Converted:
+    """The conversions of consecutive row ranges as one: what the whole columns would give."""
+    if len(parts) == 1:
+        return parts[0]
+    first = parts[0]
+
+    def unique(lists: list[list[str]]) -> list[str]:
+        return list(dict.fromkeys(v for values in lists for v in values))  # in order of first appearance
+
+    return _Converted(
+        times={name: tuple(pd.concat([p.times[name][k] for p in parts]) for k in range(3)) for name in first.times},
+        phone=None if first.phone is None else (pd.concat([p.phone[0] for p in parts]), conv.joined_phone_problems([p.phone[1] for p in parts])),
+        choices={name: (pd.concat([p.choices[name][0] for p in parts]), unique([p.choices[name][1] for p in parts])) for name in first.choices},
+        category=None if first.category is None else pd.concat([p.category for p in parts]),
+        texts={name: pd.concat([p.texts[name] for p in parts]) for name in first.texts},
+    )
+
+
+def _frame(ids: pd.Series, rows: pd.Series, bad: np.ndarray, converted: _Converted, file_index: int) -> pd.DataFrame:
+    """The canonical tickets of these rows (the rejected ones left out), numbered from 0."""
+    index = ids.index
+    out: dict[str, pd.Series] = {"ticket_id": ids}
+    for name in ("received_at", "closed_at"):
+        out[name] = converted.times[name][1] if name in converted.times else pd.Series(pd.NaT, index=index, dtype=DTYPE)
+    if converted.phone is not None:
+        out["caller_phone"] = converted.phone[0]
+    for name, (values, _) in converted.choices.items():
+        out[name] = values
+    if converted.category is not None:
+        out["category"] = converted.category
+    out.update(converted.texts)
+    frame = pd.DataFrame(out, index=index)
+    frame[FILE_COL] = file_index
+    frame[ROW_COL] = rows.astype("int64").to_numpy() if len(index) else pd.Series([], dtype="int64")
+    if not bad.any():
+        return frame.reset_index(drop=True)
+    return frame[~bad].reset_index(drop=True)
+
+
 def _to_canonical(
     body: Body,
     mapping: Mapping,
@@ -244,7 +332,16 @@ def _to_canonical(
     source: str,
     settings: Settings,
     log: _Log,
-) -> tuple[pd.DataFrame, list[Problem]]:
+    sink: Callable[[pd.DataFrame], None] | None = None,
+) -> tuple[pd.DataFrame, list[Problem], bool]:
+    """(canonical tickets, rejected rows, streamed).
+
+    With a `sink`, and when no ticket id repeats in the file (nothing to merge), the tickets are
+    converted STREAM_ROWS at a time and each part goes to the sink, finished, as soon as it is
+    made: the store inserts one part while the next is converted. The parts together are exactly
+    what converting the whole columns at once gives; what is found is logged afterwards from all
+    of them, in the order of converting the columns one by one.
+    """
     raw = body.frame
     rows = body.row_numbers.reset_index(drop=True)
     raw = raw.reset_index(drop=True)
@@ -269,58 +366,61 @@ def _to_canonical(
         raw = raw[nonblank].reset_index(drop=True)
         rows = rows[nonblank.to_numpy()].reset_index(drop=True) if len(rows) else rows
     body_index = pd.Series(nonblank.to_numpy().nonzero()[0])
-
-    def col(name: str) -> pd.Series | None:
-        pos = positions.get(name)
-        return None if pos is None else raw[str(pos)]
-
-    # The columns are converted side by side (Arrow and numpy work outside the GIL); what they
-    # find is logged afterwards, in the order of converting them one by one.
-    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
-        ids_job = pool.submit(conv.id_column, col("ticket_id"))
-        time_jobs = {name: pool.submit(_times, s, settings.load.date_format) for name in ("received_at", "closed_at") if (s := col(name)) is not None}
-        phone = col("caller_phone")
-        phone_job = pool.submit(conv.phone_column, phone) if phone is not None else None
-        choice_jobs = {name: pool.submit(conv.choice_column, s, FIELD_BY_NAME[name].kind) for name in CHOICE_FIELDS if (s := col(name)) is not None}
-        category_job = pool.submit(conv.category_column, col("category"), [col(level) for level in LEVEL_NAMES])
-        text_jobs = {name: pool.submit(conv.text_column, s, zero_width=name not in FREE_TEXT) for name in TEXT_FIELDS if (s := col(name)) is not None}
-        extra_jobs = {
-            name: pool.submit(conv.text_column, raw[str(pos)], zero_width=False)
-            for name, pos in positions.items()
-            if name not in FIELD_BY_NAME and name not in LEVEL_NAMES
-        }
-    out: dict[str, pd.Series] = {}
     n = len(raw)
-    ids, corrupted = ids_job.result()
-    imprecise_rows = set(body.imprecise.get(positions["ticket_id"], []))
-    if imprecise_rows:
-        corrupted = corrupted | body_index.isin(imprecise_rows).to_numpy()
-    out["ticket_id"] = ids
+
+    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+        # The ids first, for the whole file: which rows are rejected, and whether any id repeats,
+        # must be known before a part is finished.
+        ids_job = pool.submit(conv.id_column, raw[str(positions["ticket_id"])])
+
+        def fates() -> tuple[pd.Series, np.ndarray, np.ndarray]:
+            ids, corrupted = ids_job.result()
+            imprecise_rows = set(body.imprecise.get(positions["ticket_id"], []))
+            if imprecise_rows:
+                corrupted = corrupted | body_index.isin(imprecise_rows).to_numpy()
+            no_id = ids.isna().to_numpy()
+            return ids, no_id, no_id | corrupted.to_numpy()
+
+        streamed = False
+        if sink is not None and n:
+            ids, no_id, bad = fates()
+            streamed = not _repeats(ids[~bad] if bad.any() else ids)
+        step = STREAM_ROWS if streamed else max(n, 1)
+        parts: list[_Converted] = []
+        frames: list[pd.DataFrame] = []
+        for start in range(0, max(n, 1), step):
+            part = raw if step >= n else raw.iloc[start : start + step]
+            converted = _convert(part, positions, settings, pool)
+            parts.append(converted)
+            if streamed:
+                at = slice(start, start + len(part))
+                finished = _finished(_frame(ids[at], rows[at], bad[at], converted, file_index))
+                sink(finished)
+                frames.append(finished)
+        if sink is None or not n:
+            ids, no_id, bad = fates()
+    converted = _joined(parts)
+
     for name in ("received_at", "closed_at"):
-        if name not in time_jobs:
-            out[name] = pd.Series(pd.NaT, index=raw.index, dtype=DTYPE)
+        if name not in converted.times:
             continue
-        text, parsed, failed = time_jobs[name].result()
-        out[name] = parsed
+        text, _, failed = converted.times[name]
         if failed.any():
-            bad = failed[failed].index
-            for i in bad[:MAX_DETAILS]:
+            hit = failed[failed].index
+            for i in hit[:MAX_DETAILS]:
                 log.add(Problem("date", f"{label(name)}无法识别", file=source, row=int(rows[i]), field=name, value=str(text[i])))
-            if len(bad) > MAX_DETAILS:
-                log.counts["date"] += len(bad) - MAX_DETAILS
-    if phone_job is not None:
-        out["caller_phone"], suspicious = phone_job.result()
-        if suspicious:
-            raw_phones = conv.text_column(phone)
-            for value, why in suspicious.items():
-                hits = raw_phones.index[raw_phones == value]
-                log.add(
-                    Problem("phone", f"可疑号码（{why}），共 {len(hits)} 行", file=source, row=int(rows[hits[0]]), field="caller_phone", value=value),
-                    len(hits),
-                )
-    for name, job in choice_jobs.items():
-        out[name], unknown = job.result()
-        raw_choices = conv.text_column(col(name)) if unknown else None
+            if len(hit) > MAX_DETAILS:
+                log.counts["date"] += len(hit) - MAX_DETAILS
+    if converted.phone is not None and converted.phone[1]:
+        raw_phones = conv.text_column(raw[str(positions["caller_phone"])])
+        for value, why in converted.phone[1].items():
+            hits = raw_phones.index[raw_phones == value]
+            log.add(
+                Problem("phone", f"可疑号码（{why}），共 {len(hits)} 行", file=source, row=int(rows[hits[0]]), field="caller_phone", value=value),
+                len(hits),
+            )
+    for name, (_, unknown) in converted.choices.items():
+        raw_choices = conv.text_column(raw[str(positions[name])]) if unknown else None
         for value in unknown:
             # Match on the raw text: the kept value is tidied and may differ from it.
             hits = raw_choices.index[raw_choices == value]
@@ -328,27 +428,17 @@ def _to_canonical(
                 Problem("value", f"{label(name)}的取值“{value}”无法识别，已原样保留（共 {len(hits)} 行）", file=source, row=int(rows[hits[0]]), field=name, value=value),
                 len(hits),
             )
-    category = category_job.result()
-    if category is not None:
-        out["category"] = category
-    for name, job in [*text_jobs.items(), *extra_jobs.items()]:
-        out[name] = job.result()
-    frame = pd.DataFrame(out, index=raw.index)
-    frame[FILE_COL] = file_index
-    frame[ROW_COL] = rows.astype("int64").to_numpy() if n else pd.Series([], dtype="int64")
-    # Rows that cannot be a ticket: no id, or an id already destroyed by a number cell.
-    no_id = frame["ticket_id"].isna()
-    bad = no_id | corrupted.to_numpy()
     rejected = []
-    for i in frame.index[bad]:
+    for i in np.flatnonzero(bad).tolist():
         if no_id[i]:
-            reason = "缺少工单编号"
+            reason, value = "缺少工单编号", None
         else:
-            reason = f"工单编号“{frame.at[i, 'ticket_id']}”被存成了数字，超过 15 位后已失真，不能作为编号"
-        rejected.append(Problem("rejected", reason, file=source, row=int(frame.at[i, ROW_COL]), field="ticket_id", value=None if no_id[i] else str(frame.at[i, "ticket_id"])))
-    if not bad.any():
-        return frame, rejected
-    return frame[~bad].reset_index(drop=True), rejected
+            value = str(ids[i])
+            reason = f"工单编号“{value}”被存成了数字，超过 15 位后已失真，不能作为编号"
+        rejected.append(Problem("rejected", reason, file=source, row=int(rows[i]), field="ticket_id", value=value))
+    if streamed:
+        return (pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]), rejected, True
+    return _frame(ids, rows, bad, converted, file_index), rejected, False
 
 
 def _times(s: pd.Series, date_format: str) -> tuple[pd.Series, pd.Series, pd.Series]:
@@ -366,6 +456,26 @@ def _ensure_columns(frame: pd.DataFrame, extras: list[str]) -> pd.DataFrame:
         if name not in frame.columns:
             frame[name] = conv.blank_text(frame.index)
     return frame[list(CANONICAL_COLUMNS) + extras + [FILE_COL, ROW_COL]]
+
+
+def unmapped_columns(frame: pd.DataFrame) -> list[str]:
+    """The unmapped source columns kept in a converted frame, in their order."""
+    return [c for c in frame.columns if c not in CANONICAL_COLUMNS and c not in (FILE_COL, ROW_COL)]
+
+
+def _with_dispatch_class(frame: pd.DataFrame) -> pd.DataFrame:
+    # Derived after merging, so that it always agrees with the dispatch value that was kept.
+    frame[DISPATCH_CLASS] = conv.dispatch_class_column(frame["dispatch"])
+    return frame
+
+
+def _finished(frame: pd.DataFrame) -> pd.DataFrame:
+    """A part of one file's tickets in which no id repeats, as the whole would be after merging."""
+    return _with_dispatch_class(_ensure_columns(frame, unmapped_columns(frame)))
+
+
+def _repeats(ids: pd.Series) -> bool:
+    return not _strictly_increasing(ids) and bool(ids.duplicated().any())
 
 
 def _merge_duplicates(frame: pd.DataFrame, paths: list[Path], log: _Log) -> pd.DataFrame:

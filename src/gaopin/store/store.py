@@ -6,6 +6,8 @@ import functools
 import hashlib
 import json
 import os
+import queue
+import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,7 +24,7 @@ import pyarrow.compute as pc
 from gaopin.config import APP_NAME, Settings
 from gaopin.errors import LockedError, StoreError, UsageError
 from gaopin.io.dates import DTYPE
-from gaopin.io.load import FILE_COL, ROW_COL, LoadResult, Problem, load
+from gaopin.io.load import FILE_COL, ROW_COL, LoadResult, Problem, load, unmapped_columns
 from gaopin.rules.persons import Links
 from gaopin.schema import CANONICAL_COLUMNS, is_usable_phone, normalize_phone
 from gaopin.io.canonical import arrow, blank_text
@@ -147,6 +149,75 @@ def _arrow_text(frame: pd.DataFrame, columns: Iterable[str]) -> pa.Table:
         except pa.ArrowInvalid:  # a chunk of over 2 GB of text
             out[c] = values
     return pa.table(out)
+
+
+def _ticket_table(text: pd.DataFrame, import_id: int) -> pa.Table:
+    """New tickets (as `_text_frame` and the extra JSON make them) as the rows of the tickets table."""
+    table = _arrow_text(text, STORED)
+    numbers = pa.array(np.full(len(text), import_id, dtype="int64"))
+    return table.append_column("first_import", numbers).append_column("last_import", numbers)
+
+
+class _PartInserter:
+    """Inserts the parts of an import's tickets in a thread of its own, in order, while the
+    caller makes the next part (SQLite's insert leaves the GIL). The caller must not use the
+    cursor until `finish` or `stop` has returned."""
+
+    def __init__(self, cur: Any, import_id: int, on_start: Callable[[], None]):
+        self.cur, self.import_id, self.on_start = cur, import_id, on_start
+        self.rows = 0
+        self.error: BaseException | None = None
+        # One part waiting while one is inserted: a part of 1M rows' file is about 100 MB of text.
+        self.queue: queue.Queue = queue.Queue(maxsize=1)
+        self.thread: threading.Thread | None = None
+
+    def add(self, frame: pd.DataFrame) -> None:
+        """The loader's sink: one finished part of the file's tickets, none of them in the store."""
+        if self.error is not None:
+            raise self.error
+        if not len(frame):  # every row of this part was rejected
+            return
+        text = _text_frame(frame)
+        text["extra"] = _extra_json(frame, unmapped_columns(frame))
+        table = _ticket_table(text, self.import_id)
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._run, name="gaopin-insert", daemon=True)
+            self.thread.start()
+            self.on_start()
+        self.queue.put(table)
+        self.rows += len(frame)
+
+    def _run(self) -> None:
+        while (table := self.queue.get()) is not None:
+            if self.error is None:
+                try:
+                    self.cur.adbc_ingest("tickets", table, mode="append")
+                except BaseException as exc:  # handed to the caller's thread
+                    self.error = exc
+
+    def finish(self) -> None:
+        """Wait for the last part; raise what went wrong in the insert."""
+        self._join()
+        if self.error is not None:
+            raise self.error
+
+    def stop(self) -> None:
+        """The load failed: let the part being inserted end, drop the rest (the transaction is
+        rolled back after)."""
+        if self.thread is not None:
+            self.error = self.error or RuntimeError("stopped")  # skip any part still queued
+            while True:
+                try:
+                    self.queue.get_nowait()
+                except queue.Empty:
+                    break
+        self._join()
+
+    def _join(self) -> None:
+        if self.thread is not None:
+            self.queue.put(None)
+            self.thread.join()
+            self.thread = None
 
 
 class BulkWriter:
@@ -310,54 +381,98 @@ class Store:
 
         `sha256` may be the function that computes it (over a file of hundreds of MB): it then
         runs in a thread while SQLite inserts, on the core that insert leaves idle."""
-        summary = FileImport(file=file_name, rejected=list(result.rejected))
-        frame = result.frame
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            # Both are Arrow's work, outside the GIL: side by side.
-            extra = pool.submit(_extra_json, frame, result.extra_columns)
-            text = _text_frame(frame)
-            text["extra"] = extra.result()
+        return self._import(lambda sink: result, file_name, sha256, now, may_stream=False)
+
+    def import_file(self, path: Path, settings: Settings, sha256: str | Callable[[], str], now: datetime) -> FileImport:
+        """Load one export and add it, as `import_result` does with what `load` returns.
+
+        Into a store that holds no tickets yet (the first import, which is also the largest),
+        the loader hands them over part by part, and SQLite inserts each part in a thread while
+        the next is converted: the insert runs on one core, outside the GIL."""
+        if self.conn.execute("SELECT 1 FROM tickets LIMIT 1").fetchone() is not None:
+            # Tickets to merge with: load first, and hold the write lock only while storing.
+            return self.import_result(load([path], settings, keep_extra=True), path.name, sha256, now)
+        return self._import(lambda sink: load([path], settings, keep_extra=True, sink=sink), path.name, sha256, now, may_stream=True)
+
+    def _import(
+        self,
+        loading: Callable[[Callable[[pd.DataFrame], None] | None], LoadResult],
+        file_name: str,
+        sha256: str | Callable[[], str],
+        now: datetime,
+        may_stream: bool,
+    ) -> FileImport:
+        with ThreadPoolExecutor(max_workers=1) as pool, self._bulk_transaction() as cur:
+            # The import's own row first: it opens the write transaction, so that no other
+            # process can add tickets between the look below and the insert.
+            cur.execute(
+                "INSERT INTO imports (file_name, sha256, imported_at, rows, new, updated, unchanged, rejected) VALUES (?, '', ?, 0, 0, 0, 0, 0)",
+                parameters=(file_name, now.strftime(TEXT_FORMAT)),
+            )
+            cur.execute("SELECT last_insert_rowid()")
+            import_id = int(cur.fetchone()[0])
             hashing = None
-            with self._bulk_transaction() as cur:
-                cur.execute(
-                    "INSERT INTO imports (file_name, sha256, imported_at, rows, new, updated, unchanged, rejected) VALUES (?, ?, ?, ?, 0, 0, 0, ?)",
-                    parameters=(file_name, "" if callable(sha256) else sha256, now.strftime(TEXT_FORMAT), len(frame) + len(result.rejected), len(result.rejected)),
+
+            def hash_beside() -> None:
+                nonlocal hashing
+                if callable(sha256) and hashing is None:
+                    hashing = pool.submit(sha256)
+
+            parts = None
+            if may_stream:
+                cur.execute("SELECT 1 FROM tickets LIMIT 1")
+                if not cur.fetchall():
+                    parts = _PartInserter(cur, import_id, on_start=hash_beside)
+            if parts is None:
+                result = loading(None)
+            else:
+                try:
+                    result = loading(parts.add)
+                except BaseException:
+                    parts.stop()
+                    raise
+                parts.finish()
+            summary = FileImport(file=file_name, rejected=list(result.rejected))
+            if parts is not None and parts.rows:
+                summary.new = parts.rows
+            else:
+                self._insert_loaded(cur, pool, result.frame, result.extra_columns, import_id, summary, hash_beside)
+            if result.rejected:
+                rejected = pa.table(
+                    {
+                        "import_id": pa.array([import_id] * len(result.rejected), pa.int64()),
+                        "file_row": pa.array([p.row for p in result.rejected], pa.int64()),
+                        "value": pa.array([p.value for p in result.rejected], pa.string()),
+                        "reason": pa.array([p.message for p in result.rejected], pa.string()),
+                    }
                 )
-                cur.execute("SELECT last_insert_rowid()")
-                import_id = int(cur.fetchone()[0])
-                cur.execute("SELECT ticket_id FROM tickets")
-                known_ids = cur.fetch_arrow_table().column(0)
-                known = pc.is_in(arrow(text["ticket_id"]), value_set=known_ids).to_numpy(zero_copy_only=False) if len(known_ids) else np.zeros(len(text), dtype=bool)
-                fresh = text[~known]
-                summary.new = len(fresh)
-                if len(fresh):
-                    table = _arrow_text(fresh, STORED)
-                    table = table.append_column("first_import", pa.array(np.full(len(fresh), import_id, dtype="int64")))
-                    table = table.append_column("last_import", pa.array(np.full(len(fresh), import_id, dtype="int64")))
-                    if callable(sha256):
-                        hashing = pool.submit(sha256)
-                    cur.adbc_ingest("tickets", table, mode="append")
-                if known.any():
-                    updated, unchanged = self._merge_known(cur, text[known], import_id)
-                    summary.updated, summary.unchanged = updated, unchanged
-                if result.rejected:
-                    rejected = pa.table(
-                        {
-                            "import_id": pa.array([import_id] * len(result.rejected), pa.int64()),
-                            "file_row": pa.array([p.row for p in result.rejected], pa.int64()),
-                            "value": pa.array([p.value for p in result.rejected], pa.string()),
-                            "reason": pa.array([p.message for p in result.rejected], pa.string()),
-                        }
-                    )
-                    cur.adbc_ingest("rejected_rows", rejected, mode="append")
-                for name in sorted(result.fields):
-                    cur.execute("INSERT OR IGNORE INTO fields (name) VALUES (?)", parameters=(name,))
-                digest = sha256 if not callable(sha256) else hashing.result() if hashing else sha256()
-                cur.execute(
-                    "UPDATE imports SET sha256 = ?, new = ?, updated = ?, unchanged = ? WHERE id = ?",
-                    parameters=(digest, summary.new, summary.updated, summary.unchanged, import_id),
-                )
+                cur.adbc_ingest("rejected_rows", rejected, mode="append")
+            for name in sorted(result.fields):
+                cur.execute("INSERT OR IGNORE INTO fields (name) VALUES (?)", parameters=(name,))
+            digest = sha256 if not callable(sha256) else hashing.result() if hashing else sha256()
+            cur.execute(
+                "UPDATE imports SET sha256 = ?, rows = ?, new = ?, updated = ?, unchanged = ?, rejected = ? WHERE id = ?",
+                parameters=(digest, len(result.frame) + len(result.rejected), summary.new, summary.updated, summary.unchanged, len(result.rejected), import_id),
+            )
         return summary
+
+    def _insert_loaded(self, cur, pool: ThreadPoolExecutor, frame: pd.DataFrame, extra_columns: Iterable[str], import_id: int, summary: FileImport, hash_beside: Callable[[], None]) -> None:
+        """New tickets inserted, known ones merged field by field."""
+        # Both are Arrow's work, outside the GIL: side by side.
+        extra = pool.submit(_extra_json, frame, extra_columns)
+        text = _text_frame(frame)
+        text["extra"] = extra.result()
+        cur.execute("SELECT ticket_id FROM tickets")
+        known_ids = cur.fetch_arrow_table().column(0)
+        known = pc.is_in(arrow(text["ticket_id"]), value_set=known_ids).to_numpy(zero_copy_only=False) if len(known_ids) else np.zeros(len(text), dtype=bool)
+        fresh = text[~known]
+        summary.new = len(fresh)
+        if len(fresh):
+            table = _ticket_table(fresh, import_id)
+            hash_beside()
+            cur.adbc_ingest("tickets", table, mode="append")
+        if known.any():
+            summary.updated, summary.unchanged = self._merge_known(cur, text[known], import_id)
 
     def _merge_known(self, cur, incoming: pd.DataFrame, import_id: int) -> tuple[int, int]:
         """Field by field: the later export wins where it has a value; a blank never erases."""
@@ -588,13 +703,13 @@ def import_files(
             load([path], settings)  # raises the loader's own clear error
         if force or not store.has_any_import():
             # Nothing to skip: the file is hashed while SQLite stores its tickets (both outside the GIL).
-            done = store.import_result(load([path], settings, keep_extra=True), path.name, functools.partial(file_sha256, path), now)
+            done = store.import_file(path, settings, functools.partial(file_sha256, path), now)
         else:
             sha = file_sha256(path)
             if store.has_import(sha):
                 done = FileImport(file=str(path), skipped=True)
             else:
-                done = store.import_result(load([path], settings, keep_extra=True), path.name, sha, now)
+                done = store.import_file(path, settings, sha, now)
         done.file = str(path)
         out.append(done)
         if on_done:
