@@ -163,8 +163,8 @@ class _PartInserter:
     caller makes the next part (SQLite's insert leaves the GIL). The caller must not use the
     cursor until `finish` or `stop` has returned."""
 
-    def __init__(self, cur: Any, import_id: int, on_start: Callable[[], None]):
-        self.cur, self.import_id, self.on_start = cur, import_id, on_start
+    def __init__(self, cur: Any, import_id: int):
+        self.cur, self.import_id = cur, import_id
         self.rows = 0
         self.error: BaseException | None = None
         # One part waiting while one is inserted: a part of 1M rows' file is about 100 MB of text.
@@ -183,7 +183,6 @@ class _PartInserter:
         if self.thread is None:
             self.thread = threading.Thread(target=self._run, name="gaopin-insert", daemon=True)
             self.thread.start()
-            self.on_start()
         self.queue.put(table)
         self.rows += len(frame)
 
@@ -422,7 +421,7 @@ class Store:
             if may_stream:
                 cur.execute("SELECT 1 FROM tickets LIMIT 1")
                 if not cur.fetchall():
-                    parts = _PartInserter(cur, import_id, on_start=hash_beside)
+                    parts = _PartInserter(cur, import_id)
             if parts is None:
                 result = loading(None)
             else:
@@ -431,6 +430,9 @@ class Store:
                 except BaseException:
                     parts.stop()
                     raise
+                # The conversion is done: the file is hashed on the core it leaves idle while
+                # SQLite inserts the last parts.
+                hash_beside()
                 parts.finish()
             summary = FileImport(file=file_name, rejected=list(result.rejected))
             if parts is not None and parts.rows:
