@@ -16,7 +16,7 @@ from gaopin.config import Settings
 from gaopin.errors import InputError
 from gaopin.io import load
 from gaopin.store import Store, import_files
-from tests.builders import write_csv
+from tests.builders import write_csv, write_xlsx
 
 loader = sys.modules["gaopin.io.load"]
 NOW = datetime(2024, 9, 1, 8, 30)
@@ -115,18 +115,64 @@ def test_a_part_that_fails_to_insert_leaves_the_store_as_it_was(tmp_path, monkey
     assert done.new == 29
 
 
-def test_a_load_that_fails_after_parts_were_inserted_leaves_the_store_as_it_was(tmp_path, monkeypatch):
+@pytest.mark.parametrize("failure", [InputError("读到一半出错", "重试"), KeyboardInterrupt()])
+def test_a_load_that_fails_after_parts_were_inserted_leaves_the_store_as_it_was(tmp_path, monkeypatch, failure):
     path = _export(tmp_path / "t.csv")
     monkeypatch.setattr(loader, "STREAM_ROWS", 4)
     sizes = _counting_tables(monkeypatch)
 
     def fails(parts):
-        raise InputError("读到一半出错", "重试")
+        raise failure
 
-    monkeypatch.setattr(loader, "_joined", fails)  # runs after every part was handed over
+    monkeypatch.setattr(loader, "_findings", fails)  # runs after every part was handed over
     store = Store(tmp_path / "g.db")
-    with pytest.raises(InputError, match="读到一半出错"):
+    with pytest.raises(type(failure)):
         import_files([path], store, Settings(), now=NOW)
     assert len(sizes) == 8
     assert _no_insert_thread()
     assert _contents(store) == {"tickets": [], "imports": [], "rejected": [], "fields": []}
+
+
+def test_no_lock_is_taken_before_the_first_part(tmp_path, monkeypatch):
+    # Reading and converting the first part must not keep other writers out of the store.
+    path = _export(tmp_path / "t.csv")
+    monkeypatch.setattr(loader, "STREAM_ROWS", 4)
+    other = tmp_path / "other.csv"
+    _export(other, n=3)
+    original_read = loader.read
+
+    def read_while_another_imports(*args, **kwargs):
+        # Another process imports first, after this import looked at the empty store.
+        monkeypatch.setattr(loader, "read", original_read)
+        import_files([other], Store(tmp_path / "g.db"), Settings(), now=NOW)
+        return original_read(*args, **kwargs)
+
+    monkeypatch.setattr(loader, "read", read_while_another_imports)
+    sizes = _counting_tables(monkeypatch)
+    store = Store(tmp_path / "g.db")
+    [done] = import_files([path], store, Settings(), now=NOW)
+    # The store was no longer empty when the first part came: one insert of the tickets not yet stored.
+    assert sizes == [3, 26]
+    assert (done.new, done.updated + done.unchanged) == (26, 3)
+    assert store.conn.execute("SELECT count(*) FROM tickets").fetchone()[0] == 29
+
+
+def test_an_input_error_that_mentions_busy_is_not_a_locked_store(tmp_path):
+    folder = tmp_path / "busy_week"
+    folder.mkdir()
+    path = write_csv(folder / "工单.csv", [["名称", "数量"], ["a", "1"]])
+    with pytest.raises(InputError, match="busy_week"):
+        import_files([path], Store(tmp_path / "g.db"), Settings(), now=NOW)
+
+
+def test_an_xlsx_first_import_in_parts_equals_one_insert(tmp_path, monkeypatch):
+    rows = [[f"GD{i:04d}", f"2024-08-{1 + i % 28:02d} 09:00:00", "张三", 13812345678 + i % 3, "恰海小区3号楼", "是"] for i in range(11)]
+    path = write_xlsx(tmp_path / "t.xlsx", [HEADER[:6], *rows])
+    monkeypatch.setattr(loader, "STREAM_ROWS", 4)
+    sizes = _counting_tables(monkeypatch)
+    parts = Store(tmp_path / "parts.db")
+    import_files([path], parts, Settings(), now=NOW)
+    assert sizes == [4, 4, 3]
+    whole = Store(tmp_path / "whole.db")
+    whole.import_result(load([path], Settings(), keep_extra=True), path.name, store_module.file_sha256(path), NOW)
+    assert _contents(parts) == _contents(whole)

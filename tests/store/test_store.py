@@ -435,3 +435,27 @@ def test_a_commit_between_the_halves_makes_one_consistent_read(tmp_path, monkeyp
     frame = store.tickets().frame
     assert set(frame["community"]) == {"新社区"} and len(frame) == 400
     store.close()
+
+
+def test_a_bulk_write_while_another_process_writes_is_a_locked_store(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    import gaopin.store.store as store_module
+    from gaopin.errors import LockedError
+
+    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_MS", 100)
+    store = Store(tmp_path / "g.db")
+    # Another process: SQLite's locks are per process, and the bulk writes use a second copy
+    # of SQLite (the ADBC driver's), which a lock taken in this process would not stop.
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], isolation_level=None); c.execute('BEGIN IMMEDIATE'); print('held', flush=True); sys.stdin.readline()", str(tmp_path / "g.db")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(LockedError):
+            store.import_result(tickets([ROW]), "a.xlsx", "sha-a", datetime(2024, 9, 1))
+    finally:
+        holder.communicate("\n", timeout=30)
+    assert store.import_result(tickets([ROW]), "a.xlsx", "sha-a", datetime(2024, 9, 1)).new == 1

@@ -28,8 +28,9 @@ from gaopin.schema import (
 _ZW_PATTERN = "[" + "".join(chr(c) for c in ZERO_WIDTH) + "]"
 _SCIENTIFIC_ID = re.compile(r"^\d(?:\.\d+)?[eE]\+?\d+$")
 # Already clean phone numbers (most of an export) need no per-value work.
-_PLAIN_DIGITS = "^[0-9]{1,20}$"
-_PLAIN_DIGITS_RE = re.compile("[0-9]{1,20}")  # the same, for fullmatch in Python
+_PLAIN_DIGITS_BODY = "[0-9]{1,20}"
+_PLAIN_DIGITS = f"^{_PLAIN_DIGITS_BODY}$"  # for Arrow
+_PLAIN_DIGITS_RE = re.compile(_PLAIN_DIGITS_BODY)  # the same, with fullmatch in Python
 ONE_DIGIT_REPEATED = "^(?:" + "|".join(f"{d}+" for d in "0123456789") + ")$"
 
 

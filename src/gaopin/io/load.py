@@ -137,8 +137,8 @@ def load(
     always read); `keep_extra` keeps the unmapped source columns too.
 
     `sink` (one file only) is handed the tickets part by part while the rest are still being
-    converted, when that is safe: when no ticket id repeats in the file, so that nothing is
-    merged. The parts, in order, are then exactly the result's frame; otherwise the sink is
+    converted, when that is safe: when no kept ticket id repeats in the file (rejected rows do
+    not count), so that nothing is merged. The parts, in order, are then exactly the result's frame; otherwise the sink is
     never called. Either way the result is the same.
     """
     with collector_paused():
@@ -285,21 +285,29 @@ def _convert(raw: pd.DataFrame, positions: dict[str, int], settings: Settings, p
     )
 
 
-def _joined(parts: list[_Converted]) -> _Converted:
-    """The conversions of consecutive row ranges as one: what the whole columns would give."""
-    if len(parts) == 1:
-        return parts[0]
+@dataclass
+class _Findings:
+    """What the conversions of a file's rows found, to be logged: each time column's tidied text
+    and failed mask, the suspicious phones, and each choice column's unknown values."""
+
+    times: dict[str, tuple[pd.Series, pd.Series]]
+    phones: dict[str, str]
+    unknown: dict[str, list[str]]
+
+
+def _findings(parts: list[_Converted]) -> _Findings:
+    """What converting the whole columns would have found, from the conversions of consecutive
+    row ranges."""
+
+    def joined(series: list[pd.Series]) -> pd.Series:
+        return series[0] if len(series) == 1 else pd.concat(series)
+
     first = parts[0]
-
-    def unique(lists: list[list[str]]) -> list[str]:
-        return list(dict.fromkeys(v for values in lists for v in values))  # in order of first appearance
-
-    return _Converted(
-        times={name: tuple(pd.concat([p.times[name][k] for p in parts]) for k in range(3)) for name in first.times},
-        phone=None if first.phone is None else (pd.concat([p.phone[0] for p in parts]), conv.joined_phone_problems([p.phone[1] for p in parts])),
-        choices={name: (pd.concat([p.choices[name][0] for p in parts]), unique([p.choices[name][1] for p in parts])) for name in first.choices},
-        category=None if first.category is None else pd.concat([p.category for p in parts]),
-        texts={name: pd.concat([p.texts[name] for p in parts]) for name in first.texts},
+    return _Findings(
+        times={name: (joined([p.times[name][0] for p in parts]), joined([p.times[name][2] for p in parts])) for name in first.times},
+        phones=conv.joined_phone_problems([p.phone[1] for p in parts]) if first.phone is not None else {},
+        # In order of first appearance, as one conversion lists them.
+        unknown={name: list(dict.fromkeys(v for p in parts for v in p.choices[name][1])) for name in first.choices},
     )
 
 
@@ -336,7 +344,7 @@ def _to_canonical(
 ) -> tuple[pd.DataFrame, list[Problem], bool]:
     """(canonical tickets, rejected rows, streamed).
 
-    With a `sink`, and when no ticket id repeats in the file (nothing to merge), the tickets are
+    With a `sink`, and when no kept ticket id repeats in the file (nothing to merge), the tickets are
     converted STREAM_ROWS at a time and each part goes to the sink, finished, as soon as it is
     made: the store inserts one part while the next is converted. The parts together are exactly
     what converting the whole columns at once gives; what is found is logged afterwards from all
@@ -399,27 +407,24 @@ def _to_canonical(
                 frames.append(finished)
         if sink is None or not n:
             ids, no_id, bad = fates()
-    converted = _joined(parts)
+    found = _findings(parts)
 
-    for name in ("received_at", "closed_at"):
-        if name not in converted.times:
-            continue
-        text, _, failed = converted.times[name]
+    for name, (text, failed) in found.times.items():
         if failed.any():
             hit = failed[failed].index
             for i in hit[:MAX_DETAILS]:
                 log.add(Problem("date", f"{label(name)}无法识别", file=source, row=int(rows[i]), field=name, value=str(text[i])))
             if len(hit) > MAX_DETAILS:
                 log.counts["date"] += len(hit) - MAX_DETAILS
-    if converted.phone is not None and converted.phone[1]:
+    if found.phones:
         raw_phones = conv.text_column(raw[str(positions["caller_phone"])])
-        for value, why in converted.phone[1].items():
+        for value, why in found.phones.items():
             hits = raw_phones.index[raw_phones == value]
             log.add(
                 Problem("phone", f"可疑号码（{why}），共 {len(hits)} 行", file=source, row=int(rows[hits[0]]), field="caller_phone", value=value),
                 len(hits),
             )
-    for name, (_, unknown) in converted.choices.items():
+    for name, unknown in found.unknown.items():
         raw_choices = conv.text_column(raw[str(positions[name])]) if unknown else None
         for value in unknown:
             # Match on the raw text: the kept value is tidied and may differ from it.
@@ -438,7 +443,7 @@ def _to_canonical(
         rejected.append(Problem("rejected", reason, file=source, row=int(rows[i]), field="ticket_id", value=value))
     if streamed:
         return (pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]), rejected, True
-    return _frame(ids, rows, bad, converted, file_index), rejected, False
+    return _frame(ids, rows, bad, parts[0], file_index), rejected, False
 
 
 def _times(s: pd.Series, date_format: str) -> tuple[pd.Series, pd.Series, pd.Series]:
@@ -475,16 +480,15 @@ def _finished(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _repeats(ids: pd.Series) -> bool:
+    # Exports are often sorted by id: then no id repeats, and no hashing is needed.
     return not _strictly_increasing(ids) and bool(ids.duplicated().any())
 
 
 def _merge_duplicates(frame: pd.DataFrame, paths: list[Path], log: _Log) -> pd.DataFrame:
     """One row per ticket: later files and lower rows win, field by field (a blank never erases)."""
-    if _strictly_increasing(frame["ticket_id"]):
-        return frame  # exports are often sorted by id: then no id repeats, and no hashing is needed
-    dup = frame["ticket_id"].duplicated(keep=False)
-    if not dup.any():
+    if not _repeats(frame["ticket_id"]):
         return frame
+    dup = frame["ticket_id"].duplicated(keep=False)
     part = frame[dup]
     ids = part["ticket_id"].unique()
     shown = part[part["ticket_id"].isin(ids[:MAX_DETAILS])]

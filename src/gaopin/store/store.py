@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import queue
+import sqlite3
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -151,6 +152,14 @@ def _arrow_text(frame: pd.DataFrame, columns: Iterable[str]) -> pa.Table:
     return pa.table(out)
 
 
+def _is_lock_error(exc: BaseException) -> bool:
+    """SQLite's "database is locked" or "busy", from either driver; not any message that says so
+    (a file or folder named "busy…" in an input error)."""
+    import adbc_driver_manager
+
+    return isinstance(exc, (sqlite3.Error, adbc_driver_manager.Error)) and ("locked" in str(exc) or "busy" in str(exc))
+
+
 def _ticket_table(text: pd.DataFrame, import_id: int) -> pa.Table:
     """New tickets (as `_text_frame` and the extra JSON make them) as the rows of the tickets table."""
     table = _arrow_text(text, STORED)
@@ -161,10 +170,16 @@ def _ticket_table(text: pd.DataFrame, import_id: int) -> pa.Table:
 class _PartInserter:
     """Inserts the parts of an import's tickets in a thread of its own, in order, while the
     caller makes the next part (SQLite's insert leaves the GIL). The caller must not use the
-    cursor until `finish` or `stop` has returned."""
+    cursor until `finish` or `stop` has returned.
 
-    def __init__(self, cur: Any, import_id: int):
-        self.cur, self.import_id = cur, import_id
+    `start` runs on the caller's thread with the first part that has tickets: it opens the
+    write transaction and gives the import's id, or None when the store has tickets after all
+    (another import got in first); the parts are then left to the caller's one insert."""
+
+    def __init__(self, cur: Any, start: Callable[[], int | None]):
+        self.cur, self.start = cur, start
+        self.import_id: int | None = None
+        self.declined = False
         self.rows = 0
         self.error: BaseException | None = None
         # One part waiting while one is inserted: a part of 1M rows' file is about 100 MB of text.
@@ -172,18 +187,21 @@ class _PartInserter:
         self.thread: threading.Thread | None = None
 
     def add(self, frame: pd.DataFrame) -> None:
-        """The loader's sink: one finished part of the file's tickets, none of them in the store."""
+        """The loader's sink: one finished part of the file's tickets."""
         if self.error is not None:
             raise self.error
-        if not len(frame):  # every row of this part was rejected
+        if self.declined or not len(frame):  # not ours to insert; or every row of it was rejected
             return
-        text = _text_frame(frame)
-        text["extra"] = _extra_json(frame, unmapped_columns(frame))
-        table = _ticket_table(text, self.import_id)
         if self.thread is None:
+            self.import_id = self.start()
+            if self.import_id is None:
+                self.declined = True
+                return
             self.thread = threading.Thread(target=self._run, name="gaopin-insert", daemon=True)
             self.thread.start()
-        self.queue.put(table)
+        text = _text_frame(frame)
+        text["extra"] = _extra_json(frame, unmapped_columns(frame))
+        self.queue.put(_ticket_table(text, self.import_id))
         self.rows += len(frame)
 
     def _run(self) -> None:
@@ -196,27 +214,41 @@ class _PartInserter:
 
     def finish(self) -> None:
         """Wait for the last part; raise what went wrong in the insert."""
-        self._join()
+        if self.thread is not None:
+            try:
+                self.queue.put(None)
+                self.thread.join()
+            except BaseException:  # Ctrl-C while waiting
+                self.stop()
+                raise
+            self.thread = None
         if self.error is not None:
             raise self.error
 
     def stop(self) -> None:
-        """The load failed: let the part being inserted end, drop the rest (the transaction is
-        rolled back after)."""
-        if self.thread is not None:
-            self.error = self.error or RuntimeError("stopped")  # skip any part still queued
-            while True:
+        """Something failed: let the part being inserted end and drop the rest (the caller then
+        rolls the transaction back). Waits through a second Ctrl-C: the cursor must not be
+        rolled back under the thread, which ends within one part's insert."""
+        self.error = self.error or _Stopped()
+        while self.thread is not None and self.thread.is_alive():
+            try:
+                while True:
+                    try:
+                        self.queue.get_nowait()
+                    except queue.Empty:
+                        break
                 try:
-                    self.queue.get_nowait()
-                except queue.Empty:
-                    break
-        self._join()
+                    self.queue.put_nowait(None)
+                except queue.Full:
+                    pass
+                self.thread.join(0.05)
+            except KeyboardInterrupt:
+                continue
+        self.thread = None
 
-    def _join(self) -> None:
-        if self.thread is not None:
-            self.queue.put(None)
-            self.thread.join()
-            self.thread = None
+
+class _Stopped(Exception):
+    """The parts still queued when an import failed are not inserted."""
 
 
 class BulkWriter:
@@ -354,7 +386,7 @@ class Store:
             conn.commit()
         except BaseException as exc:
             conn.rollback()
-            if "locked" in str(exc) or "busy" in str(exc):
+            if _is_lock_error(exc):
                 raise LockedError("工单库正被另一个 gaopin 进程写入", "请等它结束后再试") from None
             raise
         finally:
@@ -389,7 +421,7 @@ class Store:
         the loader hands them over part by part, and SQLite inserts each part in a thread while
         the next is converted: the insert runs on one core, outside the GIL."""
         if self.conn.execute("SELECT 1 FROM tickets LIMIT 1").fetchone() is not None:
-            # Tickets to merge with: load first, and hold the write lock only while storing.
+            # Tickets to merge with: the whole file is loaded before it is compared and stored.
             return self.import_result(load([path], settings, keep_extra=True), path.name, sha256, now)
         return self._import(lambda sink: load([path], settings, keep_extra=True, sink=sink), path.name, sha256, now, may_stream=True)
 
@@ -402,38 +434,47 @@ class Store:
         may_stream: bool,
     ) -> FileImport:
         with ThreadPoolExecutor(max_workers=1) as pool, self._bulk_transaction() as cur:
-            # The import's own row first: it opens the write transaction, so that no other
-            # process can add tickets between the look below and the insert.
-            cur.execute(
-                "INSERT INTO imports (file_name, sha256, imported_at, rows, new, updated, unchanged, rejected) VALUES (?, '', ?, 0, 0, 0, 0, 0)",
-                parameters=(file_name, now.strftime(TEXT_FORMAT)),
-            )
-            cur.execute("SELECT last_insert_rowid()")
-            import_id = int(cur.fetchone()[0])
+            import_id: int | None = None
             hashing = None
+
+            def begin() -> int:
+                """The import's own row: its first write opens the write transaction."""
+                nonlocal import_id
+                if import_id is None:
+                    cur.execute(
+                        "INSERT INTO imports (file_name, sha256, imported_at, rows, new, updated, unchanged, rejected) VALUES (?, '', ?, 0, 0, 0, 0, 0)",
+                        parameters=(file_name, now.strftime(TEXT_FORMAT)),
+                    )
+                    cur.execute("SELECT last_insert_rowid()")
+                    import_id = int(cur.fetchone()[0])
+                return import_id
+
+            def begin_if_empty() -> int | None:
+                # Looked at with the write lock held: no other process can add tickets before ours.
+                begin()
+                cur.execute("SELECT 1 FROM tickets LIMIT 1")
+                return None if cur.fetchall() else import_id
 
             def hash_beside() -> None:
                 nonlocal hashing
                 if callable(sha256) and hashing is None:
                     hashing = pool.submit(sha256)
 
-            parts = None
-            if may_stream:
-                cur.execute("SELECT 1 FROM tickets LIMIT 1")
-                if not cur.fetchall():
-                    parts = _PartInserter(cur, import_id)
-            if parts is None:
-                result = loading(None)
-            else:
-                try:
-                    result = loading(parts.add)
-                except BaseException:
+            # The transaction opens with the first part, not before the file is read: readers
+            # and other writers are kept out only while tickets go in.
+            parts = _PartInserter(cur, begin_if_empty) if may_stream else None
+            try:
+                result = loading(parts.add if parts is not None else None)
+                if parts is not None:
+                    # The conversion is done: the file is hashed on the core it leaves idle
+                    # while SQLite inserts the last parts.
+                    hash_beside()
+                    parts.finish()
+            except BaseException:
+                if parts is not None:
                     parts.stop()
-                    raise
-                # The conversion is done: the file is hashed on the core it leaves idle while
-                # SQLite inserts the last parts.
-                hash_beside()
-                parts.finish()
+                raise
+            import_id = begin()
             summary = FileImport(file=file_name, rejected=list(result.rejected))
             if parts is not None and parts.rows:
                 summary.new = parts.rows
