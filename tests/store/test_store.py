@@ -459,3 +459,43 @@ def test_a_bulk_write_while_another_process_writes_is_a_locked_store(tmp_path, m
     finally:
         holder.communicate("\n", timeout=30)
     assert store.import_result(tickets([ROW]), "a.xlsx", "sha-a", datetime(2024, 9, 1)).new == 1
+
+
+def test_nothing_goes_through_the_sqlite3_connection_while_a_bulk_write_is_open(tmp_path, monkeypatch):
+    # The bulk writes use the ADBC driver's own copy of SQLite. SQLite's file locks are per
+    # process, so the two copies do not lock each other within one process, and a statement
+    # through the sqlite3 module inside a bulk transaction could release the other's lock.
+    import contextlib
+    import sys
+
+    import gaopin.io.load  # noqa: F401
+    import gaopin.store.store as store_module
+    from gaopin.ledger.refresh import refresh
+    from tests.builders import caller_tickets
+
+    monkeypatch.setattr(sys.modules["gaopin.io.load"], "STREAM_ROWS", 2)
+    inside = []
+    during: list[str] = []
+    original = store_module.Store._bulk_transaction
+
+    @contextlib.contextmanager
+    def watched(self):
+        with original(self) as cur:
+            inside.append(True)
+            try:
+                yield cur
+            finally:
+                inside.pop()
+
+    monkeypatch.setattr(store_module.Store, "_bulk_transaction", watched)
+    store = Store(tmp_path / "g.db")
+    store.conn.set_trace_callback(lambda sql: during.append(sql) if inside else None)
+    first = _export(tmp_path / "a.xlsx", [[f"A{i}", "2024-08-03 09:00", "张三", 13812345678, "解决"] for i in range(5)])
+    second = _export(tmp_path / "b.xlsx", [[f"A{i}", "2024-08-03 09:00", "张三", 13812345678, "未解决"] for i in range(3, 8)])
+    import_files([first], store, Settings(), now=datetime(2024, 9, 1))  # streamed in parts
+    import_files([second], store, Settings(), now=datetime(2024, 9, 2))  # merged with the stored tickets
+    store.import_result(tickets(caller_tickets("C", "13900000002", "李四", range(6))), "c.xlsx", "sha-c", datetime(2024, 9, 3))
+    refresh(store, Settings(), date(2024, 12, 31))
+    assert store.conn.execute("SELECT count(*) FROM tickets").fetchone()[0] == 14
+    assert store.conn.execute("SELECT count(*) FROM entries").fetchone()[0] >= 1  # the refresh wrote
+    assert during == []
