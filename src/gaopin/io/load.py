@@ -402,7 +402,7 @@ def _to_canonical(
             parts.append(converted)
             if streamed:
                 at = slice(start, start + len(part))
-                finished = _finished(_frame(ids[at], rows[at], bad[at], converted, file_index))
+                finished = _finished(_frame(ids.iloc[at], rows.iloc[at], bad[at], converted, file_index))
                 sink(finished)
                 frames.append(finished)
         if sink is None or not n:
