@@ -231,6 +231,8 @@ def test_normalize_phone_keeps_digit_strings(digits):
         ("123", "位数过少"),
         ("88888888", "同一数字"),
         ("1381234567890123", "位数过多"),
+        ("١٣٨١٢٣٤٥٦٧٨", "其他文字的数字"),  # Arabic-Indic digits: NFKC keeps them
+        ("１３８１２３４５６７８", None),  # full-width: ASCII after NFKC
     ],
 )
 def test_phone_problem(raw, problem):
@@ -246,6 +248,7 @@ def test_is_usable_phone():
     assert not is_usable_phone("123456")
     assert not is_usable_phone("00000000")
     assert not is_usable_phone("A000102948")
+    assert not is_usable_phone("١٣٨١٢٣٤٥٦٧٨")  # digits, but not ASCII ones: the persons rule's definition
 
 
 # --- yes/no values ----------------------------------------------------------------------

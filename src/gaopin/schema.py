@@ -158,8 +158,11 @@ def normalize_phone(value: str) -> str:
 
 
 def is_usable_phone(phone: str) -> bool:
-    """A number that can identify a person: digits only, ≥7 of them, not all one digit."""
-    return phone.isdigit() and len(phone) >= MIN_PHONE_DIGITS and len(set(phone)) > 1
+    """A number that can identify a person: ASCII digits only, ≥7 of them, not all one digit.
+
+    The one definition of a usable number (full-width digits are ASCII after `normalize_phone`'s
+    NFKC; other scripts' digits are not). `rules.persons.phone_codes` applies it to a whole column."""
+    return phone.isascii() and phone.isdigit() and len(phone) >= MIN_PHONE_DIGITS and len(set(phone)) > 1
 
 
 def phone_problem(raw: str, normalized: str) -> str | None:
@@ -170,6 +173,8 @@ def phone_problem(raw: str, normalized: str) -> str | None:
         return "号码被 Excel 存成了科学计数法，位数已丢失"
     if not normalized.isdigit():
         return None  # an account name or 保密: kept as is, not an error
+    if not normalized.isascii():
+        return "号码含有其他文字的数字，不能用来识别诉求人"
     if not is_usable_phone(normalized):
         return "号码位数过少或全是同一数字"
     if len(normalized) > 12:

@@ -1,10 +1,9 @@
-import re
-
 import numpy as np
 import pandas as pd
 from hypothesis import given, settings, strategies as st
 
 from gaopin.rules.persons import Links, callers, link_persons, name_key, person_column, phone_codes, usable_phones
+from gaopin.schema import is_usable_phone
 
 
 def persons(rows, links=Links()):
@@ -84,11 +83,11 @@ def test_person_codes_are_equal_exactly_where_the_persons_are():
 # --- phone codes: against a plain reference -------------------------------------------------
 
 def reference_phone_codes(values):
-    """Codes by first appearance of the values that are ASCII digits only, ≥7, not one digit repeated."""
+    """Codes by first appearance of the values that the one definition, `is_usable_phone`, accepts."""
     number: dict[str, int] = {}
     codes = []
     for v in values:
-        usable = v is not None and re.fullmatch(r"[0-9]{7,}", v) is not None and len(set(v)) > 1
+        usable = v is not None and is_usable_phone(v)
         codes.append(number.setdefault(v, len(number)) if usable else -1)
     return codes, list(number)
 

@@ -44,7 +44,7 @@ class Links:
 
 
 def usable_phones(phone: pd.Series) -> pd.Series:
-    """The phone where it can identify a person (≥7 digits, not one digit repeated), else NA."""
+    """The phone where it can identify a person (`schema.is_usable_phone`), else NA."""
     codes, phones = phone_codes(phone)
     return _at_codes(phones, codes, phone.index).rename(phone.name)
 
@@ -59,9 +59,10 @@ def phone_codes(phone: pd.Series) -> tuple[np.ndarray, pa.Array]:
     """Integer codes of the usable phones (-1 for none), numbered in order of first appearance,
     and the distinct usable phones in code order: `pd.factorize(usable_phones(phone))`.
 
-    Usable: ASCII digits only, at least MIN_PHONE_DIGITS of them, not one digit repeated. A
-    district year has a million tickets and 600,000 numbers: read as integers, they are checked
-    with arithmetic and hashed several times faster than as text."""
+    Usable: `schema.is_usable_phone` (ASCII digits only, at least MIN_PHONE_DIGITS of them, not
+    one digit repeated), computed for the whole column. A district year has a million tickets
+    and 600,000 numbers: read as integers, they are checked with arithmetic and hashed several
+    times faster than as text."""
     values = arrow(phone).combine_chunks()
     size = pc.fill_null(pc.binary_length(values), 0)  # bytes: one per ASCII digit
     candidate = pc.and_(pc.ascii_is_decimal(values), pc.greater_equal(size, MIN_PHONE_DIGITS))
