@@ -4,7 +4,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gaopin.rules.sorting import sorted_unique, stable_argsort, stable_order
+from gaopin.rules.sorting import first_of, sorted_unique, stable_argsort, stable_order
 
 
 @given(st.lists(st.tuples(st.integers(0, 3), st.integers(-2, 2)), max_size=30))
@@ -24,3 +24,16 @@ def test_stable_argsort_equals_numpys_stable_sort(values):
 def test_sorted_unique_equals_numpys_unique(values):
     arr = np.array(values, dtype=np.int64)
     assert sorted_unique(arr).tolist() == np.unique(arr).tolist()
+
+
+@given(st.lists(st.tuples(st.integers(0, 6), st.integers(-100, 100)), max_size=40))
+def test_first_of_is_each_codes_value_at_its_first_occurrence(pairs):
+    codes = np.array([c for c, _ in pairs], dtype=np.int64)
+    values = np.array([v for _, v in pairs], dtype=np.int64)
+    want: dict[int, int] = {}
+    for c, v in pairs:
+        want.setdefault(c, v)
+    got = first_of(codes, values)
+    assert len(got) == (max(want) + 1 if want else 0)
+    assert {c: got[c] for c in want} == want
+    assert len(first_of(codes, values, size=10)) == 10

@@ -138,8 +138,8 @@ def load(
 
     `sink` (one file only) is handed the tickets part by part while the rest are still being
     converted, when that is safe: when no kept ticket id repeats in the file (rejected rows do
-    not count), so that nothing is merged. The parts, in order, are then exactly the result's frame; otherwise the sink is
-    never called. Either way the result is the same.
+    not count), so that nothing is merged. The parts, in order, are then exactly the result's
+    frame; otherwise the sink is never called. Either way the result is the same.
     """
     with collector_paused():
         return _load(paths, settings, fields, keep_extra, progress, sink)
@@ -344,9 +344,9 @@ def _to_canonical(
 ) -> tuple[pd.DataFrame, list[Problem], bool]:
     """(canonical tickets, rejected rows, streamed).
 
-    With a `sink`, and when no kept ticket id repeats in the file (nothing to merge), the tickets are
-    converted STREAM_ROWS at a time and each part goes to the sink, finished, as soon as it is
-    made: the store inserts one part while the next is converted. The parts together are exactly
+    With a `sink`, and when no kept ticket id repeats in the file (nothing to merge), the
+    tickets are converted STREAM_ROWS at a time and each part goes to the sink, finished, as
+    soon as it is made: the store inserts one part while the next is converted. The parts together are exactly
     what converting the whole columns at once gives; what is found is logged afterwards from all
     of them, in the order of converting the columns one by one.
     """

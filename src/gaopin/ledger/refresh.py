@@ -51,7 +51,7 @@ from gaopin.ledger.model import (
 )
 from gaopin.ledger.stats import Coded, EntryStats
 from gaopin.rules.prepare import DAY, PERSON, PHONE, POINT as POINT_COL, PROBLEM, prepare
-from gaopin.rules.sorting import stable_argsort, stable_order
+from gaopin.rules.sorting import first_of, stable_argsort, stable_order
 from gaopin.store.store import Store
 
 EPOCH = date(1970, 1, 1)
@@ -186,8 +186,7 @@ def _factorized(frame: pd.DataFrame, name: str, codes: dict[str, np.ndarray] | N
     present[given[used]] = True
     if not present.all():  # e.g. persons are coded by their smallest phone's code: renumber densely
         given = np.where(given >= 0, (np.cumsum(present) - 1)[np.maximum(given, 0)], -1)
-    first = np.zeros(int(present.sum()), dtype="int64")
-    first[given[used][::-1]] = used[::-1]  # reversed: the first row of each code is written last
+    first = first_of(given[used], used)  # each (dense) code's first row
     return given, pc.take(arrow(frame[name]), pa.array(first)).combine_chunks().cast(pa.string())
 
 
@@ -294,8 +293,7 @@ class PersonPhones:
         phone_codes = codes[known]
         self._phones = pd.Index(phones.to_pylist(), dtype=object)
         # Every usable phone has exactly one person: the first one seen will do.
-        self._person_of_phone = np.empty(len(self._phones), dtype="int64")
-        self._person_of_phone[phone_codes[::-1]] = person_codes[::-1]
+        self._person_of_phone = first_of(phone_codes, person_codes, size=len(self._phones))
         # Each person's phones, ordered by person, then phone code: one sort of the phones, not of every ticket.
         self._pair_phone = stable_argsort(self._person_of_phone)
         self._pair_person = self._person_of_phone[self._pair_phone]

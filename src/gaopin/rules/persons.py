@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gaopin.io.canonical import ONE_DIGIT_REPEATED, arrow, series
-from gaopin.rules.sorting import sorted_unique
+from gaopin.rules.sorting import first_of, sorted_unique
 from gaopin.schema import MIN_PHONE_DIGITS, compact
 
 # The issue's list, plus the other placeholders exports use for "a resident" (居民, 业主 …).
@@ -91,9 +91,7 @@ def _coded(values: pa.Array, rows: np.ndarray, found: np.ndarray) -> tuple[np.nd
     """Codes of every row (found at `rows`, -1 elsewhere) and each code's value (its first row's)."""
     codes = np.full(len(values), -1, dtype=np.int64)
     codes[rows] = found
-    first = np.zeros(int(found.max(initial=-1)) + 1, dtype=np.int64)
-    first[found[::-1]] = rows[::-1]  # reversed: the first row of each code is written last
-    return codes, values.take(pa.array(first)).cast(pa.large_string())
+    return codes, values.take(pa.array(first_of(found, rows))).cast(pa.large_string())
 
 
 def _at_codes(phones: pa.Array, codes: np.ndarray, index: pd.Index) -> pd.Series:

@@ -1,6 +1,6 @@
-"""Sorting at a million rows: numpy's stable sort of int64 is a timsort and `lexsort` sorts once
-per key; one quicksort of one distinct int64 per row is several times faster. Used by the
-warning rules, person linking and the ledger alike."""
+"""Sorting and grouping at a million rows: numpy's stable sort of int64 is a timsort and `lexsort`
+sorts once per key; one quicksort of one distinct int64 per row is several times faster. Used by
+the warning rules, person linking and the ledger alike."""
 
 from __future__ import annotations
 
@@ -56,3 +56,12 @@ def sorted_unique(values: np.ndarray) -> np.ndarray:
     keep = np.ones(len(values), dtype=bool)
     keep[1:] = values[1:] != values[:-1]
     return values[keep]
+
+
+def first_of(codes: np.ndarray, values: np.ndarray, size: int | None = None) -> np.ndarray:
+    """For each code 0 … size-1 (default: the largest code), the value at its first occurrence;
+    `codes` and `values` run in parallel. Written in reverse, so that numpy's last write to a
+    repeated position is the first occurrence."""
+    first = np.zeros(int(codes.max(initial=-1)) + 1 if size is None else size, dtype=np.int64)
+    first[codes[::-1]] = values[::-1]
+    return first

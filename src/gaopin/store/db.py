@@ -269,14 +269,26 @@ def migrate(conn: sqlite3.Connection, path: Path, version: int) -> Path | None:
     return backup
 
 
+def is_lock_error(exc: BaseException) -> bool:
+    """SQLite's "database is locked" or "busy", from the sqlite3 module or the ADBC driver; not
+    any message that says so (a file or folder named "busy…" in an input error)."""
+    import adbc_driver_manager
+
+    return isinstance(exc, (sqlite3.Error, adbc_driver_manager.Error)) and ("locked" in str(exc) or "busy" in str(exc))
+
+
+def locked_error() -> LockedError:
+    return LockedError("工单库正被另一个 gaopin 进程写入", "请等它结束后再试")
+
+
 @contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """One atomic write: all of it is committed, or none of it."""
     try:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as exc:
-        if "locked" in str(exc) or "busy" in str(exc):
-            raise LockedError("工单库正被另一个 gaopin 进程写入", "请等它结束后再试") from None
+        if is_lock_error(exc):
+            raise locked_error() from None
         raise
     try:
         yield conn

@@ -7,7 +7,6 @@ import hashlib
 import json
 import os
 import queue
-import sqlite3
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -23,13 +22,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gaopin.config import APP_NAME, Settings
-from gaopin.errors import LockedError, StoreError, UsageError
+from gaopin.errors import StoreError, UsageError
 from gaopin.io.dates import DTYPE
 from gaopin.io.load import FILE_COL, ROW_COL, LoadResult, Problem, load, unmapped_columns
 from gaopin.rules.persons import Links
 from gaopin.schema import CANONICAL_COLUMNS, is_usable_phone, normalize_phone
 from gaopin.io.canonical import arrow, blank_text
-from gaopin.store.db import BUSY_TIMEOUT_MS, TICKET_COLUMNS, connect, transaction
+from gaopin.store.db import BUSY_TIMEOUT_MS, TICKET_COLUMNS, connect, is_lock_error, locked_error, transaction
 
 DATETIME_COLUMNS = ("received_at", "closed_at")
 # Below this many tickets a read is not split in two (a thread and a connection cost more).
@@ -150,14 +149,6 @@ def _arrow_text(frame: pd.DataFrame, columns: Iterable[str]) -> pa.Table:
         except pa.ArrowInvalid:  # a chunk of over 2 GB of text
             out[c] = values
     return pa.table(out)
-
-
-def _is_lock_error(exc: BaseException) -> bool:
-    """SQLite's "database is locked" or "busy", from either driver; not any message that says so
-    (a file or folder named "busy…" in an input error)."""
-    import adbc_driver_manager
-
-    return isinstance(exc, (sqlite3.Error, adbc_driver_manager.Error)) and ("locked" in str(exc) or "busy" in str(exc))
 
 
 def _ticket_table(text: pd.DataFrame, import_id: int) -> pa.Table:
@@ -386,8 +377,8 @@ class Store:
             conn.commit()
         except BaseException as exc:
             conn.rollback()
-            if _is_lock_error(exc):
-                raise LockedError("工单库正被另一个 gaopin 进程写入", "请等它结束后再试") from None
+            if is_lock_error(exc):
+                raise locked_error() from None
             raise
         finally:
             cur.close()
