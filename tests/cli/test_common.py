@@ -2,6 +2,7 @@
 
 import io
 import json
+import logging
 import math
 import sys
 from dataclasses import dataclass
@@ -67,3 +68,47 @@ def test_print_json_hands_what_orjson_cannot_write_to_json(monkeypatch):
     data = {"big": 2**70, "text": "东坊苑"}
     text = _written(monkeypatch, "utf-8", data)
     assert json.loads(text[len("before ") :]) == data
+
+
+# --- handles_errors -------------------------------------------------------------------------
+
+
+def test_an_error_quoting_the_export_masks_its_phones(tmp_path):
+    """A file without a header row: the error shows the first rows it saw, which hold a
+    caller's number; stderr is what cron mails, so the number is masked there too."""
+    from typer.testing import CliRunner
+
+    from gaopin.cli import app
+    from gaopin.errors import ExitCode
+
+    export = tmp_path / "无表头.csv"
+    export.write_text("A1,2024-08-03 09:00:00,张三,13812345678,恰海小区1号楼\n" * 3, encoding="utf-8")
+    result = CliRunner().invoke(app, ["inspect", str(export)])
+    assert result.exit_code == ExitCode.INPUT, result.output
+    assert result.stderr.startswith("错误：")
+    assert "138****5678" in result.stderr
+    assert "13812345678" not in result.stderr
+
+
+def test_an_error_before_the_settings_are_read_prints_only_its_own_lines(tmp_path, monkeypatch):
+    """No log is configured yet when `ledger` lacks --month: the error goes to the default log,
+    not through logging's last resort onto stderr above the 错误/提示 lines."""
+    from typer.testing import CliRunner
+
+    from gaopin.cli import app, logs
+
+    def unconfigured() -> None:
+        if logs._handler is not None:
+            logging.getLogger(logs.LOGGER).removeHandler(logs._handler)
+            logs._handler.close()
+            logs._handler = None
+
+    unconfigured()  # as a fresh process starts
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    try:
+        result = CliRunner().invoke(app, ["ledger"])
+    finally:
+        unconfigured()
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == ["错误：请用 --month 指定月份", "提示：例如 gaopin ledger --month 8；其他操作见 gaopin ledger --help"]
+    assert "exit 2: 请用 --month 指定月份" in next((tmp_path / "state").rglob("gaopin.log")).read_text(encoding="utf-8")

@@ -86,12 +86,16 @@ def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             _log_done(fn.__name__.rstrip("_"), exc.exit_code)
             raise
         except GaopinError as exc:
+            from gaopin.privacy import mask_phones_in_text
+
             if debug:
                 traceback.print_exc()
             _log_error(exc)
-            stderr(f"错误：{exc.message}")
+            # A message can quote a cell or a header row of the export, and stderr is what cron
+            # mails: the phones in it are masked, as everywhere else written for people.
+            stderr(f"错误：{mask_phones_in_text(exc.message)}")
             if exc.hint:
-                stderr(f"提示：{exc.hint}")
+                stderr(f"提示：{mask_phones_in_text(exc.hint)}")
             raise typer.Exit(int(exc.exit_code)) from None
         except KeyboardInterrupt:
             stderr("已中断。")

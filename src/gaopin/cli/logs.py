@@ -79,6 +79,11 @@ def configure(settings: Settings | None) -> Path | None:
 def log_error(exc: BaseException) -> None:
     from gaopin.errors import GaopinError
 
+    # An error before the settings were read (a missing --month, an existing file for `init`)
+    # goes to the default log. Without a handler, logging's last resort would print the line,
+    # unmasked, above the command's own 错误/提示 lines.
+    if _handler is None and configure(None) is None:
+        return
     logger = logging.getLogger(f"{LOGGER}.cli")
     if isinstance(exc, GaopinError):
         logger.error("exit %d: %s", int(exc.exit_code), exc)
