@@ -1,3 +1,5 @@
+import csv
+import io
 import json
 
 import openpyxl
@@ -85,6 +87,8 @@ def test_output_files(export, tmp_path, monkeypatch, suffix):
         text = out.read_bytes()
         assert text.startswith(b"\xef\xbb\xbf")
         assert "恰海小区3号楼" in text.decode("utf-8-sig")
+        rows = list(csv.DictReader(io.StringIO(text.decode("utf-8-sig"))))
+        assert [(r["类型"], r["件数"], r["人数"]) for r in rows] == [("预警", "3", "3"), ("提级办理", "", ""), ("提级办理", "", "")]
     else:
         assert json.loads(out.read_text("utf-8"))["warnings"][0]["ticket_ids"] == ["A1", "A2", "A3"]
     for path in tmp_path.rglob("*"):

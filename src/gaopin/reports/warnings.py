@@ -82,9 +82,11 @@ def write_warn_report(report: WarnReport, path: Path) -> Path:
             ],
         )
     if suffix == ".csv":
+        # Counts stay whole numbers beside the escalations, which have none (not 3.0).
+        counts = warnings.astype({"tickets": "Int64", "persons": "Int64"})
         both = pd.concat(
             [
-                warnings.rename(columns=WARNING_COLUMNS).assign(类型="预警"),
+                counts.rename(columns=WARNING_COLUMNS).assign(类型="预警"),
                 escalations.rename(columns=ESCALATION_COLUMNS).assign(类型="提级办理"),
             ],
             ignore_index=True,
