@@ -254,6 +254,20 @@ def test_clean_refuses_other_output_formats(tmp_path):
     assert "提示：" in result.stderr and ".csv 或 .xlsx" in result.stderr
 
 
+def test_clean_refuses_to_overwrite_its_input(tmp_path):
+    """`clean 导出.csv -o 导出.csv` would replace the export with its masked copy: the full
+    numbers would be gone for good. Refused, through another spelling of the path too."""
+    export = write_csv(tmp_path / "导出.csv", [STANDARD_HEADER, ["A1", "2024-08-03 09:00", "张三", "13812345678"]])
+    before = export.read_bytes()
+    (tmp_path / "sub").mkdir()
+    for output in (export, tmp_path / "sub" / ".." / "导出.csv"):
+        result = run("clean", export, "-o", output)
+        assert result.exit_code == ExitCode.USAGE, result.output
+        assert "就是输入的导出文件" in result.stderr
+    assert export.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "_home") == ["sub", "导出.csv"]
+
+
 def test_clean_env_config_override(tmp_path):
     (tmp_path / "gaopin.toml").write_text("[privacy]\nmask_phones = true\n", encoding="utf-8")
     out = tmp_path / "clean.csv"

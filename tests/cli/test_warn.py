@@ -121,3 +121,14 @@ def test_limit_keeps_the_latest_rows_on_the_terminal(export, tmp_path, monkeypat
     assert "A3" in shown.stdout and "│ 双否 │ A2" not in shown.stdout  # the later escalation stays
     full = runner.invoke(app, ["warn", str(export), "--limit", "0"])
     assert "未显示" not in full.stdout and "A2" in full.stdout
+
+
+def test_an_output_that_is_the_input_export_is_refused_before_anything_is_written(export, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    before = export.read_bytes()
+    for name in (str(export), "tickets.xlsx", "./tickets.xlsx"):
+        result = runner.invoke(app, ["warn", str(export), "--output", name])
+        assert result.exit_code == 2, result.output
+        assert "就是输入的导出文件" in result.stderr
+    assert export.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "_home") == ["tickets.xlsx"]

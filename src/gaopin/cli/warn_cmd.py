@@ -60,8 +60,11 @@ def warn(
     加 --email/--notify 时只发送还没发送过的预警和单否/双否（没有新的就不发），标准输出保持为空（除非 --verbose），
     出错时写标准错误并以退出码 4/7/8/9 结束。发送的内容总是隐藏电话号码。
     """
+    from gaopin.io.write import refuse_input_as_output
     from gaopin.reports.warnings import write_warn_report
 
+    if output is not None:
+        refuse_input_as_output(output, files or [])
     settings = settings_from(config)
     on = parse_date_option(date, "--date")
     start = parse_date_option(since, "--since")

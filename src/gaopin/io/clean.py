@@ -9,7 +9,7 @@ from typing import Iterable
 from gaopin.config import Settings
 from gaopin.errors import UsageError
 from gaopin.io.load import load
-from gaopin.io.write import Sheet, write_csv, write_xlsx
+from gaopin.io.write import Sheet, refuse_input_as_output, write_csv, write_xlsx
 from gaopin.io.canonical import map_unique
 from gaopin.privacy import mask_name, mask_phone, mask_phones_in_text
 from gaopin.schema import CANONICAL_COLUMNS
@@ -23,6 +23,8 @@ def clean_files(
     suffix = Path(output).suffix.lower()
     if suffix not in (".csv", ".xlsx"):
         raise UsageError(f"不支持的输出格式“{suffix or output}”", "输出文件名请以 .csv 或 .xlsx 结尾")
+    paths = list(paths)
+    refuse_input_as_output(Path(output), paths)
     result = load(paths, settings)
     frame = result.frame[list(CANONICAL_COLUMNS)].copy()
     for name in ("received_at", "closed_at"):

@@ -17,12 +17,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 import pandas as pd
 
-from gaopin.errors import InputError
+from gaopin.errors import InputError, UsageError
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
 XLSX_MAX_ROWS = 1_048_575  # one row is the header
@@ -51,6 +51,18 @@ def cell_value(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return "、".join(str(v) for v in value)
     return value
+
+
+def refuse_input_as_output(output: Path, inputs: Iterable[str | os.PathLike[str]]) -> None:
+    """An output file that is one of the input files is refused before anything is read:
+    writing it would replace the export (with `clean`, its phones masked for good)."""
+    for source in inputs:
+        try:
+            same = os.path.samefile(output, source)
+        except OSError:  # either does not exist (yet): not the same file
+            continue
+        if same:
+            raise UsageError(f"输出文件 {output} 就是输入的导出文件，写出会覆盖它", "请给 --output 换一个文件名")
 
 
 @contextmanager
