@@ -132,6 +132,8 @@ def test_ill_typed_value_is_named(tmp_path, text, named):
         ("[period]\nstart_day = 30\n", "period.start_day"),
         ("[rules.two_day]\nmin_persons = 0\n", "rules.two_day.min_persons"),
         ("[score]\nresolution_weight = 1.5\n", "score.resolution_weight"),
+        ("[score]\nresponse_weight = 1.0\nresolution_weight = 1.0\nsatisfaction_weight = 1.0\n", "之和应为 1，实际是 3"),
+        ("[score]\nsatisfaction_weight = 0.5\n", "之和应为 1，实际是 1.1"),
         ("[load]\nheader_row = -1\n", "load.header_row"),
         ('[mail]\nsecurity = "tls"\n', "mail.security"),
         ('[load]\nencoding = "gb-what"\n', "load.encoding"),
@@ -336,3 +338,9 @@ def test_env_overrides_one_column_mapping_and_keeps_the_others(tmp_path):
     cfg = _write(tmp_path / "g.toml", '[columns]\nticket_id = "Case ID"\nreceived_at = "Created"\n')
     s = load_settings(cfg, environ={"GAOPIN_COLUMNS__RECEIVED_AT": "Created Date"})
     assert s.columns == {"ticket_id": "Case ID", "received_at": "Created Date"}
+
+
+def test_score_weights_that_add_up_to_one_are_accepted(tmp_path):
+    cfg = _write(tmp_path / "g.toml", "[score]\nresponse_weight = 0.2\nresolution_weight = 0.5\nsatisfaction_weight = 0.3\n")
+    score = load_settings(cfg, environ={}).score
+    assert (score.response_weight, score.resolution_weight, score.satisfaction_weight) == (0.2, 0.5, 0.3)

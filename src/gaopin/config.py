@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import dataclasses
 import difflib
+import math
 import os
 import re
 import tomllib
@@ -145,9 +146,9 @@ class LedgerSettings:
 
 @dataclass(frozen=True)
 class ScoreSettings:
-    response_weight: float = setting(0.10, "响应率权重")
-    resolution_weight: float = setting(0.50, "解决率权重")
-    satisfaction_weight: float = setting(0.40, "满意率权重")
+    response_weight: float = setting(0.10, "响应率权重（三项权重之和须为 1）")
+    resolution_weight: float = setting(0.50, "解决率权重（三项权重之和须为 1）")
+    satisfaction_weight: float = setting(0.40, "满意率权重（三项权重之和须为 1）")
     basic_satisfied_factor: float = setting(0.9, "“基本满意”折算为满意的系数")
 
 
@@ -402,6 +403,16 @@ def _validate(obj: Any, prefix: str) -> None:
         if f.name.endswith("_weight") or f.name == "basic_satisfied_factor":
             if not 0 <= value <= 1:
                 fail(f.name, f"应在 0 到 1 之间，实际是 {value}")
+    if isinstance(obj, ScoreSettings):
+        total = obj.response_weight + obj.resolution_weight + obj.satisfaction_weight
+        # The composite score is a weighted mean on 0–100: weights adding up to anything
+        # else (a typo such as 0.1/0.5/0.5) would give scores above 100 or deflated ones.
+        if not math.isclose(total, 1.0, abs_tol=1e-6):
+            raise ConfigError(
+                f"配置项 {prefix}response_weight、resolution_weight、satisfaction_weight 之和应为 1，实际是 {total:g}"
+                f"（{obj.response_weight:g} + {obj.resolution_weight:g} + {obj.satisfaction_weight:g}）",
+                "请修改 gaopin.toml，例如北京的权重 0.1、0.5、0.4",
+            )
 
 
 def _date_format_problem(fmt: str) -> str | None:
