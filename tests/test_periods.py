@@ -1,10 +1,11 @@
-"""`last_closed`: the period a scheduled `gaopin report --last` reports on."""
+"""`last_closed`: the period a scheduled `gaopin report --last` reports on; `check_month`."""
 
 from datetime import date
 
 import pytest
 
-from gaopin.periods import last_closed
+from gaopin.errors import UsageError
+from gaopin.periods import FIRST_YEAR, LAST_YEAR, check_month, last_closed
 
 
 @pytest.mark.parametrize(
@@ -23,3 +24,20 @@ def test_last_closed(today, start_day, label, start, end):
     p = last_closed(today, start_day)
     assert (p.label, p.start, p.end) == (label, start, end)
     assert p.end < today
+
+
+@pytest.mark.parametrize("month, year", [(1, None), (12, None), (8, FIRST_YEAR), (8, LAST_YEAR), (8, 2024)])
+def test_check_month_accepts_months_and_years_that_can_hold_tickets(month, year):
+    check_month(month, year)
+
+
+@pytest.mark.parametrize(
+    "month, year, said",
+    [(0, None, "月份 0 不对"), (13, 2024, "月份 13 不对"), (8, FIRST_YEAR - 1, "年份 1989 不对"), (8, LAST_YEAR + 1, "年份 2101 不对"), (8, 10000, "年份 10000 不对"), (1, -5, "年份 -5 不对")],
+)
+def test_check_month_refuses_a_month_or_year_no_ticket_can_be_in(month, year, said):
+    """A year beyond 9999 (or below 1) made `date` raise, an internal error; 1800 an empty report."""
+    with pytest.raises(UsageError) as err:
+        check_month(month, year)
+    assert err.value.message == said
+    assert err.value.hint

@@ -5,6 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from gaopin.errors import UsageError
+
+# The years gaopin reads dates in (a cell outside them is a typo or a serial number read
+# wrongly): a period outside them can hold no ticket.
+FIRST_YEAR, LAST_YEAR = 1990, 2100
+
 
 @dataclass(frozen=True)
 class Period:
@@ -33,6 +39,14 @@ def period(year: int, month: int, start_day: int = 1) -> Period:
         return Period(year, month, first, next_first - timedelta(days=1))
     prev_y, prev_m = (year, month - 1) if month > 1 else (year - 1, 12)
     return Period(year, month, date(prev_y, prev_m, start_day), date(year, month, start_day - 1))
+
+
+def check_month(month: int, year: int | None) -> None:
+    """A month (and year, when given) asked for on the command line, or a UsageError."""
+    if not 1 <= month <= 12:
+        raise UsageError(f"月份 {month} 不对", "--month 应在 1 到 12 之间")
+    if year is not None and not FIRST_YEAR <= year <= LAST_YEAR:
+        raise UsageError(f"年份 {year} 不对", f"--year 应在 {FIRST_YEAR} 到 {LAST_YEAR} 之间，例如 2024")
 
 
 def period_of(day: date, start_day: int = 1) -> Period:

@@ -79,6 +79,7 @@ def test_ledger_workbook_output(tmp_path, db):
         (["ledger", "assign", "GP-2024-0001", "--deadline", "九月十日"], 2, "YYYY-MM-DD"),
         (["ledger", "resolve", "GP-2024-0001", "--reason", "x", "--date", "2030-01-01", "--today", "2024-09-01"], 2, "晚于今天"),
         (["ledger", "--month", "13"], 2, "1 到 12"),
+        (["ledger", "--month", "8", "--year", "99999"], 2, "1990 到 2100"),
         (["ledger"], 2, "--month"),
         (["ledger", "link", "123", "13800000001"], 2, "不是可用的电话号码"),
         (["exclude", "NOPE", "--reason", "申诉"], 6, "没有工单 NOPE"),

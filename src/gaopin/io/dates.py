@@ -15,8 +15,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from gaopin.periods import FIRST_YEAR, LAST_YEAR
+
 EXCEL_EPOCH = datetime(1899, 12, 30)
-MIN_YEAR, MAX_YEAR = 1990, 2100
+MIN_YEAR, MAX_YEAR = FIRST_YEAR, LAST_YEAR
 DTYPE = "datetime64[s]"
 
 _LOOSE = re.compile(

@@ -30,7 +30,7 @@ from gaopin.ledger.model import (
 )
 from gaopin.ledger.refresh import RefreshSummary, refresh
 from gaopin.ledger.stats import EntryStats
-from gaopin.periods import Period, period
+from gaopin.periods import Period, check_month, period
 from gaopin.privacy import mask_name, mask_phone, mask_phones_in_text
 from gaopin.store.db import transaction
 from gaopin.store.store import Store
@@ -64,8 +64,7 @@ def latest_year(store: Store) -> int:
 
 
 def month_period(store: Store, settings: Settings, month: int, year: int | None) -> Period:
-    if not 1 <= month <= 12:
-        raise UsageError(f"月份 {month} 不对", "--month 应在 1 到 12 之间")
+    check_month(month, year)
     return period(year or latest_year(store), month, settings.period.start_day)
 
 

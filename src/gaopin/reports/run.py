@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator
 from gaopin.config import Settings
 from gaopin.errors import UsageError
 from gaopin.io.bulk import collector_paused
-from gaopin.periods import period
+from gaopin.periods import check_month, period
 from gaopin.reports.monthly import build_report, leading_street, read_rankings, street_name
 from gaopin.reports.render import PendingPage, write_page, write_workbook
 from gaopin.store.store import Store, db_path, tickets_from
@@ -102,8 +102,7 @@ def make_report(
     """The report dict, from files or from the store (with exclusions and the ledger snapshot).
 
     `after_read` is called once the tickets are read (run_report starts its chart process then)."""
-    if not 1 <= month <= 12:
-        raise UsageError(f"月份 {month} 不对", "--month 应在 1 到 12 之间")
+    check_month(month, year)
     fields = set(REPORT_FIELDS)
     ledger_reads, read_after, scope = False, None, None
     exclusions: dict[str, str] = {}
