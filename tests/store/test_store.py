@@ -1,6 +1,9 @@
+import contextlib
 import os
+import shutil
 import sqlite3
 import stat
+import subprocess
 from datetime import date, datetime
 
 import openpyxl
@@ -499,3 +502,46 @@ def test_nothing_goes_through_the_sqlite3_connection_while_a_bulk_write_is_open(
     assert store.conn.execute("SELECT count(*) FROM tickets").fetchone()[0] == 14
     assert store.conn.execute("SELECT count(*) FROM entries").fetchone()[0] >= 1  # the refresh wrote
     assert during == []
+
+
+@contextlib.contextmanager
+def read_only(path):
+    """The file really read-only: its mode for a normal user; as root, who ignores the mode,
+    the immutable attribute (chattr +i); skipped where neither can be set."""
+    if os.geteuid() != 0:
+        os.chmod(path, 0o444)
+        try:
+            yield
+        finally:
+            os.chmod(path, 0o600)
+        return
+    if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode != 0:
+        pytest.skip("root ignores file modes, and the immutable attribute cannot be set here")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(path)], check=True)
+
+
+def test_a_read_only_store_is_a_store_error_for_every_kind_of_write(tmp_path):
+    """A store on a read-only share or without write permission: exit 6 with what to check,
+    not an internal error with SQLite's English, from sqlite3's and from ADBC's writes alike."""
+    path = tmp_path / "g.db"
+    store_with(path, [ROW]).close()
+    before = path.read_bytes()
+    with read_only(path):
+        store = Store(path, create=False)
+        try:
+            assert store.tickets().frame["ticket_id"].tolist() == ["A1"]  # reading still works
+            writes = [
+                lambda: store.exclude("A1", "申诉已通过", date(2024, 9, 1)),  # sqlite3
+                lambda: store.import_result(tickets([{**ROW, "ticket_id": "A2"}]), "b.xlsx", "sha-b", datetime(2024, 9, 1)),  # ADBC
+            ]
+            for write in writes:
+                with pytest.raises(StoreError) as err:
+                    write()
+                assert err.value.message == f"工单库 {path} 是只读的，无法写入"
+                assert "写权限" in err.value.hint
+        finally:
+            store.close()
+    assert path.read_bytes() == before

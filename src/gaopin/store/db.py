@@ -281,6 +281,29 @@ def locked_error() -> LockedError:
     return LockedError("工单库正被另一个 gaopin 进程写入", "请等它结束后再试")
 
 
+def is_readonly_error(exc: BaseException) -> bool:
+    """SQLite's "attempt to write a readonly database" (a file or folder without write
+    permission, a read-only USB stick or share), from the sqlite3 module or the ADBC driver."""
+    import adbc_driver_manager
+
+    return isinstance(exc, (sqlite3.Error, adbc_driver_manager.Error)) and "readonly database" in str(exc)
+
+
+def readonly_error(path: str | os.PathLike[str] | None) -> StoreError:
+    where = f" {path} " if path else ""
+    return StoreError(
+        f"工单库{where}是只读的，无法写入",
+        "请检查工单库文件和所在文件夹的写权限（只读的 U 盘、网络盘也会这样），或用 --db 换一个工单库",
+    )
+
+
+def _file_of(conn: sqlite3.Connection) -> str | None:
+    try:
+        return conn.execute("PRAGMA database_list").fetchone()[2] or None
+    except sqlite3.Error:
+        return None
+
+
 @contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """One atomic write: all of it is committed, or none of it."""
@@ -289,11 +312,15 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     except sqlite3.OperationalError as exc:
         if is_lock_error(exc):
             raise locked_error() from None
+        if is_readonly_error(exc):
+            raise readonly_error(_file_of(conn)) from None
         raise
     try:
         yield conn
-    except BaseException:
+    except BaseException as exc:
         conn.execute("ROLLBACK")
+        if is_readonly_error(exc):
+            raise readonly_error(_file_of(conn)) from None
         raise
     else:
         conn.execute("COMMIT")

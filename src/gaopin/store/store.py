@@ -28,7 +28,7 @@ from gaopin.io.load import FILE_COL, ROW_COL, LoadResult, Problem, load, unmappe
 from gaopin.rules.persons import Links
 from gaopin.schema import CANONICAL_COLUMNS, is_usable_phone, normalize_phone
 from gaopin.io.canonical import arrow, blank_text
-from gaopin.store.db import BUSY_TIMEOUT_MS, TICKET_COLUMNS, connect, is_lock_error, locked_error, transaction
+from gaopin.store.db import BUSY_TIMEOUT_MS, TICKET_COLUMNS, connect, is_lock_error, is_readonly_error, locked_error, readonly_error, transaction
 
 DATETIME_COLUMNS = ("received_at", "closed_at")
 # Below this many tickets a read is not split in two (a thread and a connection cost more).
@@ -379,6 +379,8 @@ class Store:
             conn.rollback()
             if is_lock_error(exc):
                 raise locked_error() from None
+            if is_readonly_error(exc):
+                raise readonly_error(self.path) from None
             raise
         finally:
             cur.close()
