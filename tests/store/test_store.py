@@ -148,6 +148,31 @@ def test_a_file_that_is_not_a_store_is_refused(tmp_path):
         Store(path)
 
 
+def test_another_programs_sqlite_file_is_refused_and_left_as_it_was(tmp_path):
+    """A --db pointing at another program's database: it was given gaopin's tables (after a
+    backup) as if it were a store from before versions."""
+    path = tmp_path / "other.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE foo (x)")
+    conn.execute("INSERT INTO foo VALUES (1)")
+    conn.commit()
+    conn.close()
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="其他程序的 SQLite 数据库"):
+        Store(path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir() if p.name != "_home"] == ["other.db"]
+
+
+def test_an_empty_sqlite_file_becomes_a_store(tmp_path):
+    path = tmp_path / "new.db"
+    sqlite3.connect(path).close()
+    path.touch()
+    store = Store(path)
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == LATEST
+    store.close()
+
+
 def test_links_and_unlinks_persist(tmp_path):
     store = store_with(tmp_path / "g.db", [ROW])
     store.link("139-1234-5678", "+86 13812345678", date(2024, 9, 1))

@@ -230,6 +230,11 @@ def connect(path: Path, create: bool = True) -> sqlite3.Connection:
     if version > LATEST:
         conn.close()
         raise StoreError(f"工单库 {path} 由更新版本的 gaopin 创建（结构版本 {version}）", "请升级 gaopin 后再用")
+    if version == 0 and conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+        # Every gaopin store has a version from its creation on: tables without one are
+        # another program's, which the upgrade would quietly have added gaopin's tables to.
+        conn.close()
+        raise StoreError(f"{path} 是其他程序的 SQLite 数据库，不是 gaopin 的工单库", "请用 --db 指定 gaopin 的工单库文件，或给一个新的文件名")
     if version < LATEST:
         migrate(conn, path, version)
     return conn
@@ -247,8 +252,7 @@ def backup_path(path: Path, version: int) -> Path:
 def migrate(conn: sqlite3.Connection, path: Path, version: int) -> Path | None:
     """Bring the schema to LATEST, one version per transaction, after backing up a used store."""
     backup = None
-    has_tables = conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
-    if version > 0 or has_tables:
+    if version > 0:  # a store in use (connect refuses another program's tables at version 0)
         backup = backup_path(path, version)
         _create_private(backup)  # private before the first byte of a ticket is written into it
         target = sqlite3.connect(backup)
