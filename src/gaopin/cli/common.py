@@ -86,16 +86,12 @@ def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             _log_done(fn.__name__.rstrip("_"), exc.exit_code)
             raise
         except GaopinError as exc:
-            from gaopin.privacy import mask_phones_in_text
-
             if debug:
                 traceback.print_exc()
             _log_error(exc)
-            # A message can quote a cell or a header row of the export, and stderr is what cron
-            # mails: the phones in it are masked, as everywhere else written for people.
-            stderr(f"错误：{mask_phones_in_text(exc.message)}")
+            stderr(f"错误：{exc.message}")
             if exc.hint:
-                stderr(f"提示：{mask_phones_in_text(exc.hint)}")
+                stderr(f"提示：{exc.hint}")
             raise typer.Exit(int(exc.exit_code)) from None
         except KeyboardInterrupt:
             stderr("已中断。")

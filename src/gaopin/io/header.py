@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gaopin.errors import ConfigError, InputError
+from gaopin.privacy import mask_phones_in_text
 from gaopin.schema import CATEGORY_LEVEL_ALIASES, FIELD_BY_NAME, FIELDS, REQUIRED_FIELDS, header_key, label, tidy
 
 MIN_HEADER_MATCHES = 2
@@ -111,12 +112,14 @@ def _configured_absent(head: list[list[str]], columns: dict[str, Any]) -> list[s
 
 
 def _headers_seen(head: list[list[str]]) -> str:
+    """The fullest of the first rows, for an error: in a file without a header row it is a
+    ticket, whose phones are masked (the error goes to stderr, which cron mails)."""
     if not head:
         return ""
     row = max(head, key=lambda r: sum(1 for c in r if c.strip()))
     cells = [tidy(c) for c in row if c.strip()]
     text = "、".join(cells[:20])
-    return text + ("…" if len(cells) > 20 else "")
+    return mask_phones_in_text(text) + ("…" if len(cells) > 20 else "")
 
 
 def map_columns(headers: list[str], columns: dict[str, Any], source: str) -> Mapping:
@@ -156,7 +159,7 @@ def map_columns(headers: list[str], columns: dict[str, Any], source: str) -> Map
             else:
                 m.note = "未使用"
     missing = [name for name in REQUIRED_FIELDS if name not in fields]
-    seen = "、".join(m.header for m in maps if m.header)[:400]
+    seen = mask_phones_in_text("、".join(m.header for m in maps if m.header)[:400])  # a data row taken for the header
     configured = [name for name in missing if name in columns]
     if configured:
         # The aliases were switched off by [columns]: say which mapping found nothing.
