@@ -132,6 +132,8 @@ def test_ill_typed_value_is_named(tmp_path, text, named):
         ("[period]\nstart_day = 30\n", "period.start_day"),
         ("[rules.two_day]\nmin_persons = 0\n", "rules.two_day.min_persons"),
         ("[score]\nresolution_weight = 1.5\n", "score.resolution_weight"),
+        ("[limits]\nmax_file_mb = 0\n", "limits.max_file_mb"),
+        ("[limits]\nmax_rows = -1\n", "limits.max_rows"),
         ("[score]\nresponse_weight = 1.0\nresolution_weight = 1.0\nsatisfaction_weight = 1.0\n", "之和应为 1，实际是 3"),
         ("[score]\nsatisfaction_weight = 0.5\n", "之和应为 1，实际是 1.1"),
         ("[load]\nheader_row = -1\n", "load.header_row"),

@@ -398,7 +398,8 @@ def _validate(obj: Any, prefix: str) -> None:
                 )
     for f in _public_fields(type(obj)):
         value = getattr(obj, f.name)
-        if f.name in ("min_tickets", "min_persons", "days") and value < 1:
+        # A limit of 0 would refuse every file (a 3 KB export reported as "1 MB, over 0 MB").
+        if (f.name in ("min_tickets", "min_persons", "days") or isinstance(obj, LimitSettings)) and value < 1:
             fail(f.name, f"应至少为 1，实际是 {value}")
         if f.name.endswith("_weight") or f.name == "basic_satisfied_factor":
             if not 0 <= value <= 1:

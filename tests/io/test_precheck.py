@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import random
 import re
 import zipfile
 from pathlib import Path
@@ -95,8 +96,10 @@ def test_total_size_limit(tmp_path):
 
 
 def test_file_size_limit(tmp_path):
-    with pytest.raises(InputError, match="超过上限 0 MB"):
-        check_xlsx(_export(tmp_path), _limits(max_file_mb=0))
+    # Random bytes do not compress: the file is over 1 MB (the smallest limit there is).
+    path = _rewrite(_export(tmp_path), {}, add={"xl/media/image1.bin": random.Random(1).randbytes(1_200_000)})
+    with pytest.raises(InputError, match="超过上限 1 MB"):
+        check_xlsx(path, _limits(max_file_mb=1))
 
 
 def test_dtd_is_refused(tmp_path):
@@ -367,6 +370,7 @@ def test_an_ole_file_that_cannot_be_followed_is_left_to_the_reader(tmp_path):
 def test_the_file_size_limit_holds_for_every_kind(tmp_path):
     from tests.builders import settings as make_settings, write_csv
 
-    path = write_csv(tmp_path / "t.csv", [["工单编号", "受理时间"], ["A1", "2024-08-03"]])
-    with pytest.raises(InputError, match="超过上限 0 MB"):
-        load([path], make_settings(limits={"max_file_mb": 0}))
+    path = write_csv(tmp_path / "t.csv", [["工单编号", "受理时间"]] + [[f"A{i:07d}", "2024-08-03"] for i in range(60_000)])
+    assert path.stat().st_size > 1 << 20
+    with pytest.raises(InputError, match="有 2 MB，超过上限 1 MB"):
+        load([path], make_settings(limits={"max_file_mb": 1}))
