@@ -54,7 +54,7 @@ def test_configured_header_row():
 def test_configured_header_row_beyond_the_file():
     with pytest.raises(InputError) as err:
         detect_header([STANDARD], {}, 5, "t.xlsx")
-    assert "第 5 行" in err.value.message and "header_row" in err.value.hint
+    assert "第 5 行" in err.value.message and "--header-row" in err.value.hint and "[load] header_row" in err.value.hint
 
 
 def test_no_recognisable_header_lists_what_was_seen():

@@ -80,7 +80,7 @@ def detect_header(head: list[list[str]], columns: dict[str, Any], header_row: in
     """Index of the header row: the configured one, else the row matching most aliases."""
     if header_row:
         if header_row > len(head):
-            raise InputError(f"{source} 只有 {len(head)} 行，没有第 {header_row} 行表头", "请修改 gaopin.toml 的 [load] header_row")
+            raise InputError(f"{source} 只有 {len(head)} 行，没有第 {header_row} 行表头", "请改正 --header-row 或 gaopin.toml 的 [load] header_row（表头所在行，从 1 起；0 为自动识别）")
         return header_row - 1
     keys = {key for key, _, _ in _candidates(columns)}
     best, best_score = -1, 0
