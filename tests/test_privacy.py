@@ -48,21 +48,98 @@ def test_mask_name(name, masked):
         ("没有号码", "没有号码"),
         ("工单2408031234567890已办结", "工单2408031234567890已办结"),
         ("", ""),
+        # However the groups are written: the IME's dashes, dots, underscores, slashes.
+        ("138 1234 5678", "138****5678"),
+        ("138-12345678", "138****5678"),
+        ("１３８ １２３４ ５６７８", "138****5678"),
+        ("138—1234—5678", "138****5678"),
+        ("138——1234——5678", "138****5678"),
+        ("138–1234–5678", "138****5678"),
+        ("138－1234－5678", "138****5678"),
+        ("138.1234.5678", "138****5678"),
+        ("138_1234_5678", "138****5678"),
+        ("138/1234/5678", "138****5678"),
+        ("138\u30001234\u30005678", "138****5678"),
+        ("138 - 1234 - 5678", "138****5678"),
+        ("1381 234 5678", "138****5678"),
+        ("0086-139-1234-0001", "008****0001"),
+        # Landlines: the area code in brackets, the local number in two halves.
+        ("010-8765-4321", "010****4321"),
+        ("(010) 8765 4321", "010****4321"),
+        ("（010）87654321", "010****4321"),
+        ("（０１０）８７６５－４３２１", "010****4321"),
+        ("010—87654321", "010****4321"),
+        ("座机8765-4321。", "座机87****21。"),
+        ("电话 6512 3456", "电话 65****56"),
+        ("请回电13812345678 1234", "请回电138****5678 1234"),
     ],
 )
 def test_mask_phones_in_text(text, masked):
     assert mask_phones_in_text(text) == masked
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2024-08-31",
+        "2024.08.31",
+        "2024/8/31",
+        "2024/08/31-2024/09/30",
+        "2024-08-01至2024-08-31 09:30",
+        "09:30-11:30",
+        "0930-1130",
+        "GD2024010100102",
+        "GD-2024-0801-0012",
+        "2024-0801",
+        "2023-2024学年",
+        "11号楼2单元301",
+        "3-2-301室",
+        "1301-1302室",
+        "2301-2302室",
+        "押金3000-5000",
+        "2980-3980元",
+        "5600 平米",
+        "金额1234.56元",
+        "1.5-2.5万",
+        "138一1234一5678",  # 一 is a word, not a dash
+        "110101199003077777",
+        "11010119900307777X",
+        "100 200 300 400",
+        "138****5678 1234",  # the end of a masked number, not masked again
+    ],
+)
+def test_what_is_not_a_phone_is_left_alone(text):
+    assert mask_phones_in_text(text) == text
+
+
 _mobile = st.builds(lambda a, b: f"1{a}{b}", st.sampled_from("3456789"), st.text(alphabet="0123456789", min_size=9, max_size=9))
 _words = st.text(alphabet=st.characters(whitelist_categories=("Lo", "Po", "Zs")), max_size=10)
 
 
-@given(_words, _mobile, _words)
-def test_no_mobile_number_survives_in_free_text(before, phone, after):
-    masked = mask_phones_in_text(before + phone + after)
-    assert phone not in masked
-    assert masked.startswith(before) and masked.endswith(after)
+_separator = st.sampled_from(["", " ", "-", "—", "——", "–", "－", ".", "_", "/", "\u3000", " - "])
+
+
+@given(_words, _mobile, _separator, _separator, _words)
+def test_no_mobile_number_survives_in_free_text(before, phone, sep1, sep2, after):
+    written = f"{phone[:3]}{sep1}{phone[3:7]}{sep2}{phone[7:]}"
+    masked = mask_phones_in_text(before + written + after)
+    assert masked == before + mask_phone(phone) + after
+
+
+# Numbers and pieces of numbers, and what is written between them.
+_phone_like = st.lists(
+    st.tuples(
+        st.sampled_from(["13812345678", "8765", "4321", "010", "(010)", "86", "2024", "3000", "１２３４"]),
+        st.sampled_from(["", " ", "-", "—", ".", "/", "）", "号", "元", "*", "一"]),
+    ),
+    max_size=6,
+).map(lambda parts: "".join(a + b for a, b in parts))
+
+
+@given(_phone_like)
+def test_masking_twice_is_masking_once(text):
+    once = mask_phones_in_text(text)
+    assert mask_phones_in_text(once) == once
 
 
 _digits_and_words = st.text(alphabet=st.sampled_from(list("0123456789０１２３４５６７８９- +号楼电话①") + ["\u0663"]), max_size=20)

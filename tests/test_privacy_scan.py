@@ -34,7 +34,7 @@ TODAY = "2024-10-31"
 
 # Tickets whose callers wrote numbers into free text; three at one point on one day (a
 # warning) from one caller with five tickets in August (a ledger entry).
-PLANTED_PHONES = ["13912340001", "13912340002", "01065123400", "13912340004", "13912340005", "13912340006", "13912340008"]
+PLANTED_PHONES = ["13912340001", "13912340002", "01065123400", "13912340004", "13912340005", "13912340006", "13912340008", "01065123401", "13912340003", "65123402"]
 PLANTED = [
     ["工单编号", "来电时间", "来电人", "来电人电话/账号", "小区点位", "问题分类", "标题", "主要内容", "是否有效回访", "是否解决", "是否满意"],
     *[
@@ -46,7 +46,7 @@ PLANTED = [
             "桥一小区东门 电话13912340006",  # no 号楼: the whole address is the point
             "城市管理->动物->流浪猫",
             f"请回电 139 1234 000{1 + i % 2}",
-            "联系人电话：+86 010-65123400，或１３９１２３４０００２",
+            "联系人电话：+86 010-65123400，或１３９１２３４０００２，（010）6512-3401，139—1234—0003，座机6512 3402",
             "是",
             "否",
             "不满意",
@@ -210,13 +210,18 @@ def input_phones() -> set[str]:
     return phones | set(PLANTED_PHONES)
 
 
-_DIGIT_RUN = re.compile(r"[0-9０-９](?:[0-9０-９]|[-\s ](?=[0-9０-９]))*")
+# Digits joined by spaces and dashes; and, as callers also write, by the IME's long dashes, dots,
+# underscores, slashes and brackets. Both: joining more could also hide a number in a longer run.
+_DIGIT_RUNS = [
+    re.compile(r"[0-9０-９](?:[0-9０-９]|[-\s ](?=[0-9０-９]))*"),
+    re.compile(r"[0-9０-９](?:[0-9０-９]|[-\s —–－._/()（）]{1,3}(?=[0-9０-９]))*"),
+]
 
 
 def numbers_in(text: str) -> set[str]:
-    """Runs of digits, however punctuated (139-1234-0001, 139 1234 0001, full width), with +86/0086 dropped."""
+    """Runs of digits, however punctuated (139-1234-0001, 139 1234 0001, 139—1234—0001, (010) 6512 3400, full width), with +86/0086 dropped."""
     out = set()
-    for run in _DIGIT_RUN.findall(text):
+    for run in (r for pattern in _DIGIT_RUNS for r in pattern.findall(text)):
         digits = re.sub(r"[^0-9]", "", run.translate(str.maketrans("０１２３４５６７８９", "0123456789")))
         out.add(digits)
         for prefix in ("0086", "86"):
@@ -283,7 +288,7 @@ def test_with_show_phones_the_scan_finds_them(tmp_path_factory, phones):
     assert "13912340005" in found["clean.csv"]
 
 
-@pytest.mark.parametrize("number", ["13912340001", "139-1234-0001", "139 1234 0001", "+86 13912340001", "１３９１２３４０００１", "0086-139-1234-0001"])
+@pytest.mark.parametrize("number", ["13912340001", "139-1234-0001", "139 1234 0001", "+86 13912340001", "１３９１２３４０００１", "0086-139-1234-0001", "139—1234—0001", "139.1234.0001", "139_1234_0001", "139/1234/0001"])
 def test_the_scan_sees_a_number_however_it_is_written(number):
     assert "13912340001" in numbers_in(f"请回电{number}，谢谢")
 
@@ -308,3 +313,8 @@ def test_names_are_masked_when_asked(masked):
     assert shown == {}
     everything = "\n".join(text_of(o) for o in masked.outputs)
     assert "王**" in everything  # the planted caller, masked
+
+
+@pytest.mark.parametrize("number", ["01065123400", "010-6512-3400", "(010) 6512 3400", "（010）6512-3400", "010—65123400"])
+def test_the_scan_sees_a_landline_however_it_is_written(number):
+    assert "01065123400" in numbers_in(f"座机{number}。")

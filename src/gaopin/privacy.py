@@ -5,11 +5,36 @@ from __future__ import annotations
 import re
 
 MASK = "****"
-# A run of 7–12 digits not inside a longer run: mobile and landline numbers in free text.
-# ASCII digits only ([0-9], not \d): full-width digits are made ASCII first, so that a number
-# typed in full width is found whole rather than matched in part and half shown.
+# Mobile and landline numbers in free text: 7–12 digits, not inside a longer run, written whole
+# or in groups. Between groups callers type a space, a dash (the Chinese IME's — and ——, the
+# full-width －), a dot, an underscore or a slash; never the numeral 一, which is a word. ASCII
+# digits only ([0-9], not \d): full-width digits are made ASCII first, so that a number typed in
+# full width is found whole rather than matched in part and half shown. Not right after the mask:
+# the end of a masked number (138****5678 1234) is not masked again.
+_SPACE = r"[ \u00a0\u3000]"
+_DASH = r"\-\u2010-\u2015\u2212\ufe63\uff0d"  # - ‐ ‑ ‒ – — ― − ﹣ －
+_SEP = rf"(?:{_SPACE}?[{_DASH}._/]{{0,2}}{_SPACE}?)"
+_LOCAL_SEP = rf"(?:{_SPACE}?[{_DASH}]{{1,2}}{_SPACE}?|{_SPACE})"
 _PHONE_IN_TEXT = re.compile(
-    r"(?<![0-9])(?:\+?86[- ]?)?(1[3-9][0-9][- ]?[0-9]{4}[- ]?[0-9]{4}|0[0-9]{2,3}[- ]?[0-9]{7,8}|[0-9]{7,8})(?![0-9])"
+    rf"""(?<![0-9])(?<!\*\*\*\*)
+    (?:
+        (?:(?:\+|00)?86{_SEP})?                                                 # +86, 0086
+        (?:
+            1[3-9][0-9](?:{_SEP}[0-9]{{4}}|[0-9]{_SEP}[0-9]{{3}}){_SEP}[0-9]{{4}}  # mobile: 138-1234-5678, 1381 234 5678
+          | (?:0[0-9]{{2,3}}|[(（]0[0-9]{{2,3}}[)）]){_SEP}
+            (?:[0-9]{{7,8}}|[0-9]{{3,4}}{_SEP}[0-9]{{4}})                          # area code: (010) 8765 4321
+          | [0-9]{{7,8}}                                                         # local, whole: 87654321
+        )
+      # Local, in two halves (座机8765-4321): without an area code this is also how ranges are
+      # written, so not a year (2023-2024), not two round numbers (3000-5000), not one of a chain
+      # of groups (2024-0801-0012) and not an amount, area or room (2980-3980元).
+      | (?<![0-9][{_DASH}._/])
+        (?!20|[0-9]{{2}}00{_LOCAL_SEP}[0-9]{{2}}00(?![0-9]))
+        [2-9][0-9]{{3}}{_LOCAL_SEP}[0-9]{{4}}
+        (?!{_LOCAL_SEP}?[0-9]|{_SPACE}?[元块米平㎡万室])
+    )
+    (?![0-9])""",
+    re.VERBOSE,
 )
 _FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 MIN_DIGITS_IN_TEXT = 7  # the fewest digits of any number _PHONE_IN_TEXT matches

@@ -87,6 +87,27 @@ def test_inspect_show_phones(tmp_path):
     assert phones == ["1.38123E+10"]
 
 
+def test_inspect_masks_a_number_quoted_in_a_problem_message(tmp_path):
+    """A number typed into a yes/no column: masked in the message that quotes it, as in the value column."""
+    path = write_csv(
+        tmp_path / "t.csv",
+        [["工单编号", "受理时间", "是否解决", "是否满意"], ["A1", "2024-08-03", "13812345678", "满意"], ["A2", "2024-08-04", "否", "请回电138—1234—5678"]],
+    )
+    text = run("inspect", path)
+    assert text.exit_code == 0, text.output
+    assert "是否解决的取值“138****5678”无法识别，已原样保留（共 1 行）" in text.stdout
+    assert "是否满意的取值“请回电138****5678”无法识别" in text.stdout
+    assert "13812345678" not in text.stdout and "1234—5678" not in text.stdout
+    report = json.loads(run("inspect", path, "-f", "json").stdout)
+    values = [(p["value"], p["message"]) for p in report["problems"] if p["kind"] == "value"]
+    assert values == [
+        ("138****5678", "是否解决的取值“138****5678”无法识别，已原样保留（共 1 行）"),
+        ("请回电138****5678", "是否满意的取值“请回电138****5678”无法识别，已原样保留（共 1 行）"),
+    ]
+    shown = json.loads(run("inspect", path, "-f", "json", "--show-phones").stdout)
+    assert [p["message"] for p in shown["problems"] if p["kind"] == "value"][0] == "是否解决的取值“13812345678”无法识别，已原样保留（共 1 行）"
+
+
 def test_inspect_alias_priority_shows_the_other_column_unused(tmp_path):
     path = write_csv(tmp_path / "t.csv", [["工单编号", "派单时间", "受理时间"], ["A1", "2024-08-05", "2024-08-03"]])
     report = json.loads(run("inspect", path, "-f", "json").stdout)

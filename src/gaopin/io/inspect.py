@@ -31,11 +31,13 @@ def describe(result: LoadResult, show_phones: bool = False) -> dict:
     problems = []
     for p in result.problems + result.rejected:
         d = p.to_dict()
-        if d["value"] and not show_phones:
-            if p.field == "caller_phone":
-                d["value"] = mask_phone(d["value"])
-            elif p.field != "ticket_id":  # a number typed into a date or yes/no column
-                d["value"] = mask_phones_in_text(d["value"])
+        if d["value"] and not show_phones and p.field != "ticket_id":
+            # A number typed into a date or yes/no column, too.
+            masked = mask_phone(d["value"]) if p.field == "caller_phone" else mask_phones_in_text(d["value"])
+            # The message may quote the value (是否解决的取值“13812345678”无法识别): masked there
+            # as in the value column, and nothing else in it (the counts) touched.
+            d["message"] = d["message"].replace(d["value"], masked)
+            d["value"] = masked
         problems.append(d)
     return {
         "files": [s.to_dict() for s in result.sources],
