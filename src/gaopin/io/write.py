@@ -65,6 +65,15 @@ def _make_parent(path: Path) -> None:
         raise InputError(f"无法创建输出目录 {path.parent}：{exc.strerror or exc}", "请换一个可写的位置") from None
 
 
+def staging_dir(path: Path) -> Path:
+    """A new hidden folder beside `path` (its folder created), to be renamed onto it when full."""
+    _make_parent(path)
+    try:
+        return Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    except OSError as exc:
+        raise _cannot_write_in(path.parent, exc) from None
+
+
 def _cannot_write_in(folder: Path, exc: OSError) -> InputError:
     return InputError(f"无法在 {folder} 中写文件：{exc.strerror or exc}", "请换一个可写的位置")
 
