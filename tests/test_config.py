@@ -16,9 +16,9 @@ from gaopin.config import (
     render_default_toml,
     render_markdown_table,
     to_dict,
-    write_default_config,
 )
 from gaopin.errors import ConfigError, ExitCode
+from gaopin.io.write import write_default_config
 
 
 def _write(path: Path, text: str) -> Path:
@@ -308,16 +308,6 @@ def test_init_file_documents_every_setting():
         leaf = key.rsplit(".", 1)[-1]
         assert leaf in text, key
         assert f.metadata["doc"] in text, key
-
-
-def test_init_does_not_overwrite_without_force(tmp_path):
-    path = _write(tmp_path / "gaopin.toml", "# mine\n")
-    with pytest.raises(ConfigError, match="已存在"):
-        write_default_config(path)
-    assert path.read_text(encoding="utf-8") == "# mine\n"
-    write_default_config(path, force=True)
-    assert path.read_text(encoding="utf-8") == render_default_toml()
-    assert not list(tmp_path.glob("*.tmp"))
 
 
 def test_markdown_table_lists_every_setting():

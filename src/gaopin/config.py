@@ -659,13 +659,3 @@ def render_markdown_table() -> str:
         doc = f.metadata["doc"].replace("|", "\\|")
         rows.append(f"| `{key}` | {_type_name(tp)} | `{default}` | {doc} |")
     return "\n".join(rows) + "\n"
-
-
-def write_default_config(path: Path, force: bool = False) -> Path:
-    if path.exists() and not force:
-        raise ConfigError(f"{path} 已存在，没有覆盖", "如确需覆盖，请加 --force")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(render_default_toml(), encoding="utf-8")
-    os.replace(tmp, path)
-    return path

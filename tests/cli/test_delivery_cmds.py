@@ -111,6 +111,26 @@ def test_dry_run_writes_files_and_needs_a_channel(tmp_path, export):
     assert last.exit_code == 2
 
 
+def test_a_report_folder_holding_dry_run_files_is_replaced_one_holding_the_users_is_not(tmp_path, export):
+    config = write_config(tmp_path / "gaopin.toml", 25, "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=K")
+    dry = [*REPORT, str(export), "--email", "--notify", "--dry-run"]
+    folder = tmp_path / "reports" / "2024-08"
+    for _ in range(2):  # the monthly run again: the earlier report and its dry-run files are replaced
+        result = gaopin(dry, config, tmp_path / "g.db")
+        assert result.exit_code == 0, result.stderr
+        assert {"report.html", "report-2024-08.eml", "report-2024-08.wecom.json"} <= {p.name for p in folder.iterdir()}
+    (folder / "笔记.txt").write_text("别删", encoding="utf-8")
+    kept = {p.name for p in folder.iterdir()}
+    refused = gaopin(dry, config, tmp_path / "g.db")
+    assert refused.exit_code == 5 and refused.stdout == ""
+    assert f"错误：输出文件夹 {folder.resolve()} 中已有不是报告的内容（笔记.txt）" in refused.stderr and "提示：" in refused.stderr
+    assert {p.name for p in folder.iterdir()} == kept
+    exported = export.read_bytes()
+    onto_export = gaopin([*REPORT, str(export), "--out", str(export)], config, tmp_path / "g.db")
+    assert onto_export.exit_code == 5 and f"错误：{export.resolve()} 是一个文件" in onto_export.stderr
+    assert export.read_bytes() == exported and not list(export.parent.glob(f".{export.name}*"))
+
+
 def test_a_missing_mail_setting_is_a_config_error(tmp_path, export):
     config = write_config(tmp_path / "gaopin.toml")
     result = gaopin([*WARN, str(export), "--email"], config, tmp_path / "g.db")

@@ -311,6 +311,15 @@ def test_init_writes_the_defaults(tmp_path):
     assert run("init", target, "--force").exit_code == 0
 
 
+def test_init_onto_a_folder_is_a_clean_error(tmp_path):
+    (tmp_path / "conf").mkdir()
+    result = run("init", tmp_path / "conf", "--force")
+    assert result.exit_code == ExitCode.INPUT, result.output
+    assert f"错误：无法写入 {tmp_path / 'conf'}：已有同名的文件夹" in result.stderr and "内部错误" not in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "_home") == ["conf"]
+    assert list((tmp_path / "conf").iterdir()) == []
+
+
 def test_init_default_path(tmp_path):
     assert run("init").exit_code == 0
     assert (tmp_path / "gaopin.toml").is_file()

@@ -13,9 +13,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gaopin.errors import InputError
+from gaopin.config import render_default_toml
+from gaopin.errors import ConfigError, ExitCode, InputError
 from gaopin.io import write
-from gaopin.io.write import Sheet, atomic_path, cell_value, csv_safe, display_width, write_csv, write_xlsx
+from gaopin.io.write import Sheet, atomic_path, cell_value, csv_safe, display_width, write_csv, write_default_config, write_xlsx
 
 DANGEROUS = ["=1+2", "+8613812345678", "-2+3", "@SUM(A1:A2)", "\t=1", "\r=1", "＝1+2", "＋1", "－1", "＠x", '=HYPERLINK("http://x","点我")']
 
@@ -152,11 +153,38 @@ def test_atomic_path_reports_a_locked_target(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_init_does_not_overwrite_without_force(tmp_path):
+    tmp_path = tmp_path / "base"
+    tmp_path.mkdir()
+    path = tmp_path / "gaopin.toml"
+    path.write_text("# mine\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="已存在"):
+        write_default_config(path)
+    assert path.read_text(encoding="utf-8") == "# mine\n"
+    write_default_config(path, force=True)
+    assert path.read_text(encoding="utf-8") == render_default_toml()
+    assert [p.name for p in tmp_path.iterdir()] == ["gaopin.toml"]
+
+
+def test_init_onto_a_folder_is_refused_and_leaves_nothing(tmp_path):
+    tmp_path = tmp_path / "base"
+    folder = tmp_path / "conf"
+    (folder / "sub").mkdir(parents=True)
+    for force in (False, True):
+        with pytest.raises(InputError, match="已有同名的文件夹") as err:
+            write_default_config(folder, force=force)
+        assert err.value.exit_code == ExitCode.INPUT
+    assert [p.name for p in tmp_path.iterdir()] == ["conf"]
+    assert [p.name for p in folder.iterdir()] == ["sub"]
+
+
 def test_output_folder_that_cannot_be_created(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x", encoding="utf-8")
     with pytest.raises(InputError, match="无法创建输出目录"):
         write_csv(_frame(), blocker / "sub" / "clean.csv")
+    with pytest.raises(InputError, match="路径中有同名的文件"):
+        write_csv(_frame(), blocker / "clean.csv")
 
 
 def test_output_path_that_is_a_folder(tmp_path):

@@ -276,6 +276,120 @@ def test_run_report_writes_the_report_and_leaves_no_process(db, settings, tmp_pa
     assert sorted(p.name for p in (tmp_path / "2024-08").iterdir()) == sorted(Path(p).name for p in report["files"].values())
 
 
+def _tree(folder: Path) -> dict[str, bytes | None]:
+    """Every path under `folder` (hidden ones too) with a file's bytes."""
+    return {str(p.relative_to(folder)): (p.read_bytes() if p.is_file() else None) for p in sorted(folder.rglob("*"))}
+
+
+def test_a_folder_holding_other_files_is_refused_and_kept(report, settings, tmp_path):
+    from gaopin.errors import ExitCode, InputError
+    from gaopin.reports.run import write_report
+
+    out = tmp_path / "base" / "work"
+    (out / "2024-07").mkdir(parents=True)
+    (out / "2024-07" / "report.html").write_text("七月", encoding="utf-8")
+    (out / "导出.csv").write_text("工单编号\n", encoding="utf-8")
+    before = _tree(tmp_path)
+    with pytest.raises(InputError) as err:
+        write_report(report, out, settings)
+    assert err.value.exit_code == ExitCode.INPUT
+    assert str(out.resolve()) in err.value.message and "不是报告" in err.value.message and "--out" in err.value.hint
+    assert _tree(tmp_path) == before  # nothing moved, nothing left beside it
+
+
+def test_a_file_at_the_output_path_is_refused_and_kept(report, settings, tmp_path):
+    from gaopin.errors import InputError
+    from gaopin.reports.run import write_report
+
+    tmp_path = tmp_path / "base"
+    tmp_path.mkdir()
+    export = tmp_path / "八月.csv"
+    export.write_text("工单编号\n", encoding="utf-8")
+    with pytest.raises(InputError, match="是一个文件"):
+        write_report(report, export, settings)
+    assert _tree(tmp_path) == {"八月.csv": "工单编号\n".encode()}
+
+
+def test_the_current_folder_and_its_parents_are_refused(report, settings, tmp_path, monkeypatch):
+    from gaopin.errors import InputError
+    from gaopin.reports.run import write_report
+
+    here = tmp_path / "base" / "here"
+    (here / "empty").mkdir(parents=True)
+    monkeypatch.chdir(here)
+    for out in (Path("."), Path("empty/.."), Path("..")):
+        with pytest.raises(InputError, match="当前文件夹"):
+            write_report(report, out, settings)
+    assert sorted(_tree(tmp_path / "base")) == ["here", "here/empty"]
+
+
+def test_an_earlier_report_or_an_empty_folder_is_replaced(report, settings, tmp_path):
+    from gaopin.reports.run import write_report
+
+    tmp_path = tmp_path / "base"
+    out = tmp_path / "2024-08"
+    out.mkdir(parents=True)
+    first = write_report(report, out, settings)
+    # What --dry-run and a file manager leave beside the report goes with it.
+    for name in ("report-2024-08.eml", "report-2024-08.wecom.json", "Thumbs.db"):
+        (out / name).write_text("x", encoding="utf-8")
+    (out / "communities.png").unlink()
+    again = write_report(report, out, settings)
+    assert again == first
+    assert sorted(_tree(tmp_path)) == sorted(["2024-08", *(f"2024-08/{Path(p).name}" for p in first.values())])
+
+
+def test_a_hidden_old_file_beside_the_folder_is_kept(report, settings, tmp_path):
+    """An older gaopin moved a file given as --out to `.<name>.old`: it is the user's export."""
+    from gaopin.reports.run import write_report
+
+    tmp_path = tmp_path / "base"
+    out = tmp_path / "八月.csv"
+    write_report(report, out, settings)
+    (tmp_path / ".八月.csv.old").write_text("工单编号\n", encoding="utf-8")
+    write_report(report, out, settings)
+    assert (tmp_path / ".八月.csv.old").read_text(encoding="utf-8") == "工单编号\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".八月.csv.old", "八月.csv"]
+
+
+def test_an_earlier_report_is_put_back_when_the_new_one_cannot_take_its_place(report, settings, tmp_path, monkeypatch):
+    import os
+
+    from gaopin.errors import InputError
+    from gaopin.reports import run
+
+    tmp_path = tmp_path / "base"
+    out = tmp_path / "2024-08"
+    run.write_report(report, out, settings)
+    before = _tree(tmp_path)
+    replace = os.replace
+
+    def refused(src, dst):
+        if Path(dst) == out and Path(src).parent == tmp_path and Path(src).name.startswith(".2024-08.") and not Path(src).name.endswith(".old"):
+            raise PermissionError(13, "Permission denied")
+        replace(src, dst)
+
+    monkeypatch.setattr(run.os, "replace", refused)
+    with pytest.raises(InputError, match="无法替换输出文件夹"):
+        run.write_report(report, out, settings)
+    assert _tree(tmp_path) == before
+
+
+def test_run_report_refuses_the_output_before_any_work(db, settings, tmp_path, monkeypatch):
+    from gaopin.errors import InputError
+    from gaopin.reports import run
+
+    (tmp_path / "work").mkdir()
+    (tmp_path / "work" / "notes.txt").write_text("x", encoding="utf-8")
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the report was made")
+
+    monkeypatch.setattr(run, "make_report", no_work)
+    with pytest.raises(InputError, match="notes.txt"):
+        run.run_report(settings, 8, None, None, db, TODAY, out_dir=tmp_path / "work")
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
 def test_the_second_process_ends_when_the_report_is_killed(tmp_path):
     import os

@@ -113,7 +113,7 @@ def init(
     debug: DebugOpt = False,
 ) -> None:
     """生成一份带注释的默认配置文件 gaopin.toml。"""
-    from gaopin.config import write_default_config
+    from gaopin.io.write import write_default_config
 
     written = write_default_config(path, force=force)
     typer.echo(f"已生成 {written}；按需修改后，放在运行 gaopin 的目录即可生效。")

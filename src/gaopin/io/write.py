@@ -1,4 +1,5 @@
-"""Writing tables for people: CSV that Excel opens, xlsx with text kept as text.
+"""Writing tables for people: CSV that Excel opens, xlsx with text kept as text (and the
+default gaopin.toml).
 
 Every file is written to a temporary name beside the target and renamed into place, so
 a failed run never leaves a half-written file. Text from tickets is never written as a
@@ -22,7 +23,8 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 import pandas as pd
 
-from gaopin.errors import InputError, UsageError
+from gaopin.config import render_default_toml
+from gaopin.errors import ConfigError, InputError, UsageError
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
 XLSX_MAX_ROWS = 1_048_575  # one row is the header
@@ -65,18 +67,44 @@ def refuse_input_as_output(output: Path, inputs: Iterable[str | os.PathLike[str]
             raise UsageError(f"输出文件 {output} 就是输入的导出文件，写出会覆盖它", "请给 --output 换一个文件名")
 
 
+def _make_parent(path: Path) -> None:
+    """Create the folder `path` is to be written in."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise InputError(f"无法创建输出目录 {path.parent}：路径中有同名的文件", "请换一个位置") from None
+    except OSError as exc:
+        raise InputError(f"无法创建输出目录 {path.parent}：{exc.strerror or exc}", "请换一个可写的位置") from None
+
+
+def staging_dir(path: Path) -> Path:
+    """A new hidden folder beside `path` (its folder created), to be renamed onto it when full."""
+    _make_parent(path)
+    try:
+        return Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    except OSError as exc:
+        raise _cannot_write_in(path.parent, exc) from None
+
+
+def _cannot_write_in(folder: Path, exc: OSError) -> InputError:
+    return InputError(f"无法在 {folder} 中写文件：{exc.strerror or exc}", "请换一个可写的位置")
+
+
+def _folder_in_the_way(path: Path) -> InputError:
+    return InputError(f"无法写入 {path}：已有同名的文件夹", "请换一个输出文件名")
+
+
 @contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
     """A temporary path beside `path`, renamed onto it only if the block succeeds."""
     path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"无法创建输出目录 {path.parent}：{exc.strerror}", "请换一个可写的位置") from None
+    if path.is_dir():  # refused before anything is written
+        raise _folder_in_the_way(path)
+    _make_parent(path)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
-        raise InputError(f"无法在 {path.parent} 中写文件：{exc.strerror or exc}", "请换一个可写的位置") from None
+        raise _cannot_write_in(path.parent, exc) from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -85,12 +113,22 @@ def atomic_path(path: Path) -> Iterator[Path]:
     except PermissionError:
         raise InputError(f"无法写入 {path}（文件可能正在被 Excel/WPS 打开）", "请关闭该文件后重试，或换一个文件名") from None
     except IsADirectoryError:
-        raise InputError(f"无法写入 {path}：已有同名的文件夹", "请换一个输出文件名") from None
+        raise _folder_in_the_way(path) from None
     except OSError as exc:  # disk full, read-only disk, name too long …
         raise InputError(f"无法写入 {path}：{exc.strerror or exc}", "请换一个可写的位置或文件名") from None
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def write_default_config(path: Path, force: bool = False) -> Path:
+    """The commented default gaopin.toml (`gaopin init`); an existing file only with force."""
+    path = Path(path)
+    with atomic_path(path) as tmp:  # a folder at `path` is refused first
+        if path.exists() and not force:
+            raise ConfigError(f"{path} 已存在，没有覆盖", "如确需覆盖，请加 --force")
+        tmp.write_text(render_default_toml(), encoding="utf-8")
+    return path
 
 
 def write_csv(frame: pd.DataFrame, path: Path, headers: list[str] | None = None) -> Path:

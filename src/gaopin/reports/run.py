@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import fnmatch
 import multiprocessing
 import os
+import secrets
 import shutil
 import sys
-import tempfile
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -14,9 +15,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from gaopin.charts import CHART_NAMES
 from gaopin.config import Settings
-from gaopin.errors import UsageError
+from gaopin.errors import InputError, UsageError
 from gaopin.io.bulk import collector_paused
+from gaopin.io.write import staging_dir
 from gaopin.periods import check_month, period
 from gaopin.reports.monthly import build_report, leading_street, read_rankings, street_name
 from gaopin.reports.render import PendingPage, write_page, write_workbook
@@ -31,8 +34,81 @@ REPORT_FIELDS = (
 )  # fmt: skip
 
 
+# What a report folder holds that a new report may replace: what write_report writes, what
+# `--dry-run` writes beside it (deliver/run.py: report-<label>.eml, report-<label>.<format>.json),
+# an office program's lock on the open workbook and a file manager's own files. A folder holding
+# anything else (a subfolder, an export, notes) is the user's: it is never replaced.
+REPORT_FILES = (HTML_NAME, XLSX_NAME, *(f"{name}.png" for name in CHART_NAMES))
+REPORT_EXTRAS = ("report-????-??.eml", "report-????-??.*.json", f"~${XLSX_NAME}", f".~lock.{XLSX_NAME}#", "Thumbs.db", "desktop.ini", ".DS_Store")
+
+
 def default_out_dir(settings: Settings, label: str) -> Path:
     return Path(settings.report.out_dir).expanduser() / label
+
+
+def _replaceable(entry: os.DirEntry) -> bool:
+    if entry.is_dir(follow_symlinks=False):
+        return False
+    return entry.name in REPORT_FILES or any(fnmatch.fnmatchcase(entry.name, pattern) for pattern in REPORT_EXTRAS)
+
+
+def report_folder(out_dir: Path) -> Path:
+    """`out_dir` resolved, once it is known that the report may take its place: it is new, or a
+    folder holding nothing but an earlier report (see REPORT_EXTRAS), which is replaced whole."""
+    hint = "报告会整个替换输出文件夹：请用 --out 指定一个新的或空的文件夹"
+    try:
+        target = Path(out_dir).resolve()
+    except (OSError, RuntimeError) as exc:  # a symlink loop, a relative path in a removed folder
+        raise InputError(f"无法使用输出文件夹 {out_dir}：{getattr(exc, 'strerror', None) or exc}", hint) from None
+    try:
+        here = Path.cwd().resolve()
+    except OSError:  # the current folder was removed: the output cannot be it
+        here = None
+    if not target.name or (here is not None and (target == here or target in here.parents)):
+        # Replacing the folder one works in (or the disk's root) would pull it from under the shell.
+        raise InputError(f"不能把报告写到当前文件夹或它的上级 {target}", hint)
+    if target.is_dir():
+        try:
+            with os.scandir(target) as entries:
+                stranger = next((entry.name for entry in entries if not _replaceable(entry)), None)
+        except OSError as exc:
+            raise InputError(f"无法读取输出文件夹 {target}：{exc.strerror or exc}", hint) from None
+        if stranger is not None:
+            raise InputError(f"输出文件夹 {target} 中已有不是报告的内容（{stranger}），没有覆盖", f"{hint}，或把其中的其他文件移走")
+    elif os.path.lexists(target):
+        raise InputError(f"{target} 是一个文件，不能作为报告的输出文件夹，没有覆盖", hint)
+    return target
+
+
+def _aside(folder: Path) -> Path:
+    """Where the report folder being replaced is moved before it is removed. A `.<name>.old`
+    folder is what an interrupted run left; anything else of that name is kept, not removed."""
+    old = folder.with_name(f".{folder.name}.old")
+    if old.is_dir() and not old.is_symlink():
+        shutil.rmtree(old)
+    if os.path.lexists(old):
+        old = folder.with_name(f".{folder.name}.{secrets.token_hex(4)}.old")
+    return old
+
+
+def _replace_folder(staging: Path, target: Path) -> None:
+    """Put the full `staging` folder in place of `target`; an earlier report there is moved aside
+    first, put back if the new one cannot take its place, and removed once it has."""
+    old = None
+    try:
+        if target.exists():
+            old = _aside(target)
+            os.replace(target, old)
+        try:
+            os.replace(staging, target)
+        except OSError:
+            if old is not None:
+                os.replace(old, target)  # the earlier report back in its place
+            raise
+    except OSError as exc:  # a file of the old report held open (Windows), a read-only disk …
+        raise InputError(f"无法替换输出文件夹 {target}：{exc.strerror or exc}", "请关闭打开着报告文件的程序后重试，或用 --out 换一个文件夹") from None
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _latest_year(result) -> int:
@@ -315,15 +391,15 @@ def _first_error(pending: list[Future | None]) -> BaseException | None:
 
 
 def write_report(report: dict, out_dir: Path, settings: Settings, progress: Callable[[str], None] | None = None, charts_in: ChartProcess | None = None) -> dict[str, str]:
-    """Charts, report.html and report.xlsx written into a fresh folder that replaces out_dir at once.
+    """Charts, report.html and report.xlsx written into a fresh folder that replaces out_dir at once
+    (only a new folder, an empty one or an earlier report: see report_folder).
 
     `charts_in`: a second process to draw the charts (and cut the page's font) in while the
     workbook is written."""
     from gaopin.charts import font_subset, planned_charts, render_charts
 
     out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    staging = staging_dir(report_folder(out_dir))
     font = _font(settings)
     drawing = cutting = None
     try:
@@ -351,15 +427,8 @@ def write_report(report: dict, out_dir: Path, settings: Settings, progress: Call
             font_data = _result(cutting, lambda: font_subset(page.used, font), staging)
         write_page(page.finish(charts, font_data, font), staging / HTML_NAME)
         os.chmod(staging, 0o755)
-        old = None
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old")
-            if old.exists():
-                shutil.rmtree(old)
-            os.replace(out_dir, old)
-        os.replace(staging, out_dir)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        # Checked again: the folder may have been given other files while the report was made.
+        _replace_folder(staging, report_folder(out_dir))
     except BaseException:
         running = [f for f in (drawing, cutting) if f is not None]
         try:
@@ -388,6 +457,8 @@ def run_report(
     out_dir: Path | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict:
+    if out_dir is not None:
+        report_folder(out_dir)  # a folder the report may not replace is refused before any work
     with chart_process(settings) as charts_in:
         report = make_report(settings, month, year, files, db, today, progress, after_read=charts_in.start)
         target = out_dir or default_out_dir(settings, report["period"]["label"])
