@@ -275,6 +275,19 @@ def test_clean_refuses_other_output_formats(tmp_path):
     assert "提示：" in result.stderr and ".csv 或 .xlsx" in result.stderr
 
 
+def test_clean_masks_a_number_typed_into_any_text_column(tmp_path):
+    """An answer that cannot be read is kept as typed: a number in 是否解决 or 派单方式 is
+    masked like one in a title; the ticket id is left as it is."""
+    export = write_csv(tmp_path / "t.csv", [STANDARD_HEADER, ["A1", "2024-08-03 09:00", "张三", "13812345678", "恰海小区", "城乡建设", "13912345678", "满意", "回电 010-65123456"]])
+    result = run("clean", export, "-o", tmp_path / "c.csv")
+    assert result.exit_code == 0, result.output
+    (row,) = _read_csv(tmp_path / "c.csv")
+    assert row["resolved"] == "139****5678"
+    assert row["dispatch"] == "回电 010****3456"
+    assert row["ticket_id"] == "A1"
+    assert not any(digits in value for value in row.values() for digits in ("13912345678", "65123456"))
+
+
 def test_clean_refuses_to_overwrite_its_input(tmp_path):
     """`clean 导出.csv -o 导出.csv` would replace the export with its masked copy: the full
     numbers would be gone for good. Refused, through another spelling of the path too."""

@@ -14,7 +14,9 @@ from gaopin.io.canonical import map_unique
 from gaopin.privacy import mask_name, mask_phone, mask_phones_in_text
 from gaopin.schema import CANONICAL_COLUMNS
 
-FREE_TEXT = ("caller_name", "address", "title", "content")
+# Callers type numbers into titles, contents, addresses and the name field, and an answer
+# column that cannot be read keeps what was typed: every text column but the id is masked.
+NOT_TEXT = ("ticket_id", "received_at", "closed_at", "caller_phone")
 
 
 def clean_files(
@@ -31,9 +33,9 @@ def clean_files(
         frame[name] = frame[name].dt.strftime("%Y-%m-%d %H:%M:%S")
     if not show_phones and settings.privacy.mask_phones:
         frame["caller_phone"] = map_unique(frame["caller_phone"], mask_phone)
-        # Callers also type numbers into titles, contents, addresses and the name field.
-        for name in FREE_TEXT:
-            frame[name] = map_unique(frame[name], mask_phones_in_text)
+        for name in CANONICAL_COLUMNS:
+            if name not in NOT_TEXT:
+                frame[name] = map_unique(frame[name], mask_phones_in_text)
     if settings.privacy.mask_names:
         frame["caller_name"] = map_unique(frame["caller_name"], mask_name)
     if suffix == ".csv":
