@@ -357,6 +357,12 @@ def test_configured_header_row_not_found(tmp_path):
     _assert_error(run("inspect", path, "--header-row", "9"), ExitCode.INPUT, "第 9 行")
 
 
+def test_a_quote_left_open_is_refused_not_read_as_fewer_tickets(tmp_path):
+    text = "工单编号,受理时间,诉求地址,诉求内容\nE1,2024-08-01 09:00,甲,\"引号开头\nE2,2024-08-01 10:00,乙,x\nE3,2024-08-01 11:00,丙,y\n"
+    path = write_bytes(tmp_path / "q.csv", text.encode())
+    _assert_error(run("inspect", path), ExitCode.INPUT, "q.csv 第 2 行", "没有结束引号", "其后 2 行记录", "提示：")
+
+
 def test_unknown_sheet(tmp_path):
     _assert_error(run("inspect", _export(tmp_path), "--sheet", "九月"), ExitCode.INPUT, "九月", "Sheet1")
 
