@@ -62,6 +62,18 @@ def test_inspect_text(tmp_path):
     assert result.stderr == ""
 
 
+def test_inspect_lists_an_export_none_of_whose_times_can_be_read(tmp_path):
+    """inspect is where a person looks for what is wrong: it shows the file, the others refuse it."""
+    path = write_csv(tmp_path / "us.csv", [["工单编号", "受理时间", "诉求地址"], ["A1", "8/1/2024 09:00", "甲小区"], ["A2", "8/2/2024 09:00", "乙小区"]])
+    result = run("inspect", path, "--format", "json")
+    assert result.exit_code == 0, result.output
+    whole = [p for p in json.loads(result.stdout)["problems"] if p["row"] is None]
+    assert [p["kind"] for p in whole] == ["date"]
+    assert "没有一个能读出来（2 个）" in whole[0]["message"] and "date_format" in whole[0]["message"]
+    _assert_error(run("clean", path, "-o", tmp_path / "c.csv"), ExitCode.INPUT, "没有一个能读出来", "8/1/2024 09:00")
+    assert not (tmp_path / "c.csv").exists()
+
+
 def test_inspect_json_equals_the_library(tmp_path):
     path = _export(tmp_path)
     result = run("inspect", path, "--format", "json")
@@ -400,6 +412,12 @@ def test_configured_header_not_found(tmp_path):
 def test_configured_header_row_not_found(tmp_path):
     path = write_csv(tmp_path / "t.csv", [["工单编号", "受理时间"], ["A1", "2024-08-03"]])
     _assert_error(run("inspect", path, "--header-row", "9"), ExitCode.INPUT, "第 9 行")
+
+
+def test_a_quote_left_open_is_refused_not_read_as_fewer_tickets(tmp_path):
+    text = "工单编号,受理时间,诉求地址,诉求内容\nE1,2024-08-01 09:00,甲,\"引号开头\nE2,2024-08-01 10:00,乙,x\nE3,2024-08-01 11:00,丙,y\n"
+    path = write_bytes(tmp_path / "q.csv", text.encode())
+    _assert_error(run("inspect", path), ExitCode.INPUT, "q.csv 第 2 行", "没有结束引号", "其后 2 行记录", "提示：")
 
 
 def test_unknown_sheet(tmp_path):

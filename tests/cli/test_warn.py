@@ -69,6 +69,24 @@ def test_date_option_filters_and_bad_dates_are_usage_errors(export, tmp_path, mo
     assert "YYYY-MM-DD" in bad.stderr and "Traceback" not in bad.output
 
 
+def test_an_export_none_of_whose_times_can_be_read_is_refused_not_all_clear(tmp_path, monkeypatch):
+    """US month-first times: every ticket would be left out and warn would say all is well."""
+    monkeypatch.chdir(tmp_path)
+    wb = openpyxl.Workbook()
+    wb.active.append(HEADER)
+    for r in ROWS:
+        wb.active.append([r[0], f"8/{r[1][8:10].lstrip('0')}/2024 {r[1][11:]}", *r[2:]])
+    wb.save(tmp_path / "us.xlsx")
+    result = runner.invoke(app, ["warn", str(tmp_path / "us.xlsx")])
+    assert result.exit_code == 5
+    assert result.stdout == ""
+    assert "“来电时间”列（受理时间）没有一个能读出来（4 个），例如“8/3/2024 09:01”" in result.stderr
+    assert "[load] 中用 date_format" in result.stderr and "Traceback" not in result.output
+    # What the hint says works.
+    fixed = runner.invoke(app, ["warn", str(tmp_path / "us.xlsx")], env={"GAOPIN_LOAD__DATE_FORMAT": "%m/%d/%Y %H:%M"})
+    assert fixed.exit_code == 0 and "A1、A2、A3" in fixed.stdout
+
+
 @pytest.mark.parametrize("suffix", [".xlsx", ".csv", ".json"])
 def test_output_files(export, tmp_path, monkeypatch, suffix):
     monkeypatch.chdir(tmp_path)

@@ -61,6 +61,26 @@ def test_unreadable_values_fail_and_are_not_guessed(text):
     assert _parse([text]) == ([None], [True])
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2024-08-31 99:00",  # was read as 2024-09-04 03:00, a ticket moved into another month
+        "2024-08-31 23:60",  # was 2024-09-01 00:00
+        "2024-08-31 23:59:60",
+        "2024-08-01 12:61",  # was 13:01
+        "2024-08-31 24:30",  # was the next day
+        "2024-08-31 24:00",  # pandas refuses it too: no end-of-day 24:00
+        "2024-08-31 24:00:00",
+        "2024/8/31 24:00",
+        "2024年8月31日 23时60分",
+        "２０２４－０８－３１　２５：００",
+        "2024/8/31 12:61 PM",
+    ],
+)
+def test_out_of_range_times_fail_like_impossible_dates(text):
+    assert _parse([text]) == ([None], [True])
+
+
 def test_blanks_are_not_failures():
     parsed, failed = parse_datetimes(pd.Series([None, "2024-08-03"], dtype="str"))
     assert parsed.isna().tolist() == [True, False]
@@ -166,3 +186,32 @@ def test_plain_iso_fast_path_agrees_with_the_general_parser(values):
     assert fast.tolist() == general.tolist()
     assert fast_failed.tolist() == general_failed.tolist()
     assert str(fast.dtype) == DTYPE
+
+
+_fields = st.tuples(
+    st.sampled_from([1989, 2024, 2101]),
+    st.integers(0, 13),
+    st.integers(0, 32),
+    st.integers(0, 99),
+    st.integers(0, 99),
+    st.integers(0, 99),
+)
+# Each form writes (year, month, day, hour, minute, second) and says which of them it holds.
+_WRITTEN = [
+    (lambda y, mo, d, h, mi, s: f"{y:04d}-{mo:02d}-{d:02d} {h:02d}:{mi:02d}:{s:02d}", 6),
+    (lambda y, mo, d, h, mi, s: f"{y}/{mo}/{d} {h}:{mi:02d}", 5),
+    (lambda y, mo, d, h, mi, s: f"{y}年{mo}月{d}日{h}时{mi}分{s}秒", 6),
+    (lambda y, mo, d, h, mi, s: f"{y}-{mo}-{d} {h}:{mi}:{s}".translate(str.maketrans("0123456789-:", "０１２３４５６７８９－：")), 6),
+]
+
+
+@given(_fields, st.sampled_from(range(len(_WRITTEN))))
+def test_a_time_is_read_as_written_or_not_at_all(fields, form):
+    """Never a neighbouring time: 23:60 is not midnight, 30 February is not 1 March."""
+    write, held = _WRITTEN[form]
+    (parsed,), (failed,) = _parse([write(*fields)])
+    if failed:
+        assert parsed is None
+    else:
+        expected = fields[:held] + (0,) * (6 - held)
+        assert (parsed.year, parsed.month, parsed.day, parsed.hour, parsed.minute, parsed.second) == expected

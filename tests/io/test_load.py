@@ -142,6 +142,40 @@ def test_mixed_date_cells(tmp_path):
     assert result.counts["date"] == 1
 
 
+US_ORDER = [["工单编号", "来电时间", "诉求地址"], ["A1", "8/1/2024 09:00", "甲小区"], ["A2", "8/13/2024 10:00", "乙小区"], ["A3", None, "丙小区"]]
+
+
+def test_a_file_none_of_whose_times_can_be_read_is_an_input_error(tmp_path):
+    """Otherwise warn says there is nothing to warn of, and report counts 0 tickets."""
+    with pytest.raises(InputError) as err:
+        load([write_csv(tmp_path / "us.csv", US_ORDER)], Settings())
+    assert "“来电时间”列（受理时间）没有一个能读出来（2 个）" in err.value.message
+    assert "8/1/2024 09:00" in err.value.message
+    assert "date_format" in err.value.hint
+
+
+def test_inspect_lists_a_file_none_of_whose_times_can_be_read(tmp_path):
+    result = load([write_csv(tmp_path / "us.csv", US_ORDER)], Settings(), strict=False)
+    assert len(result.frame) == 3
+    whole = [p for p in result.problems if p.kind == "date" and p.row is None]
+    assert [(p.value, "没有一个能读出来" in p.message, "date_format" in p.message) for p in whole] == [("8/1/2024 09:00", True, True)]
+    assert _problems(result, "date")[1:] == [("us.csv", 2, "8/1/2024 09:00"), ("us.csv", 3, "8/13/2024 10:00")]
+    assert result.counts["date"] == 2  # the cells, not the file-level line
+
+
+def test_some_unreadable_times_are_only_noted(tmp_path):
+    rows = US_ORDER + [["A4", "2024-08-01 09:00", "丁小区"]]
+    result = load([write_csv(tmp_path / "us.csv", rows)], Settings())
+    assert result.counts["date"] == 2
+    assert all(p.row is not None for p in result.problems)
+
+
+def test_a_file_whose_times_are_all_blank_is_not_an_error(tmp_path):
+    rows = [["工单编号", "受理时间", "诉求地址"], ["A1", None, "甲小区"]]
+    result = load([write_csv(tmp_path / "blank.csv", rows)], Settings())
+    assert len(result.frame) == 1 and not result.problems
+
+
 def test_sixteen_digit_numeric_ids_are_rejected_never_used_as_keys(tmp_path):
     path = write_xlsx(
         tmp_path / "t.xlsx",

@@ -373,3 +373,60 @@ def test_a_quote_anywhere_in_a_csv_means_values_may_span_lines(tmp_path):
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
     assert not readers._may_quote_newlines(empty, "utf-8")
+
+
+# --- a quote left open ---------------------------------------------------------------------
+
+OPEN_QUOTE_HEADER = "工单编号,受理时间,来电号码,诉求地址,问题分类,诉求内容\n"
+_RECORD = "E{0},2024-08-01 1{0}:00,1381234567{0},甲小区,a->b,{1}\n"
+
+
+@pytest.mark.parametrize(
+    "lines, columns, row, swallowed",
+    [
+        # The reviewer's file: a 诉求内容 opened with a quote that a later cell happens to close.
+        ([_RECORD.format(1, "ok"), _RECORD.format(2, '"引号开头'), _RECORD.format(3, "x"), _RECORD.format(4, '"x"y')], None, 3, 2),
+        # Never closed: everything to the end of the file is read as one cell.
+        ([_RECORD.format(1, "ok"), _RECORD.format(2, '"引号开头'), _RECORD.format(3, "x"), _RECORD.format(4, "y")], None, 3, 2),
+        # In a column the command does not read (warn does not read 诉求内容): still found.
+        ([_RECORD.format(1, '"引号开头'), _RECORD.format(2, "x"), _RECORD.format(3, "y")], [0, 1, 3], 2, 2),
+        # In a middle column: the rows come out ragged and the csv module reads them.
+        (["E1,2024-08-01 10:00,13812345671,\"甲小区,a->b,x\n", _RECORD.format(2, "x"), _RECORD.format(3, "y"), 'E4,2024-08-01 13:00,1,乙",a,b,c,d\n'], None, 2, 3),
+    ],
+)
+def test_a_quote_left_open_is_an_error_not_lost_records(tmp_path, lines, columns, row, swallowed):
+    """Records after a quote that is never closed were read as that cell's text: a file of
+    five tickets loaded as three, and inspect saw nothing wrong."""
+    path = write_bytes(tmp_path / "q.csv", (OPEN_QUOTE_HEADER + "".join(lines)).encode())
+    with pytest.raises(InputError) as err:
+        _read(path).body(0, columns)
+    assert f"q.csv 第 {row} 行" in err.value.message
+    assert f"其后 {swallowed} 行记录" in err.value.message
+    assert "引号" in err.value.hint and ".xlsx" in err.value.hint
+
+
+@pytest.mark.parametrize("sep, encoding", [("\t", "utf-8-sig"), (",", "gb18030")])
+def test_a_quote_left_open_in_other_dialects(tmp_path, sep, encoding):
+    rows = [OPEN_QUOTE_HEADER.strip().split(",")] + [[f"E{i}", "2024-08-01 10:00", "1", "甲", "a", "x"] for i in range(40)]
+    text = csv_text(rows, sep=sep).replace("x\r\nE30", '"引号开头\r\nE30')
+    with pytest.raises(InputError, match="第 31 行"):
+        _read(write_bytes(tmp_path / "q.csv", text.encode(encoding))).body(0, None)
+
+
+def test_cells_typed_over_several_lines_are_not_mistaken_for_an_open_quote(tmp_path):
+    """Excel quotes a cell typed with Alt+Enter: its lines hold text, not whole records."""
+    content = "地址：甲小区3号楼\n联系人：张三,13812345678\r\n诉求：1,2 两户"  # fewer than half a record's commas per line
+    rows = [OPEN_QUOTE_HEADER.strip().split(","), ["E1", "2024-08-01 10:00", "1", "甲", "a", content], ["E2", "2024-08-01 11:00", "1", "乙", "a", "x"]]
+    rows_read, numbers = _body(_read(write_csv(tmp_path / "t.csv", rows)))
+    assert [r[5] for r in rows_read] == [content, "x"]
+    assert numbers == [2, 3]
+
+
+def test_swallowed_records_are_found_in_any_chunk_and_slice():
+    import pyarrow as pa
+
+    texts = ["a", None, "b\nc", "x\nE9,1,2", "y"]
+    column = pa.chunked_array([pa.array(texts[:2], pa.large_string()), pa.array(["z"] + texts[2:], pa.large_string()).slice(1)])
+    assert readers._swallowed_records([column], ",", 3) == (3, 1)
+    assert readers._swallowed_records([column], ",", 7) is None  # three of six commas needed
+    assert readers._rows_with_line_breaks(pa.array(["\n", "a", "b\r", "c"], pa.string()).slice(1)).tolist() == [1]

@@ -82,7 +82,10 @@ def _vector_loose(text: pd.Series) -> pd.Series:
         values = pd.Series(pc.cast(raw, pa.int64()).to_numpy(zero_copy_only=False), index=text.index)
         fields[unit] = values.fillna(default) if default is not None else values
     frame = pd.DataFrame(fields)
-    matched = frame[["year", "month", "day"]].notna().all(axis=1)
+    # to_datetime adds hours, minutes and seconds as durations: 23:60 would roll over into the
+    # next day (99:00 into another month). Out of range is unreadable, as 30 February is.
+    in_range = (frame["hour"] < 24) & (frame["minute"] < 60) & (frame["second"] < 60)
+    matched = frame[["year", "month", "day"]].notna().all(axis=1) & in_range
     out = pd.Series(pd.NaT, index=text.index, dtype=DTYPE)
     if matched.any():
         got = pd.to_datetime(frame[matched].astype("int64"), errors="coerce")

@@ -17,7 +17,8 @@ def inspect_files(
     show_phones: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> dict:
-    result = load(paths, settings, keep_extra=True, progress=progress)
+    # Not strict: a file none of whose times can be read is shown, with the reason, not refused.
+    result = load(paths, settings, keep_extra=True, progress=progress, strict=False)
     return describe(result, show_phones=show_phones or not settings.privacy.mask_phones)
 
 

@@ -25,6 +25,7 @@ from gaopin.io.bulk import collector_paused
 from gaopin.io.dates import DTYPE, parse_datetimes
 from gaopin.io.header import LEVEL_NAMES, ColumnMap, Mapping, detect_header, map_columns, validate_columns_config
 from gaopin.io.readers import Body, read
+from gaopin.privacy import mask_phones_in_text
 from gaopin.schema import CANONICAL_COLUMNS, DISPATCH_CLASS, FIELD_BY_NAME, FIELDS, label
 
 MAX_DETAILS = 200  # problems listed one by one per kind and file; all are counted
@@ -130,6 +131,7 @@ def load(
     keep_extra: bool = False,
     progress: Callable[[str], None] | None = None,
     sink: Callable[[pd.DataFrame], None] | None = None,
+    strict: bool = True,
 ) -> LoadResult:
     """Read exports in command-line order; the same ticket in a later file wins field by field.
 
@@ -140,9 +142,13 @@ def load(
     converted, when that is safe: when no kept ticket id repeats in the file (rejected rows do
     not count), so that nothing is merged. The parts, in order, are then exactly the result's
     frame; otherwise the sink is never called. Either way the result is the same.
+
+    A file with 受理时间 values none of which can be read is an InputError: the commands
+    that count would otherwise report nothing to warn of. `strict=False` (inspect, whose job
+    is to show what is wrong) lists it as a problem instead.
     """
     with collector_paused():
-        return _load(paths, settings, fields, keep_extra, progress, sink)
+        return _load(paths, settings, fields, keep_extra, progress, sink, strict)
 
 
 def _load(
@@ -152,6 +158,7 @@ def _load(
     keep_extra: bool,
     progress: Callable[[str], None] | None,
     sink: Callable[[pd.DataFrame], None] | None = None,
+    strict: bool = True,
 ) -> LoadResult:
     paths = [Path(p) for p in paths]
     if not paths:
@@ -179,7 +186,7 @@ def _load(
         positions = _positions(mapping, wanted, keep_extra, extra_headers)
         body = grid.body(h, sorted(set(positions.values())))
         info.encoding = grid.encoding  # reading the body may have found a later non-UTF-8 byte
-        frame, file_rejected, streamed = _to_canonical(body, mapping, positions, index, str(path), settings, log, sink)
+        frame, file_rejected, streamed = _to_canonical(body, mapping, positions, index, str(path), settings, log, sink, strict)
         if grid.formulas_without_value:
             log.add(
                 Problem(
@@ -341,6 +348,7 @@ def _to_canonical(
     settings: Settings,
     log: _Log,
     sink: Callable[[pd.DataFrame], None] | None = None,
+    strict: bool = True,
 ) -> tuple[pd.DataFrame, list[Problem], bool]:
     """(canonical tickets, rejected rows, streamed).
 
@@ -409,6 +417,8 @@ def _to_canonical(
             ids, no_id, bad = fates()
     found = _findings(parts)
 
+    if "received_at" in found.times:
+        _check_some_time_read(*found.times["received_at"], mapping, source, settings, log, strict)
     for name, (text, failed) in found.times.items():
         if failed.any():
             hit = failed[failed].index
@@ -444,6 +454,26 @@ def _to_canonical(
     if streamed:
         return (pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]), rejected, True
     return _frame(ids, rows, bad, parts[0], file_index), rejected, False
+
+
+def _check_some_time_read(text: pd.Series, failed: pd.Series, mapping: Mapping, source: str, settings: Settings, log: _Log, strict: bool) -> None:
+    """A file whose 受理时间 cells are all unreadable (US month-first order, a wrong column)
+    would count nothing: no warning, an all-clear. Some unreadable cells are only noted."""
+    if not failed.any() or failed.sum() < text.notna().sum():
+        return
+    header = next((c.header for c in mapping.columns if c.field == "received_at"), label("received_at"))
+    column = f"“{header}”列" if header == label("received_at") else f"“{header}”列（受理时间）"
+    what = f"{column}没有一个能读出来（{int(failed.sum())} 个）"
+    hint = (
+        "请把时间存成“年-月-日 时:分”（如 2024-08-01 09:00），"
+        "或在 gaopin.toml 的 [load] 中用 date_format 写明写法（如 date_format = \"%m/%d/%Y %H:%M\"）"
+    )
+    example = str(text[failed].iloc[0])
+    if strict:
+        shown = mask_phones_in_text(example) if settings.privacy.mask_phones else example
+        raise InputError(f"{source} 的{what}，例如“{shown}”", hint)
+    # Listed, not counted: the cells are counted one by one as date problems below.
+    log.add(Problem("date", f"{what}，warn、report、import、clean 会拒绝这个文件；{hint}", file=source, field="received_at", value=example), 0)
 
 
 def _times(s: pd.Series, date_format: str) -> tuple[pd.Series, pd.Series, pd.Series]:

@@ -19,6 +19,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -462,6 +463,66 @@ def _may_quote_newlines(path: Path, encoding: str) -> bool:
     return False
 
 
+# The line breaks Arrow and the csv module end a record at.
+_LINE_BREAK = r"\r\n|\r|\n"
+_NO_ROWS = np.zeros(0, dtype=np.int64)
+
+
+def _rows_with_line_breaks(chunk: pa.Array) -> np.ndarray:
+    """The rows of a text array whose value holds a line break, found in its character buffer."""
+    data = chunk.buffers()[2] if len(chunk) else None
+    if data is None or data.size == 0:
+        return _NO_ROWS
+    offset_type = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+    offsets = np.frombuffer(chunk.buffers()[1], dtype=offset_type)[chunk.offset : chunk.offset + len(chunk) + 1]
+    text = np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]]
+    # One comparison over the text: \n and \r are nearly the only bytes below 14 a cell holds.
+    at = np.flatnonzero(text <= 13)
+    at = at[(text[at] == 10) | (text[at] == 13)]
+    if not len(at):
+        return _NO_ROWS
+    return np.unique(np.searchsorted(offsets, at + offsets[0], side="right") - 1)
+
+
+def _swallowed_records(columns: list[pa.ChunkedArray], delimiter: str, header_width: int) -> tuple[int, int] | None:
+    """(row, lines) of the first body row holding a cell whose text, after a line break, has
+    lines shaped like whole records; None if there is none.
+
+    A cell holds a line break only if it was quoted; when its quote is never closed (a 诉求内容
+    typed as `"引号开头`), the records after it are read as its text and are lost as tickets.
+    Quoted cells over several lines are legitimate (Excel writes them): a line counts as a record
+    when it holds at least half a record's delimiters (at least two, or the one of a two-column
+    record), which typed text rarely does in ASCII commas or tabs. Only cells with a line break
+    are split, column-wise.
+    """
+    if header_width < 2:
+        return None
+    needed = max(min(2, header_width - 1), -(-(header_width - 1) // 2))
+    first: tuple[int, int] | None = None
+    for column in columns:
+        start = 0
+        for chunk in column.chunks:
+            rows = _rows_with_line_breaks(chunk)
+            if len(rows):
+                after_first = pc.list_slice(pc.split_pattern_regex(chunk.take(pa.array(rows)), _LINE_BREAK), 1)
+                delimiters = pc.count_substring(pc.list_flatten(after_first), delimiter).to_numpy(zero_copy_only=False)
+                parents = pc.list_parent_indices(after_first).to_numpy()[delimiters >= needed]
+                if len(parents):  # in row order: the first is this column's first
+                    at = start + int(rows[parents[0]])
+                    if first is None or at < first[0]:
+                        first = (at, int(np.count_nonzero(parents == parents[0])))
+                    break
+            start += len(chunk)
+    return first
+
+
+def _open_quote_error(path: Path, row: int, lines: int) -> InputError:
+    return InputError(
+        f"{path} 第 {row} 行有一个以英文引号（\"）开头的单元格没有结束引号，其后 {lines} 行记录被读成了这个单元格的内容",
+        "请用记事本等文本编辑器打开文件，在这一行补上或删去这个引号后保存；如果这个单元格本来就有多行内容，请在 Excel/WPS 中另存为 .xlsx 再读取",
+    )
+
+
 def _arrow_body(
     path: Path,
     encoding: str,
@@ -478,6 +539,12 @@ def _arrow_body(
     names = [str(i) for i in range(width)]
     wanted = [str(i) for i in range(header_width)] if columns is None else [str(i) for i in columns]
     beyond = names[header_width:]  # cells right of the last header cell: reported, not read
+    include = wanted + [n for n in beyond if n not in wanted]
+    multiline = _may_quote_newlines(path, encoding)
+    if multiline:
+        # A quote left open in a column this command does not need loses records too: every
+        # column is read to be looked at (_swallowed_records), then only the wanted ones kept.
+        include += [n for n in names[:header_width] if n not in include]
     arrow_encoding = "utf8" if encoding in ("utf-8-sig", "utf-8", "utf8") else encoding
     try:
         table = pcsv.read_csv(
@@ -488,12 +555,12 @@ def _arrow_body(
             ),
             # Blank lines stay rows (all empty, dropped later) so that row numbers match the file.
             parse_options=pcsv.ParseOptions(
-                delimiter=delimiter, newlines_in_values=_may_quote_newlines(path, encoding), ignore_empty_lines=False
+                delimiter=delimiter, newlines_in_values=multiline, ignore_empty_lines=False
             ),
             convert_options=pcsv.ConvertOptions(
                 # 64-bit offsets, as pandas keeps its text: the columns then go to pandas without a copy.
                 column_types={n: pa.large_string() for n in names},
-                include_columns=wanted + [n for n in beyond if n not in wanted],
+                include_columns=include,
                 # An empty cell, quoted or not, is a blank (null) as it is read: no pass over the frame.
                 null_values=[""],
                 strings_can_be_null=True,
@@ -513,6 +580,11 @@ def _arrow_body(
         raise InputError(f"{path} 无法按 CSV 读取（{message.splitlines()[0][:120]}）", sniff._SAVE_AS) from None
     except UnicodeDecodeError:
         raise
+    if multiline:
+        swallowed = _swallowed_records([table.column(n) for n in table.column_names], delimiter, header_width)
+        if swallowed is not None:
+            raise _open_quote_error(path, header_index + 2 + swallowed[0], swallowed[1])
+        table = table.select([n for n in table.column_names if n in wanted or n in beyond])
     # Column by column: the same text columns as to_pandas() makes, without its detour through blocks.
     frame = pd.DataFrame({n: pd.array(table.column(n), dtype="str") for n in table.column_names}, index=pd.RangeIndex(table.num_rows))
     numbers = pd.Series(range(header_index + 2, header_index + 2 + len(frame)))
@@ -542,6 +614,12 @@ def _python_body(
     except csv.Error as exc:
         raise InputError(f"{path} 无法按 CSV 读取（{exc}）", sniff._SAVE_AS) from None
     data = records[header_index + 1 :]
+    if any("\n" in cell or "\r" in cell for record in data for cell in record):
+        widest = max(len(r) for r in data)
+        cells = [pa.chunked_array([pa.array([r[pos] if pos < len(r) else "" for r in data], pa.large_string())]) for pos in range(widest)]
+        swallowed = _swallowed_records(cells, delimiter, width)
+        if swallowed is not None:
+            raise _open_quote_error(path, header_index + 2 + swallowed[0], swallowed[1])
     wanted = list(range(width)) if columns is None else columns
     problems = []
     keep_rows = []
