@@ -212,6 +212,37 @@ def test_rows_without_id_are_rejected_and_blank_rows_ignored(tmp_path):
     assert result.sources[0].rows == 3
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_total_and_signature_lines_under_the_table_are_rejected_not_tickets(tmp_path, suffix):
+    """合计 and 制表人 lines below the tickets were read as tickets (15 new for 13): they are
+    rejected as such, once (their cells are not reported as unreadable times), and the
+    number a signature line holds is shown masked by inspect."""
+    from gaopin.io.inspect import describe
+
+    rows = [
+        ["工单编号", "受理时间", "诉求人"],
+        ["A1", "2024-08-03 09:00", "张三"],
+        ["A2", "2024-08-03 10:00", "李四"],
+        ["合计", "2", ""],
+        ["制表人：王五 13812345678", "", ""],
+        ["说明：数据截至8月31日", "", ""],
+    ]
+    path = write_csv(tmp_path / "t.csv", rows) if suffix == ".csv" else write_xlsx(tmp_path / "t.xlsx", rows)
+    result = load([path], Settings())
+    assert result.frame["ticket_id"].tolist() == ["A1", "A2"]
+    assert [(p.row, p.field) for p in result.rejected] == [(4, None), (5, None), (6, None)]
+    assert {p.message for p in result.rejected} == {"不是工单：表格下方的合计、制表人或说明行"}
+    assert [p for p in result.problems if p.kind == "date"] == []
+    assert result.notes()[0] == "3 行被拒收（表格下方的合计或落款行），没有计入；用 gaopin inspect 查看是哪些行。"
+    shown = [p["value"] for p in describe(result)["problems"] if p["kind"] == "rejected"]
+    assert shown == ["合计", "制表人:王五 138****5678", "说明:数据截至8月31日"]
+
+
+def test_an_id_that_only_contains_a_footer_word_is_kept(tmp_path):
+    path = write_csv(tmp_path / "t.csv", [["工单编号", "受理时间"], ["GD合计001", "2024-08-03"], ["2024合计", "2024-08-03"]])
+    assert load([path], Settings()).frame["ticket_id"].tolist() == ["GD合计001", "2024合计"]
+
+
 def test_values_are_trimmed(tmp_path):
     path = write_csv(
         tmp_path / "t.csv", [["工单编号", "受理时间", "诉求人", "诉求内容"], ["\tA1\n", " 2024-08-03 ", "\u3000张三\u200b", "第一行\n第二行 "]]

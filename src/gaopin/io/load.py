@@ -36,6 +36,11 @@ FILE_COL, ROW_COL = "_file", "_row"
 # Plain text fields; the ticket id is text too but has its own conversion (NFKC, corruption check).
 TEXT_FIELDS = tuple(f.name for f in FIELDS if f.kind == "text" and f.name != "ticket_id")
 FREE_TEXT = ("title", "content")  # shown, never matched
+# A line under the table (合计, 制表人：张三 138…, 说明) read as a row: its first cell is a
+# label, not a ticket id; no 12345 id starts with a Chinese word.
+FOOTER_ID = r"^(合计|总计|小计|共计|制表|填表|填报|审核|统计|说明|备注|注[:：]|数据来源|导出时间|打印)"
+REJECTED_NO_ID = "缺少工单编号"
+REJECTED_FOOTER = "不是工单：表格下方的合计、制表人或说明行"
 CHOICE_FIELDS = tuple(f.name for f in FIELDS if f.kind in ("yesno", "resolved", "satisfied"))
 
 
@@ -103,7 +108,7 @@ class LoadResult:
         rows left out, and formulas that read as empty."""
         out = []
         if self.rejected:
-            reasons = sorted({"缺少工单编号" if p.value is None else "工单编号被存成数字而失真" for p in self.rejected})
+            reasons = sorted({_reject_kind(p) for p in self.rejected})
             out.append(f"{len(self.rejected)} 行被拒收（{'、'.join(reasons)}），没有计入；用 gaopin inspect 查看是哪些行。")
         if self.counts.get("formula"):
             out.append(f"有 {self.counts['formula']} 个公式单元格没有计算结果，读出来是空的；请在 Excel/WPS 中打开并保存一次。")
@@ -389,17 +394,18 @@ def _to_canonical(
         # must be known before a part is finished.
         ids_job = pool.submit(conv.id_column, raw[str(positions["ticket_id"])])
 
-        def fates() -> tuple[pd.Series, np.ndarray, np.ndarray]:
+        def fates() -> tuple[pd.Series, np.ndarray, np.ndarray, np.ndarray]:
             ids, corrupted = ids_job.result()
             imprecise_rows = set(body.imprecise.get(positions["ticket_id"], []))
             if imprecise_rows:
                 corrupted = corrupted | body_index.isin(imprecise_rows).to_numpy()
             no_id = ids.isna().to_numpy()
-            return ids, no_id, no_id | corrupted.to_numpy()
+            footer = conv.matches(ids, FOOTER_ID).to_numpy()
+            return ids, no_id, footer, no_id | footer | corrupted.to_numpy()
 
         streamed = False
         if sink is not None and n:
-            ids, no_id, bad = fates()
+            ids, no_id, footer, bad = fates()
             streamed = not _repeats(ids[~bad] if bad.any() else ids)
         step = STREAM_ROWS if streamed else max(n, 1)
         parts: list[_Converted] = []
@@ -414,12 +420,14 @@ def _to_canonical(
                 sink(finished)
                 frames.append(finished)
         if sink is None or not n:
-            ids, no_id, bad = fates()
+            ids, no_id, footer, bad = fates()
     found = _findings(parts)
 
-    if "received_at" in found.times:
-        _check_some_time_read(*found.times["received_at"], mapping, source, settings, log, strict)
-    for name, (text, failed) in found.times.items():
+    # A rejected row (合计 2) is reported once, as rejected: its cells are not tickets' times.
+    times = {name: (text[~bad], failed[~bad]) for name, (text, failed) in found.times.items()} if bad.any() else found.times
+    if "received_at" in times:
+        _check_some_time_read(*times["received_at"], mapping, source, settings, log, strict)
+    for name, (text, failed) in times.items():
         if failed.any():
             hit = failed[failed].index
             for i in hit[:MAX_DETAILS]:
@@ -446,7 +454,11 @@ def _to_canonical(
     rejected = []
     for i in np.flatnonzero(bad).tolist():
         if no_id[i]:
-            reason, value = "缺少工单编号", None
+            reason, value = REJECTED_NO_ID, None
+        elif footer[i]:
+            # No field: the cell is a label (制表人：张三 138…), masked where shown like any text.
+            rejected.append(Problem("rejected", REJECTED_FOOTER, file=source, row=int(rows[i]), field=None, value=str(ids[i])))
+            continue
         else:
             value = str(ids[i])
             reason = f"工单编号“{value}”被存成了数字，超过 15 位后已失真，不能作为编号"
@@ -507,6 +519,13 @@ def _with_dispatch_class(frame: pd.DataFrame) -> pd.DataFrame:
 def _finished(frame: pd.DataFrame) -> pd.DataFrame:
     """A part of one file's tickets in which no id repeats, as the whole would be after merging."""
     return _with_dispatch_class(_ensure_columns(frame, unmapped_columns(frame)))
+
+
+def _reject_kind(p: Problem) -> str:
+    """Why a row was rejected, in a word, for the notes of commands that only show results."""
+    if p.value is None:
+        return REJECTED_NO_ID
+    return "表格下方的合计或落款行" if p.message == REJECTED_FOOTER else "工单编号被存成数字而失真"
 
 
 def _repeats(ids: pd.Series) -> bool:
