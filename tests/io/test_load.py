@@ -243,6 +243,22 @@ def test_an_id_that_only_contains_a_footer_word_is_kept(tmp_path):
     assert load([path], Settings()).frame["ticket_id"].tolist() == ["GD合计001", "2024合计"]
 
 
+def test_a_workbook_whose_first_sheet_is_a_note_names_its_other_sheets(tmp_path):
+    """A 说明 sheet before the tickets: the error says which sheet was read and how to pick
+    the other one; picking it reads the tickets."""
+    path = write_xlsx(
+        tmp_path / "t.xlsx",
+        [["本表为 12345 工单导出"], ["导出时间：2024-08-31"]],
+        sheet="说明",
+        extra_sheets={"工单明细": [STANDARD_HEADER[:2], ["A1", "2024-08-03 09:00"]]},
+    )
+    with pytest.raises(InputError) as err:
+        load([path], Settings())
+    assert err.value.message.startswith(f"{path} 的工作表“说明” 中找不到可识别的表头")
+    assert err.value.hint.startswith("工作簿中还有工作表 “工单明细”：如工单在其中，请在 gaopin.toml 的 [load] 中写 sheet = \"工单明细\"")
+    assert load([path], make_settings(load={"sheet": "工单明细"})).frame["ticket_id"].tolist() == ["A1"]
+
+
 def test_values_are_trimmed(tmp_path):
     path = write_csv(
         tmp_path / "t.csv", [["工单编号", "受理时间", "诉求人", "诉求内容"], ["\tA1\n", " 2024-08-03 ", "\u3000张三\u200b", "第一行\n第二行 "]]

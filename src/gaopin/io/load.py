@@ -24,7 +24,7 @@ from gaopin.io import canonical as conv
 from gaopin.io.bulk import collector_paused
 from gaopin.io.dates import DTYPE, parse_datetimes
 from gaopin.io.header import LEVEL_NAMES, ColumnMap, Mapping, detect_header, map_columns, validate_columns_config
-from gaopin.io.readers import Body, read
+from gaopin.io.readers import Body, Grid, read
 from gaopin.privacy import mask_phones_in_text
 from gaopin.schema import CANONICAL_COLUMNS, DISPATCH_CLASS, FIELD_BY_NAME, FIELDS, label
 
@@ -183,7 +183,7 @@ def _load(
         if progress:
             progress(f"读取 {path.name}")
         grid = read(path, settings.load, settings.limits)
-        h = detect_header(grid.head, settings.columns, settings.load.header_row, str(path))
+        h = _header_row(grid, settings, path)
         mapping = map_columns(grid.head[h], settings.columns, str(path))
         info = SourceInfo(str(path), grid.kind, grid.sheet, grid.encoding, h + 1, mapping.columns)
         info.formulas_without_value = grid.formulas_without_value
@@ -519,6 +519,19 @@ def _with_dispatch_class(frame: pd.DataFrame) -> pd.DataFrame:
 def _finished(frame: pd.DataFrame) -> pd.DataFrame:
     """A part of one file's tickets in which no id repeats, as the whole would be after merging."""
     return _with_dispatch_class(_ensure_columns(frame, unmapped_columns(frame)))
+
+
+def _header_row(grid: Grid, settings: Settings, path: Path) -> int:
+    """The header row's index; when the sheet read first has none and no sheet was asked for,
+    the error names the workbook's other sheets (the tickets often follow a 说明 sheet)."""
+    if not grid.other_sheets or settings.load.sheet or settings.load.header_row:
+        return detect_header(grid.head, settings.columns, settings.load.header_row, str(path))
+    try:
+        return detect_header(grid.head, settings.columns, settings.load.header_row, f"{path} 的工作表“{grid.sheet}”")
+    except InputError as exc:
+        others = "、".join(f"“{n}”" for n in grid.other_sheets[:10])
+        hint = f"工作簿中还有工作表 {others}：如工单在其中，请在 gaopin.toml 的 [load] 中写 sheet = \"{grid.other_sheets[0]}\"（inspect、clean 可用 --sheet）；否则{exc.hint}"
+        raise InputError(exc.message, hint) from None
 
 
 def _reject_kind(p: Problem) -> str:

@@ -47,6 +47,7 @@ class Grid:
     kind: str
     head: list[list[str]]
     sheet: str | None = None
+    other_sheets: list[str] = field(default_factory=list)  # the workbook's other sheets, in order
     encoding: str | None = None
     formulas_without_value: int = 0
     body_reader: Callable[[int, list[int] | None], Body] | None = None
@@ -136,6 +137,7 @@ def _read_workbook(path: Path, kind: str, load: LoadSettings, limits: LimitSetti
         try:
             # Choosing the sheet reads it (and any empty sheets before it): a damaged part fails here.
             name, sheet = _choose_sheet(wb, path, load.sheet)
+            others = [n for n in wb.sheet_names if n != name]
         except InputError:
             raise
         except BaseException as exc:
@@ -149,6 +151,7 @@ def _read_workbook(path: Path, kind: str, load: LoadSettings, limits: LimitSetti
     if not any(any(cell_text(c).strip() for c in row) for row in rows[:HEAD_ROWS]) and not rows[HEAD_ROWS:]:
         raise InputError(f"{path} 的工作表“{name}”是空的", "请确认导出时选对了工作表，或用 gaopin.toml 的 [load] sheet 指定")
     grid = _rows_grid(kind, rows, name)
+    grid.other_sheets = others
     grid.formulas_without_value = formulas
     return grid
 
