@@ -117,3 +117,37 @@ def test_xlsb_is_refused_unread(tmp_path):
         zf.writestr("xl/workbook.bin", b"\x83\x01\x00")
         zf.writestr("xl/worksheets/sheet1.bin", b"\x81\x01\x00")
     _expect(path, ".xlsb")
+
+
+EXPORT_TEXT = "工单编号,来电时间,来电人电话/账号,问题分类\nA1,2024-08-03 09:00,13812345678,城乡建设->物业\nA2,2024-08-03 10:00,13912345678,城乡建设->物业\n"
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_byte_order_mark_is_text_and_read(tmp_path, encoding):
+    """Some tools save UTF-16 without a BOM: it was refused as a binary file, even with
+    --encoding, although the error's hint suggested --encoding."""
+    from gaopin.config import Settings
+    from gaopin.io.load import load
+    from gaopin.io.sniff import bomless_utf16
+
+    path = write_bytes(tmp_path / "t.csv", EXPORT_TEXT.encode(encoding))
+    assert bomless_utf16(path.read_bytes()) == encoding
+    assert sniff(path) == CSV
+    result = load([path], Settings())
+    assert result.sources[0].encoding == encoding
+    assert result.frame["caller_phone"].tolist() == ["13812345678", "13912345678"]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        bytes(range(256)) * 4,  # binary: zeros on both sides
+        b"\x00" * 64,
+        "工单编号,来电时间\n".encode("utf-8") + b"\x00\x01\x02\x03" * 8,  # UTF-8 with a few zeros
+        "中文没有逗号也没有换行".encode("utf-16-le") * 4,  # no zero bytes at all: not this case
+    ],
+)
+def test_other_bytes_are_not_taken_for_bomless_utf16(data):
+    from gaopin.io.sniff import bomless_utf16
+
+    assert bomless_utf16(data) is None

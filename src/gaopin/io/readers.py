@@ -357,6 +357,8 @@ def _read_csv(path: Path, load: LoadSettings) -> Grid:
         candidates = ["utf-16"]
     elif load.encoding:
         candidates = [load.encoding]
+    elif bomless := sniff.bomless_utf16(raw_head):
+        candidates = [bomless]
     else:
         candidates = ["utf-8-sig", "gb18030"]
     text = None

@@ -15,6 +15,23 @@ _SAVE_AS = "请在 Excel 或 WPS 中打开后“另存为” .xlsx 或 UTF-8 CSV
 XLSX, XLS, CSV, HTML = "xlsx", "xls", "csv", "html"
 
 
+def bomless_utf16(head: bytes) -> str | None:
+    """"utf-16-le" or "utf-16-be" when these first bytes of a file are UTF-16 text without a
+    byte-order mark (some tools save CSV so), else None. Every ASCII character (the commas,
+    digits and line ends of a CSV) then has a zero byte on the same side; a CJK character only
+    rarely has one."""
+    data = head[: len(head) // 2 * 2]
+    zeros_first, zeros_second = data[0::2].count(0), data[1::2].count(0)
+    for encoding, zeros, other in (("utf-16-le", zeros_second, zeros_first), ("utf-16-be", zeros_first, zeros_second)):
+        if zeros >= 8 and other * 50 <= zeros:
+            try:
+                text = data.decode(encoding)
+            except UnicodeDecodeError:
+                return None
+            return encoding if "\x00" not in text and any(c in text for c in ",\t\n") else None
+    return None
+
+
 def sniff(path: Path) -> str:
     """One of xlsx, xls, csv, html; raises InputError for files gaopin cannot read."""
     try:
@@ -43,7 +60,7 @@ def sniff(path: Path) -> str:
         return HTML
     if stripped.startswith(b"<?xml"):
         raise InputError(f"{path} 是 XML 格式（可能是“XML 电子表格 2003”），gaopin 不能直接读取", _SAVE_AS)
-    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")) and bomless_utf16(head) is None:
         raise InputError(f"{path} 不是表格文件（看起来是二进制文件）", "请确认选对了文件，gaopin 能读 .xlsx、.xls 和 .csv")
     return CSV
 
