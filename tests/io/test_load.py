@@ -259,6 +259,17 @@ def test_a_workbook_whose_first_sheet_is_a_note_names_its_other_sheets(tmp_path)
     assert load([path], make_settings(load={"sheet": "工单明细"})).frame["ticket_id"].tolist() == ["A1"]
 
 
+def test_an_export_with_only_a_header_is_read_and_said_to_be_empty(tmp_path):
+    """A quiet day exports no rows: not an error, but warn's "no warnings" must not read as a
+    checked all-clear; the notes every command shows say which file was empty."""
+    empty = write_csv(tmp_path / "空.csv", [STANDARD_HEADER])
+    full = write_csv(tmp_path / "有.csv", [STANDARD_HEADER, ["A1", "2024-08-03 09:00"]])
+    result = load([empty, full], Settings())
+    assert result.frame["ticket_id"].tolist() == ["A1"]
+    assert result.notes() == ["空.csv 中没有工单（表头下面是空的）；如不应为空，请检查导出时选的日期范围。"]
+    assert load([full], Settings()).notes() == []
+
+
 def test_values_are_trimmed(tmp_path):
     path = write_csv(
         tmp_path / "t.csv", [["工单编号", "受理时间", "诉求人", "诉求内容"], ["\tA1\n", " 2024-08-03 ", "\u3000张三\u200b", "第一行\n第二行 "]]

@@ -107,6 +107,11 @@ class LoadResult:
         """What a command that only shows results (warn, report) must still say about the input:
         rows left out, and formulas that read as empty."""
         out = []
+        empty = [Path(s.path).name for s in self.sources if s.rows == 0]
+        if empty:
+            # Not an error (a quiet day exports nothing), but "no warnings" must not read as a
+            # checked all-clear when the export itself was empty.
+            out.append(f"{'、'.join(empty)} 中没有工单（表头下面是空的）；如不应为空，请检查导出时选的日期范围。")
         if self.rejected:
             reasons = sorted({_reject_kind(p) for p in self.rejected})
             out.append(f"{len(self.rejected)} 行被拒收（{'、'.join(reasons)}），没有计入；用 gaopin inspect 查看是哪些行。")
