@@ -231,6 +231,9 @@ def test_normalize_phone_keeps_digit_strings(digits):
         ("123", "位数过少"),
         ("88888888", "同一数字"),
         ("1381234567890123", "位数过多"),
+        ("1381234567", "少了一位的手机号"),  # 10 digits from 1: a mobile missing one
+        ("0106512345", None),  # 10 digits from 0: an area code and a 7-digit number
+        ("65123456", None),
         ("١٣٨١٢٣٤٥٦٧٨", "其他文字的数字"),  # Arabic-Indic digits: NFKC keeps them
         ("１３８１２３４５６７８", None),  # full-width: ASCII after NFKC
     ],

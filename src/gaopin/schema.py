@@ -179,6 +179,9 @@ def phone_problem(raw: str, normalized: str) -> str | None:
         return "号码位数过少或全是同一数字"
     if len(normalized) > 12:
         return "号码位数过多"
+    if len(normalized) == 10 and normalized.startswith("1"):
+        # Mobiles have 11 digits, landlines start with their area code's 0 or have 7–8.
+        return "号码只有 10 位，像是少了一位的手机号"
     return None
 
 

@@ -298,6 +298,18 @@ def test_unrecognised_values_and_suspicious_phones_are_reported(tmp_path):
     assert result.counts["value"] == 3 and result.counts["phone"] == 3
 
 
+def test_a_ten_digit_mobile_is_reported_however_it_is_stored(tmp_path):
+    """Plain digits reach phone_problem only through phone_column's shortlist of odd lengths:
+    a 10-digit number must be on it, as a number cell and as text alike."""
+    path = write_xlsx(
+        tmp_path / "t.xlsx",
+        [["工单编号", "受理时间", "来电号码"], ["A1", "2024-08-03", 1381234567], ["A2", "2024-08-03", "1391234567"], ["A3", "2024-08-03", "0106512345"]],
+    )
+    result = load([path], Settings())
+    assert sorted(_problems(result, "phone")) == [("t.xlsx", 2, "1381234567"), ("t.xlsx", 3, "1391234567")]
+    assert result.frame["caller_phone"].tolist() == ["1381234567", "1391234567", "0106512345"]  # kept, only reported
+
+
 def test_formula_cells_without_values_are_warned(tmp_path):
     path = write_xlsx(tmp_path / "t.xlsx", [["工单编号", "受理时间"], ['="A"&1', "2024-08-03"], ["A2", "2024-08-03"]])
     result = load([path], Settings())

@@ -183,9 +183,10 @@ def phone_column(s: pd.Series) -> tuple[pd.Series, dict[str, str]]:
         replace = np.zeros(len(values), dtype=bool)
         replace[other] = True
         values = pc.replace_with_mask(values, pa.array(replace), mapped)
-    # Plain digits: only too short, too long, or one digit repeated can be wrong.
+    # Plain digits: only too short, 10 digits (a mobile missing one), too long, or one digit
+    # repeated can be wrong; phone_problem decides for each distinct such value.
     lengths = s.str.len()
-    odd = plain & ((lengths < MIN_PHONE_DIGITS) | (lengths > 12) | matches(s, ONE_DIGIT_REPEATED)).to_numpy()
+    odd = plain & ((lengths < MIN_PHONE_DIGITS) | (lengths == 10) | (lengths > 12) | matches(s, ONE_DIGIT_REPEATED)).to_numpy()
     for raw in pd.unique(s[odd].to_numpy()):
         why = phone_problem(raw, raw)
         if why:
