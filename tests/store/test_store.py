@@ -38,6 +38,46 @@ def test_a_later_export_updates_field_by_field_and_keeps_history(tmp_path):
     assert store.history("A1") == [{"field": "resolved", "old": "否", "new": "是", "file": "later.xlsx", "imported_at": "2024-09-01 00:00:00"}]
 
 
+def test_a_later_export_fills_in_what_was_blank(tmp_path):
+    """Call-back results, closing times and corrected addresses come in later exports: a field
+    stored blank takes the later value, counted as an update with its history."""
+    store = store_with(tmp_path / "g.db", [{**ROW, "resolved": None, "satisfied": None, "address": None}])
+    later = tickets([{**ROW, "resolved": "否", "satisfied": "不满意", "address": None, "closed_at": at("2024-08-06")}])
+    summary = store.import_result(later, "later.xlsx", "sha-later", datetime(2024, 9, 1))
+    assert (summary.new, summary.updated, summary.unchanged) == (0, 1, 0)
+    row = store.tickets().frame.iloc[0]
+    assert (row["resolved"], row["satisfied"], str(row["closed_at"])) == ("否", "不满意", "2024-08-06 09:00:00")
+    assert pd.isna(row["address"])
+    assert sorted((h["field"], h["old"], h["new"]) for h in store.history("A1")) == [
+        ("closed_at", None, "2024-08-06 09:00:00"),
+        ("resolved", None, "否"),
+        ("satisfied", None, "不满意"),
+    ]
+
+
+_ANSWER = st.sampled_from([None, "是", "否"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(_ANSWER, _ANSWER, _ANSWER, _ANSWER), min_size=1, max_size=6))
+def test_a_merge_keeps_the_later_value_where_there_is_one(tmp_path_factory, pairs):
+    """Against a plain reference, field by field: the later export's value where it has one,
+    else the stored one; a ticket is updated when any stored value changes."""
+    path = tmp_path_factory.mktemp("merge") / "g.db"
+    first = [{**ROW, "ticket_id": f"T{i}", "resolved": a, "contacted": b} for i, (a, b, _, _) in enumerate(pairs)]
+    later = [{**ROW, "ticket_id": f"T{i}", "resolved": c, "contacted": d} for i, (_, _, c, d) in enumerate(pairs)]
+    store = store_with(path, first)
+    summary = store.import_result(tickets(later), "later.xlsx", "sha-later", datetime(2024, 9, 1))
+    frame = store.tickets().frame.set_index("ticket_id")
+    kept = lambda old, new: new if new is not None else old  # noqa: E731
+    for i, (a, b, c, d) in enumerate(pairs):
+        got = tuple(None if pd.isna(v) else v for v in frame.loc[f"T{i}", ["resolved", "contacted"]])
+        assert got == (kept(a, c), kept(b, d))
+    changed = sum((c is not None and c != a) or (d is not None and d != b) for a, b, c, d in pairs)
+    assert (summary.updated, summary.unchanged) == (changed, len(pairs) - changed)
+    store.close()
+
+
 def test_an_identical_or_emptier_row_is_unchanged(tmp_path):
     store = store_with(tmp_path / "g.db", [ROW])
     again = store.import_result(tickets([ROW]), "again.xlsx", "sha-again", datetime(2024, 9, 1))

@@ -524,7 +524,10 @@ class Store:
         for name in STORED[1:]:
             inc = arrow(incoming[name]).cast(pa.large_string())
             old = stored.column(name)
-            differs = pc.and_(pc.is_valid(inc), pc.or_(pc.is_null(old), pc.not_equal(inc, old)))
+            # Kleene logic: with a blank stored value not_equal is null, and plain or_ would make
+            # "blank before, a value now" null, dropped as unchanged (a call-back result arriving
+            # in a later export was never stored).
+            differs = pc.and_kleene(pc.is_valid(inc), pc.or_kleene(pc.is_null(old), pc.not_equal(inc, old)))
             differs = pc.fill_null(differs, False).to_numpy(zero_copy_only=False)
             changed_cols.append(differs)
             new_values[name] = pc.if_else(pc.is_valid(inc), inc, old)
