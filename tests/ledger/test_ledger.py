@@ -110,9 +110,23 @@ def test_resolved_entry_reopens_as_a_recurrence_when_later_tickets_cross_again(t
     assert (e["id"], e["status"], e["recurrence"], e["tickets_total"]) == ("GP-2024-0001", "在办", 1, 10)
     shown = service.show(store, Settings(), "GP-2024-0001", TODAY)
     assert [c["end"] for c in shown["cycles"]] == ["已化解", None]
+    # The timeline says how the last cycle ended (it read 销号 after a 化解 too).
+    assert [ev["text"] for ev in shown["events"] if ev["kind"] == "reopened"] == ["化解后再次达到标准，复发（第 1 次）"]
     # A second refresh changes nothing.
     again, summary = service.ledger_month(store, Settings(), 8, 2024, TODAY)
     assert again == view and summary.reopened == []
+
+
+def test_a_closed_entry_reopens_and_its_timeline_says_it_was_closed(tmp_path):
+    store = store_with(tmp_path / "g.db", caller_rows("13800000001", "赵建国", range(5)))
+    month(store)
+    service.close(store, "GP-2024-0001", "居民认可", date(2024, 8, 10), TODAY)
+    store.import_result(tickets(caller_rows("13800000001", "赵建国", [20, 21, 22, 23, 24], prefix="R")), "r.xlsx", "sha-r", datetime(2024, 9, 1))
+    view, summary = service.ledger_month(store, Settings(), 8, 2024, TODAY)
+    assert summary.reopened == ["GP-2024-0001"]
+    shown = service.show(store, Settings(), "GP-2024-0001", TODAY)
+    assert [c["end"] for c in shown["cycles"]] == ["销号", None]
+    assert [ev["text"] for ev in shown["events"] if ev["kind"] == "reopened"] == ["销号后再次达到标准，复发（第 1 次）"]
 
 
 def test_close_after_resolve_and_errors_write_nothing(tmp_path):

@@ -36,6 +36,7 @@ from gaopin.io.canonical import arrow
 from gaopin.ledger.model import (
     ACTIVE,
     CALLER,
+    CLOSED,
     ISSUE,
     KEY_SEP,
     KINDS,
@@ -546,7 +547,9 @@ def _refresh(store: Store, settings: Settings, today: date, result, read_after: 
                         new_callers.append((entry, int(kt.person[kt.starts[code]])))
                 elif what == "reopened":
                     summary.reopened.append(entry.id)
-                    events.append((entry.id, entry.last.opened_on, "reopened", f"销号后再次达到标准，复发（第 {entry.recurrence} 次）"))
+                    ended = entry.cycles[-2]
+                    how = "销号" if ended.closed_on is not None or ended.end_kind == CLOSED else "化解"
+                    events.append((entry.id, entry.last.opened_on, "reopened", f"{how}后再次达到标准，复发（第 {entry.recurrence} 次）"))
                 # Tickets after an end and before a recurrence belong to no cycle.
                 members.append((entry, kt.rows[kt.slice(code)][_cycle_of(entry, days) > 0]))
             figures.append(pool.submit(_stats, frame, [rows for _, rows in members[start:]], cols.person, texts, kind == CALLER))
