@@ -222,6 +222,10 @@ def test_links_and_unlinks_persist(tmp_path):
     assert links.pairs == () and links.unlinked == {"13912345678"}
     with pytest.raises(UsageError):
         store.link("123", "13812345678", date(2024, 9, 1))
+    store.unlink("13812345678", date(2024, 9, 2))  # a caller's number, linked to nothing now
+    with pytest.raises(StoreError, match="没有号码 137\\*\\*\\*\\*0000"):  # in no ticket and no link: a typo
+        store.unlink("13700000000", date(2024, 9, 2))
+    assert store.links().unlinked == {"13812345678", "13912345678"}
 
 
 def test_exclusions_need_a_known_ticket_and_a_reason(tmp_path):

@@ -337,7 +337,7 @@ def ledger_unlink(
     from gaopin.privacy import mask_phone
 
     settings = settings_from(config)
-    with _open(db, settings, create=True) as store:
+    with _open(db, settings, create=False) as store:  # a new store holds no number to split off
         p = store.unlink(phone, _today(today))
     typer.echo(f"已拆分 {mask_phone(p)}；下次 gaopin ledger 时生效")
 

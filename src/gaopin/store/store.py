@@ -25,6 +25,7 @@ from gaopin.config import APP_NAME, Settings
 from gaopin.errors import StoreError, UsageError
 from gaopin.io.dates import DTYPE
 from gaopin.io.load import FILE_COL, ROW_COL, LoadResult, Problem, load, unmapped_columns
+from gaopin.privacy import mask_phone
 from gaopin.rules.persons import Links
 from gaopin.schema import CANONICAL_COLUMNS, is_usable_phone, normalize_phone
 from gaopin.io.canonical import arrow, blank_text
@@ -647,6 +648,12 @@ class Store:
 
     def unlink(self, phone: str, today: date) -> str:
         phone = _usable(phone)
+        # A number in no ticket and no link is a typo: "已拆分" would hide it.
+        known = self.conn.execute(
+            "SELECT 1 FROM links WHERE phone_a = ?1 OR phone_b = ?1 UNION ALL SELECT 1 FROM tickets WHERE caller_phone = ?1 LIMIT 1", (phone,)
+        ).fetchone()
+        if known is None:
+            raise StoreError(f"工单库中没有号码 {mask_phone(phone)} 的工单，也没有它的关联", "请检查号码：只能拆分工单里出现过或人工关联过的号码")
         with transaction(self.conn):
             self.conn.execute("DELETE FROM links WHERE phone_a = ? OR phone_b = ?", (phone, phone))
             self.conn.execute("INSERT OR REPLACE INTO unlinks (phone, created_on) VALUES (?, ?)", (phone, today.isoformat()))
