@@ -2,7 +2,8 @@
 
 A full run on the bundled sample (sample_data/, --today 2024-10-31) plus a few planted
 tickets whose callers typed their numbers where numbers do not belong (title, content,
-address, name; with dashes, spaces, +86, full-width digits). Every output of every command
+address, name; with dashes, spaces, +86, full-width digits), and ledger entries staff filled
+in typing numbers (unit, measures, a note, resolve and close reasons). Every output of every command
 — stdout and stderr, CSV, JSON, workbooks (every cell), the HTML report, the chart PNGs —
 is scanned for every phone number of the input, as digits, however it is punctuated.
 The same run with --show-phones must show them: otherwise the scan could not fail.
@@ -111,6 +112,24 @@ def warn(run: Run) -> None:
         run.files(out)
 
 
+# Numbers staff type into the ledger (a unit's, callers' in the measures, notes and reasons).
+STAFF_PHONES = ["13912340021", "13912340022", "13912340023", "01065123424", "13912340025"]
+
+
+def ledger_actions(run: Run) -> None:
+    """Staff fill in a caller entry and resolve and close another, typing numbers as they go."""
+    view = json.loads(run.cli("ledger", "--month", "8", "--year", "2024", "--today", TODAY, "--db", run.db, "-f", "json", *run.flags, name="ledger-before"))
+    caller = next(e["id"] for e in view["entries"] if e["kind"] == "caller")
+    other = next(e["id"] for e in view["entries"] if e["kind"] != "caller")
+    for args in (
+        ["assign", caller, "--unit", "物业 139-1234-0021", "--measures", "已约业主13912340022面谈"],
+        ["note", caller, "已电话回访 139 1234 0023"],
+        ["resolve", other, "--reason", "与业主（010）6512 3424沟通"],
+        ["close", other, "--reason", "回访13912340025满意"],
+    ):
+        run.cli("ledger", *args, "--today", TODAY, "--db", run.db, name=f"ledger-{args[0]}")
+
+
 def ledger(run: Run) -> None:
     out = run.root / "ledger.xlsx"
     run.cli("ledger", "--month", "8", "--year", "2024", "--today", TODAY, "--db", run.db, "-o", out, *run.flags, name="ledger")
@@ -178,7 +197,7 @@ def log(run: Run) -> None:
 
 
 # What a full run produces, in order: the log comes last.
-OUTPUT_PRODUCERS: list[Callable[[Run], None]] = [inspect, clean, warn, ledger, report, delivery, log]
+OUTPUT_PRODUCERS: list[Callable[[Run], None]] = [inspect, clean, warn, ledger_actions, ledger, report, delivery, log]
 
 
 def _full_run(root: Path, show_phones: bool, config_text: str = "") -> Run:
@@ -207,7 +226,7 @@ def input_phones() -> set[str]:
         digits = str(int(value)) if isinstance(value, float) else re.sub(r"[^0-9]", "", str(value))
         if len(digits) >= 7 and not str(value).startswith("A"):
             phones.add(digits)
-    return phones | set(PLANTED_PHONES)
+    return phones | set(PLANTED_PHONES) | set(STAFF_PHONES)
 
 
 # Digits joined by spaces and dashes; and, as callers also write, by the IME's long dashes, dots,
@@ -279,6 +298,7 @@ def test_the_planted_tickets_are_shown_masked(masked):
     everything = "\n".join(text_of(o) for o in masked.outputs)
     assert "PL0" in everything and "139****0005" in everything
     assert "请回电 139****0001" in everything
+    assert "物业 139****0021" in everything and "已电话回访 139****0023" in everything
 
 
 def test_with_show_phones_the_scan_finds_them(tmp_path_factory, phones):
@@ -286,6 +306,7 @@ def test_with_show_phones_the_scan_finds_them(tmp_path_factory, phones):
     found = leaks(run, phones)
     assert {"clean.csv", "clean.xlsx", "warnings.json", "ledger.xlsx"} <= set(found), sorted(found)
     assert "13912340005" in found["clean.csv"]
+    assert {"13912340021", "13912340022"} <= found["ledger.xlsx"] and set(STAFF_PHONES) <= set().union(*found.values())
 
 
 @pytest.mark.parametrize("number", ["13912340001", "139-1234-0001", "139 1234 0001", "+86 13912340001", "１３９１２３４０００１", "0086-139-1234-0001", "139—1234—0001", "139.1234.0001", "139_1234_0001", "139/1234/0001"])

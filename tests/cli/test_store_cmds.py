@@ -1,3 +1,5 @@
+import email
+import email.policy
 import json
 from datetime import date
 
@@ -61,6 +63,58 @@ def test_import_then_ledger_then_staff_commands(tmp_path, db):
         assert text in shown.stdout
     assert "13800000001" not in shown.stdout
     assert "13800000001" in runner.invoke(app, ["ledger", "show", "GP-2024-0001", "--db", str(db), "--show-phones"]).stdout
+
+
+def cells(data: bytes) -> str:
+    import io
+
+    return "\n".join(str(c.value) for ws in openpyxl.load_workbook(io.BytesIO(data)) for row in ws.iter_rows() for c in row if c.value is not None)
+
+
+def test_numbers_staff_type_into_the_ledger_are_masked_in_every_output_and_in_what_is_sent(tmp_path, db):
+    from tests.delivery_data import leaked, write_config
+
+    config = write_config(tmp_path / "gaopin.toml", 25)
+    typed = ["13912340000", "13800000009", "13300000002", "13300000004"]
+    common = ["--db", str(db), "--config", str(config), "--today", "2024-09-05"]
+    assert runner.invoke(app, ["import", str(export(tmp_path / "a.xlsx", caller(5))), *common[:4]]).exit_code == 0
+    for args in (
+        ["ledger", "--month", "8"],
+        ["ledger", "assign", "GP-2024-0001", "--unit", "物业 139-1234-0000", "--measures", "已约业主13800000009面谈"],
+        ["ledger", "note", "GP-2024-0001", "已电话回访 13300000002"],
+        ["ledger", "resolve", "GP-2024-0001", "--reason", "回访 133 0000 0004 满意", "--date", "2024-09-03"],
+    ):
+        done = runner.invoke(app, [*args, *common])
+        assert done.exit_code == 0, done.output
+    outputs = {}  # name → its text
+    for args in (["ledger", "--month", "8", "-o", str(tmp_path / "ledger.xlsx")], ["ledger", "--month", "8", "-f", "json"], ["ledger", "show", "GP-2024-0001"]):
+        done = runner.invoke(app, [*args, *common])
+        assert done.exit_code == 0, done.output
+        outputs[" ".join(args)] = done.stdout
+    outputs["ledger.xlsx"] = cells((tmp_path / "ledger.xlsx").read_bytes())
+    # The month's report as sent (a dry run writes the email) and as kept: workbook, page, JSON.
+    sent = tmp_path / "sent"
+    report = ["report", "--month", "8", "--year", "2024", "--out", str(tmp_path / "report"), *common]
+    assert runner.invoke(app, [*report, "--email", "--dry-run", "--dry-run-dir", str(sent)]).exit_code == 0
+    [eml] = sent.glob("*.eml")
+    for i, part in enumerate(email.message_from_bytes(eml.read_bytes(), policy=email.policy.default).walk()):
+        if part.get_content_maintype() == "text":
+            outputs[f"email part {i}"] = part.get_content()
+        elif (part.get_filename() or "").endswith(".xlsx"):
+            outputs[f"email {part.get_filename()}"] = cells(part.get_payload(decode=True))
+    assert any(name.startswith("email") and name.endswith(".xlsx") for name in outputs)
+    done = runner.invoke(app, [*report, "-f", "json"])
+    assert done.exit_code == 0, done.output
+    folder = tmp_path / "report"
+    outputs.update({"report -f json": done.stdout, "report.xlsx": cells((folder / "report.xlsx").read_bytes()), "report.html": (folder / "report.html").read_text(encoding="utf-8")})
+    assert {name: leaked(text, typed) for name, text in outputs.items() if leaked(text, typed)} == {}
+    assert all("物业 139****0000" in outputs[name] for name in ("ledger --month 8 -f json", "ledger.xlsx", "report.xlsx", "email report-2024-08.xlsx", "ledger show GP-2024-0001"))
+    assert "已电话回访 133****0002" in outputs["ledger show GP-2024-0001"]
+    # Asked for, the ledger's own outputs show them; the store keeps them as typed.
+    shown = runner.invoke(app, ["ledger", "show", "GP-2024-0001", "--show-phones", "-f", "json", *common]).stdout
+    assert leaked(shown, typed) == typed
+    with Store(db) as store:
+        assert store.conn.execute("SELECT unit FROM entries").fetchone()[0] == "物业 139-1234-0000"
 
 
 def test_ledger_workbook_output(tmp_path, db):

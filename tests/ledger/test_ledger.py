@@ -1,8 +1,11 @@
+import json
+import re
 from datetime import date, datetime, timedelta
 
 import openpyxl
 import pytest
 from tests.builders import at, store_with, tickets
+from tests.builders import settings as build_settings
 
 from gaopin.config import Settings
 from gaopin.errors import StoreError, UsageError
@@ -24,8 +27,8 @@ def caller_rows(phone, name, days, point="京铁和园12号楼", prefix="C", cat
     ]
 
 
-def month(store, m=8, settings=None, today=TODAY):
-    view, summary = service.ledger_month(store, settings or Settings(), m, 2024, today)
+def month(store, m=8, settings=None, today=TODAY, show_phones=False):
+    view, summary = service.ledger_month(store, settings or Settings(), m, 2024, today, show_phones=show_phones)
     return view
 
 
@@ -172,6 +175,48 @@ def test_a_manual_link_merges_two_caller_entries_and_unlink_splits_them(tmp_path
     assert summary.revived == ["GP-2024-0002"]
     assert service.ledger_month(store, Settings(), 8, 2024, TODAY)[0] == view
     assert sorted((e["id"], e["tickets_total"]) for e in entries(view, "caller")) == [("GP-2024-0001", 5), ("GP-2024-0002", 5)]
+
+
+# Numbers staff typed into the ledger: a unit's, the owner's own, callers' in the measures,
+# the timeline and the reasons (a landline too).
+STAFF_TYPED = ["13912340000", "13700000003", "13800000009", "13300000002", "01065123400", "13300000004"]
+
+
+def digits(*described) -> str:
+    """The described entries as text, numbers written in groups joined up."""
+    return re.sub(r"(?<=[0-9])[-\s（）()]+(?=[0-9])", "", json.dumps(described, ensure_ascii=False))
+
+
+def test_numbers_staff_type_into_the_ledger_are_masked_like_the_callers_unless_asked(tmp_path):
+    a = caller_rows("13800000001", "赵建国", range(5), prefix="A")
+    b = caller_rows("13900000002", "赵先生", range(10, 15), point="别处1号楼", prefix="B")
+    store = store_with(tmp_path / "g.db", a + b)
+    month(store)
+    service.assign(store, "GP-2024-0001", TODAY, owner="张书记 13700000003", unit="物业 13912340000", measures="已约业主13800000009面谈")
+    service.note(store, "GP-2024-0002", "已电话回访 133-0000-0002", TODAY)
+    store.link("13800000001", "13900000002", TODAY)
+    month(store)  # the merge copies GP-2024-0002's note into GP-2024-0001's timeline
+    service.resolve(store, "GP-2024-0001", "座机（010）6512 3400 回访满意", date(2024, 8, 20), TODAY)
+    service.close(store, "GP-2024-0001", "业主13300000004认可", date(2024, 8, 21), TODAY)
+    # Names masked too: the owner, a leader, is not a caller and keeps his name.
+    masked = build_settings(privacy={"mask_names": True})
+    [e] = entries(month(store, settings=masked), "caller")
+    assert (e["owner"], e["unit"], e["measures"]) == ("张书记 137****0003", "物业 139****0000", "已约业主138****0009面谈")
+    shown = service.show(store, masked, "GP-2024-0001", TODAY)
+    assert "（来自 GP-2024-0002）已电话回访 133****0002" in [ev["text"] for ev in shown["events"]]
+    assert shown["cycles"][0]["reason"] == "座机010****3400 回访满意"
+    assert [n for n in STAFF_TYPED if n in digits(e, shown)] == []
+    # --show-phones, or [privacy] mask_phones = false: as typed, which is also what is stored.
+    unmasked = build_settings(privacy={"mask_phones": False})
+    for view, full in (
+        (month(store, settings=masked, show_phones=True), service.show(store, masked, "GP-2024-0001", TODAY, show_phones=True)),
+        (month(store, settings=unmasked), service.show(store, unmasked, "GP-2024-0001", TODAY)),
+    ):
+        [e] = entries(view, "caller")
+        assert (e["owner"], e["unit"], e["measures"]) == ("张书记 13700000003", "物业 13912340000", "已约业主13800000009面谈")
+        assert [n for n in STAFF_TYPED if n not in digits(full)] == []
+    stored = store.conn.execute("SELECT owner, unit, measures FROM entries WHERE id = 'GP-2024-0001'").fetchone()
+    assert tuple(stored) == ("张书记 13700000003", "物业 13912340000", "已约业主13800000009面谈")
 
 
 def test_automatic_linking_by_new_data_merges_too(tmp_path):

@@ -97,10 +97,13 @@ def _describe(e: Entry, stats: EntryStats, today: date, settings: Settings, mask
         "community": stats.community(e.id),
         "status": e.status(today, settings.ledger.due_soon_days),
         "recurrence": e.recurrence,
-        "owner": e.owner or "",
-        "unit": e.unit or "",
+        # What staff typed (and the timeline and reasons in `show`) may hold a phone number too:
+        # masked here, under the same switch as the callers', so every output of the view is.
+        # The owner is a leader's name, shown as typed but for a number in it.
+        "owner": mask.text(e.owner or ""),
+        "unit": mask.text(e.unit or ""),
         "deadline": e.deadline.isoformat() if e.deadline else None,
-        "measures": e.measures or "",
+        "measures": mask.text(e.measures or ""),
         "opened_on": e.opened_on.isoformat(),
         "closed_on": e.last.closed_on.isoformat() if e.last.closed_on else (e.last.ended_on.isoformat() if e.last.ended_on else None),
         "merged_into": e.merged_into,
@@ -267,12 +270,12 @@ def show(store: Store, settings: Settings, entry_id: str, today: date, show_phon
             "opened_on": c.opened_on.isoformat(),
             "ended_on": c.ended_on.isoformat() if c.ended_on else None,
             "end": {RESOLVED: "已化解", CLOSED: "销号"}.get(c.end_kind or "", None),
-            "reason": c.end_reason,
+            "reason": mask.text(c.end_reason),
             "closed_on": c.closed_on.isoformat() if c.closed_on else None,
         }
         for c in entry.cycles
     ]
-    out["events"] = events(store.conn, entry.id)
+    out["events"] = [{**ev, "text": mask.text(ev["text"])} for ev in events(store.conn, entry.id)]
     if entry.state == MERGED:
         out["status"] = f"已合并到 {entry.merged_into}"
     rows = []
