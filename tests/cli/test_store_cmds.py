@@ -250,3 +250,16 @@ def test_a_caller_with_many_numbers_lists_a_few_in_the_terminal():
     assert key_text("caller", key, max_phones=3) == "朱女士（138****0000、138****0001、138****0002 等 40 个号码）"
     assert key_text("caller", key).count("、") == 39
     assert key_text("caller", {"name": "", "phones": ["138****0000"]}, max_phones=3) == "（无名）（138****0000）"
+
+
+def test_show_of_a_merged_entry_prints_no_empty_dates(tmp_path, db):
+    """A merged entry's tickets are counted in the entry that absorbed it: its line gave
+    "0 件，0 人，None 至 None"."""
+    other = [[f"D{i:02d}", f"2024-08-{10 + i:02d} 10:00", "赵先生", 13900000002, "别处1号楼", "商业服务->快递物流->投递服务", "京铁社区", "是", "解决", "满意"] for i in range(5)]
+    runner.invoke(app, ["import", str(export(tmp_path / "a.xlsx", caller(5) + other)), "--db", str(db)])
+    assert runner.invoke(app, ["ledger", "--month", "8", "--db", str(db), "--today", "2024-09-01"]).exit_code == 0
+    assert runner.invoke(app, ["ledger", "link", "13800000001", "13900000002", "--db", str(db), "--today", "2024-09-01"]).exit_code == 0
+    result = runner.invoke(app, ["ledger", "show", "GP-2024-0002", "--db", str(db), "--today", "2024-09-01"])
+    assert result.exit_code == 0, result.output
+    assert "状态：已合并到 GP-2024-0001" in result.stdout
+    assert "累计 0 件，0 人" in result.stdout and "None" not in result.stdout

@@ -288,7 +288,9 @@ def ledger_show(
     out.print(f"[bold]{data['id']}[/] {KIND_LABELS[data['kind']]}：{key_text(data['kind'], data['key'])}")
     out.print(
         f"状态：{data['status']}　包案领导：{data['owner'] or '—'}　责任单位：{data['unit'] or '—'}　办理时限：{data['deadline'] or '—'}"
-        f"　累计 {data['tickets_total']} 件，{data['persons']} 人，{data['first_seen']} 至 {data['last_seen']}"
+        f"　累计 {data['tickets_total']} 件，{data['persons']} 人"
+        # A merged entry's tickets are counted in the entry that absorbed it: no dates of its own.
+        + (f"，{data['first_seen']} 至 {data['last_seen']}" if data["first_seen"] else "")
     )
     if data["measures"]:
         out.print(f"化解措施：{data['measures']}")
