@@ -234,3 +234,26 @@ def test_cron_bare_environment_and_another_time_zone(tmp_path, export):
     date_header = next(line for line in eml.splitlines() if line.startswith("Date:"))
     assert date_header.endswith("+0800")  # Beijing time, not the machine's New York
     assert "gaopin warn finished, exit 0" in (tmp_path / "gaopin.log").read_text(encoding="utf-8")
+
+
+def test_an_unknown_robot_post_exits_9_on_later_days_until_settled_and_resend_sends_it_again(tmp_path, export):
+    with Robot() as robot:
+        config = write_config(tmp_path / "gaopin.toml", robot_url=robot.url)
+        robot.drop = True  # the post arrives, the answer never comes
+        first = gaopin([*WARN, str(export), "--notify"], config, tmp_path / "g.db")
+        robot.drop = False
+        later = gaopin(["warn", "--date", "2024-08-10", str(export), "--notify"], config, tmp_path / "g.db")
+        sends = json.loads(gaopin(["sends", "-f", "json"], config, tmp_path / "g.db").stdout)
+        number = sends[0]["id"]
+        wrong = gaopin(["sends", "--confirm", "999"], config, tmp_path / "g.db")
+        marked = gaopin(["sends", "--resend", str(number)], config, tmp_path / "g.db")
+        resent = gaopin(["warn", "--date", "2024-08-11", str(export), "--notify"], config, tmp_path / "g.db")
+        after = gaopin(["warn", "--date", "2024-08-12", str(export), "--notify"], config, tmp_path / "g.db")
+    assert (first.exit_code, later.exit_code) == (9, 9)
+    # the escalations are in this day's list too; the warning of 08-03 is not, and is named all the same
+    assert f"另有 1 项以前的发送结果不确定，尚未确认：编号 {sends[-1]['id']}（群机器人 point_day|恰海小区3号楼" in later.stderr
+    assert "gaopin sends --confirm 编号" in later.stderr and "gaopin sends --resend 编号" in later.stderr
+    assert wrong.exit_code == 6 and "编号 999：没有这条发送记录" in wrong.stderr
+    assert marked.exit_code == 0 and marked.stdout.count("已确认没有收到，下次运行时重发") == 3
+    assert (resent.exit_code, resent.stderr, after.exit_code) == (0, "", 0)
+    assert len(robot.posts) == 2 and robot.posts[1].body == robot.posts[0].body  # resent as it was

@@ -233,3 +233,95 @@ def test_a_dry_run_writes_the_message_and_payload_sends_and_records_nothing(tmp_
     cells = " ".join(str(v) for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for v in row if v is not None)
     assert "****" in cells  # the ledger sheet's callers are there, masked
     assert leaked(all_text(msg) + cells + json.dumps(payload, ensure_ascii=False), phones) == []
+
+
+# --- earlier sends, whatever this run's --date ----------------------------------------------
+
+NOISE = ["新村街道", "桥一社区", "桥一小区6号楼", "城市管理->噪声扰民->生活噪声", "敲墙", None, None, None, "桥一社区"]
+AUG5 = ROWS + [["A5", "2024-08-05 11:00", "钱七", "13412345678", *NOISE], ["A6", "2024-08-05 12:00", "孙八", "13312345678", *NOISE]]
+
+
+def test_a_failed_send_is_resent_as_it_was_by_the_next_days_run(tmp_path):
+    store, port = tmp_path / "g.db", free_port()
+    settings = delivery_settings(port)
+    with pytest.raises(DeliveryError):
+        warn_and_deliver(settings, [tiny_export(tmp_path)], str(store), ["email"], on=DAY, clock=CLOCK, environ={})
+    later = tmp_path / "later"
+    later.mkdir()
+    export = tiny_export(later, AUG5)
+    with smtp_server(port) as server:
+        next_day = warn_and_deliver(settings, [export], str(store), ["email"], on=date(2024, 8, 5), clock=CLOCK, environ={})
+        again = warn_and_deliver(settings, [export], str(store), ["email"], on=date(2024, 8, 5), clock=CLOCK, environ={})
+    resent, new = server.messages
+    assert resent["Subject"] == "【新村街道】接诉即办提早预警（2024-08-03）"  # the message that failed, as it was
+    assert "恰海小区3号楼" in all_text(resent) and "新预警 1 条；新的提级办理工单 2 件" in all_text(resent)
+    text = new.get_body(("plain",)).get_content()
+    assert "桥一小区6号楼" in text and "新预警 1 条；新的提级办理工单 0 件" in text  # the escalations went out above
+    [line, *_] = next_day.delivery.lines()
+    assert line.startswith("邮件：已发送 上次发送失败的 【新村街道】接诉即办提早预警（2024-08-03）：1 条预警、2 件提级办理")
+    assert [r.status for r in next_day.delivery.resent + next_day.delivery.results] == ["sent", "sent"]
+    assert (again.delivery.resent, [r.status for r in again.delivery.results]) == ([], ["nothing_new"])
+    assert len(server.messages) == 2
+    assert [s[3] for s in statuses(store)] == ["sent"] * 4 + ["failed"] * 3  # newest first
+    with Store(store) as s:  # a message sent is not kept
+        assert s.conn.execute("SELECT count(*) FROM send_messages").fetchone()[0] == 0
+
+
+def test_an_unknown_outcome_ends_every_later_run_with_exit_9_until_a_person_settles_it(tmp_path):
+    from gaopin.deliver.run import settle_sends
+
+    store = tmp_path / "g.db"
+    later = tmp_path / "later"
+    later.mkdir()
+    export = tiny_export(later, AUG5)
+    mailbox = Mailbox(drop_after_data=True)
+    with smtp_server(mailbox=mailbox) as server:
+        settings = delivery_settings(server.port)
+        with pytest.raises(UnknownOutcomeError):
+            warn_and_deliver(settings, [export], str(store), ["email"], on=DAY, clock=CLOCK, environ={})
+        mailbox.drop_after_data = False
+        with pytest.raises(UnknownOutcomeError) as next_day:
+            warn_and_deliver(settings, [export], str(store), ["email"], on=date(2024, 8, 5), clock=CLOCK, environ={})
+        assert len(server.messages) == 2  # the day's own warning went out first
+        unknown = [r for r in send_records(store) if r["status"] == "unknown"]
+        assert {r["key"] for r in unknown} == {"A2", "A3", "point_day|恰海小区3号楼|城市管理->动物->流浪猫|2024-08-03"}
+        assert f"编号 {unknown[-1]['id']}" in next_day.value.message and "gaopin sends --confirm" in next_day.value.hint
+        added = settle_sends(store, [unknown[0]["id"]], [], clock=CLOCK)  # one number settles its whole message
+        quiet = warn_and_deliver(settings, [export], str(store), ["email"], on=date(2024, 8, 6), clock=CLOCK, environ={})
+    assert [(r["status"], r["detail"]) for r in added] == [("sent", "人工确认已收到")] * 3
+    assert quiet.delivery.error() is None and quiet.delivery.unsettled == []
+    assert len(server.messages) == 2
+
+
+# A point and problem with a two_day warning on 08-10/11 (and a point_day on 08-11); tickets of
+# 08-09 arriving later move the two_day warning's first day to 08-09.
+PILES = ["新村街道", "育仁里社区", "育仁里3号楼", "城市管理->市容环境->乱堆物料", "堆物", None, None, None, "育仁里社区"]
+
+
+def piles(prefix, day, caller, phone, n):
+    return [[f"{prefix}{i}", f"{day} 0{i + 1}:00", caller, phone, *PILES] for i in range(n)]
+
+
+FIRST = piles("T", "2024-08-10", "甲某", "13122220001", 2) + piles("U", "2024-08-11", "乙某", "13122220002", 2) + piles("V", "2024-08-11", "丙某", "13122220003", 1)
+LATE = piles("L", "2024-08-09", "丁某", "13122220004", 3)
+NEXT_WEEK = piles("N", "2024-08-14", "戊某", "13122220005", 3) + piles("M", "2024-08-15", "己某", "13122220006", 2)
+
+
+def test_a_warning_grown_by_late_tickets_is_not_sent_again_a_new_one_later_is(tmp_path):
+    store = tmp_path / "g.db"
+
+    def run(rows, day):
+        folder = tmp_path / f"x{len(rows)}"
+        folder.mkdir()
+        return warn_and_deliver(settings, [tiny_export(folder, rows)], str(store), ["email"], on=day, clock=CLOCK, environ={})
+
+    with smtp_server() as server:
+        settings = delivery_settings(server.port)
+        first = run(FIRST, date(2024, 8, 11))
+        late = run(FIRST + LATE, date(2024, 8, 11))
+        later = run(FIRST + LATE + NEXT_WEEK, date(2024, 8, 15))
+    assert {(w.rule, w.start.isoformat()) for w in first.report.warnings} == {("two_day", "2024-08-10"), ("point_day", "2024-08-11")}
+    assert ("two_day", "2024-08-09") in {(w.rule, w.start.isoformat()) for w in late.report.warnings}
+    assert [r.status for r in late.delivery.results] == ["nothing_new"]
+    assert [r.sent for r in later.delivery.results] == [["two_day|育仁里3号楼|城市管理->市容环境->乱堆物料|2024-08-14"]]
+    assert len(server.messages) == 2

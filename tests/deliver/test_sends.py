@@ -8,6 +8,7 @@ import pytest
 
 from gaopin.config import TIMEZONE
 from gaopin.deliver.sends import EMAIL, FAILED, NOTIFY, PENDING, REPORT, SENT, UNKNOWN, WARNING, Item, SendLog, stamp
+from gaopin.errors import StoreError
 from gaopin.store import Store
 
 T0 = datetime(2024, 9, 1, 8, 0, tzinfo=TIMEZONE)
@@ -79,3 +80,45 @@ def test_times_are_beijing_whatever_the_clock_zone():
 
     assert stamp(datetime(2024, 9, 1, 0, 0, tzinfo=timezone.utc)) == "2024-09-01 08:00:00"
     assert stamp(datetime(2024, 9, 1, 8, 0)) == "2024-09-01 08:00:00"
+
+
+def grown(start: str, end: str) -> Item:
+    return Item(WARNING, f"two_day|p|c|{start}", (start, end))
+
+
+def test_a_warning_whose_days_hold_the_first_day_of_one_handled_is_that_one(log):
+    log.finish(log.begin(EMAIL, [grown("2024-08-10", "2024-08-11")], T0), SENT, T1)
+    earlier = log.plan(EMAIL, [grown("2024-08-09", "2024-08-11")])  # late tickets of 08-09
+    assert earlier.send == [] and [r.key for r in earlier.already_sent] == ["two_day|p|c|2024-08-10"]
+    assert log.plan(EMAIL, [grown("2024-08-14", "2024-08-15")]).send == [grown("2024-08-14", "2024-08-15")]
+    other = Item(WARNING, "two_day|p|另一问题|2024-08-09", ("2024-08-09", "2024-08-11"))
+    assert log.plan(EMAIL, [other]).send == [other]
+
+
+def test_a_grown_warning_is_recorded_under_the_key_it_first_failed_with(log):
+    log.finish(log.begin(EMAIL, [grown("2024-08-10", "2024-08-11")], T0, message=("预警", b"body")), FAILED, T1)
+    plan = log.plan(EMAIL, [grown("2024-08-09", "2024-08-11")])
+    assert [i.key for i in plan.recorded()] == ["two_day|p|c|2024-08-10"] and [r.status for r in plan.retried] == [FAILED]
+    assert log.stale_failed(EMAIL, [grown("2024-08-09", "2024-08-11")]) == []  # this run sends it itself
+    [stored] = log.stale_failed(EMAIL, [])  # a run about something else resends it as it was
+    assert (stored.what, stored.body, stored.items) == ("预警", b"body", [grown("2024-08-10", "2024-08-11")])
+
+
+def test_unknown_outcomes_are_settled_by_a_person_one_number_per_message(log):
+    ids = log.begin(EMAIL, [W1, W2], T0, message=("预警", b"body"))
+    log.finish(ids, UNKNOWN, T1)
+    other = log.begin(NOTIFY, [W1], T0, message=("预警", b"payload"))
+    log.finish(other, UNKNOWN, T1)
+    with pytest.raises(StoreError) as caught:
+        log.mark([ids[0], 999], [], T1)
+    assert caught.value.message == "编号 999：没有这条发送记录"
+    assert len(log.unsettled()) == 3  # nothing written
+    added = log.mark([ids[1]], other, T1)
+    assert [(r.channel, r.key, r.status, r.message is None) for r in added] == [
+        (EMAIL, W1.key, SENT, True), (EMAIL, W2.key, SENT, True), (NOTIFY, W1.key, FAILED, False)
+    ]
+    assert log.unsettled() == [] and [s.items for s in log.stale_failed(NOTIFY, [])] == [[W1]]
+    with pytest.raises(StoreError):
+        log.mark([ids[0]], [], T1)  # settled already
+    kept = log.conn.execute("SELECT body FROM send_messages").fetchall()
+    assert [bytes(b) for (b,) in kept] == [b"payload"]  # the received message is not kept

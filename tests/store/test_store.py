@@ -446,6 +446,8 @@ def test_a_version_4_ledger_is_migrated_without_its_membership_table(tmp_path):
     conn.execute("CREATE INDEX entry_tickets_ticket ON entry_tickets (ticket_id)")
     conn.executemany("INSERT INTO entry_tickets VALUES (?, ?, 1, '13800000001')", [(entry["id"], t) for t in entry["ticket_ids"]])
     conn.execute("DELETE FROM ledger_cache")
+    conn.execute("DROP TABLE send_messages")  # and without what version 6 added
+    conn.execute("ALTER TABLE sends DROP COLUMN message")
     conn.execute("PRAGMA user_version = 4")
     conn.close()
     store = Store(path)

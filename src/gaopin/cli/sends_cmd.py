@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
 
@@ -21,16 +22,30 @@ def register(app: typer.Typer) -> None:
 @handles_errors
 def sends(
     limit: Annotated[int, typer.Option("--limit", "-n", help="显示最近多少条")] = 30,
+    confirm: Annotated[
+        Optional[list[int]],
+        typer.Option("--confirm", help="结果不确定的这条（按编号，可以给多次）已确认收到：不再提醒，也不重发", show_default=False),
+    ] = None,
+    resend: Annotated[
+        Optional[list[int]],
+        typer.Option("--resend", help="结果不确定的这条（按编号，可以给多次）已确认没有收到：下次 --email/--notify 运行时重发", show_default=False),
+    ] = None,
     format: FormatOpt = Format.text,
     db: DbOpt = None,
     config: ConfigOpt = None,
     debug: DebugOpt = False,
 ) -> None:
-    """列出最近的发送记录（邮件、群机器人）：内容、时间、结果、Message-ID。--email/--notify 据此保证每项只发一次。"""
+    """列出最近的发送记录（邮件、群机器人）：内容、时间、结果、Message-ID。--email/--notify 据此保证每项只发一次。
+
+    结果不确定的发送，每次发送运行都以退出码 9 提醒，直到用 --confirm（收到了）或 --resend（没收到）确认；一个编号代表同一次发出的整封邮件或整条群消息。
+    """
     from gaopin.deliver.run import send_records
     from gaopin.store.store import db_path
 
     settings = settings_from(config)
+    if confirm or resend:
+        settled(db_path(db, settings), confirm or [], resend or [], format)
+        return
     records = send_records(db_path(db, settings), max(limit, 1))
     if format is Format.json:
         print_json(records)
@@ -52,3 +67,19 @@ def sends(
         for r in records
     ]
     console().print(table(f"发送记录（最近 {len(records)} 条）", ["编号", "方式", "内容", "键", "结果", "时间", "Message-ID", "说明"], rows))
+
+
+def settled(store: Path, confirm: list[int], resend: list[int], format: Format) -> None:
+    from gaopin.deliver.run import settle_sends
+    from gaopin.errors import UsageError
+
+    both = sorted(set(confirm) & set(resend))
+    if both:
+        raise UsageError(f"编号 {'、'.join(map(str, both))} 不能既 --confirm 又 --resend", "收到了用 --confirm，没收到用 --resend")
+    added = settle_sends(store, confirm, resend)
+    if format is Format.json:
+        print_json(added)
+        return
+    for r in added:
+        what = f"{CHANNEL_LABELS.get(r['channel'], r['channel'])} {KIND_LABELS.get(r['kind'], r['kind'])} {r['key']}"
+        typer.echo(f"{what}：已确认收到" if r["status"] == "sent" else f"{what}：已确认没有收到，下次运行时重发")

@@ -94,7 +94,7 @@ def check_store(settings: Settings, db: str | None) -> Check:
     if version < LATEST:
         return Check("工单库", WARN, detail, f"下次写入时会自动升级到结构版本 {LATEST}（升级前自动备份）")
     if stuck:
-        return Check("工单库", WARN, detail + f"；{stuck} 条发送结果不确定", "请确认这些邮件/群消息是否收到；未收到时用 --force 重发")
+        return Check("工单库", WARN, detail + f"；{stuck} 条发送结果不确定", "请确认这些邮件/群消息是否收到（编号见 gaopin sends）：收到了运行 gaopin sends --confirm 编号，没收到运行 gaopin sends --resend 编号")
     return Check("工单库", OK, detail)
 
 

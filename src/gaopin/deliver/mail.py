@@ -166,12 +166,27 @@ def content_id(name: str, mail: MailSettings) -> str:
     return make_msgid(idstring=name, domain=_domain(mail.sender))[1:-1]
 
 
+def to_bytes(msg: EmailMessage) -> bytes:
+    """The message as it goes over the wire (and is kept until it is sent)."""
+    return msg.as_bytes(policy=policy.SMTP)
+
+
+def from_bytes(data: bytes, now: datetime) -> EmailMessage:
+    """A kept message, to be resent: as it was, dated now so that it is not filed under an earlier day."""
+    import email
+
+    msg = email.message_from_bytes(data, _class=EmailMessage, policy=policy.SMTP)
+    del msg["Date"]
+    msg["Date"] = format_datetime(_aware(now))
+    return msg
+
+
 def write_eml(msg: EmailMessage, path: Path) -> Path:
     """The message as a .eml file (what --dry-run writes instead of sending)."""
     from gaopin.io.write import atomic_path
 
     with atomic_path(path) as tmp:
-        tmp.write_bytes(msg.as_bytes(policy=policy.SMTP))
+        tmp.write_bytes(to_bytes(msg))
     return path
 
 
@@ -272,7 +287,7 @@ def _dot_stuffed(data: bytes) -> bytes:
 def send(msg: EmailMessage, mail: MailSettings, secret: str | None, context: ssl.SSLContext) -> str:
     """Send one message to [mail] to + cc; its Message-ID. DeliveryError or UnknownOutcomeError."""
     recipients = list(dict.fromkeys([*mail.to, *mail.cc]))
-    data = msg.as_bytes(policy=policy.SMTP)
+    data = to_bytes(msg)
     message_id = str(msg["Message-ID"])
     smtp = connect(mail, secret, context)
     where = _where(mail)

@@ -7,10 +7,13 @@ call. A run:
 2. takes the delivery lock (two runs at once: the second waits, then sees what the first
    sent, or gives up with LockedError);
 3. makes the report / finds the warnings; settles `pending` rows left by a killed run;
-4. plans each channel from the sends record (what was never sent, or failed cleanly;
+4. resends, as they were, the kept messages of earlier runs that failed and carry
+   something this run does not (another day's warnings, another month's report);
+5. plans each channel from the sends record (what was never sent, or failed cleanly;
    all with --force) and builds each channel's whole message;
-5. for each channel: records `pending`, sends, records `sent` / `failed` / `unknown`;
-6. raises the most serious failure after all channels had their turn.
+6. for each channel: records `pending` with the message, sends, records `sent` / `failed` / `unknown`;
+7. raises the most serious failure after all channels had their turn, and exits 9 while
+   any send, of this run or an earlier one, has an unknown outcome nobody has settled.
 
 With dry_run the messages are written to files (.eml, payload .json) and nothing is
 recorded or sent.
@@ -45,8 +48,9 @@ from gaopin.deliver.sends import (
     Plan,
     SendLog,
     SendRecord,
+    Stored,
 )
-from gaopin.errors import DeliveryError, GaopinError, UnknownOutcomeError, UsageError
+from gaopin.errors import DeliveryError, GaopinError, StoreError, UnknownOutcomeError, UsageError
 from gaopin.rules.warn import WarnReport
 
 CHANNELS = (EMAIL, NOTIFY)
@@ -80,10 +84,12 @@ class ChannelResult:
     omitted: int = 0  # counted in the robot message but not listed (size limit)
     error: str | None = None
     hint: str | None = field(default=None, repr=False)  # what to do about the error; not serialised
+    ids: list[int] = field(default_factory=list, repr=False)  # the sends rows of this attempt; not serialised
 
     def to_dict(self) -> dict:
         out = dataclasses.asdict(self)
         out.pop("hint")
+        out.pop("ids")
         return out
 
     def lines(self) -> list[str]:
@@ -113,34 +119,60 @@ def _keys(records: list[dict]) -> str:
     return "、".join(content.safe(r["key"]) for r in records[:5]) + (f" 等 {len(records)} 项" if len(records) > 5 else "")
 
 
+def _numbered(records: list[dict]) -> str:
+    """Unsettled sends for people, with the number `gaopin sends --confirm/--resend` takes."""
+    text = "、".join(f"编号 {r['id']}（{CHANNEL_LABELS[r['channel']]} {content.safe(r['key'])}）" for r in records[:5])
+    return text + (f" 等 {len(records)} 项" if len(records) > 5 else "")
+
+
+SETTLE_HINT = (
+    "请向收件人或在群里确认是否收到（编号见 gaopin sends）：收到了运行 gaopin sends --confirm 编号；"
+    "没有收到运行 gaopin sends --resend 编号，下次运行时重发，或加 --force 立即重发本次的内容"
+)
+
+
 @dataclass
 class Delivery:
     results: list[ChannelResult]
     interrupted: list[dict] = field(default_factory=list)  # pending rows of killed runs, now unknown
     dry_run: bool = False
+    resent: list[ChannelResult] = field(default_factory=list)  # earlier failed messages, resent as they were
+    unsettled: list[dict] = field(default_factory=list)  # other sends whose outcome is unknown, not yet settled
 
     def to_dict(self) -> dict:
-        return {"dry_run": self.dry_run, "channels": [r.to_dict() for r in self.results], "interrupted": list(self.interrupted)}
+        return {
+            "dry_run": self.dry_run,
+            "channels": [r.to_dict() for r in self.results],
+            "resent": [r.to_dict() for r in self.resent],
+            "interrupted": list(self.interrupted),
+            "unsettled": list(self.unsettled),
+        }
 
     def lines(self) -> list[str]:
-        out = [line for r in self.results for line in r.lines()]
+        out = [line for r in self.resent for line in r.lines()]
+        out += [line for r in self.results for line in r.lines()]
         if self.interrupted:
             out.append(f"有 {len(self.interrupted)} 条发送记录停在“发送中”（上次运行被中断），已标记为结果不确定")
+        if self.unsettled:
+            out.append(f"另有 {len(self.unsettled)} 项以前的发送结果不确定，尚未确认：{_numbered(self.unsettled)}")
         return out
 
     def error(self) -> GaopinError | None:
         """The failure the run ends with: unknown outcomes first (they need a person), then clean failures."""
-        unknown = [r for r in self.results if r.status == UNKNOWN or r.unknown]
-        failed = [r for r in self.results if r.status == FAILED]
-        if unknown:
+        attempts = self.resent + self.results
+        unknown = [r for r in attempts if r.status == UNKNOWN or r.unknown]
+        failed = [r for r in attempts if r.status == FAILED]
+        if unknown or self.unsettled:
             parts = [f"{CHANNEL_LABELS[r.channel]}：{r.error}" for r in unknown if r.status == UNKNOWN]
             parts += [
                 f"{CHANNEL_LABELS[r.channel]}：{_keys(r.unknown)} 上次发送结果不确定，没有重发"
                 for r in unknown
                 if r.unknown
             ]
+            if self.unsettled:
+                parts.append(f"另有 {len(self.unsettled)} 项以前的发送结果不确定，尚未确认：{_numbered(self.unsettled)}")
             parts += [f"{CHANNEL_LABELS[r.channel]}：{r.error}" for r in failed]
-            return UnknownOutcomeError("；".join(parts), "请向收件人或在群里确认是否收到；确认没有收到时加 --force 重发")
+            return UnknownOutcomeError("；".join(parts), SETTLE_HINT)
         if failed:
             return DeliveryError("；".join(f"{CHANNEL_LABELS[r.channel]}：{r.error}" for r in failed), failed[0].hint or "下次运行会自动重试")
         return None
@@ -212,14 +244,22 @@ def _send_log(store_path: Path, dry_run: bool) -> Iterator[SendLog | None]:
         store.close()
 
 
-def _plan(log_: SendLog | None, channel: str, items: list[Item], force: bool) -> Plan:
+def _plan(log_: SendLog | None, channel: str, items: list[Item], force: bool, exclude: set[Item]) -> Plan:
     if log_ is None:
         return Plan(send=list(dict.fromkeys(items)))
-    return log_.plan(channel, items, force)
+    return log_.plan(channel, items, force, exclude)
 
 
 def _record_dict(r: SendRecord) -> dict:
-    return {"key": r.key, "kind": r.kind, "status": r.status, "finished_at": r.finished_at or r.started_at, "message_id": r.message_id}
+    return {
+        "id": r.id,
+        "channel": r.channel,
+        "key": r.key,
+        "kind": r.kind,
+        "status": r.status,
+        "finished_at": r.finished_at or r.started_at,
+        "message_id": r.message_id,
+    }
 
 
 def _result(out: Outgoing | None, channel: str, plan: Plan, what: str) -> ChannelResult:
@@ -244,10 +284,9 @@ def _send_all(
     dry_run_files: dict[str, Path],
     progress: Callable[[str], None] | None,
 ) -> None:
-    settings = channels.settings
     for out in outgoing:
         result = results[out.channel]
-        result.sent = [i.key for i in out.plan.send]
+        result.sent = [i.key for i in out.plan.recorded()]
         if channels.dry_run:
             path = dry_run_files[out.channel]
             if out.channel == EMAIL:
@@ -260,34 +299,83 @@ def _send_all(
         assert log_ is not None
         if progress:
             progress(f"发送{CHANNEL_LABELS[out.channel]}")
-        ids = log_.begin(out.channel, out.plan.send, clock())
-        try:
-            if out.channel == EMAIL:
-                message_id = mail.send(out.message, settings.mail, channels.secret, channels.context)  # type: ignore[arg-type]
-            else:
-                message_id = _post(out, settings, clock)
-        except DeliveryError as exc:
-            log_.finish(ids, FAILED, clock(), detail=str(exc))
-            result.status, result.error, result.hint = FAILED, exc.message, exc.hint
-            log.error("%s of %s failed (will retry on the next run): %s", out.channel, out.what, exc)
-            continue
-        except UnknownOutcomeError as exc:
-            log_.finish(ids, UNKNOWN, clock(), detail=str(exc))
-            result.status, result.error, result.hint = UNKNOWN, exc.message, exc.hint
-            log.error("%s of %s: outcome unknown, not resent without --force: %s", out.channel, out.what, exc)
-            continue
-        log_.finish(ids, SENT, clock(), message_id=message_id)
-        result.status, result.message_id = DONE, message_id
-        log.info("%s: sent %s (%d item(s)), id %s", out.channel, out.what, len(ids), message_id)
+        if out.channel == EMAIL:
+            kept = (f"{out.message['Subject']}：{out.what}", mail.to_bytes(out.message))  # type: ignore[arg-type]
+        else:
+            kept = (f"{out.title}：{out.what}", json.dumps(out.message, ensure_ascii=False).encode("utf-8"))
+        result.ids = log_.begin(out.channel, out.plan.recorded(), clock(), message=kept)
+        _attempt(out.channel, out.message, out.what, log_, result, channels, clock)
 
 
-def _post(out: Outgoing, settings: Settings, clock: Clock) -> str:
+def _attempt(channel: str, message: object, what: str, log_: SendLog, result: ChannelResult, channels: Channels, clock: Clock) -> None:
+    """Send one message whose rows (result.ids) are recorded `pending`; record and report the outcome."""
+    settings = channels.settings
+    ids = result.ids
+    try:
+        if channel == EMAIL:
+            message_id = mail.send(message, settings.mail, channels.secret, channels.context)  # type: ignore[arg-type]
+        else:
+            message_id = _post(message, settings, clock)
+    except DeliveryError as exc:
+        log_.finish(ids, FAILED, clock(), detail=str(exc))
+        result.status, result.error, result.hint = FAILED, exc.message, exc.hint
+        log.error("%s of %s failed (will retry on the next run): %s", channel, what, exc)
+        return
+    except UnknownOutcomeError as exc:
+        log_.finish(ids, UNKNOWN, clock(), detail=str(exc))
+        result.status, result.error, result.hint = UNKNOWN, exc.message, exc.hint
+        log.error("%s of %s: outcome unknown, not resent without --force: %s", channel, what, exc)
+        return
+    log_.finish(ids, SENT, clock(), message_id=message_id)
+    result.status, result.message_id = DONE, message_id
+    log.info("%s: sent %s (%d item(s)), id %s", channel, what, len(ids), message_id)
+
+
+def _resend_failed(
+    log_: SendLog | None, channels: Channels, items: list[Item], clock: Clock, progress: Callable[[str], None] | None
+) -> tuple[list[ChannelResult], dict[str, set[Item]]]:
+    """Resend, as they were, the kept messages of earlier runs that failed and carry something
+    `items` do not stand for (what they stand for, this run sends itself). Once per run.
+
+    The results, and per channel the items attempted (left out of this run's own message)."""
+    attempted: dict[str, set[Item]] = {c: set() for c in channels.names}
+    results: list[ChannelResult] = []
+    if log_ is None or channels.dry_run:
+        return results, attempted
+    for channel in channels.names:
+        for stored in log_.stale_failed(channel, items):
+            results.append(_resend(stored, log_, channels, clock, progress))
+            attempted[channel].update(stored.items)
+    return results, attempted
+
+
+def _resend(stored: Stored, log_: SendLog, channels: Channels, clock: Clock, progress: Callable[[str], None] | None) -> ChannelResult:
+    what = f"上次发送失败的 {stored.what}"
+    result = ChannelResult(channel=stored.channel, status=NOT_SENT, what=what, sent=[i.key for i in stored.items])
+    if progress:
+        progress(f"重发{CHANNEL_LABELS[stored.channel]}")
+    message = mail.from_bytes(stored.body, clock()) if stored.channel == EMAIL else json.loads(stored.body.decode("utf-8"))
+    result.ids = log_.begin(stored.channel, stored.items, clock(), message=stored.id)
+    _attempt(stored.channel, message, what, log_, result, channels, clock)
+    return result
+
+
+def _unsettled(log_: SendLog | None, channels: Channels, attempts: list[ChannelResult]) -> list[dict]:
+    """Sends of earlier runs, on any channel, whose outcome is unknown and that this run's
+    results do not already name: the run ends with exit 9 until a person settles them."""
+    if log_ is None or channels.dry_run:
+        return []
+    named = {i for r in attempts for i in r.ids} | {d["id"] for r in attempts for d in r.unknown}
+    return [_record_dict(r) for r in log_.unsettled() if r.id not in named]
+
+
+def _post(payload: object, settings: Settings, clock: Clock) -> str:
     import uuid
 
     url = settings.notify.webhook
     if settings.notify.format == webhook.DINGTALK and settings.notify.secret:
         url = webhook.signed_url(url, settings.notify.secret, int(clock().timestamp() * 1000))
-    answer = webhook.post(url, out.message, settings.notify.timeout)  # type: ignore[arg-type]
+    answer = webhook.post(url, payload, settings.notify.timeout)  # type: ignore[arg-type]
     # Robots give no message id: a local one ties the record to the log line.
     local_id = f"<{uuid.uuid4().hex}@gaopin.notify>"
     log.info("robot %s answered %r for %s", webhook.redact(settings.notify.webhook), answer, local_id)
@@ -301,8 +389,8 @@ def _write_json(payload: object, path: Path) -> None:
         tmp.write_text(json.dumps(payload, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
-def _settle(log_: SendLog | None, channels: Channels, clock: Clock) -> list[dict]:
-    if log_ is None or channels.dry_run:
+def _settle(log_: SendLog | None, dry_run: bool, clock: Clock) -> list[dict]:
+    if log_ is None or dry_run:
         return []
     settled = log_.settle_interrupted(clock())
     for r in settled:
@@ -338,12 +426,13 @@ def deliver_report(
     items = [Item(REPORT, label)]
     folder = Path(dry_run_dir) if dry_run_dir else Path(files["xlsx"]).parent
     with _send_log(store_path, channels.dry_run) as log_:
-        interrupted = _settle(log_, channels, clock)
+        interrupted = _settle(log_, channels.dry_run, clock)
+        resent, attempted = _resend_failed(log_, channels, items, clock, progress)
         outgoing: list[Outgoing] = []
         results: dict[str, ChannelResult] = {}
         names: dict[str, Path] = {}
         for channel in channels.names:
-            plan = _plan(log_, channel, items, force)
+            plan = _plan(log_, channel, items, force, attempted[channel])
             out = None
             if plan.send:
                 if channel == EMAIL:
@@ -359,8 +448,9 @@ def deliver_report(
             if not plan.send:
                 results[channel].status = ALREADY_SENT if plan.already_sent else NOT_SENT
         _send_all(outgoing, results, channels, log_, clock, names, progress)
-    delivery = Delivery([results[c] for c in channels.names], interrupted, channels.dry_run)
-    return delivery
+        done = [results[c] for c in channels.names]
+        unsettled = _unsettled(log_, channels, resent + done)
+    return Delivery(done, interrupted, channels.dry_run, resent, unsettled)
 
 
 def report_attachment_name(report: dict) -> str:
@@ -431,7 +521,8 @@ class ReportDelivery:
 
 
 def warning_items(report: WarnReport) -> list[Item]:
-    return [Item(WARNING, w.id) for w in report.warnings] + [Item(ESCALATION, e.ticket_id) for e in report.escalations]
+    warnings = [Item(WARNING, w.id, (w.start.isoformat(), w.end.isoformat())) for w in report.warnings]
+    return warnings + [Item(ESCALATION, e.ticket_id) for e in report.escalations]
 
 
 def subset(report: WarnReport, items: list[Item]) -> WarnReport:
@@ -481,12 +572,13 @@ def deliver_warnings(
     items = warning_items(report)
     folder = Path(dry_run_dir) if dry_run_dir else Path.cwd()
     with _send_log(store_path, channels.dry_run) as log_:
-        interrupted = _settle(log_, channels, clock)
+        interrupted = _settle(log_, channels.dry_run, clock)
+        resent, attempted = _resend_failed(log_, channels, items, clock, progress)
         outgoing: list[Outgoing] = []
         results: dict[str, ChannelResult] = {}
         names: dict[str, Path] = {}
         for channel in channels.names:
-            plan = _plan(log_, channel, items, force)
+            plan = _plan(log_, channel, items, force, attempted[channel])
             part = subset(report, plan.send)
             what = _what(part)
             out = None
@@ -504,7 +596,9 @@ def deliver_warnings(
             if not plan.send:
                 results[channel].status = NOTHING_NEW
         _send_all(outgoing, results, channels, log_, clock, names, progress)
-    return Delivery([results[c] for c in channels.names], interrupted, channels.dry_run)
+        done = [results[c] for c in channels.names]
+        unsettled = _unsettled(log_, channels, resent + done)
+    return Delivery(done, interrupted, channels.dry_run, resent, unsettled)
 
 
 @dataclass
@@ -563,6 +657,28 @@ def send_records(store_path: Path, limit: int = 100) -> list[dict]:
         return [r.to_dict() for r in log_.records(limit)] if log_ else []
 
 
+def settle_sends(
+    store_path: Path, received: list[int], not_received: list[int], clock: Clock = wall_clock, lock_timeout: float = LOCK_TIMEOUT
+) -> list[dict]:
+    """A person's word on sends of unknown outcome (`gaopin sends --confirm/--resend`): received,
+    or not (resent by the next run). Each id stands for the whole message it was sent in. The rows added."""
+    from gaopin.store.store import Store
+
+    if not Path(store_path).exists():  # checked before the lock, which would leave a file (and folder) behind
+        raise StoreError(f"工单库 {store_path} 不存在", "请用 --db 指定发送时用的工单库")
+    with delivery_lock(store_path, lock_timeout):  # no run is sending: `pending` rows are of killed runs
+        store = Store(store_path, create=False)
+        try:
+            log_ = SendLog(store.conn)
+            _settle(log_, False, clock)
+            added = log_.mark(received, not_received, clock())
+        finally:
+            store.close()
+    for r in added:
+        log.info("send %s/%s/%s marked %s by hand", r.kind, r.channel, r.key, r.status)
+    return [r.to_dict() for r in added]
+
+
 __all__ = [
     "ChannelResult",
     "Channels",
@@ -575,6 +691,7 @@ __all__ = [
     "report_and_deliver",
     "report_email",
     "send_records",
+    "settle_sends",
     "warn_and_deliver",
     "warn_email",
 ]

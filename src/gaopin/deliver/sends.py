@@ -11,6 +11,16 @@ The state of an item on a channel is the status of its latest row. `pending` row
 written and committed before the message leaves, so a run killed while sending leaves
 evidence; the next run (holding the delivery lock, so no other run is sending) turns
 them into `unknown`. Nothing here sends anything.
+
+The whole message (`send_messages`) is kept with its rows while they are pending, failed
+or unknown, and dropped once they are sent: a failed message is resent as it was by a
+later run, whatever that run is about (`stale_failed`). A person settles an unknown
+outcome with `mark` (`gaopin sends --confirm/--resend`).
+
+A warning's identity is its rule, point, problem and first day (`Warning.id`); later
+tickets can move its first day earlier. A warning whose days hold the first day of one
+already handled on the channel is that warning grown: it is planned, and recorded, under
+the key it was first handled with.
 """
 
 from __future__ import annotations
@@ -20,6 +30,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from gaopin.config import TIMEZONE
+from gaopin.errors import StoreError
+from gaopin.rules.warnings import id_parts
 from gaopin.store.db import transaction
 
 # kinds
@@ -30,6 +42,10 @@ EMAIL, NOTIFY = "email", "notify"
 PENDING, SENT, FAILED, UNKNOWN = "pending", "sent", "failed", "unknown"
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 INTERRUPTED = "上次运行在发送过程中中断，无法确定是否已送达"
+CONFIRMED = "人工确认已收到"
+NOT_RECEIVED = "人工确认没有收到，下次运行时重发"
+# Which record stands for a grown warning when several could: one already sent wins.
+_PRECEDENCE = {SENT: 0, UNKNOWN: 1, PENDING: 1, FAILED: 2}
 
 
 @dataclass(frozen=True)
@@ -38,6 +54,9 @@ class Item:
 
     kind: str
     key: str
+    # A warning's first and last day (ISO): not part of its identity, used to recognise it
+    # when later tickets moved its first day.
+    span: tuple[str, str] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -51,6 +70,7 @@ class SendRecord:
     finished_at: str | None
     message_id: str | None
     detail: str | None
+    message: int | None = None  # the kept message (send_messages.id) while not sent
 
     @property
     def item(self) -> Item:
@@ -78,6 +98,22 @@ class Plan:
     already_sent: list[SendRecord] = field(default_factory=list)
     unknown: list[SendRecord] = field(default_factory=list)
     retried: list[SendRecord] = field(default_factory=list)  # failed before, sent again now
+    keys: dict[Item, str] = field(default_factory=dict)  # a grown warning: the key it was first handled with
+
+    def recorded(self) -> list[Item]:
+        """The items to send, as they are recorded."""
+        return [Item(i.kind, self.keys.get(i, i.key), i.span) for i in self.send]
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A kept message whose latest attempt failed, and the items it carries."""
+
+    id: int
+    channel: str
+    what: str
+    body: bytes
+    items: list[Item]
 
 
 def stamp(now: datetime) -> str:
@@ -87,7 +123,8 @@ def stamp(now: datetime) -> str:
     return now.strftime(TIME_FORMAT)
 
 
-_COLUMNS = "id, kind, channel, key, status, started_at, finished_at, message_id, detail"
+_COLUMNS = "id, kind, channel, key, status, started_at, finished_at, message_id, detail, message"
+_LATEST = "SELECT max(id) FROM sends GROUP BY kind, channel, key"
 
 
 class SendLog:
@@ -105,12 +142,42 @@ class SendLog:
         records = [SendRecord(*r) for r in rows]
         return {r.item: r for r in records}
 
-    def plan(self, channel: str, items: list[Item], force: bool = False) -> Plan:
-        """Items never sent, or whose last attempt failed cleanly, are sent; `force` sends all."""
+    def _matches(self, item: Item, latest: dict[Item, SendRecord], series: dict[str, list[SendRecord]]) -> list[SendRecord]:
+        """The records that stand for `item`: its own, and for a warning those of the same rule,
+        point and problem whose first day lies within its days."""
+        found = [latest[item]] if item in latest else []
+        if item.kind == WARNING and item.span is not None:
+            first, last = item.span
+            found += [r for r in series.get(id_parts(item.key)[0], []) if r.key != item.key and first <= id_parts(r.key)[1] <= last]
+        return found
+
+    def _series(self, latest: dict[Item, SendRecord]) -> dict[str, list[SendRecord]]:
+        series: dict[str, list[SendRecord]] = {}
+        for r in latest.values():
+            if r.kind == WARNING:
+                series.setdefault(id_parts(r.key)[0], []).append(r)
+        return series
+
+    def covered(self, channel: str, items: list[Item]) -> set[Item]:
+        """The recorded items that these items stand for (themselves, or warnings they grew from)."""
         latest = self.latest(channel)
+        series = self._series(latest)
+        return {r.item for item in items for r in self._matches(item, latest, series)}
+
+    def plan(self, channel: str, items: list[Item], force: bool = False, exclude: set[Item] | frozenset[Item] = frozenset()) -> Plan:
+        """Items never sent, or whose last attempt failed cleanly, are sent; `force` sends all.
+
+        Items whose record is in `exclude` (already attempted in this run) are left out."""
+        latest = self.latest(channel)
+        series = self._series(latest)
         plan = Plan()
         for item in dict.fromkeys(items):  # each item once, in order
-            record = latest.get(item)
+            matches = self._matches(item, latest, series)
+            record = min(matches, key=lambda r: _PRECEDENCE.get(r.status, 1)) if matches else None
+            if record is not None and record.item in exclude:
+                continue
+            if record is not None and record.key != item.key:
+                plan.keys[item] = record.key
             if record is None or force:
                 plan.send.append(item)
             elif record.status == FAILED:
@@ -133,14 +200,23 @@ class SendLog:
                 )
         return [SendRecord(*r) for r in rows]
 
-    def begin(self, channel: str, items: list[Item], now: datetime) -> list[int]:
-        """Record (and commit) that these items are about to be sent; the ids of the new rows."""
+    def begin(
+        self, channel: str, items: list[Item], now: datetime, message: tuple[str, bytes] | int | None = None
+    ) -> list[int]:
+        """Record (and commit) that these items are about to be sent; the ids of the new rows.
+
+        `message` is the whole message, (what, body), kept until it is sent; or the id of a kept
+        message being resent."""
         ids = []
         with transaction(self.conn):
+            if isinstance(message, tuple):
+                message = self.conn.execute(
+                    "INSERT INTO send_messages (channel, what, body) VALUES (?, ?, ?)", (channel, message[0], message[1])
+                ).lastrowid
             for item in items:
                 cur = self.conn.execute(
-                    "INSERT INTO sends (kind, channel, key, status, started_at) VALUES (?, ?, ?, ?, ?)",
-                    (item.kind, channel, item.key, PENDING, stamp(now)),
+                    "INSERT INTO sends (kind, channel, key, status, started_at, message) VALUES (?, ?, ?, ?, ?, ?)",
+                    (item.kind, channel, item.key, PENDING, stamp(now), message),
                 )
                 ids.append(cur.lastrowid)
         return ids
@@ -151,6 +227,71 @@ class SendLog:
                 "UPDATE sends SET status = ?, finished_at = ?, message_id = ?, detail = ? WHERE id = ?",
                 [(status, stamp(now), message_id, detail, i) for i in ids],
             )
+            if status == SENT:
+                self._drop_sent_messages()
+
+    def _drop_sent_messages(self) -> None:
+        """Kept messages that no pending, failed or unknown item needs any more are deleted."""
+        self.conn.execute(
+            f"DELETE FROM send_messages WHERE id NOT IN "
+            f"(SELECT message FROM sends WHERE message IS NOT NULL AND status != ? AND id IN ({_LATEST}))",
+            (SENT,),
+        )
+        self.conn.execute("UPDATE sends SET message = NULL WHERE message IS NOT NULL AND message NOT IN (SELECT id FROM send_messages)")
+
+    def stale_failed(self, channel: str, items: list[Item]) -> list[Stored]:
+        """Kept messages on `channel` that failed and carry something `items` do not stand for:
+        a run resends them as they were (what `items` stand for, it sends itself)."""
+        covered = self.covered(channel, items)
+        failed = [r for r in self.latest(channel).values() if r.status == FAILED and r.message is not None]
+        wanted = {r.message for r in failed if r.item not in covered}
+        out = []
+        for message in sorted(wanted):
+            what, body = self.conn.execute("SELECT what, body FROM send_messages WHERE id = ?", (message,)).fetchone()
+            carried = [r.item for r in sorted(failed, key=lambda r: r.id) if r.message == message]
+            out.append(Stored(message, channel, what, bytes(body), carried))
+        return out
+
+    def unsettled(self) -> list[SendRecord]:
+        """Items on any channel whose latest outcome is unknown (or pending), oldest first."""
+        rows = self.conn.execute(
+            f"SELECT {_COLUMNS} FROM sends WHERE id IN ({_LATEST}) AND status IN (?, ?) ORDER BY id", (UNKNOWN, PENDING)
+        ).fetchall()
+        return [SendRecord(*r) for r in rows]
+
+    def mark(self, received: list[int], not_received: list[int], now: datetime) -> list[SendRecord]:
+        """A person's word on unknown outcomes: received (→ sent) or not (→ failed, resent by the
+        next run). Each id stands for its whole message (the rows sent together with it). All ids
+        are checked before anything is written. Call under the delivery lock, after
+        `settle_interrupted`. The rows added."""
+        unsettled = {r.id: r for r in self.unsettled()}
+        chosen: dict[int, tuple[SendRecord, bool]] = {}
+        for i, was_received in [(i, True) for i in received] + [(i, False) for i in not_received]:
+            record = unsettled.get(i)
+            if record is None:
+                row = self.conn.execute("SELECT status FROM sends WHERE id = ?", (i,)).fetchone()
+                why = "没有这条发送记录" if row is None else "它不是结果不确定的记录（或者同一内容后来又发送过）"
+                raise StoreError(f"编号 {i}：{why}", "用 gaopin sends 查看“结果不确定”的记录的编号")
+            together = [r for r in unsettled.values() if r.channel == record.channel and (
+                (record.message is not None and r.message == record.message)
+                or (record.message is None and r.message is None and r.started_at == record.started_at)
+            )]  # fmt: skip
+            chosen.update((r.id, (r, was_received)) for r in together)
+        added: list[int] = []
+        with transaction(self.conn):
+            for r, was_received in sorted(chosen.values(), key=lambda c: c[0].id):
+                status, detail = (SENT, CONFIRMED) if was_received else (FAILED, NOT_RECEIVED)
+                cur = self.conn.execute(
+                    "INSERT INTO sends (kind, channel, key, status, started_at, finished_at, message_id, detail, message) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (r.kind, r.channel, r.key, status, stamp(now), stamp(now), r.message_id, detail, None if was_received else r.message),
+                )
+                added.append(cur.lastrowid)
+            self._drop_sent_messages()
+        if not added:
+            return []
+        rows = self.conn.execute(f"SELECT {_COLUMNS} FROM sends WHERE id IN ({','.join('?' * len(added))}) ORDER BY id", added).fetchall()
+        return [SendRecord(*r) for r in rows]
 
     def records(self, limit: int = 100) -> list[SendRecord]:
         """The most recent rows, newest first."""

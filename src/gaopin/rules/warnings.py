@@ -69,6 +69,12 @@ class Warning:
         return f"{self.rule}|{self.point}|{self.category}|{self.start.isoformat()}"
 
 
+def id_parts(warning_id: str) -> tuple[str, str]:
+    """(rule|point|problem, first day) of a `Warning.id`: the day never holds a `|`, a point may."""
+    series, _, start = warning_id.rpartition("|")
+    return series, start
+
+
 @dataclass
 class _Rows:
     """Usable tickets as integers only, sorted by (key, day, time): key per (point, problem),

@@ -160,8 +160,19 @@ def _v5(conn: sqlite3.Connection) -> None:
     _run(conn, "DROP INDEX IF EXISTS entry_tickets_ticket; DROP TABLE entry_tickets")
 
 
+def _v6(conn: sqlite3.Connection) -> None:
+    # The whole message of a send, kept while its outcome is pending, failed or unknown, so that
+    # a later run (whatever its --date) resends what failed as it was (gaopin.deliver.sends).
+    _run(conn, 
+        """
+        CREATE TABLE send_messages (id INTEGER PRIMARY KEY, channel TEXT NOT NULL, what TEXT NOT NULL, body BLOB NOT NULL);
+        ALTER TABLE sends ADD COLUMN message INTEGER;
+        """
+    )
+
+
 # Append only: a released migration never changes.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3, _v4, _v5)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6)
 LATEST = len(MIGRATIONS)
 
 
