@@ -122,3 +122,21 @@ def test_unknown_outcomes_are_settled_by_a_person_one_number_per_message(log):
         log.mark([ids[0]], [], T1)  # settled already
     kept = log.conn.execute("SELECT body FROM send_messages").fetchall()
     assert [bytes(b) for (b,) in kept] == [b"payload"]  # the received message is not kept
+
+
+def test_purge_drops_the_messages_kept_for_sends_begun_before_its_date(tmp_path):
+    """A failed send keeps its whole message (ticket ids, titles) for the resend: purge removes
+    those of sends begun before its date, as it removes the tickets, and keeps later ones."""
+    from datetime import date
+
+    with Store(tmp_path / "g.db") as store:
+        log = SendLog(store.conn)
+        old = log.begin(EMAIL, [W1], datetime(2024, 8, 5, 8, 0), message=("warning", b"GD2024080500001 ..."))
+        log.finish(old, FAILED, datetime(2024, 8, 5, 8, 1))
+        new = log.begin(EMAIL, [W2], datetime(2024, 10, 5, 8, 0), message=("warning", b"GD2024100500001 ..."))
+        log.finish(new, FAILED, datetime(2024, 10, 5, 8, 1))
+        store.purge(date(2024, 9, 1))
+        kept = store.conn.execute("SELECT body FROM send_messages").fetchall()
+        assert [bytes(b) for (b,) in kept] == [b"GD2024100500001 ..."]
+        assert [s.items for s in log.stale_failed(EMAIL, [])] == [[W2]]  # only the later one is resent
+    assert b"GD2024080500001" not in (tmp_path / "g.db").read_bytes()

@@ -705,6 +705,10 @@ class Store:
                 f"DELETE FROM links WHERE created_on < ? AND phone_a NOT IN ({phones}) AND phone_b NOT IN ({phones})", (cutoff,)
             )
             self.conn.execute(f"DELETE FROM unlinks WHERE created_on < ? AND phone NOT IN ({phones})", (cutoff,))
+            # A message kept for a resend (a failed or unknown send) names tickets too: one begun
+            # before the date is no longer resent, and goes.
+            self.conn.execute("UPDATE sends SET message = NULL WHERE message IS NOT NULL AND started_at < ?", (cutoff,))
+            self.conn.execute("DELETE FROM send_messages WHERE id NOT IN (SELECT message FROM sends WHERE message IS NOT NULL)")
         self.conn.execute("VACUUM")  # deleted callers' data must not linger in free pages
         return cur.rowcount
 
