@@ -212,3 +212,20 @@ def test_titles_are_masked_unless_asked():
     rows = [t("2024-08-03", m, title="请回电13812345678") for m in range(3)]
     assert run(rows).warnings[0].titles == ["请回电138****5678"]
     assert run(rows, show_phones=True).warnings[0].titles == ["请回电13812345678"]
+
+
+def test_escalations_of_an_export_without_the_valid_callback_column_survive_one_with_it(tmp_path):
+    """Two exports loaded together (or imported into one store), only one with 是否有效回访:
+    the other's 双否/单否 vanished, its blank cells read as "not a valid callback"."""
+    from gaopin.io.load import load
+    from tests.builders import write_csv
+
+    without = write_csv(tmp_path / "a.csv", [["工单编号", "来电时间", "是否解决", "是否满意"], ["MA1", "2024-08-03 09:00", "否", "不满意"], ["MA2", "2024-08-03 10:00", "是", "不满意"]])
+    with_column = write_csv(
+        tmp_path / "b.csv",
+        [["工单编号", "来电时间", "是否有效回访", "是否解决", "是否满意"], ["MB1", "2024-08-04 09:00", "是", "否", "不满意"], ["MB2", "2024-08-04 10:00", "否", "否", "不满意"]],
+    )
+    alone = warn(load([without], Settings()), Settings()).escalations
+    together = warn(load([without, with_column], Settings()), Settings()).escalations
+    assert [(e.ticket_id, e.level) for e in alone] == [("MA1", "双否"), ("MA2", "单否")]
+    assert [(e.ticket_id, e.level) for e in together] == [("MA1", "双否"), ("MA2", "单否"), ("MB1", "双否")]  # MB2: not a valid callback

@@ -17,11 +17,16 @@ UNSATISFIED = "不满意"
 
 
 def valid_callback_mask(frame: pd.DataFrame, has_valid_column: bool) -> pd.Series:
-    """Tickets with a valid callback (是否有效回访 = 是); without that column, every ticket with an outcome."""
-    if has_valid_column:
-        return frame["valid_callback"].eq(YES).fillna(False).astype(bool)
-    outcome = frame["resolved"].notna() | frame["satisfied"].notna() | frame["contacted"].notna()
-    return outcome.astype(bool)
+    """Tickets with a valid callback (是否有效回访 = 是); where that is blank (an export without
+    the column, loaded or imported beside one with it), every ticket with an outcome.
+
+    Per ticket, not per load: tickets of an export without the column kept their 单否/双否 only
+    until an export with the column was loaded beside them or imported into the same store."""
+    outcome = (frame["resolved"].notna() | frame["satisfied"].notna() | frame["contacted"].notna()).astype(bool)
+    if not has_valid_column:
+        return outcome
+    given = frame["valid_callback"]
+    return (given.eq(YES).fillna(False).astype(bool) | (given.isna() & outcome)).astype(bool)
 
 
 def escalation_level(frame: pd.DataFrame, has_valid_column: bool) -> pd.Series:
