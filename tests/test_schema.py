@@ -282,6 +282,15 @@ def test_satisfied_keeps_its_text(raw):
     assert normalize_choice("satisfied", f" {raw}\t") == (raw, True)
 
 
+@pytest.mark.parametrize(
+    "raw, value",
+    [("非常不满意", "不满意"), ("很不满意", "不满意"), ("特别不满意", "不满意"), ("不满意。", "不满意"), ("很满意", "满意"), ("基本满意！", "基本满意")],
+)
+def test_satisfied_written_more_strongly_or_with_a_full_stop(raw, value):
+    """非常不满意 was left unread: the unhappy caller raised no 单否/双否, and warn said nothing."""
+    assert normalize_choice("satisfied", raw) == (value, True)
+
+
 @pytest.mark.parametrize("kind", ["yesno", "resolved", "satisfied"])
 def test_unrecognised_value_is_kept_and_flagged(kind):
     assert normalize_choice(kind, "  待  核实 ") == ("待 核实", False)

@@ -196,12 +196,16 @@ _YESNO = {
 }  # fmt: skip
 _RESOLVED = _YESNO | {"解决": YES, "已解决": YES, "未解决": NO, "部分解决": PARTIAL}
 SATISFIED_VALUES = ("满意", "基本满意", "不满意", "未评价")
-_SATISFIED = {v: v for v in SATISFIED_VALUES} | {"非常满意": "满意", "一般": "基本满意", "未回访": "未评价"}
+_SATISFIED = {v: v for v in SATISFIED_VALUES} | {
+    "非常满意": "满意", "很满意": "满意", "一般": "基本满意", "未回访": "未评价",
+    # An unhappy caller written more strongly is still 不满意: left unread, no 单否/双否 was raised.
+    "非常不满意": "不满意", "很不满意": "不满意", "特别不满意": "不满意",
+}  # fmt: skip
 
 
 def normalize_choice(kind: str, value: str) -> tuple[str, bool]:
     """(normalised value, recognised?) for a yes/no, resolved or satisfied cell."""
-    key = compact(value)
+    key = compact(value).rstrip("。.！!；;，,")  # 不满意。 as typed into a form
     if not key:
         return "", True
     table = {"yesno": _YESNO, "resolved": _RESOLVED, "satisfied": _SATISFIED}[kind]

@@ -115,6 +115,9 @@ class LoadResult:
         if self.rejected:
             reasons = sorted({_reject_kind(p) for p in self.rejected})
             out.append(f"{len(self.rejected)} 行被拒收（{'、'.join(reasons)}），没有计入；用 gaopin inspect 查看是哪些行。")
+        if self.counts.get("value"):
+            # An answer that cannot be read is kept as typed: it is no 否 or 不满意 to the rules.
+            out.append(f"有 {self.counts['value']} 个是否解决、是否满意等栏的取值无法识别，按原样保留，不算作“否”或“不满意”；用 gaopin inspect 查看。")
         if self.counts.get("formula"):
             out.append(f"有 {self.counts['formula']} 个公式单元格没有计算结果，读出来是空的；请在 Excel/WPS 中打开并保存一次。")
         return out
