@@ -150,3 +150,21 @@ def test_an_output_that_is_the_input_export_is_refused_before_anything_is_writte
         assert "就是输入的导出文件" in result.stderr
     assert export.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != "_home") == ["tickets.xlsx"]
+
+
+def test_text_output_prints_brackets_from_notes_and_tickets_as_they_are(tmp_path, monkeypatch):
+    """rich took "[filters]" in a note, and "[east]" in a community, for styles and dropped them."""
+    monkeypatch.chdir(tmp_path)
+    rows = [[f"B{i}", f"2024-08-03 09:0{i}", "张三", "", "新村街道", "[east]社区", "恰海小区3号楼", "城市管理->动物->流浪猫", "猫被困", "是", "解决", "满意", "恰海社区"] for i in range(3)]
+    rows.append(["B9", "2024-08-03 10:00", "李四", "", "新村街道", "恰海社区", "恰海小区5号楼", "城市管理->动物->流浪猫", "猫", "是", "解决", "满意", "恰海社区"])
+    path = tmp_path / "t.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.append(HEADER + ["工单类型"])
+    for r in rows:
+        wb.active.append(r + (["咨询"] if r[0] == "B9" else ["投诉"]))
+    wb.save(path)
+    (tmp_path / "gaopin.toml").write_text('[filters]\nexclude = { "工单类型" = ["咨询"] }\n', encoding="utf-8")
+    result = runner.invoke(app, ["warn", str(path), "--config", str(tmp_path / "gaopin.toml")])
+    assert result.exit_code == 0, result.output
+    assert "按 [filters] 剔除了 1 张工单类型为 咨询 的工单。" in result.stdout
+    assert "[east]社区" in result.stdout

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from gaopin.cli.common import ConfigOpt, DebugOpt, Format, FormatOpt, ShowPhonesOpt, handles_errors, print_json, settings_from
-from gaopin.cli.render import console, progress, table
+from gaopin.cli.render import console, plain, progress, table
 
 InputFiles = Annotated[list[Path], typer.Argument(help="12345 导出文件（.xlsx/.xls/.csv），可以给多个", show_default=False)]
 EncodingOpt = Annotated[Optional[str], typer.Option("--encoding", help="CSV 编码（默认先试 utf-8-sig 再试 gb18030）", show_default=False)]
@@ -50,20 +50,19 @@ def inspect(
 
 
 def _render_inspect(report: dict) -> None:
-    from rich.markup import escape
-
     from gaopin.schema import label
 
     def e(value: object) -> str:
-        # Text from files and messages ("[columns] 配置", "工单[8月].xlsx") is not rich markup.
-        return "" if value is None else escape(str(value))
+        # Text from files and messages ("[columns] 配置", "工单[8月].xlsx") is not rich markup
+        # (table cells are plain text already).
+        return "" if value is None else plain(value)
 
     out = console()
     for f in report["files"]:
         where = f"工作表“{f['sheet']}”" if f["sheet"] else f"编码 {f['encoding']}" if f["encoding"] else "网页表格"
         out.print(f"[bold]{e(f['path'])}[/]（{f['kind']}，{e(where)}，表头在第 {f['header_row']} 行，{f['rows']} 行数据）")
         rows = [
-            (c["position"], e(c["header"]), f"{c['field']}（{label(c['field'])}）" if c["field"] else "未使用", e(c["note"]))
+            (c["position"], c["header"], f"{c['field']}（{label(c['field'])}）" if c["field"] else "未使用", c["note"])
             for c in f["columns"]
         ]
         out.print(table(None, ["列", "原表头", "标准字段", "说明"], rows))
@@ -79,7 +78,7 @@ def _render_inspect(report: dict) -> None:
     if report["problems"]:
         counts = "，".join(f"{k} {v}" for k, v in report["problem_counts"].items())
         prob_rows = [
-            (p["kind"], e(Path(p["file"]).name if p["file"] else ""), p["row"] or "", e(p["value"] or ""), e(p["message"]))
+            (p["kind"], Path(p["file"]).name if p["file"] else "", p["row"] or "", p["value"] or "", p["message"])
             for p in report["problems"]
         ]
         out.print(table(f"发现的问题（{counts}）", ["类型", "文件", "行", "值", "说明"], prob_rows))

@@ -37,12 +37,15 @@ def console() -> Console:
 
 def table(title: str | None, headers: Iterable[str], rows: Iterable[Iterable[Any]], **kwargs: Any) -> Table:
     from rich.table import Table
+    from rich.text import Text
 
     t = Table(title=title, title_justify="left", show_lines=False, **kwargs)
     for h in headers:
         t.add_column(h, overflow="fold")
     for row in rows:
-        t.add_row(*["" if v is None else str(v) for v in row])
+        # Cells are text from exports and results, never rich markup: "[abc]" in a title or a
+        # note's "[filters]" would otherwise be taken for a style and vanish.
+        t.add_row(*[Text("" if v is None else str(v)) for v in row])
     return t
 
 
@@ -57,6 +60,13 @@ def progress() -> Iterator[Callable[[str], None] | None]:
     err = Console(stderr=True)
     with err.status("处理中…") as status:
         yield lambda message: status.update(message)
+
+
+def plain(text: object) -> str:
+    """Text from exports, settings or results, escaped for a line printed with rich markup."""
+    from rich.markup import escape
+
+    return escape(str(text))
 
 
 def pct(value: float | None) -> str:

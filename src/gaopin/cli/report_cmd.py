@@ -27,7 +27,7 @@ from gaopin.cli.common import (
     print_json,
     settings_from,
 )
-from gaopin.cli.render import console, pct, progress, table
+from gaopin.cli.render import console, pct, plain, progress, table
 
 
 def register(app: typer.Typer) -> None:
@@ -119,7 +119,7 @@ def render_report(data: dict) -> None:
     out.print(table(f"{data['street']} {data['period']['label']}", ["指标", "本月", "上月"], rows))
     files = data.get("files", {})
     if files:
-        out.print(f"报告：{files['html']}")
-        out.print(f"工作簿：{files['xlsx']}")
+        out.print(f"报告：{plain(files['html'])}")
+        out.print(f"工作簿：{plain(files['xlsx'])}")
     for note in data["notes"]:
-        out.print(f"说明：{note}")
+        out.print(f"说明：{plain(note)}")

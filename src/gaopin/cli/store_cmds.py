@@ -21,7 +21,7 @@ from gaopin.cli.common import (
     print_json,
     settings_from,
 )
-from gaopin.cli.render import console, progress, table
+from gaopin.cli.render import console, plain, progress, table
 
 ledger_app = typer.Typer(
     help="高频诉求台账：高频诉求人、高频点位、高频问题，包案到底、销号管理。",
@@ -71,11 +71,11 @@ def import_(
         if format is Format.json:
             return
         if r.skipped:
-            out.print(f"{r.file}：同样内容的文件已导入过，跳过（如需重新导入请加 --force）")
+            out.print(f"{plain(r.file)}：同样内容的文件已导入过，跳过（如需重新导入请加 --force）")
             return
-        out.print(f"{r.file}：新增 {r.new}，更新 {r.updated}，未变 {r.unchanged}，拒收 {len(r.rejected)}")
+        out.print(f"{plain(r.file)}：新增 {r.new}，更新 {r.updated}，未变 {r.unchanged}，拒收 {len(r.rejected)}")
         for p in r.rejected[:20]:
-            out.print(f"  拒收 第 {p.row} 行：{p.message}")
+            out.print(f"  拒收 第 {p.row} 行：{plain(p.message)}")
         if len(r.rejected) > 20:
             out.print(f"  ……另有 {len(r.rejected) - 20} 行被拒收（gaopin inspect 可查看全部）")
 
@@ -285,15 +285,15 @@ def ledger_show(
         print_json(data)
         return
     out = console()
-    out.print(f"[bold]{data['id']}[/] {KIND_LABELS[data['kind']]}：{key_text(data['kind'], data['key'])}")
+    out.print(f"[bold]{data['id']}[/] {KIND_LABELS[data['kind']]}：{plain(key_text(data['kind'], data['key']))}")
     out.print(
-        f"状态：{data['status']}　包案领导：{data['owner'] or '—'}　责任单位：{data['unit'] or '—'}　办理时限：{data['deadline'] or '—'}"
+        f"状态：{data['status']}　包案领导：{plain(data['owner'] or '—')}　责任单位：{plain(data['unit'] or '—')}　办理时限：{data['deadline'] or '—'}"
         f"　累计 {data['tickets_total']} 件，{data['persons']} 人"
         # A merged entry's tickets are counted in the entry that absorbed it: no dates of its own.
         + (f"，{data['first_seen']} 至 {data['last_seen']}" if data["first_seen"] else "")
     )
     if data["measures"]:
-        out.print(f"化解措施：{data['measures']}")
+        out.print(f"化解措施：{plain(data['measures'])}")
     out.print(table("时间线", ["日期", "事项"], [(e["date"], e["text"]) for e in data["events"]]))
     out.print(
         table(

@@ -27,7 +27,7 @@ from gaopin.cli.common import (
     print_json,
     settings_from,
 )
-from gaopin.cli.render import console, progress, table
+from gaopin.cli.render import console, plain, progress, table
 from gaopin.errors import ExitCode
 
 
@@ -122,7 +122,7 @@ def render_warn(report, limit: int = 0) -> None:
         return items, 0
 
     if report.center_head:
-        out.print(f"中心负责人：{report.center_head}")
+        out.print(f"中心负责人：{plain(report.center_head)}")
     if report.warnings:
         shown, hidden = cut(report.warnings)
         rows = [
@@ -157,4 +157,4 @@ def render_warn(report, limit: int = 0) -> None:
     else:
         out.print("没有单否/双否工单。")
     for note in report.notes:
-        out.print(f"说明：{note}")
+        out.print(f"说明：{plain(note)}")
