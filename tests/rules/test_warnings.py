@@ -229,3 +229,9 @@ def test_escalations_of_an_export_without_the_valid_callback_column_survive_one_
     together = warn(load([without, with_column], Settings()), Settings()).escalations
     assert [(e.ticket_id, e.level) for e in alone] == [("MA1", "双否"), ("MA2", "单否")]
     assert [(e.ticket_id, e.level) for e in together] == [("MA1", "双否"), ("MA2", "单否"), ("MB1", "双否")]  # MB2: not a valid callback
+
+
+def test_without_an_address_column_the_community_stands_in_ignoring_blanks_and_width():
+    rows = [{"ticket_id": f"C{i}", "received_at": at("2024-08-03", i), "community": c, "category": "城市管理->噪声"} for i, c in enumerate(["新村社区", "新村社区", "新 村 社 区", "ＡＢ社区"])]
+    report = warn(tickets(rows), Settings())
+    assert [(w.point, w.tickets) for w in report.warnings] == [("新村社区", 3)]

@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 
 from gaopin.config import Settings
-from gaopin.io.canonical import blank_text, map_unique, text_column
+from gaopin.io.canonical import blank_text, map_unique, map_unique_coded
 from gaopin.io.load import LoadResult
 from gaopin.rules.persons import Links, callers, link_persons
 from gaopin.rules.points import point_column_coded
@@ -106,8 +106,8 @@ def prepare(result: LoadResult, settings: Settings, links: Links = Links(), appl
             if blank:
                 notes.append(f"{blank} 张工单没有地址，未参与点位规则。")
         else:
-            frame[POINT] = text_column(frame["community"])
-            codes[POINT] = dense_codes(frame[POINT])
+            # Compared as the owners' table compares communities: ignoring blanks and width.
+            frame[POINT], codes[POINT] = map_unique_coded(frame["community"], compact)
             notes.append("导出中没有地址列，以社区代替点位。")
             if not result.has("community"):
                 notes.append("导出中也没有社区列，点位规则无法使用。")
