@@ -35,6 +35,14 @@ def test_the_issue_examples_are_one_point(normalize, address):
         ("2单元301", "2单元301"),  # never down to nothing
         ("樊羊路12号附近", "樊羊路12号"),
         ("恰海\u200b小区3号楼", "恰海小区3号楼"),
+        # Zeros in front are dropped, as in 零三号楼; a 0 inside a number or on its own stays.
+        ("恰海小区03号楼", "恰海小区3号楼"),
+        ("恰海小区零三号楼", "恰海小区3号楼"),
+        ("恰海小区003栋", "恰海小区3号楼"),
+        ("南大园05号院", "南大园5号院"),
+        ("恰海小区10号楼", "恰海小区10号楼"),
+        ("恰海小区100号楼", "恰海小区100号楼"),
+        ("恰海小区0号楼", "恰海小区0号楼"),
     ],
 )
 def test_building_level(normalize, address, point):

@@ -32,6 +32,8 @@ _CHINESE_NUMBER = re.compile(r"([零〇一二两三四五六七八九十]{1,3})"
 # "3栋", "3幢", and the "3#楼"/"3#" shorthand all mean building 3.
 _BUILDING_ALIAS = re.compile(r"(\d+)(?:栋|幢|#楼|#)")
 _BUILDING = re.compile(r"\d+号楼")
+# "03号楼" is building 3, as 零三号楼 already reads: zeros in front of a number are dropped.
+_LEADING_ZEROS = re.compile(r"(?<![0-9])0+(?=[0-9]+(?:号楼|号院|号|单元|层|室))")
 _COURTYARD_OR_NUMBER = re.compile(r"\d+号院?")
 _UNIT_FLOOR_ROOM = re.compile(r"\d+(?:单元|层|室)")
 
@@ -98,6 +100,8 @@ class PointNormalizer:
         text = _CHINESE_NUMBER.sub(_digits, text)
         if _BUILDING_ALIAS.search(text):  # sub with a template costs even when nothing matches
             text = _BUILDING_ALIAS.sub(r"\1号楼", text)
+        if "0" in text:
+            text = _LEADING_ZEROS.sub("", text)
         m = _BUILDING.search(text) or _COURTYARD_OR_NUMBER.search(text)
         if m:
             return text[: m.end()]
