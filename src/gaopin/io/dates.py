@@ -18,7 +18,6 @@ import pyarrow as pa
 from gaopin.periods import FIRST_YEAR, LAST_YEAR
 
 EXCEL_EPOCH = datetime(1899, 12, 30)
-MIN_YEAR, MAX_YEAR = FIRST_YEAR, LAST_YEAR
 DTYPE = "datetime64[s]"
 
 _LOOSE = re.compile(
@@ -56,7 +55,7 @@ def _loose(text: str) -> datetime | None:
 
 def _in_range(values: pd.Series) -> pd.Series:
     years = values.dt.year
-    return values.notna() & (years >= MIN_YEAR) & (years <= MAX_YEAR)
+    return values.notna() & (years >= FIRST_YEAR) & (years <= LAST_YEAR)
 
 
 # The common non-ISO forms (2024/8/3 14:05, 2024年8月3日14时05分 …) in ASCII digits, for Arrow's
@@ -164,7 +163,7 @@ def _plain_iso(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         column = cells[position::_PLAIN_LEN]
         ok &= np.logical_or.reduce([column == c for c in allowed])
     year = century * 100 + yy
-    ok &= (year >= MIN_YEAR) & (year <= MAX_YEAR) & (month >= 1) & (month <= 12)
+    ok &= (year >= FIRST_YEAR) & (year <= LAST_YEAR) & (month >= 1) & (month <= 12)
     ok &= (day >= 1) & (hour < 24) & (minute < 60) & (second < 60)
     leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
     ok &= day <= _MONTH_DAYS[np.where(ok, month, 1)] + ((month == 2) & leap)
@@ -204,7 +203,7 @@ def _parse_general(text: pd.Series, date_format: str = "") -> tuple[pd.Series, p
         mapping = {}
         for value in uniques:
             got = _loose(value)
-            if got is not None and MIN_YEAR <= got.year <= MAX_YEAR:
+            if got is not None and FIRST_YEAR <= got.year <= LAST_YEAR:
                 mapping[value] = np.datetime64(got.replace(microsecond=0), "s")
         if mapping:
             again = text[todo].map(mapping).astype(DTYPE)
