@@ -461,16 +461,16 @@ def _to_canonical(
             )
     rejected = []
     for i in np.flatnonzero(bad).tolist():
+        field = "ticket_id"
         if no_id[i]:
             reason, value = REJECTED_NO_ID, None
         elif footer[i]:
             # No field: the cell is a label (制表人：张三 138…), masked where shown like any text.
-            rejected.append(Problem("rejected", REJECTED_FOOTER, file=source, row=int(rows[i]), field=None, value=str(ids[i])))
-            continue
+            reason, value, field = REJECTED_FOOTER, str(ids[i]), None
         else:
             value = str(ids[i])
             reason = f"工单编号“{value}”被存成了数字，超过 15 位后已失真，不能作为编号"
-        rejected.append(Problem("rejected", reason, file=source, row=int(rows[i]), field="ticket_id", value=value))
+        rejected.append(Problem("rejected", reason, file=source, row=int(rows[i]), field=field, value=value))
     if streamed:
         return (pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]), rejected, True
     return _frame(ids, rows, bad, parts[0], file_index), rejected, False
