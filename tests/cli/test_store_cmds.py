@@ -158,6 +158,18 @@ def test_missing_store_is_a_clear_error(tmp_path, db):
     assert result.exit_code == 6 and "gaopin import" in result.stderr
 
 
+def test_a_first_import_that_fails_leaves_no_store_behind(tmp_path, db):
+    (tmp_path / "notes.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    result = runner.invoke(app, ["import", str(tmp_path / "notes.csv"), "--db", str(db)])
+    assert result.exit_code == 5 and "表头" in result.stderr
+    assert not db.exists() and not list(tmp_path.glob("*.db*"))
+    # A store that already held tickets is kept whole when a later file fails.
+    runner.invoke(app, ["import", str(export(tmp_path / "a.xlsx", caller(3))), "--db", str(db)])
+    before = db.read_bytes()
+    result = runner.invoke(app, ["import", str(tmp_path / "notes.csv"), "--db", str(db)])
+    assert result.exit_code == 5 and db.read_bytes() == before
+
+
 def test_warn_from_the_store_uses_manual_links(tmp_path, db):
     rows = [[f"W{i}", f"2024-08-0{1 + i // 3} 10:0{i}", "匿名", phone, "恰海小区3号楼", "城市管理->动物->流浪猫", "恰海社区", "是", "解决", "满意"] for i, phone in enumerate([13800000001, 13800000002, 13800000001, 13800000002, 13800000001])]
     runner.invoke(app, ["import", str(export(tmp_path / "a.xlsx", rows)), "--db", str(db)])

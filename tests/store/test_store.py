@@ -14,7 +14,7 @@ from tests.builders import at, store_with, tickets
 
 from gaopin.config import Settings
 from gaopin.errors import StoreError, UsageError
-from gaopin.store import Store, import_files
+from gaopin.store import Store, import_files, import_into
 from gaopin.store.db import LATEST, MIGRATIONS
 
 ROW = {"ticket_id": "A1", "received_at": at("2024-08-03"), "caller_name": "张三", "caller_phone": "13812345678", "resolved": "否", "satisfied": "不满意", "community": "恰海社区"}
@@ -616,3 +616,36 @@ def test_a_read_only_store_is_a_store_error_for_every_kind_of_write(tmp_path):
         finally:
             store.close()
     assert path.read_bytes() == before
+
+
+def test_a_store_the_import_created_is_removed_when_nothing_went_in(tmp_path):
+    good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
+    good.write_text("工单编号,受理时间,来电人\nA1,2024-08-03 09:00,张三\n", encoding="utf-8")
+    bad.write_text("a,b\n1,2\n", encoding="utf-8")
+    settings = Settings()
+    with pytest.raises(Exception):
+        import_into([bad], tmp_path / "new.db", settings, datetime(2024, 9, 1))
+    assert not (tmp_path / "new.db").exists()
+    # A good file first: its tickets are committed, so the store stays when the next one fails.
+    with pytest.raises(Exception):
+        import_into([good, bad], tmp_path / "new.db", settings, datetime(2024, 9, 1))
+    with Store(tmp_path / "new.db", create=False) as store:
+        assert store.ticket_count() == 1
+
+
+def test_an_existing_empty_store_is_not_removed_by_a_failing_import(tmp_path):
+    Store(tmp_path / "g.db").close()  # created by someone else, e.g. gaopin ledger link
+    (tmp_path / "bad.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    with pytest.raises(Exception):
+        import_into([tmp_path / "bad.csv"], tmp_path / "g.db", Settings(), datetime(2024, 9, 1))
+    assert (tmp_path / "g.db").exists()
+
+
+def test_remove_if_empty_keeps_a_store_with_anything_in_it(tmp_path):
+    from gaopin.store.db import remove_if_empty
+
+    with Store(tmp_path / "g.db") as store:
+        store.link("13800000001", "13800000002", date(2024, 9, 1))
+    assert not remove_if_empty(tmp_path / "g.db") and (tmp_path / "g.db").exists()
+    Store(tmp_path / "e.db").close()
+    assert remove_if_empty(tmp_path / "e.db") and not (tmp_path / "e.db").exists()

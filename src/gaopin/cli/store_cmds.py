@@ -61,7 +61,7 @@ def import_(
 ) -> None:
     """把导出文件导入工单库：新工单加入，已有工单逐项更新（空值不覆盖），旧值留作历史。"""
     from gaopin.config import now_local
-    from gaopin.store import import_files
+    from gaopin.store import import_into
 
     settings = settings_from(config)
     out = console()
@@ -79,8 +79,8 @@ def import_(
         if len(r.rejected) > 20:
             out.print(f"  ……另有 {len(r.rejected) - 20} 行被拒收（gaopin inspect 可查看全部）")
 
-    with _open(db, settings, create=True) as store, progress() as step:
-        results = import_files(files, store, settings, now=now_local(), force=force, progress=step, on_done=report)
+    with progress() as step:
+        results = import_into(files, db, settings, now=now_local(), force=force, progress=step, on_done=report)
     if format is Format.json:
         print_json([r.to_dict() for r in results])
 

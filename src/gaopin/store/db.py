@@ -251,6 +251,26 @@ def connect(path: Path, create: bool = True) -> sqlite3.Connection:
     return conn
 
 
+def remove_if_empty(path: Path) -> bool:
+    """Remove a store that holds nothing (every table empty, no journal left); True if removed.
+
+    For a store an import created and then could not fill: no empty file is left behind."""
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            tables = [name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+            if any(conn.execute(f'SELECT 1 FROM "{name}" LIMIT 1').fetchone() for name in tables):
+                return False
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return False
+    if Path(f"{path}-journal").exists():
+        return False  # a writer is at work in it
+    path.unlink(missing_ok=True)
+    return True
+
+
 def backup_path(path: Path, version: int) -> Path:
     candidate = path.with_name(f"{path.name}.v{version}.bak")
     n = 1

@@ -29,7 +29,7 @@ from gaopin.privacy import mask_phone
 from gaopin.rules.persons import Links
 from gaopin.schema import CANONICAL_COLUMNS, is_usable_phone, normalize_phone
 from gaopin.io.canonical import arrow, blank_text
-from gaopin.store.db import BUSY_TIMEOUT_MS, TICKET_COLUMNS, connect, is_lock_error, is_readonly_error, locked_error, readonly_error, transaction
+from gaopin.store.db import BUSY_TIMEOUT_MS, TICKET_COLUMNS, connect, is_lock_error, is_readonly_error, locked_error, readonly_error, remove_if_empty, transaction
 
 DATETIME_COLUMNS = ("received_at", "closed_at")
 # Below this many tickets a read is not split in two (a thread and a connection cost more).
@@ -765,6 +765,30 @@ def import_files(
         if on_done:
             on_done(done)
     return out
+
+
+def import_into(
+    paths: Iterable[str | os.PathLike[str]],
+    db: str | os.PathLike[str] | None,
+    settings: Settings,
+    now: datetime,
+    force: bool = False,
+    progress: Callable[[str], None] | None = None,
+    on_done: Callable[[FileImport], None] | None = None,
+) -> list[FileImport]:
+    """`import_files` into the store at `db` (--db, else the configured one), created if need be.
+
+    A store this call created is removed again when the import fails before anything is in it:
+    a mistyped or unreadable first file leaves no empty store behind."""
+    path = db_path(db, settings)
+    existed = path.exists()
+    try:
+        with Store(path, create=True) as store:
+            return import_files(paths, store, settings, now, force=force, progress=progress, on_done=on_done)
+    except BaseException:
+        if not existed and path.exists():
+            remove_if_empty(path)
+        raise
 
 
 def tickets_from(files: list[Path] | None, db: str | None, settings: Settings, fields=None, keep_extra=False, progress=None, until: date | None = None) -> tuple[LoadResult, Links]:
