@@ -203,15 +203,23 @@ _SATISFIED = {v: v for v in SATISFIED_VALUES} | {
 }  # fmt: skip
 
 
+def _choice_tables() -> dict[str, dict[str, str]]:
+    return {"yesno": _YESNO, "resolved": _RESOLVED, "satisfied": _SATISFIED}
+
+
 def normalize_choice(kind: str, value: str) -> tuple[str, bool]:
     """(normalised value, recognised?) for a yes/no, resolved or satisfied cell."""
     key = compact(value).rstrip("。.！!；;，,")  # 不满意。 as typed into a form
     if not key:
         return "", True
-    table = {"yesno": _YESNO, "resolved": _RESOLVED, "satisfied": _SATISFIED}[kind]
+    table = _choice_tables()[kind]
     if key in table:
         return table[key], True
     return tidy(value), False
+
+
+# The values a recognised answer is stored as, per kind.
+CHOICE_VALUES = {kind: sorted(set(table.values())) for kind, table in _choice_tables().items()}
 
 
 # --- categories -----------------------------------------------------------------------

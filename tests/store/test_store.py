@@ -16,6 +16,7 @@ from gaopin.config import Settings
 from gaopin.errors import StoreError, UsageError
 from gaopin.store import Store, import_files, import_into
 from gaopin.store.db import LATEST, MIGRATIONS
+from gaopin.io import load
 
 ROW = {"ticket_id": "A1", "received_at": at("2024-08-03"), "caller_name": "张三", "caller_phone": "13812345678", "resolved": "否", "satisfied": "不满意", "community": "恰海社区"}
 
@@ -649,3 +650,18 @@ def test_remove_if_empty_keeps_a_store_with_anything_in_it(tmp_path):
     assert not remove_if_empty(tmp_path / "g.db") and (tmp_path / "g.db").exists()
     Store(tmp_path / "e.db").close()
     assert remove_if_empty(tmp_path / "e.db") and not (tmp_path / "e.db").exists()
+
+
+def test_answers_that_could_not_be_read_are_noted_from_the_store_as_from_the_file(tmp_path):
+    export = tmp_path / "a.csv"
+    export.write_text(
+        "工单编号,受理时间,是否解决,是否满意\nA1,2024-08-03 09:00,待定,满意度高\nA2,2024-08-03 10:00,是,满意\nA3,2024-08-04 10:00,否,满意度高\n",
+        encoding="utf-8",
+    )
+    settings = Settings()
+    from_file = next(n for n in load([export], settings).notes() if "无法识别" in n)
+    import_into([export], tmp_path / "g.db", settings, datetime(2024, 9, 1))
+    with Store(tmp_path / "g.db", create=False) as store:
+        assert next(n for n in store.tickets().notes() if "无法识别" in n) == from_file
+        assert "有 3 个" in from_file
+        assert not [n for n in store.tickets(columns=["community"]).notes() if "无法识别" in n]  # answers not read

@@ -24,10 +24,10 @@ import pyarrow.compute as pc
 from gaopin.config import APP_NAME, Settings
 from gaopin.errors import StoreError, UsageError
 from gaopin.io.dates import DTYPE
-from gaopin.io.load import FILE_COL, ROW_COL, LoadResult, Problem, load, unmapped_columns
+from gaopin.io.load import CHOICE_FIELDS, FILE_COL, ROW_COL, LoadResult, Problem, load, unmapped_columns
 from gaopin.privacy import mask_phone
 from gaopin.rules.persons import Links
-from gaopin.schema import CANONICAL_COLUMNS, is_usable_phone, normalize_phone
+from gaopin.schema import CANONICAL_COLUMNS, CHOICE_VALUES, FIELD_BY_NAME, is_usable_phone, normalize_phone
 from gaopin.io.canonical import arrow, blank_text
 from gaopin.store.db import BUSY_TIMEOUT_MS, TICKET_COLUMNS, connect, is_lock_error, is_readonly_error, locked_error, readonly_error, remove_if_empty, transaction
 
@@ -610,7 +610,8 @@ class Store:
                     out[header] = values.reindex(out["ticket_id"]).to_numpy()
         out[FILE_COL] = -1
         out[ROW_COL] = 0
-        return LoadResult(frame=out, sources=[], counts=Counter(), fields=self.fields())
+        counts = Counter(value=sum(_unrecognised(table.column(name), FIELD_BY_NAME[name].kind) for name in CHOICE_FIELDS if name in wanted and n))
+        return LoadResult(frame=out, sources=[], counts=+counts, fields=self.fields())
 
     def extra_values(self, header: str) -> pd.Series:
         """One unmapped source column for every ticket (for [filters] on source headers)."""
@@ -728,6 +729,14 @@ def _usable(phone: str) -> str:
     if not is_usable_phone(normalized):
         raise UsageError(f"“{phone}”不是可用的电话号码", "请给出 7 位以上的数字号码")
     return normalized
+
+
+def _unrecognised(column: pa.ChunkedArray, kind: str) -> int:
+    """Cells holding an answer the loader could not read and kept as typed: the notes of warn
+    and report count them from the store as from the files."""
+    column = column.cast(pa.string())  # as read for the frame; an all-blank column comes as nulls
+    known = pc.is_in(column, value_set=pa.array(CHOICE_VALUES[kind], type=pa.string()))
+    return column.length() - column.null_count - pc.sum(known).as_py()
 
 
 def open_store(flag: str | os.PathLike[str] | None, settings: Settings, create: bool = True) -> Store:
