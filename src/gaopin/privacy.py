@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
+from typing import Callable
 
 MASK = "****"
 # Mobile and landline numbers in free text: 7–12 digits, not inside a longer run, written whole
@@ -72,3 +74,9 @@ def mask_phones_in_text(text: str) -> str:
     if digits < MIN_DIGITS_IN_TEXT:
         return text
     return _PHONE_IN_TEXT.sub(lambda m: mask_phone(re.sub(r"[^0-9]", "", m.group(0))), text)
+
+
+def text_masker() -> Callable[[str], str]:
+    """`mask_phones_in_text` that masks each distinct text once: exports and settings repeat the
+    same communities, units, points and titles many times."""
+    return functools.lru_cache(maxsize=None)(mask_phones_in_text)

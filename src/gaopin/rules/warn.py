@@ -16,6 +16,7 @@ from gaopin.config import OwnerSettings, Settings
 from gaopin.io.bulk import collector_paused
 from gaopin.io.load import LoadResult
 from gaopin.io.canonical import arrow
+from gaopin.privacy import text_masker
 from gaopin.rules.outcomes import LEVELS, escalation_codes
 from gaopin.rules.persons import Links
 from gaopin.rules.prepare import Prepared, prepare
@@ -156,7 +157,8 @@ def _warn(
     with ThreadPoolExecutor(max_workers=1) as pool:
         # Escalations in a thread: the rules spend much of their time in numpy's sorts, outside the GIL.
         escalating = pool.submit(escalations, prepared, settings.owners)
-        found = find_warnings(prepared.frame, settings.rules, mask_phones=settings.privacy.mask_phones and not show_phones, codes=prepared.codes)
+        mask = settings.privacy.mask_phones and not show_phones
+        found = find_warnings(prepared.frame, settings.rules, mask_phones=mask, codes=prepared.codes)
         esc, esc_notes = escalating.result()
     notes = result.notes() + list(prepared.notes)
     if on is not None:
@@ -169,4 +171,18 @@ def _warn(
     for w in found:
         w.owner = lookup(w.community)
     notes.extend(esc_notes)
-    return WarnReport(found, esc, notes, settings.owners.center_head)
+    center_head = settings.owners.center_head
+    if mask:
+        _mask_names(found, esc)
+        center_head = text_masker()(center_head)
+    return WarnReport(found, esc, notes, center_head)
+
+
+def _mask_names(warnings: list[Warning], escalations: list[Escalation]) -> None:
+    """Numbers typed into communities and units, or written beside a leader's name in gaopin.toml,
+    masked as the points and titles are (each distinct text once)."""
+    masked = text_masker()
+    for w in warnings:
+        w.community, w.owner = masked(w.community), masked(w.owner)
+    for e in escalations:
+        e.community, e.unit, e.owner = masked(e.community), masked(e.unit), masked(e.owner)

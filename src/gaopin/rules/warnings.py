@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from gaopin.config import RulesSettings
 from gaopin.io.bulk import collector_paused
 from gaopin.io.canonical import arrow
-from gaopin.privacy import mask_phones_in_text
+from gaopin.privacy import text_masker
 from gaopin.rules.prepare import DAY, PERSON, POINT, PROBLEM, dense_codes
 from gaopin.rules.sorting import sorted_unique, stable_argsort, stable_order
 
@@ -203,7 +203,7 @@ def _collect(frame: pd.DataFrame, rows: _Rows, starts: np.ndarray, ends: np.ndar
     day = rows.d[idx]
     start_days, end_days = day[offsets[:-1]].tolist(), day[offsets[1:] - 1].tolist()
     bounds = offsets.tolist()
-    masked: dict[str, str] = {}
+    masked = text_masker()
     dates = {d: _to_date(d) for d in set(start_days) | set(end_days)}
     out = []
     with collector_paused():
@@ -213,7 +213,7 @@ def _collect(frame: pd.DataFrame, rows: _Rows, starts: np.ndarray, ends: np.ndar
             out.append(
                 Warning(
                     rule=rule,
-                    point=_masked(point, masked) if mask else point,
+                    point=masked(point) if mask else point,
                     category=str(problems[i]),
                     community=communities[i],
                     start=dates[start_days[i]],
@@ -275,7 +275,7 @@ def _titles(column: pd.Series, take: np.ndarray, group_of: np.ndarray, g: int, m
     first = np.sort(known[order[new]])
     bounds = np.searchsorted(group_of[first], np.arange(g + 1)).tolist()
     texts = _pylist(column, take[first])
-    masked: dict[str, str] = {}
+    masked = text_masker()
     out = []
     for i in range(g):
         lo, hi = bounds[i], bounds[i + 1]
@@ -284,22 +284,13 @@ def _titles(column: pd.Series, take: np.ndarray, group_of: np.ndarray, g: int, m
             continue
         shown: list[str] = []
         for raw in texts[lo:hi]:
-            title = masked.get(raw)
-            if title is None:
-                title = masked[raw] = mask_phones_in_text(raw)
+            title = masked(raw)
             if title not in shown:
                 shown.append(title)
                 if len(shown) == MAX_TITLES:
                     break
         out.append(shown)
     return out
-
-
-def _masked(text: str, cache: dict[str, str]) -> str:
-    """Phone numbers typed into a title or an address (and so a point), masked once per text."""
-    if text not in cache:
-        cache[text] = mask_phones_in_text(text)
-    return cache[text]
 
 
 def _to_date(day_number: int) -> date:
