@@ -183,11 +183,11 @@ def test_owners_route_by_community():
 
 def test_numbers_in_communities_units_and_leaders_names_are_masked_unless_asked():
     """Staff type a contact number into 社区 or 承办单位, or beside a leader's name in gaopin.toml."""
-    rows = [t("2024-08-03", m, community="恰海社区13655556666", unit="住建委 010-87654321", resolved="否", satisfied="不满意") for m in range(3)]
+    rows = [t("2024-08-03", m, community="恰海社区13655556666", unit="住建委 010-87654321", category="其他->13577778888", resolved="否", satisfied="不满意") for m in range(3)]
     settings = Settings().with_values({"owners.communities": {"恰海社区13655556666": "李志强 13911112222"}, "owners.center_head": "王主任 13800001111"})
     report = warn(tickets(rows), settings)
     w, e = report.warnings[0], report.escalations[0]
-    assert (w.community, w.owner) == ("恰海社区136****6666", "李志强 139****2222")
+    assert (w.community, w.owner, w.category) == ("恰海社区136****6666", "李志强 139****2222", "其他->135****8888")
     assert (e.community, e.unit, e.owner) == ("恰海社区136****6666", "住建委 010****4321", "李志强 139****2222")
     assert report.center_head == "王主任 138****1111"
     shown = warn(tickets(rows), settings, show_phones=True)

@@ -214,7 +214,7 @@ def _collect(frame: pd.DataFrame, rows: _Rows, starts: np.ndarray, ends: np.ndar
                 Warning(
                     rule=rule,
                     point=masked(point) if mask else point,
-                    category=str(problems[i]),
+                    category=masked(str(problems[i])) if mask else str(problems[i]),
                     community=communities[i],
                     start=dates[start_days[i]],
                     end=dates[end_days[i]],
