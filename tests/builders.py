@@ -167,3 +167,21 @@ def store_at_version(path, version: int) -> Path:
     conn.execute(f"PRAGMA user_version = {version}")
     conn.close()
     return Path(path)
+
+
+def halves_rows() -> list[dict]:
+    """July and August 2024 whose figures end in an exact half at the shown digit, where Python's
+    `f"{v:.1f}"` (half to even, on the binary value) and the workbook (half away from zero) part:
+    August 响应率 0.9875, 解决率 0.975, 满意率 (76 + 0.9 × 2) / 80 = 0.9725, 综合成绩 97.525, one
+    community that lost 2.475; July 满意率 0.975, so 满意率 changed by −0.25 个百分点."""
+
+    def row(day: int, month: int, contacted: bool = True, resolved: bool = True, satisfied: str = "满意") -> dict:
+        return {
+            "received_at": at(f"2024-{month:02d}-{1 + day % 28:02d}"), "community": "恰海社区", "unit": "物业办",
+            "category": "住房->物业->维修", "street": "新村街道", "dispatch": "市级派单", "valid_callback": "是",
+            "contacted": "是" if contacted else "否", "resolved": "是" if resolved else "否", "satisfied": satisfied,
+        }
+
+    august = [row(i, 8, i < 79, i < 78, "满意" if i < 76 else "基本满意" if i < 78 else "不满意") for i in range(80)]
+    july = [row(i, 7, True, i < 39, "满意" if i < 39 else "不满意") for i in range(40)]
+    return july + august

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from gaopin.errors import ConfigError, InputError
+from gaopin.numbers import number
 
 log = logging.getLogger(__name__)
 
@@ -446,7 +447,7 @@ def _draw_monthly(report: dict[str, Any], data: dict[str, Any]) -> Any:
         for i, s in enumerate(scores):
             if s is not None:
                 ax2.annotate(
-                    f"{s:.1f}", (i, s), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=8, color=ORANGE
+                    number(s), (i, s), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=8, color=ORANGE
                 )
         lo, hi = math.floor(min(valid)), math.ceil(max(valid))
         if hi - lo < 4:
@@ -561,7 +562,7 @@ def _draw_communities(report: dict[str, Any], data: dict[str, Any]) -> Any:
         if score is None:
             ax.text(lo + pad, y, f"无有效回访{count}", va="center", fontsize=8, color=GREY, bbox=LABEL_BOX)
         else:
-            ax.text(score + pad, y, f"{score:.1f}分{count}", va="center", fontsize=8, color=TEXT_GREY, bbox=LABEL_BOX)
+            ax.text(score + pad, y, f"{number(score)}分{count}", va="center", fontsize=8, color=TEXT_GREY, bbox=LABEL_BOX)
     ax.set_yticks(ys, labels=[_plain(_clip(r[0], 10)) for r in rows])
     ax.set_ylim(-0.6, n - 0.4)
     ax.set_xlim(lo, right)
@@ -575,7 +576,7 @@ def _draw_communities(report: dict[str, Any], data: dict[str, Any]) -> Any:
         handles = [
             Patch(color=BLUE, label="不低于全街道"),
             Patch(color=ORANGE, label="低于全街道"),
-            Line2D([], [], color=GREY, linestyle="--", label=f"全街道 {street:.1f} 分"),
+            Line2D([], [], color=GREY, linestyle="--", label=f"全街道 {number(street)} 分"),
         ]
     label, span = _period(report)
     note = "括注为受理量" + (f"；只列出失分最多的 {MAX_COMMUNITY_BARS} 个社区（另有 {data['hidden']} 个）" if data.get("hidden") else "")

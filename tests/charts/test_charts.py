@@ -511,3 +511,18 @@ def test_font_subset_closes_the_font_file():
         charts.font_subset("受理量")
         gc.collect()
     assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
+
+
+def test_scores_are_labelled_with_two_decimals_rounded_as_the_workbook_shows_them():
+    # 98.125 is exact in binary: Python's f"{:.2f}" rounds it to even (98.12), the workbook's
+    # 0.00 shows 98.13. The charts used one decimal (98.1) where the tables use two.
+    from matplotlib.text import Text
+
+    months = [{"name": "2024-07", "tickets": 40, "score": 97.75}, {"name": "2024-08", "tickets": 80, "score": 96.125}]
+    communities = [{"name": "恰海社区", "score": 98.125, "tickets": 37}, {"name": "桥一社区", "score": 95.955, "tickets": 5}]
+    report = {"street": "新村街道", "period": {"label": "2024-08"}, "months": months, "by_community": communities}
+    texts = set()
+    for chart in (c for c in charts.CHARTS if c.name in ("monthly", "communities")):
+        fig = chart.draw(report, chart.prepare(report))
+        texts |= {t.get_text() for t in fig.findobj(Text)}
+    assert {"97.75", "96.13", "98.13分 · 37件", "95.96分 · 5件", "全街道 96.13 分"} <= texts

@@ -62,6 +62,14 @@ def test_inspect_text(tmp_path):
     assert result.stderr == ""
 
 
+def test_inspect_rounds_a_fill_rate_half_away_from_zero(tmp_path):
+    # 77 of 80 addresses: 96.25%, shown 96.3% as the workbook's 0.0% would (an f-string gave 96.2%).
+    rows = [["工单编号", "受理时间", "诉求地址"]] + [[f"A{i}", "2024-08-01 09:00", "甲小区" if i < 77 else ""] for i in range(80)]
+    result = run("inspect", write_csv(tmp_path / "fill.csv", rows))
+    assert result.exit_code == 0, result.output
+    assert "96.3%" in result.stdout and "96.2%" not in result.stdout
+
+
 def test_inspect_lists_an_export_none_of_whose_times_can_be_read(tmp_path):
     """inspect is where a person looks for what is wrong: it shows the file, the others refuse it."""
     path = write_csv(tmp_path / "us.csv", [["工单编号", "受理时间", "诉求地址"], ["A1", "8/1/2024 09:00", "甲小区"], ["A2", "8/2/2024 09:00", "乙小区"]])

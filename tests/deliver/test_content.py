@@ -51,3 +51,24 @@ def test_masked_copy_keeps_ids_for_the_attachment():
     [w] = masked.warnings
     assert w.point == "无名路 139****5678" and w.ticket_ids == ["A1", "A2", "A3"]
     assert w.titles == ["<b>猫</b> 回电 138****5678"]
+
+
+def test_the_report_messages_round_figures_as_the_workbook_shows_them():
+    from gaopin.config import Settings
+    from gaopin.reports.monthly import build_report
+    from tests.builders import halves_rows, tickets
+
+    report = build_report(tickets(halves_rows()), Settings(), 2024, 8)
+    figures = {f.name: (f.current, f.previous, f.change) for f in content.key_figures(report)}
+    # 满意率 0.9725 → 97.3% as in report.xlsx (Python's f-string said 97.2%); changes half away from zero.
+    assert figures["满意率"] == ("97.3%", "97.5%", "-0.3 个百分点")
+    assert figures["响应率"] == ("98.8%", "100.0%", "-1.3 个百分点")
+    assert figures["解决率"] == ("97.5%", "97.5%", "0.0 个百分点")
+    assert figures["综合成绩"] == ("97.53", "97.75", "-0.23")
+    assert figures["受理量"] == ("80", "40", "+40")
+    text = content.report_text(report, "report-2024-08.xlsx")
+    html = content.report_html(report, [], "report-2024-08.xlsx")
+    _, _, items = content.report_markdown(report, "wecom")
+    for body in (text, html, "\n".join(items)):
+        assert "满意率 97.3%" in body and "恰海社区（2.48 分）" in body
+    assert "满意率：97.3% / 97.5% / -0.3 个百分点" in text

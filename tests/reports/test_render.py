@@ -55,3 +55,35 @@ def test_a_page_rendered_before_its_charts_is_the_same_page(tmp_path):
     # Other charts than planned (their captions are other text): the page is made again.
     planned = PendingPage(report, ["monthly", "communities", "heatmap", "rates"])
     assert planned.finish(pictures, font_subset(planned.used)) == whole
+
+
+def _as_excel_shows(value: float, number_format: str) -> str:
+    """A workbook cell as Excel/WPS show it: the decimal value, half away from zero."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    percent = number_format.endswith("%")
+    places = len(number_format.rstrip("%").partition(".")[2])
+    shown = Decimal(repr(value)).scaleb(2 if percent else 0).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return f"{shown}{'%' if percent else ''}"
+
+
+def test_the_page_shows_each_figure_as_the_workbook_does(tmp_path):
+    import openpyxl
+
+    from gaopin.reports.render import write_workbook
+    from tests.builders import halves_rows
+
+    report = build_report(tickets(halves_rows()), Settings(), 2024, 8)
+    html = render_html(report, {})
+    sheet = openpyxl.load_workbook(write_workbook(report, tmp_path / "report.xlsx"))["汇总"]
+    header = next(row for row in sheet.iter_rows() if row[0].value == "名称")
+    street = next(row for row in sheet.iter_rows() if row[0].value == "全街道")
+    cells = {h.value: c for h, c in zip(header, street)}
+    shown = {name: _as_excel_shows(cells[name].value, cells[name].number_format) for name in ("响应率", "解决率", "满意率", "综合成绩")}
+    assert shown == {"响应率": "98.8%", "解决率": "97.5%", "满意率": "97.3%", "综合成绩": "97.53"}  # 满意率 0.9725
+    for name, text in shown.items():
+        assert f'<div class="k">{name}</div><div class="v">{text}</div>' in html
+    assert f"满意率 {shown['满意率']}。" in html  # the headline
+    # 失分 2.475 of the one community, and the changes against July, rounded the same way.
+    assert "<td>2.48</td></tr>" in html
+    assert "-0.3 个百分点" in html and "-1.3 个百分点" in html

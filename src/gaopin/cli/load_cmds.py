@@ -50,6 +50,7 @@ def inspect(
 
 
 def _render_inspect(report: dict) -> None:
+    from gaopin.numbers import percent
     from gaopin.schema import label
 
     def e(value: object) -> str:
@@ -71,7 +72,7 @@ def _render_inspect(report: dict) -> None:
         f"共读取 {report['rows_read']} 行，{report['tickets']} 张工单（去重后），拒收 {report['rejected']} 行；"
         f"受理时间 {dr['start'] or '—'} 至 {dr['end'] or '—'}"
     )
-    fill_rows = [(name, v["label"], f"{v['fill_rate'] * 100:.1f}%") for name, v in report["fields"].items()]
+    fill_rows = [(name, v["label"], percent(v["fill_rate"])) for name, v in report["fields"].items()]
     out.print(table("字段填充率", ["字段", "名称", "填充率"], fill_rows))
     if report["missing_fields"]:
         out.print("导出中没有的字段：" + "、".join(f"{n}（{label(n)}）" for n in report["missing_fields"]))

@@ -67,7 +67,3 @@ def plain(text: object) -> str:
     from rich.markup import escape
 
     return escape(str(text))
-
-
-def pct(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.1f}%"

@@ -27,7 +27,7 @@ from gaopin.cli.common import (
     print_json,
     settings_from,
 )
-from gaopin.cli.render import console, pct, plain, progress, table
+from gaopin.cli.render import console, plain, progress, table
 
 
 def register(app: typer.Typer) -> None:
@@ -100,7 +100,8 @@ def report(
 
 
 def render_report(data: dict) -> None:
-    from gaopin.reports.monthly import fmt_num, headline
+    from gaopin.numbers import number, percent
+    from gaopin.reports.monthly import headline
 
     out = console()
     for line in headline(data):
@@ -110,10 +111,10 @@ def render_report(data: dict) -> None:
     rows = [
         ("受理量", o["tickets"], prev.get("tickets", "—")),
         ("有效回访", o["valid_callbacks"], prev.get("valid_callbacks", "—")),
-        ("响应率", pct(o["response_rate"]), pct(prev.get("response_rate"))),
-        ("解决率", pct(o["resolution_rate"]), pct(prev.get("resolution_rate"))),
-        ("满意率", pct(o["satisfaction_rate"]), pct(prev.get("satisfaction_rate"))),
-        ("综合成绩", fmt_num(o["score"]), fmt_num(prev.get("score"))),
+        ("响应率", percent(o["response_rate"]), percent(prev.get("response_rate"))),
+        ("解决率", percent(o["resolution_rate"]), percent(prev.get("resolution_rate"))),
+        ("满意率", percent(o["satisfaction_rate"]), percent(prev.get("satisfaction_rate"))),
+        ("综合成绩", number(o["score"]), number(prev.get("score"))),
         ("单否 / 双否", f"{o['single_no']} / {o['double_no']}", f"{prev.get('single_no', '—')} / {prev.get('double_no', '—')}"),
     ]
     out.print(table(f"{data['street']} {data['period']['label']}", ["指标", "本月", "上月"], rows))

@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from gaopin.numbers import number, percent, points, signed
 from gaopin.privacy import mask_phones_in_text
-from gaopin.reports.monthly import fmt_num, fmt_pct, fmt_signed, headline
+from gaopin.reports.monthly import headline
 from gaopin.reports.warnings import owner_label
 from gaopin.rules.warn import Escalation, WarnReport
 from gaopin.rules.warnings import RULE_LABELS, Warning
@@ -83,26 +84,19 @@ def key_figures(report: dict) -> list[Figure]:
     prev = o.get("previous") or {}
     change = o.get("change") or {}
 
-    def pp(key: str) -> str:
-        value = change.get(key)
-        return "" if value is None else f"{value * 100:+.1f} 个百分点"
-
     def count(value) -> str:
         return "—" if value is None else str(value)
 
-    def delta(key: str, digits: int = 0) -> str:
-        value = change.get(key)
-        if value is None:
-            return ""
-        return f"{value:+.{digits}f}" if digits else f"{int(round(value)):+d}"
+    def delta(key: str) -> str:
+        return signed(change.get(key), 0)
 
     return [
-        Figure("综合成绩", fmt_num(o["score"]), fmt_num(prev.get("score")), fmt_signed(change.get("score"))),
+        Figure("综合成绩", number(o["score"]), number(prev.get("score")), signed(change.get("score"))),
         Figure("受理量", count(o["tickets"]), count(prev.get("tickets")), delta("tickets")),
         Figure("有效回访", count(o["valid_callbacks"]), count(prev.get("valid_callbacks")), delta("valid_callbacks")),
-        Figure("响应率", fmt_pct(o["response_rate"]), fmt_pct(prev.get("response_rate")), pp("response_rate")),
-        Figure("解决率", fmt_pct(o["resolution_rate"]), fmt_pct(prev.get("resolution_rate")), pp("resolution_rate")),
-        Figure("满意率", fmt_pct(o["satisfaction_rate"]), fmt_pct(prev.get("satisfaction_rate")), pp("satisfaction_rate")),
+        Figure("响应率", percent(o["response_rate"]), percent(prev.get("response_rate")), points(change.get("response_rate"))),
+        Figure("解决率", percent(o["resolution_rate"]), percent(prev.get("resolution_rate")), points(change.get("resolution_rate"))),
+        Figure("满意率", percent(o["satisfaction_rate"]), percent(prev.get("satisfaction_rate")), points(change.get("satisfaction_rate"))),
         Figure("单否", count(o["single_no"]), count(prev.get("single_no")), delta("single_no")),
         Figure("双否", count(o["double_no"]), count(prev.get("double_no")), delta("double_no")),
     ]

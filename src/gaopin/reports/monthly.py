@@ -14,6 +14,7 @@ from gaopin.config import Settings
 from gaopin.errors import InputError
 from gaopin.io.load import LoadResult
 from gaopin.metrics import Weights, breakdown_of, group_codes, indicators, missing_columns, records, summarize, with_previous
+from gaopin.numbers import number, percent, signed
 from gaopin.periods import Period, period
 from gaopin.rules.outcomes import DOUBLE_NO, SINGLE_NO
 from gaopin.rules.persons import Links
@@ -226,18 +227,6 @@ def build_report(
     return report
 
 
-def fmt_pct(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.1f}%"
-
-
-def fmt_num(value: float | None, digits: int = 2) -> str:
-    return "—" if value is None else f"{value:.{digits}f}"
-
-
-def fmt_signed(value: float | None, digits: int = 2) -> str:
-    return "" if value is None else f"{value:+.{digits}f}"
-
-
 def headline(report: dict) -> list[str]:
     """The sentences a leader reads first: score, rates, where the points went."""
     o = report["overall"]
@@ -246,24 +235,24 @@ def headline(report: dict) -> list[str]:
     change = o.get("change") or {}
     lines = [
         f"{report['street'] or '本街道'}{month}月（{p['start']} 至 {p['end']}）受理 {o['tickets']} 件，"
-        f"综合成绩 {fmt_num(o['score'])}"
-        + (f"（较上月 {fmt_signed(change.get('score'))}）" if change.get("score") is not None else "")
-        + f"；响应率 {fmt_pct(o['response_rate'])}，解决率 {fmt_pct(o['resolution_rate'])}，满意率 {fmt_pct(o['satisfaction_rate'])}。",
+        f"综合成绩 {number(o['score'])}"
+        + (f"（较上月 {signed(change.get('score'))}）" if change.get("score") is not None else "")
+        + f"；响应率 {percent(o['response_rate'])}，解决率 {percent(o['resolution_rate'])}，满意率 {percent(o['satisfaction_rate'])}。",
         f"单否 {o['single_no']} 件，双否 {o['double_no']} 件，均需提级办理。",
     ]
     if report.get("city_score") is not None:
-        lines.append(f"市派工单成绩 {fmt_num(report['city_score'])}。")
+        lines.append(f"市派工单成绩 {number(report['city_score'])}。")
     for key, what in (("by_community", "社区"), ("by_unit", "承办单位"), ("by_category_lost", "问题类别")):
         lost = [g for g in report.get(key, []) if g.get("points_lost")]
         lost = sorted(lost, key=lambda g: -g["points_lost"])[:3]
         if lost:
-            lines.append(f"失分最多的{what}：" + "、".join(f"{g['name']}（{g['points_lost']:.2f} 分）" for g in lost) + "。")
+            lines.append(f"失分最多的{what}：" + "、".join(f"{g['name']}（{number(g['points_lost'])} 分）" for g in lost) + "。")
     ranks = report.get("rankings") or []
     mine = next((r for r in ranks if r["month"] == p["label"]), None)
     if mine:
         lines.append(f"区内排名：接诉量第 {mine['volume_rank']} 名，综合成绩第 {mine['score_rank']} 名。")
     if report.get("overall_excluded"):
-        lines.append(f"不含不纳入考核工单时，综合成绩 {fmt_num(report['overall_excluded']['score'])}。")
+        lines.append(f"不含不纳入考核工单时，综合成绩 {number(report['overall_excluded']['score'])}。")
     return lines
 
 

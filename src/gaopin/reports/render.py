@@ -11,7 +11,8 @@ import pandas as pd
 from gaopin.io.write import Sheet, atomic_path, write_xlsx
 from gaopin.ledger.model import KIND_LABELS
 from gaopin.ledger.service import key_text, ledger_sheets
-from gaopin.reports.monthly import fmt_num, fmt_pct, headline, weights_text
+from gaopin.numbers import number, percent, points, signed
+from gaopin.reports.monthly import headline, weights_text
 
 SECTIONS = (
     ("by_community", "社区", "社区", "communities"),
@@ -24,10 +25,7 @@ SECTIONS = (
 
 def _delta(group: dict, key: str, digits: int = 2, pct: bool = False) -> str:
     change = (group.get("change") or {}).get(key)
-    if change is None:
-        return ""
-    text = f"{change * 100:+.1f} 个百分点" if pct else (f"{change:+.{digits}f}" if digits else f"{change:+d}")
-    return text
+    return points(change) if pct else signed(change, digits)
 
 
 # A page leaders read on a phone: long lists are cut here and given whole in the workbook.
@@ -104,8 +102,8 @@ def _render_page(report: dict, charts: dict[str, str], font_face: str) -> str:
         weights=weights_text(report),
         sections=sections,
         charts=charts,
-        pct=fmt_pct,
-        num=fmt_num,
+        pct=percent,
+        num=number,
         delta=_delta,
         kind_label=lambda k: KIND_LABELS.get(k, k),
         key_text=key_text,
