@@ -209,11 +209,17 @@ def build_report(
     excluded = {tid for tid in (exclusions or {}) if tid in current_ids}
     report["excluded_tickets"] = sorted(excluded)
     if excluded:
-        keep = ~frame["ticket_id"].isin(excluded).to_numpy()
+        # Every excluded ticket is left out, the previous period's too: its figures compared with
+        # are those its own report gives without its excluded tickets.
+        keep = ~frame["ticket_id"].isin(list(exclusions)).to_numpy()
         without = _figures(ind, groups, in_p & keep, in_prev & keep, fields, weights)
         for key, value in without.items():
             report[f"{key}_excluded"] = value
-        report["notes"].append(f"本期有 {len(excluded)} 张工单被标记为不纳入考核；带“_excluded”的数字不含这些工单。")
+        note = f"本期有 {len(excluded)} 张工单被标记为不纳入考核；带“_excluded”的数字不含这些工单"
+        before = int((in_prev & ~keep).sum())
+        if before:
+            note += f"，与之比较的上一统计期数字也不含该期被标记的 {before} 张"
+        report["notes"].append(note + "。")
     for name in report["missing"]:
         report["notes"].append(f"导出中没有“{label(name)}”列，相应比率显示为“—”，不计算综合成绩。")
     if not in_p.any():
