@@ -85,6 +85,27 @@ def test_the_excluded_figures_compare_with_the_previous_period_without_its_exclu
     assert any("上一统计期数字也不含该期被标记的 1 张" in n for n in august["notes"])
 
 
+JANUARY = [t("2024-01-05"), t("2024-01-06", community="桥一社区", resolved="否"), t("2024-02-01")]
+
+
+@pytest.mark.parametrize("start_day", [1, 19])
+def test_a_previous_period_without_tickets_is_not_compared_with(start_day):
+    cfg = Settings().with_values({"period.start_day": start_day})
+    r = build_report(tickets(JANUARY), cfg, 2024, 1)
+    assert r["overall"]["tickets"] == 2
+    # The JSON keeps its shape, with nothing to compare: no "+2" against 0 tickets.
+    assert set(r["overall"]["previous"]) == set(r["overall"]["change"]) == {"tickets", "valid_callbacks", "response_rate", "resolution_rate", "satisfaction_rate", "score", "single_no", "double_no", "points_lost"}
+    assert set(r["overall"]["previous"].values()) == set(r["overall"]["change"].values()) == {None}
+    assert all(g["previous"] is None and g["change"] is None for key in ("by_community", "by_unit", "by_category", "by_dispatch") for g in r[key])
+    start = "2023-12-01 至 2023-12-31" if start_day == 1 else "2023-11-19 至 2023-12-18"
+    assert f"数据中没有上一统计期（{start}）的工单，不与上一统计期比较。" in r["notes"]
+    assert "较上月" not in "".join(headline(r))
+    # A previous period with tickets is compared with, and no such note is given.
+    february = build_report(tickets(JANUARY), Settings(), 2024, 2)
+    assert february["overall"]["previous"]["tickets"] == 2 and february["overall"]["change"]["tickets"] == -1
+    assert not any("上一统计期" in n for n in february["notes"])
+
+
 def test_missing_column_is_named_and_no_score():
     rows = [{k: v for k, v in row.items() if k != "contacted"} for row in ROWS]
     r = build_report(tickets(rows), Settings(), 2024, 8)

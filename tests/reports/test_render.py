@@ -55,3 +55,12 @@ def test_a_page_rendered_before_its_charts_is_the_same_page(tmp_path):
     # Other charts than planned (their captions are other text): the page is made again.
     planned = PendingPage(report, ["monthly", "communities", "heatmap", "rates"])
     assert planned.finish(pictures, font_subset(planned.used)) == whole
+
+
+def test_a_previous_period_without_tickets_shows_no_change_on_the_page_or_in_the_workbook():
+    report = build_report(tickets(ROWS), Settings(), 2024, 8)  # nothing in July
+    html = render_html(report, {})
+    assert re.findall(r'<div class="d">([^<]*)</div>', html) == [""] * 5  # the cards: score, tickets and the three rates
+    assert "数据中没有上一统计期（2024-07-01 至 2024-07-31）的工单，不与上一统计期比较。" in html
+    for sheet in report_sheets(report)[:4]:
+        assert "score_change" not in sheet.frame or sheet.frame["score_change"].isna().all(), sheet.name

@@ -107,14 +107,18 @@ def render_report(data: dict) -> None:
         out.print(line)
     o = data["overall"]
     prev = o.get("previous") or {}
+
+    def count(value) -> object:  # no previous period to compare with: None
+        return "—" if value is None else value
+
     rows = [
-        ("受理量", o["tickets"], prev.get("tickets", "—")),
-        ("有效回访", o["valid_callbacks"], prev.get("valid_callbacks", "—")),
+        ("受理量", o["tickets"], count(prev.get("tickets"))),
+        ("有效回访", o["valid_callbacks"], count(prev.get("valid_callbacks"))),
         ("响应率", pct(o["response_rate"]), pct(prev.get("response_rate"))),
         ("解决率", pct(o["resolution_rate"]), pct(prev.get("resolution_rate"))),
         ("满意率", pct(o["satisfaction_rate"]), pct(prev.get("satisfaction_rate"))),
         ("综合成绩", fmt_num(o["score"]), fmt_num(prev.get("score"))),
-        ("单否 / 双否", f"{o['single_no']} / {o['double_no']}", f"{prev.get('single_no', '—')} / {prev.get('double_no', '—')}"),
+        ("单否 / 双否", f"{o['single_no']} / {o['double_no']}", f"{count(prev.get('single_no'))} / {count(prev.get('double_no'))}"),
     ]
     out.print(table(f"{data['street']} {data['period']['label']}", ["指标", "本月", "上月"], rows))
     files = data.get("files", {})

@@ -1,0 +1,29 @@
+"""`gaopin report` on the terminal: which month and year it reports on and what it shows."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from gaopin.cli import app
+
+runner = CliRunner()
+HEADER = "工单编号,来电时间,村/社区,问题分类,主办单位,派单方式,是否有效回访,是否联系,是否解决,是否满意,被反映街乡镇"
+
+
+def export(path, days):
+    """A CSV export with one ticket received on each of `days` (YYYY-MM-DD)."""
+    lines = [HEADER] + [f"T{i:03d},{day} 10:00:00,A社区,a->b,U1,市级派单,是,是,是,满意,新村街道" for i, day in enumerate(days)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_previous_period_without_tickets_is_shown_as_missing(tmp_path):
+    data = export(tmp_path / "jan.csv", ["2024-01-02", "2024-01-03", "2024-01-04"])
+    result = runner.invoke(app, ["report", str(data), "--month", "1", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    rows = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:4]] for line in result.stdout.splitlines() if line.count("│") == 4}
+    assert rows["受理量"] == ["3", "—"] and rows["有效回访"] == ["3", "—"]
+    assert rows["单否 / 双否"] == ["0 / 0", "— / —"]
+    assert rows["综合成绩"][1] == "—"
+    assert "说明：数据中没有上一统计期（2023-12-01 至 2023-12-31）的工单，不与上一统计期比较。" in result.stdout
