@@ -27,3 +27,18 @@ def test_a_previous_period_without_tickets_is_shown_as_missing(tmp_path):
     assert rows["单否 / 双否"] == ["0 / 0", "— / —"]
     assert rows["综合成绩"][1] == "—"
     assert "说明：数据中没有上一统计期（2023-12-01 至 2023-12-31）的工单，不与上一统计期比较。" in result.stdout
+
+
+@pytest.mark.parametrize("args, said", [
+    (["--month", "0"], ["错误：月份 0 不对", "提示：--month 应在 1 到 12 之间"]),
+    (["--month", "13"], ["错误：月份 13 不对", "提示：--month 应在 1 到 12 之间"]),
+    (["--month", "0", "--email"], ["错误：月份 0 不对", "提示：--month 应在 1 到 12 之间"]),  # before the mail settings are looked at
+    ([], ["错误：请用 --month 指定月份", "提示：例如 gaopin report --month 8；定时运行可用 --last"]),
+    (["--last", "--month", "0"], ["错误：--last 不能与 --month/--year 同时使用", "提示：定时运行用 --last，补发某个月用 --month 和 --year"]),
+])  # fmt: skip
+def test_a_wrong_or_missing_month_is_named(tmp_path, args, said):
+    data = export(tmp_path / "aug.csv", ["2024-08-02"])
+    result = runner.invoke(app, ["report", str(data), "--out", str(tmp_path / "out"), *args])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == said
+    assert not (tmp_path / "out").exists()
