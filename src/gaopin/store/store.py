@@ -581,8 +581,9 @@ class Store:
 
     def default_year(self, month: int, start_day: int) -> int | None:
         """periods.default_year over the stored tickets (None: no ticket has a receiving time)."""
-        # Times are kept as YYYY-MM-DD HH:MM:SS: text order is time order, and the index finds both.
-        first, last = self.conn.execute("SELECT min(received_at), max(received_at) FROM tickets").fetchone()
+        # Times are kept as YYYY-MM-DD HH:MM:SS: text order is time order. Each end is its own
+        # subquery: the index finds one min() or max() at once, but scans for both in one.
+        first, last = self.conn.execute("SELECT (SELECT min(received_at) FROM tickets), (SELECT max(received_at) FROM tickets)").fetchone()
         if not last:
             return None
 
