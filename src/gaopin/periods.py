@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Callable
 
 from gaopin.errors import UsageError
 
@@ -61,3 +62,14 @@ def last_closed(today: date, start_day: int = 1) -> Period:
     """The latest period that ended before `today`: what a run on the 1st (or on the 19th,
     with start_day = 19) reports on."""
     return period_of(today, start_day).previous(start_day)
+
+
+def default_year(month: int, first: date, last: date, has_tickets: Callable[[Period], bool], start_day: int = 1) -> int:
+    """The year `--month` means without `--year`, for tickets received from `first` to `last`:
+    the latest year whose period `month` holds tickets (`has_tickets`); if it holds none in any
+    year, the year of the latest ticket. (The latest year alone would make `--month 12` on data
+    from December to February an empty December still to come.)"""
+    for year in range(period_of(last, start_day).year, period_of(first, start_day).year - 1, -1):
+        if has_tickets(period(year, month, start_day)):
+            return year
+    return last.year

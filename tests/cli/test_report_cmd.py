@@ -1,11 +1,49 @@
-"""`gaopin report` as the terminal shows it."""
+"""`gaopin report` on the terminal: which month and year it reports on, and how it shows the figures."""
 
 from __future__ import annotations
 
+import pytest
 from typer.testing import CliRunner
 
 from gaopin.cli import app
 from tests.builders import halves_rows, write_csv
+
+runner = CliRunner()
+HEADER = "工单编号,来电时间,村/社区,问题分类,主办单位,派单方式,是否有效回访,是否联系,是否解决,是否满意,被反映街乡镇"
+
+
+def export(path, days):
+    """A CSV export with one ticket received on each of `days` (YYYY-MM-DD)."""
+    lines = [HEADER] + [f"T{i:03d},{day} 10:00:00,A社区,a->b,U1,市级派单,是,是,是,满意,新村街道" for i, day in enumerate(days)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_previous_period_without_tickets_is_shown_as_missing(tmp_path):
+    data = export(tmp_path / "jan.csv", ["2024-01-02", "2024-01-03", "2024-01-04"])
+    result = runner.invoke(app, ["report", str(data), "--month", "1", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    rows = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:4]] for line in result.stdout.splitlines() if line.count("│") == 4}
+    assert rows["受理量"] == ["3", "—"] and rows["有效回访"] == ["3", "—"]
+    assert rows["单否 / 双否"] == ["0 / 0", "— / —"]
+    assert rows["综合成绩"][1] == "—"
+    assert "说明：数据中没有上一统计期（2023-12-01 至 2023-12-31）的工单，不与上一统计期比较。" in result.stdout
+
+
+@pytest.mark.parametrize("args, said", [
+    (["--month", "0"], ["错误：月份 0 不对", "提示：--month 应在 1 到 12 之间"]),
+    (["--month", "13"], ["错误：月份 13 不对", "提示：--month 应在 1 到 12 之间"]),
+    (["--month", "0", "--email"], ["错误：月份 0 不对", "提示：--month 应在 1 到 12 之间"]),  # before the mail settings are looked at
+    ([], ["错误：请用 --month 指定月份", "提示：例如 gaopin report --month 8；定时运行可用 --last"]),
+    (["--last", "--month", "0"], ["错误：--last 不能与 --month/--year 同时使用", "提示：定时运行用 --last，补发某个月用 --month 和 --year"]),
+])  # fmt: skip
+def test_a_wrong_or_missing_month_is_named(tmp_path, args, said):
+    data = export(tmp_path / "aug.csv", ["2024-08-02"])
+    result = runner.invoke(app, ["report", str(data), "--out", str(tmp_path / "out"), *args])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == said
+    assert not (tmp_path / "out").exists()
+
 
 COLUMNS = {
     "ticket_id": "工单编号", "received_at": "来电时间", "community": "村/社区", "category": "问题分类", "unit": "主办单位",
@@ -17,7 +55,7 @@ COLUMNS = {
 def test_the_terminal_rounds_rates_and_scores_as_the_workbook_shows_them(tmp_path):
     rows = [{**r, "ticket_id": f"R{i:03d}"} for i, r in enumerate(halves_rows())]
     export = write_csv(tmp_path / "tickets.csv", [list(COLUMNS.values())] + [[r[k] for k in COLUMNS] for r in rows])
-    done = CliRunner().invoke(app, ["report", "--month", "8", "--year", "2024", str(export), "--out", str(tmp_path / "out")])
+    done = runner.invoke(app, ["report", "--month", "8", "--year", "2024", str(export), "--out", str(tmp_path / "out")])
     assert done.exit_code == 0, done.output
     table = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:4]] for line in done.stdout.splitlines() if line.count("│") == 4}
     # 满意率 0.9725: report.xlsx shows 97.3% (Python's f-string gave 97.2%).

@@ -72,3 +72,19 @@ def test_the_report_messages_round_figures_as_the_workbook_shows_them():
     for body in (text, html, "\n".join(items)):
         assert "满意率 97.3%" in body and "恰海社区（2.48 分）" in body
     assert "满意率：97.3% / 97.5% / -0.3 个百分点" in text
+
+
+def test_a_previous_period_without_tickets_is_shown_as_missing_not_as_a_change():
+    from gaopin.config import Settings
+    from gaopin.reports.monthly import build_report
+    from tests.builders import at, tickets
+
+    rows = [{"received_at": at(f"2024-01-0{d}"), "community": "恰海社区", "valid_callback": "是", "contacted": "是", "resolved": "是", "satisfied": "满意", "street": "新村街道"} for d in (1, 2, 3)]
+    report = build_report(tickets(rows), Settings(), 2024, 1)  # the data start in January
+    figures = content.key_figures(report)
+    assert [(f.previous, f.change) for f in figures if f.name in ("受理量", "有效回访", "单否", "双否")] == [("—", "")] * 4
+    assert all(f.previous == "—" and f.change == "" for f in figures)
+    text = content.report_text(report, "report-2024-01.xlsx")
+    assert "受理量：3 / — / —" in text and "有效回访：3 / — / —" in text
+    _, header, items = content.report_markdown(report, "wecom")
+    assert "较上月" not in "\n".join(header + items)

@@ -4,6 +4,7 @@ from tests.builders import at, tickets
 from gaopin.config import Settings
 from gaopin.errors import InputError
 from gaopin.reports.monthly import build_report, headline, read_rankings
+from gaopin.reports.render import report_sheets
 
 
 def t(day, community="恰海社区", resolved="是", satisfied="满意", dispatch="市级派单（直派）", **extra):
@@ -55,6 +56,54 @@ def test_exclusions_give_every_figure_with_and_without():
     assert r["overall_excluded"]["resolution_rate"] == pytest.approx(2 / 3)
     plain = build_report(tickets(ROWS), Settings(), 2024, 8, exclusions={"OTHER": "x"})
     assert "overall_excluded" not in plain
+
+
+def test_the_excluded_figures_compare_with_the_previous_period_without_its_excluded_tickets():
+    rows = [
+        t("2024-07-10", resolved="否", ticket_id="JUL1"),  # excluded in July
+        t("2024-07-11", community="桥一社区", resolved="否", satisfied="不满意"),
+        t("2024-07-12"),
+        t("2024-08-01"),
+        t("2024-08-31", community="桥一社区", ticket_id="AUG1", resolved="否"),  # excluded in August
+        t("2024-08-20", community="桥一社区"),
+    ]
+    exclusions = {"JUL1": "申诉已通过", "AUG1": "申诉已通过"}
+    august = build_report(tickets(rows), Settings(), 2024, 8, exclusions=exclusions)
+    july = build_report(tickets(rows), Settings(), 2024, 7, exclusions=exclusions)
+    assert august["excluded_tickets"] == ["AUG1"] and july["excluded_tickets"] == ["JUL1"]
+    compared = august["overall_excluded"]["previous"]
+    assert compared["tickets"] == july["overall_excluded"]["tickets"] == 2
+    assert compared["score"] == pytest.approx(july["overall_excluded"]["score"])
+    assert august["overall_excluded"]["change"]["score"] == pytest.approx(august["overall_excluded"]["score"] - july["overall_excluded"]["score"])
+    summary = report_sheets(august)[0].frame.set_index("name")
+    assert summary.loc["全街道（不含不纳入考核工单）", "score_change"] == pytest.approx(august["overall_excluded"]["change"]["score"])
+    july_groups = {g["name"]: g for g in july["by_community_excluded"]}
+    for group in august["by_community_excluded"]:
+        assert group["previous"]["score"] == pytest.approx(july_groups[group["name"]]["score"])
+    # The figures with every ticket still compare with the whole previous period.
+    assert august["overall"]["previous"]["tickets"] == 3
+    assert any("上一统计期数字也不含该期被标记的 1 张" in n for n in august["notes"])
+
+
+JANUARY = [t("2024-01-05"), t("2024-01-06", community="桥一社区", resolved="否"), t("2024-02-01")]
+
+
+@pytest.mark.parametrize("start_day", [1, 19])
+def test_a_previous_period_without_tickets_is_not_compared_with(start_day):
+    cfg = Settings().with_values({"period.start_day": start_day})
+    r = build_report(tickets(JANUARY), cfg, 2024, 1)
+    assert r["overall"]["tickets"] == 2
+    # The JSON keeps its shape, with nothing to compare: no "+2" against 0 tickets.
+    assert set(r["overall"]["previous"]) == set(r["overall"]["change"]) == {"tickets", "valid_callbacks", "response_rate", "resolution_rate", "satisfaction_rate", "score", "single_no", "double_no", "points_lost"}
+    assert set(r["overall"]["previous"].values()) == set(r["overall"]["change"].values()) == {None}
+    assert all(g["previous"] is None and g["change"] is None for key in ("by_community", "by_unit", "by_category", "by_dispatch") for g in r[key])
+    start = "2023-12-01 至 2023-12-31" if start_day == 1 else "2023-11-19 至 2023-12-18"
+    assert f"数据中没有上一统计期（{start}）的工单，不与上一统计期比较。" in r["notes"]
+    assert "较上月" not in "".join(headline(r))
+    # A previous period with tickets is compared with, and no such note is given.
+    february = build_report(tickets(JANUARY), Settings(), 2024, 2)
+    assert february["overall"]["previous"]["tickets"] == 2 and february["overall"]["change"]["tickets"] == -1
+    assert not any("上一统计期" in n for n in february["notes"])
 
 
 def test_missing_column_is_named_and_no_score():

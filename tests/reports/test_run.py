@@ -72,10 +72,48 @@ def test_the_ledger_follows_the_tickets_year(db, settings, monkeypatch):
     from gaopin.ledger import service
 
     make_report(settings, 8, None, None, db, TODAY)  # the ledger is current from here on
-    monkeypatch.setattr(service, "latest_year", lambda store: 1999)
+    monkeypatch.setattr(service, "year_of_month", lambda store, settings, month: 1999)
     report = make_report(settings, 8, None, None, db, TODAY)
     assert report["period"]["label"] == "2024-08"
     assert report["ledger"]["month"] == "2024-08"
+
+
+# --- the year of a month given without --year ---------------------------------------------------
+
+DEC_TO_FEB = ["2023-12-01", "2023-12-18", "2023-12-19", "2023-12-31", "2024-01-18", "2024-02-01"]
+
+
+def _dated(days: list[str]) -> list[dict]:
+    base = {"community": "恰海社区", "valid_callback": "是", "contacted": "是", "resolved": "是", "satisfied": "满意", "street": "新村街道"}
+    return [{**base, "received_at": at(day), "ticket_id": f"D{i:03d}"} for i, day in enumerate(days)]
+
+
+@pytest.mark.parametrize("start_day, month, label, tickets", [(1, 12, "2023-12", 4), (1, 1, "2024-01", 1), (19, 12, "2023-12", 2), (19, 1, "2024-01", 3), (1, 6, "2024-06", 0)])
+def test_a_month_without_year_is_the_latest_year_in_which_it_has_tickets(tmp_path, monkeypatch, start_day, month, label, tickets):
+    from gaopin.config import Settings
+    from gaopin.ledger.service import ledger_month
+
+    path = tmp_path / "y.db"
+    store_with(path, _dated(DEC_TO_FEB)).close()
+    settings = Settings().with_values({"period.start_day": start_day})
+    # The ledger's refresh reads every ticket; the kept ledger has the read stop at the month.
+    with monkeypatch.context() as m:
+        reads = _reads(m)
+        refreshed = make_report(settings, month, None, None, str(path), TODAY)
+        kept = make_report(settings, month, None, None, str(path), TODAY)
+    assert reads[0] is None and reads[1] is not None
+    for report in (refreshed, kept):
+        assert report["period"]["label"] == report["ledger"]["month"] == label
+        assert report["overall"]["tickets"] == tickets
+    with Store(path, create=False) as store:
+        view, _ = ledger_month(store, settings, month, None, TODAY)
+    assert view["month"] == label
+    # From files: the same year.
+    export = tmp_path / "winter.csv"
+    lines = ["工单编号,来电时间,村/社区,是否有效回访,是否联系,是否解决,是否满意"] + [f"D{i:03d},{day} 09:00:00,恰海社区,是,是,是,满意" for i, day in enumerate(DEC_TO_FEB)]
+    export.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    from_files = make_report(settings, month, None, [export], None, TODAY)
+    assert from_files["period"]["label"] == label and from_files["overall"]["tickets"] == tickets
 
 
 # --- the read stops at the month ------------------------------------------------------------

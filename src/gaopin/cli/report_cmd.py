@@ -37,8 +37,8 @@ def register(app: typer.Typer) -> None:
 @handles_errors
 def report(
     files: FilesArg = None,
-    month: Annotated[int, typer.Option("--month", "-m", help="月份（1–12）", show_default=False)] = 0,
-    year: Annotated[Optional[int], typer.Option("--year", help="年份（默认：数据中最新的年份）", show_default=False)] = None,
+    month: Annotated[Optional[int], typer.Option("--month", "-m", help="月份（1–12）", show_default=False)] = None,
+    year: Annotated[Optional[int], typer.Option("--year", help="年份（默认：数据中该月有工单的最近一年，哪年都没有时为最新的年份）", show_default=False)] = None,
     last: Annotated[bool, typer.Option("--last", help="上一个已结束的考核周期（按北京时间的今天和 [period] start_day 推算），供每月定时运行")] = False,
     out: Annotated[Optional[Path], typer.Option("--out", help="输出目录（默认 reports/YYYY-MM/）；整个替换，所以只能是新的、空的或以前的报告文件夹", show_default=False)] = None,
     format: FormatOpt = Format.text,
@@ -60,17 +60,18 @@ def report(
     """
     from gaopin.config import today_local
     from gaopin.errors import UsageError
-    from gaopin.periods import last_closed
+    from gaopin.periods import check_month, last_closed
 
     settings = settings_from(config)
     now = parse_date_option(today, "--today") or today_local()
     if last:
-        if month or year:
+        if month is not None or year is not None:
             raise UsageError("--last 不能与 --month/--year 同时使用", "定时运行用 --last，补发某个月用 --month 和 --year")
         closed = last_closed(now, settings.period.start_day)
         month, year = closed.month, closed.year
-    if not month:
+    if month is None:
         raise UsageError("请用 --month 指定月份", "例如 gaopin report --month 8；定时运行可用 --last")
+    check_month(month, year)  # a wrong month (--month 0) before any other work
     channels = delivery_channels(email, notify, dry_run, force, dry_run_dir)
     if channels:
         from gaopin.deliver.run import report_and_deliver
@@ -108,14 +109,18 @@ def render_report(data: dict) -> None:
         out.print(line)
     o = data["overall"]
     prev = o.get("previous") or {}
+
+    def count(value) -> object:  # no previous period to compare with: None
+        return "—" if value is None else value
+
     rows = [
-        ("受理量", o["tickets"], prev.get("tickets", "—")),
-        ("有效回访", o["valid_callbacks"], prev.get("valid_callbacks", "—")),
+        ("受理量", o["tickets"], count(prev.get("tickets"))),
+        ("有效回访", o["valid_callbacks"], count(prev.get("valid_callbacks"))),
         ("响应率", percent(o["response_rate"]), percent(prev.get("response_rate"))),
         ("解决率", percent(o["resolution_rate"]), percent(prev.get("resolution_rate"))),
         ("满意率", percent(o["satisfaction_rate"]), percent(prev.get("satisfaction_rate"))),
         ("综合成绩", number(o["score"]), number(prev.get("score"))),
-        ("单否 / 双否", f"{o['single_no']} / {o['double_no']}", f"{prev.get('single_no', '—')} / {prev.get('double_no', '—')}"),
+        ("单否 / 双否", f"{o['single_no']} / {o['double_no']}", f"{count(prev.get('single_no'))} / {count(prev.get('double_no'))}"),
     ]
     out.print(table(f"{data['street']} {data['period']['label']}", ["指标", "本月", "上月"], rows))
     files = data.get("files", {})

@@ -56,16 +56,17 @@ class Masking:
         return mask_phones_in_text(value) if self.phones and value else value
 
 
-def latest_year(store: Store) -> int:
-    row = store.conn.execute("SELECT max(received_at) FROM tickets").fetchone()
-    if not row or not row[0]:
+def year_of_month(store: Store, settings: Settings, month: int) -> int:
+    """The year of `month` without --year, as the report takes it (periods.default_year)."""
+    year = store.default_year(month, settings.period.start_day)
+    if year is None:
         raise StoreError("工单库中还没有工单", "请先用 gaopin import 导入导出文件")
-    return int(row[0][:4])
+    return year
 
 
 def month_period(store: Store, settings: Settings, month: int, year: int | None) -> Period:
     check_month(month, year)
-    return period(year or latest_year(store), month, settings.period.start_day)
+    return period(year or year_of_month(store, settings, month), month, settings.period.start_day)
 
 
 def _key(e: Entry, stats: EntryStats, mask: Masking) -> dict:

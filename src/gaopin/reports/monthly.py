@@ -13,7 +13,7 @@ import pandas as pd
 from gaopin.config import Settings
 from gaopin.errors import InputError
 from gaopin.io.load import LoadResult
-from gaopin.metrics import Weights, breakdown_of, group_codes, indicators, missing_columns, records, summarize, with_previous
+from gaopin.metrics import COMPARED, Weights, breakdown_of, group_codes, indicators, missing_columns, records, summarize, with_previous
 from gaopin.numbers import number, percent, signed
 from gaopin.periods import Period, period
 from gaopin.rules.outcomes import DOUBLE_NO, SINGLE_NO
@@ -87,15 +87,19 @@ def _groups(frame: pd.DataFrame, problem: pd.Series) -> dict[str, tuple[np.ndarr
 
 
 def _figures(ind: pd.DataFrame, groups: dict, cur: np.ndarray, prev: np.ndarray, fields, weights: Weights) -> dict:
-    """overall and every breakdown of one period (rows `cur`), each with the previous period's values."""
+    """overall and every breakdown of one period (rows `cur`), each with the previous period's values.
+
+    A previous period without tickets is not compared with (0 tickets before would make every
+    count "+N"): its values and the changes are None."""
     now, before = ind[cur], ind[prev]
+    compared = bool(prev.any())
     whole_now, whole_before = summarize(now, fields, weights), summarize(before, fields, weights)
     out: dict = {"overall": records(whole_now, named=False)[0]}
-    with_previous(out["overall"], records(whole_before, named=False)[0])
+    with_previous(out["overall"], records(whole_before, named=False)[0] if compared else dict.fromkeys(COMPARED))
     for key in GROUPS:
         codes, names = groups[key]
         current = breakdown_of(now, fields, weights, (codes[cur], names), whole_now)
-        with_previous(current, breakdown_of(before, fields, weights, (codes[prev], names), whole_before))
+        with_previous(current, breakdown_of(before, fields, weights, (codes[prev], names), whole_before) if compared else [])
         out[key] = current
     categories = out.pop("by_category")
     out["by_category"] = categories[:TOP_CATEGORIES]
@@ -210,15 +214,23 @@ def build_report(
     excluded = {tid for tid in (exclusions or {}) if tid in current_ids}
     report["excluded_tickets"] = sorted(excluded)
     if excluded:
-        keep = ~frame["ticket_id"].isin(excluded).to_numpy()
+        # Every excluded ticket is left out, the previous period's too: its figures compared with
+        # are those its own report gives without its excluded tickets.
+        keep = ~frame["ticket_id"].isin(list(exclusions)).to_numpy()
         without = _figures(ind, groups, in_p & keep, in_prev & keep, fields, weights)
         for key, value in without.items():
             report[f"{key}_excluded"] = value
-        report["notes"].append(f"本期有 {len(excluded)} 张工单被标记为不纳入考核；带“_excluded”的数字不含这些工单。")
+        note = f"本期有 {len(excluded)} 张工单被标记为不纳入考核；带“_excluded”的数字不含这些工单"
+        before = int((in_prev & ~keep).sum())
+        if before:
+            note += f"，与之比较的上一统计期数字也不含该期被标记的 {before} 张"
+        report["notes"].append(note + "。")
     for name in report["missing"]:
         report["notes"].append(f"导出中没有“{label(name)}”列，相应比率显示为“—”，不计算综合成绩。")
     if not in_p.any():
         report["notes"].append(f"{p.start.isoformat()} 至 {p.end.isoformat()} 没有工单。")
+    if not in_prev.any():
+        report["notes"].append(f"数据中没有上一统计期（{prev.start.isoformat()} 至 {prev.end.isoformat()}）的工单，不与上一统计期比较。")
     undated = int(frame["received_at"].isna().sum())
     if undated:
         report["notes"].append(f"{undated} 张工单的受理时间为空或无法识别，未计入任何月份。")

@@ -20,8 +20,8 @@ from gaopin.config import Settings
 from gaopin.errors import InputError, UsageError
 from gaopin.io.bulk import collector_paused
 from gaopin.io.write import staging_dir
-from gaopin.periods import check_month, period
-from gaopin.reports.monthly import build_report, leading_street, read_rankings, street_name
+from gaopin.periods import check_month, default_year, period
+from gaopin.reports.monthly import build_report, leading_street, period_codes, read_rankings, street_name
 from gaopin.reports.render import PendingPage, write_page, write_workbook
 from gaopin.store.store import Store, db_path, tickets_from
 
@@ -111,19 +111,21 @@ def _replace_folder(staging: Path, target: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _latest_year(result) -> int:
+def _default_year(result, month: int, start_day: int) -> int:
+    """periods.default_year over the tickets read."""
     received = result.frame["received_at"].dropna()
     if received.empty:
         raise UsageError("数据中没有可识别的受理时间，无法确定年份", "请用 --year 指定")
-    return int(received.max().year)
+    held = set(period_codes(received, start_day).unique().tolist())  # the few periods holding tickets
+    return default_year(month, received.min().date(), received.max().date(), lambda p: p.year * 12 + p.month - 1 in held, start_day)
 
 
 def _store_ledger(db: str | None, settings: Settings, month: int, year: int | None, today: date, read_after: dict | None, result=None) -> tuple[int, dict]:
-    """(year, the month's ledger) from the store; year None: the store's latest."""
-    from gaopin.ledger.service import latest_year, ledger_month
+    """(year, the month's ledger) from the store; year None: as periods.default_year."""
+    from gaopin.ledger.service import ledger_month, year_of_month
 
     with Store(db_path(db, settings), create=False) as store:
-        year = year or latest_year(store)
+        year = year or year_of_month(store, settings, month)
         # The snapshot without ticket ids, as the workbook and the page show it (the ledger's own
         # JSON and workbook have them).
         ledger, _ = ledger_month(store, settings, month, year, today, result=result, read_after=read_after, ticket_ids=False)
@@ -137,11 +139,9 @@ def _read_scope(store: Store, settings: Settings, month: int, year: int | None) 
     the one before. Only the street's name (the most frequent one, when [report] street is
     not set) is of all tickets: `_later_streets` counts the later ones instead."""
     if not year:
-        # The store keeps times as YYYY-MM-DD HH:MM:SS: the latest text is the latest time.
-        latest = store.conn.execute("SELECT max(received_at) FROM tickets").fetchone()[0]
-        if not latest:
+        year = store.default_year(month, settings.period.start_day)
+        if year is None:
             return None  # no dated ticket: the full read reports it, as before
-        year = int(latest[:4])
     return year, period(year, month, settings.period.start_day).end
 
 
@@ -205,7 +205,7 @@ def make_report(
         result, links = tickets_from(files, db, settings, fields=fields, progress=progress, until=until)
         if after_read:
             after_read()
-        year = year or _latest_year(result)
+        year = year or _default_year(result, month, settings.period.start_day)
         ledger = None
         refresh_here = False
         if not files:

@@ -25,6 +25,7 @@ from gaopin.config import APP_NAME, Settings
 from gaopin.errors import StoreError, UsageError
 from gaopin.io.dates import DTYPE
 from gaopin.io.load import CHOICE_FIELDS, FILE_COL, ROW_COL, LoadResult, Problem, load, unmapped_columns
+from gaopin.periods import Period, default_year
 from gaopin.privacy import mask_phone
 from gaopin.rules.persons import Links
 from gaopin.schema import CANONICAL_COLUMNS, CHOICE_VALUES, FIELD_BY_NAME, is_usable_phone, normalize_phone
@@ -577,6 +578,21 @@ class Store:
 
     def ticket_count(self) -> int:
         return self.conn.execute("SELECT count(*) FROM tickets").fetchone()[0]
+
+    def default_year(self, month: int, start_day: int) -> int | None:
+        """periods.default_year over the stored tickets (None: no ticket has a receiving time)."""
+        # Times are kept as YYYY-MM-DD HH:MM:SS: text order is time order. Each end is its own
+        # subquery: the index finds one min() or max() at once, but scans for both in one.
+        first, last = self.conn.execute("SELECT (SELECT min(received_at) FROM tickets), (SELECT max(received_at) FROM tickets)").fetchone()
+        if not last:
+            return None
+
+        def has_tickets(p: Period) -> bool:
+            after = date.fromordinal(p.end.toordinal() + 1).isoformat()
+            sql = "SELECT EXISTS (SELECT 1 FROM tickets WHERE received_at >= ? AND received_at < ?)"
+            return bool(self.conn.execute(sql, (p.start.isoformat(), after)).fetchone()[0])
+
+        return default_year(month, date.fromisoformat(first[:10]), date.fromisoformat(last[:10]), has_tickets, start_day)
 
     def tickets(self, columns: Iterable[str] | None = None, until: date | None = None, extra_headers: Iterable[str] = ()) -> LoadResult:
         """Stored tickets as the loader would give them (`until`: received on or before).
