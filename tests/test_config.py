@@ -141,6 +141,11 @@ def test_ill_typed_value_is_named(tmp_path, text, named):
         ('[load]\nencoding = "gb-what"\n', "load.encoding"),
         ('[load]\ndate_format = "%m/%d/%Q"\n', "load.date_format"),
         ('[load]\ndate_format = "%Y-%m-%d %"\n', "load.date_format"),
+        ("[privacy]\nretention_months = -1\n", "privacy.retention_months 应至少为 0"),  # purge deleted every ticket
+        ("[ledger]\ndue_soon_days = -3\n", "ledger.due_soon_days"),
+        ("[log]\nmax_bytes = 0\n", "log.max_bytes"),
+        ("[log]\nbackups = -1\n", "log.backups"),
+        ("[mail]\nport = 0\n", "mail.port"),
     ],
 )
 def test_out_of_range_value_is_named(tmp_path, text, named):
@@ -231,6 +236,19 @@ def test_env_ill_typed_value_is_named():
     with pytest.raises(ConfigError) as err:
         load_settings(environ={"GAOPIN_RULES__POINT_DAY__MIN_TICKETS": "four"})
     assert "rules.point_day.min_tickets" in err.value.message
+
+
+def test_an_out_of_range_value_names_where_it_was_set(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        load_settings(environ={"GAOPIN_RULES__POINT_DAY__MIN_TICKETS": "0"})
+    assert err.value.hint == "请修改环境变量 GAOPIN_RULES__POINT_DAY__MIN_TICKETS"
+    cfg = _write(tmp_path / "g.toml", "[rules.point_day]\nmin_tickets = 0\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(cfg, environ={})
+    assert err.value.hint == f"请修改配置文件 {cfg}"
+    with pytest.raises(ConfigError) as err:
+        Settings().with_values({"load.header_row": -1})
+    assert err.value.hint == "请检查命令行选项的取值"
 
 
 def test_gaopin_db_sets_the_store_path():

@@ -365,15 +365,30 @@ def _build(cls: type, data: dict[str, Any], prefix: str, origin: str) -> Any:
         obj = cls(**values)
     except TypeError as exc:  # pragma: no cover - guarded by the checks above
         raise ConfigError(f"{origin}无法解析：{exc}") from exc
-    _validate(obj, prefix)
+    _validate(obj, prefix, origin)
     return obj
 
 
-def _validate(obj: Any, prefix: str) -> None:
+def _fix_where(origin: str, key: str) -> str:
+    """Where the user changes a bad value: the file, the environment variable or the option."""
+    if origin == "环境变量":
+        return f"请修改环境变量 {ENV_PREFIX}{key.upper().replace('.', '__')}"
+    if origin == "命令行参数":
+        return "请检查命令行选项的取值"
+    return f"请修改{origin.strip()}" if origin.startswith("配置文件") else "请修改 gaopin.toml"
+
+
+# The lowest value of settings that a value below it would turn against the user: a negative
+# retention made `purge` delete every ticket (its cut-off in the future), a log of at most 0
+# bytes never rotated, a negative 临期 window never showed 临期.
+LOWEST = {"privacy.retention_months": 0, "ledger.due_soon_days": 0, "log.max_bytes": 1, "log.backups": 0, "mail.port": 1}
+
+
+def _validate(obj: Any, prefix: str, origin: str = "") -> None:
     """Range checks that the type alone cannot express."""
 
     def fail(key: str, text: str) -> None:
-        raise ConfigError(f"配置项 {prefix}{key} {text}", "请修改 gaopin.toml")
+        raise ConfigError(f"配置项 {prefix}{key} {text}", _fix_where(origin, prefix + key))
 
     if isinstance(obj, RulesSettings) and obj.category_level not in (0, 1, 2, 3):
         fail("category_level", f"应为 0、1、2 或 3，实际是 {obj.category_level}")
@@ -398,6 +413,9 @@ def _validate(obj: Any, prefix: str) -> None:
                 )
     for f in _public_fields(type(obj)):
         value = getattr(obj, f.name)
+        lowest = LOWEST.get(prefix + f.name)
+        if lowest is not None and not value >= lowest:
+            fail(f.name, f"应至少为 {lowest}，实际是 {value}")
         # A limit of 0 would refuse every file (a 3 KB export reported as "1 MB, over 0 MB").
         if (f.name in ("min_tickets", "min_persons", "days") or isinstance(obj, LimitSettings)) and value < 1:
             fail(f.name, f"应至少为 1，实际是 {value}")

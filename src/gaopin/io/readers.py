@@ -183,7 +183,7 @@ def _choose_sheet(wb, path: Path, wanted: str):
             return wanted, wb.get_sheet_by_name(wanted)
         raise InputError(
             f"{path} 中没有名为“{wanted}”的工作表",
-            f"现有工作表：{'、'.join(names)}；请修改 gaopin.toml 的 [load] sheet",
+            f"现有工作表：{'、'.join(names)}；请改为其中之一（--sheet 选项或 gaopin.toml 的 [load] sheet）",
         )
     first = None
     for name in names:
