@@ -81,6 +81,20 @@ def test_title_rows_and_merged_title_cell(tmp_path):
     assert _rows(result.frame, "ticket_id", ROW_COL) == [("A1", 4)]
 
 
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_a_configured_header_row_below_the_rows_searched_is_read(tmp_path, kind):
+    """The header is looked for in the first 30 rows; one configured deeper was refused
+    ("只有 30 行"), and such a file could not be read at all."""
+    notes = [[f"说明第 {i} 行"] for i in range(1, 36)]
+    rows = notes + [STANDARD_HEADER, ["A1", "2024-08-03 14:05"], ["A2", "2024-08-04 09:00"]]
+    path = write_csv(tmp_path / "t.csv", rows) if kind == "csv" else write_xlsx(tmp_path / "t.xlsx", rows)
+    result = load([path], Settings().with_values({"load.header_row": 36}))
+    assert result.sources[0].header_row == 36
+    assert _rows(result.frame, "ticket_id", ROW_COL) == [("A1", 37), ("A2", 38)]
+    with pytest.raises(InputError, match="只有 38 行，没有第 40 行表头"):
+        load([path], Settings().with_values({"load.header_row": 40}))
+
+
 def test_table_not_starting_at_a1(tmp_path):
     import openpyxl
 

@@ -30,6 +30,13 @@ from gaopin.io import sniff
 from gaopin.io.precheck import check_file_size, check_xls, check_xlsx
 
 HEAD_ROWS = 30
+
+
+def head_rows(load: LoadSettings) -> int:
+    """The rows read first: where the header is looked for, or down to the one configured."""
+    return max(HEAD_ROWS, load.header_row)
+
+
 # Above 15 significant digits a float no longer holds the exact integer Excel showed.
 EXACT_FLOAT_LIMIT = 10**15
 
@@ -108,7 +115,7 @@ def read(path: Path, load: LoadSettings, limits: LimitSettings) -> Grid:
         return _read_workbook(path, kind, load, limits)
     if kind == sniff.HTML:
         rows, encoding = _read_html_rows(path, load)
-        grid = _rows_grid(kind, rows, None)
+        grid = _rows_grid(kind, rows, None, head_rows(load))
         grid.encoding = encoding
         return grid
     return _read_csv(path, load)
@@ -150,7 +157,7 @@ def _read_workbook(path: Path, kind: str, load: LoadSettings, limits: LimitSetti
             raise InputError(f"{path} 的工作表“{name}”无法读取（{_short(exc)}）", sniff._SAVE_AS) from None
     if not any(any(cell_text(c).strip() for c in row) for row in rows[:HEAD_ROWS]) and not rows[HEAD_ROWS:]:
         raise InputError(f"{path} 的工作表“{name}”是空的", "请确认导出时选对了工作表，或用 gaopin.toml 的 [load] sheet 指定")
-    grid = _rows_grid(kind, rows, name)
+    grid = _rows_grid(kind, rows, name, head_rows(load))
     grid.other_sheets = others
     grid.formulas_without_value = formulas
     return grid
@@ -194,8 +201,8 @@ def _choose_sheet(wb, path: Path, wanted: str):
     return first
 
 
-def _rows_grid(kind: str, rows: list[list[object]], sheet: str | None) -> Grid:
-    head = [[cell_text(c) for c in row] for row in rows[:HEAD_ROWS]]
+def _rows_grid(kind: str, rows: list[list[object]], sheet: str | None, n_head: int = HEAD_ROWS) -> Grid:
+    head = [[cell_text(c) for c in row] for row in rows[:n_head]]
 
     def body(header_index: int, columns: list[int] | None) -> Body:
         data = rows[header_index + 1 :]
@@ -378,7 +385,7 @@ def _read_csv(path: Path, load: LoadSettings) -> Grid:
     if not text.strip():
         raise InputError(f"{path} 没有任何内容（只有空白）", "请重新从 12345 系统导出")
     delimiter = _sniff_delimiter(text)
-    head, line_ends = _csv_records(text, delimiter, HEAD_ROWS, complete=at_end)
+    head, line_ends = _csv_records(text, delimiter, head_rows(load), complete=at_end)
     grid = Grid(kind=sniff.CSV, head=head, encoding=encoding)
 
     def body(header_index: int, columns: list[int] | None) -> Body:
