@@ -251,6 +251,21 @@ def test_an_out_of_range_value_names_where_it_was_set(tmp_path):
     assert err.value.hint == "请检查命令行选项的取值"
 
 
+def test_a_relative_path_in_a_variable_is_relative_to_the_current_folder(tmp_path, monkeypatch):
+    """A path in the file is relative to the file's folder; one in a variable, like --db, to
+    the current folder (GAOPIN_DB=t.db next to a config elsewhere went into the config's folder)."""
+    from gaopin.store import db_path
+
+    (tmp_path / "conf").mkdir()
+    cfg = _write(tmp_path / "conf" / "g.toml", '[report]\nrankings = "r.csv"\n')
+    monkeypatch.chdir(tmp_path)
+    s = load_settings(cfg, environ={"GAOPIN_DB": "envdb.db", "GAOPIN_LOG__FILE": "logs/g.log"})
+    assert db_path(None, s) == tmp_path / "envdb.db"
+    assert s.resolve_path(s.log.file) == tmp_path / "logs" / "g.log"
+    assert s.resolve_path(s.report.rankings) == tmp_path / "conf" / "r.csv"
+    assert load_settings(cfg, environ={"GAOPIN_DB": "/data/t.db"}).store.path == "/data/t.db"
+
+
 def test_gaopin_db_sets_the_store_path():
     assert load_settings(environ={"GAOPIN_DB": "/data/t.db"}).store.path == "/data/t.db"
 

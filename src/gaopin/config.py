@@ -30,6 +30,8 @@ LOG_FILE_NAME = "gaopin.log"
 ENV_PREFIX = "GAOPIN_"
 ENV_CONFIG = "GAOPIN_CONFIG"
 ENV_DB = "GAOPIN_DB"
+# Settings that name a file or folder.
+PATH_SETTINGS = ("store.path", "log.file", "report.out_dir", "report.rankings", "report.font", "mail.password_file", "mail.cafile")
 ENV_SMTP_PASSWORD = "GAOPIN_SMTP_PASSWORD"
 
 
@@ -497,6 +499,13 @@ def env_overrides(environ: dict[str, str] | os._Environ) -> dict[str, Any]:
         node[parts[-1]] = _env_value(parts, raw)
     if environ.get(ENV_DB):
         data.setdefault("store", {})["path"] = environ[ENV_DB]
+    # A relative path in a variable means the current folder, as on the command line (a path
+    # in the file is relative to the file's folder: see Settings.resolve_path).
+    for dotted in PATH_SETTINGS:
+        section, key = dotted.split(".")
+        value = data.get(section, {}).get(key) if isinstance(data.get(section), dict) else None
+        if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
+            data[section][key] = str(Path.cwd() / Path(value).expanduser())
     return data
 
 
