@@ -217,6 +217,12 @@ def test_env_overrides_shape():
         ("GAOPIN_MAIL__FROM", "office@example.org", ("mail", "sender"), "office@example.org"),
         ("GAOPIN_MAIL__PORT", "587", ("mail", "port"), 587),
         ("GAOPIN_MAIL__TIMEOUT", "12", ("mail", "timeout"), 12.0),
+        # Quoted as in the file: the text inside the quotes (the quotes were kept).
+        ("GAOPIN_OWNERS__CENTER_HEAD", '"王五"', ("owners", "center_head"), "王五"),
+        ("GAOPIN_REPORT__STREET", "'新村街道'", ("report", "street"), "新村街道"),
+        ("GAOPIN_MAIL__TO", '"head@example.org"', ("mail", "to"), ["head@example.org"]),
+        ("GAOPIN_MAIL__TO", '["a@example.org", "b@example.org"]', ("mail", "to"), ["a@example.org", "b@example.org"]),
+        ("GAOPIN_REPORT__STREET", '新村"街道"', ("report", "street"), '新村"街道"'),
     ],
 )
 def test_env_string_settings_keep_their_text(name, raw, key, value):

@@ -479,10 +479,14 @@ def _env_value(parts: list[str], text: str) -> Any:
             if n < len(parts):  # a key inside a table such as [columns] or [owners.communities]
                 tp = get_args(tp)[1] if get_origin(tp) is dict and n == len(parts) - 1 else None
             break
-    if tp is str:
+    if tp is str or tp is Any or get_origin(tp) is list:
+        stripped = text.strip()
+        # Text quoted as in the file ("王五") is that text; a list is written as a TOML array.
+        quoted = len(stripped) >= 2 and stripped[0] == stripped[-1] and stripped[0] in "\"'"
+        if quoted or (tp is not str and stripped.startswith("[")):
+            parsed = _parse_env_value(stripped)
+            return parsed if tp is not str or isinstance(parsed, str) else text
         return text
-    if tp is Any or get_origin(tp) is list:
-        return _parse_env_value(text) if text.lstrip().startswith("[") else text
     return _parse_env_value(text)
 
 
