@@ -152,7 +152,8 @@ def ledger_month(
     shown: Counter = Counter()
     omitted: Counter = Counter()
     for e in sorted(entries.values(), key=lambda e: (order[e.kind], e.opened_on, e.id)):
-        if e.state == MERGED or e.opened_on > p.end:
+        # Not yet opened by the month's end, or by `today` (a look back at an earlier day).
+        if e.state == MERGED or e.opened_on > min(p.end, today):
             continue
         # Entries resolved or closed during the month are listed too: leaders see what was done.
         ended_in_month = any(c.ended_on and p.contains(c.ended_on) or c.closed_on and p.contains(c.closed_on) for c in e.cycles)
