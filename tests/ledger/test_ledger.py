@@ -403,3 +403,34 @@ def test_a_look_back_at_an_earlier_day_changes_nothing_in_the_store(tmp_path):
     assert ledger_rows(store) == before
     again, kept = service.ledger_month(store, Settings(), 9, 2024, TODAY)
     assert kept.cached and again == current
+
+
+def test_an_entry_whose_tickets_a_corrected_export_moved_away_reads_no_tickets_not_open(tmp_path):
+    rows = [
+        {"ticket_id": f"P{i:02d}", "received_at": at(day(i * 2)), "caller_phone": f"1310000{i:04d}", "caller_name": f"居民{i}", "address": "壬小区8号楼", "category": NOISE, "community": "测试社区"}
+        for i in range(10)
+    ]
+    store = store_with(tmp_path / "g.db", rows)
+    [point] = entries(month(store, today=date(2024, 8, 31)), "point")
+    service.assign(store, point["id"], date(2024, 8, 31), owner="点位领导", deadline=date(2024, 9, 10))
+    # The same tickets again, the address corrected: the old point has no ticket left.
+    store.import_result(tickets([{**r, "address": "壬小区18号楼"} for r in rows]), "fix.xlsx", "sha-fix", datetime(2024, 9, 1))
+    later = {e["key"]["point"]: e for e in entries(month(store, m=10, today=date(2024, 10, 31)), "point")}
+    old, new = later["壬小区8号楼"], later["壬小区18号楼"]
+    # Not 超期 although its deadline has passed; kept with its leader, the id unchanged.
+    assert (old["id"], old["status"], old["tickets_total"], old["owner"]) == (point["id"], "无工单", 0, "点位领导")
+    assert (new["status"], new["tickets_total"]) == ("在办", 10)
+    # Tickets coming back (the correction undone) make it a case in progress again.
+    store.import_result(tickets(rows), "undo.xlsx", "sha-undo", datetime(2024, 11, 1))
+    back = {e["key"]["point"]: e for e in entries(month(store, m=11, today=date(2024, 11, 30)), "point")}
+    assert (back["壬小区8号楼"]["status"], back["壬小区8号楼"]["tickets_total"]) == ("超期", 10)
+
+
+def test_an_open_entry_whose_tickets_were_purged_reads_no_tickets(tmp_path):
+    store = store_with(tmp_path / "g.db", caller_rows("13800000001", "赵建国", range(5)), caller_rows("13900000002", "钱女士", [60], point="别处1号楼", prefix="K"))
+    month(store)
+    service.note(store, "GP-2024-0001", "已约谈", TODAY)
+    store.purge(date(2024, 9, 1))
+    [e] = entries(month(store), "caller")
+    assert (e["id"], e["status"], e["tickets_total"]) == ("GP-2024-0001", "无工单", 0)
+    assert [ev["text"] for ev in service.show(store, Settings(), "GP-2024-0001", TODAY)["events"] if ev["kind"] == "note"] == ["已约谈"]

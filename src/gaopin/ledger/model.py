@@ -17,6 +17,10 @@ RESOLVED, CLOSED = "resolved", "closed"
 # Status labels as staff read them.
 OPEN_LABEL, DUE_SOON_LABEL, OVERDUE_LABEL = "在办", "临期", "超期"
 RESOLVED_LABEL, CLOSED_LABEL, MERGED_LABEL = "已化解", "销号", "已合并"
+# An open entry none of whose tickets are left (a corrected export moved them to another point,
+# `purge` deleted them): not a case in progress, and never overdue; kept, as ids and staff
+# notes are, and open again as soon as tickets come back.
+EMPTY_LABEL = "无工单"
 STATUS_COLORS = {
     OPEN_LABEL: None,
     RESOLVED_LABEL: "#C6EFCE",  # green: done
@@ -24,6 +28,7 @@ STATUS_COLORS = {
     OVERDUE_LABEL: "#FFC7CE",  # red: overdue
     CLOSED_LABEL: "#D9D9D9",  # grey: closed
     MERGED_LABEL: "#D9D9D9",
+    EMPTY_LABEL: "#D9D9D9",
 }
 KEY_SEP = "\x1f"
 
@@ -69,7 +74,8 @@ class Entry:
     def is_open(self) -> bool:
         return self.state == ACTIVE and self.last.ended_on is None
 
-    def status(self, today: date, due_soon_days: int) -> str:
+    def status(self, today: date, due_soon_days: int, tickets: int | None = None) -> str:
+        """The status label; `tickets`: how many tickets the entry holds (0: EMPTY_LABEL if open)."""
         if self.state == MERGED:
             return MERGED_LABEL
         last = self.last
@@ -77,6 +83,8 @@ class Entry:
             return CLOSED_LABEL
         if last.ended_on is not None:
             return RESOLVED_LABEL
+        if tickets == 0:
+            return EMPTY_LABEL
         if self.deadline is not None:
             if today > self.deadline:
                 return OVERDUE_LABEL

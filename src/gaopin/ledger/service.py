@@ -95,7 +95,7 @@ def _describe(e: Entry, stats: EntryStats, today: date, settings: Settings, mask
         "kind": e.kind,
         "key": _key(e, stats, mask),
         "community": stats.community(e.id),
-        "status": e.status(today, settings.ledger.due_soon_days),
+        "status": e.status(today, settings.ledger.due_soon_days, stats.total(e.id)),
         "recurrence": e.recurrence,
         # What staff typed (and the timeline and reasons in `show`) may hold a phone number too:
         # masked here, under the same switch as the callers', so every output of the view is.
