@@ -434,3 +434,16 @@ def test_an_open_entry_whose_tickets_were_purged_reads_no_tickets(tmp_path):
     [e] = entries(month(store), "caller")
     assert (e["id"], e["status"], e["tickets_total"]) == ("GP-2024-0001", "无工单", 0)
     assert [ev["text"] for ev in service.show(store, Settings(), "GP-2024-0001", TODAY)["events"] if ev["kind"] == "note"] == ["已约谈"]
+
+
+def test_tickets_by_month_follows_the_period_start_day_like_the_month_itself(tmp_path):
+    # Days from 1 August: 17 July, 18 July (month 7 with start_day 19); 19 July … 18 August (month 8); 19 August (month 9).
+    rows = caller_rows("13800000001", "赵建国", [-15, -14, -13, 0, 10, 17, 18])
+    store = store_with(tmp_path / "g.db", rows)
+    settings = build_settings(period={"start_day": 19})
+    [e] = entries(month(store, m=8, settings=settings), "caller")
+    assert e["tickets_in_month"] == e["tickets_by_month"]["2024-08"] == 4
+    assert e["tickets_by_month"] == {"2024-07": 2, "2024-08": 4, "2024-09": 1}
+    # Calendar months by default.
+    [e] = entries(month(store, m=8), "caller")
+    assert e["tickets_by_month"] == {"2024-07": 3, "2024-08": 4} and e["tickets_in_month"] == 4

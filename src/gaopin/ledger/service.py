@@ -109,7 +109,7 @@ def _describe(e: Entry, stats: EntryStats, today: date, settings: Settings, mask
         "merged_into": e.merged_into,
         "tickets_total": stats.total(e.id),
         "tickets_in_month": (in_month or {}).get(e.id, 0),
-        "tickets_by_month": stats.by_month(e.id),
+        "tickets_by_month": stats.by_month(e.id, settings.period.start_day),
         "persons": stats.persons(e.id),
         "first_seen": stats.day(e.id, last=False),
         "last_seen": stats.day(e.id, last=True),
