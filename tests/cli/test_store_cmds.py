@@ -63,6 +63,11 @@ def test_import_then_ledger_then_staff_commands(tmp_path, db):
         assert text in shown.stdout
     assert "13800000001" not in shown.stdout
     assert "13800000001" in runner.invoke(app, ["ledger", "show", "GP-2024-0001", "--db", str(db), "--show-phones"]).stdout
+    # A look back at an earlier day says so, and announces no changes (it makes none).
+    before = runner.invoke(app, ["ledger", "--month", "8", "--db", str(db), "-f", "json"]).stdout
+    back = runner.invoke(app, ["ledger", "--month", "8", "--db", str(db), "--today", "2024-08-20"])
+    assert back.exit_code == 0 and "台账本身不作改动" in back.stdout and "本次更新" not in back.stdout
+    assert runner.invoke(app, ["ledger", "--month", "8", "--db", str(db), "-f", "json"]).stdout == before
 
 
 def cells(data: bytes) -> str:

@@ -288,3 +288,162 @@ def test_ledger_workbook_is_formatted_and_formula_free(tmp_path):
             for cell in row:
                 assert cell.data_type != "f"
     assert "13800000001" not in str([c.value for r in ws.iter_rows() for c in r])
+
+
+def ticket_owners(store, today=TODAY):
+    """Each caller ticket → the ids of the non-merged caller entries holding it."""
+    view, _ = service.ledger_month(store, Settings(), 8, 2024, today)
+    held: dict[str, list[str]] = {}
+    for e in entries(view, "caller"):
+        for t in e["ticket_ids"]:
+            held.setdefault(t, []).append(e["id"])
+    return held
+
+
+def test_a_link_never_hides_an_open_case_under_a_closed_one_nor_loses_its_tickets(tmp_path):
+    # The reviewer's case: A's entry closed, B's open (leader, deadline), then linked.
+    a = caller_rows("13822220001", "郑一", [1, 3, 5, 7, 9], prefix="A")
+    b = caller_rows("13822220002", "郑先生", [11, 13, 15, 17, 19, 27], point="别处1号楼", prefix="B")
+    store = store_with(tmp_path / "g.db", a)
+    month(store, today=date(2024, 8, 10))
+    service.close(store, "GP-2024-0001", "解决", date(2024, 8, 10), date(2024, 8, 10))
+    store.import_result(tickets(b), "b.xlsx", "sha-b", datetime(2024, 9, 1))
+    month(store, today=date(2024, 8, 31))
+    service.assign(store, "GP-2024-0002", date(2024, 8, 31), owner="乙领导", deadline=date(2024, 9, 10))
+    store.link("13822220001", "13822220002", date(2024, 8, 31))
+    view, summary = service.ledger_month(store, Settings(), 8, 2024, date(2024, 8, 31))
+    # The open case keeps going and absorbs the closed one; both ids stay.
+    assert summary.merged == [("GP-2024-0001", "GP-2024-0002")]
+    [e] = entries(view, "caller")
+    assert (e["id"], e["status"], e["owner"], e["deadline"]) == ("GP-2024-0002", "在办", "乙领导", "2024-09-10")
+    assert sorted(e["ticket_ids"]) == sorted(r["ticket_id"] for r in a + b)
+    assert service.show(store, Settings(), "GP-2024-0001", date(2024, 8, 31))["status"] == "已合并到 GP-2024-0002"
+
+
+def test_two_ended_entries_merged_keep_every_ticket_and_count_only_new_ones_afresh(tmp_path):
+    a = caller_rows("13800000001", "赵建国", range(5), prefix="A")  # closed on day 10
+    b = caller_rows("13900000002", "赵先生", range(10, 15), point="别处1号楼", prefix="B")  # closed on day 20
+    store = store_with(tmp_path / "g.db", a + b)
+    month(store)
+    service.close(store, "GP-2024-0001", "居民认可", date(2024, 8, 10), TODAY)
+    service.close(store, "GP-2024-0002", "居民认可", date(2024, 8, 20), TODAY)
+    store.link("13800000001", "13900000002", TODAY)
+    held = ticket_owners(store)
+    # The older absorbs; B's tickets after A's closure stay in it and do not make it recur.
+    assert held == {r["ticket_id"]: ["GP-2024-0001"] for r in a + b}
+    [e] = entries(month(store), "caller")
+    assert (e["status"], e["recurrence"]) == ("销号", 0)
+
+
+def test_unlink_takes_back_the_staff_fields_and_notes_the_merge_copied(tmp_path):
+    a = caller_rows("13800000001", "赵建国", range(5), prefix="A")
+    b = caller_rows("13900000002", "赵先生", range(10, 15), point="别处1号楼", prefix="B")
+    store = store_with(tmp_path / "g.db", a + b)
+    month(store)
+    service.assign(store, "GP-2024-0001", TODAY, unit="物业办")
+    service.assign(store, "GP-2024-0002", TODAY, owner="陈书记", unit="社区", deadline=date(2025, 3, 15))
+    service.note(store, "GP-2024-0002", "已约谈", TODAY)
+    store.link("13800000001", "13900000002", TODAY)
+    [e] = entries(month(store), "caller")
+    assert (e["id"], e["owner"], e["unit"], e["deadline"]) == ("GP-2024-0001", "陈书记", "物业办", "2025-03-15")
+    store.unlink("13900000002", TODAY)
+    view = month(store)
+    got = {e["id"]: (e["owner"], e["unit"], e["deadline"]) for e in entries(view, "caller")}
+    assert got == {"GP-2024-0001": ("", "物业办", None), "GP-2024-0002": ("陈书记", "社区", "2025-03-15")}
+    notes = [ev["text"] for ev in service.show(store, Settings(), "GP-2024-0001", TODAY)["events"] if ev["kind"] == "note"]
+    assert notes == []
+    assert [ev["text"] for ev in service.show(store, Settings(), "GP-2024-0002", TODAY)["events"] if ev["kind"] == "note"] == ["已约谈"]
+
+
+def test_unlink_takes_back_a_recurrence_counted_while_linked(tmp_path):
+    a = caller_rows("13800000001", "赵建国", range(5), prefix="A")
+    b = caller_rows("13900000002", "赵先生", range(10, 15), point="别处1号楼", prefix="B")
+    store = store_with(tmp_path / "g.db", a + b)
+    month(store)
+    service.close(store, "GP-2024-0001", "居民认可", date(2024, 8, 10), TODAY)
+    service.close(store, "GP-2024-0002", "居民认可", date(2024, 8, 20), TODAY)
+    store.link("13800000001", "13900000002", TODAY)
+    month(store)
+    # Later tickets: three from A's number, two from B's: together they make A recur.
+    later = caller_rows("13800000001", "赵建国", [30, 31, 32], prefix="C") + caller_rows("13900000002", "赵先生", [33, 34], point="别处1号楼", prefix="D")
+    store.import_result(tickets(later), "c.xlsx", "sha-c", datetime(2024, 10, 1))
+    [e] = entries(month(store, m=9), "caller")
+    assert (e["id"], e["status"], e["recurrence"]) == ("GP-2024-0001", "在办", 1)
+    store.unlink("13900000002", TODAY)
+    got = [(e["status"], e["recurrence"], e["tickets_total"]) for e in (service.show(store, Settings(), i, TODAY) for i in ("GP-2024-0001", "GP-2024-0002"))]
+    # Apart, neither number's later tickets cross again: both are closed as before the link.
+    assert got == [("销号", 0, 5), ("销号", 0, 5)]
+
+
+LEDGER_TABLES = ("entries", "entry_events", "entry_phones", "entry_cycles", "ledger_cache", "ledger_state")
+
+
+def ledger_rows(store):
+    return {t: store.conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall() for t in LEDGER_TABLES}
+
+
+def test_a_look_back_at_an_earlier_day_changes_nothing_in_the_store(tmp_path):
+    a = caller_rows("13811110001", "吴十", [0, 2, 4, 6, 8], point="子小区1号楼", prefix="A")
+    b = caller_rows("13811110002", "吴十", [1, 3, 5, 7, 9], point="丑小区2号楼", prefix="B")
+    bridge = caller_rows("13811110002", "吴十", [35], point="子小区1号楼", prefix="X")  # in September: one person
+    later = caller_rows("13700000003", "钱女士", [31, 32, 33, 34, 36], point="桥一社区5号楼", prefix="C")  # opens 6 Sept
+    store = store_with(tmp_path / "g.db", a + b + bridge + later)
+    current, _ = service.ledger_month(store, Settings(), 9, 2024, TODAY)
+    service.note(store, "GP-2024-0001", "已回访", TODAY)
+    before = ledger_rows(store)
+    # August as it was on 31 August: the person as the ledger knows it now, counted to that day.
+    view, summary = service.ledger_month(store, Settings(), 8, 2024, date(2024, 8, 31))
+    assert summary.replay and summary.created == [] and summary.merged == []
+    [e] = entries(view, "caller")
+    assert (e["id"], e["tickets_total"], len(e["key"]["phones"])) == ("GP-2024-0001", 10, 2)
+    service.show(store, Settings(), "GP-2024-0001", date(2024, 8, 20))
+    # Early September: the entry that opened on 6 September is not listed yet.
+    early = service.ledger_month(store, Settings(), 9, 2024, date(2024, 9, 3))[0]
+    assert [x["id"] for x in entries(early, "caller")] == ["GP-2024-0001"]
+    assert ledger_rows(store) == before
+    again, kept = service.ledger_month(store, Settings(), 9, 2024, TODAY)
+    assert kept.cached and again == current
+
+
+def test_an_entry_whose_tickets_a_corrected_export_moved_away_reads_no_tickets_not_open(tmp_path):
+    rows = [
+        {"ticket_id": f"P{i:02d}", "received_at": at(day(i * 2)), "caller_phone": f"1310000{i:04d}", "caller_name": f"居民{i}", "address": "壬小区8号楼", "category": NOISE, "community": "测试社区"}
+        for i in range(10)
+    ]
+    store = store_with(tmp_path / "g.db", rows)
+    [point] = entries(month(store, today=date(2024, 8, 31)), "point")
+    service.assign(store, point["id"], date(2024, 8, 31), owner="点位领导", deadline=date(2024, 9, 10))
+    # The same tickets again, the address corrected: the old point has no ticket left.
+    store.import_result(tickets([{**r, "address": "壬小区18号楼"} for r in rows]), "fix.xlsx", "sha-fix", datetime(2024, 9, 1))
+    later = {e["key"]["point"]: e for e in entries(month(store, m=10, today=date(2024, 10, 31)), "point")}
+    old, new = later["壬小区8号楼"], later["壬小区18号楼"]
+    # Not 超期 although its deadline has passed; kept with its leader, the id unchanged.
+    assert (old["id"], old["status"], old["tickets_total"], old["owner"]) == (point["id"], "无工单", 0, "点位领导")
+    assert (new["status"], new["tickets_total"]) == ("在办", 10)
+    # Tickets coming back (the correction undone) make it a case in progress again.
+    store.import_result(tickets(rows), "undo.xlsx", "sha-undo", datetime(2024, 11, 1))
+    back = {e["key"]["point"]: e for e in entries(month(store, m=11, today=date(2024, 11, 30)), "point")}
+    assert (back["壬小区8号楼"]["status"], back["壬小区8号楼"]["tickets_total"]) == ("超期", 10)
+
+
+def test_an_open_entry_whose_tickets_were_purged_reads_no_tickets(tmp_path):
+    store = store_with(tmp_path / "g.db", caller_rows("13800000001", "赵建国", range(5)), caller_rows("13900000002", "钱女士", [60], point="别处1号楼", prefix="K"))
+    month(store)
+    service.note(store, "GP-2024-0001", "已约谈", TODAY)
+    store.purge(date(2024, 9, 1))
+    [e] = entries(month(store), "caller")
+    assert (e["id"], e["status"], e["tickets_total"]) == ("GP-2024-0001", "无工单", 0)
+    assert [ev["text"] for ev in service.show(store, Settings(), "GP-2024-0001", TODAY)["events"] if ev["kind"] == "note"] == ["已约谈"]
+
+
+def test_tickets_by_month_follows_the_period_start_day_like_the_month_itself(tmp_path):
+    # Days from 1 August: 17 July, 18 July (month 7 with start_day 19); 19 July … 18 August (month 8); 19 August (month 9).
+    rows = caller_rows("13800000001", "赵建国", [-15, -14, -13, 0, 10, 17, 18])
+    store = store_with(tmp_path / "g.db", rows)
+    settings = build_settings(period={"start_day": 19})
+    [e] = entries(month(store, m=8, settings=settings), "caller")
+    assert e["tickets_in_month"] == e["tickets_by_month"]["2024-08"] == 4
+    assert e["tickets_by_month"] == {"2024-07": 2, "2024-08": 4, "2024-09": 1}
+    # Calendar months by default.
+    [e] = entries(month(store, m=8), "caller")
+    assert e["tickets_by_month"] == {"2024-07": 3, "2024-08": 4} and e["tickets_in_month"] == 4

@@ -1,8 +1,11 @@
 """A refresh over changed data equals a refresh from scratch; the tickets of every entry are
 kept with its figures."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 from tests.builders import caller_tickets, store_with, tickets
 
 from gaopin.config import Settings
@@ -103,3 +106,62 @@ def test_person_phones_answer_as_the_prepared_tickets_say():
     asked = ["13800000001", "13900000002", "13600000004", "1111111", "19999999999"]
     assert [index.get(p) for p in asked] == [next((pe for ph, pe in pairs if ph == p), None) for p in asked]
     assert index.get("13900000002") == index.get("13800000001") == "13600000004"  # linked through 孙 at 6号楼
+
+
+PHONES = ["13800000001", "13900000002", "13700000003", "13600000004"]
+
+
+def caller_entries(store, today):
+    """(non-merged caller entries by id, each ticket → the entries holding it)."""
+    from gaopin.ledger.model import load_entries
+
+    stats = refresh(store, Settings(), today).stats
+    entries = load_entries(store.conn)
+    held: dict[str, list[str]] = {}
+    for eid, e in entries.items():
+        if e.kind == "caller" and e.state != "merged":
+            for t in stats.ids(eid):
+                held.setdefault(t, []).append(eid)
+    return entries, held
+
+
+def surviving(entries, eid):
+    while entries[eid].state == "merged":
+        eid = entries[eid].merged_into
+    return entries[eid]
+
+
+@hyp_settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    days=st.lists(st.lists(st.integers(0, 59), min_size=1, max_size=8, unique=True), min_size=len(PHONES), max_size=len(PHONES)),
+    closures=st.lists(st.one_of(st.none(), st.integers(0, 40)), min_size=len(PHONES), max_size=len(PHONES)),
+    ops=st.lists(st.one_of(st.tuples(st.just("link"), st.integers(0, 3), st.integers(0, 3)), st.tuples(st.just("unlink"), st.integers(0, 3))), max_size=6),
+)
+def test_links_and_unlinks_lose_no_ticket_and_close_no_open_case(days, closures, ops):
+    """After any links and unlinks, every ticket an entry held before still belongs to exactly
+    one entry, and a case open before is still open under whichever entry holds it now."""
+    import tempfile
+    from pathlib import Path
+
+    today = date(2024, 10, 31)
+    rows_ = [r for i, (phone, d) in enumerate(zip(PHONES, days)) for r in rows(f"P{i}", phone, f"诉求人{i}", sorted(d), point=f"小区{i}号楼")]
+    with tempfile.TemporaryDirectory() as folder:
+        store = store_with(Path(folder) / "g.db", rows_)
+        try:
+            entries, _ = caller_entries(store, today)
+            for e, k in zip(sorted(entries.values(), key=lambda e: e.id), closures):
+                if k is not None:
+                    service.close(store, e.id, "居民认可", min(e.opened_on + timedelta(days=k), today), today)
+            entries, before = caller_entries(store, today)
+            open_before = [e.id for e in entries.values() if e.is_open]
+            for op in ops:
+                if op[0] == "link" and op[1] != op[2]:
+                    store.link(PHONES[op[1]], PHONES[op[2]], today)
+                elif op[0] == "unlink":
+                    store.unlink(PHONES[op[1]], today)
+                entries, held = caller_entries(store, today)
+                assert all(len(ids) == 1 for ids in held.values())
+                assert [t for t in before if t not in held] == []
+                assert [eid for eid in open_before if not surviving(entries, eid).is_open] == []
+        finally:
+            store.close()

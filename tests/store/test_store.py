@@ -449,11 +449,15 @@ def test_a_version_4_ledger_is_migrated_without_its_membership_table(tmp_path):
     conn.execute("DELETE FROM ledger_cache")
     conn.execute("DROP TABLE send_messages")  # and without what version 6 added
     conn.execute("ALTER TABLE sends DROP COLUMN message")
+    conn.execute("DROP TABLE ledger_state")  # and version 7
+    conn.execute("ALTER TABLE entries DROP COLUMN merge_copied")
     conn.execute("PRAGMA user_version = 4")
     conn.close()
     store = Store(path)
     assert store.conn.execute("PRAGMA user_version").fetchone()[0] == LATEST
     assert store.conn.execute("SELECT count(*) FROM sqlite_master WHERE name LIKE 'entry_tickets%'").fetchone()[0] == 0
+    # Version 7: the ledger counts as brought up to the last day a refresh wrote an event on.
+    assert store.conn.execute("SELECT as_of FROM ledger_state").fetchall() == [(entry["opened_on"],)]
     assert service.show(store, Settings(), entry["id"], today) == shown
     assert service.ledger_month(store, Settings(), 8, 2024, today)[0] == view
     store.close()

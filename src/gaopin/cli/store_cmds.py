@@ -138,7 +138,9 @@ def render_ledger(view: dict, summary, limit: int = 0) -> None:
 
     out = console()
     out.print(f"[bold]高频诉求台账 {view['month']}[/]（{view['start']} 至 {view['end']}）")
-    if summary.created or summary.reopened or summary.merged:
+    if summary.replay:
+        out.print("回看以前的日期：件数只算到该日，台账本身不作改动（条目、编号、状态以库中现在记录的为准）")
+    elif summary.created or summary.reopened or summary.merged:
         bits = []
         if summary.created:
             bits.append(f"新列入 {len(summary.created)} 条")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import date
@@ -16,6 +17,10 @@ RESOLVED, CLOSED = "resolved", "closed"
 # Status labels as staff read them.
 OPEN_LABEL, DUE_SOON_LABEL, OVERDUE_LABEL = "在办", "临期", "超期"
 RESOLVED_LABEL, CLOSED_LABEL, MERGED_LABEL = "已化解", "销号", "已合并"
+# An open entry none of whose tickets are left (a corrected export moved them to another point,
+# `purge` deleted them): not a case in progress, and never overdue; kept, as ids and staff
+# notes are, and open again as soon as tickets come back.
+EMPTY_LABEL = "无工单"
 STATUS_COLORS = {
     OPEN_LABEL: None,
     RESOLVED_LABEL: "#C6EFCE",  # green: done
@@ -23,6 +28,7 @@ STATUS_COLORS = {
     OVERDUE_LABEL: "#FFC7CE",  # red: overdue
     CLOSED_LABEL: "#D9D9D9",  # grey: closed
     MERGED_LABEL: "#D9D9D9",
+    EMPTY_LABEL: "#D9D9D9",
 }
 KEY_SEP = "\x1f"
 
@@ -53,6 +59,9 @@ class Entry:
     unit: str | None = None
     deadline: date | None = None
     measures: str | None = None
+    # An absorbed entry: what its merge copied into the keeper ({"fields": {name: value},
+    # "cycles": the keeper's number of cycles then}), so that an unlink undoes exactly that.
+    merge_copied: dict | None = None
     cycles: list[Cycle] = field(default_factory=list)
     phones: dict[str, bool] = field(default_factory=dict)  # phone → one of the entry's own numbers
     dirty: bool = False
@@ -65,7 +74,8 @@ class Entry:
     def is_open(self) -> bool:
         return self.state == ACTIVE and self.last.ended_on is None
 
-    def status(self, today: date, due_soon_days: int) -> str:
+    def status(self, today: date, due_soon_days: int, tickets: int | None = None) -> str:
+        """The status label; `tickets`: how many tickets the entry holds (0: EMPTY_LABEL if open)."""
         if self.state == MERGED:
             return MERGED_LABEL
         last = self.last
@@ -73,6 +83,8 @@ class Entry:
             return CLOSED_LABEL
         if last.ended_on is not None:
             return RESOLVED_LABEL
+        if tickets == 0:
+            return EMPTY_LABEL
         if self.deadline is not None:
             if today > self.deadline:
                 return OVERDUE_LABEL
@@ -107,10 +119,10 @@ def rows(conn, sql: str, params: tuple = ()):
 def load_entries(conn: sqlite3.Connection) -> dict[str, Entry]:
     entries: dict[str, Entry] = {}
     for row in rows(
-        conn, "SELECT id, kind, key, opened_on, state, merged_into, state_before_merge, recurrence, owner, unit, deadline, measures FROM entries ORDER BY id"
+        conn, "SELECT id, kind, key, opened_on, state, merged_into, state_before_merge, recurrence, owner, unit, deadline, measures, merge_copied FROM entries ORDER BY id"
     ):
-        eid, kind, key, opened, state, merged_into, before, recurrence, owner, unit, deadline, measures = row
-        entries[eid] = Entry(eid, kind, key, _d(opened), state, merged_into, before, recurrence, owner, unit, _d(deadline), measures)
+        eid, kind, key, opened, state, merged_into, before, recurrence, owner, unit, deadline, measures, copied = row
+        entries[eid] = Entry(eid, kind, key, _d(opened), state, merged_into, before, recurrence, owner, unit, _d(deadline), measures, json.loads(copied) if copied else None)
     for row in rows(
         conn, "SELECT entry_id, cycle, starts_after, opened_on, ended_on, end_kind, end_reason, closed_on, close_reason FROM entry_cycles ORDER BY entry_id, cycle"
     ):
@@ -122,12 +134,17 @@ def load_entries(conn: sqlite3.Connection) -> dict[str, Entry]:
 
 
 _UPSERT = (
-    "INSERT INTO entries (id, kind, key, opened_on, state, merged_into, state_before_merge, recurrence, owner, unit, deadline, measures) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, key = excluded.key, "
+    "INSERT INTO entries (id, kind, key, opened_on, state, merged_into, state_before_merge, recurrence, owner, unit, deadline, measures, merge_copied) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, key = excluded.key, "
     "opened_on = excluded.opened_on, state = excluded.state, merged_into = excluded.merged_into, "
     "state_before_merge = excluded.state_before_merge, recurrence = excluded.recurrence, owner = excluded.owner, "
-    "unit = excluded.unit, deadline = excluded.deadline, measures = excluded.measures"
+    "unit = excluded.unit, deadline = excluded.deadline, measures = excluded.measures, merge_copied = excluded.merge_copied"
 )
+
+
+def _entry_row(e: Entry) -> tuple:
+    copied = json.dumps(e.merge_copied, ensure_ascii=False, sort_keys=True) if e.merge_copied else None
+    return (e.id, e.kind, e.key, _s(e.opened_on), e.state, e.merged_into, e.state_before_merge, e.recurrence, e.owner, e.unit, _s(e.deadline), e.measures, copied)
 
 
 def save_entries(conn, entries: list[Entry], new: frozenset[str] | set[str] = frozenset()) -> None:
@@ -144,10 +161,7 @@ def save_entries(conn, entries: list[Entry], new: frozenset[str] | set[str] = fr
         entries = [e for e in entries if e.id not in new]
         if not entries:
             return
-    conn.executemany(
-        _UPSERT,
-        [(e.id, e.kind, e.key, _s(e.opened_on), e.state, e.merged_into, e.state_before_merge, e.recurrence, e.owner, e.unit, _s(e.deadline), e.measures) for e in entries],
-    )
+    conn.executemany(_UPSERT, [_entry_row(e) for e in entries])
     ids = [(e.id,) for e in entries]
     conn.executemany("DELETE FROM entry_cycles WHERE entry_id = ?", ids)
     conn.executemany(
@@ -161,7 +175,7 @@ def save_entries(conn, entries: list[Entry], new: frozenset[str] | set[str] = fr
     )
 
 
-ENTRY_COLUMNS = ("id", "kind", "key", "opened_on", "state", "merged_into", "state_before_merge", "recurrence", "owner", "unit", "deadline", "measures")
+ENTRY_COLUMNS = ("id", "kind", "key", "opened_on", "state", "merged_into", "state_before_merge", "recurrence", "owner", "unit", "deadline", "measures", "merge_copied")
 CYCLE_COLUMNS = ("entry_id", "cycle", "starts_after", "opened_on", "ended_on", "end_kind", "end_reason", "closed_on", "close_reason")
 
 
@@ -175,7 +189,7 @@ def _table(columns: tuple[str, ...], rows: list[tuple], integers: tuple[str, ...
 
 
 def _ingest_entries(conn, entries: list[Entry]) -> None:
-    rows = [(e.id, e.kind, e.key, _s(e.opened_on), e.state, e.merged_into, e.state_before_merge, e.recurrence, e.owner, e.unit, _s(e.deadline), e.measures) for e in entries]
+    rows = [_entry_row(e) for e in entries]
     conn.ingest("entries", _table(ENTRY_COLUMNS, rows, ("recurrence",)))
     conn.ingest("entry_cycles", _table(CYCLE_COLUMNS, [_cycle_row(e, c) for e in entries for c in e.cycles], ("cycle",)))
     phones = [(e.id, p, int(o)) for e in entries for p, o in sorted(e.phones.items())]
@@ -218,3 +232,13 @@ class IdAllocator:
             self.last[year] = max((int(r[0][len(prefix) :]) for r in rows), default=0)
         self.last[year] += 1
         return f"{prefix}{self.last[year]:04d}"
+
+
+def as_of(conn) -> date | None:
+    """The day the ledger was last brought up to (None: never)."""
+    row = conn.execute("SELECT as_of FROM ledger_state WHERE id = 1").fetchone()
+    return _d(row[0]) if row else None
+
+
+def set_as_of(conn, day: date) -> None:
+    conn.execute("INSERT OR REPLACE INTO ledger_state (id, as_of) VALUES (1, ?)", (day.isoformat(),))

@@ -7,7 +7,10 @@ For each kind (caller, point, issue) and key:
 - a resolved or closed entry: later tickets are counted afresh; when they alone cross the
   threshold, the same entry reopens as a recurrence (复发), its earlier cycle kept.
 Caller entries follow persons: when two persons with entries become one (new data or a
-manual link), the older entry absorbs the other; an unlink splits them back.
+manual link), the oldest open entry absorbs the others (the oldest, when all have ended), and
+keeps every ticket they held; an unlink splits them back and takes back what the merge copied.
+A refresh at a day before the one the ledger was last brought up to is a look back: computed
+for the view, never saved.
 The ticket membership is recomputed from the cycles on every refresh and kept with the
 entries' figures (derived data: `ledger_cache`), so a refresh is idempotent; state changes
 (open, reopen, merge) are recorded once as events.
@@ -46,11 +49,14 @@ from gaopin.ledger.model import (
     Entry,
     IdAllocator,
     add_events,
+    as_of,
     load_entries,
     rows,
     save_entries,
+    set_as_of,
 )
 from gaopin.ledger.stats import Coded, EntryStats
+from gaopin.rules.persons import Links
 from gaopin.rules.prepare import DAY, PERSON, PHONE, POINT as POINT_COL, PROBLEM, prepare
 from gaopin.rules.sorting import first_of, stable_argsort, stable_order
 from gaopin.store.store import Store
@@ -89,6 +95,8 @@ class RefreshSummary:
     # Every entry's figures over its tickets, for the views.
     stats: EntryStats | None = field(default=None, repr=False)
     cached: bool = False  # nothing had changed: the kept figures were used
+    # A look back (`today` before the day the ledger was brought up to): computed, not saved.
+    replay: bool = False
     # The entries as this refresh saved them (None when the kept result was used): a view
     # right after a refresh need not read them back.
     entries: dict[str, Entry] | None = field(default=None, repr=False)
@@ -99,6 +107,7 @@ class RefreshSummary:
             "reopened": self.reopened,
             "merged": [{"absorbed": a, "into": b} for a, b in self.merged],
             "revived": self.revived,
+            "replay": self.replay,
         }
 
 
@@ -236,12 +245,21 @@ def _candidates(kt: KeyTickets, th: Thresholds) -> dict[int, int]:
 
 
 def _advance(
-    entry: Entry | None, days: np.ndarray, persons: Callable[[], list], th: Thresholds, kind: str, key: str, first: int | None
+    entry: Entry | None,
+    days: np.ndarray,
+    persons: Callable[[], list],
+    th: Thresholds,
+    kind: str,
+    key: str,
+    first: int | None,
+    absorbed: np.ndarray | None = None,
 ) -> tuple[Entry | None, str | None]:
     """(entry, what happened): a new entry, a reopened one, or nothing.
 
     `first`: the day the key's counts alone first cross (None: never); `persons` gives the
-    tickets' persons, asked for only when the persons condition needs them."""
+    tickets' persons, asked for only when the persons condition needs them; `absorbed`: the
+    tickets held by the ended cycles of entries merged into this one (counted already, so not
+    counted afresh after its end)."""
     if entry is None:
         if first is None:
             return None, None
@@ -254,6 +272,8 @@ def _advance(
     if entry.state != ACTIVE or last.ended_on is None:
         return entry, None
     later = days > day_number(last.ended_on)
+    if absorbed is not None:
+        later &= ~absorbed
     crossed = _crossing(days[later], [p for p, keep in zip(persons(), later) if keep], th)
     if crossed is None:
         return entry, None
@@ -261,6 +281,22 @@ def _advance(
     entry.recurrence += 1
     entry.dirty = True
     return entry, "reopened"
+
+
+def _absorbed_tickets(absorbed: list[Entry], days: np.ndarray) -> np.ndarray:
+    """The tickets within an ended cycle of any of the `absorbed` entries.
+
+    A merge must lose no ticket: when every entry of a person had ended (化解/销号) before they
+    were found to be one, the keeper's cycles end at its own end, and the tickets the others'
+    cycles held after that stay with the keeper through them. (An absorbed entry's cycle that
+    was open at the merge needs no such help: its keeper was open then too.)"""
+    out = np.zeros(len(days), dtype=bool)
+    for m in absorbed:
+        for c in m.cycles:
+            if c.ended_on is not None:
+                lo = -(1 << 40) if c.starts_after is None else day_number(c.starts_after) + 1
+                out |= (days >= lo) & (days <= day_number(c.ended_on))
+    return out
 
 
 def _cycle_of(entry: Entry, days: np.ndarray) -> np.ndarray:
@@ -348,10 +384,59 @@ class PersonPhones:
         return default if person is None else person
 
 
+STAFF_FIELDS = ("owner", "unit", "deadline", "measures")
+
+
+def _carried(entry_id: str) -> str:
+    """The mark of a note a merge carried over from `entry_id` (an unlink takes these back)."""
+    return f"（来自 {entry_id}）"
+
+
+def _absorbed(absorbed_into: dict[str, list[Entry]], entry_id: str) -> list[Entry]:
+    """The entries merged into `entry_id`, directly or through others."""
+    out, todo = [], [entry_id]
+    while todo:
+        for m in absorbed_into.get(todo.pop(), []):
+            out.append(m)
+            todo.append(m.id)
+    return out
+
+
+def _known_persons(links: Links, entries: dict[str, Entry]) -> Links:
+    """`links` plus the numbers the ledger now holds as one person's: a look back counts each
+    person's earlier tickets as the ledger knows the person now, instead of splitting an entry
+    that later tickets joined."""
+    pairs = [(min(a, b), max(a, b)) for e in entries.values() if e.kind == CALLER and e.state == ACTIVE for phones in [sorted(e.phones)] for a, b in zip(phones, phones[1:])]
+    return dataclasses.replace(links, pairs=tuple(sorted(set(links.pairs) | set(pairs))))
+
+
+def _field_value(value) -> str | None:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _undo_merge(keeper: Entry, m: Entry, today: date, events: list, withdrawn: list) -> None:
+    """Take back what merging `m` into `keeper` changed in the keeper: the staff fields it
+    copied (unless staff have changed them since), its notes carried over, and a recurrence
+    counted while they were one (counted again from the keeper's own tickets right after)."""
+    record = m.merge_copied or {}
+    for name, value in record.get("fields", {}).items():
+        if _field_value(getattr(keeper, name)) == value:
+            setattr(keeper, name, None)
+    cycles = record.get("cycles")
+    if cycles is not None and len(keeper.cycles) > cycles and keeper.last.ended_on is None:
+        keeper.cycles.pop()
+        events.append((keeper.id, today, "split", f"号码解除关联：撤销合并期间计入的复发（第 {keeper.recurrence} 次），按拆分后的工单重新计数"))
+        keeper.recurrence -= 1
+    m.merge_copied = None
+    withdrawn.append((keeper.id, m.id))
+
+
 def _callers(
-    index: PersonPhones, entries: dict[str, Entry], summary: RefreshSummary, today: date, conn, events: list
+    index: PersonPhones, entries: dict[str, Entry], summary: RefreshSummary, today: date, conn, events: list, withdrawn: list
 ) -> dict[str, Entry]:
-    """Match caller entries to today's persons: split what an unlink separated, merge what became one."""
+    """Match caller entries to today's persons: split what an unlink separated, merge what became one.
+
+    `withdrawn` collects (keeper, absorbed) pairs whose carried-over notes an unlink takes back."""
     comp_of = index  # phone → person, used like a dict
     callers = [e for e in entries.values() if e.kind == CALLER]
     index.look_up(p for e in callers for p in e.phones)
@@ -379,11 +464,14 @@ def _callers(
             if m.state == MERGED and m.merged_into == e.id and home(m) not in (None, keep):
                 m.state, m.merged_into = m.state_before_merge or ACTIVE, None
                 m.phones = {p: o for p, o in m.phones.items() if o}
+                _undo_merge(e, m, today, events, withdrawn)
                 m.dirty = True
                 summary.revived.append(m.id)
                 events.append((m.id, today, "revived", f"号码解除关联，从 {e.id} 恢复为独立台账"))
                 active.append(m)
-    # Merges: one person, one caller entry — the oldest absorbs the others.
+    # Merges: one person, one caller entry. An open case is never absorbed into an ended one
+    # (its leader and deadline would vanish under a 销号): the oldest open entry absorbs the
+    # others; when all have ended, the oldest does.
     by_comp: dict[str, list[Entry]] = {}
     for e in active:
         if e.state != ACTIVE:
@@ -393,14 +481,17 @@ def _callers(
             by_comp.setdefault(root, []).append(e)
     out: dict[str, Entry] = {}
     for root, group in by_comp.items():
-        group.sort(key=lambda e: (e.opened_on, e.id))
+        group.sort(key=lambda e: (not e.is_open, e.opened_on, e.id))
         keeper = group[0]
         for other in group[1:]:
             other.state_before_merge = other.state
             other.state, other.merged_into = MERGED, keeper.id
-            for name in ("owner", "unit", "deadline", "measures"):
+            copied = {}
+            for name in STAFF_FIELDS:
                 if getattr(keeper, name) in (None, "") and getattr(other, name) not in (None, ""):
                     setattr(keeper, name, getattr(other, name))
+                    copied[name] = _field_value(getattr(other, name))
+            other.merge_copied = {"fields": copied, "cycles": len(keeper.cycles)}
             for p in other.phones:
                 keeper.phones.setdefault(p, False)
             other.dirty = keeper.dirty = True
@@ -408,7 +499,7 @@ def _callers(
             events.append((keeper.id, today, "merged", f"同一诉求人，合并了 {other.id}"))
             events.append((other.id, today, "merged", f"同一诉求人，已合并到 {keeper.id}"))
             for on, text in conn.execute("SELECT on_date, text FROM entry_events WHERE entry_id = ? AND kind = 'note' ORDER BY seq", (other.id,)).fetchall():
-                events.append((keeper.id, date.fromisoformat(on), "note", f"（来自 {other.id}）{text}"))
+                events.append((keeper.id, date.fromisoformat(on), "note", f"{_carried(other.id)}{text}"))
         for p in index.phones_of(root):
             if p not in keeper.phones:
                 keeper.phones[p] = False
@@ -418,8 +509,9 @@ def _callers(
 
 
 # Bump when the refresh or the kept figures change meaning or layout (3: a point drops the
-# zeros in front of its building number, and a community standing in for it is compacted).
-CACHE_VERSION = 3
+# zeros in front of its building number, and a community standing in for it is compacted;
+# 4: an ended caller entry also holds the tickets of the ended entries merged into it).
+CACHE_VERSION = 4
 
 
 def data_inputs(conn, settings: Settings, today: date) -> dict:
@@ -499,8 +591,11 @@ def refresh(store: Store, settings: Settings, today: date, result=None, read_aft
 
 
 def _refresh(store: Store, settings: Settings, today: date, result, read_after: dict | None) -> RefreshSummary:
+    brought_up_to = as_of(store.conn)
+    replay = brought_up_to is not None and today < brought_up_to
     summary = kept(store, settings, today)
     if summary is not None:
+        summary.replay = replay
         return summary
     data = data_inputs(store.conn, settings, today) if result is None else read_after
     if result is None:
@@ -508,9 +603,12 @@ def _refresh(store: Store, settings: Settings, today: date, result, read_after: 
     else:
         keep = result.frame["received_at"].isna() | (result.frame["received_at"] < pd.Timestamp(today) + pd.Timedelta(days=1))
         result = dataclasses.replace(result, frame=result.frame[keep])
-    prepared = prepare(result, settings, store.links())
+    links = store.links()
+    if replay:
+        links = _known_persons(links, load_entries(store.conn))
+    prepared = prepare(result, settings, links)
     frame = prepared.frame
-    summary = RefreshSummary(notes=list(prepared.notes))
+    summary = RefreshSummary(notes=list(prepared.notes), replay=replay)
     cols = Columns.of(frame, prepared.codes)
     kinds = [kind for kind in KINDS if kind != CALLER or prepared.has("caller_phone")]
     with store.bulk_transaction() as conn, ThreadPoolExecutor(max_workers=2) as pool:
@@ -522,24 +620,33 @@ def _refresh(store: Store, settings: Settings, today: date, result, read_after: 
         texts = pool.submit(_texts_coded, frame)  # before any figures below, which wait for it
         entries = load_entries(conn)
         events: list[tuple[str, date, str, str]] = []
+        withdrawn: list[tuple[str, str]] = []
         members: list[tuple[Entry, np.ndarray]] = []  # entry, its tickets' rows in `frame`
         created: list[Entry] = []
         new_callers: list[tuple[Entry, int]] = []  # with the person's code
         figures: list[Future] = []  # each kind's, computed while the next kind is handled
+        absorbed_into: dict[str, list[Entry]] = {}  # caller entries by the entry they were merged into
         for kind in kinds:
             start = len(members)
             th = thresholds(settings, kind)
             kt, first = found[kind].result()
             if kind == CALLER:
                 index = phones.result()
-                by_key = _callers(index, entries, summary, today, conn, events)
+                by_key = _callers(index, entries, summary, today, conn, events, withdrawn)
+                for e in entries.values():
+                    if e.kind == CALLER and e.state == MERGED and e.merged_into:
+                        absorbed_into.setdefault(e.merged_into, []).append(e)
             else:
                 by_key = {e.key: e for e in entries.values() if e.kind == kind and e.state == ACTIVE}
             held = kt.codes(list(by_key))
             codes = sorted(set(first) | set(held[held >= 0].tolist()))
             for code, key in sorted(zip(codes, kt.keys[codes].tolist()), key=lambda ck: ck[1]):
                 days = kt.days(code)
-                entry, what = _advance(by_key.get(key), days, lambda: kt.person_list(code), th, kind, key, first.get(code))
+                entry = by_key.get(key)
+                # Only an ended caller entry that absorbed others needs their cycles (an open one holds every ticket).
+                gone = _absorbed(absorbed_into, entry.id) if kind == CALLER and entry is not None and entry.last.ended_on is not None else []
+                absorbed = _absorbed_tickets(gone, days) if gone else None
+                entry, what = _advance(entry, days, lambda: kt.person_list(code), th, kind, key, first.get(code), absorbed)
                 if entry is None:
                     continue
                 if what == "created":
@@ -552,7 +659,10 @@ def _refresh(store: Store, settings: Settings, today: date, result, read_after: 
                     how = "销号" if ended.closed_on is not None or ended.end_kind == CLOSED else "化解"
                     events.append((entry.id, entry.last.opened_on, "reopened", f"{how}后再次达到标准，复发（第 {entry.recurrence} 次）"))
                 # Tickets after an end and before a recurrence belong to no cycle.
-                members.append((entry, kt.rows[kt.slice(code)][_cycle_of(entry, days) > 0]))
+                in_cycle = _cycle_of(entry, days) > 0
+                if absorbed is not None:
+                    in_cycle |= absorbed
+                members.append((entry, kt.rows[kt.slice(code)][in_cycle]))
             figures.append(pool.submit(_stats, frame, [rows for _, rows in members[start:]], cols.person, texts, kind == CALLER))
         if new_callers:
             for (e, _), numbers in zip(new_callers, index.phones_of_codes(np.array([c for _, c in new_callers], dtype="int64"))):
@@ -564,11 +674,18 @@ def _refresh(store: Store, settings: Settings, today: date, result, read_after: 
             e.id = ids.next(e.opened_on.year)
             entries[e.id] = e
             summary.created.append(e.id)
-        save_entries(conn, [e for e in entries.values() if e.dirty], new={e.id for e in created})
-        opened = [(e.id, e.opened_on, "opened", "达到高频标准，列入台账") for e in created]
-        add_events(conn, opened + events)
         summary.stats = EntryStats.concat([f.result() for f in figures], [e.id for e, _ in members])
         summary.entries = entries
+        if replay:
+            return summary  # a look back shows the past, and leaves the ledger as it is
+        save_entries(conn, [e for e in entries.values() if e.dirty], new={e.id for e in created})
+        opened = [(e.id, e.opened_on, "opened", "达到高频标准，列入台账") for e in created]
+        conn.executemany(
+            "DELETE FROM entry_events WHERE entry_id = ? AND kind = 'note' AND substr(text, 1, ?) = ?",
+            [(keeper, len(_carried(m)), _carried(m)) for keeper, m in withdrawn],
+        )
+        add_events(conn, opened + events)
+        set_as_of(conn, today)
         # Kept with the data as read and the ledger as it stands after this refresh's own writes.
         conn.execute("DELETE FROM ledger_cache")
         if data is not None:

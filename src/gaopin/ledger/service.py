@@ -96,7 +96,7 @@ def _describe(e: Entry, stats: EntryStats, today: date, settings: Settings, mask
         "kind": e.kind,
         "key": _key(e, stats, mask),
         "community": stats.community(e.id),
-        "status": e.status(today, settings.ledger.due_soon_days),
+        "status": e.status(today, settings.ledger.due_soon_days, stats.total(e.id)),
         "recurrence": e.recurrence,
         # What staff typed (and the timeline and reasons in `show`) may hold a phone number too:
         # masked here, under the same switch as the callers', so every output of the view is.
@@ -110,7 +110,7 @@ def _describe(e: Entry, stats: EntryStats, today: date, settings: Settings, mask
         "merged_into": e.merged_into,
         "tickets_total": stats.total(e.id),
         "tickets_in_month": (in_month or {}).get(e.id, 0),
-        "tickets_by_month": stats.by_month(e.id),
+        "tickets_by_month": stats.by_month(e.id, settings.period.start_day),
         "persons": stats.persons(e.id),
         "first_seen": stats.day(e.id, last=False),
         "last_seen": stats.day(e.id, last=True),
@@ -153,7 +153,8 @@ def ledger_month(
     shown: Counter = Counter()
     omitted: Counter = Counter()
     for e in sorted(entries.values(), key=lambda e: (order[e.kind], e.opened_on, e.id)):
-        if e.state == MERGED or e.opened_on > p.end:
+        # Not yet opened by the month's end, or by `today` (a look back at an earlier day).
+        if e.state == MERGED or e.opened_on > min(p.end, today):
             continue
         # Entries resolved or closed during the month are listed too: leaders see what was done.
         ended_in_month = any(c.ended_on and p.contains(c.ended_on) or c.closed_on and p.contains(c.closed_on) for c in e.cycles)

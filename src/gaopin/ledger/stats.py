@@ -236,12 +236,22 @@ class EntryStats:
         i = self._pos(entry_id)
         return "" if i is None else self.name_[i]
 
-    def by_month(self, entry_id: str) -> dict[str, int]:
+    def by_month(self, entry_id: str, start_day: int = 1) -> dict[str, int]:
         """Tickets per month (YYYY-MM), of this entry only: a view describes a screenful of
-        entries, and the runs are in entry order, so that each entry's are one slice."""
+        entries, and the runs are in entry order, so that each entry's are one slice.
+
+        `start_day` > 1 (`[period] start_day`): per assessment month, as the view's own month
+        (periods.period: with 19, month 8 runs from 19 July to 18 August), from the entry's days."""
         i = self._pos(entry_id)
         if i is None:
             return {}
+        if start_day > 1:
+            # A day on or after the start day belongs to the next month: moved back by
+            # start_day - 1 days, it lands in the month before its period's.
+            days = self.days[int(self.offsets[i]) : int(self.offsets[i + 1])]
+            months = (EPOCH_DAY + days - (start_day - 1)).astype("datetime64[M]") + 1
+            found, counts = np.unique(months, return_counts=True)
+            return {str(m): int(k) for m, k in zip(found, counts.tolist())}
         code, month, count = self.months
         lo, hi = np.searchsorted(code, [i, i + 1]).tolist()
         labels = self._month_labels

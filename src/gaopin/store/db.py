@@ -171,8 +171,24 @@ def _v6(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v7(conn: sqlite3.Connection) -> None:
+    # The day the ledger was last brought up to (gaopin.ledger.refresh): a view of an earlier
+    # day is a look back and writes nothing. A store from before starts at the latest day a
+    # refresh recorded an event on (a lower bound of the day it was brought up to).
+    # entries.merge_copied: what a merge copied from an absorbed entry into its keeper (staff
+    # fields, JSON), so that an unlink undoes exactly that.
+    _run(conn,
+        """
+        CREATE TABLE ledger_state (id INTEGER PRIMARY KEY CHECK (id = 1), as_of TEXT NOT NULL);
+        INSERT INTO ledger_state (id, as_of) SELECT 1, max(on_date) FROM entry_events
+          WHERE kind IN ('opened', 'reopened', 'merged', 'split', 'revived') HAVING max(on_date) IS NOT NULL;
+        ALTER TABLE entries ADD COLUMN merge_copied TEXT
+        """
+    )
+
+
 # Append only: a released migration never changes.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7)
 LATEST = len(MIGRATIONS)
 
 
