@@ -30,3 +30,22 @@ def test_every_command_has_a_section():
     text = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
     for path in tool.command_paths():
         assert f"## `gaopin {' '.join(path)}`" in text
+
+
+def test_every_toml_example_in_the_docs_is_a_valid_gaopin_toml(tmp_path):
+    """Users copy these blocks into gaopin.toml: each must load as written (rules.md once showed
+    `[filters] exclude = { 工单类型 = … }`, invalid TOML twice over)."""
+    import re
+
+    from gaopin.config import load_settings
+
+    blocks = [
+        (doc.name, block)
+        for doc in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+        for block in re.findall(r"```toml\n(.*?)```", doc.read_text(encoding="utf-8"), re.S)
+    ]
+    assert len(blocks) >= 3
+    for name, block in blocks:
+        path = tmp_path / "gaopin.toml"
+        path.write_text(block, encoding="utf-8")
+        load_settings(path, environ={})  # raises ConfigError, naming the problem, if not
