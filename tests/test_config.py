@@ -163,6 +163,22 @@ def test_toml_syntax_error(tmp_path):
     assert "引号" in err.value.hint
 
 
+@pytest.mark.parametrize(
+    "text, hint",
+    [
+        ("［report］\nstreet = \"新村街道\"\n", "“［”→“[”、“］”→“]”"),
+        ("[report]\nstreet ＝ \"新村街道\"\n", "第 2 行有中文输入法打出的全角符号，请改成英文半角：“＝”→“=”"),
+        ("[report]\nstreet = “新村街道”\n", "““”→“\"”、“””→“\"”"),
+        ("[owners.communities]\n\"恰海社区\" = \"张三，李四\"\nx ＝ 1\n", "第 3 行"),  # ， inside quotes is text
+    ],
+)
+def test_full_width_toml_syntax_is_named_in_the_hint(tmp_path, text, hint):
+    cfg = _write(tmp_path / "g.toml", text)
+    with pytest.raises(ConfigError) as err:
+        load_settings(cfg, environ={})
+    assert hint in err.value.hint
+
+
 def test_config_not_utf8(tmp_path):
     cfg = tmp_path / "g.toml"
     cfg.write_bytes('[report]\nstreet = "新村街道"\n'.encode("gb18030"))

@@ -566,13 +566,24 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"配置文件 {path} 格式错误：{exc}", _toml_hint(text, exc)) from exc
 
 
+_FULL_WIDTH_SYNTAX = {"［": "[", "］": "]", "＝": "=", "＂": '"', "“": '"', "”": '"', "‘": "'", "’": "'", "，": ",", "＃": "#", "｛": "{", "｝": "}"}
+
+
 def _toml_hint(text: str, exc: tomllib.TOMLDecodeError) -> str:
     # Python 3.11's TOMLDecodeError has no lineno attribute; the message carries it.
     found = re.search(r"at line (\d+)", str(exc))
     lineno = int(found.group(1)) if found else None
     lines = text.splitlines()
     if lineno and 0 < lineno <= len(lines):
-        key = lines[lineno - 1].split("=", 1)[0].strip()
+        line = lines[lineno - 1]
+        # Typed with a Chinese input method: ［report］, street ＝ "…", “…”. Text inside proper
+        # quotes may hold any of these.
+        outside = re.sub(r'"[^"]*"|\'[^\']*\'', "", line)
+        wide = [c for c in dict.fromkeys(outside) if c in _FULL_WIDTH_SYNTAX]
+        if wide:
+            shown = "、".join(f"“{c}”→“{_FULL_WIDTH_SYNTAX[c]}”" for c in wide)
+            return f"第 {lineno} 行有中文输入法打出的全角符号，请改成英文半角：{shown}"
+        key = line.split("=", 1)[0].strip()
         if key and not key.startswith(('"', "'", "[", "#")) and not key.isascii():
             return f'中文的键名要加英文双引号，例如 "{key}" = "…"'
     return "请按 TOML 格式修改（字符串值要加英文双引号）"
