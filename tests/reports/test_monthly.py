@@ -56,6 +56,31 @@ def test_exclusions_give_every_figure_with_and_without():
     assert r["overall_excluded"]["resolution_rate"] == pytest.approx(2 / 3)
     plain = build_report(tickets(ROWS), Settings(), 2024, 8, exclusions={"OTHER": "x"})
     assert "overall_excluded" not in plain
+    # Where the figures without them are, in words staff read (not a JSON key), and the
+    # excluded 单否/双否 marked in their list.
+    note = next(n for n in r["notes"] if "不纳入考核" in n)
+    assert "“不含不纳入考核工单”一行" in note and "带“_excluded”" not in note
+    assert [(e["ticket_id"], e["excluded"]) for e in r["escalations"]] == [("T0004", False), ("EX1", True)]
+    sheet = next(s for s in report_sheets(r) if s.name == "单双否工单")
+    assert sheet.headers[-1] == "考核" and sheet.frame["excluded"].tolist() == ["", "不纳入考核"]
+
+
+def test_tickets_of_other_streets_are_counted_and_noted():
+    rows = ROWS + [t("2024-08-05", street="卢沟桥街道"), t("2024-08-06", street="卢沟桥街道"), t("2024-08-07", street="新 村 街 道")]
+    r = build_report(tickets(rows), Settings(), 2024, 8)
+    assert r["overall"]["tickets"] == 7
+    assert "本期有 2 张工单的街道不是新村街道（卢沟桥街道 2 件），已一并计入本报告。" in r["notes"]
+    assert not [n for n in build_report(tickets(ROWS), Settings(), 2024, 8)["notes"] if "街道不是" in n]
+
+
+def test_numbers_typed_into_names_are_masked_in_the_report():
+    rows = [t("2024-08-01", community="恰海社区13655556666", unit="住建委 010-87654321", category="其他->15011112222", resolved="否")]
+    r = build_report(tickets(rows), Settings(), 2024, 8)
+    names = {g["name"] for key in ("by_community", "by_unit", "by_category") for g in r[key]}
+    assert names == {"恰海社区136****6666", "住建委 010****4321", "其他->150****2222"}
+    assert {r["escalations"][0][k] for k in ("community", "unit", "category")} == names
+    shown = build_report(tickets(rows), Settings().with_values({"privacy.mask_phones": False}), 2024, 8)
+    assert "恰海社区13655556666" in {g["name"] for g in shown["by_community"]}
 
 
 def test_the_excluded_figures_compare_with_the_previous_period_without_its_excluded_tickets():

@@ -19,7 +19,8 @@ from gaopin.periods import Period, period
 from gaopin.rules.outcomes import DOUBLE_NO, SINGLE_NO
 from gaopin.rules.persons import Links
 from gaopin.rules.prepare import problem_column
-from gaopin.schema import CITY, DISTRICT, label
+from gaopin.privacy import text_masker
+from gaopin.schema import CITY, DISTRICT, compact, label
 
 TOP_CATEGORIES = 10
 WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
@@ -138,7 +139,7 @@ def _heatmap(received: pd.Series) -> dict:
     return {"weekdays": list(WEEKDAYS), "hours": list(range(24)), "counts": cells.reshape(7, 24).tolist()}
 
 
-def _escalations(frame: pd.DataFrame, ind: pd.DataFrame, cur: np.ndarray) -> list[dict]:
+def _escalations(frame: pd.DataFrame, ind: pd.DataFrame, cur: np.ndarray, excluded: set[str]) -> list[dict]:
     double = ind["double_no"].to_numpy() == 1
     rows = cur & (double | (ind["single_no"].to_numpy() == 1))
     hit = frame.loc[rows, ["ticket_id", "community", "unit", "category", "received_at"]]
@@ -146,9 +147,34 @@ def _escalations(frame: pd.DataFrame, ind: pd.DataFrame, cur: np.ndarray) -> lis
     received = [t.isoformat() for t in hit["received_at"]]  # every row is dated: it is in the period
     texts = {c: hit[c].fillna("").tolist() for c in ("community", "unit", "category")}
     return [
-        {"ticket_id": t, "level": lv, "community": c, "unit": u, "category": k, "received_at": r}
+        {"ticket_id": t, "level": lv, "community": c, "unit": u, "category": k, "received_at": r, "excluded": t in excluded}
         for t, lv, c, u, k, r in zip(hit["ticket_id"].tolist(), hit["level"].tolist(), texts["community"], texts["unit"], texts["category"], received)
     ]
+
+
+def _other_streets(streets: pd.Series, street: str) -> dict[str, int]:
+    """Tickets naming another street than the report's (compared ignoring blanks and width), by
+    street, most first. A street's own export holds a few (dispatched to it from a neighbour);
+    a district's export, mostly other streets: either way the report says so."""
+    counts = streets.dropna().value_counts()
+    if not street or len(counts) == 0:
+        return {}
+    keys = pd.Series(counts.index, index=counts.index).map(compact)
+    other = counts[(keys != compact(street)).to_numpy() & (keys != "").to_numpy()]
+    return {str(name): int(n) for name, n in sorted(other.items(), key=lambda kv: (-kv[1], str(kv[0])))}
+
+
+def _mask_names(report: dict) -> None:
+    """Numbers typed into communities, units or categories masked in every name the report shows
+    (its page, workbook, charts and messages are all made from this dict)."""
+    masked = text_masker()
+    for key, groups in report.items():
+        if key.startswith("by_") and isinstance(groups, list):
+            for g in groups:
+                g["name"] = masked(g["name"]) if isinstance(g.get("name"), str) else g.get("name")
+    for e in report["escalations"]:
+        e["community"], e["unit"], e["category"] = masked(e["community"]), masked(e["unit"]), masked(e["category"])
+    report["street"] = masked(report["street"])
 
 
 def street_name(settings: Settings, frame: pd.DataFrame) -> str:
@@ -209,7 +235,7 @@ def build_report(
     report.update(_figures(ind, groups, in_p, in_prev, fields, weights))
     report["months"] = _trend(ind, frame["received_at"], fields, weights, year, month, start_day)
     report["heatmap"] = _heatmap(frame["received_at"][in_p])
-    report["escalations"] = _escalations(frame, ind, in_p)
+    report["escalations"] = _escalations(frame, ind, in_p, set(exclusions or ()))
     current_ids = set(frame["ticket_id"][in_p]) if exclusions else set()
     excluded = {tid for tid in (exclusions or {}) if tid in current_ids}
     report["excluded_tickets"] = sorted(excluded)
@@ -220,7 +246,10 @@ def build_report(
         without = _figures(ind, groups, in_p & keep, in_prev & keep, fields, weights)
         for key, value in without.items():
             report[f"{key}_excluded"] = value
-        note = f"本期有 {len(excluded)} 张工单被标记为不纳入考核；带“_excluded”的数字不含这些工单"
+        note = (
+            f"本期有 {len(excluded)} 张工单被标记为不纳入考核：另算了不含这些工单的成绩（网页和工作簿“汇总”表中"
+            "“不含不纳入考核工单”一行；各社区、单位、分类的见 --format json 中带 _excluded 的部分），单双否工单表中标出了它们"
+        )
         before = int((in_prev & ~keep).sum())
         if before:
             note += f"，与之比较的上一统计期数字也不含该期被标记的 {before} 张"
@@ -231,9 +260,15 @@ def build_report(
         report["notes"].append(f"{p.start.isoformat()} 至 {p.end.isoformat()} 没有工单。")
     if not in_prev.any():
         report["notes"].append(f"数据中没有上一统计期（{prev.start.isoformat()} 至 {prev.end.isoformat()}）的工单，不与上一统计期比较。")
+    other = _other_streets(frame["street"][in_p], report["street"])
+    if other:
+        shown = "、".join(f"{name} {n} 件" for name, n in list(other.items())[:3]) + ("等" if len(other) > 3 else "")
+        report["notes"].append(f"本期有 {sum(other.values())} 张工单的街道不是{report['street']}（{shown}），已一并计入本报告。")
     undated = int(frame["received_at"].isna().sum())
     if undated:
         report["notes"].append(f"{undated} 张工单的受理时间为空或无法识别，未计入任何月份。")
+    if settings.privacy.mask_phones:
+        _mask_names(report)
     report["rankings"] = [r for r in rankings if r["month"][:4] == str(year) and r["month"] <= p.label] if rankings else None
     report["ledger"] = ledger
     return report

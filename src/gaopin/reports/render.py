@@ -6,6 +6,7 @@ import base64
 import secrets
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from gaopin.io.write import Sheet, atomic_path, write_xlsx
@@ -151,14 +152,15 @@ def report_sheets(report: dict) -> list[Sheet]:
     if report.get("overall_excluded"):
         summary_rows.insert(1, {**report["overall_excluded"], "name": "全街道（不含不纳入考核工单）"})
     summary = _metric_sheet("汇总", summary_rows, f"{label} 汇总与月度趋势")
-    escalations = pd.DataFrame(report["escalations"], columns=["ticket_id", "level", "community", "unit", "category", "received_at"])
+    escalations = pd.DataFrame(report["escalations"], columns=["ticket_id", "level", "community", "unit", "category", "received_at", "excluded"])
     escalations["received_at"] = escalations["received_at"].str.replace("T", " ", regex=False)
+    escalations["excluded"] = np.where(escalations["excluded"].fillna(False).astype(bool), "不纳入考核", "")
     sheets = [
         summary,
         _metric_sheet("社区", report["by_community"], f"{label} 按社区"),
         _metric_sheet("承办单位", report["by_unit"], f"{label} 按承办单位"),
         _metric_sheet("分类", report["by_category"] + [g for g in report["by_category_lost"] if g["name"] not in {c["name"] for c in report["by_category"]}], f"{label} 按问题分类（受理量前十与失分前十）"),
-        Sheet("单双否工单", escalations, headers=["工单编号", "类别", "社区", "承办单位", "问题分类", "受理时间"], title=f"{label} 单否/双否工单"),
+        Sheet("单双否工单", escalations, headers=["工单编号", "类别", "社区", "承办单位", "问题分类", "受理时间", "考核"], title=f"{label} 单否/双否工单"),
     ]
     if report.get("ledger"):
         snapshot = ledger_sheets(report["ledger"], with_ticket_ids=False)
