@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import pytest
+
 
 def test_the_command_line_process_runs_without_the_cyclic_collector_and_freezes_at_exit():
     """`main` (the process's entry) leaves the collector off for the whole command; the app as
@@ -46,3 +48,45 @@ def test_a_reader_that_goes_away_ends_a_table_command_with_exit_0(tmp_path):
     assert "提早预警".encode() in first
     assert proc.returncode == 0, err.decode()
     assert err == b""
+
+
+def _main(monkeypatch, capsys, *args):
+    """`gaopin ARGS` through the process's entry, as staff run it (the app as tests call it
+    keeps the parser's own English messages)."""
+    from gaopin.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["gaopin", *args])
+    with pytest.raises(SystemExit) as done:
+        main()
+    out = capsys.readouterr()
+    return done.value.code, out.out, out.err.splitlines()
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["warn", "-f", "yaml", "x.csv"], ["错误：--format 的取值不对：“yaml”不是可选的取值（可选：text、json）", "提示：运行 gaopin warn -h 查看用法"]),
+        (["report", "--mnth", "8"], ["错误：gaopin report 没有 --mnth 这个选项", "提示：相近的选项：--month；运行 gaopin report -h 查看用法"]),
+        (["report", "--month", "八"], ["错误：--month 的取值不对：“八”不是整数", "提示：运行 gaopin report -h 查看用法"]),
+        (["report", "--month"], ["错误：--month 后面要写一个值", "提示：运行 gaopin -h 查看用法"]),
+        (["wran"], ["错误：没有 wran 这个命令", "提示：是不是 gaopin warn？运行 gaopin -h 查看全部命令"]),
+        (["ledger", "note"], ["错误：gaopin ledger note 缺少参数 entry_id", "提示：运行 gaopin ledger note -h 查看用法"]),
+        (["ledger", "note", "GP-2024-0001", "文字", "多余"], ["错误：多余的参数：多余", "提示：文件名或文字中有空格时，请用英文引号括起来；运行 gaopin ledger note -h 查看用法"]),
+    ],
+)
+def test_the_parsers_errors_are_one_chinese_line_with_a_hint(monkeypatch, capsys, tmp_path, args, said):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = _main(monkeypatch, capsys, *args)
+    assert (code, out, err) == (2, "", said)
+
+
+def test_the_entry_keeps_the_exit_codes_of_commands_help_and_version(monkeypatch, capsys, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = _main(monkeypatch, capsys, "--version")
+    assert code == 0 and out.startswith("gaopin ")
+    code, out, _ = _main(monkeypatch, capsys, "warn", "-h")
+    assert code == 0 and "--format" in out
+    code, _, err = _main(monkeypatch, capsys, "ledger", "--month", "8", "--db", str(tmp_path / "none.db"))
+    assert code == 6 and err[0].startswith("错误：工单库")
+    code, _, err = _main(monkeypatch, capsys)  # the commands listed, as before
+    assert code == 2

@@ -7,6 +7,7 @@ imported inside the commands that need them so that `gaopin --help` starts fast.
 from __future__ import annotations
 
 import gc
+import sys
 
 import typer
 
@@ -54,8 +55,30 @@ def main() -> None:
     # counting still frees what holds no cycle, and a command's few cycles go with the process.
     gc.disable()
     try:
-        app(prog_name="gaopin")
+        code = _run()
     finally:
         # Frozen, whatever is still alive is not walked at exit either (0.3 s of a 3.7 s `warn`
         # once). Outputs are closed by then; atexit handlers still run.
         gc.freeze()
+    sys.exit(code)
+
+
+def _run() -> int:
+    """The command's exit code; the parser's own errors told as gaopin tells every other error."""
+    from gaopin.cli.common import stderr
+    from gaopin.cli.usage import exit_code_of, is_usage_error, usage_lines
+
+    try:
+        code = app(prog_name="gaopin", standalone_mode=False)
+    except typer.Abort:  # a confirmation prompt answered with Ctrl-C or end of input
+        stderr("已取消。")
+        return 1
+    except typer.TyperException as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError" or not is_usage_error(exc):
+            exc.show()  # `gaopin` alone prints the commands, as before
+            return exit_code_of(exc)
+        message, hint = usage_lines(exc)
+        stderr(f"错误：{message}")
+        stderr(f"提示：{hint}")
+        return exit_code_of(exc)
+    return code if isinstance(code, int) else 0
