@@ -84,7 +84,10 @@ def test_an_unknown_outcome_is_not_resent_without_force(sample_report, tmp_path)
         assert len(server.messages) == 1
         forced = send_report(sample_report, settings, store, force=True)
     assert first.value.exit_code == ExitCode.UNKNOWN_OUTCOME
-    assert "2024-08 上次发送结果不确定，没有重发" in second.value.message and "--force" in second.value.hint
+    # the number `gaopin sends --confirm/--resend` takes, on the run that lost the answer and on the rerun
+    [number] = [r["id"] for r in send_records(store) if r["status"] == "unknown"]
+    assert f"（编号 {number}）" in first.value.message
+    assert f"编号 {number}（2024-08） 上次发送结果不确定，没有重发" in second.value.message and "--force" in second.value.hint
     assert [r.status for r in forced.results] == ["sent"]
     assert len(server.messages) == 2
     assert [s[3] for s in statuses(store)] == ["sent", "unknown"]

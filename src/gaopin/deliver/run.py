@@ -104,25 +104,29 @@ class ChannelResult:
         elif self.status == ALREADY_SENT:
             first = self.already_sent[0]
             out.append(f"{label}：{self.what} 已于 {first['finished_at']} 发送过，未重发（如需重发请加 --force）")
-        elif self.status in (FAILED, UNKNOWN):
-            out.append(f"{label}：{self.what} 发送失败：{self.error}" if self.status == FAILED else f"{label}：{self.what} 结果不确定：{self.error}")
+        elif self.status == FAILED:
+            out.append(f"{label}：{self.what} 发送失败：{self.error}")
+        elif self.status == UNKNOWN:
+            out.append(f"{label}：{self.what} 结果不确定：{self.error}（{_number(self.ids)}）")
         if self.unknown:
-            keys = _keys(self.unknown)
-            out.append(f"{label}：{keys} 上次发送结果不确定，没有重发（确认未收到后可加 --force 重发）")
+            out.append(f"{label}：{_numbered(self.unknown, channel=False)} 上次发送结果不确定，没有重发（确认未收到后可加 --force 重发）")
         if self.omitted:
             out.append(f"{label}：消息长度有限，另有 {self.omitted} 条只计数未列出")
         return out
 
 
-def _keys(records: list[dict]) -> str:
-    """Keys for people (a warning's key holds its address: masked like everything else)."""
-    return "、".join(content.safe(r["key"]) for r in records[:5]) + (f" 等 {len(records)} 项" if len(records) > 5 else "")
-
-
-def _numbered(records: list[dict]) -> str:
-    """Unsettled sends for people, with the number `gaopin sends --confirm/--resend` takes."""
-    text = "、".join(f"编号 {r['id']}（{CHANNEL_LABELS[r['channel']]} {content.safe(r['key'])}）" for r in records[:5])
+def _numbered(records: list[dict], channel: bool = True) -> str:
+    """Unsettled sends for people, with the number `gaopin sends --confirm/--resend` takes (a
+    warning's key holds its address: masked like everything else)."""
+    text = "、".join(
+        f"编号 {r['id']}（{CHANNEL_LABELS[r['channel']] + ' ' if channel else ''}{content.safe(r['key'])}）" for r in records[:5]
+    )
     return text + (f" 等 {len(records)} 项" if len(records) > 5 else "")
+
+
+def _number(ids: list[int]) -> str:
+    """The number of a message whose outcome just became unknown: any of its rows settles it whole."""
+    return f"编号 {ids[0]}" + (f"，同一消息共 {len(ids)} 项" if len(ids) > 1 else "") if ids else "编号见 gaopin sends"
 
 
 SETTLE_HINT = (
@@ -163,9 +167,9 @@ class Delivery:
         unknown = [r for r in attempts if r.status == UNKNOWN or r.unknown]
         failed = [r for r in attempts if r.status == FAILED]
         if unknown or self.unsettled:
-            parts = [f"{CHANNEL_LABELS[r.channel]}：{r.error}" for r in unknown if r.status == UNKNOWN]
+            parts = [f"{CHANNEL_LABELS[r.channel]}：{r.error}（{_number(r.ids)}）" for r in unknown if r.status == UNKNOWN]
             parts += [
-                f"{CHANNEL_LABELS[r.channel]}：{_keys(r.unknown)} 上次发送结果不确定，没有重发"
+                f"{CHANNEL_LABELS[r.channel]}：{_numbered(r.unknown, channel=False)} 上次发送结果不确定，没有重发"
                 for r in unknown
                 if r.unknown
             ]
