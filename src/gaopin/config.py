@@ -31,6 +31,10 @@ ENV_PREFIX = "GAOPIN_"
 ENV_CONFIG = "GAOPIN_CONFIG"
 ENV_DB = "GAOPIN_DB"
 ENV_SMTP_PASSWORD = "GAOPIN_SMTP_PASSWORD"
+# `warn --date D --email/--notify` also sends the warnings not yet sent that ended in the week
+# before D: one completed after D-1's noon run, or while the machine was off over a holiday,
+# still goes out (marked 补发); a first run on an old store sends one week, not a year.
+CATCH_UP_DAYS = 7
 
 
 def now_local() -> datetime:
@@ -190,6 +194,14 @@ class NotifySettings:
 
 
 @dataclass(frozen=True)
+class DeliverySettings:
+    catch_up_days: int = setting(
+        CATCH_UP_DAYS,
+        "warn --date D 发送（--email/--notify）时，还补发在 D 之前这么多天内结束、尚未发送的预警（注明“补发”）；0 为只发 D 当天结束的",
+    )
+
+
+@dataclass(frozen=True)
 class LogSettings:
     file: str = setting("", "日志文件；留空时写到用户日志目录下的 gaopin.log")
     max_bytes: int = setting(1_000_000, "日志文件达到多少字节后轮换")
@@ -234,6 +246,7 @@ class Settings:
     report: ReportSettings = section(ReportSettings, "月度报告")
     mail: MailSettings = section(MailSettings, "邮件发送")
     notify: NotifySettings = section(NotifySettings, "群机器人通知")
+    delivery: DeliverySettings = section(DeliverySettings, "定时发送")
     log: LogSettings = section(LogSettings, "日志")
     privacy: PrivacySettings = section(PrivacySettings, "隐私")
     limits: LimitSettings = section(LimitSettings, "输入文件安全上限")
@@ -377,6 +390,8 @@ def _validate(obj: Any, prefix: str) -> None:
 
     if isinstance(obj, RulesSettings) and obj.category_level not in (0, 1, 2, 3):
         fail("category_level", f"应为 0、1、2 或 3，实际是 {obj.category_level}")
+    if isinstance(obj, DeliverySettings) and obj.catch_up_days < 0:
+        fail("catch_up_days", f"不能为负数，实际是 {obj.catch_up_days}")
     if isinstance(obj, PeriodSettings) and not 1 <= obj.start_day <= 28:
         fail("start_day", f"应在 1 到 28 之间，实际是 {obj.start_day}")
     if isinstance(obj, LoadSettings):

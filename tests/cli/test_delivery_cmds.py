@@ -242,16 +242,16 @@ def test_an_unknown_robot_post_exits_9_on_later_days_until_settled_and_resend_se
         robot.drop = True  # the post arrives, the answer never comes
         first = gaopin([*WARN, str(export), "--notify"], config, tmp_path / "g.db")
         robot.drop = False
-        later = gaopin(["warn", "--date", "2024-08-10", str(export), "--notify"], config, tmp_path / "g.db")
+        later = gaopin(["warn", "--date", "2024-08-20", str(export), "--notify"], config, tmp_path / "g.db")
         sends = json.loads(gaopin(["sends", "-f", "json"], config, tmp_path / "g.db").stdout)
         number = sends[0]["id"]
         wrong = gaopin(["sends", "--confirm", "999"], config, tmp_path / "g.db")
         marked = gaopin(["sends", "--resend", str(number)], config, tmp_path / "g.db")
-        resent = gaopin(["warn", "--date", "2024-08-11", str(export), "--notify"], config, tmp_path / "g.db")
-        after = gaopin(["warn", "--date", "2024-08-12", str(export), "--notify"], config, tmp_path / "g.db")
+        resent = gaopin(["warn", "--date", "2024-08-21", str(export), "--notify"], config, tmp_path / "g.db")
+        after = gaopin(["warn", "--date", "2024-08-22", str(export), "--notify"], config, tmp_path / "g.db")
     assert (first.exit_code, later.exit_code) == (9, 9)
     assert f"（编号 {sends[-1]['id']}，同一消息共 3 项）" in first.stderr  # the run that lost the answer names it too
-    # the escalations are in this day's list too; the warning of 08-03 is not, and is named all the same
+    # the escalations are in this day's list too; the warning of 08-03 is not (beyond the catch-up days), and is named all the same
     assert f"另有 1 项以前的发送结果不确定，尚未确认：编号 {sends[-1]['id']}（群机器人 point_day|恰海小区3号楼" in later.stderr
     assert "gaopin sends --confirm 编号" in later.stderr and "gaopin sends --resend 编号" in later.stderr
     assert wrong.exit_code == 6 and "编号 999：没有这条发送记录" in wrong.stderr

@@ -525,29 +525,33 @@ class ReportDelivery:
 
 
 def warning_items(report: WarnReport) -> list[Item]:
-    warnings = [Item(WARNING, w.id, (w.start.isoformat(), w.end.isoformat())) for w in report.warnings]
+    """What a run may send: the day's warnings and those of the catch-up days before it not yet
+    sent (`report.earlier`), and every escalation; the sends record keeps each to once."""
+    warnings = [Item(WARNING, w.id, (w.start.isoformat(), w.end.isoformat())) for w in report.earlier + report.warnings]
     return warnings + [Item(ESCALATION, e.ticket_id) for e in report.escalations]
 
 
 def subset(report: WarnReport, items: list[Item]) -> WarnReport:
+    """The report's warnings (the catch-up days' first) and escalations among `items`."""
     wanted = set(items)
     return WarnReport(
-        [w for w in report.warnings if Item(WARNING, w.id) in wanted],
+        [w for w in report.earlier + report.warnings if Item(WARNING, w.id) in wanted],
         [e for e in report.escalations if Item(ESCALATION, e.ticket_id) in wanted],
         list(report.notes),
         report.center_head,
     )
 
 
-def _what(part: WarnReport) -> str:
-    return f"{len(part.warnings)} 条预警、{len(part.escalations)} 件提级办理"
+def _what(part: WarnReport, late_before: date | None) -> str:
+    late = content.late_count(part, late_before)
+    return f"{len(part.warnings)} 条预警" + (f"（其中补发 {late} 条）" if late else "") + f"、{len(part.escalations)} 件提级办理"
 
 
 def warn_attachment_name(day: date) -> str:
     return f"warnings-{day.isoformat()}.xlsx"
 
 
-def warn_email(part: WarnReport, street: str, day: date, settings: Settings, now: datetime):
+def warn_email(part: WarnReport, street: str, day: date, settings: Settings, now: datetime, late_before: date | None = None):
     from gaopin.reports.warnings import write_warn_report
 
     masked = content.masked_copy(part)
@@ -555,8 +559,8 @@ def warn_email(part: WarnReport, street: str, day: date, settings: Settings, now
     with tempfile.TemporaryDirectory(prefix="gaopin-") as tmp:
         path = write_warn_report(masked, Path(tmp) / attachment)
         xlsx = path.read_bytes()
-    text = content.warn_text(part, street, day, attachment)
-    html = content.warn_html(part, street, day, attachment)
+    text = content.warn_text(part, street, day, attachment, late_before)
+    html = content.warn_html(part, street, day, attachment, late_before)
     return mail.compose(settings.mail, content.warn_subject(street, day), text, html, now, attachment=(attachment, xlsx))
 
 
@@ -571,9 +575,11 @@ def deliver_warnings(
     clock: Clock = wall_clock,
     progress: Callable[[str], None] | None = None,
 ) -> Delivery:
-    """Send the warnings and escalations not yet sent on each channel. Call with the lock held."""
+    """Send the warnings and escalations not yet sent on each channel (with `report.earlier`,
+    those of the catch-up days before `day` too, marked 补发). Call with the lock held."""
     settings = channels.settings
     items = warning_items(report)
+    late_before = day if report.earlier else None  # only a `--date` run has catch-up days
     folder = Path(dry_run_dir) if dry_run_dir else Path.cwd()
     with _send_log(store_path, channels.dry_run) as log_:
         interrupted = _settle(log_, channels.dry_run, clock)
@@ -584,14 +590,14 @@ def deliver_warnings(
         for channel in channels.names:
             plan = _plan(log_, channel, items, force, attempted[channel])
             part = subset(report, plan.send)
-            what = _what(part)
+            what = _what(part, late_before)
             out = None
             if plan.send:
                 if channel == EMAIL:
-                    out = Outgoing(channel, plan, what, warn_email(part, street, day, settings, clock()))
+                    out = Outgoing(channel, plan, what, warn_email(part, street, day, settings, clock(), late_before))
                     names[channel] = folder / f"warn-{day.isoformat()}.eml"
                 else:
-                    title, header, lines = content.warn_markdown(part, street, day, settings.notify.format)
+                    title, header, lines = content.warn_markdown(part, street, day, settings.notify.format, late_before)
                     payload, omitted = _robot_payload(settings, title, header, lines)
                     out = Outgoing(channel, plan, what, payload, title, omitted)
                     names[channel] = folder / f"warn-{day.isoformat()}.{settings.notify.format}.json"
@@ -641,7 +647,10 @@ def warn_and_deliver(
 
     prepared = prepare_channels(settings, channels, dry_run, environ)
     result, links = tickets_from(files, db, settings, fields=WARN_FIELDS, progress=progress)
-    report = warn(result, settings, on=on, since=since, links=links, show_phones=show_phones, progress=progress)
+    # --date D also catches up on the days before it: a warning completed after the previous
+    # day's run, or while no run happened, is sent now (once; marked 补发).
+    earlier_days = settings.delivery.catch_up_days if on is not None else 0
+    report = warn(result, settings, on=on, since=since, links=links, show_phones=show_phones, progress=progress, earlier_days=earlier_days)
     street = street_name(settings, result.frame)
     day = on or clock().astimezone(TIMEZONE).date()
     store_path = db_path(db, settings)
