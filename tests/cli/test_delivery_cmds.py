@@ -98,6 +98,34 @@ def test_warn_notify_posts_new_warnings_once_and_json_keeps_the_library_shape(tm
     assert [c["status"] for c in delivery["channels"]] == ["nothing_new"]
 
 
+def test_a_period_without_tickets_is_neither_sent_nor_recorded_and_the_real_report_goes_out_later(tmp_path, export, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    db = tmp_path / "g.db"
+    september = ["report", "--last", "--today", "2024-10-01"]  # the 1 Oct run, before September's export is imported
+    with smtp_server() as server, Robot() as robot:
+        config = write_config(tmp_path / "gaopin.toml", server.port, robot.url)
+        assert gaopin(["import", str(export)], config, db).exit_code == 0  # August only
+        empty = gaopin([*september, "--email", "--notify"], config, db)
+        dry = gaopin([*september, "--email", "--dry-run"], config, db)
+        from_files = gaopin([*september, str(export), "--email"], config, db)
+        sends = gaopin(["sends", "-f", "json"], config, db)
+        assert not (tmp_path / "reports" / "2024-09").exists() and server.messages == [] and robot.posts == []
+        (tmp_path / "sep").mkdir()
+        later = tiny_export(tmp_path / "sep", [[f"S{i}", f"2024-09-0{i} 10:00", "某人", "13800000000", "新村街道", "恰海社区", "恰海小区1号楼", "城市管理->动物->流浪猫", "猫", "是", "解决", "满意", "恰海社区"] for i in (1, 2)])
+        assert gaopin(["import", str(later)], config, db).exit_code == 0
+        real = gaopin([*september, "--email", "--notify"], config, db)
+    assert (empty.exit_code, empty.stdout) == (6, "")
+    assert empty.stderr.splitlines() == [
+        "错误：2024-09 考核周期（2024-09-01 至 2024-09-30）没有工单，报告没有生成、没有发送，也没有记录",
+        "提示：这个周期的导出可能还没有导入：先用 gaopin import 导入，再运行本命令（导入后照常发送）",
+    ]
+    assert dry.exit_code == 6 and "没有工单，正式运行也不会发送" in dry.stderr
+    assert from_files.exit_code == 5 and "请检查给出的导出文件是不是这个周期的" in from_files.stderr
+    assert json.loads(sends.stdout) == []
+    assert real.exit_code == 0, real.stderr
+    assert len(server.messages) == 1 and len(robot.posts) == 1 and "受理 2 件" in robot.posts[0].body["markdown"]["content"]
+
+
 def test_dry_run_writes_files_and_needs_a_channel(tmp_path, export):
     config = write_config(tmp_path / "gaopin.toml", 25, "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=K")
     out = tmp_path / "dry"

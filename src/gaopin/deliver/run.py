@@ -22,6 +22,7 @@ recorded or sent.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
 import ssl
@@ -50,7 +51,7 @@ from gaopin.deliver.sends import (
     SendRecord,
     Stored,
 )
-from gaopin.errors import DeliveryError, GaopinError, StoreError, UnknownOutcomeError, UsageError
+from gaopin.errors import DeliveryError, GaopinError, InputError, StoreError, UnknownOutcomeError, UsageError
 from gaopin.rules.warn import WarnReport
 
 CHANNELS = (EMAIL, NOTIFY)
@@ -475,6 +476,19 @@ def report_email(report: dict, files: dict[str, str], settings: Settings, now: d
     return mail.compose(m, content.report_subject(report), text, html, now, images=charts, attachment=(attachment, xlsx))
 
 
+def refuse_empty(report: dict, from_files: bool, dry_run: bool = False) -> None:
+    """A period without tickets is not reported: its export has not been imported yet, and a
+    report "受理 0 件" sent and recorded would stand in for the real one."""
+    if report["overall"]["tickets"]:
+        return
+    p = report["period"]
+    what = f"{p['label']} 考核周期（{p['start']} 至 {p['end']}）没有工单"
+    what += "，正式运行也不会发送" if dry_run else "，报告没有生成、没有发送，也没有记录"
+    if from_files:
+        raise InputError(what, "请检查给出的导出文件是不是这个周期的")
+    raise StoreError(what, "这个周期的导出可能还没有导入：先用 gaopin import 导入，再运行本命令（导入后照常发送）")
+
+
 def report_and_deliver(
     settings: Settings,
     month: int,
@@ -501,8 +515,9 @@ def report_and_deliver(
     settings = for_delivery(settings)
     prepared = prepare_channels(settings, channels, dry_run, environ)
     store_path = db_path(db, settings)
+    check = functools.partial(refuse_empty, from_files=bool(files), dry_run=dry_run)
     with delivery_lock(store_path, lock_timeout):
-        report = run_report(settings, month, year, files, db, today, out_dir=out_dir, progress=progress)
+        report = run_report(settings, month, year, files, db, today, out_dir=out_dir, progress=progress, check=check)
         delivery = deliver_report(report, report["files"], prepared, store_path, force, dry_run_dir, clock, progress)
     for line in delivery.lines():
         log.info("%s", line)

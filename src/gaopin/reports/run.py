@@ -456,11 +456,16 @@ def run_report(
     today: date,
     out_dir: Path | None = None,
     progress: Callable[[str], None] | None = None,
+    check: Callable[[dict], None] | None = None,
 ) -> dict:
+    """Make the month's report and write its folder; `check` may refuse the made report (by
+    raising) before anything is written."""
     if out_dir is not None:
         report_folder(out_dir)  # a folder the report may not replace is refused before any work
     with chart_process(settings) as charts_in:
         report = make_report(settings, month, year, files, db, today, progress, after_read=charts_in.start)
+        if check is not None:
+            check(report)
         target = out_dir or default_out_dir(settings, report["period"]["label"])
         with collector_paused():
             report["files"] = write_report(report, target, settings, progress, charts_in)
