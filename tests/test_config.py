@@ -142,6 +142,10 @@ def test_ill_typed_value_is_named(tmp_path, text, named):
         ('[load]\ndate_format = "%m/%d/%Q"\n', "load.date_format"),
         ('[load]\ndate_format = "%Y-%m-%d %"\n', "load.date_format"),
         ("[delivery]\ncatch_up_days = -1\n", "delivery.catch_up_days"),
+        ("[mail]\ntimeout = 0\n", "mail.timeout"),
+        ("[notify]\ntimeout = -1\n", "notify.timeout"),
+        ("[notify]\ntimeout = nan\n", "notify.timeout"),
+        ("[mail]\ntimeout = 1e9\n", "mail.timeout"),
     ],
 )
 def test_out_of_range_value_is_named(tmp_path, text, named):

@@ -35,6 +35,8 @@ ENV_SMTP_PASSWORD = "GAOPIN_SMTP_PASSWORD"
 # before D: one completed after D-1's noon run, or while the machine was off over a holiday,
 # still goes out (marked 补发); a first run on an old store sends one week, not a year.
 CATCH_UP_DAYS = 7
+# The longest [mail]/[notify] timeout (seconds): a run waiting longer for one answer is stuck.
+MAX_TIMEOUT = 3600
 
 
 def now_local() -> datetime:
@@ -182,7 +184,7 @@ class MailSettings:
     to: list[str] = setting([], "收件人列表")
     cc: list[str] = setting([], "抄送列表")
     cafile: str = setting("", "私有 CA 证书文件（PEM）；留空时用系统证书")
-    timeout: float = setting(30.0, "连接超时（秒）")
+    timeout: float = setting(30.0, "连接超时（秒，大于 0、至多 3600）")
 
 
 @dataclass(frozen=True)
@@ -190,7 +192,7 @@ class NotifySettings:
     webhook: str = setting("", "群机器人 webhook 地址")
     format: str = setting("wecom", "机器人类型：wecom（企业微信）或 dingtalk（钉钉）", choices=["wecom", "dingtalk"])
     secret: str = setting("", "钉钉机器人加签密钥（可选）；也可用环境变量 GAOPIN_NOTIFY__SECRET")
-    timeout: float = setting(15.0, "请求超时（秒）")
+    timeout: float = setting(15.0, "请求超时（秒，大于 0、至多 3600）")
 
 
 @dataclass(frozen=True)
@@ -390,6 +392,13 @@ def _validate(obj: Any, prefix: str) -> None:
 
     if isinstance(obj, RulesSettings) and obj.category_level not in (0, 1, 2, 3):
         fail("category_level", f"应为 0、1、2 或 3，实际是 {obj.category_level}")
+    if isinstance(obj, (MailSettings, NotifySettings)) and not (math.isfinite(obj.timeout) and 0 < obj.timeout <= MAX_TIMEOUT):
+        # 0 would make the socket non-blocking, a negative one is refused by it: both only fail
+        # while sending, after the send was recorded.
+        raise ConfigError(
+            f"配置项 {prefix}timeout 应在 0 到 {MAX_TIMEOUT} 秒之间（不含 0），实际是 {obj.timeout:g}",
+            f"请修改 gaopin.toml（或环境变量 GAOPIN_{prefix.upper().replace('.', '__')}TIMEOUT），例如 timeout = 30",
+        )
     if isinstance(obj, DeliverySettings) and obj.catch_up_days < 0:
         fail("catch_up_days", f"不能为负数，实际是 {obj.catch_up_days}")
     if isinstance(obj, PeriodSettings) and not 1 <= obj.start_day <= 28:

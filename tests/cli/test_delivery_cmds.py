@@ -165,6 +165,19 @@ def test_a_missing_mail_setting_is_a_config_error(tmp_path, export):
     assert result.exit_code == 4 and "没有配置邮件服务器 [mail] host" in result.stderr
 
 
+@pytest.mark.parametrize("variable", ["GAOPIN_MAIL__TIMEOUT", "GAOPIN_NOTIFY__TIMEOUT"])
+@pytest.mark.parametrize("value", ["0", "-1"])
+def test_a_timeout_of_zero_or_less_is_a_config_error_and_nothing_is_recorded_or_sent(tmp_path, export, variable, value):
+    with smtp_server() as server, Robot() as robot:
+        config = write_config(tmp_path / "gaopin.toml", server.port, robot.url)
+        result = gaopin([*WARN, str(export), "--email", "--notify"], config, tmp_path / "g.db", env={variable: value})
+        after = gaopin([*WARN, str(export), "--email", "--notify"], config, tmp_path / "g.db")
+    setting = variable.removeprefix("GAOPIN_").replace("__", ".").lower()
+    assert result.exit_code == 4 and f"错误：配置项 {setting} 应在 0 到 3600 秒之间" in result.stderr and "提示：" in result.stderr
+    assert after.exit_code == 0  # nothing was left pending: the next run sends as usual
+    assert len(server.messages) == 1 and len(robot.posts) == 1
+
+
 def test_a_config_error_is_logged_in_the_default_log(tmp_path, export):
     config = tmp_path / "gaopin.toml"
     config.write_text("[mail]\nsecurity = \"tls\"\n", encoding="utf-8")

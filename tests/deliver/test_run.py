@@ -106,6 +106,21 @@ def test_a_run_killed_while_sending_leaves_an_unknown_outcome(sample_report, tmp
     assert record["status"] == "unknown" and "中断" in record["detail"]
 
 
+def test_a_defect_while_sending_leaves_no_send_pending(tmp_path, monkeypatch):
+    from gaopin.deliver import mail
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a defect")
+
+    monkeypatch.setattr(mail, "send", broken)
+    with smtp_server() as server:
+        with pytest.raises(RuntimeError):
+            warn_and_deliver(delivery_settings(server.port), [tiny_export(tmp_path)], str(tmp_path / "g.db"), ["email"], on=DAY, clock=CLOCK, environ={})
+    records = send_records(tmp_path / "g.db")
+    assert {r["status"] for r in records} == {"unknown"}  # said at once, not left for the next run to call "interrupted"
+    assert all("内部错误（RuntimeError）" in r["detail"] for r in records)
+
+
 # --- two runs at once -----------------------------------------------------------------------
 
 

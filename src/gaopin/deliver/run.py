@@ -331,6 +331,12 @@ def _attempt(channel: str, message: object, what: str, log_: SendLog, result: Ch
         result.status, result.error, result.hint = UNKNOWN, exc.message, exc.hint
         log.error("%s of %s: outcome unknown, not resent without --force: %s", channel, what, exc)
         return
+    except Exception as exc:
+        # A defect while sending (what fails before the hand-off is a DeliveryError): whether the
+        # message left is not known. Said so at once, not left `pending` for the next run to
+        # report as a killed run; the run ends with the internal error.
+        log_.finish(ids, UNKNOWN, clock(), detail=f"发送时出现内部错误（{type(exc).__name__}），无法确定是否已送达")
+        raise
     log_.finish(ids, SENT, clock(), message_id=message_id)
     result.status, result.message_id = DONE, message_id
     log.info("%s: sent %s (%d item(s)), id %s", channel, what, len(ids), message_id)
