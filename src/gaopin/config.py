@@ -167,7 +167,9 @@ class PeriodSettings:
 class ReportSettings:
     street: str = setting("", "街道名称（报告标题、邮件主题）；留空时取数据中最常见的街乡镇")
     rankings: str = setting("", "区里公布的排名 CSV（列：月份, 接诉量排名, 综合成绩排名, 市直派成绩）")
-    out_dir: str = setting("reports", "报告输出目录，实际输出到其下的 YYYY-MM/")
+    out_dir: str = setting(
+        "", "报告输出目录，实际输出到其下的 YYYY-MM/；相对路径相对于配置文件所在的文件夹；留空时为当前文件夹下的 reports/"
+    )
     font: str = setting("", "图表用的中文字体文件（.otf/.ttf）；留空时用随包安装的思源黑体（Noto Sans SC）")
 
 

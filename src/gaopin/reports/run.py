@@ -42,8 +42,15 @@ REPORT_FILES = (HTML_NAME, XLSX_NAME, *(f"{name}.png" for name in CHART_NAMES))
 REPORT_EXTRAS = ("report-????-??.eml", "report-????-??.*.json", f"~${XLSX_NAME}", f".~lock.{XLSX_NAME}#", "Thumbs.db", "desktop.ini", ".DS_Store")
 
 
+# Without [report] out_dir (or --out): reports/YYYY-MM/ in the current folder.
+DEFAULT_OUT_DIR = "reports"
+
+
 def default_out_dir(settings: Settings, label: str) -> Path:
-    return Path(settings.report.out_dir).expanduser() / label
+    """Where a report goes without --out: [report] out_dir, which like every path in the file is
+    relative to the file's folder (a cron run's current folder is home, or /), else reports/ here."""
+    base = settings.resolve_path(settings.report.out_dir) if settings.report.out_dir else Path(DEFAULT_OUT_DIR)
+    return base / label
 
 
 def _replaceable(entry: os.DirEntry) -> bool:
