@@ -126,6 +126,14 @@ def test_a_period_without_tickets_is_neither_sent_nor_recorded_and_the_real_repo
     assert len(server.messages) == 1 and len(robot.posts) == 1 and "受理 2 件" in robot.posts[0].body["markdown"]["content"]
 
 
+def test_a_report_run_on_a_store_that_does_not_exist_leaves_no_folder_or_lock_behind(tmp_path):
+    config = write_config(tmp_path / "gaopin.toml", 25)
+    missing = tmp_path / "nostore" / "x.db"
+    result = gaopin(["report", "--last", "--email"], config, missing)
+    assert result.exit_code == 6 and f"工单库 {missing} 也不存在" in result.stderr
+    assert not missing.parent.exists()
+
+
 def test_dry_run_writes_files_and_needs_a_channel(tmp_path, export):
     config = write_config(tmp_path / "gaopin.toml", 25, "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=K")
     out = tmp_path / "dry"
@@ -295,7 +303,7 @@ def test_an_unknown_robot_post_exits_9_on_later_days_until_settled_and_resend_se
     # the escalations are in this day's list too; the warning of 08-03 is not (beyond the catch-up days), and is named all the same
     assert f"另有 1 项以前的发送结果不确定，尚未确认：编号 {sends[-1]['id']}（群机器人 point_day|恰海小区3号楼" in later.stderr
     assert "gaopin sends --confirm 编号" in later.stderr and "gaopin sends --resend 编号" in later.stderr
-    assert wrong.exit_code == 6 and "编号 999：没有这条发送记录" in wrong.stderr
+    assert wrong.exit_code == 2 and "编号 999：没有这条发送记录" in wrong.stderr and "gaopin sends 列出发送记录" in wrong.stderr
     assert marked.exit_code == 0 and marked.stdout.count("已确认没有收到，下次运行时重发") == 3
     assert (resent.exit_code, resent.stderr, after.exit_code) == (0, "", 0)
     assert len(robot.posts) == 2 and robot.posts[1].body == robot.posts[0].body  # resent as it was

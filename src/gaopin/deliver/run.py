@@ -516,11 +516,13 @@ def report_and_deliver(
 
     Raises after all channels had their turn: UnknownOutcomeError, then DeliveryError."""
     from gaopin.reports.run import run_report
-    from gaopin.store.store import db_path
+    from gaopin.store.store import db_path, require_store
 
     settings = for_delivery(settings)
     prepared = prepare_channels(settings, channels, dry_run, environ)
     store_path = db_path(db, settings)
+    if not files:
+        require_store(store_path)  # before the lock, which would leave a folder and a lock file behind
     check = functools.partial(refuse_empty, from_files=bool(files), dry_run=dry_run)
     with delivery_lock(store_path, lock_timeout):
         report = run_report(settings, month, year, files, db, today, out_dir=out_dir, progress=progress, check=check)
