@@ -262,6 +262,26 @@ def test_a_run_killed_while_sending_is_not_resent_without_force(tmp_path, export
     assert len(server.messages) == 1
 
 
+@pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
+@pytest.mark.parametrize("name, code, said, logged", [("SIGINT", 130, "已中断", "Ctrl-C"), ("SIGTERM", 143, "已终止", "SIGTERM")])
+def test_a_run_stopped_while_sending_exits_130_or_143_logs_it_and_is_not_resent(tmp_path, export, name, code, said, logged):
+    import signal
+
+    hold = threading.Event()
+    mailbox = Mailbox(hold=hold)
+    with smtp_server(mailbox=mailbox) as server:
+        config = write_config(tmp_path / "gaopin.toml", server.port)
+        victim = spawn([*WARN, str(export), "--email"], config, tmp_path / "g.db")
+        assert mailbox.entered.wait(30)
+        victim.send_signal(getattr(signal, name))  # a timeout's SIGTERM, or Ctrl-C, while the server holds the message
+        out, err = victim.communicate(timeout=30)
+        hold.set()
+        after = gaopin([*WARN, str(export), "--email"], config, tmp_path / "g.db")
+    assert victim.returncode == code and said in err and "Traceback" not in err
+    assert f"gaopin warn interrupted ({logged}), exit {code}" in (tmp_path / "gaopin.log").read_text(encoding="utf-8")
+    assert after.exit_code == 9 and "编号" in after.stderr  # the send may have arrived: not resent blindly
+
+
 def test_cron_bare_environment_and_another_time_zone(tmp_path, export):
     config = write_config(tmp_path / "gaopin.toml", 25, "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=K")
     env = python_env(TZ="America/New_York", GAOPIN_CONFIG=str(config), GAOPIN_DB=str(tmp_path / "g.db"))
