@@ -268,6 +268,9 @@ def test_a_failed_send_is_resent_as_it_was_by_the_next_days_run(tmp_path):
     later = tmp_path / "later"
     later.mkdir()
     export = tiny_export(later, AUG5)
+    dry = warn_and_deliver(settings, [export], str(store), ["email"], on=date(2024, 8, 5), dry_run=True, dry_run_dir=tmp_path / "dry", clock=CLOCK, environ={})
+    assert dry.delivery.lines()[0] == "邮件：演练，正式运行时会先按原样重发上次发送失败的 【新村街道】接诉即办提早预警（2024-08-03）：1 条预警、2 件提级办理，没有发送"
+    assert [r.sent for r in dry.delivery.results] == [["point_day|桥一小区6号楼|城市管理->噪声扰民->生活噪声|2024-08-05"]]  # as the real run below
     with smtp_server(port) as server:
         next_day = warn_and_deliver(settings, [export], str(store), ["email"], on=date(2024, 8, 5), clock=CLOCK, environ={})
         again = warn_and_deliver(settings, [export], str(store), ["email"], on=date(2024, 8, 5), clock=CLOCK, environ={})

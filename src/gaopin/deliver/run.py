@@ -98,6 +98,8 @@ class ChannelResult:
         out = []
         if self.status == DONE:
             out.append(f"{label}：已发送 {self.what}" + (f"（Message-ID {self.message_id}）" if self.channel == EMAIL else ""))
+        elif self.status == DRY_RUN and self.file is None:  # a failed message the real run resends first
+            out.append(f"{label}：演练，正式运行时会先按原样重发{self.what}，没有发送")
         elif self.status == DRY_RUN:
             out.append(f"{label}：演练，{self.what} 已写入 {self.file}，没有发送")
         elif self.status == NOTHING_NEW:
@@ -346,16 +348,21 @@ def _resend_failed(
     log_: SendLog | None, channels: Channels, items: list[Item], clock: Clock, progress: Callable[[str], None] | None
 ) -> tuple[list[ChannelResult], dict[str, set[Item]]]:
     """Resend, as they were, the kept messages of earlier runs that failed and carry something
-    `items` do not stand for (what they stand for, this run sends itself). Once per run.
+    `items` do not stand for (what they stand for, this run sends itself). Once per run; a dry
+    run only says which it would resend.
 
     The results, and per channel the items attempted (left out of this run's own message)."""
     attempted: dict[str, set[Item]] = {c: set() for c in channels.names}
     results: list[ChannelResult] = []
-    if log_ is None or channels.dry_run:
+    if log_ is None:
         return results, attempted
     for channel in channels.names:
         for stored in log_.stale_failed(channel, items):
-            results.append(_resend(stored, log_, channels, clock, progress))
+            if channels.dry_run:  # said, not sent: the real run would send it before its own message
+                what = f"上次发送失败的 {stored.what}"
+                results.append(ChannelResult(channel=stored.channel, status=DRY_RUN, what=what, sent=[i.key for i in stored.items]))
+            else:
+                results.append(_resend(stored, log_, channels, clock, progress))
             attempted[channel].update(stored.items)
     return results, attempted
 
