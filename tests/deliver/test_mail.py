@@ -185,6 +185,7 @@ def test_a_password_file_others_can_read_is_refused(tmp_path):
         ({"to": []}, "没有配置收件人"),
         ({"from": ""}, "没有配置发件人"),
         ({"to": ["not an address"]}, "不是有效的邮件地址"),
+        ({"to": ["张三@example.gov.cn"]}, "不是有效的邮件地址"),
         ({"host": ""}, "没有配置邮件服务器"),
         ({"host": "smtp..example.com"}, "不是有效的服务器名"),
     ],

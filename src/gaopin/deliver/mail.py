@@ -46,7 +46,8 @@ log = logging.getLogger(__name__)
 
 
 def _address_ok(addr: str) -> bool:
-    return bool(re.fullmatch(r"[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\"]+", addr))
+    # ASCII only: MAIL FROM/RCPT TO with another character fail while sending (SMTPUTF8 is rare).
+    return addr.isascii() and bool(re.fullmatch(r"[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\"]+", addr))
 
 
 def check_settings(mail: MailSettings, need_server: bool = True) -> None:
