@@ -146,6 +146,11 @@ def test_ill_typed_value_is_named(tmp_path, text, named):
         ("[log]\nmax_bytes = 0\n", "log.max_bytes"),
         ("[log]\nbackups = -1\n", "log.backups"),
         ("[mail]\nport = 0\n", "mail.port"),
+        ("[delivery]\ncatch_up_days = -1\n", "delivery.catch_up_days"),
+        ("[mail]\ntimeout = 0\n", "mail.timeout"),
+        ("[notify]\ntimeout = -1\n", "notify.timeout"),
+        ("[notify]\ntimeout = nan\n", "notify.timeout"),
+        ("[mail]\ntimeout = 1e9\n", "mail.timeout"),
     ],
 )
 def test_out_of_range_value_is_named(tmp_path, text, named):
@@ -200,6 +205,13 @@ def test_env_override_is_typed_and_beats_the_file(tmp_path):
     s = load_settings(cfg, environ={"GAOPIN_RULES__POINT_DAY__MIN_TICKETS": "4"})
     assert s.rules.point_day.min_tickets == 4
     assert isinstance(s.rules.point_day.min_tickets, int)
+
+
+def test_catch_up_days_default_and_environment(tmp_path):
+    from gaopin.config import CATCH_UP_DAYS
+
+    assert Settings().delivery.catch_up_days == CATCH_UP_DAYS == 7
+    assert load_settings(environ={"GAOPIN_DELIVERY__CATCH_UP_DAYS": "0"}).delivery.catch_up_days == 0
 
 
 def test_env_overrides_shape():

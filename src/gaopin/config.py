@@ -33,6 +33,12 @@ ENV_DB = "GAOPIN_DB"
 # Settings that name a file or folder.
 PATH_SETTINGS = ("store.path", "log.file", "report.out_dir", "report.rankings", "report.font", "mail.password_file", "mail.cafile")
 ENV_SMTP_PASSWORD = "GAOPIN_SMTP_PASSWORD"
+# `warn --date D --email/--notify` also sends the warnings not yet sent that ended in the week
+# before D: one completed after D-1's noon run, or while the machine was off over a holiday,
+# still goes out (marked 补发); a first run on an old store sends one week, not a year.
+CATCH_UP_DAYS = 7
+# The longest [mail]/[notify] timeout (seconds): a run waiting longer for one answer is stuck.
+MAX_TIMEOUT = 3600
 
 
 def now_local() -> datetime:
@@ -163,7 +169,9 @@ class PeriodSettings:
 class ReportSettings:
     street: str = setting("", "街道名称（报告标题、邮件主题）；留空时取数据中最常见的街乡镇")
     rankings: str = setting("", "区里公布的排名 CSV（列：月份, 接诉量排名, 综合成绩排名, 市直派成绩）")
-    out_dir: str = setting("reports", "报告输出目录，实际输出到其下的 YYYY-MM/")
+    out_dir: str = setting(
+        "", "报告输出目录，实际输出到其下的 YYYY-MM/；相对路径相对于配置文件所在的文件夹；留空时为当前文件夹下的 reports/"
+    )
     font: str = setting("", "图表用的中文字体文件（.otf/.ttf）；留空时用随包安装的思源黑体（Noto Sans SC）")
 
 
@@ -180,7 +188,7 @@ class MailSettings:
     to: list[str] = setting([], "收件人列表")
     cc: list[str] = setting([], "抄送列表")
     cafile: str = setting("", "私有 CA 证书文件（PEM）；留空时用系统证书")
-    timeout: float = setting(30.0, "连接超时（秒）")
+    timeout: float = setting(30.0, "连接超时（秒，大于 0、至多 3600）")
 
 
 @dataclass(frozen=True)
@@ -188,7 +196,15 @@ class NotifySettings:
     webhook: str = setting("", "群机器人 webhook 地址")
     format: str = setting("wecom", "机器人类型：wecom（企业微信）或 dingtalk（钉钉）", choices=["wecom", "dingtalk"])
     secret: str = setting("", "钉钉机器人加签密钥（可选）；也可用环境变量 GAOPIN_NOTIFY__SECRET")
-    timeout: float = setting(15.0, "请求超时（秒）")
+    timeout: float = setting(15.0, "请求超时（秒，大于 0、至多 3600）")
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    catch_up_days: int = setting(
+        CATCH_UP_DAYS,
+        "warn --date D 发送（--email/--notify）时，还补发在 D 之前这么多天内结束、尚未发送的预警（注明“补发”）；0 为只发 D 当天结束的",
+    )
 
 
 @dataclass(frozen=True)
@@ -236,6 +252,7 @@ class Settings:
     report: ReportSettings = section(ReportSettings, "月度报告")
     mail: MailSettings = section(MailSettings, "邮件发送")
     notify: NotifySettings = section(NotifySettings, "群机器人通知")
+    delivery: DeliverySettings = section(DeliverySettings, "定时发送")
     log: LogSettings = section(LogSettings, "日志")
     privacy: PrivacySettings = section(PrivacySettings, "隐私")
     limits: LimitSettings = section(LimitSettings, "输入文件安全上限")
@@ -383,7 +400,7 @@ def _fix_where(origin: str, key: str) -> str:
 # The lowest value of settings that a value below it would turn against the user: a negative
 # retention made `purge` delete every ticket (its cut-off in the future), a log of at most 0
 # bytes never rotated, a negative 临期 window never showed 临期.
-LOWEST = {"privacy.retention_months": 0, "ledger.due_soon_days": 0, "log.max_bytes": 1, "log.backups": 0, "mail.port": 1}
+LOWEST = {"privacy.retention_months": 0, "ledger.due_soon_days": 0, "log.max_bytes": 1, "log.backups": 0, "mail.port": 1, "delivery.catch_up_days": 0}
 
 
 def _validate(obj: Any, prefix: str, origin: str = "") -> None:
@@ -394,6 +411,13 @@ def _validate(obj: Any, prefix: str, origin: str = "") -> None:
 
     if isinstance(obj, RulesSettings) and obj.category_level not in (0, 1, 2, 3):
         fail("category_level", f"应为 0、1、2 或 3，实际是 {obj.category_level}")
+    if isinstance(obj, (MailSettings, NotifySettings)) and not (math.isfinite(obj.timeout) and 0 < obj.timeout <= MAX_TIMEOUT):
+        # 0 would make the socket non-blocking, a negative one is refused by it: both only fail
+        # while sending, after the send was recorded.
+        raise ConfigError(
+            f"配置项 {prefix}timeout 应在 0 到 {MAX_TIMEOUT} 秒之间（不含 0），实际是 {obj.timeout:g}",
+            f"{_fix_where(origin, prefix + 'timeout')}，例如 timeout = 30",
+        )
     if isinstance(obj, PeriodSettings) and not 1 <= obj.start_day <= 28:
         fail("start_day", f"应在 1 到 28 之间，实际是 {obj.start_day}")
     if isinstance(obj, LoadSettings):

@@ -21,6 +21,9 @@ class ExitCode(IntEnum):
     DELIVERY = 7  # SMTP server or webhook unreachable or refused
     LOCKED = 8  # another gaopin run holds the lock
     UNKNOWN_OUTCOME = 9  # a send may or may not have arrived; not resent without --force
+    # Stopped from outside, as a shell reports a process ended by the signal (128 + its number).
+    INTERRUPTED = 130  # Ctrl-C (SIGINT)
+    TERMINATED = 143  # SIGTERM: a timeout, a shutdown, kill
 
 
 class GaopinError(Exception):

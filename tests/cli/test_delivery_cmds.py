@@ -98,6 +98,42 @@ def test_warn_notify_posts_new_warnings_once_and_json_keeps_the_library_shape(tm
     assert [c["status"] for c in delivery["channels"]] == ["nothing_new"]
 
 
+def test_a_period_without_tickets_is_neither_sent_nor_recorded_and_the_real_report_goes_out_later(tmp_path, export, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    db = tmp_path / "g.db"
+    september = ["report", "--last", "--today", "2024-10-01"]  # the 1 Oct run, before September's export is imported
+    with smtp_server() as server, Robot() as robot:
+        config = write_config(tmp_path / "gaopin.toml", server.port, robot.url)
+        assert gaopin(["import", str(export)], config, db).exit_code == 0  # August only
+        empty = gaopin([*september, "--email", "--notify"], config, db)
+        dry = gaopin([*september, "--email", "--dry-run"], config, db)
+        from_files = gaopin([*september, str(export), "--email"], config, db)
+        sends = gaopin(["sends", "-f", "json"], config, db)
+        assert not (tmp_path / "reports" / "2024-09").exists() and server.messages == [] and robot.posts == []
+        (tmp_path / "sep").mkdir()
+        later = tiny_export(tmp_path / "sep", [[f"S{i}", f"2024-09-0{i} 10:00", "某人", "13800000000", "新村街道", "恰海社区", "恰海小区1号楼", "城市管理->动物->流浪猫", "猫", "是", "解决", "满意", "恰海社区"] for i in (1, 2)])
+        assert gaopin(["import", str(later)], config, db).exit_code == 0
+        real = gaopin([*september, "--email", "--notify"], config, db)
+    assert (empty.exit_code, empty.stdout) == (6, "")
+    assert empty.stderr.splitlines() == [
+        "错误：2024-09 考核周期（2024-09-01 至 2024-09-30）没有工单，报告没有生成、没有发送，也没有记录",
+        "提示：这个周期的导出可能还没有导入：先用 gaopin import 导入，再运行本命令（导入后照常发送）",
+    ]
+    assert dry.exit_code == 6 and "没有工单，正式运行也不会发送" in dry.stderr
+    assert from_files.exit_code == 5 and "请检查给出的导出文件是不是这个周期的" in from_files.stderr
+    assert json.loads(sends.stdout) == []
+    assert real.exit_code == 0, real.stderr
+    assert len(server.messages) == 1 and len(robot.posts) == 1 and "受理 2 件" in robot.posts[0].body["markdown"]["content"]
+
+
+def test_a_report_run_on_a_store_that_does_not_exist_leaves_no_folder_or_lock_behind(tmp_path):
+    config = write_config(tmp_path / "gaopin.toml", 25)
+    missing = tmp_path / "nostore" / "x.db"
+    result = gaopin(["report", "--last", "--email"], config, missing)
+    assert result.exit_code == 6 and f"工单库 {missing} 也不存在" in result.stderr
+    assert not missing.parent.exists()
+
+
 def test_dry_run_writes_files_and_needs_a_channel(tmp_path, export):
     config = write_config(tmp_path / "gaopin.toml", 25, "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=K")
     out = tmp_path / "dry"
@@ -135,6 +171,19 @@ def test_a_missing_mail_setting_is_a_config_error(tmp_path, export):
     config = write_config(tmp_path / "gaopin.toml")
     result = gaopin([*WARN, str(export), "--email"], config, tmp_path / "g.db")
     assert result.exit_code == 4 and "没有配置邮件服务器 [mail] host" in result.stderr
+
+
+@pytest.mark.parametrize("variable", ["GAOPIN_MAIL__TIMEOUT", "GAOPIN_NOTIFY__TIMEOUT"])
+@pytest.mark.parametrize("value", ["0", "-1"])
+def test_a_timeout_of_zero_or_less_is_a_config_error_and_nothing_is_recorded_or_sent(tmp_path, export, variable, value):
+    with smtp_server() as server, Robot() as robot:
+        config = write_config(tmp_path / "gaopin.toml", server.port, robot.url)
+        result = gaopin([*WARN, str(export), "--email", "--notify"], config, tmp_path / "g.db", env={variable: value})
+        after = gaopin([*WARN, str(export), "--email", "--notify"], config, tmp_path / "g.db")
+    setting = variable.removeprefix("GAOPIN_").replace("__", ".").lower()
+    assert result.exit_code == 4 and f"错误：配置项 {setting} 应在 0 到 3600 秒之间" in result.stderr and "提示：" in result.stderr
+    assert after.exit_code == 0  # nothing was left pending: the next run sends as usual
+    assert len(server.messages) == 1 and len(robot.posts) == 1
 
 
 def test_a_config_error_is_logged_in_the_default_log(tmp_path, export):
@@ -213,6 +262,26 @@ def test_a_run_killed_while_sending_is_not_resent_without_force(tmp_path, export
     assert len(server.messages) == 1
 
 
+@pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
+@pytest.mark.parametrize("name, code, said, logged", [("SIGINT", 130, "已中断", "Ctrl-C"), ("SIGTERM", 143, "已终止", "SIGTERM")])
+def test_a_run_stopped_while_sending_exits_130_or_143_logs_it_and_is_not_resent(tmp_path, export, name, code, said, logged):
+    import signal
+
+    hold = threading.Event()
+    mailbox = Mailbox(hold=hold)
+    with smtp_server(mailbox=mailbox) as server:
+        config = write_config(tmp_path / "gaopin.toml", server.port)
+        victim = spawn([*WARN, str(export), "--email"], config, tmp_path / "g.db")
+        assert mailbox.entered.wait(30)
+        victim.send_signal(getattr(signal, name))  # a timeout's SIGTERM, or Ctrl-C, while the server holds the message
+        out, err = victim.communicate(timeout=30)
+        hold.set()
+        after = gaopin([*WARN, str(export), "--email"], config, tmp_path / "g.db")
+    assert victim.returncode == code and said in err and "Traceback" not in err
+    assert f"gaopin warn interrupted ({logged}), exit {code}" in (tmp_path / "gaopin.log").read_text(encoding="utf-8")
+    assert after.exit_code == 9 and "编号" in after.stderr  # the send may have arrived: not resent blindly
+
+
 def test_cron_bare_environment_and_another_time_zone(tmp_path, export):
     config = write_config(tmp_path / "gaopin.toml", 25, "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=K")
     env = python_env(TZ="America/New_York", GAOPIN_CONFIG=str(config), GAOPIN_DB=str(tmp_path / "g.db"))
@@ -242,18 +311,19 @@ def test_an_unknown_robot_post_exits_9_on_later_days_until_settled_and_resend_se
         robot.drop = True  # the post arrives, the answer never comes
         first = gaopin([*WARN, str(export), "--notify"], config, tmp_path / "g.db")
         robot.drop = False
-        later = gaopin(["warn", "--date", "2024-08-10", str(export), "--notify"], config, tmp_path / "g.db")
+        later = gaopin(["warn", "--date", "2024-08-20", str(export), "--notify"], config, tmp_path / "g.db")
         sends = json.loads(gaopin(["sends", "-f", "json"], config, tmp_path / "g.db").stdout)
         number = sends[0]["id"]
         wrong = gaopin(["sends", "--confirm", "999"], config, tmp_path / "g.db")
         marked = gaopin(["sends", "--resend", str(number)], config, tmp_path / "g.db")
-        resent = gaopin(["warn", "--date", "2024-08-11", str(export), "--notify"], config, tmp_path / "g.db")
-        after = gaopin(["warn", "--date", "2024-08-12", str(export), "--notify"], config, tmp_path / "g.db")
+        resent = gaopin(["warn", "--date", "2024-08-21", str(export), "--notify"], config, tmp_path / "g.db")
+        after = gaopin(["warn", "--date", "2024-08-22", str(export), "--notify"], config, tmp_path / "g.db")
     assert (first.exit_code, later.exit_code) == (9, 9)
-    # the escalations are in this day's list too; the warning of 08-03 is not, and is named all the same
+    assert f"（编号 {sends[-1]['id']}，同一消息共 3 项）" in first.stderr  # the run that lost the answer names it too
+    # the escalations are in this day's list too; the warning of 08-03 is not (beyond the catch-up days), and is named all the same
     assert f"另有 1 项以前的发送结果不确定，尚未确认：编号 {sends[-1]['id']}（群机器人 point_day|恰海小区3号楼" in later.stderr
     assert "gaopin sends --confirm 编号" in later.stderr and "gaopin sends --resend 编号" in later.stderr
-    assert wrong.exit_code == 6 and "编号 999：没有这条发送记录" in wrong.stderr
+    assert wrong.exit_code == 2 and "编号 999：没有这条发送记录" in wrong.stderr and "gaopin sends 列出发送记录" in wrong.stderr
     assert marked.exit_code == 0 and marked.stdout.count("已确认没有收到，下次运行时重发") == 3
     assert (resent.exit_code, resent.stderr, after.exit_code) == (0, "", 0)
     assert len(robot.posts) == 2 and robot.posts[1].body == robot.posts[0].body  # resent as it was

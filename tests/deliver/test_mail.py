@@ -138,6 +138,17 @@ def test_a_connection_lost_after_the_message_was_handed_over_is_an_unknown_outco
     assert len(server.messages) == 1  # it did arrive: which is why it must not be resent blindly
 
 
+def test_a_setting_the_socket_refuses_is_a_clean_failure_before_anything_is_sent():
+    import dataclasses
+
+    with smtp_server() as server:
+        settings = delivery_settings(server.port)
+        refused = dataclasses.replace(settings.mail, timeout=-1.0)  # what [mail] validation keeps out of the file
+        with pytest.raises(DeliveryError) as caught:
+            mail.send(simple(settings), refused, None, mail.ssl_context(refused, settings))
+    assert caught.value.exit_code == ExitCode.DELIVERY and server.messages == []
+
+
 def test_dot_stuffing():
     assert mail._dot_stuffed(b"a\r\n.b\r\n..c") == b"a\r\n..b\r\n...c\r\n.\r\n"
 
@@ -174,7 +185,9 @@ def test_a_password_file_others_can_read_is_refused(tmp_path):
         ({"to": []}, "没有配置收件人"),
         ({"from": ""}, "没有配置发件人"),
         ({"to": ["not an address"]}, "不是有效的邮件地址"),
+        ({"to": ["张三@example.gov.cn"]}, "不是有效的邮件地址"),
         ({"host": ""}, "没有配置邮件服务器"),
+        ({"host": "smtp..example.com"}, "不是有效的服务器名"),
     ],
 )
 def test_mail_settings_errors_are_config_errors(section, expected):

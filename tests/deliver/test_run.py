@@ -84,7 +84,10 @@ def test_an_unknown_outcome_is_not_resent_without_force(sample_report, tmp_path)
         assert len(server.messages) == 1
         forced = send_report(sample_report, settings, store, force=True)
     assert first.value.exit_code == ExitCode.UNKNOWN_OUTCOME
-    assert "2024-08 上次发送结果不确定，没有重发" in second.value.message and "--force" in second.value.hint
+    # the number `gaopin sends --confirm/--resend` takes, on the run that lost the answer and on the rerun
+    [number] = [r["id"] for r in send_records(store) if r["status"] == "unknown"]
+    assert f"（编号 {number}）" in first.value.message
+    assert f"编号 {number}（2024-08） 上次发送结果不确定，没有重发" in second.value.message and "--force" in second.value.hint
     assert [r.status for r in forced.results] == ["sent"]
     assert len(server.messages) == 2
     assert [s[3] for s in statuses(store)] == ["sent", "unknown"]
@@ -101,6 +104,21 @@ def test_a_run_killed_while_sending_leaves_an_unknown_outcome(sample_report, tmp
     assert "上次发送结果不确定" in caught.value.message
     [record] = send_records(store)
     assert record["status"] == "unknown" and "中断" in record["detail"]
+
+
+def test_a_defect_while_sending_leaves_no_send_pending(tmp_path, monkeypatch):
+    from gaopin.deliver import mail
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a defect")
+
+    monkeypatch.setattr(mail, "send", broken)
+    with smtp_server() as server:
+        with pytest.raises(RuntimeError):
+            warn_and_deliver(delivery_settings(server.port), [tiny_export(tmp_path)], str(tmp_path / "g.db"), ["email"], on=DAY, clock=CLOCK, environ={})
+    records = send_records(tmp_path / "g.db")
+    assert {r["status"] for r in records} == {"unknown"}  # said at once, not left for the next run to call "interrupted"
+    assert all("内部错误（RuntimeError）" in r["detail"] for r in records)
 
 
 # --- two runs at once -----------------------------------------------------------------------
@@ -243,12 +261,16 @@ AUG5 = ROWS + [["A5", "2024-08-05 11:00", "钱七", "13412345678", *NOISE], ["A6
 
 def test_a_failed_send_is_resent_as_it_was_by_the_next_days_run(tmp_path):
     store, port = tmp_path / "g.db", free_port()
-    settings = delivery_settings(port)
+    # No catch-up days: the warning of 08-03 is not among 08-05's own (with them, the run sends it itself).
+    settings = delivery_settings(port, delivery={"catch_up_days": 0})
     with pytest.raises(DeliveryError):
         warn_and_deliver(settings, [tiny_export(tmp_path)], str(store), ["email"], on=DAY, clock=CLOCK, environ={})
     later = tmp_path / "later"
     later.mkdir()
     export = tiny_export(later, AUG5)
+    dry = warn_and_deliver(settings, [export], str(store), ["email"], on=date(2024, 8, 5), dry_run=True, dry_run_dir=tmp_path / "dry", clock=CLOCK, environ={})
+    assert dry.delivery.lines()[0] == "邮件：演练，正式运行时会先按原样重发上次发送失败的 【新村街道】接诉即办提早预警（2024-08-03）：1 条预警、2 件提级办理，没有发送"
+    assert [r.sent for r in dry.delivery.results] == [["point_day|桥一小区6号楼|城市管理->噪声扰民->生活噪声|2024-08-05"]]  # as the real run below
     with smtp_server(port) as server:
         next_day = warn_and_deliver(settings, [export], str(store), ["email"], on=date(2024, 8, 5), clock=CLOCK, environ={})
         again = warn_and_deliver(settings, [export], str(store), ["email"], on=date(2024, 8, 5), clock=CLOCK, environ={})
@@ -322,6 +344,57 @@ def test_a_warning_grown_by_late_tickets_is_not_sent_again_a_new_one_later_is(tm
         later = run(FIRST + LATE + NEXT_WEEK, date(2024, 8, 15))
     assert {(w.rule, w.start.isoformat()) for w in first.report.warnings} == {("two_day", "2024-08-10"), ("point_day", "2024-08-11")}
     assert ("two_day", "2024-08-09") in {(w.rule, w.start.isoformat()) for w in late.report.warnings}
-    assert [r.status for r in late.delivery.results] == ["nothing_new"]
-    assert [r.sent for r in later.delivery.results] == [["two_day|育仁里3号楼|城市管理->市容环境->乱堆物料|2024-08-14"]]
-    assert len(server.messages) == 2
+    # the grown two_day warning is not sent again; the late tickets' own point_day warning of 08-09 is new (补发)
+    assert [r.sent for r in late.delivery.results] == [["point_day|育仁里3号楼|城市管理->市容环境->乱堆物料|2024-08-09"]]
+    # a new warning on days not joined to the first: sent (with the point_day warning of 08-14, caught up on)
+    assert [r.sent for r in later.delivery.results] == [[f"{rule}|育仁里3号楼|城市管理->市容环境->乱堆物料|2024-08-14" for rule in ("point_day", "two_day")]]
+    assert len(server.messages) == 3
+
+
+# --- the daily run catches up on the days before its --date ------------------------------------
+
+
+def cats(prefix, point, when, n, community="恰海社区"):
+    """n tickets about stray cats at `point`, an hour apart from `when` (no callback answers: no escalation)."""
+    day, hour = when.split(" ")
+    return [
+        [f"{prefix}{i}", f"{day} {int(hour) + i:02d}:00", f"某{prefix}{i}", f"1312222{i:04d}", "新村街道", community, point, "城市管理->动物->流浪猫", "猫", None, None, None, community]
+        for i in range(n)
+    ]
+
+
+# An old warning (07-01), one completed after 08-03's noon run (its third ticket at 14:00), one on
+# 08-05 while the machine was off (no runs on 08-05 and 08-06), one on 08-07 before the run.
+OLD = cats("O", "恰海小区1号楼", "2024-07-01 09", 3)
+AFTERNOON = cats("P", "恰海小区2号楼", "2024-08-03 10", 2) + cats("Q", "恰海小区2号楼", "2024-08-03 14", 1)
+OFF = cats("R", "桥一小区5号楼", "2024-08-05 08", 3, "桥一社区")
+MORNING = cats("S", "桥一小区7号楼", "2024-08-07 08", 3, "桥一社区")
+
+
+def test_the_daily_run_sends_every_warning_once_also_those_completed_after_a_run_or_while_none_ran(tmp_path):
+    tickets = OLD + AFTERNOON + OFF + MORNING
+    store = tmp_path / "g.db"
+    sent: list[str] = []
+    with smtp_server() as server:
+        settings = delivery_settings(server.port)
+        for day in (3, 4, 7, 8, 9):  # the noon runs; the machine was off on 08-05 and 08-06
+            noon = datetime(2024, 8, day, 12, 0, tzinfo=TIMEZONE)
+            folder = tmp_path / f"08-{day:02d}"
+            folder.mkdir()
+            export = tiny_export(folder, [r for r in tickets if r[1] < noon.strftime("%Y-%m-%d %H:%M")])  # exported at noon
+            run = warn_and_deliver(settings, [export], str(store), ["email"], on=noon.date(), clock=lambda: noon, environ={})
+            sent += [key for r in run.delivery.results for key in r.sent]
+            assert run.delivery.error() is None
+    every = {w.id for w in warn_and_deliver(settings, [export], str(store), ["email"], dry_run=True, environ={}).report.warnings}
+    caught_up = {k for k in every if "1号楼" not in k}
+    # every warning of the catch-up days sent exactly once; the old one (before the first run's week) never
+    assert sorted(sent) == sorted(caught_up) and len(caught_up) == 3
+    assert [s[2] for s in statuses(store)] == sent[::-1]
+    subjects = [m["Subject"] for m in server.messages]
+    assert subjects == [f"【新村街道】接诉即办提早预警（2024-08-0{d}）" for d in (4, 7)]
+    late, mixed = (m.get_body(("plain",)).get_content() for m in server.messages)
+    assert "新预警 1 条（其中 1 条是 2024-08-04 以前的，补发）" in late
+    assert "【补发】单日同点位：恰海小区2号楼" in late and "补发：这条预警截至 2024-08-03，以前没有发出" in late
+    assert "新预警 2 条（其中 1 条是 2024-08-07 以前的，补发）" in mixed
+    assert "【补发】单日同点位：桥一小区5号楼" in mixed and "截至 2024-08-05" in mixed
+    assert "【补发】单日同点位：桥一小区7号楼" not in mixed and "单日同点位：桥一小区7号楼" in mixed

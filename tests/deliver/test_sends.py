@@ -8,7 +8,7 @@ import pytest
 
 from gaopin.config import TIMEZONE
 from gaopin.deliver.sends import EMAIL, FAILED, NOTIFY, PENDING, REPORT, SENT, UNKNOWN, WARNING, Item, SendLog, stamp
-from gaopin.errors import StoreError
+from gaopin.errors import UsageError
 from gaopin.store import Store
 
 T0 = datetime(2024, 9, 1, 8, 0, tzinfo=TIMEZONE)
@@ -109,7 +109,7 @@ def test_unknown_outcomes_are_settled_by_a_person_one_number_per_message(log):
     log.finish(ids, UNKNOWN, T1)
     other = log.begin(NOTIFY, [W1], T0, message=("预警", b"payload"))
     log.finish(other, UNKNOWN, T1)
-    with pytest.raises(StoreError) as caught:
+    with pytest.raises(UsageError) as caught:  # a mistyped number: exit 2, not a store problem
         log.mark([ids[0], 999], [], T1)
     assert caught.value.message == "编号 999：没有这条发送记录"
     assert len(log.unsettled()) == 3  # nothing written
@@ -118,7 +118,7 @@ def test_unknown_outcomes_are_settled_by_a_person_one_number_per_message(log):
         (EMAIL, W1.key, SENT, True), (EMAIL, W2.key, SENT, True), (NOTIFY, W1.key, FAILED, False)
     ]
     assert log.unsettled() == [] and [s.items for s in log.stale_failed(NOTIFY, [])] == [[W1]]
-    with pytest.raises(StoreError):
+    with pytest.raises(UsageError):
         log.mark([ids[0]], [], T1)  # settled already
     kept = log.conn.execute("SELECT body FROM send_messages").fetchall()
     assert [bytes(b) for (b,) in kept] == [b"payload"]  # the received message is not kept

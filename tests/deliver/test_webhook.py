@@ -111,6 +111,13 @@ def test_an_unreachable_robot_is_a_clean_failure(tmp_path):
     assert "无法连接群机器人" in caught.value.message and "TOKEN" not in caught.value.message
 
 
+def test_a_timeout_the_socket_refuses_is_a_clean_failure_before_anything_is_posted():
+    with Robot() as robot:
+        with pytest.raises(DeliveryError) as caught:  # what [notify] validation keeps out of the file
+            webhook.post(robot.url, webhook.payload("wecom", "t", "x"), timeout=-1)
+    assert robot.posts == [] and "TOKEN" not in str(caught.value)
+
+
 def test_long_lists_are_cut_to_the_robot_limit(tmp_path, db):
     from tests.delivery_data import SAMPLE
     from gaopin.config import load_settings
@@ -155,6 +162,8 @@ def test_fit_stays_within_the_limit_and_counts_what_it_leaves_out(header, items,
         ("qyapi.weixin.qq.com/cgi-bin/webhook/send", False),
         ("https://user:pw@example.com/x", False),
         ("https://example.com:99999/x", False),
+        ("https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=机器人", False),
+        ("https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=a b", False),
         ("", False),
     ],
 )

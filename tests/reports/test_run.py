@@ -546,3 +546,17 @@ def test_the_report_leaves_the_collector_as_it_found_it(report, settings, tmp_pa
     with chart_process(settings) as charts:
         write_report(report, tmp_path / "out", settings, charts_in=charts)
     assert gc.isenabled()
+
+
+def test_out_dir_in_the_file_is_relative_to_the_file_and_without_it_reports_go_to_reports_here(tmp_path, monkeypatch):
+    from gaopin.config import Settings, load_settings
+    from gaopin.reports.run import default_out_dir
+
+    folder = tmp_path / "srv"
+    folder.mkdir()
+    (folder / "gaopin.toml").write_text('[report]\nout_dir = "reports"\n', encoding="utf-8")
+    elsewhere = tmp_path / "home"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # cron's current folder
+    assert default_out_dir(load_settings(folder / "gaopin.toml", environ={}), "2024-08") == folder / "reports" / "2024-08"
+    assert default_out_dir(Settings(), "2024-08") == Path("reports") / "2024-08"

@@ -7,12 +7,15 @@ imported inside the commands that need them so that `gaopin --help` starts fast.
 from __future__ import annotations
 
 import gc
+import signal
 import sys
 
 import typer
 
 from gaopin import __version__
 from gaopin.cli import doctor_cmd, load_cmds, report_cmd, sample_cmd, sends_cmd, store_cmds, warn_cmd
+from gaopin.cli.common import Terminated, terminate
+from gaopin.errors import ExitCode
 
 app = typer.Typer(
     name="gaopin",
@@ -54,8 +57,12 @@ def main() -> None:
     # after they are turned into JSON: 0.1-0.25 s of 3 s, docs/performance.md); reference
     # counting still frees what holds no cycle, and a command's few cycles go with the process.
     gc.disable()
+    # SIGTERM ends a run as Ctrl-C does (cleaned up, logged, exit 143) instead of killing it outright.
+    signal.signal(signal.SIGTERM, terminate)
     try:
         code = _run()
+    except Terminated:  # before or after a command ran
+        code = int(ExitCode.TERMINATED)
     finally:
         # Frozen, whatever is still alive is not walked at exit either (0.3 s of a 3.7 s `warn`
         # once). Outputs are closed by then; atexit handlers still run.

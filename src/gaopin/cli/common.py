@@ -15,6 +15,16 @@ import typer
 from gaopin.errors import ExitCode, GaopinError
 
 
+class Terminated(BaseException):
+    """SIGTERM (a timeout, a shutdown, `kill`): raised in the main thread by the handler that
+    `gaopin` installs, so that the run ends like a Ctrl-C: cleaned up, logged, exit 143.
+    A BaseException, as KeyboardInterrupt is: no `except Exception` swallows it."""
+
+
+def terminate(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
 class Format(str, Enum):
     text = "text"
     json = "json"
@@ -95,7 +105,12 @@ def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise typer.Exit(int(exc.exit_code)) from None
         except KeyboardInterrupt:
             stderr("已中断。")
-            raise typer.Exit(130) from None
+            _log_interrupted(fn.__name__.rstrip("_"), ExitCode.INTERRUPTED, "Ctrl-C")
+            raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+        except Terminated:
+            stderr("已终止（收到 SIGTERM）。")
+            _log_interrupted(fn.__name__.rstrip("_"), ExitCode.TERMINATED, "SIGTERM")
+            raise typer.Exit(int(ExitCode.TERMINATED)) from None
         except BrokenPipeError:
             # `gaopin warn … | head`: the reader went away; nothing to report.
             try:
@@ -130,6 +145,15 @@ def _log_done(command: str, code: int) -> None:
 
     try:
         logs.log_done(command, code)
+    except Exception:  # logging must never change the outcome
+        pass
+
+
+def _log_interrupted(command: str, code: int, how: str) -> None:
+    from gaopin.cli import logs
+
+    try:
+        logs.log_interrupted(command, code, how)
     except Exception:  # logging must never change the outcome
         pass
 

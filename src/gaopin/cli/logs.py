@@ -91,5 +91,11 @@ def log_error(exc: BaseException) -> None:
         logger.error("internal error: %s: %s", type(exc).__name__, str(exc)[:500])
 
 
+def log_interrupted(command: str, code: int, how: str) -> None:
+    if _handler is None and configure(None) is None:
+        return
+    logging.getLogger(f"{LOGGER}.cli").warning("gaopin %s interrupted (%s), exit %d", command, how, int(code))
+
+
 def log_done(command: str, code: int) -> None:
     logging.getLogger(f"{LOGGER}.cli").info("gaopin %s finished, exit %d", command, code)

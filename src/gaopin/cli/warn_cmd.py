@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
 @handles_errors
 def warn(
     files: FilesArg = None,
-    date: Annotated[Optional[str], typer.Option("--date", help="只看在这一天结束的预警（YYYY-MM-DD 或 today），供每日定时运行", show_default=False)] = None,
+    date: Annotated[Optional[str], typer.Option("--date", help="只看在这一天结束的预警（YYYY-MM-DD 或 today），供每日定时运行；加 --email/--notify 时还补发此前 [delivery] catch_up_days 天（默认 7）内结束、还没发送的", show_default=False)] = None,
     since: Annotated[Optional[str], typer.Option("--since", help="只看在这一天及以后结束的预警（YYYY-MM-DD）", show_default=False)] = None,
     format: FormatOpt = Format.text,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="同时写入文件：.xlsx、.csv 或 .json", show_default=False)] = None,

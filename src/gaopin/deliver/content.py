@@ -134,13 +134,25 @@ def warning_dates(w: Warning) -> str:
     return w.start.isoformat() if w.start == w.end else f"{w.start.isoformat()} 至 {w.end.isoformat()}"
 
 
-def warning_lines(w: Warning) -> list[str]:
-    """One warning as plain lines."""
+def is_late(w: Warning, late_before: date | None) -> bool:
+    """A warning that a `--date D` run (late_before = D) caught up on: it ended before D (补发)."""
+    return late_before is not None and w.end < late_before
+
+
+def late_count(report: WarnReport, late_before: date | None) -> int:
+    return sum(1 for w in report.warnings if is_late(w, late_before))
+
+
+def warning_lines(w: Warning, late_before: date | None = None) -> list[str]:
+    """One warning as plain lines; one that ended before `late_before` says it is sent late."""
+    late = is_late(w, late_before)
     lines = [
-        f"{RULE_LABELS[w.rule]}：{safe(w.point)}（{safe(w.community) or '社区未填'}）",
+        ("【补发】" if late else "") + f"{RULE_LABELS[w.rule]}：{safe(w.point)}（{safe(w.community) or '社区未填'}）",
         f"问题：{safe(w.category) or '—'}；{warning_dates(w)}，{w.tickets} 件，{w.persons} 人",
         f"责任领导：{safe(owner_label(w.owner))}",
     ]
+    if late:
+        lines.insert(1, f"补发：这条预警截至 {w.end.isoformat()}，以前没有发出（在当天的发送之后才形成，或当天没有发送）")
     titles = [safe(t) for t in w.titles if safe(t)]
     if titles:
         lines.append("主要内容：" + "；".join(titles))
@@ -156,19 +168,21 @@ def escalation_line(e: Escalation) -> str:
     )
 
 
-def counts_line(report: WarnReport) -> str:
+def counts_line(report: WarnReport, late_before: date | None = None) -> str:
     single = sum(1 for e in report.escalations if e.level == "单否")
     double = len(report.escalations) - single
-    return f"新预警 {len(report.warnings)} 条；新的提级办理工单 {len(report.escalations)} 件（单否 {single}，双否 {double}）"
+    late = late_count(report, late_before)
+    warnings = f"新预警 {len(report.warnings)} 条" + (f"（其中 {late} 条是 {late_before} 以前的，补发）" if late else "")
+    return f"{warnings}；新的提级办理工单 {len(report.escalations)} 件（单否 {single}，双否 {double}）"
 
 
-def warn_text(report: WarnReport, street: str, day: date, attachment: str | None) -> str:
+def warn_text(report: WarnReport, street: str, day: date, attachment: str | None, late_before: date | None = None) -> str:
     lines = [warn_subject(street, day), ""]
     if report.center_head:
         lines.append(f"中心负责人：{safe(report.center_head)}")
-    lines += [counts_line(report), ""]
+    lines += [counts_line(report, late_before), ""]
     for n, w in enumerate(report.warnings, start=1):
-        first, *rest = warning_lines(w)
+        first, *rest = warning_lines(w, late_before)
         lines.append(f"{n}. {first}")
         lines += [f"   {line}" for line in rest]
         lines.append("")
@@ -182,7 +196,7 @@ def warn_text(report: WarnReport, street: str, day: date, attachment: str | None
     return "\n".join(lines) + "\n"
 
 
-def warn_markdown(report: WarnReport, street: str, day: date, fmt: str) -> tuple[str, list[str], list[str]]:
+def warn_markdown(report: WarnReport, street: str, day: date, fmt: str, late_before: date | None = None) -> tuple[str, list[str], list[str]]:
     """(title, header lines, item blocks) of the warnings for the group robot."""
     title = warn_subject(street, day)
     if fmt == "wecom":
@@ -191,12 +205,12 @@ def warn_markdown(report: WarnReport, street: str, day: date, fmt: str) -> tuple
         header = [f"**{md(title)}**"]
     if report.center_head:
         header.append(f"中心负责人：{md(report.center_head)}")
-    header.append(f"> {md(counts_line(report))}")
+    header.append(f"> {md(counts_line(report, late_before))}")
     # DingTalk runs single newlines together: its lines need a blank line between them.
     join = "\n" if fmt == "wecom" else "\n\n"
     items = []
     for n, w in enumerate(report.warnings, start=1):
-        first, *rest = warning_lines(w)
+        first, *rest = warning_lines(w, late_before)
         block = [f"**{n}. {md(first)}**"] + [md(line) for line in rest]
         items.append(join.join(block))
     for e in newest_first(report.escalations):
@@ -235,13 +249,13 @@ def escalation_cells(e: Escalation) -> list[str]:
     return [e.level, e.ticket_id, safe(e.community), safe(e.unit), e.received_at.replace("T", " ")[:16], safe(owner_label(e.owner))]
 
 
-def warn_html(report: WarnReport, street: str, day: date, attachment: str | None) -> str:
+def warn_html(report: WarnReport, street: str, day: date, attachment: str | None, late_before: date | None = None) -> str:
     return render_template(
         "warn_email.html.j2",
         subject=warn_subject(street, day),
         center_head=safe(report.center_head),
-        counts=counts_line(report),
-        warnings=[warning_lines(w) for w in report.warnings],
+        counts=counts_line(report, late_before),
+        warnings=[warning_lines(w, late_before) for w in report.warnings],
         escalations=[escalation_cells(e) for e in newest_first(report.escalations)],
         attachment=attachment,
     )

@@ -46,7 +46,8 @@ log = logging.getLogger(__name__)
 
 
 def _address_ok(addr: str) -> bool:
-    return bool(re.fullmatch(r"[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\"]+", addr))
+    # ASCII only: MAIL FROM/RCPT TO with another character fail while sending (SMTPUTF8 is rare).
+    return addr.isascii() and bool(re.fullmatch(r"[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\"]+", addr))
 
 
 def check_settings(mail: MailSettings, need_server: bool = True) -> None:
@@ -63,6 +64,11 @@ def check_settings(mail: MailSettings, need_server: bool = True) -> None:
                 raise ConfigError(f"[mail] {where} 中的地址 {addr!r} 不是有效的邮件地址", "每个地址写成 name@example.com，多个收件人写成列表")
     if need_server and not 0 < mail.port < 65536:
         raise ConfigError(f"[mail] port {mail.port} 不是有效的端口", "ssl 通常用 465，starttls 通常用 587")
+    if need_server:
+        try:
+            mail.host.encode("idna")  # what the connection does first ("smtp..example.com" fails there)
+        except UnicodeError:
+            raise ConfigError(f"[mail] host {mail.host!r} 不是有效的服务器名", '例如 host = "smtp.example.com"') from None
 
 
 def password(mail: MailSettings, settings: Settings, environ: Mapping[str, str] | None = None) -> str | None:
@@ -260,7 +266,8 @@ def connect(mail: MailSettings, secret: str | None, context: ssl.SSLContext) -> 
     except DeliveryError:
         _close(smtp)
         raise
-    except (OSError, smtplib.SMTPException) as exc:
+    except (OSError, smtplib.SMTPException, ValueError) as exc:
+        # ValueError: a setting the socket refuses (a timeout, a host name); nothing was sent.
         _close(smtp)
         raise _failure(mail, exc) from None
 
@@ -311,7 +318,7 @@ def send(msg: EmailMessage, mail: MailSettings, secret: str | None, context: ssl
             smtp.send(_dot_stuffed(data))
         except DeliveryError:
             raise
-        except (OSError, smtplib.SMTPException) as exc:
+        except (OSError, smtplib.SMTPException, ValueError) as exc:  # before the content's end: not delivered
             raise _failure(mail, exc) from None
         # The whole message is with the server: only its final reply says whether it took it.
         try:

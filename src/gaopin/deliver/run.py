@@ -22,6 +22,7 @@ recorded or sent.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
 import ssl
@@ -50,7 +51,7 @@ from gaopin.deliver.sends import (
     SendRecord,
     Stored,
 )
-from gaopin.errors import DeliveryError, GaopinError, StoreError, UnknownOutcomeError, UsageError
+from gaopin.errors import DeliveryError, GaopinError, InputError, StoreError, UnknownOutcomeError, UsageError
 from gaopin.rules.warn import WarnReport
 
 CHANNELS = (EMAIL, NOTIFY)
@@ -97,6 +98,8 @@ class ChannelResult:
         out = []
         if self.status == DONE:
             out.append(f"{label}：已发送 {self.what}" + (f"（Message-ID {self.message_id}）" if self.channel == EMAIL else ""))
+        elif self.status == DRY_RUN and self.file is None:  # a failed message the real run resends first
+            out.append(f"{label}：演练，正式运行时会先按原样重发{self.what}，没有发送")
         elif self.status == DRY_RUN:
             out.append(f"{label}：演练，{self.what} 已写入 {self.file}，没有发送")
         elif self.status == NOTHING_NEW:
@@ -104,25 +107,29 @@ class ChannelResult:
         elif self.status == ALREADY_SENT:
             first = self.already_sent[0]
             out.append(f"{label}：{self.what} 已于 {first['finished_at']} 发送过，未重发（如需重发请加 --force）")
-        elif self.status in (FAILED, UNKNOWN):
-            out.append(f"{label}：{self.what} 发送失败：{self.error}" if self.status == FAILED else f"{label}：{self.what} 结果不确定：{self.error}")
+        elif self.status == FAILED:
+            out.append(f"{label}：{self.what} 发送失败：{self.error}")
+        elif self.status == UNKNOWN:
+            out.append(f"{label}：{self.what} 结果不确定：{self.error}（{_number(self.ids)}）")
         if self.unknown:
-            keys = _keys(self.unknown)
-            out.append(f"{label}：{keys} 上次发送结果不确定，没有重发（确认未收到后可加 --force 重发）")
+            out.append(f"{label}：{_numbered(self.unknown, channel=False)} 上次发送结果不确定，没有重发（确认未收到后可加 --force 重发）")
         if self.omitted:
             out.append(f"{label}：消息长度有限，另有 {self.omitted} 条只计数未列出")
         return out
 
 
-def _keys(records: list[dict]) -> str:
-    """Keys for people (a warning's key holds its address: masked like everything else)."""
-    return "、".join(content.safe(r["key"]) for r in records[:5]) + (f" 等 {len(records)} 项" if len(records) > 5 else "")
-
-
-def _numbered(records: list[dict]) -> str:
-    """Unsettled sends for people, with the number `gaopin sends --confirm/--resend` takes."""
-    text = "、".join(f"编号 {r['id']}（{CHANNEL_LABELS[r['channel']]} {content.safe(r['key'])}）" for r in records[:5])
+def _numbered(records: list[dict], channel: bool = True) -> str:
+    """Unsettled sends for people, with the number `gaopin sends --confirm/--resend` takes (a
+    warning's key holds its address: masked like everything else)."""
+    text = "、".join(
+        f"编号 {r['id']}（{CHANNEL_LABELS[r['channel']] + ' ' if channel else ''}{content.safe(r['key'])}）" for r in records[:5]
+    )
     return text + (f" 等 {len(records)} 项" if len(records) > 5 else "")
+
+
+def _number(ids: list[int]) -> str:
+    """The number of a message whose outcome just became unknown: any of its rows settles it whole."""
+    return f"编号 {ids[0]}" + (f"，同一消息共 {len(ids)} 项" if len(ids) > 1 else "") if ids else "编号见 gaopin sends"
 
 
 SETTLE_HINT = (
@@ -163,9 +170,9 @@ class Delivery:
         unknown = [r for r in attempts if r.status == UNKNOWN or r.unknown]
         failed = [r for r in attempts if r.status == FAILED]
         if unknown or self.unsettled:
-            parts = [f"{CHANNEL_LABELS[r.channel]}：{r.error}" for r in unknown if r.status == UNKNOWN]
+            parts = [f"{CHANNEL_LABELS[r.channel]}：{r.error}（{_number(r.ids)}）" for r in unknown if r.status == UNKNOWN]
             parts += [
-                f"{CHANNEL_LABELS[r.channel]}：{_keys(r.unknown)} 上次发送结果不确定，没有重发"
+                f"{CHANNEL_LABELS[r.channel]}：{_numbered(r.unknown, channel=False)} 上次发送结果不确定，没有重发"
                 for r in unknown
                 if r.unknown
             ]
@@ -326,6 +333,12 @@ def _attempt(channel: str, message: object, what: str, log_: SendLog, result: Ch
         result.status, result.error, result.hint = UNKNOWN, exc.message, exc.hint
         log.error("%s of %s: outcome unknown, not resent without --force: %s", channel, what, exc)
         return
+    except Exception as exc:
+        # A defect while sending (what fails before the hand-off is a DeliveryError): whether the
+        # message left is not known. Said so at once, not left `pending` for the next run to
+        # report as a killed run; the run ends with the internal error.
+        log_.finish(ids, UNKNOWN, clock(), detail=f"发送时出现内部错误（{type(exc).__name__}），无法确定是否已送达")
+        raise
     log_.finish(ids, SENT, clock(), message_id=message_id)
     result.status, result.message_id = DONE, message_id
     log.info("%s: sent %s (%d item(s)), id %s", channel, what, len(ids), message_id)
@@ -335,16 +348,21 @@ def _resend_failed(
     log_: SendLog | None, channels: Channels, items: list[Item], clock: Clock, progress: Callable[[str], None] | None
 ) -> tuple[list[ChannelResult], dict[str, set[Item]]]:
     """Resend, as they were, the kept messages of earlier runs that failed and carry something
-    `items` do not stand for (what they stand for, this run sends itself). Once per run.
+    `items` do not stand for (what they stand for, this run sends itself). Once per run; a dry
+    run only says which it would resend.
 
     The results, and per channel the items attempted (left out of this run's own message)."""
     attempted: dict[str, set[Item]] = {c: set() for c in channels.names}
     results: list[ChannelResult] = []
-    if log_ is None or channels.dry_run:
+    if log_ is None:
         return results, attempted
     for channel in channels.names:
         for stored in log_.stale_failed(channel, items):
-            results.append(_resend(stored, log_, channels, clock, progress))
+            if channels.dry_run:  # said, not sent: the real run would send it before its own message
+                what = f"上次发送失败的 {stored.what}"
+                results.append(ChannelResult(channel=stored.channel, status=DRY_RUN, what=what, sent=[i.key for i in stored.items]))
+            else:
+                results.append(_resend(stored, log_, channels, clock, progress))
             attempted[channel].update(stored.items)
     return results, attempted
 
@@ -471,6 +489,19 @@ def report_email(report: dict, files: dict[str, str], settings: Settings, now: d
     return mail.compose(m, content.report_subject(report), text, html, now, images=charts, attachment=(attachment, xlsx))
 
 
+def refuse_empty(report: dict, from_files: bool, dry_run: bool = False) -> None:
+    """A period without tickets is not reported: its export has not been imported yet, and a
+    report "受理 0 件" sent and recorded would stand in for the real one."""
+    if report["overall"]["tickets"]:
+        return
+    p = report["period"]
+    what = f"{p['label']} 考核周期（{p['start']} 至 {p['end']}）没有工单"
+    what += "，正式运行也不会发送" if dry_run else "，报告没有生成、没有发送，也没有记录"
+    if from_files:
+        raise InputError(what, "请检查给出的导出文件是不是这个周期的")
+    raise StoreError(what, "这个周期的导出可能还没有导入：先用 gaopin import 导入，再运行本命令（导入后照常发送）")
+
+
 def report_and_deliver(
     settings: Settings,
     month: int,
@@ -492,13 +523,16 @@ def report_and_deliver(
 
     Raises after all channels had their turn: UnknownOutcomeError, then DeliveryError."""
     from gaopin.reports.run import run_report
-    from gaopin.store.store import db_path
+    from gaopin.store.store import db_path, require_store
 
     settings = for_delivery(settings)
     prepared = prepare_channels(settings, channels, dry_run, environ)
     store_path = db_path(db, settings)
+    if not files:
+        require_store(store_path)  # before the lock, which would leave a folder and a lock file behind
+    check = functools.partial(refuse_empty, from_files=bool(files), dry_run=dry_run)
     with delivery_lock(store_path, lock_timeout):
-        report = run_report(settings, month, year, files, db, today, out_dir=out_dir, progress=progress)
+        report = run_report(settings, month, year, files, db, today, out_dir=out_dir, progress=progress, check=check)
         delivery = deliver_report(report, report["files"], prepared, store_path, force, dry_run_dir, clock, progress)
     for line in delivery.lines():
         log.info("%s", line)
@@ -521,29 +555,33 @@ class ReportDelivery:
 
 
 def warning_items(report: WarnReport) -> list[Item]:
-    warnings = [Item(WARNING, w.id, (w.start.isoformat(), w.end.isoformat())) for w in report.warnings]
+    """What a run may send: the day's warnings and those of the catch-up days before it not yet
+    sent (`report.earlier`), and every escalation; the sends record keeps each to once."""
+    warnings = [Item(WARNING, w.id, (w.start.isoformat(), w.end.isoformat())) for w in report.earlier + report.warnings]
     return warnings + [Item(ESCALATION, e.ticket_id) for e in report.escalations]
 
 
 def subset(report: WarnReport, items: list[Item]) -> WarnReport:
+    """The report's warnings (the catch-up days' first) and escalations among `items`."""
     wanted = set(items)
     return WarnReport(
-        [w for w in report.warnings if Item(WARNING, w.id) in wanted],
+        [w for w in report.earlier + report.warnings if Item(WARNING, w.id) in wanted],
         [e for e in report.escalations if Item(ESCALATION, e.ticket_id) in wanted],
         list(report.notes),
         report.center_head,
     )
 
 
-def _what(part: WarnReport) -> str:
-    return f"{len(part.warnings)} 条预警、{len(part.escalations)} 件提级办理"
+def _what(part: WarnReport, late_before: date | None) -> str:
+    late = content.late_count(part, late_before)
+    return f"{len(part.warnings)} 条预警" + (f"（其中补发 {late} 条）" if late else "") + f"、{len(part.escalations)} 件提级办理"
 
 
 def warn_attachment_name(day: date) -> str:
     return f"warnings-{day.isoformat()}.xlsx"
 
 
-def warn_email(part: WarnReport, street: str, day: date, settings: Settings, now: datetime):
+def warn_email(part: WarnReport, street: str, day: date, settings: Settings, now: datetime, late_before: date | None = None):
     from gaopin.reports.warnings import write_warn_report
 
     masked = content.masked_copy(part)
@@ -551,8 +589,8 @@ def warn_email(part: WarnReport, street: str, day: date, settings: Settings, now
     with tempfile.TemporaryDirectory(prefix="gaopin-") as tmp:
         path = write_warn_report(masked, Path(tmp) / attachment)
         xlsx = path.read_bytes()
-    text = content.warn_text(part, street, day, attachment)
-    html = content.warn_html(part, street, day, attachment)
+    text = content.warn_text(part, street, day, attachment, late_before)
+    html = content.warn_html(part, street, day, attachment, late_before)
     return mail.compose(settings.mail, content.warn_subject(street, day), text, html, now, attachment=(attachment, xlsx))
 
 
@@ -567,9 +605,11 @@ def deliver_warnings(
     clock: Clock = wall_clock,
     progress: Callable[[str], None] | None = None,
 ) -> Delivery:
-    """Send the warnings and escalations not yet sent on each channel. Call with the lock held."""
+    """Send the warnings and escalations not yet sent on each channel (with `report.earlier`,
+    those of the catch-up days before `day` too, marked 补发). Call with the lock held."""
     settings = channels.settings
     items = warning_items(report)
+    late_before = day if report.earlier else None  # only a `--date` run has catch-up days
     folder = Path(dry_run_dir) if dry_run_dir else Path.cwd()
     with _send_log(store_path, channels.dry_run) as log_:
         interrupted = _settle(log_, channels.dry_run, clock)
@@ -580,14 +620,14 @@ def deliver_warnings(
         for channel in channels.names:
             plan = _plan(log_, channel, items, force, attempted[channel])
             part = subset(report, plan.send)
-            what = _what(part)
+            what = _what(part, late_before)
             out = None
             if plan.send:
                 if channel == EMAIL:
-                    out = Outgoing(channel, plan, what, warn_email(part, street, day, settings, clock()))
+                    out = Outgoing(channel, plan, what, warn_email(part, street, day, settings, clock(), late_before))
                     names[channel] = folder / f"warn-{day.isoformat()}.eml"
                 else:
-                    title, header, lines = content.warn_markdown(part, street, day, settings.notify.format)
+                    title, header, lines = content.warn_markdown(part, street, day, settings.notify.format, late_before)
                     payload, omitted = _robot_payload(settings, title, header, lines)
                     out = Outgoing(channel, plan, what, payload, title, omitted)
                     names[channel] = folder / f"warn-{day.isoformat()}.{settings.notify.format}.json"
@@ -637,7 +677,10 @@ def warn_and_deliver(
 
     prepared = prepare_channels(settings, channels, dry_run, environ)
     result, links = tickets_from(files, db, settings, fields=WARN_FIELDS, progress=progress)
-    report = warn(result, settings, on=on, since=since, links=links, show_phones=show_phones, progress=progress)
+    # --date D also catches up on the days before it: a warning completed after the previous
+    # day's run, or while no run happened, is sent now (once; marked 补发).
+    earlier_days = settings.delivery.catch_up_days if on is not None else 0
+    report = warn(result, settings, on=on, since=since, links=links, show_phones=show_phones, progress=progress, earlier_days=earlier_days)
     street = street_name(settings, result.frame)
     day = on or clock().astimezone(TIMEZONE).date()
     store_path = db_path(db, settings)

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from gaopin.config import TIMEZONE
-from gaopin.errors import StoreError
+from gaopin.errors import UsageError
 from gaopin.rules.warnings import id_parts
 from gaopin.store.db import transaction
 
@@ -271,7 +271,8 @@ class SendLog:
             if record is None:
                 row = self.conn.execute("SELECT status FROM sends WHERE id = ?", (i,)).fetchone()
                 why = "没有这条发送记录" if row is None else "它不是结果不确定的记录（或者同一内容后来又发送过）"
-                raise StoreError(f"编号 {i}：{why}", "用 gaopin sends 查看“结果不确定”的记录的编号")
+                # A number mistyped, or settled already: the command line's mistake, not the store's.
+                raise UsageError(f"编号 {i}：{why}", "gaopin sends 列出发送记录：只有“结果不确定”的编号可以 --confirm 或 --resend")
             together = [r for r in unsettled.values() if r.channel == record.channel and (
                 (record.message is not None and r.message == record.message)
                 or (record.message is None and r.message is None and r.started_at == record.started_at)

@@ -127,6 +127,9 @@ def check_url(url: str) -> None:
         raise ConfigError(f"群机器人地址 {redact(url)} 没有加密（http）", "请使用 https:// 开头的地址")
     if parts.username or parts.password:
         raise ConfigError(f"群机器人地址中不应包含用户名或密码：{redact(url)}", "请从机器人设置中复制 webhook 地址")
+    if not url.isascii() or any(ord(c) <= 32 or ord(c) == 127 for c in url):
+        # The request line is ASCII: such an address would only fail while sending.
+        raise ConfigError(f"群机器人地址中有中文、空格等字符：{redact(url)}", "请从机器人设置中重新复制完整的 webhook 地址")
 
 
 def _opener(context: ssl.SSLContext) -> urllib.request.OpenerDirector:
@@ -148,6 +151,10 @@ def post(url: str, body: dict, timeout: float, context: ssl.SSLContext | None = 
     except urllib.error.URLError as exc:
         # urllib wraps what fails while connecting and handing over the request: not delivered.
         raise DeliveryError(f"无法连接群机器人 {where}：{_reason(exc.reason)}", _hint(exc.reason)) from None
+    except (ValueError, http.client.InvalidURL) as exc:
+        # The request refused before it is written (an address or a timeout the socket does not
+        # take, a malformed proxy setting): not delivered. Its text may quote the key: not shown.
+        raise DeliveryError(f"无法向群机器人 {where} 发送（{type(exc).__name__}）", "请检查 [notify] webhook、timeout 和代理设置（HTTPS_PROXY）") from None
     except (OSError, http.client.HTTPException) as exc:
         # The request was handed over; the answer never came.
         raise UnknownOutcomeError(

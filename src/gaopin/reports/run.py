@@ -42,8 +42,15 @@ REPORT_FILES = (HTML_NAME, XLSX_NAME, *(f"{name}.png" for name in CHART_NAMES))
 REPORT_EXTRAS = ("report-????-??.eml", "report-????-??.*.json", f"~${XLSX_NAME}", f".~lock.{XLSX_NAME}#", "Thumbs.db", "desktop.ini", ".DS_Store")
 
 
+# Without [report] out_dir (or --out): reports/YYYY-MM/ in the current folder.
+DEFAULT_OUT_DIR = "reports"
+
+
 def default_out_dir(settings: Settings, label: str) -> Path:
-    return Path(settings.report.out_dir).expanduser() / label
+    """Where a report goes without --out: [report] out_dir, which like every path in the file is
+    relative to the file's folder (a cron run's current folder is home, or /), else reports/ here."""
+    base = settings.resolve_path(settings.report.out_dir) if settings.report.out_dir else Path(DEFAULT_OUT_DIR)
+    return base / label
 
 
 def _replaceable(entry: os.DirEntry) -> bool:
@@ -456,11 +463,16 @@ def run_report(
     today: date,
     out_dir: Path | None = None,
     progress: Callable[[str], None] | None = None,
+    check: Callable[[dict], None] | None = None,
 ) -> dict:
+    """Make the month's report and write its folder; `check` may refuse the made report (by
+    raising) before anything is written."""
     if out_dir is not None:
         report_folder(out_dir)  # a folder the report may not replace is refused before any work
     with chart_process(settings) as charts_in:
         report = make_report(settings, month, year, files, db, today, progress, after_read=charts_in.start)
+        if check is not None:
+            check(report)
         target = out_dir or default_out_dir(settings, report["period"]["label"])
         with collector_paused():
             report["files"] = write_report(report, target, settings, progress, charts_in)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Callable
 
 import numpy as np
@@ -57,6 +57,9 @@ class WarnReport:
     escalations: list[Escalation]
     notes: list[str] = field(default_factory=list)
     center_head: str = ""
+    # With `warn(on=D, earlier_days=N)`: the warnings that ended in the N days before D, in the
+    # order of `warnings` (what a delivery run catches up on); not among `warnings` and not shown.
+    earlier: list[Warning] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         with collector_paused():
@@ -140,14 +143,24 @@ def warn(
     links: Links = Links(),
     show_phones: bool = False,
     progress: Callable[[str], None] | None = None,
+    earlier_days: int = 0,
 ) -> WarnReport:
-    """Warnings (optionally only those ending on `on`, or since `since`) and escalations."""
+    """Warnings (optionally only those ending on `on`, or since `since`) and escalations.
+
+    With `on`, `earlier_days` also keeps aside (in `earlier`) those that ended in that many days before it."""
     with collector_paused():
-        return _warn(result, settings, on, since, links, show_phones, progress)
+        return _warn(result, settings, on, since, links, show_phones, progress, earlier_days)
 
 
 def _warn(
-    result: LoadResult, settings: Settings, on: date | None, since: date | None, links: Links, show_phones: bool, progress: Callable[[str], None] | None
+    result: LoadResult,
+    settings: Settings,
+    on: date | None,
+    since: date | None,
+    links: Links,
+    show_phones: bool,
+    progress: Callable[[str], None] | None,
+    earlier_days: int = 0,
 ) -> WarnReport:
     if progress:
         progress("归一点位、识别诉求人")
@@ -161,21 +174,25 @@ def _warn(
         found = find_warnings(prepared.frame, settings.rules, mask_phones=mask, codes=prepared.codes)
         esc, esc_notes = escalating.result()
     notes = result.notes() + list(prepared.notes)
+    earlier: list[Warning] = []
     if on is not None:
+        if earlier_days > 0:
+            first = on - timedelta(days=earlier_days)
+            earlier = [w for w in found if first <= w.end < on and (since is None or w.end >= since)]
         found = [w for w in found if w.end == on]
         notes.append(f"只列出截至 {on.isoformat()} 当天的预警。")
     if since is not None:
         found = [w for w in found if w.end >= since]
         notes.append(f"只列出 {since.isoformat()} 及以后结束的预警。")
     lookup = owner_lookup(settings.owners)
-    for w in found:
+    for w in found + earlier:
         w.owner = lookup(w.community)
     notes.extend(esc_notes)
     center_head = settings.owners.center_head
     if mask:
-        _mask_names(found, esc)
+        _mask_names(found + earlier, esc)
         center_head = text_masker()(center_head)
-    return WarnReport(found, esc, notes, center_head)
+    return WarnReport(found, esc, notes, center_head, earlier)
 
 
 def _mask_names(warnings: list[Warning], escalations: list[Escalation]) -> None:

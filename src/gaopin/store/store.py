@@ -816,6 +816,15 @@ def import_into(
         raise
 
 
+def require_store(path: Path) -> None:
+    """StoreError unless the store read for want of files exists."""
+    if not Path(path).exists():
+        raise StoreError(
+            f"没有给出文件，工单库 {path} 也不存在",
+            "请在命令后写上导出文件，或先用 gaopin import 导入工单（--db 可指定工单库）",
+        )
+
+
 def tickets_from(files: list[Path] | None, db: str | None, settings: Settings, fields=None, keep_extra=False, progress=None, until: date | None = None) -> tuple[LoadResult, Links]:
     """Tickets from files, or from the store when no file is given; links from the store if it exists."""
     path = db_path(db, settings)
@@ -826,11 +835,7 @@ def tickets_from(files: list[Path] | None, db: str | None, settings: Settings, f
             with Store(path, create=False) as store:
                 links = store.links()
         return result, links
-    if not path.exists():
-        raise StoreError(
-            f"没有给出文件，工单库 {path} 也不存在",
-            "请在命令后写上导出文件，或先用 gaopin import 导入工单（--db 可指定工单库）",
-        )
+    require_store(path)
     with Store(path, create=False) as store:
         if store.ticket_count() == 0:
             raise StoreError(f"工单库 {path} 中还没有工单", "请先用 gaopin import 导入导出文件")
