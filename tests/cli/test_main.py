@@ -53,11 +53,21 @@ def test_a_reader_that_goes_away_ends_a_table_command_with_exit_0(tmp_path):
 def _main(monkeypatch, capsys, *args):
     """`gaopin ARGS` through the process's entry, as staff run it (the app as tests call it
     keeps the parser's own English messages)."""
+    import gc
+    import signal
+
     from gaopin.cli import main
 
     monkeypatch.setattr(sys, "argv", ["gaopin", *args])
-    with pytest.raises(SystemExit) as done:
-        main()
+    # The process's entry turns the collector off and catches SIGTERM for the rest of the
+    # process: given back to the test process afterwards.
+    monkeypatch.setattr(signal, "signal", lambda *a: None)
+    try:
+        with pytest.raises(SystemExit) as done:
+            main()
+    finally:
+        gc.unfreeze()
+        gc.enable()
     out = capsys.readouterr()
     return done.value.code, out.out, out.err.splitlines()
 
