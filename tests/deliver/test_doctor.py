@@ -70,3 +70,20 @@ def test_an_older_store_is_reported_not_upgraded(tmp_path):
     check = by_name(report)["工单库"]
     assert check.status == WARN and "结构版本 2" in check.detail and "自动升级" in check.hint
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 2
+
+
+@pytest.mark.parametrize("where", ["folder", "under_a_file"])
+def test_a_log_file_that_cannot_be_a_file_fails_the_log_check(tmp_path, where):
+    """[log] file naming a folder passed (a folder is writable) while the run itself warned
+    that it could not write the log."""
+    if where == "folder":
+        (tmp_path / "logs").mkdir()
+        log = "logs"
+    else:
+        (tmp_path / "notes.txt").write_text("x", encoding="utf-8")
+        log = "notes.txt/gaopin.log"
+    config = tmp_path / "gaopin.toml"
+    config.write_text(f'[log]\nfile = "{log}"\n', encoding="utf-8")
+    report = run_checks(config, None, environ={}, network=False)
+    check = by_name(report)["日志"]
+    assert check.status == FAIL and report.exit_code == ExitCode.CONFIG

@@ -111,8 +111,10 @@ def check_font(settings: Settings) -> Check:
 def check_log(settings: Settings) -> Check:
     path = log_path(settings)
     folder = next((p for p in [path.parent, *path.parent.parents] if p.exists()), None)
+    if path.is_dir():  # writable as a folder, but no log can be written to it
+        return Check("日志", FAIL, f"[log] file 指向的 {path} 是一个文件夹", "请写文件夹里的一个文件名，例如 logs/gaopin.log", int(ExitCode.CONFIG))
     target = path if path.exists() else folder
-    if target is None or not os.access(target, os.W_OK):
+    if target is None or (target is folder and not folder.is_dir()) or not os.access(target, os.W_OK):
         return Check("日志", FAIL, f"无法写入日志文件 {path}", "请在 [log] file 中换一个可写的位置", int(ExitCode.CONFIG))
     return Check("日志", OK, str(path))
 
