@@ -58,7 +58,7 @@ def warn(
     """找出提早预警（同一点位同一问题单日≥3件；两日内多人≥5件）和需提级办理的单否/双否工单。
 
     加 --email/--notify 时只发送还没发送过的预警和单否/双否（没有新的就不发），标准输出保持为空（除非 --verbose），
-    出错时写标准错误并以退出码 4/7/8/9 结束。发送的内容总是隐藏电话号码。
+    出错时写标准错误并以退出码 4/5/6/7/8/9 结束（见 docs/data-format.md 的退出码表）。发送的内容总是隐藏电话号码。
     """
     from gaopin.io.write import refuse_input_as_output
     from gaopin.reports.warnings import write_warn_report
