@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gaopin.errors import ConfigError, InputError
+from gaopin.errors import ConfigError, InputError, os_reason
 from gaopin.numbers import number
 
 log = logging.getLogger(__name__)
@@ -200,7 +200,7 @@ def _configured_font(configured: str | os.PathLike[str]) -> _Font:
         with path.open("rb") as fh:
             magic = fh.read(4)
     except OSError as exc:
-        raise ConfigError(f"无法读取 {FONT_SETTING} 指定的字体文件 {path}：{exc.strerror}", "请检查文件权限") from None
+        raise ConfigError(f"无法读取 {FONT_SETTING} 指定的字体文件 {path}：{os_reason(exc)}", "请检查文件权限") from None
     if magic not in FONT_MAGIC:
         raise ConfigError(f"{FONT_SETTING} 指定的 {path} 不是 TrueType/OpenType 字体文件", keep)
     prepare_matplotlib_env()
@@ -777,7 +777,7 @@ def _save(fig: Any, path: Path) -> None:
         os.replace(tmp, path)
     except OSError as exc:
         raise InputError(
-            f"无法写入 {path}：{exc.strerror or exc}", "请检查输出目录的权限和磁盘空间，或关闭正在查看该图片的程序后重试"
+            f"无法写入 {path}：{os_reason(exc)}", "请检查输出目录的权限和磁盘空间，或关闭正在查看该图片的程序后重试"
         ) from None
     finally:
         tmp.unlink(missing_ok=True)
@@ -877,7 +877,7 @@ def render_charts(report: dict[str, Any], out_dir: Path | str, font: str | os.Pa
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise InputError(f"无法创建输出目录 {out_dir}：{exc.strerror}", "请换一个可写的位置") from None
+            raise InputError(f"无法创建输出目录 {out_dir}：{os_reason(exc)}", "请换一个可写的位置") from None
         for chart, data in todo:
             started = time.perf_counter()
             # From matplotlib's defaults, so a user's matplotlibrc cannot change the report;

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 from zoneinfo import ZoneInfo
 
-from gaopin.errors import ConfigError
+from gaopin.errors import ConfigError, os_reason
 
 # Periods and "today" are Beijing time whatever TZ the machine (or cron) has.
 TIMEZONE = ZoneInfo("Asia/Shanghai")
@@ -583,7 +583,7 @@ def read_toml(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"配置文件 {path} 不是 UTF-8 编码", "请用 UTF-8 编码保存 gaopin.toml") from exc
     except OSError as exc:
-        raise ConfigError(f"无法读取配置文件 {path}：{exc.strerror}", "请检查文件权限") from exc
+        raise ConfigError(f"无法读取配置文件 {path}：{os_reason(exc)}", "请检查文件权限") from exc
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -7,6 +7,7 @@ because office staff read them.
 
 from __future__ import annotations
 
+import errno
 from enum import IntEnum
 
 
@@ -68,3 +69,24 @@ class UnknownOutcomeError(GaopinError):
 
 class LockedError(GaopinError):
     exit_code = ExitCode.LOCKED
+
+
+# The system's own texts for these are English ("No such file or directory").
+_OS_REASONS = {
+    errno.ENOENT: "文件或文件夹不存在",
+    errno.EACCES: "没有权限",
+    errno.EPERM: "没有权限",
+    errno.EISDIR: "这是一个文件夹",
+    errno.ENOTDIR: "路径中有一段不是文件夹",
+    errno.ENOSPC: "磁盘已满",
+    errno.EDQUOT: "超出了磁盘配额",
+    errno.EROFS: "磁盘是只读的",
+    errno.ENAMETOOLONG: "文件名太长",
+    errno.EEXIST: "已有同名的文件或文件夹",
+    errno.EBUSY: "正被其他程序占用",
+}
+
+
+def os_reason(exc: BaseException) -> str:
+    """Why a file operation failed, in Chinese for the common causes, else the system's text."""
+    return _OS_REASONS.get(getattr(exc, "errno", None)) or getattr(exc, "strerror", None) or str(exc)

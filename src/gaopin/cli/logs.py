@@ -19,6 +19,7 @@ from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 from gaopin.config import TIMEZONE, LogSettings, Settings, log_path
+from gaopin.errors import os_reason
 from gaopin.privacy import mask_phones_in_text
 
 LOGGER = "gaopin"
@@ -66,7 +67,7 @@ def configure(settings: Settings | None) -> Path | None:
         path.parent.mkdir(parents=True, exist_ok=True)
         handler = PrivateRotatingFileHandler(path, maxBytes=max(log.max_bytes, 0), backupCount=max(log.backups, 0), encoding="utf-8")
     except OSError as exc:
-        print(f"警告：无法写日志文件 {path}（{exc.strerror or exc}），本次运行不记日志。请检查 [log] file。", file=sys.stderr)
+        print(f"警告：无法写日志文件 {path}（{os_reason(exc)}），本次运行不记日志。请检查 [log] file。", file=sys.stderr)
         return None
     handler.setFormatter(BeijingFormatter(FORMAT))
     handler.addFilter(MaskPhones())

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from gaopin.errors import LockedError, StoreError
+from gaopin.errors import LockedError, os_reason, StoreError
 
 # Long enough for a run started a moment later to wait for a report run to finish.
 LOCK_TIMEOUT = 10.0
@@ -34,7 +34,7 @@ def delivery_lock(store_path: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[P
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise StoreError(f"无法创建锁文件所在的文件夹 {path.parent}：{exc.strerror}", "请用 --db 或 GAOPIN_DB 换一个可写的位置") from None
+        raise StoreError(f"无法创建锁文件所在的文件夹 {path.parent}：{os_reason(exc)}", "请用 --db 或 GAOPIN_DB 换一个可写的位置") from None
     lock = FileLock(str(path), timeout=timeout, mode=0o600)
     try:
         lock.acquire()
@@ -45,7 +45,7 @@ def delivery_lock(store_path: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[P
             "稍后再运行即可；定时任务请错开时间",
         ) from None
     except OSError as exc:
-        raise StoreError(f"无法打开锁文件 {path}：{exc.strerror or exc}", "请检查该文件夹的写权限") from None
+        raise StoreError(f"无法打开锁文件 {path}：{os_reason(exc)}", "请检查该文件夹的写权限") from None
     try:
         yield path
     finally:

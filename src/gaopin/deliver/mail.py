@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Mapping
 
 from gaopin.config import ENV_SMTP_PASSWORD, TIMEZONE, MailSettings, Settings
-from gaopin.errors import ConfigError, DeliveryError, UnknownOutcomeError
+from gaopin.errors import ConfigError, DeliveryError, os_reason, UnknownOutcomeError
 
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 SENDER_NAME = "gaopin 接诉即办"
@@ -88,7 +88,7 @@ def password(mail: MailSettings, settings: Settings, environ: Mapping[str, str] 
     try:
         info = path.stat()
     except OSError as exc:
-        raise ConfigError(f"无法读取密码文件 {path}：{exc.strerror}", "请检查 [mail] password_file 的路径") from None
+        raise ConfigError(f"无法读取密码文件 {path}：{os_reason(exc)}", "请检查 [mail] password_file 的路径") from None
     if os.name != "nt" and info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise ConfigError(
             f"密码文件 {path} 其他人也能读取（权限 {stat.filemode(info.st_mode)}），没有使用",
@@ -110,7 +110,7 @@ def ssl_context(mail: MailSettings, settings: Settings) -> ssl.SSLContext:
     try:
         return ssl.create_default_context(cafile=cafile)
     except (OSError, ssl.SSLError) as exc:
-        raise ConfigError(f"无法读取 CA 证书文件 {cafile}：{getattr(exc, 'strerror', None) or exc}", "[mail] cafile 应为 PEM 格式的证书文件") from None
+        raise ConfigError(f"无法读取 CA 证书文件 {cafile}：{os_reason(exc)}", "[mail] cafile 应为 PEM 格式的证书文件") from None
 
 
 # --- messages -----------------------------------------------------------------------

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from gaopin.config import render_default_toml
-from gaopin.errors import ConfigError, InputError, UsageError
+from gaopin.errors import ConfigError, InputError, os_reason, UsageError
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
 XLSX_MAX_ROWS = 1_048_575  # one row is the header
@@ -74,7 +74,7 @@ def _make_parent(path: Path) -> None:
     except (FileExistsError, NotADirectoryError):
         raise InputError(f"无法创建输出目录 {path.parent}：路径中有同名的文件", "请换一个位置") from None
     except OSError as exc:
-        raise InputError(f"无法创建输出目录 {path.parent}：{exc.strerror or exc}", "请换一个可写的位置") from None
+        raise InputError(f"无法创建输出目录 {path.parent}：{os_reason(exc)}", "请换一个可写的位置") from None
 
 
 def staging_dir(path: Path) -> Path:
@@ -87,7 +87,7 @@ def staging_dir(path: Path) -> Path:
 
 
 def _cannot_write_in(folder: Path, exc: OSError) -> InputError:
-    return InputError(f"无法在 {folder} 中写文件：{exc.strerror or exc}", "请换一个可写的位置")
+    return InputError(f"无法在 {folder} 中写文件：{os_reason(exc)}", "请换一个可写的位置")
 
 
 def _folder_in_the_way(path: Path) -> InputError:
@@ -115,7 +115,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
     except IsADirectoryError:
         raise _folder_in_the_way(path) from None
     except OSError as exc:  # disk full, read-only disk, name too long …
-        raise InputError(f"无法写入 {path}：{exc.strerror or exc}", "请换一个可写的位置或文件名") from None
+        raise InputError(f"无法写入 {path}：{os_reason(exc)}", "请换一个可写的位置或文件名") from None
     finally:
         if tmp_path.exists():
             tmp_path.unlink()

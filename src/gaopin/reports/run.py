@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator
 
 from gaopin.charts import CHART_NAMES
 from gaopin.config import Settings
-from gaopin.errors import InputError, UsageError
+from gaopin.errors import InputError, os_reason, UsageError
 from gaopin.io.bulk import collector_paused
 from gaopin.io.write import staging_dir
 from gaopin.periods import check_month, default_year, period
@@ -66,7 +66,7 @@ def report_folder(out_dir: Path) -> Path:
     try:
         target = Path(out_dir).resolve()
     except (OSError, RuntimeError) as exc:  # a symlink loop, a relative path in a removed folder
-        raise InputError(f"无法使用输出文件夹 {out_dir}：{getattr(exc, 'strerror', None) or exc}", hint) from None
+        raise InputError(f"无法使用输出文件夹 {out_dir}：{os_reason(exc)}", hint) from None
     try:
         here = Path.cwd().resolve()
     except OSError:  # the current folder was removed: the output cannot be it
@@ -79,7 +79,7 @@ def report_folder(out_dir: Path) -> Path:
             with os.scandir(target) as entries:
                 stranger = next((entry.name for entry in entries if not _replaceable(entry)), None)
         except OSError as exc:
-            raise InputError(f"无法读取输出文件夹 {target}：{exc.strerror or exc}", hint) from None
+            raise InputError(f"无法读取输出文件夹 {target}：{os_reason(exc)}", hint) from None
         if stranger is not None:
             raise InputError(f"输出文件夹 {target} 中已有不是报告的内容（{stranger}），没有覆盖", f"{hint}，或把其中的其他文件移走")
     elif os.path.lexists(target):
@@ -113,7 +113,7 @@ def _replace_folder(staging: Path, target: Path) -> None:
                 os.replace(old, target)  # the earlier report back in its place
             raise
     except OSError as exc:  # a file of the old report held open (Windows), a read-only disk …
-        raise InputError(f"无法替换输出文件夹 {target}：{exc.strerror or exc}", "请关闭打开着报告文件的程序后重试，或用 --out 换一个文件夹") from None
+        raise InputError(f"无法替换输出文件夹 {target}：{os_reason(exc)}", "请关闭打开着报告文件的程序后重试，或用 --out 换一个文件夹") from None
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 

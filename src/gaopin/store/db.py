@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
-from gaopin.errors import LockedError, StoreError
+from gaopin.errors import LockedError, os_reason, StoreError
 
 BUSY_TIMEOUT_MS = 15_000
 TICKET_COLUMNS = (
@@ -242,7 +242,7 @@ def connect(path: Path, create: bool = True) -> sqlite3.Connection:
         try:
             _create_store(path)
         except OSError as exc:
-            raise StoreError(f"无法创建工单库 {path}：{exc.strerror}", "请用 --db 或 GAOPIN_DB 换一个可写的位置") from None
+            raise StoreError(f"无法创建工单库 {path}：{os_reason(exc)}", "请用 --db 或 GAOPIN_DB 换一个可写的位置") from None
     try:
         conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
