@@ -398,3 +398,24 @@ def test_the_daily_run_sends_every_warning_once_also_those_completed_after_a_run
     assert "新预警 2 条（其中 1 条是 2024-08-07 以前的，补发）" in mixed
     assert "【补发】单日同点位：桥一小区5号楼" in mixed and "截至 2024-08-05" in mixed
     assert "【补发】单日同点位：桥一小区7号楼" not in mixed and "单日同点位：桥一小区7号楼" in mixed
+
+
+def test_a_dry_run_checks_the_files_the_real_run_would_refuse(tmp_path):
+    """The rehearsal (cron.md) passed with a password file others can read or a missing CA file,
+    which the real run refuses (exit 4). It still needs no server to show the content."""
+    secret = tmp_path / "smtp.pw"
+    secret.write_text("s3cret\n", encoding="utf-8")
+    secret.chmod(0o644)
+    readable = delivery_settings(2525, mail={"username": "jiesu", "password_file": str(secret)})
+    with pytest.raises(ConfigError, match="其他人也能读取"):
+        prepare_channels(readable, ["email"], dry_run=True, environ={})
+    secret.chmod(0o600)
+    assert prepare_channels(readable, ["email"], dry_run=True, environ={}).secret is None  # read, not kept
+    no_ca = delivery_settings(2525, mail={"cafile": str(tmp_path / "none.pem")})
+    with pytest.raises(ConfigError, match="CA"):
+        prepare_channels(no_ca, ["email"], dry_run=True, environ={})
+    bad_robot = delivery_settings(robot_url="http://机器人 地址/hook")
+    with pytest.raises(ConfigError):
+        prepare_channels(bad_robot, ["notify"], dry_run=True, environ={})
+    content_only = delivery_settings(2525, mail={"host": ""})  # no server yet: the content alone
+    assert prepare_channels(content_only, ["email"], dry_run=True, environ={}).dry_run

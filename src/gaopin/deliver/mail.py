@@ -84,7 +84,11 @@ def password(mail: MailSettings, settings: Settings, environ: Mapping[str, str] 
             f"配置了 SMTP 登录名 {mail.username}，但没有密码",
             f"请设置环境变量 {ENV_SMTP_PASSWORD}，或在 [mail] password_file 中指定只有本人可读的密码文件",
         )
-    path = settings.resolve_path(mail.password_file)
+    return password_from_file(settings.resolve_path(mail.password_file))
+
+
+def password_from_file(path: Path) -> str:
+    """The password in [mail] password_file, which only its owner may read."""
     try:
         info = path.stat()
     except OSError as exc:

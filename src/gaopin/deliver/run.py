@@ -209,12 +209,19 @@ def prepare_channels(settings: Settings, names: tuple[str, ...] | list[str], dry
     if not names:
         raise UsageError("没有指定发送方式", "请加 --email 或 --notify")
     channels = Channels(names, settings, dry_run)
+    # A rehearsal needs no server; once one is configured it also checks what the real run
+    # would refuse (the password file, the CA file, the robot's address), sending nothing.
     if EMAIL in names:
-        mail.check_settings(settings.mail, need_server=not dry_run)
+        m = settings.mail
+        mail.check_settings(m, need_server=not dry_run or bool(m.host))
         if not dry_run:
-            channels.secret = mail.password(settings.mail, settings, environ)
-            channels.context = mail.ssl_context(settings.mail, settings)
-    if NOTIFY in names and not dry_run:
+            channels.secret = mail.password(m, settings, environ)
+            channels.context = mail.ssl_context(m, settings)
+        elif m.host:
+            mail.ssl_context(m, settings)
+            if m.password_file:
+                mail.password_from_file(settings.resolve_path(m.password_file))
+    if NOTIFY in names and (not dry_run or settings.notify.webhook):
         webhook.check_url(settings.notify.webhook)
     return channels
 
