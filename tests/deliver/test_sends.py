@@ -140,3 +140,11 @@ def test_purge_drops_the_messages_kept_for_sends_begun_before_its_date(tmp_path)
         assert [bytes(b) for (b,) in kept] == [b"GD2024100500001 ..."]
         assert [s.items for s in log.stale_failed(EMAIL, [])] == [[W2]]  # only the later one is resent
     assert b"GD2024080500001" not in (tmp_path / "g.db").read_bytes()
+
+
+def test_records_newest_first_and_a_negative_limit_lists_all(log):
+    """`gaopin sends -n 0` lists every send (it showed one: the limit was raised to 1)."""
+    for item in (AUG, W1, W2):
+        log.finish(log.begin(EMAIL, [item], T0), SENT, T1)
+    assert [r.key for r in log.records(2)] == [W2.key, W1.key]
+    assert [r.key for r in log.records(-1)] == [W2.key, W1.key, AUG.key]

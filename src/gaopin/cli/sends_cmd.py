@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
 
 @handles_errors
 def sends(
-    limit: Annotated[int, typer.Option("--limit", "-n", help="显示最近多少条")] = 30,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="显示最近多少条（0 为全部）")] = 30,
     confirm: Annotated[
         Optional[list[int]],
         typer.Option("--confirm", help="结果不确定的这条（按编号，可以给多次）已确认收到：不再提醒，也不重发", show_default=False),
@@ -46,7 +46,7 @@ def sends(
     if confirm or resend:
         settled(db_path(db, settings), confirm or [], resend or [], format)
         return
-    records = send_records(db_path(db, settings), max(limit, 1))
+    records = send_records(db_path(db, settings), limit if limit > 0 else -1)
     if format is Format.json:
         print_json(records)
         return

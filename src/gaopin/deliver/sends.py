@@ -295,6 +295,6 @@ class SendLog:
         return [SendRecord(*r) for r in rows]
 
     def records(self, limit: int = 100) -> list[SendRecord]:
-        """The most recent rows, newest first."""
+        """The most recent rows, newest first (a negative limit: all of them)."""
         rows = self.conn.execute(f"SELECT {_COLUMNS} FROM sends ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
         return [SendRecord(*r) for r in rows]
