@@ -209,6 +209,24 @@ def test_doctor_and_sends(tmp_path):
     assert empty.exit_code == 0 and "还没有发送记录" in empty.stdout
 
 
+@pytest.mark.parametrize(("limit", "shown"), [("2", 2), ("0", 3), ("-1", 3)])
+def test_sends_lists_the_latest_and_0_lists_all(tmp_path, limit, shown):
+    from datetime import datetime
+
+    from gaopin.config import TIMEZONE
+    from gaopin.deliver.sends import EMAIL, REPORT, SENT, Item, SendLog
+    from gaopin.store import Store
+
+    when = datetime(2024, 9, 1, 8, 0, tzinfo=TIMEZONE)
+    with Store(tmp_path / "g.db") as store:
+        log = SendLog(store.conn)
+        for month in ("2024-06", "2024-07", "2024-08"):
+            log.finish(log.begin(EMAIL, [Item(REPORT, month)], when), SENT, when)
+    done = gaopin(["sends", "-n", limit, "--format", "json"], write_config(tmp_path / "gaopin.toml"), tmp_path / "g.db")
+    assert done.exit_code == 0, done.output
+    assert len(json.loads(done.stdout)) == shown
+
+
 # --- as separate processes -------------------------------------------------------------------
 
 
