@@ -141,6 +141,7 @@ def test_ledger_workbook_output(tmp_path, db):
         (["ledger", "--month", "8", "--year", "99999"], 2, "1990 到 2100"),
         (["ledger"], 2, "--month"),
         (["ledger", "link", "123", "13800000001"], 2, "不是可用的电话号码"),
+        (["ledger", "link", "138****0001", "13800000002"], 2, "隐藏了中间几位"),  # copied from an output
         (["exclude", "NOPE", "--reason", "申诉"], 6, "没有工单 NOPE"),
     ],
 )
@@ -173,6 +174,15 @@ def test_a_first_import_that_fails_leaves_no_store_behind(tmp_path, db):
     before = db.read_bytes()
     result = runner.invoke(app, ["import", str(tmp_path / "notes.csv"), "--db", str(db)])
     assert result.exit_code == 5 and db.read_bytes() == before
+
+
+def test_linking_a_number_in_no_ticket_says_so(tmp_path, db):
+    runner.invoke(app, ["import", str(export(tmp_path / "a.xlsx", caller(3))), "--db", str(db)])
+    typo = runner.invoke(app, ["ledger", "link", "13800000001", "13812349999", "--db", str(db)])
+    assert typo.exit_code == 0 and "已关联 138****0001 与 138****9999" in typo.stdout
+    assert "还没有号码 138****9999 的工单" in typo.stderr and "138****0001 的工单" not in typo.stderr
+    known = runner.invoke(app, ["ledger", "unlink", "13812349999", "--db", str(db)])
+    assert known.exit_code == 0
 
 
 def test_warn_from_the_store_uses_manual_links(tmp_path, db):

@@ -324,8 +324,10 @@ def ledger_link(
 
     settings = settings_from(config)
     with _open(db, settings, create=True) as store:
-        a, b = store.link(phone_a, phone_b, _today(today))
-    typer.echo(f"已关联 {mask_phone(a)} 与 {mask_phone(b)}；下次 gaopin ledger 时生效")
+        linked = store.link(phone_a, phone_b, _today(today))
+    typer.echo(f"已关联 {mask_phone(linked.a)} 与 {mask_phone(linked.b)}；下次 gaopin ledger 时生效")
+    for phone in linked.unseen:
+        typer.echo(f"注意：工单库中还没有号码 {mask_phone(phone)} 的工单；如果输错了，请用 gaopin ledger unlink 加上刚才输入的这个号码撤销", err=True)
 
 
 @ledger_app.command("unlink")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from contextlib import contextmanager
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -654,14 +654,16 @@ class Store:
         unlinked = frozenset(r[0] for r in self.conn.execute("SELECT phone FROM unlinks"))
         return Links(pairs=tuple(tuple(p) for p in pairs), unlinked=unlinked)
 
-    def link(self, a: str, b: str, today: date) -> tuple[str, str]:
+    def link(self, a: str, b: str, today: date) -> "Linked":
         a, b = sorted((_usable(a), _usable(b)))
         if a == b:
             raise UsageError("两个号码相同，无需关联", "请给出两个不同的号码")
         with transaction(self.conn):
             self.conn.execute("DELETE FROM unlinks WHERE phone IN (?, ?)", (a, b))
             self.conn.execute("INSERT OR IGNORE INTO links (phone_a, phone_b, created_on) VALUES (?, ?, ?)", (a, b, today.isoformat()))
-        return a, b
+        # Linked all the same (the tickets may come with a later import), but a typo must show.
+        unseen = tuple(p for p in (a, b) if self.conn.execute("SELECT 1 FROM tickets WHERE caller_phone = ? LIMIT 1", (p,)).fetchone() is None)
+        return Linked(a, b, unseen)
 
     def unlink(self, phone: str, today: date) -> str:
         phone = _usable(phone)
@@ -740,9 +742,17 @@ def retention_cutoff(today: date, months: int) -> date:
     return date(y, m + 1, 1)
 
 
+class Linked(NamedTuple):
+    a: str
+    b: str
+    unseen: tuple[str, ...]  # of the two, the numbers in no ticket: a typo, or not imported yet
+
+
 def _usable(phone: str) -> str:
     normalized = normalize_phone(phone)
     if not is_usable_phone(normalized):
+        if "*" in phone:  # copied from an output, where numbers are masked
+            raise UsageError(f"“{phone}”是隐藏了中间几位的号码", "请用 gaopin ledger show 编号 --show-phones 查看完整号码后再输入")
         raise UsageError(f"“{phone}”不是可用的电话号码", "请给出 7 位以上的数字号码")
     return normalized
 
