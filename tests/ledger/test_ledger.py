@@ -47,6 +47,15 @@ def test_five_tickets_in_30_days_make_a_caller_entry_holding_earlier_ones(tmp_pa
     assert e["status"] == "在办" and e["recurrence"] == 0
 
 
+def test_a_caller_is_named_by_a_name_that_says_who_not_by_a_placeholder(tmp_path):
+    """Three 匿名 beside 辛 and 辛先生 read 辛 (the most frequent name had been shown);
+    a caller who never gave a name keeps the placeholder."""
+    rows = [{**r, "caller_name": n} for r, n in zip(caller_rows("13900008001", "", range(6)), ["匿名", "辛", "匿名", "辛先生", "匿名", "辛"])]
+    rows += caller_rows("13900008002", "市民", range(5), prefix="M", point="京铁和园3号楼")
+    store = store_with(tmp_path / "g.db", rows)
+    assert sorted(e["key"]["name"] for e in entries(month(store), "caller")) == ["市民", "辛"]
+
+
 @pytest.mark.parametrize("days", [[0, 7, 14, 21], [0, 8, 16, 24, 31]])
 def test_four_tickets_or_five_over_more_than_30_days_do_not(tmp_path, days):
     store = store_with(tmp_path / "g.db", caller_rows("13800000001", "赵建国", days))

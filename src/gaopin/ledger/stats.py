@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gaopin.periods import Period
+from gaopin.rules.persons import name_key
 
 EPOCH_DAY = np.datetime64("1970-01-01", "D")
 # Entries × distinct values up to which modes are counted in a dense table (8M counts: 64 MB).
@@ -81,6 +82,19 @@ def _modes(codes: np.ndarray, values: np.ndarray, labels: pa.Array, n: int) -> l
     # Only the winners' labels become Python strings.
     for e, label in zip(entry.tolist(), pc.take(labels, pa.array(value)).to_pylist()):
         out[e] = label
+    return out
+
+
+def _names(codes: np.ndarray, values: np.ndarray, labels: pa.Array | None, n: int) -> list[str]:
+    """Each entry's caller as most of its tickets name them, leaving out names that say nothing
+    (匿名, 市民, 先生 …) unless an entry has no other: 辛, 辛先生 and three 匿名 read 辛."""
+    if labels is None or not len(labels):
+        return _modes(codes, values, labels, n)
+    generic = np.array([name_key(v or "") == "" for v in labels.to_pylist()] + [False])
+    said = np.where(generic[values], -1, values)
+    out = _modes(codes, said, labels, n)
+    if "" in out:
+        out = [best or fallback for best, fallback in zip(out, _modes(codes, values, labels, n))]
     return out
 
 
@@ -166,7 +180,7 @@ class EntryStats:
             last_seen=last_seen,
             persons_=persons,
             community_=_modes(codes, comm_codes, comm_labels, n),
-            name_=_modes(codes, name_codes, name_labels, n),
+            name_=_names(codes, name_codes, name_labels, n),
             months=(codes[starts], month_numbers[starts], counts.astype("int64")),
         )
 
