@@ -289,4 +289,5 @@ def test_show_of_a_merged_entry_prints_no_empty_dates(tmp_path, db):
     result = runner.invoke(app, ["ledger", "show", "GP-2024-0002", "--db", str(db), "--today", "2024-09-01"])
     assert result.exit_code == 0, result.output
     assert "状态：已合并到 GP-2024-0001" in result.stdout
-    assert "累计 0 件，0 人" in result.stdout and "None" not in result.stdout
+    assert "工单都计在 GP-2024-0001 中" in result.stdout  # not "累计 0 件，0 人"
+    assert "累计" not in result.stdout and "None" not in result.stdout

@@ -290,9 +290,12 @@ def ledger_show(
     out.print(f"[bold]{data['id']}[/] {KIND_LABELS[data['kind']]}：{plain(key_text(data['kind'], data['key']))}")
     out.print(
         f"状态：{data['status']}　包案领导：{plain(data['owner'] or '—')}　责任单位：{plain(data['unit'] or '—')}　办理时限：{data['deadline'] or '—'}"
-        f"　累计 {data['tickets_total']} 件，{data['persons']} 人"
-        # A merged entry's tickets are counted in the entry that absorbed it: no dates of its own.
-        + (f"，{data['first_seen']} 至 {data['last_seen']}" if data["first_seen"] else "")
+        # A merged entry's tickets are counted in the entry that absorbed it: no count or dates of its own.
+        + (
+            f"　工单都计在 {data['merged_into']} 中（gaopin ledger show {data['merged_into']}）"
+            if data.get("merged_into")
+            else f"　累计 {data['tickets_total']} 件，{data['persons']} 人" + (f"，{data['first_seen']} 至 {data['last_seen']}" if data["first_seen"] else "")
+        )
     )
     if data["measures"]:
         out.print(f"化解措施：{plain(data['measures'])}")
