@@ -4,6 +4,7 @@ for two runs started together and for a run killed while sending."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import stat
@@ -260,13 +261,21 @@ def test_two_runs_started_together_send_at_most_one_email(tmp_path, export):
             assert "另一个 gaopin 正在发送" in err
 
 
-def test_a_run_killed_while_sending_is_not_resent_without_force(tmp_path, export):
+@contextlib.contextmanager
+def sending_held(tmp_path, export):
+    """A warn run started with --email, held by the mail server between the hand-over and the
+    answer: (the run, its config, the mailbox, the server, the event that releases it)."""
     hold = threading.Event()
     mailbox = Mailbox(hold=hold)
     with smtp_server(mailbox=mailbox) as server:
         config = write_config(tmp_path / "gaopin.toml", server.port)
         victim = spawn([*WARN, str(export), "--email"], config, tmp_path / "g.db")
         assert mailbox.entered.wait(30)
+        yield victim, config, mailbox, server, hold
+
+
+def test_a_run_killed_while_sending_is_not_resent_without_force(tmp_path, export):
+    with sending_held(tmp_path, export) as (victim, config, mailbox, server, hold):
         victim.kill()  # between handing the message over and hearing back
         victim.communicate()
         hold.set()
@@ -285,12 +294,7 @@ def test_a_run_killed_while_sending_is_not_resent_without_force(tmp_path, export
 def test_a_run_stopped_while_sending_exits_130_or_143_logs_it_and_is_not_resent(tmp_path, export, name, code, said, logged):
     import signal
 
-    hold = threading.Event()
-    mailbox = Mailbox(hold=hold)
-    with smtp_server(mailbox=mailbox) as server:
-        config = write_config(tmp_path / "gaopin.toml", server.port)
-        victim = spawn([*WARN, str(export), "--email"], config, tmp_path / "g.db")
-        assert mailbox.entered.wait(30)
+    with sending_held(tmp_path, export) as (victim, config, _, _, hold):
         victim.send_signal(getattr(signal, name))  # a timeout's SIGTERM, or Ctrl-C, while the server holds the message
         out, err = victim.communicate(timeout=30)
         hold.set()

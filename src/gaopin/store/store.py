@@ -802,16 +802,9 @@ def import_files(
     return out
 
 
-def import_into(
-    paths: Iterable[str | os.PathLike[str]],
-    db: str | os.PathLike[str] | None,
-    settings: Settings,
-    now: datetime,
-    force: bool = False,
-    progress: Callable[[str], None] | None = None,
-    on_done: Callable[[FileImport], None] | None = None,
-) -> list[FileImport]:
-    """`import_files` into the store at `db` (--db, else the configured one), created if need be.
+def import_into(paths: Iterable[str | os.PathLike[str]], db: str | os.PathLike[str] | None, settings: Settings, now: datetime, **options: Any) -> list[FileImport]:
+    """`import_files` (with its keyword `options`) into the store at `db` (--db, else the
+    configured one), created if need be.
 
     A store this call created is removed again when the import fails before anything is in it:
     a mistyped or unreadable first file leaves no empty store behind."""
@@ -819,7 +812,7 @@ def import_into(
     existed = path.exists()
     try:
         with Store(path, create=True) as store:
-            return import_files(paths, store, settings, now, force=force, progress=progress, on_done=on_done)
+            return import_files(paths, store, settings, now, **options)
     except BaseException:
         if not existed and path.exists():
             remove_if_empty(path)
