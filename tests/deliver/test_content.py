@@ -53,6 +53,21 @@ def test_masked_copy_keeps_ids_for_the_attachment():
     assert w.titles == ["<b>猫</b> 回电 138****5678"]
 
 
+def test_masked_copy_masks_the_leaders_numbers_whatever_the_run_showed():
+    """With --show-phones or mask_phones = false the run's report holds numbers; the attachment
+    that is sent must not (a leader written as "李志强 13911112222" leaked in 责任领导)."""
+    import dataclasses
+
+    r = report()
+    r.warnings[0].owner = "李志强 13911112222"
+    r.escalations = [dataclasses.replace(e, owner="张红梅 010-87654321") for e in r.escalations]
+    r.earlier = [dataclasses.replace(r.warnings[0], point="别处 13700001111")]
+    masked = content.masked_copy(r)
+    assert masked.warnings[0].owner == "李志强 139****2222"
+    assert [e.owner for e in masked.escalations] == ["张红梅 010****4321"]
+    assert [w.point for w in masked.earlier] == ["别处 137****1111"] and masked.earlier[0].owner == "李志强 139****2222"
+
+
 def test_the_report_messages_round_figures_as_the_workbook_shows_them():
     from gaopin.config import Settings
     from gaopin.reports.monthly import build_report

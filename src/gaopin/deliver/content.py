@@ -265,16 +265,18 @@ def masked_copy(report: WarnReport) -> WarnReport:
     """The report with every free-text field masked, for files that are sent (the attachment)."""
     import dataclasses
 
-    warnings = [
-        dataclasses.replace(
+    def masked(w):
+        return dataclasses.replace(
             w,
             point=safe(w.point),
             community=safe(w.community),
             category=safe(w.category),
+            owner=safe(w.owner),  # a leader's name may carry a number (gaopin.toml)
             titles=[safe(t) for t in w.titles],
             ticket_ids=list(w.ticket_ids),
         )
-        for w in report.warnings
-    ]
-    escalations = [dataclasses.replace(e, community=safe(e.community), unit=safe(e.unit)) for e in report.escalations]
-    return WarnReport(warnings, escalations, [safe(n) for n in report.notes], safe(report.center_head))
+
+    escalations = [dataclasses.replace(e, community=safe(e.community), unit=safe(e.unit), owner=safe(e.owner)) for e in report.escalations]
+    return WarnReport(
+        [masked(w) for w in report.warnings], escalations, [safe(n) for n in report.notes], safe(report.center_head), [masked(w) for w in report.earlier]
+    )
