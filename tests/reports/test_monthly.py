@@ -67,9 +67,10 @@ def test_exclusions_give_every_figure_with_and_without():
 
 def test_tickets_of_other_streets_are_counted_and_noted():
     rows = ROWS + [t("2024-08-05", street="卢沟桥街道"), t("2024-08-06", street="卢沟桥街道"), t("2024-08-07", street="新 村 街 道")]
+    rows += [t("2024-08-08", street="丰台区新村街道"), t("2024-08-09", street="卢沟桥街道（联系人13698765432）")]
     r = build_report(tickets(rows), Settings(), 2024, 8)
-    assert r["overall"]["tickets"] == 7
-    assert "本期有 2 张工单的街道不是新村街道（卢沟桥街道 2 件），已一并计入本报告。" in r["notes"]
+    assert r["overall"]["tickets"] == 9
+    assert "本期有 3 张工单的街道不是新村街道（卢沟桥街道 2 件、卢沟桥街道（联系人136****5432） 1 件），已一并计入本报告。" in r["notes"]
     assert not [n for n in build_report(tickets(ROWS), Settings(), 2024, 8)["notes"] if "街道不是" in n]
 
 

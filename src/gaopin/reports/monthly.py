@@ -153,14 +153,15 @@ def _escalations(frame: pd.DataFrame, ind: pd.DataFrame, cur: np.ndarray, exclud
 
 
 def _other_streets(streets: pd.Series, street: str) -> dict[str, int]:
-    """Tickets naming another street than the report's (compared ignoring blanks and width), by
-    street, most first. A street's own export holds a few (dispatched to it from a neighbour);
+    """Tickets naming another street than the report's (compared ignoring blanks, width and a
+    district written in front), by street, most first. A street's own export holds a few (dispatched to it from a neighbour);
     a district's export, mostly other streets: either way the report says so."""
     counts = streets.dropna().value_counts()
     if not street or len(counts) == 0:
         return {}
     keys = pd.Series(counts.index, index=counts.index).map(compact)
-    other = counts[(keys != compact(street)).to_numpy() & (keys != "").to_numpy()]
+    # 丰台区新村街道 is 新村街道 with its district in front: the same street.
+    other = counts[(~keys.str.endswith(compact(street))).to_numpy() & (keys != "").to_numpy()]
     return {str(name): int(n) for name, n in sorted(other.items(), key=lambda kv: (-kv[1], str(kv[0])))}
 
 
@@ -262,8 +263,10 @@ def build_report(
         report["notes"].append(f"数据中没有上一统计期（{prev.start.isoformat()} 至 {prev.end.isoformat()}）的工单，不与上一统计期比较。")
     other = _other_streets(frame["street"][in_p], report["street"])
     if other:
-        shown = "、".join(f"{name} {n} 件" for name, n in list(other.items())[:3]) + ("等" if len(other) > 3 else "")
-        report["notes"].append(f"本期有 {sum(other.values())} 张工单的街道不是{report['street']}（{shown}），已一并计入本报告。")
+        # Names as written in the export or gaopin.toml: masked here, as every name of the report is.
+        shown_name = text_masker() if settings.privacy.mask_phones else str
+        shown = "、".join(f"{shown_name(name)} {n} 件" for name, n in list(other.items())[:3]) + ("等" if len(other) > 3 else "")
+        report["notes"].append(f"本期有 {sum(other.values())} 张工单的街道不是{shown_name(report['street'])}（{shown}），已一并计入本报告。")
     undated = int(frame["received_at"].isna().sum())
     if undated:
         report["notes"].append(f"{undated} 张工单的受理时间为空或无法识别，未计入任何月份。")
