@@ -398,6 +398,10 @@ def test_the_daily_run_sends_every_warning_once_also_those_completed_after_a_run
     assert "新预警 2 条（其中 1 条是 2024-08-07 以前的，补发）" in mixed
     assert "【补发】单日同点位：桥一小区5号楼" in mixed and "截至 2024-08-05" in mixed
     assert "【补发】单日同点位：桥一小区7号楼" not in mixed and "单日同点位：桥一小区7号楼" in mixed
+    # --force resends the day's content, not the catch-up days' (they went out: no 补发 "以前没有发出").
+    again = warn_and_deliver(settings, [export], str(store), ["email"], on=date(2024, 8, 7), force=True, dry_run=True, dry_run_dir=tmp_path / "f", environ={})
+    [forced] = again.delivery.results
+    assert forced.sent == [k for k in sent if "7号楼" in k] and "补发" not in forced.what
 
 
 def test_a_dry_run_checks_the_files_the_real_run_would_refuse(tmp_path):

@@ -258,10 +258,10 @@ def _send_log(store_path: Path, dry_run: bool) -> Iterator[SendLog | None]:
         store.close()
 
 
-def _plan(log_: SendLog | None, channel: str, items: list[Item], force: bool, exclude: set[Item]) -> Plan:
+def _plan(log_: SendLog | None, channel: str, items: list[Item], force: bool, exclude: set[Item], unforced: frozenset[Item] = frozenset()) -> Plan:
     if log_ is None:
         return Plan(send=list(dict.fromkeys(items)))
-    return log_.plan(channel, items, force, exclude)
+    return log_.plan(channel, items, force, exclude, unforced)
 
 
 def _record_dict(r: SendRecord) -> dict:
@@ -616,6 +616,7 @@ def deliver_warnings(
     those of the catch-up days before `day` too, marked 补发). Call with the lock held."""
     settings = channels.settings
     items = warning_items(report)
+    catch_up = frozenset(warning_items(WarnReport(report.earlier, [])))
     late_before = day if report.earlier else None  # only a `--date` run has catch-up days
     folder = Path(dry_run_dir) if dry_run_dir else Path.cwd()
     with _send_log(store_path, channels.dry_run) as log_:
@@ -625,7 +626,7 @@ def deliver_warnings(
         results: dict[str, ChannelResult] = {}
         names: dict[str, Path] = {}
         for channel in channels.names:
-            plan = _plan(log_, channel, items, force, attempted[channel])
+            plan = _plan(log_, channel, items, force, attempted[channel], catch_up)
             part = subset(report, plan.send)
             what = _what(part, late_before)
             out = None

@@ -164,8 +164,11 @@ class SendLog:
         series = self._series(latest)
         return {r.item for item in items for r in self._matches(item, latest, series)}
 
-    def plan(self, channel: str, items: list[Item], force: bool = False, exclude: set[Item] | frozenset[Item] = frozenset()) -> Plan:
-        """Items never sent, or whose last attempt failed cleanly, are sent; `force` sends all.
+    def plan(
+        self, channel: str, items: list[Item], force: bool = False, exclude: set[Item] | frozenset[Item] = frozenset(), unforced: frozenset[Item] = frozenset()
+    ) -> Plan:
+        """Items never sent, or whose last attempt failed cleanly, are sent; `force` sends all
+        but those in `unforced` (the catch-up days' warnings: --force resends the day's content).
 
         Items whose record is in `exclude` (already attempted in this run) are left out."""
         latest = self.latest(channel)
@@ -178,7 +181,7 @@ class SendLog:
                 continue
             if record is not None and record.key != item.key:
                 plan.keys[item] = record.key
-            if record is None or force:
+            if record is None or (force and item not in unforced):
                 plan.send.append(item)
             elif record.status == FAILED:
                 plan.send.append(item)
