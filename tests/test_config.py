@@ -146,6 +146,9 @@ def test_ill_typed_value_is_named(tmp_path, text, named):
         ("[log]\nmax_bytes = 0\n", "log.max_bytes"),
         ("[log]\nbackups = -1\n", "log.backups"),
         ("[mail]\nport = 0\n", "mail.port"),
+        ("[privacy]\nretention_months = 30000\n", "privacy.retention_months 应至多为 1200"),  # purge: year -476
+        ("[delivery]\ncatch_up_days = 800000\n", "delivery.catch_up_days 应至多为 366"),
+        ("[ledger.point]\ndays = 99999999999999999\n", "ledger.point.days"),
         ("[delivery]\ncatch_up_days = -1\n", "delivery.catch_up_days"),
         ("[mail]\ntimeout = 0\n", "mail.timeout"),
         ("[notify]\ntimeout = -1\n", "notify.timeout"),

@@ -401,6 +401,18 @@ def _fix_where(origin: str, key: str) -> str:
 # retention made `purge` delete every ticket (its cut-off in the future), a log of at most 0
 # bytes never rotated, a negative 临期 window never showed 临期.
 LOWEST = {"privacy.retention_months": 0, "ledger.due_soon_days": 0, "log.max_bytes": 1, "log.backups": 0, "mail.port": 1, "delivery.catch_up_days": 0}
+# And the highest, where a larger one reaches past the calendar (a retention of 30,000 months
+# ended in year -476, an internal error) or past what the setting can mean.
+HIGHEST = {
+    "privacy.retention_months": 1200,
+    "delivery.catch_up_days": 366,
+    "ledger.due_soon_days": 366,
+    "ledger.caller.days": 3660,
+    "ledger.point.days": 3660,
+    "ledger.issue.days": 3660,
+    "log.backups": 1000,
+    "mail.port": 65535,
+}
 
 
 def _validate(obj: Any, prefix: str, origin: str = "") -> None:
@@ -416,7 +428,7 @@ def _validate(obj: Any, prefix: str, origin: str = "") -> None:
         # while sending, after the send was recorded.
         raise ConfigError(
             f"配置项 {prefix}timeout 应在 0 到 {MAX_TIMEOUT} 秒之间（不含 0），实际是 {obj.timeout:g}",
-            f"{_fix_where(origin, prefix + 'timeout')}，例如 timeout = 30",
+            f"{_fix_where(origin, prefix + 'timeout')}，例如 {'30' if origin == '环境变量' else 'timeout = 30'}",
         )
     if isinstance(obj, PeriodSettings) and not 1 <= obj.start_day <= 28:
         fail("start_day", f"应在 1 到 28 之间，实际是 {obj.start_day}")
@@ -439,9 +451,11 @@ def _validate(obj: Any, prefix: str, origin: str = "") -> None:
                 )
     for f in _public_fields(type(obj)):
         value = getattr(obj, f.name)
-        lowest = LOWEST.get(prefix + f.name)
+        lowest, highest = LOWEST.get(prefix + f.name), HIGHEST.get(prefix + f.name)
         if lowest is not None and not value >= lowest:
             fail(f.name, f"应至少为 {lowest}，实际是 {value}")
+        if highest is not None and not value <= highest:
+            fail(f.name, f"应至多为 {highest}，实际是 {value}")
         # A limit of 0 would refuse every file (a 3 KB export reported as "1 MB, over 0 MB").
         if (f.name in ("min_tickets", "min_persons", "days") or isinstance(obj, LimitSettings)) and value < 1:
             fail(f.name, f"应至少为 1，实际是 {value}")
