@@ -402,7 +402,7 @@ def test_a_look_back_at_an_earlier_day_changes_nothing_in_the_store(tmp_path):
     before = ledger_rows(store)
     # August as it was on 31 August: the person as the ledger knows it now, counted to that day.
     view, summary = service.ledger_month(store, Settings(), 8, 2024, date(2024, 8, 31))
-    assert summary.replay and summary.created == [] and summary.merged == []
+    assert summary.replay and summary.created == [] and summary.merged == [] and summary.stale_since is None
     [e] = entries(view, "caller")
     assert (e["id"], e["tickets_total"], len(e["key"]["phones"])) == ("GP-2024-0001", 10, 2)
     service.show(store, Settings(), "GP-2024-0001", date(2024, 8, 20))
@@ -412,6 +412,10 @@ def test_a_look_back_at_an_earlier_day_changes_nothing_in_the_store(tmp_path):
     assert ledger_rows(store) == before
     again, kept = service.ledger_month(store, Settings(), 9, 2024, TODAY)
     assert kept.cached and again == current
+    # A link the ledger was not yet brought up to: a look back says its view may differ.
+    store.link("13811110001", "13700000003", date(2024, 8, 31))
+    _, summary = service.ledger_month(store, Settings(), 8, 2024, date(2024, 8, 31))
+    assert summary.replay and summary.stale_since == TODAY
 
 
 def test_an_entry_whose_tickets_a_corrected_export_moved_away_reads_no_tickets_not_open(tmp_path):

@@ -140,6 +140,11 @@ def render_ledger(view: dict, summary, limit: int = 0) -> None:
     out.print(f"[bold]高频诉求台账 {view['month']}[/]（{view['start']} 至 {view['end']}）")
     if summary.replay:
         out.print("回看以前的日期：件数只算到该日，台账本身不作改动（条目、编号、状态以库中现在记录的为准）")
+        if summary.stale_since:
+            out.print(
+                f"注意：台账上次更新到 {summary.stale_since.isoformat()}，此后工单库有新的导入、号码关联或设置变化，台账还没有按它们更新，"
+                "回看的结果可能与更新后不同：请先运行一次不带 --today 的 gaopin ledger，再回看"
+            )
     elif summary.created or summary.reopened or summary.merged:
         bits = []
         if summary.created:

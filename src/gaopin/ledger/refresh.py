@@ -97,6 +97,8 @@ class RefreshSummary:
     cached: bool = False  # nothing had changed: the kept figures were used
     # A look back (`today` before the day the ledger was brought up to): computed, not saved.
     replay: bool = False
+    # A look back while the store holds changes the ledger was not yet brought up to: the day it was.
+    stale_since: date | None = None
     # The entries as this refresh saved them (None when the kept result was used): a view
     # right after a refresh need not read them back.
     entries: dict[str, Entry] | None = field(default=None, repr=False)
@@ -108,6 +110,7 @@ class RefreshSummary:
             "merged": [{"absorbed": a, "into": b} for a, b in self.merged],
             "revived": self.revived,
             "replay": self.replay,
+            "stale_since": self.stale_since.isoformat() if self.stale_since else None,
         }
 
 
@@ -610,6 +613,9 @@ def _refresh(store: Store, settings: Settings, today: date, result, read_after: 
     prepared = prepare(result, settings, links)
     frame = prepared.frame
     summary = RefreshSummary(notes=list(prepared.notes), replay=replay)
+    # A look back counts from the entries as last saved: what changed since (an import, a link
+    # or unlink, a setting) is not in them yet, and may show as an entry without tickets.
+    summary.stale_since = brought_up_to if replay and not is_current(store, settings, brought_up_to) else None
     cols = Columns.of(frame, prepared.codes)
     kinds = [kind for kind in KINDS if kind != CALLER or prepared.has("caller_phone")]
     with store.bulk_transaction() as conn, ThreadPoolExecutor(max_workers=2) as pool:
