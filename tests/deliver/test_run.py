@@ -423,3 +423,13 @@ def test_a_dry_run_checks_the_files_the_real_run_would_refuse(tmp_path):
         prepare_channels(bad_robot, ["notify"], dry_run=True, environ={})
     content_only = delivery_settings(2525, mail={"host": ""})  # no server yet: the content alone
     assert prepare_channels(content_only, ["email"], dry_run=True, environ={}).dry_run
+
+
+def test_an_unsettled_message_is_named_by_one_number_not_one_per_item():
+    """One email of 302 items whose outcome is unknown read as five numbers "等 302 项", as if
+    staff had 302 sends to confirm; any of its numbers settles it whole."""
+    from gaopin.deliver.run import _numbered
+
+    one_email = [{"id": 10 + i, "channel": "email", "key": f"A{i}", "started_at": "2024-09-01 08:00:00", "message": 7} for i in range(302)]
+    robot = [{"id": 400, "channel": "notify", "key": "B1", "started_at": "2024-09-01 08:00:01", "message": None}]
+    assert _numbered(one_email + robot) == "编号 10（邮件 A0 等，同一消息共 302 项）、编号 400（群机器人 B1）"

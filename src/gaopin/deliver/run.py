@@ -119,12 +119,19 @@ class ChannelResult:
 
 
 def _numbered(records: list[dict], channel: bool = True) -> str:
-    """Unsettled sends for people, with the number `gaopin sends --confirm/--resend` takes (a
-    warning's key holds its address: masked like everything else)."""
-    text = "、".join(
-        f"编号 {r['id']}（{CHANNEL_LABELS[r['channel']] + ' ' if channel else ''}{content.safe(r['key'])}）" for r in records[:5]
-    )
-    return text + (f" 等 {len(records)} 项" if len(records) > 5 else "")
+    """Unsettled sends for people, one number per message (`gaopin sends --confirm/--resend`
+    settles the whole message by any of its numbers; a warning's key holds its address: masked
+    like everything else)."""
+    messages: dict[tuple, list[dict]] = {}
+    for r in records:
+        sent_together = ("message", r["message"]) if r.get("message") is not None else ("started", r.get("started_at"))
+        messages.setdefault((r["channel"], sent_together), []).append(r)
+    parts = []
+    for group in list(messages.values())[:5]:
+        r = group[0]
+        what = f"{CHANNEL_LABELS[r['channel']] + ' ' if channel else ''}{content.safe(r['key'])}"
+        parts.append(f"编号 {r['id']}（{what}" + (f" 等，同一消息共 {len(group)} 项" if len(group) > 1 else "") + "）")
+    return "、".join(parts) + (f" 等 {len(messages)} 条消息" if len(messages) > 5 else "")
 
 
 def _number(ids: list[int]) -> str:
@@ -273,6 +280,8 @@ def _record_dict(r: SendRecord) -> dict:
         "status": r.status,
         "finished_at": r.finished_at or r.started_at,
         "message_id": r.message_id,
+        "started_at": r.started_at,
+        "message": r.message,  # the kept message: rows with one were sent together
     }
 
 
