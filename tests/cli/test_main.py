@@ -78,7 +78,10 @@ def _main(monkeypatch, capsys, *args):
         (["warn", "-f", "yaml", "x.csv"], ["错误：--format 的取值不对：“yaml”不是可选的取值（可选：text、json）", "提示：运行 gaopin warn -h 查看用法"]),
         (["report", "--mnth", "8"], ["错误：gaopin report 没有 --mnth 这个选项", "提示：相近的选项：--month；运行 gaopin report -h 查看用法"]),
         (["report", "--month", "八"], ["错误：--month 的取值不对：“八”不是整数", "提示：运行 gaopin report -h 查看用法"]),
-        (["report", "--month"], ["错误：--month 后面要写一个值", "提示：运行 gaopin -h 查看用法"]),
+        (["report", "--month"], ["错误：--month 后面要写一个值", "提示：运行 gaopin report -h 查看用法"]),
+        (["warn", "-f"], ["错误：-f 后面要写一个值", "提示：运行 gaopin warn -h 查看用法"]),
+        (["warn", "--email=yes"], ["错误：--email 是开关，后面不能写值", "提示：写 --email 就是打开它；运行 gaopin warn -h 查看用法"]),
+        (["ledger", "unlink", "13900000002", "13812345678"], ["错误：多余的参数：138****5678", "提示：文件名或文字中有空格时，请用英文引号括起来；运行 gaopin ledger unlink -h 查看用法"]),
         (["wran"], ["错误：没有 wran 这个命令", "提示：是不是 gaopin warn？运行 gaopin -h 查看全部命令"]),
         (["ledger", "note"], ["错误：gaopin ledger note 缺少参数 entry_id", "提示：运行 gaopin ledger note -h 查看用法"]),
         (["ledger", "note", "GP-2024-0001", "文字", "多余"], ["错误：多余的参数：多余", "提示：文件名或文字中有空格时，请用英文引号括起来；运行 gaopin ledger note -h 查看用法"]),
@@ -100,3 +103,17 @@ def test_the_entry_keeps_the_exit_codes_of_commands_help_and_version(monkeypatch
     assert code == 6 and err[0].startswith("错误：工单库")
     code, _, err = _main(monkeypatch, capsys)  # the commands listed, as before
     assert code == 2
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["warn", "--since"], ["warn", "--date", "--email"], ["report", "--last=1"], ["ledger", "assign"], ["ledger", "--month", "x"],
+        ["sends", "-n"], ["sends", "--confirm", "a"], ["import", "--force=no"], ["sample", "--rows", "-"], ["--nope"], ["ledger", "wat"],
+        ["warn", "--limit", "1.5"], ["report", "--format", "xml"], ["doctor", "x", "y"],
+    ],
+)  # fmt: skip
+def test_no_mistake_on_the_command_line_ends_in_a_traceback(monkeypatch, capsys, tmp_path, args):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = _main(monkeypatch, capsys, *args)
+    assert code == 2 and len(err) == 2 and err[0].startswith("错误：") and err[1].startswith("提示："), err

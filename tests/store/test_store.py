@@ -631,6 +631,9 @@ def test_a_store_the_import_created_is_removed_when_nothing_went_in(tmp_path):
     with pytest.raises(Exception):
         import_into([bad], tmp_path / "new.db", settings, datetime(2024, 9, 1))
     assert not (tmp_path / "new.db").exists()
+    with pytest.raises(Exception):  # nor the folders made for it
+        import_into([bad], tmp_path / "sub" / "dir" / "new.db", settings, datetime(2024, 9, 1))
+    assert not (tmp_path / "sub").exists()
     # A good file first: its tickets are committed, so the store stays when the next one fails.
     with pytest.raises(Exception):
         import_into([good, bad], tmp_path / "new.db", settings, datetime(2024, 9, 1))

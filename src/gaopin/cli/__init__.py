@@ -73,7 +73,8 @@ def main() -> None:
 def _run() -> int:
     """The command's exit code; the parser's own errors told as gaopin tells every other error."""
     from gaopin.cli.common import stderr
-    from gaopin.cli.usage import exit_code_of, is_usage_error, usage_lines
+    from gaopin.cli.usage import command_path, exit_code_of, is_usage_error, usage_lines
+    from gaopin.privacy import mask_phones_in_text
 
     try:
         code = app(prog_name="gaopin", standalone_mode=False)
@@ -84,8 +85,13 @@ def _run() -> int:
         if type(exc).__name__ == "NoArgsIsHelpError" or not is_usage_error(exc):
             exc.show()  # `gaopin` alone prints the commands, as before
             return exit_code_of(exc)
-        message, hint = usage_lines(exc)
-        stderr(f"错误：{message}")
+        try:
+            message, hint = usage_lines(exc, command_path(typer.main.get_command(app), sys.argv[1:]))
+        except Exception:  # the parser's own words rather than a traceback
+            exc.show()
+            return exit_code_of(exc)
+        # The message may quote what was typed, a phone number among it.
+        stderr(f"错误：{mask_phones_in_text(message)}")
         stderr(f"提示：{hint}")
         return exit_code_of(exc)
     return code if isinstance(code, int) else 0

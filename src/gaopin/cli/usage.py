@@ -23,6 +23,7 @@ _VALUE_MESSAGES = (
 )
 _EXTRA = re.compile(r"^Got unexpected extra argument(?:s|\(s\))? \((?P<args>.*)\)$", re.S)
 _NEEDS_VALUE = re.compile(r"^Option '(?P<opt>[^']+)' requires an argument\.$")
+_TAKES_NO_VALUE = re.compile(r"^Option '(?P<opt>[^']+)' does not take a value\.$")
 _NO_COMMAND = re.compile(r"^No such command '(?P<name>[^']+)'\.(?: Did you mean '(?P<like>[^']+)'\?)?$")
 
 
@@ -53,10 +54,23 @@ def _value_problem(message: str) -> str:
     return message.strip()
 
 
-def usage_lines(exc: Any) -> tuple[str, str]:
-    """(message, hint) for one of the parser's usage errors."""
+def command_path(root: Any, args: list[str]) -> str:
+    """`gaopin warn` or `gaopin ledger note`: the commands named at the start of `args` (for an
+    error the parser raises before it knows the command)."""
+    path, group = ["gaopin"], root
+    for arg in args:
+        commands = getattr(group, "commands", None)
+        if not commands or arg not in commands:
+            break
+        path.append(arg)
+        group = commands[arg]
+    return " ".join(path)
+
+
+def usage_lines(exc: Any, command: str = "gaopin") -> tuple[str, str]:
+    """(message, hint) for one of the parser's usage errors; `command` where it names none."""
     ctx = getattr(exc, "ctx", None)
-    command = getattr(ctx, "command_path", "") or "gaopin"
+    command = getattr(ctx, "command_path", "") or command
     help_hint = f"运行 {command} -h 查看用法"
     kind = type(exc).__name__
     message = str(getattr(exc, "message", "") or "")
@@ -74,13 +88,14 @@ def usage_lines(exc: Any) -> tuple[str, str]:
     for pattern, text, hint in (
         (_EXTRA, "多余的参数：{args}", "文件名或文字中有空格时，请用英文引号括起来；" + help_hint),
         (_NEEDS_VALUE, "{opt} 后面要写一个值", help_hint),
+        (_TAKES_NO_VALUE, "{opt} 是开关，后面不能写值", "写 {opt} 就是打开它；" + help_hint),
         (_NO_COMMAND, "没有 {name} 这个命令", "{like}运行 {command} -h 查看全部命令"),
     ):
         m = pattern.match(message.strip())
         if m:
             found = m.groupdict()
             like = f"是不是 {command} {found['like']}？" if found.get("like") else ""
-            return text.format(**found), hint.format(like=like, command=command)
+            return text.format(**found), hint.format(**{**found, "like": like, "command": command})
     return f"命令写法不对：{message.strip()}", help_hint
 
 

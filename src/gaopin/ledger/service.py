@@ -175,7 +175,7 @@ def _get(store: Store, entry_id: str, entries: dict[str, Entry] | None = None) -
     entries = entries if entries is not None else load_entries(store.conn)
     entry = entries.get(entry_id.strip().upper())
     if entry is None:
-        raise StoreError(f"台账中没有编号为 {entry_id} 的条目", "编号形如 GP-2024-0001，可用 gaopin ledger --month N 查看")
+        raise StoreError(f"台账中没有编号为 {mask_phones_in_text(entry_id)} 的条目", "编号形如 GP-2024-0001，可用 gaopin ledger --month N 查看")
     return entry
 
 

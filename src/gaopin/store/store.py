@@ -810,12 +810,17 @@ def import_into(paths: Iterable[str | os.PathLike[str]], db: str | os.PathLike[s
     a mistyped or unreadable first file leaves no empty store behind."""
     path = db_path(db, settings)
     existed = path.exists()
+    new_folders = [p for p in path.parents if not p.exists()]  # deepest first, as they go again
     try:
         with Store(path, create=True) as store:
             return import_files(paths, store, settings, now, **options)
     except BaseException:
-        if not existed and path.exists():
-            remove_if_empty(path)
+        if not existed and path.exists() and remove_if_empty(path):
+            for folder in new_folders:
+                try:
+                    folder.rmdir()  # only if empty: another run may have put something there
+                except OSError:
+                    break
         raise
 
 
