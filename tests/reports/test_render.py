@@ -96,3 +96,16 @@ def test_a_previous_period_without_tickets_shows_no_change_on_the_page_or_in_the
     assert "数据中没有上一统计期（2024-07-01 至 2024-07-31）的工单，不与上一统计期比较。" in html
     for sheet in report_sheets(report)[:4]:
         assert "score_change" not in sheet.frame or sheet.frame["score_change"].isna().all(), sheet.name
+
+
+def test_a_change_that_rounds_to_nothing_reads_0_00_in_the_workbook_as_on_the_page():
+    """The workbook's "+0.00;-0.00;0.00" showed a raw -0.004 as "-0.00" where the page says "0.00"."""
+    from gaopin.numbers import signed
+    from tests.builders import halves_rows
+
+    report = build_report(tickets(halves_rows()), Settings(), 2024, 8)  # July and August
+    report["overall"]["change"]["score"] = -0.004
+    report["by_community"][0]["change"]["score"] = 0.126
+    summary, community = report_sheets(report)[:2]
+    assert summary.frame["score_change"].iloc[0] == 0.0 and signed(-0.004) == "0.00"
+    assert community.frame["score_change"].iloc[0] == 0.13 and signed(0.126) == "+0.13"

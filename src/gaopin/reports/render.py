@@ -12,7 +12,7 @@ import pandas as pd
 from gaopin.io.write import Sheet, atomic_path, write_xlsx
 from gaopin.ledger.model import KIND_LABELS
 from gaopin.ledger.service import key_text, ledger_sheets
-from gaopin.numbers import number, percent, points, signed
+from gaopin.numbers import number, percent, points, rounded, signed
 from gaopin.reports.monthly import headline, weights_text
 
 SECTIONS = (
@@ -137,7 +137,10 @@ def _metric_frame(groups: list[dict]) -> pd.DataFrame:
     rows = []
     for g in groups:
         row = {k: g.get(k) for k in METRIC_COLUMNS}
-        row["score_change"] = (g.get("change") or {}).get("score")
+        # Rounded as the page shows it: under "+0.00;-0.00;0.00" a raw -0.004 would read "-0.00"
+        # where the page says "0.00".
+        change = rounded((g.get("change") or {}).get("score"), 2)
+        row["score_change"] = None if change is None else float(change)
         rows.append(row)
     return pd.DataFrame(rows, columns=list(METRIC_COLUMNS))
 
