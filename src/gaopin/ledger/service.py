@@ -75,7 +75,7 @@ def _key(e: Entry, stats: EntryStats, mask: Masking) -> dict:
     if e.kind == POINT:
         return {"point": mask.text(e.key)}  # a point is an address: it may hold a typed-in number
     point, _, category = e.key.partition(KEY_SEP)
-    return {"point": mask.text(point), "category": category}
+    return {"point": mask.text(point), "category": mask.text(category)}
 
 
 def key_text(kind: str, key: dict, max_phones: int = 0) -> str:
@@ -95,7 +95,7 @@ def _describe(e: Entry, stats: EntryStats, today: date, settings: Settings, mask
         "id": e.id,
         "kind": e.kind,
         "key": _key(e, stats, mask),
-        "community": stats.community(e.id),
+        "community": mask.text(stats.community(e.id)),  # as typed in the export: a number may be in it
         "status": e.status(today, settings.ledger.due_soon_days, stats.total(e.id)),
         "recurrence": e.recurrence,
         # What staff typed (and the timeline and reasons in `show`) may hold a phone number too:
@@ -298,7 +298,7 @@ def show(store: Store, settings: Settings, entry_id: str, today: date, show_phon
                     "caller_name": mask.name(r[2] or ""),
                     "caller_phone": mask.phone(r[3] or ""),
                     "address": mask.text(r[4] or ""),
-                    "category": r[5] or "",
+                    "category": mask.text(r[5] or ""),
                     "title": mask.text(r[6] or ""),
                 }
             )
