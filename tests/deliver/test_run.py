@@ -178,6 +178,20 @@ def test_only_warnings_not_sent_before_go_out(tmp_path):
     assert second.delivery.results[0].sent == ["point_day|桥一小区6号楼|城市管理->噪声扰民->生活噪声|2024-08-05"]
 
 
+def test_a_show_phones_run_records_what_it_sent_as_every_run_does(tmp_path):
+    """A point holding a number: after a --show-phones run, `gaopin sends` listed the number
+    and the next run sent the same warnings again (its masked key looked new)."""
+    rows = [[f"P{i}", f"2024-08-03 10:0{i}", "市民", f"1390000000{i}", "新村街道", "桥一社区", "电话13512345678旁桥一小区6号楼", "城市管理->噪声扰民->生活噪声", "敲墙", None, None, None, "桥一社区"] for i in range(3)]
+    store = tmp_path / "g.db"
+    with smtp_server() as server:
+        settings = delivery_settings(server.port)
+        shown = warn_and_deliver(settings, [tiny_export(tmp_path, rows)], str(store), ["email"], on=DAY, show_phones=True, clock=CLOCK, environ={})
+        again = warn_and_deliver(settings, [tiny_export(tmp_path, rows)], str(store), ["email"], on=DAY, clock=CLOCK, environ={})
+    assert "13512345678" in shown.report.warnings[0].point  # shown to the person who asked
+    assert len(server.messages) == 1 and again.delivery.results[0].status == "nothing_new"
+    assert leaked(" ".join(r["key"] for r in send_records(store)), ["13512345678"]) == []
+
+
 def test_the_warning_email_names_the_center_head_and_owners_and_masks_phones(tmp_path):
     with smtp_server() as server:
         settings = delivery_settings(server.port)

@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from gaopin.config import RulesSettings
 from gaopin.io.bulk import collector_paused
 from gaopin.io.canonical import arrow
-from gaopin.privacy import text_masker
+from gaopin.privacy import mask_phones_in_text, text_masker
 from gaopin.rules.prepare import DAY, PERSON, POINT, PROBLEM, dense_codes
 from gaopin.rules.sorting import sorted_unique, stable_argsort, stable_order
 
@@ -65,8 +65,12 @@ class Warning:
 
     @property
     def id(self) -> str:
-        """A stable identity for exactly-once delivery: rule, point, problem and first day."""
-        return f"{self.rule}|{self.point}|{self.category}|{self.start.isoformat()}"
+        """A stable identity for exactly-once delivery: rule, point, problem and first day.
+
+        A number in the point or problem is masked here whether or not this run showed it: what
+        was sent is recorded by this id, so a --show-phones run matches the others (it recorded
+        the numbers and sent everything again next time)."""
+        return f"{self.rule}|{mask_phones_in_text(self.point)}|{mask_phones_in_text(self.category)}|{self.start.isoformat()}"
 
 
 def id_parts(warning_id: str) -> tuple[str, str]:
