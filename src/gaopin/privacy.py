@@ -9,13 +9,13 @@ from typing import Callable
 MASK = "****"
 # Mobile and landline numbers in free text: 7–12 digits, not inside a longer run, written whole
 # or in groups. Between groups callers type a space, a dash (the Chinese IME's — and ——, the
-# full-width －), a dot, an underscore or a slash; never the numeral 一, which is a word. ASCII
+# full-width －), a dot or middle dot, an underscore or a slash; never the numeral 一, which is a word. ASCII
 # digits only ([0-9], not \d): full-width digits are made ASCII first, so that a number typed in
 # full width is found whole rather than matched in part and half shown. Not right after the mask:
 # the end of a masked number (138****5678 1234) is not masked again.
-_SPACE = r"[ \u00a0\u3000]"
+_SPACE = r"[ \t\u00a0\u2002-\u200a\u3000]"  # also a tab, and the en, thin and other narrow spaces
 _DASH = r"\-\u2010-\u2015\u2212\ufe63\uff0d"  # - ‐ ‑ ‒ – — ― − ﹣ －
-_SEP = rf"(?:{_SPACE}?[{_DASH}._/]{{0,2}}{_SPACE}?)"
+_SEP = rf"(?:{_SPACE}?[{_DASH}._/\u00b7]{{0,2}}{_SPACE}?)"  # \u00b7: the middle dot 138·1234·5678
 _LOCAL_SEP = rf"(?:{_SPACE}?[{_DASH}]{{1,2}}{_SPACE}?|{_SPACE})"
 _PHONE_IN_TEXT = re.compile(
     rf"""(?<![0-9])(?<!\*\*\*\*)
@@ -29,8 +29,9 @@ _PHONE_IN_TEXT = re.compile(
         )
       # Local, in two halves (座机8765-4321): without an area code this is also how ranges are
       # written, so not a year (2023-2024), not two round numbers (3000-5000), not one of a chain
-      # of groups (2024-0801-0012) and not an amount, area or room (2980-3980元).
-      | (?<![0-9][{_DASH}._/])
+      # of groups (2024-0801-0012) and not an amount, area or room (2980-3980元). After a slash
+      # it is one: 13812345678/6512-3457, 301/6512-3459 list a second number.
+      | (?<![0-9][{_DASH}._])
         (?!20|[0-9]{{2}}00{_LOCAL_SEP}[0-9]{{2}}00(?![0-9]))
         [2-9][0-9]{{3}}{_LOCAL_SEP}[0-9]{{4}}
         (?!{_LOCAL_SEP}?[0-9]|{_SPACE}?[元块米平㎡万室])
