@@ -268,7 +268,9 @@ def sending_held(tmp_path, export):
     hold = threading.Event()
     mailbox = Mailbox(hold=hold)
     with smtp_server(mailbox=mailbox) as server:
-        config = write_config(tmp_path / "gaopin.toml", server.port)
+        # The run must still be waiting when the test acts: a 5 s socket timeout ran out first on
+        # a loaded machine (the run then ended with exit 9 on its own).
+        config = write_config(tmp_path / "gaopin.toml", server.port, mail={"timeout": 120.0})
         victim = spawn([*WARN, str(export), "--email"], config, tmp_path / "g.db")
         assert mailbox.entered.wait(30)
         yield victim, config, mailbox, server, hold
