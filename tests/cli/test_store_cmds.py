@@ -203,9 +203,9 @@ def test_warn_from_the_store_uses_manual_links(tmp_path, db):
 
 def test_exclude_and_purge(tmp_path, db):
     runner.invoke(app, ["import", str(export(tmp_path / "a.xlsx", caller(3))), "--db", str(db)])
-    assert runner.invoke(app, ["exclude", "C300", "--reason", "申诉已通过", "--db", str(db)]).exit_code == 0
+    assert runner.invoke(app, ["exclude", "C300", "--reason", "申诉已通过，联系人13812345605", "--db", str(db)]).exit_code == 0
     listed = runner.invoke(app, ["exclude", "--list", "--db", str(db)])
-    assert "C300" in listed.stdout and "申诉已通过" in listed.stdout
+    assert "C300" in listed.stdout and "申诉已通过，联系人138****5605" in listed.stdout
     assert runner.invoke(app, ["exclude", "--remove", "C300", "--db", str(db)]).exit_code == 0
     dry = runner.invoke(app, ["purge", "--before", "2024-08-03", "--db", str(db)])
     assert "将删除 2 张" in dry.stdout

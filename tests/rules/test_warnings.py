@@ -163,6 +163,9 @@ def test_filters_drop_tickets_before_any_rule():
     report = warn(tickets(rows), settings)
     assert report.warnings == []
     assert any("剔除了 1 张" in n for n in report.notes)
+    # A filter naming a field that is not there is noted, a number in its name masked.
+    odd = warn(tickets(rows), Settings().with_values({"filters.exclude": {"电话13811120003": ["x"]}}))
+    assert "[filters] 中的字段“电话138****0003”在数据中不存在，这条筛选没有生效。" in odd.notes
 
 
 def test_date_and_since_keep_warnings_by_their_end():

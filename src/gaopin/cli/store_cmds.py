@@ -373,7 +373,11 @@ def exclude(
     settings = settings_from(config)
     with _open(db, settings) as store:
         if list_:
-            rows = list(store.exclusions().items())
+            from gaopin.privacy import mask_phones_in_text
+
+            # A reason staff typed may carry a contact's number, masked as in every output.
+            shown = mask_phones_in_text if settings.privacy.mask_phones else str
+            rows = [(tid, shown(reason)) for tid, reason in store.exclusions().items()]
             console().print(table(f"不纳入考核的工单（{len(rows)} 件）", ["工单编号", "原因"], rows))
             return
         if not ticket_id:

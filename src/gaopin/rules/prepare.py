@@ -16,6 +16,7 @@ import pyarrow as pa
 from gaopin.config import Settings
 from gaopin.io.canonical import blank_text, map_unique, map_unique_coded
 from gaopin.io.load import LoadResult
+from gaopin.privacy import mask_phones_in_text
 from gaopin.rules.persons import Links, callers, link_persons
 from gaopin.rules.points import point_column_coded
 from gaopin.schema import FIELD_BY_NAME, category_key, compact, label
@@ -50,13 +51,13 @@ def _apply_filters(frame: pd.DataFrame, exclude: dict[str, list[str]]) -> tuple[
     for key, values in exclude.items():
         column = key if key in frame.columns else _canonical_for_label(key)
         if column is None or column not in frame.columns:
-            notes.append(f"[filters] 中的字段“{key}”在数据中不存在，这条筛选没有生效。")
+            notes.append(f"[filters] 中的字段“{mask_phones_in_text(key)}”在数据中不存在，这条筛选没有生效。")
             continue
         wanted = {compact(v) for v in values}
         keys = map_unique(frame[column].astype("str"), compact)
         hit = keys.isin(wanted).fillna(False).astype(bool)
         if hit.any():
-            notes.append(f"按 [filters] 剔除了 {int(hit.sum())} 张{key}为 {'/'.join(values)} 的工单。")
+            notes.append(mask_phones_in_text(f"按 [filters] 剔除了 {int(hit.sum())} 张{key}为 {'/'.join(values)} 的工单。"))
         drop |= hit
     return frame[~drop], int(drop.sum()), notes
 
