@@ -184,3 +184,33 @@ def test_period_codes_agree_with_period_of(days, start_day):
     received = pd.Series(pd.to_datetime(days), dtype="datetime64[s]")
     expected = [(p.year * 12 + p.month - 1) for p in (period_of(d, start_day) for d in days)]
     assert period_codes(received, start_day).tolist() == expected
+
+
+@pytest.mark.parametrize(
+    ("last", "data_end"),
+    [
+        ("2024-08-31 11:30", "2024-08-31 11:30"),  # the 1st's import not in yet: the last afternoon missing
+        ("2024-08-20 09:00", "2024-08-20 09:00"),  # the month not over
+        ("2024-08-31 22:10", None),  # August's own export
+        ("2024-09-01 08:00", None),
+    ],
+)
+def test_data_that_end_inside_the_period_are_said_to_be_incomplete_first(last, data_end):
+    rows = [t("2024-08-01"), t("2024-08-02"), {**t("2024-08-03"), "received_at": pd.Timestamp(last).to_datetime64()}]
+    r = build_report(tickets(rows), Settings(), 2024, 8)
+    assert r["data_end"] == data_end
+    incomplete = [n for n in r["notes"] if "还不完整" in n]
+    if data_end:
+        assert headline(r)[0] == f"注意：数据只到 {data_end}，本期的数字还不完整。"
+        assert incomplete == [f"数据中最晚的工单受理于 {data_end}，本期到 2024-08-31 才结束：本期的数字还不完整。"]
+    else:
+        assert not incomplete and not headline(r)[0].startswith("注意")
+
+
+def test_the_data_end_given_counts_over_the_tickets_read():
+    """From the store the read may stop at the period's end: the store's latest ticket decides."""
+    from datetime import datetime
+
+    rows = [t("2024-08-01"), t("2024-08-31")]
+    assert build_report(tickets(rows), Settings(), 2024, 8)["data_end"] == "2024-08-31 09:00"
+    assert build_report(tickets(rows), Settings(), 2024, 8, data_end=datetime(2024, 9, 1, 11, 0))["data_end"] is None

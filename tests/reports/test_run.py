@@ -160,6 +160,24 @@ def test_a_past_month_reads_tickets_up_to_its_end_with_the_same_report(db, setti
     assert scoped["street"] == "新村街道"
 
 
+def test_from_the_store_the_data_end_is_the_stores_latest_ticket_not_the_reads(tmp_path, monkeypatch):
+    """The second report reads only up to the month's end: its tickets all end in August, but the
+    store holds September's too, so August is complete; with nothing after 31 August 11:00 it is not."""
+    from gaopin.config import Settings
+
+    rows = _street_rows({("新村街道", "2024-08-05"): 3, ("新村街道", "2024-08-31"): 1})
+    path = tmp_path / "s.db"
+    store_with(path, rows).close()
+    first = make_report(Settings(), 8, 2024, None, str(path), TODAY)
+    assert first["data_end"] is not None and first["data_end"].startswith("2024-08-31")
+    store_with(path, [{**rows[0], "ticket_id": "LATER", "received_at": at("2024-09-02")}]).close()
+    make_report(Settings(), 8, 2024, None, str(path), TODAY)
+    with monkeypatch.context() as m:
+        reads = _reads(m)
+        scoped = make_report(Settings(), 8, 2024, None, str(path), TODAY)
+    assert reads == [date(2024, 8, 31)] and scoped["data_end"] is None
+
+
 def _street_rows(counts: dict[tuple[str, str], int]) -> list[dict]:
     """`counts[(street, day)]` tickets of each street on each day."""
     rows = []

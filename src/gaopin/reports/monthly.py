@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -198,6 +199,10 @@ def leading_street(streets: pd.Series, more: dict[str, int]) -> str | None:
     return str(top.index[0]) if len(top) == 1 else None
 
 
+# Data whose latest ticket is received before this hour of a period's last day end inside it.
+LAST_DAY_COVERED = pd.Timedelta(hours=18)
+
+
 def build_report(
     result: LoadResult,
     settings: Settings,
@@ -208,10 +213,12 @@ def build_report(
     ledger: dict | None = None,
     rankings: list[dict] | None = None,
     street: str | None = None,
+    data_end: datetime | None = None,
 ) -> dict:
     """Every figure of the month, its breakdowns, the trend and the lists, as one dict.
 
-    `street`: the street's name when `result` is not all the tickets it is taken from."""
+    `street`: the street's name when `result` is not all the tickets it is taken from;
+    `data_end`: the latest receiving time of all the tickets, when `result` stops earlier."""
     # The score is the city's: every ticket counts, so [filters] (a warning setting) is not applied.
     # Only the problem key is needed here, not points or persons.
     frame = result.frame
@@ -255,6 +262,14 @@ def build_report(
         if before:
             note += f"，与之比较的上一统计期数字也不含该期被标记的 {before} 张"
         report["notes"].append(note + "。")
+    # Data that end inside the period (the month is not over, or its last export is not imported
+    # yet: a report run on the 1st before the day's import): the figures are of part of it, which
+    # the leaders must read first. A month's own export ends late on its last day.
+    latest = data_end if data_end is not None else frame["received_at"].max()
+    report["data_end"] = None
+    if latest is not None and not pd.isna(latest) and pd.Timestamp(p.start) <= pd.Timestamp(latest) < pd.Timestamp(p.end) + LAST_DAY_COVERED:
+        report["data_end"] = pd.Timestamp(latest).strftime("%Y-%m-%d %H:%M")
+        report["notes"].append(f"数据中最晚的工单受理于 {report['data_end']}，本期到 {p.end.isoformat()} 才结束：本期的数字还不完整。")
     for name in report["missing"]:
         report["notes"].append(f"导出中没有“{label(name)}”列，相应比率显示为“—”，不计算综合成绩。")
     if not in_p.any():
@@ -283,7 +298,8 @@ def headline(report: dict) -> list[str]:
     p = report["period"]
     month = int(p["label"][5:])
     change = o.get("change") or {}
-    lines = [
+    lines = [f"注意：数据只到 {report['data_end']}，本期的数字还不完整。"] if report.get("data_end") else []
+    lines += [
         f"{report['street'] or '本街道'}{month}月（{p['start']} 至 {p['end']}）受理 {o['tickets']} 件，"
         f"综合成绩 {number(o['score'])}"
         + (f"（较上月 {signed(change.get('score'))}）" if change.get("score") is not None else "")

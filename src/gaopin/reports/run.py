@@ -189,6 +189,7 @@ def make_report(
     fields = set(REPORT_FIELDS)
     ledger_reads, read_after, scope = False, None, None
     exclusions: dict[str, str] = {}
+    data_end = None  # the latest receiving time of all the tickets (the read may stop earlier)
     if not files:
         from gaopin.ledger.refresh import NEEDED as LEDGER_FIELDS, data_inputs, is_current
 
@@ -197,6 +198,7 @@ def make_report(
             ledger_reads = not is_current(store, settings, today)
             read_after = data_inputs(store.conn, settings, today)
             exclusions = store.exclusions()
+            data_end = store.latest_received()
             if not ledger_reads and store.ticket_count():
                 scope = _read_scope(store, settings, month, year)
         if ledger_reads:
@@ -228,7 +230,9 @@ def make_report(
         def figures(ledger: dict | None) -> dict:
             with collector_paused():
                 street = _street(result, later.result() if later else None, db, settings)
-                return build_report(result, settings, year, month, links=links, exclusions=exclusions, ledger=ledger, rankings=rankings, street=street)
+                return build_report(
+                    result, settings, year, month, links=links, exclusions=exclusions, ledger=ledger, rankings=rankings, street=street, data_end=data_end
+                )
 
         if refresh_here:
             # The month's figures need nothing of the ledger: they are computed in a thread while

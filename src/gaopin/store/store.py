@@ -576,6 +576,12 @@ class Store:
     def fields(self) -> frozenset[str]:
         return frozenset(r[0] for r in self.conn.execute("SELECT name FROM fields"))
 
+    def latest_received(self) -> datetime | None:
+        """The latest receiving time of any stored ticket (an index look-up)."""
+        # Kept as YYYY-MM-DD HH:MM:SS: the latest text is the latest time.
+        latest = self.conn.execute("SELECT max(received_at) FROM tickets").fetchone()[0]
+        return datetime.fromisoformat(latest) if latest else None
+
     def ticket_count(self) -> int:
         return self.conn.execute("SELECT count(*) FROM tickets").fetchone()[0]
 
