@@ -112,3 +112,13 @@ def test_an_error_before_the_settings_are_read_prints_only_its_own_lines(tmp_pat
     assert result.exit_code == 2
     assert result.stderr.splitlines() == ["错误：请用 --month 指定月份", "提示：例如 gaopin ledger --month 8；其他操作见 gaopin ledger --help"]
     assert "exit 2: 请用 --month 指定月份" in next((tmp_path / "state").rglob("gaopin.log")).read_text(encoding="utf-8")
+
+
+def test_the_log_masks_numbers_but_not_the_message_ids_gaopin_made():
+    """A robot message's id <…a2693086c1f@gaopin.notify> was logged as <…a26****86c1f…>, which
+    `gaopin sends` could no longer be matched with."""
+    from gaopin.cli.logs import MaskPhones
+
+    record = logging.LogRecord("gaopin", logging.INFO, __file__, 1, "answered %s for %s (回电 %s)", ("ok", "<d6b5cab0f1e94a41af800a2693086c1f@gaopin.notify>", "13812345678"), None)
+    MaskPhones().filter(record)
+    assert record.msg == "answered ok for <d6b5cab0f1e94a41af800a2693086c1f@gaopin.notify> (回电 138****5678)"
