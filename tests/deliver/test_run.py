@@ -407,6 +407,9 @@ def test_the_daily_run_sends_every_warning_once_also_those_completed_after_a_run
     subjects = [m["Subject"] for m in server.messages]
     assert subjects == [f"【新村街道】接诉即办提早预警（2024-08-0{d}）" for d in (4, 7)]
     late, mixed = (m.get_body(("plain",)).get_content() for m in server.messages)
+    [attachment] = [p for p in server.messages[0].iter_attachments() if p.get_filename()]
+    notes = [c for row in openpyxl.load_workbook(io.BytesIO(attachment.get_content()))["说明"].iter_rows(values_only=True) for c in row if c]
+    assert "另有 1 条此前几天结束、还没有发出过的预警一并补发（见各条的起止日期）。" in notes
     assert "新预警 1 条（其中 1 条是 2024-08-04 以前的，补发）" in late
     assert "【补发】单日同点位：恰海小区2号楼" in late and "补发：这条预警截至 2024-08-03，以前没有发出" in late
     assert "新预警 2 条（其中 1 条是 2024-08-07 以前的，补发）" in mixed

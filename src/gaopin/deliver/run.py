@@ -580,10 +580,14 @@ def warning_items(report: WarnReport) -> list[Item]:
 def subset(report: WarnReport, items: list[Item]) -> WarnReport:
     """The report's warnings (the catch-up days' first) and escalations among `items`."""
     wanted = set(items)
+    late = [w for w in report.earlier if Item(WARNING, w.id) in wanted]
+    notes = list(report.notes)
+    if late:  # beside "只列出截至 D 当天的预警": the attachment's 说明 must not contradict its rows
+        notes.append(f"另有 {len(late)} 条此前几天结束、还没有发出过的预警一并补发（见各条的起止日期）。")
     return WarnReport(
-        [w for w in report.earlier + report.warnings if Item(WARNING, w.id) in wanted],
+        late + [w for w in report.warnings if Item(WARNING, w.id) in wanted],
         [e for e in report.escalations if Item(ESCALATION, e.ticket_id) in wanted],
-        list(report.notes),
+        notes,
         report.center_head,
     )
 
