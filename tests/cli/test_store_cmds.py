@@ -138,6 +138,8 @@ def test_ledger_workbook_output(tmp_path, db):
     [
         (["ledger", "note", "GP-2024-0999", "x"], 6, "没有编号为 GP-2024-0999"),
         (["ledger", "show", "13800000001"], 6, "没有编号为 138****0001 的条目"),  # a phone typed for an id
+        # A --today after today: the ledger would be "brought up to" it and never saved again.
+        (["ledger", "--month", "8", "--today", "2999-08-31"], 2, "--today 2999-08-31 晚于今天"),
         (["ledger", "assign", "GP-2024-0001", "--deadline", "九月十日"], 2, "YYYY-MM-DD"),
         (["ledger", "resolve", "GP-2024-0001", "--reason", "x", "--date", "2030-01-01", "--today", "2024-09-01"], 2, "晚于今天"),
         (["ledger", "--month", "13"], 2, "1 到 12"),

@@ -47,7 +47,7 @@ DbOpt = Annotated[
 ]
 TodayOpt = Annotated[
     Optional[str],
-    typer.Option("--today", help="把哪一天当作“今天”（YYYY-MM-DD），用于回放过去的月份；默认是北京时间的今天", show_default=False),
+    typer.Option("--today", help="把哪一天当作“今天”（YYYY-MM-DD，不能晚于今天），用于回放过去的月份；默认是北京时间的今天", show_default=False),
 ]
 EmailOpt = Annotated[bool, typer.Option("--email", help="用 [mail] 配置的 SMTP 发邮件；同样的内容只发一次（见 docs/cron.md）")]
 NotifyOpt = Annotated[bool, typer.Option("--notify", help="推送到 [notify] 配置的群机器人（企业微信/钉钉）；同样的内容只推送一次")]
@@ -243,6 +243,20 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, tuple):  # named tuples
         return list(value)
     return str(value)
+
+
+def today_option(value: str | None):
+    """--today: a day up to Beijing's today (default: today). A later one is refused: the ledger
+    would count itself brought up to that day, and every real day after would be a look back
+    that saves nothing."""
+    from gaopin.config import today_local
+    from gaopin.errors import UsageError
+
+    real = today_local()
+    day = parse_date_option(value, "--today") or real
+    if day > real:
+        raise UsageError(f"--today {day.isoformat()} 晚于今天（{real.isoformat()}）", "--today 用来回看以前的日子，请写今天或以前的日期")
+    return day
 
 
 def parse_date_option(value: str | None, name: str):

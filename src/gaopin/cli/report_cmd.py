@@ -23,7 +23,7 @@ from gaopin.cli.common import (
     delivery_channels,
     delivery_notices,
     handles_errors,
-    parse_date_option,
+    today_option,
     print_json,
     settings_from,
 )
@@ -58,12 +58,11 @@ def report(
     加 --email 时把报告发到 [mail] 的收件人（标题、要点、图表和工作簿附件），--notify 时把要点推送到群；
     同一个月只发一次，报告完整生成后才发送。标准输出保持为空（除非 --verbose），出错时写标准错误并以退出码 4/5/6/7/8/9 结束。
     """
-    from gaopin.config import today_local
     from gaopin.errors import UsageError
     from gaopin.periods import check_month, last_closed
 
     settings = settings_from(config)
-    now = parse_date_option(today, "--today") or today_local()
+    now = today_option(today)
     if last:
         if month is not None or year is not None:
             raise UsageError("--last 不能与 --month/--year 同时使用", "定时运行用 --last，补发某个月用 --month 和 --year")

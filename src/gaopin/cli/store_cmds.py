@@ -18,6 +18,7 @@ from gaopin.cli.common import (
     TodayOpt,
     handles_errors,
     parse_date_option,
+    today_option,
     print_json,
     settings_from,
 )
@@ -39,9 +40,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _today(value: str | None) -> date:
-    from gaopin.config import today_local
-
-    return parse_date_option(value, "--today") or today_local()
+    return today_option(value)
 
 
 def _open(db, settings, create=False):
