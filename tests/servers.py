@@ -59,7 +59,7 @@ class Mailbox:
     async def handle_DATA(self, server, session, envelope):  # noqa: N802
         self.entered.set()
         if self.hold is not None:
-            await asyncio.get_running_loop().run_in_executor(None, self.hold.wait, 10)
+            await asyncio.get_running_loop().run_in_executor(None, self.hold.wait, 60)
         content = envelope.original_content or envelope.content
         self.raw.append(content)
         self.messages.append(email.message_from_bytes(content, policy=policy.default))
