@@ -24,6 +24,11 @@ class Period:
     def label(self) -> str:
         return f"{self.year}-{self.month:02d}"
 
+    @property
+    def code(self) -> int:
+        """The period as one number, year × 12 + month − 1 (what period_codes gives a time)."""
+        return self.year * 12 + self.month - 1
+
     def previous(self, start_day: int) -> "Period":
         y, m = (self.year, self.month - 1) if self.month > 1 else (self.year - 1, 12)
         return period(y, m, start_day)
@@ -56,6 +61,16 @@ def period_of(day: date, start_day: int = 1) -> Period:
         y, m = (day.year, day.month + 1) if day.month < 12 else (day.year + 1, 1)
         return period(y, m, start_day)
     return period(day.year, day.month, start_day)
+
+
+def period_codes(times, start_day: int = 1):
+    """period_of for a numpy array of datetime64 values at once: each one's period as
+    `Period.code` (int64; a NaT gives a meaningless number, which callers leave out).
+
+    A day on or after `start_day` belongs to the next month's period: moved back by
+    start_day − 1 days, it lands in the month before that period's."""
+    shifted = times.astype("datetime64[D]") - (start_day - 1)
+    return shifted.astype("datetime64[M]").astype("int64") + 1970 * 12 + (1 if start_day > 1 else 0)
 
 
 def last_closed(today: date, start_day: int = 1) -> Period:

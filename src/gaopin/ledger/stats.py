@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from gaopin.periods import Period
+from gaopin.periods import Period, period_codes
 from gaopin.rules.persons import name_key
 
 EPOCH_DAY = np.datetime64("1970-01-01", "D")
@@ -260,12 +260,9 @@ class EntryStats:
         if i is None:
             return {}
         if start_day > 1:
-            # A day on or after the start day belongs to the next month: moved back by
-            # start_day - 1 days, it lands in the month before its period's.
             days = self.days[int(self.offsets[i]) : int(self.offsets[i + 1])]
-            months = (EPOCH_DAY + days - (start_day - 1)).astype("datetime64[M]") + 1
-            found, counts = np.unique(months, return_counts=True)
-            return {str(m): int(k) for m, k in zip(found, counts.tolist())}
+            found, counts = np.unique(period_codes(EPOCH_DAY + days, start_day), return_counts=True)
+            return {f"{c // 12}-{c % 12 + 1:02d}": int(k) for c, k in zip(found.tolist(), counts.tolist())}
         code, month, count = self.months
         lo, hi = np.searchsorted(code, [i, i + 1]).tolist()
         labels = self._month_labels

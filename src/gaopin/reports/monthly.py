@@ -13,10 +13,11 @@ import pandas as pd
 
 from gaopin.config import Settings
 from gaopin.errors import InputError
+from gaopin.io.dates import DTYPE
 from gaopin.io.load import LoadResult
 from gaopin.metrics import COMPARED, Weights, breakdown_of, group_codes, indicators, missing_columns, records, summarize, with_previous
 from gaopin.numbers import number, percent, signed
-from gaopin.periods import Period, period
+from gaopin.periods import Period, period, period_codes as codes_of_times
 from gaopin.rules.outcomes import DOUBLE_NO, SINGLE_NO
 from gaopin.rules.persons import Links
 from gaopin.rules.prepare import problem_column
@@ -113,13 +114,9 @@ def _figures(ind: pd.DataFrame, groups: dict, cur: np.ndarray, prev: np.ndarray,
 
 
 def period_codes(received: pd.Series, start_day: int) -> pd.Series:
-    """Each ticket's period as year × 12 + month − 1 (NA when undated); see gaopin.periods.period_of."""
-    month = received.dt.month
-    code = received.dt.year * 12 + month - 1
-    if start_day > 1:
-        # From day start_day on, a ticket belongs to the next month's period.
-        code = code + (received.dt.day >= start_day)
-    return code.astype("Int64")
+    """Each ticket's period as `Period.code` (NA when undated): gaopin.periods.period_codes."""
+    codes = codes_of_times(received.to_numpy(dtype=DTYPE), start_day)
+    return pd.Series(pd.array(codes, dtype="Int64"), index=received.index).mask(received.isna().to_numpy())
 
 
 def _trend(ind: pd.DataFrame, received: pd.Series, fields, weights: Weights, year: int, month: int, start_day: int) -> list[dict]:

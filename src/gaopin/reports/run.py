@@ -124,7 +124,7 @@ def _default_year(result, month: int, start_day: int) -> int:
     if received.empty:
         raise UsageError("数据中没有可识别的受理时间，无法确定年份", "请用 --year 指定")
     held = set(period_codes(received, start_day).unique().tolist())  # the few periods holding tickets
-    return default_year(month, received.min().date(), received.max().date(), lambda p: p.year * 12 + p.month - 1 in held, start_day)
+    return default_year(month, received.min().date(), received.max().date(), lambda p: p.code in held, start_day)
 
 
 def _store_ledger(db: str | None, settings: Settings, month: int, year: int | None, today: date, read_after: dict | None, result=None) -> tuple[int, dict]:
