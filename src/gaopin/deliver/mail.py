@@ -62,8 +62,6 @@ def check_settings(mail: MailSettings, need_server: bool = True) -> None:
         for addr in addrs:
             if not _address_ok(addr):
                 raise ConfigError(f"[mail] {where} 中的地址 {addr!r} 不是有效的邮件地址", "每个地址写成 name@example.com，多个收件人写成列表")
-    if need_server and not 0 < mail.port < 65536:
-        raise ConfigError(f"[mail] port {mail.port} 不是有效的端口", "ssl 通常用 465，starttls 通常用 587")
     if need_server:
         try:
             mail.host.encode("idna")  # what the connection does first ("smtp..example.com" fails there)

@@ -50,6 +50,7 @@ from gaopin.deliver.sends import (
     SendLog,
     SendRecord,
     Stored,
+    sent_together,
 )
 from gaopin.errors import DeliveryError, GaopinError, InputError, StoreError, UnknownOutcomeError, UsageError
 from gaopin.rules.warn import WarnReport
@@ -124,8 +125,7 @@ def _numbered(records: list[dict], channel: bool = True) -> str:
     like everything else)."""
     messages: dict[tuple, list[dict]] = {}
     for r in records:
-        sent_together = ("message", r["message"]) if r.get("message") is not None else ("started", r.get("started_at"))
-        messages.setdefault((r["channel"], sent_together), []).append(r)
+        messages.setdefault(sent_together(r["channel"], r.get("message"), r.get("started_at")), []).append(r)
     parts = []
     for group in list(messages.values())[:5]:
         r = group[0]
@@ -374,24 +374,22 @@ def _resend_failed(
         return results, attempted
     for channel in channels.names:
         for stored in log_.stale_failed(channel, items):
-            if channels.dry_run:  # said, not sent: the real run would send it before its own message
-                what = f"上次发送失败的 {stored.what}"
-                results.append(ChannelResult(channel=stored.channel, status=DRY_RUN, what=what, sent=[i.key for i in stored.items]))
-            else:
-                results.append(_resend(stored, log_, channels, clock, progress))
+            # A dry run only says so: the real run would send it before its own message.
+            status = DRY_RUN if channels.dry_run else NOT_SENT
+            result = ChannelResult(channel=stored.channel, status=status, what=f"上次发送失败的 {stored.what}", sent=[i.key for i in stored.items])
+            if not channels.dry_run:
+                _resend(stored, result, log_, channels, clock, progress)
+            results.append(result)
             attempted[channel].update(stored.items)
     return results, attempted
 
 
-def _resend(stored: Stored, log_: SendLog, channels: Channels, clock: Clock, progress: Callable[[str], None] | None) -> ChannelResult:
-    what = f"上次发送失败的 {stored.what}"
-    result = ChannelResult(channel=stored.channel, status=NOT_SENT, what=what, sent=[i.key for i in stored.items])
+def _resend(stored: Stored, result: ChannelResult, log_: SendLog, channels: Channels, clock: Clock, progress: Callable[[str], None] | None) -> None:
     if progress:
         progress(f"重发{CHANNEL_LABELS[stored.channel]}")
     message = mail.from_bytes(stored.body, clock()) if stored.channel == EMAIL else json.loads(stored.body.decode("utf-8"))
     result.ids = log_.begin(stored.channel, stored.items, clock(), message=stored.id)
-    _attempt(stored.channel, message, what, log_, result, channels, clock)
-    return result
+    _attempt(stored.channel, message, result.what, log_, result, channels, clock)
 
 
 def _unsettled(log_: SendLog | None, channels: Channels, attempts: list[ChannelResult]) -> list[dict]:

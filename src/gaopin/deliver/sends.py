@@ -116,6 +116,12 @@ class Stored:
     items: list[Item]
 
 
+def sent_together(channel: str, message: int | None, started_at: str) -> tuple:
+    """What the rows of one message share: its kept message, or for rows without one (sent
+    before messages were kept) the channel and the moment they were begun."""
+    return (channel, "message", message) if message is not None else (channel, "started", started_at)
+
+
 def stamp(now: datetime) -> str:
     """Beijing wall-clock text, whatever the machine's TZ (naive datetimes are taken as Beijing)."""
     if now.tzinfo is not None:
@@ -276,10 +282,8 @@ class SendLog:
                 why = "没有这条发送记录" if row is None else "它不是结果不确定的记录（或者同一内容后来又发送过）"
                 # A number mistyped, or settled already: the command line's mistake, not the store's.
                 raise UsageError(f"编号 {i}：{why}", "gaopin sends 列出发送记录：只有“结果不确定”的编号可以 --confirm 或 --resend")
-            together = [r for r in unsettled.values() if r.channel == record.channel and (
-                (record.message is not None and r.message == record.message)
-                or (record.message is None and r.message is None and r.started_at == record.started_at)
-            )]  # fmt: skip
+            group = sent_together(record.channel, record.message, record.started_at)
+            together = [r for r in unsettled.values() if sent_together(r.channel, r.message, r.started_at) == group]
             chosen.update((r.id, (r, was_received)) for r in together)
         added: list[int] = []
         with transaction(self.conn):
