@@ -87,10 +87,7 @@ def configure(settings: Settings | None) -> Path | None:
 def log_error(exc: BaseException) -> None:
     from gaopin.errors import GaopinError
 
-    # An error before the settings were read (a missing --month, an existing file for `init`)
-    # goes to the default log. Without a handler, logging's last resort would print the line,
-    # unmasked, above the command's own 错误/提示 lines.
-    if _handler is None and configure(None) is None:
+    if not _ready():
         return
     logger = logging.getLogger(f"{LOGGER}.cli")
     if isinstance(exc, GaopinError):
@@ -99,8 +96,15 @@ def log_error(exc: BaseException) -> None:
         logger.error("internal error: %s: %s", type(exc).__name__, str(exc)[:500])
 
 
+def _ready() -> bool:
+    """A log to write to. An error before the settings were read (a missing --month, an existing
+    file for `init`) goes to the default log; without a handler, logging's last resort would
+    print the line, unmasked, above the command's own 错误/提示 lines."""
+    return _handler is not None or configure(None) is not None
+
+
 def log_interrupted(command: str, code: int, how: str) -> None:
-    if _handler is None and configure(None) is None:
+    if not _ready():
         return
     logging.getLogger(f"{LOGGER}.cli").warning("gaopin %s interrupted (%s), exit %d", command, how, int(code))
 

@@ -23,9 +23,9 @@ from gaopin.cli.common import (
     delivery_channels,
     delivery_notices,
     handles_errors,
-    today_option,
     print_json,
     settings_from,
+    today_option,
 )
 from gaopin.cli.render import console, plain, progress, table
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -18,9 +17,9 @@ from gaopin.cli.common import (
     TodayOpt,
     handles_errors,
     parse_date_option,
-    today_option,
     print_json,
     settings_from,
+    today_option,
 )
 from gaopin.cli.render import console, plain, progress, table
 
@@ -37,10 +36,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(ledger_app, name="ledger")
     app.command("exclude")(exclude)
     app.command("purge")(purge)
-
-
-def _today(value: str | None) -> date:
-    return today_option(value)
 
 
 def _open(db, settings, create=False):
@@ -116,7 +111,7 @@ def ledger(
     with _open(db, settings) as store:
         # The terminal shows `limit` entries of each kind; the workbook and JSON hold all.
         shown = limit if format is Format.text and output is None else 0
-        view, summary = ledger_month(store, settings, month, year, _today(today), show_phones=show_phones, limit=shown)
+        view, summary = ledger_month(store, settings, month, year, today_option(today), show_phones=show_phones, limit=shown)
     if output is not None:
         write_ledger(view, output)
     if format is Format.json:
@@ -201,7 +196,7 @@ def ledger_assign(
     settings = settings_from(config)
     due = parse_date_option(deadline, "--deadline")
     with _open(db, settings) as store:
-        entry = assign(store, entry_id, _today(today), owner=owner, unit=unit, deadline=due, measures=measures)
+        entry = assign(store, entry_id, today_option(today), owner=owner, unit=unit, deadline=due, measures=measures)
     typer.echo(f"已更新 {entry.id}")
 
 
@@ -220,7 +215,7 @@ def ledger_note(
 
     settings = settings_from(config)
     with _open(db, settings) as store:
-        entry = note(store, entry_id, text, _today(today))
+        entry = note(store, entry_id, text, today_option(today))
     typer.echo(f"已记入 {entry.id} 的进展")
 
 
@@ -242,7 +237,7 @@ def ledger_resolve(
     from gaopin.ledger.service import resolve
 
     settings = settings_from(config)
-    now = _today(today)
+    now = today_option(today)
     with _open(db, settings) as store:
         entry = resolve(store, entry_id, reason, parse_date_option(date_, "--date") or now, now)
     typer.echo(f"{entry.id} 已化解")
@@ -263,7 +258,7 @@ def ledger_close(
     from gaopin.ledger.service import close
 
     settings = settings_from(config)
-    now = _today(today)
+    now = today_option(today)
     with _open(db, settings) as store:
         entry = close(store, entry_id, reason, parse_date_option(date_, "--date") or now, now)
     typer.echo(f"{entry.id} 已销号")
@@ -286,7 +281,7 @@ def ledger_show(
 
     settings = settings_from(config)
     with _open(db, settings) as store:
-        data = show(store, settings, entry_id, _today(today), show_phones=show_phones)
+        data = show(store, settings, entry_id, today_option(today), show_phones=show_phones)
     if format is Format.json:
         print_json(data)
         return
@@ -331,7 +326,7 @@ def ledger_link(
 
     settings = settings_from(config)
     with _open(db, settings, create=True) as store:
-        linked = store.link(phone_a, phone_b, _today(today))
+        linked = store.link(phone_a, phone_b, today_option(today))
     typer.echo(f"已关联 {mask_phone(linked.a)} 与 {mask_phone(linked.b)}；下次 gaopin ledger 时生效")
     for phone in linked.unseen:
         typer.echo(f"注意：工单库中还没有号码 {mask_phone(phone)} 的工单；如果输错了，请用 gaopin ledger unlink 加上刚才输入的这个号码撤销", err=True)
@@ -351,7 +346,7 @@ def ledger_unlink(
 
     settings = settings_from(config)
     with _open(db, settings, create=False) as store:  # a new store holds no number to split off
-        p = store.unlink(phone, _today(today))
+        p = store.unlink(phone, today_option(today))
     typer.echo(f"已拆分 {mask_phone(p)}；下次 gaopin ledger 时生效")
 
 
@@ -387,7 +382,7 @@ def exclude(
             return
         if reason is None:
             raise UsageError("请用 --reason 写明原因", "例如 --reason \"申诉已通过\"")
-        store.exclude(ticket_id, reason, _today(today))
+        store.exclude(ticket_id, reason, today_option(today))
     typer.echo(f"已标记 {ticket_id} 不纳入考核")
 
 
@@ -414,7 +409,7 @@ def purge(
         months = settings.privacy.retention_months
         if not months:
             raise UsageError("请用 --before 给出日期", "或在 gaopin.toml 的 [privacy] retention_months 中设定保存月数")
-        cutoff = retention_cutoff(_today(today), months)
+        cutoff = retention_cutoff(today_option(today), months)
     with _open(db, settings) as store:
         count = store.count_received_before(cutoff)
         if not yes:
