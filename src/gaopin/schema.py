@@ -203,8 +203,7 @@ _SATISFIED = {v: v for v in SATISFIED_VALUES} | {
 }  # fmt: skip
 
 
-def _choice_tables() -> dict[str, dict[str, str]]:
-    return {"yesno": _YESNO, "resolved": _RESOLVED, "satisfied": _SATISFIED}
+_CHOICES = {"yesno": _YESNO, "resolved": _RESOLVED, "satisfied": _SATISFIED}
 
 
 def normalize_choice(kind: str, value: str) -> tuple[str, bool]:
@@ -212,14 +211,14 @@ def normalize_choice(kind: str, value: str) -> tuple[str, bool]:
     key = compact(value).rstrip("。.！!；;，,")  # 不满意。 as typed into a form
     if not key:
         return "", True
-    table = _choice_tables()[kind]
+    table = _CHOICES[kind]
     if key in table:
         return table[key], True
     return tidy(value), False
 
 
 # The values a recognised answer is stored as, per kind.
-CHOICE_VALUES = {kind: sorted(set(table.values())) for kind, table in _choice_tables().items()}
+CHOICE_VALUES = {kind: sorted(set(table.values())) for kind, table in _CHOICES.items()}
 
 
 # --- categories -----------------------------------------------------------------------

@@ -587,18 +587,18 @@ class Store:
 
     def default_year(self, month: int, start_day: int) -> int | None:
         """periods.default_year over the stored tickets (None: no ticket has a receiving time)."""
-        # Times are kept as YYYY-MM-DD HH:MM:SS: text order is time order. Each end is its own
-        # subquery: the index finds one min() or max() at once, but scans for both in one.
-        first, last = self.conn.execute("SELECT (SELECT min(received_at) FROM tickets), (SELECT max(received_at) FROM tickets)").fetchone()
-        if not last:
+        last = self.latest_received()
+        if last is None:
             return None
+        # Kept as YYYY-MM-DD HH:MM:SS (text order is time order): the index finds min() at once.
+        first = self.conn.execute("SELECT min(received_at) FROM tickets").fetchone()[0]
 
         def has_tickets(p: Period) -> bool:
             after = date.fromordinal(p.end.toordinal() + 1).isoformat()
             sql = "SELECT EXISTS (SELECT 1 FROM tickets WHERE received_at >= ? AND received_at < ?)"
             return bool(self.conn.execute(sql, (p.start.isoformat(), after)).fetchone()[0])
 
-        return default_year(month, date.fromisoformat(first[:10]), date.fromisoformat(last[:10]), has_tickets, start_day)
+        return default_year(month, date.fromisoformat(first[:10]), last.date(), has_tickets, start_day)
 
     def tickets(self, columns: Iterable[str] | None = None, until: date | None = None, extra_headers: Iterable[str] = ()) -> LoadResult:
         """Stored tickets as the loader would give them (`until`: received on or before).
