@@ -89,6 +89,17 @@ def _clean(values: pa.ChunkedArray | pa.Array, zero_width: bool) -> pa.ChunkedAr
     return values
 
 
+def text_buffers(values: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
+    """(offsets, bytes) of a string array, read in place: value i is bytes[offsets[i]:offsets[i+1]].
+    None when it holds no text at all."""
+    data = values.buffers()[2] if len(values) else None
+    if data is None or data.size == 0:
+        return None
+    offset_type = np.int64 if pa.types.is_large_string(values.type) else np.int32
+    offsets = np.frombuffer(values.buffers()[1], dtype=offset_type)[values.offset : values.offset + len(values) + 1]
+    return offsets, np.frombuffer(data, dtype=np.uint8)
+
+
 def _may_hold_zero_width(values: pa.ChunkedArray | pa.Array) -> bool:
     """False when no value holds a zero-width character; True may be wrong (cells outside a slice).
 

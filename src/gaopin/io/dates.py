@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from gaopin.periods import FIRST_YEAR, LAST_YEAR
 
@@ -131,24 +130,22 @@ def _plain_iso(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(datetimes, done) for cells exactly in the plain ISO form with a valid date and time
     in range, read from the character buffer by numpy; the others are left to the general
     parser, which reads such a cell to the same value."""
-    from gaopin.io.canonical import arrow
+    from gaopin.io.canonical import arrow, text_buffers
 
     n = len(text)
     parsed = np.full(n, np.datetime64("NaT"), dtype=DTYPE)
     done = np.zeros(n, dtype=bool)
     values = arrow(text).combine_chunks()  # one pass over the column, not one per block
-    data = values.buffers()[2] if n else None
-    if data is None or data.size == 0:
+    buffers = text_buffers(values)
+    if buffers is None:
         return parsed, done
-    offset_type = np.int64 if pa.types.is_large_string(values.type) else np.int32
-    offsets = np.frombuffer(values.buffers()[1], dtype=offset_type)[values.offset : values.offset + n + 1]
+    offsets, raw = buffers
     candidate = np.diff(offsets) == _PLAIN_LEN
     if values.null_count:
         candidate &= values.is_valid().to_numpy(zero_copy_only=False)
     rows = np.flatnonzero(candidate)
     if not len(rows):
         return parsed, done
-    raw = np.frombuffer(data, dtype=np.uint8)
     if len(rows) == n and offsets[-1] - offsets[0] == n * _PLAIN_LEN:
         cells = raw[offsets[0] : offsets[-1]]  # every cell is a candidate: the buffer as it is
     else:

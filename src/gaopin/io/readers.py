@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 from gaopin.config import LoadSettings, LimitSettings
 from gaopin.errors import InputError
 from gaopin.io import sniff
+from gaopin.io.canonical import text_buffers
 from gaopin.io.precheck import check_file_size, check_xls, check_xlsx
 
 HEAD_ROWS = 30
@@ -482,12 +483,11 @@ _NO_ROWS = np.zeros(0, dtype=np.int64)
 
 def _rows_with_line_breaks(chunk: pa.Array) -> np.ndarray:
     """The rows of a text array whose value holds a line break, found in its character buffer."""
-    data = chunk.buffers()[2] if len(chunk) else None
-    if data is None or data.size == 0:
+    buffers = text_buffers(chunk)
+    if buffers is None:
         return _NO_ROWS
-    offset_type = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
-    offsets = np.frombuffer(chunk.buffers()[1], dtype=offset_type)[chunk.offset : chunk.offset + len(chunk) + 1]
-    text = np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]]
+    offsets, data = buffers
+    text = data[offsets[0] : offsets[-1]]
     # One comparison over the text: \n and \r are nearly the only bytes below 14 a cell holds.
     at = np.flatnonzero(text <= 13)
     at = at[(text[at] == 10) | (text[at] == 13)]
