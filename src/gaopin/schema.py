@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import Iterable
 
 # --- fields ---------------------------------------------------------------------------
 
@@ -78,6 +79,28 @@ LABELS: dict[str, str] = {f.name: f.label for f in FIELDS} | DERIVED_LABELS | LE
 
 def label(name: str) -> str:
     return LABELS.get(name, name)
+
+
+def field_named(key: str) -> str | None:
+    """The canonical column a key written by staff means (in [filters]): its name, its Chinese
+    label or an alias (工单类型, 派单类别); None for any other header."""
+    if key in CANONICAL_COLUMNS:
+        return key
+    k = compact(key)
+    for name, text in LABELS.items():
+        if name in CANONICAL_COLUMNS and k == compact(text):
+            return name
+    for f in FIELDS:
+        if k in {compact(a) for a in f.aliases}:
+            return f.name
+    return None
+
+
+def fields_named(keys: Iterable[str]) -> set[str]:
+    """The source fields a command must read for these keys to mean something: a command that
+    reads only some fields reads these too (the 派单类别 is derived from the 派单方式)."""
+    names = {n for n in map(field_named, keys) if n is not None}
+    return names | ({"dispatch"} if DISPATCH_CLASS in names else set())
 
 
 # --- text keys ---------------------------------------------------------------------------

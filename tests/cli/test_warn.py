@@ -168,3 +168,49 @@ def test_text_output_prints_brackets_from_notes_and_tickets_as_they_are(tmp_path
     assert result.exit_code == 0, result.output
     assert "按 [filters] 剔除了 1 张工单类型为 咨询 的工单。" in result.stdout
     assert "[east]社区" in result.stdout
+
+
+def _dispatched_export(tmp_path):
+    """Six complaints about one point in a day, three of them 区级派单 (a field warn itself does not use)."""
+    path = tmp_path / "dispatch.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.append(HEADER + ["派单方式", "主要内容"])
+    for i in range(6):
+        way = "区级派单" if i % 2 else "市级派单（直派）"
+        wb.active.append([f"D{i}", f"2024-08-03 09:0{i}", f"人{i}", f"1381234560{i}", "新村街道", "恰海社区", "恰海小区3号楼", "城市管理->动物->流浪猫", "猫", "是", "解决", "满意", "恰海社区", way, f"内容{i}"])
+    wb.save(path)
+    return path
+
+
+@pytest.mark.parametrize("key", ["派单方式", "dispatch", "派单类别"])
+def test_a_filter_on_a_field_warn_does_not_use_still_drops_tickets_from_files_and_from_the_store(tmp_path, monkeypatch, key):
+    """warn read only the fields its rules use: a [filters] rule on 派单方式 matched the blank
+    column it got and dropped nothing, without a note."""
+    monkeypatch.chdir(tmp_path)
+    path = _dispatched_export(tmp_path)
+    value = "区派" if key == "派单类别" else "区级派单"
+    (tmp_path / "gaopin.toml").write_text(f'[filters]\nexclude = {{ "{key}" = ["{value}"] }}\n', encoding="utf-8")
+    config = ["--config", str(tmp_path / "gaopin.toml")]
+    from_file = runner.invoke(app, ["warn", str(path), "--format", "json", *config])
+    assert from_file.exit_code == 0, from_file.output
+    assert runner.invoke(app, ["import", str(path), "--db", str(tmp_path / "s.db"), *config]).exit_code == 0
+    from_store = runner.invoke(app, ["warn", "--db", str(tmp_path / "s.db"), "--format", "json", *config])
+    assert from_store.exit_code == 0, from_store.output
+    for result in (from_file, from_store):
+        report = json.loads(result.stdout)
+        assert f"按 [filters] 剔除了 3 张{key}为 {value} 的工单。" in report["notes"]
+        assert [w["ticket_ids"] for w in report["warnings"]] == [["D0", "D2", "D4"]]
+
+
+def test_a_filter_on_a_field_the_export_lacks_is_reported_not_matched_blank(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "plain.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.append(HEADER)
+    for r in ROWS:
+        wb.active.append(r)
+    wb.save(path)
+    (tmp_path / "gaopin.toml").write_text('[filters]\nexclude = { "主要内容" = [""] }\n', encoding="utf-8")
+    result = runner.invoke(app, ["warn", str(path), "--format", "json", "--config", str(tmp_path / "gaopin.toml")])
+    assert result.exit_code == 0, result.output
+    assert "[filters] 中的字段“主要内容”在数据中不存在，这条筛选没有生效。" in json.loads(result.stdout)["notes"]

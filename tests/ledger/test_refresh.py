@@ -165,3 +165,19 @@ def test_links_and_unlinks_lose_no_ticket_and_close_no_open_case(days, closures,
                 assert [eid for eid in open_before if not surviving(entries, eid).is_open] == []
         finally:
             store.close()
+
+
+def test_a_filter_on_a_field_the_ledger_does_not_use_still_drops_tickets(tmp_path):
+    """The refresh read only the fields its rules use: a [filters] rule on 主办单位 matched the
+    blank column it got, and the ledger kept tickets warn and the report had dropped."""
+    kept = rows("K", "13800000001", "张三", range(12))
+    dropped = [dict(r, unit="丰台区住建委") for r in rows("X", "13800000002", "李四", range(12), point="京铁和园9号楼")]
+    store = store_with(tmp_path / "s.db", kept + dropped)
+    filtered = Settings().with_values({"filters.exclude": {"主办单位": ["丰台区住建委"]}})
+    refresh(store, filtered, date(2024, 8, 31))
+    from gaopin.ledger.model import load_entries
+
+    entries = load_entries(store.conn)
+    assert {e.key for e in entries.values()} and not any("9号楼" in e.key or e.key == "13800000002" for e in entries.values())
+    refresh(store, Settings(), date(2024, 8, 31))
+    assert any("9号楼" in e.key for e in load_entries(store.conn).values())

@@ -26,7 +26,7 @@ from gaopin.io.dates import DTYPE, parse_datetimes
 from gaopin.io.header import LEVEL_NAMES, ColumnMap, Mapping, detect_header, map_columns, validate_columns_config
 from gaopin.io.readers import Body, Grid, read
 from gaopin.privacy import mask_phones_in_text
-from gaopin.schema import CANONICAL_COLUMNS, DISPATCH_CLASS, FIELD_BY_NAME, FIELDS, label
+from gaopin.schema import CANONICAL_COLUMNS, DISPATCH_CLASS, FIELD_BY_NAME, FIELDS, fields_named, label
 
 MAX_DETAILS = 200  # problems listed one by one per kind and file; all are counted
 # Rows converted at a time when a load streams its tickets to a sink (the store's insert).
@@ -179,7 +179,9 @@ def _load(
     if sink is not None and len(paths) != 1:
         raise ValueError("a sink takes the tickets of one file")
     validate_columns_config(settings.columns)
-    wanted = set(CANONICAL_COLUMNS) if fields is None else set(fields) | {"ticket_id", "received_at"}
+    # A command that reads only some fields reads those [filters] name as well: a field left
+    # unread would be blank, and its filter would silently match nothing.
+    wanted = set(CANONICAL_COLUMNS) if fields is None else set(fields) | {"ticket_id", "received_at"} | fields_named(settings.filters.exclude)
     extra_headers = {k for k in settings.filters.exclude if k not in FIELD_BY_NAME}
     log = _Log()
     frames: list[pd.DataFrame] = []

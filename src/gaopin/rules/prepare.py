@@ -19,7 +19,7 @@ from gaopin.io.load import LoadResult
 from gaopin.privacy import mask_phones_in_text
 from gaopin.rules.persons import Links, callers, link_persons
 from gaopin.rules.points import point_column_coded
-from gaopin.schema import FIELD_BY_NAME, category_key, compact, label
+from gaopin.schema import CANONICAL_COLUMNS, category_key, compact, field_named, label
 
 POINT, PROBLEM, PERSON, DAY = "point", "problem", "person", "day"
 PHONE = "caller_phone"
@@ -42,15 +42,16 @@ class Prepared:
         return name in self.fields
 
 
-def _apply_filters(frame: pd.DataFrame, exclude: dict[str, list[str]]) -> tuple[pd.DataFrame, int, list[str]]:
-    """Drop tickets whose field (canonical name or source header) holds a listed value."""
+def _apply_filters(frame: pd.DataFrame, exclude: dict[str, list[str]], present: frozenset[str]) -> tuple[pd.DataFrame, int, list[str]]:
+    """Drop tickets whose field (canonical name, label or alias, or a source header) holds a
+    listed value. A canonical field the export does not have is reported, not matched blank."""
     notes: list[str] = []
     if not exclude or frame.empty:
         return frame, 0, notes
     drop = pd.Series(False, index=frame.index)
     for key, values in exclude.items():
-        column = key if key in frame.columns else _canonical_for_label(key)
-        if column is None or column not in frame.columns:
+        column = key if key in frame.columns and key not in CANONICAL_COLUMNS else field_named(key)
+        if column is None or column not in frame.columns or (column in CANONICAL_COLUMNS and column not in present):
             notes.append(f"[filters] 中的字段“{mask_phones_in_text(key)}”在数据中不存在，这条筛选没有生效。")
             continue
         wanted = {compact(v) for v in values}
@@ -60,15 +61,6 @@ def _apply_filters(frame: pd.DataFrame, exclude: dict[str, list[str]]) -> tuple[
             notes.append(mask_phones_in_text(f"按 [filters] 剔除了 {int(hit.sum())} 张{key}为 {'/'.join(values)} 的工单。"))
         drop |= hit
     return frame[~drop], int(drop.sum()), notes
-
-
-def _canonical_for_label(key: str) -> str | None:
-    """A filter written with a canonical field's Chinese label or alias (工单类型) means that field."""
-    k = compact(key)
-    for f in FIELD_BY_NAME.values():
-        if k == compact(f.label) or k in {compact(a) for a in f.aliases}:
-            return f.name
-    return None
 
 
 def problem_column(frame: pd.DataFrame, has_category: bool, level: int) -> pd.Series:
@@ -86,7 +78,7 @@ def _problems(category: pd.Series | None, index: pd.Index, level: int) -> pd.Ser
 
 def prepare(result: LoadResult, settings: Settings, links: Links = Links(), apply_filters: bool = True) -> Prepared:
     if apply_filters:
-        frame, excluded, notes = _apply_filters(result.frame, settings.filters.exclude)
+        frame, excluded, notes = _apply_filters(result.frame, settings.filters.exclude, result.fields)
     else:
         frame, excluded, notes = result.frame, 0, []
     # A new frame object for the added columns; with copy-on-write no column is copied.

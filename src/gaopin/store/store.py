@@ -28,7 +28,7 @@ from gaopin.io.load import CHOICE_FIELDS, FILE_COL, ROW_COL, LoadResult, Problem
 from gaopin.periods import Period, default_year
 from gaopin.privacy import mask_phone
 from gaopin.rules.persons import Links
-from gaopin.schema import CANONICAL_COLUMNS, CHOICE_VALUES, FIELD_BY_NAME, is_usable_phone, normalize_phone
+from gaopin.schema import CANONICAL_COLUMNS, CHOICE_VALUES, FIELD_BY_NAME, fields_named, is_usable_phone, normalize_phone
 from gaopin.io.canonical import arrow, blank_text
 from gaopin.store.db import BUSY_TIMEOUT_MS, TICKET_COLUMNS, connect, is_lock_error, is_readonly_error, locked_error, readonly_error, remove_if_empty, transaction
 
@@ -604,7 +604,8 @@ class Store:
         """Stored tickets as the loader would give them (`until`: received on or before).
 
         `extra_headers` adds unmapped source columns kept from the exports (for [filters])."""
-        wanted = [c for c in TICKET_COLUMNS if columns is None or c in set(columns) | {"ticket_id", "received_at"}]
+        # The fields [filters] name are read too (see io.load): unread, they would match nothing.
+        wanted = [c for c in TICKET_COLUMNS if columns is None or c in set(columns) | {"ticket_id", "received_at"} | fields_named(extra_headers)]
         where, params = "", ()
         if until is not None:
             where = "received_at IS NULL OR received_at < ?"
