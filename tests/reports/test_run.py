@@ -578,3 +578,18 @@ def test_out_dir_in_the_file_is_relative_to_the_file_and_without_it_reports_go_t
     monkeypatch.chdir(elsewhere)  # cron's current folder
     assert default_out_dir(load_settings(folder / "gaopin.toml", environ={}), "2024-08") == folder / "reports" / "2024-08"
     assert default_out_dir(Settings(), "2024-08") == Path("reports") / "2024-08"
+
+
+def test_a_replay_inside_the_month_counts_the_figures_to_the_same_day_as_its_ledger(tmp_path, settings):
+    """`--today 2024-08-10` showed the ledger as of 10 August but counted all of August's tickets."""
+    path = tmp_path / "g.db"
+    with Store(path) as store:
+        import_files([SAMPLE / "tickets.csv"], store, settings, now=datetime(2024, 11, 1))
+        received = store.tickets().frame["received_at"]
+    by_the_10th = int(((received >= pd.Timestamp("2024-08-01")) & (received < pd.Timestamp("2024-08-11"))).sum())
+    whole = int(((received >= pd.Timestamp("2024-08-01")) & (received < pd.Timestamp("2024-09-01"))).sum())
+    assert 0 < by_the_10th < whole
+    replay = make_report(settings, 8, 2024, None, str(path), date(2024, 8, 10))
+    assert replay["overall"]["tickets"] == by_the_10th
+    assert replay["data_end"] is not None and replay["data_end"] < "2024-08-11"
+    assert make_report(settings, 8, 2024, None, str(path), TODAY)["overall"]["tickets"] == whole
