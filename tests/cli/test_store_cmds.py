@@ -1,7 +1,7 @@
 import email
 import email.policy
 import json
-from datetime import date
+from datetime import date, datetime
 
 import openpyxl
 import pytest
@@ -63,6 +63,10 @@ def test_import_then_ledger_then_staff_commands(tmp_path, db):
         assert text in shown.stdout
     assert "13800000001" not in shown.stdout
     assert "13800000001" in runner.invoke(app, ["ledger", "show", "GP-2024-0001", "--db", str(db), "--show-phones"]).stdout
+    # Times in JSON are ISO, as warn's and the report's are; the table shows them with a space.
+    as_json = json.loads(runner.invoke(app, ["ledger", "show", "GP-2024-0001", "--db", str(db), "-f", "json"]).stdout)
+    first = as_json["tickets"][0]["received_at"]
+    assert first[10] == "T" and datetime.fromisoformat(first) and first.replace("T", " ") in shown.stdout
     # A look back at an earlier day says so, and announces no changes (it makes none).
     before = runner.invoke(app, ["ledger", "--month", "8", "--db", str(db), "-f", "json"]).stdout
     back = runner.invoke(app, ["ledger", "--month", "8", "--db", str(db), "--today", "2024-08-20"])

@@ -214,7 +214,7 @@ def test_escalations(resolved, satisfied, valid, level):
     assert [e.level for e in report.escalations] == ([level] if level else [])
     if level:
         e = report.escalations[0].to_dict()
-        assert e == {"ticket_id": "T0001", "level": level, "community": "恰海社区", "unit": "城管执法队", "received_at": "2024-08-03T09:00:00"}
+        assert e == {"ticket_id": "T0001", "level": level, "community": "恰海社区", "unit": "城管执法队", "received_at": "2024-08-03T09:00:00", "owner": "unassigned"}
 
 
 def test_without_a_valid_callback_column_every_ticket_with_an_outcome_counts():

@@ -303,7 +303,7 @@ def ledger_show(
         table(
             "工单",
             ["工单编号", "受理时间", "诉求人", "电话", "地址", "分类", "标题"],
-            [(t["ticket_id"], t["received_at"], t["caller_name"], t["caller_phone"], t["address"], t["category"], t["title"]) for t in data["tickets"]],
+            [(t["ticket_id"], (t["received_at"] or "").replace("T", " "), t["caller_name"], t["caller_phone"], t["address"], t["category"], t["title"]) for t in data["tickets"]],
         )
     )
 

@@ -294,7 +294,7 @@ def show(store: Store, settings: Settings, entry_id: str, today: date, show_phon
             rows.append(
                 {
                     "ticket_id": r[0],
-                    "received_at": r[1],
+                    "received_at": r[1].replace(" ", "T", 1) if r[1] else r[1],  # ISO, as warn and report give it
                     "caller_name": mask.name(r[2] or ""),
                     "caller_phone": mask.phone(r[3] or ""),
                     "address": mask.text(r[4] or ""),

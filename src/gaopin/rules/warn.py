@@ -48,6 +48,7 @@ class Escalation:
             "community": self.community,
             "unit": self.unit,
             "received_at": self.received_at,
+            "owner": self.owner,
         }
 
 
