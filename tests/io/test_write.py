@@ -214,3 +214,23 @@ def test_temporary_file_that_cannot_be_made(tmp_path, monkeypatch):
     monkeypatch.setattr(write.tempfile, "mkstemp", refuse)
     with pytest.raises(InputError, match="无法在"):
         write_csv(_frame(), tmp_path / "clean.csv")
+
+
+def test_write_xlsx_gives_the_same_bytes_for_the_same_content_on_another_day(tmp_path, monkeypatch):
+    """xlsxwriter wrote the clock's time into docProps/core.xml: the same report differed."""
+    import xlsxwriter.core
+
+    frame = pd.DataFrame({"工单编号": ["A1", "A2"], "件数": [3, 4]})
+    first = write_xlsx(tmp_path / "a.xlsx", [Sheet("工单", frame)]).read_bytes()
+
+    class _AnyDatetime(type):
+        def __instancecheck__(cls, value):
+            return isinstance(value, dt.datetime)
+
+    class Later(metaclass=_AnyDatetime):  # the datetime class as xlsxwriter uses it, five years on
+        @staticmethod
+        def now(tz=None):
+            return dt.datetime(2031, 5, 6, 7, 8, 9, tzinfo=tz)
+
+    monkeypatch.setattr(xlsxwriter.core, "datetime", Later)  # where xlsxwriter takes the time
+    assert write_xlsx(tmp_path / "b.xlsx", [Sheet("工单", frame)]).read_bytes() == first

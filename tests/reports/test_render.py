@@ -109,3 +109,13 @@ def test_a_change_that_rounds_to_nothing_reads_0_00_in_the_workbook_as_on_the_pa
     summary, community = report_sheets(report)[:2]
     assert summary.frame["score_change"].iloc[0] == 0.0 and signed(-0.004) == "0.00"
     assert community.frame["score_change"].iloc[0] == 0.13 and signed(0.126) == "+0.13"
+
+
+def test_without_a_street_the_titles_say_this_street_not_a_leading_blank():
+    """A file without 街乡镇 titled the page and the sheets " 2024-08 …" (the terminal said 本街道)."""
+    rows = [{k: v for k, v in r.items() if k != "street"} for r in ROWS]
+    report = build_report(tickets(rows), Settings(), 2024, 8)
+    assert not report["street"]
+    html = render_html(report, {})
+    assert "<title>本街道 2024-08 接诉即办月度报告</title>" in html and "<h1>本街道 接诉即办月度报告</h1>" in html
+    assert all(s.title.startswith("本街道 2024-08（") for s in report_sheets(report) if s.title)

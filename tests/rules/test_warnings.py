@@ -168,6 +168,17 @@ def test_filters_drop_tickets_before_any_rule():
     assert "[filters] 中的字段“电话138****0003”在数据中不存在，这条筛选没有生效。" in odd.notes
 
 
+def test_two_filters_matching_one_ticket_say_how_many_were_dropped_in_all():
+    """Each filter's note counts its own matches: 2 + 2 read like 4 dropped of 3."""
+    rows = [t("2024-08-03", m, ticket_type="咨询" if m < 2 else "投诉", unit="城管" if m > 0 else "物业") for m in range(3)]
+    settings = Settings().with_values({"filters.exclude": {"工单类型": ["咨询"], "unit": ["城管"]}})
+    notes = warn(tickets(rows), settings).notes
+    assert "按 [filters] 剔除了 2 张工单类型为 咨询 的工单。" in notes and "按 [filters] 剔除了 2 张unit为 城管 的工单。" in notes
+    assert "按 [filters] 共剔除 3 张工单（一张工单可能同时符合几条筛选）。" in notes
+    one = warn(tickets(rows), Settings().with_values({"filters.exclude": {"工单类型": ["咨询"]}})).notes
+    assert not any("共剔除" in n for n in one)
+
+
 def test_date_and_since_keep_warnings_by_their_end():
     rows = [t("2024-08-03", m) for m in range(3)] + [t("2024-08-09", m) for m in range(3)]
     assert [w.end for w in run(rows, on=date(2024, 8, 9)).warnings] == [date(2024, 8, 9)]

@@ -101,7 +101,7 @@ def report(
 
 def render_report(data: dict) -> None:
     from gaopin.numbers import number, percent
-    from gaopin.reports.monthly import headline
+    from gaopin.reports.monthly import headline, street_or_default
 
     out = console()
     for line in headline(data):
@@ -121,7 +121,7 @@ def render_report(data: dict) -> None:
         ("综合成绩", number(o["score"]), number(prev.get("score"))),
         ("单否 / 双否", f"{o['single_no']} / {o['double_no']}", f"{count(prev.get('single_no'))} / {count(prev.get('double_no'))}"),
     ]
-    out.print(table(f"{data['street']} {data['period']['label']}", ["指标", "本月", "上月"], rows))
+    out.print(table(f"{street_or_default(data['street'])} {data['period']['label']}", ["指标", "本月", "上月"], rows))
     files = data.get("files", {})
     if files:
         out.print(f"报告：{plain(files['html'])}")

@@ -13,7 +13,7 @@ from datetime import date
 
 from gaopin.numbers import number, percent, points, signed
 from gaopin.privacy import mask_phones_in_text
-from gaopin.reports.monthly import headline
+from gaopin.reports.monthly import headline, street_or_default
 from gaopin.reports.warnings import owner_label
 from gaopin.rules.warn import Escalation, WarnReport
 from gaopin.rules.warnings import RULE_LABELS, Warning
@@ -52,7 +52,7 @@ def month_of(report: dict) -> tuple[int, int]:
 
 def street_label(report_or_street: dict | str) -> str:
     street = report_or_street.get("street", "") if isinstance(report_or_street, dict) else report_or_street
-    return safe(street) or "本街道"
+    return street_or_default(safe(street))
 
 
 def report_subject(report: dict) -> str:

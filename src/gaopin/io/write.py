@@ -28,6 +28,9 @@ from gaopin.errors import ConfigError, InputError, os_reason, UsageError
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
 XLSX_MAX_ROWS = 1_048_575  # one row is the header
+# The creation time written into every workbook's properties: fixed, so that the same content
+# gives the same bytes (xlsxwriter would write the clock's time; the file system keeps the real one).
+XLSX_CREATED = datetime(2000, 1, 1)
 MAX_COLUMN_WIDTH = 60
 WIDTH_SAMPLE_ROWS = 500  # column widths are judged from the first rows: measuring all is slow
 
@@ -181,6 +184,7 @@ def write_xlsx(path: Path, sheets: list[Sheet]) -> Path:
             },
         )
         try:
+            wb.set_properties({"created": XLSX_CREATED})
             header_fmt = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"})
             title_fmt = wb.add_format({"bold": True, "font_size": 13})
             color_fmts: dict[str, Any] = {}

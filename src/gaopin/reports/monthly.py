@@ -289,6 +289,14 @@ def build_report(
     return report
 
 
+UNNAMED_STREET = "本街道"
+
+
+def street_or_default(street: str | None) -> str:
+    """The street as titles name it: 本街道 when no street is known (a file without 街乡镇)."""
+    return street or UNNAMED_STREET
+
+
 def headline(report: dict) -> list[str]:
     """The sentences a leader reads first: score, rates, where the points went."""
     o = report["overall"]
@@ -297,7 +305,7 @@ def headline(report: dict) -> list[str]:
     change = o.get("change") or {}
     lines = [f"注意：数据只到 {report['data_end']}，本期的数字还不完整。"] if report.get("data_end") else []
     lines += [
-        f"{report['street'] or '本街道'}{month}月（{p['start']} 至 {p['end']}）受理 {o['tickets']} 件，"
+        f"{street_or_default(report['street'])}{month}月（{p['start']} 至 {p['end']}）受理 {o['tickets']} 件，"
         f"综合成绩 {number(o['score'])}"
         + (f"（较上月 {signed(change.get('score'))}）" if change.get("score") is not None else "")
         + f"；响应率 {percent(o['response_rate'])}，解决率 {percent(o['resolution_rate'])}，满意率 {percent(o['satisfaction_rate'])}。",

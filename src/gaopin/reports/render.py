@@ -13,7 +13,7 @@ from gaopin.io.write import Sheet, atomic_path, write_xlsx
 from gaopin.ledger.model import KIND_LABELS
 from gaopin.ledger.service import key_text, ledger_sheets
 from gaopin.numbers import number, percent, points, rounded, signed
-from gaopin.reports.monthly import headline, weights_text
+from gaopin.reports.monthly import headline, street_or_default, weights_text
 
 SECTIONS = (
     ("by_community", "社区", "社区", "communities"),
@@ -98,6 +98,7 @@ def _render_page(report: dict, charts: dict[str, str], font_face: str) -> str:
     ]
     return template.render(
         r=report,
+        street=street_or_default(report["street"]),
         o=report["overall"],
         lines=headline(report),
         weights=weights_text(report),
@@ -150,7 +151,7 @@ def _metric_sheet(name: str, groups: list[dict], title: str) -> Sheet:
 
 
 def report_sheets(report: dict) -> list[Sheet]:
-    label = f"{report['street']} {report['period']['label']}（{report['period']['start']} 至 {report['period']['end']}）"
+    label = f"{street_or_default(report['street'])} {report['period']['label']}（{report['period']['start']} 至 {report['period']['end']}）"
     summary_rows = [{**report["overall"], "name": "全街道"}] + [{**m} for m in report["months"]]
     if report.get("overall_excluded"):
         summary_rows.insert(1, {**report["overall_excluded"], "name": "全街道（不含不纳入考核工单）"})

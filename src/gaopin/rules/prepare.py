@@ -60,6 +60,9 @@ def _apply_filters(frame: pd.DataFrame, exclude: dict[str, list[str]], present: 
         if hit.any():
             notes.append(mask_phones_in_text(f"按 [filters] 剔除了 {int(hit.sum())} 张{key}为 {'/'.join(values)} 的工单。"))
         drop |= hit
+    if sum(n.startswith("按 [filters] 剔除了") for n in notes) > 1:
+        # Each note counts its own matches: a ticket two filters match is in both.
+        notes.append(f"按 [filters] 共剔除 {int(drop.sum())} 张工单（一张工单可能同时符合几条筛选）。")
     return frame[~drop], int(drop.sum()), notes
 
 
