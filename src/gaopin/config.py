@@ -69,7 +69,7 @@ def section(cls: type, doc: str) -> Any:
 
 @dataclass(frozen=True)
 class LoadSettings:
-    sheet: str = setting("", "要读取的工作表名称或序号（从 1 起）；留空时读第一张有数据的表")
+    sheet: str = setting("", "要读取的工作表名称或序号（从 1 起）；留空时读每一张有工单表头（有“工单编号”列）的可见工作表")
     header_row: int = setting(0, "表头所在行（从 1 起）；0 表示自动识别（前 30 行中匹配别名最多的一行）")
     encoding: str = setting("", "CSV 编码；留空时先试 utf-8-sig，再试 gb18030")
     date_format: str = setting(

@@ -156,6 +156,52 @@ def test_inspect_several_files_and_flags(tmp_path):
     assert merged["rows_read"] == 3 and merged["tickets"] == 2
 
 
+def test_inspect_reads_every_sheet_of_tickets_and_says_which(tmp_path):
+    path = write_xlsx(
+        tmp_path / "split.xlsx",
+        [["本表为 12345 工单导出"]],
+        sheet="说明",
+        extra_sheets={
+            "上周": [["工单编号", "受理时间"], ["OLD", "2024-07-03"]],
+            "第一批": [["工单编号", "受理时间"], ["A1", "2024-08-03"], ["A2", "2024-08-04"]],
+            "第二批": [["工单编号", "受理时间"], ["A3", "2024-08-05"], ["", "2024-08-06"]],
+        },
+    )
+    book = openpyxl.load_workbook(path)
+    book["上周"].sheet_state = "hidden"
+    book.save(path)
+    result = run("inspect", path)
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "工作表“第一批”" in out and "工作表“第二批”" in out and "工作表“上周”" not in out
+    assert "split.xlsx 有 4 张工作表：读取了 “第一批”、“第二批”；没有读取 “说明”（没有工单表头），“上周”（隐藏）。" in out
+    assert "共读取 4 行，3 张工单（去重后），拒收 1 行" in out
+    assert "split.xlsx［第二批］" in out  # the rejected row's sheet
+    report = json.loads(run("inspect", path, "-f", "json").stdout)
+    assert [f["sheet"] for f in report["files"]] == ["第一批", "第二批"]
+    assert report["sheet_notes"] == ["split.xlsx 有 4 张工作表：读取了 “第一批”、“第二批”；没有读取 “说明”（没有工单表头），“上周”（隐藏）。"]
+
+
+def test_inspect_a_header_grouped_over_two_rows(tmp_path):
+    path = write_xlsx(
+        tmp_path / "t.xlsx",
+        [["工单明细"], ["工单编号", "来电时间", "诉求人信息", None], [None, None, "来电人", "来电人电话/账号"], ["A1", "2024-08-03 09:00", "张三", 13812345678]],
+        merge=["A1:D1", "A2:A3", "B2:B3", "C2:D2"],
+    )
+    result = run("inspect", path, "-f", "json")
+    report = json.loads(result.stdout)
+    assert (report["files"][0]["header_row"], report["files"][0]["header_rows"], report["tickets"], report["rejected"]) == (2, 2, 1, 0)
+    assert {c["header"]: c["field"] for c in report["files"][0]["columns"]}["来电人电话/账号"] == "caller_phone"
+    assert "表头在第 2–3 行" in run("inspect", path).stdout
+
+
+def test_inspect_an_old_xls_saved_under_an_xlsx_name(tmp_path):
+    path = write_bytes(tmp_path / "工单.xlsx", (DATA / "legacy_export.xls").read_bytes())
+    result = run("inspect", path)
+    assert result.exit_code == 0, result.output
+    assert "（xls，工作表“工单”" in result.stdout
+
+
 def test_inspect_html_saved_as_xls_is_read(tmp_path):
     html = "<html><table><tr><td>工单编号</td><td>受理时间</td></tr><tr><td>001</td><td>2024/8/3 14:05</td></tr></table></html>"
     path = write_bytes(tmp_path / "export.xls", html.encode())

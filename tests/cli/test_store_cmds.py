@@ -74,6 +74,35 @@ def test_import_then_ledger_then_staff_commands(tmp_path, db):
     assert runner.invoke(app, ["ledger", "--month", "8", "--db", str(db), "-f", "json"]).stdout == before
 
 
+def test_import_reads_every_sheet_of_a_split_export(tmp_path, db):
+    """Into an empty store (where one sheet's tickets would stream in) and into one with tickets;
+    the same workbook again is skipped."""
+    path = export(tmp_path / "a.xlsx", caller(3))
+    book = openpyxl.load_workbook(path)
+    book.active.title = "第一批"
+    more = book.create_sheet("第二批")
+    more.append(HEADER)
+    for row in [*caller(2, day0=10), ["", "2024-08-20 10:00"]]:
+        more.append([f"D{row[0]}" if row[0] else "", *row[1:]])
+    book.save(path)
+    result = runner.invoke(app, ["import", str(path), "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert "新增 5，更新 0，未变 0，拒收 1" in result.stdout
+    assert "a.xlsx 有 2 张工作表：读取了 “第一批”、“第二批”。" in result.stdout
+    assert "拒收 a.xlsx［第二批］ 第 4 行" in result.stdout
+    assert "跳过" in runner.invoke(app, ["import", str(path), "--db", str(db)]).stdout
+    with Store(db) as store:
+        assert store.ticket_count() == 5
+    other = tmp_path / "b.xlsx"
+    book["第一批"]["A2"] = "NEW1"
+    book.save(other)
+    done = runner.invoke(app, ["import", str(other), "--db", str(db), "-f", "json"])
+    assert done.exit_code == 0, done.output
+    [summary] = json.loads(done.stdout)
+    assert (summary["new"], summary["unchanged"], summary["rejected"]) == (1, 4, 1)
+    assert summary["sheet_notes"] == ["b.xlsx 有 2 张工作表：读取了 “第一批”、“第二批”。"]
+
+
 def cells(data: bytes) -> str:
     import io
 

@@ -54,6 +54,26 @@ def test_text_output_names_the_rule_point_and_tickets(export, tmp_path, monkeypa
     assert "13812345678" not in result.stdout
 
 
+def test_warn_reads_every_sheet_of_tickets_and_says_which(tmp_path, monkeypatch):
+    """The tickets of one point split over two sheets make a warning only when both are read."""
+    monkeypatch.chdir(tmp_path)
+    wb = openpyxl.Workbook()
+    first = wb.active
+    first.title = "第一批"
+    second = wb.create_sheet("第二批")
+    wb.create_sheet("说明").append(["导出说明"])
+    for ws, rows in ((first, ROWS[:2]), (second, ROWS[2:])):
+        ws.append(HEADER)
+        for r in rows:
+            ws.append(r)
+    path = tmp_path / "split.xlsx"
+    wb.save(path)
+    result = runner.invoke(app, ["warn", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "A1、A2、A3" in result.stdout
+    assert "split.xlsx 有 3 张工作表：读取了 “第一批”、“第二批”；没有读取 “说明”（没有工单表头）。" in result.stdout
+
+
 def test_fail_on_alert_exits_3_only_with_warnings(export, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert runner.invoke(app, ["warn", str(export), "--fail-on-alert"]).exit_code == 3

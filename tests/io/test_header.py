@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gaopin.errors import ConfigError, ExitCode, InputError
-from gaopin.io.header import LEVEL_NAMES, detect_header, map_columns, validate_columns_config
+from gaopin.io.header import LEVEL_NAMES, Header, detect_header, find_header, map_columns, validate_columns_config
 from gaopin.schema import LEVEL_LABELS
 
 STANDARD = ["工单编号", "受理时间", "诉求人", "来电号码", "诉求地址", "问题分类", "是否解决", "是否满意", "派单方式"]
@@ -44,6 +44,49 @@ def test_header_cells_with_blanks_newlines_markers_and_full_width():
     head = [["＊工单编号", "受理\n时间", " 诉求人\u3000", "ＩＤ"]]
     assert detect_header(head, {}, 0, "t.csv") == 0
     assert _fields(head[0]) == {"＊工单编号": "ticket_id", "受理 时间": "received_at", "诉求人": "caller_name", "ＩＤ": None}
+
+
+# --- headers over two rows -------------------------------------------------------------
+
+GROUP_TOP = ["工单编号", "来电时间", "诉求人信息", "", "回访情况", ""]
+GROUP_SUB = ["", "", "来电人", "来电人电话/账号", "是否解决", "是否满意"]
+
+
+def test_group_titles_over_sub_headers_are_one_header():
+    head = [["工单明细", "", "", "", "", ""], GROUP_TOP, GROUP_SUB, ["A1", "2024-08-03", "张三", "13812345678", "是", "满意"]]
+    header = find_header(head, {}, 0, "t.xlsx")
+    assert header == Header(1, ["工单编号", "来电时间", "来电人", "来电人电话/账号", "是否解决", "是否满意"], 2)
+    assert header.last == 2
+
+
+def test_a_configured_header_row_takes_its_sub_headers_too():
+    head = [["工单明细"], GROUP_TOP, GROUP_SUB]
+    assert find_header(head, {}, 2, "t.xlsx").rows == 2
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        ["A1", "2024-08-03", "张三", "13812345678", "是", "满意"],
+        ["A1", "", "", "", "", ""],  # a sparse ticket
+        ["A1", "2024-08-03", "", "", "是否解决", ""],  # a cell that happens to read like a header
+        ["", "", "", "", "", ""],  # a blank row under a header merged down over nothing
+    ],
+)
+def test_a_one_row_header_and_its_data_are_never_one_header(data):
+    head = [["工单编号", "来电时间", "来电人", "", "是否解决", "是否满意"], data]
+    assert find_header(head, {}, 0, "t.xlsx") == Header(0, head[0])
+
+
+def test_group_titles_above_a_full_header_are_not_part_of_it():
+    """Each column has its own header in the lower row: the row above adds nothing."""
+    head = [["基本信息", "", "诉求人信息", "", "回访", ""], ["工单编号", "来电时间", "来电人", "来电号码", "是否解决", "是否满意"], ["A1", "2024-08-03", "张三", "138", "是", "满意"]]
+    assert find_header(head, {}, 0, "t.xlsx") == Header(1, head[1])
+
+
+def test_a_title_row_above_the_header_is_not_part_of_it():
+    head = [["新村街道 12345 工单明细", "", ""], ["工单编号", "受理时间", ""], ["A1", "2024-08-03", "x"]]
+    assert find_header(head, {}, 0, "t.xlsx") == Header(1, head[1])
 
 
 def test_configured_header_row():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -257,20 +258,151 @@ def test_an_id_that_only_contains_a_footer_word_is_kept(tmp_path):
     assert load([path], Settings()).frame["ticket_id"].tolist() == ["GD合计001", "2024合计"]
 
 
-def test_a_workbook_whose_first_sheet_is_a_note_names_its_other_sheets(tmp_path):
-    """A 说明 sheet before the tickets: the error says which sheet was read and how to pick
-    the other one; picking it reads the tickets."""
+def _hide(path: Path, *names: str) -> Path:
+    """The sheets hidden, as staff hide an old copy; the first visible one made active."""
+    book = openpyxl.load_workbook(path)
+    for name in names:
+        book[name].sheet_state = "hidden"
+    book.active = next(i for i, ws in enumerate(book.worksheets) if ws.sheet_state == "visible")
+    book.save(path)
+    return path
+
+
+def test_a_note_sheet_before_the_tickets_is_skipped_and_said_so(tmp_path):
     path = write_xlsx(
         tmp_path / "t.xlsx",
         [["本表为 12345 工单导出"], ["导出时间：2024-08-31"]],
         sheet="说明",
-        extra_sheets={"工单明细": [STANDARD_HEADER[:2], ["A1", "2024-08-03 09:00"]]},
+        extra_sheets={"汇总": [["社区", "问题分类", "件数"], ["新华里", "噪音", 3]], "工单明细": [STANDARD_HEADER[:2], ["A1", "2024-08-03 09:00"]]},
+    )
+    result = load([path], Settings())
+    assert result.frame["ticket_id"].tolist() == ["A1"]
+    assert [(s.sheet, s.name) for s in result.sources] == [("工单明细", str(path))]  # the only sheet read: the file
+    assert result.sheet_notes == ["t.xlsx 有 3 张工作表：读取了 “工单明细”；没有读取 “说明”、“汇总”（没有工单表头）。"]
+    assert result.notes()[0] == result.sheet_notes[0]  # warn and report print it
+
+
+def test_tickets_split_over_sheets_are_all_read(tmp_path):
+    """A long export split over 第一批 and 第二批: each sheet is read as a file of the same load,
+    problems name the sheet, a ticket on both is merged."""
+    path = write_xlsx(
+        tmp_path / "t.xlsx",
+        [STANDARD_HEADER[:2], ["A1", "2024-08-03 09:00"], ["A2", "2024-08-03 10:00"], ["", "2024-08-03 11:00"]],
+        sheet="第一批",
+        extra_sheets={"第二批": [STANDARD_HEADER[:2], ["A3", "2024-08-04 09:00"], ["A2", "2024-08-05 10:00"]]},
+    )
+    result = load([path], Settings())
+    assert _rows(result.frame, "ticket_id", "received_at") == [
+        ("A1", dt.datetime(2024, 8, 3, 9)),
+        ("A3", dt.datetime(2024, 8, 4, 9)),
+        ("A2", dt.datetime(2024, 8, 5, 10)),  # the later sheet wins
+    ]
+    assert [(s.sheet, s.rows, s.tickets) for s in result.sources] == [("第一批", 3, 2), ("第二批", 2, 2)]
+    assert [(Path(p.file).name, p.row) for p in result.rejected] == [("t.xlsx［第一批］", 4)]
+    [duplicate] = [p for p in result.problems if p.kind == "duplicate"]
+    assert "t.xlsx［第一批］ 第 3 行、t.xlsx［第二批］ 第 3 行" in duplicate.message
+    assert result.sheet_notes == ["t.xlsx 有 2 张工作表：读取了 “第一批”、“第二批”。"]
+
+
+def test_a_small_ticket_sheet_before_the_details_does_not_hide_them(tmp_path):
+    header = ["工单编号", "受理时间", "备注"]
+    path = write_xlsx(
+        tmp_path / "t.xlsx",
+        [header, ["A1", "2024-08-03", "重点"]],
+        sheet="重点",
+        extra_sheets={"明细": [STANDARD_HEADER[:2], *[[f"A{i}", "2024-08-03 09:00"] for i in range(1, 6)]]},
+    )
+    assert len(load([path], Settings()).frame) == 5
+
+
+def test_a_hidden_sheet_is_not_read(tmp_path):
+    path = _hide(
+        write_xlsx(
+            tmp_path / "t.xlsx",
+            [STANDARD_HEADER[:2], ["OLD1", "2024-07-03 09:00"]],
+            sheet="上周",
+            extra_sheets={"本周": [STANDARD_HEADER[:2], ["A1", "2024-08-03 09:00"], ["A2", "2024-08-04 09:00"]]},
+        ),
+        "上周",
+    )
+    result = load([path], Settings())
+    assert result.frame["ticket_id"].tolist() == ["A1", "A2"]
+    assert result.sheet_notes == ["t.xlsx 有 2 张工作表：读取了 “本周”；没有读取 “上周”（隐藏）。"]
+    # Asked for by name, it is read.
+    assert load([path], make_settings(load={"sheet": "上周"})).frame["ticket_id"].tolist() == ["OLD1"]
+
+
+def test_a_workbook_of_one_sheet_has_no_sheet_note(tmp_path):
+    path = write_xlsx(tmp_path / "t.xlsx", [STANDARD_HEADER[:2], ["A1", "2024-08-03 09:00"]])
+    result = load([path], Settings())
+    assert result.sheet_notes == [] and result.notes() == []
+    configured = write_xlsx(tmp_path / "c.xlsx", [STANDARD_HEADER[:2], ["A1", "2024-08-03 09:00"]], extra_sheets={"汇总": [["合计", 1]]})
+    assert load([configured], make_settings(load={"sheet": "Sheet1"})).sheet_notes == []
+
+
+def test_a_workbook_without_a_ticket_sheet_proposes_a_hidden_one(tmp_path):
+    path = _hide(
+        write_xlsx(
+            tmp_path / "t.xlsx",
+            [["本表为 12345 工单导出"]],
+            sheet="说明",
+            extra_sheets={"工单": [STANDARD_HEADER[:2], ["A1", "2024-08-03 09:00"]], "汇总": [["合计", 3]]},
+        ),
+        "工单",
     )
     with pytest.raises(InputError) as err:
         load([path], Settings())
+    assert err.value.message == f"{path} 中没有一张工作表有工单表头（含“工单编号”列的表头）：“说明”、“汇总”：没有工单表头；“工单”：隐藏"
+    assert err.value.hint.startswith("工作表 “工单” 有工单表头：如工单在其中，请在 gaopin.toml 的 [load] 中写 sheet = \"工单\"")
+
+
+def test_a_configured_sheet_without_a_header_proposes_the_sheets_that_have_one(tmp_path):
+    """The hint names a sheet of tickets, not merely the next sheet (a 汇总 has no ticket header)."""
+    path = write_xlsx(
+        tmp_path / "t.xlsx",
+        [["本表为 12345 工单导出"], ["导出时间：2024-08-31"]],
+        sheet="说明",
+        extra_sheets={"汇总": [["社区", "件数"], ["新华里", 3]], "明细": [STANDARD_HEADER[:2], ["A1", "2024-08-03 09:00"]]},
+    )
+    with pytest.raises(InputError) as err:
+        load([path], make_settings(load={"sheet": "说明"}))
     assert err.value.message.startswith(f"{path} 的工作表“说明” 中找不到可识别的表头")
-    assert err.value.hint.startswith("工作簿中还有工作表 “工单明细”：如工单在其中，请在 gaopin.toml 的 [load] 中写 sheet = \"工单明细\"")
-    assert load([path], make_settings(load={"sheet": "工单明细"})).frame["ticket_id"].tolist() == ["A1"]
+    assert err.value.hint.startswith("工作表 “明细” 有工单表头：如工单在其中，请在 gaopin.toml 的 [load] 中写 sheet = \"明细\"")
+    assert "汇总" not in err.value.hint
+
+
+def test_a_ticket_sheet_missing_a_required_column_is_an_error_naming_it(tmp_path):
+    path = write_xlsx(
+        tmp_path / "t.xlsx", [STANDARD_HEADER[:2], ["A1", "2024-08-03 09:00"]], extra_sheets={"补充": [["工单编号", "诉求人"], ["A2", "张三"]]}
+    )
+    with pytest.raises(InputError, match="的工作表“补充” 缺少必需的列：受理时间"):
+        load([path], Settings())
+
+
+def test_a_header_grouped_over_two_rows(tmp_path):
+    """诉求人信息 over 来电人 and 来电人电话, 回访情况 over the answers; the other headers merged
+    down over both rows (read as the value and a blank below)."""
+    top = ["工单编号", "来电时间", "诉求人信息", None, "回访情况", None]
+    sub = [None, None, "来电人", "来电人电话/账号", "是否解决", "是否满意"]
+    path = write_xlsx(
+        tmp_path / "t.xlsx",
+        [["工单明细"], top, sub, ["A1", "2024-08-03 09:00", "张三", 13812345678, "是", "满意"]],
+        merge=["A1:F1", "A2:A3", "B2:B3", "C2:D2", "E2:F2"],
+    )
+    result = load([path], Settings())
+    assert _rows(result.frame, "ticket_id", "caller_name", "caller_phone", "resolved", "satisfied") == [("A1", "张三", "13812345678", "是", "满意")]
+    assert result.rejected == [] and result.frame[ROW_COL].tolist() == [4]
+    info = result.sources[0]
+    assert (info.header_row, info.header_rows) == (2, 2)
+    assert [c.header for c in info.columns] == ["工单编号", "来电时间", "来电人", "来电人电话/账号", "是否解决", "是否满意"]
+
+
+def test_sub_headers_found_first_take_the_fields_merged_down_above_them(tmp_path):
+    """Groups over most columns: the sub-header row matches more aliases and is found first."""
+    rows = [["工单编号", "诉求人信息", "", "", "回访情况", ""], ["", "来电时间", "来电人", "来电号码", "是否解决", "是否满意"], ["A1", "2024-08-03 09:00", "张三", "13812345678", "是", "满意"]]
+    result = load([write_csv(tmp_path / "t.csv", rows)], Settings())
+    assert _rows(result.frame, "ticket_id", "caller_name", "satisfied") == [("A1", "张三", "满意")]
+    assert (result.sources[0].header_row, result.sources[0].header_rows) == (1, 2)
 
 
 def test_an_export_with_only_a_header_is_read_and_said_to_be_empty(tmp_path):

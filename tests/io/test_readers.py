@@ -7,6 +7,7 @@ import datetime as dt
 import math
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
 import pytest
 
@@ -19,8 +20,14 @@ from tests.builders import csv_text, write_bytes, write_csv, write_xlsx
 DATA = Path(__file__).resolve().parent.parent / "data"
 
 
-def _read(path: Path, **load) -> Grid:
+def _read_all(path: Path, **load) -> list[Grid]:
     return read(path, dataclasses.replace(LoadSettings(), **load), LimitSettings())
+
+
+def _read(path: Path, **load) -> Grid:
+    grids = _read_all(path, **load)
+    assert len(grids) == 1
+    return grids[0]
 
 
 def _body(grid: Grid, header_index: int = 0, columns=None) -> tuple[list[list], list[int]]:
@@ -115,13 +122,39 @@ def test_sheet_choice(tmp_path):
     path = write_xlsx(
         tmp_path / "t.xlsx", [["工单编号", "受理时间"]], sheet="明细", extra_sheets={"汇总": [["合计", 3]]}, first_sheet_empty=True
     )
-    assert _read(path).sheet == "明细"  # the first sheet with data
+    # Every sheet of a workbook, in order: the loader picks those with a ticket header.
+    assert [(g.sheet, g.empty, g.hidden) for g in _read_all(path)] == [("空白", True, False), ("明细", False, False), ("汇总", False, False)]
     assert _read(path, sheet="汇总").sheet == "汇总"
     assert _read(path, sheet="3").sheet == "汇总"  # by number, from 1
     with pytest.raises(InputError) as err:
         _read(path, sheet="工单")
     assert "没有名为“工单”的工作表" in err.value.message
     assert "明细" in err.value.hint and "汇总" in err.value.hint and "[load] sheet" in err.value.hint
+
+
+def test_a_hidden_sheet_is_marked_and_not_read(tmp_path):
+    path = write_xlsx(tmp_path / "t.xlsx", [["工单编号", "受理时间"], ["A1", "2024-08-03"]], sheet="上周", extra_sheets={"本周": [["工单编号", "受理时间"]]})
+    book = openpyxl.load_workbook(path)
+    book["上周"].sheet_state = "hidden"
+    book.active = 1
+    book.save(path)
+    grids = _read_all(path)
+    assert [(g.sheet, g.hidden) for g in grids] == [("上周", True), ("本周", False)]
+    assert grids[0].head == [] and grids[0].body_reader is None
+    assert _read(path, sheet="上周").head[1] == ["A1", "2024-08-03"]  # asked for by name, it is read
+
+
+@pytest.mark.parametrize("content, name", [("legacy_export.xls", "t.xlsx"), ("legacy_export.xls", "t.xlsm"), ("legacy_export.xls", "t.XLS"), ("xlsx", "t.xls"), ("xlsx", "t.xlsb")])
+def test_a_workbook_is_read_as_what_it_is_whatever_its_name(tmp_path, content, name):
+    """calamine picks its parser by the file name's extension: the content decides here."""
+    if content == "xlsx":
+        source = write_xlsx(tmp_path / "real.xlsx", [["工单编号", "受理时间"], ["A1", "2024-08-03"]])
+    else:
+        source = DATA / content
+    path = write_bytes(tmp_path / name, source.read_bytes())
+    grids = _read_all(path)
+    assert grids[0].kind == ("xlsx" if content == "xlsx" else "xls")
+    assert any("工单编号" in row for row in grids[0].head)
 
 
 def test_empty_sheet_is_an_error(tmp_path):
@@ -357,7 +390,7 @@ def test_a_character_cut_at_the_end_of_the_head_sample_is_not_an_error(tmp_path,
     filler = 256 * 1024 - len(bom) - len(head) - len(row) - inside
     data = bom + head + row + b"x" * filler + "恰海小区\r\n".encode(encoding.replace("-sig", ""))
     path = write_bytes(tmp_path / "t.csv", data + b"A2,2024-08-04 10:00,y\r\n")
-    grid = read(path, LoadSettings(), LimitSettings())
+    grid = _read(path)
     assert grid.encoding == encoding
     assert len(grid.body(0, None).frame) == 2
 

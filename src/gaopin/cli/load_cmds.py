@@ -61,12 +61,15 @@ def _render_inspect(report: dict) -> None:
     out = console()
     for f in report["files"]:
         where = f"工作表“{f['sheet']}”" if f["sheet"] else f"编码 {f['encoding']}" if f["encoding"] else "网页表格"
-        out.print(f"[bold]{e(f['path'])}[/]（{f['kind']}，{e(where)}，表头在第 {f['header_row']} 行，{f['rows']} 行数据）")
+        at = f"{f['header_row']}–{f['header_row'] + 1}" if f["header_rows"] == 2 else f["header_row"]
+        out.print(f"[bold]{e(f['path'])}[/]（{f['kind']}，{e(where)}，表头在第 {at} 行，{f['rows']} 行数据）")
         rows = [
             (c["position"], c["header"], f"{c['field']}（{label(c['field'])}）" if c["field"] else "未使用", c["note"])
             for c in f["columns"]
         ]
         out.print(table(None, ["列", "原表头", "标准字段", "说明"], rows))
+    for note in report["sheet_notes"]:
+        out.print(e(note))
     dr = report["date_range"]
     out.print(
         f"共读取 {report['rows_read']} 行，{report['tickets']} 张工单（去重后），拒收 {report['rejected']} 行；"

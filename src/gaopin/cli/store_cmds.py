@@ -68,8 +68,12 @@ def import_(
             out.print(f"{plain(r.file)}：同样内容的文件已导入过，跳过（如需重新导入请加 --force）")
             return
         out.print(f"{plain(r.file)}：新增 {r.new}，更新 {r.updated}，未变 {r.unchanged}，拒收 {len(r.rejected)}")
+        for note in r.sheet_notes:
+            out.print(f"  {plain(note)}")
         for p in r.rejected[:20]:
-            out.print(f"  拒收 第 {p.row} 行：{plain(p.message)}")
+            # A workbook read sheet by sheet: the row is the sheet's.
+            where = f"{Path(p.file).name} " if p.file != r.file else ""
+            out.print(f"  拒收 {plain(where)}第 {p.row} 行：{plain(p.message)}")
         if len(r.rejected) > 20:
             out.print(f"  ……另有 {len(r.rejected) - 20} 行被拒收（gaopin inspect 可查看全部）")
 

@@ -100,6 +100,66 @@ def detect_header(head: list[list[str]], columns: dict[str, Any], header_row: in
     return best
 
 
+@dataclass
+class Header:
+    index: int  # 0-based row of the header (of its first row when it has two)
+    cells: list[str]  # each column's header
+    rows: int = 1  # 2 when group titles sit above the sub-headers of their columns
+
+    @property
+    def last(self) -> int:
+        """The header's last row: the data start below it."""
+        return self.index + self.rows - 1
+
+
+def find_header(head: list[list[str]], columns: dict[str, Any], header_row: int, source: str) -> Header:
+    """The header: the row `detect_header` finds, with the row above or below it when the two
+    are one grouped header."""
+    index = detect_header(head, columns, header_row, source)
+    keys = {key for key, _, _ in _candidates(columns)}
+    for top in (index, index - 1):
+        if top >= 0 and top + 1 < len(head):
+            cells = _two_row_header(head[top], head[top + 1], keys, grows_top=top == index)
+            if cells is not None:
+                return Header(top, cells, 2)
+    return Header(index, head[index])
+
+
+def _two_row_header(top: list[str], sub: list[str], keys: set[str], grows_top: bool) -> list[str] | None:
+    """The cells of a header over two rows, or None when these rows are not one.
+
+    An export may group columns under a title (诉求人信息 over 来电人 and 来电人电话) merged across
+    them, with the other headers merged down over both rows: a merged cell is read as its value
+    in the first cell and blanks after. The rows are one header when every column the top row
+    names as a field is blank (or the same) below, as a merge down leaves it, and the other row
+    names a field the detected row lacks. A data row fills the columns under the header's fields
+    (the ticket id is never blank), so a one-row header and its data are never taken for two rows.
+    """
+    width = max(len(top), len(sub))
+    top = top + [""] * (width - len(top))
+    sub = sub + [""] * (width - len(sub))
+
+    def known(cell: str) -> bool:
+        return bool(cell.strip()) and header_key(cell) in keys
+
+    for t, s in zip(top, sub):
+        if known(t) and s.strip() and header_key(s) != header_key(t):
+            return None
+    if grows_top:  # the sub-headers name fields under group titles or blanks of the header row
+        gained = any(known(s) and not known(t) for t, s in zip(top, sub))
+    else:  # the header row found is the sub-headers; fields above it are merged down
+        gained = any(known(t) and not s.strip() for t, s in zip(top, sub))
+    if not gained:
+        return None
+    return [s if s.strip() and not known(t) else t for t, s in zip(top, sub)]
+
+
+def names_ticket_id(cells: list[str], columns: dict[str, Any]) -> bool:
+    """Whether a header has a ticket id column: what makes a sheet one of tickets."""
+    keys = {key for key, target, _ in _candidates(columns) if target == "ticket_id"}
+    return any(header_key(c) in keys for c in cells if c)
+
+
 def _configured_absent(head: list[list[str]], columns: dict[str, Any]) -> list[str]:
     """The [columns] entries whose header is in none of the rows looked at."""
     present = {header_key(c) for row in head for c in row if c}

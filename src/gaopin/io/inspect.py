@@ -42,6 +42,7 @@ def describe(result: LoadResult, show_phones: bool = False) -> dict:
         problems.append(d)
     return {
         "files": [s.to_dict() for s in result.sources],
+        "sheet_notes": list(result.sheet_notes),
         "rows_read": result.rows_read,
         "tickets": len(frame),
         "rejected": len(result.rejected),

@@ -7,6 +7,7 @@ and every oddity is a `Problem` that `gaopin inspect` shows.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +24,7 @@ from gaopin.errors import InputError
 from gaopin.io import canonical as conv
 from gaopin.io.bulk import collector_paused
 from gaopin.io.dates import DTYPE, parse_datetimes
-from gaopin.io.header import LEVEL_NAMES, ColumnMap, Mapping, detect_header, map_columns, validate_columns_config
+from gaopin.io.header import LEVEL_NAMES, ColumnMap, Header, Mapping, find_header, map_columns, names_ticket_id, validate_columns_config
 from gaopin.io.readers import Body, Grid, read
 from gaopin.privacy import mask_phones_in_text
 from gaopin.schema import CANONICAL_COLUMNS, DISPATCH_CLASS, FIELD_BY_NAME, FIELDS, fields_named, label
@@ -32,7 +33,7 @@ MAX_DETAILS = 200  # problems listed one by one per kind and file; all are count
 # Rows converted at a time when a load streams its tickets to a sink (the store's insert).
 STREAM_ROWS = 1 << 17
 _WORKERS = min(4, os.cpu_count() or 1)
-FILE_COL, ROW_COL = "_file", "_row"
+FILE_COL, ROW_COL = "_file", "_row"  # the source (file, or sheet of a workbook) a ticket came from, and its row
 # Plain text fields; the ticket id is text too but has its own conversion (NFKC, corruption check).
 TEXT_FIELDS = tuple(f.name for f in FIELDS if f.kind == "text" and f.name != "ticket_id")
 FREE_TEXT = ("title", "content")  # shown, never matched
@@ -68,6 +69,8 @@ class SourceInfo:
     rows: int = 0  # non-blank data rows
     tickets: int = 0  # rows kept (not rejected)
     formulas_without_value: int = 0
+    header_rows: int = 1  # 2 for a grouped header over two rows
+    name: str = ""  # as problems name it: the path, with the sheet when a workbook gave several
 
     def to_dict(self) -> dict:
         return {
@@ -76,6 +79,7 @@ class SourceInfo:
             "sheet": self.sheet,
             "encoding": self.encoding,
             "header_row": self.header_row,
+            "header_rows": self.header_rows,
             "rows": self.rows,
             "tickets": self.tickets,
             "columns": [
@@ -95,6 +99,7 @@ class LoadResult:
     rejected: list[Problem] = field(default_factory=list)  # every rejected row, never capped
     fields: frozenset[str] = frozenset()
     extra_columns: tuple[str, ...] = ()
+    sheet_notes: list[str] = field(default_factory=list)  # which sheets of a workbook were read, which not and why
 
     def has(self, name: str) -> bool:
         return name in self.fields
@@ -106,8 +111,8 @@ class LoadResult:
     def notes(self) -> list[str]:
         """What a command that only shows results (warn, report) must still say about the input:
         rows left out, and formulas that read as empty."""
-        out = []
-        empty = [Path(s.path).name for s in self.sources if s.rows == 0]
+        out = list(self.sheet_notes)
+        empty = [Path(s.name or s.path).name for s in self.sources if s.rows == 0]
         if empty:
             # Not an error (a quiet day exports nothing), but "no warnings" must not read as a
             # checked all-clear when the export itself was empty.
@@ -152,8 +157,8 @@ def load(
     always read); `keep_extra` keeps the unmapped source columns too.
 
     `sink` (one file only) is handed the tickets part by part while the rest are still being
-    converted, when that is safe: when no kept ticket id repeats in the file (rejected rows do
-    not count), so that nothing is merged. The parts, in order, are then exactly the result's
+    converted, when that is safe: when the file is one table (not several sheets of a workbook)
+    and no kept ticket id repeats in it (rejected rows do not count), so that nothing is merged. The parts, in order, are then exactly the result's
     frame; otherwise the sink is never called. Either way the result is the same.
 
     A file with 受理时间 values none of which can be read is an InputError: the commands
@@ -189,43 +194,53 @@ def _load(
     rejected: list[Problem] = []
     present: set[str] = set()
     extras: list[str] = []
-    for index, path in enumerate(paths):
+    sheet_notes: list[str] = []
+    streamed = False
+    for path in paths:
         if progress:
             progress(f"读取 {path.name}")
-        grid = read(path, settings.load, settings.limits)
-        h = _header_row(grid, settings, path)
-        mapping = map_columns(grid.head[h], settings.columns, str(path))
-        info = SourceInfo(str(path), grid.kind, grid.sheet, grid.encoding, h + 1, mapping.columns)
-        info.formulas_without_value = grid.formulas_without_value
-        _check_configured(settings, mapping, str(path), log)
-        positions = _positions(mapping, wanted, keep_extra, extra_headers)
-        body = grid.body(h, sorted(set(positions.values())))
-        info.encoding = grid.encoding  # reading the body may have found a later non-UTF-8 byte
-        frame, file_rejected, streamed = _to_canonical(body, mapping, positions, index, str(path), settings, log, sink, strict)
-        if grid.formulas_without_value:
-            log.add(
-                Problem(
-                    "formula",
-                    f"有 {grid.formulas_without_value} 个公式单元格没有计算结果，读出来是空的；"
-                    "请在 Excel/WPS 中打开并保存一次再导入",
-                    file=str(path),
-                ),
-                grid.formulas_without_value,
-            )
-        info.rows = len(frame) + len(file_rejected)
-        info.tickets = len(frame)
-        sources.append(info)
-        rejected.extend(file_rejected)
-        if file_rejected:  # no "rejected 0" among the problem counts
-            log.counts["rejected"] += len(file_rejected)
-        present.update(n for n in CANONICAL_COLUMNS if n in frame.columns and n in _mapped_fields(mapping))
-        extras.extend(c for c in unmapped_columns(frame) if c not in extras)
-        frames.append(frame)
+        grids = read(path, settings.load, settings.limits)
+        tables, note = _tables(grids, settings, path)
+        if note:
+            sheet_notes.append(note)
+        formulas = sum(g.formulas_without_value for g in grids)  # the workbook's, counted once
+        for grid, header, mapping in tables:
+            # The sheets of one workbook are read as if each were a file of its own.
+            source = f"{path}［{grid.sheet}］" if len(tables) > 1 else str(path)
+            index = len(sources)
+            info = SourceInfo(str(path), grid.kind, grid.sheet, grid.encoding, header.index + 1, mapping.columns, header_rows=header.rows, name=source)
+            info.formulas_without_value, formulas = formulas, 0
+            _check_configured(settings, mapping, source, log)
+            positions = _positions(mapping, wanted, keep_extra, extra_headers)
+            body = grid.body(header.last, sorted(set(positions.values())))
+            info.encoding = grid.encoding  # reading the body may have found a later non-UTF-8 byte
+            # Streamed only when the file is one table: the sheets' tickets are merged after.
+            part_sink = sink if len(tables) == 1 else None
+            frame, file_rejected, streamed = _to_canonical(body, mapping, positions, index, source, settings, log, part_sink, strict)
+            if info.formulas_without_value:
+                log.add(
+                    Problem(
+                        "formula",
+                        f"有 {info.formulas_without_value} 个公式单元格没有计算结果，读出来是空的；"
+                        "请在 Excel/WPS 中打开并保存一次再导入",
+                        file=source,
+                    ),
+                    info.formulas_without_value,
+                )
+            info.rows = len(frame) + len(file_rejected)
+            info.tickets = len(frame)
+            sources.append(info)
+            rejected.extend(file_rejected)
+            if file_rejected:  # no "rejected 0" among the problem counts
+                log.counts["rejected"] += len(file_rejected)
+            present.update(n for n in CANONICAL_COLUMNS if n in frame.columns and n in _mapped_fields(mapping))
+            extras.extend(c for c in unmapped_columns(frame) if c not in extras)
+            frames.append(frame)
     if streamed:
         combined = frames[0]  # finished part by part, and no id repeats
     else:
         combined = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-        combined = _with_dispatch_class(_merge_duplicates(_ensure_columns(combined, extras), paths, log))
+        combined = _with_dispatch_class(_merge_duplicates(_ensure_columns(combined, extras), [s.name for s in sources], log))
     if "dispatch" in present:
         present.add(DISPATCH_CLASS)
     return LoadResult(
@@ -236,6 +251,7 @@ def _load(
         rejected=rejected,
         fields=frozenset(present),
         extra_columns=tuple(extras),
+        sheet_notes=sheet_notes,
     )
 
 
@@ -531,17 +547,94 @@ def _finished(frame: pd.DataFrame) -> pd.DataFrame:
     return _with_dispatch_class(_ensure_columns(frame, unmapped_columns(frame)))
 
 
-def _header_row(grid: Grid, settings: Settings, path: Path) -> int:
-    """The header row's index; when the sheet read first has none and no sheet was asked for,
-    the error names the workbook's other sheets (the tickets often follow a 说明 sheet)."""
-    if not grid.other_sheets or settings.load.sheet or settings.load.header_row:
-        return detect_header(grid.head, settings.columns, settings.load.header_row, str(path))
+def _tables(grids: list[Grid], settings: Settings, path: Path) -> tuple[list[tuple[Grid, Header, Mapping]], str]:
+    """The tables of a file to read as tickets, each with its header and columns; and, for a
+    workbook of several sheets, a note of which sheets were read and which not, and why.
+
+    One grid (a CSV, a configured sheet, a workbook's only sheet) is read as it is. Of several
+    sheets, every visible one whose header has a ticket id column is read: a 说明 or 汇总 sheet
+    is not tickets, a hidden one is often an old copy."""
+    if len(grids) == 1:
+        grid = grids[0]
+        # A configured sheet is named in errors; a file's only table is the file.
+        source = f"{path} 的工作表“{grid.sheet}”" if settings.load.sheet and grid.sheet is not None else str(path)
+        try:
+            header = find_header(grid.head, settings.columns, settings.load.header_row, source)
+        except InputError as exc:
+            raise (_with_sheet_hint(exc, path, settings, grid.sheet) if grid.sheet is not None else exc) from None
+        return [(grid, header, map_columns(header.cells, settings.columns, source))], ""
+    tables = []
+    skipped: dict[str, list[str]] = {}
+    for grid in grids:
+        if grid.hidden or grid.empty:
+            skipped.setdefault("隐藏" if grid.hidden else "空白", []).append(grid.sheet)
+            continue
+        header = _ticket_header(grid, settings)
+        if header is None:
+            skipped.setdefault("没有工单表头", []).append(grid.sheet)
+            continue
+        # A sheet of tickets whose header lacks a required column is an error, as a file would be.
+        tables.append((grid, header, map_columns(header.cells, settings.columns, f"{path} 的工作表“{grid.sheet}”")))
+    if not tables:
+        raise _no_ticket_sheet(path, skipped, settings)
+    read_names = "、".join(f"“{grid.sheet}”" for grid, _, _ in tables)
+    left = "，".join(f"{'、'.join(f'“{n}”' for n in names)}（{why}）" for why, names in skipped.items())
+    note = f"{path.name} 有 {len(grids)} 张工作表：读取了 {read_names}" + (f"；没有读取 {left}" if left else "") + "。"
+    return tables, note
+
+
+def _ticket_sheets(path: Path, settings: Settings, but: str | None = None) -> list[str]:
+    """The sheets of a workbook whose header has a ticket id column, hidden ones too: what an
+    error proposes for `[load] sheet`. Read again, on the error's path only."""
+    quiet = dataclasses.replace(settings.load, sheet="")
     try:
-        return detect_header(grid.head, settings.columns, settings.load.header_row, f"{path} 的工作表“{grid.sheet}”")
-    except InputError as exc:
-        others = "、".join(f"“{n}”" for n in grid.other_sheets[:10])
-        hint = f"工作簿中还有工作表 {others}：如工单在其中，请在 gaopin.toml 的 [load] 中写 sheet = \"{grid.other_sheets[0]}\"（inspect、clean 可用 --sheet）；否则{exc.hint}"
-        raise InputError(exc.message, hint) from None
+        grids = read(path, quiet, settings.limits)
+    except InputError:
+        return []
+    out = []
+    for grid in grids:
+        if grid.sheet == but or grid.empty:
+            continue
+        if grid.hidden:
+            try:
+                grid = read(path, dataclasses.replace(quiet, sheet=grid.sheet), settings.limits)[0]
+            except InputError:
+                continue
+        if _ticket_header(grid, settings) is not None:
+            out.append(grid.sheet)
+    return out
+
+
+def _ticket_header(grid: Grid, settings: Settings) -> Header | None:
+    """The header of a sheet of tickets: one with a ticket id column; None for a 说明 or 汇总 sheet."""
+    try:
+        header = find_header(grid.head, settings.columns, settings.load.header_row, "")
+    except InputError:
+        return None
+    return header if names_ticket_id(header.cells, settings.columns) else None
+
+
+def _sheet_advice(sheets: list[str]) -> str:
+    names = "、".join(f"“{n}”" for n in sheets[:10])
+    return f"工作表 {names} 有工单表头：如工单在其中，请在 gaopin.toml 的 [load] 中写 sheet = \"{sheets[0]}\"（inspect、clean 可用 --sheet）"
+
+
+def _with_sheet_hint(exc: InputError, path: Path, settings: Settings, sheet: str) -> InputError:
+    """The header error of a configured (or only) sheet, proposing the sheets that do have a
+    ticket header."""
+    others = _ticket_sheets(path, settings, but=sheet)
+    return InputError(exc.message, f"{_sheet_advice(others)}；否则{exc.hint}") if others else exc
+
+
+def _no_ticket_sheet(path: Path, skipped: dict[str, list[str]], settings: Settings) -> InputError:
+    """No visible sheet of a workbook holds tickets: the error says what each sheet is, and
+    proposes a hidden sheet that has a ticket header."""
+    whys = "；".join(f"{'、'.join(f'“{n}”' for n in names)}：{why}" for why, names in skipped.items())
+    hint = "请用 gaopin inspect 加 --sheet 表名 查看工单所在的表认出了哪些表头；认不出时在 gaopin.toml 的 [columns] 中写明，例如 ticket_id = \"工单编号\"（见 docs/data-format.md）"
+    hidden = [n for n in _ticket_sheets(path, settings) if n in skipped.get("隐藏", [])]
+    if hidden:
+        hint = f"{_sheet_advice(hidden)}；否则{hint}"
+    return InputError(f"{path} 中没有一张工作表有工单表头（含“工单编号”列的表头）：{whys}", hint)
 
 
 def _footers(ids: pd.Series) -> np.ndarray:
@@ -566,7 +659,7 @@ def _repeats(ids: pd.Series) -> bool:
     return not _strictly_increasing(ids) and bool(ids.duplicated().any())
 
 
-def _merge_duplicates(frame: pd.DataFrame, paths: list[Path], log: _Log) -> pd.DataFrame:
+def _merge_duplicates(frame: pd.DataFrame, sources: list[str], log: _Log) -> pd.DataFrame:
     """One row per ticket: later files and lower rows win, field by field (a blank never erases)."""
     if not _repeats(frame["ticket_id"]):
         return frame
@@ -575,13 +668,13 @@ def _merge_duplicates(frame: pd.DataFrame, paths: list[Path], log: _Log) -> pd.D
     ids = part["ticket_id"].unique()
     shown = part[part["ticket_id"].isin(ids[:MAX_DETAILS])]
     for ticket_id, group in shown.groupby("ticket_id", sort=False):
-        where = "、".join(f"{paths[f].name} 第 {r} 行" for f, r in zip(group[FILE_COL], group[ROW_COL]))
+        where = "、".join(f"{Path(sources[f]).name} 第 {r} 行" for f, r in zip(group[FILE_COL], group[ROW_COL]))
         last = group.iloc[-1]
         log.add(
             Problem(
                 "duplicate",
                 f"工单编号重复出现 {len(group)} 次（{where}），已合并：后出现的记录逐项覆盖，空值不覆盖",
-                file=str(paths[int(last[FILE_COL])]),
+                file=sources[int(last[FILE_COL])],
                 row=int(last[ROW_COL]),
                 field="ticket_id",
                 value=str(ticket_id),

@@ -55,9 +55,10 @@ class Grid:
     kind: str
     head: list[list[str]]
     sheet: str | None = None
-    other_sheets: list[str] = field(default_factory=list)  # the workbook's other sheets, in order
+    hidden: bool = False  # a hidden sheet of a workbook read whole: neither parsed nor read
+    empty: bool = False  # a sheet without a single cell of text
     encoding: str | None = None
-    formulas_without_value: int = 0
+    formulas_without_value: int = 0  # the workbook's, on the first of its grids
     body_reader: Callable[[int, list[int] | None], Body] | None = None
 
     def body(self, header_index: int, columns: list[int] | None) -> Body:
@@ -109,7 +110,9 @@ def _texts(values: list[object]) -> list[str]:
     return [text_of(type(v), cell_text)(v) for v in values]
 
 
-def read(path: Path, load: LoadSettings, limits: LimitSettings) -> Grid:
+def read(path: Path, load: LoadSettings, limits: LimitSettings) -> list[Grid]:
+    """The tables of a file, in order: one for a CSV, an HTML table or a configured sheet; for a
+    workbook with several sheets, one for each sheet (the loader picks those with a ticket header)."""
     kind = sniff.sniff(path)
     check_file_size(path, limits)  # CSV and HTML are read whole: the size limit holds for every kind
     if kind in (sniff.XLSX, sniff.XLS):
@@ -118,50 +121,92 @@ def read(path: Path, load: LoadSettings, limits: LimitSettings) -> Grid:
         rows, encoding = _read_html_rows(path, load)
         grid = _rows_grid(kind, rows, None, head_rows(load))
         grid.encoding = encoding
-        return grid
-    return _read_csv(path, load)
+        return [grid]
+    return [_read_csv(path, load)]
 
 
 # --- workbooks ------------------------------------------------------------------------
 
 
-def _read_workbook(path: Path, kind: str, load: LoadSettings, limits: LimitSettings) -> Grid:
+# The extensions by which calamine's from_path picks the parser of each kind.
+_CALAMINE_SUFFIXES = {sniff.XLSX: (".xlsx", ".xlsm", ".xlam"), sniff.XLS: (".xls", ".xla")}
+_EMPTY_HINT = "请确认导出时选对了工作表，或用 gaopin.toml 的 [load] sheet 指定"
+
+
+def _read_workbook(path: Path, kind: str, load: LoadSettings, limits: LimitSettings) -> list[Grid]:
     formulas = 0
     if kind == sniff.XLSX:
         pre = check_xlsx(path, limits)
         formulas = sum(pre.formulas_without_value.values())
     else:
         check_xls(path, limits)
+    from python_calamine import SheetVisibleEnum
+
+    wb = _open_workbook(path, kind)
+    n_head = head_rows(load)
+    with wb:
+        try:
+            names = list(wb.sheet_names)
+            if not names:
+                raise InputError(f"{path} 中没有工作表", "请重新导出")
+            if load.sheet or len(names) == 1:
+                name = _wanted_sheet(names, path, load.sheet) if load.sheet else names[0]
+                grids = [_sheet_grid(path, kind, name, wb.get_sheet_by_name(name), n_head)]
+                if grids[0].empty:
+                    raise InputError(f"{path} 的工作表“{name}”是空的", _EMPTY_HINT)
+            else:
+                # Every sheet: the tickets may be split over several (long exports are), or follow
+                # a 说明 sheet. A hidden one (an old copy kept by staff) is not even parsed.
+                hidden = {m.name for m in wb.sheets_metadata if m.visible != SheetVisibleEnum.Visible}
+                grids = [
+                    Grid(kind, [], name, hidden=True) if name in hidden else _sheet_grid(path, kind, name, wb.get_sheet_by_name(name), n_head)
+                    for name in names
+                ]
+        except InputError:
+            raise
+        except BaseException as exc:  # fetching a sheet parses it: a damaged part fails here
+            _reraise_unless_reader_failure(exc)
+            raise InputError(f"{path} 无法作为 Excel 文件读取（{_short(exc)}）", sniff._SAVE_AS) from None
+    grids[0].formulas_without_value = formulas
+    return grids
+
+
+def _open_workbook(path: Path, kind: str):
+    """The workbook, parsed as what its content is: calamine's from_path goes by the extension
+    (an .xls saved as .xlsx would be read as a zip), its from_filelike tries each format in turn
+    but loses the reason a damaged or protected file fails; the path is used where they agree."""
     import python_calamine as calamine
 
     try:
-        wb = calamine.CalamineWorkbook.from_path(str(path))
+        if path.suffix in _CALAMINE_SUFFIXES[kind]:
+            return calamine.CalamineWorkbook.from_path(str(path))
+        with path.open("rb") as fh:
+            return calamine.CalamineWorkbook.from_filelike(fh)
     except calamine.PasswordError:
         raise InputError(f"{path} 设置了密码，无法读取", "请在 Excel 或 WPS 中取消密码后另存再试") from None
     except BaseException as exc:  # calamine raises several unrelated types for damaged files
         _reraise_unless_reader_failure(exc)
         raise InputError(f"{path} 无法作为 Excel 文件读取（{_short(exc)}）", sniff._SAVE_AS) from None
-    with wb:
+
+
+def _sheet_grid(path: Path, kind: str, name: str, sheet, n_head: int) -> Grid:
+    """A sheet's first rows, and its body read when asked for (the one pass over its cells)."""
+    head = [[cell_text(c) for c in row] for row in sheet.to_python(skip_empty_area=False, nrows=n_head)]
+    n_rows = sheet.end[0] + 1 if sheet.end is not None else 0
+    empty = n_rows <= len(head) and not any(c.strip() for row in head for c in row)
+
+    parsed = [sheet]
+
+    def body(header_index: int, columns: list[int] | None) -> Body:
         try:
-            # Choosing the sheet reads it (and any empty sheets before it): a damaged part fails here.
-            name, sheet = _choose_sheet(wb, path, load.sheet)
-            others = [n for n in wb.sheet_names if n != name]
-        except InputError:
-            raise
-        except BaseException as exc:
-            _reraise_unless_reader_failure(exc)
-            raise InputError(f"{path} 无法作为 Excel 文件读取（{_short(exc)}）", sniff._SAVE_AS) from None
-        try:
-            rows = sheet.to_python(skip_empty_area=False)
+            # Read once: calamine's copy of the cells is let go before they are converted.
+            rows = parsed.pop().to_python(skip_empty_area=False)
         except BaseException as exc:
             _reraise_unless_reader_failure(exc)
             raise InputError(f"{path} 的工作表“{name}”无法读取（{_short(exc)}）", sniff._SAVE_AS) from None
-    if not any(any(cell_text(c).strip() for c in row) for row in rows[:HEAD_ROWS]) and not rows[HEAD_ROWS:]:
-        raise InputError(f"{path} 的工作表“{name}”是空的", "请确认导出时选对了工作表，或用 gaopin.toml 的 [load] sheet 指定")
-    grid = _rows_grid(kind, rows, name, head_rows(load))
-    grid.other_sheets = others
-    grid.formulas_without_value = formulas
-    return grid
+        return _rows_body(rows, header_index, columns)
+
+    return Grid(kind=kind, head=head, sheet=name, empty=empty, body_reader=body)
 
 
 def _reraise_unless_reader_failure(exc: BaseException) -> None:
@@ -176,65 +221,51 @@ def _short(exc: BaseException) -> str:
     return text[:120]
 
 
-def _choose_sheet(wb, path: Path, wanted: str):
-    """(name, sheet) of the configured sheet, else of the first sheet with data.
-
-    calamine parses a sheet when it is fetched: the sheet found is returned to be read,
-    not fetched (and parsed) a second time."""
-    names = list(wb.sheet_names)
-    if not names:
-        raise InputError(f"{path} 中没有工作表", "请重新导出")
-    if wanted:
-        if wanted.isdigit() and wanted not in names and 1 <= int(wanted) <= len(names):
-            wanted = names[int(wanted) - 1]
-        if wanted in names:
-            return wanted, wb.get_sheet_by_name(wanted)
-        raise InputError(
-            f"{path} 中没有名为“{wanted}”的工作表",
-            f"现有工作表：{'、'.join(names)}；请改为其中之一（--sheet 选项或 gaopin.toml 的 [load] sheet）",
-        )
-    first = None
-    for name in names:
-        sheet = wb.get_sheet_by_name(name)
-        if sheet.height > 0 and sheet.width > 0:
-            return name, sheet
-        first = first or (name, sheet)
-    return first
+def _wanted_sheet(names: list[str], path: Path, wanted: str) -> str:
+    """The configured sheet's name: a name, or a number from 1."""
+    if wanted.isdigit() and wanted not in names and 1 <= int(wanted) <= len(names):
+        return names[int(wanted) - 1]
+    if wanted in names:
+        return wanted
+    raise InputError(
+        f"{path} 中没有名为“{wanted}”的工作表",
+        f"现有工作表：{'、'.join(names)}；请改为其中之一（--sheet 选项或 gaopin.toml 的 [load] sheet）",
+    )
 
 
 def _rows_grid(kind: str, rows: list[list[object]], sheet: str | None, n_head: int = HEAD_ROWS) -> Grid:
     head = [[cell_text(c) for c in row] for row in rows[:n_head]]
+    return Grid(kind=kind, head=head, sheet=sheet, body_reader=lambda h, columns: _rows_body(rows, h, columns))
 
-    def body(header_index: int, columns: list[int] | None) -> Body:
-        data = rows[header_index + 1 :]
-        width = max((len(r) for r in rows), default=0)
-        wanted = list(range(width)) if columns is None else columns
-        if any(len(r) != width for r in data):
-            data = [list(r) + [""] * (width - len(r)) for r in data]
-        cols: dict[str, pd.Series] = {}
-        imprecise: dict[int, list[int]] = {}
-        for pos in wanted:  # only the columns asked for
-            values = list(map(itemgetter(pos), data))
-            try:
-                # Most columns hold text only: Arrow takes them as they are and refuses anything
-                # else (calamine gives numbers, bools, dates and times, never bytes).
-                array = pa.array(values, type=pa.string())
-            except pa.ArrowTypeError:
-                # Whole numbers past a float's exact digits: Excel may have shown other digits.
-                bad = [
-                    i for i, v in enumerate(values) if isinstance(v, float) and abs(v) >= EXACT_FLOAT_LIMIT and v.is_integer()
-                ]
-                if bad:
-                    imprecise[pos] = bad
-                array = pa.array(_texts(values), type=pa.string())
-            # Through Arrow: "" becomes a null in the same pass (a blank cell).
-            array = pc.if_else(pc.equal(pc.binary_length(array), 0), pa.scalar(None, pa.string()), array)
-            cols[str(pos)] = pd.Series(pd.array(array, dtype="str"))
-        frame = pd.DataFrame(cols) if cols else pd.DataFrame(index=range(len(data)))
-        numbers = pd.Series(range(header_index + 2, header_index + 2 + len(data)))
-        return Body(frame, numbers, imprecise)
 
-    return Grid(kind=kind, head=head, sheet=sheet, body_reader=body)
+def _rows_body(rows: list[list[object]], header_index: int, columns: list[int] | None) -> Body:
+    data = rows[header_index + 1 :]
+    width = max((len(r) for r in rows), default=0)
+    wanted = list(range(width)) if columns is None else columns
+    if any(len(r) != width for r in data):
+        data = [list(r) + [""] * (width - len(r)) for r in data]
+    cols: dict[str, pd.Series] = {}
+    imprecise: dict[int, list[int]] = {}
+    for pos in wanted:  # only the columns asked for
+        values = list(map(itemgetter(pos), data))
+        try:
+            # Most columns hold text only: Arrow takes them as they are and refuses anything
+            # else (calamine gives numbers, bools, dates and times, never bytes).
+            array = pa.array(values, type=pa.string())
+        except pa.ArrowTypeError:
+            # Whole numbers past a float's exact digits: Excel may have shown other digits.
+            bad = [
+                i for i, v in enumerate(values) if isinstance(v, float) and abs(v) >= EXACT_FLOAT_LIMIT and v.is_integer()
+            ]
+            if bad:
+                imprecise[pos] = bad
+            array = pa.array(_texts(values), type=pa.string())
+        # Through Arrow: "" becomes a null in the same pass (a blank cell).
+        array = pc.if_else(pc.equal(pc.binary_length(array), 0), pa.scalar(None, pa.string()), array)
+        cols[str(pos)] = pd.Series(pd.array(array, dtype="str"))
+    frame = pd.DataFrame(cols) if cols else pd.DataFrame(index=range(len(data)))
+    numbers = pd.Series(range(header_index + 2, header_index + 2 + len(data)))
+    return Body(frame, numbers, imprecise)
 
 
 # --- HTML tables saved as .xls ------------------------------------------------------------

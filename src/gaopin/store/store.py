@@ -70,6 +70,7 @@ class FileImport:
     updated: int = 0
     unchanged: int = 0
     rejected: list[Problem] = field(default_factory=list)
+    sheet_notes: list[str] = field(default_factory=list)  # a workbook's sheets read and not read
 
     def to_dict(self) -> dict:
         return {
@@ -79,7 +80,8 @@ class FileImport:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "rejected": len(self.rejected),
-            "rejected_rows": [{"row": p.row, "reason": p.message} for p in self.rejected],
+            "rejected_rows": [{"file": p.file, "row": p.row, "reason": p.message} for p in self.rejected],
+            "sheet_notes": list(self.sheet_notes),
         }
 
 
@@ -470,7 +472,7 @@ class Store:
                     parts.stop()
                 raise
             import_id = begin()
-            summary = FileImport(file=file_name, rejected=list(result.rejected))
+            summary = FileImport(file=file_name, rejected=list(result.rejected), sheet_notes=list(result.sheet_notes))
             if parts is not None and parts.rows:
                 summary.new = parts.rows
             else:
