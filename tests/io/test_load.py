@@ -385,6 +385,30 @@ def test_html_saved_as_xls(tmp_path):
     assert result.sources[0].kind == "html"
 
 
+def test_excel_text_formulas_and_marks_in_a_csv_are_the_values_they_keep(tmp_path):
+    """A CSV writing ids and phones as ="GD…" (or '2024…) holds the same tickets as the xlsx
+    of the same export: loaded together they are merged, not counted twice, and the phones are numbers."""
+    xlsx = write_xlsx(
+        tmp_path / "t.xlsx",
+        [["工单编号", "受理时间", "来电号码", "诉求人"], ["GD2024010100121", "2024-01-01 02:43", "15118419633", "王"], ["2024010100122", "2024-01-01 06:12", "17629216488", "谢"]],
+    )
+    csv = write_bytes(
+        tmp_path / "t.csv",
+        '工单编号,受理时间,来电号码,诉求人\n"=""GD2024010100121""",2024-01-01 02:43,"=""15118419633""","=""王"""\n'
+        "'2024010100122,2024-01-01 06:12,'17629216488,谢\n".encode("gb18030"),
+    )
+    alone = load([csv], Settings())
+    assert _rows(alone.frame, "ticket_id", "caller_phone", "caller_name") == [("GD2024010100121", "15118419633", "王"), ("2024010100122", "17629216488", "谢")]
+    assert _problems(alone, "phone") == []
+    assert load([xlsx, csv], Settings()).frame["ticket_id"].tolist() == ["GD2024010100121", "2024010100122"]
+
+
+def test_excel_text_formulas_in_a_web_page_xls_are_unwrapped(tmp_path):
+    html = '<table><tr><td>工单编号</td><td>受理时间</td></tr><tr><td>="000123"</td><td>2024-08-03 14:05</td></tr></table>'
+    result = load([write_bytes(tmp_path / "export.xls", html.encode())], Settings())
+    assert result.frame["ticket_id"].tolist() == ["000123"]
+
+
 def test_real_xls():
     result = load([DATA / "legacy_export.xls"], Settings())
     assert _rows(result.frame, "ticket_id", "received_at", "caller_phone", "category") == [

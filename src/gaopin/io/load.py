@@ -25,6 +25,7 @@ from gaopin.io.bulk import collector_paused
 from gaopin.io.dates import DTYPE, parse_datetimes
 from gaopin.io.header import LEVEL_NAMES, ColumnMap, Mapping, detect_header, map_columns, validate_columns_config
 from gaopin.io.readers import Body, Grid, read
+from gaopin.io.sniff import CSV, HTML
 from gaopin.privacy import mask_phones_in_text
 from gaopin.schema import CANONICAL_COLUMNS, DISPATCH_CLASS, FIELD_BY_NAME, FIELDS, label
 
@@ -199,6 +200,13 @@ def _load(
         positions = _positions(mapping, wanted, keep_extra, extra_headers)
         body = grid.body(h, sorted(set(positions.values())))
         info.encoding = grid.encoding  # reading the body may have found a later non-UTF-8 byte
+        if grid.kind in (CSV, HTML):
+            # Text kinds have no text cells: exports write ="GD2024…" to keep Excel from reading a number.
+            for column in body.frame.columns:
+                cells = body.frame[column]
+                unwrapped = conv.unwrap_excel_text(cells)
+                if unwrapped is not cells:
+                    body.frame[column] = unwrapped
         frame, file_rejected, streamed = _to_canonical(body, mapping, positions, index, str(path), settings, log, sink, strict)
         if grid.formulas_without_value:
             log.add(
