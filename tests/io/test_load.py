@@ -252,6 +252,21 @@ def test_total_and_signature_lines_under_the_table_are_rejected_not_tickets(tmp_
     assert shown == ["合计", "制表人:王五 138****5678", "说明:数据截至8月31日"]
 
 
+FOOTERS = ["合  计", "合 计", "合\u3000计", "总 计", "累计", "（合计）", "【合计】", "本页合计", "小计", "经办人：张三 负责人：李四", "负责人：", "单位（盖章）", "以上共10条", "日期：2024年1月31日"]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_footer_lines_however_spaced_or_bracketed_are_rejected(tmp_path, suffix):
+    """合  计 (spaces of any width), （合计）, 本页合计 and the signature lines of a printed
+    table were stored as tickets."""
+    rows = [["工单编号", "受理时间"], ["A1", "2024-08-03 09:00"], *[[f, "200件"] for f in FOOTERS]]
+    path = write_csv(tmp_path / "t.csv", rows) if suffix == ".csv" else write_xlsx(tmp_path / "t.xlsx", rows)
+    result = load([path], Settings())
+    assert result.frame["ticket_id"].tolist() == ["A1"]
+    assert {p.message for p in result.rejected} == {"不是工单：表格下方的合计、制表人或说明行"}
+    assert len(result.rejected) == len(FOOTERS)
+
+
 def test_an_id_that_only_contains_a_footer_word_is_kept(tmp_path):
     path = write_csv(tmp_path / "t.csv", [["工单编号", "受理时间"], ["GD合计001", "2024-08-03"], ["2024合计", "2024-08-03"]])
     assert load([path], Settings()).frame["ticket_id"].tolist() == ["GD合计001", "2024合计"]

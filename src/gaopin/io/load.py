@@ -38,8 +38,13 @@ FILE_COL, ROW_COL = "_file", "_row"
 TEXT_FIELDS = tuple(f.name for f in FIELDS if f.kind == "text" and f.name != "ticket_id")
 FREE_TEXT = ("title", "content")  # shown, never matched
 # A line under the table (合计, 制表人：张三 138…, 说明) read as a row: its first cell is a
-# label, not a ticket id; no 12345 id starts with a Chinese word.
-FOOTER_ID = r"^(合计|总计|小计|共计|制表|填表|填报|审核|统计|说明|备注|注[:：]|数据来源|导出时间|打印)"
+# label, not a ticket id; no 12345 id starts with a Chinese word. Matched on the id without its
+# blanks (合  计, 合　计), after any opening bracket (（合计）); NFKC has made （ and ： ASCII.
+FOOTER_ID = (
+    r"^[(\[【〔〈《]*(合计|总计|小计|共计|累计|本页|制表|填表|填报|审核|统计|说明|备注|注:|数据来源|导出时间|打印"
+    r"|经办|负责人|单位\(?盖章|盖章|以上共|日期:)"
+)
+_BLANKS = r"[\s\p{Z}]+"
 REJECTED_NO_ID = "缺少工单编号"
 REJECTED_FOOTER = "不是工单：表格下方的合计、制表人或说明行"
 CHOICE_FIELDS = tuple(f.name for f in FIELDS if f.kind in ("yesno", "resolved", "satisfied"))
@@ -556,7 +561,8 @@ def _footers(ids: pd.Series) -> np.ndarray:
     found = np.zeros(len(ids), dtype=bool)
     other = np.flatnonzero(~pc.fill_null(pc.string_is_ascii(conv.arrow(ids)), True).to_numpy(zero_copy_only=False))
     if len(other):
-        found[other] = conv.matches(ids.iloc[other], FOOTER_ID).to_numpy()
+        labels = conv.series(pc.replace_substring_regex(conv.arrow(ids.iloc[other]), _BLANKS, ""), ids.index[other])
+        found[other] = conv.matches(labels, FOOTER_ID).to_numpy()
     return found
 
 
