@@ -267,6 +267,27 @@ def test_footer_lines_however_spaced_or_bracketed_are_rejected(tmp_path, suffix)
     assert len(result.rejected) == len(FOOTERS)
 
 
+def test_a_rejected_rows_cells_are_not_reported_as_kept_answers_or_phones(tmp_path):
+    """The 合计 row's 200件 under 是否有效回访 was reported as an answer "kept as typed", and warn
+    and report noted an unreadable answer; its cells are no ticket's. A value also in a kept
+    row is reported for that row only."""
+    path = write_csv(
+        tmp_path / "t.csv",
+        [
+            ["工单编号", "受理时间", "来电号码", "是否有效回访", "是否解决"],
+            ["A1", "2024-08-03 09:00", "13812345678", "是", "待核实"],
+            ["A2", "2024-08-03 10:00", "13812345679", "否", "是"],
+            ["合计", "2件", "123", "200件", "待核实"],
+            ["", "", "123", "200件", "待核实"],
+        ],
+    )
+    result = load([path], Settings())
+    assert [(p.field, p.value, p.row) for p in result.problems if p.kind in ("value", "phone")] == [("resolved", "待核实", 2)]
+    assert result.counts["value"] == 1 and result.counts["phone"] == 0
+    assert "共 1 行" in next(p.message for p in result.problems if p.kind == "value")
+    assert [n for n in result.notes() if "取值无法识别" in n][0].startswith("有 1 个")
+
+
 def test_an_id_that_only_contains_a_footer_word_is_kept(tmp_path):
     path = write_csv(tmp_path / "t.csv", [["工单编号", "受理时间"], ["GD合计001", "2024-08-03"], ["2024合计", "2024-08-03"]])
     assert load([path], Settings()).frame["ticket_id"].tolist() == ["GD合计001", "2024合计"]

@@ -455,10 +455,14 @@ def _to_canonical(
                 log.add(Problem("date", f"{label(name)}无法识别", file=source, row=int(rows[i]), field=name, value=str(text[i])))
             if len(hit) > MAX_DETAILS:
                 log.counts["date"] += len(hit) - MAX_DETAILS
+    # Nor are its other cells tickets' phones or answers (合计 行's 200件 in 是否有效回访).
+    kept = ~bad
     if found.phones:
         raw_phones = conv.text_column(raw[str(positions["caller_phone"])])
         for value, why in found.phones.items():
-            hits = raw_phones.index[raw_phones == value]
+            hits = raw_phones.index[(raw_phones == value).to_numpy() & kept]
+            if not len(hits):
+                continue
             log.add(
                 Problem("phone", f"可疑号码（{why}），共 {len(hits)} 行", file=source, row=int(rows[hits[0]]), field="caller_phone", value=value),
                 len(hits),
@@ -467,7 +471,9 @@ def _to_canonical(
         raw_choices = conv.text_column(raw[str(positions[name])]) if unknown else None
         for value in unknown:
             # Match on the raw text: the kept value is tidied and may differ from it.
-            hits = raw_choices.index[raw_choices == value]
+            hits = raw_choices.index[(raw_choices == value).to_numpy() & kept]
+            if not len(hits):
+                continue
             log.add(
                 Problem("value", f"{label(name)}的取值“{value}”无法识别，已原样保留（共 {len(hits)} 行）", file=source, row=int(rows[hits[0]]), field=name, value=value),
                 len(hits),
