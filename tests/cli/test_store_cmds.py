@@ -37,6 +37,19 @@ def db(tmp_path, monkeypatch):
     return tmp_path / "g.db"
 
 
+def test_import_says_how_many_rows_were_merged_as_repeats(tmp_path, db):
+    """53 data rows with 50 distinct ids printed 新增 50 and nothing about the other 3."""
+    rows = caller(5)
+    path = export(tmp_path / "a.xlsx", rows + [rows[0], rows[1]])
+    result = runner.invoke(app, ["import", str(path), "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert "新增 5，更新 0，未变 0，合并重复编号 2 行，拒收 0" in result.stdout
+    as_json = runner.invoke(app, ["import", str(path), "--db", str(db), "--force", "-f", "json"])
+    assert json.loads(as_json.stdout)[0]["merged"] == 2
+    with Store(db) as store:
+        assert [i["rows"] for i in store.imports()] == [7, 7]  # the file's data rows
+
+
 def test_import_then_ledger_then_staff_commands(tmp_path, db):
     path = export(tmp_path / "a.xlsx", caller(5))
     result = runner.invoke(app, ["import", str(path), "--db", str(db)])

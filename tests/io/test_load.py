@@ -480,6 +480,18 @@ def test_duplicate_ids_across_files_later_file_wins_field_by_field(tmp_path):
     assert [(s.rows, s.tickets) for s in result.sources] == [(2, 2), (2, 2)]
 
 
+def test_rows_merged_as_repeats_are_counted_and_noted(tmp_path):
+    """warn, report and clean said nothing of the rows that a repeated id merged away."""
+    a = write_csv(tmp_path / "a.csv", [["工单编号", "受理时间"], ["A1", "2024-08-03"], ["A2", "2024-08-03"], ["A1", "2024-08-04"], ["合计", "3"]])
+    b = write_csv(tmp_path / "b.csv", [["工单编号", "受理时间"], ["A2", "2024-08-05"], ["A3", "2024-08-05"]])
+    one = load([a], Settings())
+    assert (one.rows_read, len(one.frame), one.merged, len(one.rejected)) == (4, 2, 1, 1)
+    assert "合并重复编号 1 行：这些行的工单编号与别的行相同，与之合并为一张工单（靠后的逐项覆盖，空值不覆盖）；用 gaopin inspect 查看是哪些编号。" in one.notes()
+    both = load([a, b], Settings())
+    assert (len(both.frame), both.merged) == (3, 2)
+    assert load([b], Settings()).merged == 0 and not any("合并" in n for n in load([b], Settings()).notes())
+
+
 def test_dispatch_class_follows_the_merged_dispatch(tmp_path):
     header = ["工单编号", "受理时间", "派单方式"]
     first = write_csv(tmp_path / "a.csv", [header, ["A1", "2024-08-03", "市派"], ["A2", "2024-08-03", "区派"]])

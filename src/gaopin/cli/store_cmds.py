@@ -67,7 +67,8 @@ def import_(
         if r.skipped:
             out.print(f"{plain(r.file)}：同样内容的文件已导入过，跳过（如需重新导入请加 --force）")
             return
-        out.print(f"{plain(r.file)}：新增 {r.new}，更新 {r.updated}，未变 {r.unchanged}，拒收 {len(r.rejected)}")
+        merged = f"，合并重复编号 {r.merged} 行" if r.merged else ""
+        out.print(f"{plain(r.file)}：新增 {r.new}，更新 {r.updated}，未变 {r.unchanged}{merged}，拒收 {len(r.rejected)}")
         for p in r.rejected[:20]:
             out.print(f"  拒收 第 {p.row} 行：{plain(p.message)}")
         if len(r.rejected) > 20:

@@ -101,6 +101,7 @@ class LoadResult:
     rejected: list[Problem] = field(default_factory=list)  # every rejected row, never capped
     fields: frozenset[str] = frozenset()
     extra_columns: tuple[str, ...] = ()
+    merged: int = 0  # rows merged into an earlier row (or file) with the same ticket id
 
     def has(self, name: str) -> bool:
         return name in self.fields
@@ -121,6 +122,8 @@ class LoadResult:
         if self.rejected:
             reasons = sorted({_reject_kind(p) for p in self.rejected})
             out.append(f"{len(self.rejected)} 行被拒收（{'、'.join(reasons)}），没有计入；用 gaopin inspect 查看是哪些行。")
+        if self.merged:
+            out.append(f"合并重复编号 {self.merged} 行：这些行的工单编号与别的行相同，与之合并为一张工单（靠后的逐项覆盖，空值不覆盖）；用 gaopin inspect 查看是哪些编号。")
         if self.counts.get("value"):
             # An answer that cannot be read is kept as typed: it is no 否 or 不满意 to the rules.
             out.append(f"有 {self.counts['value']} 个是否解决、是否满意等栏的取值无法识别，按原样保留，不算作“否”或“不满意”；用 gaopin inspect 查看。")
@@ -247,6 +250,7 @@ def _load(
         rejected=rejected,
         fields=frozenset(present),
         extra_columns=tuple(extras),
+        merged=sum(s.tickets for s in sources) - len(combined),
     )
 
 

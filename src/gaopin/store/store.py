@@ -70,6 +70,7 @@ class FileImport:
     updated: int = 0
     unchanged: int = 0
     rejected: list[Problem] = field(default_factory=list)
+    merged: int = 0  # rows whose ticket id an earlier row of the file had: one ticket with it
 
     def to_dict(self) -> dict:
         return {
@@ -78,6 +79,7 @@ class FileImport:
             "new": self.new,
             "updated": self.updated,
             "unchanged": self.unchanged,
+            "merged": self.merged,
             "rejected": len(self.rejected),
             "rejected_rows": [{"row": p.row, "reason": p.message} for p in self.rejected],
         }
@@ -470,7 +472,7 @@ class Store:
                     parts.stop()
                 raise
             import_id = begin()
-            summary = FileImport(file=file_name, rejected=list(result.rejected))
+            summary = FileImport(file=file_name, rejected=list(result.rejected), merged=result.merged)
             if parts is not None and parts.rows:
                 summary.new = parts.rows
             else:
@@ -490,7 +492,8 @@ class Store:
             digest = sha256 if not callable(sha256) else hashing.result() if hashing else sha256()
             cur.execute(
                 "UPDATE imports SET sha256 = ?, rows = ?, new = ?, updated = ?, unchanged = ?, rejected = ? WHERE id = ?",
-                parameters=(digest, len(result.frame) + len(result.rejected), summary.new, summary.updated, summary.unchanged, len(result.rejected), import_id),
+                # Every data row of the file: the tickets, the rows merged into them, the rejected.
+                parameters=(digest, result.rows_read, summary.new, summary.updated, summary.unchanged, len(result.rejected), import_id),
             )
         return summary
 
