@@ -215,6 +215,14 @@ def test_scientific_text_ids_are_rejected(tmp_path):
     assert result.rejected[0].value == "1.23457E+18"
 
 
+def test_scientific_ids_say_the_csv_was_resaved_by_excel(tmp_path):
+    """2.02401E+12 was rejected as "超过 15 位后已失真", with nothing on what happened or what to do."""
+    path = write_csv(tmp_path / "t.csv", [["工单编号", "受理时间"], ["2.02401E+12", "2024-08-03"], ["2.02401E+12", "2024-08-04"], ["A1", "2024-08-03"]])
+    result = load([path], Settings())
+    assert [p.message for p in result.rejected] == ["工单编号“2.02401E+12”是科学计数法，位数已丢失，不能作为编号：CSV 文件用 Excel 打开后又保存过就会这样，请改用系统导出的原始文件"] * 2
+    assert result.notes() == ["2 行被拒收（工单编号是科学计数法：CSV 被 Excel 另存过，请用原始导出），没有计入；用 gaopin inspect 查看是哪些行。"]
+
+
 def test_rows_without_id_are_rejected_and_blank_rows_ignored(tmp_path):
     path = write_csv(
         tmp_path / "t.csv",

@@ -26,7 +26,7 @@ from gaopin.schema import (
 )
 
 _ZW_PATTERN = "[" + "".join(chr(c) for c in ZERO_WIDTH) + "]"
-_SCIENTIFIC_ID = re.compile(r"^\d(?:\.\d+)?[eE]\+?\d+$")
+SCIENTIFIC_ID = re.compile(r"^\d(?:\.\d+)?[eE]\+?\d+$")
 # Already clean phone numbers (most of an export) need no per-value work. Longer digit strings
 # may start with a country code (8613812345678): `normalize_phone` looks at each of those.
 _PLAIN_DIGITS_BODY = "[0-9]{1,12}"
@@ -302,4 +302,4 @@ def id_column(s: pd.Series) -> tuple[pd.Series, pd.Series]:
         # '2024… : Excel's mark for "keep this as text", written into the cell by some exports;
         # no ticket id starts with it.
         s = s.mask(quoted, text_column(s[quoted].str.slice(1)))
-    return s, matches(s, _SCIENTIFIC_ID.pattern)
+    return s, matches(s, SCIENTIFIC_ID.pattern)

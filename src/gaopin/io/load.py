@@ -47,6 +47,8 @@ FOOTER_ID = (
 _BLANKS = r"[\s\p{Z}]+"
 REJECTED_NO_ID = "缺少工单编号"
 REJECTED_FOOTER = "不是工单：表格下方的合计、制表人或说明行"
+# 2.02401E+12: what Excel shows a long number as, and writes when it saves a CSV it opened.
+REJECTED_SCIENTIFIC = "是科学计数法，位数已丢失，不能作为编号：CSV 文件用 Excel 打开后又保存过就会这样，请改用系统导出的原始文件"
 CHOICE_FIELDS = tuple(f.name for f in FIELDS if f.kind in ("yesno", "resolved", "satisfied"))
 
 
@@ -492,7 +494,10 @@ def _to_canonical(
             reason, value, field = REJECTED_FOOTER, str(ids[i]), None
         else:
             value = str(ids[i])
-            reason = f"工单编号“{value}”被存成了数字，超过 15 位后已失真，不能作为编号"
+            if conv.SCIENTIFIC_ID.match(value):
+                reason = f"工单编号“{value}”{REJECTED_SCIENTIFIC}"
+            else:
+                reason = f"工单编号“{value}”被存成了数字，超过 15 位后已失真，不能作为编号"
         rejected.append(Problem("rejected", reason, file=source, row=int(rows[i]), field=field, value=value))
     if streamed:
         return (pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]), rejected, True
@@ -580,7 +585,11 @@ def _reject_kind(p: Problem) -> str:
     """Why a row was rejected, in a word, for the notes of commands that only show results."""
     if p.value is None:
         return REJECTED_NO_ID
-    return "表格下方的合计或落款行" if p.message == REJECTED_FOOTER else "工单编号被存成数字而失真"
+    if p.message == REJECTED_FOOTER:
+        return "表格下方的合计或落款行"
+    if p.message.endswith(REJECTED_SCIENTIFIC):
+        return "工单编号是科学计数法：CSV 被 Excel 另存过，请用原始导出"
+    return "工单编号被存成数字而失真"
 
 
 def _repeats(ids: pd.Series) -> bool:
