@@ -50,6 +50,23 @@ def test_import_says_how_many_rows_were_merged_as_repeats(tmp_path, db):
         assert [i["rows"] for i in store.imports()] == [7, 7]  # the file's data rows
 
 
+def test_a_failing_file_among_several_says_which_were_imported(tmp_path, db):
+    """A imported, then the error on the text file: nothing said that B was not imported."""
+    a = export(tmp_path / "a.xlsx", caller(2))
+    bad = tmp_path / "bad.xlsx"
+    bad.write_text("这不是表格", encoding="utf-8")
+    b = export(tmp_path / "b.xlsx", caller(3, day0=10))
+    result = runner.invoke(app, ["import", str(a), str(bad), str(b), "--db", str(db)])
+    assert result.exit_code == 5
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 2 and lines[0].endswith("（a.xlsx 已导入，bad.xlsx、b.xlsx 没有导入）")
+    assert lines[1].startswith("提示：") and lines[1].endswith("；改好或去掉这个文件后重新运行同一条命令即可，已导入的文件会自动跳过")
+    with Store(db) as store:
+        assert store.ticket_count() == 2
+    first = runner.invoke(app, ["import", str(bad), str(b), "--db", str(tmp_path / "new.db")])
+    assert first.stderr.splitlines()[0].endswith("（bad.xlsx、b.xlsx 都没有导入）")
+
+
 def test_import_then_ledger_then_staff_commands(tmp_path, db):
     path = export(tmp_path / "a.xlsx", caller(5))
     result = runner.invoke(app, ["import", str(path), "--db", str(db)])

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gaopin.config import APP_NAME, Settings
-from gaopin.errors import StoreError, UsageError
+from gaopin.errors import GaopinError, StoreError, UsageError
 from gaopin.io.dates import DTYPE
 from gaopin.io.load import CHOICE_FIELDS, FILE_COL, ROW_COL, LoadResult, Problem, load, unmapped_columns
 from gaopin.periods import Period, default_year
@@ -788,27 +788,42 @@ def import_files(
     on_done: Callable[[FileImport], None] | None = None,
 ) -> list[FileImport]:
     """Each file is its own import (one transaction), in command-line order; a file seen before
-    is skipped. `on_done` hears of each file as soon as it is committed."""
-    out = []
-    for path in [Path(p) for p in paths]:
+    is skipped. `on_done` hears of each file as soon as it is committed.
+
+    An error in one of several files says which of them are in the store and which are not."""
+    out: list[FileImport] = []
+    paths = [Path(p) for p in paths]
+    for index, path in enumerate(paths):
         if progress:
             progress(f"导入 {path.name}")
-        if not path.is_file():
-            load([path], settings)  # raises the loader's own clear error
-        if force or not store.has_any_import():
-            # Nothing to skip: the file is hashed while SQLite stores its tickets (both outside the GIL).
-            done = store.import_file(path, settings, functools.partial(file_sha256, path), now)
-        else:
-            sha = file_sha256(path)
-            if store.has_import(sha):
-                done = FileImport(file=str(path), skipped=True)
-            else:
-                done = store.import_file(path, settings, sha, now)
+        try:
+            done = _import_one(path, store, settings, now, force)
+        except GaopinError as exc:
+            if len(paths) == 1:
+                raise
+            before = "、".join(Path(d.file).name for d in out)
+            after = "、".join(p.name for p in paths[index:])
+            if not before:
+                raise type(exc)(f"{exc.message}（{after} 都没有导入）", exc.hint) from exc
+            again = "改好或去掉这个文件后重新运行同一条命令即可，已导入的文件会自动跳过"
+            raise type(exc)(f"{exc.message}（{before} 已导入，{after} 没有导入）", f"{exc.hint}；{again}" if exc.hint else again) from exc
         done.file = str(path)
         out.append(done)
         if on_done:
             on_done(done)
     return out
+
+
+def _import_one(path: Path, store: Store, settings: Settings, now: datetime, force: bool) -> FileImport:
+    if not path.is_file():
+        load([path], settings)  # raises the loader's own clear error
+    if force or not store.has_any_import():
+        # Nothing to skip: the file is hashed while SQLite stores its tickets (both outside the GIL).
+        return store.import_file(path, settings, functools.partial(file_sha256, path), now)
+    sha = file_sha256(path)
+    if store.has_import(sha):
+        return FileImport(file=str(path), skipped=True)
+    return store.import_file(path, settings, sha, now)
 
 
 def import_into(paths: Iterable[str | os.PathLike[str]], db: str | os.PathLike[str] | None, settings: Settings, now: datetime, **options: Any) -> list[FileImport]:
