@@ -50,6 +50,16 @@ def test_import_says_how_many_rows_were_merged_as_repeats(tmp_path, db):
         assert [i["rows"] for i in store.imports()] == [7, 7]  # the file's data rows
 
 
+def test_importing_an_export_without_tickets_says_so(tmp_path, db):
+    """新增 0 with no word that the file itself held nothing."""
+    path = export(tmp_path / "空.xlsx", [])
+    result = runner.invoke(app, ["import", str(path), "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-1] == "  空.xlsx 中没有工单（表头下面是空的）；如不应为空，请检查导出时选的日期范围。"
+    full = runner.invoke(app, ["import", str(export(tmp_path / "a.xlsx", caller(1))), "--db", str(db)])
+    assert "没有工单" not in full.stdout
+
+
 def test_a_failing_file_among_several_says_which_were_imported(tmp_path, db):
     """A imported, then the error on the text file: nothing said that B was not imported."""
     a = export(tmp_path / "a.xlsx", caller(2))

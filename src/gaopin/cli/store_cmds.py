@@ -55,6 +55,7 @@ def import_(
 ) -> None:
     """把导出文件导入工单库：新工单加入，已有工单逐项更新（空值不覆盖），旧值留作历史。"""
     from gaopin.config import now_local
+    from gaopin.io.load import empty_files_note
     from gaopin.store import import_into
 
     settings = settings_from(config)
@@ -69,6 +70,8 @@ def import_(
             return
         merged = f"，合并重复编号 {r.merged} 行" if r.merged else ""
         out.print(f"{plain(r.file)}：新增 {r.new}，更新 {r.updated}，未变 {r.unchanged}{merged}，拒收 {len(r.rejected)}")
+        if r.rows == 0:
+            out.print(f"  {plain(empty_files_note([Path(r.file).name]))}")
         for p in r.rejected[:20]:
             out.print(f"  拒收 第 {p.row} 行：{plain(p.message)}")
         if len(r.rejected) > 20:

@@ -118,9 +118,7 @@ class LoadResult:
         out = []
         empty = [Path(s.path).name for s in self.sources if s.rows == 0]
         if empty:
-            # Not an error (a quiet day exports nothing), but "no warnings" must not read as a
-            # checked all-clear when the export itself was empty.
-            out.append(f"{'、'.join(empty)} 中没有工单（表头下面是空的）；如不应为空，请检查导出时选的日期范围。")
+            out.append(empty_files_note(empty))
         if self.rejected:
             reasons = sorted({_reject_kind(p) for p in self.rejected})
             out.append(f"{len(self.rejected)} 行被拒收（{'、'.join(reasons)}），没有计入；用 gaopin inspect 查看是哪些行。")
@@ -132,6 +130,12 @@ class LoadResult:
         if self.counts.get("formula"):
             out.append(f"有 {self.counts['formula']} 个公式单元格没有计算结果，读出来是空的；请在 Excel/WPS 中打开并保存一次。")
         return out
+
+
+def empty_files_note(names: list[str]) -> str:
+    # Not an error (a quiet day exports nothing), but "no warnings" or "新增 0" must not read as
+    # a checked all-clear when the export itself was empty.
+    return f"{'、'.join(names)} 中没有工单（表头下面是空的）；如不应为空，请检查导出时选的日期范围。"
 
 
 class _Log:

@@ -71,11 +71,13 @@ class FileImport:
     unchanged: int = 0
     rejected: list[Problem] = field(default_factory=list)
     merged: int = 0  # rows whose ticket id an earlier row of the file had: one ticket with it
+    rows: int = 0  # the file's data rows (blank rows not counted), as imports.rows
 
     def to_dict(self) -> dict:
         return {
             "file": self.file,
             "skipped": self.skipped,
+            "rows": self.rows,
             "new": self.new,
             "updated": self.updated,
             "unchanged": self.unchanged,
@@ -472,7 +474,7 @@ class Store:
                     parts.stop()
                 raise
             import_id = begin()
-            summary = FileImport(file=file_name, rejected=list(result.rejected), merged=result.merged)
+            summary = FileImport(file=file_name, rejected=list(result.rejected), merged=result.merged, rows=result.rows_read)
             if parts is not None and parts.rows:
                 summary.new = parts.rows
             else:
@@ -493,7 +495,7 @@ class Store:
             cur.execute(
                 "UPDATE imports SET sha256 = ?, rows = ?, new = ?, updated = ?, unchanged = ?, rejected = ? WHERE id = ?",
                 # Every data row of the file: the tickets, the rows merged into them, the rejected.
-                parameters=(digest, result.rows_read, summary.new, summary.updated, summary.unchanged, len(result.rejected), import_id),
+                parameters=(digest, summary.rows, summary.new, summary.updated, summary.unchanged, len(result.rejected), import_id),
             )
         return summary
 
