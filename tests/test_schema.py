@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -172,7 +174,21 @@ def test_tidy_is_idempotent(text):
         ("0086 13812345678", "13812345678"),
         ("008613812345678", "13812345678"),
         ("+0086 13812345678", "13812345678"),
+        # A country code before a mobile without + or 00 is still one: the same caller.
+        ("86-13812345672", "13812345672"),
+        ("８６－１３８１２３４５６７２", "13812345672"),
+        ("86 13812345669", "13812345669"),
+        ("8613812345668", "13812345668"),
+        ("8613812345668.0", "13812345668"),
+        # A landline dialled from abroad drops its trunk 0: it comes back.
+        ("+86-10-63251982", "01063251982"),
+        ("0086 755 1234 5678", "075512345678"),
+        ("+86 010 63251982", "01063251982"),
+        ("+86 400 123 4567", "4001234567"),
+        ("'13812345679", "13812345679"),  # Excel's text mark, typed into the cell
+        ("'保密", "'保密"),
         ("86123456", "86123456"),
+        ("8612345678", "8612345678"),  # 86 and ten digits: no mobile after it
         ("+44 20 7946 0000", "442079460000"),
         ("(010)6512-3456", "01065123456"),
         ("010－65123456", "01065123456"),
@@ -214,7 +230,7 @@ def test_normalize_phone_is_idempotent(raw):
     assert normalize_phone(once) == once
 
 
-@given(st.text(alphabet="0123456789", min_size=1, max_size=20).filter(lambda d: not d.startswith("0086")))
+@given(st.text(alphabet="0123456789", min_size=1, max_size=20).filter(lambda d: not d.startswith("0086") and not re.fullmatch(r"861[3-9]\d{9}", d)))
 def test_normalize_phone_keeps_digit_strings(digits):
     assert normalize_phone(digits) == digits
     assert normalize_phone(digits + ".0") == digits

@@ -154,6 +154,9 @@ _PHONE_JUNK = re.compile(r"[\s\-－—()（）.]")
 _SCIENTIFIC = re.compile(r"^\d(\.\d+)?E\+?\d+$", re.IGNORECASE)
 _NUMBER_CELL = re.compile(r"\d+\.0+")
 _COUNTRY_PREFIX = re.compile(r"^(?:\+?0086|\+86|\+)*")
+# After the country code: a mobile, a landline that kept its trunk 0, or a 400/800 service number.
+_AFTER_COUNTRY_CODE = re.compile(r"1[3-9]\d{9}|0\d*|[48]00\d{7}")
+_BARE_86_MOBILE = re.compile(r"86(1[3-9]\d{9})")
 MIN_PHONE_DIGITS = 7
 
 
@@ -161,7 +164,9 @@ def normalize_phone(value: str) -> str:
     """A phone number as digits; a value that is not a phone number is kept as it is.
 
     `13812345678.0` (a number cell) → `13812345678`; `+86 138-1234-5678` → `13812345678`;
-    `13812345678, 13900001111` → the first; `A000102948` (an app account) is kept.
+    `86-13812345678` → `13812345678`; `+86-10-63251982` → `01063251982` (the trunk 0 back);
+    `'13812345678` (Excel's text mark) → `13812345678`; `13812345678, 13900001111` → the
+    first; `A000102948` (an app account) is kept.
     """
     text = unicodedata.normalize("NFKC", value).translate(ZERO_WIDTH).strip()
     if not text:
@@ -172,12 +177,18 @@ def normalize_phone(value: str) -> str:
     tokens = first.split()
     if len(tokens) > 1 and len(_PHONE_JUNK.sub("", tokens[0])) >= 11:
         first = tokens[0]  # "13812345678 13900001111": two numbers, one space apart
-    candidate = _PHONE_JUNK.sub("", first)
+    candidate = _PHONE_JUNK.sub("", first).removeprefix("'")
     # Every country prefix goes ("+0086", "+86 0086 …"), so that a result never starts with one.
-    stripped = _COUNTRY_PREFIX.sub("", candidate)
-    if stripped.isdigit():
-        return stripped
-    return text
+    prefix = _COUNTRY_PREFIX.match(candidate).group()
+    stripped = candidate[len(prefix):]
+    if not stripped.isdigit():
+        return text
+    if bare := _BARE_86_MOBILE.fullmatch(stripped):
+        return bare.group(1)  # 86 13812345678: the same caller as 13812345678
+    if "86" in prefix and 9 <= len(stripped) <= 11 and not _AFTER_COUNTRY_CODE.fullmatch(stripped):
+        # +86 10 6325 1982: dialled from abroad, a landline drops its trunk 0; at home it has it.
+        return "0" + stripped
+    return stripped
 
 
 def is_usable_phone(phone: str) -> bool:

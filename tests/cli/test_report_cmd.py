@@ -45,6 +45,17 @@ def test_a_wrong_or_missing_month_is_named(tmp_path, args, said):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_file_without_tickets_is_said_to_be_empty_not_without_times(tmp_path):
+    """A header-only export gave 数据中没有可识别的受理时间."""
+    data = export(tmp_path / "空.csv", [])
+    result = runner.invoke(app, ["report", str(data), "--month", "1", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "错误：空.csv 中没有工单，无法确定年份",
+        "提示：如不应为空，请检查导出时选的日期范围（被拒收的行用 gaopin inspect 查看）；要生成没有工单的报告，请用 --year 指定年份",
+    ]
+
+
 COLUMNS = {
     "ticket_id": "工单编号", "received_at": "来电时间", "community": "村/社区", "category": "问题分类", "unit": "主办单位",
     "dispatch": "派单方式", "valid_callback": "是否有效回访", "contacted": "是否联系", "resolved": "是否解决",

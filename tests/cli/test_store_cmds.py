@@ -37,6 +37,46 @@ def db(tmp_path, monkeypatch):
     return tmp_path / "g.db"
 
 
+def test_import_says_how_many_rows_were_merged_as_repeats(tmp_path, db):
+    """53 data rows with 50 distinct ids printed 新增 50 and nothing about the other 3."""
+    rows = caller(5)
+    path = export(tmp_path / "a.xlsx", rows + [rows[0], rows[1]])
+    result = runner.invoke(app, ["import", str(path), "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert "新增 5，更新 0，未变 0，合并重复编号 2 行，拒收 0" in result.stdout
+    as_json = runner.invoke(app, ["import", str(path), "--db", str(db), "--force", "-f", "json"])
+    assert json.loads(as_json.stdout)[0]["merged"] == 2
+    with Store(db) as store:
+        assert [i["rows"] for i in store.imports()] == [7, 7]  # the file's data rows
+
+
+def test_importing_an_export_without_tickets_says_so(tmp_path, db):
+    """新增 0 with no word that the file itself held nothing."""
+    path = export(tmp_path / "空.xlsx", [])
+    result = runner.invoke(app, ["import", str(path), "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-1] == "  空.xlsx 中没有工单（表头下面是空的）；如不应为空，请检查导出时选的日期范围。"
+    full = runner.invoke(app, ["import", str(export(tmp_path / "a.xlsx", caller(1))), "--db", str(db)])
+    assert "没有工单" not in full.stdout
+
+
+def test_a_failing_file_among_several_says_which_were_imported(tmp_path, db):
+    """A imported, then the error on the text file: nothing said that B was not imported."""
+    a = export(tmp_path / "a.xlsx", caller(2))
+    bad = tmp_path / "bad.xlsx"
+    bad.write_text("这不是表格", encoding="utf-8")
+    b = export(tmp_path / "b.xlsx", caller(3, day0=10))
+    result = runner.invoke(app, ["import", str(a), str(bad), str(b), "--db", str(db)])
+    assert result.exit_code == 5
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 2 and lines[0].endswith("（a.xlsx 已导入，bad.xlsx、b.xlsx 没有导入）")
+    assert lines[1].startswith("提示：") and lines[1].endswith("；改好或去掉这个文件后重新运行同一条命令即可，已导入的文件会自动跳过")
+    with Store(db) as store:
+        assert store.ticket_count() == 2
+    first = runner.invoke(app, ["import", str(bad), str(b), "--db", str(tmp_path / "new.db")])
+    assert first.stderr.splitlines()[0].endswith("（bad.xlsx、b.xlsx 都没有导入）")
+
+
 def test_import_then_ledger_then_staff_commands(tmp_path, db):
     path = export(tmp_path / "a.xlsx", caller(5))
     result = runner.invoke(app, ["import", str(path), "--db", str(db)])

@@ -72,6 +72,21 @@ def test_phone_column():
     assert "科学计数法" in problems["1.38123E+10"]
 
 
+def test_phone_column_drops_a_country_code_before_plain_digits():
+    """8613812345668 (a number cell, plain digits) is the caller of 13812345668, and
+    +86-10-63251982 a Beijing landline with its trunk 0."""
+    phones, problems = conv.phone_column(S("8613812345668", "+86-10-63251982", "86 13812345669", "13812345668", "1381234567890123"))
+    assert _list(phones) == ["13812345668", "01063251982", "13812345669", "13812345668", "1381234567890123"]
+    assert problems == {"1381234567890123": "号码位数过多"}
+
+
+def test_phone_column_problems_are_listed_alike_whole_and_in_parts():
+    column = S("1381234567890123", "123", "1.38E+10", "8613812345668")
+    whole = conv.phone_column(column)[1]
+    parts = [conv.phone_column(column.iloc[i : i + 1])[1] for i in range(len(column))]
+    assert list(conv.joined_phone_problems(parts)) == list(whole) == ["1381234567890123", "1.38E+10", "123"]
+
+
 def test_choice_column_reports_raw_unknown_values():
     values, unknown = conv.choice_column(S("是", "Y", "未解决", "部分解决", "待  核实", None, " 0 "), "resolved")
     assert _list(values) == ["是", "是", "否", "部分解决", "待 核实", None, "否"]
@@ -114,6 +129,31 @@ def test_id_column():
     ids, corrupted = conv.id_column(S(" 000123 ", "ＡＢ１２３", "1.23457E+18", "2408031234567890123", "\u200bA1\n", None))
     assert _list(ids) == ["000123", "AB123", "1.23457E+18", "2408031234567890123", "A1", None]
     assert corrupted.tolist() == [False, False, True, False, False, False]
+
+
+def test_id_column_drops_excel_text_mark():
+    """'2024010100122 is ticket 2024010100122 (the xlsx of the same tickets has no mark)."""
+    ids, corrupted = conv.id_column(S("'2024010100122", "GD1", "＇GD2", "'", "A'1"))
+    assert _list(ids) == ["2024010100122", "GD1", "GD2", None, "A'1"]
+    assert not corrupted.any()
+
+
+def test_unwrap_excel_text():
+    s = S('="GD2024010100121"', '="15118419633"', 'GD1', '=""', '="a""b"', '="a" & "b"', '=1+2', None, '="')
+    assert _list(conv.unwrap_excel_text(s)) == ["GD2024010100121", "15118419633", "GD1", "", 'a"b', '="a" & "b"', "=1+2", None, '="']
+
+
+def test_unwrap_excel_text_leaves_a_column_without_any_untouched():
+    s = S("GD1", None, "=1", "")
+    assert conv.unwrap_excel_text(s) is s
+
+
+@pytest.mark.parametrize("values", [["ab", "", None, "a", "xab", "ab"], [None, None], ["", ""], []])
+def test_starts_with(values):
+    s = S(*values) if values else pd.Series([], dtype="str")
+    expected = [v is not None and v.startswith("ab") for v in values]
+    assert conv.starts_with(s, b"ab").tolist() == expected
+    assert conv.starts_with(s.iloc[1:], b"ab").tolist() == expected[1:]
 
 
 def _repetitive(*values) -> pd.Series:

@@ -221,6 +221,14 @@ def test_missing_required_column():
     assert "[columns]" in err.value.hint and "received_at" in err.value.hint
 
 
+def test_missing_id_column_hint_names_the_id_field():
+    """The hint's example was received_at = "来电时间", a column the file had and gaopin knew."""
+    with pytest.raises(InputError) as err:
+        map_columns(["工单类型", "来电时间", "来电人"], {}, "t.csv")
+    assert "缺少必需的列：工单编号（ticket_id）" in err.value.message
+    assert "指明哪一列是工单编号，例如 ticket_id = " in err.value.hint and "来电时间" not in err.value.hint
+
+
 def test_configured_header_not_found_is_named():
     with pytest.raises(InputError) as err:
         map_columns(["工单编号", "受理时间"], {"received_at": "Created Date"}, "t.csv")

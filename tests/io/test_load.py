@@ -216,6 +216,14 @@ def test_scientific_text_ids_are_rejected(tmp_path):
     assert result.rejected[0].value == "1.23457E+18"
 
 
+def test_scientific_ids_say_the_csv_was_resaved_by_excel(tmp_path):
+    """2.02401E+12 was rejected as "超过 15 位后已失真", with nothing on what happened or what to do."""
+    path = write_csv(tmp_path / "t.csv", [["工单编号", "受理时间"], ["2.02401E+12", "2024-08-03"], ["2.02401E+12", "2024-08-04"], ["A1", "2024-08-03"]])
+    result = load([path], Settings())
+    assert [p.message for p in result.rejected] == ["工单编号“2.02401E+12”是科学计数法，位数已丢失，不能作为编号：CSV 文件用 Excel 打开后又保存过就会这样，请改用系统导出的原始文件"] * 2
+    assert result.notes() == ["2 行被拒收（工单编号是科学计数法：CSV 被 Excel 另存过，请用原始导出），没有计入；用 gaopin inspect 查看是哪些行。"]
+
+
 def test_rows_without_id_are_rejected_and_blank_rows_ignored(tmp_path):
     path = write_csv(
         tmp_path / "t.csv",
@@ -251,6 +259,42 @@ def test_total_and_signature_lines_under_the_table_are_rejected_not_tickets(tmp_
     assert result.notes()[0] == "3 行被拒收（表格下方的合计或落款行），没有计入；用 gaopin inspect 查看是哪些行。"
     shown = [p["value"] for p in describe(result)["problems"] if p["kind"] == "rejected"]
     assert shown == ["合计", "制表人:王五 138****5678", "说明:数据截至8月31日"]
+
+
+FOOTERS = ["合  计", "合 计", "合\u3000计", "总 计", "累计", "（合计）", "【合计】", "本页合计", "小计", "经办人：张三 负责人：李四", "负责人：", "单位（盖章）", "以上共10条", "日期：2024年1月31日"]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_footer_lines_however_spaced_or_bracketed_are_rejected(tmp_path, suffix):
+    """合  计 (spaces of any width), （合计）, 本页合计 and the signature lines of a printed
+    table were stored as tickets."""
+    rows = [["工单编号", "受理时间"], ["A1", "2024-08-03 09:00"], *[[f, "200件"] for f in FOOTERS]]
+    path = write_csv(tmp_path / "t.csv", rows) if suffix == ".csv" else write_xlsx(tmp_path / "t.xlsx", rows)
+    result = load([path], Settings())
+    assert result.frame["ticket_id"].tolist() == ["A1"]
+    assert {p.message for p in result.rejected} == {"不是工单：表格下方的合计、制表人或说明行"}
+    assert len(result.rejected) == len(FOOTERS)
+
+
+def test_a_rejected_rows_cells_are_not_reported_as_kept_answers_or_phones(tmp_path):
+    """The 合计 row's 200件 under 是否有效回访 was reported as an answer "kept as typed", and warn
+    and report noted an unreadable answer; its cells are no ticket's. A value also in a kept
+    row is reported for that row only."""
+    path = write_csv(
+        tmp_path / "t.csv",
+        [
+            ["工单编号", "受理时间", "来电号码", "是否有效回访", "是否解决"],
+            ["A1", "2024-08-03 09:00", "13812345678", "是", "待核实"],
+            ["A2", "2024-08-03 10:00", "13812345679", "否", "是"],
+            ["合计", "2件", "123", "200件", "待核实"],
+            ["", "", "123", "200件", "待核实"],
+        ],
+    )
+    result = load([path], Settings())
+    assert [(p.field, p.value, p.row) for p in result.problems if p.kind in ("value", "phone")] == [("resolved", "待核实", 2)]
+    assert result.counts["value"] == 1 and result.counts["phone"] == 0
+    assert "共 1 行" in next(p.message for p in result.problems if p.kind == "value")
+    assert [n for n in result.notes() if "取值无法识别" in n][0].startswith("有 1 个")
 
 
 def test_an_id_that_only_contains_a_footer_word_is_kept(tmp_path):
@@ -517,6 +561,30 @@ def test_html_saved_as_xls(tmp_path):
     assert result.sources[0].kind == "html"
 
 
+def test_excel_text_formulas_and_marks_in_a_csv_are_the_values_they_keep(tmp_path):
+    """A CSV writing ids and phones as ="GD…" (or '2024…) holds the same tickets as the xlsx
+    of the same export: loaded together they are merged, not counted twice, and the phones are numbers."""
+    xlsx = write_xlsx(
+        tmp_path / "t.xlsx",
+        [["工单编号", "受理时间", "来电号码", "诉求人"], ["GD2024010100121", "2024-01-01 02:43", "15118419633", "王"], ["2024010100122", "2024-01-01 06:12", "17629216488", "谢"]],
+    )
+    csv = write_bytes(
+        tmp_path / "t.csv",
+        '工单编号,受理时间,来电号码,诉求人\n"=""GD2024010100121""",2024-01-01 02:43,"=""15118419633""","=""王"""\n'
+        "'2024010100122,2024-01-01 06:12,'17629216488,谢\n".encode("gb18030"),
+    )
+    alone = load([csv], Settings())
+    assert _rows(alone.frame, "ticket_id", "caller_phone", "caller_name") == [("GD2024010100121", "15118419633", "王"), ("2024010100122", "17629216488", "谢")]
+    assert _problems(alone, "phone") == []
+    assert load([xlsx, csv], Settings()).frame["ticket_id"].tolist() == ["GD2024010100121", "2024010100122"]
+
+
+def test_excel_text_formulas_in_a_web_page_xls_are_unwrapped(tmp_path):
+    html = '<table><tr><td>工单编号</td><td>受理时间</td></tr><tr><td>="000123"</td><td>2024-08-03 14:05</td></tr></table>'
+    result = load([write_bytes(tmp_path / "export.xls", html.encode())], Settings())
+    assert result.frame["ticket_id"].tolist() == ["000123"]
+
+
 def test_real_xls():
     result = load([DATA / "legacy_export.xls"], Settings())
     assert _rows(result.frame, "ticket_id", "received_at", "caller_phone", "category") == [
@@ -550,6 +618,18 @@ def test_duplicate_ids_across_files_later_file_wins_field_by_field(tmp_path):
     assert [(Path(p.file).name, p.row, p.value) for p in dup] == [("aug-2.csv", 3, "A1")]
     assert "aug-1.xlsx 第 2 行" in dup[0].message and "aug-2.csv 第 3 行" in dup[0].message
     assert [(s.rows, s.tickets) for s in result.sources] == [(2, 2), (2, 2)]
+
+
+def test_rows_merged_as_repeats_are_counted_and_noted(tmp_path):
+    """warn, report and clean said nothing of the rows that a repeated id merged away."""
+    a = write_csv(tmp_path / "a.csv", [["工单编号", "受理时间"], ["A1", "2024-08-03"], ["A2", "2024-08-03"], ["A1", "2024-08-04"], ["合计", "3"]])
+    b = write_csv(tmp_path / "b.csv", [["工单编号", "受理时间"], ["A2", "2024-08-05"], ["A3", "2024-08-05"]])
+    one = load([a], Settings())
+    assert (one.rows_read, len(one.frame), one.merged, len(one.rejected)) == (4, 2, 1, 1)
+    assert "合并重复编号 1 行：这些行的工单编号与别的行相同，与之合并为一张工单（靠后的逐项覆盖，空值不覆盖）；用 gaopin inspect 查看是哪些编号。" in one.notes()
+    both = load([a, b], Settings())
+    assert (len(both.frame), both.merged) == (3, 2)
+    assert load([b], Settings()).merged == 0 and not any("合并" in n for n in load([b], Settings()).notes())
 
 
 def test_dispatch_class_follows_the_merged_dispatch(tmp_path):

@@ -106,7 +106,9 @@ def clean(
 
     settings = settings_from(config, _load_overrides(encoding, sheet, header_row))
     summary = clean_files(files, output, settings, show_phones=show_phones)
-    typer.echo(f"已写出 {summary['tickets']} 张工单到 {summary['output']}" + (f"（拒收 {summary['rejected']} 行，见 gaopin inspect）" if summary["rejected"] else ""))
+    notes = [f"合并重复编号 {summary['merged']} 行"] if summary["merged"] else []
+    notes += [f"拒收 {summary['rejected']} 行"] if summary["rejected"] else []
+    typer.echo(f"已写出 {summary['tickets']} 张工单到 {summary['output']}" + (f"（{'，'.join(notes)}，见 gaopin inspect）" if notes else ""))
 
 
 @handles_errors

@@ -55,6 +55,7 @@ def import_(
 ) -> None:
     """把导出文件导入工单库：新工单加入，已有工单逐项更新（空值不覆盖），旧值留作历史。"""
     from gaopin.config import now_local
+    from gaopin.io.load import empty_files_note
     from gaopin.store import import_into
 
     settings = settings_from(config)
@@ -67,9 +68,12 @@ def import_(
         if r.skipped:
             out.print(f"{plain(r.file)}：同样内容的文件已导入过，跳过（如需重新导入请加 --force）")
             return
-        out.print(f"{plain(r.file)}：新增 {r.new}，更新 {r.updated}，未变 {r.unchanged}，拒收 {len(r.rejected)}")
+        merged = f"，合并重复编号 {r.merged} 行" if r.merged else ""
+        out.print(f"{plain(r.file)}：新增 {r.new}，更新 {r.updated}，未变 {r.unchanged}{merged}，拒收 {len(r.rejected)}")
         for note in r.sheet_notes:
             out.print(f"  {plain(note)}")
+        if r.rows == 0:
+            out.print(f"  {plain(empty_files_note([Path(r.file).name]))}")
         for p in r.rejected[:20]:
             # A workbook read sheet by sheet: the row is the sheet's.
             where = f"{Path(p.file).name} " if p.file != r.file else ""

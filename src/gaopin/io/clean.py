@@ -42,4 +42,4 @@ def clean_files(
         write_csv(frame, Path(output))
     else:
         write_xlsx(Path(output), [Sheet("工单", frame)])
-    return {"output": str(output), "tickets": len(frame), "rejected": len(result.rejected)}
+    return {"output": str(output), "tickets": len(frame), "rejected": len(result.rejected), "merged": result.merged}

@@ -232,6 +232,6 @@ def map_columns(headers: list[str], columns: dict[str, Any], source: str) -> Map
         needed = "、".join(f"{label(n)}（{n}）" for n in missing)
         raise InputError(
             f"{source} 缺少必需的列：{needed}；看到的表头：{seen}",
-            "请在 gaopin.toml 的 [columns] 中指明，例如 received_at = \"来电时间\"（见 docs/data-format.md）",
+            f"请在 gaopin.toml 的 [columns] 中指明哪一列是{label(missing[0])}，例如 {missing[0]} = \"文件里那一列的表头\"（见 docs/data-format.md）",
         )
     return Mapping(maps, fields)

@@ -26,6 +26,7 @@ from gaopin.io.bulk import collector_paused
 from gaopin.io.dates import DTYPE, parse_datetimes
 from gaopin.io.header import LEVEL_NAMES, ColumnMap, Header, Mapping, find_header, map_columns, names_ticket_id, validate_columns_config
 from gaopin.io.readers import Body, Grid, read
+from gaopin.io.sniff import CSV, HTML
 from gaopin.privacy import mask_phones_in_text
 from gaopin.schema import CANONICAL_COLUMNS, DISPATCH_CLASS, FIELD_BY_NAME, FIELDS, fields_named, label
 
@@ -38,10 +39,17 @@ FILE_COL, ROW_COL = "_file", "_row"  # the source (file, or sheet of a workbook)
 TEXT_FIELDS = tuple(f.name for f in FIELDS if f.kind == "text" and f.name != "ticket_id")
 FREE_TEXT = ("title", "content")  # shown, never matched
 # A line under the table (合计, 制表人：张三 138…, 说明) read as a row: its first cell is a
-# label, not a ticket id; no 12345 id starts with a Chinese word.
-FOOTER_ID = r"^(合计|总计|小计|共计|制表|填表|填报|审核|统计|说明|备注|注[:：]|数据来源|导出时间|打印)"
+# label, not a ticket id; no 12345 id starts with a Chinese word. Matched on the id without its
+# blanks (合  计, 合　计), after any opening bracket (（合计）); NFKC has made （ and ： ASCII.
+FOOTER_ID = (
+    r"^[(\[【〔〈《]*(合计|总计|小计|共计|累计|本页|制表|填表|填报|审核|统计|说明|备注|注:|数据来源|导出时间|打印"
+    r"|经办|负责人|单位\(?盖章|盖章|以上共|日期:)"
+)
+_BLANKS = r"[\s\p{Z}]+"
 REJECTED_NO_ID = "缺少工单编号"
 REJECTED_FOOTER = "不是工单：表格下方的合计、制表人或说明行"
+# 2.02401E+12: what Excel shows a long number as, and writes when it saves a CSV it opened.
+REJECTED_SCIENTIFIC = "是科学计数法，位数已丢失，不能作为编号：CSV 文件用 Excel 打开后又保存过就会这样，请改用系统导出的原始文件"
 CHOICE_FIELDS = tuple(f.name for f in FIELDS if f.kind in ("yesno", "resolved", "satisfied"))
 
 
@@ -100,6 +108,7 @@ class LoadResult:
     fields: frozenset[str] = frozenset()
     extra_columns: tuple[str, ...] = ()
     sheet_notes: list[str] = field(default_factory=list)  # which sheets of a workbook were read, which not and why
+    merged: int = 0  # rows merged into an earlier row (or file) with the same ticket id
 
     def has(self, name: str) -> bool:
         return name in self.fields
@@ -114,18 +123,24 @@ class LoadResult:
         out = list(self.sheet_notes)
         empty = [Path(s.name or s.path).name for s in self.sources if s.rows == 0]
         if empty:
-            # Not an error (a quiet day exports nothing), but "no warnings" must not read as a
-            # checked all-clear when the export itself was empty.
-            out.append(f"{'、'.join(empty)} 中没有工单（表头下面是空的）；如不应为空，请检查导出时选的日期范围。")
+            out.append(empty_files_note(empty))
         if self.rejected:
             reasons = sorted({_reject_kind(p) for p in self.rejected})
             out.append(f"{len(self.rejected)} 行被拒收（{'、'.join(reasons)}），没有计入；用 gaopin inspect 查看是哪些行。")
+        if self.merged:
+            out.append(f"合并重复编号 {self.merged} 行：这些行的工单编号与别的行相同，与之合并为一张工单（靠后的逐项覆盖，空值不覆盖）；用 gaopin inspect 查看是哪些编号。")
         if self.counts.get("value"):
             # An answer that cannot be read is kept as typed: it is no 否 or 不满意 to the rules.
             out.append(f"有 {self.counts['value']} 个是否解决、是否满意等栏的取值无法识别，按原样保留，不算作“否”或“不满意”；用 gaopin inspect 查看。")
         if self.counts.get("formula"):
             out.append(f"有 {self.counts['formula']} 个公式单元格没有计算结果，读出来是空的；请在 Excel/WPS 中打开并保存一次。")
         return out
+
+
+def empty_files_note(names: list[str]) -> str:
+    # Not an error (a quiet day exports nothing), but "no warnings" or "新增 0" must not read as
+    # a checked all-clear when the export itself was empty.
+    return f"{'、'.join(names)} 中没有工单（表头下面是空的）；如不应为空，请检查导出时选的日期范围。"
 
 
 class _Log:
@@ -214,6 +229,13 @@ def _load(
             positions = _positions(mapping, wanted, keep_extra, extra_headers)
             body = grid.body(header.last, sorted(set(positions.values())))
             info.encoding = grid.encoding  # reading the body may have found a later non-UTF-8 byte
+            if grid.kind in (CSV, HTML):
+                # Text kinds have no text cells: exports write ="GD2024…" to keep Excel from reading a number.
+                for column in body.frame.columns:
+                    cells = body.frame[column]
+                    unwrapped = conv.unwrap_excel_text(cells)
+                    if unwrapped is not cells:
+                        body.frame[column] = unwrapped
             # Streamed only when the file is one table: the sheets' tickets are merged after.
             part_sink = sink if len(tables) == 1 else None
             frame, file_rejected, streamed = _to_canonical(body, mapping, positions, index, source, settings, log, part_sink, strict)
@@ -252,6 +274,7 @@ def _load(
         fields=frozenset(present),
         extra_columns=tuple(extras),
         sheet_notes=sheet_notes,
+        merged=sum(s.tickets for s in sources) - len(combined),
     )
 
 
@@ -460,10 +483,14 @@ def _to_canonical(
                 log.add(Problem("date", f"{label(name)}无法识别", file=source, row=int(rows[i]), field=name, value=str(text[i])))
             if len(hit) > MAX_DETAILS:
                 log.counts["date"] += len(hit) - MAX_DETAILS
+    # Nor are its other cells tickets' phones or answers (合计 行's 200件 in 是否有效回访).
+    kept = ~bad
     if found.phones:
         raw_phones = conv.text_column(raw[str(positions["caller_phone"])])
         for value, why in found.phones.items():
-            hits = raw_phones.index[raw_phones == value]
+            hits = raw_phones.index[(raw_phones == value).to_numpy() & kept]
+            if not len(hits):
+                continue
             log.add(
                 Problem("phone", f"可疑号码（{why}），共 {len(hits)} 行", file=source, row=int(rows[hits[0]]), field="caller_phone", value=value),
                 len(hits),
@@ -472,7 +499,9 @@ def _to_canonical(
         raw_choices = conv.text_column(raw[str(positions[name])]) if unknown else None
         for value in unknown:
             # Match on the raw text: the kept value is tidied and may differ from it.
-            hits = raw_choices.index[raw_choices == value]
+            hits = raw_choices.index[(raw_choices == value).to_numpy() & kept]
+            if not len(hits):
+                continue
             log.add(
                 Problem("value", f"{label(name)}的取值“{value}”无法识别，已原样保留（共 {len(hits)} 行）", file=source, row=int(rows[hits[0]]), field=name, value=value),
                 len(hits),
@@ -487,7 +516,10 @@ def _to_canonical(
             reason, value, field = REJECTED_FOOTER, str(ids[i]), None
         else:
             value = str(ids[i])
-            reason = f"工单编号“{value}”被存成了数字，超过 15 位后已失真，不能作为编号"
+            if conv.SCIENTIFIC_ID.match(value):
+                reason = f"工单编号“{value}”{REJECTED_SCIENTIFIC}"
+            else:
+                reason = f"工单编号“{value}”被存成了数字，超过 15 位后已失真，不能作为编号"
         rejected.append(Problem("rejected", reason, file=source, row=int(rows[i]), field=field, value=value))
     if streamed:
         return (pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]), rejected, True
@@ -643,7 +675,8 @@ def _footers(ids: pd.Series) -> np.ndarray:
     found = np.zeros(len(ids), dtype=bool)
     other = np.flatnonzero(~pc.fill_null(pc.string_is_ascii(conv.arrow(ids)), True).to_numpy(zero_copy_only=False))
     if len(other):
-        found[other] = conv.matches(ids.iloc[other], FOOTER_ID).to_numpy()
+        labels = conv.series(pc.replace_substring_regex(conv.arrow(ids.iloc[other]), _BLANKS, ""), ids.index[other])
+        found[other] = conv.matches(labels, FOOTER_ID).to_numpy()
     return found
 
 
@@ -651,7 +684,11 @@ def _reject_kind(p: Problem) -> str:
     """Why a row was rejected, in a word, for the notes of commands that only show results."""
     if p.value is None:
         return REJECTED_NO_ID
-    return "表格下方的合计或落款行" if p.message == REJECTED_FOOTER else "工单编号被存成数字而失真"
+    if p.message == REJECTED_FOOTER:
+        return "表格下方的合计或落款行"
+    if p.message.endswith(REJECTED_SCIENTIFIC):
+        return "工单编号是科学计数法：CSV 被 Excel 另存过，请用原始导出"
+    return "工单编号被存成数字而失真"
 
 
 def _repeats(ids: pd.Series) -> bool:

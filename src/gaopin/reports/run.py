@@ -121,6 +121,12 @@ def _replace_folder(staging: Path, target: Path) -> None:
 def _default_year(result, month: int, start_day: int) -> int:
     """periods.default_year over the tickets read."""
     received = result.frame["received_at"].dropna()
+    if result.frame.empty and result.sources:
+        names = "、".join(Path(s.path).name for s in result.sources)
+        raise UsageError(
+            f"{names} 中没有工单，无法确定年份",
+            "如不应为空，请检查导出时选的日期范围（被拒收的行用 gaopin inspect 查看）；要生成没有工单的报告，请用 --year 指定年份",
+        )
     if received.empty:
         raise UsageError("数据中没有可识别的受理时间，无法确定年份", "请用 --year 指定")
     held = set(period_codes(received, start_day).unique().tolist())  # the few periods holding tickets

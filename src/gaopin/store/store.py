@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gaopin.config import APP_NAME, Settings
-from gaopin.errors import StoreError, UsageError
+from gaopin.errors import GaopinError, StoreError, UsageError
 from gaopin.io.dates import DTYPE
 from gaopin.io.load import CHOICE_FIELDS, FILE_COL, ROW_COL, LoadResult, Problem, load, unmapped_columns
 from gaopin.periods import Period, default_year
@@ -71,14 +71,18 @@ class FileImport:
     unchanged: int = 0
     rejected: list[Problem] = field(default_factory=list)
     sheet_notes: list[str] = field(default_factory=list)  # a workbook's sheets read and not read
+    merged: int = 0  # rows whose ticket id an earlier row of the file had: one ticket with it
+    rows: int = 0  # the file's data rows (blank rows not counted), as imports.rows
 
     def to_dict(self) -> dict:
         return {
             "file": self.file,
             "skipped": self.skipped,
+            "rows": self.rows,
             "new": self.new,
             "updated": self.updated,
             "unchanged": self.unchanged,
+            "merged": self.merged,
             "rejected": len(self.rejected),
             "rejected_rows": [{"file": p.file, "row": p.row, "reason": p.message} for p in self.rejected],
             "sheet_notes": list(self.sheet_notes),
@@ -472,7 +476,7 @@ class Store:
                     parts.stop()
                 raise
             import_id = begin()
-            summary = FileImport(file=file_name, rejected=list(result.rejected), sheet_notes=list(result.sheet_notes))
+            summary = FileImport(file=file_name, rejected=list(result.rejected), sheet_notes=list(result.sheet_notes), merged=result.merged, rows=result.rows_read)
             if parts is not None and parts.rows:
                 summary.new = parts.rows
             else:
@@ -492,7 +496,8 @@ class Store:
             digest = sha256 if not callable(sha256) else hashing.result() if hashing else sha256()
             cur.execute(
                 "UPDATE imports SET sha256 = ?, rows = ?, new = ?, updated = ?, unchanged = ?, rejected = ? WHERE id = ?",
-                parameters=(digest, len(result.frame) + len(result.rejected), summary.new, summary.updated, summary.unchanged, len(result.rejected), import_id),
+                # Every data row of the file: the tickets, the rows merged into them, the rejected.
+                parameters=(digest, summary.rows, summary.new, summary.updated, summary.unchanged, len(result.rejected), import_id),
             )
         return summary
 
@@ -788,27 +793,42 @@ def import_files(
     on_done: Callable[[FileImport], None] | None = None,
 ) -> list[FileImport]:
     """Each file is its own import (one transaction), in command-line order; a file seen before
-    is skipped. `on_done` hears of each file as soon as it is committed."""
-    out = []
-    for path in [Path(p) for p in paths]:
+    is skipped. `on_done` hears of each file as soon as it is committed.
+
+    An error in one of several files says which of them are in the store and which are not."""
+    out: list[FileImport] = []
+    paths = [Path(p) for p in paths]
+    for index, path in enumerate(paths):
         if progress:
             progress(f"导入 {path.name}")
-        if not path.is_file():
-            load([path], settings)  # raises the loader's own clear error
-        if force or not store.has_any_import():
-            # Nothing to skip: the file is hashed while SQLite stores its tickets (both outside the GIL).
-            done = store.import_file(path, settings, functools.partial(file_sha256, path), now)
-        else:
-            sha = file_sha256(path)
-            if store.has_import(sha):
-                done = FileImport(file=str(path), skipped=True)
-            else:
-                done = store.import_file(path, settings, sha, now)
+        try:
+            done = _import_one(path, store, settings, now, force)
+        except GaopinError as exc:
+            if len(paths) == 1:
+                raise
+            before = "、".join(Path(d.file).name for d in out)
+            after = "、".join(p.name for p in paths[index:])
+            if not before:
+                raise type(exc)(f"{exc.message}（{after} 都没有导入）", exc.hint) from exc
+            again = "改好或去掉这个文件后重新运行同一条命令即可，已导入的文件会自动跳过"
+            raise type(exc)(f"{exc.message}（{before} 已导入，{after} 没有导入）", f"{exc.hint}；{again}" if exc.hint else again) from exc
         done.file = str(path)
         out.append(done)
         if on_done:
             on_done(done)
     return out
+
+
+def _import_one(path: Path, store: Store, settings: Settings, now: datetime, force: bool) -> FileImport:
+    if not path.is_file():
+        load([path], settings)  # raises the loader's own clear error
+    if force or not store.has_any_import():
+        # Nothing to skip: the file is hashed while SQLite stores its tickets (both outside the GIL).
+        return store.import_file(path, settings, functools.partial(file_sha256, path), now)
+    sha = file_sha256(path)
+    if store.has_import(sha):
+        return FileImport(file=str(path), skipped=True)
+    return store.import_file(path, settings, sha, now)
 
 
 def import_into(paths: Iterable[str | os.PathLike[str]], db: str | os.PathLike[str] | None, settings: Settings, now: datetime, **options: Any) -> list[FileImport]:
