@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gaopin.cli import app
-from gaopin.config import Settings, log_path
+from gaopin.config import Settings, load_settings, log_path
 from gaopin.rules.warn import warn
 from gaopin.io.load import load
 from tests.delivery_data import PASSWORD, TINY_PHONES, leaked, python_env, tiny_export, write_config
@@ -94,7 +94,8 @@ def test_warn_notify_posts_new_warnings_once_and_json_keeps_the_library_shape(tm
     assert len(robot.posts) == 1
     data = json.loads(verbose.stdout)
     delivery = data.pop("delivery")
-    expected = warn(load([export], Settings()), Settings(), on=None).to_dict()
+    configured = load_settings(tmp_path / "gaopin.toml", environ={})  # its leaders own the escalations
+    expected = warn(load([export], configured), configured, on=None).to_dict()
     assert data["escalations"] == expected["escalations"] and len(data["warnings"]) == 1
     assert [c["status"] for c in delivery["channels"]] == ["nothing_new"]
 
