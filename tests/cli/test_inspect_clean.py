@@ -482,6 +482,8 @@ def test_unknown_sheet(tmp_path):
 def test_undecodable_csv(tmp_path):
     path = write_bytes(tmp_path / "t.csv", "工单编号,受理时间\n".encode() + b"A1,\xff\xfe\n")
     _assert_error(run("inspect", path), ExitCode.INPUT, "编码无法识别", "字节", "--encoding")
+    # warn and import have no --encoding: the hint names the setting every command reads.
+    _assert_error(run("warn", path), ExitCode.INPUT, "编码无法识别", '[load] 中写明编码，例如 encoding = "gb18030"')
 
 
 @pytest.mark.parametrize(
