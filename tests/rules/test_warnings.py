@@ -262,3 +262,17 @@ def test_without_an_address_column_the_community_stands_in_ignoring_blanks_and_w
     rows = [{"ticket_id": f"C{i}", "received_at": at("2024-08-03", i), "community": c, "category": "城市管理->噪声"} for i, c in enumerate(["新村社区", "新村社区", "新 村 社 区", "ＡＢ社区"])]
     report = warn(tickets(rows), Settings())
     assert [(w.point, w.tickets) for w in report.warnings] == [("新村社区", 3)]
+
+
+def test_a_street_written_with_the_city_in_front_is_still_taken_off_the_addresses():
+    """街乡镇 = 北京市丰台区新村街道 left 新村街道 on the front of one address: two points, no warning."""
+    street = "北京市丰台区新村街道"
+    rows = [t("2024-08-03", 0, address="新村街道恰海小区3号楼", street=street)] + [t("2024-08-03", m, street=street) for m in (1, 2)]
+    assert [(w.point, w.tickets) for w in run(rows).warnings] == [("恰海小区3号楼", 3)]
+
+
+def test_without_an_address_column_tickets_without_a_community_are_counted_in_the_notes():
+    rows = [{k: v for k, v in t("2024-08-03", m).items() if k != "address"} for m in range(3)]
+    rows.append({**rows[0], "community": ""})
+    notes = warn(tickets(rows, fields={"received_at", "community", "category", "caller_phone", "caller_name", "street"}), Settings()).notes
+    assert "导出中没有地址列，以社区代替点位。" in notes and "1 张工单没有社区，未参与点位规则。" in notes

@@ -514,8 +514,9 @@ def _callers(
 # Bump when the refresh or the kept figures change meaning or layout (3: a point drops the
 # zeros in front of its building number, and a community standing in for it is compacted;
 # 4: an ended caller entry also holds the tickets of the ended entries merged into it;
-# 5: a caller is named by a name that says who, before placeholders such as 匿名).
-CACHE_VERSION = 5
+# 5: a caller is named by a name that says who, before placeholders such as 匿名;
+# 6: a street written 北京市丰台区新村街道 is taken off the front of addresses too).
+CACHE_VERSION = 6
 
 
 def data_inputs(conn, settings: Settings, today: date) -> dict:

@@ -63,18 +63,20 @@ def _digits(match: re.Match) -> str:
 
 
 def street_prefixes(streets: Iterable[str]) -> set[str]:
-    """`丰台区新村街道` gives `丰台区` and `新村街道`."""
+    """`丰台区新村街道` gives `丰台区` and `新村街道`; `北京市丰台区新村街道` gives those and
+    `丰台区新村街道` too (the city, then the district, taken off the front)."""
     out: set[str] = set()
     for street in streets:
         key = compact(street)
         if not key:
             continue
         out.add(key)
+        if key.startswith(CITY) and len(key) > len(CITY):
+            key = key[len(CITY) :]
+            out.add(key)
         for district in DISTRICTS:
             if key.startswith(district) and len(key) > len(district):
                 out.add(key[len(district) :])
-        if key.startswith(CITY) and len(key) > len(CITY):
-            out.add(key[len(CITY) :])
     return out
 
 

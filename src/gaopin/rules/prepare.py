@@ -107,6 +107,8 @@ def prepare(result: LoadResult, settings: Settings, links: Links = Links(), appl
             notes.append("导出中没有地址列，以社区代替点位。")
             if not result.has("community"):
                 notes.append("导出中也没有社区列，点位规则无法使用。")
+            elif blank := int((codes[POINT] < 0).sum()):
+                notes.append(f"{blank} 张工单没有社区，未参与点位规则。")
         frame[PROBLEM], codes[PROBLEM] = problem_job.result()
         found = callers_job.result() if callers_job is not None else None
     if not result.has("category"):
