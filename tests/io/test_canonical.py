@@ -138,6 +138,13 @@ def test_id_column_drops_excel_text_mark():
     assert not corrupted.any()
 
 
+def test_id_column_reads_a_number_written_as_a_float_as_the_workbook_does():
+    """2024010100121.0 (a CSV written from number cells) stayed a ticket apart from 2024010100121."""
+    ids, corrupted = conv.id_column(S("2024010100121.0", "2024010100121", "GD1.0", "1.05", "12.00", "7.0", None))
+    assert _list(ids) == ["2024010100121", "2024010100121", "GD1.0", "1.05", "12.00", "7", None]
+    assert not corrupted.any()
+
+
 def test_unwrap_excel_text():
     s = S('="GD2024010100121"', '="15118419633"', 'GD1', '=""', '="a""b"', '="a" & "b"', '=1+2', None, '="')
     assert _list(conv.unwrap_excel_text(s)) == ["GD2024010100121", "15118419633", "GD1", "", 'a"b', '="a" & "b"', "=1+2", None, '="']
