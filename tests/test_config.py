@@ -406,3 +406,27 @@ def test_score_weights_that_add_up_to_one_are_accepted(tmp_path):
     cfg = _write(tmp_path / "g.toml", "[score]\nresponse_weight = 0.2\nresolution_weight = 0.5\nsatisfaction_weight = 0.3\n")
     score = load_settings(cfg, environ={}).score
     assert (score.response_weight, score.resolution_weight, score.satisfaction_weight) == (0.2, 0.5, 0.3)
+
+
+@pytest.mark.parametrize("text, where", [("[store]\npath = 5\n", "store.path"), ("[report]\nout_dir = 3\n", "report.out_dir"), ("[owners]\ncenter_head = 7\n", "owners.center_head")])
+def test_a_number_where_text_is_expected_is_refused(tmp_path, text, where):
+    """`path = 5` made a store file named 5; only a sheet's number or a numeric login may be a number."""
+    with pytest.raises(ConfigError) as err:
+        load_settings(_write(tmp_path / "gaopin.toml", text), environ={})
+    assert where in err.value.message and "应为字符串" in err.value.message
+
+
+def test_a_numeric_sheet_and_login_are_read_as_text(tmp_path):
+    s = load_settings(_write(tmp_path / "gaopin.toml", "[load]\nsheet = 2\n[mail]\nusername = 123456789\n"), environ={})
+    assert (s.load.sheet, s.mail.username) == ("2", "123456789")
+
+
+def test_a_config_that_is_a_folder_is_an_error_not_ignored(tmp_path, monkeypatch):
+    (tmp_path / "gaopin.toml").mkdir()
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError) as found:
+        load_settings(environ={})
+    assert "是一个文件夹" in found.value.message
+    with pytest.raises(ConfigError) as named:
+        load_settings(tmp_path / "gaopin.toml", environ={})
+    assert "是一个文件夹" in named.value.message

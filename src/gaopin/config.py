@@ -69,7 +69,7 @@ def section(cls: type, doc: str) -> Any:
 
 @dataclass(frozen=True)
 class LoadSettings:
-    sheet: str = setting("", "要读取的工作表名称或序号（从 1 起）；留空时读每一张有工单表头（有“工单编号”列）的可见工作表")
+    sheet: str = setting("", "要读取的工作表名称或序号（从 1 起）；留空时读每一张有工单表头（有“工单编号”列）的可见工作表", number_ok=True)
     header_row: int = setting(0, "表头所在行（从 1 起）；0 表示自动识别（前 30 行中匹配别名最多的一行）")
     encoding: str = setting("", "CSV 编码；留空时先试 utf-8-sig，再试 gb18030")
     date_format: str = setting(
@@ -180,7 +180,7 @@ class MailSettings:
     host: str = setting("", "SMTP 服务器")
     port: int = setting(465, "SMTP 端口（ssl 通常 465，starttls 通常 587）")
     security: str = setting("ssl", "加密方式：ssl、starttls 或 none", choices=["ssl", "starttls", "none"])
-    username: str = setting("", "SMTP 登录名；留空则不登录")
+    username: str = setting("", "SMTP 登录名；留空则不登录", number_ok=True)
     password_file: str = setting(
         "", "存放 SMTP 密码的文件（只能本人可读）；也可用环境变量 GAOPIN_SMTP_PASSWORD；不能写在命令行里"
     )
@@ -343,8 +343,8 @@ def _coerce(tp: Any, value: Any, where: str, f: dataclasses.Field | None = None)
             raise bad
         return float(value)
     if tp is str:
-        if isinstance(value, int) and not isinstance(value, bool):
-            value = str(value)  # sheet = 2
+        if isinstance(value, int) and not isinstance(value, bool) and f is not None and f.metadata.get("number_ok"):
+            value = str(value)  # sheet = 2; a numeric SMTP login
         if not isinstance(value, str):
             raise bad
         choices = f.metadata.get("choices") if f is not None else None
@@ -582,12 +582,16 @@ def find_config(explicit: str | os.PathLike[str] | None, environ: dict[str, str]
     chosen = explicit or environ.get(ENV_CONFIG)
     if chosen:
         path = Path(chosen).expanduser()
+        if path.is_dir():
+            raise ConfigError(f"配置文件 {path} 是一个文件夹", f"请写出其中的文件，例如 {path / CONFIG_FILE_NAME}")
         if not path.is_file():
             raise ConfigError(f"找不到配置文件 {path}", "请检查 --config 或 GAOPIN_CONFIG 的路径，或运行 gaopin init 生成一个")
         return path
     for candidate in (Path.cwd() / CONFIG_FILE_NAME, default_config_path()):
         if candidate.is_file():
             return candidate
+        if candidate.is_dir():  # not silently passed over: the settings staff wrote would be ignored
+            raise ConfigError(f"{candidate} 是一个文件夹，不是配置文件", "请把它改名或移走，再用 gaopin init 生成配置文件")
     return None
 
 

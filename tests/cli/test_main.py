@@ -117,3 +117,29 @@ def test_no_mistake_on_the_command_line_ends_in_a_traceback(monkeypatch, capsys,
     monkeypatch.chdir(tmp_path)
     code, _, err = _main(monkeypatch, capsys, *args)
     assert code == 2 and len(err) == 2 and err[0].startswith("错误：") and err[1].startswith("提示："), err
+
+
+def test_output_to_an_encoding_without_some_characters_shows_them_as_question_marks(tmp_path):
+    """GBK (Chinese Windows, output redirected) has no 䶮: a warning in 恰䶮社区 ended the run
+    with an encoding error (exit 1) instead of being printed."""
+    from tests.delivery_data import python_env
+
+    rows = "".join(f"A{i},2024-07-29 09:0{i},1381234567{i},恰䶮社区,恰海小区3号楼,城市管理->噪声\n" for i in range(3))
+    path = tmp_path / "rare.csv"
+    path.write_text("工单编号,受理时间,来电人电话,社区,小区点位,问题分类\n" + rows, encoding="utf-8")
+    for encoding in ("gbk", "ascii"):
+        out = subprocess.run([sys.executable, "-m", "gaopin", "warn", str(path)], capture_output=True, env=python_env(PYTHONIOENCODING=encoding), cwd=tmp_path)
+        assert out.returncode == 0, out.stderr.decode(encoding, "replace")
+        text = out.stdout.decode(encoding)
+        assert "恰?社区" in text if encoding == "gbk" else "?" in text and "A0" in text
+
+
+def test_ctrl_c_while_the_command_line_loads_ends_with_130_and_no_traceback(tmp_path):
+    """The first ~50 ms import typer and the commands: a Ctrl-C there printed a traceback."""
+    from tests.delivery_data import python_env
+
+    code = "import builtins, sys\nreal = builtins.__import__\n" \
+        "def interrupted(name, *a, **k):\n    if name == 'typer':\n        raise KeyboardInterrupt\n    return real(name, *a, **k)\n" \
+        "builtins.__import__ = interrupted\nfrom gaopin.__main__ import run\nsys.argv = ['gaopin', '--help']\nrun()\n"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=python_env(), cwd=tmp_path)
+    assert (out.returncode, out.stderr) == (130, "已中断。\n")

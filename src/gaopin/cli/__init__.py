@@ -59,15 +59,34 @@ def main() -> None:
     gc.disable()
     # SIGTERM ends a run as Ctrl-C does (cleaned up, logged, exit 143) instead of killing it outright.
     signal.signal(signal.SIGTERM, terminate)
+    _replace_unprintable()
     try:
         code = _run()
     except Terminated:  # before or after a command ran
         code = int(ExitCode.TERMINATED)
+    except KeyboardInterrupt:  # before or after a command ran (a command says so itself)
+        print("已中断。", file=sys.stderr)
+        code = int(ExitCode.INTERRUPTED)
     finally:
         # Frozen, whatever is still alive is not walked at exit either (0.3 s of a 3.7 s `warn`
         # once). Outputs are closed by then; atexit handlers still run.
         gc.freeze()
     sys.exit(code)
+
+
+def _replace_unprintable() -> None:
+    """Output to a terminal or file whose encoding lacks some characters (ASCII; GBK lacks 䶮
+    and ✓) shows them as ? instead of ending the run with an encoding error. Error lines
+    already print such characters as \\u escapes."""
+    import codecs
+
+    encoding = getattr(sys.stdout, "encoding", None)
+    try:
+        utf8 = encoding is None or codecs.lookup(encoding).name == "utf-8"
+    except LookupError:
+        utf8 = False
+    if not utf8 and hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="replace")
 
 
 def _run() -> int:
