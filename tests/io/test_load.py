@@ -261,7 +261,9 @@ def test_total_and_signature_lines_under_the_table_are_rejected_not_tickets(tmp_
     assert shown == ["合计", "制表人:王五 138****5678", "说明:数据截至8月31日"]
 
 
-FOOTERS = ["合  计", "合 计", "合\u3000计", "总 计", "累计", "（合计）", "【合计】", "本页合计", "小计", "经办人：张三 负责人：李四", "负责人：", "单位（盖章）", "以上共10条", "日期：2024年1月31日"]
+FOOTERS = ["合  计", "合 计", "合\u3000计", "总 计", "累计", "（合计）", "【合计】", "本页合计", "小计", "经办人：张三 负责人：李四", "负责人：", "单位（盖章）", "以上共10条", "日期：2024年1月31日",
+           "共 53 条", "共53条记录", "制单人：", "以下空白", "（以下空白）", "第 1 页 / 共 3 页", "页码：1", "审批人：", "合計",
+           "导出人:李四 13912345678", "联系电话:13812345678"]  # fmt: skip
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
@@ -298,8 +300,9 @@ def test_a_rejected_rows_cells_are_not_reported_as_kept_answers_or_phones(tmp_pa
 
 
 def test_an_id_that_only_contains_a_footer_word_is_kept(tmp_path):
-    path = write_csv(tmp_path / "t.csv", [["工单编号", "受理时间"], ["GD合计001", "2024-08-03"], ["2024合计", "2024-08-03"]])
-    assert load([path], Settings()).frame["ticket_id"].tolist() == ["GD合计001", "2024合计"]
+    ids = ["GD合计001", "2024合计", "共同体1", "第三方2"]
+    path = write_csv(tmp_path / "t.csv", [["工单编号", "受理时间"], *[[i, "2024-08-03"] for i in ids]])
+    assert load([path], Settings()).frame["ticket_id"].tolist() == ids
 
 
 def _hide(path: Path, *names: str) -> Path:

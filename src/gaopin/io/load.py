@@ -43,7 +43,9 @@ FREE_TEXT = ("title", "content")  # shown, never matched
 # blanks (合  计, 合　计), after any opening bracket (（合计）); NFKC has made （ and ： ASCII.
 FOOTER_ID = (
     r"^[(\[【〔〈《]*(合计|总计|小计|共计|累计|本页|制表|填表|填报|审核|统计|说明|备注|注:|数据来源|导出时间|打印"
-    r"|经办|负责人|单位\(?盖章|盖章|以上共|日期:)"
+    r"|经办|负责人|单位\(?盖章|盖章|以上共|日期:"
+    # Page and count lines, sign-offs and contacts under a table, and the traditional forms.
+    r"|共\d+(?:条|件|行|张|页)|第\d+页|页码|以下空白|以下无|制单|审批|导出人|联系人|联系电话|电话:|合計|總計|小計)"
 )
 _BLANKS = r"[\s\p{Z}]+"
 REJECTED_NO_ID = "缺少工单编号"
