@@ -157,6 +157,9 @@ _COUNTRY_PREFIX = re.compile(r"^(?:\+?0086|\+86|\+)*")
 # After the country code: a mobile, a landline that kept its trunk 0, or a 400/800 service number.
 _AFTER_COUNTRY_CODE = re.compile(r"1[3-9]\d{9}|0\d*|[48]00\d{7}")
 _BARE_86_MOBILE = re.compile(r"86(1[3-9]\d{9})")
+# Area codes without their trunk 0: 10 (Beijing), 2x, 3xx–9xx; none starts 11–19, so a
+# 10-digit 138… after +86 is a mobile missing a digit (flagged), not a landline.
+_AREA_CODE_START = re.compile(r"10|[2-9]")
 MIN_PHONE_DIGITS = 7
 
 
@@ -185,7 +188,7 @@ def normalize_phone(value: str) -> str:
         return text
     if bare := _BARE_86_MOBILE.fullmatch(stripped):
         return bare.group(1)  # 86 13812345678: the same caller as 13812345678
-    if "86" in prefix and 9 <= len(stripped) <= 11 and not _AFTER_COUNTRY_CODE.fullmatch(stripped):
+    if "86" in prefix and 9 <= len(stripped) <= 11 and _AREA_CODE_START.match(stripped) and not _AFTER_COUNTRY_CODE.fullmatch(stripped):
         # +86 10 6325 1982: dialled from abroad, a landline drops its trunk 0; at home it has it.
         return "0" + stripped
     return stripped

@@ -140,9 +140,10 @@ def test_id_column_drops_excel_text_mark():
 
 def test_id_column_reads_a_number_written_as_a_float_as_the_workbook_does():
     """2024010100121.0 (a CSV written from number cells) stayed a ticket apart from 2024010100121."""
-    ids, corrupted = conv.id_column(S("2024010100121.0", "2024010100121", "GD1.0", "1.05", "12.00", "7.0", None))
-    assert _list(ids) == ["2024010100121", "2024010100121", "GD1.0", "1.05", "12.00", "7", None]
-    assert not corrupted.any()
+    ids, corrupted = conv.id_column(S("2024010100121.0", "2024010100121", "GD1.0", "1.05", "12.00", "7.0", None, "2024080100012345600.0"))
+    assert _list(ids)[:7] == ["2024010100121", "2024010100121", "GD1.0", "1.05", "12.00", "7", None]
+    # Past 15 digits a float has changed the number: rejected, as the same cell of a workbook is.
+    assert corrupted.tolist() == [False] * 7 + [True]
 
 
 def test_unwrap_excel_text():

@@ -303,9 +303,12 @@ def id_column(s: pd.Series) -> tuple[pd.Series, pd.Series]:
         # no ticket id starts with it.
         s = s.mask(quoted, text_column(s[quoted].str.slice(1)))
     ends = pd.Series(pc.fill_null(pc.ends_with(arrow(s), ".0"), False).to_numpy(zero_copy_only=False), index=s.index)
+    corrupted = matches(s, SCIENTIFIC_ID.pattern)
     if ends.any():
         # 2024010100121.0: a number cell written out as a float (a CSV made by a script or an
-        # older Excel); a workbook's number cell reads 2024010100121, and so does this.
-        floated = ends & matches(s, r"^[0-9]+\.0$")
+        # older Excel); a workbook's number cell reads 2024010100121, and so does this. Past 15
+        # digits the float has already changed it, as in a workbook: corrupted, not an id.
+        floated = ends & matches(s, r"^[0-9]{1,15}\.0$")
+        corrupted |= ends & matches(s, r"^[0-9]{16,}\.0$")
         s = s.mask(floated, s[floated].str.slice(0, -2))
-    return s, matches(s, SCIENTIFIC_ID.pattern)
+    return s, corrupted
