@@ -418,12 +418,27 @@ def test_a_configured_sheet_without_a_header_proposes_the_sheets_that_have_one(t
     assert "汇总" not in err.value.hint
 
 
-def test_a_ticket_sheet_missing_a_required_column_is_an_error_naming_it(tmp_path):
+def test_a_list_of_ticket_ids_without_times_beside_the_tickets_is_skipped_and_said(tmp_path):
+    """A 汇总 of 单否 tickets (序号, 工单编号, 社区) beside 明细 had the whole workbook refused."""
     path = write_xlsx(
-        tmp_path / "t.xlsx", [STANDARD_HEADER[:2], ["A1", "2024-08-03 09:00"]], extra_sheets={"补充": [["工单编号", "诉求人"], ["A2", "张三"]]}
+        tmp_path / "t.xlsx", [STANDARD_HEADER[:2], ["A1", "2024-08-03 09:00"]], extra_sheets={"汇总": [["序号", "工单编号", "社区"], [1, "A1", "新华里"]]}
     )
-    with pytest.raises(InputError, match="的工作表“补充” 缺少必需的列：受理时间"):
-        load([path], Settings())
+    result = load([path], Settings())
+    assert result.frame["ticket_id"].tolist() == ["A1"]
+    assert "没有读取 “汇总”（缺少受理时间等必需的列）" in result.sheet_notes[0]
+    # With no other sheet of tickets, the workbook is refused, saying why.
+    alone = write_xlsx(tmp_path / "u.xlsx", [["说明"]], extra_sheets={"补充": [["工单编号", "诉求人"], ["A2", "张三"]]})
+    with pytest.raises(InputError, match="“补充”：缺少受理时间等必需的列"):
+        load([alone], Settings())
+
+
+def test_a_configured_header_row_does_not_hide_a_sheet_whose_header_is_elsewhere(tmp_path):
+    """header_row = 3 (the first sheet's title rows) skipped 第二批, its header on row 1, as
+    having no ticket header."""
+    first = [["12345 工单导出"], ["导出时间：2024-08-31"], STANDARD_HEADER[:2], ["A1", "2024-08-03 09:00"]]
+    path = write_xlsx(tmp_path / "t.xlsx", first, sheet="第一批", extra_sheets={"第二批": [STANDARD_HEADER[:2], ["A2", "2024-08-04 09:00"]]})
+    result = load([path], make_settings(load={"header_row": 3}))
+    assert result.frame["ticket_id"].tolist() == ["A1", "A2"]
 
 
 def test_a_header_grouped_over_two_rows(tmp_path):

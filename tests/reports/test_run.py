@@ -593,3 +593,11 @@ def test_a_replay_inside_the_month_counts_the_figures_to_the_same_day_as_its_led
     assert replay["overall"]["tickets"] == by_the_10th
     assert replay["data_end"] is not None and replay["data_end"] < "2024-08-11"
     assert make_report(settings, 8, 2024, None, str(path), TODAY)["overall"]["tickets"] == whole
+
+
+def test_a_period_that_starts_after_today_is_refused_not_compared_with_a_cut_previous_period(db, settings):
+    from gaopin.errors import UsageError
+
+    with pytest.raises(UsageError, match="2024-08 统计期（2024-08-01 至 2024-08-31）在 2024-07-10 还没有开始"):
+        make_report(settings, 8, 2024, None, db, date(2024, 7, 10))
+    assert make_report(settings, 8, 2024, None, db, date(2024, 8, 1))["overall"]["tickets"] > 0

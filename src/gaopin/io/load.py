@@ -541,6 +541,8 @@ def _check_some_time_read(text: pd.Series, failed: pd.Series, mapping: Mapping, 
         "或在 gaopin.toml 的 [load] 中用 date_format 写明写法（如 date_format = \"%m/%d/%Y %H:%M\"）"
     )
     example = str(text[failed].iloc[0])
+    if source.endswith("］"):  # one sheet of several: perhaps not tickets at all (a 汇总 by month)
+        hint = f"如这张表不是工单，请在 gaopin.toml 的 [load] 中用 sheet 写明工单所在的表；否则{hint}"
     if strict:
         shown = mask_phones_in_text(example) if settings.privacy.mask_phones else example
         raise InputError(f"{source} 的{what}，例如“{shown}”", hint)
@@ -607,8 +609,14 @@ def _tables(grids: list[Grid], settings: Settings, path: Path) -> tuple[list[tup
         if header is None:
             skipped.setdefault("没有工单表头", []).append(grid.sheet)
             continue
-        # A sheet of tickets whose header lacks a required column is an error, as a file would be.
-        tables.append((grid, header, map_columns(header.cells, settings.columns, f"{path} 的工作表“{grid.sheet}”")))
+        try:
+            mapping = map_columns(header.cells, settings.columns, f"{path} 的工作表“{grid.sheet}”")
+        except InputError:
+            # A list of ticket ids without 受理时间 (a 汇总 of 单否 tickets beside the 明细) is
+            # not a table of tickets; with no sheet of tickets at all, the error says why.
+            skipped.setdefault("缺少受理时间等必需的列", []).append(grid.sheet)
+            continue
+        tables.append((grid, header, mapping))
     if not tables:
         raise _no_ticket_sheet(path, skipped, settings)
     read_names = "、".join(f"“{grid.sheet}”" for grid, _, _ in tables)
@@ -640,12 +648,18 @@ def _ticket_sheets(path: Path, settings: Settings, but: str | None = None) -> li
 
 
 def _ticket_header(grid: Grid, settings: Settings) -> Header | None:
-    """The header of a sheet of tickets: one with a ticket id column; None for a 说明 or 汇总 sheet."""
-    try:
-        header = find_header(grid.head, settings.columns, settings.load.header_row, "")
-    except InputError:
-        return None
-    return header if names_ticket_id(header.cells, settings.columns) else None
+    """The header of a sheet of tickets: one with a ticket id column; None for a 说明 or 汇总 sheet.
+
+    A configured `header_row` is where the header is on the sheets that have it there; another
+    sheet of the workbook (第二批 with its header on row 1) is searched as usual."""
+    for row in dict.fromkeys((settings.load.header_row, 0)):
+        try:
+            header = find_header(grid.head, settings.columns, row, "")
+        except InputError:
+            continue
+        if names_ticket_id(header.cells, settings.columns):
+            return header
+    return None
 
 
 def _sheet_advice(sheets: list[str]) -> str:

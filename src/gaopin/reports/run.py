@@ -122,7 +122,7 @@ def _default_year(result, month: int, start_day: int) -> int:
     """periods.default_year over the tickets read."""
     received = result.frame["received_at"].dropna()
     if result.frame.empty and result.sources:
-        names = "、".join(Path(s.path).name for s in result.sources)
+        names = "、".join(dict.fromkeys(Path(s.path).name for s in result.sources))  # a workbook's sheets: one name
         raise UsageError(
             f"{names} 中没有工单，无法确定年份",
             "如不应为空，请检查导出时选的日期范围（被拒收的行用 gaopin inspect 查看）；要生成没有工单的报告，请用 --year 指定年份",
@@ -195,6 +195,16 @@ def _as_of(result, today: date, data_end):
     return dataclasses.replace(result, frame=kept), None
 
 
+def _check_started(p, today: date) -> None:
+    """A period that starts after "today" has no tickets yet, and its previous period would be
+    cut at today without saying so."""
+    if today < p.start:
+        raise UsageError(
+            f"{p.label} 统计期（{p.start.isoformat()} 至 {p.end.isoformat()}）在 {today.isoformat()} 还没有开始",
+            "请检查 --month/--year；回放过去的月份时，--today 应在统计期之内或之后",
+        )
+
+
 def make_report(
     settings: Settings,
     month: int,
@@ -239,6 +249,7 @@ def make_report(
         if after_read:
             after_read()
         year = year or _default_year(result, month, settings.period.start_day)
+        _check_started(period(year, month, settings.period.start_day), today)
         ledger = None
         refresh_here = False
         if not files:
