@@ -59,6 +59,14 @@ def test_group_titles_over_sub_headers_are_one_header():
     assert header.last == 2
 
 
+def test_a_group_title_that_reads_as_a_field_is_still_a_group_title():
+    """诉求人 (an alias of 来电人) over 姓名 and 联系电话: the phone and the answers were lost."""
+    top = ["工单编号", "来电时间", "诉求人", "", "回访情况", ""]
+    sub = ["", "", "姓名", "联系电话", "是否解决", "是否满意"]
+    header = find_header([top, sub, ["A1", "2024-08-03", "张三", "13812345678", "是", "满意"]], {}, 0, "t.xlsx")
+    assert header == Header(0, ["工单编号", "来电时间", "姓名", "联系电话", "是否解决", "是否满意"], 2)
+
+
 def test_a_configured_header_row_takes_its_sub_headers_too():
     head = [["工单明细"], GROUP_TOP, GROUP_SUB]
     assert find_header(head, {}, 2, "t.xlsx").rows == 2

@@ -142,8 +142,11 @@ def _two_row_header(top: list[str], sub: list[str], keys: set[str], grows_top: b
     def known(cell: str) -> bool:
         return bool(cell.strip()) and header_key(cell) in keys
 
-    for t, s in zip(top, sub):
-        if known(t) and s.strip() and header_key(s) != header_key(t):
+    # A group title may itself read as a field (诉求人 over 姓名 and 联系电话): it starts a group
+    # when the cell after it is merged into it (blank) and names a field below.
+    group = [known(top[i]) and i + 1 < width and not top[i + 1].strip() and known(sub[i + 1]) for i in range(width)]
+    for t, s, g in zip(top, sub, group):
+        if known(t) and s.strip() and header_key(s) != header_key(t) and not g:
             return None
     if grows_top:  # the sub-headers name fields under group titles or blanks of the header row
         gained = any(known(s) and not known(t) for t, s in zip(top, sub))
@@ -151,7 +154,7 @@ def _two_row_header(top: list[str], sub: list[str], keys: set[str], grows_top: b
         gained = any(known(t) and not s.strip() for t, s in zip(top, sub))
     if not gained:
         return None
-    return [s if s.strip() and not known(t) else t for t, s in zip(top, sub)]
+    return [s if s.strip() and (not known(t) or g) else t for t, s, g in zip(top, sub, group)]
 
 
 def names_ticket_id(cells: list[str], columns: dict[str, Any]) -> bool:
