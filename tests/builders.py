@@ -185,3 +185,59 @@ def halves_rows() -> list[dict]:
     august = [row(i, 8, i < 79, i < 78, "满意" if i < 76 else "基本满意" if i < 78 else "不满意") for i in range(80)]
     july = [row(i, 7, True, i < 39, "满意" if i < 39 else "不满意") for i in range(40)]
     return july + august
+
+
+# Another process, always: SQLite's locks are per process, and the store's bulk writes use a
+# second copy of SQLite (the ADBC driver's), which a lock taken in the test's process would not stop.
+_HOLD = "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], isolation_level=None); c.execute('BEGIN IMMEDIATE'); print('held', flush=True); sys.stdin.readline()"
+_TRY = (
+    "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], timeout=0, isolation_level=None)\n"
+    "try:\n    c.execute('BEGIN IMMEDIATE'); print('free')\nexcept sqlite3.OperationalError:\n    print('locked')"
+)
+
+
+def write_lock_free(path) -> bool:
+    """Whether another process could take the store's write lock right now (without waiting)."""
+    import subprocess
+    import sys
+
+    answer = subprocess.run([sys.executable, "-c", _TRY, str(path)], capture_output=True, text=True, check=True, timeout=60)
+    return answer.stdout.strip() == "free"
+
+
+class write_lock_held:
+    """Another process holds the store's write lock (BEGIN IMMEDIATE) until the block ends."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __enter__(self):
+        import subprocess
+        import sys
+
+        self.holder = subprocess.Popen([sys.executable, "-c", _HOLD, str(self.path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert self.holder.stdout.readline().strip() == "held"
+        return self
+
+    def __exit__(self, *exc):
+        self.holder.communicate("\n", timeout=60)
+
+
+def damaged_store(folder) -> Path:
+    """A store of 3000 tickets (`bad.db` in `folder`) with a page of the tickets table overwritten."""
+    import sqlite3
+
+    from gaopin.store.db import PAGE_SIZE
+
+    path = Path(folder) / "bad.db"
+    rows = [{"ticket_id": f"T{i:05d}", "received_at": at("2024-08-03"), "caller_phone": f"138{i:08d}", "title": f"事项{i}" + ("MARKER" if i == 1500 else "")} for i in range(3000)]
+    store_with(path, rows).close()
+    data = bytearray(path.read_bytes())
+    page = data.index("事项1500MARKER".encode()) // PAGE_SIZE  # a leaf page of the tickets table
+    data[page * PAGE_SIZE : (page + 1) * PAGE_SIZE] = bytes(range(256)) * (PAGE_SIZE // 256)
+    path.write_bytes(bytes(data))
+    try:
+        sqlite3.connect(path).execute("SELECT count(title) FROM tickets").fetchone()
+    except sqlite3.DatabaseError:
+        return path  # damaged indeed
+    raise AssertionError("the page overwritten was not the tickets'")

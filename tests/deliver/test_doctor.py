@@ -72,6 +72,20 @@ def test_an_older_store_is_reported_not_upgraded(tmp_path):
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 2
 
 
+def test_a_store_with_a_damaged_page_fails_the_store_check(tmp_path):
+    """Its first page, the count of tickets and the sends read well: only a check of every
+    page finds the damage, which every report and ledger run would then stop at."""
+    from tests.builders import damaged_store
+
+    path = damaged_store(tmp_path)
+    before = path.read_bytes()
+    report = run_checks(write_config(tmp_path / "gaopin.toml"), str(path), environ={}, network=False)
+    check = by_name(report)["工单库"]
+    assert check.status == FAIL and check.detail == f"工单库 {path} 已损坏（database disk image is malformed）"
+    assert "从备份恢复" in check.hint and report.exit_code == ExitCode.STORE
+    assert path.read_bytes() == before
+
+
 @pytest.mark.parametrize("where", ["folder", "under_a_file"])
 def test_a_log_file_that_cannot_be_a_file_fails_the_log_check(tmp_path, where):
     """[log] file naming a folder passed (a folder is writable) while the run itself warned

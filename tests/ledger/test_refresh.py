@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
-from tests.builders import caller_tickets, store_with, tickets
+from tests.builders import caller_tickets, store_with, tickets, write_lock_free, write_lock_held
 
 from gaopin.config import Settings
 from gaopin.ledger import service
@@ -181,3 +181,39 @@ def test_a_filter_on_a_field_the_ledger_does_not_use_still_drops_tickets(tmp_pat
     assert {e.key for e in entries.values()} and not any("9号楼" in e.key or e.key == "13800000002" for e in entries.values())
     refresh(store, Settings(), date(2024, 8, 31))
     assert any("9号楼" in e.key for e in load_entries(store.conn).values())
+
+
+def test_a_refresh_that_writes_holds_the_write_lock_before_it_reads_the_ledger(tmp_path, monkeypatch):
+    """A transaction that read the entries first could not wait for another writer (SQLite
+    refuses that upgrade at once): two `ledger` runs at once, or one beside an import, would end
+    with "locked" (exit 8) instead of waiting as an import does."""
+    import gaopin.ledger.refresh as refresh_module
+
+    path = tmp_path / "g.db"
+    store = store_with(path, rows("A", "13800000001", "赵建国", range(12)))
+    original = refresh_module.load_entries
+    free: list[bool] = []
+
+    def load_entries(conn):
+        free.append(write_lock_free(path))
+        return original(conn)
+
+    monkeypatch.setattr(refresh_module, "load_entries", load_entries)
+    assert refresh(store, Settings(), TODAY).created
+    assert free == [False]
+    store.close()
+
+
+def test_a_refresh_with_nothing_to_write_takes_no_write_lock(tmp_path, monkeypatch):
+    """An unchanged ledger, or a look back at an earlier day, is read while another process
+    writes: no waiting for it (nor failing after the wait)."""
+    import gaopin.store.store as store_module
+
+    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_MS", 100)  # a wait would fail at once
+    path = tmp_path / "g.db"
+    store = store_with(path, rows("A", "13800000001", "赵建国", range(12)))
+    assert refresh(store, Settings(), TODAY).created
+    with write_lock_held(path):
+        assert refresh(store, Settings(), TODAY).cached
+        assert refresh(store, Settings(), date(2024, 8, 20)).replay
+    store.close()

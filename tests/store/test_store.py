@@ -125,6 +125,42 @@ def test_every_import_records_the_files_hash_and_a_second_copy_is_skipped(tmp_pa
     assert [i["sha256"] for i in store.imports()] == [sha, sha]
 
 
+def _imported_by_another_run_meanwhile(monkeypatch, check: str, path, db) -> None:
+    """The store's look before an import (`check`: has_import, or has_any_import for a store
+    without imports) answers as it found, and then another run's import of the same file
+    commits, on a connection of its own to the same file: the moment between that look and
+    the write lock, where two `gaopin import` of one file at once meet."""
+    original = getattr(Store, check)
+
+    def look(self, *args):
+        found = original(self, *args)
+        monkeypatch.setattr(Store, check, original)
+        with Store(db) as other:
+            assert not import_files([path], other, Settings(), now=datetime(2024, 9, 2))[0].skipped
+        return found
+
+    monkeypatch.setattr(Store, check, look)
+
+
+@pytest.mark.parametrize("check", ["has_import", "has_any_import"])
+def test_a_file_another_run_imported_meanwhile_is_skipped(tmp_path, monkeypatch, check):
+    """Two imports of an old export at once and then a newer one: the second of the old is
+    skipped as when run one after another, and does not put the old values back after the new."""
+    old = _export(tmp_path / "old.xlsx", [["A1", "2024-08-03 09:00", "张三", 13812345678, "否"]])
+    new = _export(tmp_path / "new.xlsx", [["A1", "2024-08-03 09:00", "张三", 13812345678, "是"]])
+    db = tmp_path / "g.db"
+    store = Store(db)
+    if check == "has_import":  # a store with imports: the file's hash is looked up
+        import_files([_export(tmp_path / "other.xlsx", [["B1", "2024-08-01 09:00", "李四", 13912345678, "是"]])], store, Settings(), now=datetime(2024, 9, 1))
+    _imported_by_another_run_meanwhile(monkeypatch, check, old, db)
+    [again] = import_files([old], store, Settings(), now=datetime(2024, 9, 3))
+    import_files([new], store, Settings(), now=datetime(2024, 9, 4))
+    assert again.skipped
+    assert [i["file"] for i in store.imports()][-2:] == ["old.xlsx", "new.xlsx"]
+    assert store.conn.execute("SELECT resolved FROM tickets WHERE ticket_id = 'A1'").fetchone() == ("是",)
+    store.close()
+
+
 def test_store_file_is_private(tmp_path):
     store_with(tmp_path / "g.db", [ROW])
     assert stat.S_IMODE(os.stat(tmp_path / "g.db").st_mode) == 0o600
@@ -558,8 +594,8 @@ def test_nothing_goes_through_the_sqlite3_connection_while_a_bulk_write_is_open(
     original = store_module.Store._bulk_transaction
 
     @contextlib.contextmanager
-    def watched(self):
-        with original(self) as cur:
+    def watched(self, *args):
+        with original(self, *args) as cur:
             inside.append(True)
             try:
                 yield cur

@@ -619,7 +619,10 @@ def _refresh(store: Store, settings: Settings, today: date, result, read_after: 
     summary.stale_since = brought_up_to if replay and not is_current(store, settings, brought_up_to) else None
     cols = Columns.of(frame, prepared.codes)
     kinds = [kind for kind in KINDS if kind != CALLER or prepared.has("caller_phone")]
-    with store.bulk_transaction() as conn, ThreadPoolExecutor(max_workers=2) as pool:
+    # The write lock is taken first (waiting for another run's import or refresh, as writes do):
+    # a transaction that reads the entries first could not wait to write them. A look back
+    # writes nothing and takes no lock.
+    with store.bulk_transaction(immediate=not replay) as conn, ThreadPoolExecutor(max_workers=2) as pool:
         # Each kind's tickets by key and first crossings are sorts and searches in numpy, which
         # leave the GIL: they run side by side, and beside reading the entries.
         # The callers' numbers first: the caller kind, handled first, waits for them.

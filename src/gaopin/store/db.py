@@ -9,13 +9,14 @@ file as it was before or after the transaction.
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
-from gaopin.errors import LockedError, os_reason, StoreError
+from gaopin.errors import GaopinError, LockedError, os_reason, StoreError
 
 BUSY_TIMEOUT_MS = 15_000
 TICKET_COLUMNS = (
@@ -253,6 +254,8 @@ def connect(path: Path, create: bool = True) -> sqlite3.Connection:
         conn.execute("PRAGMA secure_delete = ON")
         version = conn.execute("PRAGMA user_version").fetchone()[0]
     except sqlite3.DatabaseError as exc:
+        if is_damaged_error(exc):
+            raise damaged_error(path) from None
         raise StoreError(f"{path} 不是 gaopin 的工单库（{exc}）", "请检查 --db 的路径；如文件已损坏，请从备份恢复") from None
     if version > LATEST:
         conn.close()
@@ -301,12 +304,22 @@ def migrate(conn: sqlite3.Connection, path: Path, version: int) -> Path | None:
     backup = None
     if version > 0:  # a store in use (connect refuses another program's tables at version 0)
         backup = backup_path(path, version)
-        _create_private(backup)  # private before the first byte of a ticket is written into it
-        target = sqlite3.connect(backup)
         try:
-            conn.backup(target)
-        finally:
-            target.close()
+            _create_private(backup)  # private before the first byte of a ticket is written into it
+            target = sqlite3.connect(backup)
+            try:
+                conn.backup(target)
+            finally:
+                target.close()
+        except (OSError, sqlite3.Error) as exc:
+            # Not upgraded without its backup; a part-written copy (or an empty file) is not a backup.
+            for leftover in (backup, Path(f"{backup}-journal")):
+                leftover.unlink(missing_ok=True)
+            reason = os_reason(exc) if isinstance(exc, OSError) else DISK_FULL if is_full_error(exc) else str(exc)
+            raise StoreError(
+                f"无法在升级工单库 {path} 之前备份它（{reason}），工单库没有改动",
+                "请清理磁盘空间、检查所在文件夹的写权限后重试",
+            ) from None
     for number in range(version + 1, LATEST + 1):
         try:
             with transaction(conn):
@@ -320,12 +333,19 @@ def migrate(conn: sqlite3.Connection, path: Path, version: int) -> Path | None:
     return backup
 
 
-def is_lock_error(exc: BaseException) -> bool:
-    """SQLite's "database is locked" or "busy", from the sqlite3 module or the ADBC driver; not
-    any message that says so (a file or folder named "busy…" in an input error)."""
+def _from_sqlite(exc: BaseException) -> bool:
+    """An error of SQLite's: from the sqlite3 module or the ADBC driver, or from the Arrow stream
+    a driver query's result is read through (a plain OSError with SQLite's text and no errno).
+    Only these are told by their text, not any message that says the same (a file or folder
+    named "busy…" in an input error)."""
     import adbc_driver_manager
 
-    return isinstance(exc, (sqlite3.Error, adbc_driver_manager.Error)) and ("locked" in str(exc) or "busy" in str(exc))
+    return isinstance(exc, (sqlite3.Error, adbc_driver_manager.Error)) or (type(exc) is OSError and exc.errno is None)
+
+
+def is_lock_error(exc: BaseException) -> bool:
+    """SQLite's "database is locked" or "busy"."""
+    return _from_sqlite(exc) and ("locked" in str(exc) or "busy" in str(exc))
 
 
 def locked_error() -> LockedError:
@@ -334,10 +354,8 @@ def locked_error() -> LockedError:
 
 def is_readonly_error(exc: BaseException) -> bool:
     """SQLite's "attempt to write a readonly database" (a file or folder without write
-    permission, a read-only USB stick or share), from the sqlite3 module or the ADBC driver."""
-    import adbc_driver_manager
-
-    return isinstance(exc, (sqlite3.Error, adbc_driver_manager.Error)) and "readonly database" in str(exc)
+    permission, a read-only USB stick or share)."""
+    return _from_sqlite(exc) and "readonly database" in str(exc)
 
 
 def readonly_error(path: str | os.PathLike[str] | None) -> StoreError:
@@ -346,6 +364,53 @@ def readonly_error(path: str | os.PathLike[str] | None) -> StoreError:
         f"工单库{where}是只读的，无法写入",
         "请检查工单库文件和所在文件夹的写权限（只读的 U 盘、网络盘也会这样），或用 --db 换一个工单库",
     )
+
+
+DISK_FULL = os_reason(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
+
+
+def is_full_error(exc: BaseException) -> bool:
+    """SQLite's "database or disk is full" (SQLITE_FULL: the disk or a quota ran out)."""
+    return _from_sqlite(exc) and "database or disk is full" in str(exc)
+
+
+def full_error(path: str | os.PathLike[str] | None) -> StoreError:
+    where = f" {path}" if path else ""
+    return StoreError(f"无法写入工单库{where}：{DISK_FULL}", "请清理磁盘空间后重试；这次要写的内容都没有写入，工单库保持原样")
+
+
+def is_damaged_error(exc: BaseException) -> bool:
+    """SQLite's "database disk image is malformed" (SQLITE_CORRUPT: a damaged page)."""
+    return _from_sqlite(exc) and "malformed" in str(exc)
+
+
+def is_damaged(conn: sqlite3.Connection) -> bool:
+    """Whether SQLite's quick check of the whole file finds damage (it reads every page)."""
+    try:
+        return conn.execute("PRAGMA quick_check").fetchone()[0] != "ok"
+    except sqlite3.DatabaseError as exc:  # some damage stops the check itself
+        if is_damaged_error(exc):
+            return True
+        raise
+
+
+def damaged_error(path: str | os.PathLike[str] | None) -> StoreError:
+    where = f" {path} " if path else ""
+    return StoreError(f"工单库{where}已损坏（database disk image is malformed）", "请从备份恢复这个文件（恢复后可用 gaopin doctor 检查）")
+
+
+def store_error(exc: BaseException, path: str | os.PathLike[str] | None) -> GaopinError | None:
+    """The error to report for SQLite's own error `exc` on the store at `path`, when it is one a
+    person can act on (locked, read-only, disk full, damaged); None for any other."""
+    if is_lock_error(exc):
+        return locked_error()
+    if is_readonly_error(exc):
+        return readonly_error(path)
+    if is_full_error(exc):
+        return full_error(path)
+    if is_damaged_error(exc):
+        return damaged_error(path)
+    return None
 
 
 def _file_of(conn: sqlite3.Connection) -> str | None:
@@ -360,18 +425,20 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """One atomic write: all of it is committed, or none of it."""
     try:
         conn.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as exc:
-        if is_lock_error(exc):
-            raise locked_error() from None
-        if is_readonly_error(exc):
-            raise readonly_error(_file_of(conn)) from None
-        raise
-    try:
-        yield conn
-    except BaseException as exc:
-        conn.execute("ROLLBACK")
-        if is_readonly_error(exc):
-            raise readonly_error(_file_of(conn)) from None
-        raise
-    else:
-        conn.execute("COMMIT")
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException:
+            # SQLite has already rolled back after some errors (a full disk): a ROLLBACK then
+            # fails, and must not hide the error that caused it.
+            if conn.in_transaction:
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+            raise
+    except sqlite3.Error as exc:
+        error = store_error(exc, _file_of(conn))
+        if error is None:
+            raise
+        raise error from None

@@ -30,7 +30,7 @@ from gaopin.privacy import mask_phone
 from gaopin.rules.persons import Links
 from gaopin.schema import CANONICAL_COLUMNS, CHOICE_VALUES, FIELD_BY_NAME, fields_named, is_usable_phone, normalize_phone
 from gaopin.io.canonical import arrow, blank_text
-from gaopin.store.db import BUSY_TIMEOUT_MS, TICKET_COLUMNS, connect, is_lock_error, is_readonly_error, locked_error, readonly_error, remove_if_empty, transaction
+from gaopin.store.db import BUSY_TIMEOUT_MS, TICKET_COLUMNS, connect, damaged_error, is_damaged, remove_if_empty, store_error, transaction
 
 DATETIME_COLUMNS = ("received_at", "closed_at")
 # Below this many tickets a read is not split in two (a thread and a connection cost more).
@@ -246,6 +246,21 @@ class _PartInserter:
         self.thread = None
 
 
+def _interrupted(exc: BaseException) -> bool:
+    """Ctrl-C during a call into the ADBC driver. While such a call runs in the main thread, the
+    driver manager's own SIGINT handler stands in for Python's and asks the driver to cancel,
+    which the SQLite driver does not support: its NotSupportedError comes instead of the
+    KeyboardInterrupt, caused by the interrupt (or as the cause of the call's own error)."""
+    from adbc_driver_manager import NotSupportedError
+
+    cause = exc.__cause__
+    return isinstance(cause, NotSupportedError) or (isinstance(exc, NotSupportedError) and isinstance(cause, KeyboardInterrupt))
+
+
+class _Seen(Exception):
+    """The same content was imported by another run while this one read the file."""
+
+
 class _Stopped(Exception):
     """The parts still queued when an import failed are not inserted."""
 
@@ -301,8 +316,16 @@ class Store:
     def __enter__(self) -> "Store":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, exc, tb) -> None:
         self.close()
+        # What SQLite says of a full disk or a damaged file, wherever in the run it was read or
+        # written, is told as the store's error (transactions already do so for their writes).
+        if exc is not None and not isinstance(exc, GaopinError):
+            if _interrupted(exc):
+                raise KeyboardInterrupt from None
+            error = store_error(exc, self.path)
+            if error is not None:
+                raise error from None
 
     # --- bulk access ------------------------------------------------------------------
     # Large reads and writes go through ADBC, which moves Arrow columns in and out of SQLite
@@ -377,26 +400,50 @@ class Store:
             self._bulk().commit()  # end the read transaction, release the shared lock
 
     @contextmanager
-    def _bulk_transaction(self) -> Iterator[Any]:
+    def _bulk_transaction(self, immediate: bool = False) -> Iterator[Any]:
+        """`immediate`: the write lock is taken at once (waiting up to BUSY_TIMEOUT_MS for
+        another writer), for a transaction that reads before it writes. Otherwise the first
+        statement takes the locks it needs; if that is a read, a write after it fails at once
+        while another process writes (SQLite does not wait there, to avoid a deadlock)."""
         conn = self._bulk()
         cur = conn.cursor()
         try:
-            yield cur
-            conn.commit()
+            try:
+                if immediate:
+                    # The driver keeps a deferred transaction open between commits: end it.
+                    cur.execute("COMMIT")
+                    cur.execute("BEGIN IMMEDIATE")
+                yield cur
+                conn.commit()
+            finally:
+                cur.close()
         except BaseException as exc:
-            conn.rollback()
-            if is_lock_error(exc):
-                raise locked_error() from None
-            if is_readonly_error(exc):
-                raise readonly_error(self.path) from None
-            raise
-        finally:
-            cur.close()
+            self._rollback_bulk()
+            if _interrupted(exc):
+                raise KeyboardInterrupt from None
+            error = store_error(exc, self.path)
+            if error is None:
+                raise
+            raise error from None
+
+    def _rollback_bulk(self) -> None:
+        """Roll back the bulk connection's transaction. When SQLite has already rolled it back
+        (a full disk) or it never began (BEGIN IMMEDIATE timed out), the driver's ROLLBACK
+        fails: the connection is then closed, and the next bulk access opens a fresh one."""
+        try:
+            self._adbc.rollback()
+        except Exception:
+            adbc, self._adbc = self._adbc, None
+            try:
+                adbc.close()
+            except Exception:
+                pass
 
     @contextmanager
-    def bulk_transaction(self) -> Iterator[BulkWriter]:
-        """A write transaction for large changes: all of it is committed, or none of it."""
-        with self._bulk_transaction() as cur:
+    def bulk_transaction(self, immediate: bool = False) -> Iterator[BulkWriter]:
+        """A write transaction for large changes: all of it is committed, or none of it.
+        `immediate`: see `_bulk_transaction`."""
+        with self._bulk_transaction(immediate) as cur:
             yield BulkWriter(cur)
 
     # --- imports ------------------------------------------------------------------
@@ -407,15 +454,18 @@ class Store:
     def has_any_import(self) -> bool:
         return self.conn.execute("SELECT 1 FROM imports LIMIT 1").fetchone() is not None
 
-    def import_result(self, result: LoadResult, file_name: str, sha256: str | Callable[[], str], now: datetime) -> FileImport:
+    def import_result(self, result: LoadResult, file_name: str, sha256: str | Callable[[], str], now: datetime, skip_seen: bool = False) -> FileImport:
         """Add one loaded export in one transaction: new tickets inserted, changed fields updated
         (a blank never erases a stored value), earlier values kept as history.
 
         `sha256` may be the function that computes it (over a file of hundreds of MB): it then
-        runs in a thread while SQLite inserts, on the core that insert leaves idle."""
-        return self._import(lambda sink: result, file_name, sha256, now, may_stream=False)
+        runs in a thread while SQLite inserts, on the core that insert leaves idle.
+        `skip_seen`: nothing is stored, and the result says `skipped`, when the store holds an
+        import of the same content, as seen with the write lock held (another run's import of
+        it may have committed since the caller looked)."""
+        return self._import(lambda sink: result, file_name, sha256, now, may_stream=False, skip_seen=skip_seen)
 
-    def import_file(self, path: Path, settings: Settings, sha256: str | Callable[[], str], now: datetime) -> FileImport:
+    def import_file(self, path: Path, settings: Settings, sha256: str | Callable[[], str], now: datetime, skip_seen: bool = False) -> FileImport:
         """Load one export and add it, as `import_result` does with what `load` returns.
 
         Into a store that holds no tickets yet (the first import, which is also the largest),
@@ -423,8 +473,8 @@ class Store:
         the next is converted: the insert runs on one core, outside the GIL."""
         if self.conn.execute("SELECT 1 FROM tickets LIMIT 1").fetchone() is not None:
             # Tickets to merge with: the whole file is loaded before it is compared and stored.
-            return self.import_result(load([path], settings, keep_extra=True), path.name, sha256, now)
-        return self._import(lambda sink: load([path], settings, keep_extra=True, sink=sink), path.name, sha256, now, may_stream=True)
+            return self.import_result(load([path], settings, keep_extra=True), path.name, sha256, now, skip_seen)
+        return self._import(lambda sink: load([path], settings, keep_extra=True, sink=sink), path.name, sha256, now, may_stream=True, skip_seen=skip_seen)
 
     def _import(
         self,
@@ -433,7 +483,14 @@ class Store:
         sha256: str | Callable[[], str],
         now: datetime,
         may_stream: bool,
+        skip_seen: bool,
     ) -> FileImport:
+        try:
+            return self._import_in(loading, file_name, sha256, now, may_stream, skip_seen)
+        except _Seen:  # rolled back: nothing of this import is stored
+            return FileImport(file=file_name, skipped=True)
+
+    def _import_in(self, loading, file_name: str, sha256: str | Callable[[], str], now: datetime, may_stream: bool, skip_seen: bool) -> FileImport:
         with ThreadPoolExecutor(max_workers=1) as pool, self._bulk_transaction() as cur:
             import_id: int | None = None
             hashing = None
@@ -461,6 +518,22 @@ class Store:
                 if callable(sha256) and hashing is None:
                     hashing = pool.submit(sha256)
 
+            def digest() -> str:
+                if not callable(sha256):
+                    return sha256
+                hash_beside()
+                return hashing.result()
+
+            def seen_before() -> bool:
+                """An import of the same content other than ours (looked at with the write lock
+                held: none can commit before ours)."""
+                if callable(sha256):  # the store had no import when the caller looked
+                    cur.execute("SELECT 1 FROM imports WHERE id <> ? LIMIT 1", parameters=(import_id,))
+                    if not cur.fetchall():
+                        return False  # still none: the hash is not waited for
+                cur.execute("SELECT 1 FROM imports WHERE sha256 = ? AND id <> ? LIMIT 1", parameters=(digest(), import_id))
+                return bool(cur.fetchall())
+
             # The transaction opens with the first part, not before the file is read: readers
             # and other writers are kept out only while tickets go in.
             parts = _PartInserter(cur, begin_if_empty) if may_stream else None
@@ -476,6 +549,10 @@ class Store:
                     parts.stop()
                 raise
             import_id = begin()
+            # Parts went in only if the store held no ticket with the lock held: then no import
+            # of this content (which has these tickets) can be in it.
+            if skip_seen and not (parts is not None and parts.rows) and seen_before():
+                raise _Seen()
             summary = FileImport(file=file_name, rejected=list(result.rejected), sheet_notes=list(result.sheet_notes), merged=result.merged, rows=result.rows_read)
             if parts is not None and parts.rows:
                 summary.new = parts.rows
@@ -493,11 +570,10 @@ class Store:
                 cur.adbc_ingest("rejected_rows", rejected, mode="append")
             for name in sorted(result.fields):
                 cur.execute("INSERT OR IGNORE INTO fields (name) VALUES (?)", parameters=(name,))
-            digest = sha256 if not callable(sha256) else hashing.result() if hashing else sha256()
             cur.execute(
                 "UPDATE imports SET sha256 = ?, rows = ?, new = ?, updated = ?, unchanged = ?, rejected = ? WHERE id = ?",
                 # Every data row of the file: the tickets, the rows merged into them, the rejected.
-                parameters=(digest, summary.rows, summary.new, summary.updated, summary.unchanged, len(result.rejected), import_id),
+                parameters=(digest(), summary.rows, summary.new, summary.updated, summary.unchanged, len(result.rejected), import_id),
             )
         return summary
 
@@ -726,6 +802,10 @@ class Store:
         # is killed before the VACUUM below rebuilds the file.
         self.conn.execute("PRAGMA secure_delete = ON")
         with transaction(self.conn):
+            # Nothing is deleted from a damaged store (a backup may have to be restored, and the
+            # VACUUM below would stop at the damage after the deletion was committed).
+            if is_damaged(self.conn):
+                raise damaged_error(self.path)
             ids = "SELECT ticket_id FROM tickets WHERE received_at < ?"
             self.conn.execute(f"DELETE FROM ticket_history WHERE ticket_id IN ({ids})", (cutoff,))
             self.conn.execute(f"DELETE FROM exclusions WHERE ticket_id IN ({ids})", (cutoff,))
@@ -824,11 +904,12 @@ def _import_one(path: Path, store: Store, settings: Settings, now: datetime, for
         load([path], settings)  # raises the loader's own clear error
     if force or not store.has_any_import():
         # Nothing to skip: the file is hashed while SQLite stores its tickets (both outside the GIL).
-        return store.import_file(path, settings, functools.partial(file_sha256, path), now)
+        return store.import_file(path, settings, functools.partial(file_sha256, path), now, skip_seen=not force)
     sha = file_sha256(path)
     if store.has_import(sha):
         return FileImport(file=str(path), skipped=True)
-    return store.import_file(path, settings, sha, now)
+    # Looked at again with the write lock held: another run may be importing the same file.
+    return store.import_file(path, settings, sha, now, skip_seen=True)
 
 
 def import_into(paths: Iterable[str | os.PathLike[str]], db: str | os.PathLike[str] | None, settings: Settings, now: datetime, **options: Any) -> list[FileImport]:
