@@ -412,6 +412,7 @@ def test_an_earlier_report_is_put_back_when_the_new_one_cannot_take_its_place(re
     import os
 
     from gaopin.errors import InputError
+    from gaopin.io.write import STAGING_PREFIX
     from gaopin.reports import run
 
     tmp_path = tmp_path / "base"
@@ -421,7 +422,7 @@ def test_an_earlier_report_is_put_back_when_the_new_one_cannot_take_its_place(re
     replace = os.replace
 
     def refused(src, dst):
-        if Path(dst) == out and Path(src).parent == tmp_path and Path(src).name.startswith(".2024-08.") and not Path(src).name.endswith(".old"):
+        if Path(dst) == out and Path(src).parent == tmp_path and Path(src).name.startswith(STAGING_PREFIX):
             raise PermissionError(13, "Permission denied")
         replace(src, dst)
 
