@@ -432,6 +432,85 @@ def test_an_earlier_report_is_put_back_when_the_new_one_cannot_take_its_place(re
     assert _tree(tmp_path) == before
 
 
+# write_report in a process that kills itself (SIGKILL: no clean-up at all) at a point that does
+# not depend on timing: while the workbook is written ("writing"), or between the two renames
+# that put the new report in the earlier one's place ("swap").
+_KILLED_REPORT = """
+import os, pickle, signal, sys
+from pathlib import Path
+from gaopin.config import load_settings
+from gaopin.reports import run
+with open(sys.argv[1], "rb") as fh:
+    report = pickle.load(fh)
+out = Path(sys.argv[3])
+if sys.argv[4] == "writing":
+    run.write_workbook = lambda *args: os.kill(os.getpid(), signal.SIGKILL)
+else:
+    from gaopin.io.write import STAGING_PREFIX
+    replace = os.replace
+    def killed(src, dst):
+        if Path(dst) == out and Path(src).name.startswith(STAGING_PREFIX):
+            os.kill(os.getpid(), signal.SIGKILL)
+        replace(src, dst)
+    run.os.replace = killed
+run.write_report(report, out, load_settings(sys.argv[2], environ={}))
+"""
+
+
+def _killed_report(report, tmp_path: Path, out: Path, when: str) -> None:
+    import pickle
+    import signal
+    import subprocess
+
+    from tests.delivery_data import python_env
+
+    pickled = tmp_path / "report.pickle"
+    pickled.write_bytes(pickle.dumps(report))
+    args = [sys.executable, "-c", _KILLED_REPORT, str(pickled), str(SAMPLE / "gaopin.toml"), str(out), when]
+    done = subprocess.run(args, capture_output=True, text=True, env=python_env(), timeout=300)
+    pickled.unlink()
+    assert done.returncode == -signal.SIGKILL, done.stderr
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+def test_what_a_killed_report_left_is_removed_by_the_next_report_into_the_folder(report, settings, tmp_path):
+    """Staging folders (the new report's pictures, workbook parts) of killed runs stayed beside
+    the report folder for good."""
+    from gaopin.io.write import STAGING_PREFIX
+    from gaopin.reports.run import write_report
+
+    base = tmp_path / "base"
+    out = base / "2024-08"
+    write_report(report, out, settings)
+    before = _tree(out)
+    _killed_report(report, tmp_path, out, "writing")
+    left = [p.name for p in base.iterdir() if p != out]
+    assert len(left) == 1 and left[0].startswith(STAGING_PREFIX)
+    assert _tree(out) == before
+    write_report(report, out, settings)
+    assert [p.name for p in base.iterdir()] == ["2024-08"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+def test_a_report_killed_between_its_two_renames_gets_the_earlier_report_back_at_the_next_run(report, settings, tmp_path):
+    """Killed after the earlier report was moved aside and before the new one took its place,
+    a run left no report folder at all."""
+    from gaopin.reports.run import report_folder, write_report
+
+    base = tmp_path / "base"
+    out = base / "2024-08"
+    write_report(report, out, settings)
+    (out / "Thumbs.db").write_bytes(b"the earlier one")  # to tell the earlier report from a new one
+    before = _tree(out)
+    _killed_report(report, tmp_path, out, "swap")
+    assert not out.exists() and (base / ".2024-08.old").is_dir()
+    assert report_folder(out) == out.resolve()  # the next run's first step
+    assert _tree(out) == before
+    assert not (base / ".2024-08.old").exists()
+    write_report(report, out, settings)
+    assert [p.name for p in base.iterdir()] == ["2024-08"]
+
+
 def test_run_report_refuses_the_output_before_any_work(db, settings, tmp_path, monkeypatch):
     from gaopin.errors import InputError
     from gaopin.reports import run
