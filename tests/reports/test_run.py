@@ -2,6 +2,8 @@
 
 import gc
 import multiprocessing
+import os
+import stat
 import sys
 import zipfile
 from datetime import date, datetime
@@ -430,6 +432,20 @@ def test_an_earlier_report_is_put_back_when_the_new_one_cannot_take_its_place(re
     with pytest.raises(InputError, match="无法替换输出文件夹"):
         run.write_report(report, out, settings)
     assert _tree(tmp_path) == before
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+def test_every_file_of_the_report_is_private_whatever_the_umask(report, settings, tmp_path):
+    """The chart PNGs were written with the umask's permissions (0644), the page and the
+    workbook 0600: docs/security.md says every output is 0600."""
+    from gaopin.reports.run import write_report
+
+    old = os.umask(0)
+    try:
+        files = write_report(report, tmp_path / "2024-08", settings)
+    finally:
+        os.umask(old)
+    assert {Path(path).name: stat.S_IMODE(os.stat(path).st_mode) for path in files.values()} == {Path(path).name: 0o600 for path in files.values()}
 
 
 # write_report in a process that kills itself (SIGKILL: no clean-up at all) at a point that does
