@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from gaopin.cli.common import Terminated
 from gaopin.config import load_settings
 from gaopin.reports.run import make_report
 from gaopin.store import Store, import_files
@@ -525,6 +526,30 @@ def test_a_report_killed_between_its_two_renames_gets_the_earlier_report_back_at
     assert not (base / ".2024-08.old").exists()
     write_report(report, out, settings)
     assert [p.name for p in base.iterdir()] == ["2024-08"]
+
+
+@pytest.mark.parametrize("stop", [KeyboardInterrupt, Terminated])
+def test_a_ctrl_c_or_sigterm_between_the_two_renames_puts_the_earlier_report_back(report, settings, tmp_path, monkeypatch, stop):
+    """The earlier report was put back only after an OSError: stopped between the renames, the
+    run left no report folder (the earlier one hidden in .<name>.old)."""
+    from gaopin.io.write import STAGING_PREFIX
+    from gaopin.reports import run
+
+    tmp_path = tmp_path / "base"
+    out = tmp_path / "2024-08"
+    run.write_report(report, out, settings)
+    before = _tree(tmp_path)
+    replace = os.replace
+
+    def stopped(src, dst):
+        if Path(dst) == out and Path(src).name.startswith(STAGING_PREFIX):
+            raise stop()  # as the handler of the signal raises it, between the two renames
+        replace(src, dst)
+
+    monkeypatch.setattr(run.os, "replace", stopped)
+    with pytest.raises(stop):
+        run.write_report(report, out, settings)
+    assert _tree(tmp_path) == before
 
 
 def test_run_report_refuses_the_output_before_any_work(db, settings, tmp_path, monkeypatch):

@@ -124,7 +124,7 @@ def _replace_folder(staging: Path, target: Path) -> None:
             os.replace(target, old)
         try:
             os.replace(staging, target)
-        except OSError:
+        except BaseException:  # an error, or a Ctrl-C or SIGTERM between the two renames
             if old is not None:
                 os.replace(old, target)  # the earlier report back in its place
             raise
