@@ -765,14 +765,12 @@ CHARTS = (
 
 
 def _save(fig: Any, path: Path) -> None:
-    """Write the PNG beside its final name, then rename it into place.
-
-    The temporary file is opened with mode "xb" (not mkstemp) so that the PNG gets the
-    usual umask permissions: others who read the report folder can open it.
-    """
+    """Write the PNG beside its final name, then rename it into place. It is 0600 whatever the
+    umask, as every output (io.write.atomic_path, docs/security.md): gaopin.io is not imported
+    here, as it would bring pandas into the chart process."""
     tmp = path.with_name(f".{path.stem}.{secrets.token_hex(6)}.png.tmp")
     try:
-        with tmp.open("xb") as fh:
+        with open(tmp, "xb", opener=lambda name, flags: os.open(name, flags, 0o600)) as fh:
             fig.savefig(fh, format="png", dpi=DPI, metadata={"Software": None})
         os.replace(tmp, path)
     except OSError as exc:

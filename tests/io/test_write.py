@@ -211,7 +211,7 @@ def test_temporary_file_that_cannot_be_made(tmp_path, monkeypatch):
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(write.tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(write.tempfile, "mkdtemp", refuse)
     with pytest.raises(InputError, match="无法在"):
         write_csv(_frame(), tmp_path / "clean.csv")
 
@@ -234,3 +234,180 @@ def test_write_xlsx_gives_the_same_bytes_for_the_same_content_on_another_day(tmp
 
     monkeypatch.setattr(xlsxwriter.core, "datetime", Later)  # where xlsxwriter takes the time
     assert write_xlsx(tmp_path / "b.xlsx", [Sheet("工单", frame)]).read_bytes() == first
+
+
+# --- interrupted runs, killed runs, a full disk: nothing left beside the output -------------------
+
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
+
+# `gaopin ARGS` whose process sends itself SIGNAL while the workbook is written: at the 2000th
+# text cell of about 100 000 ("rows"), or as the sheet is packed into the workbook, its other
+# parts already in temporary files ("packing"). The signal comes from outside the write, as a
+# Ctrl-C, a timeout's SIGTERM or a kill -9 would, at a point that does not depend on timing.
+_SIGNALLED_RUN = """
+import os, signal, sys, zipfile
+import xlsxwriter.worksheet
+from gaopin.cli import main
+calls = 0
+def signalled(write, at):
+    def write_and_signal(self, *args):
+        global calls
+        calls += 1
+        if calls == at:
+            os.kill(os.getpid(), signal.{name})
+        return write(self, *args)
+    return write_and_signal
+if "{when}" == "rows":
+    xlsxwriter.worksheet.Worksheet.write_string = signalled(xlsxwriter.worksheet.Worksheet.write_string, 2000)
+else:
+    zipfile.ZipFile.write = signalled(zipfile.ZipFile.write, 5)
+sys.argv[0] = "gaopin"
+main()
+"""
+
+
+def _signalled_clean(tmp_path: Path, name: str, out: Path, when: str = "rows"):
+    import subprocess
+    import sys
+
+    from tests.delivery_data import python_env
+
+    env = python_env(XDG_STATE_HOME=str(tmp_path / "state"), XDG_CONFIG_HOME=str(tmp_path / "config"))
+    return subprocess.run(
+        [sys.executable, "-c", _SIGNALLED_RUN.format(name=name, when=when), "clean", str(SAMPLE / "tickets.csv"), "-o", str(out)],
+        capture_output=True, text=True, encoding="utf-8", cwd=tmp_path, env=env, timeout=300,
+    )  # fmt: skip
+
+
+def _old_output(tmp_path: Path) -> Path:
+    out = tmp_path / "out" / "工单.xlsx"
+    out.parent.mkdir()
+    out.write_bytes(b"the earlier file")
+    return out
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
+@pytest.mark.parametrize("name, code, said", [("SIGINT", 130, "已中断"), ("SIGTERM", 143, "已终止")])
+@pytest.mark.parametrize("when", ["rows", "packing"])
+def test_a_workbook_write_stopped_by_ctrl_c_or_sigterm_leaves_only_the_earlier_file(tmp_path, name, code, said, when):
+    """xlsxwriter's temporary files (constant_memory: several the size of the workbook) were
+    left beside the output after an orderly Ctrl-C or SIGTERM."""
+    out = _old_output(tmp_path)
+    done = _signalled_clean(tmp_path, name, out, when)
+    assert done.returncode == code, done.stderr
+    assert said in done.stderr and "Traceback" not in done.stderr
+    assert os.listdir(out.parent) == ["工单.xlsx"]
+    assert out.read_bytes() == b"the earlier file"
+
+
+@pytest.mark.skipif(os.name == "nt", reason="SIGKILL")
+def test_what_a_killed_write_left_is_removed_by_the_next_write_into_the_folder(tmp_path):
+    out = _old_output(tmp_path)
+    done = _signalled_clean(tmp_path, "SIGKILL", out, "packing")
+    assert done.returncode == -9
+    left = [name for name in os.listdir(out.parent) if name != "工单.xlsx"]
+    assert len(left) == 1 and left[0].startswith(write.STAGING_PREFIX)  # hidden, all in one place
+    assert out.read_bytes() == b"the earlier file"
+    write_csv(_frame(), out.parent / "other.csv")
+    assert sorted(os.listdir(out.parent)) == ["other.csv", "工单.xlsx"]
+
+
+def test_a_staging_folder_of_a_running_process_or_of_another_computer_is_kept(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.delivery_data import python_env
+
+    folder = tmp_path / "out"
+    # A real second process that made its staging folder and is still writing (waiting here).
+    script = "import sys; from pathlib import Path; from gaopin.io.write import staging_dir\nprint(staging_dir(Path(sys.argv[1])).name, flush=True)\nsys.stdin.read()"
+    other = subprocess.Popen([sys.executable, "-c", script, str(folder / "a.xlsx")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=python_env())
+    running = other.stdout.readline().strip()
+    pid = running.split(".")[3]
+    elsewhere = f"{write.STAGING_PREFIX}.anotherpc.{pid}.abcd1234"  # a shared folder: its process is not ours to judge
+    (folder / elsewhere).mkdir()
+    write_csv(_frame(), folder / "b.csv")
+    assert sorted(os.listdir(folder)) == sorted(["b.csv", running, elsewhere])
+    other.stdin.close()
+    assert other.wait(timeout=60) == 0  # it ended without removing its folder, as a killed one would
+    write_csv(_frame(), folder / "b.csv")
+    assert sorted(os.listdir(folder)) == sorted(["b.csv", elsewhere])
+
+
+@pytest.fixture(scope="module")
+def enospc(tmp_path_factory) -> Path:
+    """The LD_PRELOAD shim of tests/data/enospc.c, built with the system's C compiler."""
+    import shutil
+    import subprocess
+    import sys
+
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if not sys.platform.startswith("linux") or compiler is None:
+        pytest.skip("the full-disk shim needs Linux and a C compiler")
+    shim = tmp_path_factory.mktemp("shim") / "enospc.so"
+    source = Path(__file__).resolve().parents[1] / "data" / "enospc.c"
+    built = subprocess.run([compiler, "-shared", "-fPIC", "-o", str(shim), str(source), "-ldl"], capture_output=True, text=True)
+    if built.returncode != 0:
+        pytest.skip(f"the full-disk shim did not build: {built.stderr[-300:]}")
+    return shim
+
+
+@pytest.mark.parametrize(
+    "only_the_workbook, room",
+    [
+        (False, 1000),  # while the rows go to xlsxwriter's temporary files
+        (True, 0),  # on the workbook's first byte, as the rows are packed into it
+        (True, 50_000),  # in the middle of packing them
+    ],
+)
+def test_a_full_disk_while_writing_a_workbook_is_one_line_exit_5_and_leaves_only_the_earlier_file(tmp_path, enospc, only_the_workbook, room):
+    """It was an internal error (FileCreateError) with a traceback of the zip writer
+    ("Exception ignored in ZipFile.__del__") and xlsxwriter's temporary files left behind."""
+    import subprocess
+    import sys
+
+    from tests.delivery_data import python_env
+
+    out = _old_output(tmp_path)
+    env = python_env(
+        LD_PRELOAD=str(enospc), FULL_PREFIX=str(out.parent), FULL_BYTES=str(room),
+        **({"FULL_INFIX": out.name} if only_the_workbook else {}),  # its temporary name, not xlsxwriter's
+        XDG_STATE_HOME=str(tmp_path / "state"), XDG_CONFIG_HOME=str(tmp_path / "config"),
+    )  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "gaopin", "clean", str(SAMPLE / "tickets.csv"), "-o", str(out)],
+        capture_output=True, text=True, encoding="utf-8", cwd=tmp_path, env=env, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == ExitCode.INPUT, done.stderr
+    assert done.stderr == f"错误：无法写入 {out}：磁盘已满\n提示：请换一个可写的位置或文件名\n"
+    assert os.listdir(out.parent) == ["工单.xlsx"]
+    assert out.read_bytes() == b"the earlier file"
+
+
+@pytest.mark.parametrize("room", [0, 50_000])
+def test_a_workbook_that_failed_on_a_full_disk_says_nothing_more_when_collected(tmp_path, enospc, room):
+    """The zip writer left behind by the failed write wrote its closing record again when the
+    collector freed it (in a library caller; the command line runs without the collector):
+    "Exception ignored in ZipFile.__del__" and a traceback, at some later moment."""
+    import subprocess
+    import sys
+
+    from tests.delivery_data import python_env
+
+    out = _old_output(tmp_path)
+    script = f"""
+import gc
+import pandas as pd
+from gaopin.errors import InputError
+from gaopin.io.write import Sheet, write_xlsx
+try:
+    write_xlsx({str(out)!r}, [Sheet("s", pd.DataFrame({{"a": ["text " * 5] * 20000, "b": range(20000)}}))])
+except InputError as exc:
+    print(exc.message)
+gc.collect()
+print("collected")
+"""
+    env = python_env(LD_PRELOAD=str(enospc), FULL_PREFIX=str(out.parent), FULL_INFIX=out.name, FULL_BYTES=str(room))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, encoding="utf-8", cwd=tmp_path, env=env, timeout=300)
+    assert (done.stdout, done.stderr) == (f"无法写入 {out}：磁盘已满\ncollected\n", "")
+    assert os.listdir(out.parent) == ["工单.xlsx"]

@@ -2,6 +2,8 @@
 
 import gc
 import multiprocessing
+import os
+import stat
 import sys
 import zipfile
 from datetime import date, datetime
@@ -10,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from gaopin.cli.common import Terminated
 from gaopin.config import load_settings
 from gaopin.reports.run import make_report
 from gaopin.store import Store, import_files
@@ -412,6 +415,7 @@ def test_an_earlier_report_is_put_back_when_the_new_one_cannot_take_its_place(re
     import os
 
     from gaopin.errors import InputError
+    from gaopin.io.write import STAGING_PREFIX
     from gaopin.reports import run
 
     tmp_path = tmp_path / "base"
@@ -421,12 +425,129 @@ def test_an_earlier_report_is_put_back_when_the_new_one_cannot_take_its_place(re
     replace = os.replace
 
     def refused(src, dst):
-        if Path(dst) == out and Path(src).parent == tmp_path and Path(src).name.startswith(".2024-08.") and not Path(src).name.endswith(".old"):
+        if Path(dst) == out and Path(src).parent == tmp_path and Path(src).name.startswith(STAGING_PREFIX):
             raise PermissionError(13, "Permission denied")
         replace(src, dst)
 
     monkeypatch.setattr(run.os, "replace", refused)
     with pytest.raises(InputError, match="无法替换输出文件夹"):
+        run.write_report(report, out, settings)
+    assert _tree(tmp_path) == before
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+def test_every_file_of_the_report_is_private_whatever_the_umask(report, settings, tmp_path):
+    """The chart PNGs were written with the umask's permissions (0644), the page and the
+    workbook 0600: docs/security.md says every output is 0600."""
+    from gaopin.reports.run import write_report
+
+    old = os.umask(0)
+    try:
+        files = write_report(report, tmp_path / "2024-08", settings)
+    finally:
+        os.umask(old)
+    assert {Path(path).name: stat.S_IMODE(os.stat(path).st_mode) for path in files.values()} == {Path(path).name: 0o600 for path in files.values()}
+
+
+# write_report in a process that kills itself (SIGKILL: no clean-up at all) at a point that does
+# not depend on timing: while the workbook is written ("writing"), or between the two renames
+# that put the new report in the earlier one's place ("swap").
+_KILLED_REPORT = """
+import os, pickle, signal, sys
+from pathlib import Path
+from gaopin.config import load_settings
+from gaopin.reports import run
+with open(sys.argv[1], "rb") as fh:
+    report = pickle.load(fh)
+out = Path(sys.argv[3])
+if sys.argv[4] == "writing":
+    run.write_workbook = lambda *args: os.kill(os.getpid(), signal.SIGKILL)
+else:
+    from gaopin.io.write import STAGING_PREFIX
+    replace = os.replace
+    def killed(src, dst):
+        if Path(dst) == out and Path(src).name.startswith(STAGING_PREFIX):
+            os.kill(os.getpid(), signal.SIGKILL)
+        replace(src, dst)
+    run.os.replace = killed
+run.write_report(report, out, load_settings(sys.argv[2], environ={}))
+"""
+
+
+def _killed_report(report, tmp_path: Path, out: Path, when: str) -> None:
+    import pickle
+    import signal
+    import subprocess
+
+    from tests.delivery_data import python_env
+
+    pickled = tmp_path / "report.pickle"
+    pickled.write_bytes(pickle.dumps(report))
+    args = [sys.executable, "-c", _KILLED_REPORT, str(pickled), str(SAMPLE / "gaopin.toml"), str(out), when]
+    done = subprocess.run(args, capture_output=True, text=True, env=python_env(), timeout=300)
+    pickled.unlink()
+    assert done.returncode == -signal.SIGKILL, done.stderr
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+def test_what_a_killed_report_left_is_removed_by_the_next_report_into_the_folder(report, settings, tmp_path):
+    """Staging folders (the new report's pictures, workbook parts) of killed runs stayed beside
+    the report folder for good."""
+    from gaopin.io.write import STAGING_PREFIX
+    from gaopin.reports.run import write_report
+
+    base = tmp_path / "base"
+    out = base / "2024-08"
+    write_report(report, out, settings)
+    before = _tree(out)
+    _killed_report(report, tmp_path, out, "writing")
+    left = [p.name for p in base.iterdir() if p != out]
+    assert len(left) == 1 and left[0].startswith(STAGING_PREFIX)
+    assert _tree(out) == before
+    write_report(report, out, settings)
+    assert [p.name for p in base.iterdir()] == ["2024-08"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+def test_a_report_killed_between_its_two_renames_gets_the_earlier_report_back_at_the_next_run(report, settings, tmp_path):
+    """Killed after the earlier report was moved aside and before the new one took its place,
+    a run left no report folder at all."""
+    from gaopin.reports.run import report_folder, write_report
+
+    base = tmp_path / "base"
+    out = base / "2024-08"
+    write_report(report, out, settings)
+    (out / "Thumbs.db").write_bytes(b"the earlier one")  # to tell the earlier report from a new one
+    before = _tree(out)
+    _killed_report(report, tmp_path, out, "swap")
+    assert not out.exists() and (base / ".2024-08.old").is_dir()
+    assert report_folder(out) == out.resolve()  # the next run's first step
+    assert _tree(out) == before
+    assert not (base / ".2024-08.old").exists()
+    write_report(report, out, settings)
+    assert [p.name for p in base.iterdir()] == ["2024-08"]
+
+
+@pytest.mark.parametrize("stop", [KeyboardInterrupt, Terminated])
+def test_a_ctrl_c_or_sigterm_between_the_two_renames_puts_the_earlier_report_back(report, settings, tmp_path, monkeypatch, stop):
+    """The earlier report was put back only after an OSError: stopped between the renames, the
+    run left no report folder (the earlier one hidden in .<name>.old)."""
+    from gaopin.io.write import STAGING_PREFIX
+    from gaopin.reports import run
+
+    tmp_path = tmp_path / "base"
+    out = tmp_path / "2024-08"
+    run.write_report(report, out, settings)
+    before = _tree(tmp_path)
+    replace = os.replace
+
+    def stopped(src, dst):
+        if Path(dst) == out and Path(src).name.startswith(STAGING_PREFIX):
+            raise stop()  # as the handler of the signal raises it, between the two renames
+        replace(src, dst)
+
+    monkeypatch.setattr(run.os, "replace", stopped)
+    with pytest.raises(stop):
         run.write_report(report, out, settings)
     assert _tree(tmp_path) == before
 

@@ -1,10 +1,13 @@
 """Writing tables for people: CSV that Excel opens, xlsx with text kept as text (and the
 default gaopin.toml).
 
-Every file is written to a temporary name beside the target and renamed into place, so
-a failed run never leaves a half-written file. Text from tickets is never written as a
-formula: in xlsx it is a string cell; in CSV a leading = + - @ (or tab, CR, or their
-full-width forms) is escaped with an apostrophe, as OWASP recommends.
+Every file is written in a hidden staging folder beside the target (the same disk: /tmp may
+be small) and renamed into place, so a failed run never leaves a half-written file. The folder,
+with every temporary file of the write, goes on success, on error and on Ctrl-C/SIGTERM; one
+left by a killed process is removed by a later write into the same folder (`sweep_staging`).
+
+Text from tickets is never written as a formula: in xlsx it is a string cell; in CSV a leading
+= + - @ (or tab, CR, or their full-width forms) is escaped with an apostrophe, as OWASP recommends.
 """
 
 from __future__ import annotations
@@ -12,6 +15,9 @@ from __future__ import annotations
 import csv
 import math
 import os
+import re
+import shutil
+import socket
 import tempfile
 import unicodedata
 from contextlib import contextmanager
@@ -80,11 +86,74 @@ def _make_parent(path: Path) -> None:
         raise InputError(f"无法创建输出目录 {path.parent}：{os_reason(exc)}", "请换一个可写的位置") from None
 
 
-def staging_dir(path: Path) -> Path:
-    """A new hidden folder beside `path` (its folder created), to be renamed onto it when full."""
-    _make_parent(path)
+# A staging folder is named after the computer and the process that made it
+# (.gaopin-tmp.<host>.<pid>.<random>): a later run can tell one left by a killed process
+# from one still being written, here or by another computer sharing the folder.
+STAGING_PREFIX = ".gaopin-tmp"
+_STAGING_NAME = re.compile(re.escape(STAGING_PREFIX) + r"\.([A-Za-z0-9-]+)\.([0-9]+)\.[a-z0-9_]+")
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9-]", "", socket.gethostname().split(".")[0])[:32] or "host"
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether process `pid` of this computer still runs (when in doubt: yes)."""
+    if pid <= 0 or pid == os.getpid():  # os.kill(0, …) would ask about the whole process group
+        return True
+    if os.name == "nt":
+        return _windows_process_alive(pid)
     try:
-        return Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process
+        return True
+    return True
+
+
+def _windows_process_alive(pid: int) -> bool:
+    # os.kill(pid, 0) would end the process on Windows: ask the kernel instead.
+    import ctypes
+    from ctypes import wintypes
+
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+    kernel32.OpenProcess.restype = wintypes.HANDLE
+    kernel32.OpenProcess.argtypes = (wintypes.DWORD, wintypes.BOOL, wintypes.DWORD)
+    kernel32.GetExitCodeProcess.argtypes = (wintypes.HANDLE, ctypes.POINTER(wintypes.DWORD))
+    kernel32.CloseHandle.argtypes = (wintypes.HANDLE,)
+    handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+    if not handle:
+        return ctypes.get_last_error() != 87  # ERROR_INVALID_PARAMETER: no such process
+    try:
+        code = wintypes.DWORD()
+        return not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)) or code.value == 259  # STILL_ACTIVE
+    finally:
+        kernel32.CloseHandle(handle)
+
+
+def sweep_staging(folder: Path) -> None:
+    """Remove the staging folders in `folder` whose process (on this computer) has died: what a
+    run killed outright (kill -9, a power cut) left. Those of running processes stay."""
+    host = _host()
+    try:
+        with os.scandir(folder) as entries:
+            found = [entry.name for entry in entries if entry.name.startswith(STAGING_PREFIX) and entry.is_dir(follow_symlinks=False)]
+    except OSError:  # an unreadable folder: the write itself will say what is wrong
+        return
+    for name in found:
+        owner = _STAGING_NAME.fullmatch(name)
+        if owner and owner[1] == host and not _process_alive(int(owner[2])):
+            shutil.rmtree(folder / name, ignore_errors=True)
+
+
+def staging_dir(path: Path) -> Path:
+    """A new hidden folder beside `path` (its folder created), to be renamed onto it when full
+    or to hold the temporary files of writing it; those killed runs left there are removed first."""
+    _make_parent(path)
+    sweep_staging(path.parent)
+    try:
+        return Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}.{_host()}.{os.getpid()}.", dir=path.parent))
     except OSError as exc:
         raise _cannot_write_in(path.parent, exc) from None
 
@@ -99,18 +168,20 @@ def _folder_in_the_way(path: Path) -> InputError:
 
 @contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
-    """A temporary path beside `path`, renamed onto it only if the block succeeds."""
+    """A temporary path (an empty file, 0600) in a staging folder beside `path`, renamed onto it
+    only if the block succeeds. The block may put other temporary files beside it: the folder
+    is removed however the block ends."""
     path = Path(path)
     if path.is_dir():  # refused before anything is written
         raise _folder_in_the_way(path)
-    _make_parent(path)
+    staging = staging_dir(path)
+    tmp_path = staging / path.name
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise _cannot_write_in(path.parent, exc) from None
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
+        try:
+            # 0600 whatever the umask: only the owner reads what is written (docs/security.md).
+            os.close(os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except OSError as exc:
+            raise _cannot_write_in(path.parent, exc) from None
         yield tmp_path
         os.replace(tmp_path, path)
     except PermissionError:
@@ -120,8 +191,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
     except OSError as exc:  # disk full, read-only disk, name too long …
         raise InputError(f"无法写入 {path}：{os_reason(exc)}", "请换一个可写的位置或文件名") from None
     finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def write_default_config(path: Path, force: bool = False) -> Path:
@@ -162,6 +232,7 @@ class Sheet:
 
 def write_xlsx(path: Path, sheets: list[Sheet]) -> Path:
     import xlsxwriter
+    from xlsxwriter.exceptions import FileCreateError
 
     for sheet in sheets:
         if len(sheet.frame) > XLSX_MAX_ROWS:
@@ -169,12 +240,14 @@ def write_xlsx(path: Path, sheets: list[Sheet]) -> Path:
                 f"“{sheet.name}”有 {len(sheet.frame)} 行，超过 Excel 的行数上限",
                 "请改写为 .csv 文件",
             )
-    with atomic_path(path) as tmp:
+    with atomic_path(path) as tmp, tmp.open("wb") as fh:
         # Strings stay strings: no formulas, numbers or links made from ticket text.
         # Rows are streamed out as written (constant_memory: a third faster, no table of all
-        # strings in memory), through temporary files kept beside the output, not in /tmp.
+        # strings in memory), through temporary files kept in the output's staging folder
+        # (on the output's disk, not in /tmp; removed with it).
+        sink = _Sink(fh)
         wb = xlsxwriter.Workbook(
-            str(tmp),
+            sink,
             {
                 "strings_to_formulas": False,
                 "strings_to_numbers": False,
@@ -223,9 +296,46 @@ def write_xlsx(path: Path, sheets: list[Sheet]) -> Path:
                 ws.freeze_panes(top + 1, 0)
                 if len(sheet.frame):
                     ws.autofilter(top, 0, top + len(sheet.frame), max(0, len(headers) - 1))
-        finally:
             wb.close()
+        except BaseException as exc:
+            # Not closed on the way out: that would assemble the whole file only to remove it.
+            sink.abandon()
+            if isinstance(exc, FileCreateError) and isinstance(exc.args[0], OSError):
+                raise exc.args[0] from None  # a full disk …: reported as any failed write is
+            raise
     return path
+
+
+class _Sink:
+    """The workbook's file as xlsxwriter's zip writer uses it. Once the write has failed it takes
+    nothing more: the zip writer, when it is freed, still writes its closing record, which on a
+    full disk would fail again and print a traceback ("Exception ignored in ZipFile.__del__")."""
+
+    def __init__(self, fh: Any) -> None:
+        self._fh = fh
+        self._pos = 0  # where the abandoned file pretends to be
+
+    def abandon(self) -> None:
+        self._fh = None
+
+    def write(self, data: bytes) -> int:
+        if self._fh is None:
+            self._pos += len(data)
+            return len(data)
+        return self._fh.write(data)
+
+    def tell(self) -> int:
+        return self._pos if self._fh is None else self._fh.tell()
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        if self._fh is None:
+            self._pos = offset  # the zip writer seeks only from the start
+            return offset
+        return self._fh.seek(offset, whence)
+
+    def flush(self) -> None:
+        if self._fh is not None:
+            self._fh.flush()
 
 
 def _column_cells(column: pd.Series) -> tuple[list[Any], str]:

@@ -61,7 +61,8 @@ def _replaceable(entry: os.DirEntry) -> bool:
 
 def report_folder(out_dir: Path) -> Path:
     """`out_dir` resolved, once it is known that the report may take its place: it is new, or a
-    folder holding nothing but an earlier report (see REPORT_EXTRAS), which is replaced whole."""
+    folder holding nothing but an earlier report (see REPORT_EXTRAS), which is replaced whole.
+    An earlier report a killed run left moved aside is put back first (see `_put_back`)."""
     hint = "报告会整个替换输出文件夹：请用 --out 指定一个新的或空的文件夹"
     try:
         target = Path(out_dir).resolve()
@@ -74,6 +75,7 @@ def report_folder(out_dir: Path) -> Path:
     if not target.name or (here is not None and (target == here or target in here.parents)):
         # Replacing the folder one works in (or the disk's root) would pull it from under the shell.
         raise InputError(f"不能把报告写到当前文件夹或它的上级 {target}", hint)
+    _put_back(target)
     if target.is_dir():
         try:
             with os.scandir(target) as entries:
@@ -85,6 +87,20 @@ def report_folder(out_dir: Path) -> Path:
     elif os.path.lexists(target):
         raise InputError(f"{target} 是一个文件，不能作为报告的输出文件夹，没有覆盖", hint)
     return target
+
+
+def _put_back(target: Path) -> None:
+    """The earlier report, when a run was killed between the two renames of `_replace_folder`:
+    no report folder, the earlier one moved aside. It goes back in its place, as if that run had
+    never started (its new report, in the staging folder of a dead process, is removed by
+    staging_dir)."""
+    old = target.with_name(f".{target.name}.old")
+    if os.path.lexists(target) or not old.is_dir() or old.is_symlink():
+        return
+    try:
+        os.rename(old, target)
+    except OSError:  # put back meanwhile by another run, a read-only disk: the run goes on without it
+        pass
 
 
 def _aside(folder: Path) -> Path:
@@ -108,7 +124,7 @@ def _replace_folder(staging: Path, target: Path) -> None:
             os.replace(target, old)
         try:
             os.replace(staging, target)
-        except OSError:
+        except BaseException:  # an error, or a Ctrl-C or SIGTERM between the two renames
             if old is not None:
                 os.replace(old, target)  # the earlier report back in its place
             raise
