@@ -316,7 +316,7 @@ def test_a_second_interrupt_while_waiting_for_the_charts_still_leaves_nothing(re
     def interrupted(report, path):
         raise KeyboardInterrupt
 
-    def interrupted_again(futures):
+    def interrupted_again(futures, timeout=None):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(run, "write_workbook", interrupted)
@@ -722,3 +722,44 @@ def test_a_period_that_starts_after_today_is_refused_not_compared_with_a_cut_pre
     with pytest.raises(UsageError, match="2024-08 统计期（2024-08-01 至 2024-08-31）在 2024-07-10 还没有开始"):
         make_report(settings, 8, 2024, None, db, date(2024, 7, 10))
     assert make_report(settings, 8, 2024, None, db, date(2024, 8, 1))["overall"]["tickets"] > 0
+
+
+def test_a_failed_report_does_not_wait_forever_for_a_chart_process_that_never_answers(report, settings, tmp_path, monkeypatch):
+    """SIGTERM to the process group killed the chart process while the report failed; Python's
+    pool then never completed the drawing's future and `wait` hung for good (1 run in 25)."""
+    import threading
+    from concurrent.futures import Future
+
+    from gaopin.reports import run
+
+    stuck = Future()
+    stuck.set_running_or_notify_cancel()  # running: cancel() cannot stop it, nothing will finish it
+
+    class Unanswering:
+        def draw(self, report, folder):
+            return stuck
+
+        def subset(self, used):
+            return None
+
+        def remove_after(self, folder):
+            self.left = folder
+
+    def broken(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(run, "write_workbook", broken)
+    monkeypatch.setattr(run, "CHILD_STOP_WAIT_S", 0.1)
+    charts, raised = Unanswering(), []
+
+    def attempt():
+        try:
+            run.write_report(report, tmp_path / "out", settings, charts_in=charts)
+        except OSError as exc:
+            raised.append(exc)
+
+    worker = threading.Thread(target=attempt, daemon=True)
+    worker.start()
+    worker.join(60)
+    assert not worker.is_alive() and raised and not (tmp_path / "out").exists()
+    assert not charts.left.exists()

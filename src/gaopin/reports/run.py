@@ -9,6 +9,7 @@ import secrets
 import shutil
 import sys
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from datetime import date
@@ -442,11 +443,18 @@ def _result(pending: Future | None, here: Callable[[], Any], staging: Path) -> A
     return here()
 
 
+# How long a failed report waits for its chart process to stop writing into the folder.
+CHILD_STOP_WAIT_S = 30.0
+
+
 def _first_error(pending: list[Future | None]) -> BaseException | None:
     """The error of the first of `pending` that failed (waiting for them): a chart's error,
     then the font's, as they came before the workbook's without a second process."""
     for future in pending:
-        failed = future.exception() if future is not None else None
+        try:
+            failed = future.exception(timeout=CHILD_STOP_WAIT_S) if future is not None else None
+        except FutureTimeout:  # a process that never answers (see write_report): no error of its
+            failed = None
         if failed is not None and not isinstance(failed, BrokenProcessPool):
             return failed
     return None
@@ -496,7 +504,11 @@ def write_report(report: dict, out_dir: Path, settings: Settings, progress: Call
         try:
             for future in running:
                 future.cancel()
-            wait(running)  # the second process must be done with the folder before it goes
+            # The second process must be done with the folder before it goes. Bounded: a pool
+            # whose manager thread died (Python 3.11 races a cancel against the broken pool a
+            # SIGTERM to the process group leaves) never completes its futures; the folder then
+            # goes again once the process has stopped (remove_after, below).
+            wait(running, timeout=CHILD_STOP_WAIT_S)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
             if charts_in is not None:
