@@ -12,6 +12,7 @@ import os
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -118,6 +119,15 @@ class LoadResult:
     @property
     def rows_read(self) -> int:
         return sum(s.rows for s in self.sources)
+
+    def received_by(self, day: date) -> "LoadResult":
+        """The tickets as they stood on `day`: those received later left out (undated ones kept).
+        Itself when none is later."""
+        received = self.frame["received_at"]
+        later = (received >= pd.Timestamp(day) + pd.Timedelta(days=1)).to_numpy()
+        if not later.any():
+            return self
+        return dataclasses.replace(self, frame=self.frame[~later].reset_index(drop=True))
 
     def notes(self) -> list[str]:
         """What a command that only shows results (warn, report) must still say about the input:

@@ -606,8 +606,7 @@ def _refresh(store: Store, settings: Settings, today: date, result, read_after: 
     if result is None:
         result = store.tickets(columns=NEEDED, until=today, extra_headers=settings.filters.exclude)
     else:
-        keep = result.frame["received_at"].isna() | (result.frame["received_at"] < pd.Timestamp(today) + pd.Timedelta(days=1))
-        result = dataclasses.replace(result, frame=result.frame[keep])
+        result = result.received_by(today)
     links = store.links()
     if replay:
         links = _known_persons(links, load_entries(store.conn))

@@ -195,23 +195,6 @@ def _street(result, later: dict[str, int] | None, db: str | None, settings: Sett
     return name
 
 
-def _as_of(result, today: date, data_end):
-    """The tickets as they stood on `today`, and their latest time: a replay (`--today` inside
-    the month) counts the month's figures to the same day as its ledger snapshot."""
-    import dataclasses
-
-    import pandas as pd
-
-    received = result.frame["received_at"]
-    cut = pd.Timestamp(today) + pd.Timedelta(days=1)
-    later = (received >= cut).to_numpy()
-    if not later.any():
-        return result, data_end
-    kept = result.frame[~later].reset_index(drop=True)
-    # None: the report takes the latest time from the tickets kept.
-    return dataclasses.replace(result, frame=kept), None
-
-
 def _check_started(p, today: date) -> None:
     """A period that starts after "today" has no tickets yet, and its previous period would be
     cut at today without saying so."""
@@ -262,7 +245,10 @@ def make_report(
         early = pool.submit(_store_ledger, db, settings, month, year, today, read_after) if not files and not ledger_reads else None
         later = pool.submit(_later_streets, db, settings, until) if until is not None and not settings.report.street else None
         result, links = tickets_from(files, db, settings, fields=fields, progress=progress, until=until)
-        result, data_end = _as_of(result, today, data_end)
+        # A replay (--today inside the month) counts the figures to the day its ledger snapshot
+        # counts to; the latest time is then the kept tickets' own (None: taken from them).
+        cut = result.received_by(today)
+        result, data_end = cut, (data_end if cut is result else None)
         if after_read:
             after_read()
         year = year or _default_year(result, month, settings.period.start_day)
