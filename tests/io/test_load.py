@@ -432,6 +432,21 @@ def test_a_list_of_ticket_ids_without_times_beside_the_tickets_is_skipped_and_sa
         load([alone], Settings())
 
 
+def test_a_sheet_whose_times_are_all_unreadable_hints_at_naming_the_sheet_of_tickets(tmp_path):
+    """A 汇总 by month (工单编号 10, 受理时间 2024-08) beside 明细 refused the workbook with a hint
+    about date formats only; the sheet may not be tickets at all."""
+    summary = [["社区", "工单编号", "受理时间"], ["新华里", "10", "2024-08"]]
+    path = write_xlsx(tmp_path / "t.xlsx", [STANDARD_HEADER[:2], ["A1", "2024-08-03 09:00"]], sheet="明细", extra_sheets={"汇总": summary})
+    with pytest.raises(InputError) as err:
+        load([path], Settings())
+    assert "［汇总］" in err.value.message and err.value.hint.startswith("如这张表不是工单，请在 gaopin.toml 的 [load] 中用 sheet 写明工单所在的表")
+    # A file of its own gets the date hint alone.
+    alone = write_csv(tmp_path / "t.csv", summary)
+    with pytest.raises(InputError) as single:
+        load([alone], Settings())
+    assert single.value.hint.startswith("请把时间存成")
+
+
 def test_a_configured_header_row_does_not_hide_a_sheet_whose_header_is_elsewhere(tmp_path):
     """header_row = 3 (the first sheet's title rows) skipped 第二批, its header on row 1, as
     having no ticket header."""

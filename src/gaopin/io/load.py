@@ -250,7 +250,7 @@ def _load(
                         body.frame[column] = unwrapped
             # Streamed only when the file is one table: the sheets' tickets are merged after.
             part_sink = sink if len(tables) == 1 else None
-            frame, file_rejected, streamed = _to_canonical(body, mapping, positions, index, source, settings, log, part_sink, strict)
+            frame, file_rejected, streamed = _to_canonical(body, mapping, positions, index, source, settings, log, part_sink, strict, len(tables) > 1)
             if info.formulas_without_value:
                 log.add(
                     Problem(
@@ -415,8 +415,10 @@ def _to_canonical(
     log: _Log,
     sink: Callable[[pd.DataFrame], None] | None = None,
     strict: bool = True,
+    one_of_sheets: bool = False,
 ) -> tuple[pd.DataFrame, list[Problem], bool]:
-    """(canonical tickets, rejected rows, streamed).
+    """(canonical tickets, rejected rows, streamed). `one_of_sheets`: the rows are one sheet of
+    several read from a workbook.
 
     With a `sink`, and when no kept ticket id repeats in the file (nothing to merge), the
     tickets are converted STREAM_ROWS at a time and each part goes to the sink, finished, as
@@ -487,7 +489,7 @@ def _to_canonical(
     # A rejected row (合计 2) is reported once, as rejected: its cells are not tickets' times.
     times = {name: (text[~bad], failed[~bad]) for name, (text, failed) in found.times.items()} if bad.any() else found.times
     if "received_at" in times:
-        _check_some_time_read(*times["received_at"], mapping, source, settings, log, strict)
+        _check_some_time_read(*times["received_at"], mapping, source, settings, log, strict, one_of_sheets)
     for name, (text, failed) in times.items():
         if failed.any():
             hit = failed[failed].index
@@ -538,7 +540,9 @@ def _to_canonical(
     return _frame(ids, rows, bad, parts[0], file_index), rejected, False
 
 
-def _check_some_time_read(text: pd.Series, failed: pd.Series, mapping: Mapping, source: str, settings: Settings, log: _Log, strict: bool) -> None:
+def _check_some_time_read(
+    text: pd.Series, failed: pd.Series, mapping: Mapping, source: str, settings: Settings, log: _Log, strict: bool, one_of_sheets: bool = False
+) -> None:
     """A file whose 受理时间 cells are all unreadable (US month-first order, a wrong column)
     would count nothing: no warning, an all-clear. Some unreadable cells are only noted."""
     if not failed.any() or failed.sum() < text.notna().sum():
@@ -551,7 +555,7 @@ def _check_some_time_read(text: pd.Series, failed: pd.Series, mapping: Mapping, 
         "或在 gaopin.toml 的 [load] 中用 date_format 写明写法（如 date_format = \"%m/%d/%Y %H:%M\"）"
     )
     example = str(text[failed].iloc[0])
-    if source.endswith("］"):  # one sheet of several: perhaps not tickets at all (a 汇总 by month)
+    if one_of_sheets:  # perhaps not tickets at all (a 汇总 by month)
         hint = f"如这张表不是工单，请在 gaopin.toml 的 [load] 中用 sheet 写明工单所在的表；否则{hint}"
     if strict:
         shown = mask_phones_in_text(example) if settings.privacy.mask_phones else example
