@@ -49,6 +49,7 @@ def _apply_filters(frame: pd.DataFrame, exclude: dict[str, list[str]], present: 
     if not exclude or frame.empty:
         return frame, 0, notes
     drop = pd.Series(False, index=frame.index)
+    matching = 0  # filters that dropped a ticket, each with its note
     for key, values in exclude.items():
         column = key if key in frame.columns and key not in CANONICAL_COLUMNS else field_named(key)
         if column is None or column not in frame.columns or (column in CANONICAL_COLUMNS and column not in present):
@@ -58,9 +59,10 @@ def _apply_filters(frame: pd.DataFrame, exclude: dict[str, list[str]], present: 
         keys = map_unique(frame[column].astype("str"), compact)
         hit = keys.isin(wanted).fillna(False).astype(bool)
         if hit.any():
+            matching += 1
             notes.append(mask_phones_in_text(f"按 [filters] 剔除了 {int(hit.sum())} 张{key}为 {'/'.join(values)} 的工单。"))
         drop |= hit
-    if sum(n.startswith("按 [filters] 剔除了") for n in notes) > 1:
+    if matching > 1:
         # Each note counts its own matches: a ticket two filters match is in both.
         notes.append(f"按 [filters] 共剔除 {int(drop.sum())} 张工单（一张工单可能同时符合几条筛选）。")
     return frame[~drop], int(drop.sum()), notes
