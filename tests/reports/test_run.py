@@ -741,3 +741,15 @@ def test_a_failed_report_does_not_wait_forever_for_a_chart_process_that_never_an
     worker.join(60)
     assert not worker.is_alive() and raised and not (tmp_path / "out").exists()
     assert not charts.left.exists()
+
+
+def test_a_workbook_of_empty_sheets_is_named_once_in_the_no_tickets_error(settings, tmp_path):
+    """Each sheet read is a source of the load: the error said "t.xlsx、t.xlsx 中没有工单"."""
+    from gaopin.errors import UsageError
+    from tests.builders import write_xlsx
+
+    header = [["工单编号", "受理时间"]]
+    path = write_xlsx(tmp_path / "t.xlsx", header, sheet="第一批", extra_sheets={"第二批": header})
+    with pytest.raises(UsageError) as err:
+        make_report(settings, 8, None, [path], None, TODAY)
+    assert err.value.message == "t.xlsx 中没有工单，无法确定年份"
