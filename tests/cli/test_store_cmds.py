@@ -143,6 +143,21 @@ def test_import_reads_every_sheet_of_a_split_export(tmp_path, db):
     assert summary["sheet_notes"] == ["b.xlsx 有 2 张工作表：读取了 “第一批”、“第二批”。"]
 
 
+def test_import_names_an_empty_sheet_beside_others_as_warn_does(tmp_path, db):
+    path = export(tmp_path / "a.xlsx", caller(3))
+    book = openpyxl.load_workbook(path)
+    book.active.title = "十月"
+    book.create_sheet("十一月").append(HEADER)  # exported with a date range that held nothing
+    book.save(path)
+    note = "a.xlsx［十一月］ 中没有工单（表头下面是空的）；如不应为空，请检查导出时选的日期范围。"
+    result = runner.invoke(app, ["import", str(path), "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert "新增 3" in result.stdout and f"  {note}" in result.stdout.splitlines()
+    assert note in runner.invoke(app, ["warn", str(path)]).stdout
+    as_json = runner.invoke(app, ["import", str(path), "--db", str(db), "--force", "-f", "json"])
+    assert json.loads(as_json.stdout)[0]["sheet_notes"][-1] == note
+
+
 def cells(data: bytes) -> str:
     import io
 

@@ -129,13 +129,17 @@ class LoadResult:
             return self
         return dataclasses.replace(self, frame=self.frame[~later].reset_index(drop=True))
 
+    def empty_note(self) -> str | None:
+        """Which files, or sheets of a workbook, held a header and no tickets (None: none)."""
+        empty = [Path(s.name or s.path).name for s in self.sources if s.rows == 0]
+        return empty_files_note(empty) if empty else None
+
     def notes(self) -> list[str]:
         """What a command that only shows results (warn, report) must still say about the input:
         rows left out, and formulas that read as empty."""
         out = list(self.sheet_notes)
-        empty = [Path(s.name or s.path).name for s in self.sources if s.rows == 0]
-        if empty:
-            out.append(empty_files_note(empty))
+        if (empty := self.empty_note()) is not None:
+            out.append(empty)
         if self.rejected:
             reasons = sorted({_reject_kind(p) for p in self.rejected})
             out.append(f"{len(self.rejected)} 行被拒收（{'、'.join(reasons)}），没有计入；用 gaopin inspect 查看是哪些行。")

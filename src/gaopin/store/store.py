@@ -554,6 +554,9 @@ class Store:
             if skip_seen and not (parts is not None and parts.rows) and seen_before():
                 raise _Seen()
             summary = FileImport(file=file_name, rejected=list(result.rejected), sheet_notes=list(result.sheet_notes), merged=result.merged, rows=result.rows_read)
+            if summary.rows and (empty := result.empty_note()) is not None:
+                # Some sheets of the workbook were empty (an empty file is said by the command).
+                summary.sheet_notes.append(empty)
             if parts is not None and parts.rows:
                 summary.new = parts.rows
             else:
