@@ -77,6 +77,38 @@ def test_a_failing_file_among_several_says_which_were_imported(tmp_path, db):
     assert first.stderr.splitlines()[0].endswith("（bad.xlsx、b.xlsx 都没有导入）")
 
 
+@pytest.mark.parametrize("stop", ["KeyboardInterrupt", "Terminated"])
+def test_a_run_stopped_among_several_files_says_which_were_imported(tmp_path, db, monkeypatch, stop):
+    """Ctrl-C (or SIGTERM) while the second file was read: the first one is in the store, and
+    "已中断。" alone read as if nothing was."""
+    import importlib
+
+    from gaopin.cli.common import Terminated
+
+    loader = importlib.import_module("gaopin.io.load")
+    a = export(tmp_path / "a.xlsx", caller(2))
+    b = export(tmp_path / "b.xlsx", caller(3, day0=10))
+    c = export(tmp_path / "c.xlsx", caller(4, day0=20))
+    original = loader.read
+
+    def stopped_at_b(path, *args, **kwargs):
+        if path.name == "b.xlsx":
+            raise KeyboardInterrupt if stop == "KeyboardInterrupt" else Terminated()
+        return original(path, *args, **kwargs)
+
+    monkeypatch.setattr(loader, "read", stopped_at_b)
+    result = runner.invoke(app, ["import", str(a), str(b), str(c), "--db", str(db)])
+    assert result.exit_code == (130 if stop == "KeyboardInterrupt" else 143)
+    what = "已中断" if stop == "KeyboardInterrupt" else "已终止（收到 SIGTERM）"
+    assert result.stderr.strip().splitlines() == [f"{what}：a.xlsx 已导入，b.xlsx、c.xlsx 没有导入；重新运行同一条命令即可，已导入的文件会自动跳过。"]
+    with Store(db) as store:
+        assert store.ticket_count() == 2
+    first = runner.invoke(app, ["import", str(b), str(c), "--db", str(tmp_path / "new.db")])
+    assert first.stderr.strip() == f"{what}：b.xlsx、c.xlsx 都没有导入。"
+    alone = runner.invoke(app, ["import", str(b), "--db", str(tmp_path / "new.db")])
+    assert alone.stderr.strip() == f"{what}。"
+
+
 def test_import_then_ledger_then_staff_commands(tmp_path, db):
     path = export(tmp_path / "a.xlsx", caller(5))
     result = runner.invoke(app, ["import", str(path), "--db", str(db)])

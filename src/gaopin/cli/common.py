@@ -84,6 +84,12 @@ def stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+def _stopped(what: str, exc: BaseException) -> str:
+    """One line for a run stopped from outside, with what the library noted was already done."""
+    notes = getattr(exc, "__notes__", None)
+    return f"{what}：{'；'.join(notes)}。" if notes else f"{what}。"
+
+
 def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Turn domain errors into one or two stderr lines and a documented exit code."""
 
@@ -103,12 +109,12 @@ def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             if exc.hint:
                 stderr(f"提示：{exc.hint}")
             raise typer.Exit(int(exc.exit_code)) from None
-        except KeyboardInterrupt:
-            stderr("已中断。")
+        except KeyboardInterrupt as exc:
+            stderr(_stopped("已中断", exc))
             _log_interrupted(fn.__name__.rstrip("_"), ExitCode.INTERRUPTED, "Ctrl-C")
             raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
-        except Terminated:
-            stderr("已终止（收到 SIGTERM）。")
+        except Terminated as exc:
+            stderr(_stopped("已终止（收到 SIGTERM）", exc))
             _log_interrupted(fn.__name__.rstrip("_"), ExitCode.TERMINATED, "SIGTERM")
             raise typer.Exit(int(ExitCode.TERMINATED)) from None
         except BrokenPipeError:

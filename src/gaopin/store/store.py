@@ -889,17 +889,26 @@ def import_files(
         except GaopinError as exc:
             if len(paths) == 1:
                 raise
-            before = "、".join(Path(d.file).name for d in out)
-            after = "、".join(p.name for p in paths[index:])
+            before, after = _done_and_not(out, paths[index:])
             if not before:
                 raise type(exc)(f"{exc.message}（{after} 都没有导入）", exc.hint) from exc
             again = "改好或去掉这个文件后重新运行同一条命令即可，已导入的文件会自动跳过"
             raise type(exc)(f"{exc.message}（{before} 已导入，{after} 没有导入）", f"{exc.hint}；{again}" if exc.hint else again) from exc
+        except BaseException as exc:
+            if len(paths) > 1 and not isinstance(exc, Exception):
+                # Stopped from outside (Ctrl-C, SIGTERM): the files before this one stay imported.
+                before, after = _done_and_not(out, paths[index:])
+                exc.add_note(f"{before} 已导入，{after} 没有导入；重新运行同一条命令即可，已导入的文件会自动跳过" if before else f"{after} 都没有导入")
+            raise
         done.file = str(path)
         out.append(done)
         if on_done:
             on_done(done)
     return out
+
+
+def _done_and_not(done: list[FileImport], rest: list[Path]) -> tuple[str, str]:
+    return "、".join(Path(d.file).name for d in done), "、".join(p.name for p in rest)
 
 
 def _import_one(path: Path, store: Store, settings: Settings, now: datetime, force: bool) -> FileImport:
