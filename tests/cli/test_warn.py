@@ -74,6 +74,32 @@ def test_warn_reads_every_sheet_of_tickets_and_says_which(tmp_path, monkeypatch)
     assert "split.xlsx 有 3 张工作表：读取了 “第一批”、“第二批”；没有读取 “说明”（没有工单表头）。" in result.stdout
 
 
+def test_a_file_or_sheet_named_after_a_caller_is_masked_in_the_notes_of_warn_and_report(tmp_path, monkeypatch):
+    """The notes name the files and sheets read; they go into the attachment and the report too."""
+    monkeypatch.chdir(tmp_path)
+    wb = openpyxl.Workbook()
+    wb.active.title = "八月"
+    wb.active.append(HEADER)
+    for r in ROWS:
+        wb.active.append(r)
+    wb.create_sheet("回访13912345678").append(HEADER)  # a header and no tickets: named in a note
+    path = tmp_path / "张三13812345678.xlsx"
+    wb.save(path)
+    shown = {"张三13812345678.xlsx", "回访13912345678"}
+    masked = {"张三138****5678.xlsx", "回访139****5678"}
+    notes = "\n".join(json.loads(runner.invoke(app, ["warn", str(path), "-f", "json"]).stdout)["notes"])
+    assert all(m in notes for m in masked) and not any(s in notes for s in shown)
+    notes = "\n".join(json.loads(runner.invoke(app, ["warn", str(path), "-f", "json", "--show-phones"]).stdout)["notes"])
+    assert all(s in notes for s in shown)
+    out = tmp_path / "report"
+    done = runner.invoke(app, ["report", str(path), "--month", "8", "--year", "2024", "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    book = openpyxl.load_workbook(out / "report.xlsx")
+    cells = "\n".join(str(c.value) for ws in book for row in ws.iter_rows() for c in row if c.value is not None)
+    written = done.stdout + (out / "report.html").read_text(encoding="utf-8") + cells
+    assert all(m in written for m in masked) and "13812345678" not in written and "13912345678" not in written
+
+
 def test_fail_on_alert_exits_3_only_with_warnings(export, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert runner.invoke(app, ["warn", str(export), "--fail-on-alert"]).exit_code == 3

@@ -174,6 +174,8 @@ def _mask_names(report: dict) -> None:
     for e in report["escalations"]:
         e["community"], e["unit"], e["category"] = masked(e["community"]), masked(e["unit"]), masked(e["category"])
     report["street"] = masked(report["street"])
+    # A file or sheet named after a caller (张三13812345678.xlsx) is named in the notes.
+    report["notes"] = [masked(n) for n in report["notes"]]
 
 
 def street_name(settings: Settings, frame: pd.DataFrame) -> str:

@@ -192,7 +192,10 @@ def _warn(
     center_head = settings.owners.center_head
     if mask:
         _mask_names(found + earlier, esc)
-        center_head = text_masker()(center_head)
+        masked = text_masker()
+        center_head = masked(center_head)
+        # A file or sheet named after a caller (张三13812345678.xlsx) is named in the notes.
+        notes = [masked(n) for n in notes]
     return WarnReport(found, esc, notes, center_head, earlier)
 
 
