@@ -38,6 +38,9 @@ def test_the_issue_examples_are_one_point(normalize, address):
         # Zeros in front are dropped, as in 零三号楼; a 0 inside a number or on its own stays.
         ("恰海小区03号楼", "恰海小区3号楼"),
         ("恰海小区零三号楼", "恰海小区3号楼"),
+        ("南大园一百零一号楼2单元", "南大园101号楼"),
+        ("南大园101号楼", "南大园101号楼"),
+        ("南大园一百一号楼", "南大园一百一号楼"),  # 110 or 101: not guessed
         ("恰海小区003栋", "恰海小区3号楼"),
         ("南大园05号院", "南大园5号院"),
         ("恰海小区10号楼", "恰海小区10号楼"),
@@ -72,15 +75,41 @@ def test_configured_prefixes_longest_first():
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("三", 3), ("十", 10), ("十二", 12), ("二十", 20), ("二十三", 23), ("两", 2), ("一〇", 10), ("九十九", 99), ("零", 0)],
-)
+    [
+        ("三", 3), ("十", 10), ("十二", 12), ("二十", 20), ("二十三", 23), ("两", 2), ("一〇", 10), ("九十九", 99), ("零", 0),
+        ("一百", 100), ("一百零一", 101), ("两百一十", 210), ("一千零五", 1005), ("一千零一十", 1010), ("一零一", 101), ("二〇〇八", 2008),
+    ],
+)  # fmt: skip
 def test_chinese_numerals(text, value):
     assert chinese_to_int(text) == value
 
 
-@pytest.mark.parametrize("text", ["一二三", "十十", "二十三四"])
-def test_numerals_beyond_99_are_left_alone(text):
+# Not one number as written: 一二三 (digits without a zero), the colloquial 一百一 (110, or 101?),
+# units out of order or repeated, two digits in a row, a trailing 零.
+@pytest.mark.parametrize("text", ["一二三", "十十", "二十三四", "一百一", "一千二", "百", "十百", "一百零", "零一百", "一百零零一"])
+def test_what_is_not_one_number_is_left_alone(text):
     assert chinese_to_int(text) is None
+
+
+def _written(n: int) -> str:
+    """The reference: how 1–9999 are written out (一百零一, 一千零一十, 十五)."""
+    digits = "零一二三四五六七八九"
+    out, zero = "", False
+    for unit, name in ((1000, "千"), (100, "百"), (10, "十"), (1, "")):
+        d = n // unit % 10
+        if d == 0:
+            zero = bool(out)
+            continue
+        if zero:
+            out += "零"
+            zero = False
+        out += ("" if unit == 10 and d == 1 and not out else digits[d]) + name
+    return out
+
+
+def test_every_number_up_to_9999_written_out_is_read_back():
+    assert [_written(n) for n in (10, 15, 101, 110, 1010, 2008)] == ["十", "十五", "一百零一", "一百一十", "一千零一十", "二千零八"]
+    assert [n for n in range(1, 10_000) if chinese_to_int(_written(n)) != n] == []
 
 
 def test_point_column_uses_the_street_column_and_keeps_blanks():
@@ -92,7 +121,7 @@ def test_point_column_uses_the_street_column_and_keeps_blanks():
     assert out.tolist()[2] == "某小区1号楼"
 
 
-@given(st.text(alphabet="恰海小区南大园一二三十两栋幢号楼院单元层室0123456789 　丰台区北京市", max_size=30))
+@given(st.text(alphabet="恰海小区南大园一二三十百千零〇两栋幢号楼院单元层室0123456789 　丰台区北京市", max_size=30))
 def test_normalising_a_point_again_changes_nothing(text):
     normalize = PointNormalizer(["新村街道"])
     once = normalize(text)

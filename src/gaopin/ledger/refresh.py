@@ -515,8 +515,9 @@ def _callers(
 # zeros in front of its building number, and a community standing in for it is compacted;
 # 4: an ended caller entry also holds the tickets of the ended entries merged into it;
 # 5: a caller is named by a name that says who, before placeholders such as 匿名;
-# 6: a street written 北京市丰台区新村街道 is taken off the front of addresses too).
-CACHE_VERSION = 6
+# 6: a street written 北京市丰台区新村街道 is taken off the front of addresses too;
+# 7: building numbers written out up to 9999, 一百零一号楼, are read as 101号楼).
+CACHE_VERSION = 7
 
 
 def data_inputs(conn, settings: Settings, today: date) -> dict:

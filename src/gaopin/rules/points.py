@@ -3,7 +3,7 @@
 1. NFKC, whitespace and zero-width characters removed, Latin letters upper-cased;
 2. leading administrative prefixes removed, repeatedly (北京市, the 16 districts, the
    configured street names and those of the export's 街乡镇 column), never down to nothing;
-3. Chinese numerals up to 99 before 号楼/栋/幢/号院/号/单元/层/室 turned into digits,
+3. Chinese numerals up to 9999 before 号楼/栋/幢/号院/号/单元/层/室 turned into digits,
    栋 and 幢 read as 号楼;
 4. cut after the first N号楼, else after the first N号院 or N号, else before the first
    N单元/N层/N室, else the whole address.
@@ -28,7 +28,8 @@ DISTRICTS = (
 
 _NUMERALS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _SUFFIX = r"(?=号楼|栋|幢|号院|号|单元|层|室)"
-_CHINESE_NUMBER = re.compile(r"([零〇一二两三四五六七八九十]{1,3})" + _SUFFIX)
+_UNITS = {"千": 1000, "百": 100, "十": 10}
+_CHINESE_NUMBER = re.compile(r"([零〇一二两三四五六七八九十百千]{1,7})" + _SUFFIX)
 # "3栋", "3幢", and the "3#楼"/"3#" shorthand all mean building 3.
 _BUILDING_ALIAS = re.compile(r"(\d+)(?:栋|幢|#楼|#)")
 _BUILDING = re.compile(r"\d+号楼")
@@ -39,22 +40,46 @@ _UNIT_FLOOR_ROOM = re.compile(r"\d+(?:单元|层|室)")
 
 
 def chinese_to_int(text: str) -> int | None:
-    """一…九, 十, 两, 〇/零 up to 99: 十二 → 12, 二十 → 20, 二十三 → 23, 一〇 → 10."""
-    if "十" in text:
-        head, _, tail = text.partition("十")
-        if "十" in tail or len(head) > 1 or len(tail) > 1:
+    """Chinese numerals up to 9999, as written in addresses; None for what is not one number.
+
+    With units: 十二 → 12, 二十三 → 23, 一百零一 → 101, 两百一十 → 210, 一千零五 → 1005. Digit by
+    digit: 两位 (一〇 → 10, 三四 → 34), or up to four with a zero among them (一零一 → 101).
+    The colloquial 一百一 (110, or 101?) and runs like 一二三 are left alone: a wrong number would
+    join two buildings into one point."""
+    if not any(u in text for u in _UNITS):
+        if len(text) > 4 or (len(text) > 2 and not any(z in text for z in "零〇")):
             return None
-        tens = _NUMERALS.get(head, None) if head else 1
-        units = _NUMERALS.get(tail, None) if tail else 0
-        if tens is None or units is None or tens == 0:
-            return None
-        return tens * 10 + units
-    if len(text) > 2:
-        return None
-    value = 0
+        value = 0
+        for ch in text:
+            value = value * 10 + _NUMERALS[ch]
+        return value
+    total, digit, last, zero = 0, None, 10_000, False
     for ch in text:
-        value = value * 10 + _NUMERALS[ch]
-    return value
+        unit = _UNITS.get(ch)
+        if unit is not None:
+            if unit >= last:
+                return None  # 十十, 十百: each unit once, largest first
+            if digit is None:
+                if unit != 10 or total or zero:
+                    return None  # only 十 stands alone, and only at the start (十二)
+                digit = 1
+            total += digit * unit
+            last, digit, zero = unit, None, False
+        elif digit is not None:
+            return None  # two digits in a row (二十三四)
+        elif _NUMERALS[ch] == 0:
+            if zero or not total:
+                return None
+            zero = True  # a skipped place: 一百零一
+        else:
+            digit = _NUMERALS[ch]
+    if digit is not None:
+        if last != 10 and not zero:
+            return None  # 一百一, 一千二
+        total += digit
+    elif zero:
+        return None  # ends in 零
+    return total
 
 
 def _digits(match: re.Match) -> str:
