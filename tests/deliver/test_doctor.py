@@ -68,7 +68,9 @@ def test_an_older_store_is_reported_not_upgraded(tmp_path):
     path = store_at_version(tmp_path / "old.db", 2)
     report = run_checks(write_config(tmp_path / "gaopin.toml"), str(path), environ={}, network=False)
     check = by_name(report)["工单库"]
-    assert check.status == WARN and "结构版本 2" in check.detail and "自动升级" in check.hint
+    assert check.status == WARN and "结构版本 2" in check.detail and "自动升级到结构版本" in check.hint
+    # Any command that opens it upgrades it, not only one that writes (sends, ledger show …).
+    assert "下一个用到工单库的命令" in check.hint and "old.db.v2.bak" in check.hint
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 2
 
 

@@ -187,6 +187,32 @@ def test_migration_from_an_older_schema_backs_up_first(tmp_path):
     assert store.exclusions() == {"OLD1": "申诉已通过"}
 
 
+def test_answers_an_earlier_version_kept_as_typed_are_read_as_an_import_reads_them_now(tmp_path):
+    """059fc1d stored 非常不满意, 很满意 and 已解决 as typed: its figures then differed from a fresh
+    import of the same exports, and re-importing the unchanged files was skipped."""
+    typed = {"R1": ("已解决", "非常不满意"), "R2": ("解决", "很满意"), "R3": ("未解决", "还行吧"), "R4": ("是", "满意")}
+    export = tmp_path / "a.csv"
+    export.write_text("工单编号,来电时间,是否解决,是否满意\n" + "".join(f"{t},2024-08-03 10:00,{r},{s}\n" for t, (r, s) in typed.items()), encoding="utf-8")
+    fresh = Store(tmp_path / "fresh.db")
+    import_files([export], fresh, Settings(), now=datetime(2024, 9, 1))
+    expected = fresh.conn.execute("SELECT ticket_id, resolved, satisfied FROM tickets ORDER BY ticket_id").fetchall()
+    assert expected == [("R1", "是", "不满意"), ("R2", "是", "满意"), ("R3", "否", "还行吧"), ("R4", "是", "满意")]
+    fresh.close()
+    path = tmp_path / "old.db"
+    shutil.copyfile(tmp_path / "fresh.db", path)
+    conn = sqlite3.connect(path, isolation_level=None)  # as the earlier version left it
+    conn.executemany("UPDATE tickets SET resolved = ?, satisfied = ? WHERE ticket_id = ?", [(r, s, t) for t, (r, s) in typed.items()])
+    conn.execute("INSERT INTO ledger_cache VALUES (1, '{}', '[]', x'00')")
+    conn.execute("PRAGMA user_version = 7")
+    conn.close()
+    store = Store(path)
+    assert store.conn.execute("SELECT ticket_id, resolved, satisfied FROM tickets ORDER BY ticket_id").fetchall() == expected
+    assert store.conn.execute("SELECT count(*) FROM ledger_cache").fetchone() == (0,)
+    assert store.conn.execute("SELECT count(*) FROM ticket_history").fetchone() == (0,)  # a reading, not an import
+    store.close()
+    assert sqlite3.connect(tmp_path / "old.db.v7.bak").execute("SELECT satisfied FROM tickets WHERE ticket_id = 'R1'").fetchone() == ("非常不满意",)
+
+
 def test_a_failed_migration_leaves_the_old_version(tmp_path, monkeypatch):
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path, isolation_level=None)

@@ -98,7 +98,7 @@ def check_store(settings: Settings, db: str | None) -> Check:
         return Check("工单库", FAIL, f"{path} 由更新版本的 gaopin 创建（结构版本 {version}）", "请升级 gaopin", int(ExitCode.STORE))
     detail = f"{path}：结构版本 {version}，{tickets} 张工单"
     if version < LATEST:
-        return Check("工单库", WARN, detail, f"下次写入时会自动升级到结构版本 {LATEST}（升级前自动备份）")
+        return Check("工单库", WARN, detail, f"下一个用到工单库的命令（import、warn、ledger、report、sends……）会把它自动升级到结构版本 {LATEST}（升级前自动备份为 {path.name}.v{version}.bak；升级后旧版本的 gaopin 不能再打开它）")
     if stuck:
         return Check("工单库", WARN, detail + f"；{stuck} 条发送结果不确定", "请确认这些邮件/群消息是否收到（编号见 gaopin sends）：收到了运行 gaopin sends --confirm 编号，没收到运行 gaopin sends --resend 编号")
     return Check("工单库", OK, detail)

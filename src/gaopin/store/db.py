@@ -188,8 +188,27 @@ def _v7(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v8(conn: sqlite3.Connection) -> None:
+    """Answers an earlier version kept as typed because it did not know them (非常不满意, 很满意,
+    已解决) read as an import reads them now: otherwise the store's figures differ from a fresh
+    import of the same exports, and re-importing an unchanged file is skipped. Only recognised
+    values change; each distinct value is read once. The ledger's kept result is dropped, as
+    its figures count these answers."""
+    from gaopin.schema import CHOICE_VALUES, FIELDS, normalize_choice
+
+    for f in FIELDS:
+        if f.kind not in CHOICE_VALUES or f.name not in TICKET_COLUMNS:
+            continue
+        column = f'"{f.name}"'
+        for (value,) in conn.execute(f"SELECT DISTINCT {column} FROM tickets WHERE {column} IS NOT NULL").fetchall():
+            read, known = normalize_choice(f.kind, value)
+            if known and read != value:
+                conn.execute(f"UPDATE tickets SET {column} = ? WHERE {column} = ?", (read or None, value))
+    conn.execute("DELETE FROM ledger_cache")
+
+
 # Append only: a released migration never changes.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8)
 LATEST = len(MIGRATIONS)
 
 
