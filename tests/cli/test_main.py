@@ -50,6 +50,40 @@ def test_a_reader_that_goes_away_ends_a_table_command_with_exit_0(tmp_path):
     assert err == b""
 
 
+def _with_reader_gone(args, tmp_path):
+    """`gaopin ARGS | head -0`: a real pipe whose reader has gone before the first line."""
+    import os
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path), "NO_COLOR": "1"}
+    try:
+        proc = subprocess.run([sys.executable, "-m", "gaopin", *args], stdout=write_end, stderr=subprocess.PIPE, cwd=tmp_path, env=env, timeout=300)
+    finally:
+        os.close(write_end)
+    return proc.returncode, proc.stderr.decode()
+
+
+def test_a_reader_that_goes_away_does_not_stop_the_work_or_change_the_exit_code(tmp_path):
+    """`gaopin import a b c | head -1` imported only the first file and ended with 0; `warn
+    --fail-on-alert | head -1` ended with 0 instead of 3."""
+    import sqlite3
+    from pathlib import Path
+
+    files = []
+    for n in range(3):
+        path = tmp_path / f"m{n}.csv"
+        path.write_text("工单编号,来电时间,小区点位\n" + "".join(f"M{n}-{i},2024-08-0{1 + i} 10:00,恰海小区{i}号楼\n" for i in range(4)), encoding="utf-8")
+        files.append(str(path))
+    code, err = _with_reader_gone(["import", *files, "--db", str(tmp_path / "g.db")], tmp_path)
+    assert (code, err) == (0, "")
+    with sqlite3.connect(tmp_path / "g.db") as conn:
+        assert conn.execute("SELECT count(*) FROM imports").fetchone() == (3,)
+        assert conn.execute("SELECT count(*) FROM tickets").fetchone() == (12,)
+    sample = Path(__file__).resolve().parents[2] / "sample_data" / "tickets.xlsx"
+    assert _with_reader_gone(["warn", str(sample), "--fail-on-alert"], tmp_path) == (3, "")
+
+
 def _main(monkeypatch, capsys, *args):
     """`gaopin ARGS` through the process's entry, as staff run it (the app as tests call it
     keeps the parser's own English messages)."""

@@ -14,7 +14,7 @@ import typer
 
 from gaopin import __version__
 from gaopin.cli import doctor_cmd, load_cmds, report_cmd, sample_cmd, sends_cmd, store_cmds, warn_cmd
-from gaopin.cli.common import Terminated, terminate
+from gaopin.cli.common import Terminated, guard_stdout, terminate
 from gaopin.errors import ExitCode
 
 app = typer.Typer(
@@ -60,6 +60,7 @@ def main() -> None:
     # SIGTERM ends a run as Ctrl-C does (cleaned up, logged, exit 143) instead of killing it outright.
     signal.signal(signal.SIGTERM, terminate)
     _replace_unprintable()
+    guard_stdout()
     try:
         code = _run()
     except Terminated:  # before or after a command ran

@@ -84,6 +84,54 @@ def stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+class PipeSafeStream:
+    """stdout (or its byte layer) whose reader may go away: `gaopin import a b c | head -1`, a
+    pager quit early. From then on output goes to the null device and the command carries on to
+    its end and its own exit code: an import stopped by a closed pipe lost the files after it,
+    and `warn --fail-on-alert | head` ended with 0. Everything else is the stream's own."""
+
+    def __init__(self, stream: Any, fd: int) -> None:
+        self._stream = stream
+        self._fd = fd
+
+    def _silence(self) -> None:
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, self._fd)
+        finally:
+            os.close(null)
+
+    def write(self, data: Any) -> int:
+        try:
+            return self._stream.write(data)
+        except BrokenPipeError:
+            self._silence()
+            return self._stream.write(data)  # into the null device now, keeping the layers' state sound
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._silence()
+            self._stream.flush()
+
+    @property
+    def buffer(self) -> "PipeSafeStream":
+        return PipeSafeStream(self._stream.buffer, self._fd)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def guard_stdout() -> None:
+    """Make sys.stdout a PipeSafeStream when it is a real file descriptor (not a test's capture)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    sys.stdout = PipeSafeStream(sys.stdout, fd)
+
+
 def _stopped(what: str, exc: BaseException) -> str:
     """One line for a run stopped from outside, with what the library noted was already done."""
     notes = getattr(exc, "__notes__", None)
