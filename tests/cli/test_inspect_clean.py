@@ -56,7 +56,10 @@ def test_inspect_text(tmp_path):
     assert "2024-08-03 至 2024-08-05" in out
     assert "字段填充率" in out and "100.0%" in out
     assert "不详" in out and "受理时间无法识别" in out  # the unparsed date with its row
-    assert "duplicate" in out and "工单编号重复出现 2 次" in out
+    # Each kind of problem by the name data-format.md gives it, not its JSON key.
+    assert "重复的工单编号" in out and "工单编号重复出现 2 次" in out and "读不出的日期" in out and "可疑号码" in out
+    assert "发现的问题（读不出的日期 1，重复的工单编号 1，可疑号码 1）" in out
+    assert not any(key in out for key in ("duplicate", "date 1", "phone 1", "│ date", "│ phone"))
     assert "科学计数法" in out
     assert "1.3****E+10" in out and "1.38123E+10" not in out  # suspicious phones are masked too
     assert result.stderr == ""

@@ -50,6 +50,7 @@ def inspect(
 
 
 def _render_inspect(report: dict) -> None:
+    from gaopin.io.load import PROBLEM_LABELS
     from gaopin.numbers import percent
     from gaopin.schema import label
 
@@ -80,9 +81,9 @@ def _render_inspect(report: dict) -> None:
     if report["missing_fields"]:
         out.print("导出中没有的字段：" + "、".join(f"{n}（{label(n)}）" for n in report["missing_fields"]))
     if report["problems"]:
-        counts = "，".join(f"{k} {v}" for k, v in report["problem_counts"].items())
+        counts = "，".join(f"{PROBLEM_LABELS.get(k, k)} {v}" for k, v in report["problem_counts"].items())
         prob_rows = [
-            (p["kind"], Path(p["file"]).name if p["file"] else "", p["row"] or "", p["value"] or "", p["message"])
+            (PROBLEM_LABELS.get(p["kind"], p["kind"]), Path(p["file"]).name if p["file"] else "", p["row"] or "", p["value"] or "", p["message"])
             for p in report["problems"]
         ]
         out.print(table(f"发现的问题（{counts}）", ["类型", "文件", "行", "值", "说明"], prob_rows))

@@ -56,9 +56,23 @@ REJECTED_SCIENTIFIC = "是科学计数法，位数已丢失，不能作为编号
 CHOICE_FIELDS = tuple(f.name for f in FIELDS if f.kind in ("yesno", "resolved", "satisfied"))
 
 
+# What each kind of problem is called where staff read it (inspect's table); JSON keeps the kind.
+PROBLEM_LABELS = {
+    "date": "读不出的日期",
+    "phone": "可疑号码",
+    "value": "认不出的取值",
+    "duplicate": "重复的工单编号",
+    "rejected": "拒收的行",
+    "formula": "没有结果的公式",
+    "extra_cells": "多出的单元格",
+    "config": "配置",
+    "id": "工单编号",
+}
+
+
 @dataclass
 class Problem:
-    kind: str  # date | phone | value | duplicate | rejected | formula | extra_cells | config | id
+    kind: str  # a key of PROBLEM_LABELS
     message: str
     file: str = ""
     row: int | None = None
