@@ -355,3 +355,27 @@ def test_an_unknown_robot_post_exits_9_on_later_days_until_settled_and_resend_se
     assert marked.exit_code == 0 and marked.stdout.count("已确认没有收到，下次运行时重发") == 3
     assert (resent.exit_code, resent.stderr, after.exit_code) == (0, "", 0)
     assert len(robot.posts) == 2 and robot.posts[1].body == robot.posts[0].body  # resent as it was
+
+
+def test_a_run_ending_with_exit_7_or_9_writes_and_shows_what_it_found_and_sent_first(tmp_path, export):
+    import openpyxl
+
+    db = tmp_path / "g.db"
+    with Robot() as robot:
+        config = write_config(tmp_path / "gaopin.toml", free_port(), robot_url=robot.url)  # no mail server: the email fails
+        failed = gaopin([*WARN, str(export), "--email", "--notify", "--verbose", "-o", str(tmp_path / "w.xlsx")], config, db)
+        robot.drop = True  # the post arrives, the answer never comes
+        unknown = gaopin([*REPORT, str(export), "--notify", "--verbose", "-f", "json"], config, db)
+        robot.drop = False
+        inherited = gaopin(["warn", "--date", "2024-08-04", str(export), "--notify", "--verbose", "-o", str(tmp_path / "w.csv")], config, db)
+    assert failed.exit_code == 7 and "错误：邮件：无法连接邮件服务器" in failed.stderr
+    assert "提早预警（1 条）" in failed.stdout and "群机器人：已发送 1 条预警、2 件提级办理" in failed.stdout
+    assert "邮件：1 条预警、2 件提级办理 发送失败" in failed.stdout
+    assert openpyxl.load_workbook(tmp_path / "w.xlsx").sheetnames[0] == "预警"
+    assert unknown.exit_code == 9 and "错误：群机器人：" in unknown.stderr
+    shown = json.loads(unknown.stdout)
+    assert shown["period"]["label"] == "2024-08" and shown["delivery"]["channels"][0]["status"] == "unknown"
+    # nothing new to send on 08-04, but the unknown report of the run before ends this one with 9 too
+    assert inherited.exit_code == 9 and "另有 1 项以前的发送结果不确定" in inherited.stderr
+    assert "群机器人：没有新的预警，未发送" in inherited.stdout and (tmp_path / "w.csv").exists()
+    assert len(robot.posts) == 2

@@ -319,6 +319,7 @@ def test_an_unknown_outcome_ends_every_later_run_with_exit_9_until_a_person_sett
         with pytest.raises(UnknownOutcomeError) as next_day:
             warn_and_deliver(settings, [export], str(store), ["email"], on=date(2024, 8, 5), clock=CLOCK, environ={})
         assert len(server.messages) == 2  # the day's own warning went out first
+        assert [r.status for r in next_day.value.result.delivery.results] == ["sent"]  # the error carries what the run sent
         unknown = [r for r in send_records(store) if r["status"] == "unknown"]
         assert {r["key"] for r in unknown} == {"A2", "A3", "point_day|恰海小区3号楼|城市管理->动物->流浪猫|2024-08-03"}
         assert f"编号 {unknown[-1]['id']}" in next_day.value.message and "gaopin sends --confirm" in next_day.value.hint

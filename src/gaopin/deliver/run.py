@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Callable, Iterator, Mapping
+from typing import Callable, Iterator, Mapping, TypeVar
 
 from gaopin.config import TIMEZONE, Settings
 from gaopin.deliver import content, mail, webhook
@@ -535,7 +535,8 @@ def report_and_deliver(
 ) -> "ReportDelivery":
     """Make the month's report (phones masked) and send it.
 
-    Raises after all channels had their turn: UnknownOutcomeError, then DeliveryError."""
+    Raises after all channels had their turn: UnknownOutcomeError, then DeliveryError; the
+    error's `result` is the ReportDelivery, what was made and sent all the same."""
     from gaopin.reports.run import run_report
     from gaopin.store.store import db_path, require_store
 
@@ -548,10 +549,7 @@ def report_and_deliver(
     with delivery_lock(store_path, lock_timeout):
         report = run_report(settings, month, year, files, db, today, out_dir=out_dir, progress=progress, check=check)
         delivery = deliver_report(report, report["files"], prepared, store_path, force, dry_run_dir, clock, progress)
-    for line in delivery.lines():
-        log.info("%s", line)
-    delivery.raise_for_errors()
-    return ReportDelivery(report, delivery)
+    return _ended(ReportDelivery(report, delivery))
 
 
 @dataclass
@@ -689,7 +687,8 @@ def warn_and_deliver(
 ) -> WarnDelivery:
     """Find the warnings (as `gaopin warn` does) and send those not yet sent on each channel.
 
-    `show_phones` affects only the returned report: what is sent is always masked."""
+    `show_phones` affects only the returned report: what is sent is always masked. Raises as
+    report_and_deliver does, the error's `result` being the WarnDelivery."""
     from gaopin.reports.monthly import street_name
     from gaopin.rules.warn import WARN_FIELDS, warn
     from gaopin.store.store import db_path, tickets_from
@@ -705,10 +704,22 @@ def warn_and_deliver(
     store_path = db_path(db, settings)
     with delivery_lock(store_path, lock_timeout):
         delivery = deliver_warnings(report, street, day, prepared, store_path, force, dry_run_dir, clock, progress)
-    for line in delivery.lines():
+    return _ended(WarnDelivery(report, delivery))
+
+
+_Made = TypeVar("_Made", "ReportDelivery", "WarnDelivery")
+
+
+def _ended(made: _Made) -> _Made:
+    """Log what the run did, then end it: with its most serious failure, which carries what the
+    run made and sent (`result`: the CLI writes and shows it before the error), or with `made`."""
+    for line in made.delivery.lines():
         log.info("%s", line)
-    delivery.raise_for_errors()
-    return WarnDelivery(report, delivery)
+    error = made.delivery.error()
+    if error is not None:
+        error.result = made
+        raise error
+    return made
 
 
 def send_records(store_path: Path, limit: int = 100) -> list[dict]:
