@@ -379,3 +379,30 @@ def test_a_run_ending_with_exit_7_or_9_writes_and_shows_what_it_found_and_sent_f
     assert inherited.exit_code == 9 and "另有 1 项以前的发送结果不确定" in inherited.stderr
     assert "群机器人：没有新的预警，未发送" in inherited.stdout and (tmp_path / "w.csv").exists()
     assert len(robot.posts) == 2
+
+
+def test_sends_says_which_command_sends_again_a_failure_whose_message_was_not_kept(tmp_path):
+    from datetime import datetime
+
+    from gaopin.config import TIMEZONE
+    from gaopin.deliver.sends import EMAIL, FAILED, REPORT, UNKNOWN, Item, SendLog
+    from gaopin.store import Store
+
+    when = datetime(2024, 7, 1, 8, 0, tzinfo=TIMEZONE)
+    with Store(tmp_path / "g.db") as store:  # as a version before messages were kept left them: no message
+        log = SendLog(store.conn)
+        log.finish(log.begin(EMAIL, [Item(REPORT, "2024-06")], when), FAILED, when, detail="连接被拒绝（请检查网络；下次运行会自动重试）")
+        log.finish(log.begin(EMAIL, [Item(REPORT, "2024-05")], when), UNKNOWN, when)
+    config = write_config(tmp_path / "gaopin.toml")
+    marked = gaopin(["sends", "--resend", "2"], config, tmp_path / "g.db")
+    listed = gaopin(["sends"], config, tmp_path / "g.db")
+    records = json.loads(gaopin(["sends", "-f", "json"], config, tmp_path / "g.db").stdout)
+    assert marked.exit_code == 0
+    assert marked.stdout == "邮件 月度报告 2024-05：已确认没有收到；当时的内容没有保存，无法按原样重发：请运行 gaopin report --month 5 --year 2024 --email\n"
+    assert [(r["key"], r["status"], r["resend"]) for r in records] == [
+        ("2024-05", "failed", "gaopin report --month 5 --year 2024 --email"),
+        ("2024-05", "unknown", None),
+        ("2024-06", "failed", "gaopin report --month 6 --year 2024 --email"),
+    ]
+    assert records[2]["detail"] == "连接被拒绝（请检查网络）"  # the hint's "下次运行会自动重试" is not true of it
+    assert listed.stdout.count("失败（当时的内容没有保存，无法按原样重发）") == 2 and "下次" not in listed.stdout
