@@ -31,6 +31,9 @@ class GaopinError(Exception):
     """Base of every error gaopin reports to a person."""
 
     exit_code: ExitCode = ExitCode.INTERNAL
+    # What the command made before ending with this error, for the CLI to write and show first:
+    # a delivery run that sent something and ends with exit 7 or 9 (None for other errors).
+    result: object | None = None
 
     def __init__(self, message: str, hint: str | None = None):
         super().__init__(message)

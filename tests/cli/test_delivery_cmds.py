@@ -355,3 +355,54 @@ def test_an_unknown_robot_post_exits_9_on_later_days_until_settled_and_resend_se
     assert marked.exit_code == 0 and marked.stdout.count("已确认没有收到，下次运行时重发") == 3
     assert (resent.exit_code, resent.stderr, after.exit_code) == (0, "", 0)
     assert len(robot.posts) == 2 and robot.posts[1].body == robot.posts[0].body  # resent as it was
+
+
+def test_a_run_ending_with_exit_7_or_9_writes_and_shows_what_it_found_and_sent_first(tmp_path, export):
+    import openpyxl
+
+    db = tmp_path / "g.db"
+    with Robot() as robot:
+        config = write_config(tmp_path / "gaopin.toml", free_port(), robot_url=robot.url)  # no mail server: the email fails
+        failed = gaopin([*WARN, str(export), "--email", "--notify", "--verbose", "-o", str(tmp_path / "w.xlsx")], config, db)
+        robot.drop = True  # the post arrives, the answer never comes
+        unknown = gaopin([*REPORT, str(export), "--notify", "--verbose", "-f", "json"], config, db)
+        robot.drop = False
+        inherited = gaopin(["warn", "--date", "2024-08-04", str(export), "--notify", "--verbose", "-o", str(tmp_path / "w.csv")], config, db)
+    assert failed.exit_code == 7 and "错误：邮件：无法连接邮件服务器" in failed.stderr
+    assert "提早预警（1 条）" in failed.stdout and "群机器人：已发送 1 条预警、2 件提级办理" in failed.stdout
+    assert "邮件：1 条预警、2 件提级办理 发送失败" in failed.stdout
+    assert openpyxl.load_workbook(tmp_path / "w.xlsx").sheetnames[0] == "预警"
+    assert unknown.exit_code == 9 and "错误：群机器人：" in unknown.stderr
+    shown = json.loads(unknown.stdout)
+    assert shown["period"]["label"] == "2024-08" and shown["delivery"]["channels"][0]["status"] == "unknown"
+    # nothing new to send on 08-04, but the unknown report of the run before ends this one with 9 too
+    assert inherited.exit_code == 9 and "另有 1 项以前的发送结果不确定" in inherited.stderr
+    assert "群机器人：没有新的预警，未发送" in inherited.stdout and (tmp_path / "w.csv").exists()
+    assert len(robot.posts) == 2
+
+
+def test_sends_says_which_command_sends_again_a_failure_whose_message_was_not_kept(tmp_path):
+    from datetime import datetime
+
+    from gaopin.config import TIMEZONE
+    from gaopin.deliver.sends import EMAIL, FAILED, REPORT, UNKNOWN, Item, SendLog
+    from gaopin.store import Store
+
+    when = datetime(2024, 7, 1, 8, 0, tzinfo=TIMEZONE)
+    with Store(tmp_path / "g.db") as store:  # as a version before messages were kept left them: no message
+        log = SendLog(store.conn)
+        log.finish(log.begin(EMAIL, [Item(REPORT, "2024-06")], when), FAILED, when, detail="连接被拒绝（请检查网络；下次运行会自动重试）")
+        log.finish(log.begin(EMAIL, [Item(REPORT, "2024-05")], when), UNKNOWN, when)
+    config = write_config(tmp_path / "gaopin.toml")
+    marked = gaopin(["sends", "--resend", "2"], config, tmp_path / "g.db")
+    listed = gaopin(["sends"], config, tmp_path / "g.db")
+    records = json.loads(gaopin(["sends", "-f", "json"], config, tmp_path / "g.db").stdout)
+    assert marked.exit_code == 0
+    assert marked.stdout == "邮件 月度报告 2024-05：已确认没有收到；当时的内容没有保存，无法按原样重发：请运行 gaopin report --month 5 --year 2024 --email\n"
+    assert [(r["key"], r["status"], r["resend"]) for r in records] == [
+        ("2024-05", "failed", "gaopin report --month 5 --year 2024 --email"),
+        ("2024-05", "unknown", None),
+        ("2024-06", "failed", "gaopin report --month 6 --year 2024 --email"),
+    ]
+    assert records[2]["detail"] == "连接被拒绝（请检查网络）"  # the hint's "下次运行会自动重试" is not true of it
+    assert listed.stdout.count("失败（当时的内容没有保存，无法按原样重发）") == 2 and "下次" not in listed.stdout

@@ -103,3 +103,21 @@ def test_a_log_file_that_cannot_be_a_file_fails_the_log_check(tmp_path, where):
     report = run_checks(config, None, environ={}, network=False)
     check = by_name(report)["日志"]
     assert check.status == FAIL and report.exit_code == ExitCode.CONFIG
+
+
+def test_a_failure_whose_message_was_not_kept_is_a_warning_with_the_command_that_sends_it_again(tmp_path):
+    from datetime import datetime
+
+    from gaopin.config import TIMEZONE
+    from gaopin.deliver.sends import EMAIL, FAILED, REPORT, Item, SendLog
+    from gaopin.store import Store
+
+    when = datetime(2024, 7, 1, 8, 0, tzinfo=TIMEZONE)
+    with Store(tmp_path / "g.db") as store:  # as a version before messages were kept left it: no message
+        log = SendLog(store.conn)
+        log.finish(log.begin(EMAIL, [Item(REPORT, "2024-06")], when), FAILED, when, detail="连接被拒绝")
+    report = run_checks(write_config(tmp_path / "gaopin.toml"), str(tmp_path / "g.db"), environ={}, network=False)
+    check = by_name(report)["发送记录"]
+    assert check.status == WARN and report.ok
+    assert check.detail == "有 1 项以前发送失败、当时的内容没有保存，无法按原样重发：编号 1（邮件 2024-06）"
+    assert check.hint == "请运行 gaopin report --month 6 --year 2024 --email，按现在的数据重新发送（发送成功后不再提示）"

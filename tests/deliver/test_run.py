@@ -319,6 +319,7 @@ def test_an_unknown_outcome_ends_every_later_run_with_exit_9_until_a_person_sett
         with pytest.raises(UnknownOutcomeError) as next_day:
             warn_and_deliver(settings, [export], str(store), ["email"], on=date(2024, 8, 5), clock=CLOCK, environ={})
         assert len(server.messages) == 2  # the day's own warning went out first
+        assert [r.status for r in next_day.value.result.delivery.results] == ["sent"]  # the error carries what the run sent
         unknown = [r for r in send_records(store) if r["status"] == "unknown"]
         assert {r["key"] for r in unknown} == {"A2", "A3", "point_day|恰海小区3号楼|城市管理->动物->流浪猫|2024-08-03"}
         assert f"编号 {unknown[-1]['id']}" in next_day.value.message and "gaopin sends --confirm" in next_day.value.hint
@@ -450,3 +451,28 @@ def test_an_unsettled_message_is_named_by_one_number_not_one_per_item():
     one_email = [{"id": 10 + i, "channel": "email", "key": f"A{i}", "started_at": "2024-09-01 08:00:00", "message": 7} for i in range(302)]
     robot = [{"id": 400, "channel": "notify", "key": "B1", "started_at": "2024-09-01 08:00:01", "message": None}]
     assert _numbered(one_email + robot) == "编号 10（邮件 A0 等，同一消息共 302 项）、编号 400（群机器人 B1）"
+
+
+def test_a_failure_recorded_before_messages_were_kept_is_named_by_every_run_until_one_sends_it_again(sample_report, tmp_path):
+    from gaopin.deliver.sends import FAILED
+
+    store = tmp_path / "g.db"
+    with Store(store) as s:  # as a version before messages were kept left it: failed, no message
+        log = SendLog(s.conn)
+        log.finish(log.begin(EMAIL, [Item(REPORT, "2024-08")], CLOCK()), FAILED, CLOCK(), detail="连接被拒绝（下次运行会自动重试）")
+    with smtp_server() as server:
+        settings = delivery_settings(server.port)
+        warned = warn_and_deliver(settings, [tiny_export(tmp_path)], str(store), ["email"], on=DAY, clock=CLOCK, environ={})
+        assert len(server.messages) == 1  # the day's warnings; what failed then cannot be resent as it was
+        sent = send_report(sample_report, settings, store)  # the month's own run sends it again
+        again = warn_and_deliver(settings, [tiny_export(tmp_path)], str(store), ["email"], on=DAY, clock=CLOCK, environ={})
+    assert warned.delivery.error() is None  # nothing of this run failed
+    assert warned.delivery.lines()[-1] == (
+        "有 1 项以前发送失败、当时的内容没有保存，无法按原样重发：编号 1（邮件 2024-08）；"
+        "请运行 gaopin report --month 8 --year 2024 --email，按现在的数据重新发送"
+    )
+    assert [r["key"] for r in warned.delivery.to_dict()["not_retried"]] == ["2024-08"]
+    assert [r.status for r in sent.results] == ["sent"] and sent.not_retried == []
+    assert again.delivery.not_retried == [] and len(server.messages) == 2
+    listed = send_records(store)
+    assert [(r["status"], r["resend"]) for r in listed if r["kind"] == "report"] == [("sent", None), ("failed", None)]

@@ -148,3 +148,29 @@ def test_records_newest_first_and_a_negative_limit_lists_all(log):
         log.finish(log.begin(EMAIL, [item], T0), SENT, T1)
     assert [r.key for r in log.records(2)] == [W2.key, W1.key]
     assert [r.key for r in log.records(-1)] == [W2.key, W1.key, AUG.key]
+
+
+def test_a_failure_without_a_kept_message_is_not_retried_and_says_which_run_sends_it_again(log):
+    from gaopin.deliver.sends import ESCALATION, NOT_RECEIVED_NOT_KEPT, resend_commands
+
+    # As a version before messages were kept left them: failed, or unknown, with no message.
+    old_report = log.begin(EMAIL, [Item(REPORT, "2024-06")], T0)
+    log.finish(old_report, FAILED, T1, detail="连接被拒绝")
+    log.finish(log.begin(NOTIFY, [Item(ESCALATION, "GD1"), Item(ESCALATION, "GD2")], T0), UNKNOWN, T1)
+    superseded = log.begin(EMAIL, [W1], T0)
+    log.finish(superseded, FAILED, T1)
+    log.finish(log.begin(EMAIL, [W1], T1, message=("预警", b"body")), FAILED, T1)  # failed again: kept, resent as it was
+    assert [r.key for r in log.not_retried()] == ["2024-06"]
+    assert log.stale_failed(EMAIL, []) and all(s.items == [W1] for s in log.stale_failed(EMAIL, []))
+    unknown = log.unsettled()[0].id
+    added = log.mark([], [unknown], T1)
+    assert [(r.status, r.detail) for r in added] == [(FAILED, NOT_RECEIVED_NOT_KEPT)] * 2
+    assert [r.key for r in log.not_retried()] == ["2024-06", "GD1", "GD2"]
+    assert resend_commands((r.kind, r.channel, r.key) for r in log.not_retried()) == [
+        "gaopin report --month 6 --year 2024 --email",
+        "gaopin warn --date today --notify",  # every warn run holds all escalations
+    ]
+    warnings = [(WARNING, EMAIL, "point_day|p|c|2024-08-05"), (WARNING, NOTIFY, W1.key), (REPORT, NOTIFY, "2024-06"), (REPORT, EMAIL, "2024-06")]
+    assert resend_commands(warnings) == ["gaopin report --month 6 --year 2024 --email --notify", "gaopin warn --since 2024-08-03 --email --notify"]
+    log.finish(log.begin(EMAIL, [Item(REPORT, "2024-06")], T1), SENT, T1)  # a later run sent it: settled
+    assert [r.key for r in log.not_retried()] == ["GD1", "GD2"]

@@ -73,6 +73,17 @@ def delivery_channels(email: bool, notify: bool, dry_run: bool, force: bool, dry
     return channels
 
 
+def delivered(run: Callable[[], Any]) -> tuple[Any, GaopinError | None]:
+    """A delivery run's result, and the error it ends with (exit 7 or 9) when it sent what it
+    could first: the command writes and shows the result, then raises the error."""
+    try:
+        return run(), None
+    except GaopinError as exc:
+        if exc.result is None:
+            raise
+        return exc.result, exc
+
+
 def delivery_notices(lines: list[str]) -> None:
     """What a quiet delivery run did, for a person at a terminal (stderr only when it is one)."""
     if sys.stderr.isatty():

@@ -20,6 +20,7 @@ from gaopin.cli.common import (
     NotifyOpt,
     TodayOpt,
     VerboseOpt,
+    delivered,
     delivery_channels,
     delivery_notices,
     handles_errors,
@@ -76,10 +77,10 @@ def report(
         from gaopin.deliver.run import report_and_deliver
 
         with progress() as step:
-            sent = report_and_deliver(
+            sent, failure = delivered(lambda: report_and_deliver(
                 settings, month, year, files or None, db, now, channels, out_dir=out,
                 force=force, dry_run=dry_run, dry_run_dir=dry_run_dir, progress=step,
-            )  # fmt: skip
+            ))  # fmt: skip
         if not verbose:
             delivery_notices(sent.delivery.lines())
         elif format is Format.json:
@@ -88,6 +89,8 @@ def report(
             render_report(sent.report)
             for line in sent.delivery.lines():
                 typer.echo(line)
+        if failure is not None:  # after what was made and sent is shown
+            raise failure
         return
     from gaopin.reports.run import run_report
 

@@ -28,7 +28,7 @@ def sends(
     ] = None,
     resend: Annotated[
         Optional[list[int]],
-        typer.Option("--resend", help="结果不确定的这条（按编号，可以给多次）已确认没有收到：下次 --email/--notify 运行时重发", show_default=False),
+        typer.Option("--resend", help="结果不确定的这条（按编号，可以给多次）已确认没有收到：下次 --email/--notify 运行时重发（当时的内容没有保存的，说明用哪条命令重新发送）", show_default=False),
     ] = None,
     format: FormatOpt = Format.text,
     db: DbOpt = None,
@@ -59,7 +59,7 @@ def sends(
             CHANNEL_LABELS.get(r["channel"], r["channel"]),
             KIND_LABELS.get(r["kind"], r["kind"]),
             r["key"],
-            STATUS_LABELS.get(r["status"], r["status"]),
+            status_label(r),
             r["finished_at"] or r["started_at"],
             r["message_id"] or "",
             r["detail"] or "",
@@ -67,6 +67,12 @@ def sends(
         for r in records
     ]
     console().print(table(f"发送记录（最近 {len(records)} 条）", ["编号", "方式", "内容", "键", "结果", "时间", "Message-ID", "说明"], rows))
+
+
+def status_label(record: dict) -> str:
+    if record.get("resend"):  # failed before its message was kept: no run resends it as it was
+        return f"失败（当时的内容没有保存，无法按原样重发）：请运行 {record['resend']}"
+    return STATUS_LABELS.get(record["status"], record["status"])
 
 
 def settled(store: Path, confirm: list[int], resend: list[int], format: Format) -> None:
@@ -82,4 +88,9 @@ def settled(store: Path, confirm: list[int], resend: list[int], format: Format) 
         return
     for r in added:
         what = f"{CHANNEL_LABELS.get(r['channel'], r['channel'])} {KIND_LABELS.get(r['kind'], r['kind'])} {r['key']}"
-        typer.echo(f"{what}：已确认收到" if r["status"] == "sent" else f"{what}：已确认没有收到，下次运行时重发")
+        if r["status"] == "sent":
+            typer.echo(f"{what}：已确认收到")
+        elif r.get("resend"):
+            typer.echo(f"{what}：已确认没有收到；当时的内容没有保存，无法按原样重发：请运行 {r['resend']}")
+        else:
+            typer.echo(f"{what}：已确认没有收到，下次运行时重发")

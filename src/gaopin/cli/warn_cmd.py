@@ -20,6 +20,7 @@ from gaopin.cli.common import (
     NotifyOpt,
     ShowPhonesOpt,
     VerboseOpt,
+    delivered,
     delivery_channels,
     delivery_notices,
     handles_errors,
@@ -73,10 +74,10 @@ def warn(
         from gaopin.deliver.run import warn_and_deliver
 
         with progress() as step:
-            sent = warn_and_deliver(
+            sent, failure = delivered(lambda: warn_and_deliver(
                 settings, files, db, channels, on=on, since=start, show_phones=show_phones,
                 force=force, dry_run=dry_run, dry_run_dir=dry_run_dir, progress=step,
-            )  # fmt: skip
+            ))  # fmt: skip
         report = sent.report
         if output is not None:
             write_warn_report(report, output)
@@ -89,6 +90,8 @@ def warn(
                     typer.echo(line)
         else:
             delivery_notices(sent.delivery.lines())
+        if failure is not None:  # after what was found and sent is written and shown
+            raise failure
     else:
         from gaopin.rules.warn import WARN_FIELDS
         from gaopin.rules.warn import warn as run_warn

@@ -104,6 +104,32 @@ def check_store(settings: Settings, db: str | None) -> Check:
     return Check("工单库", OK, detail)
 
 
+def check_sends(settings: Settings, db: str | None) -> Check | None:
+    """Earlier failures whose message was not kept: no run resends them, so a person is told
+    which command does (None when there are none, or no store of a version that keeps messages)."""
+    from gaopin.deliver.run import not_retried_notice
+    from gaopin.deliver.sends import SendLog
+    from gaopin.store.store import db_path
+
+    path = db_path(db, settings)
+    if not path.exists():
+        return None
+    try:
+        conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, timeout=5)
+        try:
+            if conn.execute("PRAGMA user_version").fetchone()[0] < 6:  # no kept messages yet: told after the upgrade
+                return None
+            records = SendLog(conn).not_retried()
+        finally:
+            conn.close()
+    except sqlite3.Error:  # the store check says what is wrong with the store
+        return None
+    if not records:
+        return None
+    what, commands = not_retried_notice([{**r.to_dict(), "message": r.message} for r in records])
+    return Check("发送记录", WARN, what, f"请运行 {'；'.join(commands)}，按现在的数据重新发送（发送成功后不再提示）")
+
+
 def check_font(settings: Settings) -> Check:
     from gaopin.charts import find_cjk_font
 
@@ -176,6 +202,9 @@ def run_checks(
     if settings is None:
         return report
     report.checks.append(check_store(settings, db))
+    sends = check_sends(settings, db)
+    if sends is not None:
+        report.checks.append(sends)
     report.checks.append(check_font(settings))
     report.checks.append(check_log(settings))
     report.checks.append(check_mail(settings, environ, network))

@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Callable, Iterator, Mapping
+from typing import Callable, Iterator, Mapping, TypeVar
 
 from gaopin.config import TIMEZONE, Settings
 from gaopin.deliver import content, mail, webhook
@@ -50,6 +50,7 @@ from gaopin.deliver.sends import (
     SendLog,
     SendRecord,
     Stored,
+    resend_commands,
     sent_together,
 )
 from gaopin.errors import DeliveryError, GaopinError, InputError, StoreError, UnknownOutcomeError, UsageError
@@ -139,6 +140,12 @@ def _number(ids: list[int]) -> str:
     return f"编号 {ids[0]}" + (f"，同一消息共 {len(ids)} 项" if len(ids) > 1 else "") if ids else "编号见 gaopin sends"
 
 
+def not_retried_notice(records: list[dict]) -> tuple[str, list[str]]:
+    """Earlier failures whose message was not kept, for people, and the commands that send them again."""
+    commands = resend_commands((r["kind"], r["channel"], r["key"]) for r in records)
+    return f"有 {len(records)} 项以前发送失败、当时的内容没有保存，无法按原样重发：{_numbered(records)}", commands
+
+
 SETTLE_HINT = (
     "请向收件人或在群里确认是否收到（编号见 gaopin sends）：收到了运行 gaopin sends --confirm 编号；"
     "没有收到运行 gaopin sends --resend 编号，下次运行时重发，或加 --force 立即重发本次的内容"
@@ -152,6 +159,7 @@ class Delivery:
     dry_run: bool = False
     resent: list[ChannelResult] = field(default_factory=list)  # earlier failed messages, resent as they were
     unsettled: list[dict] = field(default_factory=list)  # other sends whose outcome is unknown, not yet settled
+    not_retried: list[dict] = field(default_factory=list)  # earlier failures whose message was not kept: not resent
 
     def to_dict(self) -> dict:
         return {
@@ -160,6 +168,7 @@ class Delivery:
             "resent": [r.to_dict() for r in self.resent],
             "interrupted": list(self.interrupted),
             "unsettled": list(self.unsettled),
+            "not_retried": list(self.not_retried),
         }
 
     def lines(self) -> list[str]:
@@ -169,6 +178,9 @@ class Delivery:
             out.append(f"有 {len(self.interrupted)} 条发送记录停在“发送中”（上次运行被中断），已标记为结果不确定")
         if self.unsettled:
             out.append(f"另有 {len(self.unsettled)} 项以前的发送结果不确定，尚未确认：{_numbered(self.unsettled)}")
+        if self.not_retried:
+            what, commands = not_retried_notice(self.not_retried)
+            out.append(f"{what}；请运行 {'；'.join(commands)}，按现在的数据重新发送")
         return out
 
     def error(self) -> GaopinError | None:
@@ -392,6 +404,15 @@ def _resend(stored: Stored, result: ChannelResult, log_: SendLog, channels: Chan
     _attempt(stored.channel, message, result.what, log_, result, channels, clock)
 
 
+def _not_retried(log_: SendLog | None, attempts: list[ChannelResult]) -> list[dict]:
+    """Earlier failures, on any channel, whose message was not kept and that this run did not
+    send again (nor would, in a dry run): nothing resends them unless a person runs the command."""
+    if log_ is None:
+        return []
+    attempted = {(r.channel, key) for r in attempts for key in r.sent}
+    return [_record_dict(r) for r in log_.not_retried() if (r.channel, r.key) not in attempted]
+
+
 def _unsettled(log_: SendLog | None, channels: Channels, attempts: list[ChannelResult]) -> list[dict]:
     """Sends of earlier runs, on any channel, whose outcome is unknown and that this run's
     results do not already name: the run ends with exit 9 until a person settles them."""
@@ -482,7 +503,8 @@ def deliver_report(
         _send_all(outgoing, results, channels, log_, clock, names, progress)
         done = [results[c] for c in channels.names]
         unsettled = _unsettled(log_, channels, resent + done)
-    return Delivery(done, interrupted, channels.dry_run, resent, unsettled)
+        not_retried = _not_retried(log_, resent + done)
+    return Delivery(done, interrupted, channels.dry_run, resent, unsettled, not_retried)
 
 
 def report_attachment_name(report: dict) -> str:
@@ -535,7 +557,8 @@ def report_and_deliver(
 ) -> "ReportDelivery":
     """Make the month's report (phones masked) and send it.
 
-    Raises after all channels had their turn: UnknownOutcomeError, then DeliveryError."""
+    Raises after all channels had their turn: UnknownOutcomeError, then DeliveryError; the
+    error's `result` is the ReportDelivery, what was made and sent all the same."""
     from gaopin.reports.run import run_report
     from gaopin.store.store import db_path, require_store
 
@@ -548,10 +571,7 @@ def report_and_deliver(
     with delivery_lock(store_path, lock_timeout):
         report = run_report(settings, month, year, files, db, today, out_dir=out_dir, progress=progress, check=check)
         delivery = deliver_report(report, report["files"], prepared, store_path, force, dry_run_dir, clock, progress)
-    for line in delivery.lines():
-        log.info("%s", line)
-    delivery.raise_for_errors()
-    return ReportDelivery(report, delivery)
+    return _ended(ReportDelivery(report, delivery))
 
 
 @dataclass
@@ -657,7 +677,8 @@ def deliver_warnings(
         _send_all(outgoing, results, channels, log_, clock, names, progress)
         done = [results[c] for c in channels.names]
         unsettled = _unsettled(log_, channels, resent + done)
-    return Delivery(done, interrupted, channels.dry_run, resent, unsettled)
+        not_retried = _not_retried(log_, resent + done)
+    return Delivery(done, interrupted, channels.dry_run, resent, unsettled, not_retried)
 
 
 @dataclass
@@ -689,7 +710,8 @@ def warn_and_deliver(
 ) -> WarnDelivery:
     """Find the warnings (as `gaopin warn` does) and send those not yet sent on each channel.
 
-    `show_phones` affects only the returned report: what is sent is always masked."""
+    `show_phones` affects only the returned report: what is sent is always masked. Raises as
+    report_and_deliver does, the error's `result` being the WarnDelivery."""
     from gaopin.reports.monthly import street_name
     from gaopin.rules.warn import WARN_FIELDS, warn
     from gaopin.store.store import db_path, tickets_from
@@ -705,10 +727,22 @@ def warn_and_deliver(
     store_path = db_path(db, settings)
     with delivery_lock(store_path, lock_timeout):
         delivery = deliver_warnings(report, street, day, prepared, store_path, force, dry_run_dir, clock, progress)
-    for line in delivery.lines():
+    return _ended(WarnDelivery(report, delivery))
+
+
+_Made = TypeVar("_Made", "ReportDelivery", "WarnDelivery")
+
+
+def _ended(made: _Made) -> _Made:
+    """Log what the run did, then end it: with its most serious failure, which carries what the
+    run made and sent (`result`: the CLI writes and shows it before the error), or with `made`."""
+    for line in made.delivery.lines():
         log.info("%s", line)
-    delivery.raise_for_errors()
-    return WarnDelivery(report, delivery)
+    error = made.delivery.error()
+    if error is not None:
+        error.result = made
+        raise error
+    return made
 
 
 def send_records(store_path: Path, limit: int = 100) -> list[dict]:
@@ -716,14 +750,37 @@ def send_records(store_path: Path, limit: int = 100) -> list[dict]:
     if not Path(store_path).exists():
         return []
     with _send_log(store_path, dry_run=True) as log_:
-        return [r.to_dict() for r in log_.records(limit)] if log_ else []
+        if log_ is None:
+            return []
+        return _listed(log_.records(limit), log_.not_retried())
+
+
+def _listed(records: list[SendRecord], not_retried: list[SendRecord]) -> list[dict]:
+    """Records for people; `resend`: for a failure whose message was not kept (no run resends
+    it as it was), the command that sends it again; None for every other record."""
+    commands = {r.id: resend_commands([(r.kind, r.channel, r.key)])[0] for r in not_retried}
+    out = []
+    for r in records:
+        listed = {**r.to_dict(), "resend": commands.get(r.id)}
+        if listed["resend"] and listed["detail"]:
+            listed["detail"] = _without_retry_promise(listed["detail"])
+        out.append(listed)
+    return out
+
+
+def _without_retry_promise(detail: str) -> str:
+    """A failure's recorded error without the hint's "下次运行会自动重试", for one no run resends."""
+    for said in ("；下次运行会自动重试", "下次运行会自动重试；", "下次运行会自动重试"):
+        detail = detail.replace(said, "")
+    return detail.replace("（）", "")
 
 
 def settle_sends(
     store_path: Path, received: list[int], not_received: list[int], clock: Clock = wall_clock, lock_timeout: float = LOCK_TIMEOUT
 ) -> list[dict]:
     """A person's word on sends of unknown outcome (`gaopin sends --confirm/--resend`): received,
-    or not (resent by the next run). Each id stands for the whole message it was sent in. The rows added."""
+    or not (resent by the next run; one whose message was not kept says, in `resend`, which run
+    sends it again). Each id stands for the whole message it was sent in. The rows added."""
     from gaopin.store.store import Store
 
     if not Path(store_path).exists():  # checked before the lock, which would leave a file (and folder) behind
@@ -734,11 +791,12 @@ def settle_sends(
             log_ = SendLog(store.conn)
             _settle(log_, False, clock)
             added = log_.mark(received, not_received, clock())
+            listed = _listed(added, log_.not_retried())
         finally:
             store.close()
     for r in added:
         log.info("send %s/%s/%s marked %s by hand", r.kind, r.channel, r.key, r.status)
-    return [r.to_dict() for r in added]
+    return listed
 
 
 __all__ = [

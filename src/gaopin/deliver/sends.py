@@ -3,7 +3,7 @@
 Every attempt to send something on a channel is one row per item (kind, key):
 
     (none) ──begin──▶ pending ──finish──▶ sent      message id recorded
-                         │      ├────────▶ failed    clean failure: retried on the next run
+                         │      ├────────▶ failed    clean failure: resent by the next run (message kept)
                          │      └────────▶ unknown   may have arrived: not resent without --force
                          └── run killed ──▶ (still pending) ──next run──▶ unknown
 
@@ -17,6 +17,10 @@ or unknown, and dropped once they are sent: a failed message is resent as it was
 later run, whatever that run is about (`stale_failed`). A person settles an unknown
 outcome with `mark` (`gaopin sends --confirm/--resend`).
 
+A failed row without a kept message (recorded before messages were kept, or an unknown
+outcome of then marked not received) cannot be resent as it was: only a run that sends the
+same item again settles it (`not_retried`; `resend_commands` says which run).
+
 A warning's identity is its rule, point, problem and first day (`Warning.id`); later
 tickets can move its first day earlier. A warning whose days hold the first day of one
 already handled on the channel is that warning grown: it is planned, and recorded, under
@@ -28,6 +32,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Iterable
 
 from gaopin.config import TIMEZONE
 from gaopin.errors import UsageError
@@ -44,6 +49,7 @@ TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 INTERRUPTED = "上次运行在发送过程中中断，无法确定是否已送达"
 CONFIRMED = "人工确认已收到"
 NOT_RECEIVED = "人工确认没有收到，下次运行时重发"
+NOT_RECEIVED_NOT_KEPT = "人工确认没有收到"  # no message kept: `gaopin sends` says which run sends it again
 # Which record stands for a grown warning when several could: one already sent wins.
 _PRECEDENCE = {SENT: 0, UNKNOWN: 1, PENDING: 1, FAILED: 2}
 
@@ -120,6 +126,34 @@ def sent_together(channel: str, message: int | None, started_at: str) -> tuple:
     """What the rows of one message share: its kept message, or for rows without one (sent
     before messages were kept) the channel and the moment they were begun."""
     return (channel, "message", message) if message is not None else (channel, "started", started_at)
+
+
+def resend_commands(items: Iterable[tuple[str, str, str]]) -> list[str]:
+    """The commands that send these (kind, channel, key) again, from the store's data as it is
+    now: a month's report by its own run; warnings and escalations by one `warn` run (every
+    warn run holds all escalations; `--since` the earliest warning's first day holds the
+    warnings). Each with the channels they failed on."""
+    reports: dict[str, set[str]] = {}
+    warned: set[str] = set()
+    since: list[str] = []
+    for kind, channel, key in items:
+        if kind == REPORT:
+            reports.setdefault(key, set()).add(channel)
+            continue
+        warned.add(channel)
+        if kind == WARNING:
+            since.append(id_parts(key)[1])
+    out = []
+    for label, channels in sorted(reports.items()):
+        year, month = label.split("-")
+        out.append(f"gaopin report --month {int(month)} --year {year} {_flags(channels)}")
+    if warned:
+        out.append(f"gaopin warn {f'--since {min(since)}' if since else '--date today'} {_flags(warned)}")
+    return out
+
+
+def _flags(channels: set[str]) -> str:
+    return " ".join(f"--{c}" for c in (EMAIL, NOTIFY) if c in channels)
 
 
 def stamp(now: datetime) -> str:
@@ -261,6 +295,14 @@ class SendLog:
             out.append(Stored(message, channel, what, bytes(body), carried))
         return out
 
+    def not_retried(self) -> list[SendRecord]:
+        """Items on any channel whose latest attempt failed without a kept message (see the module
+        docstring): no run resends them as they were. Oldest first."""
+        rows = self.conn.execute(
+            f"SELECT {_COLUMNS} FROM sends WHERE id IN ({_LATEST}) AND status = ? AND message IS NULL ORDER BY id", (FAILED,)
+        ).fetchall()
+        return [SendRecord(*r) for r in rows]
+
     def unsettled(self) -> list[SendRecord]:
         """Items on any channel whose latest outcome is unknown (or pending), oldest first."""
         rows = self.conn.execute(
@@ -270,9 +312,9 @@ class SendLog:
 
     def mark(self, received: list[int], not_received: list[int], now: datetime) -> list[SendRecord]:
         """A person's word on unknown outcomes: received (→ sent) or not (→ failed, resent by the
-        next run). Each id stands for its whole message (the rows sent together with it). All ids
-        are checked before anything is written. Call under the delivery lock, after
-        `settle_interrupted`. The rows added."""
+        next run; one without a kept message becomes one of `not_retried`). Each id stands for
+        its whole message (the rows sent together with it). All ids are checked before anything
+        is written. Call under the delivery lock, after `settle_interrupted`. The rows added."""
         unsettled = {r.id: r for r in self.unsettled()}
         chosen: dict[int, tuple[SendRecord, bool]] = {}
         for i, was_received in [(i, True) for i in received] + [(i, False) for i in not_received]:
@@ -288,7 +330,10 @@ class SendLog:
         added: list[int] = []
         with transaction(self.conn):
             for r, was_received in sorted(chosen.values(), key=lambda c: c[0].id):
-                status, detail = (SENT, CONFIRMED) if was_received else (FAILED, NOT_RECEIVED)
+                if was_received:
+                    status, detail = SENT, CONFIRMED
+                else:
+                    status, detail = FAILED, NOT_RECEIVED if r.message is not None else NOT_RECEIVED_NOT_KEPT
                 cur = self.conn.execute(
                     "INSERT INTO sends (kind, channel, key, status, started_at, finished_at, message_id, detail, message) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
