@@ -416,3 +416,38 @@ def test_show_of_a_merged_entry_prints_no_empty_dates(tmp_path, db):
     assert "状态：已合并到 GP-2024-0001" in result.stdout
     assert "工单都计在 GP-2024-0001 中" in result.stdout  # not "累计 0 件，0 人"
     assert "累计" not in result.stdout and "None" not in result.stdout
+
+
+def test_ledger_names_the_staff_fields_an_unlink_of_an_old_merge_left_for_checking(tmp_path, db):
+    from tests.builders import caller_tickets, store_with
+
+    from gaopin.ledger import service
+
+    today = date(2024, 9, 1)
+    rows = [caller_tickets(p, f"1380000000{i}", "赵建国", range(i * 10, i * 10 + 5), point=f"别处{i}号楼") for i, p in enumerate("ABC")]
+    store = store_with(db, sum(rows, []))
+
+    def refresh_as_an_old_version():
+        ledger_month(store, Settings(), 8, 2024, today)
+        store.conn.execute("UPDATE entries SET merge_copied = NULL")  # no record of what merges copied
+        store.conn.commit()
+
+    refresh_as_an_old_version()
+    service.assign(store, "GP-2024-0002", today, unit="居委会")
+    service.assign(store, "GP-2024-0003", today, unit="居委会")
+    store.link("13800000000", "13800000001", today)
+    refresh_as_an_old_version()
+    store.unlink("13800000001", today)
+    refresh_as_an_old_version()
+    # The old version's unlink left the copied unit; GP-2024-0002 changed its own since.
+    store.conn.execute("UPDATE entries SET unit = '居委会' WHERE id = 'GP-2024-0001'")
+    store.conn.commit()
+    service.assign(store, "GP-2024-0002", today, unit="物业")
+    store.link("13800000000", "13800000002", today)
+    refresh_as_an_old_version()
+    store.close()
+    assert runner.invoke(app, ["ledger", "unlink", "13800000002", "--db", str(db), "--today", "2024-09-01"]).exit_code == 0
+    result = runner.invoke(app, ["ledger", "--month", "8", "--db", str(db), "--today", "2024-09-01"])
+    assert result.exit_code == 0, result.output
+    check = "注意：GP-2024-0001 的责任单位可能是旧版本合并 GP-2024-0003 时复制来的，无法确定，拆分后保留未动：请核对，需要时用 gaopin ledger assign GP-2024-0001 修改"
+    assert check in result.stdout.replace("\n", "")

@@ -156,6 +156,9 @@ def render_ledger(view: dict, summary, limit: int = 0) -> None:
         if summary.merged:
             bits.append("合并 " + "、".join(f"{a}→{b}" for a, b in summary.merged))
         out.print("本次更新：" + "，".join(bits))
+    if not summary.replay:
+        for check in summary.checks:
+            out.print(f"注意：{plain(check)}")
     for kind in KINDS:
         entries = [e for e in view["entries"] if e["kind"] == kind]
         listed = entries[:limit] if limit > 0 else entries

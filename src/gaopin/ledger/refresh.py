@@ -45,11 +45,13 @@ from gaopin.ledger.model import (
     KINDS,
     MERGED,
     POINT,
+    STAFF_LABELS,
     Cycle,
     Entry,
     IdAllocator,
     add_events,
     as_of,
+    assign_fields,
     load_entries,
     rows,
     save_entries,
@@ -91,6 +93,8 @@ class RefreshSummary:
     reopened: list[str] = field(default_factory=list)
     merged: list[tuple[str, str]] = field(default_factory=list)  # (absorbed, into)
     revived: list[str] = field(default_factory=list)
+    # Staff fields an unlink left in place as it cannot tell whether a merge copied them: what to check.
+    checks: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     # Every entry's figures over its tickets, for the views.
     stats: EntryStats | None = field(default=None, repr=False)
@@ -387,7 +391,7 @@ class PersonPhones:
         return default if person is None else person
 
 
-STAFF_FIELDS = ("owner", "unit", "deadline", "measures")
+STAFF_FIELDS = tuple(STAFF_LABELS)
 
 
 def _carried(entry_id: str) -> str:
@@ -415,6 +419,52 @@ def _known_persons(links: Links, entries: dict[str, Entry]) -> Links:
 
 def _field_value(value) -> str | None:
     return value.isoformat() if isinstance(value, date) else value
+
+
+def _merged_text(absorbed_id: str) -> str:
+    """The keeper's timeline text of a merge (the same in every version)."""
+    return f"同一诉求人，合并了 {absorbed_id}"
+
+
+def _legacy_merge(conn, keeper: Entry, m: Entry, entries: dict[str, Entry]) -> tuple[dict, list[str]]:
+    """What merging `m` into `keeper` copied, read back from the store for a merge made before
+    merges kept their record (`merge_copied`, schema 7): (the record as far as the store proves
+    it, the fields it cannot tell about that hold `m`'s value in the keeper).
+
+    Before then a keeper's staff fields changed only by `assign` (its event names the fields it
+    set) and by merges, each copying what the keeper had empty from the entry it absorbed, whose
+    own fields cannot change while it is absorbed; no unlink took a copied field back, and each
+    recurrence added a cycle and a `reopened` event. Replaying the keeper's timeline up to the
+    merge thus tells which fields were empty then (so copied from `m`) and how many cycles it had,
+    unless an assign reads two ways (`assign_fields`) or an earlier absorbed entry is no
+    longer absorbed."""
+    rows = conn.execute(
+        "SELECT kind, text FROM entry_events WHERE entry_id = ? AND kind IN ('assign', 'merged', 'reopened') ORDER BY seq", (keeper.id,)
+    ).fetchall()
+    held = [n for n in STAFF_FIELDS if getattr(m, n) not in (None, "")]
+    marks = [i for i, (kind, text) in enumerate(rows) if kind == "merged" and text == _merged_text(m.id)]
+    # Per field before the merge: False empty, True filled, None unknown.
+    filled: dict[str, bool | None] = dict.fromkeys(STAFF_FIELDS, None if not marks else False)
+    before = rows[: marks[-1]] if marks else []
+    for i, (kind, text) in enumerate(before):
+        if kind == "assign":
+            readings = assign_fields(text)
+            for n in STAFF_FIELDS:
+                after = {filled[n] if n not in r else bool(r[n].strip()) for r in readings}
+                filled[n] = after.pop() if len(after) == 1 else None
+        elif kind == "merged" and text.startswith(_merged_text("")):
+            other = entries.get(text[len(_merged_text("")) :])
+            # Its fields are as they were at this merge only while it is still absorbed by it.
+            still = other is not None and other.state == MERGED and other.merged_into == keeper.id and (kind, text) not in rows[i + 1 :]
+            for n in STAFF_FIELDS:
+                if filled[n] is False:
+                    filled[n] = (getattr(other, n) not in (None, "")) if still else None
+    record = {
+        "fields": {n: _field_value(getattr(m, n)) for n in held if filled[n] is False},
+        "cycles": 1 + sum(kind == "reopened" for kind, _ in before) if marks else None,
+    }
+    unsure = [n for n in held if filled[n] is None and _field_value(getattr(keeper, n)) == _field_value(getattr(m, n))]
+    return record, unsure
 
 
 def _undo_merge(keeper: Entry, m: Entry, today: date, events: list, withdrawn: list) -> None:
@@ -467,6 +517,13 @@ def _callers(
             if m.state == MERGED and m.merged_into == e.id and home(m) not in (None, keep):
                 m.state, m.merged_into = m.state_before_merge or ACTIVE, None
                 m.phones = {p: o for p, o in m.phones.items() if o}
+                if m.merge_copied is None:  # merged by a version before schema 7
+                    m.merge_copied, unsure = _legacy_merge(conn, e, m, entries)
+                    if unsure:
+                        fields = "、".join(STAFF_LABELS[n] for n in unsure)
+                        text = f"{e.id} 的{fields}可能是旧版本合并 {m.id} 时复制来的，无法确定，拆分后保留未动：请核对，需要时用 gaopin ledger assign {e.id} 修改"
+                        summary.checks.append(text)
+                        events.append((e.id, today, "split", f"号码解除关联：{text}"))
                 _undo_merge(e, m, today, events, withdrawn)
                 m.dirty = True
                 summary.revived.append(m.id)
@@ -499,7 +556,7 @@ def _callers(
                 keeper.phones.setdefault(p, False)
             other.dirty = keeper.dirty = True
             summary.merged.append((other.id, keeper.id))
-            events.append((keeper.id, today, "merged", f"同一诉求人，合并了 {other.id}"))
+            events.append((keeper.id, today, "merged", _merged_text(other.id)))
             events.append((other.id, today, "merged", f"同一诉求人，已合并到 {keeper.id}"))
             for on, text in conn.execute("SELECT on_date, text FROM entry_events WHERE entry_id = ? AND kind = 'note' ORDER BY seq", (other.id,)).fetchall():
                 events.append((keeper.id, date.fromisoformat(on), "note", f"{_carried(other.id)}{text}"))
