@@ -451,3 +451,21 @@ def test_ledger_names_the_staff_fields_an_unlink_of_an_old_merge_left_for_checki
     assert result.exit_code == 0, result.output
     check = "注意：GP-2024-0001 的责任单位可能是旧版本合并 GP-2024-0003 时复制来的，无法确定，拆分后保留未动：请核对，需要时用 gaopin ledger assign GP-2024-0001 修改"
     assert check in result.stdout.replace("\n", "")
+
+
+def test_a_look_back_right_after_an_upgrade_says_gaopin_was_upgraded(tmp_path, db):
+    """It said there were new imports, links or settings when there were none."""
+    from gaopin.ledger.refresh import CACHE_VERSION
+
+    runner.invoke(app, ["import", str(export(tmp_path / "a.xlsx", caller(5))), "--db", str(db)])
+    assert runner.invoke(app, ["ledger", "--month", "8", "--db", str(db), "--today", "2024-08-31"]).exit_code == 0
+    with Store(db) as store:  # as the older version kept it: its ledger cache version
+        kept = json.loads(store.conn.execute("SELECT inputs FROM ledger_cache").fetchone()[0])
+        kept["version"][1] = CACHE_VERSION - 1
+        store.conn.execute("UPDATE ledger_cache SET inputs = ?", (json.dumps(kept, ensure_ascii=False, sort_keys=True),))
+        store.conn.commit()
+    result = runner.invoke(app, ["ledger", "--month", "8", "--db", str(db), "--today", "2024-08-15"])
+    assert result.exit_code == 0, result.output
+    text = result.stdout.replace("\n", "")
+    assert "注意：台账上次更新到 2024-08-31，此后升级了 gaopin（新版本的台账算法有变，台账要按它重新计算），台账还没有随之更新" in text
+    assert "导入" not in text and "关联" not in text

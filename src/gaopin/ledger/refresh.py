@@ -101,8 +101,10 @@ class RefreshSummary:
     cached: bool = False  # nothing had changed: the kept figures were used
     # A look back (`today` before the day the ledger was brought up to): computed, not saved.
     replay: bool = False
-    # A look back while the store holds changes the ledger was not yet brought up to: the day it was.
+    # A look back while the store holds changes the ledger was not yet brought up to: the day it
+    # was, and what changed since (`changes_since`).
     stale_since: date | None = None
+    stale_because: list[str] = field(default_factory=list)
     # The entries as this refresh saved them (None when the kept result was used): a view
     # right after a refresh need not read them back.
     entries: dict[str, Entry] | None = field(default=None, repr=False)
@@ -115,6 +117,7 @@ class RefreshSummary:
             "revived": self.revived,
             "replay": self.replay,
             "stale_since": self.stale_since.isoformat() if self.stale_since else None,
+            "stale_because": self.stale_because,
         }
 
 
@@ -622,10 +625,36 @@ def refresh_inputs(conn, settings: Settings, today: date) -> str:
     return _inputs(data_inputs(conn, settings, today), _ledger_inputs(conn))
 
 
+# What changed, by the inputs it shows in: gaopin upgraded (the ledger's computation may differ),
+# tickets imported, numbers linked or unlinked, settings, entries resolved or closed.
+UPGRADE, IMPORTS, LINKS, SETTINGS, ENDINGS, UNKNOWN = "upgrade", "imports", "links", "settings", "endings", "unknown"
+CHANGES = {"version": UPGRADE, "imports": IMPORTS, "tickets": IMPORTS, "until": IMPORTS, "links": LINKS, "unlinks": LINKS, "settings": SETTINGS, "events": ENDINGS, "entries": ENDINGS}
+
+
+def changes_since(store: Store, settings: Settings, today: date) -> list[str]:
+    """What changed since the last refresh (to `today`) by the inputs it kept ([]: nothing;
+    UNKNOWN when none were kept, as after a purge). An upgrade may also change how the settings
+    are written (a new setting), so with an upgrade they are not told apart."""
+    row = store.conn.execute("SELECT inputs FROM ledger_cache WHERE id = 1").fetchone()
+    now = refresh_inputs(store.conn, settings, today)
+    if row is not None and row[0] == now:
+        return []
+    try:
+        kept = json.loads(row[0]) if row is not None else None
+    except ValueError:
+        kept = None
+    if not isinstance(kept, dict):
+        return [UNKNOWN]
+    current = json.loads(now)
+    found = list(dict.fromkeys(what for name, what in CHANGES.items() if kept.get(name) != current[name]))
+    if UPGRADE in found and SETTINGS in found:
+        found.remove(SETTINGS)
+    return found or [UNKNOWN]
+
+
 def is_current(store: Store, settings: Settings, today: date) -> bool:
     """Would a refresh now find nothing to do (and need no tickets read)?"""
-    row = store.conn.execute("SELECT inputs FROM ledger_cache WHERE id = 1").fetchone()
-    return row is not None and row[0] == refresh_inputs(store.conn, settings, today)
+    return not changes_since(store, settings, today)
 
 
 def kept(store: Store, settings: Settings, today: date) -> RefreshSummary | None:
@@ -673,7 +702,9 @@ def _refresh(store: Store, settings: Settings, today: date, result, read_after: 
     summary = RefreshSummary(notes=list(prepared.notes), replay=replay)
     # A look back counts from the entries as last saved: what changed since (an import, a link
     # or unlink, a setting) is not in them yet, and may show as an entry without tickets.
-    summary.stale_since = brought_up_to if replay and not is_current(store, settings, brought_up_to) else None
+    if replay:
+        summary.stale_because = changes_since(store, settings, brought_up_to)
+        summary.stale_since = brought_up_to if summary.stale_because else None
     cols = Columns.of(frame, prepared.codes)
     kinds = [kind for kind in KINDS if kind != CALLER or prepared.has("caller_phone")]
     # The write lock is taken first (waiting for another run's import or refresh, as writes do):
