@@ -416,3 +416,56 @@ def test_show_of_a_merged_entry_prints_no_empty_dates(tmp_path, db):
     assert "状态：已合并到 GP-2024-0001" in result.stdout
     assert "工单都计在 GP-2024-0001 中" in result.stdout  # not "累计 0 件，0 人"
     assert "累计" not in result.stdout and "None" not in result.stdout
+
+
+def test_ledger_names_the_staff_fields_an_unlink_of_an_old_merge_left_for_checking(tmp_path, db):
+    from tests.builders import caller_tickets, store_with
+
+    from gaopin.ledger import service
+
+    today = date(2024, 9, 1)
+    rows = [caller_tickets(p, f"1380000000{i}", "赵建国", range(i * 10, i * 10 + 5), point=f"别处{i}号楼") for i, p in enumerate("ABC")]
+    store = store_with(db, sum(rows, []))
+
+    def refresh_as_an_old_version():
+        ledger_month(store, Settings(), 8, 2024, today)
+        store.conn.execute("UPDATE entries SET merge_copied = NULL")  # no record of what merges copied
+        store.conn.commit()
+
+    refresh_as_an_old_version()
+    service.assign(store, "GP-2024-0002", today, unit="居委会")
+    service.assign(store, "GP-2024-0003", today, unit="居委会")
+    store.link("13800000000", "13800000001", today)
+    refresh_as_an_old_version()
+    store.unlink("13800000001", today)
+    refresh_as_an_old_version()
+    # The old version's unlink left the copied unit; GP-2024-0002 changed its own since.
+    store.conn.execute("UPDATE entries SET unit = '居委会' WHERE id = 'GP-2024-0001'")
+    store.conn.commit()
+    service.assign(store, "GP-2024-0002", today, unit="物业")
+    store.link("13800000000", "13800000002", today)
+    refresh_as_an_old_version()
+    store.close()
+    assert runner.invoke(app, ["ledger", "unlink", "13800000002", "--db", str(db), "--today", "2024-09-01"]).exit_code == 0
+    result = runner.invoke(app, ["ledger", "--month", "8", "--db", str(db), "--today", "2024-09-01"])
+    assert result.exit_code == 0, result.output
+    check = "注意：GP-2024-0001 的责任单位可能是旧版本合并 GP-2024-0003 时复制来的，无法确定，拆分后保留未动：请核对，需要时用 gaopin ledger assign GP-2024-0001 修改"
+    assert check in result.stdout.replace("\n", "")
+
+
+def test_a_look_back_right_after_an_upgrade_says_gaopin_was_upgraded(tmp_path, db):
+    """It said there were new imports, links or settings when there were none."""
+    from gaopin.ledger.refresh import CACHE_VERSION
+
+    runner.invoke(app, ["import", str(export(tmp_path / "a.xlsx", caller(5))), "--db", str(db)])
+    assert runner.invoke(app, ["ledger", "--month", "8", "--db", str(db), "--today", "2024-08-31"]).exit_code == 0
+    with Store(db) as store:  # as the older version kept it: its ledger cache version
+        kept = json.loads(store.conn.execute("SELECT inputs FROM ledger_cache").fetchone()[0])
+        kept["version"][1] = CACHE_VERSION - 1
+        store.conn.execute("UPDATE ledger_cache SET inputs = ?", (json.dumps(kept, ensure_ascii=False, sort_keys=True),))
+        store.conn.commit()
+    result = runner.invoke(app, ["ledger", "--month", "8", "--db", str(db), "--today", "2024-08-15"])
+    assert result.exit_code == 0, result.output
+    text = result.stdout.replace("\n", "")
+    assert "注意：台账上次更新到 2024-08-31，此后升级了 gaopin（新版本的台账算法有变，台账要按它重新计算），台账还没有随之更新" in text
+    assert "导入" not in text and "关联" not in text

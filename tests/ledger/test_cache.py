@@ -133,3 +133,38 @@ def test_the_report_keeps_the_refresh_it_shares_and_reuses_it(store):
     assert is_current(store, Settings(), TODAY)
     again = make_report(Settings(), 8, 2024, None, str(store.path), TODAY)
     assert again["ledger"] == first["ledger"] and again == first
+
+
+def as_kept_by_an_older_version(store, **inputs):
+    """The kept result as an older gaopin left it: its ledger cache version (and `inputs`)."""
+    import json
+
+    from gaopin.ledger.refresh import CACHE_VERSION
+
+    kept = json.loads(store.conn.execute("SELECT inputs FROM ledger_cache").fetchone()[0])
+    kept.update(version=[kept["version"][0], CACHE_VERSION - 1], **inputs)
+    store.conn.execute("UPDATE ledger_cache SET inputs = ?", (json.dumps(kept, ensure_ascii=False, sort_keys=True),))
+    store.conn.commit()
+
+
+def test_a_look_back_tells_what_changed_since_the_ledger_was_brought_up_to_date(store):
+    """An upgrade alone read as "新的导入、号码关联或设置变化"; an upgrade may change how settings
+    are written, so with one they are not named."""
+    view(store)
+    earlier = date(2024, 8, 20)
+    assert view(store, today=earlier)[1].stale_because == []
+    as_kept_by_an_older_version(store, settings=["as an older version wrote them"])
+    _, summary = view(store, today=earlier)
+    assert (summary.stale_since, summary.stale_because) == (TODAY, ["upgrade"])
+    store.import_result(tickets(rows("C", "13700000003", "孙先生", [30])), "c.xlsx", "sha-c", datetime(2024, 9, 1))
+    store.link("13800000001", "13700000003", TODAY)
+    assert view(store, today=earlier)[1].stale_because == ["upgrade", "imports", "links"]
+    view(store)  # brought up to date
+    service.resolve(store, "GP-2024-0001", "已协调", date(2024, 8, 25), TODAY)
+    assert view(store, today=earlier)[1].stale_because == ["endings"]
+    view(store)
+    other = dataclasses.replace(Settings(), ledger=dataclasses.replace(Settings().ledger, due_soon_days=5))
+    assert view(store, settings=other, today=earlier)[1].stale_because == ["settings"]
+    store.conn.execute("DELETE FROM ledger_cache")  # as a purge does
+    store.conn.commit()
+    assert view(store, today=earlier)[1].stale_because == ["unknown"]

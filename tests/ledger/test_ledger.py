@@ -364,7 +364,85 @@ def test_unlink_takes_back_the_staff_fields_and_notes_the_merge_copied(tmp_path)
     assert [ev["text"] for ev in service.show(store, Settings(), "GP-2024-0002", TODAY)["events"] if ev["kind"] == "note"] == ["已约谈"]
 
 
-def test_unlink_takes_back_a_recurrence_counted_while_linked(tmp_path):
+def as_merged_by_an_old_version(store):
+    """The store as a version before schema 7 left its merges: no record of what they copied."""
+    store.conn.execute("UPDATE entries SET merge_copied = NULL")
+    store.conn.commit()
+
+
+def test_unlink_of_a_merge_an_old_version_made_takes_back_what_the_timeline_shows_it_copied(tmp_path):
+    a = caller_rows("13800000001", "赵建国", range(5), prefix="A")
+    b = caller_rows("13900000002", "赵先生", range(10, 15), point="别处1号楼", prefix="B")
+    store = store_with(tmp_path / "g.db", a + b)
+    month(store)
+    service.assign(store, "GP-2024-0001", TODAY, owner="李四", unit="物业办")
+    service.assign(store, "GP-2024-0001", TODAY, measures="约谈")
+    service.assign(store, "GP-2024-0002", TODAY, unit="社区", deadline=date(2025, 3, 15), measures="约谈")
+    store.link("13800000001", "13900000002", TODAY)
+    month(store)  # copies the deadline only: GP-2024-0001 had a unit and the measures
+    as_merged_by_an_old_version(store)
+    store.unlink("13900000002", TODAY)
+    view, summary = service.ledger_month(store, Settings(), 8, 2024, TODAY)
+    got = {e["id"]: (e["owner"], e["unit"], e["deadline"], e["measures"]) for e in entries(view, "caller")}
+    assert got == {"GP-2024-0001": ("李四", "物业办", None, "约谈"), "GP-2024-0002": ("", "社区", "2025-03-15", "约谈")}
+    assert summary.checks == []
+
+
+def test_unlink_of_an_old_merge_reads_what_an_earlier_merge_still_in_place_copied(tmp_path):
+    a = caller_rows("13800000001", "赵建国", range(5), prefix="A")
+    b = caller_rows("13900000002", "赵先生", range(10, 15), point="别处1号楼", prefix="B")
+    c = caller_rows("13700000003", "赵先生", range(20, 25), point="别处2号楼", prefix="C")
+    store = store_with(tmp_path / "g.db", a + b + c)
+    month(store)
+    service.assign(store, "GP-2024-0002", TODAY, unit="居委会")
+    service.assign(store, "GP-2024-0003", TODAY, unit="居委会", measures="上门")
+    store.link("13800000001", "13900000002", TODAY)
+    month(store)  # GP-2024-0001 takes GP-2024-0002's unit
+    store.link("13800000001", "13700000003", TODAY)
+    month(store)  # and GP-2024-0003's measures only
+    as_merged_by_an_old_version(store)
+    store.unlink("13700000003", TODAY)
+    view, summary = service.ledger_month(store, Settings(), 8, 2024, TODAY)
+    got = {e["id"]: (e["status"], e["unit"], e["measures"]) for e in entries(view, "caller")}
+    assert got == {"GP-2024-0001": ("在办", "居委会", ""), "GP-2024-0003": ("在办", "居委会", "上门")}
+    assert summary.checks == []
+
+
+def test_unlink_of_an_old_merge_leaves_and_names_the_fields_the_store_cannot_tell_about(tmp_path):
+    """GP-2024-0001 absorbed GP-2024-0002, then GP-2024-0003, which has the same unit: it came
+    from one of them, but GP-2024-0002 is on its own again (an old version's unlink left the
+    unit) and its fields changed since, so whether GP-2024-0003's merge copied it cannot be known."""
+    a = caller_rows("13800000001", "赵建国", range(5), prefix="A")
+    b = caller_rows("13900000002", "赵先生", range(10, 15), point="别处1号楼", prefix="B")
+    c = caller_rows("13700000003", "赵先生", range(20, 25), point="别处2号楼", prefix="C")
+    store = store_with(tmp_path / "g.db", a + b + c)
+    month(store)
+    service.assign(store, "GP-2024-0002", TODAY, unit="居委会")
+    service.assign(store, "GP-2024-0003", TODAY, unit="居委会", measures="上门")
+    store.link("13800000001", "13900000002", TODAY)
+    month(store)
+    as_merged_by_an_old_version(store)
+    store.unlink("13900000002", TODAY)
+    month(store)
+    # An old version's unlink left what the merge had copied.
+    store.conn.execute("UPDATE entries SET unit = '居委会' WHERE id = 'GP-2024-0001'")
+    store.conn.commit()
+    service.assign(store, "GP-2024-0002", TODAY, unit="物业")
+    store.link("13800000001", "13700000003", TODAY)
+    month(store)
+    as_merged_by_an_old_version(store)
+    store.unlink("13700000003", TODAY)
+    view, summary = service.ledger_month(store, Settings(), 8, 2024, TODAY)
+    got = {e["id"]: (e["unit"], e["measures"]) for e in entries(view, "caller")}
+    # What GP-2024-0002 held when it was absorbed is not known either: both are left for staff.
+    assert got == {"GP-2024-0001": ("居委会", "上门"), "GP-2024-0002": ("物业", ""), "GP-2024-0003": ("居委会", "上门")}
+    check = "GP-2024-0001 的责任单位、化解措施可能是旧版本合并 GP-2024-0003 时复制来的，无法确定，拆分后保留未动：请核对，需要时用 gaopin ledger assign GP-2024-0001 修改"
+    assert summary.checks == [check]
+    assert f"号码解除关联：{check}" in [ev["text"] for ev in service.show(store, Settings(), "GP-2024-0001", TODAY)["events"]]
+
+
+@pytest.mark.parametrize("old", [False, True])
+def test_unlink_takes_back_a_recurrence_counted_while_linked(tmp_path, old):
     a = caller_rows("13800000001", "赵建国", range(5), prefix="A")
     b = caller_rows("13900000002", "赵先生", range(10, 15), point="别处1号楼", prefix="B")
     store = store_with(tmp_path / "g.db", a + b)
@@ -373,6 +451,8 @@ def test_unlink_takes_back_a_recurrence_counted_while_linked(tmp_path):
     service.close(store, "GP-2024-0002", "居民认可", date(2024, 8, 20), TODAY)
     store.link("13800000001", "13900000002", TODAY)
     month(store)
+    if old:  # merged by a version before schema 7: the recurrence is found on the timeline
+        as_merged_by_an_old_version(store)
     # Later tickets: three from A's number, two from B's: together they make A recur.
     later = caller_rows("13800000001", "赵建国", [30, 31, 32], prefix="C") + caller_rows("13900000002", "赵先生", [33, 34], point="别处1号楼", prefix="D")
     store.import_result(tickets(later), "c.xlsx", "sha-c", datetime(2024, 10, 1))

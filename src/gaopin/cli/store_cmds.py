@@ -134,6 +134,17 @@ def ledger(
 MAX_PHONES_SHOWN = 3
 
 
+# What changed since the ledger was last brought up to date (gaopin.ledger.refresh.changes_since).
+STALE_BECAUSE = {
+    "upgrade": "升级了 gaopin（新版本的台账算法有变，台账要按它重新计算）",
+    "imports": "有新的导入",
+    "links": "有号码关联或拆分",
+    "settings": "改了设置",
+    "endings": "有条目化解或销号",
+    "unknown": "工单库或设置有变化",
+}
+
+
 def render_ledger(view: dict, summary, limit: int = 0) -> None:
     from gaopin.ledger.model import KIND_LABELS, KINDS
     from gaopin.ledger.service import key_text
@@ -143,9 +154,10 @@ def render_ledger(view: dict, summary, limit: int = 0) -> None:
     if summary.replay:
         out.print("回看以前的日期：件数只算到该日，台账本身不作改动（条目、编号、状态以库中现在记录的为准）")
         if summary.stale_since:
+            changed = "，".join(STALE_BECAUSE[why] for why in summary.stale_because)
             out.print(
-                f"注意：台账上次更新到 {summary.stale_since.isoformat()}，此后工单库有新的导入、号码关联或设置变化，台账还没有按它们更新，"
-                "回看的结果可能与更新后不同：请先运行一次不带 --today 的 gaopin ledger，再回看"
+                f"注意：台账上次更新到 {summary.stale_since.isoformat()}，此后{changed}，台账还没有随之更新，"
+                "回看的结果可能与更新后不同：请先运行一次不带 --today 的 gaopin ledger（它会把台账更新到今天），再回看"
             )
     elif summary.created or summary.reopened or summary.merged:
         bits = []
@@ -156,6 +168,9 @@ def render_ledger(view: dict, summary, limit: int = 0) -> None:
         if summary.merged:
             bits.append("合并 " + "、".join(f"{a}→{b}" for a, b in summary.merged))
         out.print("本次更新：" + "，".join(bits))
+    if not summary.replay:
+        for check in summary.checks:
+            out.print(f"注意：{plain(check)}")
     for kind in KINDS:
         entries = [e for e in view["entries"] if e["kind"] == kind]
         listed = entries[:limit] if limit > 0 else entries

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import date
@@ -31,6 +32,8 @@ STATUS_COLORS = {
     EMPTY_LABEL: "#D9D9D9",
 }
 KEY_SEP = "\x1f"
+# The staff fields as `ledger assign` names them, in the order its timeline event lists them.
+STAFF_LABELS = {"owner": "包案领导", "unit": "责任单位", "deadline": "办理时限", "measures": "化解措施"}
 
 
 @dataclass
@@ -211,6 +214,34 @@ def add_events(conn, items: list[tuple[str, date, str, str]]) -> None:
             "INSERT INTO entry_events (entry_id, on_date, kind, text) VALUES (?, ?, ?, ?)",
             [(eid, on.isoformat(), kind, text) for eid, on, kind, text in items],
         )
+
+
+def assign_text(changes: dict[str, str]) -> str:
+    """The timeline text of an assign: 包案领导：张三；办理时限：2024-09-10 (fields in STAFF_LABELS order)."""
+    return "；".join(f"{label}：{changes[name]}" for name, label in STAFF_LABELS.items() if name in changes)
+
+
+def assign_fields(text: str) -> list[dict[str, str]]:
+    """What an assign's timeline text (`assign_text`) set, {field: value as typed}: read as
+    `assign` writes it, a field at each "；" followed by a later field's label and "：". A value
+    typed with such a label in it reads as two fields; when that leaves two readings (责任单位：a；
+    化解措施：b；化解措施：c), both are returned, and none when the text is no assign's."""
+    readings = _assign_readings(text)
+    most = max(map(len, readings), default=0)
+    return [r for r in readings if len(r) == most]
+
+
+def _assign_readings(text: str, first: int = 0) -> list[dict[str, str]]:
+    """Every way `text` reads as an assign's fields, leaving out what `assign` cannot have
+    written (an owner left empty, a deadline not a date)."""
+    out = []
+    for at, (name, label) in enumerate(STAFF_LABELS.items()):
+        if at < first or not text.startswith(f"{label}："):
+            continue
+        value = text[len(label) + 1 :]
+        cuts = [i for i, ch in enumerate(value) if ch == "；"]
+        out += [{name: value}] + [{name: value[:cut], **rest} for cut in cuts for rest in _assign_readings(value[cut + 1 :], at + 1)]
+    return [r for r in out if r.get("owner", "x").strip() and re.fullmatch(r"\d{4}-\d{2}-\d{2}", r.get("deadline", "2000-01-01"))]
 
 
 def events(conn: sqlite3.Connection, entry_id: str) -> list[dict]:

@@ -45,11 +45,13 @@ from gaopin.ledger.model import (
     KINDS,
     MERGED,
     POINT,
+    STAFF_LABELS,
     Cycle,
     Entry,
     IdAllocator,
     add_events,
     as_of,
+    assign_fields,
     load_entries,
     rows,
     save_entries,
@@ -91,14 +93,18 @@ class RefreshSummary:
     reopened: list[str] = field(default_factory=list)
     merged: list[tuple[str, str]] = field(default_factory=list)  # (absorbed, into)
     revived: list[str] = field(default_factory=list)
+    # Staff fields an unlink left in place as it cannot tell whether a merge copied them: what to check.
+    checks: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     # Every entry's figures over its tickets, for the views.
     stats: EntryStats | None = field(default=None, repr=False)
     cached: bool = False  # nothing had changed: the kept figures were used
     # A look back (`today` before the day the ledger was brought up to): computed, not saved.
     replay: bool = False
-    # A look back while the store holds changes the ledger was not yet brought up to: the day it was.
+    # A look back while the store holds changes the ledger was not yet brought up to: the day it
+    # was, and what changed since (`changes_since`).
     stale_since: date | None = None
+    stale_because: list[str] = field(default_factory=list)
     # The entries as this refresh saved them (None when the kept result was used): a view
     # right after a refresh need not read them back.
     entries: dict[str, Entry] | None = field(default=None, repr=False)
@@ -111,6 +117,7 @@ class RefreshSummary:
             "revived": self.revived,
             "replay": self.replay,
             "stale_since": self.stale_since.isoformat() if self.stale_since else None,
+            "stale_because": self.stale_because,
         }
 
 
@@ -387,7 +394,7 @@ class PersonPhones:
         return default if person is None else person
 
 
-STAFF_FIELDS = ("owner", "unit", "deadline", "measures")
+STAFF_FIELDS = tuple(STAFF_LABELS)
 
 
 def _carried(entry_id: str) -> str:
@@ -415,6 +422,52 @@ def _known_persons(links: Links, entries: dict[str, Entry]) -> Links:
 
 def _field_value(value) -> str | None:
     return value.isoformat() if isinstance(value, date) else value
+
+
+def _merged_text(absorbed_id: str) -> str:
+    """The keeper's timeline text of a merge (the same in every version)."""
+    return f"同一诉求人，合并了 {absorbed_id}"
+
+
+def _legacy_merge(conn, keeper: Entry, m: Entry, entries: dict[str, Entry]) -> tuple[dict, list[str]]:
+    """What merging `m` into `keeper` copied, read back from the store for a merge made before
+    merges kept their record (`merge_copied`, schema 7): (the record as far as the store proves
+    it, the fields it cannot tell about that hold `m`'s value in the keeper).
+
+    Before then a keeper's staff fields changed only by `assign` (its event names the fields it
+    set) and by merges, each copying what the keeper had empty from the entry it absorbed, whose
+    own fields cannot change while it is absorbed; no unlink took a copied field back, and each
+    recurrence added a cycle and a `reopened` event. Replaying the keeper's timeline up to the
+    merge thus tells which fields were empty then (so copied from `m`) and how many cycles it had,
+    unless an assign reads two ways (`assign_fields`) or an earlier absorbed entry is no
+    longer absorbed."""
+    rows = conn.execute(
+        "SELECT kind, text FROM entry_events WHERE entry_id = ? AND kind IN ('assign', 'merged', 'reopened') ORDER BY seq", (keeper.id,)
+    ).fetchall()
+    held = [n for n in STAFF_FIELDS if getattr(m, n) not in (None, "")]
+    marks = [i for i, (kind, text) in enumerate(rows) if kind == "merged" and text == _merged_text(m.id)]
+    # Per field before the merge: False empty, True filled, None unknown.
+    filled: dict[str, bool | None] = dict.fromkeys(STAFF_FIELDS, None if not marks else False)
+    before = rows[: marks[-1]] if marks else []
+    for i, (kind, text) in enumerate(before):
+        if kind == "assign":
+            readings = assign_fields(text)
+            for n in STAFF_FIELDS:
+                after = {filled[n] if n not in r else bool(r[n].strip()) for r in readings}
+                filled[n] = after.pop() if len(after) == 1 else None
+        elif kind == "merged" and text.startswith(_merged_text("")):
+            other = entries.get(text[len(_merged_text("")) :])
+            # Its fields are as they were at this merge only while it is still absorbed by it.
+            still = other is not None and other.state == MERGED and other.merged_into == keeper.id and (kind, text) not in rows[i + 1 :]
+            for n in STAFF_FIELDS:
+                if filled[n] is False:
+                    filled[n] = (getattr(other, n) not in (None, "")) if still else None
+    record = {
+        "fields": {n: _field_value(getattr(m, n)) for n in held if filled[n] is False},
+        "cycles": 1 + sum(kind == "reopened" for kind, _ in before) if marks else None,
+    }
+    unsure = [n for n in held if filled[n] is None and _field_value(getattr(keeper, n)) == _field_value(getattr(m, n))]
+    return record, unsure
 
 
 def _undo_merge(keeper: Entry, m: Entry, today: date, events: list, withdrawn: list) -> None:
@@ -467,6 +520,13 @@ def _callers(
             if m.state == MERGED and m.merged_into == e.id and home(m) not in (None, keep):
                 m.state, m.merged_into = m.state_before_merge or ACTIVE, None
                 m.phones = {p: o for p, o in m.phones.items() if o}
+                if m.merge_copied is None:  # merged by a version before schema 7
+                    m.merge_copied, unsure = _legacy_merge(conn, e, m, entries)
+                    if unsure:
+                        fields = "、".join(STAFF_LABELS[n] for n in unsure)
+                        text = f"{e.id} 的{fields}可能是旧版本合并 {m.id} 时复制来的，无法确定，拆分后保留未动：请核对，需要时用 gaopin ledger assign {e.id} 修改"
+                        summary.checks.append(text)
+                        events.append((e.id, today, "split", f"号码解除关联：{text}"))
                 _undo_merge(e, m, today, events, withdrawn)
                 m.dirty = True
                 summary.revived.append(m.id)
@@ -499,7 +559,7 @@ def _callers(
                 keeper.phones.setdefault(p, False)
             other.dirty = keeper.dirty = True
             summary.merged.append((other.id, keeper.id))
-            events.append((keeper.id, today, "merged", f"同一诉求人，合并了 {other.id}"))
+            events.append((keeper.id, today, "merged", _merged_text(other.id)))
             events.append((other.id, today, "merged", f"同一诉求人，已合并到 {keeper.id}"))
             for on, text in conn.execute("SELECT on_date, text FROM entry_events WHERE entry_id = ? AND kind = 'note' ORDER BY seq", (other.id,)).fetchall():
                 events.append((keeper.id, date.fromisoformat(on), "note", f"{_carried(other.id)}{text}"))
@@ -565,10 +625,36 @@ def refresh_inputs(conn, settings: Settings, today: date) -> str:
     return _inputs(data_inputs(conn, settings, today), _ledger_inputs(conn))
 
 
+# What changed, by the inputs it shows in: gaopin upgraded (the ledger's computation may differ),
+# tickets imported, numbers linked or unlinked, settings, entries resolved or closed.
+UPGRADE, IMPORTS, LINKS, SETTINGS, ENDINGS, UNKNOWN = "upgrade", "imports", "links", "settings", "endings", "unknown"
+CHANGES = {"version": UPGRADE, "imports": IMPORTS, "tickets": IMPORTS, "until": IMPORTS, "links": LINKS, "unlinks": LINKS, "settings": SETTINGS, "events": ENDINGS, "entries": ENDINGS}
+
+
+def changes_since(store: Store, settings: Settings, today: date) -> list[str]:
+    """What changed since the last refresh (to `today`) by the inputs it kept ([]: nothing;
+    UNKNOWN when none were kept, as after a purge). An upgrade may also change how the settings
+    are written (a new setting), so with an upgrade they are not told apart."""
+    row = store.conn.execute("SELECT inputs FROM ledger_cache WHERE id = 1").fetchone()
+    now = refresh_inputs(store.conn, settings, today)
+    if row is not None and row[0] == now:
+        return []
+    try:
+        kept = json.loads(row[0]) if row is not None else None
+    except ValueError:
+        kept = None
+    if not isinstance(kept, dict):
+        return [UNKNOWN]
+    current = json.loads(now)
+    found = list(dict.fromkeys(what for name, what in CHANGES.items() if kept.get(name) != current[name]))
+    if UPGRADE in found and SETTINGS in found:
+        found.remove(SETTINGS)
+    return found or [UNKNOWN]
+
+
 def is_current(store: Store, settings: Settings, today: date) -> bool:
     """Would a refresh now find nothing to do (and need no tickets read)?"""
-    row = store.conn.execute("SELECT inputs FROM ledger_cache WHERE id = 1").fetchone()
-    return row is not None and row[0] == refresh_inputs(store.conn, settings, today)
+    return not changes_since(store, settings, today)
 
 
 def kept(store: Store, settings: Settings, today: date) -> RefreshSummary | None:
@@ -616,7 +702,9 @@ def _refresh(store: Store, settings: Settings, today: date, result, read_after: 
     summary = RefreshSummary(notes=list(prepared.notes), replay=replay)
     # A look back counts from the entries as last saved: what changed since (an import, a link
     # or unlink, a setting) is not in them yet, and may show as an entry without tickets.
-    summary.stale_since = brought_up_to if replay and not is_current(store, settings, brought_up_to) else None
+    if replay:
+        summary.stale_because = changes_since(store, settings, brought_up_to)
+        summary.stale_since = brought_up_to if summary.stale_because else None
     cols = Columns.of(frame, prepared.codes)
     kinds = [kind for kind in KINDS if kind != CALLER or prepared.has("caller_phone")]
     # The write lock is taken first (waiting for another run's import or refresh, as writes do):

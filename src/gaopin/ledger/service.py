@@ -24,6 +24,7 @@ from gaopin.ledger.model import (
     STATUS_COLORS,
     Entry,
     add_event,
+    assign_text,
     events,
     load_entries,
     save_entry,
@@ -199,16 +200,16 @@ def assign(store: Store, entry_id: str, today: date, owner: str | None = None, u
     _writable(entry)
     if owner is not None and not owner.strip():
         raise UsageError("包案领导不能为空", "请写上姓名，例如 --owner 张三")
-    changes = []
-    for name, value, label_ in (("owner", owner, "包案领导"), ("unit", unit, "责任单位"), ("deadline", deadline, "办理时限"), ("measures", measures, "化解措施")):
+    changes = {}
+    for name, value in (("owner", owner), ("unit", unit), ("deadline", deadline), ("measures", measures)):
         if value is not None:
             setattr(entry, name, value.strip() if isinstance(value, str) else value)
-            changes.append(f"{label_}：{value.isoformat() if isinstance(value, date) else value}")
+            changes[name] = value.isoformat() if isinstance(value, date) else value
     if not changes:
         raise UsageError("没有要修改的内容", "请给出 --owner、--unit、--deadline 或 --measures")
     with transaction(store.conn):
         save_entry(store.conn, entry)
-        add_event(store.conn, entry.id, today, "assign", "；".join(changes))
+        add_event(store.conn, entry.id, today, "assign", assign_text(changes))
     return entry
 
 
