@@ -100,6 +100,40 @@ def test_a_file_or_sheet_named_after_a_caller_is_masked_in_the_notes_of_warn_and
     assert all(m in written for m in masked) and "13812345678" not in written and "13912345678" not in written
 
 
+def test_warn_import_and_report_take_the_reading_flags_inspect_and_clean_have(tmp_path, monkeypatch):
+    """--sheet, --header-row and --encoding, as data-format.md gives them to every command that
+    reads files (warn said 没有 --sheet 这个选项)."""
+    monkeypatch.chdir(tmp_path)
+    wb = openpyxl.Workbook()
+    wb.active.title = "上周"
+    wb.active.append(["上周工单导出"])  # a title row above the header
+    wb.active.append(HEADER)
+    for r in ROWS[:3]:
+        wb.active.append(r)
+    other = wb.create_sheet("本周")
+    other.append(HEADER)
+    other.append(ROWS[3])
+    path = tmp_path / "two.xlsx"
+    wb.save(path)
+    both = json.loads(runner.invoke(app, ["warn", str(path), "-f", "json"]).stdout)
+    last_week = json.loads(runner.invoke(app, ["warn", str(path), "--sheet", "上周", "--header-row", "2", "-f", "json"]).stdout)
+    assert [w["ticket_ids"] for w in last_week["warnings"]] == [["A1", "A2", "A3"]] == [w["ticket_ids"] for w in both["warnings"]]
+    assert "two.xlsx 有 2 张工作表：读取了 “上周”、“本周”。" in both["notes"]
+    assert not any("本周" in n for n in last_week["notes"])
+    this_week = runner.invoke(app, ["warn", str(path), "--sheet", "本周", "-f", "json"])
+    assert this_week.exit_code == 0 and json.loads(this_week.stdout)["warnings"] == []
+    done = runner.invoke(app, ["import", str(path), "--sheet", "本周", "--db", str(tmp_path / "g.db"), "-f", "json"])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)[0]["new"] == 1
+    csv_path = tmp_path / "gbk.csv"
+    with csv_path.open("w", encoding="gb18030", newline="") as fh:
+        csv.writer(fh).writerows([HEADER, *ROWS])
+    report = runner.invoke(app, ["report", str(csv_path), "--encoding", "gb18030", "--month", "8", "--year", "2024", "--out", str(tmp_path / "r")])
+    assert report.exit_code == 0, report.output
+    wrong = runner.invoke(app, ["report", str(csv_path), "--encoding", "utf-8", "--month", "8", "--year", "2024", "--out", str(tmp_path / "r2")])
+    assert wrong.exit_code == 5
+
+
 def test_fail_on_alert_exits_3_only_with_warnings(export, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert runner.invoke(app, ["warn", str(export), "--fail-on-alert"]).exit_code == 3

@@ -245,6 +245,16 @@ def _log_error(exc: BaseException) -> None:
             pass
 
 
+# How the files of a command are read, as [load] in gaopin.toml sets it (a flag wins).
+EncodingOpt = Annotated[Optional[str], typer.Option("--encoding", help="CSV 编码（默认先试 utf-8-sig 再试 gb18030）", show_default=False)]
+SheetOpt = Annotated[Optional[str], typer.Option("--sheet", help="工作表名称或序号（从 1 起）；默认读每一张有工单表头的可见工作表", show_default=False)]
+HeaderRowOpt = Annotated[Optional[int], typer.Option("--header-row", help="表头所在行（从 1 起）；默认自动识别", show_default=False)]
+
+
+def load_overrides(encoding: str | None, sheet: str | None, header_row: int | None) -> dict:
+    return {"load.encoding": encoding, "load.sheet": sheet, "load.header_row": header_row}
+
+
 def settings_from(config: Path | None, overrides: dict[str, Any] | None = None):
     """Settings from the file and environment, then the command's flags (dotted keys).
 

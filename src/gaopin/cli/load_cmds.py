@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from gaopin.cli.common import ConfigOpt, DebugOpt, Format, FormatOpt, ShowPhonesOpt, handles_errors, print_json, settings_from
+from gaopin.cli.common import (
+    ConfigOpt,
+    DebugOpt,
+    EncodingOpt,
+    Format,
+    FormatOpt,
+    HeaderRowOpt,
+    SheetOpt,
+    ShowPhonesOpt,
+    handles_errors,
+    load_overrides,
+    print_json,
+    settings_from,
+)
 from gaopin.cli.render import console, plain, progress, table
 
 InputFiles = Annotated[list[Path], typer.Argument(help="12345 导出文件（.xlsx/.xls/.csv），可以给多个", show_default=False)]
-EncodingOpt = Annotated[Optional[str], typer.Option("--encoding", help="CSV 编码（默认先试 utf-8-sig 再试 gb18030）", show_default=False)]
-SheetOpt = Annotated[Optional[str], typer.Option("--sheet", help="工作表名称或序号（从 1 起）", show_default=False)]
-HeaderRowOpt = Annotated[Optional[int], typer.Option("--header-row", help="表头所在行（从 1 起）；默认自动识别", show_default=False)]
-
-
-def _load_overrides(encoding: str | None, sheet: str | None, header_row: int | None) -> dict:
-    return {"load.encoding": encoding, "load.sheet": sheet, "load.header_row": header_row}
 
 
 def register(app: typer.Typer) -> None:
@@ -40,7 +46,7 @@ def inspect(
     """查看一个新导出文件：用了哪张表、哪一行表头、每列对应哪个字段、填充率和发现的问题。"""
     from gaopin.io.inspect import inspect_files
 
-    settings = settings_from(config, _load_overrides(encoding, sheet, header_row))
+    settings = settings_from(config, load_overrides(encoding, sheet, header_row))
     with progress() as step:
         report = inspect_files(files, settings, show_phones=show_phones, progress=step)
     if format is Format.json:
@@ -105,7 +111,7 @@ def clean(
     """把导出文件整理成标准表（每个标准字段一列，时间写成 YYYY-MM-DD HH:MM:SS），供其他用途使用。"""
     from gaopin.io.clean import clean_files
 
-    settings = settings_from(config, _load_overrides(encoding, sheet, header_row))
+    settings = settings_from(config, load_overrides(encoding, sheet, header_row))
     summary = clean_files(files, output, settings, show_phones=show_phones)
     notes = [f"合并重复编号 {summary['merged']} 行"] if summary["merged"] else []
     notes += [f"拒收 {summary['rejected']} 行"] if summary["rejected"] else []

@@ -11,19 +11,23 @@ from gaopin.cli.common import (
     ConfigOpt,
     DbOpt,
     DebugOpt,
+    EncodingOpt,
     DryRunOpt,
     EmailOpt,
     FilesArg,
     ForceSendOpt,
     Format,
     FormatOpt,
+    HeaderRowOpt,
     NotifyOpt,
+    SheetOpt,
     TodayOpt,
     VerboseOpt,
     delivered,
     delivery_channels,
     delivery_notices,
     handles_errors,
+    load_overrides,
     print_json,
     settings_from,
     today_option,
@@ -50,6 +54,9 @@ def report(
     force: ForceSendOpt = False,
     verbose: VerboseOpt = False,
     today: TodayOpt = None,
+    encoding: EncodingOpt = None,
+    sheet: SheetOpt = None,
+    header_row: HeaderRowOpt = None,
     db: DbOpt = None,
     config: ConfigOpt = None,
     debug: DebugOpt = False,
@@ -62,7 +69,7 @@ def report(
     from gaopin.errors import UsageError
     from gaopin.periods import check_month, last_closed
 
-    settings = settings_from(config)
+    settings = settings_from(config, load_overrides(encoding, sheet, header_row))
     now = today_option(today)
     if last:
         if month is not None or year is not None:

@@ -11,11 +11,15 @@ from gaopin.cli.common import (
     ConfigOpt,
     DbOpt,
     DebugOpt,
+    EncodingOpt,
     Format,
     FormatOpt,
+    HeaderRowOpt,
+    SheetOpt,
     ShowPhonesOpt,
     TodayOpt,
     handles_errors,
+    load_overrides,
     parse_date_option,
     print_json,
     settings_from,
@@ -48,6 +52,9 @@ def _open(db, settings, create=False):
 def import_(
     files: Annotated[list[Path], typer.Argument(help="要导入的 12345 导出文件，可以给多个（按顺序导入，后导入的覆盖先导入的）", show_default=False)],
     force: Annotated[bool, typer.Option("--force", help="即使同样内容的文件导入过，也重新导入")] = False,
+    encoding: EncodingOpt = None,
+    sheet: SheetOpt = None,
+    header_row: HeaderRowOpt = None,
     db: DbOpt = None,
     format: FormatOpt = Format.text,
     config: ConfigOpt = None,
@@ -58,7 +65,7 @@ def import_(
     from gaopin.io.load import empty_files_note
     from gaopin.store import import_into
 
-    settings = settings_from(config)
+    settings = settings_from(config, load_overrides(encoding, sheet, header_row))
     out = console()
 
     def report(r) -> None:

@@ -11,19 +11,23 @@ from gaopin.cli.common import (
     ConfigOpt,
     DbOpt,
     DebugOpt,
+    EncodingOpt,
     DryRunOpt,
     EmailOpt,
     FilesArg,
     ForceSendOpt,
     Format,
     FormatOpt,
+    HeaderRowOpt,
     NotifyOpt,
+    SheetOpt,
     ShowPhonesOpt,
     VerboseOpt,
     delivered,
     delivery_channels,
     delivery_notices,
     handles_errors,
+    load_overrides,
     parse_date_option,
     print_json,
     settings_from,
@@ -52,6 +56,9 @@ def warn(
     force: ForceSendOpt = False,
     verbose: VerboseOpt = False,
     show_phones: ShowPhonesOpt = False,
+    encoding: EncodingOpt = None,
+    sheet: SheetOpt = None,
+    header_row: HeaderRowOpt = None,
     db: DbOpt = None,
     config: ConfigOpt = None,
     debug: DebugOpt = False,
@@ -66,7 +73,7 @@ def warn(
 
     if output is not None:
         refuse_input_as_output(output, files or [])
-    settings = settings_from(config)
+    settings = settings_from(config, load_overrides(encoding, sheet, header_row))
     on = parse_date_option(date, "--date")
     start = parse_date_option(since, "--since")
     channels = delivery_channels(email, notify, dry_run, force, dry_run_dir)

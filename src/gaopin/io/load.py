@@ -696,7 +696,7 @@ def _ticket_header(grid: Grid, settings: Settings) -> Header | None:
 
 def _sheet_advice(sheets: list[str]) -> str:
     names = "、".join(f"“{n}”" for n in sheets[:10])
-    return f"工作表 {names} 有工单表头：如工单在其中，请在 gaopin.toml 的 [load] 中写 sheet = \"{sheets[0]}\"（inspect、clean 可用 --sheet）"
+    return f"工作表 {names} 有工单表头：如工单在其中，请在 gaopin.toml 的 [load] 中写 sheet = \"{sheets[0]}\"（或在命令后加 --sheet）"
 
 
 def _with_sheet_hint(exc: InputError, path: Path, settings: Settings, sheet: str) -> InputError:

@@ -130,7 +130,7 @@ def read(path: Path, load: LoadSettings, limits: LimitSettings) -> list[Grid]:
 
 # The extensions by which calamine's from_path picks the parser of each kind.
 _CALAMINE_SUFFIXES = {sniff.XLSX: (".xlsx", ".xlsm", ".xlam"), sniff.XLS: (".xls", ".xla")}
-_EMPTY_HINT = "请确认导出时选对了工作表，或用 gaopin.toml 的 [load] sheet 指定"
+_EMPTY_HINT = "请确认导出时选对了工作表，或用 --sheet（或 gaopin.toml 的 [load] sheet）指定"
 
 
 def _read_workbook(path: Path, kind: str, load: LoadSettings, limits: LimitSettings) -> list[Grid]:
@@ -385,7 +385,7 @@ def _decode_error(path: Path, tried: list[str], raw: bytes | None = None) -> Inp
     return InputError(
         f"{path} 的编码无法识别（试过 {'、'.join(parts)}）",
         # Only inspect and clean have --encoding: the setting serves every command.
-        '请在 Excel/WPS 中另存为“CSV UTF-8”或 .xlsx，或在 gaopin.toml 的 [load] 中写明编码，例如 encoding = "gb18030"（inspect、clean 也可用 --encoding）',
+        '请在 Excel/WPS 中另存为“CSV UTF-8”或 .xlsx，或在 gaopin.toml 的 [load] 中写明编码，例如 encoding = "gb18030"（也可以在命令后加 --encoding gb18030）',
     )
 
 
