@@ -75,7 +75,8 @@ def usage_lines(exc: Any, command: str = "gaopin") -> tuple[str, str]:
     kind = type(exc).__name__
     message = str(getattr(exc, "message", "") or "")
     if kind == "NoSuchOption":
-        similar = sorted(getattr(exc, "possibilities", None) or [])
+        # The parser finds --help "close" to nearly anything short (--sheet): not a suggestion.
+        similar = sorted(p for p in getattr(exc, "possibilities", None) or [] if p not in ("--help", "-h"))
         return f"{command} 没有 {exc.option_name} 这个选项", (f"相近的选项：{'、'.join(similar)}；" if similar else "") + help_hint
     if kind == "MissingParameter":
         param = getattr(exc, "param", None)
