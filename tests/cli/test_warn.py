@@ -278,7 +278,8 @@ def test_a_filter_on_a_field_warn_does_not_use_still_drops_tickets_from_files_an
     assert from_store.exit_code == 0, from_store.output
     for result in (from_file, from_store):
         report = json.loads(result.stdout)
-        assert f"按 [filters] 剔除了 3 张{key}为 {value} 的工单。" in report["notes"]
+        named = "派单类别" if key == "派单类别" else "派单方式"  # dispatch: said by its label
+        assert f"按 [filters] 剔除了 3 张{named}为 {value} 的工单。" in report["notes"]
         assert [w["ticket_ids"] for w in report["warnings"]] == [["D0", "D2", "D4"]]
 
 

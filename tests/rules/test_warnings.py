@@ -173,7 +173,7 @@ def test_two_filters_matching_one_ticket_say_how_many_were_dropped_in_all():
     rows = [t("2024-08-03", m, ticket_type="咨询" if m < 2 else "投诉", unit="城管" if m > 0 else "物业") for m in range(3)]
     settings = Settings().with_values({"filters.exclude": {"工单类型": ["咨询"], "unit": ["城管"]}})
     notes = warn(tickets(rows), settings).notes
-    assert "按 [filters] 剔除了 2 张工单类型为 咨询 的工单。" in notes and "按 [filters] 剔除了 2 张unit为 城管 的工单。" in notes
+    assert "按 [filters] 剔除了 2 张工单类型为 咨询 的工单。" in notes and "按 [filters] 剔除了 2 张承办单位为 城管 的工单。" in notes  # unit: said by its label
     assert "按 [filters] 共剔除 3 张工单（一张工单可能同时符合几条筛选）。" in notes
     one = warn(tickets(rows), Settings().with_values({"filters.exclude": {"工单类型": ["咨询"]}})).notes
     assert not any("共剔除" in n for n in one)

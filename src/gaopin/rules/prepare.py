@@ -60,7 +60,9 @@ def _apply_filters(frame: pd.DataFrame, exclude: dict[str, list[str]], present: 
         hit = keys.isin(wanted).fillna(False).astype(bool)
         if hit.any():
             matching += 1
-            notes.append(mask_phones_in_text(f"按 [filters] 剔除了 {int(hit.sum())} 张{key}为 {'/'.join(values)} 的工单。"))
+            # A canonical name (ticket_type) is said as staff read it (工单类型).
+            named = label(column) if column in CANONICAL_COLUMNS else key
+            notes.append(mask_phones_in_text(f"按 [filters] 剔除了 {int(hit.sum())} 张{named}为 {'/'.join(values)} 的工单。"))
         drop |= hit
     if matching > 1:
         # Each note counts its own matches: a ticket two filters match is in both.
