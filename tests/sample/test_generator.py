@@ -503,6 +503,18 @@ def test_readme_explains_regeneration_and_cases(sample_dir, gt):
         assert f"`{name}`" in text
 
 
+
+def test_a_seeded_samples_readme_regenerates_that_seed():
+    """The 重新生成 command of a --seed 7 sample gave the default seed's data."""
+    from gaopin.sample.readme import readme_text
+    from gaopin.sample.truth import ground_truth
+
+    sample = build_street(7)
+    text = readme_text(sample, ground_truth(sample))
+    commands = re.findall(r"gaopin sample --out sample_data[^`\n]*", text)
+    assert len(commands) >= 2 and all(c.endswith(" --seed 7") for c in commands), commands
+
+
 # --- district mode ---------------------------------------------------------------------------------
 
 

@@ -36,7 +36,7 @@ def readme_text(sample, gt: dict) -> str:
         "## 重新生成",
         "",
         "```",
-        "gaopin sample --out sample_data",
+        f"gaopin sample --out sample_data{seed_flag}",
         "```",
         "",
         "试用：",
