@@ -85,6 +85,17 @@ def test_inspect_lists_an_export_none_of_whose_times_can_be_read(tmp_path):
     assert not (tmp_path / "c.csv").exists()
 
 
+def test_a_header_row_that_is_a_data_row_is_said_to_be_one(tmp_path):
+    """--header-row 3 on a data row read as columns missing, with advice about [columns]."""
+    path = _export(tmp_path)
+    result = run("inspect", path, "--header-row", "3")
+    assert result.exit_code == 5
+    message, hint = result.stderr.strip().splitlines()
+    assert message.startswith(f"错误：{path} 的第 3 行不是表头（这一行是：") and message.endswith("；表头在第 2 行")
+    assert hint == "提示：请改正 --header-row 或 gaopin.toml 的 [load] header_row：写 2，或写 0 让 gaopin 自动识别"
+    assert run("inspect", path, "--header-row", "2").exit_code == 0
+
+
 def test_inspect_json_equals_the_library(tmp_path):
     path = _export(tmp_path)
     result = run("inspect", path, "--format", "json")

@@ -630,7 +630,11 @@ def _tables(grids: list[Grid], settings: Settings, path: Path) -> tuple[list[tup
             header = find_header(grid.head, settings.columns, settings.load.header_row, source)
         except InputError as exc:
             raise (_with_sheet_hint(exc, path, settings, grid.sheet) if grid.sheet is not None else exc) from None
-        return [(grid, header, map_columns(header.cells, settings.columns, source))], ""
+        try:
+            mapping = map_columns(header.cells, settings.columns, source)
+        except InputError as exc:
+            raise _header_row_advice(exc, grid, header, settings, source) from None
+        return [(grid, header, mapping)], ""
     tables = []
     skipped: dict[str, list[str]] = {}
     for grid in grids:
@@ -655,6 +659,26 @@ def _tables(grids: list[Grid], settings: Settings, path: Path) -> tuple[list[tup
     left = "，".join(f"{'、'.join(f'“{n}”' for n in names)}（{why}）" for why, names in skipped.items())
     note = f"{path.name} 有 {len(grids)} 张工作表：读取了 {read_names}" + (f"；没有读取 {left}" if left else "") + "。"
     return tables, note
+
+
+def _header_row_advice(exc: InputError, grid: Grid, header: Header, settings: Settings, source: str) -> InputError:
+    """A configured header row that is not the header (`--header-row 3` on a data row) reads as
+    columns missing; when the header is found on another row, say that instead."""
+    if not settings.load.header_row:
+        return exc
+    try:
+        found = find_header(grid.head, settings.columns, 0, source)
+        map_columns(found.cells, settings.columns, source)
+    except InputError:
+        return exc
+    if found.index == header.index:
+        return exc
+    seen = "、".join(c for c in header.cells if c)
+    seen = mask_phones_in_text(seen if len(seen) <= 60 else seen[:60] + "…")
+    return InputError(
+        f"{source} 的第 {settings.load.header_row} 行不是表头（这一行是：{seen}）；表头在第 {found.index + 1} 行",
+        f"请改正 --header-row 或 gaopin.toml 的 [load] header_row：写 {found.index + 1}，或写 0 让 gaopin 自动识别",
+    )
 
 
 def _ticket_sheets(path: Path, settings: Settings, but: str | None = None) -> list[str]:
