@@ -388,7 +388,9 @@ def test_unlink_of_a_merge_an_old_version_made_takes_back_what_the_timeline_show
     assert summary.checks == []
 
 
-def test_unlink_of_an_old_merge_reads_what_an_earlier_merge_still_in_place_copied(tmp_path):
+def _three_callers_two_assigned(tmp_path):
+    """GP-2024-0001 (no staff fields), GP-2024-0002 (unit 居委会) and GP-2024-0003 (unit 居委会,
+    measures 上门), three callers not yet linked."""
     a = caller_rows("13800000001", "赵建国", range(5), prefix="A")
     b = caller_rows("13900000002", "赵先生", range(10, 15), point="别处1号楼", prefix="B")
     c = caller_rows("13700000003", "赵先生", range(20, 25), point="别处2号楼", prefix="C")
@@ -396,6 +398,11 @@ def test_unlink_of_an_old_merge_reads_what_an_earlier_merge_still_in_place_copie
     month(store)
     service.assign(store, "GP-2024-0002", TODAY, unit="居委会")
     service.assign(store, "GP-2024-0003", TODAY, unit="居委会", measures="上门")
+    return store
+
+
+def test_unlink_of_an_old_merge_reads_what_an_earlier_merge_still_in_place_copied(tmp_path):
+    store = _three_callers_two_assigned(tmp_path)
     store.link("13800000001", "13900000002", TODAY)
     month(store)  # GP-2024-0001 takes GP-2024-0002's unit
     store.link("13800000001", "13700000003", TODAY)
@@ -412,13 +419,7 @@ def test_unlink_of_an_old_merge_leaves_and_names_the_fields_the_store_cannot_tel
     """GP-2024-0001 absorbed GP-2024-0002, then GP-2024-0003, which has the same unit: it came
     from one of them, but GP-2024-0002 is on its own again (an old version's unlink left the
     unit) and its fields changed since, so whether GP-2024-0003's merge copied it cannot be known."""
-    a = caller_rows("13800000001", "赵建国", range(5), prefix="A")
-    b = caller_rows("13900000002", "赵先生", range(10, 15), point="别处1号楼", prefix="B")
-    c = caller_rows("13700000003", "赵先生", range(20, 25), point="别处2号楼", prefix="C")
-    store = store_with(tmp_path / "g.db", a + b + c)
-    month(store)
-    service.assign(store, "GP-2024-0002", TODAY, unit="居委会")
-    service.assign(store, "GP-2024-0003", TODAY, unit="居委会", measures="上门")
+    store = _three_callers_two_assigned(tmp_path)
     store.link("13800000001", "13900000002", TODAY)
     month(store)
     as_merged_by_an_old_version(store)
