@@ -109,6 +109,30 @@ def test_a_run_stopped_among_several_files_says_which_were_imported(tmp_path, db
     assert alone.stderr.strip() == f"{what}。"
 
 
+def test_a_stop_that_comes_after_a_files_commit_counts_it_as_imported(tmp_path, db, monkeypatch):
+    """Ctrl-C after b.xlsx had committed but before the command heard of it: the note said
+    b.xlsx was not imported while the store held it."""
+    from gaopin.store.store import Store as StoreClass
+
+    a = export(tmp_path / "a.xlsx", caller(2))
+    b = export(tmp_path / "b.xlsx", caller(3, day0=10))
+    c = export(tmp_path / "c.xlsx", caller(4, day0=20))
+    original = StoreClass.import_file
+
+    def committed_then_stopped(self, path, *args, **kwargs):
+        done = original(self, path, *args, **kwargs)
+        if path.name == "b.xlsx":
+            raise KeyboardInterrupt
+        return done
+
+    monkeypatch.setattr(StoreClass, "import_file", committed_then_stopped)
+    result = runner.invoke(app, ["import", str(a), str(b), str(c), "--db", str(db)])
+    assert result.exit_code == 130
+    assert result.stderr.strip() == "已中断：a.xlsx、b.xlsx 已导入，c.xlsx 没有导入；重新运行同一条命令即可，已导入的文件会自动跳过。"
+    with Store(db) as store:
+        assert store.ticket_count() == 5
+
+
 def test_import_then_ledger_then_staff_commands(tmp_path, db):
     path = export(tmp_path / "a.xlsx", caller(5))
     result = runner.invoke(app, ["import", str(path), "--db", str(db)])

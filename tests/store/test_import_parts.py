@@ -176,3 +176,27 @@ def test_an_xlsx_first_import_in_parts_equals_one_insert(tmp_path, monkeypatch):
     whole = Store(tmp_path / "whole.db")
     whole.import_result(load([path], Settings(), keep_extra=True), path.name, store_module.file_sha256(path), NOW)
     assert _contents(parts) == _contents(whole)
+
+
+def test_stopping_waits_for_the_part_being_inserted_even_when_the_thread_reads_as_ended(monkeypatch):
+    """Python 3.11 marks a running thread as ended when a Ctrl-C interrupts its join(): the
+    insert was then rolled back under the running thread (a segmentation fault). `stop` waits
+    for the thread's own word that it has ended."""
+    release, inserting = threading.Event(), threading.Event()
+    done: list[str] = []
+
+    class SlowCursor:
+        def adbc_ingest(self, name, table, mode):
+            inserting.set()
+            release.wait(5)
+            done.append(name)
+
+    inserter = store_module._PartInserter(SlowCursor(), lambda: 1)
+    inserter.queue.put(pa.table({"x": [1]}))
+    inserter.thread = threading.Thread(target=inserter._run, daemon=True)
+    inserter.thread.start()
+    assert inserting.wait(5)
+    monkeypatch.setattr(threading.Thread, "is_alive", lambda self: False)  # as after the interrupted join
+    threading.Timer(0.3, release.set).start()
+    inserter.stop()
+    assert done == ["tickets"] and inserter.thread is None

@@ -184,6 +184,10 @@ class _PartInserter:
         # One part waiting while one is inserted: a part of 1M rows' file is about 100 MB of text.
         self.queue: queue.Queue = queue.Queue(maxsize=1)
         self.thread: threading.Thread | None = None
+        # Set by the thread as it ends. Not Thread.join/is_alive: a Ctrl-C inside join() marks
+        # a running thread as ended in Python 3.11 (the cursor was then rolled back under the
+        # insert: a segmentation fault).
+        self.ended = threading.Event()
 
     def add(self, frame: pd.DataFrame) -> None:
         """The loader's sink: one finished part of the file's tickets."""
@@ -204,19 +208,22 @@ class _PartInserter:
         self.rows += len(frame)
 
     def _run(self) -> None:
-        while (table := self.queue.get()) is not None:
-            if self.error is None:
-                try:
-                    self.cur.adbc_ingest("tickets", table, mode="append")
-                except BaseException as exc:  # handed to the caller's thread
-                    self.error = exc
+        try:
+            while (table := self.queue.get()) is not None:
+                if self.error is None:
+                    try:
+                        self.cur.adbc_ingest("tickets", table, mode="append")
+                    except BaseException as exc:  # handed to the caller's thread
+                        self.error = exc
+        finally:
+            self.ended.set()
 
     def finish(self) -> None:
         """Wait for the last part; raise what went wrong in the insert."""
         if self.thread is not None:
             try:
                 self.queue.put(None)
-                self.thread.join()
+                self.ended.wait()
             except BaseException:  # Ctrl-C while waiting
                 self.stop()
                 raise
@@ -226,24 +233,26 @@ class _PartInserter:
 
     def stop(self) -> None:
         """Something failed: let the part being inserted end and drop the rest (the caller then
-        rolls the transaction back). Waits through a second Ctrl-C: the cursor must not be
+        rolls the transaction back). Waits through further Ctrl-Cs: the cursor must not be
         rolled back under the thread, which ends within one part's insert."""
-        self.error = self.error or _Stopped()
-        while self.thread is not None and self.thread.is_alive():
+        while True:
             try:
-                while True:
+                self.error = self.error or _Stopped()
+                while self.thread is not None and not self.ended.is_set():
+                    while True:
+                        try:
+                            self.queue.get_nowait()
+                        except queue.Empty:
+                            break
                     try:
-                        self.queue.get_nowait()
-                    except queue.Empty:
-                        break
-                try:
-                    self.queue.put_nowait(None)
-                except queue.Full:
-                    pass
-                self.thread.join(0.05)
+                        self.queue.put_nowait(None)
+                    except queue.Full:
+                        pass
+                    self.ended.wait(0.05)
+                self.thread = None
+                return
             except KeyboardInterrupt:
                 continue
-        self.thread = None
 
 
 def _interrupted(exc: BaseException) -> bool:
@@ -450,6 +459,13 @@ class Store:
 
     def has_import(self, sha256: str) -> bool:
         return self.conn.execute("SELECT 1 FROM imports WHERE sha256 = ? LIMIT 1", (sha256,)).fetchone() is not None
+
+    def last_import_id(self) -> int:
+        return self.conn.execute("SELECT coalesce(max(id), 0) FROM imports").fetchone()[0]
+
+    def imported_since(self, import_id: int, file_name: str) -> bool:
+        """Whether an import of `file_name` committed after import `import_id`."""
+        return self.conn.execute("SELECT 1 FROM imports WHERE id > ? AND file_name = ? LIMIT 1", (import_id, file_name)).fetchone() is not None
 
     def has_any_import(self) -> bool:
         return self.conn.execute("SELECT 1 FROM imports LIMIT 1").fetchone() is not None
@@ -884,21 +900,27 @@ def import_files(
     for index, path in enumerate(paths):
         if progress:
             progress(f"导入 {path.name}")
+        mark = store.last_import_id() if len(paths) > 1 else 0
         try:
             done = _import_one(path, store, settings, now, force)
         except GaopinError as exc:
             if len(paths) == 1:
                 raise
-            before, after = _done_and_not(out, paths[index:])
+            before, after = _done_and_not(paths[:index], paths[index:])
             if not before:
                 raise type(exc)(f"{exc.message}（{after} 都没有导入）", exc.hint) from exc
             again = "改好或去掉这个文件后重新运行同一条命令即可，已导入的文件会自动跳过"
             raise type(exc)(f"{exc.message}（{before} 已导入，{after} 没有导入）", f"{exc.hint}；{again}" if exc.hint else again) from exc
         except BaseException as exc:
             if len(paths) > 1 and not isinstance(exc, Exception):
-                # Stopped from outside (Ctrl-C, SIGTERM): the files before this one stay imported.
-                before, after = _done_and_not(out, paths[index:])
-                exc.add_note(f"{before} 已导入，{after} 没有导入；重新运行同一条命令即可，已导入的文件会自动跳过" if before else f"{after} 都没有导入")
+                # Stopped from outside (Ctrl-C, SIGTERM): the files before this one stay imported,
+                # and this one too if the stop came after its commit (the store says which).
+                done_here = index + (1 if store.imported_since(mark, path.name) else 0)
+                before, after = _done_and_not(paths[:done_here], paths[done_here:])
+                if not after:
+                    exc.add_note(f"{before} 都已导入")
+                else:
+                    exc.add_note(f"{before} 已导入，{after} 没有导入；重新运行同一条命令即可，已导入的文件会自动跳过" if before else f"{after} 都没有导入")
             raise
         done.file = str(path)
         out.append(done)
@@ -907,8 +929,8 @@ def import_files(
     return out
 
 
-def _done_and_not(done: list[FileImport], rest: list[Path]) -> tuple[str, str]:
-    return "、".join(Path(d.file).name for d in done), "、".join(p.name for p in rest)
+def _done_and_not(done: list[Path], rest: list[Path]) -> tuple[str, str]:
+    return "、".join(p.name for p in done), "、".join(p.name for p in rest)
 
 
 def _import_one(path: Path, store: Store, settings: Settings, now: datetime, force: bool) -> FileImport:
