@@ -22,6 +22,27 @@ def test_the_command_line_process_runs_without_the_cyclic_collector_and_freezes_
     assert out.stdout.split() == ["[False]", "True"], out.stderr
 
 
+def test_an_error_in_a_finalizer_is_not_shown_as_a_traceback(tmp_path):
+    """A Ctrl-C landing in a database cursor's __del__ printed "Exception ignored in …
+    Traceback" to staff; it goes to the log."""
+    import os
+
+    code = (
+        "import sys\n"
+        "from gaopin.cli import app, main\n"
+        "from gaopin.cli.common import settings_from\n"
+        "class Cursor:\n    def __del__(self):\n        raise KeyboardInterrupt\n"
+        "app.command('probe')(lambda: settings_from(None) and Cursor() and None)\n"
+        "sys.argv = ['gaopin', 'probe']\n"
+        "main()\n"
+    )
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert (out.returncode, out.stderr) == (0, "")
+    logged = next(tmp_path.rglob("gaopin.log")).read_text(encoding="utf-8")
+    assert "ignored in" in logged and "KeyboardInterrupt" in logged
+
+
 def test_a_reader_that_goes_away_ends_a_table_command_with_exit_0(tmp_path):
     """`gaopin warn … | head -1`: the tables are printed by rich, whose own handling of a closed
     pipe exits with 1 (a defect, by gaopin's exit codes); gaopin ends with 0 and says nothing.
@@ -50,18 +71,21 @@ def test_a_reader_that_goes_away_ends_a_table_command_with_exit_0(tmp_path):
     assert err == b""
 
 
-def _with_reader_gone(args, tmp_path):
-    """`gaopin ARGS | head -0`: a real pipe whose reader has gone before the first line."""
+def _with_reader_gone(args, tmp_path, stderr_too=False):
+    """`gaopin ARGS | head -0` (`2>&1 | head -0` with `stderr_too`): a real pipe whose reader has
+    gone before the first line."""
     import os
 
     read_end, write_end = os.pipe()
     os.close(read_end)
     env = {**os.environ, "XDG_STATE_HOME": str(tmp_path), "NO_COLOR": "1"}
     try:
-        proc = subprocess.run([sys.executable, "-m", "gaopin", *args], stdout=write_end, stderr=subprocess.PIPE, cwd=tmp_path, env=env, timeout=300)
+        proc = subprocess.run(
+            [sys.executable, "-m", "gaopin", *args], stdout=write_end, stderr=write_end if stderr_too else subprocess.PIPE, cwd=tmp_path, env=env, timeout=300
+        )
     finally:
         os.close(write_end)
-    return proc.returncode, proc.stderr.decode()
+    return proc.returncode, (proc.stderr or b"").decode()
 
 
 def test_a_reader_that_goes_away_does_not_stop_the_work_or_change_the_exit_code(tmp_path):
@@ -82,6 +106,8 @@ def test_a_reader_that_goes_away_does_not_stop_the_work_or_change_the_exit_code(
         assert conn.execute("SELECT count(*) FROM tickets").fetchone() == (12,)
     sample = Path(__file__).resolve().parents[2] / "sample_data" / "tickets.xlsx"
     assert _with_reader_gone(["warn", str(sample), "--fail-on-alert"], tmp_path) == (3, "")
+    # An error written into the closed pipe too: the error's own code, not 1 (a defect).
+    assert _with_reader_gone(["import", files[0], str(tmp_path / "missing.xlsx"), "--db", str(tmp_path / "h.db")], tmp_path, stderr_too=True) == (5, "")
 
 
 def _main(monkeypatch, capsys, *args):

@@ -14,7 +14,7 @@ import typer
 
 from gaopin import __version__
 from gaopin.cli import doctor_cmd, load_cmds, report_cmd, sample_cmd, sends_cmd, store_cmds, warn_cmd
-from gaopin.cli.common import Terminated, guard_stdout, terminate
+from gaopin.cli.common import Terminated, guard_output, terminate
 from gaopin.errors import ExitCode
 
 app = typer.Typer(
@@ -60,7 +60,8 @@ def main() -> None:
     # SIGTERM ends a run as Ctrl-C does (cleaned up, logged, exit 143) instead of killing it outright.
     signal.signal(signal.SIGTERM, terminate)
     _replace_unprintable()
-    guard_stdout()
+    guard_output()
+    sys.unraisablehook = _logged_not_shown
     try:
         code = _run()
     except Terminated:  # before or after a command ran
@@ -73,6 +74,14 @@ def main() -> None:
         # once). Outputs are closed by then; atexit handlers still run.
         gc.freeze()
     sys.exit(code)
+
+
+def _logged_not_shown(unraisable) -> None:
+    """An error Python cannot raise (a Ctrl-C landing in a finalizer, such as a database
+    cursor's) goes to the log, not to the terminal as "Exception ignored … Traceback"."""
+    import logging
+
+    logging.getLogger("gaopin.cli").info("ignored in %s: %r", getattr(unraisable.object, "__qualname__", type(unraisable.object).__name__), unraisable.exc_value)
 
 
 def _replace_unprintable() -> None:

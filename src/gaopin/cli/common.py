@@ -134,13 +134,16 @@ class PipeSafeStream:
         return getattr(self._stream, name)
 
 
-def guard_stdout() -> None:
-    """Make sys.stdout a PipeSafeStream when it is a real file descriptor (not a test's capture)."""
-    try:
-        fd = sys.stdout.fileno()
-    except (AttributeError, OSError, ValueError):
-        return
-    sys.stdout = PipeSafeStream(sys.stdout, fd)
+def guard_output() -> None:
+    """Make sys.stdout and sys.stderr PipeSafeStreams where they are real file descriptors (not a
+    test's capture): `gaopin import … 2>&1 | head -1` still ends with the command's own code."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        try:
+            fd = stream.fileno()
+        except (AttributeError, OSError, ValueError):
+            continue
+        setattr(sys, name, PipeSafeStream(stream, fd))
 
 
 def _stopped(what: str, exc: BaseException) -> str:
