@@ -381,6 +381,18 @@ def test_a_run_ending_with_exit_7_or_9_writes_and_shows_what_it_found_and_sent_f
     assert len(robot.posts) == 2
 
 
+def test_an_output_that_cannot_be_written_does_not_hide_a_failed_send(tmp_path, export):
+    """-o naming a folder after the mail failed: the run ended with 5 and never said the mail
+    had failed (exit 7, which monitoring watches)."""
+    (tmp_path / "w.xlsx").mkdir()
+    config = write_config(tmp_path / "gaopin.toml", free_port())  # no mail server
+    result = gaopin([*WARN, str(export), "--email", "-o", str(tmp_path / "w.xlsx")], config, tmp_path / "g.db")
+    assert result.exit_code == 7
+    lines = result.stderr.strip().splitlines()
+    assert lines[0].startswith("错误：无法写入") and "w.xlsx" in lines[0]
+    assert any(line.startswith("错误：邮件：无法连接邮件服务器") for line in lines[1:])
+
+
 def test_sends_says_which_command_sends_again_a_failure_whose_message_was_not_kept(tmp_path):
     from datetime import datetime
 

@@ -73,6 +73,14 @@ def delivery_channels(email: bool, notify: bool, dry_run: bool, force: bool, dry
     return channels
 
 
+def tell_error(exc: GaopinError) -> None:
+    """An error's lines on stderr, and in the log."""
+    _log_error(exc)
+    stderr(f"错误：{exc.message}")
+    if exc.hint:
+        stderr(f"提示：{exc.hint}")
+
+
 def delivered(run: Callable[[], Any]) -> tuple[Any, GaopinError | None]:
     """A delivery run's result, and the error it ends with (exit 7 or 9) when it sent what it
     could first: the command writes and shows the result, then raises the error."""
@@ -166,10 +174,7 @@ def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         except GaopinError as exc:
             if debug:
                 traceback.print_exc()
-            _log_error(exc)
-            stderr(f"错误：{exc.message}")
-            if exc.hint:
-                stderr(f"提示：{exc.hint}")
+            tell_error(exc)
             raise typer.Exit(int(exc.exit_code)) from None
         except KeyboardInterrupt as exc:
             stderr(_stopped("已中断", exc))

@@ -31,9 +31,10 @@ from gaopin.cli.common import (
     parse_date_option,
     print_json,
     settings_from,
+    tell_error,
 )
 from gaopin.cli.render import console, plain, progress, table
-from gaopin.errors import ExitCode
+from gaopin.errors import ExitCode, GaopinError
 
 
 def register(app: typer.Typer) -> None:
@@ -87,7 +88,12 @@ def warn(
             ))  # fmt: skip
         report = sent.report
         if output is not None:
-            write_warn_report(report, output)
+            try:
+                write_warn_report(report, output)
+            except GaopinError as exc:
+                if failure is None:
+                    raise
+                tell_error(exc)  # said, then the sends' failure (exit 7 or 9) ends the run
         if verbose:
             if format is Format.json:
                 print_json(sent.to_dict())
