@@ -261,6 +261,20 @@ def test_issue_entry_needs_eight_tickets_from_three_persons_in_90_days(tmp_path)
     assert e["key"] == {"point": "桥一小区6号楼", "category": NOISE} and e["persons"] == 3 and e["tickets_total"] == 8
 
 
+def test_an_issue_of_one_person_at_least_needs_one_caller_with_a_usable_number(tmp_path):
+    """[ledger.issue] min_persons = 1 was taken as no condition: eight tickets with no usable
+    phone opened an issue of 0 persons."""
+    def rows(phones):
+        return [{"ticket_id": f"K{i:02d}", "received_at": at(day(i)), "caller_phone": p, "caller_name": "匿名", "address": "戊小区1号楼", "category": NOISE, "community": "桥一社区"} for i, p in enumerate(phones)]
+
+    one = build_settings(ledger={"issue": {"min_persons": 1}})
+    store = store_with(tmp_path / "a.db", rows([None] * 8))
+    assert entries(month(store, settings=one), "issue") == []
+    store = store_with(tmp_path / "b.db", rows([None] * 7 + ["13800000001"]))
+    [e] = entries(month(store, settings=one), "issue")
+    assert e["persons"] == 1 and e["tickets_total"] == 8 and e["opened_on"] == day(7)
+
+
 def test_month_view_lists_entries_with_tickets_in_the_month_or_open_at_its_end(tmp_path):
     store = store_with(tmp_path / "g.db", caller_rows("13800000001", "赵建国", range(5)))
     assert len(month(store, 8)["entries"]) == 1

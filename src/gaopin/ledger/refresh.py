@@ -229,7 +229,8 @@ def _key_tickets(cols: Columns, kind: str) -> KeyTickets:
 def _crossing(days: np.ndarray, persons: list, th: Thresholds) -> int | None:
     if len(days) < th.min_tickets:
         return None
-    if th.min_persons > 1:
+    # Even one person is a condition: tickets without a usable phone count as no one.
+    if th.min_persons > 0:
         return first_crossing_with_persons(days, persons, th.min_tickets, th.min_persons, th.days)
     found = first_crossings(np.zeros(len(days), dtype="int64"), days, th.min_tickets, th.days)
     return int(found.iloc[0]) if len(found) else None
@@ -273,7 +274,7 @@ def _advance(
     if entry is None:
         if first is None:
             return None, None
-        crossed = first_crossing_with_persons(days, persons(), th.min_tickets, th.min_persons, th.days) if th.min_persons > 1 else first
+        crossed = first_crossing_with_persons(days, persons(), th.min_tickets, th.min_persons, th.days) if th.min_persons > 0 else first
         if crossed is None:
             return None, None
         opened = from_day(crossed)
@@ -576,7 +577,8 @@ def _callers(
 # 4: an ended caller entry also holds the tickets of the ended entries merged into it;
 # 5: a caller is named by a name that says who, before placeholders such as 匿名;
 # 6: a street written 北京市丰台区新村街道 is taken off the front of addresses too;
-# 7: building numbers written out up to 9999, 一百零一号楼, are read as 101号楼).
+# 7: building numbers written out up to 9999, 一百零一号楼, are read as 101号楼; an issue's
+# min_persons = 1 needs a caller with a usable number).
 CACHE_VERSION = 7
 
 
