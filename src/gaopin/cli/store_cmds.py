@@ -169,7 +169,10 @@ def render_ledger(view: dict, summary, limit: int = 0) -> None:
     elif summary.created or summary.reopened or summary.merged:
         bits = []
         if summary.created:
-            bits.append(f"新列入 {len(summary.created)} 条")
+            # The update is of the whole ledger; the view is of one month, which lists only the
+            # entries opened by its end.
+            later = len(set(summary.created) - {e["id"] for e in view["entries"]})
+            bits.append(f"新列入 {len(summary.created)} 条" + (f"（其中 {later} 条在 {view['end']} 以后才列入，不在这个月的台账里）" if later else ""))
         if summary.reopened:
             bits.append(f"复发 {len(summary.reopened)} 条（{'、'.join(summary.reopened)}）")
         if summary.merged:
