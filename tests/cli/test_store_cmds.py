@@ -1,6 +1,7 @@
 import email
 import email.policy
 import json
+import sqlite3
 from datetime import date, datetime
 
 import openpyxl
@@ -501,6 +502,8 @@ def test_a_look_back_right_after_an_upgrade_says_gaopin_was_upgraded(tmp_path, d
         kept["version"][1] = CACHE_VERSION - 1
         store.conn.execute("UPDATE ledger_cache SET inputs = ?", (json.dumps(kept, ensure_ascii=False, sort_keys=True),))
         store.conn.commit()
+    with sqlite3.connect(db) as conn:  # and its schema: the upgrade's migration runs first
+        conn.execute("PRAGMA user_version = 7")
     result = runner.invoke(app, ["ledger", "--month", "8", "--db", str(db), "--today", "2024-08-15"])
     assert result.exit_code == 0, result.output
     text = result.stdout.replace("\n", "")

@@ -202,12 +202,10 @@ def test_answers_an_earlier_version_kept_as_typed_are_read_as_an_import_reads_th
     shutil.copyfile(tmp_path / "fresh.db", path)
     conn = sqlite3.connect(path, isolation_level=None)  # as the earlier version left it
     conn.executemany("UPDATE tickets SET resolved = ?, satisfied = ? WHERE ticket_id = ?", [(r, s, t) for t, (r, s) in typed.items()])
-    conn.execute("INSERT INTO ledger_cache VALUES (1, '{}', '[]', x'00')")
     conn.execute("PRAGMA user_version = 7")
     conn.close()
     store = Store(path)
     assert store.conn.execute("SELECT ticket_id, resolved, satisfied FROM tickets ORDER BY ticket_id").fetchall() == expected
-    assert store.conn.execute("SELECT count(*) FROM ledger_cache").fetchone() == (0,)
     assert store.conn.execute("SELECT count(*) FROM ticket_history").fetchone() == (0,)  # a reading, not an import
     store.close()
     assert sqlite3.connect(tmp_path / "old.db.v7.bak").execute("SELECT satisfied FROM tickets WHERE ticket_id = 'R1'").fetchone() == ("非常不满意",)

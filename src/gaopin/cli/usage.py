@@ -10,6 +10,7 @@ copy share, so no private module is imported.
 from __future__ import annotations
 
 import re
+from difflib import SequenceMatcher
 from typing import Any
 
 from gaopin.errors import ExitCode
@@ -75,8 +76,10 @@ def usage_lines(exc: Any, command: str = "gaopin") -> tuple[str, str]:
     kind = type(exc).__name__
     message = str(getattr(exc, "message", "") or "")
     if kind == "NoSuchOption":
-        # The parser finds --help "close" to nearly anything short (--sheet): not a suggestion.
-        similar = sorted(p for p in getattr(exc, "possibilities", None) or [] if p not in ("--help", "-h"))
+        # The parser finds --help "close" to nearly anything short (--sheet): a suggestion only
+        # for what reads like a mistyped --help (--hlep).
+        typed = str(getattr(exc, "option_name", ""))
+        similar = sorted(p for p in getattr(exc, "possibilities", None) or [] if p not in ("--help", "-h") or SequenceMatcher(None, typed, p).ratio() >= 0.75)
         return f"{command} 没有 {exc.option_name} 这个选项", (f"相近的选项：{'、'.join(similar)}；" if similar else "") + help_hint
     if kind == "MissingParameter":
         param = getattr(exc, "param", None)

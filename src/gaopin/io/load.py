@@ -63,7 +63,7 @@ PROBLEM_LABELS = {
     "value": "认不出的取值",
     "duplicate": "重复的工单编号",
     "rejected": "拒收的行",
-    "formula": "没有结果的公式",
+    "formula": "没有计算结果的公式",
     "extra_cells": "多出的单元格",
     "config": "配置",
     "id": "工单编号",
@@ -673,10 +673,9 @@ def _header_row_advice(exc: InputError, grid: Grid, header: Header, settings: Se
         return exc
     if found.index == header.index:
         return exc
-    seen = "、".join(c for c in header.cells if c)
-    seen = mask_phones_in_text(seen if len(seen) <= 60 else seen[:60] + "…")
+    # The row itself is not shown: it is a ticket (names, numbers), and errors go to the log too.
     return InputError(
-        f"{source} 的第 {settings.load.header_row} 行不是表头（这一行是：{seen}）；表头在第 {found.index + 1} 行",
+        f"{source} 的第 {settings.load.header_row} 行不是表头（没有认出一个字段名，像是一行工单）；表头在第 {found.index + 1} 行",
         f"请改正 --header-row 或 gaopin.toml 的 [load] header_row：写 {found.index + 1}，或写 0 让 gaopin 自动识别",
     )
 

@@ -192,8 +192,10 @@ def _v8(conn: sqlite3.Connection) -> None:
     """Answers an earlier version kept as typed because it did not know them (非常不满意, 很满意,
     已解决) read as an import reads them now: otherwise the store's figures differ from a fresh
     import of the same exports, and re-importing an unchanged file is skipped. Only recognised
-    values change; each distinct value is read once. The ledger's kept result is dropped, as
-    its figures count these answers."""
+    values change; each distinct value is read once. The ledger's kept result is not dropped
+    but left to its version: the code that brings this migration has a newer CACHE_VERSION
+    (ledger/refresh.py), so the next refresh recomputes it and a look back says gaopin was
+    upgraded (a dropped result would read as an unknown change)."""
     from gaopin.schema import CHOICE_VALUES, FIELDS, normalize_choice
 
     for f in FIELDS:
@@ -204,7 +206,6 @@ def _v8(conn: sqlite3.Connection) -> None:
             read, known = normalize_choice(f.kind, value)
             if known and read != value:
                 conn.execute(f"UPDATE tickets SET {column} = ? WHERE {column} = ?", (read or None, value))
-    conn.execute("DELETE FROM ledger_cache")
 
 
 # Append only: a released migration never changes.
