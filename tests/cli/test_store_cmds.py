@@ -228,6 +228,27 @@ def test_import_names_an_empty_sheet_beside_others_as_warn_does(tmp_path, db):
     assert json.loads(as_json.stdout)[0]["sheet_notes"][-1] == note
 
 
+def test_a_workbook_imported_sheet_by_sheet_imports_each_sheet(tmp_path, db):
+    """import --sheet 第二批 after --sheet 第一批 said 同样内容的文件已导入过，跳过: its tickets
+    were never imported."""
+    path = export(tmp_path / "a.xlsx", caller(3))
+    book = openpyxl.load_workbook(path)
+    book.active.title = "第一批"
+    more = book.create_sheet("第二批")
+    more.append(HEADER)
+    for row in caller(2, day0=10):
+        more.append([f"D{row[0]}", *row[1:]])
+    book.save(path)
+    first = runner.invoke(app, ["import", str(path), "--sheet", "第一批", "--db", str(db)])
+    second = runner.invoke(app, ["import", str(path), "--sheet", "第二批", "--db", str(db)])
+    assert "新增 3" in first.stdout and "新增 2" in second.stdout, second.output
+    assert "跳过" in runner.invoke(app, ["import", str(path), "--sheet", "第二批", "--db", str(db)]).stdout
+    whole = runner.invoke(app, ["import", str(path), "--db", str(db)])  # both sheets at once: nothing new
+    assert "新增 0，更新 0，未变 5" in whole.stdout
+    with Store(db) as store:
+        assert store.ticket_count() == 5
+
+
 def cells(data: bytes) -> str:
     import io
 

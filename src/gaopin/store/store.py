@@ -933,13 +933,22 @@ def _done_and_not(done: list[Path], rest: list[Path]) -> tuple[str, str]:
     return "、".join(p.name for p in done), "、".join(p.name for p in rest)
 
 
+def import_key(path: Path, settings: Settings) -> str:
+    """What makes an import the same as an earlier one: the file's SHA-256, and how it was read
+    when that is not the default ([load] sheet, header_row, encoding, or their flags): a
+    workbook imported sheet by sheet (--sheet 第一批, then --sheet 第二批) is two imports."""
+    load_ = settings.load
+    how = [f"{name}={value}" for name, value in (("sheet", load_.sheet), ("header_row", load_.header_row), ("encoding", load_.encoding)) if value]
+    return "|".join([file_sha256(path), *how])
+
+
 def _import_one(path: Path, store: Store, settings: Settings, now: datetime, force: bool) -> FileImport:
     if not path.is_file():
         load([path], settings)  # raises the loader's own clear error
     if force or not store.has_any_import():
         # Nothing to skip: the file is hashed while SQLite stores its tickets (both outside the GIL).
-        return store.import_file(path, settings, functools.partial(file_sha256, path), now, skip_seen=not force)
-    sha = file_sha256(path)
+        return store.import_file(path, settings, functools.partial(import_key, path, settings), now, skip_seen=not force)
+    sha = import_key(path, settings)
     if store.has_import(sha):
         return FileImport(file=str(path), skipped=True)
     # Looked at again with the write lock held: another run may be importing the same file.
