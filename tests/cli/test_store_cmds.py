@@ -249,6 +249,22 @@ def test_a_workbook_imported_sheet_by_sheet_imports_each_sheet(tmp_path, db):
         assert store.ticket_count() == 5
 
 
+def test_import_and_inspect_mask_a_file_or_sheet_named_after_a_caller(tmp_path, db):
+    path = export(tmp_path / "张三13812345678.xlsx", caller(3))
+    book = openpyxl.load_workbook(path)
+    book.create_sheet("李四13912345678").append(HEADER)  # a header and no tickets: named in a note
+    book.save(path)
+    imported = runner.invoke(app, ["import", str(path), "--db", str(db)])
+    inspected = runner.invoke(app, ["inspect", str(path)])
+    as_json = runner.invoke(app, ["import", str(path), "--db", str(db), "--force", "-f", "json"])
+    for result in (imported, inspected):
+        assert result.exit_code == 0, result.output
+        assert "张三138****5678.xlsx" in result.stdout and "139****5678" in result.stdout
+        assert "13812345678" not in result.stdout and "13912345678" not in result.stdout
+    assert not any("13912345678" in n for n in json.loads(as_json.stdout)[0]["sheet_notes"])
+    assert "13912345678" in runner.invoke(app, ["inspect", str(path), "--show-phones"]).stdout
+
+
 def cells(data: bytes) -> str:
     import io
 

@@ -52,13 +52,17 @@ def inspect(
     if format is Format.json:
         print_json(report)
         return
-    _render_inspect(report)
+    _render_inspect(report, masked=not show_phones and settings.privacy.mask_phones)
 
 
-def _render_inspect(report: dict) -> None:
+def _render_inspect(report: dict, masked: bool = True) -> None:
     from gaopin.io.load import PROBLEM_LABELS
     from gaopin.numbers import percent
+    from gaopin.privacy import mask_phones_in_text
     from gaopin.schema import label
+
+    # A file or sheet named after a caller (张三13812345678.xlsx) is named on the lines.
+    shown = mask_phones_in_text if masked else str
 
     def e(value: object) -> str:
         # Text from files and messages ("[columns] 配置", "工单[8月].xlsx") is not rich markup
@@ -69,7 +73,7 @@ def _render_inspect(report: dict) -> None:
     for f in report["files"]:
         where = f"工作表“{f['sheet']}”" if f["sheet"] else f"编码 {f['encoding']}" if f["encoding"] else "网页表格"
         at = f"{f['header_row']}–{f['header_row'] + 1}" if f["header_rows"] == 2 else f["header_row"]
-        out.print(f"[bold]{e(f['path'])}[/]（{f['kind']}，{e(where)}，表头在第 {at} 行，{f['rows']} 行数据）")
+        out.print(f"[bold]{e(shown(f['path']))}[/]（{f['kind']}，{e(shown(where))}，表头在第 {at} 行，{f['rows']} 行数据）")
         rows = [
             (c["position"], c["header"], f"{c['field']}（{label(c['field'])}）" if c["field"] else "未使用", c["note"])
             for c in f["columns"]
@@ -89,7 +93,7 @@ def _render_inspect(report: dict) -> None:
     if report["problems"]:
         counts = "，".join(f"{PROBLEM_LABELS.get(k, k)} {v}" for k, v in report["problem_counts"].items())
         prob_rows = [
-            (PROBLEM_LABELS.get(p["kind"], p["kind"]), Path(p["file"]).name if p["file"] else "", p["row"] or "", p["value"] or "", p["message"])
+            (PROBLEM_LABELS.get(p["kind"], p["kind"]), shown(Path(p["file"]).name) if p["file"] else "", p["row"] or "", p["value"] or "", p["message"])
             for p in report["problems"]
         ]
         out.print(table(f"发现的问题（{counts}）", ["类型", "文件", "行", "值", "说明"], prob_rows))

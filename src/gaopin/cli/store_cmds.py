@@ -63,27 +63,30 @@ def import_(
     """把导出文件导入工单库：新工单加入，已有工单逐项更新（空值不覆盖），旧值留作历史。"""
     from gaopin.config import now_local
     from gaopin.io.load import empty_files_note
+    from gaopin.privacy import mask_phones_in_text
     from gaopin.store import import_into
 
     settings = settings_from(config, load_overrides(encoding, sheet, header_row))
     out = console()
+    # A file named after a caller (张三13812345678.xlsx) is named on every line.
+    shown = mask_phones_in_text if settings.privacy.mask_phones else str
 
     def report(r) -> None:
         # Printed as each file commits, so that what was reported is in the store.
         if format is Format.json:
             return
         if r.skipped:
-            out.print(f"{plain(r.file)}：同样内容的文件已导入过，跳过（如需重新导入请加 --force）")
+            out.print(f"{plain(shown(r.file))}：同样内容的文件已导入过，跳过（如需重新导入请加 --force）")
             return
         merged = f"，合并重复编号 {r.merged} 行" if r.merged else ""
-        out.print(f"{plain(r.file)}：新增 {r.new}，更新 {r.updated}，未变 {r.unchanged}{merged}，拒收 {len(r.rejected)}")
+        out.print(f"{plain(shown(r.file))}：新增 {r.new}，更新 {r.updated}，未变 {r.unchanged}{merged}，拒收 {len(r.rejected)}")
         for note in r.sheet_notes:
             out.print(f"  {plain(note)}")
         if r.rows == 0:
-            out.print(f"  {plain(empty_files_note([Path(r.file).name]))}")
+            out.print(f"  {plain(shown(empty_files_note([Path(r.file).name])))}")
         for p in r.rejected[:20]:
             # A workbook read sheet by sheet: the row is the sheet's.
-            where = f"{Path(p.file).name} " if p.file != r.file else ""
+            where = shown(f"{Path(p.file).name} ") if p.file != r.file else ""
             out.print(f"  拒收 {plain(where)}第 {p.row} 行：{plain(p.message)}")
         if len(r.rejected) > 20:
             out.print(f"  ……另有 {len(r.rejected) - 20} 行被拒收（gaopin inspect 可查看全部）")

@@ -42,7 +42,8 @@ def describe(result: LoadResult, show_phones: bool = False) -> dict:
         problems.append(d)
     return {
         "files": [s.to_dict() for s in result.sources],
-        "sheet_notes": list(result.sheet_notes),
+        # A file or sheet named after a caller (张三13812345678.xlsx) is named in the notes.
+        "sheet_notes": [note if show_phones else mask_phones_in_text(note) for note in result.sheet_notes],
         "rows_read": result.rows_read,
         "tickets": len(frame),
         "rejected": len(result.rejected),

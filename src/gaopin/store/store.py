@@ -26,7 +26,7 @@ from gaopin.errors import GaopinError, StoreError, UsageError
 from gaopin.io.dates import DTYPE
 from gaopin.io.load import CHOICE_FIELDS, FILE_COL, ROW_COL, LoadResult, Problem, load, unmapped_columns
 from gaopin.periods import Period, default_year
-from gaopin.privacy import mask_phone
+from gaopin.privacy import mask_phone, mask_phones_in_text
 from gaopin.rules.persons import Links
 from gaopin.schema import CANONICAL_COLUMNS, CHOICE_VALUES, FIELD_BY_NAME, fields_named, is_usable_phone, normalize_phone
 from gaopin.io.canonical import arrow, blank_text
@@ -923,6 +923,9 @@ def import_files(
                     exc.add_note(f"{before} 已导入，{after} 没有导入；重新运行同一条命令即可，已导入的文件会自动跳过" if before else f"{after} 都没有导入")
             raise
         done.file = str(path)
+        if settings.privacy.mask_phones:
+            # A file or sheet named after a caller (张三13812345678.xlsx) is named in the notes.
+            done.sheet_notes = [mask_phones_in_text(n) for n in done.sheet_notes]
         out.append(done)
         if on_done:
             on_done(done)
