@@ -174,3 +174,10 @@ def test_a_failure_without_a_kept_message_is_not_retried_and_says_which_run_send
     assert resend_commands(warnings) == ["gaopin report --month 6 --year 2024 --email --notify", "gaopin warn --since 2024-08-03 --email --notify"]
     log.finish(log.begin(EMAIL, [Item(REPORT, "2024-06")], T1), SENT, T1)  # a later run sent it: settled
     assert [r.key for r in log.not_retried()] == ["GD1", "GD2"]
+    # One no run will send again (a warning whose point a newer gaopin reads differently): a
+    # person says it is no longer to be sent, and it is not named again.
+    gd1 = next(r.id for r in log.not_retried() if r.key == "GD1")
+    from gaopin.deliver.sends import DISMISSED
+
+    assert [(r.key, r.status, r.detail) for r in log.mark([gd1], [], T1)] == [("GD1", SENT, DISMISSED)]
+    assert [r.key for r in log.not_retried()] == ["GD2"]

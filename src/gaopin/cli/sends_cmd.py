@@ -24,7 +24,7 @@ def sends(
     limit: Annotated[int, typer.Option("--limit", "-n", help="显示最近多少条（0 为全部）")] = 30,
     confirm: Annotated[
         Optional[list[int]],
-        typer.Option("--confirm", help="结果不确定的这条（按编号，可以给多次）已确认收到：不再提醒，也不重发", show_default=False),
+        typer.Option("--confirm", help="结果不确定的这条（按编号，可以给多次）已确认收到：不再提醒，也不重发；当时的内容没有保存的失败，确认不再需要重发", show_default=False),
     ] = None,
     resend: Annotated[
         Optional[list[int]],
@@ -77,6 +77,7 @@ def status_label(record: dict) -> str:
 
 def settled(store: Path, confirm: list[int], resend: list[int], format: Format) -> None:
     from gaopin.deliver.run import settle_sends
+    from gaopin.deliver.sends import DISMISSED
     from gaopin.errors import UsageError
 
     both = sorted(set(confirm) & set(resend))
@@ -89,7 +90,7 @@ def settled(store: Path, confirm: list[int], resend: list[int], format: Format) 
     for r in added:
         what = f"{CHANNEL_LABELS.get(r['channel'], r['channel'])} {KIND_LABELS.get(r['kind'], r['kind'])} {r['key']}"
         if r["status"] == "sent":
-            typer.echo(f"{what}：已确认收到")
+            typer.echo(f"{what}：已确认不再需要重发" if r["detail"] == DISMISSED else f"{what}：已确认收到")
         elif r.get("resend"):
             typer.echo(f"{what}：已确认没有收到；当时的内容没有保存，无法按原样重发：请运行 {r['resend']}")
         else:

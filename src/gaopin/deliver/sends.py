@@ -49,6 +49,7 @@ TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 INTERRUPTED = "上次运行在发送过程中中断，无法确定是否已送达"
 CONFIRMED = "人工确认已收到"
 NOT_RECEIVED = "人工确认没有收到，下次运行时重发"
+DISMISSED = "人工确认不再需要重发"  # an earlier failure whose message was not kept
 NOT_RECEIVED_NOT_KEPT = "人工确认没有收到"  # no message kept: `gaopin sends` says which run sends it again
 # Which record stands for a grown warning when several could: one already sent wins.
 _PRECEDENCE = {SENT: 0, UNKNOWN: 1, PENDING: 1, FAILED: 2}
@@ -316,14 +317,20 @@ class SendLog:
         its whole message (the rows sent together with it). All ids are checked before anything
         is written. Call under the delivery lock, after `settle_interrupted`. The rows added."""
         unsettled = {r.id: r for r in self.unsettled()}
+        # A failure whose message was not kept, confirmed as no longer to be sent (its item may
+        # never come again: a warning whose point a newer gaopin reads differently).
+        not_kept = {r.id: r for r in self.not_retried()}
         chosen: dict[int, tuple[SendRecord, bool]] = {}
         for i, was_received in [(i, True) for i in received] + [(i, False) for i in not_received]:
+            if was_received and i in not_kept:
+                chosen[i] = (not_kept[i], True)
+                continue
             record = unsettled.get(i)
             if record is None:
                 row = self.conn.execute("SELECT status FROM sends WHERE id = ?", (i,)).fetchone()
                 why = "没有这条发送记录" if row is None else "它不是结果不确定的记录（或者同一内容后来又发送过）"
                 # A number mistyped, or settled already: the command line's mistake, not the store's.
-                raise UsageError(f"编号 {i}：{why}", "gaopin sends 列出发送记录：只有“结果不确定”的编号可以 --confirm 或 --resend")
+                raise UsageError(f"编号 {i}：{why}", "gaopin sends 列出发送记录：只有“结果不确定”的编号可以 --confirm 或 --resend；“当时的内容没有保存”的失败可以 --confirm（不再需要重发）")
             group = sent_together(record.channel, record.message, record.started_at)
             together = [r for r in unsettled.values() if sent_together(r.channel, r.message, r.started_at) == group]
             chosen.update((r.id, (r, was_received)) for r in together)
@@ -331,7 +338,7 @@ class SendLog:
         with transaction(self.conn):
             for r, was_received in sorted(chosen.values(), key=lambda c: c[0].id):
                 if was_received:
-                    status, detail = SENT, CONFIRMED
+                    status, detail = SENT, DISMISSED if r.id in not_kept else CONFIRMED
                 else:
                     status, detail = FAILED, NOT_RECEIVED if r.message is not None else NOT_RECEIVED_NOT_KEPT
                 cur = self.conn.execute(
