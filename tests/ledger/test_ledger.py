@@ -175,6 +175,8 @@ def test_a_manual_link_merges_two_caller_entries_and_unlink_splits_them(tmp_path
     assert e["tickets_total"] == 10 and len(e["key"]["phones"]) == 2
     absorbed = service.show(store, Settings(), "GP-2024-0002", TODAY)
     assert absorbed["status"] == "已合并到 GP-2024-0001"
+    # Named as the entry holding its tickets names the person (it read （无名）: no tickets of its own).
+    assert absorbed["key"]["name"] == e["key"]["name"] != ""
     notes = [ev["text"] for ev in service.show(store, Settings(), "GP-2024-0001", TODAY)["events"] if ev["kind"] == "note"]
     assert notes == ["（来自 GP-2024-0002）另一个号码的进展"]
     with pytest.raises(StoreError, match="已合并到"):

@@ -180,6 +180,16 @@ def _get(store: Store, entry_id: str, entries: dict[str, Entry] | None = None) -
     return entry
 
 
+def _root(store: Store, entry_id: str) -> str:
+    """The entry that holds `entry_id`'s tickets: itself, or the one it was merged into, in turn."""
+    entries = load_entries(store.conn)
+    seen = set()
+    while entry_id in entries and entries[entry_id].state == MERGED and entries[entry_id].merged_into and entry_id not in seen:
+        seen.add(entry_id)
+        entry_id = entries[entry_id].merged_into
+    return entry_id
+
+
 def _writable(entry: Entry) -> None:
     if entry.state == MERGED:
         raise StoreError(f"{entry.id} 已合并到 {entry.merged_into}", f"请对 {entry.merged_into} 操作")
@@ -281,6 +291,9 @@ def show(store: Store, settings: Settings, entry_id: str, today: date, show_phon
     out["events"] = [{**ev, "text": mask.text(ev["text"])} for ev in events(store.conn, entry.id)]
     if entry.state == MERGED:
         out["status"] = f"已合并到 {entry.merged_into}"
+        # Its tickets are the keeper's now: a caller is named as the keeper is, the same person.
+        if entry.kind == CALLER and not out["key"]["name"] and entry.merged_into:
+            out["key"]["name"] = mask.name(stats.name(_root(store, entry.merged_into)))
     rows = []
     if out["ticket_ids"]:
         ids = out["ticket_ids"]
