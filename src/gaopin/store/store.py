@@ -457,8 +457,11 @@ class Store:
 
     # --- imports ------------------------------------------------------------------
 
-    def has_import(self, sha256: str) -> bool:
-        return self.conn.execute("SELECT 1 FROM imports WHERE sha256 = ? LIMIT 1", (sha256,)).fetchone() is not None
+    def has_import(self, sha256: str, sheet: str | None = None) -> bool:
+        """Whether this content was imported before, read the same way or more fully (see
+        `_SEEN`); `sheet`: the one sheet this import reads."""
+        condition, params = _seen(sha256, sheet)
+        return self.conn.execute(f"SELECT 1 FROM imports WHERE {condition} LIMIT 1", params).fetchone() is not None
 
     def last_import_id(self) -> int:
         return self.conn.execute("SELECT coalesce(max(id), 0) FROM imports").fetchone()[0]
@@ -487,10 +490,12 @@ class Store:
         Into a store that holds no tickets yet (the first import, which is also the largest),
         the loader hands them over part by part, and SQLite inserts each part in a thread while
         the next is converted: the insert runs on one core, outside the GIL."""
+        one_sheet = bool(settings.load.sheet)
         if self.conn.execute("SELECT 1 FROM tickets LIMIT 1").fetchone() is not None:
             # Tickets to merge with: the whole file is loaded before it is compared and stored.
-            return self.import_result(load([path], settings, keep_extra=True), path.name, sha256, now, skip_seen)
-        return self._import(lambda sink: load([path], settings, keep_extra=True, sink=sink), path.name, sha256, now, may_stream=True, skip_seen=skip_seen)
+            result = load([path], settings, keep_extra=True)
+            return self._import(lambda sink: result, path.name, sha256, now, may_stream=False, skip_seen=skip_seen, one_sheet=one_sheet)
+        return self._import(lambda sink: load([path], settings, keep_extra=True, sink=sink), path.name, sha256, now, may_stream=True, skip_seen=skip_seen, one_sheet=one_sheet)
 
     def _import(
         self,
@@ -500,13 +505,14 @@ class Store:
         now: datetime,
         may_stream: bool,
         skip_seen: bool,
+        one_sheet: bool = False,
     ) -> FileImport:
         try:
-            return self._import_in(loading, file_name, sha256, now, may_stream, skip_seen)
+            return self._import_in(loading, file_name, sha256, now, may_stream, skip_seen, one_sheet)
         except _Seen:  # rolled back: nothing of this import is stored
             return FileImport(file=file_name, skipped=True)
 
-    def _import_in(self, loading, file_name: str, sha256: str | Callable[[], str], now: datetime, may_stream: bool, skip_seen: bool) -> FileImport:
+    def _import_in(self, loading, file_name: str, sha256: str | Callable[[], str], now: datetime, may_stream: bool, skip_seen: bool, one_sheet: bool = False) -> FileImport:
         with ThreadPoolExecutor(max_workers=1) as pool, self._bulk_transaction() as cur:
             import_id: int | None = None
             hashing = None
@@ -541,13 +547,14 @@ class Store:
                 return hashing.result()
 
             def seen_before() -> bool:
-                """An import of the same content other than ours (looked at with the write lock
-                held: none can commit before ours)."""
+                """An import of the same content other than ours, read the same way or more
+                fully (looked at with the write lock held: none can commit before ours)."""
                 if callable(sha256):  # the store had no import when the caller looked
                     cur.execute("SELECT 1 FROM imports WHERE id <> ? LIMIT 1", parameters=(import_id,))
                     if not cur.fetchall():
                         return False  # still none: the hash is not waited for
-                cur.execute("SELECT 1 FROM imports WHERE sha256 = ? AND id <> ? LIMIT 1", parameters=(digest(), import_id))
+                condition, params = _seen(digest(), sheet)
+                cur.execute(f"SELECT 1 FROM imports WHERE ({condition}) AND id <> ? LIMIT 1", parameters=(*params, import_id))
                 return bool(cur.fetchall())
 
             # The transaction opens with the first part, not before the file is read: readers
@@ -564,6 +571,9 @@ class Store:
                 if parts is not None:
                     parts.stop()
                 raise
+            # The one sheet read, when a sheet was asked for (a CSV has none): part of what this
+            # import is, so that a workbook can be imported sheet by sheet.
+            sheet = result.sources[0].sheet if one_sheet and len(result.sources) == 1 else None
             import_id = begin()
             # Parts went in only if the store held no ticket with the lock held: then no import
             # of this content (which has these tickets) can be in it.
@@ -592,7 +602,7 @@ class Store:
             cur.execute(
                 "UPDATE imports SET sha256 = ?, rows = ?, new = ?, updated = ?, unchanged = ?, rejected = ? WHERE id = ?",
                 # Every data row of the file: the tickets, the rows merged into them, the rejected.
-                parameters=(digest(), summary.rows, summary.new, summary.updated, summary.unchanged, len(result.rejected), import_id),
+                parameters=(_import_key(digest(), sheet), summary.rows, summary.new, summary.updated, summary.unchanged, len(result.rejected), import_id),
             )
         return summary
 
@@ -936,13 +946,22 @@ def _done_and_not(done: list[Path], rest: list[Path]) -> tuple[str, str]:
     return "、".join(p.name for p in done), "、".join(p.name for p in rest)
 
 
-def import_key(path: Path, settings: Settings) -> str:
-    """What makes an import the same as an earlier one: the file's SHA-256, and how it was read
-    when that is not the default ([load] sheet, header_row, encoding, or their flags): a
-    workbook imported sheet by sheet (--sheet 第一批, then --sheet 第二批) is two imports."""
-    load_ = settings.load
-    how = [f"{name}={value}" for name, value in (("sheet", load_.sheet), ("header_row", load_.header_row), ("encoding", load_.encoding)) if value]
-    return "|".join([file_sha256(path), *how])
+def _import_key(sha: str, sheet: str | None) -> str:
+    """What `imports.sha256` holds: the file's SHA-256, and the sheet when one sheet of a
+    workbook was asked for and read (`sha|sheet=第二批`)."""
+    return sha if sheet is None else f"{sha}|sheet={sheet}"
+
+
+def _seen(sha: str, sheet: str | None) -> tuple[str, tuple]:
+    """(SQL condition, parameters) on `imports.sha256` for "this content was imported before,
+    read the same way or more fully". A file read whole (every sheet) was seen when it was
+    imported whole or sheet by sheet before (not read again: an older export re-read must
+    not write its values over a newer one's); one sheet was seen when the whole file or that
+    sheet was. How the file was read otherwise (header row, encoding) does not matter: the
+    same tickets come out."""
+    if sheet is None:
+        return "sha256 = ? OR sha256 LIKE ?", (sha, f"{sha}|sheet=%")
+    return "sha256 = ? OR sha256 = ?", (sha, _import_key(sha, sheet))
 
 
 def _import_one(path: Path, store: Store, settings: Settings, now: datetime, force: bool) -> FileImport:
@@ -950,9 +969,11 @@ def _import_one(path: Path, store: Store, settings: Settings, now: datetime, for
         load([path], settings)  # raises the loader's own clear error
     if force or not store.has_any_import():
         # Nothing to skip: the file is hashed while SQLite stores its tickets (both outside the GIL).
-        return store.import_file(path, settings, functools.partial(import_key, path, settings), now, skip_seen=not force)
-    sha = import_key(path, settings)
-    if store.has_import(sha):
+        return store.import_file(path, settings, functools.partial(file_sha256, path), now, skip_seen=not force)
+    sha = file_sha256(path)
+    # The sheet as asked for (a number, or a CSV's meaningless sheet, is told apart later, from
+    # the sheet actually read, with the lock held).
+    if store.has_import(sha, settings.load.sheet or None):
         return FileImport(file=str(path), skipped=True)
     # Looked at again with the write lock held: another run may be importing the same file.
     return store.import_file(path, settings, sha, now, skip_seen=True)
