@@ -147,6 +147,24 @@ def test_an_entry_opened_after_the_month_is_said_to_be_in_a_later_months_ledger(
     assert entry["tickets_by_month"] == {"2024-08": 4, "2024-09": 1}
 
 
+def test_a_stop_while_a_committed_file_is_reported_counts_it_and_names_files_masked(tmp_path, db):
+    """Ctrl-C while the line of a committed file was being printed said only "已中断。"; file
+    names in the note were not masked; with --force the note promised a skip that --force undoes."""
+    from gaopin.store import import_files
+
+    a = export(tmp_path / "张三13812345678.xlsx", caller(2))
+    b = export(tmp_path / "b.xlsx", caller(3, day0=10))
+
+    def printing(done):
+        raise KeyboardInterrupt  # as if it came while the line was printed
+
+    for force, again in ((False, "重新运行同一条命令即可，已导入的文件会自动跳过"), (True, "去掉已导入的文件后重新运行即可")):
+        with Store(db) as store:
+            with pytest.raises(KeyboardInterrupt) as stopped:
+                import_files([a, b], store, Settings(), datetime(2024, 9, 1), force=force, on_done=printing)
+        assert stopped.value.__notes__ == [f"张三138****5678.xlsx 已导入，b.xlsx 没有导入；{again}"]
+
+
 def test_import_then_ledger_then_staff_commands(tmp_path, db):
     path = export(tmp_path / "a.xlsx", caller(5))
     result = runner.invoke(app, ["import", str(path), "--db", str(db)])

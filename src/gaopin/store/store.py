@@ -907,43 +907,47 @@ def import_files(
     An error in one of several files says which of them are in the store and which are not."""
     out: list[FileImport] = []
     paths = [Path(p) for p in paths]
+    # File and sheet names are said as every text for people is: a file may be named after a caller.
+    shown = mask_phones_in_text if settings.privacy.mask_phones else str
     for index, path in enumerate(paths):
-        if progress:
-            progress(f"导入 {path.name}")
-        mark = store.last_import_id() if len(paths) > 1 else 0
+        mark = None
         try:
+            if progress:
+                progress(f"导入 {path.name}")
+            mark = store.last_import_id() if len(paths) > 1 else 0
             done = _import_one(path, store, settings, now, force)
+            done.file = str(path)
+            done.sheet_notes = [shown(n) for n in done.sheet_notes]
+            out.append(done)
+            if on_done:
+                on_done(done)
         except GaopinError as exc:
             if len(paths) == 1:
                 raise
-            before, after = _done_and_not(paths[:index], paths[index:])
+            before, after = _done_and_not(paths[:index], paths[index:], shown)
             if not before:
                 raise type(exc)(f"{exc.message}（{after} 都没有导入）", exc.hint) from exc
-            again = "改好或去掉这个文件后重新运行同一条命令即可，已导入的文件会自动跳过"
+            again = "改好或去掉这个文件后重新运行同一条命令即可，已导入的文件会自动跳过" if not force else "改好或去掉这个文件和已导入的文件后重新运行即可"
             raise type(exc)(f"{exc.message}（{before} 已导入，{after} 没有导入）", f"{exc.hint}；{again}" if exc.hint else again) from exc
         except BaseException as exc:
             if len(paths) > 1 and not isinstance(exc, Exception):
-                # Stopped from outside (Ctrl-C, SIGTERM): the files before this one stay imported,
-                # and this one too if the stop came after its commit (the store says which).
-                done_here = index + (1 if store.imported_since(mark, path.name) else 0)
-                before, after = _done_and_not(paths[:done_here], paths[done_here:])
+                # Stopped from outside (Ctrl-C, SIGTERM), at any point of the loop: the files
+                # before this one stay imported, and this one too if the stop came after its
+                # commit (the store says so, or it was already counted).
+                committed = len(out) > index or (mark is not None and store.imported_since(mark, path.name))
+                done_here = index + (1 if committed else 0)
+                before, after = _done_and_not(paths[:done_here], paths[done_here:], shown)
+                again = "重新运行同一条命令即可，已导入的文件会自动跳过" if not force else "去掉已导入的文件后重新运行即可"
                 if not after:
                     exc.add_note(f"{before} 都已导入")
                 else:
-                    exc.add_note(f"{before} 已导入，{after} 没有导入；重新运行同一条命令即可，已导入的文件会自动跳过" if before else f"{after} 都没有导入")
+                    exc.add_note(f"{before} 已导入，{after} 没有导入；{again}" if before else f"{after} 都没有导入")
             raise
-        done.file = str(path)
-        if settings.privacy.mask_phones:
-            # A file or sheet named after a caller (张三13812345678.xlsx) is named in the notes.
-            done.sheet_notes = [mask_phones_in_text(n) for n in done.sheet_notes]
-        out.append(done)
-        if on_done:
-            on_done(done)
     return out
 
 
-def _done_and_not(done: list[Path], rest: list[Path]) -> tuple[str, str]:
-    return "、".join(p.name for p in done), "、".join(p.name for p in rest)
+def _done_and_not(done: list[Path], rest: list[Path], shown: Callable[[str], str]) -> tuple[str, str]:
+    return shown("、".join(p.name for p in done)), shown("、".join(p.name for p in rest))
 
 
 def _import_key(sha: str, sheet: str | None) -> str:
