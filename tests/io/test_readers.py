@@ -130,6 +130,11 @@ def test_sheet_choice(tmp_path):
         _read(path, sheet="工单")
     assert "没有名为“工单”的工作表" in err.value.message
     assert "明细" in err.value.hint and "汇总" in err.value.hint and "[load] sheet" in err.value.hint
+    # The file's own sheet names are listed as every text for people is: masked.
+    named = write_xlsx(tmp_path / "n.xlsx", [["工单编号", "受理时间"]], sheet="张三13812345678")
+    with pytest.raises(InputError) as err:
+        _read(named, sheet="工单")
+    assert "张三138****5678" in err.value.hint and "13812345678" not in err.value.hint
 
 
 def test_a_hidden_sheet_is_marked_and_not_read(tmp_path):

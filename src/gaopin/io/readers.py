@@ -29,6 +29,7 @@ from gaopin.errors import InputError
 from gaopin.io import sniff
 from gaopin.io.canonical import text_buffers
 from gaopin.io.precheck import check_file_size, check_xls, check_xlsx
+from gaopin.privacy import mask_phones_in_text
 
 HEAD_ROWS = 30
 
@@ -229,7 +230,8 @@ def _wanted_sheet(names: list[str], path: Path, wanted: str) -> str:
         return wanted
     raise InputError(
         f"{path} 中没有名为“{wanted}”的工作表",
-        f"现有工作表：{'、'.join(names)}；请改为其中之一（--sheet 选项或 gaopin.toml 的 [load] sheet）",
+        # The file's own sheet names may hold a number (a sheet named after a caller).
+        f"现有工作表：{mask_phones_in_text('、'.join(names))}；请改为其中之一（--sheet 选项或 gaopin.toml 的 [load] sheet）",
     )
 
 
