@@ -418,3 +418,8 @@ def test_sends_says_which_command_sends_again_a_failure_whose_message_was_not_ke
     ]
     assert records[2]["detail"] == "连接被拒绝（请检查网络）"  # the hint's "下次运行会自动重试" is not true of it
     assert listed.stdout.count("失败（当时的内容没有保存，无法按原样重发）") == 2 and "下次" not in listed.stdout
+    # A person settles one that no run will send again: it is listed as settled, not as sent.
+    dismissed = gaopin(["sends", "--confirm", "3"], config, tmp_path / "g.db")
+    assert dismissed.stdout == "邮件 月度报告 2024-05：已确认不再需要重发\n"
+    relisted = gaopin(["sends"], config, tmp_path / "g.db").stdout
+    assert "已确认不再重发" in relisted and relisted.count("失败（当时的内容没有保存") == 1

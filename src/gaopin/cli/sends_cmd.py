@@ -70,8 +70,12 @@ def sends(
 
 
 def status_label(record: dict) -> str:
+    from gaopin.deliver.sends import DISMISSED
+
     if record.get("resend"):  # failed before its message was kept: no run resends it as it was
         return f"失败（当时的内容没有保存，无法按原样重发）：请运行 {record['resend']}"
+    if record["status"] == "sent" and record.get("detail") == DISMISSED:
+        return "已确认不再重发"  # never sent: a person settled it
     return STATUS_LABELS.get(record["status"], record["status"])
 
 

@@ -323,7 +323,10 @@ class SendLog:
         chosen: dict[int, tuple[SendRecord, bool]] = {}
         for i, was_received in [(i, True) for i in received] + [(i, False) for i in not_received]:
             if was_received and i in not_kept:
-                chosen[i] = (not_kept[i], True)
+                # One number stands for the whole message it failed in, as for unknown outcomes.
+                record = not_kept[i]
+                group = sent_together(record.channel, record.message, record.started_at)
+                chosen.update((r.id, (r, True)) for r in not_kept.values() if sent_together(r.channel, r.message, r.started_at) == group)
                 continue
             record = unsettled.get(i)
             if record is None:
