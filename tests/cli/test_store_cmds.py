@@ -138,12 +138,14 @@ def test_an_entry_opened_after_the_month_is_said_to_be_in_a_later_months_ledger(
     """Four tickets in August, the fifth on 1 September: "新列入 1 条", then "本月没有"."""
     days = ["2024-08-28", "2024-08-29", "2024-08-30", "2024-08-31", "2024-09-01"]
     rows = [[f"L{i}", f"{d} 10:00", "赵建国", 13800000001, "京铁和园12号楼", "商业服务->快递物流->投递服务", "京铁社区", "是", "解决", "满意"] for i, d in enumerate(days)]
+    # Two callers with an entry in August, shown one per kind (--limit 1): not taken for later ones.
+    rows += [[f"M{i}{n}", f"2024-08-0{1 + i} 10:00", f"王{n}", 13900000000 + n, "京铁和园12号楼", "商业服务->快递物流->投递服务", "京铁社区", "是", "解决", "满意"] for n in (1, 2) for i in range(5)]
     assert runner.invoke(app, ["import", str(export(tmp_path / "a.xlsx", rows)), "--db", str(db)]).exit_code == 0
-    august = runner.invoke(app, ["ledger", "--month", "8", "--year", "2024", "--today", "2024-09-30", "--db", str(db)])
+    august = runner.invoke(app, ["ledger", "--month", "8", "--year", "2024", "--today", "2024-09-30", "--db", str(db), "--limit", "1"])
     assert august.exit_code == 0, august.output
-    assert "本次更新：新列入 1 条（其中 1 条在 2024-08-31 以后才列入，不在这个月的台账里）" in august.stdout
+    assert "本次更新：新列入 5 条（其中 1 条在 2024-08-31 以后才列入，不在这个月的台账里）" in august.stdout
     september = runner.invoke(app, ["ledger", "--month", "9", "--year", "2024", "--today", "2024-09-30", "--db", str(db), "-f", "json"])
-    [entry] = json.loads(september.stdout)["entries"]
+    [entry] = [e for e in json.loads(september.stdout)["entries"] if e["key"].get("name") == "赵建国"]
     assert entry["tickets_by_month"] == {"2024-08": 4, "2024-09": 1}
 
 

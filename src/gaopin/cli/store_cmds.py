@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -174,7 +175,8 @@ def render_ledger(view: dict, summary, limit: int = 0) -> None:
         if summary.created:
             # The update is of the whole ledger; the view is of one month, which lists only the
             # entries opened by its end.
-            later = len(set(summary.created) - {e["id"] for e in view["entries"]})
+            end = date.fromisoformat(view["end"])
+            later = sum(1 for i in summary.created if summary.entries and i in summary.entries and summary.entries[i].opened_on > end)
             bits.append(f"新列入 {len(summary.created)} 条" + (f"（其中 {later} 条在 {view['end']} 以后才列入，不在这个月的台账里）" if later else ""))
         if summary.reopened:
             bits.append(f"复发 {len(summary.reopened)} 条（{'、'.join(summary.reopened)}）")
