@@ -110,6 +110,20 @@ def test_a_reader_that_goes_away_does_not_stop_the_work_or_change_the_exit_code(
     assert _with_reader_gone(["import", files[0], str(tmp_path / "missing.xlsx"), "--db", str(tmp_path / "h.db")], tmp_path, stderr_too=True) == (5, "")
 
 
+@pytest.mark.parametrize("closed", [">&-", "2>&-"])
+def test_a_command_started_with_stdout_or_stderr_closed_ends_with_its_own_code(tmp_path, closed):
+    """`gaopin warn x.csv >&-` said 内部错误：AttributeError … and ended with 1."""
+    import os
+    import shlex
+
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path), "NO_COLOR": "1"}
+    command = f"exec {shlex.quote(sys.executable)} -m gaopin warn missing.csv {closed}"
+    out = subprocess.run(["sh", "-c", command], capture_output=closed == ">&-", cwd=tmp_path, env=env, timeout=120)
+    assert out.returncode == 5
+    if closed == ">&-":
+        assert out.stderr.decode().startswith("错误：")
+
+
 def _main(monkeypatch, capsys, *args):
     """`gaopin ARGS` through the process's entry, as staff run it (the app as tests call it
     keeps the parser's own English messages)."""

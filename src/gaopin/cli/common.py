@@ -147,6 +147,9 @@ def guard_output() -> None:
     test's capture): `gaopin import … 2>&1 | head -1` still ends with the command's own code."""
     for name in ("stdout", "stderr"):
         stream = getattr(sys, name)
+        if stream is None:  # started with the descriptor closed (`>&-`): nothing to read it
+            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115 - the process's own
+            continue
         try:
             fd = stream.fileno()
         except (AttributeError, OSError, ValueError):
