@@ -154,6 +154,7 @@ def _main(monkeypatch, capsys, *args):
         # The parser finds --help close to a short unknown option: not offered as one.
         (["ledger", "--sheet", "x"], ["错误：gaopin ledger 没有 --sheet 这个选项", "提示：运行 gaopin ledger -h 查看用法"]),
         (["ledger", "--hlep"], ["错误：gaopin ledger 没有 --hlep 这个选项", "提示：相近的选项：--help；运行 gaopin ledger -h 查看用法"]),
+        (["warn", "-help"], ["错误：gaopin warn 没有 -help 这个选项", "提示：相近的选项：--help；运行 gaopin warn -h 查看用法"]),  # not 没有 -e
         (["report", "--month", "八"], ["错误：--month 的取值不对：“八”不是整数", "提示：运行 gaopin report -h 查看用法"]),
         (["report", "--month"], ["错误：--month 后面要写一个值", "提示：运行 gaopin report -h 查看用法"]),
         (["warn", "-f"], ["错误：-f 后面要写一个值", "提示：运行 gaopin warn -h 查看用法"]),

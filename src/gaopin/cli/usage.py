@@ -10,6 +10,7 @@ copy share, so no private module is imported.
 from __future__ import annotations
 
 import re
+import sys
 from difflib import SequenceMatcher
 from typing import Any
 
@@ -80,6 +81,8 @@ def usage_lines(exc: Any, command: str = "gaopin") -> tuple[str, str]:
         # for what reads like a mistyped --help (--hlep).
         typed = str(getattr(exc, "option_name", ""))
         similar = sorted(p for p in getattr(exc, "possibilities", None) or [] if p not in ("--help", "-h") or SequenceMatcher(None, typed, p).ratio() >= 0.75)
+        if "-help" in sys.argv[1:]:  # read by the parser as -h -e -l -p: "没有 -e 这个选项"
+            return f"{command} 没有 -help 这个选项", f"相近的选项：--help；{help_hint}"
         return f"{command} 没有 {exc.option_name} 这个选项", (f"相近的选项：{'、'.join(similar)}；" if similar else "") + help_hint
     if kind == "MissingParameter":
         param = getattr(exc, "param", None)
