@@ -187,13 +187,6 @@ def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             stderr(_stopped("已终止（收到 SIGTERM）", exc))
             _log_interrupted(fn.__name__.rstrip("_"), ExitCode.TERMINATED, "SIGTERM")
             raise typer.Exit(int(ExitCode.TERMINATED)) from None
-        except BrokenPipeError:
-            # `gaopin warn … | head`: the reader went away; nothing to report.
-            try:
-                sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
-            except OSError:
-                pass
-            raise typer.Exit(0) from None
         except MemoryError:
             stderr("错误：内存不足，文件太大无法处理。")
             stderr("提示：请分月导出后分别处理，或在内存更大的电脑上运行。")

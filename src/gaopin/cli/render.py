@@ -19,15 +19,9 @@ if TYPE_CHECKING:
 def console() -> Console:
     from rich.console import Console
 
-    class PipeConsole(Console):
-        def on_broken_pipe(self) -> None:
-            # rich's own handling exits with 1, which gaopin documents as a defect: the reader
-            # of `gaopin warn … | head` went away, which handles_errors ends with 0.
-            self.quiet = True
-            raise BrokenPipeError
-
-    # Wide enough for Chinese tables when piped to a file; no colour when not a terminal.
-    return PipeConsole(
+    # Wide enough for Chinese tables when piped to a file; no colour when not a terminal. A
+    # reader that goes away is no error here: the process's stdout is a PipeSafeStream (main).
+    return Console(
         width=None if sys.stdout.isatty() else 160,
         no_color=bool(os.environ.get("NO_COLOR")) or not sys.stdout.isatty(),
         highlight=False,
