@@ -459,7 +459,7 @@ class Store:
 
     def has_import(self, sha256: str, sheet: str | None = None) -> bool:
         """Whether this content was imported before, read the same way or more fully (see
-        `_SEEN`); `sheet`: the one sheet this import reads."""
+        `_seen`); `sheet`: the one sheet this import reads."""
         condition, params = _seen(sha256, sheet)
         return self.conn.execute(f"SELECT 1 FROM imports WHERE {condition} LIMIT 1", params).fetchone() is not None
 
@@ -473,7 +473,9 @@ class Store:
     def has_any_import(self) -> bool:
         return self.conn.execute("SELECT 1 FROM imports LIMIT 1").fetchone() is not None
 
-    def import_result(self, result: LoadResult, file_name: str, sha256: str | Callable[[], str], now: datetime, skip_seen: bool = False) -> FileImport:
+    def import_result(
+        self, result: LoadResult, file_name: str, sha256: str | Callable[[], str], now: datetime, skip_seen: bool = False, one_sheet: bool = False
+    ) -> FileImport:
         """Add one loaded export in one transaction: new tickets inserted, changed fields updated
         (a blank never erases a stored value), earlier values kept as history.
 
@@ -481,8 +483,9 @@ class Store:
         runs in a thread while SQLite inserts, on the core that insert leaves idle.
         `skip_seen`: nothing is stored, and the result says `skipped`, when the store holds an
         import of the same content, as seen with the write lock held (another run's import of
-        it may have committed since the caller looked)."""
-        return self._import(lambda sink: result, file_name, sha256, now, may_stream=False, skip_seen=skip_seen)
+        it may have committed since the caller looked). `one_sheet`: one sheet was asked for
+        (`--sheet`), and the sheet read is part of what this import is (`_seen`)."""
+        return self._import(lambda sink: result, file_name, sha256, now, may_stream=False, skip_seen=skip_seen, one_sheet=one_sheet)
 
     def import_file(self, path: Path, settings: Settings, sha256: str | Callable[[], str], now: datetime, skip_seen: bool = False) -> FileImport:
         """Load one export and add it, as `import_result` does with what `load` returns.
@@ -493,8 +496,7 @@ class Store:
         one_sheet = bool(settings.load.sheet)
         if self.conn.execute("SELECT 1 FROM tickets LIMIT 1").fetchone() is not None:
             # Tickets to merge with: the whole file is loaded before it is compared and stored.
-            result = load([path], settings, keep_extra=True)
-            return self._import(lambda sink: result, path.name, sha256, now, may_stream=False, skip_seen=skip_seen, one_sheet=one_sheet)
+            return self.import_result(load([path], settings, keep_extra=True), path.name, sha256, now, skip_seen, one_sheet)
         return self._import(lambda sink: load([path], settings, keep_extra=True, sink=sink), path.name, sha256, now, may_stream=True, skip_seen=skip_seen, one_sheet=one_sheet)
 
     def _import(
