@@ -180,9 +180,8 @@ def _get(store: Store, entry_id: str, entries: dict[str, Entry] | None = None) -
     return entry
 
 
-def _root(store: Store, entry_id: str) -> str:
+def _root(entries: dict[str, Entry], entry_id: str) -> str:
     """The entry that holds `entry_id`'s tickets: itself, or the one it was merged into, in turn."""
-    entries = load_entries(store.conn)
     seen = set()
     while entry_id in entries and entries[entry_id].state == MERGED and entries[entry_id].merged_into and entry_id not in seen:
         seen.add(entry_id)
@@ -273,8 +272,10 @@ def show(store: Store, settings: Settings, entry_id: str, today: date, show_phon
     """One entry with its timeline and tickets, after bringing the ledger up to date (its
     tickets are part of the refresh's kept figures)."""
     _get(store, entry_id)  # an unknown id is reported before any refresh
-    stats = refresh(store, settings, today).stats
-    entry = _get(store, entry_id)
+    summary = refresh(store, settings, today)
+    entries = summary.entries if summary.entries is not None else load_entries(store.conn)
+    entry = _get(store, entry_id, entries)
+    stats = summary.stats
     mask = Masking.of(settings, show_phones)
     out = _describe(entry, stats, today, settings, mask, None)
     out["cycles"] = [
@@ -293,7 +294,7 @@ def show(store: Store, settings: Settings, entry_id: str, today: date, show_phon
         out["status"] = f"已合并到 {entry.merged_into}"
         # Its tickets are the keeper's now: a caller is named as the keeper is, the same person.
         if entry.kind == CALLER and not out["key"]["name"] and entry.merged_into:
-            out["key"]["name"] = mask.name(stats.name(_root(store, entry.merged_into)))
+            out["key"]["name"] = mask.name(stats.name(_root(entries, entry.merged_into)))
     rows = []
     if out["ticket_ids"]:
         ids = out["ticket_ids"]
