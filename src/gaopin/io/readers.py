@@ -386,7 +386,7 @@ def _decode_error(path: Path, tried: list[str], raw: bytes | None = None) -> Inp
         parts.append(f"{enc}（{where}）" if where else enc)
     return InputError(
         f"{path} 的编码无法识别（试过 {'、'.join(parts)}）",
-        # Only inspect and clean have --encoding: the setting serves every command.
+        # The setting serves every run (cron too); the flag one command.
         '请在 Excel/WPS 中另存为“CSV UTF-8”或 .xlsx，或在 gaopin.toml 的 [load] 中写明编码，例如 encoding = "gb18030"（也可以在命令后加 --encoding gb18030）',
     )
 
