@@ -255,11 +255,29 @@ class _PartInserter:
                 continue
 
 
+def _direct_call(func: Callable[..., Any], args: tuple, kwargs: dict, cancel: Callable[[], Any]) -> Any:
+    return func(*args, **kwargs)
+
+
+@functools.cache
+def _ctrl_c_to_python() -> None:
+    """While a call into the ADBC driver runs in the main thread, the driver manager puts its own
+    SIGINT handler in Python's place, to ask the driver to cancel. The SQLite driver cannot
+    cancel, and a Ctrl-C near the end of a call is lost (its handler's thread has not run when
+    the call ends and Python's handler is put back): the import then ran to its end with exit 0,
+    about 1 in 40 times in a loop of short queries. Calls go straight through instead, as the
+    driver manager does on Windows; Python's handler raises KeyboardInterrupt when the call ends."""
+    import adbc_driver_manager.dbapi as dbapi
+
+    if callable(getattr(dbapi, "_blocking_call", None)):
+        dbapi._blocking_call = _direct_call
+
+
 def _interrupted(exc: BaseException) -> bool:
-    """Ctrl-C during a call into the ADBC driver. While such a call runs in the main thread, the
-    driver manager's own SIGINT handler stands in for Python's and asks the driver to cancel,
-    which the SQLite driver does not support: its NotSupportedError comes instead of the
-    KeyboardInterrupt, caused by the interrupt (or as the cause of the call's own error)."""
+    """Ctrl-C during a call into the ADBC driver, if the driver manager's own SIGINT handler got it
+    (a version of the driver manager `_ctrl_c_to_python` does not know): it asks the driver to
+    cancel, which the SQLite driver does not support, and its NotSupportedError comes instead of
+    the KeyboardInterrupt, caused by the interrupt (or as the cause of the call's own error)."""
     from adbc_driver_manager import NotSupportedError
 
     cause = exc.__cause__
@@ -343,6 +361,7 @@ class Store:
     def _adbc_connection(self):
         import adbc_driver_sqlite.dbapi as adbc
 
+        _ctrl_c_to_python()
         conn = adbc.connect(str(self.path))
         cur = conn.cursor()
         cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
