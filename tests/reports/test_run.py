@@ -75,7 +75,7 @@ def test_the_ledger_follows_the_tickets_year(db, settings, monkeypatch):
     from gaopin.ledger import service
 
     make_report(settings, 8, None, None, db, TODAY)  # the ledger is current from here on
-    monkeypatch.setattr(service, "year_of_month", lambda store, settings, month: 1999)
+    monkeypatch.setattr(service, "year_of_month", lambda store, settings, month, today: 1999)
     report = make_report(settings, 8, None, None, db, TODAY)
     assert report["period"]["label"] == "2024-08"
     assert report["ledger"]["month"] == "2024-08"
@@ -117,6 +117,46 @@ def test_a_month_without_year_is_the_latest_year_in_which_it_has_tickets(tmp_pat
     export.write_text("\n".join(lines) + "\n", encoding="utf-8")
     from_files = make_report(settings, month, None, [export], None, TODAY)
     assert from_files["period"]["label"] == label and from_files["overall"]["tickets"] == tickets
+
+
+@pytest.mark.parametrize(
+    "days, today, month, label, tickets",
+    [
+        # One ticket typed with a year still to come (2027 for 2024).
+        (["2024-08-03", "2024-08-05", "2027-08-03"], date(2026, 11, 29), 8, "2024-08", 2),
+        # A replay (--today) of a store that also holds the year after it.
+        (["2024-01-10", "2024-12-02", "2025-01-08"], date(2024, 12, 15), 1, "2024-01", 1),
+    ],
+)
+def test_a_month_without_year_is_never_one_after_today(tmp_path, days, today, month, label, tickets):
+    """The year of `--month` is taken from the tickets received by today, whether the report reads
+    them (the ledger's refresh) or takes the kept ledger and reads only up to the month: the
+    same month each time, as from files (which leave later tickets out first)."""
+    from gaopin.config import Settings
+    from gaopin.ledger.service import ledger_month
+
+    path = tmp_path / "y.db"
+    store_with(path, _dated(days)).close()
+    settings = Settings()
+    refreshed = make_report(settings, month, None, None, str(path), today)
+    kept = make_report(settings, month, None, None, str(path), today)
+    for report in (refreshed, kept):
+        assert report["period"]["label"] == report["ledger"]["month"] == label
+        assert report["overall"]["tickets"] == tickets
+    with Store(path, create=False) as store:
+        view, _ = ledger_month(store, settings, month, None, today)
+    assert view["month"] == label
+
+
+def test_a_month_without_year_before_every_ticket_is_a_usage_error(tmp_path):
+    from gaopin.config import Settings
+    from gaopin.errors import UsageError
+    from gaopin.ledger.service import ledger_month
+
+    path = tmp_path / "y.db"
+    store_with(path, _dated(["2024-08-03"])).close()
+    with Store(path, create=False) as store, pytest.raises(UsageError, match="没有 2024-07-31 及以前受理的工单"):
+        ledger_month(store, Settings(), 8, None, date(2024, 7, 31))
 
 
 # --- the read stops at the month ------------------------------------------------------------

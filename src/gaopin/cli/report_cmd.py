@@ -43,7 +43,7 @@ def register(app: typer.Typer) -> None:
 def report(
     files: FilesArg = None,
     month: Annotated[Optional[int], typer.Option("--month", "-m", help="月份（1–12）", show_default=False)] = None,
-    year: Annotated[Optional[int], typer.Option("--year", help="年份（默认：数据中该月有工单的最近一年，哪年都没有时为最新的年份）", show_default=False)] = None,
+    year: Annotated[Optional[int], typer.Option("--year", help="年份（默认：数据中到今天为止该月有工单的最近一年，哪年都没有时为其中最新的年份）", show_default=False)] = None,
     last: Annotated[bool, typer.Option("--last", help="上一个已结束的考核周期（按北京时间的今天和 [period] start_day 推算），供每月定时运行")] = False,
     out: Annotated[Optional[Path], typer.Option("--out", help="输出目录（默认 [report] out_dir 下的 YYYY-MM/，没有设置时为当前文件夹下的 reports/YYYY-MM/）；整个替换，所以只能是新的、空的或以前的报告文件夹", show_default=False)] = None,
     format: FormatOpt = Format.text,

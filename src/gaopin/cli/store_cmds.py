@@ -99,7 +99,7 @@ def import_(
 
 
 MonthOpt = Annotated[Optional[int], typer.Option("--month", "-m", help="月份（1–12）", show_default=False)]
-YearOpt = Annotated[Optional[int], typer.Option("--year", help="年份（默认：工单库中该月有工单的最近一年，哪年都没有时为最新的年份；与 report 相同）", show_default=False)]
+YearOpt = Annotated[Optional[int], typer.Option("--year", help="年份（默认：工单库中到今天为止该月有工单的最近一年，哪年都没有时为其中最新的年份；与 report 相同）", show_default=False)]
 
 
 @ledger_app.callback()

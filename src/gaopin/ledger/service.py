@@ -57,17 +57,20 @@ class Masking:
         return mask_phones_in_text(value) if self.phones and value else value
 
 
-def year_of_month(store: Store, settings: Settings, month: int) -> int:
-    """The year of `month` without --year, as the report takes it (periods.default_year)."""
-    year = store.default_year(month, settings.period.start_day)
+def year_of_month(store: Store, settings: Settings, month: int, today: date) -> int:
+    """The year of `month` without --year, as the report takes it (periods.default_year over the
+    tickets received by `today`)."""
+    year = store.default_year(month, settings.period.start_day, today)
     if year is None:
+        if store.latest_received() is not None:
+            raise UsageError(f"工单库中没有 {today.isoformat()} 及以前受理的工单，无法确定年份", "请检查 --today，或用 --year 指定年份")
         raise StoreError("工单库中还没有工单", "请先用 gaopin import 导入导出文件")
     return year
 
 
-def month_period(store: Store, settings: Settings, month: int, year: int | None) -> Period:
+def month_period(store: Store, settings: Settings, month: int, year: int | None, today: date) -> Period:
     check_month(month, year)
-    return period(year or year_of_month(store, settings, month), month, settings.period.start_day)
+    return period(year or year_of_month(store, settings, month, today), month, settings.period.start_day)
 
 
 def _key(e: Entry, stats: EntryStats, mask: Masking) -> dict:
@@ -143,7 +146,7 @@ def ledger_month(
     describing a district's thousands of entries costs more than the rest of the view).
     `ticket_ids=False` leaves out each entry's ticket ids (the report's snapshot: at district
     scale they are 1.7M ids, which no part of the report shows)."""
-    p = month_period(store, settings, month, year)
+    p = month_period(store, settings, month, year, today)
     summary = refresh(store, settings, today, result=result, read_after=read_after)
     entries = summary.entries if summary.entries is not None else load_entries(store.conn)
     stats = summary.stats

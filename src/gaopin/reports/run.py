@@ -155,23 +155,23 @@ def _store_ledger(db: str | None, settings: Settings, month: int, year: int | No
     from gaopin.ledger.service import ledger_month, year_of_month
 
     with Store(db_path(db, settings), create=False) as store:
-        year = year or year_of_month(store, settings, month)
+        year = year or year_of_month(store, settings, month, today)
         # The snapshot without ticket ids, as the workbook and the page show it (the ledger's own
         # JSON and workbook have them).
         ledger, _ = ledger_month(store, settings, month, year, today, result=result, read_after=read_after, ticket_ids=False)
     return year, ledger
 
 
-def _read_scope(store: Store, settings: Settings, month: int, year: int | None) -> tuple[int, date] | None:
+def _read_scope(store: Store, settings: Settings, month: int, year: int | None, today: date) -> tuple[int, date] | None:
     """(year, the last day whose tickets the report needs), or None when everything must be read.
 
     No figure looks past the month: the trend is of the months up to it, the comparison of
     the one before. Only the street's name (the most frequent one, when [report] street is
     not set) is of all tickets: `_later_streets` counts the later ones instead."""
     if not year:
-        year = store.default_year(month, settings.period.start_day)
+        year = store.default_year(month, settings.period.start_day, today)
         if year is None:
-            return None  # no dated ticket: the full read reports it, as before
+            return None  # no dated ticket by today: the full read reports it, as before
     return year, period(year, month, settings.period.start_day).end
 
 
@@ -233,7 +233,7 @@ def make_report(
             exclusions = store.exclusions()
             data_end = store.latest_received()
             if not ledger_reads and store.ticket_count():
-                scope = _read_scope(store, settings, month, year)
+                scope = _read_scope(store, settings, month, year, today)
         if ledger_reads:
             fields |= set(LEDGER_FIELDS)
     until = None

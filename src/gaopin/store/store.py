@@ -718,20 +718,23 @@ class Store:
     def ticket_count(self) -> int:
         return self.conn.execute("SELECT count(*) FROM tickets").fetchone()[0]
 
-    def default_year(self, month: int, start_day: int) -> int | None:
-        """periods.default_year over the stored tickets (None: no ticket has a receiving time)."""
-        last = self.latest_received()
+    def default_year(self, month: int, start_day: int, until: date) -> int | None:
+        """periods.default_year over the tickets received on or before `until` ("today"), as a
+        report read from files takes it after leaving later ones out (None: no such ticket has a
+        receiving time). A ticket dated after today (a typed year, a replay's later data) must not
+        make `--month` a month still to come."""
+        after = date.fromordinal(until.toordinal() + 1).isoformat()
+        # Kept as YYYY-MM-DD HH:MM:SS (text order is time order): the index finds both at once.
+        first, last = self.conn.execute("SELECT min(received_at), max(received_at) FROM tickets WHERE received_at < ?", (after,)).fetchone()
         if last is None:
             return None
-        # Kept as YYYY-MM-DD HH:MM:SS (text order is time order): the index finds min() at once.
-        first = self.conn.execute("SELECT min(received_at) FROM tickets").fetchone()[0]
 
         def has_tickets(p: Period) -> bool:
-            after = date.fromordinal(p.end.toordinal() + 1).isoformat()
+            end = date.fromordinal(p.end.toordinal() + 1).isoformat()
             sql = "SELECT EXISTS (SELECT 1 FROM tickets WHERE received_at >= ? AND received_at < ?)"
-            return bool(self.conn.execute(sql, (p.start.isoformat(), after)).fetchone()[0])
+            return bool(self.conn.execute(sql, (p.start.isoformat(), min(end, after))).fetchone()[0])
 
-        return default_year(month, date.fromisoformat(first[:10]), last.date(), has_tickets, start_day)
+        return default_year(month, date.fromisoformat(first[:10]), date.fromisoformat(last[:10]), has_tickets, start_day)
 
     def tickets(self, columns: Iterable[str] | None = None, until: date | None = None, extra_headers: Iterable[str] = ()) -> LoadResult:
         """Stored tickets as the loader would give them (`until`: received on or before).
