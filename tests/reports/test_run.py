@@ -140,12 +140,31 @@ def test_a_month_without_year_is_never_one_after_today(tmp_path, days, today, mo
     settings = Settings()
     refreshed = make_report(settings, month, None, None, str(path), today)
     kept = make_report(settings, month, None, None, str(path), today)
-    for report in (refreshed, kept):
-        assert report["period"]["label"] == report["ledger"]["month"] == label
+    export = tmp_path / "y.csv"
+    lines = ["工单编号,来电时间,村/社区,是否有效回访,是否联系,是否解决,是否满意"] + [f"D{i:03d},{day} 09:00:00,恰海社区,是,是,是,满意" for i, day in enumerate(days)]
+    export.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    from_files = make_report(settings, month, None, [export], None, today)
+    # The ticket after today is left out, and said to be.
+    note = f"有 1 张工单在 {today.isoformat()} 以后受理（最晚的受理于 {days[-1]} 09:00），没有计入"
+    for report in (refreshed, kept, from_files):
+        assert report["period"]["label"] == label
         assert report["overall"]["tickets"] == tickets
+        assert sum(n.startswith(note) for n in report["notes"]) == 1
+    assert refreshed["ledger"]["month"] == kept["ledger"]["month"] == label
     with Store(path, create=False) as store:
         view, _ = ledger_month(store, settings, month, None, today)
     assert view["month"] == label
+
+
+def test_a_month_still_running_is_incomplete_despite_a_ticket_after_today(tmp_path):
+    """A ticket typed with a later year must not hide that the month's data stop at today."""
+    from gaopin.config import Settings
+
+    path = tmp_path / "y.db"
+    store_with(path, _dated(["2024-08-03", "2027-08-03"])).close()
+    for _ in range(2):  # the ledger's refresh, then the kept ledger (the read stops at the month)
+        report = make_report(Settings(), 8, None, None, str(path), date(2024, 8, 20))
+        assert report["data_end"] == "2024-08-03 09:00"
 
 
 def test_a_month_without_year_before_every_ticket_is_a_usage_error(tmp_path):

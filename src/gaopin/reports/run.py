@@ -12,7 +12,7 @@ from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, 
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -222,7 +222,8 @@ def make_report(
     fields = set(REPORT_FIELDS)
     ledger_reads, read_after, scope = False, None, None
     exclusions: dict[str, str] = {}
-    data_end = None  # the latest receiving time of all the tickets (the read may stop earlier)
+    data_end = None  # the latest receiving time of the tickets up to today (the read may stop earlier)
+    after_today: tuple[int, datetime | None] = (0, None)  # tickets received after today, left out
     if not files:
         from gaopin.ledger.refresh import NEEDED as LEDGER_FIELDS, data_inputs, is_current
 
@@ -231,7 +232,8 @@ def make_report(
             ledger_reads = not is_current(store, settings, today)
             read_after = data_inputs(store.conn, settings, today)
             exclusions = store.exclusions()
-            data_end = store.latest_received()
+            data_end = store.latest_received(by=today)
+            after_today = store.received_after(today)
             if not ledger_reads and store.ticket_count():
                 scope = _read_scope(store, settings, month, year, today)
         if ledger_reads:
@@ -248,6 +250,8 @@ def make_report(
         # A replay (--today inside the month) counts the figures to the day its ledger snapshot
         # counts to; the latest time is then the kept tickets' own (None: taken from them).
         cut = result.received_by(today)
+        if files and cut is not result:
+            after_today = (len(result.frame) - len(cut.frame), result.frame["received_at"].max().to_pydatetime())
         result, data_end = cut, (data_end if cut is result else None)
         if after_read:
             after_read()
@@ -284,6 +288,12 @@ def make_report(
             if progress:
                 progress("计算三率与综合成绩")
             report = figures(ledger)
+    if after_today[0]:
+        n, latest = after_today
+        report["notes"].append(
+            f"有 {n} 张工单在 {today.isoformat()} 以后受理（最晚的受理于 {latest:%Y-%m-%d %H:%M}），没有计入；"
+            "不是回看过去的日子时，请检查这些工单的受理时间是否填错了年份。"
+        )
     if files:
         report["notes"].append("本报告直接读取文件，没有使用工单库：不含不纳入考核标记和高频诉求台账。")
     return report

@@ -709,11 +709,22 @@ class Store:
     def fields(self) -> frozenset[str]:
         return frozenset(r[0] for r in self.conn.execute("SELECT name FROM fields"))
 
-    def latest_received(self) -> datetime | None:
-        """The latest receiving time of any stored ticket (an index look-up)."""
+    def latest_received(self, by: date | None = None) -> datetime | None:
+        """The latest receiving time of any stored ticket, or of those received on or before `by`
+        (an index look-up)."""
         # Kept as YYYY-MM-DD HH:MM:SS: the latest text is the latest time.
-        latest = self.conn.execute("SELECT max(received_at) FROM tickets").fetchone()[0]
+        if by is None:
+            latest = self.conn.execute("SELECT max(received_at) FROM tickets").fetchone()[0]
+        else:
+            after = date.fromordinal(by.toordinal() + 1).isoformat()
+            latest = self.conn.execute("SELECT max(received_at) FROM tickets WHERE received_at < ?", (after,)).fetchone()[0]
         return datetime.fromisoformat(latest) if latest else None
+
+    def received_after(self, day: date) -> tuple[int, datetime | None]:
+        """How many stored tickets were received after `day`, and the latest of them."""
+        after = date.fromordinal(day.toordinal() + 1).isoformat()
+        n, latest = self.conn.execute("SELECT count(*), max(received_at) FROM tickets WHERE received_at >= ?", (after,)).fetchone()
+        return n, (datetime.fromisoformat(latest) if latest else None)
 
     def ticket_count(self) -> int:
         return self.conn.execute("SELECT count(*) FROM tickets").fetchone()[0]
