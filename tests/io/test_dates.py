@@ -134,6 +134,14 @@ def test_configured_format_still_reads_serials_and_chinese_forms():
     assert not any(failed)
 
 
+def test_configured_format_comes_before_the_iso_forms():
+    """A year-day-month export: 2024-03-08 is 3 August by its format, not 8 March by ISO; a cell
+    the format does not read still gets the usual forms."""
+    parsed, failed = _parse(["2024-03-08 10:00:00", "2024-13-08 10:00:00", "2024-31-08 23:59:59", "2024年8月3日 14:05", None], "%Y-%d-%m %H:%M:%S")
+    assert parsed == [dt.datetime(2024, 8, 3, 10), dt.datetime(2024, 8, 13, 10), dt.datetime(2024, 8, 31, 23, 59, 59), T, None]
+    assert failed == [False] * 5
+
+
 def test_day_first_text_is_not_guessed():
     """03/08/2024 is ambiguous: without a configured format it is a failure, not a guess."""
     assert _parse(["03/08/2024 14:05"]) == ([None], [True])

@@ -92,12 +92,28 @@ def _vector_loose(text: pd.Series) -> pd.Series:
 
 
 def parse_datetimes(text: pd.Series, date_format: str = "") -> tuple[pd.Series, pd.Series]:
-    """(parsed datetimes, failed mask): failed means a non-blank value that could not be read."""
+    """(parsed datetimes, failed mask): failed means a non-blank value that could not be read.
+
+    `date_format` ([load] date_format) is tried first, then the forms below for the cells it
+    does not read: an export written year-day-month has 2024-03-08 for 3 August, which the
+    ISO passes would read as 8 March."""
+    if date_format:
+        got = pd.to_datetime(text, format=date_format, errors="coerce")
+        got = got.astype(DTYPE).where(_in_range(got))
+        read = got.notna().to_numpy()
+        if read.any():
+            parsed = got.to_numpy().copy()
+            failed = np.zeros(len(text), dtype=bool)
+            if not read.all():
+                again, not_read = parse_datetimes(text[~read])
+                parsed[~read] = again.to_numpy()
+                failed[~read] = not_read.to_numpy()
+            return pd.Series(parsed, index=text.index), pd.Series(failed, index=text.index)
     parsed, done = _plain_iso(text)
     if done.all():
         return pd.Series(parsed, index=text.index), pd.Series(False, index=text.index)
     rest = ~done
-    again, failed = _parse_general(text[rest], date_format)
+    again, failed = _parse_general(text[rest])
     parsed[rest] = again.to_numpy()
     out_failed = np.zeros(len(text), dtype=bool)
     out_failed[rest] = failed.to_numpy()
@@ -171,7 +187,7 @@ def _plain_iso(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return parsed, done
 
 
-def _parse_general(text: pd.Series, date_format: str = "") -> tuple[pd.Series, pd.Series]:
+def _parse_general(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     from gaopin.io.canonical import matches
 
     present = text.notna()
@@ -184,11 +200,7 @@ def _parse_general(text: pd.Series, date_format: str = "") -> tuple[pd.Series, p
         fast = pd.to_datetime(text[iso], format="ISO8601", errors="coerce")
         parsed = parsed.where(~iso, fast.astype(DTYPE).where(_in_range(fast)).reindex(parsed.index))
     todo = present & parsed.isna()
-    # The configured format first, then the unambiguous forms (year first, serials) for the rest.
-    if todo.any() and date_format:
-        again = pd.to_datetime(text[todo], format=date_format, errors="coerce").astype(DTYPE)
-        parsed = parsed.where(~todo, again.where(_in_range(again)).reindex(parsed.index))
-        todo = present & parsed.isna()
+    # The unambiguous forms (year first, serials) for the rest.
     if todo.any():
         again = _vector_loose(text[todo])
         again = again.where(_in_range(again))
