@@ -586,4 +586,6 @@ def test_a_look_back_right_after_an_upgrade_says_gaopin_was_upgraded(tmp_path, d
     assert result.exit_code == 0, result.output
     text = result.stdout.replace("\n", "")
     assert "注意：台账上次更新到 2024-08-31，此后升级了 gaopin（新版本的台账算法有变，台账要按它重新计算），台账还没有随之更新" in text
+    # A command that runs as it is: plain `gaopin ledger` asks for --month.
+    assert "请先运行一次不带--today的gaopinledger--month8（它会把台账更新到今天）" in "".join(result.stdout.split())
     assert "导入" not in text and "关联" not in text

@@ -166,9 +166,10 @@ def render_ledger(view: dict, summary, limit: int = 0) -> None:
         out.print("回看以前的日期：件数只算到该日，台账本身不作改动（条目、编号、状态以库中现在记录的为准）")
         if summary.stale_since:
             changed = "，".join(STALE_BECAUSE[why] for why in summary.stale_because)
+            month = int(view["month"][5:])  # a label YYYY-MM: the command names a month, any would do
             out.print(
                 f"注意：台账上次更新到 {summary.stale_since.isoformat()}，此后{changed}，台账还没有随之更新，"
-                "回看的结果可能与更新后不同：请先运行一次不带 --today 的 gaopin ledger（它会把台账更新到今天），再回看"
+                f"回看的结果可能与更新后不同：请先运行一次不带 --today 的 gaopin ledger --month {month}（它会把台账更新到今天），再回看"
             )
     elif summary.created or summary.reopened or summary.merged:
         bits = []
