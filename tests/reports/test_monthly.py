@@ -41,6 +41,20 @@ def test_period_trend_and_breakdowns():
     assert r["weights"]["resolution_weight"] == 0.5
 
 
+def test_tickets_closed_before_they_were_received_are_left_out_of_the_days_and_noted():
+    rows = [
+        t("2024-08-05", closed_at=at("2024-08-07")),
+        t("2024-08-05", closed_at=at("2024-07-30")),  # closed before it was received
+        t("2024-08-11", closed_at=at("2023-08-20")),  # a typed year
+        t("2024-08-12", closed_at=at("2024-08-12")),
+        t("2024-07-05", closed_at=at("2024-07-01")),  # of the previous period: not this report's
+    ]
+    r = build_report(tickets(rows), Settings(), 2024, 8)
+    assert r["overall"]["days_to_close_median"] == 1.0
+    assert "本期有 2 张工单的办结时间早于受理时间，没有计入办结天数；请核对这些工单的时间。" in r["notes"]
+    assert not any("办结时间早于" in n for n in build_report(tickets(rows[:1]), Settings(), 2024, 8)["notes"])
+
+
 def test_assessment_cycle_from_the_19th():
     cfg = Settings().with_values({"period.start_day": 19})
     r = build_report(tickets(ROWS), cfg, 2024, 8)

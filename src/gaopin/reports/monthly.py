@@ -284,6 +284,10 @@ def build_report(
     undated = int(frame["received_at"].isna().sum())
     if undated:
         report["notes"].append(f"{undated} 张工单的受理时间为空或无法识别，未计入任何月份。")
+    # Closed on an earlier day than received (a typed year): indicators leave out its days.
+    closed_before = int((in_p & frame["closed_at"].notna() & ind["close_days"].isna()).sum())
+    if closed_before:
+        report["notes"].append(f"本期有 {closed_before} 张工单的办结时间早于受理时间，没有计入办结天数；请核对这些工单的时间。")
     if settings.privacy.mask_phones:
         _mask_names(report)
     report["rankings"] = [r for r in rankings if r["month"][:4] == str(year) and r["month"] <= p.label] if rankings else None
