@@ -715,8 +715,83 @@ def test_remove_if_empty_keeps_a_store_with_anything_in_it(tmp_path):
     with Store(tmp_path / "g.db") as store:
         store.link("13800000001", "13800000002", date(2024, 9, 1))
     assert not remove_if_empty(tmp_path / "g.db") and (tmp_path / "g.db").exists()
-    Store(tmp_path / "e.db").close()
+    Store(tmp_path / "e.db", provisional=True).close()
     assert remove_if_empty(tmp_path / "e.db") and not (tmp_path / "e.db").exists()
+    Store(tmp_path / "k.db").close()  # not made by an import that may remove it again
+    assert not remove_if_empty(tmp_path / "k.db") and (tmp_path / "k.db").exists()
+
+
+# --- two runs and a store the first one created --------------------------------------------------
+
+
+def test_a_new_store_another_run_has_opened_is_not_removed(tmp_path):
+    """Two imports into a store neither found: the one that created it fails first. Removing the
+    store then left the other writing into a removed file (its tickets lost, told 只读)."""
+    from gaopin.store.db import remove_if_empty
+
+    path = tmp_path / "g.db"
+    creator = Store(path, provisional=True)
+    assert creator.created
+    other = Store(path)  # opens it, and so claims it
+    assert not other.created
+    creator.close()
+    assert not remove_if_empty(path) and path.exists()
+    other.close()
+
+
+def test_a_run_whose_new_store_was_removed_before_it_claimed_it_opens_it_again(tmp_path, monkeypatch):
+    from gaopin.store import db
+
+    path = tmp_path / "g.db"
+    Store(path, provisional=True).close()
+    real_open = db._open
+    opened = []
+
+    def the_creator_removes_it_meanwhile(p):
+        conn = real_open(p)
+        opened.append(conn)
+        if len(opened) == 1:
+            assert db.remove_if_empty(p)  # waits for no one: the connection holds no lock yet
+        return conn
+
+    monkeypatch.setattr(db, "_open", the_creator_removes_it_meanwhile)
+    with Store(path) as store:
+        assert store.created  # made again, by this run
+        store.link("13800000001", "13800000002", date(2024, 9, 1))
+    assert len(opened) == 2
+    with Store(path, create=False) as store:
+        assert store.conn.execute("SELECT count(*) FROM links").fetchone()[0] == 1
+
+
+def test_a_stop_while_the_store_is_opened_says_no_file_was_imported(tmp_path, monkeypatch):
+    """Opening a store another run has just created waits for that run's import: a Ctrl-C there
+    still says which files are in the store."""
+    from gaopin.store import db
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(db, "_open", stopped)
+    files = [tmp_path / "a.csv", tmp_path / "b.csv"]
+    with pytest.raises(KeyboardInterrupt) as stop:
+        import_into(files, tmp_path / "g.db", Settings(), datetime(2024, 9, 1))
+    assert stop.value.__notes__ == ["a.csv、b.csv 都没有导入"]
+    assert not (tmp_path / "g.db").exists()  # created, then stopped before it was opened
+
+
+def test_an_import_that_fails_removes_only_the_store_it_created(tmp_path):
+    (tmp_path / "bad.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    with pytest.raises(Exception):
+        import_into([tmp_path / "bad.csv"], tmp_path / "g.db", Settings(), datetime(2024, 9, 1))
+    assert not (tmp_path / "g.db").exists()
+    # A successful import leaves a store that no later failure removes.
+    (tmp_path / "ok.csv").write_text("工单编号,受理时间\nA1,2024-08-03 09:00\n", encoding="utf-8")
+    import_into([tmp_path / "ok.csv"], tmp_path / "n.db", Settings(), datetime(2024, 9, 1))
+    from gaopin.store.db import remove_if_empty
+
+    with Store(tmp_path / "n.db") as store:
+        store.purge(date(2024, 12, 1))
+    assert not remove_if_empty(tmp_path / "n.db")
 
 
 def test_answers_that_could_not_be_read_are_noted_from_the_store_as_from_the_file(tmp_path):

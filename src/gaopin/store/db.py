@@ -214,6 +214,11 @@ LATEST = len(MIGRATIONS)
 
 
 PAGE_SIZE = 16384
+# A store an import has just created carries this application id (the SQLite header's "whose
+# file is this") until another run opens it. The import may remove the store again when it fails
+# before anything is in it (no empty store for a mistyped first file), but never once another
+# run has opened it: that run would go on writing into a removed file.
+NEW_STORE_ID = 0x47504E57  # "GPNW"
 
 
 def _create_private(path: Path) -> None:
@@ -222,8 +227,9 @@ def _create_private(path: Path) -> None:
     os.close(fd)
 
 
-def _create_store(path: Path) -> None:
-    """A new store, readable by its owner only, appearing whole or not at all.
+def _create_store(path: Path, provisional: bool = False) -> bool:
+    """A new store, readable by its owner only, appearing whole or not at all; True if this call
+    put it in place. `provisional`: marked NEW_STORE_ID.
 
     The schema is built in a temporary file beside it, which is then linked into place:
     a run killed while creating leaves no half-made store, and of two runs creating the
@@ -242,28 +248,101 @@ def _create_store(path: Path) -> None:
             conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
             conn.execute("PRAGMA journal_mode = DELETE")
             migrate(conn, tmp, 0)
+            if provisional:
+                conn.execute(f"PRAGMA application_id = {NEW_STORE_ID}")
         finally:
             conn.close()
         try:
             os.link(tmp, path)
         except FileExistsError:
-            pass  # another run created it first
+            return False  # another run created it first
         except OSError:
-            if not path.exists():
-                os.replace(tmp, path)  # a file system without hard links
+            if path.exists():
+                return False
+            os.replace(tmp, path)  # a file system without hard links
+        return True
     finally:
         tmp.unlink(missing_ok=True)
 
 
 def connect(path: Path, create: bool = True) -> sqlite3.Connection:
+    return open_connection(path, create)[0]
+
+
+def open_connection(path: Path, create: bool = True, provisional: bool = False) -> tuple[sqlite3.Connection, bool]:
+    """(a connection to the store, True if this call created it; `provisional`: marked
+    NEW_STORE_ID, for an import that removes it again if it fails). A store another run has just
+    created provisionally is claimed; if that run removed it meanwhile, it is opened (or created)
+    again."""
     path = Path(path)
-    if not path.exists():
-        if not create:
-            raise StoreError(f"工单库 {path} 不存在", "请先用 gaopin import 导入工单，或用 --db 指定工单库")
+    for _ in range(3):
+        created = False
+        if not path.exists():
+            if not create:
+                raise StoreError(f"工单库 {path} 不存在", "请先用 gaopin import 导入工单，或用 --db 指定工单库")
+            try:
+                created = _create_store(path, provisional)
+            except OSError as exc:
+                raise StoreError(f"无法创建工单库 {path}：{os_reason(exc)}", "请用 --db 或 GAOPIN_DB 换一个可写的位置") from None
         try:
-            _create_store(path)
-        except OSError as exc:
-            raise StoreError(f"无法创建工单库 {path}：{os_reason(exc)}", "请用 --db 或 GAOPIN_DB 换一个可写的位置") from None
+            conn = _open(path)
+        except BaseException:
+            if created:
+                remove_if_empty(path)  # only a provisional one: no half-opened store is left
+            raise
+        if created or _claimed(conn):
+            return conn, created
+        conn.close()
+    raise removed_error(path)
+
+
+def _claimed(conn: sqlite3.Connection) -> bool:
+    """Mark a store its creator may still remove as opened by another run; False if the creator
+    removed it first (the connection is then to a removed file)."""
+    if conn.execute("PRAGMA application_id").fetchone()[0] != NEW_STORE_ID:
+        return True
+    try:
+        # Waits while the creator writes or removes it; the creator removes it only under an
+        # exclusive lock, having checked the id.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("PRAGMA application_id = 0")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    except sqlite3.OperationalError as exc:
+        if _was_removed(exc):
+            return False
+        if is_lock_error(exc) or is_readonly_error(exc):
+            return True  # busy for longer than a run waits, or a copy on read-only media: as it is
+        raise
+    return True
+
+
+def settle(conn: sqlite3.Connection) -> None:
+    """The creator's import succeeded: nothing will remove the store now."""
+    try:
+        if conn.execute("PRAGMA application_id").fetchone()[0] == NEW_STORE_ID:
+            conn.execute("PRAGMA application_id = 0")
+    except sqlite3.Error:
+        pass  # an opener claims it later, as it would have
+
+
+def _was_removed(exc: BaseException) -> bool:
+    """SQLITE_READONLY_DBMOVED: the file was removed (or moved) while the connection had it open."""
+    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_READONLY_DBMOVED
+
+
+def removed_error(path: str | os.PathLike[str] | None) -> StoreError:
+    where = f" {path} " if path else ""
+    return StoreError(
+        f"工单库{where}在运行中被删除了（同时创建它的另一个导入失败后删除了这个空的工单库），本次没有写入",
+        "请重新运行同一条命令",
+    )
+
+
+def _open(path: Path) -> sqlite3.Connection:
     try:
         conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -291,23 +370,29 @@ def connect(path: Path, create: bool = True) -> sqlite3.Connection:
 
 
 def remove_if_empty(path: Path) -> bool:
-    """Remove a store that holds nothing (every table empty, no journal left); True if removed.
+    """Remove a store that holds nothing and no other run has opened (NEW_STORE_ID, every table
+    empty, no journal left); True if removed.
 
     For a store an import created and then could not fill: no empty file is left behind."""
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
         try:
+            # Held while the file is removed: a run opening it meanwhile waits to claim it, and
+            # then finds it removed (and opens it again).
+            conn.execute("BEGIN EXCLUSIVE")
+            if conn.execute("PRAGMA application_id").fetchone()[0] != NEW_STORE_ID:
+                return False
             tables = [name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
             if any(conn.execute(f'SELECT 1 FROM "{name}" LIMIT 1').fetchone() for name in tables):
                 return False
+            if Path(f"{path}-journal").exists():
+                return False  # a writer is at work in it
+            path.unlink(missing_ok=True)
+            return True
         finally:
             conn.close()
     except sqlite3.Error:
         return False
-    if Path(f"{path}-journal").exists():
-        return False  # a writer is at work in it
-    path.unlink(missing_ok=True)
-    return True
 
 
 def backup_path(path: Path, version: int) -> Path:
@@ -424,6 +509,8 @@ def store_error(exc: BaseException, path: str | os.PathLike[str] | None) -> Gaop
     person can act on (locked, read-only, disk full, damaged); None for any other."""
     if is_lock_error(exc):
         return locked_error()
+    if _was_removed(exc) or (is_readonly_error(exc) and path is not None and not os.path.exists(path)):
+        return removed_error(path)
     if is_readonly_error(exc):
         return readonly_error(path)
     if is_full_error(exc):

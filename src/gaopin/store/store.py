@@ -30,7 +30,7 @@ from gaopin.privacy import mask_phone, mask_phones_in_text
 from gaopin.rules.persons import Links
 from gaopin.schema import CANONICAL_COLUMNS, CHOICE_VALUES, FIELD_BY_NAME, fields_named, is_usable_phone, normalize_phone
 from gaopin.io.canonical import arrow, blank_text
-from gaopin.store.db import BUSY_TIMEOUT_MS, TICKET_COLUMNS, connect, damaged_error, is_damaged, remove_if_empty, store_error, transaction
+from gaopin.store.db import BUSY_TIMEOUT_MS, TICKET_COLUMNS, damaged_error, is_damaged, open_connection, remove_if_empty, settle, store_error, transaction
 
 DATETIME_COLUMNS = ("received_at", "closed_at")
 # Below this many tickets a read is not split in two (a thread and a connection cost more).
@@ -329,9 +329,10 @@ class BulkWriter:
 
 
 class Store:
-    def __init__(self, path: Path, create: bool = True):
+    def __init__(self, path: Path, create: bool = True, provisional: bool = False):
+        """`provisional`: a store this creates may be removed again (see db.NEW_STORE_ID)."""
         self.path = Path(path)
-        self.conn = connect(self.path, create=create)
+        self.conn, self.created = open_connection(self.path, create=create, provisional=provisional)
         self._adbc = None
 
     def close(self) -> None:
@@ -1022,16 +1023,28 @@ def import_into(paths: Iterable[str | os.PathLike[str]], db: str | os.PathLike[s
     """`import_files` (with its keyword `options`) into the store at `db` (--db, else the
     configured one), created if need be.
 
-    A store this call created is removed again when the import fails before anything is in it:
-    a mistyped or unreadable first file leaves no empty store behind."""
+    A store this call created is removed again when the import fails before anything is in it
+    and no other run has opened it: a mistyped or unreadable first file leaves no empty store
+    behind."""
     path = db_path(db, settings)
-    existed = path.exists()
+    paths = [Path(p) for p in paths]
     new_folders = [p for p in path.parents if not p.exists()]  # deepest first, as they go again
+    created = False
+    started = False
     try:
-        with Store(path, create=True) as store:
-            return import_files(paths, store, settings, now, **options)
-    except BaseException:
-        if not existed and path.exists() and remove_if_empty(path):
+        with Store(path, create=True, provisional=True) as store:
+            created = store.created
+            started = True
+            imported = import_files(paths, store, settings, now, **options)
+            if created:
+                settle(store.conn)
+            return imported
+    except BaseException as exc:
+        if not started and len(paths) > 1 and not isinstance(exc, Exception):
+            # Stopped while opening the store (waiting for another run's import to end).
+            shown = mask_phones_in_text if settings.privacy.mask_phones else str
+            exc.add_note(f"{_done_and_not([], paths, shown)[1]} 都没有导入")
+        if created and path.exists() and remove_if_empty(path):
             for folder in new_folders:
                 try:
                     folder.rmdir()  # only if empty: another run may have put something there
