@@ -122,3 +122,59 @@ def test_the_log_masks_numbers_but_not_the_message_ids_gaopin_made():
     record = logging.LogRecord("gaopin", logging.INFO, __file__, 1, "answered %s for %s (回电 %s)", ("ok", "<d6b5cab0f1e94a41af800a2693086c1f@gaopin.notify>", "13812345678"), None)
     MaskPhones().filter(record)
     assert record.msg == "answered ok for <d6b5cab0f1e94a41af800a2693086c1f@gaopin.notify> (回电 138****5678)"
+
+
+class _ClosedPipe:
+    """A text stream whose first write fails as a closed pipe does on `os_name`."""
+
+    def __init__(self, fd: int, error: OSError):
+        self.fd, self.error, self.written = fd, error, []
+
+    def write(self, data):
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+        self.written.append(data)
+        return len(data)
+
+    def flush(self):
+        pass
+
+
+@pytest.mark.parametrize(
+    "os_name, error, silenced",
+    [
+        ("posix", BrokenPipeError(32, "Broken pipe"), True),
+        ("nt", OSError(22, "Invalid argument"), True),  # what Windows gives for a closed pipe
+        ("posix", OSError(22, "Invalid argument"), False),  # elsewhere a real error: raised
+    ],
+)
+def test_a_stream_whose_reader_went_away_goes_to_the_null_device(monkeypatch, os_name, error, silenced):
+    import os
+
+    from gaopin.cli.common import PipeSafeStream
+
+    def write_as_on(stream) -> OSError | None:
+        real = os.name
+        monkeypatch.setattr(os, "name", os_name)
+        try:
+            stream.write("第一行\n")
+        except OSError as exc:
+            return exc
+        finally:
+            monkeypatch.setattr(os, "name", real)  # pathlib and pytest need the real one
+        return None
+
+    read_end, write_end = os.pipe()
+    try:
+        inner = _ClosedPipe(write_end, error)
+        raised = write_as_on(PipeSafeStream(inner, write_end))
+        if not silenced:
+            assert raised is error
+            return
+        assert raised is None
+        assert inner.written == ["第一行\n"]  # written again, into the null device
+        assert os.fstat(write_end).st_rdev == os.stat(os.devnull).st_rdev
+    finally:
+        os.close(read_end)
+        os.close(write_end)

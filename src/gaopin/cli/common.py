@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import sys
@@ -103,6 +104,12 @@ def stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+def reader_gone(exc: OSError) -> bool:
+    """A write failed because the pipe's reader has gone: EPIPE, or on Windows EINVAL, which is
+    what writing to a closed pipe gives there."""
+    return isinstance(exc, BrokenPipeError) or (os.name == "nt" and exc.errno == errno.EINVAL)
+
+
 class PipeSafeStream:
     """stdout (or its byte layer) whose reader may go away: `gaopin import a b c | head -1`, a
     pager quit early. From then on output goes to the null device and the command carries on to
@@ -123,14 +130,18 @@ class PipeSafeStream:
     def write(self, data: Any) -> int:
         try:
             return self._stream.write(data)
-        except BrokenPipeError:
+        except OSError as exc:
+            if not reader_gone(exc):
+                raise
             self._silence()
             return self._stream.write(data)  # into the null device now, keeping the layers' state sound
 
     def flush(self) -> None:
         try:
             self._stream.flush()
-        except BrokenPipeError:
+        except OSError as exc:
+            if not reader_gone(exc):
+                raise
             self._silence()
             self._stream.flush()
 
