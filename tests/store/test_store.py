@@ -794,6 +794,21 @@ def test_an_import_that_fails_removes_only_the_store_it_created(tmp_path):
     assert not remove_if_empty(tmp_path / "n.db")
 
 
+def test_a_column_empty_in_the_first_thousand_tickets_is_read_with_its_later_text(tmp_path):
+    """The driver took a column's type from its first 1024 rows: empty there, it was int64, and
+    the first text after them failed every read of the store (an internal error)."""
+    first = ["工单编号,来电时间,村/社区"] + [f"A{i:05d},2024-07-{1 + i % 28:02d} 09:00:00,恰海社区" for i in range(1100)]
+    later = ["工单编号,来电时间,村/社区,派单方式"] + [f"B{i:05d},2024-08-{1 + i % 28:02d} 09:00:00,恰海社区,区级派单" for i in range(5)]
+    (tmp_path / "a.csv").write_text("\n".join(first) + "\n", encoding="utf-8")
+    (tmp_path / "b.csv").write_text("\n".join(later) + "\n", encoding="utf-8")
+    import_into([tmp_path / "a.csv", tmp_path / "b.csv"], tmp_path / "g.db", Settings(), datetime(2024, 9, 1))
+    with Store(tmp_path / "g.db", create=False) as store:
+        assert store.tickets().frame["dispatch"].notna().sum() == 5
+        assert store.read_arrow("SELECT dispatch FROM tickets ORDER BY rowid").column(0).null_count == 1100
+        with store.bulk_transaction() as writer:  # the ledger reads its tables this way
+            assert writer.arrow("SELECT dispatch FROM tickets ORDER BY rowid").column(0).to_pylist()[-1] == "区级派单"
+
+
 def test_answers_that_could_not_be_read_are_noted_from_the_store_as_from_the_file(tmp_path):
     export = tmp_path / "a.csv"
     export.write_text(
