@@ -267,6 +267,31 @@ def test_a_dry_run_writes_the_message_and_payload_sends_and_records_nothing(tmp_
     assert leaked(all_text(msg) + cells + json.dumps(payload, ensure_ascii=False), phones) == []
 
 
+def test_the_report_email_takes_this_runs_files_even_if_another_report_replaces_them(tmp_path, db, monkeypatch):
+    """A hand `report` of the same month replaced the folder between the cron run's swap and its
+    reading the files: the email said 728 tickets and attached the other run's workbook."""
+    from gaopin.reports import run as report_run
+
+    settings = load_settings(SAMPLE / "gaopin.toml", environ={})
+    settings = dataclasses.replace(settings, mail=dataclasses.replace(settings.mail, sender="jiesu@example.gov.cn", to=["zhongxin@example.gov.cn"]))
+    out = tmp_path / "out"
+    swap = report_run._replace_folder
+
+    def and_then_another_run(staging, target):
+        swap(staging, target)
+        for path in target.iterdir():  # the other run's report, in place at once
+            path.write_bytes(b"another run's " + path.name.encode())
+
+    monkeypatch.setattr(report_run, "_replace_folder", and_then_another_run)
+    report_and_deliver(settings, 8, 2024, None, str(db), SAMPLE_TODAY, ["email"], out_dir=out, dry_run=True, dry_run_dir=tmp_path / "dry", clock=CLOCK, environ={})
+    msg = email.message_from_bytes((tmp_path / "dry" / "report-2024-08.eml").read_bytes(), policy=policy.default)
+    [attachment] = [p for p in msg.iter_attachments() if p.get_filename()]
+    wb = openpyxl.load_workbook(io.BytesIO(attachment.get_content()), read_only=True)  # a workbook, this run's
+    assert wb.sheetnames[0] == "汇总"
+    images = [p.get_content() for p in msg.walk() if p.get_content_maintype() == "image"]
+    assert images and all(image.startswith(b"\x89PNG") for image in images)
+
+
 # --- earlier sends, whatever this run's --date ----------------------------------------------
 
 NOISE = ["新村街道", "桥一社区", "桥一小区6号楼", "城市管理->噪声扰民->生活噪声", "敲墙", None, None, None, "桥一社区"]

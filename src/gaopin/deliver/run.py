@@ -469,8 +469,10 @@ def deliver_report(
     dry_run_dir: Path | None = None,
     clock: Clock = wall_clock,
     progress: Callable[[str], None] | None = None,
+    contents: Mapping[str, bytes] | None = None,
 ) -> Delivery:
     """Send a made report (its dict and written files) on each channel, unless already sent there.
+    `contents`: the files' bytes as this run wrote them (else they are read from `files`).
 
     Call with the delivery lock held (report_and_deliver does)."""
     settings = channels.settings
@@ -489,7 +491,7 @@ def deliver_report(
             out = None
             if plan.send:
                 if channel == EMAIL:
-                    out = Outgoing(channel, plan, what, report_email(report, files, settings, clock()))
+                    out = Outgoing(channel, plan, what, report_email(report, files, settings, clock(), contents))
                     names[channel] = folder / f"report-{label}.eml"
                 else:
                     title, header, lines = content.report_markdown(report, settings.notify.format)
@@ -511,17 +513,22 @@ def report_attachment_name(report: dict) -> str:
     return f"report-{report['period']['label']}.xlsx"
 
 
-def report_email(report: dict, files: dict[str, str], settings: Settings, now: datetime):
-    """The whole report email: subject, HTML with the charts inline, text, the workbook attached."""
+def report_email(report: dict, files: dict[str, str], settings: Settings, now: datetime, contents: Mapping[str, bytes] | None = None):
+    """The whole report email: subject, HTML with the charts inline, text, the workbook attached
+    (`contents`: the files' bytes, else read from `files`)."""
     m = settings.mail
+
+    def data(name: str) -> bytes:
+        return contents[name] if contents is not None else Path(files[name]).read_bytes()
+
     attachment = report_attachment_name(report)
     charts = []
     for name in content.CHART_TITLES:
         if name in files:
-            charts.append((name, mail.content_id(name, m), Path(files[name]).read_bytes()))
+            charts.append((name, mail.content_id(name, m), data(name)))
     html = content.report_html(report, [(name, cid) for name, cid, _ in charts], attachment)
     text = content.report_text(report, attachment)
-    xlsx = Path(files["xlsx"]).read_bytes()
+    xlsx = data("xlsx")
     return mail.compose(m, content.report_subject(report), text, html, now, images=charts, attachment=(attachment, xlsx))
 
 
@@ -569,8 +576,16 @@ def report_and_deliver(
         require_store(store_path)  # before the lock, which would leave a folder and a lock file behind
     check = functools.partial(refuse_empty, from_files=bool(files), dry_run=dry_run)
     with delivery_lock(store_path, lock_timeout):
-        report = run_report(settings, month, year, files, db, today, out_dir=out_dir, progress=progress, check=check)
-        delivery = deliver_report(report, report["files"], prepared, store_path, force, dry_run_dir, clock, progress)
+        # The email's files as this run wrote them: once in the output folder, another report of
+        # the same month (a hand run) may replace them before they are read.
+        written: dict[str, bytes] = {}
+
+        def keep(paths: dict[str, Path]) -> None:
+            if EMAIL in prepared.names:
+                written.update({name: path.read_bytes() for name, path in paths.items() if name == "xlsx" or name in content.CHART_TITLES})
+
+        report = run_report(settings, month, year, files, db, today, out_dir=out_dir, progress=progress, check=check, staged=keep)
+        delivery = deliver_report(report, report["files"], prepared, store_path, force, dry_run_dir, clock, progress, contents=written)
     return _ended(ReportDelivery(report, delivery))
 
 

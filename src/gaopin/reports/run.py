@@ -456,12 +456,20 @@ def _first_error(pending: list[Future | None]) -> BaseException | None:
     return None
 
 
-def write_report(report: dict, out_dir: Path, settings: Settings, progress: Callable[[str], None] | None = None, charts_in: ChartProcess | None = None) -> dict[str, str]:
+def write_report(
+    report: dict,
+    out_dir: Path,
+    settings: Settings,
+    progress: Callable[[str], None] | None = None,
+    charts_in: ChartProcess | None = None,
+    staged: Callable[[dict[str, Path]], None] | None = None,
+) -> dict[str, str]:
     """Charts, report.html and report.xlsx written into a fresh folder that replaces out_dir at once
     (only a new folder, an empty one or an earlier report: see report_folder).
 
     `charts_in`: a second process to draw the charts (and cut the page's font) in while the
-    workbook is written."""
+    workbook is written. `staged`: given the files as written, before they replace out_dir (where
+    another run's report may replace them in turn: a report email must not take that run's)."""
     from gaopin.charts import font_subset, planned_charts, render_charts
 
     out_dir = Path(out_dir)
@@ -492,6 +500,9 @@ def write_report(report: dict, out_dir: Path, settings: Settings, progress: Call
         if cutting is not None:
             font_data = _result(cutting, lambda: font_subset(page.used, font), staging)
         write_page(page.finish(charts, font_data, font), staging / HTML_NAME)
+        names = {"html": HTML_NAME, "xlsx": XLSX_NAME, **{name: Path(path).name for name, path in sorted(charts.items())}}
+        if staged is not None:
+            staged({key: staging / name for key, name in names.items()})
         os.chmod(staging, 0o755)
         # Checked again: the folder may have been given other files while the report was made.
         _replace_folder(staging, report_folder(out_dir))
@@ -512,9 +523,7 @@ def write_report(report: dict, out_dir: Path, settings: Settings, progress: Call
                 # drawing into the folder: it goes again once that process has stopped.
                 charts_in.remove_after(staging)
         raise
-    files = {"html": str(out_dir / HTML_NAME), "xlsx": str(out_dir / XLSX_NAME)}
-    files.update({name: str(out_dir / Path(path).name) for name, path in sorted(charts.items())})
-    return files
+    return {key: str(out_dir / name) for key, name in names.items()}
 
 
 def run_report(
@@ -527,9 +536,10 @@ def run_report(
     out_dir: Path | None = None,
     progress: Callable[[str], None] | None = None,
     check: Callable[[dict], None] | None = None,
+    staged: Callable[[dict[str, Path]], None] | None = None,
 ) -> dict:
     """Make the month's report and write its folder; `check` may refuse the made report (by
-    raising) before anything is written."""
+    raising) before anything is written; `staged` is given the files as written (write_report)."""
     if out_dir is not None:
         report_folder(out_dir)  # a folder the report may not replace is refused before any work
     with chart_process(settings) as charts_in:
@@ -538,5 +548,5 @@ def run_report(
             check(report)
         target = out_dir or default_out_dir(settings, report["period"]["label"])
         with collector_paused():
-            report["files"] = write_report(report, target, settings, progress, charts_in)
+            report["files"] = write_report(report, target, settings, progress, charts_in, staged)
     return report
