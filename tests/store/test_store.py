@@ -600,6 +600,29 @@ def test_a_bulk_write_while_another_process_writes_is_a_locked_store(tmp_path, m
     assert store.import_result(tickets([ROW]), "a.xlsx", "sha-a", datetime(2024, 9, 1)).new == 1
 
 
+def test_a_store_another_program_holds_locked_is_a_locked_store_not_another_file(tmp_path, monkeypatch):
+    """Opening it read its version under the lock: 'database is locked' was told as 不是 gaopin 的工单库."""
+    import subprocess
+    import sys
+
+    from gaopin.errors import LockedError
+    from gaopin.store import db
+
+    Store(tmp_path / "g.db").close()
+    monkeypatch.setattr(db, "BUSY_TIMEOUT_MS", 100)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], isolation_level=None); c.execute('BEGIN EXCLUSIVE'); print('held', flush=True); sys.stdin.readline()", str(tmp_path / "g.db")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(LockedError):
+            Store(tmp_path / "g.db", create=False)
+    finally:
+        holder.communicate("\n", timeout=30)
+    Store(tmp_path / "g.db", create=False).close()
+
+
 def test_nothing_goes_through_the_sqlite3_connection_while_a_bulk_write_is_open(tmp_path, monkeypatch):
     # The bulk writes use the ADBC driver's own copy of SQLite. SQLite's file locks are per
     # process, so the two copies do not lock each other within one process, and a statement

@@ -355,6 +355,8 @@ def _open(path: Path) -> sqlite3.Connection:
     except sqlite3.DatabaseError as exc:
         if is_damaged_error(exc):
             raise damaged_error(path) from None
+        if is_lock_error(exc):  # another program holds it locked for longer than a run waits
+            raise locked_error() from None
         raise StoreError(f"{path} 不是 gaopin 的工单库（{exc}）", "请检查 --db 的路径；如文件已损坏，请从备份恢复") from None
     if version > LATEST:
         conn.close()
