@@ -457,6 +457,43 @@ def test_an_earlier_report_or_an_empty_folder_is_replaced(report, settings, tmp_
     assert sorted(_tree(tmp_path)) == sorted(["2024-08", *(f"2024-08/{Path(p).name}" for p in first.values())])
 
 
+def _another_report(folder: Path) -> None:
+    folder.mkdir()
+    (folder / "report.xlsx").write_bytes(b"another run's")
+
+
+@pytest.mark.parametrize("when", ["moved aside", "put in place"])
+def test_another_report_swapped_in_at_the_same_moment_is_replaced_not_an_error(report, settings, tmp_path, monkeypatch, when):
+    """A hand report of the month swapped its folder in while the cron run swapped its own: the
+    folder had gone (moved aside by the other run) or was taken (its report put in place) between
+    two renames, and the run failed with 无法替换输出文件夹 … 文件或文件夹不存在."""
+    from gaopin.reports import run
+
+    out = tmp_path / "2024-08"
+    run.write_report(report, out, settings)
+    real_replace = os.replace
+    swaps = []
+
+    def replace(src, dst):
+        aside = Path(src) == out  # this run moves the earlier report aside
+        if aside:
+            swaps.append(dst)
+        if aside and len(swaps) == 1 and when == "moved aside":
+            real_replace(out, tmp_path / "other")  # the other run moved it first
+        result = real_replace(src, dst)
+        if aside and len(swaps) == 1 and when == "put in place":
+            _another_report(out)  # the other run's report took the place at once
+        return result
+
+    monkeypatch.setattr(os, "replace", replace)
+    files = run.write_report(report, out, settings)
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert Path(files["xlsx"]).read_bytes()[:2] == b"PK"  # this run's workbook
+    assert sorted(p.name for p in out.iterdir()) == sorted(Path(p).name for p in files.values())
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".2024-08")]
+    assert len(swaps) == (1 if when == "moved aside" else 2)
+
+
 def test_a_hidden_old_file_beside_the_folder_is_kept(report, settings, tmp_path):
     """An older gaopin moved a file given as --out to `.<name>.old`: it is the user's export."""
     from gaopin.reports.run import write_report

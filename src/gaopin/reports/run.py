@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import multiprocessing
 import os
@@ -115,24 +116,49 @@ def _aside(folder: Path) -> Path:
     return old
 
 
+# Two runs writing the same month's folder at once (cron and a hand run) may swap in between:
+# a try that finds its folder gone or taken is made again, and the run that swaps last stays.
+_SWAP_TRIES = 5
+
+
 def _replace_folder(staging: Path, target: Path) -> None:
     """Put the full `staging` folder in place of `target`; an earlier report there is moved aside
     first, put back if the new one cannot take its place, and removed once it has."""
-    old = None
     try:
-        if target.exists():
-            old = _aside(target)
-            os.replace(target, old)
-        try:
-            os.replace(staging, target)
-        except BaseException:  # an error, or a Ctrl-C or SIGTERM between the two renames
-            if old is not None:
-                os.replace(old, target)  # the earlier report back in its place
-            raise
+        for _ in range(_SWAP_TRIES):
+            if _swap(staging, target):
+                return
     except OSError as exc:  # a file of the old report held open (Windows), a read-only disk …
         raise InputError(f"无法替换输出文件夹 {target}：{os_reason(exc)}", "请关闭打开着报告文件的程序后重试，或用 --out 换一个文件夹") from None
+    raise InputError(f"无法替换输出文件夹 {target}：另一个报告同时在写这个文件夹", "请等另一个 gaopin report 结束后重试，或用 --out 换一个文件夹")
+
+
+def _swap(staging: Path, target: Path) -> bool:
+    """One try of _replace_folder; False when another run's swap came in between."""
+    old = None
+    if target.exists():
+        old = _aside(target)
+        try:
+            os.replace(target, old)
+        except FileNotFoundError:
+            return False  # the other run moved it aside first
+    try:
+        os.replace(staging, target)
+    except BaseException as exc:  # an error, or a Ctrl-C or SIGTERM between the two renames
+        taken = isinstance(exc, OSError) and exc.errno in (errno.ENOTEMPTY, errno.EEXIST)
+        if old is not None:
+            try:
+                os.replace(old, target)  # the earlier report back in its place
+            except OSError:
+                if not taken:
+                    raise
+                shutil.rmtree(old, ignore_errors=True)  # the other run's report is in place
+        if taken:
+            return False
+        raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+    return True
 
 
 def _default_year(result, month: int, start_day: int) -> int:
