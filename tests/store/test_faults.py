@@ -161,3 +161,18 @@ def test_ctrl_c_during_a_driver_call_keeps_nothing_of_the_transaction(tmp_path):
         timer.cancel()
         store.close()
     assert path.read_bytes() == before
+
+
+def test_a_malformed_read_of_a_whole_store_is_a_read_to_run_again_not_a_restore(tmp_path):
+    """A read can meet torn pages of a whole store when another process writes into it (the two
+    copies of SQLite in one process can drop each other's read locks). Telling staff to restore
+    it from a backup would lose what was written since: the file is checked first."""
+    from gaopin.store.db import store_error
+
+    path = tmp_path / "g.db"
+    store_with(path, [ROW]).close()
+    error = store_error(sqlite3.DatabaseError("database disk image is malformed"), path)
+    assert error.message == f"读取工单库 {path} 时读到的内容前后不一致（另一个 gaopin 进程可能正在写入它）；检查过，工单库本身完好"
+    assert error.hint.startswith("请重新运行这条命令") and error.exit_code == ExitCode.STORE
+    damaged = damaged_store(tmp_path)
+    assert store_error(sqlite3.DatabaseError("database disk image is malformed"), damaged).message == f"工单库 {damaged} 已损坏（database disk image is malformed）"

@@ -506,6 +506,31 @@ def damaged_error(path: str | os.PathLike[str] | None) -> StoreError:
     return StoreError(f"工单库{where}已损坏（database disk image is malformed）", "请从备份恢复这个文件（恢复后可用 gaopin doctor 检查）")
 
 
+def damaged_or_torn(path: str | os.PathLike[str] | None) -> StoreError:
+    """The error for SQLite's "malformed" on the store at `path`, once the whole file is checked.
+
+    A read can meet torn pages in a whole store: SQLite's locks are per process and the store is
+    read through two copies of SQLite (Python's and the ADBC driver's), whose locking and
+    unlocking in one thread can drop the other's read lock in another, letting another process
+    write into the middle of the read. Restoring a whole store from a backup would lose data."""
+    if path is None:
+        return damaged_error(path)
+    try:
+        conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+        try:
+            damaged = is_damaged(conn)
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        damaged = False  # being written, or unreadable now: said as a read to run again
+    if damaged:
+        return damaged_error(path)
+    return StoreError(
+        f"读取工单库 {path} 时读到的内容前后不一致（另一个 gaopin 进程可能正在写入它）；检查过，工单库本身完好",
+        "请重新运行这条命令；如果一再出现，请用 gaopin doctor 检查工单库",
+    )
+
+
 def store_error(exc: BaseException, path: str | os.PathLike[str] | None) -> GaopinError | None:
     """The error to report for SQLite's own error `exc` on the store at `path`, when it is one a
     person can act on (locked, read-only, disk full, damaged); None for any other."""
@@ -518,7 +543,7 @@ def store_error(exc: BaseException, path: str | os.PathLike[str] | None) -> Gaop
     if is_full_error(exc):
         return full_error(path)
     if is_damaged_error(exc):
-        return damaged_error(path)
+        return damaged_or_torn(path)
     return None
 
 
