@@ -178,6 +178,29 @@ def test_a_month_without_year_before_every_ticket_is_a_usage_error(tmp_path):
         ledger_month(store, Settings(), 8, None, date(2024, 7, 31))
 
 
+def test_the_report_opens_the_store_in_one_thread_only(db, settings, monkeypatch):
+    """A statement through one copy of SQLite in a thread drops the read lock the other copy holds
+    in another (docs/architecture.md): the kept ledger and the later streets were read in threads
+    beside the tickets, and another process could write into the middle of a read."""
+    import dataclasses
+    import threading
+
+    from gaopin.store import store as store_module
+
+    unnamed = dataclasses.replace(settings, report=dataclasses.replace(settings.report, street=""))  # the later streets are read too
+    opened_in = []
+    real_init = store_module.Store.__init__
+
+    def init(self, *args, **kwargs):
+        opened_in.append(threading.current_thread() is threading.main_thread())
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(store_module.Store, "__init__", init)
+    make_report(unnamed, 8, None, None, db, TODAY)  # refreshes the ledger, or takes the kept one
+    make_report(unnamed, 8, None, None, db, TODAY)  # takes the kept one
+    assert len(opened_in) >= 4 and all(opened_in)
+
+
 # --- the read stops at the month ------------------------------------------------------------
 
 

@@ -267,11 +267,13 @@ def make_report(
     until = None
     if scope is not None:
         year, until = scope
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        # An up-to-date ledger is taken from the store while the tickets are read (the read
-        # spends most of its time outside Python); its year is checked against theirs below.
-        early = pool.submit(_store_ledger, db, settings, month, year, today, read_after) if not files and not ledger_reads else None
-        later = pool.submit(_later_streets, db, settings, until) if until is not None and not settings.report.street else None
+    # The store is read in this thread only, one read after another: a statement through one of
+    # the two copies of SQLite in a thread drops the read lock the other copy holds in another
+    # (see docs/architecture.md), and another process could write into the middle of that read.
+    # An up-to-date ledger is taken first; its year is checked against the tickets' below.
+    kept = _store_ledger(db, settings, month, year, today, read_after) if not files and not ledger_reads else None
+    later = _later_streets(db, settings, until) if until is not None and not settings.report.street else None
+    with ThreadPoolExecutor(max_workers=1) as pool:
         result, links = tickets_from(files, db, settings, fields=fields, progress=progress, until=until)
         # A replay (--today inside the month) counts the figures to the day its ledger snapshot
         # counts to; the latest time is then the kept tickets' own (None: taken from them).
@@ -288,16 +290,16 @@ def make_report(
         if not files:
             if progress:
                 progress("更新高频诉求台账")  # the month's figures are computed meanwhile when it refreshes
-            kept = early.result() if early else None
             if kept and kept[0] == year:
                 _, ledger = kept
             else:
                 refresh_here = True
         rankings = read_rankings(settings.resolve_path(settings.report.rankings)) if settings.report.rankings else None
 
+        street = _street(result, later, db, settings)  # may read the store: here, before the refresh
+
         def figures(ledger: dict | None) -> dict:
             with collector_paused():
-                street = _street(result, later.result() if later else None, db, settings)
                 return build_report(
                     result, settings, year, month, links=links, exclusions=exclusions, ledger=ledger, rankings=rankings, street=street, data_end=data_end
                 )
