@@ -576,10 +576,21 @@ def test_a_commit_between_the_halves_makes_one_consistent_read(tmp_path, monkeyp
     store.close()
 
 
-def test_a_bulk_write_while_another_process_writes_is_a_locked_store(tmp_path, monkeypatch):
-    import subprocess
+@contextlib.contextmanager
+def _held_by_another_process(path, lock: str):
+    """The store locked (`BEGIN IMMEDIATE` or `EXCLUSIVE`) by another process while the block runs."""
     import sys
 
+    script = f"import sqlite3, sys; c = sqlite3.connect(sys.argv[1], isolation_level=None); c.execute('BEGIN {lock}'); print('held', flush=True); sys.stdin.readline()"
+    holder = subprocess.Popen([sys.executable, "-c", script, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        yield
+    finally:
+        holder.communicate("\n", timeout=30)
+
+
+def test_a_bulk_write_while_another_process_writes_is_a_locked_store(tmp_path, monkeypatch):
     import gaopin.store.store as store_module
     from gaopin.errors import LockedError
 
@@ -587,39 +598,20 @@ def test_a_bulk_write_while_another_process_writes_is_a_locked_store(tmp_path, m
     store = Store(tmp_path / "g.db")
     # Another process: SQLite's locks are per process, and the bulk writes use a second copy
     # of SQLite (the ADBC driver's), which a lock taken in this process would not stop.
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], isolation_level=None); c.execute('BEGIN IMMEDIATE'); print('held', flush=True); sys.stdin.readline()", str(tmp_path / "g.db")],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        assert holder.stdout.readline().strip() == "held"
-        with pytest.raises(LockedError):
-            store.import_result(tickets([ROW]), "a.xlsx", "sha-a", datetime(2024, 9, 1))
-    finally:
-        holder.communicate("\n", timeout=30)
+    with _held_by_another_process(tmp_path / "g.db", "IMMEDIATE"), pytest.raises(LockedError):
+        store.import_result(tickets([ROW]), "a.xlsx", "sha-a", datetime(2024, 9, 1))
     assert store.import_result(tickets([ROW]), "a.xlsx", "sha-a", datetime(2024, 9, 1)).new == 1
 
 
 def test_a_store_another_program_holds_locked_is_a_locked_store_not_another_file(tmp_path, monkeypatch):
     """Opening it read its version under the lock: 'database is locked' was told as 不是 gaopin 的工单库."""
-    import subprocess
-    import sys
-
     from gaopin.errors import LockedError
     from gaopin.store import db
 
     Store(tmp_path / "g.db").close()
     monkeypatch.setattr(db, "BUSY_TIMEOUT_MS", 100)
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], isolation_level=None); c.execute('BEGIN EXCLUSIVE'); print('held', flush=True); sys.stdin.readline()", str(tmp_path / "g.db")],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        assert holder.stdout.readline().strip() == "held"
-        with pytest.raises(LockedError):
-            Store(tmp_path / "g.db", create=False)
-    finally:
-        holder.communicate("\n", timeout=30)
+    with _held_by_another_process(tmp_path / "g.db", "EXCLUSIVE"), pytest.raises(LockedError):
+        Store(tmp_path / "g.db", create=False)
     Store(tmp_path / "g.db", create=False).close()
 
 
