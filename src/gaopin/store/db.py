@@ -265,10 +265,6 @@ def _create_store(path: Path, provisional: bool = False) -> bool:
         tmp.unlink(missing_ok=True)
 
 
-def connect(path: Path, create: bool = True) -> sqlite3.Connection:
-    return open_connection(path, create)[0]
-
-
 def open_connection(path: Path, create: bool = True, provisional: bool = False) -> tuple[sqlite3.Connection, bool]:
     """(a connection to the store, True if this call created it; `provisional`: marked
     NEW_STORE_ID, for an import that removes it again if it fails). A store another run has just
@@ -354,7 +350,7 @@ def _open(path: Path) -> sqlite3.Connection:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
     except sqlite3.DatabaseError as exc:
         if is_damaged_error(exc):
-            raise damaged_error(path) from None
+            raise damaged_or_torn(path) from None
         if is_lock_error(exc):  # another program holds it locked for longer than a run waits
             raise locked_error() from None
         raise StoreError(f"{path} 不是 gaopin 的工单库（{exc}）", "请检查 --db 的路径；如文件已损坏，请从备份恢复") from None
