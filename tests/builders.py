@@ -6,6 +6,7 @@ so that a test reads like the export it stands for.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from pathlib import Path
 from collections import Counter
@@ -241,3 +242,18 @@ def damaged_store(folder) -> Path:
     except sqlite3.DatabaseError:
         return path  # damaged indeed
     raise AssertionError("the page overwritten was not the tickets'")
+
+
+@contextlib.contextmanager
+def held_by_another_process(path, lock: str):
+    """The store locked (`BEGIN IMMEDIATE` or `EXCLUSIVE`) by another process while the block runs."""
+    import subprocess
+    import sys
+
+    script = f"import sqlite3, sys; c = sqlite3.connect(sys.argv[1], isolation_level=None); c.execute('BEGIN {lock}'); print('held', flush=True); sys.stdin.readline()"
+    holder = subprocess.Popen([sys.executable, "-c", script, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        yield
+    finally:
+        holder.communicate("\n", timeout=30)

@@ -88,6 +88,18 @@ def test_a_store_with_a_damaged_page_fails_the_store_check(tmp_path):
     assert path.read_bytes() == before
 
 
+def test_a_store_being_written_is_locked_not_a_store_to_restore(tmp_path, db):
+    """A store another process holds locked (an import running) was 无法读取：database is locked
+    with the hint to restore it from a backup, which would lose the import."""
+    from tests.builders import held_by_another_process
+
+    with held_by_another_process(db, "EXCLUSIVE"):
+        report = run_checks(write_config(tmp_path / "gaopin.toml"), str(db), environ={}, network=False)
+    check = by_name(report)["工单库"]
+    assert check.status == FAIL and check.detail.startswith("工单库正被另一个程序写入")
+    assert "备份" not in check.hint and report.exit_code == ExitCode.LOCKED
+
+
 @pytest.mark.parametrize("where", ["folder", "under_a_file"])
 def test_a_log_file_that_cannot_be_a_file_fails_the_log_check(tmp_path, where):
     """[log] file naming a folder passed (a folder is writable) while the run itself warned

@@ -10,7 +10,7 @@ import openpyxl
 import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
-from tests.builders import at, store_with, tickets
+from tests.builders import at, held_by_another_process, store_with, tickets
 
 from gaopin.config import Settings
 from gaopin.errors import StoreError, UsageError
@@ -576,20 +576,6 @@ def test_a_commit_between_the_halves_makes_one_consistent_read(tmp_path, monkeyp
     store.close()
 
 
-@contextlib.contextmanager
-def _held_by_another_process(path, lock: str):
-    """The store locked (`BEGIN IMMEDIATE` or `EXCLUSIVE`) by another process while the block runs."""
-    import sys
-
-    script = f"import sqlite3, sys; c = sqlite3.connect(sys.argv[1], isolation_level=None); c.execute('BEGIN {lock}'); print('held', flush=True); sys.stdin.readline()"
-    holder = subprocess.Popen([sys.executable, "-c", script, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
-        yield
-    finally:
-        holder.communicate("\n", timeout=30)
-
-
 def test_a_bulk_write_while_another_process_writes_is_a_locked_store(tmp_path, monkeypatch):
     import gaopin.store.store as store_module
     from gaopin.errors import LockedError
@@ -598,7 +584,7 @@ def test_a_bulk_write_while_another_process_writes_is_a_locked_store(tmp_path, m
     store = Store(tmp_path / "g.db")
     # Another process: SQLite's locks are per process, and the bulk writes use a second copy
     # of SQLite (the ADBC driver's), which a lock taken in this process would not stop.
-    with _held_by_another_process(tmp_path / "g.db", "IMMEDIATE"), pytest.raises(LockedError):
+    with held_by_another_process(tmp_path / "g.db", "IMMEDIATE"), pytest.raises(LockedError):
         store.import_result(tickets([ROW]), "a.xlsx", "sha-a", datetime(2024, 9, 1))
     assert store.import_result(tickets([ROW]), "a.xlsx", "sha-a", datetime(2024, 9, 1)).new == 1
 
@@ -610,7 +596,7 @@ def test_a_store_another_program_holds_locked_is_a_locked_store_not_another_file
 
     Store(tmp_path / "g.db").close()
     monkeypatch.setattr(db, "BUSY_TIMEOUT_MS", 100)
-    with _held_by_another_process(tmp_path / "g.db", "EXCLUSIVE"), pytest.raises(LockedError):
+    with held_by_another_process(tmp_path / "g.db", "EXCLUSIVE"), pytest.raises(LockedError):
         Store(tmp_path / "g.db", create=False)
     Store(tmp_path / "g.db", create=False).close()
 

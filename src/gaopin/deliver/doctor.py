@@ -62,7 +62,7 @@ def check_config(config: str | os.PathLike[str] | None, environ: Mapping[str, st
 
 def check_store(settings: Settings, db: str | None) -> Check:
     from gaopin.deliver.sends import PENDING, UNKNOWN
-    from gaopin.store.db import LATEST, damaged_error, is_damaged, is_damaged_error
+    from gaopin.store.db import LATEST, damaged_error, is_damaged, is_damaged_error, is_lock_error, locked_error
     from gaopin.store.store import db_path
 
     path = db_path(db, settings)
@@ -93,6 +93,8 @@ def check_store(settings: Settings, db: str | None) -> Check:
     except sqlite3.Error as exc:
         if is_damaged_error(exc):
             return _failed("工单库", damaged_error(path))
+        if is_lock_error(exc):  # being written: not a reason to restore anything
+            return _failed("工单库", locked_error())
         return Check("工单库", FAIL, f"{path} 无法读取：{exc}", "如文件已损坏，请从备份恢复", int(ExitCode.STORE))
     if version > LATEST:
         return Check("工单库", FAIL, f"{path} 由更新版本的 gaopin 创建（结构版本 {version}）", "请升级 gaopin", int(ExitCode.STORE))

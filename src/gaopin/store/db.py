@@ -452,7 +452,7 @@ def is_lock_error(exc: BaseException) -> bool:
 
 
 def locked_error() -> LockedError:
-    return LockedError("工单库正被另一个 gaopin 进程写入", "请等它结束后再试")
+    return LockedError("工单库正被另一个程序写入（多半是另一个正在运行的 gaopin）", "请等它结束后再试")
 
 
 def is_readonly_error(exc: BaseException) -> bool:
