@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from gaopin.io.dates import DTYPE, _parse_general, parse_datetimes
 
 
-def _parse(values, date_format: str = ""):
-    parsed, failed = parse_datetimes(pd.Series(values, dtype="str"), date_format)
+def _parse(values, date_format: str = "", format_first: bool = False):
+    parsed, failed = parse_datetimes(pd.Series(values, dtype="str"), date_format, format_first)
     return [None if pd.isna(v) else v.to_pydatetime() for v in parsed], failed.tolist()
 
 
@@ -134,12 +134,30 @@ def test_configured_format_still_reads_serials_and_chinese_forms():
     assert not any(failed)
 
 
-def test_configured_format_comes_before_the_iso_forms():
-    """A year-day-month export: 2024-03-08 is 3 August by its format, not 8 March by ISO; a cell
-    the format does not read still gets the usual forms."""
-    parsed, failed = _parse(["2024-03-08 10:00:00", "2024-13-08 10:00:00", "2024-31-08 23:59:59", "2024年8月3日 14:05", None], "%Y-%d-%m %H:%M:%S")
+YDM = "%Y-%d-%m %H:%M:%S"
+YDM_CELLS = ["2024-03-08 10:00:00", "2024-13-08 10:00:00", "2024-31-08 23:59:59", "2024年8月3日 14:05", None]
+
+
+def test_configured_format_comes_first_where_asked():
+    """A year-day-month CSV: 2024-03-08 is 3 August by its format, not 8 March by ISO; a cell the
+    format does not read still gets the usual forms."""
+    parsed, failed = _parse(YDM_CELLS, YDM, format_first=True)
     assert parsed == [dt.datetime(2024, 8, 3, 10), dt.datetime(2024, 8, 13, 10), dt.datetime(2024, 8, 31, 23, 59, 59), T, None]
     assert failed == [False] * 5
+
+
+def test_configured_format_comes_after_the_iso_forms_otherwise():
+    """A workbook's real date cells reach the parser as ISO text: 8 March stays 8 March."""
+    parsed, failed = _parse(YDM_CELLS, YDM)
+    assert parsed == [dt.datetime(2024, 3, 8, 10), dt.datetime(2024, 8, 13, 10), dt.datetime(2024, 8, 31, 23, 59, 59), T, None]
+    assert failed == [False] * 5
+
+
+@pytest.mark.parametrize("format_first", [False, True])
+def test_a_configured_offset_is_dropped_as_everywhere(format_first):
+    """%z gave pandas times with a time zone (an internal error), or failed on mixed offsets."""
+    parsed, failed = _parse(["2024/08/03 14:05:09+08:00", "2024/08/03 14:05:09 -0500", "2024/08/03 14:05:09Z"], "%Y/%m/%d %H:%M:%S%z", format_first)
+    assert parsed == [T_SEC] * 3 and failed == [False] * 3
 
 
 def test_day_first_text_is_not_guessed():

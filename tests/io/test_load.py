@@ -869,3 +869,25 @@ def test_full_width_ids_are_the_same_ticket_as_half_width_ones(tmp_path):
     result = load([path], Settings())
     assert sorted(_rows(result.frame, "ticket_id", "caller_name")) == [("GD20240803001", "李四"), ("GD20240803002", "王五")]
     assert result.counts["duplicate"] == 1
+
+
+def test_a_day_month_swapping_date_format_reads_csv_text_and_keeps_a_workbooks_real_dates(tmp_path):
+    """[load] date_format = "%Y-%d-%m …" (an export written year-day-month): a CSV's text
+    2024-03-08 is 3 August; a workbook's real date cell of 8 March stays 8 March (it reaches the
+    parser as ISO text, and was read with day and month swapped when the format came first)."""
+    ydm = Settings().with_values({"load.date_format": "%Y-%d-%m %H:%M:%S"})
+    csv = tmp_path / "ydm.csv"
+    csv.write_text("工单编号,来电时间\nC1,2024-03-08 10:00:00\nC2,2024-31-08 10:00:00\n", encoding="utf-8")
+    xlsx = tmp_path / "real.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.append(["工单编号", "来电时间"])
+    wb.active.append(["X1", dt.datetime(2024, 3, 8, 10, 0)])
+    wb.active.append(["X2", dt.datetime(2024, 3, 20, 11, 0)])
+    wb.save(xlsx)
+    frame = load([csv, xlsx], ydm).frame.set_index("ticket_id")["received_at"]
+    assert frame.to_dict() == {
+        "C1": pd.Timestamp("2024-08-03 10:00"),
+        "C2": pd.Timestamp("2024-08-31 10:00"),
+        "X1": pd.Timestamp("2024-03-08 10:00"),
+        "X2": pd.Timestamp("2024-03-20 11:00"),
+    }

@@ -91,15 +91,15 @@ def _vector_loose(text: pd.Series) -> pd.Series:
     return out
 
 
-def parse_datetimes(text: pd.Series, date_format: str = "") -> tuple[pd.Series, pd.Series]:
+def parse_datetimes(text: pd.Series, date_format: str = "", format_first: bool = False) -> tuple[pd.Series, pd.Series]:
     """(parsed datetimes, failed mask): failed means a non-blank value that could not be read.
 
-    `date_format` ([load] date_format) is tried first, then the forms below for the cells it
-    does not read: an export written year-day-month has 2024-03-08 for 3 August, which the
-    ISO passes would read as 8 March."""
-    if date_format:
-        got = pd.to_datetime(text, format=date_format, errors="coerce")
-        got = got.astype(DTYPE).where(_in_range(got))
+    `date_format` ([load] date_format) is tried after the ISO forms, or with `format_first`
+    before every form (the cells it does not read get the rest): a CSV written year-day-month
+    has 2024-03-08 for 3 August, which the ISO passes would read as 8 March. A workbook's real
+    date cells reach here as ISO text, which only the ISO passes may read."""
+    if date_format and format_first:
+        got = _with_format(text, date_format)
         read = got.notna().to_numpy()
         if read.any():
             parsed = got.to_numpy().copy()
@@ -113,7 +113,7 @@ def parse_datetimes(text: pd.Series, date_format: str = "") -> tuple[pd.Series, 
     if done.all():
         return pd.Series(parsed, index=text.index), pd.Series(False, index=text.index)
     rest = ~done
-    again, failed = _parse_general(text[rest])
+    again, failed = _parse_general(text[rest], date_format)
     parsed[rest] = again.to_numpy()
     out_failed = np.zeros(len(text), dtype=bool)
     out_failed[rest] = failed.to_numpy()
@@ -140,6 +140,20 @@ def _days_from_civil(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np
     yoe = y - era * 400
     doy = (153 * np.where(month > 2, month - 3, month + 9) + 2) // 5 + day - 1
     return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+
+
+_OFFSET = r"\s*(?:Z|[+-]\d{2}:?\d{2})$"
+
+
+def _with_format(text: pd.Series, date_format: str) -> pd.Series:
+    """The cells `date_format` reads (NaT for the others, and for years out of range). An offset
+    (%z) is dropped, as from every other form: the exports' times are wall-clock times, and
+    pandas gives times with offsets a time zone (or fails on mixed ones)."""
+    if "%z" in date_format or "%Z" in date_format:
+        text = text.str.replace(_OFFSET, "", regex=True)
+        date_format = date_format.replace("%z", "").replace("%Z", "").rstrip()
+    got = pd.to_datetime(text, format=date_format, errors="coerce")
+    return got.astype(DTYPE).where(_in_range(got))
 
 
 def _plain_iso(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -187,7 +201,7 @@ def _plain_iso(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return parsed, done
 
 
-def _parse_general(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+def _parse_general(text: pd.Series, date_format: str = "") -> tuple[pd.Series, pd.Series]:
     from gaopin.io.canonical import matches
 
     present = text.notna()
@@ -200,7 +214,10 @@ def _parse_general(text: pd.Series) -> tuple[pd.Series, pd.Series]:
         fast = pd.to_datetime(text[iso], format="ISO8601", errors="coerce")
         parsed = parsed.where(~iso, fast.astype(DTYPE).where(_in_range(fast)).reindex(parsed.index))
     todo = present & parsed.isna()
-    # The unambiguous forms (year first, serials) for the rest.
+    # The configured format, then the unambiguous forms (year first, serials) for the rest.
+    if todo.any() and date_format:
+        parsed = parsed.where(~todo, _with_format(text[todo], date_format).reindex(parsed.index))
+        todo = present & parsed.isna()
     if todo.any():
         again = _vector_loose(text[todo])
         again = again.where(_in_range(again))

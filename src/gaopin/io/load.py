@@ -268,7 +268,9 @@ def _load(
                         body.frame[column] = unwrapped
             # Streamed only when the file is one table: the sheets' tickets are merged after.
             part_sink = sink if len(tables) == 1 else None
-            frame, file_rejected, streamed = _to_canonical(body, mapping, positions, index, source, settings, log, part_sink, strict, len(tables) > 1)
+            # Text kinds have no date cells: [load] date_format comes before the ISO forms there.
+            format_first = grid.kind in (CSV, HTML)
+            frame, file_rejected, streamed = _to_canonical(body, mapping, positions, index, source, settings, log, part_sink, strict, len(tables) > 1, format_first)
             if info.formulas_without_value:
                 log.add(
                     Problem(
@@ -349,14 +351,14 @@ class _Converted:
     texts: dict[str, pd.Series]
 
 
-def _convert(raw: pd.DataFrame, positions: dict[str, int], settings: Settings, pool: ThreadPoolExecutor) -> _Converted:
+def _convert(raw: pd.DataFrame, positions: dict[str, int], settings: Settings, pool: ThreadPoolExecutor, format_first: bool = False) -> _Converted:
     """Every column but the id converted, side by side (Arrow and numpy work outside the GIL)."""
 
     def col(name: str) -> pd.Series | None:
         pos = positions.get(name)
         return None if pos is None else raw[str(pos)]
 
-    time_jobs = {name: pool.submit(_times, s, settings.load.date_format) for name in ("received_at", "closed_at") if (s := col(name)) is not None}
+    time_jobs = {name: pool.submit(_times, s, settings.load.date_format, format_first) for name in ("received_at", "closed_at") if (s := col(name)) is not None}
     phone = col("caller_phone")
     phone_job = pool.submit(conv.phone_column, phone) if phone is not None else None
     choice_jobs = {name: pool.submit(conv.choice_column, s, FIELD_BY_NAME[name].kind) for name in CHOICE_FIELDS if (s := col(name)) is not None}
@@ -434,6 +436,7 @@ def _to_canonical(
     sink: Callable[[pd.DataFrame], None] | None = None,
     strict: bool = True,
     one_of_sheets: bool = False,
+    format_first: bool = False,
 ) -> tuple[pd.DataFrame, list[Problem], bool]:
     """(canonical tickets, rejected rows, streamed). `one_of_sheets`: the rows are one sheet of
     several read from a workbook.
@@ -493,7 +496,7 @@ def _to_canonical(
         frames: list[pd.DataFrame] = []
         for start in range(0, max(n, 1), step):
             part = raw if step >= n else raw.iloc[start : start + step]
-            converted = _convert(part, positions, settings, pool)
+            converted = _convert(part, positions, settings, pool, format_first)
             parts.append(converted)
             if streamed:
                 at = slice(start, start + len(part))
@@ -582,10 +585,10 @@ def _check_some_time_read(
     log.add(Problem("date", f"{what}，warn、report、import、clean 会拒绝这个文件；{hint}", file=source, field="received_at", value=example), 0)
 
 
-def _times(s: pd.Series, date_format: str) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """(tidied text, datetimes, failed mask) of a time column."""
+def _times(s: pd.Series, date_format: str, format_first: bool = False) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(tidied text, datetimes, failed mask) of a time column (`format_first`: parse_datetimes)."""
     text = conv.text_column(s)
-    return (text, *parse_datetimes(text, date_format))
+    return (text, *parse_datetimes(text, date_format, format_first))
 
 
 def _ensure_columns(frame: pd.DataFrame, extras: list[str]) -> pd.DataFrame:
