@@ -107,7 +107,7 @@ def test_a_run_stopped_among_several_files_says_which_were_imported(tmp_path, db
     first = runner.invoke(app, ["import", str(b), str(c), "--db", str(tmp_path / "new.db")])
     assert first.stderr.strip() == f"{what}：b.xlsx、c.xlsx 都没有导入。"
     alone = runner.invoke(app, ["import", str(b), "--db", str(tmp_path / "new.db")])
-    assert alone.stderr.strip() == f"{what}。"
+    assert alone.stderr.strip() == f"{what}：b.xlsx 没有导入，工单库没有改动。"
 
 
 def test_a_stop_that_comes_after_a_files_commit_counts_it_as_imported(tmp_path, db, monkeypatch):
@@ -132,6 +132,12 @@ def test_a_stop_that_comes_after_a_files_commit_counts_it_as_imported(tmp_path, 
     assert result.stderr.strip() == "已中断：a.xlsx、b.xlsx 已导入，c.xlsx 没有导入；重新运行同一条命令即可，已导入的文件会自动跳过。"
     with Store(db) as store:
         assert store.ticket_count() == 5
+    # One file, stopped as its commit ended: it said only "已中断。" while the store held it.
+    alone = runner.invoke(app, ["import", str(b), "--db", str(tmp_path / "one.db")])
+    assert alone.exit_code == 130
+    assert alone.stderr.strip() == "已中断：b.xlsx 已导入（中断时导入已经完成）。"
+    with Store(tmp_path / "one.db") as store:
+        assert store.ticket_count() == 3
 
 
 def test_an_entry_opened_after_the_month_is_said_to_be_in_a_later_months_ledger(tmp_path, db):

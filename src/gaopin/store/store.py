@@ -966,7 +966,7 @@ def import_files(
         try:
             if progress:
                 progress(f"导入 {path.name}")
-            mark = store.last_import_id() if len(paths) > 1 else 0
+            mark = store.last_import_id()
             done = _import_one(path, store, settings, now, force)
             done.file = str(path)
             done.sheet_notes = [shown(n) for n in done.sheet_notes]
@@ -982,7 +982,7 @@ def import_files(
             again = "改好或去掉这个文件后重新运行同一条命令即可，已导入的文件会自动跳过" if not force else "改好或去掉这个文件和已导入的文件后重新运行即可"
             raise type(exc)(f"{exc.message}（{before} 已导入，{after} 没有导入）", f"{exc.hint}；{again}" if exc.hint else again) from exc
         except BaseException as exc:
-            if len(paths) > 1 and not isinstance(exc, Exception):
+            if not isinstance(exc, Exception):
                 # Stopped from outside (Ctrl-C, SIGTERM), at any point of the loop: the files
                 # before this one stay imported, and this one too if the stop came after its
                 # commit (the store says so, or it was already counted).
@@ -990,7 +990,9 @@ def import_files(
                 done_here = index + (1 if committed else 0)
                 before, after = _done_and_not(paths[:done_here], paths[done_here:], shown)
                 again = "重新运行同一条命令即可，已导入的文件会自动跳过" if not force else "去掉已导入的文件后重新运行即可"
-                if not after:
+                if len(paths) == 1:
+                    exc.add_note(f"{before} 已导入（中断时导入已经完成）" if before else f"{after} 没有导入，工单库没有改动")
+                elif not after:
                     exc.add_note(f"{before} 都已导入")
                 else:
                     exc.add_note(f"{before} 已导入，{after} 没有导入；{again}" if before else f"{after} 都没有导入")
