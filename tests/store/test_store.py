@@ -10,7 +10,7 @@ import openpyxl
 import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
-from tests.builders import at, held_by_another_process, store_with, tickets
+from tests.builders import at, held_by_another_process, store_at_version, store_with, tickets
 
 from gaopin.config import Settings
 from gaopin.errors import StoreError, UsageError
@@ -209,6 +209,22 @@ def test_answers_an_earlier_version_kept_as_typed_are_read_as_an_import_reads_th
     assert store.conn.execute("SELECT count(*) FROM ticket_history").fetchone() == (0,)  # a reading, not an import
     store.close()
     assert sqlite3.connect(tmp_path / "old.db.v7.bak").execute("SELECT satisfied FROM tickets WHERE ticket_id = 'R1'").fetchone() == ("非常不满意",)
+
+
+def test_two_runs_upgrading_one_store_at_once_both_go_on(tmp_path):
+    """Two commands opened a store of an earlier version at the same moment: the one that came
+    second failed with 升级到结构版本 7 失败（table ledger_state already exists） and left a
+    second backup."""
+    from gaopin.store.db import LATEST, migrate
+
+    path = store_at_version(tmp_path / "old.db", LATEST - 2)
+    stale = sqlite3.connect(path, isolation_level=None)
+    assert stale.execute("PRAGMA user_version").fetchone()[0] == LATEST - 2  # what the second run read
+    Store(path).close()  # the first run upgrades it meanwhile
+    assert migrate(stale, path, LATEST - 2) is None
+    assert stale.execute("PRAGMA user_version").fetchone()[0] == LATEST
+    stale.close()
+    assert sorted(p.name for p in tmp_path.glob("old.db.*")) == [f"old.db.v{LATEST - 2}.bak"]
 
 
 def test_a_failed_migration_leaves_the_old_version(tmp_path, monkeypatch):

@@ -423,16 +423,24 @@ def migrate(conn: sqlite3.Connection, path: Path, version: int) -> Path | None:
                 f"无法在升级工单库 {path} 之前备份它（{reason}），工单库没有改动",
                 "请清理磁盘空间、检查所在文件夹的写权限后重试",
             ) from None
+    applied = 0
     for number in range(version + 1, LATEST + 1):
         try:
             with transaction(conn):
-                MIGRATIONS[number - 1](conn)
-                conn.execute(f"PRAGMA user_version = {number}")
+                # Another run may have upgraded the store since this one read its version (two
+                # commands started at once): a step already made is not made again.
+                if conn.execute("PRAGMA user_version").fetchone()[0] < number:
+                    MIGRATIONS[number - 1](conn)
+                    conn.execute(f"PRAGMA user_version = {number}")
+                    applied += 1
         except sqlite3.Error as exc:
             raise StoreError(
                 f"工单库 {path} 升级到结构版本 {number} 失败（{exc}），已保持在版本 {number - 1}",
                 f"升级前的备份在 {backup}；请检查磁盘空间和文件权限后重试" if backup else "请检查磁盘空间和文件权限后重试",
             ) from exc
+    if backup is not None and not applied:
+        backup.unlink(missing_ok=True)  # the run that upgraded it made its own
+        return None
     return backup
 
 
