@@ -51,8 +51,8 @@ def test_tickets_closed_before_they_were_received_are_left_out_of_the_days_and_n
     ]
     r = build_report(tickets(rows), Settings(), 2024, 8)
     assert r["overall"]["days_to_close_median"] == 1.0
-    assert "本期有 2 张工单的办结时间早于受理时间，没有计入办结天数；请核对这些工单的时间。" in r["notes"]
-    assert not any("办结时间早于" in n for n in build_report(tickets(rows[:1]), Settings(), 2024, 8)["notes"])
+    assert "本期有 2 张工单的办结日期早于受理日期，没有计入办结天数；请核对这些工单的时间。" in r["notes"]
+    assert not any("办结日期早于" in n for n in build_report(tickets(rows[:1]), Settings(), 2024, 8)["notes"])
 
 
 def test_assessment_cycle_from_the_19th():

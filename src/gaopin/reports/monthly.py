@@ -287,7 +287,7 @@ def build_report(
     # Closed on an earlier day than received (a typed year): indicators leave out its days.
     closed_before = int((in_p & frame["closed_at"].notna() & ind["close_days"].isna()).sum())
     if closed_before:
-        report["notes"].append(f"本期有 {closed_before} 张工单的办结时间早于受理时间，没有计入办结天数；请核对这些工单的时间。")
+        report["notes"].append(f"本期有 {closed_before} 张工单的办结日期早于受理日期，没有计入办结天数；请核对这些工单的时间。")
     if settings.privacy.mask_phones:
         _mask_names(report)
     report["rankings"] = [r for r in rankings if r["month"][:4] == str(year) and r["month"] <= p.label] if rankings else None
