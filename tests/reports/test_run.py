@@ -167,6 +167,20 @@ def test_a_month_still_running_is_incomplete_despite_a_ticket_after_today(tmp_pa
         assert report["data_end"] == "2024-08-03 09:00"
 
 
+def test_a_report_whose_tickets_all_come_after_today_says_so(tmp_path):
+    """It said 数据中没有可识别的受理时间 (from the store) or 中没有工单 (from a file of 3 tickets)."""
+    from gaopin.config import Settings
+    from gaopin.errors import UsageError
+
+    days = ["2027-08-03", "2027-08-04", "2027-08-05"]
+    store_with(tmp_path / "y.db", _dated(days)).close()
+    export = tmp_path / "y.csv"
+    export.write_text("\n".join(["工单编号,来电时间"] + [f"D{i},{d} 09:00:00" for i, d in enumerate(days)]) + "\n", encoding="utf-8")
+    for files, db in ((None, str(tmp_path / "y.db")), ([export], None)):
+        with pytest.raises(UsageError, match="数据中没有 2026-11-29 及以前受理的工单，无法确定年份"):
+            make_report(Settings(), 8, None, files, db, date(2026, 11, 29))
+
+
 def test_a_month_without_year_before_every_ticket_is_a_usage_error(tmp_path):
     from gaopin.config import Settings
     from gaopin.errors import UsageError

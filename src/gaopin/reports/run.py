@@ -283,6 +283,9 @@ def make_report(
         result, data_end = cut, (data_end if cut is result else None)
         if after_read:
             after_read()
+        if not year and after_today[0] and not result.frame["received_at"].notna().any():
+            # Every dated ticket was received after today: not "no tickets" or "no times".
+            raise UsageError(f"数据中没有 {today.isoformat()} 及以前受理的工单，无法确定年份", "请检查 --today，或用 --year 指定年份")
         year = year or _default_year(result, month, settings.period.start_day)
         _check_started(period(year, month, settings.period.start_day), today)
         ledger = None
