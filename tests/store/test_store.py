@@ -756,6 +756,29 @@ def test_a_new_store_another_run_has_opened_is_not_removed(tmp_path):
     other.close()
 
 
+def test_a_new_store_locked_by_another_process_while_it_is_claimed_is_opened_unclaimed(tmp_path, monkeypatch):
+    """The claim read the store's id outside its error handling: a lock taken in between, and held
+    longer than a run waits, was an internal error (database is locked)."""
+    from gaopin.store import db
+
+    path = tmp_path / "g.db"
+    Store(path, provisional=True).close()
+    monkeypatch.setattr(db, "BUSY_TIMEOUT_MS", 100)
+    real_open = db._open
+    holding = contextlib.ExitStack()
+
+    def then_locked(p):
+        conn = real_open(p)
+        holding.enter_context(held_by_another_process(p, "EXCLUSIVE"))
+        return conn
+
+    monkeypatch.setattr(db, "_open", then_locked)
+    with holding:
+        store = Store(path)
+    store.close()
+    assert sqlite3.connect(path).execute("PRAGMA application_id").fetchone()[0] == db.NEW_STORE_ID  # not claimed
+
+
 def test_a_run_whose_new_store_was_removed_before_it_claimed_it_opens_it_again(tmp_path, monkeypatch):
     from gaopin.store import db
 

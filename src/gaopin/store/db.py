@@ -295,9 +295,9 @@ def open_connection(path: Path, create: bool = True, provisional: bool = False) 
 def _claimed(conn: sqlite3.Connection) -> bool:
     """Mark a store its creator may still remove as opened by another run; False if the creator
     removed it first (the connection is then to a removed file)."""
-    if conn.execute("PRAGMA application_id").fetchone()[0] != NEW_STORE_ID:
-        return True
     try:
+        if conn.execute("PRAGMA application_id").fetchone()[0] != NEW_STORE_ID:
+            return True
         # Waits while the creator writes or removes it; the creator removes it only under an
         # exclusive lock, having checked the id.
         conn.execute("BEGIN IMMEDIATE")
