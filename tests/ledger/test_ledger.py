@@ -557,3 +557,13 @@ def test_tickets_by_month_follows_the_period_start_day_like_the_month_itself(tmp
     # Calendar months by default.
     [e] = entries(month(store, m=8), "caller")
     assert e["tickets_by_month"] == {"2024-07": 3, "2024-08": 4} and e["tickets_in_month"] == 4
+
+
+@pytest.mark.parametrize("year", [None, 2024])
+def test_the_ledger_of_an_empty_store_is_an_error_with_or_without_a_year(tmp_path, year):
+    """With --year it showed an empty month, 本月没有 for every kind, and exit 0."""
+    from gaopin.ledger.service import ledger_month
+    from gaopin.store import Store
+
+    with Store(tmp_path / "e.db") as store, pytest.raises(StoreError, match="工单库中还没有工单"):
+        ledger_month(store, Settings(), 8, year, date(2024, 9, 1))

@@ -70,6 +70,9 @@ def year_of_month(store: Store, settings: Settings, month: int, today: date) -> 
 
 def month_period(store: Store, settings: Settings, month: int, year: int | None, today: date) -> Period:
     check_month(month, year)
+    if not store.conn.execute("SELECT 1 FROM tickets LIMIT 1").fetchone():
+        # With --year too: an empty store's "本月没有" would read as a month without high frequency.
+        raise StoreError("工单库中还没有工单", "请先用 gaopin import 导入导出文件")
     return period(year or year_of_month(store, settings, month, today), month, settings.period.start_day)
 
 
