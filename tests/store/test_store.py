@@ -227,6 +227,41 @@ def test_two_runs_upgrading_one_store_at_once_both_go_on(tmp_path):
     assert sorted(p.name for p in tmp_path.glob("old.db.*")) == [f"old.db.v{LATEST - 2}.bak"]
 
 
+def test_a_backup_name_another_run_holds_is_left_to_it(tmp_path, monkeypatch):
+    """Two runs upgrading at once picked the same free backup name: the one that lost removed the
+    other's backup as its own failed copy, and the store was upgraded with no backup left."""
+    from gaopin.store import db
+
+    path = store_at_version(tmp_path / "old.db", LATEST - 1)
+    theirs = tmp_path / f"old.db.v{LATEST - 1}.bak"
+    real = db._create_private
+
+    def taken_just_before(target):
+        if target == theirs and not theirs.exists():
+            theirs.write_bytes(b"another run's backup, being written")  # the other run, a moment earlier
+        real(target)
+
+    monkeypatch.setattr(db, "_create_private", taken_just_before)
+    Store(path).close()
+    assert theirs.read_bytes() == b"another run's backup, being written"
+    ours = tmp_path / f"old.db.v{LATEST - 1}.2.bak"
+    assert sqlite3.connect(ours).execute("PRAGMA user_version").fetchone()[0] == LATEST - 1
+
+
+def test_an_upgrade_waits_for_another_runs_and_makes_no_second_backup(tmp_path):
+    """The write lock is taken before the version is read again and the store backed up."""
+    path = store_at_version(tmp_path / "old.db", LATEST - 1)
+    with held_by_another_process(path, "IMMEDIATE"):
+        stale = sqlite3.connect(path, isolation_level=None)
+        assert stale.execute("PRAGMA user_version").fetchone()[0] == LATEST - 1
+    Store(path).close()  # the other run's upgrade, once its lock is gone
+    from gaopin.store.db import migrate
+
+    assert migrate(stale, path, LATEST - 1) is None
+    stale.close()
+    assert [p.name for p in tmp_path.glob("old.db.*")] == [f"old.db.v{LATEST - 1}.bak"]
+
+
 def test_a_failed_migration_leaves_the_old_version(tmp_path, monkeypatch):
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path, isolation_level=None)

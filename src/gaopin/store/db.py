@@ -247,7 +247,11 @@ def _create_store(path: Path, provisional: bool = False) -> bool:
             # its first table, as SQLite requires.
             conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
             conn.execute("PRAGMA journal_mode = DELETE")
-            migrate(conn, tmp, 0)
+            # Built on this connection, which set the page size (migrate's own would not).
+            with transaction(conn):
+                for number, step in enumerate(MIGRATIONS, start=1):
+                    step(conn)
+                    conn.execute(f"PRAGMA user_version = {number}")
             if provisional:
                 conn.execute(f"PRAGMA application_id = {NEW_STORE_ID}")
         finally:
@@ -393,55 +397,77 @@ def remove_if_empty(path: Path) -> bool:
         return False
 
 
-def backup_path(path: Path, version: int) -> Path:
-    candidate = path.with_name(f"{path.name}.v{version}.bak")
+def _new_backup(path: Path, version: int) -> Path:
+    """A new, private, empty file for the backup before an upgrade: `gaopin.db.vN.bak`, or
+    `.vN.2.bak` … when that name is taken. The name is claimed by creating the file, so that two
+    runs never take the same one (and the one that fails never removes the other's)."""
     n = 1
-    while candidate.exists():
-        n += 1
-        candidate = path.with_name(f"{path.name}.v{version}.{n}.bak")
-    return candidate
+    while True:
+        candidate = path.with_name(f"{path.name}.v{version}.bak" if n == 1 else f"{path.name}.v{version}.{n}.bak")
+        try:
+            _create_private(candidate)  # private before the first byte of a ticket is written into it
+            return candidate
+        except FileExistsError:
+            n += 1
 
 
 def migrate(conn: sqlite3.Connection, path: Path, version: int) -> Path | None:
-    """Bring the schema to LATEST, one version per transaction, after backing up a used store."""
-    backup = None
-    if version > 0:  # a store in use (connect refuses another program's tables at version 0)
-        backup = backup_path(path, version)
+    """Bring the schema to LATEST, after backing up a used store; the backup's path (None when no
+    backup was needed, or another run had upgraded it meanwhile).
+
+    One run upgrades at a time: a second connection takes the write lock first and reads the
+    version again under it (two commands started at once both read the old one), the store is
+    backed up through `conn` (reading is not stopped by a held write lock), and every step is
+    made in that one transaction: a failure leaves the store as it was."""
+    guard = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
         try:
-            _create_private(backup)  # private before the first byte of a ticket is written into it
-            target = sqlite3.connect(backup)
+            guard.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            error = store_error(exc, path)
+            if error is None:
+                raise
+            raise error from None
+        current = guard.execute("PRAGMA user_version").fetchone()[0]
+        if current >= LATEST:
+            return None  # upgraded by another run meanwhile
+        backup = None
+        if current > 0:  # a store in use (connect refuses another program's tables at version 0)
             try:
-                conn.backup(target)
-            finally:
-                target.close()
-        except (OSError, sqlite3.Error) as exc:
-            # Not upgraded without its backup; a part-written copy (or an empty file) is not a backup.
-            for leftover in (backup, Path(f"{backup}-journal")):
-                leftover.unlink(missing_ok=True)
-            reason = os_reason(exc) if isinstance(exc, OSError) else DISK_FULL if is_full_error(exc) else str(exc)
-            raise StoreError(
-                f"无法在升级工单库 {path} 之前备份它（{reason}），工单库没有改动",
-                "请清理磁盘空间、检查所在文件夹的写权限后重试",
-            ) from None
-    applied = 0
-    for number in range(version + 1, LATEST + 1):
+                backup = _new_backup(path, current)
+                target = sqlite3.connect(backup)
+                try:
+                    conn.backup(target)
+                finally:
+                    target.close()
+            except (OSError, sqlite3.Error) as exc:
+                # Not upgraded without its backup; a part-written copy (or an empty file) is not a backup.
+                for leftover in ([backup, Path(f"{backup}-journal")] if backup is not None else []):
+                    leftover.unlink(missing_ok=True)
+                reason = os_reason(exc) if isinstance(exc, OSError) else DISK_FULL if is_full_error(exc) else str(exc)
+                raise StoreError(
+                    f"无法在升级工单库 {path} 之前备份它（{reason}），工单库没有改动",
+                    "请清理磁盘空间、检查所在文件夹的写权限后重试",
+                ) from None
+        number = current
         try:
-            with transaction(conn):
-                # Another run may have upgraded the store since this one read its version (two
-                # commands started at once): a step already made is not made again.
-                if conn.execute("PRAGMA user_version").fetchone()[0] < number:
-                    MIGRATIONS[number - 1](conn)
-                    conn.execute(f"PRAGMA user_version = {number}")
-                    applied += 1
+            for number in range(current + 1, LATEST + 1):
+                MIGRATIONS[number - 1](guard)
+                guard.execute(f"PRAGMA user_version = {number}")
+            guard.execute("COMMIT")
         except sqlite3.Error as exc:
             raise StoreError(
-                f"工单库 {path} 升级到结构版本 {number} 失败（{exc}），已保持在版本 {number - 1}",
+                f"工单库 {path} 升级到结构版本 {number} 失败（{exc}），已保持在版本 {current}",
                 f"升级前的备份在 {backup}；请检查磁盘空间和文件权限后重试" if backup else "请检查磁盘空间和文件权限后重试",
             ) from exc
-    if backup is not None and not applied:
-        backup.unlink(missing_ok=True)  # the run that upgraded it made its own
-        return None
-    return backup
+        return backup
+    finally:
+        if guard.in_transaction:
+            try:
+                guard.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+        guard.close()
 
 
 def _from_sqlite(exc: BaseException) -> bool:
