@@ -154,6 +154,13 @@ def test_configured_format_comes_after_the_iso_forms_otherwise():
 
 
 @pytest.mark.parametrize("format_first", [False, True])
+def test_a_configured_zone_name_is_dropped_too(format_first):
+    """%Z was taken out of the format but "UTC" left in the cell: nothing could be read."""
+    parsed, failed = _parse(["2024/08/03 14:05:09 UTC", "2024/08/03 14:05:09 CST", "2024/08/03 14:05:09 Asia/Shanghai"], "%Y/%m/%d %H:%M:%S %Z", format_first)
+    assert parsed == [T_SEC] * 3 and failed == [False] * 3
+
+
+@pytest.mark.parametrize("format_first", [False, True])
 def test_a_configured_offset_is_dropped_as_everywhere(format_first):
     """%z gave pandas times with a time zone (an internal error), or failed on mixed offsets."""
     parsed, failed = _parse(["2024/08/03 14:05:09+08:00", "2024/08/03 14:05:09 -0500", "2024/08/03 14:05:09Z"], "%Y/%m/%d %H:%M:%S%z", format_first)

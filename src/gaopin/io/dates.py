@@ -143,6 +143,7 @@ def _days_from_civil(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np
 
 
 _OFFSET = r"\s*(?:Z|[+-]\d{2}:?\d{2})$"
+_ZONE = r"\s*(?:Z|[+-]\d{2}:?\d{2}|[A-Za-z][A-Za-z_/+-]*)$"  # %Z: a name (UTC, CST, Asia/Shanghai) too
 
 
 def _with_format(text: pd.Series, date_format: str) -> pd.Series:
@@ -150,7 +151,7 @@ def _with_format(text: pd.Series, date_format: str) -> pd.Series:
     (%z) is dropped, as from every other form: the exports' times are wall-clock times, and
     pandas gives times with offsets a time zone (or fails on mixed ones)."""
     if "%z" in date_format or "%Z" in date_format:
-        text = text.str.replace(_OFFSET, "", regex=True)
+        text = text.str.replace(_ZONE if "%Z" in date_format else _OFFSET, "", regex=True)
         date_format = date_format.replace("%z", "").replace("%Z", "").rstrip()
     got = pd.to_datetime(text, format=date_format, errors="coerce")
     return got.astype(DTYPE).where(_in_range(got))
