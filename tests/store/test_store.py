@@ -221,7 +221,7 @@ def test_two_runs_upgrading_one_store_at_once_both_go_on(tmp_path):
     stale = sqlite3.connect(path, isolation_level=None)
     assert stale.execute("PRAGMA user_version").fetchone()[0] == LATEST - 2  # what the second run read
     Store(path).close()  # the first run upgrades it meanwhile
-    assert migrate(stale, path, LATEST - 2) is None
+    assert migrate(stale, path) is None
     assert stale.execute("PRAGMA user_version").fetchone()[0] == LATEST
     stale.close()
     assert sorted(p.name for p in tmp_path.glob("old.db.*")) == [f"old.db.v{LATEST - 2}.bak"]
@@ -257,7 +257,7 @@ def test_an_upgrade_waits_for_another_runs_and_makes_no_second_backup(tmp_path):
     Store(path).close()  # the other run's upgrade, once its lock is gone
     from gaopin.store.db import migrate
 
-    assert migrate(stale, path, LATEST - 1) is None
+    assert migrate(stale, path) is None
     stale.close()
     assert [p.name for p in tmp_path.glob("old.db.*")] == [f"old.db.v{LATEST - 1}.bak"]
 

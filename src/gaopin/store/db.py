@@ -249,9 +249,8 @@ def _create_store(path: Path, provisional: bool = False) -> bool:
             conn.execute("PRAGMA journal_mode = DELETE")
             # Built on this connection, which set the page size (migrate's own would not).
             with transaction(conn):
-                for number, step in enumerate(MIGRATIONS, start=1):
-                    step(conn)
-                    conn.execute(f"PRAGMA user_version = {number}")
+                for number in range(1, LATEST + 1):
+                    _step(conn, number)
             if provisional:
                 conn.execute(f"PRAGMA application_id = {NEW_STORE_ID}")
         finally:
@@ -367,7 +366,7 @@ def _open(path: Path) -> sqlite3.Connection:
         conn.close()
         raise StoreError(f"{path} 是其他程序的 SQLite 数据库，不是 gaopin 的工单库", "请用 --db 指定 gaopin 的工单库文件，或给一个新的文件名")
     if version < LATEST:
-        migrate(conn, path, version)
+        migrate(conn, path)
     return conn
 
 
@@ -411,7 +410,13 @@ def _new_backup(path: Path, version: int) -> Path:
             n += 1
 
 
-def migrate(conn: sqlite3.Connection, path: Path, version: int) -> Path | None:
+def _step(conn: sqlite3.Connection, number: int) -> None:
+    """Schema version `number` made, in the caller's transaction: its migration, then the version."""
+    MIGRATIONS[number - 1](conn)
+    conn.execute(f"PRAGMA user_version = {number}")
+
+
+def migrate(conn: sqlite3.Connection, path: Path) -> Path | None:
     """Bring the schema to LATEST, after backing up a used store; the backup's path (None when no
     backup was needed, or another run had upgraded it meanwhile).
 
@@ -452,8 +457,7 @@ def migrate(conn: sqlite3.Connection, path: Path, version: int) -> Path | None:
         number = current
         try:
             for number in range(current + 1, LATEST + 1):
-                MIGRATIONS[number - 1](guard)
-                guard.execute(f"PRAGMA user_version = {number}")
+                _step(guard, number)
             guard.execute("COMMIT")
         except sqlite3.Error as exc:
             raise StoreError(
