@@ -987,21 +987,25 @@ def import_files(
                 # before this one stay imported, and this one too if the stop came after its
                 # commit (the store says so, or it was already counted).
                 committed = len(out) > index or (mark is not None and store.imported_since(mark, path.name))
-                done_here = index + (1 if committed else 0)
-                before, after = _done_and_not(paths[:done_here], paths[done_here:], shown)
-                again = "重新运行同一条命令即可，已导入的文件会自动跳过" if not force else "去掉已导入的文件后重新运行即可"
-                if len(paths) == 1:
-                    exc.add_note(f"{before} 已导入（中断时导入已经完成）" if before else f"{after} 没有导入，工单库没有改动")
-                elif not after:
-                    exc.add_note(f"{before} 都已导入")
-                else:
-                    exc.add_note(f"{before} 已导入，{after} 没有导入；{again}" if before else f"{after} 都没有导入")
+                exc.add_note(_stopped_note(paths, index + (1 if committed else 0), shown, force))
             raise
     return out
 
 
 def _done_and_not(done: list[Path], rest: list[Path], shown: Callable[[str], str]) -> tuple[str, str]:
     return shown("、".join(p.name for p in done)), shown("、".join(p.name for p in rest))
+
+
+def _stopped_note(paths: list[Path], done: int, shown: Callable[[str], str], force: bool) -> str:
+    """What a run stopped from outside (Ctrl-C, SIGTERM) says of its files, the first `done` of
+    them being in the store."""
+    before, after = _done_and_not(paths[:done], paths[done:], shown)
+    if len(paths) == 1:
+        return f"{before} 已导入（中断时导入已经完成）" if before else f"{after} 没有导入，工单库没有改动"
+    if not after:
+        return f"{before} 都已导入"
+    again = "重新运行同一条命令即可，已导入的文件会自动跳过" if not force else "去掉已导入的文件后重新运行即可"
+    return f"{before} 已导入，{after} 没有导入；{again}" if before else f"{after} 都没有导入"
 
 
 def _import_key(sha: str, sheet: str | None) -> str:
@@ -1061,7 +1065,7 @@ def import_into(paths: Iterable[str | os.PathLike[str]], db: str | os.PathLike[s
         if not started and len(paths) > 1 and not isinstance(exc, Exception):
             # Stopped while opening the store (waiting for another run's import to end).
             shown = mask_phones_in_text if settings.privacy.mask_phones else str
-            exc.add_note(f"{_done_and_not([], paths, shown)[1]} 都没有导入")
+            exc.add_note(_stopped_note(paths, 0, shown, bool(options.get("force"))))
         if created and path.exists() and remove_if_empty(path):
             for folder in new_folders:
                 try:
