@@ -259,8 +259,10 @@ def _load(
             positions = _positions(mapping, wanted, keep_extra, extra_headers)
             body = grid.body(header.last, sorted(set(positions.values())))
             info.encoding = grid.encoding  # reading the body may have found a later non-UTF-8 byte
-            if grid.kind in (CSV, HTML):
-                # Text kinds have no text cells: exports write ="GD2024…" to keep Excel from reading a number.
+            # Text kinds: every cell is text. They have no text cells to mark an id as text (exports
+            # write ="GD2024…" to keep Excel from reading a number), and no date cells.
+            text_kind = grid.kind in (CSV, HTML)
+            if text_kind:
                 for column in body.frame.columns:
                     cells = body.frame[column]
                     unwrapped = conv.unwrap_excel_text(cells)
@@ -268,9 +270,8 @@ def _load(
                         body.frame[column] = unwrapped
             # Streamed only when the file is one table: the sheets' tickets are merged after.
             part_sink = sink if len(tables) == 1 else None
-            # Text kinds have no date cells: [load] date_format comes before the ISO forms there.
-            format_first = grid.kind in (CSV, HTML)
-            frame, file_rejected, streamed = _to_canonical(body, mapping, positions, index, source, settings, log, part_sink, strict, len(tables) > 1, format_first)
+            # [load] date_format comes before the ISO forms where no cell is a date cell.
+            frame, file_rejected, streamed = _to_canonical(body, mapping, positions, index, source, settings, log, part_sink, strict, len(tables) > 1, text_kind)
             if info.formulas_without_value:
                 log.add(
                     Problem(
