@@ -57,6 +57,10 @@ class Masking:
         return mask_phones_in_text(value) if self.phones and value else value
 
 
+def _empty_store() -> StoreError:
+    return StoreError("工单库中还没有工单", "请先用 gaopin import 导入导出文件")
+
+
 def year_of_month(store: Store, settings: Settings, month: int, today: date) -> int:
     """The year of `month` without --year, as the report takes it (periods.default_year over the
     tickets received by `today`)."""
@@ -64,7 +68,7 @@ def year_of_month(store: Store, settings: Settings, month: int, today: date) -> 
     if year is None:
         if store.latest_received() is not None:
             raise UsageError(f"工单库中没有 {today.isoformat()} 及以前受理的工单，无法确定年份", "请检查 --today，或用 --year 指定年份")
-        raise StoreError("工单库中还没有工单", "请先用 gaopin import 导入导出文件")
+        raise _empty_store()
     return year
 
 
@@ -72,7 +76,7 @@ def month_period(store: Store, settings: Settings, month: int, year: int | None,
     check_month(month, year)
     if not store.conn.execute("SELECT 1 FROM tickets LIMIT 1").fetchone():
         # With --year too: an empty store's "本月没有" would read as a month without high frequency.
-        raise StoreError("工单库中还没有工单", "请先用 gaopin import 导入导出文件")
+        raise _empty_store()
     return period(year or year_of_month(store, settings, month, today), month, settings.period.start_day)
 
 
