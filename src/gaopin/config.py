@@ -167,7 +167,13 @@ class PeriodSettings:
 
 @dataclass(frozen=True)
 class ReportSettings:
-    street: str = setting("", "街道名称（报告标题、邮件主题）；留空时取数据中最常见的街乡镇")
+    street: str = setting("", "街道名称（报告标题、邮件主题）；留空时取数据中最常见的街乡镇，多个街道的报告为“N 个街道”")
+    scope: str = setting(
+        "auto",
+        "报告范围：street（一个街道：写着其他街道的工单也计入本街道各社区）、district（多个街道，如区中心："
+        "另按街道分组，社区前写明所属街道）；auto 为本期没有一个街道的工单超过一半时按 district",
+        choices=["auto", "street", "district"],
+    )
     rankings: str = setting("", "区里公布的排名 CSV（列：月份, 接诉量排名, 综合成绩排名, 市直派成绩）")
     out_dir: str = setting(
         "", "报告输出目录，实际输出到其下的 YYYY-MM/；相对路径相对于配置文件所在的文件夹；留空时为当前文件夹下的 reports/"

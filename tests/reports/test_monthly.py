@@ -88,6 +88,45 @@ def test_tickets_of_other_streets_are_counted_and_noted():
     assert not [n for n in build_report(tickets(ROWS), Settings(), 2024, 8)["notes"] if "街道不是" in n]
 
 
+def _district(rows_per_street: dict[str, list[str]]) -> list[dict]:
+    """August tickets of several streets; each street's communities as listed (repeated names
+    stand for two communities of one name in two streets)."""
+    return [t("2024-08-0" + str(1 + i % 9), community=c, street=s, resolved="否" if i % 3 == 0 else "是") for s, cs in rows_per_street.items() for i, c in enumerate(cs)]
+
+
+def test_a_report_of_several_streets_groups_by_street_and_names_communities_with_their_street():
+    rows = _district({"新村街道": ["东和社区"] * 4 + ["恰海社区"] * 2, "卢沟桥街道": ["东和社区"] * 5 + [""], "丰台区宛平街道": ["东和社区"] * 2, "北京市丰台区新 村街道": ["恰海社区"]})
+    r = build_report(tickets(rows), Settings(), 2024, 8)
+    assert r["scope"] == "district" and r["street"] == "3 个街道"
+    assert {g["name"]: g["tickets"] for g in r["by_street"]} == {"新村街道": 7, "卢沟桥街道": 6, "宛平街道": 2}
+    # Two 东和社区 of two streets are two communities; a blank community stays one blank group.
+    assert {g["name"]: g["tickets"] for g in r["by_community"]} == {"新村街道·东和社区": 4, "新村街道·恰海社区": 3, "卢沟桥街道·东和社区": 5, "宛平街道·东和社区": 2, "（未填）": 1}
+    assert sum(g["tickets"] for g in r["by_street"]) == r["overall"]["tickets"] == 15
+    assert sum(g["points_lost"] for g in r["by_street"]) == pytest.approx(100 - r["overall"]["score"])
+    assert {e["community"] for e in r["escalations"]} <= {g["name"] for g in r["by_community"]}
+    assert not [n for n in r["notes"] if "街道不是" in n] and any("本期工单来自 3 个街道" in n for n in r["notes"])
+    assert any(line.startswith("3 个街道8月") for line in headline(r)) and any(line.startswith("失分最多的街道：") for line in headline(r))
+    assert [s.name for s in report_sheets(r)][:3] == ["汇总", "街道", "社区"]
+    named = build_report(tickets(rows), Settings().with_values({"report.street": "丰台区"}), 2024, 8)
+    assert named["street"] == "丰台区" and named["scope"] == "district"
+
+
+def test_a_street_with_a_few_tickets_of_its_neighbours_stays_a_street_report():
+    rows = _district({"新村街道": ["东和社区"] * 4, "卢沟桥街道": ["东和社区"] * 3})
+    r = build_report(tickets(rows), Settings(), 2024, 8)
+    assert r["scope"] == "street" and r["street"] == "新村街道" and r["by_street"] == []
+    assert {g["name"]: g["tickets"] for g in r["by_community"]} == {"东和社区": 7}
+    assert "街道" not in [s.name for s in report_sheets(r)]
+    # Two streets of equal share: no street holds more than half, so several streets.
+    assert build_report(tickets(_district({"新村街道": ["东和社区"] * 3, "卢沟桥街道": ["东和社区"] * 3})), Settings(), 2024, 8)["scope"] == "district"
+
+
+@pytest.mark.parametrize("scope, rows, expected", [("street", {"A街道": ["x"], "B街道": ["x"], "C街道": ["x"]}, "street"), ("district", {"A街道": ["x"] * 5}, "district")])
+def test_the_scope_setting_overrides_the_share_of_the_leading_street(scope, rows, expected):
+    r = build_report(tickets(_district(rows)), Settings().with_values({"report.scope": scope}), 2024, 8)
+    assert r["scope"] == expected and bool(r["by_street"]) == (expected == "district")
+
+
 def test_numbers_typed_into_names_are_masked_in_the_report():
     rows = [t("2024-08-01", community="恰海社区13655556666", unit="住建委 010-87654321", category="其他->15011112222", resolved="否")]
     r = build_report(tickets(rows), Settings(), 2024, 8)

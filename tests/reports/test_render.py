@@ -119,3 +119,12 @@ def test_without_a_street_the_titles_say_this_street_not_a_leading_blank():
     html = render_html(report, {})
     assert "<title>本街道 2024-08 接诉即办月度报告</title>" in html and "<h1>本街道 接诉即办月度报告</h1>" in html
     assert all(s.title.startswith("本街道 2024-08（") for s in report_sheets(report) if s.title)
+
+
+def test_a_report_of_several_streets_shows_its_streets_on_the_page_and_in_the_title():
+    rows = [{**r, "street": s} for s in ("新村街道", "卢沟桥街道", "丰台区宛平街道") for r in ROWS]
+    report = build_report(tickets(rows), Settings(), 2024, 8)
+    html = render_html(report, {})
+    assert "<h1>3 个街道 接诉即办月度报告</h1>" in html and "<h2>街道</h2>" in html
+    assert re.search(r'<td class="name">宛平街道</td><td>3</td>', html) and "卢沟桥街道·桥一社区" in html
+    assert "<h2>街道</h2>" not in render_html(build_report(tickets(ROWS), Settings(), 2024, 8), {})

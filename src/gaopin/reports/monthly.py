@@ -20,6 +20,8 @@ from gaopin.numbers import number, percent, signed
 from gaopin.periods import Period, period, period_codes as codes_of_times
 from gaopin.rules.outcomes import DOUBLE_NO, SINGLE_NO
 from gaopin.rules.persons import Links
+from gaopin.io.canonical import map_unique
+from gaopin.rules.points import street_key
 from gaopin.rules.prepare import problem_column
 from gaopin.privacy import text_masker
 from gaopin.schema import CITY, DISTRICT, compact, label
@@ -76,13 +78,35 @@ def _dispatch(frame: pd.DataFrame) -> pd.Series:
     return cls.where(cls.isin([CITY, DISTRICT]), OTHER_DISPATCH)
 
 
-GROUPS = ("by_community", "by_unit", "by_category", "by_dispatch")
+GROUPS = ("by_street", "by_community", "by_unit", "by_category", "by_dispatch")
+STREET_SEP = "·"  # 新村街道·恰海社区: a community of a report of several streets
 
 
-def _groups(frame: pd.DataFrame, problem: pd.Series) -> dict[str, tuple[np.ndarray, pd.Index]]:
-    """Every breakdown's group codes over all tickets, factorised once for all periods."""
-    return {
-        "by_community": group_codes(frame["community"]),
+def several_streets(streets: pd.Series, scope: str) -> bool:
+    """Whether a report is of several streets (`[report] scope`): so, under auto, when no
+    street holds more than half of the tickets naming one (`streets`: `street_key`s). A
+    street's own export holds a few tickets of its neighbours; a district's, twenty streets."""
+    if scope != "auto":
+        return scope == "district"
+    counts = streets[streets.fillna("").ne("").to_numpy()].value_counts()
+    return len(counts) > 1 and int(counts.iloc[0]) * 2 <= int(counts.sum())
+
+
+def community_of_street(community: pd.Series, streets: pd.Series) -> pd.Series:
+    """Communities named with their street (新村街道·恰海社区): two streets may each have an
+    恰海社区. A community without a street keeps its name; a blank community stays blank."""
+    both = (community.fillna("").ne("") & streets.fillna("").ne("")).to_numpy()
+    joined = streets.fillna("") + STREET_SEP + community.fillna("")
+    return community.where(~both, joined)
+
+
+def _groups(frame: pd.DataFrame, problem: pd.Series, streets: pd.Series | None) -> dict[str, tuple[np.ndarray, pd.Index]]:
+    """Every breakdown's group codes over all tickets, factorised once for all periods;
+    `streets` (the `street_key`s) only for a report of several streets."""
+    groups = {"by_street": group_codes(streets)} if streets is not None else {}
+    community = frame["community"] if streets is None else community_of_street(frame["community"], streets)
+    return groups | {
+        "by_community": group_codes(community),
         "by_unit": group_codes(frame["unit"]),
         "by_category": group_codes(problem),
         "by_dispatch": group_codes(_dispatch(frame)),
@@ -99,8 +123,7 @@ def _figures(ind: pd.DataFrame, groups: dict, cur: np.ndarray, prev: np.ndarray,
     whole_now, whole_before = summarize(now, fields, weights), summarize(before, fields, weights)
     out: dict = {"overall": records(whole_now, named=False)[0]}
     with_previous(out["overall"], records(whole_before, named=False)[0] if compared else dict.fromkeys(COMPARED))
-    for key in GROUPS:
-        codes, names = groups[key]
+    for key, (codes, names) in groups.items():
         current = breakdown_of(now, fields, weights, (codes[cur], names), whole_now)
         with_previous(current, breakdown_of(before, fields, weights, (codes[prev], names), whole_before) if compared else [])
         out[key] = current
@@ -137,10 +160,10 @@ def _heatmap(received: pd.Series) -> dict:
     return {"weekdays": list(WEEKDAYS), "hours": list(range(24)), "counts": cells.reshape(7, 24).tolist()}
 
 
-def _escalations(frame: pd.DataFrame, ind: pd.DataFrame, cur: np.ndarray, excluded: set[str]) -> list[dict]:
+def _escalations(frame: pd.DataFrame, ind: pd.DataFrame, cur: np.ndarray, excluded: set[str], community: pd.Series) -> list[dict]:
     double = ind["double_no"].to_numpy() == 1
     rows = cur & (double | (ind["single_no"].to_numpy() == 1))
-    hit = frame.loc[rows, ["ticket_id", "community", "unit", "category", "received_at"]]
+    hit = frame.loc[rows, ["ticket_id", "unit", "category", "received_at"]].assign(community=community[rows])
     hit = hit.assign(level=np.where(double[rows], DOUBLE_NO, SINGLE_NO)).sort_values(["received_at", "ticket_id"], kind="stable")
     received = [t.isoformat() for t in hit["received_at"]]  # every row is dated: it is in the period
     texts = {c: hit[c].fillna("").tolist() for c in ("community", "unit", "category")}
@@ -230,8 +253,14 @@ def build_report(
     in_p, in_prev = _in(frame, p), _in(frame, prev)
     # Per-ticket indicators and group codes once; every period and breakdown takes its rows.
     ind = indicators(frame, fields)
-    groups = _groups(frame, problem)
+    streets = map_unique(frame["street"], street_key)
+    several = several_streets(streets[in_p], settings.report.scope)
+    groups = _groups(frame, problem, streets if several else None)
+    n_streets = int(streets[in_p].nunique(dropna=True))
+    if several:
+        street = settings.report.street or f"{n_streets} 个街道"
     report: dict = {
+        "scope": "district" if several else "street",
         "street": street if street is not None else street_name(settings, frame),
         "period": {"label": p.label, "start": p.start.isoformat(), "end": p.end.isoformat()},
         "previous_period": {"label": prev.label, "start": prev.start.isoformat(), "end": prev.end.isoformat()},
@@ -240,9 +269,11 @@ def build_report(
         "notes": result.notes(),
     }
     report.update(_figures(ind, groups, in_p, in_prev, fields, weights))
+    report.setdefault("by_street", [])
     report["months"] = _trend(ind, frame["received_at"], fields, weights, year, month, start_day)
     report["heatmap"] = _heatmap(frame["received_at"][in_p])
-    report["escalations"] = _escalations(frame, ind, in_p, set(exclusions or ()))
+    community = community_of_street(frame["community"], streets) if several else frame["community"]
+    report["escalations"] = _escalations(frame, ind, in_p, set(exclusions or ()), community)
     current_ids = set(frame["ticket_id"][in_p]) if exclusions else set()
     excluded = {tid for tid in (exclusions or {}) if tid in current_ids}
     report["excluded_tickets"] = sorted(excluded)
@@ -275,7 +306,12 @@ def build_report(
         report["notes"].append(f"{p.start.isoformat()} 至 {p.end.isoformat()} 没有工单。")
     if not in_prev.any():
         report["notes"].append(f"数据中没有上一统计期（{prev.start.isoformat()} 至 {prev.end.isoformat()}）的工单，不与上一统计期比较。")
-    other = _other_streets(frame["street"][in_p], report["street"])
+    other = {} if several else _other_streets(frame["street"][in_p], report["street"])
+    if several:
+        report["notes"].append(
+            f"本期工单来自 {n_streets} 个街道，按多个街道出报告："
+            f"另按街道分组，社区名称前写明所属街道（{STREET_SEP.join(['街道', '社区'])}）；只看一个街道时在 gaopin.toml 中设 [report] scope = \"street\"。"
+        )
     if other:
         # Names as written in the export or gaopin.toml: masked here, as every name of the report is.
         shown_name = text_masker() if settings.privacy.mask_phones else str
@@ -319,7 +355,7 @@ def headline(report: dict) -> list[str]:
     ]
     if report.get("city_score") is not None:
         lines.append(f"市派工单成绩 {number(report['city_score'])}。")
-    for key, what in (("by_community", "社区"), ("by_unit", "承办单位"), ("by_category_lost", "问题类别")):
+    for key, what in (("by_street", "街道"), ("by_community", "社区"), ("by_unit", "承办单位"), ("by_category_lost", "问题类别")):
         lost = [g for g in report.get(key, []) if g.get("points_lost")]
         lost = sorted(lost, key=lambda g: -g["points_lost"])[:3]
         if lost:

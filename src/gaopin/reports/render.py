@@ -16,6 +16,7 @@ from gaopin.numbers import number, percent, points, rounded, signed
 from gaopin.reports.monthly import headline, street_or_default, weights_text
 
 SECTIONS = (
+    ("by_street", "街道", "街道", None),
     ("by_community", "社区", "社区", "communities"),
     ("by_unit", "承办单位", "承办单位", None),
     ("by_category", "问题分类（受理量前十）", "问题分类", "categories"),
@@ -159,8 +160,10 @@ def report_sheets(report: dict) -> list[Sheet]:
     escalations = pd.DataFrame(report["escalations"], columns=["ticket_id", "level", "community", "unit", "category", "received_at", "excluded"])
     escalations["received_at"] = escalations["received_at"].str.replace("T", " ", regex=False)
     escalations["excluded"] = np.where(escalations["excluded"].fillna(False).astype(bool), "不纳入考核", "")
+    by_street = [_metric_sheet("街道", report["by_street"], f"{label} 按街道")] if report.get("by_street") else []
     sheets = [
         summary,
+        *by_street,
         _metric_sheet("社区", report["by_community"], f"{label} 按社区"),
         _metric_sheet("承办单位", report["by_unit"], f"{label} 按承办单位"),
         _metric_sheet("分类", report["by_category"] + [g for g in report["by_category_lost"] if g["name"] not in {c["name"] for c in report["by_category"]}], f"{label} 按问题分类（受理量前十与失分前十）"),
