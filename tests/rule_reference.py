@@ -48,20 +48,29 @@ def reference_warnings(tickets, point_day_min=3, two_day_min=5, two_day_persons=
     return out
 
 
-def reference_details(rows, mask):
+def reference_details(rows, mask, several_streets=False):
     """What a warning holding these tickets shows, straight from the rule text.
 
-    rows: dicts with ticket_id, received_at, person, community, title, point, problem, day.
+    rows: dicts with ticket_id, received_at, person, community, title, point, problem, day
+    (and street_key, with several streets).
     Tickets in time order (equal times by id); persons distinct; the most frequent community
+    (ties: the smallest), with several streets written 街道·社区 with the most frequent street
     (ties: the smallest); the first three distinct titles in ticket order, masked if asked.
     """
     from collections import Counter
 
     from gaopin.privacy import mask_phones_in_text
 
+    def most_common(values):
+        counts = Counter(v for v in values if v)
+        return min(counts, key=lambda c: (-counts[c], c)) if counts else ""
+
     rows = sorted(rows, key=lambda r: (r["received_at"], r["ticket_id"]))
     counts = Counter(r["community"] for r in rows if r["community"] is not None)
     community = min(counts, key=lambda c: (-counts[c], c)) if counts else ""
+    street = most_common(r.get("street_key") for r in rows) if several_streets else ""
+    if street and community:
+        community = f"{street}·{community}"
     titles = []
     for r in rows:
         if r["title"] is None:

@@ -26,12 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gaopin.config import whole_label
 from gaopin.errors import ConfigError, InputError, os_reason
 from gaopin.numbers import number
 
 log = logging.getLogger(__name__)
 
-CHART_NAMES = ("monthly", "rates", "communities", "categories", "heatmap", "rankings")
+CHART_NAMES = ("monthly", "rates", "streets", "communities", "categories", "heatmap", "rankings")
 
 WIDTH_IN = 8.0
 HEIGHT_IN = 4.5
@@ -516,9 +517,16 @@ def _street_score(report: dict[str, Any]) -> float | None:
 
 
 def _prepare_communities(report: dict[str, Any]) -> dict[str, Any] | None:
-    rows = [
-        (str(c.get("name", "")), _num(c.get("score")), _num(c.get("tickets"))) for c in report.get("by_community") or []
-    ]
+    return _prepare_groups(report, "by_community", "社区")
+
+
+def _prepare_streets(report: dict[str, Any]) -> dict[str, Any] | None:
+    """The streets of a report of several streets (none otherwise: `by_street` is empty)."""
+    return _prepare_groups(report, "by_street", "街道")
+
+
+def _prepare_groups(report: dict[str, Any], key: str, what: str) -> dict[str, Any] | None:
+    rows = [(str(c.get("name", "")), _num(c.get("score")), _num(c.get("tickets"))) for c in report.get(key) or []]
     scored = [r for r in rows if r[1] is not None]
     if not scored:
         return None
@@ -527,11 +535,11 @@ def _prepare_communities(report: dict[str, Any]) -> dict[str, Any] | None:
     hidden = 0
     if len(scored) > MAX_COMMUNITY_BARS:
         # A district has hundreds of communities: the chart shows those that lost most.
-        lost = {str(c.get("name", "")): _num(c.get("points_lost")) or 0.0 for c in report.get("by_community") or []}
+        lost = {str(c.get("name", "")): _num(c.get("points_lost")) or 0.0 for c in report.get(key) or []}
         keep = set(sorted((r[0] for r in scored), key=lambda n: -lost.get(n, 0.0))[:MAX_COMMUNITY_BARS])
         hidden = len(scored) + len(unscored) - len(keep)
         scored, unscored = [r for r in scored if r[0] in keep], []
-    return {"rows": scored + unscored, "street_score": _street_score(report), "hidden": hidden}
+    return {"rows": scored + unscored, "street_score": _street_score(report), "hidden": hidden, "what": what}
 
 
 MAX_COMMUNITY_BARS = 40
@@ -541,7 +549,7 @@ def _bar_height(n: int) -> float:
     return max(HEIGHT_IN, 1.5 + ROW_IN * n)
 
 
-def _draw_communities(report: dict[str, Any], data: dict[str, Any]) -> Any:
+def _draw_groups(report: dict[str, Any], data: dict[str, Any]) -> Any:
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
     from matplotlib.ticker import MaxNLocator
@@ -563,7 +571,8 @@ def _draw_communities(report: dict[str, Any], data: dict[str, Any]) -> Any:
             ax.text(lo + pad, y, f"无有效回访{count}", va="center", fontsize=8, color=GREY, bbox=LABEL_BOX)
         else:
             ax.text(score + pad, y, f"{number(score)}分{count}", va="center", fontsize=8, color=TEXT_GREY, bbox=LABEL_BOX)
-    ax.set_yticks(ys, labels=[_plain(_clip(r[0], 10)) for r in rows])
+    # 新村街道·恰海社区 (several streets) is longer than a community's own name.
+    ax.set_yticks(ys, labels=[_plain(_clip(r[0], 14 if report.get("scope") == "district" else 10)) for r in rows])
     ax.set_ylim(-0.6, n - 0.4)
     ax.set_xlim(lo, right)
     ax.set_xticks([t for t in MaxNLocator(nbins=6, steps=[1, 2, 5, 10]).tick_values(lo, 100) if lo <= t <= 100])
@@ -573,14 +582,16 @@ def _draw_communities(report: dict[str, Any], data: dict[str, Any]) -> Any:
     handles: list[Any] = []
     if street is not None:
         ax.axvline(street, color=GREY, linestyle="--", linewidth=1)
+        whole = whole_label(report.get("scope"))
         handles = [
-            Patch(color=BLUE, label="不低于全街道"),
-            Patch(color=ORANGE, label="低于全街道"),
-            Line2D([], [], color=GREY, linestyle="--", label=f"全街道 {number(street)} 分"),
+            Patch(color=BLUE, label=f"不低于{whole}"),
+            Patch(color=ORANGE, label=f"低于{whole}"),
+            Line2D([], [], color=GREY, linestyle="--", label=f"{whole} {number(street)} 分"),
         ]
     label, span = _period(report)
-    note = "括注为受理量" + (f"；只列出失分最多的 {MAX_COMMUNITY_BARS} 个社区（另有 {data['hidden']} 个）" if data.get("hidden") else "")
-    _titles(fig, ax, f"{_street(report)}{label} 各社区综合成绩", f"统计区间：{span}；{note}" if span else note)
+    what = data["what"]
+    note = "括注为受理量" + (f"；只列出失分最多的 {MAX_COMMUNITY_BARS} 个{what}（另有 {data['hidden']} 个）" if data.get("hidden") else "")
+    _titles(fig, ax, f"{_street(report)}{label} 各{what}综合成绩", f"统计区间：{span}；{note}" if span else note)
     if handles:
         _legend(fig, handles)
     return fig
@@ -754,7 +765,8 @@ class _Chart:
 CHARTS = (
     _Chart("monthly", _prepare_monthly, _draw_monthly),
     _Chart("rates", _prepare_rates, _draw_rates),
-    _Chart("communities", _prepare_communities, _draw_communities),
+    _Chart("streets", _prepare_streets, _draw_groups),
+    _Chart("communities", _prepare_communities, _draw_groups),
     _Chart("categories", _prepare_categories, _draw_categories),
     _Chart("heatmap", _prepare_heatmap, _draw_heatmap),
     _Chart("rankings", _prepare_rankings, _draw_rankings),
@@ -783,7 +795,7 @@ def _save(fig: Any, path: Path) -> None:
 
 # The report's keys that the charts read (see the `prepare` functions). A second process is
 # sent only these: the ledger and the escalation list, most of the report, are not drawn.
-CHART_KEYS = ("street", "period", "months", "by_community", "by_category", "heatmap", "rankings")
+CHART_KEYS = ("scope", "street", "period", "months", "by_street", "by_community", "by_category", "heatmap", "rankings")
 
 
 def chart_input(report: dict[str, Any]) -> dict[str, Any]:

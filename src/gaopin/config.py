@@ -78,6 +78,28 @@ class LoadSettings:
     )
 
 
+# [area] scope: one street's data, several streets' (a district center's), or decided from the
+# tickets (gaopin.rules.streets); and what the figures of all tickets are called in each.
+AUTO_SCOPE, STREET_SCOPE, DISTRICT_SCOPE = "auto", "street", "district"
+SCOPES = (AUTO_SCOPE, STREET_SCOPE, DISTRICT_SCOPE)
+WHOLE_LABELS = {STREET_SCOPE: "全街道", DISTRICT_SCOPE: "全部街道"}
+
+
+def whole_label(scope: str | None) -> str:
+    """全街道, or 全部街道 in a report of several streets."""
+    return WHOLE_LABELS.get(scope or STREET_SCOPE, WHOLE_LABELS[STREET_SCOPE])
+
+
+@dataclass(frozen=True)
+class AreaSettings:
+    scope: str = setting(
+        AUTO_SCOPE,
+        "数据是一个街道的（street：写着相邻街道的工单也算本街道的）还是多个街道的（district，如区中心：报告另按街道分组，"
+        "报告、预警和台账中的社区前写明所属街道，如“新村街道·东和社区”）；auto：没有一个街道的工单超过一半时为 district",
+        choices=list(SCOPES),
+    )
+
+
 @dataclass(frozen=True)
 class PointSettings:
     prefixes: list[str] = setting(
@@ -167,13 +189,7 @@ class PeriodSettings:
 
 @dataclass(frozen=True)
 class ReportSettings:
-    street: str = setting("", "街道名称（报告标题、邮件主题）；留空时取数据中最常见的街乡镇，多个街道的报告为“N 个街道”")
-    scope: str = setting(
-        "auto",
-        "报告范围：street（一个街道：写着其他街道的工单也计入本街道各社区）、district（多个街道，如区中心："
-        "另按街道分组，社区前写明所属街道）；auto 为本期没有一个街道的工单超过一半时按 district",
-        choices=["auto", "street", "district"],
-    )
+    street: str = setting("", "报告标题、邮件主题里的名称；留空时为数据中最常见的街乡镇，多个街道的数据为“N 个街道”（见 [area]）")
     rankings: str = setting("", "区里公布的排名 CSV（列：月份, 接诉量排名, 综合成绩排名, 市直派成绩）")
     out_dir: str = setting(
         "", "报告输出目录，实际输出到其下的 YYYY-MM/；相对路径相对于配置文件所在的文件夹；留空时为当前文件夹下的 reports/"
@@ -247,6 +263,7 @@ class Settings:
         "表头映射：标准字段名 = \"原表头\"（分类也可写成层级列表），优先于内置别名",
         example={"ticket_id": "Case ID", "received_at": "Created Date", "category": ["L1", "L2", "L3"]},
     )
+    area: AreaSettings = section(AreaSettings, "数据范围：一个街道或多个街道")
     point: PointSettings = section(PointSettings, "点位（地址归一到楼栋）")
     rules: RulesSettings = section(RulesSettings, "提早预警规则")
     filters: FilterSettings = section(FilterSettings, "预警前剔除的工单")

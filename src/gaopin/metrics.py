@@ -116,6 +116,15 @@ def group_codes(by: pd.Series) -> tuple[np.ndarray, pd.Index]:
     return codes, pd.Index(names, dtype=object)
 
 
+def group_codes_of(codes: np.ndarray, labels: list[str]) -> tuple[np.ndarray, pd.Index]:
+    """`group_codes` of rows given as codes into `labels` (-1: blank), without their text."""
+    values = np.array([label or BLANK_GROUP for label in labels] + [BLANK_GROUP], dtype=object)
+    names, inverse = np.unique(values, return_inverse=True)  # sorted as factorize(sort=True) sorts
+    row_names = inverse[codes]
+    present, row_codes = np.unique(row_names, return_inverse=True)
+    return row_codes.astype(np.int64), pd.Index(names[present], dtype=object)
+
+
 def summarize(
     ind: pd.DataFrame,
     fields,

@@ -85,6 +85,22 @@ def report_fixture(seed: int = 12345) -> dict:
     }
 
 
+# A street's report has every chart but the streets' (a report of several streets has that too).
+STREET_CHARTS = [name for name in charts.CHART_NAMES if name != "streets"]
+
+
+def district_fixture(seed: int = 12345) -> dict:
+    """The report of several streets: 20 streets, their communities named with them."""
+    rng = random.Random(seed)
+    report = report_fixture(seed)
+    streets = [f"{name}街道" for name in ("马家堡南", "南苑东", "大红门西", "方庄北", "成寿寺", "长辛路", "丰益", "新村", "云岗南", "看丹东",
+                                          "卢沟西", "花乡北", "宛平东", "和义北", "五里店", "东高地南", "青塔西", "玉泉营", "北宫东", "王佐南")]  # fmt: skip
+    report["scope"], report["street"] = "district", "20 个街道"
+    report["by_street"] = [_metrics(name, rng, rng.randint(600, 800)) for name in streets]
+    report["by_community"] = [_metrics(f"{s}·{c}", rng, rng.randint(8, 95)) for s in streets for c in COMMUNITIES[:3]]
+    return report
+
+
 # --- helpers -----------------------------------------------------------------------------
 
 
@@ -153,7 +169,7 @@ def rendered(tmp_path_factory):
 
 def test_every_chart_is_drawn_without_missing_glyphs(rendered):
     paths, problems = rendered
-    assert list(paths) == list(charts.CHART_NAMES)
+    assert list(paths) == STREET_CHARTS
     assert problems["glyph"] == []
     assert problems["other"] == []
 
@@ -382,7 +398,7 @@ print(json.dumps(state))
     done = _run(code)
     assert done.returncode == 0, done.stderr
     state = json.loads(done.stdout)
-    assert state == {"after_import": False, "written": sorted(charts.CHART_NAMES), "pyplot": False, "backend": None}
+    assert state == {"after_import": False, "written": sorted(STREET_CHARTS), "pyplot": False, "backend": None}
 
 
 def test_cli_help_does_not_import_matplotlib():
@@ -491,7 +507,8 @@ def test_charts_from_the_chart_input_are_the_same(rendered, tmp_path):
 
 def test_planned_charts_are_those_drawn(tmp_path):
     full = report_fixture()
-    assert charts.planned_charts(full) == list(charts.CHART_NAMES)
+    assert charts.planned_charts(full) == STREET_CHARTS
+    assert charts.planned_charts(district_fixture()) == list(charts.CHART_NAMES)
     partial = {**full, "rankings": None, "heatmap": {}}
     assert charts.planned_charts(partial) == list(charts.render_charts(partial, tmp_path)) == ["monthly", "rates", "communities", "categories"]
     assert charts.planned_charts({}) == []
@@ -526,3 +543,19 @@ def test_scores_are_labelled_with_two_decimals_rounded_as_the_workbook_shows_the
         fig = chart.draw(report, chart.prepare(report))
         texts |= {t.get_text() for t in fig.findobj(Text)}
     assert {"97.75", "96.13", "98.13分 · 37件", "95.96分 · 5件", "全街道 96.13 分"} <= texts
+
+
+def test_a_report_of_several_streets_draws_its_streets_and_names_the_whole_all_streets(tmp_path):
+    report = district_fixture()
+    with font_problems() as problems:
+        written = charts.render_charts(report, tmp_path)
+    assert list(written) == list(charts.CHART_NAMES)
+    assert problems["glyph"] == [] and problems["other"] == []
+    data = charts._prepare_streets(report)
+    assert data["what"] == "街道" and len(data["rows"]) == 20 and not data["hidden"]
+    texts = [t.get_text() for t in charts._draw_groups(report, data).findobj(lambda a: hasattr(a, "get_text"))]
+    assert any("各街道综合成绩" in t for t in texts) and any(t.startswith("全部街道 ") for t in texts)
+    communities = charts._draw_groups(report, charts._prepare_communities(report))
+    labels = [t.get_text() for t in communities.axes[0].get_yticklabels()]
+    assert len(labels) == charts.MAX_COMMUNITY_BARS and all("·" in label and not label.endswith("…") for label in labels)
+    assert charts._prepare_streets(report_fixture()) is None  # one street: no streets chart

@@ -567,3 +567,17 @@ def test_the_ledger_of_an_empty_store_is_an_error_with_or_without_a_year(tmp_pat
 
     with Store(tmp_path / "e.db") as store, pytest.raises(StoreError, match="工单库中还没有工单"):
         ledger_month(store, Settings(), 8, year, date(2024, 9, 1))
+
+
+def test_with_several_streets_an_entry_names_its_community_with_its_street(tmp_path):
+    rows = []
+    for s, street in enumerate(("新村街道", "卢沟桥街道")):
+        rows += [
+            {"ticket_id": f"P{s}{i:02d}", "received_at": at(day(i * 3)), "caller_phone": f"138{s}000{i:04d}", "caller_name": "市民", "address": f"南大园{s + 1}号",
+             "category": "住房->老旧小区->漏雨", "community": "东和社区", "street": street}
+            for i in range(10)
+        ]  # fmt: skip
+    view = month(store_with(tmp_path / "g.db", rows), 9)
+    assert sorted(e["community"] for e in entries(view, "point")) == ["卢沟桥街道·东和社区", "新村街道·东和社区"]
+    one = month(store_with(tmp_path / "one.db", rows), 9, settings=Settings().with_values({"area.scope": "street"}))
+    assert {e["community"] for e in entries(one, "point")} == {"东和社区"}

@@ -123,7 +123,7 @@ def test_a_street_with_a_few_tickets_of_its_neighbours_stays_a_street_report():
 
 @pytest.mark.parametrize("scope, rows, expected", [("street", {"A街道": ["x"], "B街道": ["x"], "C街道": ["x"]}, "street"), ("district", {"A街道": ["x"] * 5}, "district")])
 def test_the_scope_setting_overrides_the_share_of_the_leading_street(scope, rows, expected):
-    r = build_report(tickets(_district(rows)), Settings().with_values({"report.scope": scope}), 2024, 8)
+    r = build_report(tickets(_district(rows)), Settings().with_values({"area.scope": scope}), 2024, 8)
     assert r["scope"] == expected and bool(r["by_street"]) == (expected == "district")
 
 

@@ -108,6 +108,16 @@ def test_reordering_rows_changes_nothing(items, rnd):
 
 TITLES = ["占道经营", "请回电13812345678", "请回电13812345678 ", "请回电１３８１２３４５６７８", "噪声扰民", "门口堆物", None]
 COMMUNITIES = ["恰海社区", "优筑社区", "南大园社区", None]
+STREETS = ["新村街道", "丰台区新村街道", "卢沟桥街道", "", None]
+STREET_KEYS = {"丰台区新村街道": "新村街道", "新村街道": "新村街道", "卢沟桥街道": "卢沟桥街道"}  # what the rule text says of these
+
+
+def reference_several(streets):
+    """No street holds more than half of the tickets naming one (the rule of [area] scope = auto)."""
+    from collections import Counter
+
+    counts = Counter(STREET_KEYS[s] for s in streets if s)
+    return len(counts) > 1 and max(counts.values()) * 2 <= sum(counts.values())
 
 detailed_ticket = st.fixed_dictionaries(
     {
@@ -119,6 +129,7 @@ detailed_ticket = st.fixed_dictionaries(
         "caller_name": st.sampled_from(NAMES),
         "community": st.sampled_from(COMMUNITIES),
         "title": st.sampled_from(TITLES),
+        "street": st.sampled_from(STREETS),
     }
 )
 
@@ -128,10 +139,12 @@ detailed_ticket = st.fixed_dictionaries(
 def test_warning_details_equal_the_reference(items, mask, pd_min, td_min, rnd):
     rows = rows_of(items)
     for row, it in zip(rows, items):
-        row["community"], row["title"] = it["community"], it["title"]
+        row["community"], row["title"], row["street"] = it["community"], it["title"], it["street"]
     rnd.shuffle(rows)  # rows out of id order, so that equal times must be put in id order
     cfg = with_rules(pd_min, td_min, 1)
     prepared = prepare(tickets(rows), cfg)
+    several = reference_several([r["street"] for r in rows])
+    assert prepared.several_streets is several
     by_id = {
         r.ticket_id: {
             "ticket_id": r.ticket_id,
@@ -142,13 +155,14 @@ def test_warning_details_equal_the_reference(items, mask, pd_min, td_min, rnd):
             "point": r.point,
             "problem": r.problem,
             "day": r.received_at.date(),
+            "street_key": STREET_KEYS.get(r.street) if isinstance(r.street, str) else None,
         }
         for r in prepared.frame.itertuples()
     }
-    found = find_warnings(prepared.frame, cfg.rules, mask_phones=mask)
+    found = find_warnings(prepared.frame, cfg.rules, mask_phones=mask, several_streets=prepared.several_streets)
     for w in found:
         got = {k: v for k, v in vars(w).items() if k not in ("rule", "owner")}
-        assert got == reference_details([by_id[t] for t in w.ticket_ids], mask)
+        assert got == reference_details([by_id[t] for t in w.ticket_ids], mask, several)
     keys = [(w.start, w.end, w.rule, w.point, w.category) for w in found]
     assert keys == sorted(keys)
 
@@ -175,6 +189,7 @@ escalation_row = st.fixed_dictionaries(
         "valid_callback": st.sampled_from(["是", "否", None]),
         "community": st.sampled_from(COMMUNITIES),
         "unit": st.sampled_from(["城管执法队", None]),
+        "street": st.sampled_from(STREETS),
     }
 )
 
@@ -185,6 +200,7 @@ def test_escalations_equal_the_reference(items, rnd):
     rows = [dict(it, ticket_id=f"T{i:04d}") for i, it in enumerate(items, start=1)]
     rnd.shuffle(rows)
     expected = []
+    several = reference_several([r["street"] for r in rows])
     for r in rows:
         # 是否有效回访 = 是; where it is blank (an export without the column), any outcome.
         outcome = r["resolved"] is not None or r["satisfied"] is not None
@@ -196,7 +212,7 @@ def test_escalations_equal_the_reference(items, rnd):
                 {
                     "ticket_id": r["ticket_id"],
                     "level": "双否" if no == 2 else "单否",
-                    "community": r["community"] or "",
+                    "community": (f"{STREET_KEYS[r['street']]}·" if several and r["street"] and r["community"] else "") + (r["community"] or ""),
                     "unit": r["unit"] or "",
                     "received_at": r["received_at"].replace(" ", "T") if r["received_at"] else "",
                     "owner": "unassigned",  # no [owners.communities] in these settings

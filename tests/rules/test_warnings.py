@@ -276,3 +276,29 @@ def test_without_an_address_column_tickets_without_a_community_are_counted_in_th
     rows.append({**rows[0], "community": ""})
     notes = warn(tickets(rows, fields={"received_at", "community", "category", "caller_phone", "caller_name", "street"}), Settings()).notes
     assert "导出中没有地址列，以社区代替点位。" in notes and "1 张工单没有社区，未参与点位规则。" in notes
+
+
+def _two_streets_rows():
+    """One warning in each of two streets that both have an 东和社区, and one escalation each."""
+    rows = []
+    for street, address in (("新村街道", "恰海小区3号楼"), ("丰台区卢沟桥街道", "桥西小区1号楼")):
+        rows += [t("2024-08-03", m, f"1380000{len(rows) + m:04d}", address=address, community="东和社区", street=street) for m in range(3)]
+        rows.append(t("2024-08-04", 0, "13900000000", address=address, community="东和社区", street=street, valid_callback="是", resolved="否", satisfied="不满意", unit="城管"))
+    return rows
+
+
+def test_with_several_streets_a_warning_names_its_community_with_its_street():
+    report = run(_two_streets_rows())
+    assert sorted((w.point, w.community) for w in report.warnings) == [("恰海小区3号楼", "新村街道·东和社区"), ("桥西小区1号楼", "卢沟桥街道·东和社区")]
+    assert sorted(e.community for e in report.escalations) == ["卢沟桥街道·东和社区", "新村街道·东和社区"]
+    assert any("工单来自 2 个街道" in n for n in report.notes)
+    one = warn(tickets(_two_streets_rows()), Settings().with_values({"area.scope": "street"}))
+    assert {w.community for w in one.warnings} | {e.community for e in one.escalations} == {"东和社区"}
+    assert not any("个街道" in n for n in one.notes)
+
+
+def test_with_several_streets_a_leader_is_found_under_the_street_and_community_or_the_community():
+    both = {"卢沟桥街道·东和社区": "刘书记", "东和社区": "张书记"}
+    report = warn(tickets(_two_streets_rows()), Settings().with_values({"owners.communities": both}))
+    assert {w.community: w.owner for w in report.warnings} == {"新村街道·东和社区": "张书记", "卢沟桥街道·东和社区": "刘书记"}
+    assert {e.community: e.owner for e in report.escalations} == {"新村街道·东和社区": "张书记", "卢沟桥街道·东和社区": "刘书记"}

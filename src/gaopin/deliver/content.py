@@ -21,6 +21,7 @@ from gaopin.rules.warnings import RULE_LABELS, Warning
 CHART_TITLES = {
     "monthly": "月度受理量与综合成绩",
     "rates": "三率月度走势",
+    "streets": "各街道综合成绩",
     "communities": "各社区综合成绩",
     "categories": "诉求分类",
     "heatmap": "受理时段分布",

@@ -61,6 +61,7 @@ from gaopin.ledger.stats import Coded, EntryStats
 from gaopin.rules.persons import Links
 from gaopin.rules.prepare import DAY, PERSON, PHONE, POINT as POINT_COL, PROBLEM, prepare
 from gaopin.rules.sorting import first_of, stable_argsort, stable_order
+from gaopin.rules.streets import communities_of_streets, street_codes
 from gaopin.store.store import Store
 
 EPOCH = date(1970, 1, 1)
@@ -589,7 +590,7 @@ def data_inputs(conn, settings: Settings, today: date) -> dict:
     cutoff = (today + timedelta(days=1)).isoformat()
     return {
         "version": [__version__, CACHE_VERSION],
-        "settings": [repr(settings.ledger), repr(settings.point), repr(settings.rules), repr(settings.filters)],
+        "settings": [repr(settings.ledger), repr(settings.point), repr(settings.rules), repr(settings.filters), repr(settings.area)],
         "imports": _rows(conn, "SELECT count(*), coalesce(max(id), 0) FROM imports"),
         "tickets": _rows(conn, "SELECT count(*) FROM tickets"),
         "until": _rows(conn, "SELECT count(*) FROM tickets WHERE received_at < ?", (cutoff,)),
@@ -718,7 +719,7 @@ def _refresh(store: Store, settings: Settings, today: date, result, read_after: 
         # The callers' numbers first: the caller kind, handled first, waits for them.
         phones = pool.submit(PersonPhones, cols, prepared.codes[PHONE], prepared.phones) if CALLER in kinds else None
         found = {kind: pool.submit(_key_tickets_and_candidates, cols, kind, thresholds(settings, kind)) for kind in kinds}
-        texts = pool.submit(_texts_coded, frame)  # before any figures below, which wait for it
+        texts = pool.submit(_texts_coded, frame, prepared.several_streets)  # before any figures below, which wait for it
         entries = load_entries(conn)
         events: list[tuple[str, date, str, str]] = []
         withdrawn: list[tuple[str, str]] = []
@@ -818,7 +819,12 @@ def _stats(frame: pd.DataFrame, members: list[np.ndarray], person: np.ndarray, t
     )
 
 
-def _texts_coded(frame: pd.DataFrame) -> tuple[Coded, Coded]:
+def _texts_coded(frame: pd.DataFrame, several_streets: bool = False) -> tuple[Coded, Coded]:
     """Communities and names as integer codes: memberships then take integers, not strings (a
-    ticket is in up to three entries, and the figures compare values only)."""
-    return Coded.of(arrow(frame["community"])), Coded.of(arrow(frame["caller_name"]))
+    ticket is in up to three entries, and the figures compare values only). With several
+    streets, each community is named with its street (`gaopin.rules.streets`)."""
+    community = Coded.of(arrow(frame["community"]))
+    if several_streets:
+        codes, labels = communities_of_streets(street_codes(frame["street"]), (community.codes, [str(v) for v in community.labels.to_pylist()]))
+        community = Coded(codes, pa.array(labels, pa.string()))
+    return community, Coded.of(arrow(frame["caller_name"]))

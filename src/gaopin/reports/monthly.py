@@ -15,14 +15,13 @@ from gaopin.config import Settings
 from gaopin.errors import InputError
 from gaopin.io.dates import DTYPE
 from gaopin.io.load import LoadResult
-from gaopin.metrics import COMPARED, Weights, breakdown_of, group_codes, indicators, missing_columns, records, summarize, with_previous
+from gaopin.metrics import COMPARED, Weights, breakdown_of, group_codes, group_codes_of, indicators, missing_columns, records, summarize, with_previous
 from gaopin.numbers import number, percent, signed
 from gaopin.periods import Period, period, period_codes as codes_of_times
 from gaopin.rules.outcomes import DOUBLE_NO, SINGLE_NO
 from gaopin.rules.persons import Links
-from gaopin.io.canonical import map_unique
-from gaopin.rules.points import street_key
 from gaopin.rules.prepare import problem_column
+from gaopin.rules.streets import SEP, communities_of_streets, several_streets, street_codes, street_counts
 from gaopin.privacy import text_masker
 from gaopin.schema import CITY, DISTRICT, compact, label
 
@@ -79,34 +78,25 @@ def _dispatch(frame: pd.DataFrame) -> pd.Series:
 
 
 GROUPS = ("by_street", "by_community", "by_unit", "by_category", "by_dispatch")
-STREET_SEP = "·"  # 新村街道·恰海社区: a community of a report of several streets
+def _communities(frame: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+    """Each ticket's community named with its street (`communities_of_streets`) as codes, and
+    the streets' own codes: for a report of several streets."""
+    codes, names = pd.factorize(frame["community"], use_na_sentinel=True)
+    streets = street_codes(frame["street"])
+    return streets, communities_of_streets(streets, (codes.astype(np.int64), [str(n) for n in names.tolist()]))
 
 
-def several_streets(streets: pd.Series, scope: str) -> bool:
-    """Whether a report is of several streets (`[report] scope`): so, under auto, when no
-    street holds more than half of the tickets naming one (`streets`: `street_key`s). A
-    street's own export holds a few tickets of its neighbours; a district's, twenty streets."""
-    if scope != "auto":
-        return scope == "district"
-    counts = streets[streets.fillna("").ne("").to_numpy()].value_counts()
-    return len(counts) > 1 and int(counts.iloc[0]) * 2 <= int(counts.sum())
-
-
-def community_of_street(community: pd.Series, streets: pd.Series) -> pd.Series:
-    """Communities named with their street (新村街道·恰海社区): two streets may each have an
-    恰海社区. A community without a street keeps its name; a blank community stays blank."""
-    both = (community.fillna("").ne("") & streets.fillna("").ne("")).to_numpy()
-    joined = streets.fillna("") + STREET_SEP + community.fillna("")
-    return community.where(~both, joined)
-
-
-def _groups(frame: pd.DataFrame, problem: pd.Series, streets: pd.Series | None) -> dict[str, tuple[np.ndarray, pd.Index]]:
+def _groups(frame: pd.DataFrame, problem: pd.Series, several: tuple | None) -> dict[str, tuple[np.ndarray, pd.Index]]:
     """Every breakdown's group codes over all tickets, factorised once for all periods;
-    `streets` (the `street_key`s) only for a report of several streets."""
-    groups = {"by_street": group_codes(streets)} if streets is not None else {}
-    community = frame["community"] if streets is None else community_of_street(frame["community"], streets)
+    `several`: `_communities`, only for a report of several streets."""
+    groups = {}
+    community = group_codes(frame["community"])
+    if several is not None:
+        streets, communities = several
+        groups["by_street"] = group_codes_of(*streets)
+        community = group_codes_of(*communities)
     return groups | {
-        "by_community": group_codes(community),
+        "by_community": community,
         "by_unit": group_codes(frame["unit"]),
         "by_category": group_codes(problem),
         "by_dispatch": group_codes(_dispatch(frame)),
@@ -160,10 +150,13 @@ def _heatmap(received: pd.Series) -> dict:
     return {"weekdays": list(WEEKDAYS), "hours": list(range(24)), "counts": cells.reshape(7, 24).tolist()}
 
 
-def _escalations(frame: pd.DataFrame, ind: pd.DataFrame, cur: np.ndarray, excluded: set[str], community: pd.Series) -> list[dict]:
+def _escalations(frame: pd.DataFrame, ind: pd.DataFrame, cur: np.ndarray, excluded: set[str], communities: tuple | None) -> list[dict]:
     double = ind["double_no"].to_numpy() == 1
     rows = cur & (double | (ind["single_no"].to_numpy() == 1))
-    hit = frame.loc[rows, ["ticket_id", "unit", "category", "received_at"]].assign(community=community[rows])
+    hit = frame.loc[rows, ["ticket_id", "community", "unit", "category", "received_at"]]
+    if communities is not None:  # named with their streets (`_communities`)
+        codes, labels = communities
+        hit = hit.assign(community=np.array(labels + [None], dtype=object)[codes[rows]])
     hit = hit.assign(level=np.where(double[rows], DOUBLE_NO, SINGLE_NO)).sort_values(["received_at", "ticket_id"], kind="stable")
     received = [t.isoformat() for t in hit["received_at"]]  # every row is dated: it is in the period
     texts = {c: hit[c].fillna("").tolist() for c in ("community", "unit", "category")}
@@ -253,14 +246,13 @@ def build_report(
     in_p, in_prev = _in(frame, p), _in(frame, prev)
     # Per-ticket indicators and group codes once; every period and breakdown takes its rows.
     ind = indicators(frame, fields)
-    streets = map_unique(frame["street"], street_key)
-    several = several_streets(streets[in_p], settings.report.scope)
-    groups = _groups(frame, problem, streets if several else None)
-    n_streets = int(streets[in_p].nunique(dropna=True))
-    if several:
-        street = settings.report.street or f"{n_streets} 个街道"
+    counts = street_counts(frame["street"][in_p])
+    several = _communities(frame) if several_streets(counts, settings.area.scope) else None
+    groups = _groups(frame, problem, several)
+    if several is not None:
+        street = settings.report.street or f"{len(counts)} 个街道"
     report: dict = {
-        "scope": "district" if several else "street",
+        "scope": "district" if several is not None else "street",
         "street": street if street is not None else street_name(settings, frame),
         "period": {"label": p.label, "start": p.start.isoformat(), "end": p.end.isoformat()},
         "previous_period": {"label": prev.label, "start": prev.start.isoformat(), "end": prev.end.isoformat()},
@@ -272,8 +264,7 @@ def build_report(
     report.setdefault("by_street", [])
     report["months"] = _trend(ind, frame["received_at"], fields, weights, year, month, start_day)
     report["heatmap"] = _heatmap(frame["received_at"][in_p])
-    community = community_of_street(frame["community"], streets) if several else frame["community"]
-    report["escalations"] = _escalations(frame, ind, in_p, set(exclusions or ()), community)
+    report["escalations"] = _escalations(frame, ind, in_p, set(exclusions or ()), several[1] if several is not None else None)
     current_ids = set(frame["ticket_id"][in_p]) if exclusions else set()
     excluded = {tid for tid in (exclusions or {}) if tid in current_ids}
     report["excluded_tickets"] = sorted(excluded)
@@ -306,11 +297,11 @@ def build_report(
         report["notes"].append(f"{p.start.isoformat()} 至 {p.end.isoformat()} 没有工单。")
     if not in_prev.any():
         report["notes"].append(f"数据中没有上一统计期（{prev.start.isoformat()} 至 {prev.end.isoformat()}）的工单，不与上一统计期比较。")
-    other = {} if several else _other_streets(frame["street"][in_p], report["street"])
-    if several:
+    other = {} if several is not None else _other_streets(frame["street"][in_p], report["street"])
+    if several is not None:
         report["notes"].append(
-            f"本期工单来自 {n_streets} 个街道，按多个街道出报告："
-            f"另按街道分组，社区名称前写明所属街道（{STREET_SEP.join(['街道', '社区'])}）；只看一个街道时在 gaopin.toml 中设 [report] scope = \"street\"。"
+            f"本期工单来自 {len(counts)} 个街道，按多个街道出报告：另按街道分组，社区名称前写明所属街道（街道{SEP}社区）；"
+            '只看一个街道时在 gaopin.toml 中设 [area] scope = "street"。'
         )
     if other:
         # Names as written in the export or gaopin.toml: masked here, as every name of the report is.

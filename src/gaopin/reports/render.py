@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gaopin.config import whole_label
 from gaopin.io.write import Sheet, atomic_path, write_xlsx
 from gaopin.ledger.model import KIND_LABELS
 from gaopin.ledger.service import key_text, ledger_sheets
@@ -16,7 +17,7 @@ from gaopin.numbers import number, percent, points, rounded, signed
 from gaopin.reports.monthly import headline, street_or_default, weights_text
 
 SECTIONS = (
-    ("by_street", "街道", "街道", None),
+    ("by_street", "街道", "街道", "streets"),
     ("by_community", "社区", "社区", "communities"),
     ("by_unit", "承办单位", "承办单位", None),
     ("by_category", "问题分类（受理量前十）", "问题分类", "categories"),
@@ -153,9 +154,10 @@ def _metric_sheet(name: str, groups: list[dict], title: str) -> Sheet:
 
 def report_sheets(report: dict) -> list[Sheet]:
     label = f"{street_or_default(report['street'])} {report['period']['label']}（{report['period']['start']} 至 {report['period']['end']}）"
-    summary_rows = [{**report["overall"], "name": "全街道"}] + [{**m} for m in report["months"]]
+    whole = whole_label(report.get("scope"))
+    summary_rows = [{**report["overall"], "name": whole}] + [{**m} for m in report["months"]]
     if report.get("overall_excluded"):
-        summary_rows.insert(1, {**report["overall_excluded"], "name": "全街道（不含不纳入考核工单）"})
+        summary_rows.insert(1, {**report["overall_excluded"], "name": f"{whole}（不含不纳入考核工单）"})
     summary = _metric_sheet("汇总", summary_rows, f"{label} 汇总与月度趋势")
     escalations = pd.DataFrame(report["escalations"], columns=["ticket_id", "level", "community", "unit", "category", "received_at", "excluded"])
     escalations["received_at"] = escalations["received_at"].str.replace("T", " ", regex=False)

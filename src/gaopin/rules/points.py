@@ -87,19 +87,6 @@ def _digits(match: re.Match) -> str:
     return match.group(1) if value is None else str(value)
 
 
-def street_key(street: str) -> str:
-    """A street's name as the report groups by it: `北京市丰台区新村街道`, `丰台区新村街道` and
-    `新村街道` are one street (the city, then one district, taken off the front; width and
-    spaces ignored)."""
-    key = compact(street)
-    if key.startswith(CITY) and len(key) > len(CITY):
-        key = key[len(CITY) :]
-    for district in DISTRICTS:
-        if key.startswith(district) and len(key) > len(district):
-            return key[len(district) :]
-    return key
-
-
 def street_prefixes(streets: Iterable[str]) -> set[str]:
     """`丰台区新村街道` gives `丰台区` and `新村街道`; `北京市丰台区新村街道` gives those and
     `丰台区新村街道` too (the city, then the district, taken off the front)."""

@@ -21,6 +21,7 @@ from gaopin.rules.outcomes import LEVELS, escalation_codes
 from gaopin.rules.persons import Links
 from gaopin.rules.prepare import Prepared, prepare
 from gaopin.rules.sorting import stable_argsort, tied_positions
+from gaopin.rules.streets import SEP, community_label, street_key
 from gaopin.rules.warnings import UNASSIGNED, Warning, find_warnings
 from gaopin.schema import compact
 
@@ -72,7 +73,10 @@ class WarnReport:
 
 
 def owner_lookup(owners: OwnerSettings):
-    """community → its leader (包片领导), matched ignoring blanks and width; "unassigned" otherwise."""
+    """community → its leader (包片领导), matched ignoring blanks and width; "unassigned" otherwise.
+
+    A community named with its street (新村街道·东和社区, several streets' data) is looked up
+    under that name, else under its own (东和社区)."""
     table = {compact(k): v for k, v in owners.communities.items()}
     cache: dict[str, str] = {}
 
@@ -80,7 +84,10 @@ def owner_lookup(owners: OwnerSettings):
         if not community:
             return UNASSIGNED
         if community not in cache:
-            cache[community] = table.get(compact(community), UNASSIGNED)
+            found = table.get(compact(community))
+            if found is None and SEP in community:
+                found = table.get(compact(community.split(SEP, 1)[1]))
+            cache[community] = UNASSIGNED if found is None else found
         return cache[community]
 
     return lookup
@@ -107,6 +114,10 @@ def escalations(prepared: Prepared, owners: OwnerSettings) -> tuple[list[Escalat
     missing = np.isnat(received).tolist()
     levels = codes[hit].tolist()
     communities = _texts(frame["community"], hit)
+    if prepared.several_streets:
+        streets = _texts(frame["street"], hit)
+        keys = {s: street_key(s) for s in set(streets)}
+        communities = [community_label(keys[s], c) for s, c in zip(streets, communities)]
     lookup = owner_lookup(owners)
     owner_by_community = {c: lookup(c) for c in set(communities)}
     with collector_paused():
@@ -172,7 +183,7 @@ def _warn(
         # Escalations in a thread: the rules spend much of their time in numpy's sorts, outside the GIL.
         escalating = pool.submit(escalations, prepared, settings.owners)
         mask = settings.privacy.mask_phones and not show_phones
-        found = find_warnings(prepared.frame, settings.rules, mask_phones=mask, codes=prepared.codes)
+        found = find_warnings(prepared.frame, settings.rules, mask_phones=mask, codes=prepared.codes, several_streets=prepared.several_streets)
         esc, esc_notes = escalating.result()
     notes = result.notes() + list(prepared.notes)
     earlier: list[Warning] = []

@@ -25,7 +25,9 @@ from gaopin.config import RulesSettings
 from gaopin.io.bulk import collector_paused
 from gaopin.io.canonical import arrow
 from gaopin.privacy import mask_phones_in_text, text_masker
+from gaopin.io.canonical import map_unique
 from gaopin.rules.prepare import DAY, PERSON, POINT, PROBLEM, dense_codes
+from gaopin.rules.streets import community_label, street_key
 from gaopin.rules.sorting import sorted_unique, stable_argsort, stable_order
 
 POINT_DAY, TWO_DAY = "point_day", "two_day"
@@ -175,8 +177,9 @@ def _pylist(column: pd.Series, take: np.ndarray) -> list:
     return pc.take(arrow(column), pa.array(take)).to_pylist()
 
 
-def _collect(frame: pd.DataFrame, rows: _Rows, starts: np.ndarray, ends: np.ndarray, rule: str, mask: bool) -> list[Warning]:
-    """The tickets of each group (a contiguous run of rows), as warnings.
+def _collect(frame: pd.DataFrame, rows: _Rows, starts: np.ndarray, ends: np.ndarray, rule: str, mask: bool, several: bool = False) -> list[Warning]:
+    """The tickets of each group (a contiguous run of rows), as warnings; with `several`
+    streets, each community is named with the most frequent street of the tickets.
 
     Counts, communities and title candidates are computed for all groups at once; Python
     only assembles each warning from slices.
@@ -200,6 +203,9 @@ def _collect(frame: pd.DataFrame, rows: _Rows, starts: np.ndarray, ends: np.ndar
     first_rows = take[offsets[:-1]]
     persons = _distinct_counts(group_of, rows.person[idx], g)
     communities = _most_common(frame["community"], take, group_of, g)
+    if several:
+        streets = _most_common(map_unique(frame["street"].iloc[take], street_key), np.arange(len(take)), group_of, g)
+        communities = [community_label(s, c) for s, c in zip(streets, communities)]
     titles = _titles(frame["title"], take, group_of, g, mask)
     ids = _pylist(frame["ticket_id"], take)
     points = _pylist(frame[POINT], first_rows)
@@ -301,15 +307,18 @@ def _to_date(day_number: int) -> date:
     return date.fromordinal(date(1970, 1, 1).toordinal() + int(day_number))
 
 
-def find_warnings(frame: pd.DataFrame, rules: RulesSettings, mask_phones: bool = True, codes: dict[str, np.ndarray] | None = None) -> list[Warning]:
+def find_warnings(
+    frame: pd.DataFrame, rules: RulesSettings, mask_phones: bool = True, codes: dict[str, np.ndarray] | None = None, several_streets: bool = False
+) -> list[Warning]:
     """Every warning of both rules over a prepared frame, in a stable order.
 
-    `codes`: the prepared frame's integer codes (`Prepared.codes`), if it is unfiltered.
+    `codes`: the prepared frame's integer codes (`Prepared.codes`), if it is unfiltered;
+    `several_streets`: `Prepared.several_streets`.
     """
     rows = _rule_rows(frame, codes)
     days = _days(rows)
-    warnings = _collect(frame, rows, *point_day_groups(days, rules.point_day.min_tickets), POINT_DAY, mask_phones)
+    warnings = _collect(frame, rows, *point_day_groups(days, rules.point_day.min_tickets), POINT_DAY, mask_phones, several_streets)
     two_day = two_day_groups(rows, days, rules.two_day.min_tickets, rules.two_day.min_persons)
-    warnings += _collect(frame, rows, *two_day, TWO_DAY, mask_phones)
+    warnings += _collect(frame, rows, *two_day, TWO_DAY, mask_phones, several_streets)
     warnings.sort(key=attrgetter("start", "end", "rule", "point", "category"))  # a tuple, built in C
     return warnings
