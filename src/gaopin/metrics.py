@@ -121,8 +121,10 @@ def group_codes_of(codes: np.ndarray, labels: list[str]) -> tuple[np.ndarray, pd
     values = np.array([label or BLANK_GROUP for label in labels] + [BLANK_GROUP], dtype=object)
     names, inverse = np.unique(values, return_inverse=True)  # sorted as factorize(sort=True) sorts
     row_names = inverse[codes]
-    present, row_codes = np.unique(row_names, return_inverse=True)
-    return row_codes.astype(np.int64), pd.Index(names[present], dtype=object)
+    # Only the names some row has, renumbered in order: counted, not sorted again.
+    present = np.bincount(row_names, minlength=len(names)) > 0
+    renumber = np.cumsum(present) - 1
+    return renumber[row_names].astype(np.int64), pd.Index(names[present], dtype=object)
 
 
 def summarize(
