@@ -77,7 +77,6 @@ def _dispatch(frame: pd.DataFrame) -> pd.Series:
     return cls.where(cls.isin([CITY, DISTRICT]), OTHER_DISPATCH)
 
 
-GROUPS = ("by_street", "by_community", "by_unit", "by_category", "by_dispatch")
 def _communities(frame: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
     """Each ticket's community named with its street (`communities_of_streets`) as codes, and
     the streets' own codes: for a report of several streets."""
@@ -90,11 +89,12 @@ def _groups(frame: pd.DataFrame, problem: pd.Series, several: tuple | None) -> d
     """Every breakdown's group codes over all tickets, factorised once for all periods;
     `several`: `_communities`, only for a report of several streets."""
     groups = {}
-    community = group_codes(frame["community"])
     if several is not None:
         streets, communities = several
         groups["by_street"] = group_codes_of(*streets)
         community = group_codes_of(*communities)
+    else:
+        community = group_codes(frame["community"])
     return groups | {
         "by_community": community,
         "by_unit": group_codes(frame["unit"]),
@@ -249,8 +249,8 @@ def build_report(
     counts = street_counts(frame["street"][in_p])
     several = _communities(frame) if several_streets(counts, settings.area.scope) else None
     groups = _groups(frame, problem, several)
-    if several is not None:
-        street = settings.report.street or f"{len(counts)} 个街道"
+    if several is not None and counts and not settings.report.street:
+        street = f"{len(counts)} 个街道"
     report: dict = {
         "scope": "district" if several is not None else "street",
         "street": street if street is not None else street_name(settings, frame),
@@ -298,7 +298,7 @@ def build_report(
     if not in_prev.any():
         report["notes"].append(f"数据中没有上一统计期（{prev.start.isoformat()} 至 {prev.end.isoformat()}）的工单，不与上一统计期比较。")
     other = {} if several is not None else _other_streets(frame["street"][in_p], report["street"])
-    if several is not None:
+    if several is not None and counts:
         report["notes"].append(
             f"本期工单来自 {len(counts)} 个街道，按多个街道出报告：另按街道分组，社区名称前写明所属街道（街道{SEP}社区）；"
             '只看一个街道时在 gaopin.toml 中设 [area] scope = "street"。'
