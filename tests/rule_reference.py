@@ -54,23 +54,19 @@ def reference_details(rows, mask, several_streets=False):
     rows: dicts with ticket_id, received_at, person, community, title, point, problem, day
     (and street_key, with several streets).
     Tickets in time order (equal times by id); persons distinct; the most frequent community
-    (ties: the smallest), with several streets written 街道·社区 with the most frequent street
-    (ties: the smallest); the first three distinct titles in ticket order, masked if asked.
+    (ties: the smallest), with several streets each ticket's written 街道·社区 (its street in
+    front, when it names one); the first three distinct titles in ticket order, masked if asked.
     """
     from collections import Counter
 
     from gaopin.privacy import mask_phones_in_text
 
-    def most_common(values):
-        counts = Counter(v for v in values if v)
-        return min(counts, key=lambda c: (-counts[c], c)) if counts else ""
+    def named(r):
+        return f"{r['street_key']}·{r['community']}" if several_streets and r.get("street_key") and r["community"] else r["community"]
 
     rows = sorted(rows, key=lambda r: (r["received_at"], r["ticket_id"]))
-    counts = Counter(r["community"] for r in rows if r["community"] is not None)
+    counts = Counter(named(r) for r in rows if r["community"] is not None)
     community = min(counts, key=lambda c: (-counts[c], c)) if counts else ""
-    street = most_common(r.get("street_key") for r in rows) if several_streets else ""
-    if street and community:
-        community = f"{street}·{community}"
     titles = []
     for r in rows:
         if r["title"] is None:

@@ -95,7 +95,7 @@ class AreaSettings:
     scope: str = setting(
         AUTO_SCOPE,
         "数据是一个街道的（street：写着相邻街道的工单也算本街道的）还是多个街道的（district，如区中心：报告另按街道分组，"
-        "报告、预警和台账中的社区前写明所属街道，如“新村街道·东和社区”）；auto：没有一个街道的工单超过一半时为 district",
+        "报告、预警和台账中的社区前写明所属街道，如“新村街道·东和社区”）；auto：写了街道的工单中没有一个街道超过一半时为 district（没有街道名称的数据总是 street）",
         choices=list(SCOPES),
     )
 
@@ -189,7 +189,7 @@ class PeriodSettings:
 
 @dataclass(frozen=True)
 class ReportSettings:
-    street: str = setting("", "报告标题、邮件主题里的名称；留空时为数据中最常见的街乡镇，多个街道的数据为“N 个街道”（见 [area]）")
+    street: str = setting("", "报告标题、邮件主题里的名称；留空时为工单最多的街乡镇（“丰台区新村街道”与“新村街道”算一个），多个街道的数据为“N 个街道”（见 [area]）")
     rankings: str = setting("", "区里公布的排名 CSV（列：月份, 接诉量排名, 综合成绩排名, 市直派成绩）")
     out_dir: str = setting(
         "", "报告输出目录，实际输出到其下的 YYYY-MM/；相对路径相对于配置文件所在的文件夹；留空时为当前文件夹下的 reports/"

@@ -103,3 +103,17 @@ def test_a_previous_period_without_tickets_is_shown_as_missing_not_as_a_change()
     assert "受理量：3 / — / —" in text and "有效回访：3 / — / —" in text
     _, header, items = content.report_markdown(report, "wecom")
     assert "较上月" not in "\n".join(header + items)
+
+
+def test_the_report_email_lists_the_streets_sheet_when_the_workbook_has_one():
+    from gaopin.config import Settings
+    from gaopin.reports.monthly import build_report
+    from gaopin.reports.render import report_sheets
+    from tests.builders import halves_rows, tickets
+
+    rows = halves_rows()
+    several = [{**r, "street": "新村街道" if i % 2 else "卢沟桥街道"} for i, r in enumerate(rows)]
+    for made in (build_report(tickets(rows), Settings(), 2024, 8), build_report(tickets(several), Settings(), 2024, 8)):
+        listed = content.report_text(made, "r.xlsx").split("是本月报告的工作簿（")[1].split("）")[0].split("、")
+        sheets = [s.name for s in report_sheets(made)]
+        assert [name.replace("单否/双否工单", "单双否工单") for name in listed] == sheets

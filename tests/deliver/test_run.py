@@ -212,6 +212,18 @@ def test_the_warning_email_names_the_center_head_and_owners_and_masks_phones(tmp
     assert leaked(all_text(msg) + cells, TINY_PHONES) == []
 
 
+def test_the_warning_email_of_several_streets_is_titled_with_their_number_not_one_street(tmp_path):
+    """A district's export: the subject named its most frequent street (马家堡南街道, 6% of the tickets)."""
+    others = [[f"L{i}", f"2024-08-0{i + 1} 11:00", "市民", f"1350000000{i}", "丰台区卢沟桥街道", "小井社区", f"小井{i}号楼", "城市管理->噪声扰民->生活噪声", "吵", None, None, None, "小井社区"] for i in range(4)]
+    with smtp_server() as server:
+        settings = delivery_settings(server.port).with_values({"report.street": ""})  # named from the data
+        done = warn_and_deliver(settings, [tiny_export(tmp_path, ROWS + others)], str(tmp_path / "g.db"), ["email"], on=DAY, clock=CLOCK, environ={})
+    [msg] = server.messages
+    assert msg["Subject"] == "【2 个街道】接诉即办提早预警（2024-08-03）" and done.report.area == "2 个街道"
+    text = msg.get_body(("plain",)).get_content()
+    assert "新村街道·恰海社区" in text and "责任领导：李志强" in text  # found under the community's own name
+
+
 def test_a_failing_channel_does_not_hold_back_the_other(tmp_path):
     export, store, port = tiny_export(tmp_path), tmp_path / "g.db", free_port()
     with Robot() as robot:

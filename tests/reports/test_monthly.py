@@ -269,10 +269,10 @@ def test_the_data_end_given_counts_over_the_tickets_read():
     assert build_report(tickets(rows), Settings(), 2024, 8, data_end=datetime(2024, 9, 1, 11, 0))["data_end"] is None
 
 
-def test_several_streets_forced_on_data_without_streets_names_no_zero_streets():
+def test_several_streets_forced_on_data_without_streets_is_one_street_and_says_so():
     rows = [{k: v for k, v in r.items() if k != "street"} for r in ROWS]
     r = build_report(tickets(rows), Settings().with_values({"area.scope": "district"}), 2024, 8)
-    assert r["scope"] == "district" and r["street"] == "" and headline(r)[0].startswith("本街道8月")
-    assert not any("个街道" in n for n in r["notes"])
+    assert r["scope"] == "street" and r["street"] == "" and r["by_street"] == [] and headline(r)[0].startswith("本街道8月")
+    assert not any("工单来自" in n for n in r["notes"]) and any(n.startswith("[area] scope 设为 district，但工单没有街道名称") for n in r["notes"])
     named = build_report(tickets(ROWS * 2 + [t("2024-08-05", street="卢沟桥街道")] * 3), Settings().with_values({"report.street": "丰台区", "area.scope": "district"}), 2024, 8)
     assert named["street"] == "丰台区"

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gaopin.metrics import BLANK_GROUP, group_codes, group_codes_of
-from gaopin.rules.streets import communities_of_streets, community_label, several_streets, street_codes, street_counts, street_key
+from gaopin.rules.streets import area_name, communities_of_streets, community_label, keyed_counts, several_streets, street_codes, street_counts, street_key
 
 
 @pytest.mark.parametrize(
@@ -64,3 +64,17 @@ def test_community_codes_name_every_row_as_community_label_does_one_by_one(rows)
     want_codes, want_names = group_codes(shown)
     assert list(got_names) == list(want_names) and got_codes.tolist() == want_codes.tolist()
     assert (BLANK_GROUP in list(got_names)) == any(not c for _, c in rows)
+
+
+def test_the_name_of_the_data_is_the_setting_or_n_streets_or_the_street_of_most_tickets():
+    counts = {"新村街道": 3, "卢沟桥街道": 3, "宛平街道": 1}
+    assert area_name("丰台区", True, counts) == "丰台区"
+    assert area_name("", True, counts) == "3 个街道"
+    assert area_name("", False, keyed_counts(counts)) == "卢沟桥街道"  # 3 each: the first name in code point order
+    assert area_name("", False, keyed_counts({"丰台区宛平街道": 2, "宛平街道": 2, "新村街道": 3})) == "宛平街道"  # one street written two ways
+    assert area_name("", False, keyed_counts({"西街道": 2, "东街道": 2})) == "东街道"  # a tie: the first name
+    assert area_name("", False, {}) == "" and area_name("", False, {"A": 1}, {"B": 5}) == "B"
+
+
+def test_several_streets_need_streets_named():
+    assert several_streets({}, "district") is False and several_streets({"A": 1}, "district") is True

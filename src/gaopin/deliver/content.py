@@ -110,7 +110,8 @@ def report_text(report: dict, attachment: str) -> str:
     lines += ["", "主要指标（本月 / 上月 / 变化）："]
     for f in key_figures(report):
         lines.append(f"  {f.name}：{f.current} / {f.previous} / {f.change or '—'}")
-    lines += ["", f"附件 {attachment} 是本月报告的工作簿（汇总、社区、承办单位、分类、单否/双否工单、高频台账）。"]
+    sheets = "汇总、" + ("街道、" if report.get("by_street") else "") + "社区、承办单位、分类、单否/双否工单、高频台账"
+    lines += ["", f"附件 {attachment} 是本月报告的工作簿（{sheets}）。"]
     lines += ["本邮件由 gaopin 自动发送。"]
     return "\n".join(lines) + "\n"
 

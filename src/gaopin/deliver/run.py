@@ -727,7 +727,6 @@ def warn_and_deliver(
 
     `show_phones` affects only the returned report: what is sent is always masked. Raises as
     report_and_deliver does, the error's `result` being the WarnDelivery."""
-    from gaopin.reports.monthly import street_name
     from gaopin.rules.warn import WARN_FIELDS, warn
     from gaopin.store.store import db_path, tickets_from
 
@@ -737,7 +736,7 @@ def warn_and_deliver(
     # day's run, or while no run happened, is sent now (once; marked 补发).
     earlier_days = settings.delivery.catch_up_days if on is not None else 0
     report = warn(result, settings, on=on, since=since, links=links, show_phones=show_phones, progress=progress, earlier_days=earlier_days)
-    street = street_name(settings, result.frame)
+    street = report.area
     day = on or clock().astimezone(TIMEZONE).date()
     store_path = db_path(db, settings)
     with delivery_lock(store_path, lock_timeout):

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gaopin.config import Settings
+from gaopin.config import DISTRICT_SCOPE, Settings
 from gaopin.errors import InputError
 from gaopin.io.dates import DTYPE
 from gaopin.io.load import LoadResult
@@ -21,7 +21,7 @@ from gaopin.periods import Period, period, period_codes as codes_of_times
 from gaopin.rules.outcomes import DOUBLE_NO, SINGLE_NO
 from gaopin.rules.persons import Links
 from gaopin.rules.prepare import problem_column
-from gaopin.rules.streets import SEP, communities_of_streets, several_streets, street_codes, street_counts
+from gaopin.rules.streets import NO_STREETS_NOTE, SEP, area_name, communities_of_streets, several_streets, street_codes, street_counts
 from gaopin.privacy import text_masker
 from gaopin.schema import CITY, DISTRICT, compact, label
 
@@ -194,26 +194,6 @@ def _mask_names(report: dict) -> None:
     report["notes"] = [masked(n) for n in report["notes"]]
 
 
-def street_name(settings: Settings, frame: pd.DataFrame) -> str:
-    if settings.report.street:
-        return settings.report.street
-    streets = frame["street"].dropna()
-    return str(streets.value_counts().index[0]) if len(streets) else ""
-
-
-def leading_street(streets: pd.Series, more: dict[str, int]) -> str | None:
-    """The most frequent name among `streets` and `more` (name → count of further tickets);
-    None when two share the top, as only `street_name` over all tickets can break that tie
-    the way it always has."""
-    counts = streets.dropna().value_counts()
-    if more:
-        counts = counts.add(pd.Series(more, dtype="int64"), fill_value=0)
-    if not len(counts):
-        return ""
-    top = counts[counts == counts.max()]
-    return str(top.index[0]) if len(top) == 1 else None
-
-
 # Data whose latest ticket is received before this hour of a period's last day end inside it.
 LAST_DAY_COVERED = pd.Timedelta(hours=18)
 
@@ -227,12 +207,13 @@ def build_report(
     exclusions: dict[str, str] | None = None,
     ledger: dict | None = None,
     rankings: list[dict] | None = None,
-    street: str | None = None,
+    all_streets: dict[str, int] | None = None,
     data_end: datetime | None = None,
 ) -> dict:
     """Every figure of the month, its breakdowns, the trend and the lists, as one dict.
 
-    `street`: the street's name when `result` is not all the tickets it is taken from;
+    `all_streets`: `street_counts` of all the tickets `result` is taken from, when it is not
+    all of them (the street's name is that of most tickets);
     `data_end`: the latest receiving time of all the tickets, when `result` stops earlier."""
     # The score is the city's: every ticket counts, so [filters] (a warning setting) is not applied.
     # Only the problem key is needed here, not points or persons.
@@ -249,11 +230,11 @@ def build_report(
     counts = street_counts(frame["street"][in_p])
     several = _communities(frame) if several_streets(counts, settings.area.scope) else None
     groups = _groups(frame, problem, several)
-    if several is not None and counts and not settings.report.street:
-        street = f"{len(counts)} 个街道"
+    if all_streets is None and several is None and not settings.report.street:
+        all_streets = street_counts(frame["street"])
     report: dict = {
         "scope": "district" if several is not None else "street",
-        "street": street if street is not None else street_name(settings, frame),
+        "street": area_name(settings.report.street, several is not None, counts, all_streets),
         "period": {"label": p.label, "start": p.start.isoformat(), "end": p.end.isoformat()},
         "previous_period": {"label": prev.label, "start": prev.start.isoformat(), "end": prev.end.isoformat()},
         "weights": weights.to_dict(),
@@ -298,11 +279,13 @@ def build_report(
     if not in_prev.any():
         report["notes"].append(f"数据中没有上一统计期（{prev.start.isoformat()} 至 {prev.end.isoformat()}）的工单，不与上一统计期比较。")
     other = {} if several is not None else _other_streets(frame["street"][in_p], report["street"])
-    if several is not None and counts:
+    if several is not None:
         report["notes"].append(
             f"本期工单来自 {len(counts)} 个街道，按多个街道出报告：另按街道分组，社区名称前写明所属街道（街道{SEP}社区）；"
             '只看一个街道时在 gaopin.toml 中设 [area] scope = "street"。'
         )
+    elif settings.area.scope == DISTRICT_SCOPE and not counts:
+        report["notes"].append(NO_STREETS_NOTE)
     if other:
         # Names as written in the export or gaopin.toml: masked here, as every name of the report is.
         shown_name = text_masker() if settings.privacy.mask_phones else str

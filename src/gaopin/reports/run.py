@@ -23,7 +23,8 @@ from gaopin.errors import InputError, os_reason, UsageError
 from gaopin.io.bulk import collector_paused
 from gaopin.io.write import staging_dir
 from gaopin.periods import check_month, default_year, period
-from gaopin.reports.monthly import build_report, leading_street, period_codes, read_rankings, street_name
+from gaopin.reports.monthly import build_report, period_codes, read_rankings
+from gaopin.rules.streets import keyed_counts, written_counts
 from gaopin.reports.render import PendingPage, write_page, write_workbook
 from gaopin.store.store import Store, db_path, tickets_from
 
@@ -209,16 +210,12 @@ def _later_streets(db: str | None, settings: Settings, until: date) -> dict[str,
     return dict(zip(table.column("street").to_pylist(), table.column("n").to_pylist()))
 
 
-def _street(result, later: dict[str, int] | None, db: str | None, settings: Settings) -> str | None:
-    """The street's name over all stored tickets when only those up to the month were read
-    (None: build_report takes it from the tickets it has, which are all of them)."""
+def _all_streets(result, later: dict[str, int] | None) -> dict[str, int] | None:
+    """The streets of all stored tickets when only those up to the month were read: those
+    read and `later` (None: build_report counts the tickets it has, which are all of them)."""
     if later is None:
         return None
-    name = leading_street(result.frame["street"], later)
-    if name is None:  # a tie at the top: decided exactly as from all tickets, by reading their streets
-        everything, _ = tickets_from(None, db, settings, fields={"street"})
-        name = street_name(settings, everything.frame)
-    return name
+    return keyed_counts(written_counts(result.frame["street"]), later)
 
 
 def _check_started(p, today: date) -> None:
@@ -299,12 +296,12 @@ def make_report(
                 refresh_here = True
         rankings = read_rankings(settings.resolve_path(settings.report.rankings)) if settings.report.rankings else None
 
-        street = _street(result, later, db, settings)  # may read the store: here, before the refresh
+        all_streets = _all_streets(result, later)
 
         def figures(ledger: dict | None) -> dict:
             with collector_paused():
                 return build_report(
-                    result, settings, year, month, links=links, exclusions=exclusions, ledger=ledger, rankings=rankings, street=street, data_end=data_end
+                    result, settings, year, month, links=links, exclusions=exclusions, ledger=ledger, rankings=rankings, all_streets=all_streets, data_end=data_end
                 )
 
         if refresh_here:

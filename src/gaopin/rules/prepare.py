@@ -13,13 +13,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from gaopin.config import Settings
+from gaopin.config import DISTRICT_SCOPE, Settings
 from gaopin.io.canonical import blank_text, map_unique, map_unique_coded
 from gaopin.io.load import LoadResult
 from gaopin.privacy import mask_phones_in_text
 from gaopin.rules.persons import Links, callers, link_persons
 from gaopin.rules.points import point_column_coded
-from gaopin.rules.streets import SEP, several_streets, street_counts
+from gaopin.rules.streets import NO_STREETS_NOTE, SEP, several_streets, street_counts
 from gaopin.schema import CANONICAL_COLUMNS, category_key, compact, field_named, label
 
 POINT, PROBLEM, PERSON, DAY = "point", "problem", "person", "day"
@@ -40,6 +40,7 @@ class Prepared:
     phones: pa.Array | None = None  # the usable phones in order of their codes (PHONE)
     # Several streets' tickets (`gaopin.rules.streets`): communities are named with their street.
     several_streets: bool = False
+    street_counts: dict[str, int] = field(default_factory=dict)  # of all tickets read, before [filters]
 
     def has(self, name: str) -> bool:
         return name in self.fields
@@ -131,15 +132,19 @@ def prepare(result: LoadResult, settings: Settings, links: Links = Links(), appl
         frame[PERSON] = blank_text(frame.index)
         codes[PERSON] = np.full(len(frame), -1, dtype=np.int64)
         notes.append(f"导出中没有{label('caller_phone')}列，无法区分诉求人：人数规则和高频诉求人无法使用。")
-    counts = street_counts(frame["street"]) if result.has("street") else {}
+    # Decided on every ticket read, as the report decides on its own: [filters] are a warning
+    # setting, and would make the two name one community differently.
+    counts = street_counts(result.frame["street"]) if result.has("street") else {}
     several = several_streets(counts, settings.area.scope)
     if several:
         notes.append(f"工单来自 {len(counts)} 个街道：社区前写明所属街道（街道{SEP}社区）；只有一个街道时在 gaopin.toml 中设 [area] scope = \"street\"。")
+    elif settings.area.scope == DISTRICT_SCOPE and not counts:
+        notes.append(NO_STREETS_NOTE)
     frame[DAY] = frame["received_at"].to_numpy().astype("datetime64[D]")
     undated = int(frame["received_at"].isna().sum())
     if undated:
         notes.append(f"{undated} 张工单的受理时间为空或无法识别，未参与按日期的规则。")
-    return Prepared(frame=frame, fields=fields, notes=notes, excluded=excluded, codes=codes, phones=phones, several_streets=several)
+    return Prepared(frame=frame, fields=fields, notes=notes, excluded=excluded, codes=codes, phones=phones, several_streets=several, street_counts=counts)
 
 
 def _problems_coded(category: pd.Series | None, index: pd.Index, level: int) -> tuple[pd.Series, np.ndarray]:

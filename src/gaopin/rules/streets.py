@@ -20,6 +20,7 @@ from gaopin.rules.points import CITY, DISTRICTS
 from gaopin.schema import compact
 
 SEP = "·"
+NO_STREETS_NOTE = "[area] scope 设为 district，但工单没有街道名称：按一个街道处理，社区前不写街道。"
 
 
 def street_key(street: str) -> str:
@@ -35,24 +36,51 @@ def street_key(street: str) -> str:
     return key
 
 
-def street_counts(street: pd.Series) -> dict[str, int]:
-    """Tickets per street (`street_key`), most first, then by name; blanks left out. Counted
-    on the distinct values (Arrow), keyed in Python only once each."""
+def keyed_counts(*raw: dict[str | None, int]) -> dict[str, int]:
+    """Tickets per street (`street_key`) from counts per street as written, most first, then
+    by name; blanks left out."""
     counts: dict[str, int] = {}
-    if len(street):
-        found = pc.value_counts(arrow(street))
-        for value, n in zip(found.field("values").to_pylist(), found.field("counts").to_pylist()):
+    for part in raw:
+        for value, n in part.items():
             key = street_key(value) if value is not None else ""
             if key:
                 counts[key] = counts.get(key, 0) + n
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
+def written_counts(street: pd.Series) -> dict[str | None, int]:
+    """Tickets per street as written (Arrow counts the distinct values)."""
+    if not len(street):
+        return {}
+    found = pc.value_counts(arrow(street))
+    return dict(zip(found.field("values").to_pylist(), found.field("counts").to_pylist()))
+
+
+def street_counts(street: pd.Series) -> dict[str, int]:
+    """`keyed_counts` of a column."""
+    return keyed_counts(written_counts(street))
+
+
 def several_streets(counts: dict[str, int], scope: str) -> bool:
-    """Whether tickets with these `street_counts` are several streets' under `[area] scope`."""
+    """Whether tickets with these `street_counts` are several streets' under `[area] scope`:
+    under auto, when no street holds more than half of the tickets that name a street. Tickets
+    that name none are not several streets, whatever the setting."""
+    if not counts:
+        return False
     if scope != AUTO:
         return scope == DISTRICT
     return len(counts) > 1 and max(counts.values()) * 2 <= sum(counts.values())
+
+
+def area_name(configured: str, several: bool, counts: dict[str, int], all_counts: dict[str, int] | None = None) -> str:
+    """What titles and email subjects call the data: `[report] street` when set; for several
+    streets "N 个街道" (N: the streets of `counts`); else the street of most tickets in
+    `all_counts` (default `counts`; a tie goes to the first name), "" when none names one."""
+    if configured:
+        return configured
+    if several:
+        return f"{len(counts)} 个街道"
+    return next(iter(counts if all_counts is None else all_counts), "")
 
 
 def community_label(street: str, community: str) -> str:
@@ -66,6 +94,12 @@ def street_codes(street: pd.Series) -> tuple[np.ndarray, list[str]]:
     number: dict[str, int] = {}
     mapped = [number.setdefault(k, len(number)) if (k := street_key(str(u))) else -1 for u in uniques.tolist()]
     return np.array(mapped + [-1], dtype=np.int64)[raw], list(number)
+
+
+def communities_with_streets(community: pd.Series, street: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """`communities_of_streets` of two columns, row for row."""
+    codes, names = pd.factorize(community, use_na_sentinel=True)
+    return communities_of_streets(street_codes(street), (codes.astype(np.int64), [str(n) for n in names.tolist()]))
 
 
 def communities_of_streets(

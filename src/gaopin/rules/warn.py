@@ -21,7 +21,7 @@ from gaopin.rules.outcomes import LEVELS, escalation_codes
 from gaopin.rules.persons import Links
 from gaopin.rules.prepare import Prepared, prepare
 from gaopin.rules.sorting import stable_argsort, tied_positions
-from gaopin.rules.streets import SEP, community_label, street_key
+from gaopin.rules.streets import SEP, area_name, community_label, street_key
 from gaopin.rules.warnings import UNASSIGNED, Warning, find_warnings
 from gaopin.schema import compact
 
@@ -62,6 +62,7 @@ class WarnReport:
     # With `warn(on=D, earlier_days=N)`: the warnings that ended in the N days before D, in the
     # order of `warnings` (what a delivery run catches up on); not among `warnings` and not shown.
     earlier: list[Warning] = field(default_factory=list)
+    area: str = ""  # what a message's title calls the data (`gaopin.rules.streets.area_name`); not in the JSON
 
     def to_dict(self) -> dict:
         with collector_paused():
@@ -77,20 +78,30 @@ def owner_lookup(owners: OwnerSettings):
 
     A community named with its street (新村街道·东和社区, several streets' data) is looked up
     under that name, else under its own (东和社区)."""
-    table = {compact(k): v for k, v in owners.communities.items()}
+    table = {_owner_key(k): v for k, v in owners.communities.items()}
     cache: dict[str, str] = {}
 
     def lookup(community: str) -> str:
         if not community:
             return UNASSIGNED
         if community not in cache:
-            found = table.get(compact(community))
+            found = table.get(_owner_key(community))
             if found is None and SEP in community:
-                found = table.get(compact(community.split(SEP, 1)[1]))
+                found = table.get(_owner_key(community.split(SEP, 1)[1]))
             cache[community] = UNASSIGNED if found is None else found
         return cache[community]
 
     return lookup
+
+
+def _owner_key(name: str) -> str:
+    """A community as the leaders' table is compared: ignoring blanks and width, and a street in
+    front (新村街道·东和社区) as streets are compared (丰台区新村街道·东和社区 is the same)."""
+    key = compact(name)
+    if SEP in key:
+        street, _, community = key.partition(SEP)
+        return f"{street_key(street)}{SEP}{community}"
+    return key
 
 
 def escalations(prepared: Prepared, owners: OwnerSettings) -> tuple[list[Escalation], list[str]]:
@@ -207,7 +218,10 @@ def _warn(
         center_head = masked(center_head)
         # A file or sheet named after a caller (张三13812345678.xlsx) is named in the notes.
         notes = [masked(n) for n in notes]
-    return WarnReport(found, esc, notes, center_head, earlier)
+    area = area_name(settings.report.street, prepared.several_streets, prepared.street_counts)
+    if mask:
+        area = text_masker()(area)
+    return WarnReport(found, esc, notes, center_head, earlier, area)
 
 
 def _mask_names(warnings: list[Warning], escalations: list[Escalation]) -> None:

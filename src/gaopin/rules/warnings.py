@@ -25,9 +25,8 @@ from gaopin.config import RulesSettings
 from gaopin.io.bulk import collector_paused
 from gaopin.io.canonical import arrow
 from gaopin.privacy import mask_phones_in_text, text_masker
-from gaopin.io.canonical import map_unique
 from gaopin.rules.prepare import DAY, PERSON, POINT, PROBLEM, dense_codes
-from gaopin.rules.streets import community_label, street_key
+from gaopin.rules.streets import communities_with_streets
 from gaopin.rules.sorting import sorted_unique, stable_argsort, stable_order
 
 POINT_DAY, TWO_DAY = "point_day", "two_day"
@@ -179,7 +178,7 @@ def _pylist(column: pd.Series, take: np.ndarray) -> list:
 
 def _collect(frame: pd.DataFrame, rows: _Rows, starts: np.ndarray, ends: np.ndarray, rule: str, mask: bool, several: bool = False) -> list[Warning]:
     """The tickets of each group (a contiguous run of rows), as warnings; with `several`
-    streets, each community is named with the most frequent street of the tickets.
+    streets, the community is the most frequent street·community of the tickets.
 
     Counts, communities and title candidates are computed for all groups at once; Python
     only assembles each warning from slices.
@@ -202,10 +201,12 @@ def _collect(frame: pd.DataFrame, rows: _Rows, starts: np.ndarray, ends: np.ndar
     take = rows.pos[idx]
     first_rows = take[offsets[:-1]]
     persons = _distinct_counts(group_of, rows.person[idx], g)
-    communities = _most_common(frame["community"], take, group_of, g)
     if several:
-        streets = _most_common(map_unique(frame["street"].iloc[take], street_key), np.arange(len(take)), group_of, g)
-        communities = [community_label(s, c) for s, c in zip(streets, communities)]
+        codes, labels = communities_with_streets(frame["community"].iloc[take], frame["street"].iloc[take])
+        named = pd.Series(np.array(labels + [None], dtype=object)[codes])
+        communities = _most_common(named, np.arange(len(take)), group_of, g)
+    else:
+        communities = _most_common(frame["community"], take, group_of, g)
     titles = _titles(frame["title"], take, group_of, g, mask)
     ids = _pylist(frame["ticket_id"], take)
     points = _pylist(frame[POINT], first_rows)
