@@ -314,6 +314,27 @@ def test_the_street_is_the_most_frequent_one_of_all_tickets(tmp_path, monkeypatc
     assert scoped == full and scoped["street"] == street
 
 
+def test_a_report_of_several_streets_from_a_store_reads_no_later_streets(tmp_path, monkeypatch):
+    """Its title counts the period's streets: the later tickets' streets are not needed."""
+    from gaopin.config import Settings
+    from gaopin.reports import run
+    from gaopin.reports.run import make_report
+
+    path = tmp_path / "s.db"
+    store_with(path, _street_rows({("东街道", "2024-08-05"): 2, ("西街道", "2024-08-06"): 2, ("南街道", "2024-09-02"): 5})).close()
+    make_report(Settings(), 8, 2024, None, str(path), TODAY)  # the ledger is current from here on
+    asked = []
+    real = run._later_streets
+    monkeypatch.setattr(run, "_later_streets", lambda *a: asked.append(a) or real(*a))
+    several = make_report(Settings(), 8, 2024, None, str(path), TODAY)
+    assert several["street"] == "2 个街道" and asked == []
+    street = Settings().with_values({"area.scope": "street"})
+    make_report(street, 8, 2024, None, str(path), TODAY)  # a changed setting: the ledger refreshes, reading every ticket
+    asked.clear()
+    one = make_report(street, 8, 2024, None, str(path), TODAY)
+    assert one["street"] == "南街道" and len(asked) == 1  # of all tickets: the later ones count
+
+
 # --- charts drawn in a second process ---------------------------------------------------------
 
 

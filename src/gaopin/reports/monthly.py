@@ -77,6 +77,11 @@ def _dispatch(frame: pd.DataFrame) -> pd.Series:
     return cls.where(cls.isin([CITY, DISTRICT]), OTHER_DISPATCH)
 
 
+def period_streets(frame: pd.DataFrame, p: Period) -> dict[str, int]:
+    """`street_counts` of the period's tickets: whether a report is of several streets."""
+    return street_counts(frame["street"][_in(frame, p)])
+
+
 def _communities(frame: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
     """Each ticket's community named with its street (`communities_of_streets`) as codes, and
     the streets' own codes: for a report of several streets."""
@@ -227,7 +232,7 @@ def build_report(
     in_p, in_prev = _in(frame, p), _in(frame, prev)
     # Per-ticket indicators and group codes once; every period and breakdown takes its rows.
     ind = indicators(frame, fields)
-    counts = street_counts(frame["street"][in_p])
+    counts = period_streets(frame, p)
     several = _communities(frame) if several_streets(counts, settings.area.scope) else None
     groups = _groups(frame, problem, several)
     if all_streets is None and several is None and not settings.report.street:

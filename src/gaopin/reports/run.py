@@ -23,8 +23,8 @@ from gaopin.errors import InputError, os_reason, UsageError
 from gaopin.io.bulk import collector_paused
 from gaopin.io.write import staging_dir
 from gaopin.periods import check_month, default_year, period
-from gaopin.reports.monthly import build_report, period_codes, read_rankings
-from gaopin.rules.streets import keyed_counts, written_counts
+from gaopin.reports.monthly import build_report, period_codes, period_streets, read_rankings
+from gaopin.rules.streets import keyed_counts, several_streets, written_counts
 from gaopin.reports.render import PendingPage, write_page, write_workbook
 from gaopin.store.store import Store, db_path, tickets_from
 
@@ -269,7 +269,6 @@ def make_report(
     # (see docs/architecture.md), and another process could write into the middle of that read.
     # An up-to-date ledger is taken first; its year is checked against the tickets' below.
     kept = _store_ledger(db, settings, month, year, today, read_after) if not files and not ledger_reads else None
-    later = _later_streets(db, settings, until) if until is not None and not settings.report.street else None
     with ThreadPoolExecutor(max_workers=1) as pool:
         result, links = tickets_from(files, db, settings, fields=fields, progress=progress, until=until)
         # A replay (--today inside the month) counts the figures to the day its ledger snapshot
@@ -296,7 +295,11 @@ def make_report(
                 refresh_here = True
         rankings = read_rankings(settings.resolve_path(settings.report.rankings)) if settings.report.rankings else None
 
-        all_streets = _all_streets(result, later)
+        # The later tickets' streets name the street when only those up to the month were read;
+        # a report of several streets is named by its number of streets and needs none of them.
+        p = period(year, month, settings.period.start_day)
+        wanted = until is not None and not settings.report.street and not several_streets(period_streets(result.frame, p), settings.area.scope)
+        all_streets = _all_streets(result, _later_streets(db, settings, until) if wanted else None)
 
         def figures(ledger: dict | None) -> dict:
             with collector_paused():
