@@ -276,3 +276,13 @@ def test_several_streets_forced_on_data_without_streets_is_one_street_and_says_s
     assert not any("工单来自" in n for n in r["notes"]) and any(n.startswith("[area] scope 设为 district，但工单没有街道名称") for n in r["notes"])
     named = build_report(tickets(ROWS * 2 + [t("2024-08-05", street="卢沟桥街道")] * 3), Settings().with_values({"report.street": "丰台区", "area.scope": "district"}), 2024, 8)
     assert named["street"] == "丰台区"
+
+
+def test_numbers_typed_into_a_street_are_masked_in_the_title_and_the_street_table():
+    typed = "新村街道 13812345678 13912345678"
+    r = build_report(tickets([t("2024-08-0%d" % d, street=typed) for d in range(1, 6)] + [t("2024-08-07", street="卢沟桥街道")]), Settings(), 2024, 8)
+    assert r["street"] == "新村街道 138****5678 139****5678"
+    rows = _district({typed: ["东和社区"] * 3, "卢沟桥街道": ["东和社区"] * 3})
+    d = build_report(tickets(rows), Settings(), 2024, 8)
+    assert {g["name"] for g in d["by_street"]} == {"新村街道 138****5678 139****5678", "卢沟桥街道"}
+    assert "新村街道 138****5678 139****5678·东和社区" in {g["name"] for g in d["by_community"]}

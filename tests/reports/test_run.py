@@ -293,6 +293,8 @@ def _street_rows(counts: dict[tuple[str, str], int]) -> list[dict]:
         # A tie over all tickets goes to the first name, as from a read of every ticket.
         ({("东街道", "2024-08-05"): 3, ("西街道", "2024-08-06"): 2, ("西街道", "2024-09-02"): 1}, "东街道"),
         ({("西街道", "2024-08-05"): 2, ("东街道", "2024-08-06"): 1, ("东街道", "2024-10-02"): 1}, "东街道"),
+        # Tickets after today (a mistyped year) are left out of the report, and of its title.
+        ({("东街道", "2024-08-05"): 3, ("西街道", "2024-08-06"): 2, ("西街道", "2027-09-02"): 5}, "东街道"),
         # A street written two ways is one street.
         ({("东街道", "2024-08-05"): 3, ("西街道", "2024-08-06"): 2, ("丰台区西街道", "2024-09-02"): 2}, "西街道"),
     ],

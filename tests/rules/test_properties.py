@@ -159,7 +159,7 @@ def test_warning_details_equal_the_reference(items, mask, pd_min, td_min, rnd):
         }
         for r in prepared.frame.itertuples()
     }
-    found = find_warnings(prepared.frame, cfg.rules, mask_phones=mask, several_streets=prepared.several_streets)
+    found = find_warnings(prepared.frame, cfg.rules, mask_phones=mask, streets=prepared.street_names if prepared.several_streets else None)
     for w in found:
         got = {k: v for k, v in vars(w).items() if k not in ("rule", "owner")}
         assert got == reference_details([by_id[t] for t in w.ticket_ids], mask, several)

@@ -78,3 +78,15 @@ def test_the_name_of_the_data_is_the_setting_or_n_streets_or_the_street_of_most_
 
 def test_several_streets_need_streets_named():
     assert several_streets({}, "district") is False and several_streets({"A": 1}, "district") is True
+
+
+def test_a_street_is_shown_as_written_on_most_tickets_without_city_and_district():
+    from gaopin.rules.streets import shown_names, street_shown
+
+    assert street_shown("北京市 丰台区  新村街道 ") == "新村街道" and street_shown("新村街道 13812345678  13912345678") == "新村街道 13812345678 13912345678"
+    assert street_shown("丰台区") == "丰台区"  # never down to nothing
+    assert shown_names({"新 村 街 道": 5, "新村街道": 2, "丰台区新村街道": 2}) == {"新村街道": "新 村 街 道"}
+    assert shown_names({"新 村 街 道": 2, "新村街道": 2, None: 9}) == {"新村街道": "新 村 街 道"}  # a tie: the first in code point order
+    codes, names = street_codes(pd.Series(["丰台区新村街道", "新村街道", None, "卢沟桥街道"], dtype="str"))
+    assert codes.tolist() == [0, 0, -1, 1] and names == ["新村街道", "卢沟桥街道"]
+    assert street_codes(pd.Series(["新村街道"], dtype="str"), {"新村街道": "新 村 街 道"})[1] == ["新 村 街 道"]

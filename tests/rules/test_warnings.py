@@ -329,3 +329,26 @@ def test_filters_do_not_change_whether_the_tickets_are_several_streets():
     report = warn(tickets(rows), Settings().with_values({"filters.exclude": {"工单类型": ["咨询"]}}))
     assert not any("个街道" in n for n in report.notes) and {w.community for w in report.warnings} == {"东和社区"}
     assert report.area == "新村街道"
+
+
+def test_one_streets_community_with_a_dot_in_its_name_is_not_looked_up_under_part_of_it():
+    rows = [t("2024-08-03", m, f"1380000{m:04d}", community="金地·格林社区") for m in range(3)]
+    owners = {"格林社区": "王五"}
+    report = warn(tickets(rows), Settings().with_values({"owners.communities": owners}))
+    assert [(w.community, w.owner) for w in report.warnings] == [("金地·格林社区", "unassigned")]
+    named = warn(tickets(rows), Settings().with_values({"owners.communities": {"金地·格林社区": "赵六"}}))
+    assert named.warnings[0].owner == "赵六"
+
+
+def test_numbers_typed_into_a_street_stay_numbers_the_masker_finds_in_titles_and_labels():
+    """Compared without spaces, `新村街道 13812345678 13912345678` is one run of 22 digits that
+    no mask covers: streets are shown as written, spaces collapsed."""
+    typed = "丰台区新村街道  13812345678 13912345678"
+    one = [t("2024-08-03", m, f"1380000{m:04d}", street=typed) for m in range(3)]
+    report = warn(tickets(one), Settings())
+    assert report.area == "新村街道 138****5678 139****5678"
+    several = one + [t("2024-08-04", m, f"1370000{m:04d}", address="桥西小区1号楼", street="卢沟桥街道", community="小井社区") for m in range(3)]
+    report = warn(tickets(several), Settings())
+    assert {w.community for w in report.warnings} == {"新村街道 138****5678 139****5678·恰海社区", "卢沟桥街道·小井社区"}
+    shown = warn(tickets(several), Settings(), show_phones=True)
+    assert "新村街道 13812345678 13912345678·恰海社区" in {w.community for w in shown.warnings}

@@ -719,7 +719,8 @@ def _refresh(store: Store, settings: Settings, today: date, result, read_after: 
         # The callers' numbers first: the caller kind, handled first, waits for them.
         phones = pool.submit(PersonPhones, cols, prepared.codes[PHONE], prepared.phones) if CALLER in kinds else None
         found = {kind: pool.submit(_key_tickets_and_candidates, cols, kind, thresholds(settings, kind)) for kind in kinds}
-        texts = pool.submit(_texts_coded, frame, prepared.several_streets)  # before any figures below, which wait for it
+        streets = prepared.street_names if prepared.several_streets else None
+        texts = pool.submit(_texts_coded, frame, streets)  # before any figures below, which wait for it
         entries = load_entries(conn)
         events: list[tuple[str, date, str, str]] = []
         withdrawn: list[tuple[str, str]] = []
@@ -819,12 +820,12 @@ def _stats(frame: pd.DataFrame, members: list[np.ndarray], person: np.ndarray, t
     )
 
 
-def _texts_coded(frame: pd.DataFrame, several_streets: bool = False) -> tuple[Coded, Coded]:
+def _texts_coded(frame: pd.DataFrame, streets: dict[str, str] | None = None) -> tuple[Coded, Coded]:
     """Communities and names as integer codes: memberships then take integers, not strings (a
     ticket is in up to three entries, and the figures compare values only). With several
-    streets, each community is named with its street (`gaopin.rules.streets`)."""
+    `streets` (their names as shown), each community is named with its street (`gaopin.rules.streets`)."""
     community = Coded.of(arrow(frame["community"]))
-    if several_streets:
-        codes, labels = communities_of_streets(street_codes(frame["street"]), (community.codes, [str(v) for v in community.labels.to_pylist()]))
+    if streets is not None:
+        codes, labels = communities_of_streets(street_codes(frame["street"], streets), (community.codes, [str(v) for v in community.labels.to_pylist()]))
         community = Coded(codes, pa.array(labels, pa.string()))
     return community, Coded.of(arrow(frame["caller_name"]))

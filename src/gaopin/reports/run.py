@@ -202,11 +202,15 @@ def _read_scope(store: Store, settings: Settings, month: int, year: int | None, 
     return year, period(year, month, settings.period.start_day).end
 
 
-def _later_streets(db: str | None, settings: Settings, until: date) -> dict[str, int]:
-    """How many stored tickets received after `until` name each street."""
+def _later_streets(db: str | None, settings: Settings, until: date, today: date) -> dict[str, int]:
+    """How many stored tickets received after `until` and by `today` name each street (those
+    after today are left out of the report, as a full read cut at today leaves them out)."""
     after = date.fromordinal(until.toordinal() + 1).isoformat()
+    end = date.fromordinal(today.toordinal() + 1).isoformat()
     with Store(db_path(db, settings), create=False) as store:
-        table = store.read_arrow("SELECT street, count(*) AS n FROM tickets WHERE received_at >= ? AND street IS NOT NULL GROUP BY street", (after,))
+        table = store.read_arrow(
+            "SELECT street, count(*) AS n FROM tickets WHERE received_at >= ? AND received_at < ? AND street IS NOT NULL GROUP BY street", (after, end)
+        )
     return dict(zip(table.column("street").to_pylist(), table.column("n").to_pylist()))
 
 
@@ -299,7 +303,7 @@ def make_report(
         # a report of several streets is named by its number of streets and needs none of them.
         p = period(year, month, settings.period.start_day)
         wanted = until is not None and not settings.report.street and not several_streets(period_streets(result.frame, p), settings.area.scope)
-        all_streets = _all_streets(result, _later_streets(db, settings, until) if wanted else None)
+        all_streets = _all_streets(result, _later_streets(db, settings, until, today) if wanted else None)
 
         def figures(ledger: dict | None) -> dict:
             with collector_paused():

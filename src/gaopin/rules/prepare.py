@@ -19,7 +19,7 @@ from gaopin.io.load import LoadResult
 from gaopin.privacy import mask_phones_in_text
 from gaopin.rules.persons import Links, callers, link_persons
 from gaopin.rules.points import point_column_coded
-from gaopin.rules.streets import NO_STREETS_NOTE, SEP, several_streets, street_counts
+from gaopin.rules.streets import NO_STREETS_NOTE, SEP, keyed_counts, several_streets, shown_names, written_counts
 from gaopin.schema import CANONICAL_COLUMNS, category_key, compact, field_named, label
 
 POINT, PROBLEM, PERSON, DAY = "point", "problem", "person", "day"
@@ -41,6 +41,7 @@ class Prepared:
     # Several streets' tickets (`gaopin.rules.streets`): communities are named with their street.
     several_streets: bool = False
     street_counts: dict[str, int] = field(default_factory=dict)  # of all tickets read, before [filters]
+    street_names: dict[str, str] = field(default_factory=dict)  # each street_key's name as shown (`shown_names`)
 
     def has(self, name: str) -> bool:
         return name in self.fields
@@ -134,7 +135,8 @@ def prepare(result: LoadResult, settings: Settings, links: Links = Links(), appl
         notes.append(f"导出中没有{label('caller_phone')}列，无法区分诉求人：人数规则和高频诉求人无法使用。")
     # Decided on every ticket read, as the report decides on its own: [filters] are a warning
     # setting, and would make the two name one community differently.
-    counts = street_counts(result.frame["street"]) if result.has("street") else {}
+    written = written_counts(result.frame["street"]) if result.has("street") else {}
+    counts, names = keyed_counts(written), shown_names(written)
     several = several_streets(counts, settings.area.scope)
     if several:
         notes.append(f"工单来自 {len(counts)} 个街道：社区前写明所属街道（街道{SEP}社区）；只有一个街道时在 gaopin.toml 中设 [area] scope = \"street\"。")
@@ -144,7 +146,7 @@ def prepare(result: LoadResult, settings: Settings, links: Links = Links(), appl
     undated = int(frame["received_at"].isna().sum())
     if undated:
         notes.append(f"{undated} 张工单的受理时间为空或无法识别，未参与按日期的规则。")
-    return Prepared(frame=frame, fields=fields, notes=notes, excluded=excluded, codes=codes, phones=phones, several_streets=several, street_counts=counts)
+    return Prepared(frame=frame, fields=fields, notes=notes, excluded=excluded, codes=codes, phones=phones, several_streets=several, street_counts=counts, street_names=names)
 
 
 def _problems_coded(category: pd.Series | None, index: pd.Index, level: int) -> tuple[pd.Series, np.ndarray]:

@@ -10,6 +10,8 @@ take the decision and the names from here.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
@@ -36,15 +38,45 @@ def street_key(street: str) -> str:
     return key
 
 
+_SPACES = re.compile(r"\s+")
+
+
+def street_shown(street: str) -> str:
+    """A street as titles and tables show it: as written, with its spaces collapsed and 北京市
+    and a district in front taken off. Not compacted as `street_key` is: two numbers typed in
+    it (`新村街道 13812345678 13912345678`) would run into one the masker does not know."""
+    name = _SPACES.sub(" ", street).strip()
+    for prefix in (CITY, *DISTRICTS):
+        if name.startswith(prefix) and compact(name[len(prefix) :]):
+            name = name[len(prefix) :].lstrip()
+    return name
+
+
+def shown_names(written: dict[str | None, int]) -> dict[str, str]:
+    """Each `street_key`'s name as shown: `street_shown` of the way it is written on most
+    tickets (a tie: the first of them in code point order)."""
+    best: dict[str, tuple[int, str]] = {}
+    for value, n in sorted(((v, n) for v, n in written.items() if v is not None), key=lambda kv: kv[0]):
+        key = street_key(value)
+        if key and (key not in best or n > best[key][0]):
+            best[key] = (n, value)
+    return {key: street_shown(value) for key, (_, value) in best.items()}
+
+
 def keyed_counts(*raw: dict[str | None, int]) -> dict[str, int]:
-    """Tickets per street (`street_key`) from counts per street as written, most first, then
-    by name; blanks left out."""
-    counts: dict[str, int] = {}
+    """Tickets per street from counts per street as written, most first, then by name; blanks
+    left out. Ways of writing one street (`street_key`) are one street, named as `shown_names`."""
+    written: dict[str, int] = {}
     for part in raw:
         for value, n in part.items():
-            key = street_key(value) if value is not None else ""
-            if key:
-                counts[key] = counts.get(key, 0) + n
+            if value is not None:
+                written[value] = written.get(value, 0) + n
+    shown = shown_names(written)
+    counts: dict[str, int] = {}
+    for value, n in written.items():
+        key = street_key(value)
+        if key:
+            counts[shown[key]] = counts.get(shown[key], 0) + n
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
@@ -88,18 +120,30 @@ def community_label(street: str, community: str) -> str:
     return f"{street}{SEP}{community}" if street and community else community
 
 
-def street_codes(street: pd.Series) -> tuple[np.ndarray, list[str]]:
-    """Each row's street as a code into the distinct `street_key`s (-1: blank)."""
+def street_codes(street: pd.Series, names: dict[str, str] | None = None) -> tuple[np.ndarray, list[str]]:
+    """Each row's street as a code into the distinct streets (-1: blank): one code for the
+    ways of writing one street (`street_key`), named by `names` (`shown_names` of all the
+    tickets these rows are taken from; by default of these rows)."""
     raw, uniques = pd.factorize(street, use_na_sentinel=True)
+    values = [str(u) for u in uniques.tolist()]
+    if names is None:
+        names = shown_names(dict(zip(values, np.bincount(raw[raw >= 0], minlength=len(values)).tolist())))
     number: dict[str, int] = {}
-    mapped = [number.setdefault(k, len(number)) if (k := street_key(str(u))) else -1 for u in uniques.tolist()]
-    return np.array(mapped + [-1], dtype=np.int64)[raw], list(number)
+    shown: list[str] = []
+    mapped = []
+    for v in values:
+        key = street_key(v)
+        if key and key not in number:
+            number[key] = len(number)
+            shown.append(names.get(key) or street_shown(v))
+        mapped.append(number[key] if key else -1)
+    return np.array(mapped + [-1], dtype=np.int64)[raw], shown
 
 
-def communities_with_streets(community: pd.Series, street: pd.Series) -> tuple[np.ndarray, list[str]]:
-    """`communities_of_streets` of two columns, row for row."""
-    codes, names = pd.factorize(community, use_na_sentinel=True)
-    return communities_of_streets(street_codes(street), (codes.astype(np.int64), [str(n) for n in names.tolist()]))
+def communities_with_streets(community: pd.Series, street: pd.Series, names: dict[str, str] | None = None) -> tuple[np.ndarray, list[str]]:
+    """`communities_of_streets` of two columns, row for row (`names`: as `street_codes`)."""
+    codes, found = pd.factorize(community, use_na_sentinel=True)
+    return communities_of_streets(street_codes(street, names), (codes.astype(np.int64), [str(n) for n in found.tolist()]))
 
 
 def communities_of_streets(

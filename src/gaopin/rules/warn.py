@@ -21,7 +21,7 @@ from gaopin.rules.outcomes import LEVELS, escalation_codes
 from gaopin.rules.persons import Links
 from gaopin.rules.prepare import Prepared, prepare
 from gaopin.rules.sorting import stable_argsort, tied_positions
-from gaopin.rules.streets import SEP, area_name, community_label, street_key
+from gaopin.rules.streets import SEP, area_name, community_label, street_key, street_shown
 from gaopin.rules.warnings import UNASSIGNED, Warning, find_warnings
 from gaopin.schema import compact
 
@@ -73,11 +73,12 @@ class WarnReport:
             }
 
 
-def owner_lookup(owners: OwnerSettings):
+def owner_lookup(owners: OwnerSettings, several_streets: bool = False):
     """community → its leader (包片领导), matched ignoring blanks and width; "unassigned" otherwise.
 
-    A community named with its street (新村街道·东和社区, several streets' data) is looked up
-    under that name, else under its own (东和社区)."""
+    With `several_streets`, a community is named with its street (新村街道·东和社区) and is
+    looked up under that name, else under its own (东和社区). One street's community is only
+    ever its own name, even with a "·" in it (金地·格林社区)."""
     table = {_owner_key(k): v for k, v in owners.communities.items()}
     cache: dict[str, str] = {}
 
@@ -86,7 +87,7 @@ def owner_lookup(owners: OwnerSettings):
             return UNASSIGNED
         if community not in cache:
             found = table.get(_owner_key(community))
-            if found is None and SEP in community:
+            if found is None and several_streets and SEP in community:
                 found = table.get(_owner_key(community.split(SEP, 1)[1]))
             cache[community] = UNASSIGNED if found is None else found
         return cache[community]
@@ -127,9 +128,9 @@ def escalations(prepared: Prepared, owners: OwnerSettings) -> tuple[list[Escalat
     communities = _texts(frame["community"], hit)
     if prepared.several_streets:
         streets = _texts(frame["street"], hit)
-        keys = {s: street_key(s) for s in set(streets)}
-        communities = [community_label(keys[s], c) for s, c in zip(streets, communities)]
-    lookup = owner_lookup(owners)
+        shown = {s: prepared.street_names.get(street_key(s)) or street_shown(s) for s in set(streets)}
+        communities = [community_label(shown[s], c) for s, c in zip(streets, communities)]
+    lookup = owner_lookup(owners, prepared.several_streets)
     owner_by_community = {c: lookup(c) for c in set(communities)}
     with collector_paused():
         return [
@@ -194,7 +195,8 @@ def _warn(
         # Escalations in a thread: the rules spend much of their time in numpy's sorts, outside the GIL.
         escalating = pool.submit(escalations, prepared, settings.owners)
         mask = settings.privacy.mask_phones and not show_phones
-        found = find_warnings(prepared.frame, settings.rules, mask_phones=mask, codes=prepared.codes, several_streets=prepared.several_streets)
+        streets = prepared.street_names if prepared.several_streets else None
+        found = find_warnings(prepared.frame, settings.rules, mask_phones=mask, codes=prepared.codes, streets=streets)
         esc, esc_notes = escalating.result()
     notes = result.notes() + list(prepared.notes)
     earlier: list[Warning] = []
@@ -207,7 +209,7 @@ def _warn(
     if since is not None:
         found = [w for w in found if w.end >= since]
         notes.append(f"只列出 {since.isoformat()} 及以后结束的预警。")
-    lookup = owner_lookup(settings.owners)
+    lookup = owner_lookup(settings.owners, prepared.several_streets)
     for w in found + earlier:
         w.owner = lookup(w.community)
     notes.extend(esc_notes)

@@ -176,9 +176,9 @@ def _pylist(column: pd.Series, take: np.ndarray) -> list:
     return pc.take(arrow(column), pa.array(take)).to_pylist()
 
 
-def _collect(frame: pd.DataFrame, rows: _Rows, starts: np.ndarray, ends: np.ndarray, rule: str, mask: bool, several: bool = False) -> list[Warning]:
-    """The tickets of each group (a contiguous run of rows), as warnings; with `several`
-    streets, the community is the most frequent street·community of the tickets.
+def _collect(frame: pd.DataFrame, rows: _Rows, starts: np.ndarray, ends: np.ndarray, rule: str, mask: bool, streets: dict[str, str] | None = None) -> list[Warning]:
+    """The tickets of each group (a contiguous run of rows), as warnings; with several
+    `streets` (their names as shown), the community is the most frequent street·community of the tickets.
 
     Counts, communities and title candidates are computed for all groups at once; Python
     only assembles each warning from slices.
@@ -201,8 +201,8 @@ def _collect(frame: pd.DataFrame, rows: _Rows, starts: np.ndarray, ends: np.ndar
     take = rows.pos[idx]
     first_rows = take[offsets[:-1]]
     persons = _distinct_counts(group_of, rows.person[idx], g)
-    if several:
-        codes, labels = communities_with_streets(frame["community"].iloc[take], frame["street"].iloc[take])
+    if streets is not None:
+        codes, labels = communities_with_streets(frame["community"].iloc[take], frame["street"].iloc[take], streets)
         named = pd.Series(np.array(labels + [None], dtype=object)[codes])
         communities = _most_common(named, np.arange(len(take)), group_of, g)
     else:
@@ -309,17 +309,17 @@ def _to_date(day_number: int) -> date:
 
 
 def find_warnings(
-    frame: pd.DataFrame, rules: RulesSettings, mask_phones: bool = True, codes: dict[str, np.ndarray] | None = None, several_streets: bool = False
+    frame: pd.DataFrame, rules: RulesSettings, mask_phones: bool = True, codes: dict[str, np.ndarray] | None = None, streets: dict[str, str] | None = None
 ) -> list[Warning]:
     """Every warning of both rules over a prepared frame, in a stable order.
 
     `codes`: the prepared frame's integer codes (`Prepared.codes`), if it is unfiltered;
-    `several_streets`: `Prepared.several_streets`.
+    `streets`: `Prepared.street_names` when the tickets are several streets' (None: one street's).
     """
     rows = _rule_rows(frame, codes)
     days = _days(rows)
-    warnings = _collect(frame, rows, *point_day_groups(days, rules.point_day.min_tickets), POINT_DAY, mask_phones, several_streets)
+    warnings = _collect(frame, rows, *point_day_groups(days, rules.point_day.min_tickets), POINT_DAY, mask_phones, streets)
     two_day = two_day_groups(rows, days, rules.two_day.min_tickets, rules.two_day.min_persons)
-    warnings += _collect(frame, rows, *two_day, TWO_DAY, mask_phones, several_streets)
+    warnings += _collect(frame, rows, *two_day, TWO_DAY, mask_phones, streets)
     warnings.sort(key=attrgetter("start", "end", "rule", "point", "category"))  # a tuple, built in C
     return warnings
