@@ -24,8 +24,8 @@ from gaopin.io.bulk import collector_paused
 from gaopin.io.write import staging_dir
 from gaopin.periods import check_month, default_year, period
 from gaopin.reports.monthly import build_report, period_codes, period_streets, read_rankings
-from gaopin.rules.streets import keyed_counts, several_streets, written_counts
 from gaopin.reports.render import PendingPage, write_page, write_workbook
+from gaopin.rules.streets import keyed_counts, several_streets, written_counts
 from gaopin.store.store import Store, db_path, tickets_from
 
 HTML_NAME, XLSX_NAME = "report.html", "report.xlsx"
