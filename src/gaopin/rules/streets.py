@@ -26,7 +26,7 @@ NO_STREETS_NOTE = "[area] scope 设为 district，但工单没有街道名称：
 
 
 def street_key(street: str) -> str:
-    """A street's name as streets are compared and shown: `北京市丰台区新村街道`,
+    """A street's name as streets are compared (`street_shown` is how they are shown): `北京市丰台区新村街道`,
     `丰台区新村街道` and `新 村 街 道` are all `新村街道` (the city, then one district, taken
     off the front; width and spaces ignored)."""
     key = compact(street)

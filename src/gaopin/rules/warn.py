@@ -21,7 +21,7 @@ from gaopin.rules.outcomes import LEVELS, escalation_codes
 from gaopin.rules.persons import Links
 from gaopin.rules.prepare import Prepared, prepare
 from gaopin.rules.sorting import stable_argsort, tied_positions
-from gaopin.rules.streets import SEP, area_name, community_label, street_key, street_shown
+from gaopin.rules.streets import SEP, area_name, communities_with_streets, street_key
 from gaopin.rules.warnings import UNASSIGNED, Warning, find_warnings
 from gaopin.schema import compact
 
@@ -125,11 +125,11 @@ def escalations(prepared: Prepared, owners: OwnerSettings) -> tuple[list[Escalat
     stamps = np.datetime_as_string(received, unit="s").tolist()
     missing = np.isnat(received).tolist()
     levels = codes[hit].tolist()
-    communities = _texts(frame["community"], hit)
-    if prepared.several_streets:
-        streets = _texts(frame["street"], hit)
-        shown = {s: prepared.street_names.get(street_key(s)) or street_shown(s) for s in set(streets)}
-        communities = [community_label(shown[s], c) for s, c in zip(streets, communities)]
+    if prepared.several_streets:  # named with their streets, as the warnings are
+        named, labels = communities_with_streets(frame["community"].iloc[hit], frame["street"].iloc[hit], prepared.street_names)
+        communities = [labels[c] if c >= 0 else "" for c in named.tolist()]
+    else:
+        communities = _texts(frame["community"], hit)
     lookup = owner_lookup(owners, prepared.several_streets)
     owner_by_community = {c: lookup(c) for c in set(communities)}
     with collector_paused():
