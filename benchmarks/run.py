@@ -3,9 +3,13 @@
     python benchmarks/run.py --rows 1000000           # everything (several minutes)
     python benchmarks/run.py --rows 100000 --repeat 3 # a quick look
 
-Each measurement is a fresh subprocess; wall time and the child's peak RSS (wait4) are
-recorded; the median of --repeat runs is reported, and runs of a target and its floor are
-interleaved so that machine noise hits both. Floors, in the same run on the same file:
+Each measurement is a fresh subprocess; wall time, the child's peak RSS and its CPU time (user +
+system, with the processes it waited for: the report's chart process) are recorded (wait4); the
+median of --repeat runs is reported, and runs of a target and its floor are interleaved so that
+machine noise hits both. The CPU ratio beside each wall-time ratio tells the two kinds of cost
+apart: a target whose wall ratio is above its CPU ratio keeps the two cores less busy than the
+floor does (work that waits on one core), one whose CPU ratio is above the limit does more work
+than the limit allows however it is scheduled. Floors, in the same run on the same file:
 
 - CSV floor: pyarrow.csv.read_csv of the file, converted to pandas with Arrow-backed strings;
 - XLSX floor: pandas.read_excel(engine="calamine") with every column read as text;
@@ -53,6 +57,7 @@ class Result:
     name: str
     seconds: list[float] = field(default_factory=list)
     rss_mb: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)  # user + system seconds
 
     @property
     def median(self) -> float:
@@ -62,9 +67,13 @@ class Result:
     def rss(self) -> float:
         return statistics.median(self.rss_mb)
 
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(self.cpu)
 
-def measure(cmd: list[str], cwd: Path | None = None) -> tuple[float, float]:
-    """(seconds, peak RSS in MB) of one child process."""
+
+def measure(cmd: list[str], cwd: Path | None = None) -> tuple[float, float, float]:
+    """(seconds, peak RSS in MB, CPU seconds) of one child process."""
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, env=ENV, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -73,7 +82,7 @@ def measure(cmd: list[str], cwd: Path | None = None) -> tuple[float, float]:
     code = os.waitstatus_to_exitcode(status)
     if code not in (0, 3):
         raise SystemExit(f"failed ({code}): {' '.join(cmd)}\n{err}")
-    return elapsed, usage.ru_maxrss / 1024
+    return elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def gaopin(*args: str) -> list[str]:
@@ -100,10 +109,11 @@ def interleave(repeat: int, jobs: dict[str, tuple[list[str], object]]) -> dict[s
         for name, (cmd, before) in jobs.items():
             if callable(before):
                 before()
-            s, mb = measure(cmd)
+            s, mb, cpu = measure(cmd)
             results[name].seconds.append(s)
             results[name].rss_mb.append(mb)
-            print(f"  {name:<28} {s:8.2f} s {mb:9.0f} MB", file=sys.stderr)
+            results[name].cpu.append(cpu)
+            print(f"  {name:<28} {s:8.2f} s {mb:9.0f} MB {cpu:8.2f} s CPU", file=sys.stderr)
     return results
 
 
@@ -127,6 +137,9 @@ def main() -> None:
         if rss_limit is not None:
             rss_ratio = r.rss / floor.rss
             line += [rss_ratio, rss_limit, rss_ratio <= rss_limit]
+        else:
+            line += [None, None, None]
+        line += [r.cpu_median, floor.cpu_median, r.cpu_median / floor.cpu_median]
         rows.append(tuple(line))
 
     # Every target on the big CSV is run alternately with its own runs of the floor: the
@@ -194,8 +207,8 @@ def main() -> None:
     if "scaling" in only:
         small = ensure_export(args.small_rows, "csv")
         res = interleave(args.repeat, {"warn small csv": (gaopin("warn", str(small), "--format", "json"), None), "warn big csv": (gaopin("warn", str(big), "--format", "json"), None)})
-        ratio = res["warn big csv"].median / res["warn small csv"].median
-        rows.append(("6 scaling warn", f"{args.small_rows}→{args.rows}", res["warn big csv"].median, res["warn big csv"].rss, res["warn small csv"].median, res["warn small csv"].rss, ratio, 11.0 * args.rows / args.small_rows / 10, ratio <= 11.0 * args.rows / args.small_rows / 10))
+        add("6 scaling warn", res["warn big csv"], res["warn small csv"], 11.0 * args.rows / args.small_rows / 10)
+        rows[-1] = (rows[-1][0], f"{args.small_rows}→{args.rows}", *rows[-1][2:])
     print_table(rows, args)
     if args.json:
         args.json.write_text(json.dumps([list(r) for r in rows], indent=2, ensure_ascii=False))
@@ -203,14 +216,12 @@ def main() -> None:
 
 def print_table(rows: list[tuple], args) -> None:
     print(f"\nMachine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}; rows={args.rows}, xlsx rows={args.xlsx_rows}, median of {args.repeat}\n")
-    print("| target | run | seconds | peak RSS MB | floor s | floor RSS MB | ratio | limit | ok | RSS ratio | RSS limit | RSS ok |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---|")
+    print("| target | run | seconds | peak RSS MB | floor s | floor RSS MB | ratio | limit | ok | RSS ratio | RSS limit | RSS ok | CPU s | floor CPU s | CPU ratio |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---|---:|---:|---:|")
     for r in rows:
         cells = [r[0], r[1], f"{r[2]:.2f}", f"{r[3]:.0f}", f"{r[4]:.2f}", f"{r[5]:.0f}", f"{r[6]:.2f}", f"{r[7]:.1f}", "✓" if r[8] else "✗"]
-        if len(r) > 9:
-            cells += [f"{r[9]:.2f}", f"{r[10]:.1f}", "✓" if r[11] else "✗"]
-        else:
-            cells += ["", "", ""]
+        cells += ["", "", ""] if r[9] is None else [f"{r[9]:.2f}", f"{r[10]:.1f}", "✓" if r[11] else "✗"]
+        cells += [f"{r[12]:.2f}", f"{r[13]:.2f}", f"{r[14]:.2f}"]
         print("| " + " | ".join(cells) + " |")
 
 
