@@ -513,3 +513,28 @@ def test_a_failure_recorded_before_messages_were_kept_is_named_by_every_run_unti
     assert again.delivery.not_retried == [] and len(server.messages) == 2
     listed = send_records(store)
     assert [(r["status"], r["resend"]) for r in listed if r["kind"] == "report"] == [("sent", None), ("failed", None)]
+
+
+def test_force_resends_the_days_escalations_not_every_one_ever_sent(tmp_path):
+    """`warn --date D --force` after an uncertain send: the escalations sent on earlier days
+    stayed sent (it had resent every 单否/双否 in the data, counted as new)."""
+    later = ["E5", "2024-08-05 09:00", "钱七", "13412345678", "新村街道", "桥一社区", "桥一小区8号楼", "城市管理->噪声扰民->生活噪声", "施工", "是", "未解决", "不满意", "桥一社区"]
+    store = tmp_path / "g.db"
+    with smtp_server() as server:
+        settings = delivery_settings(server.port)
+        for day, rows in ((3, ROWS[:3]), (5, [*ROWS, later])):
+            noon = datetime(2024, 8, day, 12, 0, tzinfo=TIMEZONE)
+            folder = tmp_path / f"08-{day:02d}"
+            folder.mkdir()
+            run = warn_and_deliver(settings, [tiny_export(folder, rows)], str(store), ["email"], on=noon.date(), clock=lambda: noon, environ={})
+            assert run.delivery.error() is None
+        export = folder / "tickets.xlsx"
+        escalated = [k for kind, _, k, _ in statuses(store) if kind == "escalation"]
+        assert sorted(escalated) == ["A2", "A3", "E5"]  # A2, A3 sent on 08-03; E5 on 08-05
+        noon = datetime(2024, 8, 5, 13, 0, tzinfo=TIMEZONE)
+        again = warn_and_deliver(settings, [export], str(store), ["email"], on=noon.date(), force=True, clock=lambda: noon, environ={})
+    [forced] = again.delivery.results
+    assert forced.sent == ["E5"]
+    assert "1 件提级办理" in forced.what
+    # without the fix the forced email listed A2 and A3 again
+    assert "A2" not in all_text(server.messages[-1]) and "E5" in all_text(server.messages[-1])

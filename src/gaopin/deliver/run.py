@@ -672,7 +672,10 @@ def deliver_warnings(
         results: dict[str, ChannelResult] = {}
         names: dict[str, Path] = {}
         for channel in channels.names:
-            plan = _plan(log_, channel, items, force, attempted[channel], catch_up)
+            # --force resends the day's content: its warnings, and the escalations sent that day or
+            # of unknown outcome (every escalation in the data is an item of every run).
+            unforced = catch_up | _escalations_of_other_days(log_, channel, items, day) if force else catch_up
+            plan = _plan(log_, channel, items, force, attempted[channel], unforced)
             part = subset(report, plan.send)
             what = _what(part, late_before)
             out = None
@@ -694,6 +697,12 @@ def deliver_warnings(
         unsettled = _unsettled(log_, channels, resent + done)
         not_retried = _not_retried(log_, resent + done)
     return Delivery(done, interrupted, channels.dry_run, resent, unsettled, not_retried)
+
+
+def _escalations_of_other_days(log_: SendLog | None, channel: str, items: list[Item], day: date) -> frozenset[Item]:
+    if log_ is None:
+        return frozenset()
+    return log_.sent_on_other_days(channel, [i for i in items if i.kind == ESCALATION], day)
 
 
 @dataclass

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Iterable
 
 from gaopin.config import TIMEZONE
@@ -199,6 +199,14 @@ class SendLog:
                 series.setdefault(id_parts(r.key)[0], []).append(r)
         return series
 
+    def sent_on_other_days(self, channel: str, items: list[Item], day: date) -> frozenset[Item]:
+        """The items whose latest record on `channel` is a send that went out, begun on a day
+        (Beijing time) other than `day`: what `--force` for `day` leaves alone (it resends that
+        day's content, and what is of unknown outcome)."""
+        latest = self.latest(channel)
+        on = day.isoformat()
+        return frozenset(i for i in items if i in latest and latest[i].status == SENT and latest[i].started_at[:10] != on)
+
     def covered(self, channel: str, items: list[Item]) -> set[Item]:
         """The recorded items that these items stand for (themselves, or warnings they grew from)."""
         latest = self.latest(channel)
@@ -209,7 +217,8 @@ class SendLog:
         self, channel: str, items: list[Item], force: bool = False, exclude: set[Item] | frozenset[Item] = frozenset(), unforced: frozenset[Item] = frozenset()
     ) -> Plan:
         """Items never sent, or whose last attempt failed cleanly, are sent; `force` sends all
-        but those in `unforced` (the catch-up days' warnings: --force resends the day's content).
+        but those in `unforced` (the catch-up days' warnings, the escalations of other days:
+        --force resends the day's content).
 
         Items whose record is in `exclude` (already attempted in this run) are left out."""
         latest = self.latest(channel)
