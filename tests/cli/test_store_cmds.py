@@ -281,6 +281,27 @@ def test_a_workbook_imported_sheet_by_sheet_imports_each_sheet(tmp_path, db):
     assert "跳过" in runner.invoke(app, ["import", str(path), "--sheet", "第二批", "--db", str(other)]).stdout
 
 
+def test_a_workbook_read_whole_after_some_of_its_sheets_says_which_are_missing(tmp_path, db):
+    """import 工单.xlsx after import 工单.xlsx --sheet 第一批 said 同样内容的文件已导入过，跳过:
+    the tickets only on 第二批 were never imported (review of round 13)."""
+    path = export(tmp_path / "a.xlsx", caller(3))
+    book = openpyxl.load_workbook(path)
+    book.active.title = "第一批"
+    more = book.create_sheet("第二批")
+    more.append(HEADER)
+    for row in caller(2, day0=10):
+        more.append([f"D{row[0]}", *row[1:]])
+    book.save(path)
+    assert "新增 3" in runner.invoke(app, ["import", str(path), "--sheet", "第一批", "--db", str(db)]).stdout
+    whole = runner.invoke(app, ["import", str(path), "--db", str(db)])
+    assert whole.exit_code == 2, whole.output
+    assert "“第一批” 已单独导入过，“第二批” 还没有" in whole.stderr and "--sheet" in whole.stderr
+    with Store(db) as store:
+        assert store.ticket_count() == 3 and store.conn.execute("SELECT count(*) FROM imports").fetchone() == (1,)
+    assert "新增 2" in runner.invoke(app, ["import", str(path), "--sheet", "第二批", "--db", str(db)]).stdout
+    assert "跳过" in runner.invoke(app, ["import", str(path), "--db", str(db)]).stdout
+
+
 def test_an_older_export_read_another_way_is_still_skipped(tmp_path, db):
     """`import old.csv --encoding gb18030` after the newer export wrote the older answers back
     (a re-read with another option was taken for another import)."""

@@ -586,16 +586,22 @@ class Store:
                 hash_beside()
                 return hashing.result()
 
-            def seen_before() -> bool:
+            def seen_before(read: list[str]) -> bool:
                 """An import of the same content other than ours, read the same way or more
-                fully (looked at with the write lock held: none can commit before ours)."""
+                fully (looked at with the write lock held: none can commit before ours); `read`:
+                the sheets this import of a whole workbook read."""
                 if callable(sha256):  # the store had no import when the caller looked
                     cur.execute("SELECT 1 FROM imports WHERE id <> ? LIMIT 1", parameters=(import_id,))
                     if not cur.fetchall():
                         return False  # still none: the hash is not waited for
                 condition, params = _seen(digest(), sheet)
                 cur.execute(f"SELECT 1 FROM imports WHERE ({condition}) AND id <> ? LIMIT 1", parameters=(*params, import_id))
-                return bool(cur.fetchall())
+                if cur.fetchall():
+                    return True
+                if sheet is not None or not read:
+                    return False
+                cur.execute("SELECT sha256 FROM imports WHERE sha256 LIKE ? AND id <> ?", parameters=(f"{digest()}|sheet=%", import_id))
+                return _sheets_seen(file_name, read, {key.partition("|sheet=")[2] for (key,) in cur.fetchall()})
 
             # The transaction opens with the first part, not before the file is read: readers
             # and other writers are kept out only while tickets go in.
@@ -617,7 +623,7 @@ class Store:
             import_id = begin()
             # Parts went in only if the store held no ticket with the lock held: then no import
             # of this content (which has these tickets) can be in it.
-            if skip_seen and not (parts is not None and parts.rows) and seen_before():
+            if skip_seen and not (parts is not None and parts.rows) and seen_before([s.sheet for s in result.sources if s.sheet is not None]):
                 raise _Seen()
             summary = FileImport(file=file_name, rejected=list(result.rejected), sheet_notes=list(result.sheet_notes), merged=result.merged, rows=result.rows_read)
             if summary.rows and (empty := result.empty_note()) is not None:
@@ -1021,14 +1027,32 @@ def _import_key(sha: str, sheet: str | None) -> str:
 
 def _seen(sha: str, sheet: str | None) -> tuple[str, tuple]:
     """(SQL condition, parameters) on `imports.sha256` for "this content was imported before,
-    read the same way or more fully". A file read whole (every sheet) was seen when it was
-    imported whole or sheet by sheet before (not read again: an older export re-read must
-    not write its values over a newer one's); one sheet was seen when the whole file or that
-    sheet was. How the file was read otherwise (header row, encoding) does not matter: the
-    same tickets come out."""
+    read the same way or more fully": a file read whole (every sheet) when it was imported
+    whole (sheet by sheet: `_sheets_seen`, once its sheets are known); one sheet when the whole
+    file or that sheet was. How the file was read otherwise (header row, encoding) does not
+    matter: the same tickets come out."""
     if sheet is None:
-        return "sha256 = ? OR sha256 LIKE ?", (sha, f"{sha}|sheet=%")
+        return "sha256 = ?", (sha,)
     return "sha256 = ? OR sha256 = ?", (sha, _import_key(sha, sheet))
+
+
+def _sheets_seen(file_name: str, read: list[str], imported: set[str]) -> bool:
+    """Whether a whole workbook whose ticket sheets are `read` was imported sheet by sheet
+    (`imported`: the sheets imported one at a time). When only some were, reading it whole is
+    refused: its other sheets' tickets would be missing, and the imported ones' older values
+    would be written over what later exports brought."""
+    done = [s for s in read if s in imported]
+    if not done:
+        return False
+    missing = [s for s in read if s not in imported]
+    if not missing:
+        return True
+    shown = mask_phones_in_text
+    raise UsageError(
+        f"{shown(Path(file_name).name)} 的工作表 {'、'.join(f'“{shown(s)}”' for s in done)} 已单独导入过，"
+        f"{'、'.join(f'“{shown(s)}”' for s in missing)} 还没有；整本再导入一次会用旧内容覆盖之后的更新",
+        f"请用 gaopin import {shown(Path(file_name).name)} --sheet 工作表名 逐张导入其余的工作表",
+    )
 
 
 def _import_one(path: Path, store: Store, settings: Settings, now: datetime, force: bool) -> FileImport:
