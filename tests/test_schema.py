@@ -206,6 +206,8 @@ def test_tidy_is_idempotent(text):
         ("A000102948", "A000102948"),
         ("保密", "保密"),
         ("1.38123E+10", "1.38123E+10"),
+        ("138****5678", ""),  # gaopin's own masked output read back: no one's number
+        ("13＊＊＊＊78", ""),
         ("", ""),
         ("   ", ""),
     ],
@@ -254,6 +256,8 @@ def test_normalize_phone_keeps_digit_strings(digits):
         ("65123456", None),
         ("١٣٨١٢٣٤٥٦٧٨", "其他文字的数字"),  # Arabic-Indic digits: NFKC keeps them
         ("１３８１２３４５６７８", None),  # full-width: ASCII after NFKC
+        ("138****5678", "隐藏过的"),
+        ("\u200b", None),
     ],
 )
 def test_phone_problem(raw, problem):

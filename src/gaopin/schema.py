@@ -153,6 +153,10 @@ _PHONE_SPLIT = re.compile(r"[,，;；、/|]+|\s{2,}")
 _PHONE_JUNK = re.compile(r"[\s\-－—()（）.]")
 _SCIENTIFIC = re.compile(r"^\d(\.\d+)?E\+?\d+$", re.IGNORECASE)
 _NUMBER_CELL = re.compile(r"\d+\.0+")
+# A number masked for people (gaopin's 138****5678, 13****78, ****; ＊ after NFKC): it names no
+# one, and must never be taken for a caller's number or written over the real one in the store.
+_MASKED_PHONE = re.compile(r"\d{0,4}\*{3,}\d{0,4}")
+MASKED_PHONE_PROBLEM = "号码是隐藏过的（如 138****5678），不能用来识别诉求人，当作空白；请用没有隐藏号码的导出（gaopin clean 加 --show-phones）"
 _COUNTRY_PREFIX = re.compile(r"^(?:\+?0086|\+86|\+)*")
 # After the country code: a mobile, a landline that kept its trunk 0, or a 400/800 service number.
 _AFTER_COUNTRY_CODE = re.compile(r"1[3-9]\d{9}|0\d*|[48]00\d{7}")
@@ -163,16 +167,20 @@ _AREA_CODE_START = re.compile(r"10|[2-9]")
 MIN_PHONE_DIGITS = 7
 
 
+def is_masked_phone(value: str) -> bool:
+    return bool(_MASKED_PHONE.fullmatch(unicodedata.normalize("NFKC", value).translate(ZERO_WIDTH).strip()))
+
+
 def normalize_phone(value: str) -> str:
     """A phone number as digits; a value that is not a phone number is kept as it is.
 
     `13812345678.0` (a number cell) → `13812345678`; `+86 138-1234-5678` → `13812345678`;
     `86-13812345678` → `13812345678`; `+86-10-63251982` → `01063251982` (the trunk 0 back);
     `'13812345678` (Excel's text mark) → `13812345678`; `13812345678, 13900001111` → the
-    first; `A000102948` (an app account) is kept.
+    first; `A000102948` (an app account) is kept; a masked number (`138****5678`) is blank.
     """
     text = unicodedata.normalize("NFKC", value).translate(ZERO_WIDTH).strip()
-    if not text:
+    if not text or _MASKED_PHONE.fullmatch(text):
         return ""
     if _NUMBER_CELL.fullmatch(text):  # a phone stored as a number cell: 13812345678.0
         text = text.split(".")[0]
@@ -205,7 +213,7 @@ def is_usable_phone(phone: str) -> bool:
 def phone_problem(raw: str, normalized: str) -> str | None:
     """Why a phone value looks wrong, or None."""
     if not normalized:
-        return None
+        return MASKED_PHONE_PROBLEM if is_masked_phone(raw) else None
     if _SCIENTIFIC.match(raw.strip()):
         return "号码被 Excel 存成了科学计数法，位数已丢失"
     if not normalized.isdigit():

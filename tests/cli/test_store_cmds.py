@@ -616,3 +616,17 @@ def test_a_look_back_right_after_an_upgrade_says_gaopin_was_upgraded(tmp_path, d
     # A command that runs as it is: plain `gaopin ledger` asks for --month.
     assert "请先运行一次不带--today的gaopinledger--month8（它会把台账更新到今天）" in "".join(result.stdout.split())
     assert "导入" not in text and "关联" not in text
+
+
+def test_a_masked_export_imported_again_keeps_the_callers_numbers(tmp_path, db):
+    """clean's output (phones masked by default) imported into the store wrote 138****0001 over
+    every real number: callers could no longer be told apart (review of round 13)."""
+    real = export(tmp_path / "real.xlsx", caller(3))
+    masked = export(tmp_path / "masked.xlsx", [[*r[:3], "138****0001", *r[4:]] for r in caller(3)])
+    assert "新增 3" in runner.invoke(app, ["import", str(real), "--db", str(db)]).stdout
+    again = runner.invoke(app, ["import", str(masked), "--db", str(db)])
+    assert again.exit_code == 0, again.output
+    with Store(db) as store:
+        assert {p for (p,) in store.conn.execute("SELECT caller_phone FROM tickets")} == {"13800000001"}
+    shown = runner.invoke(app, ["inspect", str(masked)])
+    assert "隐藏过的" in shown.stdout, shown.output
