@@ -79,6 +79,14 @@ def test_mask_name(name, masked):
         ("138·1234·5678", "138****5678"),
         ("138\t1234\t5678", "138****5678"),
         ("138\u20091234\u20095678", "138****5678"),
+        # Pasted from the web or typed loosely: zero-width and narrow no-break spaces, several
+        # spaces, commas between the groups.
+        ("139\u200b1111\u200b0011", "139****0011"),
+        ("139\u202f1111\u202f0012", "139****0012"),
+        ("139   1111   0013", "139****0013"),
+        ("139，1111，0014", "139****0014"),
+        ("139,1111,0015", "139****0015"),
+        ("13812345678，13900001111", "138****5678，139****1111"),
         ("2024/08/31 房号301/302", "2024/08/31 房号301/302"),
     ],
 )
@@ -124,7 +132,7 @@ _mobile = st.builds(lambda a, b: f"1{a}{b}", st.sampled_from("3456789"), st.text
 _words = st.text(alphabet=st.characters(whitelist_categories=("Lo", "Po", "Zs")), max_size=10)
 
 
-_separator = st.sampled_from(["", " ", "-", "—", "——", "–", "－", ".", "_", "/", "\u3000", " - "])
+_separator = st.sampled_from(["", " ", "-", "—", "——", "–", "－", ".", "_", "/", "\u3000", " - ", "\u200b", "\u202f", "   ", "，", ","])
 
 
 @given(_words, _mobile, _separator, _separator, _words)

@@ -9,13 +9,15 @@ from typing import Callable
 MASK = "****"
 # Mobile and landline numbers in free text: 7–12 digits, not inside a longer run, written whole
 # or in groups. Between groups callers type a space, a dash (the Chinese IME's — and ——, the
-# full-width －), a dot or middle dot, an underscore or a slash; never the numeral 一, which is a word. ASCII
+# full-width －), a dot or middle dot, an underscore, a slash or a comma, with up to three spaces
+# around it (zero-width ones too: text pasted from the web); never the numeral 一, which is a word. ASCII
 # digits only ([0-9], not \d): full-width digits are made ASCII first, so that a number typed in
 # full width is found whole rather than matched in part and half shown. Not right after the mask:
 # the end of a masked number (138****5678 1234) is not masked again.
-_SPACE = r"[ \t\u00a0\u2002-\u200a\u3000]"  # also a tab, and the en, thin and other narrow spaces
+# Also a tab, the en, thin and other narrow spaces (U+202F: narrow no-break), and the zero-width ones.
+_SPACE = r"[ \t\u00a0\u2002-\u200d\u202f\u205f\u2060\u3000\ufeff]"
 _DASH = r"\-\u2010-\u2015\u2212\ufe63\uff0d"  # - ‐ ‑ ‒ – — ― − ﹣ －
-_SEP = rf"(?:{_SPACE}?[{_DASH}._/\u00b7]{{0,2}}{_SPACE}?)"  # \u00b7: the middle dot 138·1234·5678
+_SEP = rf"(?:{_SPACE}{{0,3}}[{_DASH}._/\u00b7,，]{{0,2}}{_SPACE}{{0,3}})"  # \u00b7: the middle dot 138·1234·5678
 _LOCAL_SEP = rf"(?:{_SPACE}?[{_DASH}]{{1,2}}{_SPACE}?|{_SPACE})"
 _PHONE_IN_TEXT = re.compile(
     rf"""(?<![0-9])(?<!\*\*\*\*)
