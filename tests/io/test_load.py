@@ -891,3 +891,35 @@ def test_a_day_month_swapping_date_format_reads_csv_text_and_keeps_a_workbooks_r
         "X1": pd.Timestamp("2024-03-08 10:00"),
         "X2": pd.Timestamp("2024-03-20 11:00"),
     }
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_ids_without_a_digit_and_more_lines_around_the_table_are_not_tickets(tmp_path, suffix):
+    """Placeholders typed by hand (two different complaints under / were merged into one), a
+    header repeated where two pages were pasted together, and common lines under the table
+    (记录数：7, 导出日期：…) were read as tickets (review of round 13)."""
+    rows = [
+        ["工单编号", "受理时间", "诉求人"],
+        ["A1", "2024-08-03 09:00", "张三"],
+        ["/", "2024-08-03 09:30", "李四"],
+        ["/", "2024-08-03 09:40", "王五"],
+        ["无", "2024-08-03 09:50", "赵六"],
+        ["—", "2024-08-03 09:55", "钱七"],
+        ["新村街道工单明细(第2页)", "", ""],
+        ["工单编号", "受理时间", "诉求人"],
+        ["A2", "2024-08-03 10:00", "孙八"],
+        ["Total", "2", ""],
+        ["记录数：2", "", ""],
+        ["导出日期：2024-09-01", "", ""],
+        ["数据截止时间：2024-08-31 24:00", "", ""],
+    ]
+    path = write_csv(tmp_path / "t.csv", rows) if suffix == ".csv" else write_xlsx(tmp_path / "t.xlsx", rows)
+    result = load([path], Settings())
+    assert result.frame["ticket_id"].tolist() == ["A1", "A2"]
+    reasons = {p.value: p.message for p in result.rejected}
+    assert len(result.rejected) == 10
+    for placeholder in ("/", "无", "—", "工单编号", "Total"):
+        assert reasons[placeholder] == f"工单编号“{placeholder}”不是编号（没有数字）：手工补的占位符（/、无）、分页处重复的表头或说明行不是工单"
+    for label in ("新村街道工单明细(第2页)", "记录数:2", "导出日期:2024-09-01", "数据截止时间:2024-08-31 24:00"):
+        assert reasons[label] == "不是工单：表格下方的合计、制表人或说明行", label
+    assert [p for p in result.problems if p.kind == "date"] == []

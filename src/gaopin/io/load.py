@@ -46,11 +46,18 @@ FOOTER_ID = (
     r"^[(\[【〔〈《]*(合计|总计|小计|共计|累计|本页|制表|填表|填报|审核|统计|说明|备注|注:|数据来源|导出时间|打印"
     r"|经办|负责人|单位\(?盖章|盖章|以上共|日期:"
     # Page and count lines, sign-offs and contacts under a table, and the traditional forms.
-    r"|共\d+(?:条|件|行|张|页)|第\d+页|页码|以下空白|以下无|制单|审批|导出人|联系人|联系电话|电话:|合計|總計|小計)"
+    r"|共\d+(?:条|件|行|张|页)|第\d+页|页码|以下空白|以下无|制单|审批|导出人|联系人|联系电话|电话:|合計|總計|小計"
+    # What exports print above or below the rows: counts, dates, query conditions.
+    r"|汇总|总件数|总数|记录数|数据截止|截止时间|截止日期|导出日期|查询条件|查询时间|统计时间|统计日期|生成时间)"
+    # A page's title repeated where pages were pasted together: 新村街道工单明细(第2页).
+    r"|第\d+页"
 )
 _BLANKS = r"[\s\p{Z}]+"
 REJECTED_NO_ID = "缺少工单编号"
 REJECTED_FOOTER = "不是工单：表格下方的合计、制表人或说明行"
+# No ticket id is without a digit: a placeholder typed by hand (/, 无, —), a header row repeated
+# where pages were pasted together (工单编号), a label (Total).
+REJECTED_NOT_ID = "不是编号（没有数字）：手工补的占位符（/、无）、分页处重复的表头或说明行不是工单"
 # 2.02401E+12: what Excel shows a long number as, and writes when it saves a CSV it opened.
 REJECTED_SCIENTIFIC = "是科学计数法，位数已丢失，不能作为编号：CSV 文件用 Excel 打开后又保存过就会这样，请改用系统导出的原始文件"
 CHOICE_FIELDS = tuple(f.name for f in FIELDS if f.kind in ("yesno", "resolved", "satisfied"))
@@ -479,18 +486,18 @@ def _to_canonical(
         # must be known before a part is finished.
         ids_job = pool.submit(conv.id_column, raw[str(positions["ticket_id"])])
 
-        def fates() -> tuple[pd.Series, np.ndarray, np.ndarray, np.ndarray]:
+        def fates() -> tuple[pd.Series, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
             ids, corrupted = ids_job.result()
             imprecise_rows = set(body.imprecise.get(positions["ticket_id"], []))
             if imprecise_rows:
                 corrupted = corrupted | body_index.isin(imprecise_rows).to_numpy()
             no_id = ids.isna().to_numpy()
-            footer = _footers(ids)
-            return ids, no_id, footer, no_id | footer | corrupted.to_numpy()
+            footer, not_id = _footers(ids)
+            return ids, no_id, footer, not_id, no_id | footer | not_id | corrupted.to_numpy()
 
         streamed = False
         if sink is not None and n:
-            ids, no_id, footer, bad = fates()
+            ids, no_id, footer, not_id, bad = fates()
             streamed = not _repeats(ids[~bad] if bad.any() else ids)
         step = STREAM_ROWS if streamed else max(n, 1)
         parts: list[_Converted] = []
@@ -505,7 +512,7 @@ def _to_canonical(
                 sink(finished)
                 frames.append(finished)
         if sink is None or not n:
-            ids, no_id, footer, bad = fates()
+            ids, no_id, footer, not_id, bad = fates()
     found = _findings(parts)
 
     # A rejected row (合计 2) is reported once, as rejected: its cells are not tickets' times.
@@ -550,6 +557,8 @@ def _to_canonical(
         elif footer[i]:
             # No field: the cell is a label (制表人：张三 138…), masked where shown like any text.
             reason, value, field = REJECTED_FOOTER, str(ids[i]), None
+        elif not_id[i]:
+            reason, value = f"工单编号“{ids[i]}”{REJECTED_NOT_ID}", str(ids[i])
         else:
             value = str(ids[i])
             if conv.SCIENTIFIC_ID.match(value):
@@ -744,15 +753,24 @@ def _no_ticket_sheet(path: Path, skipped: dict[str, list[str]], settings: Settin
     return InputError(f"{path} 中没有一张工作表有工单表头（含“工单编号”列的表头）：{whys}", hint)
 
 
-def _footers(ids: pd.Series) -> np.ndarray:
-    """Where an id is a label under the table (合计, 制表人：…). The labels are Chinese: only
-    ids outside ASCII (few) are searched, a tenth of the cost of searching a million."""
+def _footers(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Where an id is a label under the table (合计, 制表人：…), and where another has no digit
+    (REJECTED_NOT_ID).
+    The labels are Chinese: only ids outside ASCII (few) are searched, a tenth of the cost of
+    searching a million; of the ASCII ones only the short (Total, N/A, /) can lack a digit."""
     found = np.zeros(len(ids), dtype=bool)
-    other = np.flatnonzero(~pc.fill_null(pc.string_is_ascii(conv.arrow(ids)), True).to_numpy(zero_copy_only=False))
+    values = conv.arrow(ids)
+    other = np.flatnonzero(~pc.fill_null(pc.string_is_ascii(values), True).to_numpy(zero_copy_only=False))
     if len(other):
         labels = conv.series(pc.replace_substring_regex(conv.arrow(ids.iloc[other]), _BLANKS, ""), ids.index[other])
         found[other] = conv.matches(labels, FOOTER_ID).to_numpy()
-    return found
+    short = pc.fill_null(pc.less(pc.binary_length(values), 8), False).to_numpy(zero_copy_only=False)
+    short[other] = True
+    candidates = np.flatnonzero(short & ~found)
+    not_id = np.zeros(len(ids), dtype=bool)
+    if len(candidates):
+        not_id[candidates] = ~conv.matches(ids.iloc[candidates], "[0-9]").to_numpy()
+    return found, not_id
 
 
 def _reject_kind(p: Problem) -> str:
@@ -761,6 +779,8 @@ def _reject_kind(p: Problem) -> str:
         return REJECTED_NO_ID
     if p.message == REJECTED_FOOTER:
         return "表格下方的合计或落款行"
+    if p.message.endswith(REJECTED_NOT_ID):
+        return "工单编号没有数字（占位符、重复的表头或说明行）"
     if p.message.endswith(REJECTED_SCIENTIFIC):
         return "工单编号是科学计数法：CSV 被 Excel 另存过，请用原始导出"
     return "工单编号被存成数字而失真"
