@@ -155,13 +155,16 @@ class Post:
 
 
 class Robot:
-    """A WeCom/DingTalk robot stand-in: records posts, answers errcode (or drops the connection)."""
+    """A WeCom/DingTalk robot stand-in: records posts, answers errcode (or drops the connection,
+    or answers `status` with `answer` as the body: a gateway's page, a JSON without errcode)."""
 
     def __init__(self, secret: str | None = None):
         self.posts: list[Post] = []
         self.secret = secret
         self.errcode = 0
         self.drop = False
+        self.status = 200
+        self.answer: bytes | None = None
         self.bad_signatures = 0
         robot = self
 
@@ -181,7 +184,9 @@ class Robot:
                     robot.bad_signatures += 1
                     errcode = 310000
                 body = json.dumps({"errcode": errcode, "errmsg": "ok" if errcode == 0 else "refused"}).encode()
-                self.send_response(200)
+                if robot.answer is not None:
+                    body = robot.answer
+                self.send_response(robot.status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()

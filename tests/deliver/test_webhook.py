@@ -104,6 +104,38 @@ def test_no_answer_after_posting_is_an_unknown_outcome_not_resent(tmp_path):
     assert len(robot.posts) == 2  # the dropped one, and the forced one
 
 
+@pytest.mark.parametrize("answer", [b"<html>502 Bad Gateway</html>", b"{}", b'{"errmsg": "ok"}', b"[0]", b'{"errcode": null}'])
+def test_a_success_status_without_the_robots_verdict_is_an_unknown_outcome_not_resent(tmp_path, answer):
+    """A 200 with a gateway's page or `{}` was a clean failure ("回应无法识别", "errcode -1"):
+    the next run posted the same warnings again, though the robot may have posted them."""
+    export = tiny_export(tmp_path)
+    with Robot() as robot:
+        robot.answer = answer
+        settings = delivery_settings(robot_url=robot.url)
+        with pytest.raises(UnknownOutcomeError) as caught:
+            run(settings, export, tmp_path / "g.db")
+        robot.answer = None
+        with pytest.raises(UnknownOutcomeError) as again:
+            run(settings, export, tmp_path / "g.db")
+    assert caught.value.exit_code == ExitCode.UNKNOWN_OUTCOME
+    assert "回应无法识别" in caught.value.message and "TOKEN" not in str(caught.value)
+    assert "上次发送结果不确定" in again.value.message
+    assert len(robot.posts) == 1  # not posted twice
+
+
+def test_an_explicit_errcode_is_a_clean_refusal_retried_next_run(tmp_path):
+    export = tiny_export(tmp_path)
+    with Robot() as robot:
+        robot.answer = b'{"errcode": "93000", "errmsg": "invalid webhook url"}'
+        settings = delivery_settings(robot_url=robot.url)
+        with pytest.raises(DeliveryError) as caught:
+            run(settings, export, tmp_path / "g.db")
+        robot.answer = None
+        retried = run(settings, export, tmp_path / "g.db")
+    assert "errcode 93000" in caught.value.message and caught.value.exit_code == ExitCode.DELIVERY
+    assert [r.status for r in retried.delivery.results] == ["sent"] and len(robot.posts) == 2
+
+
 def test_an_unreachable_robot_is_a_clean_failure(tmp_path):
     settings = delivery_settings(robot_url=f"http://127.0.0.1:{free_port()}/robot/send?access_token=T")
     with pytest.raises(DeliveryError) as caught:

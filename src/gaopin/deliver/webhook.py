@@ -12,8 +12,9 @@ Both robots answer JSON with `errcode` 0 on success.
 Failures are classified for the exactly-once record: anything that goes wrong before
 the request has been handed over (DNS, refused connection, TLS) or an explicit refusal
 (an HTTP error status, errcode ≠ 0) is a clean failure (DeliveryError, retried on the next
-run); losing the connection or timing out while waiting for the answer leaves the outcome
-unknown (UnknownOutcomeError, not resent without --force).
+run); losing the connection or timing out while waiting for the answer, or a success status
+whose body is not the robot's answer (no errcode: a gateway's page, `{}`), leaves the
+outcome unknown (UnknownOutcomeError, not resent without --force).
 
 The webhook URL carries the robot's key: it is never logged or written, only `redact()`ed.
 """
@@ -169,15 +170,33 @@ def post(url: str, body: dict, timeout: float, context: ssl.SSLContext | None = 
             f"读取群机器人 {where} 的回应时出错（{_reason(exc)}），消息可能已经发到群里",
             "请在群里确认；确认没有收到时可加 --force 重发",
         ) from None
-    try:
-        answer = json.loads(raw.decode("utf-8"))
-        errcode = int(answer.get("errcode", -1))
-        errmsg = str(answer.get("errmsg", ""))
-    except (ValueError, AttributeError, TypeError):
-        raise DeliveryError(f"群机器人 {where} 的回应无法识别", "请确认 [notify] webhook 是企业微信或钉钉群机器人的地址") from None
+    errcode, errmsg = _errcode(raw)
+    if errcode is None:
+        # A success status without the robot's verdict (a gateway's page, `{}`): the robot may
+        # have posted it, so it is not resent as a clean failure would be.
+        raise UnknownOutcomeError(
+            f"群机器人 {where} 收下了消息，但回应无法识别（不是机器人的 errcode 回应），消息可能已经发到群里",
+            "请在群里确认，并确认 [notify] webhook 是企业微信或钉钉群机器人的地址、代理没有改写回应；确认没有收到时可加 --force 重发",
+        )
     if errcode != 0:
         raise DeliveryError(f"群机器人拒绝了消息：errcode {errcode}，{errmsg[:200]}", _errcode_hint(errcode))
     return errmsg or "ok"
+
+
+def _errcode(raw: bytes) -> tuple[int | None, str]:
+    """The robot's errcode and errmsg in its answer; errcode None when the answer has none."""
+    try:
+        answer = json.loads(raw.decode("utf-8"))
+    except ValueError:  # UnicodeDecodeError and JSONDecodeError both
+        return None, ""
+    if not isinstance(answer, dict):
+        return None, ""
+    errcode = answer.get("errcode")
+    if isinstance(errcode, str) and errcode.strip().lstrip("-").isdigit():
+        errcode = int(errcode)
+    if not isinstance(errcode, int) or isinstance(errcode, bool):
+        return None, ""
+    return errcode, str(answer.get("errmsg", ""))
 
 
 def _reason(exc: object) -> str:
