@@ -46,6 +46,9 @@ class Mailbox:
     envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
     drop_after_data: bool = False  # close the connection instead of answering the message
     refuse: set[str] = field(default_factory=set)  # recipients answered with 550
+    # messages whose From: header holds one of these are refused at the end of DATA (553),
+    # as servers do when From: is not the logged-in mailbox
+    refuse_from: set[str] = field(default_factory=set)
     hold: threading.Event | None = None  # handle_DATA waits for this before answering
     entered: threading.Event = field(default_factory=threading.Event)  # set when a message's DATA arrives
     logins: list[str] = field(default_factory=list)
@@ -61,8 +64,11 @@ class Mailbox:
         if self.hold is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.hold.wait, 60)
         content = envelope.original_content or envelope.content
+        parsed = email.message_from_bytes(content, policy=policy.default)
+        if any(a.addr_spec in self.refuse_from for a in (parsed["From"].addresses if parsed["From"] else ())):
+            return "553 5.7.1 From header must match the authenticated user"
         self.raw.append(content)
-        self.messages.append(email.message_from_bytes(content, policy=policy.default))
+        self.messages.append(parsed)
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         if self.drop_after_data:
             server.transport.abort()  # the message is here, the answer never leaves

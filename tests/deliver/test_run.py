@@ -340,6 +340,27 @@ def test_a_failed_send_is_resent_as_it_was_by_the_next_days_run(tmp_path):
         assert s.conn.execute("SELECT count(*) FROM send_messages").fetchone()[0] == 0
 
 
+def test_a_failed_email_is_resent_with_the_sender_and_recipients_of_the_fixed_settings(tmp_path):
+    """A send refused for its From: (or a recipient), fixed in [mail] as the error said: every
+    later run resent the kept message with the old From:/To: and was refused again (exit 7 for ever)."""
+    store = tmp_path / "g.db"
+    mailbox = Mailbox(refuse={"bad@example.gov.cn"}, refuse_from={"old@example.gov.cn"})
+    later = tmp_path / "later"
+    later.mkdir()
+    export = tiny_export(later, AUG5)
+    with smtp_server(mailbox=mailbox) as server:
+        wrong = delivery_settings(server.port, mail={"from": "old@example.gov.cn", "to": ["zhongxin@example.gov.cn", "bad@example.gov.cn"]}, delivery={"catch_up_days": 0})
+        with pytest.raises(DeliveryError):
+            warn_and_deliver(wrong, [tiny_export(tmp_path)], str(store), ["email"], on=DAY, clock=CLOCK, environ={})
+        fixed = delivery_settings(server.port, mail={"cc": ["lingdao@example.gov.cn"]}, delivery={"catch_up_days": 0})
+        next_day = warn_and_deliver(fixed, [export], str(store), ["email"], on=date(2024, 8, 5), clock=CLOCK, environ={})
+    assert [r.status for r in next_day.delivery.resent + next_day.delivery.results] == ["sent", "sent"]
+    resent = server.messages[0]
+    assert resent["Subject"] == "【新村街道】接诉即办提早预警（2024-08-03）" and "恰海小区3号楼" in all_text(resent)  # the content as it was
+    assert (resent["From"].addresses[0].addr_spec, resent["To"], resent["Cc"]) == ("jiesu@example.gov.cn", "zhongxin@example.gov.cn", "lingdao@example.gov.cn")
+    assert resent["Message-ID"] == next_day.delivery.resent[0].message_id and resent["Message-ID"].endswith("@example.gov.cn>")
+
+
 def test_an_unknown_outcome_ends_every_later_run_with_exit_9_until_a_person_settles_it(tmp_path):
     from gaopin.deliver.run import settle_sends
 

@@ -129,14 +129,22 @@ def _aware(now: datetime) -> datetime:
 def new_message(mail: MailSettings, subject: str, now: datetime) -> EmailMessage:
     msg = EmailMessage(policy=policy.SMTP)
     msg["Subject"] = subject
+    _address(msg, mail, now)
+    msg["Auto-Submitted"] = "auto-generated"
+    return msg
+
+
+def _address(msg: EmailMessage, mail: MailSettings, now: datetime) -> None:
+    """The headers that come from [mail] and the moment of sending, not from the content:
+    replaced when a kept message is resent."""
+    for name in ("From", "To", "Cc", "Date", "Message-ID"):
+        del msg[name]
     msg["From"] = formataddr((SENDER_NAME, mail.sender))
     msg["To"] = ", ".join(mail.to)
     if mail.cc:
         msg["Cc"] = ", ".join(mail.cc)
     msg["Date"] = format_datetime(_aware(now))
     msg["Message-ID"] = make_msgid(domain=_domain(mail.sender))
-    msg["Auto-Submitted"] = "auto-generated"
-    return msg
 
 
 def compose(
@@ -179,13 +187,15 @@ def to_bytes(msg: EmailMessage) -> bytes:
     return msg.as_bytes(policy=policy.SMTP)
 
 
-def from_bytes(data: bytes, now: datetime) -> EmailMessage:
-    """A kept message, to be resent: as it was, dated now so that it is not filed under an earlier day."""
+def from_bytes(data: bytes, now: datetime, mail: MailSettings) -> EmailMessage:
+    """A kept message, to be resent: its content as it was; sender, recipients, date and
+    Message-ID as now. A send that failed on a wrong `from` or `to`, fixed since, must not
+    go out (or be refused again) with the old headers; dated now so that it is not filed
+    under an earlier day."""
     import email
 
     msg = email.message_from_bytes(data, _class=EmailMessage, policy=policy.SMTP)
-    del msg["Date"]
-    msg["Date"] = format_datetime(_aware(now))
+    _address(msg, mail, now)
     return msg
 
 

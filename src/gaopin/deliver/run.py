@@ -7,8 +7,8 @@ call. A run:
 2. takes the delivery lock (two runs at once: the second waits, then sees what the first
    sent, or gives up with LockedError);
 3. makes the report / finds the warnings; settles `pending` rows left by a killed run;
-4. resends, as they were, the kept messages of earlier runs that failed and carry
-   something this run does not (another day's warnings, another month's report);
+4. resends, as they were (sender and recipients as [mail] says now), the kept messages of
+   earlier runs that failed and carry something this run does not (another day's warnings, another month's report);
 5. plans each channel from the sends record (what was never sent, or failed cleanly;
    all with --force) and builds each channel's whole message;
 6. for each channel: records `pending` with the message, sends, records `sent` / `failed` / `unknown`;
@@ -399,7 +399,7 @@ def _resend_failed(
 def _resend(stored: Stored, result: ChannelResult, log_: SendLog, channels: Channels, clock: Clock, progress: Callable[[str], None] | None) -> None:
     if progress:
         progress(f"重发{CHANNEL_LABELS[stored.channel]}")
-    message = mail.from_bytes(stored.body, clock()) if stored.channel == EMAIL else json.loads(stored.body.decode("utf-8"))
+    message = mail.from_bytes(stored.body, clock(), channels.settings.mail) if stored.channel == EMAIL else json.loads(stored.body.decode("utf-8"))
     result.ids = log_.begin(stored.channel, stored.items, clock(), message=stored.id)
     _attempt(stored.channel, message, result.what, log_, result, channels, clock)
 
