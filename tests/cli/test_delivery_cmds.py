@@ -68,7 +68,7 @@ def test_smtp_down_is_a_clear_error_exit_7_and_the_next_run_sends_it(tmp_path, e
     assert (retried.exit_code, again.exit_code) == (0, 0)
     assert len(server.messages) == 1
     sends = json.loads(gaopin(["sends", "-f", "json"], config, tmp_path / "g.db").stdout)
-    assert [(s["key"], s["status"]) for s in sends] == [("2024-08", "sent"), ("2024-08", "failed")]
+    assert [(s["key"], s["status"]) for s in sends] == [("2024-08|2024-08-01|2024-08-31", "sent"), ("2024-08|2024-08-01|2024-08-31", "failed")]
     assert "连接被拒绝" in (tmp_path / "gaopin.log").read_text(encoding="utf-8")
 
 

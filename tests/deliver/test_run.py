@@ -24,6 +24,7 @@ from tests.servers import Mailbox, Robot, all_text, free_port, smtp_server
 
 CLOCK = fixed_clock(datetime(2024, 9, 1, 8, 0, tzinfo=TIMEZONE))
 DAY = date(2024, 8, 3)
+AUG = "2024-08|2024-08-01|2024-08-31"  # the August report's key: its label and dates
 
 
 def send_report(report, settings, store, force=False):
@@ -52,7 +53,36 @@ def test_the_same_report_twice_sends_one_email_and_force_sends_another(sample_re
     assert [r.status for r in (first.results + second.results + forced.results)] == ["sent", "already_sent", "sent"]
     assert second.lines() == ["邮件：2024-08 月度报告 已于 2024-09-01 08:00:00 发送过，未重发（如需重发请加 --force）"]
     assert second.error() is None
-    assert statuses(store) == [("report", "email", "2024-08", "sent")] * 2
+    assert statuses(store) == [("report", "email", AUG, "sent")] * 2
+
+
+def test_the_calendar_month_is_sent_after_the_cycle_of_the_same_label(sample_report, tmp_path):
+    """[period] start_day 19, then back to 1: the report "2024-08" of 08-01 to 08-31 was taken as
+    sent because the cycle "2024-08" (07-19 to 08-18) was, and never sent (exit 0)."""
+    store = tmp_path / "g.db"
+    cycle = {**sample_report, "period": {"label": "2024-08", "start": "2024-07-19", "end": "2024-08-18"}}
+    with smtp_server() as server:
+        settings = delivery_settings(server.port)
+        send_report(cycle, settings, store)
+        month = send_report(sample_report, settings, store)
+        again = send_report(sample_report, settings, store)
+    assert [r.status for r in month.results + again.results] == ["sent", "already_sent"]
+    assert len(server.messages) == 2
+    assert [s[2] for s in statuses(store)] == [AUG, "2024-08|2024-07-19|2024-08-18"]  # newest first
+
+
+def test_a_label_only_record_of_an_older_version_stands_for_the_calendar_month(sample_report, tmp_path):
+    store = tmp_path / "g.db"
+    with Store(store) as s:  # as a version before the key held the dates recorded August
+        log = SendLog(s.conn)
+        log.finish(log.begin(EMAIL, [Item(REPORT, "2024-08")], CLOCK()), "sent", CLOCK(), message_id="<old@x>")
+    with smtp_server() as server:
+        settings = delivery_settings(server.port)
+        month = send_report(sample_report, settings, store)
+        forced = send_report(sample_report, settings, store, force=True)
+    assert [r.status for r in month.results + forced.results] == ["already_sent", "sent"]
+    assert len(server.messages) == 1
+    assert statuses(store) == [("report", "email", "2024-08", "sent")] * 2  # one record for the report
 
 
 def test_smtp_down_fails_cleanly_and_the_next_run_sends_exactly_once(sample_report, tmp_path):
@@ -62,13 +92,13 @@ def test_smtp_down_fails_cleanly_and_the_next_run_sends_exactly_once(sample_repo
         send_report(sample_report, settings, store)
     assert caught.value.exit_code == ExitCode.DELIVERY
     assert f"无法连接邮件服务器 127.0.0.1:{port}（连接被拒绝）" in caught.value.message
-    assert statuses(store) == [("report", "email", "2024-08", "failed")]
+    assert statuses(store) == [("report", "email", AUG, "failed")]
     with smtp_server(port) as server:
         retried = send_report(sample_report, settings, store)
         again = send_report(sample_report, settings, store)
     assert len(server.messages) == 1
     assert [r.status for r in retried.results + again.results] == ["sent", "already_sent"]
-    assert statuses(store) == [("report", "email", "2024-08", "sent"), ("report", "email", "2024-08", "failed")]
+    assert statuses(store) == [("report", "email", AUG, "sent"), ("report", "email", AUG, "failed")]
 
 
 def test_an_unknown_outcome_is_not_resent_without_force(sample_report, tmp_path):
@@ -87,7 +117,7 @@ def test_an_unknown_outcome_is_not_resent_without_force(sample_report, tmp_path)
     # the number `gaopin sends --confirm/--resend` takes, on the run that lost the answer and on the rerun
     [number] = [r["id"] for r in send_records(store) if r["status"] == "unknown"]
     assert f"（编号 {number}）" in first.value.message
-    assert f"编号 {number}（2024-08） 上次发送结果不确定，没有重发" in second.value.message and "--force" in second.value.hint
+    assert f"编号 {number}（2024-08 月度报告 2024-08-01 至 2024-08-31） 上次发送结果不确定，没有重发" in second.value.message and "--force" in second.value.hint
     assert [r.status for r in forced.results] == ["sent"]
     assert len(server.messages) == 2
     assert [s[3] for s in statuses(store)] == ["sent", "unknown"]

@@ -182,3 +182,24 @@ def test_a_failure_without_a_kept_message_is_not_retried_and_says_which_run_send
     # One number stands for the message both escalations failed in.
     assert [(r.key, r.status, r.detail) for r in log.mark([gd1], [], T1)] == [("GD1", SENT, DISMISSED), ("GD2", SENT, DISMISSED)]
     assert log.not_retried() == []
+
+
+def test_a_reports_key_holds_its_dates_and_a_label_only_record_stands_for_the_calendar_month(log):
+    """After [period] start_day 19 → 1 the calendar month "2024-08" was taken as sent because
+    the cycle "2024-08" (07-19 to 08-18) was: the key was the label alone."""
+    from gaopin.deliver.sends import report_key, resend_commands
+
+    month, cycle = Item(REPORT, report_key("2024-08", "2024-08-01", "2024-08-31")), Item(REPORT, report_key("2024-08", "2024-07-19", "2024-08-18"))
+    log.finish(log.begin(EMAIL, [cycle], T0), SENT, T1)
+    assert log.plan(EMAIL, [month]).send == [month] and log.plan(EMAIL, [cycle]).send == []
+    # An older version's record ("2024-08", no dates): the calendar month's, as start_day 1 made it
+    log.finish(log.begin(NOTIFY, [AUG], T0), SENT, T1)
+    assert [r.key for r in log.plan(NOTIFY, [month]).already_sent] == ["2024-08"]
+    assert log.plan(NOTIFY, [cycle]).send == [cycle]
+    forced = log.plan(NOTIFY, [month], force=True)
+    assert forced.recorded() == [AUG]  # recorded under the old key: one record for the report
+    # and one that failed is resent by the month's run itself, not by every other run as it was
+    log.finish(log.begin(EMAIL, [Item(REPORT, "2024-07")], T0, message=("报告", b"body")), FAILED, T1)
+    july = Item(REPORT, report_key("2024-07", "2024-07-01", "2024-07-31"))
+    assert log.stale_failed(EMAIL, [july]) == [] and log.plan(EMAIL, [july]).recorded() == [Item(REPORT, "2024-07")]
+    assert resend_commands([(REPORT, EMAIL, month.key), (REPORT, NOTIFY, "2024-08")]) == ["gaopin report --month 8 --year 2024 --email --notify"]

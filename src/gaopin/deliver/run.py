@@ -50,8 +50,10 @@ from gaopin.deliver.sends import (
     SendLog,
     SendRecord,
     Stored,
+    report_key,
     resend_commands,
     sent_together,
+    shown_key,
 )
 from gaopin.errors import DeliveryError, GaopinError, InputError, StoreError, UnknownOutcomeError, UsageError
 from gaopin.rules.warn import WarnReport
@@ -130,7 +132,7 @@ def _numbered(records: list[dict], channel: bool = True) -> str:
     parts = []
     for group in list(messages.values())[:5]:
         r = group[0]
-        what = f"{CHANNEL_LABELS[r['channel']] + ' ' if channel else ''}{content.safe(r['key'])}"
+        what = f"{CHANNEL_LABELS[r['channel']] + ' ' if channel else ''}{content.safe(shown_key(r.get('kind', ''), r['key']))}"
         parts.append(f"编号 {r['id']}（{what}" + (f" 等，同一消息共 {len(group)} 项" if len(group) > 1 else "") + "）")
     return "、".join(parts) + (f" 等 {len(messages)} 条消息" if len(messages) > 5 else "")
 
@@ -478,7 +480,8 @@ def deliver_report(
     settings = channels.settings
     label = report["period"]["label"]
     what = f"{label} 月度报告"
-    items = [Item(REPORT, label)]
+    period = report["period"]
+    items = [Item(REPORT, report_key(label, period["start"], period["end"]))]  # the dates too: see sends.report_key
     folder = Path(dry_run_dir) if dry_run_dir else Path(files["xlsx"]).parent
     with _send_log(store_path, channels.dry_run) as log_:
         interrupted = _settle(log_, channels.dry_run, clock)

@@ -21,6 +21,12 @@ A failed row without a kept message (recorded before messages were kept, or an u
 outcome of then marked not received) cannot be resent as it was: only a run that sends the
 same item again settles it (`not_retried`; `resend_commands` says which run).
 
+A report's identity is its period: label and dates (`report_key`, "2024-08|2024-08-01|2024-08-31"),
+so that the cycle "2024-08" of `[period] start_day = 19` (07-19 to 08-18) and the calendar month
+"2024-08" are two reports. A record of an older version holds the label alone ("2024-08"): it
+stands for the calendar month of that label (what start_day 1, the default, makes), and a send
+of that report is recorded under the old key, so that the two keys never disagree.
+
 A warning's identity is its rule, point, problem and first day (`Warning.id`); later
 tickets can move its first day earlier. A warning whose days hold the first day of one
 already handled on the channel is that warning grown: it is planned, and recorded, under
@@ -31,7 +37,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Iterable
 
 from gaopin.config import TIMEZONE
@@ -123,6 +129,39 @@ class Stored:
     items: list[Item]
 
 
+def report_key(label: str, start: str, end: str) -> str:
+    """A report's key: its period's label and first and last days (ISO)."""
+    return f"{label}|{start}|{end}"
+
+
+def report_label(key: str) -> str:
+    """The period label of a report's key (also of a label-only key of an older version)."""
+    return key.split("|", 1)[0]
+
+
+def shown_key(kind: str, key: str) -> str:
+    """A key for people: a report's as "2024-08 月度报告 2024-08-01 至 2024-08-31"."""
+    if kind == REPORT and key.count("|") == 2:
+        label, start, end = key.split("|")
+        return f"{label} 月度报告 {start} 至 {end}"
+    return key
+
+
+def _legacy_report_key(key: str) -> str | None:
+    """The label-only key an older version recorded this report under: only for a calendar
+    month (older records do not say which dates they were of; start_day 1 is the default)."""
+    if key.count("|") != 2:
+        return None
+    label, start, end = key.split("|")
+    try:
+        year, month = (int(x) for x in label.split("-"))
+        first = date(year, month, 1)
+        last = date(year + (month == 12), month % 12 + 1, 1) - timedelta(days=1)
+    except ValueError:
+        return None
+    return label if (start, end) == (first.isoformat(), last.isoformat()) else None
+
+
 def sent_together(channel: str, message: int | None, started_at: str) -> tuple:
     """What the rows of one message share: its kept message, or for rows without one (sent
     before messages were kept) the channel and the moment they were begun."""
@@ -139,7 +178,7 @@ def resend_commands(items: Iterable[tuple[str, str, str]]) -> list[str]:
     since: list[str] = []
     for kind, channel, key in items:
         if kind == REPORT:
-            reports.setdefault(key, set()).add(channel)
+            reports.setdefault(report_label(key), set()).add(channel)
             continue
         warned.add(channel)
         if kind == WARNING:
@@ -184,9 +223,13 @@ class SendLog:
         return {r.item: r for r in records}
 
     def _matches(self, item: Item, latest: dict[Item, SendRecord], series: dict[str, list[SendRecord]]) -> list[SendRecord]:
-        """The records that stand for `item`: its own, and for a warning those of the same rule,
-        point and problem whose first day lies within its days."""
+        """The records that stand for `item`: its own; for a calendar month's report the
+        label-only record of an older version; for a warning those of the same rule, point and
+        problem whose first day lies within its days."""
         found = [latest[item]] if item in latest else []
+        legacy = _legacy_report_key(item.key) if item.kind == REPORT else None
+        if legacy is not None and Item(REPORT, legacy) in latest:
+            found.append(latest[Item(REPORT, legacy)])
         if item.kind == WARNING and item.span is not None:
             first, last = item.span
             found += [r for r in series.get(id_parts(item.key)[0], []) if r.key != item.key and first <= id_parts(r.key)[1] <= last]
