@@ -136,6 +136,50 @@ def smtp_server(
         controller.stop()
 
 
+@contextmanager
+def cutting_smtp_server(after: int = 4096) -> Iterator[int]:
+    """A bare SMTP server (a socket, not aiosmtpd) that accepts everything up to DATA, reads
+    `after` bytes of the content and closes the connection: what a server that cuts a large
+    message short does. Yields its port."""
+    listener = socket.create_server((HOST, 0))
+    listener.settimeout(0.2)
+    done = threading.Event()
+
+    def serve(conn: socket.socket) -> None:
+        with conn, conn.makefile("rb") as lines:
+            conn.sendall(b"220 cut ESMTP\r\n")
+            for line in lines:
+                verb = line[:4].upper()
+                if verb in (b"EHLO", b"HELO"):
+                    conn.sendall(b"250-cut\r\n250 8BITMIME\r\n")
+                elif verb == b"DATA":
+                    conn.sendall(b"354 go ahead\r\n")
+                    lines.read(after)
+                    return  # closed with the rest of the content unread: the peer gets a reset
+                elif verb == b"QUIT":
+                    conn.sendall(b"221 bye\r\n")
+                    return
+                else:
+                    conn.sendall(b"250 OK\r\n")
+
+    def accept() -> None:
+        while not done.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        done.set()
+        thread.join(5)
+        listener.close()
+
+
 def tls_contexts(tmp_path: Path) -> tuple[ssl.SSLContext, Path]:
     """A server context with a certificate for 127.0.0.1/localhost from a throwaway CA, and the CA's PEM file."""
     import trustme

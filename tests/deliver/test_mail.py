@@ -16,7 +16,7 @@ from gaopin.deliver import mail
 from gaopin.deliver.run import deliver_report, prepare_channels
 from gaopin.errors import ConfigError, DeliveryError, ExitCode, UnknownOutcomeError
 from tests.delivery_data import PASSWORD, delivery_settings, fixed_clock, leaked
-from tests.servers import Mailbox, all_text, free_port, smtp_server, tls_contexts
+from tests.servers import Mailbox, all_text, cutting_smtp_server, free_port, smtp_server, tls_contexts
 
 NOW = datetime(2024, 9, 1, 8, 0, tzinfo=TIMEZONE)
 # aiosmtpd warns about AUTH over plain text, which the failed-login test does on purpose.
@@ -136,6 +136,21 @@ def test_a_connection_lost_after_the_message_was_handed_over_is_an_unknown_outco
     assert caught.value.exit_code == ExitCode.UNKNOWN_OUTCOME
     assert "可能已经送达" in caught.value.message
     assert len(server.messages) == 1  # it did arrive: which is why it must not be resent blindly
+
+
+@pytest.mark.parametrize("size", [200_000, 20_000_000])
+def test_a_connection_reset_before_the_server_read_the_whole_message_is_a_clean_failure(size):
+    """A server that resets after 4 KB of a large message never got its end, so it cannot have
+    taken it: that was "may have arrived" (exit 9, not resent) instead of retried (exit 7).
+    200 KB fit in the sockets' buffers (the reset shows while waiting for the final reply);
+    20 MB do not (it shows while the content is written)."""
+    with cutting_smtp_server(after=4096) as port:
+        settings = delivery_settings(port)
+        big = mail.compose(settings.mail, "【新村街道】测试", "正文", "<p>正文</p>", NOW, attachment=("big.xlsx", os.urandom(size)))
+        with pytest.raises(DeliveryError) as caught:
+            send(settings, big)
+    assert caught.value.exit_code == ExitCode.DELIVERY
+    assert "没有收完" in caught.value.message and "下次运行会自动重试" in caught.value.hint
 
 
 def test_a_setting_the_socket_refuses_is_a_clean_failure_before_anything_is_sent():

@@ -7,9 +7,11 @@ with `sendmail()`, so that every failure can be put on the right side of one lin
   certificate failure, login refused, sender or a recipient refused, DATA refused, the
   connection lost while sending the content) the message surely did not arrive:
   `DeliveryError`, recorded as failed and retried on the next run;
-- an explicit rejection after the content (a 4xx/5xx final reply) is also clean;
-- losing the connection or timing out while waiting for the final reply leaves the
-  outcome unknown: `UnknownOutcomeError`, not resent without --force.
+- an explicit rejection after the content (a 4xx/5xx final reply) is also clean, and so is
+  a connection reset while waiting for it: the server closed with content unread (the end
+  of a large message still in the sockets' buffers), so it never got the final ".";
+- losing the connection (an orderly close) or timing out while waiting for the final reply
+  leaves the outcome unknown: `UnknownOutcomeError`, not resent without --force.
 
 Any refused recipient stops the whole send (RSET, nothing delivered), so that a typo in
 `to` is noticed at once instead of one person silently missing every report.
@@ -252,6 +254,30 @@ def _failure(mail: MailSettings, exc: BaseException) -> DeliveryError:
     return DeliveryError(f"与邮件服务器 {where} 通信失败：{_text(exc)}", "请检查 [mail] 设置和网络；下次运行会自动重试")
 
 
+def _cut_short(where: str, exc: BaseException) -> DeliveryError:
+    """The connection failed before the server had the message's end: not delivered."""
+    if _caused_by(exc, (TimeoutError, socket.timeout)):
+        return DeliveryError(f"向邮件服务器 {where} 发送邮件内容时超时，邮件没有送达", "请检查网络；邮件较大时可调大 [mail] timeout；下次运行会自动重试")
+    reason = "连接被重置" if _caused_by(exc, (ConnectionResetError, BrokenPipeError)) else _text(exc) or type(exc).__name__
+    return DeliveryError(
+        f"邮件服务器 {where} 没有收完邮件内容就断开了连接（{reason}），邮件没有送达",
+        "下次运行会自动重试；如一直如此，请向邮件管理员确认服务器允许的邮件大小",
+    )
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException] | tuple[type[BaseException], ...]) -> bool:
+    """Whether `exc` is, or was raised while handling, a `kind` (smtplib wraps socket errors
+    in SMTPServerDisconnected)."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return False
+        if isinstance(seen, kind):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def _text(value: object) -> str:
     if isinstance(value, bytes):
         value = value.decode("utf-8", errors="replace")
@@ -327,7 +353,10 @@ def send(msg: EmailMessage, mail: MailSettings, secret: str | None, context: ssl
             code, reply = smtp.docmd("DATA")
             if code != 354:
                 raise DeliveryError(f"邮件服务器 {where} 不接收邮件内容：{code} {_text(reply)}", "下次运行会自动重试")
-            smtp.send(_dot_stuffed(data))
+            try:
+                smtp.send(_dot_stuffed(data))
+            except (OSError, smtplib.SMTPException) as exc:
+                raise _cut_short(where, exc) from None
         except DeliveryError:
             raise
         except (OSError, smtplib.SMTPException, ValueError) as exc:  # before the content's end: not delivered
@@ -336,6 +365,11 @@ def send(msg: EmailMessage, mail: MailSettings, secret: str | None, context: ssl
         try:
             code, reply = smtp.getreply()
         except (OSError, smtplib.SMTPException) as exc:
+            if _caused_by(exc, ConnectionResetError):
+                # Nothing is sent after the final ".": a server that read all of it and then
+                # closed sends an orderly close. A reset means content it had not read (sendall
+                # returns once the content is in the sockets' buffers), so it never got the end.
+                raise _cut_short(where, exc) from None
             raise UnknownOutcomeError(
                 f"邮件已交给服务器 {where}，但没有收到确认（{_text(exc) or type(exc).__name__}），可能已经送达",
                 "请向收件人确认；确认没有收到时可加 --force 重发",
