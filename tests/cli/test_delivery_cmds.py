@@ -175,6 +175,20 @@ def test_a_missing_mail_setting_is_a_config_error(tmp_path, export):
     assert result.exit_code == 4 and "没有配置邮件服务器 [mail] host" in result.stderr
 
 
+@pytest.mark.parametrize("channel, missing", [("--email", "[mail] host"), ("--notify", "[notify] webhook")])
+def test_without_a_config_file_the_error_says_none_was_found_not_that_a_setting_is_missing(tmp_path, export, channel, missing):
+    """cron without GAOPIN_CONFIG: "没有配置邮件服务器 [mail] host…在 gaopin.toml 的 [mail] 中填写",
+    though the office's gaopin.toml (in another folder) has it."""
+    (tmp_path / "srv").mkdir()
+    write_config(tmp_path / "srv" / "gaopin.toml", 25, "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=K")
+    result = runner.invoke(app, [*WARN, str(export), channel, "--db", str(tmp_path / "g.db")])  # the cwd holds no gaopin.toml
+    assert result.exit_code == 4
+    assert "没有找到配置文件 gaopin.toml" in result.stderr and missing in result.stderr
+    assert str(tmp_path / "gaopin.toml") in result.stderr  # where it looked
+    assert "GAOPIN_CONFIG=" in result.stderr and "--config" in result.stderr
+    assert not (tmp_path / "g.db").exists()
+
+
 @pytest.mark.parametrize("variable", ["GAOPIN_MAIL__TIMEOUT", "GAOPIN_NOTIFY__TIMEOUT"])
 @pytest.mark.parametrize("value", ["0", "-1"])
 def test_a_timeout_of_zero_or_less_is_a_config_error_and_nothing_is_recorded_or_sent(tmp_path, export, variable, value):

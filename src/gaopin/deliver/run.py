@@ -55,7 +55,7 @@ from gaopin.deliver.sends import (
     sent_together,
     shown_key,
 )
-from gaopin.errors import DeliveryError, GaopinError, InputError, StoreError, UnknownOutcomeError, UsageError
+from gaopin.errors import ConfigError, DeliveryError, GaopinError, InputError, StoreError, UnknownOutcomeError, UsageError
 from gaopin.rules.warn import WarnReport
 
 CHANNELS = (EMAIL, NOTIFY)
@@ -234,7 +234,8 @@ def prepare_channels(settings: Settings, names: tuple[str, ...] | list[str], dry
     # would refuse (the password file, the CA file, the robot's address), sending nothing.
     if EMAIL in names:
         m = settings.mail
-        mail.check_settings(m, need_server=not dry_run or bool(m.host))
+        with _blaming_no_config_file(settings):
+            mail.check_settings(m, need_server=not dry_run or bool(m.host))
         if not dry_run:
             channels.secret = mail.password(m, settings, environ)
             channels.context = mail.ssl_context(m, settings)
@@ -243,8 +244,29 @@ def prepare_channels(settings: Settings, names: tuple[str, ...] | list[str], dry
             if m.password_file:
                 mail.password_from_file(settings.resolve_path(m.password_file))
     if NOTIFY in names and (not dry_run or settings.notify.webhook):
-        webhook.check_url(settings.notify.webhook)
+        with _blaming_no_config_file(settings):
+            webhook.check_url(settings.notify.webhook)
     return channels
+
+
+@contextmanager
+def _blaming_no_config_file(settings: Settings) -> Iterator[None]:
+    """A [mail]/[notify] setting found missing or wrong when no gaopin.toml was read at all is
+    said as that: the usual cause is cron, whose folder is not the one gaopin.toml is in, and
+    "fill in [mail] host in gaopin.toml" would send staff to a file that already has it."""
+    try:
+        yield
+    except ConfigError as exc:
+        if settings.source:
+            raise
+        from gaopin.config import CONFIG_FILE_NAME, ENV_CONFIG, default_config_path
+
+        looked = f"{Path.cwd() / CONFIG_FILE_NAME}、{default_config_path()}"
+        raise ConfigError(
+            f"没有找到配置文件 {CONFIG_FILE_NAME}（没有 --config 和 {ENV_CONFIG}，也不在 {looked}），所以{exc.message}",
+            f"定时任务（cron）里请设置 {ENV_CONFIG}=/完整路径/{CONFIG_FILE_NAME}，或加 --config /完整路径/{CONFIG_FILE_NAME}；"
+            f"还没有配置文件时用 gaopin init 生成",
+        ) from None
 
 
 def for_delivery(settings: Settings) -> Settings:
