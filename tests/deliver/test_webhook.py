@@ -136,6 +136,25 @@ def test_an_explicit_errcode_is_a_clean_refusal_retried_next_run(tmp_path):
     assert [r.status for r in retried.delivery.results] == ["sent"] and len(robot.posts) == 2
 
 
+@pytest.mark.parametrize(
+    "status, said, hint",
+    [(429, "限流", "限流；下次运行会自动重试"), (500, "服务器", "暂时出错；下次运行会自动重试"), (503, "服务器", "暂时出错"), (404, "拒绝了消息", "webhook 地址")],
+)
+def test_an_http_error_status_is_a_clean_refusal_with_a_hint_for_its_cause(tmp_path, status, said, hint):
+    """429 and 500 said "请检查 webhook 地址是否正确、机器人是否被移出群", and not that the next run retries."""
+    export = tiny_export(tmp_path)
+    with Robot() as robot:
+        robot.status, robot.answer = status, b"<html>error</html>"
+        settings = delivery_settings(robot_url=robot.url)
+        with pytest.raises(DeliveryError) as caught:
+            run(settings, export, tmp_path / "g.db")
+        robot.status, robot.answer = 200, None
+        retried = run(settings, export, tmp_path / "g.db")
+    assert f"HTTP {status}" in caught.value.message and said in caught.value.message and hint in caught.value.hint
+    assert "下次运行会自动重试" in caught.value.hint and "TOKEN" not in str(caught.value)
+    assert [r.status for r in retried.delivery.results] == ["sent"] and len(robot.posts) == 2
+
+
 def test_an_unreachable_robot_is_a_clean_failure(tmp_path):
     settings = delivery_settings(robot_url=f"http://127.0.0.1:{free_port()}/robot/send?access_token=T")
     with pytest.raises(DeliveryError) as caught:

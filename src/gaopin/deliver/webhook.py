@@ -148,7 +148,7 @@ def post(url: str, body: dict, timeout: float, context: ssl.SSLContext | None = 
         response = opener.open(request, timeout=timeout)
     except urllib.error.HTTPError as exc:
         exc.close()
-        raise DeliveryError(f"群机器人 {where} 拒绝了消息（HTTP {exc.code}）", "请检查 [notify] webhook 地址是否正确、机器人是否被移出群") from None
+        raise _refused(where, exc.code) from None
     except urllib.error.URLError as exc:
         # urllib wraps what fails while connecting and handing over the request: not delivered.
         raise DeliveryError(f"无法连接群机器人 {where}：{_reason(exc.reason)}", _hint(exc.reason)) from None
@@ -181,6 +181,18 @@ def post(url: str, body: dict, timeout: float, context: ssl.SSLContext | None = 
     if errcode != 0:
         raise DeliveryError(f"群机器人拒绝了消息：errcode {errcode}，{errmsg[:200]}", _errcode_hint(errcode))
     return errmsg or "ok"
+
+
+def _refused(where: str, status: int) -> DeliveryError:
+    """An HTTP error status: refused, retried by the next run; the hint depends on whose fault it is."""
+    if status == 429:
+        return DeliveryError(f"群机器人 {where} 限流，没有接收消息（HTTP 429）", "发送太频繁，被机器人限流；下次运行会自动重试")
+    if status >= 500:
+        return DeliveryError(f"群机器人服务器 {where} 出错，没有接收消息（HTTP {status}）", "企业微信/钉钉（或代理）的服务器暂时出错；下次运行会自动重试")
+    return DeliveryError(
+        f"群机器人 {where} 拒绝了消息（HTTP {status}）",
+        "请检查 [notify] webhook 地址是否正确、机器人是否被移出群（以及代理设置）；改正后下次运行会自动重试",
+    )
 
 
 def _errcode(raw: bytes) -> tuple[int | None, str]:
