@@ -391,6 +391,24 @@ def test_a_failed_email_is_resent_with_the_sender_and_recipients_of_the_fixed_se
     assert resent["Message-ID"] == next_day.delivery.resent[0].message_id and resent["Message-ID"].endswith("@example.gov.cn>")
 
 
+def test_a_failed_email_is_resent_by_the_next_run_that_sends_email_not_by_a_robot_run(tmp_path):
+    """What docs/cron.md §2 says (it said every --email/--notify run resends both)."""
+    store, port = tmp_path / "g.db", free_port()
+    later = tmp_path / "later"
+    later.mkdir()
+    export = tiny_export(later, AUG5)
+    with Robot() as robot:
+        settings = delivery_settings(port, robot.url, delivery={"catch_up_days": 0})
+        with pytest.raises(DeliveryError):
+            warn_and_deliver(settings, [tiny_export(tmp_path)], str(store), ["email"], on=DAY, clock=CLOCK, environ={})
+        with smtp_server(port) as server:
+            robot_run = warn_and_deliver(settings, [export], str(store), ["notify"], on=date(2024, 8, 5), clock=CLOCK, environ={})
+            assert robot_run.delivery.resent == [] and server.messages == []
+            email_run = warn_and_deliver(settings, [export], str(store), ["email"], on=date(2024, 8, 5), clock=CLOCK, environ={})
+    assert [r.status for r in email_run.delivery.resent] == ["sent"]
+    assert server.messages[0]["Subject"] == "【新村街道】接诉即办提早预警（2024-08-03）"
+
+
 def test_an_unknown_outcome_ends_every_later_run_with_exit_9_until_a_person_settles_it(tmp_path):
     from gaopin.deliver.run import settle_sends
 
