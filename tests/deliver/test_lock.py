@@ -51,3 +51,26 @@ def test_the_lock_is_released_when_its_holder_is_killed(tmp_path):
         if holder.poll() is None:
             holder.kill()
         holder.stdout.close()
+
+
+def test_a_confirmation_given_while_a_run_sends_says_it_was_not_recorded(tmp_path):
+    """`gaopin sends --confirm 3` during a run said "本次没有发送任何内容": not whether the word was taken."""
+    from datetime import datetime
+
+    from gaopin.config import TIMEZONE
+    from gaopin.deliver.run import send_records, settle_sends
+    from gaopin.deliver.sends import EMAIL, UNKNOWN, WARNING, Item, SendLog
+    from gaopin.store import Store
+
+    store, now = tmp_path / "g.db", datetime(2024, 9, 1, 8, 0, tzinfo=TIMEZONE)
+    with Store(store) as s:
+        log = SendLog(s.conn)
+        [number] = log.begin(EMAIL, [Item(WARNING, "point_day|p|c|2024-08-03")], now)
+        log.finish([number], UNKNOWN, now)
+    with delivery_lock(store, timeout=1):
+        with pytest.raises(LockedError) as caught:
+            settle_sends(store, [number], [], clock=lambda: now, lock_timeout=0.2)
+    assert caught.value.exit_code == ExitCode.LOCKED
+    assert f"本次的确认（编号 {number}）没有记录" in caught.value.message and "没有发送任何内容" not in caught.value.message
+    assert "gaopin sends" in caught.value.hint
+    assert [r["status"] for r in send_records(store)] == [UNKNOWN]

@@ -26,8 +26,11 @@ def lock_path(store_path: Path) -> Path:
 
 
 @contextmanager
-def delivery_lock(store_path: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[Path]:
-    """Hold the delivery lock of the store at `store_path`; LockedError after `timeout` seconds."""
+def delivery_lock(
+    store_path: Path, timeout: float = LOCK_TIMEOUT, not_done: str = "本次没有发送任何内容", hint: str = "稍后再运行即可；定时任务请错开时间"
+) -> Iterator[Path]:
+    """Hold the delivery lock of the store at `store_path`; LockedError after `timeout` seconds,
+    saying what was not done (`not_done`: nothing sent, or a person's confirmation not recorded)."""
     from filelock import FileLock, Timeout
 
     path = lock_path(store_path)
@@ -41,8 +44,8 @@ def delivery_lock(store_path: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[P
     except Timeout:
         log.warning("delivery lock %s held by another run; gave up after %.0f s", path, timeout)
         raise LockedError(
-            f"另一个 gaopin 正在发送（锁文件 {path}），等待 {timeout:.0f} 秒后放弃，本次没有发送任何内容",
-            "稍后再运行即可；定时任务请错开时间",
+            f"另一个 gaopin 正在发送（锁文件 {path}），等待 {timeout:.0f} 秒后放弃，{not_done}",
+            hint,
         ) from None
     except OSError as exc:
         raise StoreError(f"无法打开锁文件 {path}：{os_reason(exc)}", "请检查该文件夹的写权限") from None

@@ -833,7 +833,9 @@ def settle_sends(
 
     if not Path(store_path).exists():  # checked before the lock, which would leave a file (and folder) behind
         raise StoreError(f"工单库 {store_path} 不存在", "请用 --db 指定发送时用的工单库")
-    with delivery_lock(store_path, lock_timeout):  # no run is sending: `pending` rows are of killed runs
+    numbers = "、".join(str(i) for i in [*received, *not_received])
+    said = f"本次的确认（编号 {numbers}）没有记录"
+    with delivery_lock(store_path, lock_timeout, said, "等这次发送结束后再运行同一条 gaopin sends 命令"):  # no run is sending: `pending` rows are of killed runs
         store = Store(store_path, create=False)
         try:
             log_ = SendLog(store.conn)
