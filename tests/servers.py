@@ -180,6 +180,34 @@ def cutting_smtp_server(after: int = 4096) -> Iterator[int]:
         listener.close()
 
 
+@contextmanager
+def silent_server() -> Iterator[int]:
+    """A port whose server accepts connections and never says a word (a firewall or a hung
+    server). Yields the port."""
+    listener = socket.create_server((HOST, 0))
+    held: list[socket.socket] = []
+    listener.settimeout(0.2)
+    done = threading.Event()
+
+    def accept() -> None:
+        while not done.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        done.set()
+        thread.join(5)
+        for conn in held:
+            conn.close()
+        listener.close()
+
+
 def tls_contexts(tmp_path: Path) -> tuple[ssl.SSLContext, Path]:
     """A server context with a certificate for 127.0.0.1/localhost from a throwaway CA, and the CA's PEM file."""
     import trustme

@@ -16,7 +16,7 @@ from gaopin.deliver import mail
 from gaopin.deliver.run import deliver_report, prepare_channels
 from gaopin.errors import ConfigError, DeliveryError, ExitCode, UnknownOutcomeError
 from tests.delivery_data import PASSWORD, delivery_settings, fixed_clock, leaked
-from tests.servers import Mailbox, all_text, cutting_smtp_server, free_port, smtp_server, tls_contexts
+from tests.servers import Mailbox, all_text, cutting_smtp_server, free_port, silent_server, smtp_server, tls_contexts
 
 NOW = datetime(2024, 9, 1, 8, 0, tzinfo=TIMEZONE)
 # aiosmtpd warns about AUTH over plain text, which the failed-login test does on purpose.
@@ -126,6 +126,15 @@ def test_no_server_is_a_clean_failure():
     with pytest.raises(DeliveryError) as caught:
         send(settings, simple(settings))
     assert "连接被拒绝" in caught.value.message
+
+
+def test_a_server_that_never_answers_is_a_timeout_with_the_firewall_hint():
+    """It said "通信失败：Connection unexpectedly closed: timed out" (smtplib's wrapping)."""
+    with silent_server() as port:
+        settings = delivery_settings(port, mail={"timeout": 0.3})
+        with pytest.raises(DeliveryError) as caught:
+            send(settings, simple(settings))
+    assert f"连接邮件服务器 127.0.0.1:{port} 超时" in caught.value.message and "防火墙" in caught.value.hint
 
 
 def test_a_connection_lost_after_the_message_was_handed_over_is_an_unknown_outcome():

@@ -247,7 +247,7 @@ def _failure(mail: MailSettings, exc: BaseException) -> DeliveryError:
         return DeliveryError(f"找不到邮件服务器 {mail.host}", "请检查 [mail] host 和网络；下次运行会自动重试")
     if isinstance(exc, ConnectionRefusedError):
         return DeliveryError(f"无法连接邮件服务器 {where}（连接被拒绝）", "请检查 [mail] host、port 和网络；下次运行会自动重试")
-    if isinstance(exc, (TimeoutError, socket.timeout)):
+    if _caused_by(exc, (TimeoutError, socket.timeout)):  # smtplib wraps one while reading the greeting
         return DeliveryError(f"连接邮件服务器 {where} 超时", "请检查网络和防火墙；下次运行会自动重试")
     if isinstance(exc, smtplib.SMTPResponseException):
         return DeliveryError(f"邮件服务器 {where} 拒绝：{exc.smtp_code} {_text(exc.smtp_error)}", "下次运行会自动重试")
