@@ -630,3 +630,27 @@ def test_a_masked_export_imported_again_keeps_the_callers_numbers(tmp_path, db):
         assert {p for (p,) in store.conn.execute("SELECT caller_phone FROM tickets")} == {"13800000001"}
     shown = runner.invoke(app, ["inspect", str(masked)])
     assert "隐藏过的" in shown.stdout, shown.output
+
+
+def test_import_says_what_makes_cells_doubtful_as_warn_and_report_do(tmp_path, db):
+    """A formula without a stored result and a row wider than its header (an unquoted comma
+    in 诉求内容 moved its answers) were noted by warn and report but not by import; warn did
+    not note the wide row at all (review of round 13)."""
+    rows = caller(3)
+    rows[1][9] = "=IF(1,\"满意\",\"\")"  # openpyxl stores no result for a formula
+    book = export(tmp_path / "f.xlsx", rows)
+    imported = runner.invoke(app, ["import", str(book), "--db", str(db), "-f", "json"])
+    assert imported.exit_code == 0, imported.output
+    [done] = json.loads(imported.stdout)
+    assert any("1 个公式单元格没有计算结果" in n for n in done["notes"]), done
+    wide = tmp_path / "w.csv"
+    wide.write_text(
+        "工单编号,来电时间,诉求内容,是否有效回访,是否解决,是否满意\n"
+        "W1,2024-08-01 10:00,漏水,是,解决,满意\n"
+        "W2,2024-08-02 10:00,漏水,严重,是,否,不满意\n",
+        encoding="utf-8",
+    )
+    for args in (["import", str(wide), "--db", str(db)], ["warn", str(wide)]):
+        shown = runner.invoke(app, args)
+        assert shown.exit_code == 0, shown.output
+        assert "有 1 行比表头多出单元格" in shown.stdout, (args, shown.stdout)

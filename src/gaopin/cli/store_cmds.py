@@ -81,7 +81,7 @@ def import_(
             return
         merged = f"，合并重复编号 {r.merged} 行" if r.merged else ""
         out.print(f"{plain(shown(r.file))}：新增 {r.new}，更新 {r.updated}，未变 {r.unchanged}{merged}，拒收 {len(r.rejected)}")
-        for note in r.sheet_notes:
+        for note in [*r.sheet_notes, *r.notes]:
             out.print(f"  {plain(note)}")
         if r.rows == 0:
             out.print(f"  {plain(shown(empty_files_note([Path(r.file).name])))}")

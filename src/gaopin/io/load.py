@@ -166,6 +166,19 @@ class LoadResult:
             out.append(f"{len(self.rejected)} 行被拒收（{'、'.join(reasons)}），没有计入；用 gaopin inspect 查看是哪些行。")
         if self.merged:
             out.append(f"合并重复编号 {self.merged} 行：这些行的工单编号与别的行相同，与之合并为一张工单（靠后的逐项覆盖，空值不覆盖）；用 gaopin inspect 查看是哪些编号。")
+        return out + self.input_notes()
+
+    def input_notes(self) -> list[str]:
+        """What the cells themselves make doubtful (`import` says the rows rejected and merged
+        itself): answers not recognised, formulas without results, rows wider than the header."""
+        out = []
+        if self.counts.get("extra_cells"):
+            # Most often a comma inside a CSV cell without quotes: the row's later cells move one
+            # column to the right, and its answers are read from the wrong columns.
+            out.append(
+                f"有 {self.counts['extra_cells']} 行比表头多出单元格（多半是内容里有没加引号的逗号），这些行后面几栏的值可能错位，"
+                "是否解决、是否满意等可能读错；用 gaopin inspect 查看是哪些行，改正后重新导出。"
+            )
         if self.counts.get("value"):
             # An answer that cannot be read is kept as typed: it is no 否 or 不满意 to the rules.
             out.append(f"有 {self.counts['value']} 个是否解决、是否满意等栏的取值无法识别，按原样保留，不算作“否”或“不满意”；用 gaopin inspect 查看。")

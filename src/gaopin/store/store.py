@@ -71,6 +71,7 @@ class FileImport:
     unchanged: int = 0
     rejected: list[Problem] = field(default_factory=list)
     sheet_notes: list[str] = field(default_factory=list)  # a workbook's sheets read and not read
+    notes: list[str] = field(default_factory=list)  # what the cells make doubtful (LoadResult.input_notes)
     merged: int = 0  # rows whose ticket id an earlier row of the file had: one ticket with it
     rows: int = 0  # the file's data rows (blank rows not counted), as imports.rows
 
@@ -86,6 +87,7 @@ class FileImport:
             "rejected": len(self.rejected),
             "rejected_rows": [{"file": p.file, "row": p.row, "reason": p.message} for p in self.rejected],
             "sheet_notes": list(self.sheet_notes),
+            "notes": list(self.notes),
         }
 
 
@@ -625,7 +627,9 @@ class Store:
             # of this content (which has these tickets) can be in it.
             if skip_seen and not (parts is not None and parts.rows) and seen_before([s.sheet for s in result.sources if s.sheet is not None]):
                 raise _Seen()
-            summary = FileImport(file=file_name, rejected=list(result.rejected), sheet_notes=list(result.sheet_notes), merged=result.merged, rows=result.rows_read)
+            summary = FileImport(
+                file=file_name, rejected=list(result.rejected), sheet_notes=list(result.sheet_notes), notes=result.input_notes(), merged=result.merged, rows=result.rows_read
+            )
             if summary.rows and (empty := result.empty_note()) is not None:
                 # Some sheets of the workbook were empty (an empty file is said by the command).
                 summary.sheet_notes.append(empty)
