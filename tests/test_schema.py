@@ -284,6 +284,8 @@ def test_is_usable_phone():
     [
         ("是", YES), ("否", NO), ("Y", YES), ("n", NO), ("yes", YES), ("No", NO),
         ("1", YES), ("0", NO), ("1.0", YES), ("true", YES), ("FALSE", NO), (" 是 ", YES), ("是\n", YES),
+        # 是否有效回访 as some exports write it: its 单否 was missed and every rate was "—".
+        ("有效回访", YES), ("无效回访", NO),
     ],
 )  # fmt: skip
 def test_yesno_values(raw, value):

@@ -235,9 +235,9 @@ def phone_problem(raw: str, normalized: str) -> str | None:
 YES, NO, PARTIAL = "是", "否", "部分解决"
 _YESNO = {
     "是": YES, "Y": YES, "YES": YES, "1": YES, "1.0": YES, "TRUE": YES, "T": YES, "√": YES,
-    "有效": YES, "已联系": YES, "已响应": YES, "联系": YES, "响应": YES,
+    "有效": YES, "有效回访": YES, "已联系": YES, "已响应": YES, "联系": YES, "响应": YES,
     "否": NO, "N": NO, "NO": NO, "0": NO, "0.0": NO, "FALSE": NO, "F": NO, "×": NO,
-    "无效": NO, "未联系": NO, "未响应": NO,
+    "无效": NO, "无效回访": NO, "未联系": NO, "未响应": NO,
 }  # fmt: skip
 _RESOLVED = _YESNO | {"解决": YES, "已解决": YES, "未解决": NO, "部分解决": PARTIAL}
 SATISFIED_VALUES = ("满意", "基本满意", "不满意", "未评价")

@@ -520,7 +520,7 @@ def test_unrecognised_values_and_suspicious_phones_are_reported(tmp_path):
     assert sorted(_problems(result, "phone")) == [("t.csv", 2, "1.38123E+10"), ("t.csv", 4, "123")]
     assert result.counts["value"] == 3 and result.counts["phone"] == 3
     # warn and report show the notes only: an answer they cannot read is said there too.
-    assert result.notes() == ["有 3 个是否解决、是否满意等栏的取值无法识别，按原样保留，不算作“否”或“不满意”；用 gaopin inspect 查看。"]
+    assert result.notes() == ["有 3 个是否解决、是否满意等栏的取值无法识别，按原样保留，不算作“否”或“不满意”（是否有效回访无法识别的不算有效回访）；用 gaopin inspect 查看。"]
 
 
 def test_a_ten_digit_mobile_is_reported_however_it_is_stored(tmp_path):

@@ -181,7 +181,8 @@ class LoadResult:
             )
         if self.counts.get("value"):
             # An answer that cannot be read is kept as typed: it is no 否 or 不满意 to the rules.
-            out.append(f"有 {self.counts['value']} 个是否解决、是否满意等栏的取值无法识别，按原样保留，不算作“否”或“不满意”；用 gaopin inspect 查看。")
+            # 是否有效回访 is counted only when it says 是: an unreadable one is no valid callback.
+            out.append(f"有 {self.counts['value']} 个是否解决、是否满意等栏的取值无法识别，按原样保留，不算作“否”或“不满意”（是否有效回访无法识别的不算有效回访）；用 gaopin inspect 查看。")
         if self.counts.get("formula"):
             out.append(f"有 {self.counts['formula']} 个公式单元格没有计算结果，读出来是空的；请在 Excel/WPS 中打开并保存一次。")
         return out
