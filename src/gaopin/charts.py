@@ -16,11 +16,13 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import secrets
 import stat
 import sys
 import tempfile
 import time
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -264,6 +266,49 @@ def _register(font: _Font) -> str:
         family = font.family or next((e.name for e in entries if e.index == 0), entries[0].name)
         _REGISTERED[key] = family
     return font.family or _REGISTERED[key]
+
+
+# Text every CJK font and DejaVu Sans draw: ASCII, Latin, general and CJK punctuation, the CJK
+# ideographs of the BMP, full-width forms. Only texts with another character (a vertical tab
+# pasted from Word, an emoji, 𠮷) need the fonts' character maps.
+_PLAIN_TEXT = re.compile(r"[\x20-\x7e\u00a0-\u024f\u2010-\u2027\u2030-\u205e\u3000-\u303f\u4e00-\u9fff\uff01-\uffee]*")
+MISSING_GLYPH = "□"
+_COVERED: dict[str, frozenset[int] | None] = {}  # real path of a font file -> the characters it draws
+
+
+def _drawable(value: Any, font: _Font) -> Any:
+    """`value` (the chart input: dicts, lists, texts) with each text drawable: control
+    characters as spaces, characters the font lacks as □ (not every text falls back to DejaVu
+    Sans). Otherwise matplotlib warns ("Glyph … missing") on the user's terminal and draws an
+    empty box anyway."""
+    if isinstance(value, str):
+        if _PLAIN_TEXT.fullmatch(value):
+            return value
+        covered = _covered(font)
+        return "".join(
+            " " if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch if covered is None or ord(ch) in covered else MISSING_GLYPH
+            for ch in value
+        )
+    if isinstance(value, dict):
+        return {k: _drawable(v, font) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_drawable(v, font) for v in value)
+    return value
+
+
+def _covered(font: _Font) -> frozenset[int] | None:
+    """The characters the font draws (None: its map is unreadable, and texts are drawn as they are)."""
+    from fontTools.ttLib import TTFont
+
+    key = os.path.realpath(font.path)
+    if key not in _COVERED:
+        try:
+            with TTFont(key, lazy=True, fontNumber=0) as tt:
+                _COVERED[key] = frozenset(tt.getBestCmap() or {})
+        except Exception:  # noqa: BLE001 - see above
+            log.debug("no character map in %s", key, exc_info=True)
+            _COVERED[key] = None
+    return _COVERED[key]
 
 
 def _rc(family: str) -> dict[str, Any]:
@@ -884,6 +929,7 @@ def render_charts(report: dict[str, Any], out_dir: Path | str, font: str | os.Pa
         import matplotlib.style
 
         family = _register(located)
+        shown = _drawable(chart_input(report), located)
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -893,7 +939,7 @@ def render_charts(report: dict[str, Any], out_dir: Path | str, font: str | os.Pa
             # From matplotlib's defaults, so a user's matplotlibrc cannot change the report;
             # both contexts restore rcParams on the way out.
             with matplotlib.style.context("default"), matplotlib.rc_context(_rc(family)):
-                fig = chart.draw(report, data)
+                fig = chart.draw(shown, _drawable(data, located))
                 path = out_dir / f"{chart.name}.png"
                 _save(fig, path)
             written[chart.name] = path

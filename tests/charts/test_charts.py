@@ -559,3 +559,17 @@ def test_a_report_of_several_streets_draws_its_streets_and_names_the_whole_all_s
     labels = [t.get_text() for t in communities.axes[0].get_yticklabels()]
     assert len(labels) == charts.MAX_COMMUNITY_BARS and all("·" in label and not label.endswith("…") for label in labels)
     assert charts._prepare_streets(report_fixture()) is None  # one street: no streets chart
+
+
+def test_texts_the_fonts_cannot_draw_give_no_warning_on_the_terminal(tmp_path):
+    """A community with a vertical tab pasted from Word, an emoji or 𠮷 (a CJK Ext-B character)
+    printed matplotlib's "Glyph … missing" warnings with source paths on stderr (review of
+    round 13); such characters are drawn as □, control characters as spaces."""
+    report = report_fixture()
+    report["by_community"][0]["name"] = "恰海\x0b社区😀𠮷"
+    with font_problems() as problems:
+        paths = charts.render_charts(report, tmp_path / "out")
+    assert "communities" in paths
+    assert problems["glyph"] == [] and problems["other"] == []
+    assert charts._drawable({"a": ["恰海\x0b社区😀𠮷", 3]}, charts._locate_font("")) == {"a": ["恰海 社区□□", 3]}
+    assert charts._drawable("新村街道·东和社区（2024-08）", charts._locate_font("")) == "新村街道·东和社区（2024-08）"
