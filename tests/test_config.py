@@ -128,6 +128,23 @@ def test_ill_typed_value_is_named(tmp_path, text, named):
 @pytest.mark.parametrize(
     "text, named",
     [
+        ('[notify]\nwebhook = ["https://oapi.dingtalk.com/robot/send?access_token=TOKEN-0123456789abcdef"]\n', "notify.webhook"),
+        ("[notify]\nsecret = 20240817193355\n", "notify.secret"),
+    ],
+)
+def test_an_ill_typed_credential_is_named_without_its_value(tmp_path, text, named):
+    """The robot's key in the webhook address, or the signing secret, was printed in the error,
+    which cron mails to MAILTO (review of round 13)."""
+    cfg = _write(tmp_path / "g.toml", text)
+    with pytest.raises(ConfigError) as err:
+        load_settings(cfg, environ={})
+    assert named in err.value.message and "内容不显示" in err.value.message
+    assert "TOKEN-0123456789abcdef" not in err.value.message and "20240817193355" not in err.value.message
+
+
+@pytest.mark.parametrize(
+    "text, named",
+    [
         ("[rules]\ncategory_level = 5\n", "rules.category_level"),
         ("[period]\nstart_day = 30\n", "period.start_day"),
         ("[rules.two_day]\nmin_persons = 0\n", "rules.two_day.min_persons"),
@@ -430,3 +447,13 @@ def test_a_config_that_is_a_folder_is_an_error_not_ignored(tmp_path, monkeypatch
     with pytest.raises(ConfigError) as named:
         load_settings(tmp_path / "gaopin.toml", environ={})
     assert "是一个文件夹" in named.value.message
+
+
+def test_a_password_in_the_mail_section_is_told_where_it_goes(tmp_path):
+    """[mail] password = "…" was answered "是不是想写 mail.password_file？", which invites the
+    password written as a path (review of round 13)."""
+    cfg = _write(tmp_path / "g.toml", '[mail]\npassword = "s3cret"\n')
+    with pytest.raises(ConfigError) as err:
+        load_settings(cfg, environ={})
+    assert "未知的配置项 mail.password" in err.value.message and "s3cret" not in err.value.message
+    assert "不能写在 gaopin.toml 里" in err.value.hint and "GAOPIN_SMTP_PASSWORD" in err.value.hint

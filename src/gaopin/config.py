@@ -325,10 +325,22 @@ def _type_name(tp: Any) -> str:
     return {int: "整数", float: "数字", str: "字符串", bool: "true/false"}.get(tp, str(tp))
 
 
+# Settings whose value is a credential (the webhook's address holds the robot's key): an error
+# names its type, never the value, which would reach a terminal and cron's mail.
+SECRET_SETTINGS = ("notify.webhook", "notify.secret")
+
+
+def _shown(where: str, value: Any) -> str:
+    if where not in SECRET_SETTINGS:
+        return repr(value)
+    kind = {bool: "true/false", int: "整数", float: "数字", str: "字符串", list: "列表", dict: "表"}.get(type(value), type(value).__name__)
+    return f"一个{kind}（内容不显示）"
+
+
 def _coerce(tp: Any, value: Any, where: str, f: dataclasses.Field | None = None) -> Any:
     origin = get_origin(tp)
     bad = ConfigError(
-        f"配置项 {where} 应为{_type_name(tp)}，实际是 {value!r}",
+        f"配置项 {where} 应为{_type_name(tp)}，实际是 {_shown(where, value)}",
         "请修改 gaopin.toml（或对应的环境变量），可运行 gaopin init 查看默认写法",
     )
     if origin is list:
@@ -389,6 +401,9 @@ def _build(cls: type, data: dict[str, Any], prefix: str, origin: str) -> Any:
         where = f"{prefix}{key}"
         close = difflib.get_close_matches(key, list(fields), n=1)
         hint = f"是不是想写 {prefix}{close[0]}？" if close else "请对照 gaopin init 生成的默认文件检查拼写"
+        if prefix == "mail." and "pass" in key.lower():
+            # Not "did you mean password_file?": that invites the password written as a path.
+            hint = "密码不能写在 gaopin.toml 里：请存进一个只有本人可读的文件，用 mail.password_file 写明这个文件的路径，或设环境变量 GAOPIN_SMTP_PASSWORD"
         raise ConfigError(f"{origin}中有未知的配置项 {where}", hint)
     values: dict[str, Any] = {}
     for key, f in fields.items():
@@ -720,7 +735,7 @@ def render_default_toml() -> str:
     """The commented default gaopin.toml that `gaopin init` writes."""
     lines = [
         "# gaopin 配置文件（TOML 格式）。",
-        "# 每一项都写着默认值；去掉行首的 # 再修改即可生效。",
+        "# 每一项都写着默认值（[columns]、[filters]、[owners.communities] 下写的是示例，不是默认值）；去掉行首的 # 再修改即可生效。",
         "# 环境变量可覆盖任何一项：GAOPIN_<节>__<项>，例如 GAOPIN_RULES__POINT_DAY__MIN_TICKETS=4。",
         "",
     ]

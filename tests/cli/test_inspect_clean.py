@@ -415,8 +415,20 @@ def test_init_onto_a_folder_is_a_clean_error(tmp_path):
 
 
 def test_init_default_path(tmp_path):
-    assert run("init").exit_code == 0
+    result = run("init")
+    assert result.exit_code == 0
     assert (tmp_path / "gaopin.toml").is_file()
+    # Found there only when gaopin runs in this folder: cron runs elsewhere (review of round 13).
+    assert "在这个目录运行 gaopin 时生效" in result.stdout and f"GAOPIN_CONFIG={(tmp_path / 'gaopin.toml').resolve()}" in result.stdout
+
+
+def test_init_elsewhere_says_how_the_file_is_used(tmp_path):
+    """init /srv/…/gaopin.toml or init 街道配置.toml said "放在运行 gaopin 的目录即可生效",
+    which is false for any other folder or name (review of round 13)."""
+    for target in (tmp_path / "srv" / "gaopin.toml", tmp_path / "街道配置.toml"):
+        result = run("init", target)
+        assert result.exit_code == 0, result.output
+        assert f"--config {target.resolve()}" in result.stdout and "放在运行 gaopin 的目录" not in result.stdout
 
 
 # --- errors a person can act on -------------------------------------------------------------

@@ -131,5 +131,14 @@ def init(
     """生成一份带注释的默认配置文件 gaopin.toml。"""
     from gaopin.io.write import write_default_config
 
+    from gaopin.config import CONFIG_FILE_NAME, ENV_CONFIG, default_config_path
+
     written = write_default_config(path, force=force)
-    typer.echo(f"已生成 {written}；按需修改后，放在运行 gaopin 的目录即可生效。")
+    where = Path(written).resolve()
+    if where == default_config_path().resolve():
+        use = "当前目录没有 gaopin.toml 时，本用户运行的 gaopin 都用它"
+    elif where == (Path.cwd() / CONFIG_FILE_NAME).resolve():
+        use = f"在这个目录运行 gaopin 时生效；从别的目录或 cron 运行时，请设环境变量 {ENV_CONFIG}={where} 或加 --config {where}"
+    else:
+        use = f"运行 gaopin 时请加 --config {where}，或设环境变量 {ENV_CONFIG}={where}"
+    typer.echo(f"已生成 {written}；按需修改后，{use}。")
