@@ -70,6 +70,9 @@ def test_smtp_down_is_a_clear_error_exit_7_and_the_next_run_sends_it(tmp_path, e
     sends = json.loads(gaopin(["sends", "-f", "json"], config, tmp_path / "g.db").stdout)
     assert [(s["key"], s["status"]) for s in sends] == [("2024-08|2024-08-01|2024-08-31", "sent"), ("2024-08|2024-08-01|2024-08-31", "failed")]
     assert "连接被拒绝" in (tmp_path / "gaopin.log").read_text(encoding="utf-8")
+    # People read the report's period, not its key's pipes.
+    shown = gaopin(["sends"], config, tmp_path / "g.db", env={"COLUMNS": "400"}).stdout
+    assert "月度报告" in shown and "至" in shown and "|2024-08-01|" not in shown and "2024-08|" not in shown
 
 
 def test_a_failed_login_exits_7_and_the_password_is_nowhere(tmp_path, export):

@@ -53,12 +53,14 @@ def sends(
     if not records:
         typer.echo("还没有发送记录。")
         return
+    from gaopin.deliver.sends import shown_key
+
     rows = [
         (
             r["id"],
             CHANNEL_LABELS.get(r["channel"], r["channel"]),
             KIND_LABELS.get(r["kind"], r["kind"]),
-            r["key"],
+            shown_key(r["kind"], r["key"]),
             status_label(r),
             r["finished_at"] or r["started_at"],
             r["message_id"] or "",
@@ -81,7 +83,7 @@ def status_label(record: dict) -> str:
 
 def settled(store: Path, confirm: list[int], resend: list[int], format: Format) -> None:
     from gaopin.deliver.run import settle_sends
-    from gaopin.deliver.sends import DISMISSED
+    from gaopin.deliver.sends import DISMISSED, shown_key
     from gaopin.errors import UsageError
 
     both = sorted(set(confirm) & set(resend))
@@ -92,7 +94,8 @@ def settled(store: Path, confirm: list[int], resend: list[int], format: Format) 
         print_json(added)
         return
     for r in added:
-        what = f"{CHANNEL_LABELS.get(r['channel'], r['channel'])} {KIND_LABELS.get(r['kind'], r['kind'])} {r['key']}"
+        shown = shown_key(r["kind"], r["key"])  # a report's names itself as one (2024-08 月度报告 …)
+        what = f"{CHANNEL_LABELS.get(r['channel'], r['channel'])} {shown if shown != r['key'] else KIND_LABELS.get(r['kind'], r['kind']) + ' ' + shown}"
         if r["status"] == "sent":
             typer.echo(f"{what}：已确认不再需要重发" if r["detail"] == DISMISSED else f"{what}：已确认收到")
         elif r.get("resend"):
