@@ -923,3 +923,20 @@ def test_ids_without_a_digit_and_more_lines_around_the_table_are_not_tickets(tmp
     for label in ("新村街道工单明细(第2页)", "记录数:2", "导出日期:2024-09-01", "数据截止时间:2024-08-31 24:00"):
         assert reasons[label] == "不是工单：表格下方的合计、制表人或说明行", label
     assert [p for p in result.problems if p.kind == "date"] == []
+
+
+def test_a_required_column_blank_in_every_row_is_an_error_naming_the_column_that_has_the_data(tmp_path):
+    """受理时间 empty in every row with the times in 派单时间 gave a report of 受理 0 件 (exit 0);
+    工单编号 empty with the ids in 工单号 rejected every row and import exited 0 (review of round 13)."""
+    times = write_csv(tmp_path / "t.csv", [["工单编号", "受理时间", "派单时间"], ["A1", "", "2024-08-01 10:00"], ["A2", "", "2024-08-02 10:00"]])
+    with pytest.raises(InputError) as err:
+        load([times], Settings())
+    assert "“受理时间”列每一行都是空的，读不出受理时间" in err.value.message
+    assert 'received_at = "派单时间"' in err.value.hint
+    ids = write_csv(tmp_path / "i.csv", [["工单编号", "受理时间", "工单号"], ["", "2024-08-01 10:00", "GD1"], ["", "2024-08-02 10:00", "GD2"]])
+    with pytest.raises(InputError) as err:
+        load([ids], Settings())
+    assert "“工单编号”列每一行都是空的" in err.value.message and 'ticket_id = "工单号"' in err.value.hint
+    # inspect (not strict) lists it instead
+    listed = load([ids], Settings(), strict=False)
+    assert any("每一行都是空的" in p.message for p in listed.problems)

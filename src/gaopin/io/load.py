@@ -531,7 +531,11 @@ def _to_canonical(
 
     # A rejected row (合计 2) is reported once, as rejected: its cells are not tickets' times.
     times = {name: (text[~bad], failed[~bad]) for name, (text, failed) in found.times.items()} if bad.any() else found.times
+    if n and no_id.all():
+        _check_filled("ticket_id", mapping, source, log, strict)
     if "received_at" in times:
+        if n and not times["received_at"][0].notna().any() and not bad.all():
+            _check_filled("received_at", mapping, source, log, strict)
         _check_some_time_read(*times["received_at"], mapping, source, settings, log, strict, one_of_sheets)
     for name, (text, failed) in times.items():
         if failed.any():
@@ -583,6 +587,22 @@ def _to_canonical(
     if streamed:
         return (pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]), rejected, True
     return _frame(ids, rows, bad, parts[0], file_index), rejected, False
+
+
+def _check_filled(name: str, mapping: Mapping, source: str, log: _Log, strict: bool) -> None:
+    """A required column that is blank in every row (the ids or times are in another column of
+    the export, which a more likely header name won over) would count nothing: every row
+    rejected, or "受理 0 件"."""
+    chosen = next((c.header for c in mapping.columns if c.field == name), label(name))
+    others = [c.header for c in mapping.columns if c.field is None and c.note.startswith("与更优先的列重复") and f"（{label(name)}）" in c.note]
+    what = f"“{chosen}”列每一行都是空的，读不出{label(name)}"
+    if others:
+        hint = f"数据在“{others[0]}”列时，请在 gaopin.toml 的 [columns] 中写 {name} = \"{others[0]}\"；否则请重新导出"
+    else:
+        hint = "请检查导出时是否选了这一列，重新导出"
+    if strict:
+        raise InputError(f"{source} 的{what}", hint)
+    log.add(Problem("config", f"{what}，warn、report、import、clean 会拒绝这个文件；{hint}", file=source, field=name), 0)
 
 
 def _check_some_time_read(
