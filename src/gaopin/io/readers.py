@@ -49,6 +49,9 @@ class Body:
     row_numbers: pd.Series  # 1-based row number in the file of each body row
     imprecise: dict[int, list[int]] = field(default_factory=dict)  # column → body rows read from a rounded number
     problems: list[tuple[int | None, str]] = field(default_factory=list)  # (row, message)
+    # Merged (or spanned) areas below the header filled with their value: (first row, first
+    # column, last row, last column) in the file, 1-based.
+    merged: list[tuple[int, int, int, int]] = field(default_factory=list)
 
 
 @dataclass
@@ -119,8 +122,8 @@ def read(path: Path, load: LoadSettings, limits: LimitSettings) -> list[Grid]:
     if kind in (sniff.XLSX, sniff.XLS):
         return _read_workbook(path, kind, load, limits)
     if kind == sniff.HTML:
-        rows, encoding = _read_html_rows(path, load)
-        grid = _rows_grid(kind, rows, None, head_rows(load))
+        table, encoding = _read_html_table(path, load)
+        grid = _rows_grid(kind, table.rows, None, head_rows(load), [s[:4] for s in table.spans])
         grid.encoding = encoding
         return [grid]
     return [_read_csv(path, load)]
@@ -235,12 +238,51 @@ def _wanted_sheet(names: list[str], path: Path, wanted: str) -> str:
     )
 
 
-def _rows_grid(kind: str, rows: list[list[object]], sheet: str | None, n_head: int = HEAD_ROWS) -> Grid:
+def _rows_grid(
+    kind: str, rows: list[list[object]], sheet: str | None, n_head: int = HEAD_ROWS, spans: list[tuple[int, int, int, int]] | None = None
+) -> Grid:
     head = [[cell_text(c) for c in row] for row in rows[:n_head]]
-    return Grid(kind=kind, head=head, sheet=sheet, body_reader=lambda h, columns: _rows_body(rows, h, columns))
+    return Grid(kind=kind, head=head, sheet=sheet, body_reader=lambda h, columns: _rows_body(rows, h, columns, spans))
 
 
-def _rows_body(rows: list[list[object]], header_index: int, columns: list[int] | None) -> Body:
+def _fill_spans(
+    rows: list[list[object]], spans: list[tuple[int, int, int, int]], header_index: int
+) -> tuple[list[list[object]], list[tuple[int, int, int, int]]]:
+    """The rows with every merged (or spanned) area below the header filled with its first
+    cell's value, and those areas. A sheet grouped by hand merges 所属社区 down over its
+    community's rows: each of those tickets is in that community, not blank. Areas starting in
+    the header rows are left: the header finder reads them as a workbook leaves them (value
+    in the first cell, blanks after). Only rows that exist are filled, none are added."""
+    areas = []
+    copied: set[int] = set()
+    rows = list(rows)  # the rows touched are copied: the caller's stay as read
+    last = len(rows) - 1
+    for r0, c0, r1, c1 in sorted(spans):
+        if r0 <= header_index or r0 > last or (r0 == r1 and c0 == c1):
+            continue
+        first = rows[r0]
+        value = first[c0] if c0 < len(first) else ""
+        if value is None or value == "":
+            continue
+        r1 = min(r1, last)
+        for r in range(r0, r1 + 1):
+            if r not in copied:
+                rows[r] = list(rows[r])
+                copied.add(r)
+            row = rows[r]
+            if len(row) <= c1:
+                row.extend([""] * (c1 + 1 - len(row)))
+            row[c0 : c1 + 1] = [value] * (c1 + 1 - c0)
+        areas.append((r0, c0, r1, c1))
+    return rows, areas
+
+
+def _rows_body(
+    rows: list[list[object]], header_index: int, columns: list[int] | None, spans: list[tuple[int, int, int, int]] | None = None
+) -> Body:
+    merged: list[tuple[int, int, int, int]] = []
+    if spans:
+        rows, merged = _fill_spans(rows, spans, header_index)
     data = rows[header_index + 1 :]
     width = max((len(r) for r in rows), default=0)
     wanted = list(range(width)) if columns is None else columns
@@ -267,73 +309,145 @@ def _rows_body(rows: list[list[object]], header_index: int, columns: list[int] |
         cols[str(pos)] = pd.Series(pd.array(array, dtype="str"))
     frame = pd.DataFrame(cols) if cols else pd.DataFrame(index=range(len(data)))
     numbers = pd.Series(range(header_index + 2, header_index + 2 + len(data)))
-    return Body(frame, numbers, imprecise)
+    # File rows and columns, 1-based, of the merged areas filled.
+    filled = [(r0 + 1, c0 + 1, r1 + 1, c1 + 1) for r0, c0, r1, c1 in merged]
+    return Body(frame, numbers, imprecise, merged=filled)
 
 
 # --- HTML tables saved as .xls ------------------------------------------------------------
 
+# A spanned cell: (first row, first column, last row, last column, value), 0-based, inclusive.
+Span = tuple[int, int, int, int, object]
+# A browser caps colspan at 1000 and rowspan at 65534; an export never comes near either.
+_MAX_COLSPAN = 1000
+_MAX_ROWSPAN = 65534
+
+
+class _Table:
+    """One table's cells placed on a grid as a browser places them: a cell spanning rows or
+    columns holds its value in its first grid cell and blanks in the others (as a merged cell
+    of a workbook reads); its extent is kept in `spans`."""
+
+    def __init__(self) -> None:
+        self.rows: list[list[str]] = []
+        self.spans: list[Span] = []
+        self.row: list[str] | None = None
+        self.cell: list[str] | None = None
+        self._colspan = self._rowspan = 1
+        self._below: dict[int, int] = {}  # column → rows below the current one a rowspan still covers
+
+    def _skip_covered(self) -> None:
+        """Blanks for the grid cells at the row's end that a cell above spans down into."""
+        assert self.row is not None
+        while self._below.get(len(self.row), 0) > 0:
+            self.row.append("")
+
+    def open_row(self) -> None:
+        self.close_row()
+        self.row = []
+
+    def open_cell(self, attrs: dict[str, str | None]) -> None:
+        if self.row is None:  # a cell outside any row: a browser opens one
+            self.open_row()
+        self.close_cell()
+        self.cell = []
+        self._colspan = min(max(_span(attrs.get("colspan")), 1), _MAX_COLSPAN)
+        self._rowspan = min(max(_span(attrs.get("rowspan")), 1), _MAX_ROWSPAN)
+
+    def close_cell(self) -> None:
+        if self.cell is None or self.row is None:
+            self.cell = None
+            return
+        self._skip_covered()
+        value = "".join(self.cell).strip()
+        col = len(self.row)
+        self.row.append(value)
+        self.row.extend([""] * (self._colspan - 1))
+        if self._rowspan > 1 or self._colspan > 1:
+            r = len(self.rows)
+            self.spans.append((r, col, r + self._rowspan - 1, col + self._colspan - 1, value))
+        if self._rowspan > 1:
+            for c in range(col, col + self._colspan):
+                # Counted from the next row; the current row's own count is spent in close_row.
+                self._below[c] = max(self._below.get(c, 0), self._rowspan)
+        self.cell = None
+
+    def close_row(self) -> None:
+        self.close_cell()
+        if self.row is None:
+            return
+        # Columns right of the last cell still covered from above.
+        if self._below:
+            width = max(c for c, n in self._below.items() if n > 0) + 1 if any(self._below.values()) else 0
+            while len(self.row) < width:
+                self.row.append("")
+        self._below = {c: n - 1 for c, n in self._below.items() if n > 1}
+        self.rows.append(self.row)
+        self.row = None
+
+    def close(self) -> None:
+        self.close_row()
+        # A rowspan past the last row ends with the table, as a browser ends it.
+        last = len(self.rows) - 1
+        self.spans = [(r0, c0, min(r1, last), c1, v) for r0, c0, r1, c1, v in self.spans]
+
+
+def _span(value: str | None) -> int:
+    value = (value or "").strip()
+    return int(value) if value.isdigit() else 1
+
 
 class _TableParser(HTMLParser):
-    """Rows of every outermost table. Text of a table nested in a cell stays in that cell;
-    a cell or row left unclosed (`<td>a<td>b`) is closed by the next one, as browsers do."""
+    """Every outermost table. Text of a table nested in a cell stays in that cell; a cell or
+    row left unclosed (`<td>a<td>b`) is closed by the next one, as browsers do."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.tables: list[list[list[str]]] = []
-        self._row: list[str] | None = None
-        self._cell: list[str] | None = None
-        self._span = 1
+        self.tables: list[_Table] = []
         self._depth = 0
-
-    def _close_cell(self) -> None:
-        if self._cell is not None and self._row is not None:
-            self._row.append("".join(self._cell).strip())
-            self._row.extend([""] * (min(self._span, 100) - 1))
-        self._cell = None
-
-    def _close_row(self) -> None:
-        self._close_cell()
-        if self._row is not None and self.tables:
-            self.tables[-1].append(self._row)
-        self._row = None
 
     def handle_starttag(self, tag, attrs):
         if tag == "table":
             self._depth += 1
             if self._depth == 1:
-                self.tables.append([])
+                self.tables.append(_Table())
+        elif not self._depth:
+            return
+        elif tag == "br":
+            self.handle_data("\n")
         elif self._depth != 1:
-            if tag == "br" and self._cell is not None:
-                self._cell.append("\n")
+            return
         elif tag == "tr":
-            self._close_row()
-            self._row = []
-        elif tag in ("td", "th") and self._row is not None:
-            self._close_cell()
-            self._cell = []
-            span = dict(attrs).get("colspan")
-            self._span = int(span) if span and span.isdigit() else 1
-        elif tag == "br" and self._cell is not None:
-            self._cell.append("\n")
+            self.tables[-1].open_row()
+        elif tag in ("td", "th"):
+            self.tables[-1].open_cell(dict(attrs))
 
     def handle_endtag(self, tag):
+        if not self._depth:
+            return
         if tag == "table":
             if self._depth == 1:
-                self._close_row()
-            self._depth = max(0, self._depth - 1)
+                self.tables[-1].close()
+            self._depth -= 1
         elif self._depth != 1:
             return
         elif tag in ("td", "th"):
-            self._close_cell()
+            self.tables[-1].close_cell()
         elif tag == "tr":
-            self._close_row()
+            self.tables[-1].close_row()
 
     def handle_data(self, data):
-        if self._cell is not None:
-            self._cell.append(data)
+        if self._depth and self.tables[-1].cell is not None:
+            self.tables[-1].cell.append(data)
+
+    def close(self):
+        super().close()
+        if self._depth:  # a table left unclosed at the end of the file
+            self.tables[-1].close()
+            self._depth = 0
 
 
-def _read_html_rows(path: Path, load: LoadSettings) -> tuple[list[list[object]], str]:
+def _read_html_table(path: Path, load: LoadSettings) -> tuple[_Table, str]:
     raw = path.read_bytes()
     text = None
     encoding = ""
@@ -348,12 +462,14 @@ def _read_html_rows(path: Path, load: LoadSettings) -> tuple[list[list[object]],
         raise InputError(f"{path} 是网页格式，但编码无法识别", sniff._SAVE_AS)
     parser = _TableParser()
     parser.feed(text)
-    tables = [t for t in parser.tables if t]
+    parser.close()
+    tables = [t for t in parser.tables if t.rows]
     if not tables:
         raise InputError(f"{path} 是网页（HTML），不是表格，里面也没有表格数据", "请确认下载的是导出文件，而不是登录页或错误页")
-    best = max(tables, key=len)
-    width = max(len(r) for r in best)
-    return [r + [""] * (width - len(r)) for r in best], encoding
+    table = max(tables, key=lambda t: len(t.rows))
+    width = max(len(r) for r in table.rows)
+    table.rows = [r + [""] * (width - len(r)) for r in table.rows]
+    return table, encoding
 
 
 # --- CSV ------------------------------------------------------------------------------

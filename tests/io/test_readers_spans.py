@@ -1,0 +1,84 @@
+"""Merged and spanned cells, and which HTML table is the export: every value in its column."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from gaopin.config import LimitSettings, LoadSettings
+from gaopin.io.header import find_header
+from gaopin.io.readers import read
+from tests.builders import write_bytes
+
+HEADERS = ["工单编号", "受理时间", "来电人", "来电人电话/账号", "所属社区", "诉求地址", "问题分类", "是否有效回访", "是否联系", "是否解决", "是否满意"]
+ROWS = [
+    [f"GD{i:03d}", f"2024-08-0{i} 10:00", f"人{i}", f"1380000{i:04d}", "恰海社区" if i <= 3 else "桥一社区", "小区1号楼", "城乡建设->物业", "是", "是", "否", "不满意"]
+    for i in range(1, 7)
+]
+
+
+def _grid(path, **load):
+    grids = read(path, dataclasses.replace(LoadSettings(), **load), LimitSettings())
+    assert len(grids) == 1
+    return grids[0]
+
+
+def _rows(grid, header_index):
+    body = grid.body(header_index, None)
+    return body.frame.astype(object).where(body.frame.notna(), "").values.tolist(), body
+
+
+def _html(body: str) -> bytes:
+    return f'<html><head><meta charset="utf-8"></head><body><table border="1">{body}</table></body></html>'.encode()
+
+
+def _tr(cells: list[str]) -> str:
+    return "<tr>" + "".join(c if c.startswith("<td") else f"<td>{c}</td>" for c in cells) + "</tr>"
+
+
+# --- HTML rowspan and colspan --------------------------------------------------------------
+
+
+def test_html_community_spanned_down_over_data_rows_fills_each_row(tmp_path):
+    """所属社区 written once with rowspan="3" for three tickets: the cells after it in the two
+    rows below moved one column left (是否联系 read 否, 是否满意 blank), and the report was wrong."""
+    body = "<tr>" + "".join(f"<th>{h}</th>" for h in HEADERS) + "</tr>"
+    for i, row in enumerate(ROWS):
+        cells = list(row)
+        if i % 3 == 0:
+            cells[4] = f'<td rowspan="3">{row[4]}</td>'
+        else:
+            del cells[4]
+        body += _tr(cells)
+    rows, read_body = _rows(_grid(write_bytes(tmp_path / "export.xls", _html(body))), 0)
+    assert rows == ROWS
+    assert read_body.merged == [(2, 5, 4, 5), (5, 5, 7, 5)]  # file rows and columns, 1-based
+
+
+def test_html_two_row_header_with_rowspan_and_colspan_is_found(tmp_path):
+    """The grouped header of an HTML export: 诉求人信息 and 回访情况 span their columns, the other
+    headers span both rows. It was read without the spans, and 工单编号 and 受理时间 went missing."""
+    header = (
+        '<tr><th rowspan="2">工单编号</th><th rowspan="2">受理时间</th><th colspan="2">诉求人信息</th><th rowspan="2">所属社区</th>'
+        '<th rowspan="2">诉求地址</th><th rowspan="2">问题分类</th><th colspan="4">回访情况</th></tr>'
+        "<tr><th>来电人</th><th>来电人电话/账号</th><th>是否有效回访</th><th>是否联系</th><th>是否解决</th><th>是否满意</th></tr>"
+    )
+    grid = _grid(write_bytes(tmp_path / "export.xls", _html(header + "".join(_tr(r) for r in ROWS))))
+    # As a workbook's merged header reads: the value in the first cell, blanks in the others.
+    assert grid.head[0][:5] == ["工单编号", "受理时间", "诉求人信息", "", "所属社区"]
+    assert grid.head[1][:5] == ["", "", "来电人", "来电人电话/账号", ""]
+    found = find_header(grid.head, {}, 0, "export.xls")
+    assert (found.index, found.rows) == (0, 2)
+    assert found.cells == HEADERS
+    rows, read_body = _rows(grid, found.last)
+    assert rows == ROWS
+    assert read_body.merged == []  # the header's spans are not data
+
+
+def test_html_spans_in_a_row_and_past_the_table_end(tmp_path):
+    body = (
+        "<tr><th>工单编号</th><th>受理时间</th><th>是否联系</th><th>是否解决</th></tr>"
+        '<tr><td>GD1</td><td rowspan="9">2024-08-01</td><td colspan="2">是</td></tr>'
+        "<tr><td>GD2</td><td>否</td><td>否</td></tr>"
+    )
+    rows, _ = _rows(_grid(write_bytes(tmp_path / "export.xls", _html(body))), 0)
+    assert rows == [["GD1", "2024-08-01", "是", "是"], ["GD2", "2024-08-01", "否", "否"]]
