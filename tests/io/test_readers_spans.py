@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import openpyxl
+
 from gaopin.config import LimitSettings, LoadSettings
 from gaopin.io.header import find_header
 from gaopin.io.readers import read
@@ -82,3 +84,27 @@ def test_html_spans_in_a_row_and_past_the_table_end(tmp_path):
     )
     rows, _ = _rows(_grid(write_bytes(tmp_path / "export.xls", _html(body))), 0)
     assert rows == [["GD1", "2024-08-01", "是", "是"], ["GD2", "2024-08-01", "否", "否"]]
+
+
+# --- xlsx merged cells in the body ----------------------------------------------------------
+
+
+def test_xlsx_community_merged_down_over_data_rows_fills_each_row(tmp_path):
+    """A sheet grouped by hand: 所属社区 merged down over each community's tickets. Only the
+    first of them had the community; the report put 4 of 6 tickets under （未填）."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["新村街道工单"])  # a merged title above the header stays as it was
+    ws.merge_cells("A1:K1")
+    ws.append(HEADERS)
+    for row in ROWS:
+        ws.append(row)
+    ws.merge_cells("E3:E5")
+    ws.merge_cells("E6:E8")
+    path = tmp_path / "merged.xlsx"
+    wb.save(path)
+    grid = _grid(path)
+    assert grid.head[0] == ["新村街道工单"] + [""] * 10
+    rows, body = _rows(grid, 1)
+    assert rows == ROWS
+    assert body.merged == [(3, 5, 5, 5), (6, 5, 8, 5)]

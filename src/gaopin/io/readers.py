@@ -204,11 +204,14 @@ def _sheet_grid(path: Path, kind: str, name: str, sheet, n_head: int) -> Grid:
     def body(header_index: int, columns: list[int] | None) -> Body:
         try:
             # Read once: calamine's copy of the cells is let go before they are converted.
-            rows = parsed.pop().to_python(skip_empty_area=False)
+            sheet = parsed.pop()
+            rows = sheet.to_python(skip_empty_area=False)
+            # Sheet coordinates, as the rows above are (from A1, empty area included).
+            spans = [(r0, c0, r1, c1) for (r0, c0), (r1, c1) in (sheet.merged_cell_ranges or [])]
         except BaseException as exc:
             _reraise_unless_reader_failure(exc)
             raise InputError(f"{path} 的工作表“{name}”无法读取（{_short(exc)}）", sniff._SAVE_AS) from None
-        return _rows_body(rows, header_index, columns)
+        return _rows_body(rows, header_index, columns, spans)
 
     return Grid(kind=kind, head=head, sheet=name, empty=empty, body_reader=body)
 
