@@ -108,3 +108,31 @@ def test_xlsx_community_merged_down_over_data_rows_fills_each_row(tmp_path):
     rows, body = _rows(grid, 1)
     assert rows == ROWS
     assert body.merged == [(3, 5, 5, 5), (6, 5, 8, 5)]
+
+
+# --- which HTML table ------------------------------------------------------------------------
+
+
+def test_html_the_table_with_the_ticket_header_not_the_longest(tmp_path):
+    """A 查询条件 table of five rows above a daily export of two tickets: the longer table was
+    read, and the file was refused as having no header."""
+    cond = "".join(f"<tr><td>{a}</td><td>{b}</td></tr>" for a, b in [("导出时间", "2024-08-02"), ("受理时间", "2024-08-01"), ("街乡镇", "新村街道"), ("工单类型", "全部"), ("导出人", "张三")])
+    data = "<tr>" + "".join(f"<th>{h}</th>" for h in HEADERS[:5]) + "</tr>" + "".join(_tr(r[:5]) for r in ROWS[:2])
+    path = write_bytes(tmp_path / "export.xls", f"<html><body><table>{cond}</table><br><table>{data}</table></body></html>".encode())
+    grid = _grid(path)
+    assert grid.head[0] == HEADERS[:5]
+    assert _rows(grid, 0)[0] == [r[:5] for r in ROWS[:2]]
+
+
+def test_html_a_data_table_nested_in_a_layout_table(tmp_path):
+    inner = "<table><tr>" + "".join(f"<th>{h}</th>" for h in HEADERS[:5]) + "</tr>" + "".join(_tr(r[:5]) for r in ROWS) + "</table>"
+    html = f"<html><body><table><tr><td>新村街道工单导出</td></tr><tr><td>{inner}</td></tr></table></body></html>"
+    grid = _grid(write_bytes(tmp_path / "export.xls", html.encode()))
+    assert grid.head[0] == HEADERS[:5]
+    assert _rows(grid, 0)[0] == [r[:5] for r in ROWS]
+
+
+def test_html_without_a_known_header_reads_the_longest_table(tmp_path):
+    """Headers named only in [columns]: the longest table, as before."""
+    html = "<table><tr><td>a</td></tr></table><table><tr><td>Key</td><td>Date</td></tr><tr><td>1</td><td>2</td></tr></table>"
+    assert _grid(write_bytes(tmp_path / "export.xls", html.encode())).head[0] == ["Key", "Date"]

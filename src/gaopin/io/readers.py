@@ -28,6 +28,8 @@ from gaopin.config import LoadSettings, LimitSettings
 from gaopin.errors import InputError
 from gaopin.io import sniff
 from gaopin.io.canonical import text_buffers
+from gaopin.io.header import MIN_HEADER_MATCHES, _candidates  # the header finder's own aliases
+from gaopin.schema import header_key
 from gaopin.io.precheck import check_file_size, check_xls, check_xlsx
 from gaopin.privacy import mask_phones_in_text
 
@@ -401,53 +403,55 @@ def _span(value: str | None) -> int:
 
 
 class _TableParser(HTMLParser):
-    """Every outermost table. Text of a table nested in a cell stays in that cell; a cell or
-    row left unclosed (`<td>a<td>b`) is closed by the next one, as browsers do."""
+    """Every table, nested ones too: the rows of a table nested in a cell are that table's own
+    (a data table inside a one-column layout table is found as itself); its text also stays in
+    the outer cell. A cell or row left unclosed (`<td>a<td>b`) is closed by the next one, as
+    browsers do."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.tables: list[_Table] = []
-        self._depth = 0
+        self._open: list[_Table] = []
 
     def handle_starttag(self, tag, attrs):
         if tag == "table":
-            self._depth += 1
-            if self._depth == 1:
-                self.tables.append(_Table())
-        elif not self._depth:
+            table = _Table()
+            self.tables.append(table)
+            self._open.append(table)
+        elif not self._open:
             return
+        elif tag == "tr":
+            self._open[-1].open_row()
+        elif tag in ("td", "th"):
+            self._open[-1].open_cell(dict(attrs))
         elif tag == "br":
             self.handle_data("\n")
-        elif self._depth != 1:
-            return
-        elif tag == "tr":
-            self.tables[-1].open_row()
-        elif tag in ("td", "th"):
-            self.tables[-1].open_cell(dict(attrs))
 
     def handle_endtag(self, tag):
-        if not self._depth:
+        if not self._open:
             return
         if tag == "table":
-            if self._depth == 1:
-                self.tables[-1].close()
-            self._depth -= 1
-        elif self._depth != 1:
-            return
+            self._open.pop().close()
         elif tag in ("td", "th"):
-            self.tables[-1].close_cell()
+            self._open[-1].close_cell()
         elif tag == "tr":
-            self.tables[-1].close_row()
+            self._open[-1].close_row()
 
     def handle_data(self, data):
-        if self._depth and self.tables[-1].cell is not None:
-            self.tables[-1].cell.append(data)
+        for table in self._open:
+            if table.cell is not None:
+                table.cell.append(data)
 
     def close(self):
         super().close()
-        if self._depth:  # a table left unclosed at the end of the file
-            self.tables[-1].close()
-            self._depth = 0
+        while self._open:  # a table left unclosed at the end of the file
+            self._open.pop().close()
+
+
+def _header_score(rows: list[list[str]], n_head: int) -> int:
+    """The most distinct known headers (built-in aliases) in one of the first rows."""
+    keys = {key for key, _, _ in _candidates({})}
+    return max((len({header_key(c) for c in row if c and header_key(c) in keys}) for row in rows[:n_head]), default=0)
 
 
 def _read_html_table(path: Path, load: LoadSettings) -> tuple[_Table, str]:
@@ -469,7 +473,15 @@ def _read_html_table(path: Path, load: LoadSettings) -> tuple[_Table, str]:
     tables = [t for t in parser.tables if t.rows]
     if not tables:
         raise InputError(f"{path} 是网页（HTML），不是表格，里面也没有表格数据", "请确认下载的是导出文件，而不是登录页或错误页")
-    table = max(tables, key=lambda t: len(t.rows))
+    # The table with the ticket header, not the longest: a 查询条件 table above a small daily
+    # export is longer than it. Without one (headers set in [columns]), the longest, as before.
+    n_head = head_rows(load)
+    scores = [_header_score(t.rows, n_head) for t in tables]
+    if max(scores) >= MIN_HEADER_MATCHES:
+        best = max(range(len(tables)), key=lambda i: (scores[i], len(tables[i].rows)))
+    else:
+        best = max(range(len(tables)), key=lambda i: len(tables[i].rows))
+    table = tables[best]
     width = max(len(r) for r in table.rows)
     table.rows = [r + [""] * (width - len(r)) for r in table.rows]
     return table, encoding
