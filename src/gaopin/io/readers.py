@@ -694,10 +694,51 @@ def _swallowed_records(columns: list[pa.ChunkedArray], delimiter: str, header_wi
 
 
 def _open_quote_error(path: Path, row: int, lines: int) -> InputError:
+    # lines == 0: the quote opened in the last record, whose own later cells it took.
+    lost = f"其后 {lines} 行记录被读成了这个单元格的内容" if lines else "这一行其后的内容（到文件末尾）都被读成了这个单元格的内容"
     return InputError(
-        f"{path} 第 {row} 行有一个以英文引号（\"）开头的单元格没有结束引号，其后 {lines} 行记录被读成了这个单元格的内容",
+        f"{path} 第 {row} 行有一个以英文引号（\"）开头的单元格没有结束引号，{lost}",
         "请用记事本等文本编辑器打开文件，在这一行补上或删去这个引号后保存；如果这个单元格本来就有多行内容，请在 Excel/WPS 中另存为 .xlsx 再读取",
     )
+
+
+def _as_file_bytes(text: str, encoding: str, path: Path) -> bytes | None:
+    """`text` as the file spells it (no BOM), or None if the encoding cannot."""
+    name = codecs.lookup(encoding).name
+    if name == "utf-8-sig":
+        name = "utf-8"
+    elif name == "utf-16":  # the BOM says which end first
+        with path.open("rb") as fh:
+            name = "utf-16-be" if fh.read(2) == b"\xfe\xff" else "utf-16-le"
+    try:
+        return text.encode(name)
+    except UnicodeError:
+        return None
+
+
+def _runs_to_end(path: Path, encoding: str, delimiter: str, values: list[object]) -> bool:
+    """Whether one of the last record's cells was opened with a quote never closed: its text
+    is then the rest of the file. `_swallowed_records` finds such a quote only when whole
+    records follow it; in the last record it takes that record's own later cells (是否解决,
+    是否满意 …) and the file still reads without an error."""
+    size = path.stat().st_size
+    # A quote opens a cell only at its start: after a delimiter or a line break.
+    before = [b for b in (_as_file_bytes(c, encoding, path) for c in (delimiter, "\n", "\r")) if b]
+    for value in values:
+        if not isinstance(value, str) or not value:
+            continue
+        # As written: the opening quote, and any quote inside doubled.
+        tail = _as_file_bytes('"' + value.replace('"', '""'), encoding, path)
+        if tail is None or len(tail) > size:
+            continue
+        with path.open("rb") as fh:
+            fh.seek(max(0, size - len(tail) - 4))
+            data = fh.read()
+        if data.endswith(tail):
+            head = data[: len(data) - len(tail)]
+            if size == len(tail) or any(head.endswith(b) for b in before):
+                return True
+    return False
 
 
 def _arrow_body(
@@ -761,6 +802,8 @@ def _arrow_body(
         swallowed = _swallowed_records([table.column(n) for n in table.column_names], delimiter, header_width)
         if swallowed is not None:
             raise _open_quote_error(path, header_index + 2 + swallowed[0], swallowed[1])
+        if table.num_rows and _runs_to_end(path, encoding, delimiter, table.slice(table.num_rows - 1).to_pylist()[0].values()):
+            raise _open_quote_error(path, header_index + 1 + table.num_rows, 0)
         table = table.select([n for n in table.column_names if n in wanted or n in beyond])
     # Column by column: the same text columns as to_pandas() makes, without its detour through blocks.
     frame = pd.DataFrame({n: pd.array(table.column(n), dtype="str") for n in table.column_names}, index=pd.RangeIndex(table.num_rows))
@@ -797,6 +840,8 @@ def _python_body(
         swallowed = _swallowed_records(cells, delimiter, width)
         if swallowed is not None:
             raise _open_quote_error(path, header_index + 2 + swallowed[0], swallowed[1])
+    if data and _runs_to_end(path, encoding, delimiter, data[-1]):
+        raise _open_quote_error(path, header_index + 1 + len(data), 0)
     wanted = list(range(width)) if columns is None else columns
     problems = []
     keep_rows = []
