@@ -61,3 +61,39 @@ def test_a_closed_quote_in_the_last_record_is_read(tmp_path, last):
     body = _body(path)
     expected = next(csv.reader(io.StringIO(last, newline="")))
     assert body.frame.iloc[1].fillna("").tolist() == expected
+
+
+# --- a quote closed: typed text over several lines ---------------------------------------------
+
+SIX = ["工单编号", "受理时间", "来电人电话/账号", "所属社区", "问题分类", "诉求内容"]
+LISTED = "来电人反映：\n涉及楼栋:1号楼,2号楼,3号楼,5号楼\n请尽快处理"  # three commas: over half of five
+
+
+def _six(rows, ragged=False):
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(SIX)
+    for i, content in enumerate(rows, 1):
+        row = [f"GD{i}", f"2024-08-0{i} 10:00", f"1380000000{i}", "恰海社区", "城乡建设->物业", content]
+        writer.writerow(row + ([""] if ragged and i == 2 else []))  # one row a cell wider: the csv module reads it
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("ragged", [False, True])
+def test_a_closed_multiline_cell_with_commas_is_not_an_open_quote(tmp_path, ragged):
+    """Every record has six cells (Python's csv reads them so), yet the file was refused: "第 2 行
+    有一个以英文引号开头的单元格没有结束引号"."""
+    path = write_bytes(tmp_path / "t.csv", _six([LISTED, "漏水", "漏水", "漏水"], ragged).encode())
+    body = _body(path)
+    assert body.frame["5"].tolist() == [LISTED, "漏水", "漏水", "漏水"]
+    assert body.row_numbers.tolist() == [2, 3, 4, 5]
+
+
+def test_an_open_quote_closed_by_a_later_cell_ending_in_a_quote_is_still_an_error(tmp_path):
+    """The swallowed lines are whole records: the quote that closes them is another cell's."""
+    text = _six(["漏水", "漏水", "漏水", "漏水"]).splitlines(keepends=True)
+    text[2] = text[2].replace(",漏水", ',"引号开头')
+    text[4] = text[4].replace(",漏水", ',居民称"漏水"')
+    path = write_bytes(tmp_path / "t.csv", "".join(text).encode())
+    with pytest.raises(InputError, match="第 3 行.*其后 2 行记录"):
+        _body(path)

@@ -661,7 +661,9 @@ def _rows_with_line_breaks(chunk: pa.Array) -> np.ndarray:
     return np.unique(np.searchsorted(offsets, at + offsets[0], side="right") - 1)
 
 
-def _swallowed_records(columns: list[pa.ChunkedArray], delimiter: str, header_width: int) -> tuple[int, int] | None:
+def _swallowed_records(
+    columns: list[pa.ChunkedArray], delimiter: str, header_width: int, closed: Callable[[int, str], bool] | None = None
+) -> tuple[int, int] | None:
     """(row, lines) of the first body row holding a cell whose text, after a line break, has
     lines shaped like whole records; None if there is none.
 
@@ -671,26 +673,68 @@ def _swallowed_records(columns: list[pa.ChunkedArray], delimiter: str, header_wi
     when it holds at least half a record's delimiters (at least two, or the one of a two-column
     record), which typed text rarely does in ASCII commas or tabs. Only cells with a line break
     are split, column-wise.
+
+    A cell that `closed(row, text)` says was closed as a writer closes it (a quote right before a
+    delimiter or line end, in a record no wider than the header) is typed text unless one of its
+    lines holds a whole record's delimiters: an open quote closed by chance by a later cell
+    ending in `"` still swallows whole records, a list typed in a cell rarely has that many commas.
     """
     if header_width < 2:
         return None
     needed = max(min(2, header_width - 1), -(-(header_width - 1) // 2))
+    whole = header_width - 1
     first: tuple[int, int] | None = None
     for column in columns:
         start = 0
+        done = False
         for chunk in column.chunks:
             rows = _rows_with_line_breaks(chunk)
             if len(rows):
                 after_first = pc.list_slice(pc.split_pattern_regex(chunk.take(pa.array(rows)), _LINE_BREAK), 1)
                 delimiters = pc.count_substring(pc.list_flatten(after_first), delimiter).to_numpy(zero_copy_only=False)
-                parents = pc.list_parent_indices(after_first).to_numpy()[delimiters >= needed]
-                if len(parents):  # in row order: the first is this column's first
-                    at = start + int(rows[parents[0]])
-                    if first is None or at < first[0]:
-                        first = (at, int(np.count_nonzero(parents == parents[0])))
+                line_parents = pc.list_parent_indices(after_first).to_numpy()
+                parents = line_parents[delimiters >= needed]
+                for parent in np.unique(parents):  # in row order: the first is this column's first
+                    at = start + int(rows[parent])
+                    if first is not None and at >= first[0]:
+                        done = True
+                        break
+                    if closed is not None and delimiters[line_parents == parent].max() < whole:
+                        if closed(at, chunk[int(rows[parent])].as_py()):
+                            continue
+                    first = (at, int(np.count_nonzero(parents == parent)))
+                    done = True
+                    break
+                if done:
                     break
             start += len(chunk)
     return first
+
+
+def _quote_closed(path: Path, encoding: str, delimiter: str) -> Callable[[str], bool]:
+    """Whether a cell's text was written quoted and closed as a writer closes it: the opening
+    quote at a cell's start, the closing one right before a delimiter, a line break or the
+    end of the file. The file is read when first asked (rarely: a multi-line cell with commas)."""
+    raw: list[bytes] = []
+
+    def closed(text: str) -> bool:
+        if not raw:
+            raw.append(path.read_bytes())
+        data = raw[0]
+        needle = _as_file_bytes('"' + text.replace('"', '""') + '"', encoding, path)
+        bounds = [b for b in (_as_file_bytes(c, encoding, path) for c in (delimiter, "\n", "\r")) if b]
+        if needle is None:
+            return False
+        at = data.find(needle)
+        while at != -1:
+            end = at + len(needle)
+            starts = at == 0 or any(data[:at].endswith(b) for b in bounds)
+            if starts and (end == len(data) or any(data.startswith(b, end) for b in bounds)):
+                return True
+            at = data.find(needle, at + 1)
+        return False
+
+    return closed
 
 
 def _open_quote_error(path: Path, row: int, lines: int) -> InputError:
@@ -799,7 +843,9 @@ def _arrow_body(
     except UnicodeDecodeError:
         raise
     if multiline:
-        swallowed = _swallowed_records([table.column(n) for n in table.column_names], delimiter, header_width)
+        closed = _quote_closed(path, encoding, delimiter)
+        # Every record has the same width here (Arrow refuses others): none is wider than the header.
+        swallowed = _swallowed_records([table.column(n) for n in table.column_names], delimiter, header_width, lambda row, text: closed(text))
         if swallowed is not None:
             raise _open_quote_error(path, header_index + 2 + swallowed[0], swallowed[1])
         if table.num_rows and _runs_to_end(path, encoding, delimiter, table.slice(table.num_rows - 1).to_pylist()[0].values()):
@@ -837,7 +883,14 @@ def _python_body(
     if any("\n" in cell or "\r" in cell for record in data for cell in record):
         widest = max(len(r) for r in data)
         cells = [pa.chunked_array([pa.array([r[pos] if pos < len(r) else "" for r in data], pa.large_string())]) for pos in range(widest)]
-        swallowed = _swallowed_records(cells, delimiter, width)
+        closed = _quote_closed(path, encoding, delimiter)
+
+        def closed_in_place(row: int, text: str) -> bool:
+            # A quote closed in the middle of a later record leaves this one wider than the header.
+            record = data[row]
+            return not any(c.strip() for c in record[width:]) and closed(text)
+
+        swallowed = _swallowed_records(cells, delimiter, width, closed_in_place)
         if swallowed is not None:
             raise _open_quote_error(path, header_index + 2 + swallowed[0], swallowed[1])
     if data and _runs_to_end(path, encoding, delimiter, data[-1]):
