@@ -53,11 +53,17 @@ def test_normal_export_passes(tmp_path):
     assert result.formulas_without_value == {SHEET: 0}
 
 
-def test_declared_dimension_too_large_is_refused(tmp_path):
-    path = _rewrite(_export(tmp_path), {SHEET: lambda d: re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:XFD1048576"', d)})
-    with pytest.raises(InputError, match="声明了") as err:
+def test_declared_dimension_beyond_a_sheet_is_refused(tmp_path):
+    path = _rewrite(_export(tmp_path), {SHEET: lambda d: re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:XFE1"', d)})
+    with pytest.raises(InputError, match="声明了 16385 列") as err:
         check_xlsx(path, LimitSettings())
     assert "[limits]" in err.value.hint
+
+
+def test_a_declared_area_alone_is_not_refused(tmp_path):
+    """<dimension> is the used range: calamine reserves nothing for it, the cells decide."""
+    path = _rewrite(_export(tmp_path), {SHEET: lambda d: re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:XFD1048576"', d)})
+    check_xlsx(path, LimitSettings())
 
 
 def test_far_away_cell_is_refused(tmp_path):
@@ -256,8 +262,8 @@ def test_a_dtd_after_padding_is_found(tmp_path):
 
 
 def test_a_quoted_dimension_is_read(tmp_path):
-    sheet = _sheet("", dimension="<dimension ref='A1:XFD1048576'/>")
-    with pytest.raises(InputError, match="声明了"):
+    sheet = _sheet("", dimension="<dimension ref='A1:A1048577'/>")
+    with pytest.raises(InputError, match="声明了 1048577 行"):
         check_xlsx(_with_sheet(tmp_path, sheet), LimitSettings())
 
 

@@ -8,7 +8,10 @@ part (xlsx) or a walk of the BIFF records (xls): in milliseconds for absurd file
 about half of calamine's own reading time for big honest ones.
 
 The scan works out the rectangle the way calamine does: a cell's `r="XFD1048576"` says
-where it is; a cell or row without `r` follows the one before it. Files written by Excel,
+where it is; a cell or row without `r` follows the one before it; a cell written without a
+value (`<c r="T1048576" s="1"/>`, a stray formatted cell) is kept by neither, nor is a row
+holding only such cells, and the declared `<dimension>` only counts beyond a sheet's own
+limits. Files written by Excel,
 WPS, LibreOffice, openpyxl or xlsxwriter spell every row and cell as `<row r="N"` and
 `<c r="AB12"`, and those are read with a few regular-expression passes in C. Anything
 else (implicit positions, quotes, prefixes, spaces) switches that part to an exact
@@ -28,6 +31,7 @@ from typing import Iterator
 
 from gaopin.config import LimitSettings
 from gaopin.errors import InputError
+from gaopin.privacy import mask_phones_in_text
 
 MB = 1024 * 1024
 CHUNK = 1 << 20
@@ -45,6 +49,12 @@ _ROOT_PREFIX = re.compile(rb"<([\w.-]{1,10}:)worksheet[\s>]")  # .NET's OpenXML 
 # Every row tag in one pass: its number if spelt honestly, b"" if not (then _ODD_ROW places it).
 _ROWS = re.compile(rb'<row(?: r="([1-9][0-9]{0,6})"|[\s>/])')
 _HONEST_CELL = re.compile(rb'<c r="([A-Z]{1,3})([1-9][0-9]{0,6})"')
+# A row holding no cell calamine keeps: none, or self-closing ones (a stray formatted cell
+# that Excel/WPS leave at the bottom), to its end or, cut off, to the end of the chunk.
+_SELF_CLOSING_CELLS = rb'(?:\s*<c r="[A-Z]{1,3}[1-9][0-9]{0,6}"[^>]*/>)*\s*'
+_EMPTY_ROW = re.compile(
+    rb'<row r="[1-9][0-9]{0,6}"(?:[^>]*/>|[^>]*\Z|[^>]*>' + _SELF_CLOSING_CELLS + rb"(?:</row>|<[^>]*\Z|\Z))"
+)
 _CELL_OPEN = b'<c r="'
 # Tags with a prefix (<x:c>, <x:row>, <x:f>): one search, as they are rare outside .NET's files.
 _COLON_TAGS = re.compile(rb":(?:c|row|f)[\s>/]")
@@ -125,11 +135,12 @@ def check_xlsx(path: Path, limits: LimitSettings) -> PrecheckResult:
                     f"超过上限 {limits.max_ratio}:1（疑似压缩炸弹）",
                     _REFUSE,
                 )
+        sheets = _sheet_names(zf)
         # Every part, whatever its name: workbook.xml.rels may point a sheet anywhere.
         for info in infos:
             if info.filename.endswith("/"):  # a folder (ZipInfo.is_dir fails on an empty name)
                 continue
-            scan = _Scan(zf, info, path, limits)
+            scan = _Scan(zf, info, path, limits, sheets.get(info.filename))
             if not scan.run():
                 continue
             if info.filename.startswith("xl/worksheets/") or scan.formulas:
@@ -139,11 +150,58 @@ def check_xlsx(path: Path, limits: LimitSettings) -> PrecheckResult:
     return result
 
 
+_SHEET_TAG = re.compile(rb"<(?:[\w.-]+:)?sheet\s[^>]*>")
+_REL_TAG = re.compile(rb"<(?:[\w.-]+:)?Relationship\s[^>]*>")
+_ATTR = re.compile(rb"""(?:^|\s)((?:[\w.-]+:)?[\w.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_SMALL_PART = 4 * MB  # workbook.xml and its rels: a sheet list, never large
+
+
+def _attrs(tag: bytes) -> dict[str, str]:
+    out = {}
+    for m in _ATTR.finditer(tag):
+        value = m.group(2) if m.group(2) is not None else m.group(3)
+        out[m.group(1).decode("utf-8", "replace")] = value.decode("utf-8", "replace")
+    return out
+
+
+def _sheet_names(zf: zipfile.ZipFile) -> dict[str, str]:
+    """Part name → sheet name, from xl/workbook.xml and its relationships; {} if they cannot
+    be read (the scan then names the part, and calamine says what is wrong)."""
+    import html
+    import posixpath
+
+    try:
+        parts = {}
+        for name in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels"):
+            info = zf.getinfo(name)
+            if info.file_size > _SMALL_PART:
+                return {}
+            parts[name] = zf.read(info)
+    except (KeyError, *ZIP_ERRORS):
+        return {}
+    targets = {}
+    for tag in _REL_TAG.findall(parts["xl/_rels/workbook.xml.rels"]):
+        a = _attrs(tag)
+        if "Id" in a and "Target" in a:
+            target = a["Target"]
+            part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+            targets[a["Id"]] = part
+    out = {}
+    for tag in _SHEET_TAG.findall(parts["xl/workbook.xml"]):
+        a = _attrs(tag)
+        rid = next((v for k, v in a.items() if k.endswith(":id") or k == "id"), None)
+        if "name" in a and rid in targets:
+            out[targets[rid]] = html.unescape(a["name"])
+    return out
+
+
 class _Scan:
     """One zip member streamed in chunks: DTDs refused, the cells' rectangle bounded."""
 
-    def __init__(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, limits: LimitSettings):
+    def __init__(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, limits: LimitSettings, sheet: str | None = None):
         self.zf, self.info, self.path, self.limits = zf, info, path, limits
+        # Staff know a sheet by its name, not by its part in the zip.
+        self.label = f"的工作表“{mask_phones_in_text(sheet)}”" if sheet is not None else f"的 {info.filename} "
         self.max_row = 0  # 1-based; 0 before any row
         self.max_col = 0
         self.cells = 0
@@ -154,7 +212,7 @@ class _Scan:
         self.prefix = b""  # the root's prefix ("x:"), stripped from tags for the fast path
 
     def refuse(self, what: str) -> None:
-        raise InputError(f"{self.path} 的 {self.info.filename} {what}", _REFUSE)
+        raise InputError(f"{self.path} {self.label}{what}", _REFUSE)
 
     def _chunks(self) -> Iterator[bytes]:
         """The part's bytes, a megabyte at a time; any failure of the zip module is damage."""
@@ -258,7 +316,7 @@ class _Scan:
             odd = _PREFIXED.search(data)
             if odd is not None and odd.start() < cutoff:
                 return None
-        top = max(map(int, filter(None, rows)), default=0)
+        top = _highest_row_kept(data, rows)
         cells = data.count(_CELL_OPEN, max(0, start - len(_CELL_OPEN) + 1))
         # One search finds both the odd cell tags and the honest ones outside the rectangle seen
         # so far (normally none). Each of those grows the rectangle; the search goes on with the
@@ -276,6 +334,12 @@ class _Scan:
                     return None
                 continue  # a tag cut off at the end of the chunk: looked at again with the next one
             col, row = column_number(cell.group(1).decode()), int(cell.group(2))
+            if not (col <= cols and row <= height):
+                end = data.find(b">", m.start(), m.start() + MAX_TAG)
+                if end == -1 and m.start() >= cutoff:
+                    continue  # cut off at the end of the chunk: looked at again with the next one
+                if end != -1 and data[end - 1] == 0x2F:  # "/>": no value, calamine keeps no cell
+                    continue
             if col <= cols and row <= height:
                 within += 1
                 if within > 32:
@@ -317,7 +381,7 @@ class _Scan:
                         self.refuse(f"中有写法异常的行号“{ref[:20].decode('latin-1')}”")
                     self.row = int(found.group(1))
                 self.col = 0
-                self.max_row = max(self.max_row, self.row)
+                # The row's cells, not its tag, grow the rectangle: calamine keeps cells only.
             else:
                 self.cells += 1
                 if ref is None:
@@ -332,8 +396,9 @@ class _Scan:
                         self.refuse(f"中有单元格位于第 {letters} 列，超过上限 {self.limits.max_columns} 列")
                     self.col = column_number(letters)
                     row = int(found.group(2))
-                self.max_col = max(self.max_col, self.col)
-                self.max_row = max(self.max_row, row)
+                if not attrs.rstrip().endswith(b"/"):  # "<c …/>" holds no value: calamine places nothing
+                    self.max_col = max(self.max_col, self.col)
+                    self.max_row = max(self.max_row, row)
             if self.cells % 65536 == 0:
                 self._check_limits()
         # Carry the last tag that may be incomplete.
@@ -375,8 +440,26 @@ class _Scan:
             self.refuse(f"声明了 {cols} 列，超过上限 {lim.max_columns} 列")
         if rows > lim.max_rows:
             self.refuse(f"声明了 {rows} 行，超过上限 {lim.max_rows} 行")
-        if rows * cols > lim.max_cells:
-            self.refuse(f"声明了 {rows * cols} 个单元格，超过上限 {lim.max_cells}")
+        # Its area is not refused: <dimension> is the used range, which one stray formatted cell
+        # at the bottom inflates to a million rows, and calamine reserves nothing for it (it
+        # allocates the rectangle of the cells it keeps, bounded by the scan of every cell).
+
+
+def _highest_row_kept(data: bytes, rows: list[bytes]) -> int:
+    """The highest row number of the chunk's row tags, leaving out rows without a cell calamine
+    keeps (a stray formatted cell at row 1048576 made a 50-row export look like 20 million
+    cells). Leaving a row out is safe: the cells of rows above this height are each looked at."""
+    numbers: list[int] | None = None
+    top = max(map(int, filter(None, rows)), default=0)
+    while top:
+        at = data.rfind(b'<row r="%d"' % top)
+        if at == -1 or _EMPTY_ROW.match(data, at) is None:
+            return top
+        if numbers is None:  # rarely: the bottom row of a sheet, or one cut off at the chunk's end
+            numbers = sorted({int(r) for r in rows if r}, reverse=True)
+        numbers = [n for n in numbers if n < top]
+        top = numbers[0] if numbers else 0
+    return 0
 
 
 _OUTSIDE_CACHE: dict[tuple[int, int], re.Pattern] = {}
