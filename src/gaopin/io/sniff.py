@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
+import re
 import zipfile
 from pathlib import Path
 
@@ -13,6 +15,7 @@ _HTML_STARTS = (b"<!doctype html", b"<html", b"<table", b"<head", b"<body", b"<m
 _SAVE_AS = "请在 Excel 或 WPS 中打开后“另存为” .xlsx 或 UTF-8 CSV 再试"
 
 XLSX, XLS, CSV, HTML = "xlsx", "xls", "csv", "html"
+_CONTROL = re.compile(rb"[\x01-\x08\x0b\x0e-\x1f\x7f]")
 
 
 def bomless_utf16(head: bytes) -> str | None:
@@ -61,8 +64,38 @@ def sniff(path: Path) -> str:
     if stripped.startswith(b"<?xml"):
         raise InputError(f"{path} 是 XML 格式（可能是“XML 电子表格 2003”），gaopin 不能直接读取", _SAVE_AS)
     if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")) and bomless_utf16(head) is None:
+        if _text_with_stray_nul(head):
+            raise nul_error(path, head.count(b"\n", 0, head.index(b"\x00")) + 1)
         raise InputError(f"{path} 不是表格文件（看起来是二进制文件）", "请确认选对了文件，gaopin 能读 .xlsx、.xls 和 .csv")
     return CSV
+
+
+def nul_error(path: Path, line: int) -> InputError:
+    """A text file holding a NUL byte: refused wherever the byte is (the CSV reader looks at
+    the whole file), never copied into clean's output or the store."""
+    return InputError(
+        f"{path} 第 {line} 行有空字符（NUL，0x00 字节），这不是正常导出的文本",
+        "文件可能在导出、下载或复制时出了错：请重新从 12345 系统导出；或在 Excel/WPS 中打开后另存为 .xlsx 再读取",
+    )
+
+
+def _text_with_stray_nul(head: bytes) -> bool:
+    """Whether these first bytes are text with a few NUL bytes in it (a CSV), not a binary
+    file: without the NULs they decode as UTF-8 or GB18030. Binary files hold many NULs and
+    bytes neither encoding accepts."""
+    if head.count(b"\x00") > 16:
+        return False
+    text = head.replace(b"\x00", b"")
+    if _CONTROL.search(text):  # a PNG's \x1a, a program's \x01…: text has tabs and line breaks only
+        return False
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            # A character cut at the end of the sample is not an error.
+            codecs.getincrementaldecoder(encoding)(errors="strict").decode(text, final=False)
+        except UnicodeDecodeError:
+            continue
+        return True
+    return False
 
 
 def _zip_kind(path: Path) -> str:
