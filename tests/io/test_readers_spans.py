@@ -136,3 +136,16 @@ def test_html_without_a_known_header_reads_the_longest_table(tmp_path):
     """Headers named only in [columns]: the longest table, as before."""
     html = "<table><tr><td>a</td></tr></table><table><tr><td>Key</td><td>Date</td></tr><tr><td>1</td><td>2</td></tr></table>"
     assert _grid(write_bytes(tmp_path / "export.xls", html.encode())).head[0] == ["Key", "Date"]
+
+
+def test_merged_areas_stay_within_the_cells_read_and_are_bounded():
+    from gaopin.io.readers import _fill_spans
+
+    rows = [["h1", "h2"], ["a", ""], ["", ""]]
+    filled, areas = _fill_spans(rows, [(1, 0, 99, 99)], 0)  # past the last row and column
+    assert filled == [["h1", "h2"], ["a", "a"], ["a", "a"]]
+    assert areas == [(1, 0, 2, 1)]
+    assert rows[2] == ["", ""]  # the rows given are left as they were
+    # The same area listed again and again (a forged file): filled once, then no more.
+    filled, areas = _fill_spans(rows, [(1, 0, 2, 1)] * 1000, 0)
+    assert len(areas) == 1

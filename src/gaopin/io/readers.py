@@ -262,14 +262,24 @@ def _fill_spans(
     copied: set[int] = set()
     rows = list(rows)  # the rows touched are copied: the caller's stay as read
     last = len(rows) - 1
+    # Merged areas never overlap (Excel repairs a file where they do), so together they cover
+    # at most the body's cells: a forged file listing the same huge area again and again stops
+    # being filled there, instead of keeping gaopin busy for hours.
+    width = max((len(r) for r in rows), default=0)
+    budget = (last - header_index) * width
     for r0, c0, r1, c1 in sorted(spans):
-        if r0 <= header_index or r0 > last or (r0 == r1 and c0 == c1):
+        if r0 <= header_index or r0 > last or c0 >= width:
+            continue
+        r1, c1 = min(r1, last), min(c1, width - 1)  # within the cells read: no row or column added
+        if r0 == r1 and c0 == c1:
             continue
         first = rows[r0]
         value = first[c0] if c0 < len(first) else ""
         if value is None or value == "":
             continue
-        r1 = min(r1, last)
+        budget -= (r1 - r0 + 1) * (c1 - c0 + 1)
+        if budget < 0:
+            break
         for r in range(r0, r1 + 1):
             if r not in copied:
                 rows[r] = list(rows[r])
@@ -323,8 +333,9 @@ def _rows_body(
 
 # A spanned cell: (first row, first column, last row, last column, value), 0-based, inclusive.
 Span = tuple[int, int, int, int, object]
-# A browser caps colspan at 1000 and rowspan at 65534; an export never comes near either.
-_MAX_COLSPAN = 1000
+# An export never comes near these (browsers allow 1000 and 65534): a cell's span is bounded
+# so that a small file cannot make rows of millions of cells.
+_MAX_COLSPAN = 100
 _MAX_ROWSPAN = 65534
 
 
