@@ -138,6 +138,15 @@ def test_html_without_a_known_header_reads_the_longest_table(tmp_path):
     assert _grid(write_bytes(tmp_path / "export.xls", html.encode())).head[0] == ["Key", "Date"]
 
 
+def test_html_table_chosen_by_the_headers_of_columns_config(tmp_path):
+    """Headers known only from [columns]: given to read(), they choose the table too."""
+    conf = "<tr><td>导出时间</td><td>2024-08-02</td></tr>" * 5
+    data = "<tr><th>Key</th><th>Created</th></tr><tr><td>1</td><td>2024-08-01</td></tr>"
+    path = write_bytes(tmp_path / "export.xls", f"<table>{conf}</table><table>{data}</table>".encode())
+    grids = read(path, LoadSettings(), LimitSettings(), {"ticket_id": "Key", "received_at": "Created"})
+    assert grids[0].head[0] == ["Key", "Created"]
+
+
 def test_merged_areas_stay_within_the_cells_read_and_are_bounded():
     from gaopin.io.readers import _fill_spans
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from operator import itemgetter
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -116,15 +116,16 @@ def _texts(values: list[object]) -> list[str]:
     return [text_of(type(v), cell_text)(v) for v in values]
 
 
-def read(path: Path, load: LoadSettings, limits: LimitSettings) -> list[Grid]:
+def read(path: Path, load: LoadSettings, limits: LimitSettings, columns: dict[str, Any] | None = None) -> list[Grid]:
     """The tables of a file, in order: one for a CSV, an HTML table or a configured sheet; for a
-    workbook with several sheets, one for each sheet (the loader picks those with a ticket header)."""
+    workbook with several sheets, one for each sheet (the loader picks those with a ticket header).
+    `columns` ([columns] of gaopin.toml) counts as known headers when choosing an HTML table."""
     kind = sniff.sniff(path)
     check_file_size(path, limits)  # CSV and HTML are read whole: the size limit holds for every kind
     if kind in (sniff.XLSX, sniff.XLS):
         return _read_workbook(path, kind, load, limits)
     if kind == sniff.HTML:
-        table, encoding = _read_html_table(path, load)
+        table, encoding = _read_html_table(path, load, columns or {})
         grid = _rows_grid(kind, table.rows, None, head_rows(load), [s[:4] for s in table.spans])
         grid.encoding = encoding
         return [grid]
@@ -459,13 +460,13 @@ class _TableParser(HTMLParser):
             self._open.pop().close()
 
 
-def _header_score(rows: list[list[str]], n_head: int) -> int:
-    """The most distinct known headers (built-in aliases) in one of the first rows."""
-    keys = {key for key, _, _ in _candidates({})}
+def _header_score(rows: list[list[str]], n_head: int, columns: dict[str, Any]) -> int:
+    """The most distinct known headers (aliases and [columns]) in one of the first rows."""
+    keys = {key for key, _, _ in _candidates(columns)}
     return max((len({header_key(c) for c in row if c and header_key(c) in keys}) for row in rows[:n_head]), default=0)
 
 
-def _read_html_table(path: Path, load: LoadSettings) -> tuple[_Table, str]:
+def _read_html_table(path: Path, load: LoadSettings, columns: dict[str, Any]) -> tuple[_Table, str]:
     raw = path.read_bytes()
     text = None
     encoding = ""
@@ -485,9 +486,9 @@ def _read_html_table(path: Path, load: LoadSettings) -> tuple[_Table, str]:
     if not tables:
         raise InputError(f"{path} 是网页（HTML），不是表格，里面也没有表格数据", "请确认下载的是导出文件，而不是登录页或错误页")
     # The table with the ticket header, not the longest: a 查询条件 table above a small daily
-    # export is longer than it. Without one (headers set in [columns]), the longest, as before.
+    # export is longer than it. Without one, the longest, as before.
     n_head = head_rows(load)
-    scores = [_header_score(t.rows, n_head) for t in tables]
+    scores = [_header_score(t.rows, n_head, columns) for t in tables]
     if max(scores) >= MIN_HEADER_MATCHES:
         best = max(range(len(tables)), key=lambda i: (scores[i], len(tables[i].rows)))
     else:
