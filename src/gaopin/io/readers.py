@@ -754,24 +754,24 @@ def _swallowed_records(
 def _quote_closed(path: Path, encoding: str, delimiter: str) -> Callable[[str], bool]:
     """Whether a cell's text was written quoted and closed as a writer closes it: the opening
     quote at a cell's start, the closing one right before a delimiter, a line break or the
-    end of the file. The file is read when first asked (rarely: a multi-line cell with commas)."""
-    raw: list[bytes] = []
+    end of the file. Asked rarely (a multi-line cell with many commas); the file is mapped,
+    not read into memory."""
+    import mmap
+
+    bounds = [b for b in (_as_file_bytes(c, encoding, path) for c in (delimiter, "\n", "\r")) if b]
 
     def closed(text: str) -> bool:
-        if not raw:
-            raw.append(path.read_bytes())
-        data = raw[0]
         needle = _as_file_bytes('"' + text.replace('"', '""') + '"', encoding, path)
-        bounds = [b for b in (_as_file_bytes(c, encoding, path) for c in (delimiter, "\n", "\r")) if b]
         if needle is None:
             return False
-        at = data.find(needle)
-        while at != -1:
-            end = at + len(needle)
-            starts = at == 0 or any(data[:at].endswith(b) for b in bounds)
-            if starts and (end == len(data) or any(data.startswith(b, end) for b in bounds)):
-                return True
-            at = data.find(needle, at + 1)
+        with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            at = data.find(needle)
+            while at != -1:
+                end = at + len(needle)
+                starts = at == 0 or any(data[max(0, at - len(b)) : at] == b for b in bounds)
+                if starts and (end == len(data) or any(data[end : end + len(b)] == b for b in bounds)):
+                    return True
+                at = data.find(needle, at + 1)
         return False
 
     return closed
