@@ -590,16 +590,16 @@ def _to_canonical(
 
 
 def _check_filled(name: str, mapping: Mapping, source: str, log: _Log, strict: bool) -> None:
-    """A required column that is blank in every row (the ids or times are in another column of
-    the export, which a more likely header name won over) would count nothing: every row
-    rejected, or "受理 0 件"."""
-    chosen = next((c.header for c in mapping.columns if c.field == name), label(name))
+    """A required column blank in every row while another column could hold the field (the ids
+    or times are there, and a more likely header name won the field) would count nothing: every
+    row rejected, or "受理 0 件". Without such a column a blank column stays what it was (an
+    export that leaves the times empty is read, its tickets undated)."""
     others = [c.header for c in mapping.columns if c.field is None and c.note.startswith("与更优先的列重复") and f"（{label(name)}）" in c.note]
+    if not others:
+        return
+    chosen = next((c.header for c in mapping.columns if c.field == name), label(name))
     what = f"“{chosen}”列每一行都是空的，读不出{label(name)}"
-    if others:
-        hint = f"数据在“{others[0]}”列时，请在 gaopin.toml 的 [columns] 中写 {name} = \"{others[0]}\"；否则请重新导出"
-    else:
-        hint = "请检查导出时是否选了这一列，重新导出"
+    hint = f"数据在“{others[0]}”列时，请在 gaopin.toml 的 [columns] 中写 {name} = \"{others[0]}\"；否则请重新导出"
     if strict:
         raise InputError(f"{source} 的{what}", hint)
     log.add(Problem("config", f"{what}，warn、report、import、clean 会拒绝这个文件；{hint}", file=source, field=name), 0)
