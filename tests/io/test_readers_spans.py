@@ -158,3 +158,18 @@ def test_merged_areas_stay_within_the_cells_read_and_are_bounded():
     # The same area listed again and again (a forged file): filled once, then no more.
     filled, areas = _fill_spans(rows, [(1, 0, 2, 1)] * 1000, 0)
     assert len(areas) == 1
+
+
+def test_load_chooses_the_html_table_by_the_headers_of_its_columns_config(tmp_path):
+    """load() gave read() no [columns]: a table whose headers only [columns] names was passed
+    over for a longer one (the follow-up of review finding 3)."""
+    import dataclasses
+
+    from gaopin.config import Settings
+    from gaopin.io.load import load
+
+    conf = "<tr><td>导出时间</td><td>2024-08-02</td></tr>" * 5
+    data = "<tr><th>Key</th><th>Created</th></tr><tr><td>GD1</td><td>2024-08-01 10:00</td></tr>"
+    path = write_bytes(tmp_path / "export.xls", f"<table>{conf}</table><table>{data}</table>".encode())
+    settings = dataclasses.replace(Settings(), columns={"ticket_id": "Key", "received_at": "Created"})
+    assert load([path], settings).frame["ticket_id"].tolist() == ["GD1"]

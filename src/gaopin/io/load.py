@@ -265,7 +265,7 @@ def _load(
     for path in paths:
         if progress:
             progress(f"读取 {path.name}")
-        grids = read(path, settings.load, settings.limits)
+        grids = read(path, settings.load, settings.limits, settings.columns)
         tables, note = _tables(grids, settings, path)
         if note:
             sheet_notes.append(note)
