@@ -568,15 +568,15 @@ def _read_csv(path: Path, load: LoadSettings) -> Grid:
 
     def body(header_index: int, columns: list[int] | None) -> Body:
         nonlocal encoding
-        if not encoding.startswith("utf-16"):  # where every ASCII character has a zero byte
-            _refuse_nul(path)
+        # In UTF-16 every ASCII character has a zero byte: no NUL is searched for.
+        quoted = _scan_bytes(path, nul=not encoding.startswith("utf-16"))
         # pyarrow skips physical lines, not records: a quoted title cell may span several.
         skip = line_ends[header_index] if header_index < len(line_ends) else header_index + 1
         header_width = len(head[header_index]) if header_index < len(head) else 0
         # Rows above the header (a long 说明 line) do not count: they are never read as data.
         width = max((len(r) for r in head[header_index:]), default=0)
         try:
-            return _arrow_body(path, encoding, delimiter, header_index, skip, width, header_width, columns)
+            return _arrow_body(path, encoding, delimiter, header_index, skip, width, header_width, columns, quoted)
         except _NeedsFallback:
             pass
         except UnicodeDecodeError:
@@ -584,7 +584,7 @@ def _read_csv(path: Path, load: LoadSettings) -> Grid:
                 # The head was valid UTF-8 (often pure ASCII) but the rest is not.
                 encoding = grid.encoding = "gb18030"
                 try:
-                    return _arrow_body(path, encoding, delimiter, header_index, skip, width, header_width, columns)
+                    return _arrow_body(path, encoding, delimiter, header_index, skip, width, header_width, columns, quoted)
                 except _NeedsFallback:
                     pass
                 except UnicodeDecodeError:
@@ -597,23 +597,31 @@ def _read_csv(path: Path, load: LoadSettings) -> Grid:
     return grid
 
 
-def _refuse_nul(path: Path) -> None:
-    """A NUL byte anywhere in the file is refused as sniff refuses one in its first bytes: Arrow
-    would read it into a cell and clean would copy it out. One pass of memchr: a few percent
-    of Arrow's time."""
+def _scan_bytes(path: Path, nul: bool = True) -> bool:
+    """Whether the file holds a quote (0x22) at all (`_may_quote_newlines`), in one pass over its
+    bytes that also refuses a NUL byte anywhere (`nul`), as sniff refuses one in its first
+    bytes: Arrow would read it into a cell and clean would copy it out. One memchr per byte
+    sought and megabyte, into one reused buffer (a fifth faster than mapping the whole file)."""
     buffer = bytearray(1 << 20)
+    quote = False
     offset = 0
     with path.open("rb", buffering=0) as fh:
         while size := fh.readinto(buffer):
-            at = buffer.find(b"\x00", 0, size)
-            if at != -1:
-                break
+            if nul and (at := buffer.find(b"\x00", 0, size)) != -1:
+                _refuse_nul(path, offset + at)
+            if not quote:
+                quote = buffer.find(b'"', 0, size) != -1
+                if quote and not nul:
+                    return True
             offset += size
-        else:
-            return
+    return quote
+
+
+def _refuse_nul(path: Path, at: int) -> None:
+    """The error for a NUL byte at offset `at`, with its line."""
     line = 1
     with path.open("rb") as fh:  # only now: count the lines before it
-        left = offset + at
+        left = at
         while left > 0:
             chunk = fh.read(min(left, 1 << 20))
             if not chunk:
@@ -664,21 +672,16 @@ class _NeedsFallback(Exception):
     """The fast reader cannot read this file exactly (ragged rows): use the csv module."""
 
 
-def _may_quote_newlines(path: Path, encoding: str) -> bool:
-    """Could a quoted value hold a line break? Not if the file has no quote character at all.
+def _may_quote_newlines(path: Path, encoding: str, quoted: bool | None = None) -> bool:
+    """Could a quoted value hold a line break? Not if the file has no quote character at all
+    (`quoted`: `_scan_bytes` of the file, when already known).
 
     Arrow reads much faster when values cannot span lines, and many exports quote nothing.
     In UTF-8 and GB18030 the byte 0x22 is only ever a quote; other encodings are assumed to quote.
     """
     if encoding not in ("utf-8-sig", "utf-8", "utf8", "gb18030"):
         return True
-    # Read into one reused buffer: a fifth faster than mapping the whole file.
-    buffer = bytearray(1 << 20)
-    with path.open("rb", buffering=0) as fh:
-        while size := fh.readinto(buffer):
-            if buffer.find(b'"', 0, size) != -1:
-                return True
-    return False
+    return _scan_bytes(path, nul=False) if quoted is None else quoted
 
 
 # The line breaks Arrow and the csv module end a record at.
@@ -834,6 +837,7 @@ def _arrow_body(
     width: int,
     header_width: int,
     columns: list[int] | None,
+    quoted: bool | None = None,
 ) -> Body:
     import pyarrow as pa
     import pyarrow.csv as pcsv
@@ -842,7 +846,7 @@ def _arrow_body(
     wanted = [str(i) for i in range(header_width)] if columns is None else [str(i) for i in columns]
     beyond = names[header_width:]  # cells right of the last header cell: reported, not read
     include = wanted + [n for n in beyond if n not in wanted]
-    multiline = _may_quote_newlines(path, encoding)
+    multiline = _may_quote_newlines(path, encoding, quoted)
     if multiline:
         # A quote left open in a column this command does not need loses records too: every
         # column is read to be looked at (_swallowed_records), then only the wanted ones kept.
