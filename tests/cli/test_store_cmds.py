@@ -654,3 +654,19 @@ def test_import_says_what_makes_cells_doubtful_as_warn_and_report_do(tmp_path, d
         shown = runner.invoke(app, args)
         assert shown.exit_code == 0, shown.output
         assert "有 1 行比表头多出单元格" in shown.stdout, (args, shown.stdout)
+
+
+def test_a_later_export_with_other_extra_columns_keeps_the_earlier_ones(tmp_path, db):
+    """A callback export without 工单状态 wiped the 已撤销 kept from the first export: a [filters]
+    rule on 工单状态 stopped working for the store (review of round 13)."""
+    first = tmp_path / "a.csv"
+    first.write_text("工单编号,来电时间,工单状态\nX1,2024-08-01 10:00,已撤销\nX2,2024-08-01 11:00,已办结\n", encoding="utf-8")
+    later = tmp_path / "b.csv"
+    later.write_text("工单编号,来电时间,回访备注\nX1,2024-08-01 10:00,无人接听\nX2,2024-08-01 11:00,满意\n", encoding="utf-8")
+    for path in (first, later):
+        assert runner.invoke(app, ["import", str(path), "--db", str(db)]).exit_code == 0
+    with Store(db) as store:
+        assert store.extra_values("工单状态").to_dict() == {"X1": "已撤销", "X2": "已办结"}
+        assert store.extra_values("回访备注").to_dict() == {"X1": "无人接听", "X2": "满意"}
+    again = runner.invoke(app, ["import", str(later), "--db", str(db), "--force"])
+    assert "更新 0，未变 2" in again.stdout, again.output

@@ -125,6 +125,25 @@ def _json_escape(values: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.replace_substring_regex(values, r"[\x00-\x1f]", " ")
 
 
+def _merged_extra(old: pa.ChunkedArray, inc: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A later export's unmapped columns added to those a ticket kept from earlier ones: its
+    values win, and a column it lacks keeps the earlier value, as a blank never erases a mapped
+    field (a callback export without 工单状态 wiped it, and a [filters] rule on it with it).
+    Only where both hold different objects is JSON parsed; written as `_extra_json` writes it."""
+    old, inc = old.combine_chunks(), inc.combine_chunks()
+    both = pc.fill_null(pc.and_(pc.and_(pc.is_valid(old), pc.is_valid(inc)), pc.not_equal(old, inc)), False)
+    rows = np.flatnonzero(both.to_numpy(zero_copy_only=False))
+    if not len(rows):
+        return inc
+    merged = []
+    for before, after in zip(pc.take(old, rows).to_pylist(), pc.take(inc, rows).to_pylist()):
+        try:
+            merged.append(json.dumps({**json.loads(before), **json.loads(after)}, ensure_ascii=False, separators=(",", ":")))
+        except (ValueError, TypeError):  # an unreadable earlier object: the later one as it is
+            merged.append(after)
+    return pc.replace_with_mask(inc, both, pa.array(merged, inc.type))
+
+
 def _join(*parts: pa.ChunkedArray | str, sep: str = "") -> pa.ChunkedArray:
     """Element-wise concatenation, null where any part is null; literals take the columns' string type."""
     kind = next(p.type for p in parts if not isinstance(p, str))
@@ -688,6 +707,8 @@ class Store:
         for name in STORED[1:]:
             inc = arrow(incoming[name]).cast(pa.large_string())
             old = stored.column(name)
+            if name == "extra":
+                inc = _merged_extra(old, inc)
             # Kleene logic: with a blank stored value not_equal is null, and plain or_ would make
             # "blank before, a value now" null, dropped as unchanged (a call-back result arriving
             # in a later export was never stored).
