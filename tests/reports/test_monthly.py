@@ -260,6 +260,17 @@ def test_data_that_end_inside_the_period_are_said_to_be_incomplete_first(last, d
         assert not incomplete and not headline(r)[0].startswith("注意")
 
 
+@pytest.mark.parametrize(("last", "data_end"), [("2024-08-31", None), ("2024-08-20", "2024-08-20 00:00")])
+def test_an_export_of_dates_without_times_that_reaches_the_last_day_is_complete(last, data_end):
+    """Dates only (every time 00:00): a month ending on its last day was reported as "数据只到
+    2024-08-31 00:00，本期的数字还不完整" first (review of round 13)."""
+    days = ["2024-08-01", "2024-08-02", last]
+    rows = [{**t(d), "received_at": pd.Timestamp(d).to_datetime64()} for d in days]
+    r = build_report(tickets(rows), Settings(), 2024, 8)
+    assert r["data_end"] == data_end
+    assert headline(r)[0].startswith("注意") == (data_end is not None)
+
+
 def test_the_data_end_given_counts_over_the_tickets_read():
     """From the store the read may stop at the period's end: the store's latest ticket decides."""
     from datetime import datetime

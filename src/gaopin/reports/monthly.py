@@ -7,6 +7,7 @@ import csv
 import io
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -203,6 +204,16 @@ def _mask_names(report: dict) -> None:
 LAST_DAY_COVERED = pd.Timedelta(hours=18)
 
 
+def _dates_only_to_the_end(frame: pd.DataFrame, latest: Any, p: Period) -> bool:
+    """An export of dates without times (every 受理时间 at 00:00) whose latest date is the
+    period's last day covers that day: its 00:00 is not a report of a day not yet over."""
+    latest = pd.Timestamp(latest)
+    if latest != latest.normalize() or latest.date() < p.end:
+        return False
+    received = frame["received_at"].dropna()
+    return bool((received == received.dt.normalize()).all())
+
+
 def build_report(
     result: LoadResult,
     settings: Settings,
@@ -274,7 +285,7 @@ def build_report(
     # the leaders must read first. A month's own export ends late on its last day.
     latest = data_end if data_end is not None else frame["received_at"].max()
     report["data_end"] = None
-    if latest is not None and not pd.isna(latest) and pd.Timestamp(p.start) <= pd.Timestamp(latest) < pd.Timestamp(p.end) + LAST_DAY_COVERED:
+    if latest is not None and not pd.isna(latest) and pd.Timestamp(p.start) <= pd.Timestamp(latest) < pd.Timestamp(p.end) + LAST_DAY_COVERED and not _dates_only_to_the_end(frame, latest, p):
         report["data_end"] = pd.Timestamp(latest).strftime("%Y-%m-%d %H:%M")
         report["notes"].append(f"数据中最晚的工单受理于 {report['data_end']}，本期到 {p.end.isoformat()} 才结束：本期的数字还不完整。")
     for name in report["missing"]:
