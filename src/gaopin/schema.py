@@ -157,6 +157,9 @@ _NUMBER_CELL = re.compile(r"\d+\.0+")
 # one, and must never be taken for a caller's number or written over the real one in the store.
 _MASKED_PHONE = re.compile(r"\d{0,4}\*{3,}\d{0,4}")
 MASKED_PHONE_PROBLEM = "号码是隐藏过的（如 138****5678），不能用来识别诉求人，当作空白；请用没有隐藏号码的导出（gaopin clean 加 --show-phones）"
+# A number with a word of Chinese before or after it (手机：13812345678, 13812345678（本人）):
+# the number is the caller's. Only Chinese words: A000102948 (an app account) is kept whole.
+_LABELLED_PHONE = re.compile(r"(?:[\u4e00-\u9fff]{1,6}[:：]?\s*)?([+\d][\d\s\-()]{5,18}\d)\s*(?:[(（][\u4e00-\u9fff]{1,8}[)）]|[\u4e00-\u9fff]{1,8})?")
 _COUNTRY_PREFIX = re.compile(r"^(?:\+?0086|\+86|\+)*")
 # After the country code: a mobile, a landline that kept its trunk 0, or a 400/800 service number.
 _AFTER_COUNTRY_CODE = re.compile(r"1[3-9]\d{9}|0\d*|[48]00\d{7}")
@@ -177,7 +180,8 @@ def normalize_phone(value: str) -> str:
     `13812345678.0` (a number cell) → `13812345678`; `+86 138-1234-5678` → `13812345678`;
     `86-13812345678` → `13812345678`; `+86-10-63251982` → `01063251982` (the trunk 0 back);
     `'13812345678` (Excel's text mark) → `13812345678`; `13812345678, 13900001111` → the
-    first; `A000102948` (an app account) is kept; a masked number (`138****5678`) is blank.
+    first; `手机：13812345678` and `13812345678（本人）` → `13812345678`; `A000102948` (an app
+    account) is kept; a masked number (`138****5678`) is blank.
     """
     text = unicodedata.normalize("NFKC", value).translate(ZERO_WIDTH).strip()
     if not text or _MASKED_PHONE.fullmatch(text):
@@ -188,6 +192,9 @@ def normalize_phone(value: str) -> str:
     tokens = first.split()
     if len(tokens) > 1 and len(_PHONE_JUNK.sub("", tokens[0])) >= 11:
         first = tokens[0]  # "13812345678 13900001111": two numbers, one space apart
+    labelled = _LABELLED_PHONE.fullmatch(first)
+    if labelled and labelled.group(1) != first:
+        first = labelled.group(1)
     candidate = _PHONE_JUNK.sub("", first).removeprefix("'")
     # Every country prefix goes ("+0086", "+86 0086 …"), so that a result never starts with one.
     prefix = _COUNTRY_PREFIX.match(candidate).group()
