@@ -335,6 +335,16 @@ def test_clean_xlsx_holds_text_cells_only(tmp_path):
     assert all(c.data_type in ("s", "n") and (c.value is None or isinstance(c.value, str)) for r in ws.iter_rows(min_row=2) for c in r)
 
 
+def test_clean_to_xlsx_says_which_cells_excel_cuts(tmp_path):
+    """A 60,010-character 诉求内容 was cut at 32,767 characters without a word (review of round 13)."""
+    source = tmp_path / "long.csv"
+    source.write_text("工单编号,受理时间,诉求内容\nL1,2024-08-01 10:00," + "长" * 60_010 + "\nL2,2024-08-01 11:00,短\n", encoding="utf-8")
+    result = run("clean", source, "-o", tmp_path / "clean.xlsx")
+    assert result.exit_code == 0, result.output
+    assert "有 1 个单元格超过 Excel 每格 32767 个字的上限" in result.stdout and ".csv" in result.stdout
+    assert "上限" not in run("clean", source, "-o", tmp_path / "clean.csv").stdout
+
+
 def test_clean_masks_names_when_configured(tmp_path):
     (tmp_path / "gaopin.toml").write_text("[privacy]\nmask_names = true\n", encoding="utf-8")
     out = tmp_path / "clean.csv"

@@ -120,6 +120,8 @@ def clean(
     notes = [f"合并重复编号 {summary['merged']} 行"] if summary["merged"] else []
     notes += [f"拒收 {summary['rejected']} 行"] if summary["rejected"] else []
     typer.echo(f"已写出 {summary['tickets']} 张工单到 {summary['output']}" + (f"（{'，'.join(notes)}，见 gaopin inspect）" if notes else ""))
+    if summary["cut"]:
+        typer.echo(f"注意：有 {summary['cut']} 个单元格超过 Excel 每格 32767 个字的上限，写入 .xlsx 时被截断；要完整内容请写成 .csv")
 
 
 @handles_errors

@@ -9,7 +9,7 @@ from typing import Iterable
 from gaopin.config import Settings
 from gaopin.errors import UsageError
 from gaopin.io.load import load
-from gaopin.io.write import Sheet, refuse_input_as_output, write_csv, write_xlsx
+from gaopin.io.write import Sheet, cells_over_xlsx_limit, refuse_input_as_output, write_csv, write_xlsx
 from gaopin.io.canonical import map_unique
 from gaopin.privacy import mask_name, mask_phone, mask_phones_in_text
 from gaopin.schema import CANONICAL_COLUMNS
@@ -38,8 +38,10 @@ def clean_files(
                 frame[name] = map_unique(frame[name], mask_phones_in_text)
     if settings.privacy.mask_names:
         frame["caller_name"] = map_unique(frame["caller_name"], mask_name)
+    cut = 0
     if suffix == ".csv":
         write_csv(frame, Path(output))
     else:
+        cut = cells_over_xlsx_limit(frame)
         write_xlsx(Path(output), [Sheet("工单", frame)])
-    return {"output": str(output), "tickets": len(frame), "rejected": len(result.rejected), "merged": result.merged}
+    return {"output": str(output), "tickets": len(frame), "rejected": len(result.rejected), "merged": result.merged, "cut": cut}

@@ -34,6 +34,12 @@ from gaopin.errors import ConfigError, InputError, os_reason, UsageError
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
 XLSX_MAX_ROWS = 1_048_575  # one row is the header
+XLSX_MAX_CHARS = 32_767  # characters a cell holds in Excel: xlsxwriter cuts a longer text there
+
+
+def cells_over_xlsx_limit(frame: pd.DataFrame) -> int:
+    """How many texts of `frame` a workbook would cut at XLSX_MAX_CHARS."""
+    return sum(int(frame[c].str.len().gt(XLSX_MAX_CHARS).sum()) for c in frame.columns if pd.api.types.is_string_dtype(frame[c]))
 # The creation time written into every workbook's properties: fixed, so that the same content
 # gives the same bytes (xlsxwriter would write the clock's time; the file system keeps the real one).
 XLSX_CREATED = datetime(2000, 1, 1)
