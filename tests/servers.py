@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 HOST = "127.0.0.1"
 
@@ -137,13 +137,39 @@ def smtp_server(
 
 
 @contextmanager
-def cutting_smtp_server(after: int = 4096) -> Iterator[int]:
-    """A bare SMTP server (a socket, not aiosmtpd) that accepts everything up to DATA, reads
-    `after` bytes of the content and closes the connection: what a server that cuts a large
-    message short does. Yields its port."""
+def _raw_server(on_connect: Callable[[socket.socket], None]) -> Iterator[int]:
+    """A bare socket server (not aiosmtpd) that hands each connection to `on_connect` in a
+    thread of its own; connections still open at the end are closed. Yields its port."""
     listener = socket.create_server((HOST, 0))
     listener.settimeout(0.2)
     done = threading.Event()
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        while not done.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            held.append(conn)
+            threading.Thread(target=on_connect, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        done.set()
+        thread.join(5)
+        for conn in held:
+            conn.close()
+        listener.close()
+
+
+@contextmanager
+def cutting_smtp_server(after: int = 4096) -> Iterator[int]:
+    """An SMTP server that accepts everything up to DATA, reads `after` bytes of the content
+    and closes the connection: what a server that cuts a large message short does. Yields its port."""
 
     def serve(conn: socket.socket) -> None:
         with conn, conn.makefile("rb") as lines:
@@ -162,50 +188,16 @@ def cutting_smtp_server(after: int = 4096) -> Iterator[int]:
                 else:
                     conn.sendall(b"250 OK\r\n")
 
-    def accept() -> None:
-        while not done.is_set():
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                continue
-            threading.Thread(target=serve, args=(conn,), daemon=True).start()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield listener.getsockname()[1]
-    finally:
-        done.set()
-        thread.join(5)
-        listener.close()
+    with _raw_server(serve) as port:
+        yield port
 
 
 @contextmanager
 def silent_server() -> Iterator[int]:
     """A port whose server accepts connections and never says a word (a firewall or a hung
     server). Yields the port."""
-    listener = socket.create_server((HOST, 0))
-    held: list[socket.socket] = []
-    listener.settimeout(0.2)
-    done = threading.Event()
-
-    def accept() -> None:
-        while not done.is_set():
-            try:
-                held.append(listener.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield listener.getsockname()[1]
-    finally:
-        done.set()
-        thread.join(5)
-        for conn in held:
-            conn.close()
-        listener.close()
+    with _raw_server(lambda conn: None) as port:
+        yield port
 
 
 def tls_contexts(tmp_path: Path) -> tuple[ssl.SSLContext, Path]:

@@ -254,10 +254,9 @@ def test_import_names_an_empty_sheet_beside_others_as_warn_does(tmp_path, db):
     assert json.loads(as_json.stdout)[0]["sheet_notes"][-1] == note
 
 
-def test_a_workbook_imported_sheet_by_sheet_imports_each_sheet(tmp_path, db):
-    """import --sheet 第二批 after --sheet 第一批 said 同样内容的文件已导入过，跳过: its tickets
-    were never imported."""
-    path = export(tmp_path / "a.xlsx", caller(3))
+def two_batches(path):
+    """A workbook of two sheets of tickets: 第一批 (3) and 第二批 (2)."""
+    export(path, caller(3))
     book = openpyxl.load_workbook(path)
     book.active.title = "第一批"
     more = book.create_sheet("第二批")
@@ -265,6 +264,13 @@ def test_a_workbook_imported_sheet_by_sheet_imports_each_sheet(tmp_path, db):
     for row in caller(2, day0=10):
         more.append([f"D{row[0]}", *row[1:]])
     book.save(path)
+    return path
+
+
+def test_a_workbook_imported_sheet_by_sheet_imports_each_sheet(tmp_path, db):
+    """import --sheet 第二批 after --sheet 第一批 said 同样内容的文件已导入过，跳过: its tickets
+    were never imported."""
+    path = two_batches(tmp_path / "a.xlsx")
     first = runner.invoke(app, ["import", str(path), "--sheet", "第一批", "--db", str(db)])
     second = runner.invoke(app, ["import", str(path), "--sheet", "第二批", "--db", str(db)])
     assert "新增 3" in first.stdout and "新增 2" in second.stdout, second.output
@@ -284,14 +290,7 @@ def test_a_workbook_imported_sheet_by_sheet_imports_each_sheet(tmp_path, db):
 def test_a_workbook_read_whole_after_some_of_its_sheets_says_which_are_missing(tmp_path, db):
     """import 工单.xlsx after import 工单.xlsx --sheet 第一批 said 同样内容的文件已导入过，跳过:
     the tickets only on 第二批 were never imported (review of round 13)."""
-    path = export(tmp_path / "a.xlsx", caller(3))
-    book = openpyxl.load_workbook(path)
-    book.active.title = "第一批"
-    more = book.create_sheet("第二批")
-    more.append(HEADER)
-    for row in caller(2, day0=10):
-        more.append([f"D{row[0]}", *row[1:]])
-    book.save(path)
+    path = two_batches(tmp_path / "a.xlsx")
     assert "新增 3" in runner.invoke(app, ["import", str(path), "--sheet", "第一批", "--db", str(db)]).stdout
     whole = runner.invoke(app, ["import", str(path), "--db", str(db)])
     assert whole.exit_code == 2, whole.output
