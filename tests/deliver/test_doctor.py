@@ -133,3 +133,16 @@ def test_a_failure_whose_message_was_not_kept_is_a_warning_with_the_command_that
     assert check.status == WARN and report.ok
     assert check.detail == "有 1 项以前发送失败、当时的内容没有保存，无法按原样重发：编号 1（邮件 2024-06）"
     assert check.hint == "请运行 gaopin report --month 6 --year 2024 --email，按现在的数据重新发送（发送成功后不再提示）"
+
+
+def test_no_config_file_is_a_warning_saying_how_cron_finds_one(tmp_path, monkeypatch):
+    """From cron without GAOPIN_CONFIG, doctor passed "✓ 配置 没有找到 gaopin.toml" while every
+    --email run failed for want of [mail] (review of round 13)."""
+    from gaopin.deliver.doctor import WARN, check_config
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "none"))
+    check, settings = check_config(None, environ={})
+    assert settings is not None and settings.source == ""
+    assert check.status == WARN and "没有找到 gaopin.toml" in check.detail
+    assert "GAOPIN_CONFIG" in check.hint and "gaopin init" in check.hint

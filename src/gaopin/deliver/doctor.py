@@ -56,8 +56,21 @@ def check_config(config: str | os.PathLike[str] | None, environ: Mapping[str, st
         settings = load_settings(config, environ)
     except GaopinError as exc:
         return _failed("配置", exc), None
-    where = f"使用 {settings.source}" if settings.source else "没有找到 gaopin.toml，使用默认设置"
-    return Check("配置", OK, where), settings
+    if settings.source:
+        return Check("配置", OK, f"使用 {settings.source}"), settings
+    # Defaults are enough to read exports, not to send anything: from cron, whose folder is not
+    # gaopin.toml's, this is the usual reason the mail and robot settings are "missing".
+    from gaopin.config import CONFIG_FILE_NAME, ENV_CONFIG
+
+    return (
+        Check(
+            "配置",
+            WARN,
+            f"没有找到 {CONFIG_FILE_NAME}，使用默认设置（没有邮件和群机器人的设置）",
+            f"定时任务（cron）里请设置 {ENV_CONFIG}=/完整路径/{CONFIG_FILE_NAME} 或加 --config；还没有配置文件时用 gaopin init 生成",
+        ),
+        settings,
+    )
 
 
 def check_store(settings: Settings, db: str | None) -> Check:
