@@ -170,8 +170,13 @@ _AREA_CODE_START = re.compile(r"10|[2-9]")
 MIN_PHONE_DIGITS = 7
 
 
+def _phone_text(value: str) -> str:
+    """A phone cell as its number is looked for in it: NFKC, zero-width characters out, trimmed."""
+    return unicodedata.normalize("NFKC", value).translate(ZERO_WIDTH).strip()
+
+
 def is_masked_phone(value: str) -> bool:
-    return bool(_MASKED_PHONE.fullmatch(unicodedata.normalize("NFKC", value).translate(ZERO_WIDTH).strip()))
+    return bool(_MASKED_PHONE.fullmatch(_phone_text(value)))
 
 
 def normalize_phone(value: str) -> str:
@@ -183,7 +188,7 @@ def normalize_phone(value: str) -> str:
     first; `手机：13812345678` and `13812345678（本人）` → `13812345678`; `A000102948` (an app
     account) is kept; a masked number (`138****5678`) is blank.
     """
-    text = unicodedata.normalize("NFKC", value).translate(ZERO_WIDTH).strip()
+    text = _phone_text(value)
     if not text or _MASKED_PHONE.fullmatch(text):
         return ""
     if _NUMBER_CELL.fullmatch(text):  # a phone stored as a number cell: 13812345678.0
