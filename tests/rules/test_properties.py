@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from tests.rule_reference import reference_details, reference_warnings
 
 from gaopin.config import Settings
+from gaopin.rules.points import point_column
 from gaopin.rules.prepare import prepare
 from gaopin.rules.warn import warn
 from gaopin.rules.warnings import find_warnings
@@ -145,6 +146,11 @@ def test_warning_details_equal_the_reference(items, mask, pd_min, td_min, rnd):
     prepared = prepare(tickets(rows), cfg)
     several = reference_several([r["street"] for r in rows])
     assert prepared.several_streets is several
+    # With several streets a point is its street's (the rule text: 新村街道·电力小区1号楼); a
+    # ticket without a street keeps the bare point.
+    bare = point_column(prepared.frame["address"], prepared.frame["street"])
+    expected = [f"{STREET_KEYS[s]}·{p}" if several and isinstance(s, str) and s and isinstance(p, str) else p for s, p in zip(prepared.frame["street"].tolist(), bare.tolist())]
+    assert [p if isinstance(p, str) else None for p in prepared.frame["point"].tolist()] == [p if isinstance(p, str) else None for p in expected]
     by_id = {
         r.ticket_id: {
             "ticket_id": r.ticket_id,

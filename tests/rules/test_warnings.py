@@ -289,11 +289,13 @@ def _two_streets_rows():
 
 def test_with_several_streets_a_warning_names_its_community_with_its_street():
     report = run(_two_streets_rows())
-    assert sorted((w.point, w.community) for w in report.warnings) == [("恰海小区3号楼", "新村街道·东和社区"), ("桥西小区1号楼", "卢沟桥街道·东和社区")]
+    # The point is named with its street as streets are compared (丰台区卢沟桥街道 is 卢沟桥街道).
+    assert sorted((w.point, w.community) for w in report.warnings) == [("卢沟桥街道·桥西小区1号楼", "卢沟桥街道·东和社区"), ("新村街道·恰海小区3号楼", "新村街道·东和社区")]
     assert sorted(e.community for e in report.escalations) == ["卢沟桥街道·东和社区", "新村街道·东和社区"]
     assert any("工单来自 2 个街道" in n for n in report.notes)
     one = warn(tickets(_two_streets_rows()), Settings().with_values({"area.scope": "street"}))
     assert {w.community for w in one.warnings} | {e.community for e in one.escalations} == {"东和社区"}
+    assert sorted(w.point for w in one.warnings) == ["恰海小区3号楼", "桥西小区1号楼"]
     assert not any("个街道" in n for n in one.notes)
 
 
@@ -304,15 +306,26 @@ def test_with_several_streets_a_leader_is_found_under_the_street_and_community_o
     assert {e.community: e.owner for e in report.escalations} == {"新村街道·东和社区": "张书记", "卢沟桥街道·东和社区": "刘书记"}
 
 
-def test_with_several_streets_the_community_is_the_most_frequent_pair_not_two_separate_modes():
-    """新村街道 holds most tickets and 小井社区 is the most frequent community, but no ticket is
-    of 新村街道·小井社区: the warning names 卢沟桥街道·小井社区, whose leader it goes to."""
+def test_with_several_streets_buildings_of_one_name_in_two_streets_are_two_points():
+    """Both streets have an 电力小区1号楼: 4 complaints in one and 3 in the other are two points
+    (one warning each, to each street's leader), not 7 at one point, which would also have
+    made a two-day warning that neither street has. One street's data keep one point."""
     rows = [t("2024-08-03", m, f"1380000{m:04d}", address="电力小区1号楼", community=c, street=s) for m, (s, c) in enumerate(
-        [("新村街道", "东和社区")] * 2 + [("新村街道", "恰海社区")] * 2 + [("卢沟桥街道", "小井社区")] * 3)]  # fmt: skip
-    owners = {"卢沟桥街道·小井社区": "丁", "小井社区": "丙"}
+        [("新村街道", "东和社区")] * 3 + [("新村街道", "恰海社区")] + [("卢沟桥街道", "小井社区")] * 3)]  # fmt: skip
+    owners = {"卢沟桥街道·小井社区": "丁", "新村街道·东和社区": "甲"}
     found = warn(tickets(rows), Settings().with_values({"owners.communities": owners, "area.scope": "district"})).warnings
-    assert sorted(w.rule for w in found) == ["point_day", "two_day"]
-    assert {(w.community, w.owner) for w in found} == {("卢沟桥街道·小井社区", "丁")}
+    assert sorted((w.rule, w.point, w.tickets, w.community, w.owner) for w in found) == [
+        ("point_day", "卢沟桥街道·电力小区1号楼", 3, "卢沟桥街道·小井社区", "丁"),
+        ("point_day", "新村街道·电力小区1号楼", 4, "新村街道·东和社区", "甲"),
+    ]
+    one = warn(tickets(rows), Settings().with_values({"area.scope": "street"})).warnings
+    assert sorted((w.rule, w.point, w.tickets) for w in one) == [("point_day", "电力小区1号楼", 7), ("two_day", "电力小区1号楼", 7)]
+
+
+def test_with_several_streets_a_ticket_without_a_street_keeps_the_bare_point():
+    rows = [t("2024-08-03", m, f"1380000{m:04d}", address="电力小区1号楼", community="东和社区", street=s) for m, s in enumerate(["新村街道"] * 3 + [""] * 3 + ["卢沟桥街道"] * 3)]
+    found = warn(tickets(rows), Settings().with_values({"area.scope": "district"})).warnings
+    assert sorted((w.point, w.tickets) for w in found) == [("卢沟桥街道·电力小区1号楼", 3), ("新村街道·电力小区1号楼", 3), ("电力小区1号楼", 3)]
 
 
 def test_a_leader_keyed_with_the_district_in_front_of_the_street_is_found():

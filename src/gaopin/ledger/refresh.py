@@ -579,8 +579,9 @@ def _callers(
 # 5: a caller is named by a name that says who, before placeholders such as 匿名;
 # 6: a street written 北京市丰台区新村街道 is taken off the front of addresses too;
 # 7: building numbers written out up to 9999, 一百零一号楼, are read as 101号楼; an issue's
-# min_persons = 1 needs a caller with a usable number).
-CACHE_VERSION = 7
+# min_persons = 1 needs a caller with a usable number; 8: several streets' points are named
+# with their street, 新村街道·电力小区1号楼, and a person is linked within one street's point).
+CACHE_VERSION = 8
 
 
 def data_inputs(conn, settings: Settings, today: date) -> dict:

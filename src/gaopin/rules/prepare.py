@@ -19,7 +19,7 @@ from gaopin.io.load import LoadResult
 from gaopin.privacy import mask_phones_in_text
 from gaopin.rules.persons import Links, callers, link_persons
 from gaopin.rules.points import point_column_coded
-from gaopin.rules.streets import NO_STREETS_NOTE, SEP, keyed_counts, several_streets, shown_names, written_counts
+from gaopin.rules.streets import NO_STREETS_NOTE, SEP, keyed_counts, points_of_streets, several_streets, shown_names, written_counts
 from gaopin.schema import CANONICAL_COLUMNS, category_key, compact, field_named, label
 
 POINT, PROBLEM, PERSON, DAY = "point", "problem", "person", "day"
@@ -97,6 +97,11 @@ def prepare(result: LoadResult, settings: Settings, links: Links = Links(), appl
     frame = frame.copy(deep=False)
     fields = result.fields
     codes: dict[str, np.ndarray] = {}
+    # Decided on every ticket read, as the report decides on its own: [filters] are a warning
+    # setting, and would make the two name one community differently.
+    written = written_counts(result.frame["street"]) if result.has("street") else {}
+    counts, names = keyed_counts(written), shown_names(written)
+    several = several_streets(counts, settings.area.scope)
     # The callers' phones and names and the problems are hashed by Arrow outside the GIL, in a
     # thread, while this one normalises the addresses in Python; the columns are taken out
     # first, so that the thread never reads the frame while this one adds columns to it.
@@ -118,6 +123,8 @@ def prepare(result: LoadResult, settings: Settings, links: Links = Links(), appl
                 notes.append("导出中也没有社区列，点位规则无法使用。")
             elif blank := int((codes[POINT] < 0).sum()):
                 notes.append(f"{blank} 张工单没有社区，未参与点位规则。")
+        if several:
+            frame[POINT], codes[POINT] = points_of_streets(frame["street"], frame[POINT], codes[POINT])
         frame[PROBLEM], codes[PROBLEM] = problem_job.result()
         found = callers_job.result() if callers_job is not None else None
     if not result.has("category"):
@@ -133,13 +140,8 @@ def prepare(result: LoadResult, settings: Settings, links: Links = Links(), appl
         frame[PERSON] = blank_text(frame.index)
         codes[PERSON] = np.full(len(frame), -1, dtype=np.int64)
         notes.append(f"导出中没有{label('caller_phone')}列，无法区分诉求人：人数规则和高频诉求人无法使用。")
-    # Decided on every ticket read, as the report decides on its own: [filters] are a warning
-    # setting, and would make the two name one community differently.
-    written = written_counts(result.frame["street"]) if result.has("street") else {}
-    counts, names = keyed_counts(written), shown_names(written)
-    several = several_streets(counts, settings.area.scope)
     if several:
-        notes.append(f"工单来自 {len(counts)} 个街道：社区前写明所属街道（街道{SEP}社区）；只有一个街道时在 gaopin.toml 中设 [area] scope = \"street\"。")
+        notes.append(f"工单来自 {len(counts)} 个街道：社区和点位前写明所属街道（街道{SEP}社区、街道{SEP}点位）；只有一个街道时在 gaopin.toml 中设 [area] scope = \"street\"。")
     elif settings.area.scope == DISTRICT_SCOPE and not counts:
         notes.append(NO_STREETS_NOTE)
     frame[DAY] = frame["received_at"].to_numpy().astype("datetime64[D]")

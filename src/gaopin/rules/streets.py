@@ -14,11 +14,13 @@ import re
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from gaopin.config import AUTO_SCOPE as AUTO, DISTRICT_SCOPE as DISTRICT
-from gaopin.io.canonical import arrow
+from gaopin.io.canonical import arrow, series
 from gaopin.rules.points import CITY, DISTRICTS
+from gaopin.rules.sorting import first_of
 from gaopin.schema import compact
 
 SEP = "·"
@@ -165,3 +167,25 @@ def communities_of_streets(
         for_pair.append(number.setdefault(label, len(number)))
     out[known] = np.array(for_pair, dtype=np.int64)[pairs] if len(for_pair) else pairs
     return out, list(number)
+
+
+def points_of_streets(street: pd.Series, point: pd.Series, codes: np.ndarray) -> tuple[pd.Series, np.ndarray]:
+    """Several streets' points, each named with its street: 新村街道·电力小区1号楼. Two streets
+    may each have a building of one name; as one point their complaints would add up to
+    warnings and ledger entries that neither street has. The street is its `street_key`, not
+    its shown name, which follows the most frequent way of writing it: a point is a ledger
+    entry's key and must not change when the data grow. A ticket without a street keeps the
+    bare point. `codes` are the points' (-1: blank), row for row; the result's are dense."""
+    raw, uniques = pd.factorize(street, use_na_sentinel=True)
+    number: dict[str, int] = {}
+    mapped = [number.setdefault(key, len(number)) if (key := street_key(str(u))) else -1 for u in uniques.tolist()]
+    streets = np.array(mapped + [-1], dtype=np.int64)[raw]
+    known = np.flatnonzero(codes >= 0)
+    point_names = pc.take(arrow(point), pa.array(first_of(codes[known], known))).to_pylist() if len(known) else []
+    return _labelled(communities_of_streets((streets, list(number)), (codes, point_names)), point.index)
+
+
+def _labelled(coded: tuple[np.ndarray, list[str]], index: pd.Index) -> tuple[pd.Series, np.ndarray]:
+    codes, labels = coded
+    taken = pc.take(pa.array(labels, type=pa.string()), pa.array(codes, mask=codes < 0))
+    return series(taken, index), codes
