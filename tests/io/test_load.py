@@ -893,6 +893,23 @@ def test_a_day_month_swapping_date_format_reads_csv_text_and_keeps_a_workbooks_r
     }
 
 
+def test_a_day_month_swapping_date_format_reads_a_workbooks_text_dates_as_a_csvs(tmp_path):
+    """A workbook whose time column is text typed year-day-month (2024-03-08 for 3 August) is
+    read by [load] date_format first, as a CSV is: the ISO passes read it as 8 March. A column
+    that also holds a real date cell keeps the ISO passes first (its dates are ISO text by then)."""
+    ydm = Settings().with_values({"load.date_format": "%Y-%d-%m %H:%M:%S"})
+    texts = tmp_path / "texts.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.append(["工单编号", "来电时间", "办结时间"])
+    wb.active.append(["T1", "2024-03-08 10:00:00", dt.datetime(2024, 8, 4, 9, 0)])
+    wb.active.append(["T2", "2024-31-08 10:00:00", "2024-01-09 09:00:00"])
+    wb.save(texts)
+    frame = load([texts], ydm).frame.set_index("ticket_id")
+    assert frame["received_at"].to_dict() == {"T1": pd.Timestamp("2024-08-03 10:00"), "T2": pd.Timestamp("2024-08-31 10:00")}
+    # 办结时间 holds a real date cell: 2024-01-09 stays 9 January, as before.
+    assert frame["closed_at"].to_dict() == {"T1": pd.Timestamp("2024-08-04 09:00"), "T2": pd.Timestamp("2024-01-09 09:00")}
+
+
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
 def test_ids_without_a_digit_and_more_lines_around_the_table_are_not_tickets(tmp_path, suffix):
     """Placeholders typed by hand (two different complaints under / were merged into one), a

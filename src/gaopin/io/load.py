@@ -29,7 +29,7 @@ from gaopin.io.header import LEVEL_NAMES, ColumnMap, Header, Mapping, find_heade
 from gaopin.io.readers import Body, Grid, read
 from gaopin.io.sniff import CSV, HTML
 from gaopin.privacy import mask_phones_in_text
-from gaopin.schema import CANONICAL_COLUMNS, DISPATCH_CLASS, FIELD_BY_NAME, FIELDS, fields_named, label
+from gaopin.schema import CANONICAL_COLUMNS, DATETIME_FIELDS as TIME_FIELDS, DISPATCH_CLASS, FIELD_BY_NAME, FIELDS, fields_named, label
 
 MAX_DETAILS = 200  # problems listed one by one per kind and file; all are counted
 # Rows converted at a time when a load streams its tickets to a sink (the store's insert).
@@ -291,8 +291,11 @@ def _load(
                         body.frame[column] = unwrapped
             # Streamed only when the file is one table: the sheets' tickets are merged after.
             part_sink = sink if len(tables) == 1 else None
-            # [load] date_format comes before the ISO forms where no cell is a date cell.
-            frame, file_rejected, streamed = _to_canonical(body, mapping, positions, index, source, settings, log, part_sink, strict, len(tables) > 1, text_kind)
+            # [load] date_format comes before the ISO forms where no cell is a date cell: in a CSV
+            # or an HTML table, and in a workbook's time columns of text only (a real date cell
+            # reaches the parser as ISO text, which only the ISO passes may read).
+            format_first = frozenset(name for name in TIME_FIELDS if text_kind or positions.get(name) in body.text_only)
+            frame, file_rejected, streamed = _to_canonical(body, mapping, positions, index, source, settings, log, part_sink, strict, len(tables) > 1, format_first)
             if info.formulas_without_value:
                 log.add(
                     Problem(
@@ -373,14 +376,15 @@ class _Converted:
     texts: dict[str, pd.Series]
 
 
-def _convert(raw: pd.DataFrame, positions: dict[str, int], settings: Settings, pool: ThreadPoolExecutor, format_first: bool = False) -> _Converted:
-    """Every column but the id converted, side by side (Arrow and numpy work outside the GIL)."""
+def _convert(raw: pd.DataFrame, positions: dict[str, int], settings: Settings, pool: ThreadPoolExecutor, format_first: frozenset[str] = frozenset()) -> _Converted:
+    """Every column but the id converted, side by side (Arrow and numpy work outside the GIL);
+    `format_first`: the time fields whose [load] date_format is tried before the ISO forms."""
 
     def col(name: str) -> pd.Series | None:
         pos = positions.get(name)
         return None if pos is None else raw[str(pos)]
 
-    time_jobs = {name: pool.submit(_times, s, settings.load.date_format, format_first) for name in ("received_at", "closed_at") if (s := col(name)) is not None}
+    time_jobs = {name: pool.submit(_times, s, settings.load.date_format, name in format_first) for name in TIME_FIELDS if (s := col(name)) is not None}
     phone = col("caller_phone")
     phone_job = pool.submit(conv.phone_column, phone) if phone is not None else None
     choice_jobs = {name: pool.submit(conv.choice_column, s, FIELD_BY_NAME[name].kind) for name in CHOICE_FIELDS if (s := col(name)) is not None}
@@ -458,7 +462,7 @@ def _to_canonical(
     sink: Callable[[pd.DataFrame], None] | None = None,
     strict: bool = True,
     one_of_sheets: bool = False,
-    format_first: bool = False,
+    format_first: frozenset[str] = frozenset(),
 ) -> tuple[pd.DataFrame, list[Problem], bool]:
     """(canonical tickets, rejected rows, streamed). `one_of_sheets`: the rows are one sheet of
     several read from a workbook.

@@ -54,6 +54,9 @@ class Body:
     # Merged (or spanned) areas below the header filled with their value: (first row, first
     # column, last row, last column) in the file, 1-based.
     merged: list[tuple[int, int, int, int]] = field(default_factory=list)
+    # A workbook's columns (positions) holding text cells only, no date or number cell: where a
+    # date is typed as text, which [load] date_format may say is year-day-month.
+    text_only: frozenset[int] = frozenset()
 
 
 @dataclass
@@ -306,12 +309,14 @@ def _rows_body(
         data = [list(r) + [""] * (width - len(r)) for r in data]
     cols: dict[str, pd.Series] = {}
     imprecise: dict[int, list[int]] = {}
+    text_only: set[int] = set()
     for pos in wanted:  # only the columns asked for
         values = list(map(itemgetter(pos), data))
         try:
             # Most columns hold text only: Arrow takes them as they are and refuses anything
             # else (calamine gives numbers, bools, dates and times, never bytes).
             array = pa.array(values, type=pa.string())
+            text_only.add(pos)
         except pa.ArrowTypeError:
             # Whole numbers past a float's exact digits: Excel may have shown other digits.
             bad = [
@@ -327,7 +332,7 @@ def _rows_body(
     numbers = pd.Series(range(header_index + 2, header_index + 2 + len(data)))
     # File rows and columns, 1-based, of the merged areas filled.
     filled = [(r0 + 1, c0 + 1, r1 + 1, c1 + 1) for r0, c0, r1, c1 in merged]
-    return Body(frame, numbers, imprecise, merged=filled)
+    return Body(frame, numbers, imprecise, merged=filled, text_only=frozenset(text_only))
 
 
 # --- HTML tables saved as .xls ------------------------------------------------------------
