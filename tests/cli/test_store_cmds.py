@@ -669,3 +669,19 @@ def test_a_later_export_with_other_extra_columns_keeps_the_earlier_ones(tmp_path
         assert store.extra_values("回访备注").to_dict() == {"X1": "无人接听", "X2": "满意"}
     again = runner.invoke(app, ["import", str(later), "--db", str(db), "--force"])
     assert "更新 0，未变 2" in again.stdout, again.output
+
+
+def test_an_entry_that_followed_its_tickets_to_a_new_key_is_said_so(tmp_path, db, monkeypatch):
+    """After `[rules] category_level = 2` the issue entry takes its coarser key: the refresh line says
+    which entries did, and the entry's timeline says from what to what."""
+    rows = [[f"K{i:02d}", f"2024-08-{1 + i:02d} 10:00", "王" + "一二三四五六七八九十"[i], 13800000001 + i, "京铁和园12号楼", "住房->老旧小区->漏雨", "京铁社区", "是", "解决", "满意"] for i in range(10)]
+    assert runner.invoke(app, ["import", str(export(tmp_path / "a.xlsx", rows)), "--db", str(db)]).exit_code == 0
+    args = ["--month", "8", "--year", "2024", "--today", "2024-09-30", "--db", str(db)]
+    before = json.loads(runner.invoke(app, ["ledger", *args, "-f", "json"]).stdout)
+    [issue] = [e["id"] for e in before["entries"] if e["kind"] == "issue"]
+    monkeypatch.setenv("GAOPIN_RULES__CATEGORY_LEVEL", "2")
+    after = runner.invoke(app, ["ledger", *args])
+    assert after.exit_code == 0, after.output
+    assert f"本次更新：1 条的点位或问题写法变了，条目随工单转到新的写法（{issue}，见 gaopin ledger show）" in after.stdout
+    shown = runner.invoke(app, ["ledger", "show", issue, "--db", str(db), "--today", "2024-09-30"])
+    assert "原为“京铁和园12号楼，住房->老旧小区->漏雨”，现为“京铁和园12号楼，住房->老旧小区”" in shown.stdout

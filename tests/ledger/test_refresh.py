@@ -217,3 +217,67 @@ def test_a_refresh_with_nothing_to_write_takes_no_write_lock(tmp_path, monkeypat
         assert refresh(store, Settings(), TODAY).cached
         assert refresh(store, Settings(), date(2024, 8, 20)).replay
     store.close()
+
+
+# --- entries follow their tickets to a new key --------------------------------------------------
+
+def _at_point(prefix, street, n, category="住房->老旧小区->漏雨", point="电力小区1号楼", first=0):
+    """n tickets of n callers at one building, two days apart from 1 August."""
+    return [
+        {**row, "street": street, "caller_phone": f"139{ord(prefix) % 100:02d}{i:06d}"}
+        for i, row in enumerate(caller_tickets(prefix, "", "市民", range(first, first + 2 * n, 2), point=point, category=category))
+    ]
+
+
+def _kind(view, kind):
+    return {e["id"]: e for e in view["entries"] if e["kind"] == kind}
+
+
+def test_an_assigned_point_follows_its_tickets_when_a_streets_store_receives_several_streets(tmp_path):
+    """新村街道's own store has an entry for 电力小区1号楼 with a leader. Two other streets' tickets
+    then make the store several streets', and its points are named with their street: the entry
+    becomes 新村街道·电力小区1号楼 with its leader, instead of 无工单 beside a new entry without one."""
+    store = store_with(tmp_path / "s.db", _at_point("A", "新村街道", 12))
+    view, _ = service.ledger_month(store, Settings(), 9, 2024, TODAY)
+    [(point_id, point)] = _kind(view, "point").items()
+    assert point["key"] == {"point": "电力小区1号楼"}
+    service.assign(store, point_id, TODAY, owner="张三")
+    store.import_result(tickets(_at_point("B", "卢沟桥街道", 12) + _at_point("C", "东铁匠营街道", 12)), "b.xlsx", "sha-b", datetime(2024, 10, 1))
+    view, summary = service.ledger_month(store, Settings(), 9, 2024, TODAY)
+    points = _kind(view, "point")
+    assert points[point_id]["key"] == {"point": "新村街道·电力小区1号楼"}
+    assert points[point_id]["owner"] == "张三" and points[point_id]["tickets_total"] == 12
+    assert sorted(e["key"]["point"] for e in points.values()) == sorted(["东铁匠营街道·电力小区1号楼", "新村街道·电力小区1号楼", "卢沟桥街道·电力小区1号楼"])
+    assert point_id in summary.followed
+    shown = service.show(store, Settings(), point_id, TODAY)
+    assert any(ev["kind"] == "rekeyed" and "原为“电力小区1号楼”，现为“新村街道·电力小区1号楼”" in ev["text"] for ev in shown["events"])
+
+
+def test_a_closed_issue_follows_its_tickets_when_category_level_changes_and_stays_closed(tmp_path):
+    """销号 is final: after `[rules] category_level = 2` the closed problem is the same entry under
+    its coarser key, still closed, not a new open entry over the tickets from before its closing."""
+    store = store_with(tmp_path / "c.db", _at_point("A", "新村街道", 12))
+    view, _ = service.ledger_month(store, Settings(), 9, 2024, TODAY)
+    [issue_id] = _kind(view, "issue")
+    service.close(store, issue_id, "已维修", date(2024, 9, 1), TODAY)
+    coarse = Settings().with_values({"rules.category_level": 2})
+    view, summary = service.ledger_month(store, coarse, 9, 2024, TODAY)
+    issues = _kind(view, "issue")
+    assert list(issues) == [issue_id] and summary.created == []
+    assert issues[issue_id]["key"] == {"point": "电力小区1号楼", "category": "住房->老旧小区"}
+    assert issues[issue_id]["status"] == "销号"
+
+
+def test_when_two_entries_tickets_meet_in_one_key_the_one_that_held_more_takes_it(tmp_path):
+    """category_level 2 joins 漏雨 (12 tickets) and 墙皮脱落 (10) at one building: the 漏雨 entry
+    takes the joint key; the other keeps its own, without tickets."""
+    store = store_with(tmp_path / "m.db", _at_point("A", "新村街道", 12) + _at_point("B", "新村街道", 10, category="住房->老旧小区->墙皮脱落", first=1))
+    view, _ = service.ledger_month(store, Settings(), 9, 2024, TODAY)
+    by_category = {e["key"]["category"]: i for i, e in _kind(view, "issue").items()}
+    assert set(by_category) == {"住房->老旧小区->漏雨", "住房->老旧小区->墙皮脱落"}
+    view, summary = service.ledger_month(store, Settings().with_values({"rules.category_level": 2}), 9, 2024, TODAY)
+    issues = _kind(view, "issue")
+    assert issues[by_category["住房->老旧小区->漏雨"]]["key"]["category"] == "住房->老旧小区"
+    assert issues[by_category["住房->老旧小区->漏雨"]]["tickets_total"] == 22
+    assert issues[by_category["住房->老旧小区->墙皮脱落"]]["key"]["category"] == "住房->老旧小区->墙皮脱落"
+    assert summary.followed == [by_category["住房->老旧小区->漏雨"]] and summary.created == []

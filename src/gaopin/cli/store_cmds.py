@@ -171,7 +171,7 @@ def render_ledger(view: dict, summary, limit: int = 0) -> None:
                 f"注意：台账上次更新到 {summary.stale_since.isoformat()}，此后{changed}，台账还没有随之更新，"
                 f"回看的结果可能与更新后不同：请先运行一次不带 --today 的 gaopin ledger --month {month}（它会把台账更新到今天），再回看"
             )
-    elif summary.created or summary.reopened or summary.merged:
+    elif summary.created or summary.reopened or summary.merged or summary.followed:
         bits = []
         if summary.created:
             # The update is of the whole ledger; the view is of one month, which lists only the
@@ -183,6 +183,8 @@ def render_ledger(view: dict, summary, limit: int = 0) -> None:
             bits.append(f"复发 {len(summary.reopened)} 条（{'、'.join(summary.reopened)}）")
         if summary.merged:
             bits.append("合并 " + "、".join(f"{a}→{b}" for a, b in summary.merged))
+        if summary.followed:
+            bits.append(f"{len(summary.followed)} 条的点位或问题写法变了，条目随工单转到新的写法（{'、'.join(summary.followed)}，见 gaopin ledger show）")
         out.print("本次更新：" + "，".join(bits))
     if not summary.replay:
         for check in summary.checks:

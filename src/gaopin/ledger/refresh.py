@@ -94,6 +94,7 @@ class RefreshSummary:
     reopened: list[str] = field(default_factory=list)
     merged: list[tuple[str, str]] = field(default_factory=list)  # (absorbed, into)
     revived: list[str] = field(default_factory=list)
+    followed: list[str] = field(default_factory=list)  # entries that took their tickets' new key (`_follow_tickets`)
     # Staff fields an unlink left in place as it cannot tell whether a merge copied them: what to check.
     checks: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -116,6 +117,7 @@ class RefreshSummary:
             "reopened": self.reopened,
             "merged": [{"absorbed": a, "into": b} for a, b in self.merged],
             "revived": self.revived,
+            "followed": self.followed,
             "replay": self.replay,
             "stale_since": self.stale_since.isoformat() if self.stale_since else None,
             "stale_because": self.stale_because,
@@ -293,6 +295,73 @@ def _advance(
     entry.recurrence += 1
     entry.dirty = True
     return entry, "reopened"
+
+
+KIND_NOUNS = {POINT: "点位", ISSUE: "问题"}
+
+
+def _shown_key(key: str) -> str:
+    return key.replace(KEY_SEP, "，")
+
+
+class _KeptTickets:
+    """Each entry's tickets as the last refresh kept them (its figures), read when first asked."""
+
+    def __init__(self, conn) -> None:
+        self._conn = conn
+        self._of: Callable[[str], list[str]] | None = None
+
+    def __call__(self, entry_id: str) -> list[str]:
+        if self._of is None:
+            row = self._conn.execute("SELECT stats FROM ledger_cache WHERE id = 1").fetchone()
+            try:
+                self._of = EntryStats.kept_tickets(bytes(row[0])) if row is not None and row[0] is not None else (lambda _: [])
+            except Exception:  # noqa: BLE001 - unreadable kept figures: no entry follows its tickets
+                self._of = lambda _: []
+        return self._of(entry_id)
+
+
+def _follow_tickets(by_key: dict[str, Entry], kt: KeyTickets, frame: pd.DataFrame, kept_tickets: Callable[[str], list[str]], today: date, events: list) -> list[str]:
+    """Point and issue entries whose key no longer holds a ticket, while most of the tickets they
+    held at the last refresh now sit under one key without an entry, take that key: the entry,
+    its leader, measures, history and 销号 follow its tickets. Keys change when what makes them
+    does: one street's store receiving several streets' tickets (points named with their street),
+    `[rules] category_level`, `[point] prefixes`, an upgrade that reads addresses better. Without
+    this, the entry showed 无工单 and a new entry without a leader opened over the same tickets
+    (a 销号 problem came back as a new one). Where two entries' tickets went to one key, the one
+    that held more of them takes it (equal: the smaller id); the other keeps its key."""
+    held = kt.codes(list(by_key))
+    lost = [e for e, code in zip(by_key.values(), held.tolist()) if code < 0]
+    if not lost or not len(kt.keys):
+        return []
+    taken = set(held[held >= 0].tolist())
+    key_of_row = np.full(len(frame), -1, dtype=np.int64)
+    key_of_row[kt.rows] = np.repeat(np.arange(len(kt.keys)), kt.ends - kt.starts)
+    row_of = pd.Index(frame["ticket_id"].astype(object))
+    claims: dict[int, list[tuple[int, str, Entry]]] = {}
+    for e in lost:
+        ids = kept_tickets(e.id)
+        if not ids:
+            continue
+        rows = row_of.get_indexer(ids)
+        codes = key_of_row[rows[rows >= 0]]
+        codes = codes[codes >= 0]
+        if not len(codes):
+            continue
+        values, counts = np.unique(codes, return_counts=True)
+        best = int(np.argmax(counts))
+        if 2 * int(counts[best]) > len(ids) and int(values[best]) not in taken:
+            claims.setdefault(int(values[best]), []).append((-int(counts[best]), e.id, e))
+    followed = []
+    for code, claimants in sorted(claims.items()):
+        _, _, e = min(claimants, key=lambda c: c[:2])
+        followed.append(e.id)
+        old, new = e.key, str(kt.keys[code])
+        del by_key[old]
+        by_key[new] = e
+        e.key, e.dirty = new, True
+        events.append((e.id, today, "rekeyed", f"{KIND_NOUNS[e.kind]}的写法变了：原为“{_shown_key(old)}”，现为“{_shown_key(new)}”，条目随工单转到新的写法"))
+    return followed
 
 
 def _absorbed_tickets(absorbed: list[Entry], days: np.ndarray) -> np.ndarray:
@@ -729,6 +798,7 @@ def _refresh(store: Store, settings: Settings, today: date, result, read_after: 
         streets = prepared.street_names if prepared.several_streets else None
         texts = pool.submit(_texts_coded, frame, streets)  # before any figures below, which wait for it
         entries = load_entries(conn)
+        kept_tickets = _KeptTickets(conn)  # read only if an entry lost its key
         events: list[tuple[str, date, str, str]] = []
         withdrawn: list[tuple[str, str]] = []
         members: list[tuple[Entry, np.ndarray]] = []  # entry, its tickets' rows in `frame`
@@ -748,6 +818,7 @@ def _refresh(store: Store, settings: Settings, today: date, result, read_after: 
                         absorbed_into.setdefault(e.merged_into, []).append(e)
             else:
                 by_key = {e.key: e for e in entries.values() if e.kind == kind and e.state == ACTIVE}
+                summary.followed += _follow_tickets(by_key, kt, frame, kept_tickets, today, events)
             held = kt.codes(list(by_key))
             codes = sorted(set(first) | set(held[held >= 0].tolist()))
             for code, key in sorted(zip(codes, kt.keys[codes].tolist()), key=lambda ck: ck[1]):
