@@ -278,6 +278,36 @@ def test_footer_lines_however_spaced_or_bracketed_are_rejected(tmp_path, suffix)
     assert len(result.rejected) == len(FOOTERS)
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_total_row_labelled_in_the_first_column_with_a_blank_id_is_a_footer(tmp_path, suffix, streamed):
+    """合计 under 序号 with the 工单编号 cell blank was rejected as "缺少工单编号", as if a ticket
+    had lost its id. A ticket without an id is still that, and a row with nothing but its 序号
+    (or label) is still skipped as blank."""
+    from gaopin.io.inspect import describe
+
+    rows = [
+        ["序号", "工单编号", "受理时间", "诉求人"],
+        [1, "A1", "2024-08-03 09:00", "张三"],
+        [2, "", "2024-08-03 10:00", "李四"],
+        [3, "", "", ""],
+        ["合计", "", "2", ""],
+        ["总 计", "", "", "2件"],
+        ["制表人：王五 13812345678", "", "2024-09-01", ""],
+        ["说明：以上为8月工单", "", "", ""],
+    ]
+    path = write_csv(tmp_path / "t.csv", rows) if suffix == ".csv" else write_xlsx(tmp_path / "t.xlsx", rows)
+    parts: list[pd.DataFrame] = []
+    result = load([path], Settings(), sink=parts.append if streamed else None)
+    assert result.frame["ticket_id"].tolist() == ["A1"]
+    footer = "不是工单：表格下方的合计、制表人或说明行"
+    assert [(p.row, p.message, p.field) for p in result.rejected] == [(3, "缺少工单编号", "ticket_id"), (5, footer, None), (6, footer, None), (7, footer, None)]
+    assert result.sources[0].rows == 5
+    assert result.notes()[0] == "4 行被拒收（缺少工单编号、表格下方的合计或落款行），没有计入；用 gaopin inspect 查看是哪些行。"
+    shown = [p["value"] for p in describe(result)["problems"] if p["kind"] == "rejected"]
+    assert shown == [None, "合计", "总 计", "制表人:王五 138****5678"]
+
+
 def test_a_rejected_rows_cells_are_not_reported_as_kept_answers_or_phones(tmp_path):
     """The 合计 row's 200件 under 是否有效回访 was reported as an answer "kept as typed", and warn
     and report noted an unreadable answer; its cells are no ticket's. A value also in a kept
@@ -954,6 +984,10 @@ def test_a_required_column_blank_in_every_row_is_an_error_naming_the_column_that
     with pytest.raises(InputError) as err:
         load([ids], Settings())
     assert "“工单编号”列每一行都是空的" in err.value.message and 'ticket_id = "工单号"' in err.value.hint
+    # A 合计 under 序号 (a footer, not a row without an id) does not hide it.
+    totalled = write_csv(tmp_path / "s.csv", [["序号", "工单编号", "受理时间", "工单号"], [1, "", "2024-08-01 10:00", "GD1"], ["合计", "", "1", ""]])
+    with pytest.raises(InputError, match="每一行都是空的"):
+        load([totalled], Settings())
     # inspect (not strict) lists it instead
     listed = load([ids], Settings(), strict=False)
     assert any("每一行都是空的" in p.message for p in listed.problems)

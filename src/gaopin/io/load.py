@@ -278,7 +278,8 @@ def _load(
             info.formulas_without_value, formulas = formulas, 0
             _check_configured(settings, mapping, source, log)
             positions = _positions(mapping, wanted, keep_extra, extra_headers)
-            body = grid.body(header.last, sorted(set(positions.values())))
+            label_at = _label_column(mapping)
+            body = grid.body(header.last, sorted(set(positions.values()) | ({label_at} if label_at is not None else set())))
             info.encoding = grid.encoding  # reading the body may have found a later non-UTF-8 byte
             # Text kinds: every cell is text. They have no text cells to mark an id as text (exports
             # write ="GD2024…" to keep Excel from reading a number), and no date cells.
@@ -295,7 +296,9 @@ def _load(
             # or an HTML table, and in a workbook's time columns of text only (a real date cell
             # reaches the parser as ISO text, which only the ISO passes may read).
             format_first = frozenset(name for name in TIME_FIELDS if text_kind or positions.get(name) in body.text_only)
-            frame, file_rejected, streamed = _to_canonical(body, mapping, positions, index, source, settings, log, part_sink, strict, len(tables) > 1, format_first)
+            frame, file_rejected, streamed = _to_canonical(
+                body, mapping, positions, index, source, settings, log, part_sink, strict, len(tables) > 1, format_first, label_at
+            )
             if info.formulas_without_value:
                 log.add(
                     Problem(
@@ -463,9 +466,11 @@ def _to_canonical(
     strict: bool = True,
     one_of_sheets: bool = False,
     format_first: frozenset[str] = frozenset(),
+    label_at: int | None = None,
 ) -> tuple[pd.DataFrame, list[Problem], bool]:
     """(canonical tickets, rejected rows, streamed). `one_of_sheets`: the rows are one sheet of
-    several read from a workbook.
+    several read from a workbook. `label_at`: the table's first column (see _label_column), read
+    for the rows without an id.
 
     With a `sink`, and when no kept ticket id repeats in the file (nothing to merge), the
     tickets are converted STREAM_ROWS at a time and each part goes to the sink, finished, as
@@ -484,7 +489,10 @@ def _to_canonical(
         # cell: the other columns are looked at only for the rows still blank.
         nonblank = np.zeros(len(raw), dtype=bool)
         blank = np.arange(len(raw))
-        for c in raw.columns:
+        # The first column read only for its labels does not make a row: a row with nothing but
+        # its 序号 (or 合计) was skipped as blank before it was read, and still is.
+        read = set(map(str, positions.values()))
+        for c in (c for c in raw.columns if c in read):
             if not len(blank):
                 break
             found = conv.has_text(raw[c] if len(blank) == len(raw) else raw[c].iloc[blank])
@@ -504,18 +512,32 @@ def _to_canonical(
         # must be known before a part is finished.
         ids_job = pool.submit(conv.id_column, raw[str(positions["ticket_id"])])
 
-        def fates() -> tuple[pd.Series, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        def fates() -> tuple[pd.Series, pd.Series, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+            """(ids, what a rejected row shows: its id or its footer label, no id, footer, not an
+            id, rejected)."""
             ids, corrupted = ids_job.result()
             imprecise_rows = set(body.imprecise.get(positions["ticket_id"], []))
             if imprecise_rows:
                 corrupted = corrupted | body_index.isin(imprecise_rows).to_numpy()
             no_id = ids.isna().to_numpy()
             footer, not_id = _footers(ids)
-            return ids, no_id, footer, not_id, no_id | footer | not_id | corrupted.to_numpy()
+            shown = ids
+            if label_at is not None and no_id.any():
+                # 合计 in the 序号 column beside a blank 工单编号 cell: a footer, not a ticket
+                # that lost its id.
+                at = np.flatnonzero(no_id)
+                labels = conv.id_column(raw[str(label_at)].iloc[at])[0]
+                under = _footer_labels(labels)[0]
+                if under.any():
+                    shown = ids.copy()
+                    shown.iloc[at[under]] = labels.iloc[under].to_numpy()
+                    footer[at[under]] = True
+                    no_id = no_id & ~footer
+            return ids, shown, no_id, footer, not_id, no_id | footer | not_id | corrupted.to_numpy()
 
         streamed = False
         if sink is not None and n:
-            ids, no_id, footer, not_id, bad = fates()
+            ids, shown, no_id, footer, not_id, bad = fates()
             streamed = not _repeats(ids[~bad] if bad.any() else ids)
         step = STREAM_ROWS if streamed else max(n, 1)
         parts: list[_Converted] = []
@@ -530,12 +552,13 @@ def _to_canonical(
                 sink(finished)
                 frames.append(finished)
         if sink is None or not n:
-            ids, no_id, footer, not_id, bad = fates()
+            ids, shown, no_id, footer, not_id, bad = fates()
     found = _findings(parts)
 
     # A rejected row (合计 2) is reported once, as rejected: its cells are not tickets' times.
     times = {name: (text[~bad], failed[~bad]) for name, (text, failed) in found.times.items()} if bad.any() else found.times
-    if n and no_id.all():
+    # Every id blank, footers under an id-less table too: the ids may be in another column.
+    if n and ids.isna().all():
         _check_filled("ticket_id", mapping, source, log, strict)
     if "received_at" in times:
         if n and not times["received_at"][0].notna().any() and not bad.all():
@@ -578,7 +601,7 @@ def _to_canonical(
             reason, value = REJECTED_NO_ID, None
         elif footer[i]:
             # No field: the cell is a label (制表人：张三 138…), masked where shown like any text.
-            reason, value, field = REJECTED_FOOTER, str(ids[i]), None
+            reason, value, field = REJECTED_FOOTER, str(shown[i]), None
         elif not_id[i]:
             reason, value = f"工单编号“{ids[i]}”{REJECTED_NOT_ID}", str(ids[i])
         else:
@@ -791,17 +814,30 @@ def _no_ticket_sheet(path: Path, skipped: dict[str, list[str]], settings: Settin
     return InputError(f"{path} 中没有一张工作表有工单表头（含“工单编号”列的表头）：{whys}", hint)
 
 
+def _label_column(mapping: Mapping) -> int | None:
+    """The table's first column (with a header), where a footer puts its label when the 工单编号
+    cell is left blank (合计 under 序号); None when it is the id column itself."""
+    first = next((c.position for c in mapping.columns if c.header), None)
+    return None if first == mapping.position("ticket_id") else first
+
+
+def _footer_labels(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Where a cell (id-converted) is a label under the table (FOOTER_ID), and where the cells
+    outside ASCII are. The labels are Chinese: only those (few among ids) are searched, a tenth of
+    the cost of searching a million."""
+    found = np.zeros(len(values), dtype=bool)
+    other = np.flatnonzero(~pc.fill_null(pc.string_is_ascii(conv.arrow(values)), True).to_numpy(zero_copy_only=False))
+    if len(other):
+        labels = conv.series(pc.replace_substring_regex(conv.arrow(values.iloc[other]), _BLANKS, ""), values.index[other])
+        found[other] = conv.matches(labels, FOOTER_ID).to_numpy()
+    return found, other
+
+
 def _footers(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Where an id is a label under the table (合计, 制表人：…), and where another has no digit
-    (REJECTED_NOT_ID).
-    The labels are Chinese: only ids outside ASCII (few) are searched, a tenth of the cost of
-    searching a million; of the ASCII ones only the short (Total, N/A, /) can lack a digit."""
-    found = np.zeros(len(ids), dtype=bool)
+    (REJECTED_NOT_ID). Of the ASCII ids only the short (Total, N/A, /) can lack a digit."""
+    found, other = _footer_labels(ids)
     values = conv.arrow(ids)
-    other = np.flatnonzero(~pc.fill_null(pc.string_is_ascii(values), True).to_numpy(zero_copy_only=False))
-    if len(other):
-        labels = conv.series(pc.replace_substring_regex(conv.arrow(ids.iloc[other]), _BLANKS, ""), ids.index[other])
-        found[other] = conv.matches(labels, FOOTER_ID).to_numpy()
     short = pc.fill_null(pc.less(pc.binary_length(values), 8), False).to_numpy(zero_copy_only=False)
     short[other] = True
     candidates = np.flatnonzero(short & ~found)
