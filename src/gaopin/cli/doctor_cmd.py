@@ -48,6 +48,13 @@ def doctor(
             if c.hint and c.status != "ok":
                 typer.echo(f"    → {c.hint}")
         failed = sum(1 for c in report.checks if c.status == "fail")
-        typer.echo("全部检查通过。" if not failed else f"有 {failed} 项未通过，请按上面的提示修改。")
+        warned = sum(1 for c in report.checks if c.status == "warn")
+        if failed:
+            typer.echo(f"有 {failed} 项未通过，请按上面的提示修改。")
+        elif warned:
+            # Not an all-clear: a warning (no gaopin.toml found) is what makes cron's --email runs fail.
+            typer.echo(f"没有未通过的检查，但有 {warned} 项警告，请看上面标 {SYMBOLS['warn']} 的行。")
+        else:
+            typer.echo("全部检查通过。")
     if not report.ok:
         raise typer.Exit(report.exit_code)
