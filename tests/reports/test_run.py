@@ -1,5 +1,6 @@
 """`make_report` from the store: the up-to-date ledger read alongside the tickets."""
 
+import concurrent.futures
 import gc
 import multiprocessing
 import os
@@ -897,3 +898,55 @@ def test_a_workbook_of_empty_sheets_is_named_once_in_the_no_tickets_error(settin
     with pytest.raises(UsageError) as err:
         make_report(settings, 8, None, [path], None, TODAY)
     assert err.value.message == "t.xlsx 中没有工单，无法确定年份"
+
+
+def _sigint_handler_here() -> str:
+    import signal
+
+    return repr(signal.getsignal(signal.SIGINT))
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "pthread_sigmask"), reason="POSIX signals")
+def test_a_process_started_for_the_charts_starts_deaf_to_ctrl_c_and_this_one_is_not():
+    """A Ctrl-C while the chart process was still importing printed its traceback (review D):
+    the process starts with SIGINT ignored (worker_init ignores it later anyway); this one gets
+    its handler back, and a Ctrl-C sent meanwhile reaches it afterwards."""
+    import os
+    import signal
+
+    from gaopin.reports.run import _interrupts_held
+
+    spawn = multiprocessing.get_context("spawn")
+    before = signal.getsignal(signal.SIGINT)
+    with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=spawn) as plain:
+        assert plain.submit(_sigint_handler_here).result(timeout=60) == repr(signal.default_int_handler)
+    with pytest.raises(KeyboardInterrupt):
+        with _interrupts_held():
+            held = concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=spawn)
+            child = held.submit(_sigint_handler_here)
+            os.kill(os.getpid(), signal.SIGINT)  # waits until the handler is back
+        pytest.fail("the Ctrl-C was lost")  # pragma: no cover
+    try:
+        assert child.result(timeout=60) == repr(signal.SIG_IGN)
+    finally:
+        held.shutdown()
+    assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_the_chart_process_is_started_with_ctrl_c_held(settings, monkeypatch):
+    import contextlib
+
+    from gaopin.reports import run
+
+    entered = []
+
+    @contextlib.contextmanager
+    def held():
+        entered.append(True)
+        yield
+
+    monkeypatch.setattr(run, "_interrupts_held", held)
+    with run.chart_process(settings) as charts:
+        charts.start()
+        assert charts._pool is not None
+    assert entered == [True]

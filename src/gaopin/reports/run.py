@@ -388,6 +388,30 @@ def spawn_is_safe() -> bool:
     return path is None or _guarded(path)
 
 
+@contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Ctrl-C ignored by the process started inside (the chart process), not lost by this one.
+
+    A Ctrl-C reaches the whole process group: one that came while the new process was still
+    importing (before worker_init ignores SIGINT) printed its traceback above "已中断。". An
+    ignored signal stays ignored across exec, and Python then installs no KeyboardInterrupt
+    handler; meanwhile SIGINT is blocked here, so a Ctrl-C in these milliseconds waits and
+    reaches this process once its handler is back. Only the main thread may set handlers."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        yield  # Windows: Ctrl-C is a console event, which a spawned process handles apart
+        return
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, handler)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
 class ChartProcess:
     """A second process that draws the charts while this one writes the workbook.
 
@@ -413,8 +437,9 @@ class ChartProcess:
             self._failed = True
             return
         try:
-            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=worker_init)
-            self._pool.submit(warm_worker, self.font)
+            with _interrupts_held():
+                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=worker_init)
+                self._pool.submit(warm_worker, self.font)  # the process is started here
         except (OSError, RuntimeError, NotImplementedError, ImportError):  # no semaphores, no processes
             self.close()
             self._failed = True
