@@ -100,3 +100,18 @@ def test_previous_and_change():
     assert cur[0]["previous"]["score"] == 85.5
     assert cur[1]["previous"] is None and cur[1]["change"] is None
     assert not math.isnan(cur[0]["change"]["response_rate"])
+
+
+def test_a_rate_keeps_every_digit_and_shows_as_the_workbook_does():
+    """501 of 1001 valid callbacks contacted is 50.0499…%: shown 50.0%. Rounded to 6 decimals
+    first (as before), it was kept as 0.5005 and shown 50.1% everywhere (review D)."""
+    from gaopin.numbers import percent, points
+
+    rows = [{"received_at": at("2024-08-03"), "valid_callback": "是", "contacted": "是" if i < 501 else "否", "resolved": "是", "satisfied": "满意"} for i in range(1001)]
+    result = tickets(rows)
+    m = overall(result.frame, result.fields, W)
+    assert m["response_rate"] == 501 / 1001 and percent(m["response_rate"]) == "50.0%"
+    # A change of exactly 0.05 percentage points still shows as 0.1, however the subtraction rounds.
+    cur, prev = [{"name": "A", "response_rate": 0.5005}], [{"name": "A", "response_rate": 0.5}]
+    with_previous(cur, prev)
+    assert points(cur[0]["change"]["response_rate"]) == "+0.1 个百分点"

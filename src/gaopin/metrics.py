@@ -83,12 +83,17 @@ def _rates(sums: pd.DataFrame, fields: frozenset[str] | set[str], weights: Weigh
     return out
 
 
+CHANGE_DECIMALS = 12
+
+
 def _clean(value):
-    """NaN → None; numpy scalars → Python; rates and scores rounded for display stability."""
+    """NaN → None; numpy scalars → Python. Rates and scores keep every digit: rounded here (to
+    6 decimals, as before), 501/1001 = 50.0499…% became 0.5005 and showed as 50.1%; every output
+    rounds as the workbook shows (numbers.py), from the full value."""
     if value is None:
         return None
     if isinstance(value, (float, np.floating)):
-        return None if np.isnan(value) else round(float(value), 6)
+        return None if np.isnan(value) else float(value)
     if isinstance(value, np.integer):
         return int(value)
     return value
@@ -195,8 +200,10 @@ def with_previous(current: list[dict] | dict, previous: list[dict] | dict) -> No
             cur["change"] = None
             continue
         cur["previous"] = {k: prev.get(k) for k in COMPARED}
+        # Rounded to 12 decimals: off the subtraction's noise (0.5005 - 0.5 is 0.000499999…945,
+        # which would show 0.0 instead of 0.1 percentage points), not off a real difference.
         cur["change"] = {
-            k: None if cur.get(k) is None or prev.get(k) is None else round(cur[k] - prev[k], 6) for k in COMPARED
+            k: None if cur.get(k) is None or prev.get(k) is None else round(cur[k] - prev[k], CHANGE_DECIMALS) for k in COMPARED
         }
 
 

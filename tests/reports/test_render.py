@@ -58,12 +58,12 @@ def test_a_page_rendered_before_its_charts_is_the_same_page(tmp_path):
 
 
 def _as_excel_shows(value: float, number_format: str) -> str:
-    """A workbook cell as Excel/WPS show it: the decimal value, half away from zero."""
+    """A workbook cell as Excel/WPS show it: its 15 significant digits, half away from zero."""
     from decimal import ROUND_HALF_UP, Decimal
 
     percent = number_format.endswith("%")
     places = len(number_format.rstrip("%").partition(".")[2])
-    shown = Decimal(repr(value)).scaleb(2 if percent else 0).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    shown = Decimal(format(value, ".15g")).scaleb(2 if percent else 0).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
     return f"{shown}{'%' if percent else ''}"
 
 
