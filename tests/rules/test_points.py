@@ -61,6 +61,12 @@ def test_building_level(normalize, address, point):
         ("北京市", "北京市"),
         ("新村街道恰海小区3号楼", "恰海小区3号楼"),
         ("丰台区新村街道恰海小区3号楼", "恰海小区3号楼"),
+        # The punctuation after a prefix goes with it (review C: three points of one building).
+        ("新村街道，恰海小区3号楼2单元", "恰海小区3号楼"),
+        ("丰台区新村街道·恰海小区3号楼3单元", "恰海小区3号楼"),
+        ("北京市、丰台区 - 新村街道：恰海小区3号楼", "恰海小区3号楼"),
+        ("，恰海小区3号楼", "恰海小区3号楼"),
+        ("新村街道，", "新村街道,"),
     ],
 )
 def test_prefixes_are_removed_but_never_an_estates_own_qu(normalize, address, point):
@@ -121,7 +127,7 @@ def test_point_column_uses_the_street_column_and_keeps_blanks():
     assert out.tolist()[2] == "某小区1号楼"
 
 
-@given(st.text(alphabet="恰海小区南大园一二三十百千零〇两栋幢号楼院单元层室0123456789 　丰台区北京市", max_size=30))
+@given(st.text(alphabet="恰海小区南大园一二三十百千零〇两栋幢号楼院单元层室0123456789 　丰台区北京市，·、-#", max_size=30))
 def test_normalising_a_point_again_changes_nothing(text):
     normalize = PointNormalizer(["新村街道"])
     once = normalize(text)

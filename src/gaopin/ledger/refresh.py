@@ -649,7 +649,8 @@ def _callers(
 # 6: a street written 北京市丰台区新村街道 is taken off the front of addresses too;
 # 7: building numbers written out up to 9999, 一百零一号楼, are read as 101号楼; an issue's
 # min_persons = 1 needs a caller with a usable number; 8: several streets' points are named
-# with their street, 新村街道·电力小区1号楼, and a person is linked within one street's point).
+# with their street, 新村街道·电力小区1号楼, and a person is linked within one street's point;
+# the punctuation after a street in an address goes with it, 新村街道，电力小区1号楼).
 CACHE_VERSION = 8
 
 

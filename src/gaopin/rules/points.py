@@ -2,7 +2,8 @@
 
 1. NFKC, whitespace and zero-width characters removed, Latin letters upper-cased;
 2. leading administrative prefixes removed, repeatedly (北京市, the 16 districts, the
-   configured street names and those of the export's 街乡镇 column), never down to nothing;
+   configured street names and those of the export's 街乡镇 column), with the punctuation
+   after them (新村街道，…), never down to nothing;
 3. Chinese numerals up to 9999 before 号楼/栋/幢/号院/号/单元/层/室 turned into digits,
    栋 and 幢 read as 号楼;
 4. cut after the first N号楼, else after the first N号院 or N号, else before the first
@@ -105,6 +106,17 @@ def street_prefixes(streets: Iterable[str]) -> set[str]:
     return out
 
 
+# Punctuation and symbols between a prefix and the rest of an address (新村街道，电力小区1号楼,
+# 丰台区新村街道·电力小区1号楼 after NFKC): left in front, they made another point of one building.
+_SEPARATORS = re.compile(r"[\W_]+")
+
+
+def _after_separators(text: str) -> str:
+    """`text` without the punctuation in front (blank if that is all it holds)."""
+    m = _SEPARATORS.match(text)
+    return text[m.end() :] if m else text
+
+
 class PointNormalizer:
     def __init__(self, prefixes: Iterable[str] = ()):
         keys = {CITY, *DISTRICTS} | {compact(p) for p in prefixes if compact(p)}
@@ -113,11 +125,15 @@ class PointNormalizer:
         self._leading = re.compile("(?:" + "|".join(re.escape(p) for p in self.prefixes) + ")")
 
     def strip_prefixes(self, text: str) -> str:
+        text = _after_separators(text) or text
         while True:
             m = self._leading.match(text)
             if m is None or m.end() == len(text):
                 return text
-            text = text[m.end() :]
+            rest = _after_separators(text[m.end() :])
+            if not rest:
+                return text
+            text = rest
 
     def __call__(self, address: str) -> str:
         full = compact(address)
