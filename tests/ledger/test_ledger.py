@@ -516,12 +516,16 @@ def test_a_look_back_at_an_earlier_day_changes_nothing_in_the_store(tmp_path):
 
 
 def test_an_entry_whose_tickets_a_corrected_export_moved_away_reads_no_tickets_not_open(tmp_path):
+    """The corrected address 壬小区18号楼 has its own entry already: the tickets join it, and the
+    entry of 壬小区8号楼 is left without tickets (无工单), not open or overdue."""
     rows = [
         {"ticket_id": f"P{i:02d}", "received_at": at(day(i * 2)), "caller_phone": f"1310000{i:04d}", "caller_name": f"居民{i}", "address": "壬小区8号楼", "category": NOISE, "community": "测试社区"}
         for i in range(10)
     ]
-    store = store_with(tmp_path / "g.db", rows)
-    [point] = entries(month(store, today=date(2024, 8, 31)), "point")
+    own = [{**r, "ticket_id": f"Q{r['ticket_id']}", "caller_phone": f"1320000{i:04d}", "address": "壬小区18号楼"} for i, r in enumerate(rows)]
+    store = store_with(tmp_path / "g.db", rows + own)
+    points = {e["key"]["point"]: e for e in entries(month(store, today=date(2024, 8, 31)), "point")}
+    point = points["壬小区8号楼"]
     service.assign(store, point["id"], date(2024, 8, 31), owner="点位领导", deadline=date(2024, 9, 10))
     # The same tickets again, the address corrected: the old point has no ticket left.
     store.import_result(tickets([{**r, "address": "壬小区18号楼"} for r in rows]), "fix.xlsx", "sha-fix", datetime(2024, 9, 1))
@@ -529,11 +533,29 @@ def test_an_entry_whose_tickets_a_corrected_export_moved_away_reads_no_tickets_n
     old, new = later["壬小区8号楼"], later["壬小区18号楼"]
     # Not 超期 although its deadline has passed; kept with its leader, the id unchanged.
     assert (old["id"], old["status"], old["tickets_total"], old["owner"]) == (point["id"], "无工单", 0, "点位领导")
-    assert (new["status"], new["tickets_total"]) == ("在办", 10)
+    assert (new["id"], new["status"], new["tickets_total"]) == (points["壬小区18号楼"]["id"], "在办", 20)
     # Tickets coming back (the correction undone) make it a case in progress again.
     store.import_result(tickets(rows), "undo.xlsx", "sha-undo", datetime(2024, 11, 1))
     back = {e["key"]["point"]: e for e in entries(month(store, m=11, today=date(2024, 11, 30)), "point")}
     assert (back["壬小区8号楼"]["status"], back["壬小区8号楼"]["tickets_total"]) == ("超期", 10)
+
+
+def test_an_entry_whose_tickets_a_corrected_export_moved_to_a_point_without_an_entry_goes_with_them(tmp_path):
+    """壬小区18号楼 has no entry: the entry of 壬小区8号楼 takes its tickets' new point, with its
+    leader and deadline, and takes the old one again when the correction is undone."""
+    rows = [
+        {"ticket_id": f"P{i:02d}", "received_at": at(day(i * 2)), "caller_phone": f"1310000{i:04d}", "caller_name": f"居民{i}", "address": "壬小区8号楼", "category": NOISE, "community": "测试社区"}
+        for i in range(10)
+    ]
+    store = store_with(tmp_path / "g.db", rows)
+    [point] = entries(month(store, today=date(2024, 8, 31)), "point")
+    service.assign(store, point["id"], date(2024, 8, 31), owner="点位领导", deadline=date(2024, 9, 10))
+    store.import_result(tickets([{**r, "address": "壬小区18号楼"} for r in rows]), "fix.xlsx", "sha-fix", datetime(2024, 9, 1))
+    [moved] = entries(month(store, m=10, today=date(2024, 10, 31)), "point")
+    assert (moved["id"], moved["key"]["point"], moved["owner"], moved["status"], moved["tickets_total"]) == (point["id"], "壬小区18号楼", "点位领导", "超期", 10)
+    store.import_result(tickets(rows), "undo.xlsx", "sha-undo", datetime(2024, 11, 1))
+    [back] = entries(month(store, m=11, today=date(2024, 11, 30)), "point")
+    assert (back["id"], back["key"]["point"], back["tickets_total"]) == (point["id"], "壬小区8号楼", 10)
 
 
 def test_an_open_entry_whose_tickets_were_purged_reads_no_tickets(tmp_path):
