@@ -431,6 +431,31 @@ def test_missing_store_is_a_clear_error(tmp_path, db):
     assert result.exit_code == 6 and "gaopin import" in result.stderr
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["ledger", "--month", "8"],
+        ["ledger", "show", "GP-2024-0001"],
+        ["ledger", "assign", "GP-2024-0001", "--owner", "张三"],
+        ["ledger", "note", "GP-2024-0001", "已约谈物业"],
+        ["ledger", "resolve", "GP-2024-0001", "--reason", "已化解"],
+        ["ledger", "close", "GP-2024-0001"],
+        # link made a new store and said 已关联: the link was lost to the real one.
+        ["ledger", "link", "13800000001", "13800000002"],
+        ["ledger", "unlink", "13800000001"],
+        ["exclude", "C100", "--reason", "申诉已通过"],
+        ["exclude", "--list"],
+        ["purge", "--before", "2024-01-01"],
+    ],
+)
+def test_a_mistyped_store_is_an_error_for_every_command_but_import_and_none_is_created(tmp_path, db, args):
+    typo = tmp_path / "typo.db"
+    result = runner.invoke(app, [*args, "--db", str(typo)])
+    assert result.exit_code == 6, result.output
+    assert result.stderr.splitlines()[0] == f"错误：工单库 {typo} 不存在"
+    assert result.stdout == "" and not list(tmp_path.glob("typo*"))
+
+
 def test_a_first_import_that_fails_leaves_no_store_behind(tmp_path, db):
     (tmp_path / "notes.csv").write_text("a,b\n1,2\n", encoding="utf-8")
     result = runner.invoke(app, ["import", str(tmp_path / "notes.csv"), "--db", str(db)])

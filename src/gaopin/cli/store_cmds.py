@@ -43,10 +43,12 @@ def register(app: typer.Typer) -> None:
     app.command("purge")(purge)
 
 
-def _open(db, settings, create=False):
+def _open(db, settings):
+    """The store, which must exist (of these commands only `import` creates one): a mistyped
+    --db is an error (exit 6), never a new empty store that keeps what was meant for the real one."""
     from gaopin.store import open_store
 
-    return open_store(db, settings, create=create)
+    return open_store(db, settings, create=False)
 
 
 @handles_errors
@@ -366,7 +368,7 @@ def ledger_link(
     from gaopin.privacy import mask_phone
 
     settings = settings_from(config)
-    with _open(db, settings, create=True) as store:
+    with _open(db, settings) as store:
         linked = store.link(phone_a, phone_b, today_option(today))
     typer.echo(f"已关联 {mask_phone(linked.a)} 与 {mask_phone(linked.b)}；下次 gaopin ledger 时生效")
     for phone in linked.unseen:
@@ -386,7 +388,7 @@ def ledger_unlink(
     from gaopin.privacy import mask_phone
 
     settings = settings_from(config)
-    with _open(db, settings, create=False) as store:  # a new store holds no number to split off
+    with _open(db, settings) as store:
         p = store.unlink(phone, today_option(today))
     typer.echo(f"已拆分 {mask_phone(p)}；下次 gaopin ledger 时生效")
 
