@@ -225,8 +225,24 @@ def test_doctor_and_sends(tmp_path):
     bad = gaopin(["doctor"], bad_config, tmp_path / "g.db")
     assert bad.exit_code == 7
     assert "✗ 邮件" in bad.stdout and "    → " in bad.stdout
-    empty = gaopin(["sends"], config, tmp_path / "g.db")
-    assert empty.exit_code == 0 and "还没有发送记录" in empty.stdout
+    missing = gaopin(["sends"], config, tmp_path / "g.db")
+    assert missing.exit_code == 6 and f"工单库 {tmp_path / 'g.db'} 不存在" in missing.stderr
+
+
+def test_sends_on_a_store_that_does_not_exist_is_an_error_and_on_one_without_sends_lists_none(tmp_path, export):
+    """A mistyped --db said 还没有发送记录 with exit 0, where every other command (and --confirm) said 不存在."""
+    config = write_config(tmp_path / "gaopin.toml", free_port())
+    typo = tmp_path / "typo.db"
+    for args in (["sends"], ["sends", "-f", "json"], ["sends", "--confirm", "1"]):
+        result = gaopin(args, config, typo)
+        assert (result.exit_code, result.stdout) == (6, ""), (args, result.output)
+        assert result.stderr.startswith(f"错误：工单库 {typo} 不存在")
+    assert not list(tmp_path.glob("typo*"))
+    db = tmp_path / "g.db"
+    assert gaopin(["import", str(export)], config, db).exit_code == 0
+    empty = gaopin(["sends"], config, db)
+    assert (empty.exit_code, empty.stdout) == (0, "还没有发送记录。\n")
+    assert json.loads(gaopin(["sends", "-f", "json"], config, db).stdout) == []
 
 
 @pytest.mark.parametrize(("limit", "shown"), [("2", 2), ("0", 3), ("-1", 3)])

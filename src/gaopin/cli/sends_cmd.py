@@ -40,12 +40,16 @@ def sends(
     结果不确定的发送，每次发送运行都以退出码 9 提醒，直到用 --confirm（收到了）或 --resend（没收到）确认；一个编号代表同一次发出的整封邮件或整条群消息。
     """
     from gaopin.deliver.run import send_records
-    from gaopin.store.store import db_path
+    from gaopin.store.store import db_path, open_store
 
     settings = settings_from(config)
     if confirm or resend:
         settled(db_path(db, settings), confirm or [], resend or [], format)
         return
+    # A store that does not exist (a mistyped --db) is the store's error (exit 6), as in every
+    # other command, not "还没有发送记录"; opening it, never creating it, says so.
+    with open_store(db, settings, create=False):
+        pass
     records = send_records(db_path(db, settings), limit if limit > 0 else -1)
     if format is Format.json:
         print_json(records)
