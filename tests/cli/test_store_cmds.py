@@ -503,6 +503,27 @@ def test_exclude_and_purge(tmp_path, db):
         assert store.ticket_count() == 1
 
 
+def test_exclude_with_list_marks_first_then_lists(tmp_path, db):
+    """`exclude ID --reason R --list` listed the (empty) list, exit 0, and left the ticket unmarked."""
+    runner.invoke(app, ["import", str(export(tmp_path / "a.xlsx", caller(3))), "--db", str(db)])
+    empty = runner.invoke(app, ["exclude", "--list", "--db", str(db)])
+    assert (empty.exit_code, empty.stdout) == (0, "没有标记为不纳入考核的工单。\n")
+    both = runner.invoke(app, ["exclude", "C300", "--reason", "申诉", "--list", "--db", str(db)])
+    assert both.exit_code == 0, both.output
+    lines = [line.rstrip() for line in both.stdout.splitlines()]
+    # The title on one line, however narrow the table (a short reason): it wrapped as 不纳入考核的工单（1⏎件）.
+    assert lines[:2] == ["已标记 C300 不纳入考核", "不纳入考核的工单（1 件）"]
+    assert "C300" in both.stdout and "申诉" in both.stdout
+    with Store(db) as store:
+        assert store.exclusions() == {"C300": "申诉"}
+    removed = runner.invoke(app, ["exclude", "C300", "--remove", "--list", "--db", str(db)])
+    assert removed.stdout.splitlines() == ["已取消 C300 的不纳入考核标记", "没有标记为不纳入考核的工单。"]
+    # What cannot be marked is an error with --list too, not a list that hides it.
+    for args, message in ((["C300", "--list"], "--reason"), (["--reason", "申诉已通过", "--list"], "工单编号")):
+        refused = runner.invoke(app, ["exclude", *args, "--db", str(db)])
+        assert refused.exit_code == 2 and message in refused.stderr and refused.stdout == ""
+
+
 def test_purge_by_the_retention_setting(tmp_path, db):
     runner.invoke(app, ["import", str(export(tmp_path / "a.xlsx", caller(3, day0=1) + [[f"S{i}", f"2024-07-{10 + i} 10:00", "钱七", 13900000002, "恰海小区1号楼", "城市管理->动物->流浪猫", "恰海社区", "是", "解决", "满意"] for i in range(4)])), "--db", str(db)])
     config = tmp_path / "gaopin.toml"

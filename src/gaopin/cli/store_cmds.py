@@ -398,7 +398,7 @@ def exclude(
     ticket_id: Annotated[Optional[str], typer.Argument(help="工单编号", show_default=False)] = None,
     reason: Annotated[Optional[str], typer.Option("--reason", help="不纳入考核的原因（如：申诉已通过）", show_default=False)] = None,
     remove: Annotated[bool, typer.Option("--remove", help="取消标记")] = False,
-    list_: Annotated[bool, typer.Option("--list", help="列出已标记的工单")] = False,
+    list_: Annotated[bool, typer.Option("--list", help="列出已标记的工单（同时给出工单编号时，先标记或取消标记，再列出）")] = False,
     today: TodayOpt = None,
     db: DbOpt = None,
     config: ConfigOpt = None,
@@ -408,25 +408,39 @@ def exclude(
     from gaopin.errors import UsageError
 
     settings = settings_from(config)
+    done, rows = None, None
     with _open(db, settings) as store:
+        # With --list, a marking asked for is made first and then listed: it used to be dropped
+        # without a word, the list showing the ticket unmarked.
+        if ticket_id or reason is not None or remove or not list_:
+            if not ticket_id:
+                raise UsageError("请给出工单编号", "例如 gaopin exclude GD2024080300123 --reason \"申诉已通过\"")
+            if remove:
+                store.unexclude(ticket_id)
+                done = f"已取消 {ticket_id} 的不纳入考核标记"
+            elif reason is None:
+                raise UsageError("请用 --reason 写明原因", "例如 --reason \"申诉已通过\"")
+            else:
+                store.exclude(ticket_id, reason, today_option(today))
+                done = f"已标记 {ticket_id} 不纳入考核"
         if list_:
             from gaopin.privacy import mask_phones_in_text
 
             # A reason staff typed may carry a contact's number, masked as in every output.
             shown = mask_phones_in_text if settings.privacy.mask_phones else str
-            rows = [(tid, shown(reason)) for tid, reason in store.exclusions().items()]
-            console().print(table(f"不纳入考核的工单（{len(rows)} 件）", ["工单编号", "原因"], rows))
-            return
-        if not ticket_id:
-            raise UsageError("请给出工单编号", "例如 gaopin exclude GD2024080300123 --reason \"申诉已通过\"")
-        if remove:
-            store.unexclude(ticket_id)
-            typer.echo(f"已取消 {ticket_id} 的不纳入考核标记")
-            return
-        if reason is None:
-            raise UsageError("请用 --reason 写明原因", "例如 --reason \"申诉已通过\"")
-        store.exclude(ticket_id, reason, today_option(today))
-    typer.echo(f"已标记 {ticket_id} 不纳入考核")
+            rows = [(tid, shown(why)) for tid, why in store.exclusions().items()]
+    if done:
+        typer.echo(done)
+    if rows is None:
+        return
+    if not rows:
+        typer.echo("没有标记为不纳入考核的工单。")
+        return
+    from rich.cells import cell_len
+
+    title = f"不纳入考核的工单（{len(rows)} 件）"
+    # At least as wide as its title, which a narrow table (short ids and reasons) wrapped mid-word.
+    console().print(table(title, ["工单编号", "原因"], rows, min_width=cell_len(title)))
 
 
 @handles_errors
