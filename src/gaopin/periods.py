@@ -55,6 +55,16 @@ def check_month(month: int, year: int | None) -> None:
         raise UsageError(f"年份 {year} 不对", f"--year 应在 {FIRST_YEAR} 到 {LAST_YEAR} 之间，例如 2024")
 
 
+def check_started(p: Period, today: date) -> None:
+    """A UsageError for a period that starts after "today" (report and ledger alike): it has no
+    tickets yet, and its previous period would be cut at today without saying so."""
+    if today < p.start:
+        raise UsageError(
+            f"{p.label} 统计期（{p.start.isoformat()} 至 {p.end.isoformat()}）在 {today.isoformat()} 还没有开始",
+            "请检查 --month/--year；回放过去的月份时，--today 应在统计期之内或之后",
+        )
+
+
 def period_of(day: date, start_day: int = 1) -> Period:
     """The period a day belongs to."""
     if start_day > 1 and day.day >= start_day:

@@ -405,6 +405,8 @@ def test_ledger_workbook_output(tmp_path, db):
         (["ledger", "assign", "GP-2024-0001", "--deadline", "九月十日"], 2, "YYYY-MM-DD"),
         (["ledger", "resolve", "GP-2024-0001", "--reason", "x", "--date", "2030-01-01", "--today", "2024-09-01"], 2, "晚于今天"),
         (["ledger", "--month", "13"], 2, "1 到 12"),
+        # As the report: a 2024-12 ledger on 15 September read as a month past.
+        (["ledger", "--month", "12", "--today", "2024-09-15"], 2, "2024-12 统计期（2024-12-01 至 2024-12-31）在 2024-09-15 还没有开始"),
         (["ledger", "--month", "8", "--year", "99999"], 2, "1990 到 2100"),
         (["ledger"], 2, "--month"),
         (["ledger", "link", "123", "13800000001"], 2, "不是可用的电话号码"),

@@ -591,6 +591,25 @@ def test_the_ledger_of_an_empty_store_is_an_error_with_or_without_a_year(tmp_pat
         ledger_month(store, Settings(), 8, year, date(2024, 9, 1))
 
 
+@pytest.mark.parametrize(
+    ("month", "year", "start_day", "start"),
+    [(12, None, 1, date(2024, 12, 1)), (10, 2024, 19, date(2024, 9, 19))],  # 2024-10 from 19 September
+)
+def test_a_month_that_has_not_started_is_refused_as_the_report_refuses_it(tmp_path, month, year, start_day, start):
+    """`ledger --month 12 --today 2024-09-15` showed a 2024-12 ledger (exit 0) where the report stops (exit 2)."""
+    store = store_with(tmp_path / "g.db", caller_rows("13800000001", "赵建国", range(5)))
+    settings = build_settings(period={"start_day": start_day})
+    before = (tmp_path / "g.db").read_bytes()
+    shown = f"2024-{month} 统计期（{start.isoformat()} 至 {date(2024, month, 31 if month == 12 else start_day - 1).isoformat()}）"
+    with pytest.raises(UsageError, match=re.escape(f"{shown}在 2024-09-15 还没有开始")) as refused:
+        service.ledger_month(store, settings, month, year, date(2024, 9, 15))
+    assert "--today 应在统计期之内或之后" in refused.value.hint
+    assert (tmp_path / "g.db").read_bytes() == before  # refused before the refresh writes anything
+    # From its first day on, it is shown (a look back at a day of it).
+    view, _ = service.ledger_month(store, settings, month, 2024, start)
+    assert (view["month"], view["start"]) == (f"2024-{month}", start.isoformat())
+
+
 def test_with_several_streets_an_entry_names_its_community_with_its_street(tmp_path):
     rows = []
     for s, street in enumerate(("新村街道", "卢沟桥街道")):

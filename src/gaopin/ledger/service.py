@@ -31,7 +31,7 @@ from gaopin.ledger.model import (
 )
 from gaopin.ledger.refresh import RefreshSummary, refresh
 from gaopin.ledger.stats import EntryStats
-from gaopin.periods import Period, check_month, period
+from gaopin.periods import Period, check_month, check_started, period
 from gaopin.privacy import mask_name, mask_phone, mask_phones_in_text
 from gaopin.store.db import transaction
 from gaopin.store.store import Store
@@ -77,7 +77,10 @@ def month_period(store: Store, settings: Settings, month: int, year: int | None,
     if not store.conn.execute("SELECT 1 FROM tickets LIMIT 1").fetchone():
         # With --year too: an empty store's "本月没有" would read as a month without high frequency.
         raise _empty_store()
-    return period(year or year_of_month(store, settings, month, today), month, settings.period.start_day)
+    p = period(year or year_of_month(store, settings, month, today), month, settings.period.start_day)
+    # Refused as the report refuses it: shown, it read as a month past (a "2024-12" ledger on 15 September).
+    check_started(p, today)
+    return p
 
 
 def _key(e: Entry, stats: EntryStats, mask: Masking) -> dict:
