@@ -22,7 +22,7 @@ from gaopin.config import Settings
 from gaopin.errors import InputError, os_reason, UsageError
 from gaopin.io.bulk import collector_paused
 from gaopin.io.write import staging_dir
-from gaopin.periods import check_month, default_year, period
+from gaopin.periods import check_month, check_started, default_year, period
 from gaopin.reports.monthly import build_report, period_codes, period_streets, read_rankings
 from gaopin.reports.render import PendingPage, write_page, write_workbook
 from gaopin.rules.streets import keyed_counts, several_streets, written_counts
@@ -222,16 +222,6 @@ def _all_streets(result, later: dict[str, int] | None) -> dict[str, int] | None:
     return keyed_counts(written_counts(result.frame["street"]), later)
 
 
-def _check_started(p, today: date) -> None:
-    """A period that starts after "today" has no tickets yet, and its previous period would be
-    cut at today without saying so."""
-    if today < p.start:
-        raise UsageError(
-            f"{p.label} 统计期（{p.start.isoformat()} 至 {p.end.isoformat()}）在 {today.isoformat()} 还没有开始",
-            "请检查 --month/--year；回放过去的月份时，--today 应在统计期之内或之后",
-        )
-
-
 def make_report(
     settings: Settings,
     month: int,
@@ -287,7 +277,7 @@ def make_report(
             # Every dated ticket was received after today: not "no tickets" or "no times".
             raise UsageError(f"数据中没有 {today.isoformat()} 及以前受理的工单，无法确定年份", "请检查 --today，或用 --year 指定年份")
         year = year or _default_year(result, month, settings.period.start_day)
-        _check_started(period(year, month, settings.period.start_day), today)
+        check_started(period(year, month, settings.period.start_day), today)
         ledger = None
         refresh_here = False
         if not files:
