@@ -260,6 +260,32 @@ def test_data_that_end_inside_the_period_are_said_to_be_incomplete_first(last, d
         assert not incomplete and not headline(r)[0].startswith("注意")
 
 
+def test_data_that_end_before_the_period_starts_say_it_has_no_tickets_yet():
+    """The current month before its first import (data to 31 August, report of September): it
+    read 受理 0 件 (−45) and "2024-09-01 至 2024-09-30 没有工单" as if September were over (review D3)."""
+    rows = [t("2024-08-01"), t("2024-08-02"), t("2024-08-31")]
+    r = build_report(tickets(rows), Settings(), 2024, 9)
+    assert r["data_end"] == "2024-08-31 09:00"
+    lines = headline(r)
+    assert lines[0] == "注意：数据只到 2024-08-31 09:00，本期还没有工单，本期的数字还不完整。"
+    assert [n for n in r["notes"] if "没有工单" in n] == [
+        "数据中最晚的工单受理于 2024-08-31 09:00，在本期（2024-09-01 至 2024-09-30）开始以前："
+        "本期还没有工单，本期的数字还不完整（本期还没有过完，或它的导出还没有导入）。"
+    ]
+    # A month without tickets in data that go on after it is over: no tickets, not incomplete.
+    later = build_report(tickets(rows + [t("2024-10-02")]), Settings(), 2024, 9)
+    assert later["data_end"] is None and "2024-09-01 至 2024-09-30 没有工单。" in later["notes"]
+
+
+def test_the_headline_says_there_is_no_escalation_instead_of_zero_of_each():
+    """It said "单否 0 件，双否 0 件，均需提级办理。" (review D3)."""
+    none = build_report(tickets([t("2024-08-01")]), Settings(), 2024, 8)
+    assert none["overall"]["single_no"] == none["overall"]["double_no"] == 0
+    assert "没有单否、双否工单。" in headline(none) and not any("均需提级" in line for line in headline(none))
+    some = build_report(tickets(ROWS), Settings(), 2024, 8)
+    assert f"单否 {some['overall']['single_no']} 件，双否 {some['overall']['double_no']} 件，均需提级办理。" in headline(some)
+
+
 @pytest.mark.parametrize(("last", "data_end"), [("2024-08-31", None), ("2024-08-20", "2024-08-20 00:00")])
 def test_an_export_of_dates_without_times_that_reaches_the_last_day_is_complete(last, data_end):
     """Dates only (every time 00:00): a month ending on its last day was reported as "数据只到

@@ -280,17 +280,24 @@ def build_report(
         if before:
             note += f"，与之比较的上一统计期数字也不含该期被标记的 {before} 张"
         report["notes"].append(note + "。")
-    # Data that end inside the period (the month is not over, or its last export is not imported
-    # yet: a report run on the 1st before the day's import): the figures are of part of it, which
-    # the leaders must read first. A month's own export ends late on its last day.
+    # Data that end inside the period, or before it starts (the month is not over, or its last
+    # export is not imported yet: a report run on the 1st before the day's import, or of the
+    # current month before its first import): the figures are of part of it or of none of it,
+    # which the leaders must read first. A month's own export ends late on its last day.
     latest = data_end if data_end is not None else frame["received_at"].max()
     report["data_end"] = None
-    if latest is not None and not pd.isna(latest) and pd.Timestamp(p.start) <= pd.Timestamp(latest) < pd.Timestamp(p.end) + LAST_DAY_COVERED and not _dates_only_to_the_end(frame, latest, p):
+    if latest is not None and not pd.isna(latest) and pd.Timestamp(latest) < pd.Timestamp(p.end) + LAST_DAY_COVERED and not _dates_only_to_the_end(frame, latest, p):
         report["data_end"] = pd.Timestamp(latest).strftime("%Y-%m-%d %H:%M")
-        report["notes"].append(f"数据中最晚的工单受理于 {report['data_end']}，本期到 {p.end.isoformat()} 才结束：本期的数字还不完整。")
+        if pd.Timestamp(latest) < pd.Timestamp(p.start):
+            report["notes"].append(
+                f"数据中最晚的工单受理于 {report['data_end']}，在本期（{p.start.isoformat()} 至 {p.end.isoformat()}）开始以前："
+                "本期还没有工单，本期的数字还不完整（本期还没有过完，或它的导出还没有导入）。"
+            )
+        else:
+            report["notes"].append(f"数据中最晚的工单受理于 {report['data_end']}，本期到 {p.end.isoformat()} 才结束：本期的数字还不完整。")
     for name in report["missing"]:
         report["notes"].append(f"导出中没有“{label(name)}”列，相应比率显示为“—”，不计算综合成绩。")
-    if not in_p.any():
+    if not in_p.any() and report["data_end"] is None:  # else the note above says so
         report["notes"].append(f"{p.start.isoformat()} 至 {p.end.isoformat()} 没有工单。")
     if not in_prev.any():
         report["notes"].append(f"数据中没有上一统计期（{prev.start.isoformat()} 至 {prev.end.isoformat()}）的工单，不与上一统计期比较。")
@@ -335,13 +342,17 @@ def headline(report: dict) -> list[str]:
     p = report["period"]
     month = int(p["label"][5:])
     change = o.get("change") or {}
-    lines = [f"注意：数据只到 {report['data_end']}，本期的数字还不完整。"] if report.get("data_end") else []
+    lines = []
+    if report.get("data_end"):
+        # Data that end before the period starts: none of its tickets is in yet.
+        none_yet = "本期还没有工单，" if report["data_end"] < p["start"] else ""
+        lines.append(f"注意：数据只到 {report['data_end']}，{none_yet}本期的数字还不完整。")
     lines += [
         f"{street_or_default(report['street'])}{month}月（{p['start']} 至 {p['end']}）受理 {o['tickets']} 件，"
         f"综合成绩 {number(o['score'])}"
         + (f"（较上月 {signed(change.get('score'))}）" if change.get("score") is not None else "")
         + f"；响应率 {percent(o['response_rate'])}，解决率 {percent(o['resolution_rate'])}，满意率 {percent(o['satisfaction_rate'])}。",
-        f"单否 {o['single_no']} 件，双否 {o['double_no']} 件，均需提级办理。",
+        f"单否 {o['single_no']} 件，双否 {o['double_no']} 件，均需提级办理。" if o["single_no"] or o["double_no"] else "没有单否、双否工单。",
     ]
     if report.get("city_score") is not None:
         lines.append(f"市派工单成绩 {number(report['city_score'])}。")
