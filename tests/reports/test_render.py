@@ -128,3 +128,32 @@ def test_a_report_of_several_streets_shows_its_streets_on_the_page_and_in_the_ti
     assert "<h1>3 个街道 接诉即办月度报告</h1>" in html and "<h2>街道</h2>" in html
     assert re.search(r'<td class="name">宛平街道</td><td>3</td>', html) and "卢沟桥街道·桥一社区" in html
     assert "<h2>街道</h2>" not in render_html(build_report(tickets(ROWS), Settings(), 2024, 8), {})
+
+
+def test_the_page_marks_the_excluded_escalations_as_the_workbook_does_and_the_note_names_what_each_output_has():
+    """The note promised a “汇总” row and marked tickets on the page, which had neither (review D7)."""
+    rows = [
+        {**ROWS[0], "ticket_id": "EX1", "resolved": "否"},
+        {**ROWS[1], "ticket_id": "KEPT"},
+        {**ROWS[2], "ticket_id": "EX2"},  # excluded, not a 单否/双否
+    ]
+    report = build_report(tickets(rows), Settings(), 2024, 8, exclusions={"EX1": "申诉已通过", "EX2": "申诉已通过"})
+    assert [(e["ticket_id"], e["excluded"]) for e in report["escalations"]] == [("EX1", True), ("KEPT", False)]
+    html = render_html(report, {})
+    table = html[html.index("<h2>单否 / 双否工单") :]
+    assert "<th>考核</th>" in table
+    assert re.search(r"<td class=\"name\">EX1</td>.*?<td>不纳入考核</td></tr>", table)
+    assert re.search(r"<td class=\"name\">KEPT</td>.*?<td></td></tr>", table)
+    sheet = next(s for s in report_sheets(report) if s.name == "单双否工单")
+    assert sheet.frame["excluded"].tolist() == ["不纳入考核", ""]
+    note = next(n for n in report["notes"] if "不纳入考核" in n)
+    assert note == (
+        "本期有 2 张工单被标记为不纳入考核：另算了不含这些工单的成绩（摘要中“不含不纳入考核工单时”一句，"
+        "工作簿“汇总”表中“不含不纳入考核工单”一行；各社区、单位、分类的见 --format json 中带 _excluded 的部分）"
+        "；其中 1 张是单否/双否工单，网页和工作簿的单否/双否工单表在“考核”列标出了它们。"
+    )
+    assert "不含不纳入考核工单时，综合成绩" in html and "网页和工作簿“汇总”表" not in html
+    # Without an excluded 单否/双否 the page has no such column, and the note does not promise one.
+    plain = build_report(tickets(rows), Settings(), 2024, 8, exclusions={"EX2": "申诉已通过"})
+    assert "<th>考核</th>" not in render_html(plain, {})
+    assert not any("考核”列" in n for n in plain["notes"])

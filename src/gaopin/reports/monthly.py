@@ -272,10 +272,14 @@ def build_report(
         without = _figures(ind, groups, in_p & keep, in_prev & keep, fields, weights)
         for key, value in without.items():
             report[f"{key}_excluded"] = value
+        # Where each output gives them: the page has no 汇总 table, only the headline's sentence.
         note = (
-            f"本期有 {len(excluded)} 张工单被标记为不纳入考核：另算了不含这些工单的成绩（网页和工作簿“汇总”表中"
-            "“不含不纳入考核工单”一行；各社区、单位、分类的见 --format json 中带 _excluded 的部分），单双否工单表中标出了它们"
+            f"本期有 {len(excluded)} 张工单被标记为不纳入考核：另算了不含这些工单的成绩（摘要中“不含不纳入考核工单时”一句，"
+            "工作簿“汇总”表中“不含不纳入考核工单”一行；各社区、单位、分类的见 --format json 中带 _excluded 的部分）"
         )
+        marked = sum(e["excluded"] for e in report["escalations"])
+        if marked:
+            note += f"；其中 {marked} 张是单否/双否工单，网页和工作簿的单否/双否工单表在“考核”列标出了它们"
         before = int((in_prev & ~keep).sum())
         if before:
             note += f"，与之比较的上一统计期数字也不含该期被标记的 {before} 张"

@@ -31,6 +31,9 @@ def _delta(group: dict, key: str, digits: int = 2, pct: bool = False) -> str:
     return points(change) if pct else signed(change, digits)
 
 
+# How an escalation left out of the assessment is marked, on the page and in the workbook.
+EXCLUDED_MARK = "不纳入考核"
+
 # A page leaders read on a phone: long lists are cut here and given whole in the workbook.
 HTML_MAX_ROWS = 100
 
@@ -114,6 +117,7 @@ def _render_page(report: dict, charts: dict[str, str], font_face: str) -> str:
         font_face=font_face,
         max_rows=HTML_MAX_ROWS,
         ledger_rows=_top_ledger(report),
+        excluded_mark=EXCLUDED_MARK,
     )
 
 
@@ -161,7 +165,7 @@ def report_sheets(report: dict) -> list[Sheet]:
     summary = _metric_sheet("汇总", summary_rows, f"{label} 汇总与月度趋势")
     escalations = pd.DataFrame(report["escalations"], columns=["ticket_id", "level", "community", "unit", "category", "received_at", "excluded"])
     escalations["received_at"] = escalations["received_at"].str.replace("T", " ", regex=False)
-    escalations["excluded"] = np.where(escalations["excluded"].fillna(False).astype(bool), "不纳入考核", "")
+    escalations["excluded"] = np.where(escalations["excluded"].fillna(False).astype(bool), EXCLUDED_MARK, "")
     by_street = [_metric_sheet("街道", report["by_street"], f"{label} 按街道")] if report.get("by_street") else []
     sheets = [
         summary,
