@@ -795,7 +795,7 @@ def _draw_rankings(report: dict[str, Any], data: dict[str, Any]) -> Any:
         ax.set_zorder(ax2.get_zorder() + 1)
         ax.patch.set_visible(False)
         handles.append(line)
-    _titles(fig, ax, f"{_street(report)}全市排名（{_span(names)}）")
+    _titles(fig, ax, f"{_street(report)}区内排名（{_span(names)}）")
     _legend(fig, handles)
     return fig
 

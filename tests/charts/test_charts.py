@@ -251,6 +251,13 @@ def test_some_missing_values_are_gaps_not_errors(tmp_path):
     assert problems["glyph"] == [] and problems["other"] == []
 
 
+def test_the_rankings_chart_is_titled_as_the_district_publishes_them():
+    """It read 全市排名 where the headline says 区内排名 and the rankings are the district's (review D8)."""
+    report = report_fixture()
+    fig = charts._draw_rankings(report, charts._prepare_rankings(report))
+    assert fig._suptitle.get_text() == "新村街道 区内排名（2024-01 至 2024-10）"
+
+
 def test_rankings_chart_only_with_rankings_and_stale_files_removed(tmp_path):
     report = {"period": {"label": "2024-10"}, "street": "新村街道", "rankings": report_fixture()["rankings"][:3]}
     assert list(charts.render_charts(report, tmp_path)) == ["rankings"]
