@@ -88,6 +88,17 @@ def test_tickets_of_other_streets_are_counted_and_noted():
     assert not [n for n in build_report(tickets(ROWS), Settings(), 2024, 8)["notes"] if "街道不是" in n]
 
 
+@pytest.mark.parametrize("configured", ["", "丰台区新村街道", "北京市丰台区新村街道", "新 村 街 道"])
+def test_other_streets_are_compared_and_named_as_streets_are_everywhere(configured):
+    """One street written two ways was listed twice (丰台区卢沟桥街道 1 件、卢沟桥街道 1 件), and with
+    [report] street written with its district the street's own tickets were another street's (review C F4)."""
+    rows = ROWS + [t("2024-08-05", street="丰台区卢沟桥街道"), t("2024-08-06", street="卢沟桥街道"), t("2024-08-07", street="新 村 街 道")]
+    rows += [t("2024-08-08", street="北京市丰台区新村街道"), t("2024-08-09", street="丰台区新村街道")]
+    settings = Settings().with_values({"report.street": configured}) if configured else Settings()
+    r = build_report(tickets(rows), settings, 2024, 8)
+    assert [n for n in r["notes"] if "街道不是" in n] == [f"本期有 2 张工单的街道不是{configured or '新村街道'}（卢沟桥街道 2 件），已一并计入本报告。"]
+
+
 def _district(rows_per_street: dict[str, list[str]]) -> list[dict]:
     """August tickets of several streets; each street's communities as listed (repeated names
     stand for two communities of one name in two streets)."""

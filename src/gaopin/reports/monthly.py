@@ -22,9 +22,9 @@ from gaopin.periods import Period, period, period_codes as codes_of_times
 from gaopin.rules.outcomes import DOUBLE_NO, SINGLE_NO
 from gaopin.rules.persons import Links
 from gaopin.rules.prepare import problem_column
-from gaopin.rules.streets import NO_STREETS_NOTE, SEP, area_name, communities_of_streets, several_streets, street_codes, street_counts
+from gaopin.rules.streets import NO_STREETS_NOTE, SEP, area_name, communities_of_streets, several_streets, shown_names, street_codes, street_counts, street_key, written_counts
 from gaopin.privacy import text_masker
-from gaopin.schema import CITY, DISTRICT, compact, label
+from gaopin.schema import CITY, DISTRICT, label
 
 TOP_CATEGORIES = 10
 WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
@@ -173,16 +173,21 @@ def _escalations(frame: pd.DataFrame, ind: pd.DataFrame, cur: np.ndarray, exclud
 
 
 def _other_streets(streets: pd.Series, street: str) -> dict[str, int]:
-    """Tickets naming another street than the report's (compared ignoring blanks, width and a
-    district written in front), by street, most first. A street's own export holds a few (dispatched to it from a neighbour);
-    a district's export, mostly other streets: either way the report says so."""
-    counts = streets.dropna().value_counts()
-    if not street or len(counts) == 0:
+    """Tickets naming another street than the report's (`street_key`: 丰台区新村街道 and 新 村 街 道
+    are 新村街道), by street named as titles name it (`shown_names`), most first. A street's own
+    export holds a few (dispatched to it from a neighbour); a district's export, mostly other
+    streets: either way the report says so."""
+    own = street_key(street) if street else ""
+    if not own:
         return {}
-    keys = pd.Series(counts.index, index=counts.index).map(compact)
-    # 丰台区新村街道 is 新村街道 with its district in front: the same street.
-    other = counts[(~keys.str.endswith(compact(street))).to_numpy() & (keys != "").to_numpy()]
-    return {str(name): int(n) for name, n in sorted(other.items(), key=lambda kv: (-kv[1], str(kv[0])))}
+    written = written_counts(streets)
+    names = shown_names(written)
+    other: dict[str, int] = {}
+    for value, n in written.items():
+        key = street_key(value) if value is not None else ""
+        if key and key != own:
+            other[names[key]] = other.get(names[key], 0) + n
+    return dict(sorted(other.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def _mask_names(report: dict) -> None:
