@@ -49,3 +49,13 @@ def test_every_toml_example_in_the_docs_is_a_valid_gaopin_toml(tmp_path):
         path = tmp_path / "gaopin.toml"
         path.write_text(block, encoding="utf-8")
         load_settings(path, environ={})  # raises ConfigError, naming the problem, if not
+
+
+def test_category_level_is_documented_where_it_applies():
+    """It groups the report's categories too (one definition of the problem key), which the
+    setting's text, report.md and rules.md did not say (review D6)."""
+    doc = next(f.metadata["doc"] for key, f, _ in iter_settings() if key == "rules.category_level")
+    assert "月度报告的问题分类" in doc
+    assert "`[rules] category_level`" in (ROOT / "docs" / "report.md").read_text(encoding="utf-8").split("## 3.")[1].split("## 4.")[0]
+    same_problem = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8").split("## 2.")[1].split("## 3.")[0]
+    assert "月度报告的问题分类" in same_problem

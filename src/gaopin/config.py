@@ -120,7 +120,7 @@ class TwoDayRule:
 
 @dataclass(frozen=True)
 class RulesSettings:
-    category_level: int = setting(0, "判断“同一问题”用的分类层级：0 为完整分类路径，1/2/3 为只看前几级")
+    category_level: int = setting(0, "判断“同一问题”用的分类层级：0 为完整分类路径，1/2/3 为只看前几级；预警、台账和月度报告的问题分类（分组、失分、图表）都按它")
     point_day: PointDayRule = section(PointDayRule, "单日同点位预警（point_day）")
     two_day: TwoDayRule = section(TwoDayRule, "两日多人预警（two_day）")
 

@@ -99,6 +99,14 @@ def test_other_streets_are_compared_and_named_as_streets_are_everywhere(configur
     assert [n for n in r["notes"] if "街道不是" in n] == [f"本期有 2 张工单的街道不是{configured or '新村街道'}（卢沟桥街道 2 件），已一并计入本报告。"]
 
 
+def test_category_level_groups_the_report_categories_as_it_groups_problems():
+    rows = [t("2024-08-01", category="住房->物业->维修"), t("2024-08-02", category="住房->物业->收费"), t("2024-08-03", category="市政->下水道")]
+    full = build_report(tickets(rows), Settings(), 2024, 8)
+    assert {c["name"] for c in full["by_category"]} == {"住房->物业->维修", "住房->物业->收费", "市政->下水道"}
+    coarse = build_report(tickets(rows), Settings().with_values({"rules.category_level": 1}), 2024, 8)
+    assert {c["name"]: c["tickets"] for c in coarse["by_category"]} == {"住房": 2, "市政": 1}
+
+
 def _district(rows_per_street: dict[str, list[str]]) -> list[dict]:
     """August tickets of several streets; each street's communities as listed (repeated names
     stand for two communities of one name in two streets)."""
