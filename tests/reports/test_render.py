@@ -157,3 +157,18 @@ def test_the_page_marks_the_excluded_escalations_as_the_workbook_does_and_the_no
     plain = build_report(tickets(rows), Settings(), 2024, 8, exclusions={"EX2": "申诉已通过"})
     assert "<th>考核</th>" not in render_html(plain, {})
     assert not any("考核”列" in n for n in plain["notes"])
+
+
+def test_the_escalations_card_shows_its_change_as_the_other_five_do():
+    """Five cards had 较上月, the 单否 / 双否 one had none, though report.md §5 says all six do (review D10)."""
+    july = [{**ROWS[0], "received_at": at("2024-07-05"), "ticket_id": "JUL", "resolved": "否"}]
+    report = build_report(tickets(july + ROWS), Settings(), 2024, 8)
+    change = report["overall"]["change"]
+    assert (change["single_no"], change["double_no"]) == (0, 0)
+    cards = render_html(report, {}).split('<div class="cards">')[1].split("</div>\n\n")[0]
+    assert '<div class="k">单否 / 双否</div><div class="v">1 / 0</div><div class="d">0 / 0</div>' in cards
+    more = build_report(tickets(july + ROWS + [{**ROWS[1], "ticket_id": "MORE", "received_at": at("2024-08-09")}]), Settings(), 2024, 8)
+    assert '<div class="d">+1 / 0</div>' in render_html(more, {})
+    # No previous period: no change, as on the other cards.
+    alone = render_html(build_report(tickets(ROWS), Settings(), 2024, 8), {})
+    assert '<div class="k">单否 / 双否</div><div class="v">1 / 0</div><div class="d"></div>' in alone
