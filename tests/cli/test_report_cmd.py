@@ -74,3 +74,10 @@ def test_the_terminal_rounds_rates_and_scores_as_the_workbook_shows_them(tmp_pat
     assert table["响应率"] == ["98.8%", "100.0%"]
     assert table["综合成绩"] == ["97.53", "97.75"]
     assert "满意率 97.3%" in done.stdout.replace("\n", "")
+
+
+def test_help_lists_the_usage_exit_code_and_points_to_the_table():
+    """It listed 4/5/6/7/8/9, while a wrong option exits 2 (review D10)."""
+    help_text = " ".join(runner.invoke(app, ["report", "--help"], terminal_width=400).stdout.split())
+    assert "退出码 2（用法）或 4/5/6/7/8/9 结束（见 docs/data-format.md 的退出码表）" in help_text
+    assert runner.invoke(app, ["report", "--month", "8", "--last"]).exit_code == 2

@@ -64,7 +64,7 @@ def report(
     """生成月度考核报告：三率、综合成绩、失分去向、趋势图，输出 report.html、report.xlsx 和图表。
 
     加 --email 时把报告发到 [mail] 的收件人（标题、要点、图表和工作簿附件），--notify 时把要点推送到群；
-    同一个月只发一次，报告完整生成后才发送。标准输出保持为空（除非 --verbose），出错时写标准错误并以退出码 4/5/6/7/8/9 结束。
+    同一个月只发一次，报告完整生成后才发送。标准输出保持为空（除非 --verbose），出错时写标准错误并以退出码 2（用法）或 4/5/6/7/8/9 结束（见 docs/data-format.md 的退出码表）。
     """
     from gaopin.errors import UsageError
     from gaopin.periods import check_month, last_closed
