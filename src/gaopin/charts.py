@@ -635,7 +635,7 @@ def _draw_groups(report: dict[str, Any], data: dict[str, Any]) -> Any:
         ]
     label, span = _period(report)
     what = data["what"]
-    note = "括注为受理量" + (f"；只列出失分最多的 {MAX_COMMUNITY_BARS} 个{what}（另有 {data['hidden']} 个）" if data.get("hidden") else "")
+    note = "“·”后的件数为受理量" + (f"；只列出失分最多的 {MAX_COMMUNITY_BARS} 个{what}（另有 {data['hidden']} 个）" if data.get("hidden") else "")
     _titles(fig, ax, f"{_street(report)}{label} 各{what}综合成绩", f"统计区间：{span}；{note}" if span else note)
     if handles:
         _legend(fig, handles)

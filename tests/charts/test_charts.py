@@ -552,6 +552,15 @@ def test_scores_are_labelled_with_two_decimals_rounded_as_the_workbook_shows_the
     assert {"97.75", "96.13", "98.13分 · 37件", "95.96分 · 5件", "全街道 96.13 分"} <= texts
 
 
+def test_the_groups_subtitle_names_the_counts_as_the_bars_write_them():
+    """It said 括注为受理量 ("in brackets") over labels written "98.13分 · 37件" (review D10)."""
+    report = report_fixture()
+    fig = charts._draw_groups(report, charts._prepare_communities(report))
+    labels = [t.get_text() for t in fig.axes[0].texts]
+    assert labels and all("分 · " in label and label.endswith("件") for label in labels)
+    assert fig.axes[0].get_title(loc="left").startswith("统计区间：2024-10-01 至 2024-10-31；“·”后的件数为受理量")
+
+
 def test_a_report_of_several_streets_draws_its_streets_and_names_the_whole_all_streets(tmp_path):
     report = district_fixture()
     with font_problems() as problems:
