@@ -79,6 +79,9 @@ PURPLE = "#9467bd"
 GREY = "#7f7f7f"
 LIGHT_GREY = "#b0b0b0"
 TEXT_GREY = "#555555"
+# Where monthly.png's score line runs, as fractions of the plot's height: above the bars (the
+# lower half) and their counts, below the title; its lowest point sat among the bars' counts.
+SCORE_BAND = (0.6, 0.88)
 LABEL_BOX = {"facecolor": "white", "edgecolor": "none", "pad": 1.0}  # text over a line stays legible
 
 RATE_SERIES = (("响应率", "response_rate", BLUE), ("解决率", "resolution_rate", GREEN), ("满意率", "satisfaction_rate", ORANGE))
@@ -476,8 +479,8 @@ def _draw_monthly(report: dict[str, Any], data: dict[str, Any]) -> Any:
         ax.bar_label(bars, labels=[_int_text(v) for v in bar_y], padding=2, fontsize=8, color=TEXT_GREY)
         handles.append(bars)
     top = max(bar_y, default=0)
-    # Bars in the lower part, the score line above them: the two never overlap.
-    ax.set_ylim(0, top * 1.8 if top > 0 else 1)
+    # Bars in the lower half, the score line above them: the two never overlap (SCORE_BAND).
+    ax.set_ylim(0, top * 2 if top > 0 else 1)
     if bar_x:
         ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
         ax.set_ylabel("受理量（件）")
@@ -498,7 +501,9 @@ def _draw_monthly(report: dict[str, Any], data: dict[str, Any]) -> Any:
         lo, hi = math.floor(min(valid)), math.ceil(max(valid))
         if hi - lo < 4:
             lo, hi = max(0, hi - 4), max(hi, 4)
-        ax2.set_ylim(lo - 1.3 * (hi - lo), hi + 0.25 * (hi - lo))
+        low, high = SCORE_BAND
+        span = (hi - lo) / (high - low)
+        ax2.set_ylim(lo - low * span, lo + (1 - low) * span)
         ticks = [t for t in MaxNLocator(nbins=4).tick_values(lo, hi) if lo <= t <= hi]
         ax2.set_yticks(ticks)
         ax2.set_ylabel("综合成绩（分）")

@@ -552,6 +552,30 @@ def test_scores_are_labelled_with_two_decimals_rounded_as_the_workbook_shows_the
     assert {"97.75", "96.13", "98.13分 · 37件", "95.96分 · 5件", "全街道 96.13 分"} <= texts
 
 
+@pytest.mark.parametrize(
+    "scores",
+    [[35.22, 30.46, 38.10, 36.0], [99.5, 60.0, 80.0, 70.0], [95.0, 95.0, 95.0, 95.0]],
+)
+def test_the_score_line_and_its_labels_stay_above_the_bars_and_their_counts(scores):
+    """The lowest score's point and label sat on the bars' counts (review D10: 30.46 over "45")."""
+    months = [{"name": f"2024-0{m}", "tickets": 0, "score": None} for m in range(1, 5)]
+    months += [{"name": f"2024-0{m}", "tickets": t, "score": s} for m, t, s in zip(range(5, 9), (46, 45, 44, 45), scores)]
+    report = {"street": "新村街道", "period": {"label": "2024-08"}, "months": months}
+    fig = charts._draw_monthly(report, charts._prepare_monthly(report))
+    with warnings.catch_warnings():  # only the texts' places are looked at, not their glyphs
+        warnings.simplefilter("ignore")
+        fig.canvas.draw()
+    bars_ax, line_ax = fig.axes[0], fig.axes[1]
+    counts_top = max(t.get_window_extent().y1 for t in bars_ax.texts)
+    line = line_ax.lines[0]
+    radius = line.get_markersize() / 2 * fig.dpi / 72
+    lowest_point = min(y for _, y in line.get_transform().transform(line.get_xydata())[4:]) - radius
+    labels_bottom = min(t.get_window_extent().y0 for t in line_ax.texts)
+    assert counts_top < lowest_point and counts_top < labels_bottom
+    # and below the plot's top, where the title is
+    assert max(t.get_window_extent().y1 for t in line_ax.texts) <= line_ax.get_window_extent().y1
+
+
 def test_the_groups_subtitle_names_the_counts_as_the_bars_write_them():
     """It said 括注为受理量 ("in brackets") over labels written "98.13分 · 37件" (review D10)."""
     report = report_fixture()
