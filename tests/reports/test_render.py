@@ -92,7 +92,7 @@ def test_the_page_shows_each_figure_as_the_workbook_does(tmp_path):
 def test_a_previous_period_without_tickets_shows_no_change_on_the_page_or_in_the_workbook():
     report = build_report(tickets(ROWS), Settings(), 2024, 8)  # nothing in July
     html = render_html(report, {})
-    assert re.findall(r'<div class="d">([^<]*)</div>', html) == [""] * 5  # the cards: score, tickets and the three rates
+    assert re.findall(r'<div class="d">([^<]*)</div>', html) == [""] * 6  # the cards: score, tickets, the three rates and 单否 / 双否
     assert "数据中没有上一统计期（2024-07-01 至 2024-07-31）的工单，不与上一统计期比较。" in html
     for sheet in report_sheets(report)[:4]:
         assert "score_change" not in sheet.frame or sheet.frame["score_change"].isna().all(), sheet.name
