@@ -117,3 +117,13 @@ def test_the_report_email_lists_the_streets_sheet_when_the_workbook_has_one():
         listed = content.report_text(made, "r.xlsx").split("是本月报告的工作簿（")[1].split("）")[0].split("、")
         sheets = [s.name for s in report_sheets(made)]
         assert [name.replace("单否/双否工单", "单双否工单") for name in listed] == sheets
+
+
+def test_the_emails_caption_of_the_rankings_says_what_the_chart_says():
+    """The email captioned it 全市排名 after the chart had become 区内排名 (review D8)."""
+    from gaopin import charts
+    from tests.charts.test_charts import report_fixture
+
+    report = report_fixture()
+    title = charts._draw_rankings(report, charts._prepare_rankings(report))._suptitle.get_text()
+    assert content.CHART_TITLES["rankings"] in title

@@ -25,7 +25,7 @@ CHART_TITLES = {
     "communities": "各社区综合成绩",
     "categories": "诉求分类",
     "heatmap": "受理时段分布",
-    "rankings": "全市排名",
+    "rankings": "区内排名",
 }
 # Characters that robot markdown would read as markup, replaced by their full-width forms.
 _MARKUP = str.maketrans({"*": "＊", "#": "＃", "`": "｀", "[": "［", "]": "］", "<": "＜", "_": "＿"})
