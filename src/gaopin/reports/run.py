@@ -380,13 +380,15 @@ def spawn_is_safe() -> bool:
 
 @contextmanager
 def _interrupts_held() -> Iterator[None]:
-    """Ctrl-C ignored by the process started inside (the chart process), not lost by this one.
+    """Ctrl-C ignored by the process started inside (the chart process).
 
     A Ctrl-C reaches the whole process group: one that came while the new process was still
     importing (before worker_init ignores SIGINT) printed its traceback above "已中断。". An
     ignored signal stays ignored across exec, and Python then installs no KeyboardInterrupt
-    handler; meanwhile SIGINT is blocked here, so a Ctrl-C in these milliseconds waits and
-    reaches this process once its handler is back. Only the main thread may set handlers."""
+    handler. Meanwhile SIGINT is also blocked in this thread, so that a Ctrl-C in these few
+    milliseconds waits for its handler to come back; another thread of this process may still
+    take it while it is ignored, and then it is lost (a second Ctrl-C stops the run). Only the
+    main thread may set handlers."""
     import signal
     import threading
 
