@@ -33,6 +33,11 @@ def table(title: str | None, headers: Iterable[str], rows: Iterable[Iterable[Any
     from rich.table import Table
     from rich.text import Text
 
+    if title and "min_width" not in kwargs:
+        from rich.cells import cell_len
+
+        # At least as wide as its title: a narrow table (short ids, few columns) wrapped it mid-word.
+        kwargs["min_width"] = cell_len(title)
     t = Table(title=title, title_justify="left", show_lines=False, **kwargs)
     for h in headers:
         t.add_column(h, overflow="fold")

@@ -436,11 +436,7 @@ def exclude(
     if not rows:
         typer.echo("没有标记为不纳入考核的工单。")
         return
-    from rich.cells import cell_len
-
-    title = f"不纳入考核的工单（{len(rows)} 件）"
-    # At least as wide as its title, which a narrow table (short ids and reasons) wrapped mid-word.
-    console().print(table(title, ["工单编号", "原因"], rows, min_width=cell_len(title)))
+    console().print(table(f"不纳入考核的工单（{len(rows)} 件）", ["工单编号", "原因"], rows))
 
 
 @handles_errors
