@@ -122,13 +122,14 @@ def community_label(street: str, community: str) -> str:
     return f"{street}{SEP}{community}" if street and community else community
 
 
-def street_codes(street: pd.Series, names: dict[str, str] | None = None) -> tuple[np.ndarray, list[str]]:
+def street_codes(street: pd.Series, names: dict[str, str] | None = None, by_key: bool = False) -> tuple[np.ndarray, list[str]]:
     """Each row's street as a code into the distinct streets (-1: blank): one code for the
     ways of writing one street (`street_key`), named by `names` (`shown_names` of all the
-    tickets these rows are taken from; by default of these rows)."""
+    tickets these rows are taken from; by default of these rows), or with `by_key` by the
+    `street_key` itself (a name that does not change with the data)."""
     raw, uniques = pd.factorize(street, use_na_sentinel=True)
     values = [str(u) for u in uniques.tolist()]
-    if names is None:
+    if names is None and not by_key:
         names = shown_names(dict(zip(values, np.bincount(raw[raw >= 0], minlength=len(values)).tolist())))
     number: dict[str, int] = {}
     shown: list[str] = []
@@ -137,7 +138,7 @@ def street_codes(street: pd.Series, names: dict[str, str] | None = None) -> tupl
         key = street_key(v)
         if key and key not in number:
             number[key] = len(number)
-            shown.append(names.get(key) or street_shown(v))
+            shown.append(key if by_key else (names.get(key) or street_shown(v)))
         mapped.append(number[key] if key else -1)
     return np.array(mapped + [-1], dtype=np.int64)[raw], shown
 
@@ -176,16 +177,8 @@ def points_of_streets(street: pd.Series, point: pd.Series, codes: np.ndarray) ->
     its shown name, which follows the most frequent way of writing it: a point is a ledger
     entry's key and must not change when the data grow. A ticket without a street keeps the
     bare point. `codes` are the points' (-1: blank), row for row; the result's are dense."""
-    raw, uniques = pd.factorize(street, use_na_sentinel=True)
-    number: dict[str, int] = {}
-    mapped = [number.setdefault(key, len(number)) if (key := street_key(str(u))) else -1 for u in uniques.tolist()]
-    streets = np.array(mapped + [-1], dtype=np.int64)[raw]
     known = np.flatnonzero(codes >= 0)
     point_names = pc.take(arrow(point), pa.array(first_of(codes[known], known))).to_pylist() if len(known) else []
-    return _labelled(communities_of_streets((streets, list(number)), (codes, point_names)), point.index)
-
-
-def _labelled(coded: tuple[np.ndarray, list[str]], index: pd.Index) -> tuple[pd.Series, np.ndarray]:
-    codes, labels = coded
-    taken = pc.take(pa.array(labels, type=pa.string()), pa.array(codes, mask=codes < 0))
-    return series(taken, index), codes
+    labelled, labels = communities_of_streets(street_codes(street, by_key=True), (codes, point_names))
+    taken = pc.take(pa.array(labels, type=pa.string()), pa.array(labelled, mask=labelled < 0))
+    return series(taken, point.index), labelled
