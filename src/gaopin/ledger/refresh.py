@@ -315,7 +315,7 @@ class _KeptTickets:
         if self._of is None:
             row = self._conn.execute("SELECT stats FROM ledger_cache WHERE id = 1").fetchone()
             try:
-                self._of = EntryStats.kept_tickets(bytes(row[0])) if row is not None and row[0] is not None else (lambda _: [])
+                self._of = EntryStats.from_bytes(bytes(row[0])).ids if row is not None and row[0] is not None else (lambda _: [])
             except Exception:  # noqa: BLE001 - unreadable kept figures: no entry follows its tickets
                 self._of = lambda _: []
         return self._of(entry_id)

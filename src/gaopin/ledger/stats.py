@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -311,15 +310,6 @@ class EntryStats:
         with pa.ipc.new_stream(sink, table.schema, options=pa.ipc.IpcWriteOptions(compression="zstd" if pa.Codec.is_available("zstd") else None)) as writer:
             writer.write_table(table)
         return sink.getvalue()
-
-    @staticmethod
-    def kept_tickets(data: bytes) -> Callable[[str], list[str]]:
-        """An entry's tickets (ids) in figures kept by `to_bytes` ([] for an entry not in them),
-        each list made only when asked for."""
-        table = pa.ipc.open_stream(pa.BufferReader(data)).read_all().combine_chunks()
-        where = {e: i for i, e in enumerate(table.column("entry_id").to_pylist())}
-        lists = table.column("ticket_ids").chunk(0) if table.num_rows else None
-        return lambda entry_id: lists[where[entry_id]].as_py() if entry_id in where else []
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "EntryStats":
