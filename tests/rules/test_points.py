@@ -1,4 +1,5 @@
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -132,3 +133,33 @@ def test_normalising_a_point_again_changes_nothing(text):
     normalize = PointNormalizer(["新村街道"])
     once = normalize(text)
     assert normalize(once) == once
+
+
+# Addresses for comparing PointNormalizer.many with the one-at-a-time normaliser: the characters
+# the Arrow path reads (digits, letters, ideographs, spaces, half- and full-width), the steps it
+# leaves to Python (Chinese numerals, zeros in front), and characters that send an address there.
+_ADDRESS_PARTS = st.one_of(
+    st.sampled_from(["北京市", "丰台区", "新村街道", "新村", "丰台区新村街道", "恰海小区", "南大园", "號"]),
+    st.sampled_from(["号楼", "号院", "号", "栋", "幢", "单元", "层", "室", "#", "#楼", "楼"]),
+    st.text(alphabet="0123456789０１２３", min_size=1, max_size=4),
+    st.text(alphabet="一二三十百千零〇两", min_size=1, max_size=3),
+    st.text(alphabet="abcXYZｂＺ 　\t", min_size=1, max_size=3),
+    st.text(alphabet="，·、-()（）\u200bﾊＫ¸", min_size=1, max_size=2),
+)
+ADDRESSES = st.lists(_ADDRESS_PARTS, max_size=8).map("".join)
+
+
+@given(st.lists(st.one_of(ADDRESSES, st.none()), max_size=25), st.lists(st.sampled_from(["新村", "恰海", "南大园3号", "ab", "·"]), max_size=3))
+def test_many_equals_one_at_a_time(addresses, prefixes):
+    normalize = PointNormalizer(prefixes)
+    expected = [None if a is None else (normalize(a) or None) for a in addresses]
+    assert normalize.many(pa.array(addresses, type=pa.string())).to_pylist() == expected
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["北京市丰台区新村街道", "新村街道新村", "恰海小区12单元3层", "12单元3层", "A12单元", "恰海小区３栋３０２室", "恰 海小区 12 号院 3号楼", "ｘ1号", "恰海小区03号楼", "恰海小区三号楼"],
+)
+def test_many_on_the_cases_each_step_decides(address):
+    normalize = PointNormalizer(street_prefixes(["丰台区新村街道"]))
+    assert normalize.many(pa.array([address, None, ""], type=pa.string())).to_pylist() == [normalize(address) or None, None, None]

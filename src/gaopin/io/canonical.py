@@ -192,14 +192,23 @@ def map_unique(s: pd.Series, fn: Callable[[str], str]) -> pd.Series:
 def map_unique_coded(s: pd.Series, fn: Callable[[str], str]) -> tuple[pd.Series, np.ndarray]:
     """`map_unique`, and dense int64 codes of its result (-1 for blank), numbered in order of
     first appearance among the distinct inputs: the rules then need not hash the result again."""
+    return map_distinct_coded(s, lambda distinct: pa.array([fn(u) or None for u in distinct.to_pylist()], type=pa.string()))
+
+
+def map_distinct_coded(s: pd.Series, fn: Callable[[pa.Array], pa.Array]) -> tuple[pd.Series, np.ndarray]:
+    """`map_unique_coded` with `fn` given all the distinct non-blank values at once, as an Arrow
+    array, and returning theirs in the same order (blank or null for a blank result): a
+    vectorised `fn` (points) need not be called once per value."""
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
     if len(uniques) == 0:
         return s.astype("str"), np.full(len(s), -1, dtype=np.int64)
-    number: dict[str, int] = {}
-    # One more entry for the blank input (code -1), which maps to a blank result.
-    result_code = np.array([-1 if (m := fn(u) or None) is None else number.setdefault(m, len(number)) for u in uniques.tolist()] + [-1], dtype=np.int64)
+    mapped = fn(pa.array(uniques, type=pa.string()))
+    mapped = pc.if_else(pc.equal(pc.binary_length(mapped), 0), pa.scalar(None, pa.string()), mapped)
+    # Numbered in order of first appearance among the distinct inputs, as a dictionary does.
+    encoded = pc.dictionary_encode(mapped)
+    result_code = np.append(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64), -1)  # -1: a blank input
     out = result_code[codes]
-    taken = pc.take(pa.array(list(number), type=pa.string()), pa.array(out, mask=out < 0))
+    taken = pc.take(encoded.dictionary, pa.array(out, mask=out < 0))
     return series(taken, s.index), out
 
 

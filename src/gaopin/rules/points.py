@@ -17,8 +17,10 @@ from typing import Iterable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from gaopin.io.canonical import map_unique_coded
+from gaopin.io.canonical import map_distinct_coded
 from gaopin.schema import compact
 
 CITY = "北京市"
@@ -38,6 +40,15 @@ _BUILDING = re.compile(r"\d+号楼")
 _LEADING_ZEROS = re.compile(r"(?<![0-9])0+(?=[0-9]+(?:号楼|号院|号|单元|层|室))")
 _COURTYARD_OR_NUMBER = re.compile(r"\d+号院?")
 _UNIT_FLOOR_ROOM = re.compile(r"\d+(?:单元|层|室)")
+
+# The addresses PointNormalizer.many reads with Arrow: digits, Latin letters, CJK ideographs and
+# spaces, half- or full-width. For them `compact` is NFKC (full-width to ASCII, ideographic space
+# to space), the spaces removed, ASCII upper case. RE2 syntax.
+_FAST_INPUT = "^[0-9A-Za-z\\x{4E00}-\\x{9FFF}\\x{FF10}-\\x{FF19}\\x{FF21}-\\x{FF3A}\\x{FF41}-\\x{FF5A} \\x{3000}]*$"
+_FAST_TEXT = re.compile(r"[0-9A-Z\u4e00-\u9fff]*")  # the same after compact
+_FAST_ALIAS = "([0-9]+)(?:栋|幢)"  # _BUILDING_ALIAS without "#", which such text never holds
+# What Python still does: Chinese numerals before a suffix, zeros in front of a number.
+_NEEDS_PYTHON = "[零〇一二两三四五六七八九十百千](?:号楼|栋|幢|号院|号|单元|层|室)|(?:^|[^0-9])0+[0-9]+(?:号楼|号院|号|单元|层|室)"
 
 
 def chinese_to_int(text: str) -> int | None:
@@ -153,6 +164,61 @@ class PointNormalizer:
             return text[: m.start()]
         return text
 
+    def many(self, addresses: pa.Array) -> pa.Array:
+        """`self(a) or None` of every address (None for a blank one), most of them by Arrow.
+
+        An address of digits, Latin letters, CJK ideographs and spaces (half- or full-width)
+        takes the same steps as RE2 passes: for these characters `compact` is NFKC, the spaces
+        taken out, ASCII upper case, and each pattern below matches as Python's does. Where a
+        step needs Python (a Chinese numeral before 号/楼/单元…, a zero in front of a number, an
+        address of nothing but prefixes), and for every other address, `self` is called."""
+        fast = pc.fill_null(pc.match_substring_regex(addresses, _FAST_INPUT), False)
+        text = pc.ascii_upper(pc.replace_substring(pc.utf8_normalize(addresses.filter(fast), "NFKC"), " ", ""))
+        stripped = self._strip_prefixes_many(text)
+        stripped = pc.replace_substring_regex(stripped, _FAST_ALIAS, r"\1号楼")
+        # Stripped down to nothing: strip_prefixes stops one prefix earlier.
+        emptied = pc.and_(pc.equal(pc.binary_length(stripped), 0), pc.greater(pc.binary_length(text), 0))
+        python = pc.or_(pc.fill_null(pc.match_substring_regex(stripped, _NEEDS_PYTHON), False), emptied).to_numpy(zero_copy_only=False)
+        done = _cut_many(stripped.filter(pa.array(~python)))
+        fast_at = np.flatnonzero(fast.to_numpy(zero_copy_only=False))
+        rest = np.ones(len(addresses), dtype=bool)
+        rest[fast_at[~python]] = False
+        rest_at = np.flatnonzero(rest)
+        slow = [None if a is None else (self(a) or None) for a in addresses.take(pa.array(rest_at)).to_pylist()]
+        # The Arrow results, then Python's, put back in the addresses' order.
+        where = np.empty(len(addresses), dtype=np.int64)
+        where[np.concatenate([fast_at[~python], rest_at])] = np.arange(len(addresses))
+        done = pc.if_else(pc.equal(pc.binary_length(done), 0), pa.scalar(None, pa.string()), done.cast(pa.string()))
+        return pa.concat_arrays([done, pa.array(slow, type=pa.string())]).take(pa.array(where))
+
+    def _strip_prefixes_many(self, text: pa.Array) -> pa.Array:
+        """`strip_prefixes` of text of those characters, which hold no separator, unless it would
+        strip all of it: RE2's `(?:a|b)+` takes, as Python's loop does, the first alternative that
+        matches (the longest prefix), again and again."""
+        # A prefix of other characters never matches such text; the order is the Python pattern's.
+        usable = [p for p in self.prefixes if _FAST_TEXT.fullmatch(p)]
+        if not usable:
+            return text
+        return pc.replace_substring_regex(text, "^(?:" + "|".join(usable) + ")+", "")
+
+
+def _cut_many(text: pa.Array) -> pa.Array:
+    """Step 4 of `PointNormalizer` by RE2, each pattern's leftmost match as Python's search finds
+    it (the shortest lead-in before it, the digits taken greedily)."""
+    building = pc.fill_null(pc.match_substring_regex(text, "[0-9]+号楼"), False)
+    number = pc.and_(pc.invert(building), pc.fill_null(pc.match_substring_regex(text, "[0-9]+号"), False))
+    unit = pc.and_(pc.invert(pc.or_(building, number)), pc.fill_null(pc.match_substring_regex(text, "[0-9]+(?:单元|层|室)"), False))
+    out = text
+    for mask, pattern in ((building, "^(?P<h>.*?[0-9]+号楼)"), (number, "^(?P<h>.*?[0-9]+号院?)")):
+        if pc.any(mask).as_py():
+            out = pc.replace_with_mask(out, mask, pc.struct_field(pc.extract_regex(text.filter(mask), pattern), [0]))
+    if pc.any(unit).as_py():
+        whole = text.filter(unit)
+        before = pc.struct_field(pc.extract_regex(whole, "^(?P<h>.*?)[0-9]+(?:单元|层|室)"), [0])
+        # A match at the very start cuts nothing: the whole text is the point.
+        out = pc.replace_with_mask(out, unit, pc.if_else(pc.greater(pc.binary_length(before), 0), before, whole))
+    return out
+
 
 def point_column(address: pd.Series, street: pd.Series, extra_prefixes: Iterable[str] = ()) -> pd.Series:
     """The point of every ticket; blank where the address is blank."""
@@ -163,4 +229,4 @@ def point_column_coded(address: pd.Series, street: pd.Series, extra_prefixes: It
     """`point_column`, and integer codes of the points (-1 for blank)."""
     streets = list(pd.factorize(street)[1]) if street is not None else []
     normalizer = PointNormalizer(set(extra_prefixes) | street_prefixes(streets))
-    return map_unique_coded(address, normalizer)
+    return map_distinct_coded(address, normalizer.many)
