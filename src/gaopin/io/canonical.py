@@ -192,24 +192,33 @@ def map_unique(s: pd.Series, fn: Callable[[str], str]) -> pd.Series:
 def map_unique_coded(s: pd.Series, fn: Callable[[str], str]) -> tuple[pd.Series, np.ndarray]:
     """`map_unique`, and dense int64 codes of its result (-1 for blank), numbered in order of
     first appearance among the distinct inputs: the rules then need not hash the result again."""
-    return map_distinct_coded(s, lambda distinct: pa.array([fn(u) or None for u in distinct.to_pylist()], type=pa.string()))
+    codes, results = distinct_coded(s, each(fn))
+    return coded_series(codes, results, s.index), codes
 
 
-def map_distinct_coded(s: pd.Series, fn: Callable[[pa.Array], pa.Array]) -> tuple[pd.Series, np.ndarray]:
-    """`map_unique_coded` with `fn` given all the distinct non-blank values at once, as an Arrow
-    array, and returning theirs in the same order (blank or null for a blank result): a
-    vectorised `fn` (points) need not be called once per value."""
+def each(fn: Callable[[str], str]) -> Callable[[pa.Array], pa.Array]:
+    """`fn` of one value as a function of an array of them (for `distinct_coded`)."""
+    return lambda values: pa.array([fn(u) or None for u in values.to_pylist()], type=pa.string())
+
+
+def distinct_coded(s: pd.Series, fn: Callable[[pa.Array], pa.Array]) -> tuple[np.ndarray, pa.Array]:
+    """(codes, results): `fn` of each distinct non-blank value, given all of them at once as an
+    Arrow array (a vectorised `fn` need not be called once per value) and returning theirs in
+    the same order; each row's code into the distinct non-blank results, numbered in order of
+    first appearance among the distinct inputs (-1 for a blank input or result)."""
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
     if len(uniques) == 0:
-        return s.astype("str"), np.full(len(s), -1, dtype=np.int64)
+        return np.full(len(s), -1, dtype=np.int64), pa.array([], type=pa.string())
     mapped = fn(pa.array(uniques, type=pa.string()))
     mapped = pc.if_else(pc.equal(pc.binary_length(mapped), 0), pa.scalar(None, pa.string()), mapped)
-    # Numbered in order of first appearance among the distinct inputs, as a dictionary does.
     encoded = pc.dictionary_encode(mapped)
     result_code = np.append(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64), -1)  # -1: a blank input
-    out = result_code[codes]
-    taken = pc.take(encoded.dictionary, pa.array(out, mask=out < 0))
-    return series(taken, s.index), out
+    return result_code[codes], encoded.dictionary
+
+
+def coded_series(codes: np.ndarray, values: pa.Array, index: pd.Index) -> pd.Series:
+    """The text column of `values[code]` (blank for -1)."""
+    return series(pc.take(values, pa.array(codes, mask=codes < 0)), index)
 
 
 def clean_map(s: pd.Series, fn: Callable[[str], str], zero_width: bool = True) -> pd.Series:

@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from gaopin.io.canonical import map_distinct_coded
+from gaopin.io.canonical import coded_series, distinct_coded
 from gaopin.schema import compact
 
 CITY = "北京市"
@@ -227,6 +227,12 @@ def point_column(address: pd.Series, street: pd.Series, extra_prefixes: Iterable
 
 def point_column_coded(address: pd.Series, street: pd.Series, extra_prefixes: Iterable[str] = ()) -> tuple[pd.Series, np.ndarray]:
     """`point_column`, and integer codes of the points (-1 for blank)."""
+    codes, points = point_codes(address, street, extra_prefixes)
+    return coded_series(codes, points, address.index), codes
+
+
+def point_codes(address: pd.Series, street: pd.Series, extra_prefixes: Iterable[str] = ()) -> tuple[np.ndarray, pa.Array]:
+    """Each ticket's point as a code (-1 for blank) into the distinct points (`distinct_coded`)."""
     streets = list(pd.factorize(street)[1]) if street is not None else []
     normalizer = PointNormalizer(set(extra_prefixes) | street_prefixes(streets))
-    return map_distinct_coded(address, normalizer.many)
+    return distinct_coded(address, normalizer.many)

@@ -14,11 +14,11 @@ import pandas as pd
 import pyarrow as pa
 
 from gaopin.config import DISTRICT_SCOPE, Settings
-from gaopin.io.canonical import blank_text, map_unique, map_unique_coded
+from gaopin.io.canonical import blank_text, coded_series, distinct_coded, each, map_unique
 from gaopin.io.load import LoadResult
 from gaopin.privacy import mask_phones_in_text
 from gaopin.rules.persons import Links, callers, link_persons
-from gaopin.rules.points import point_column_coded
+from gaopin.rules.points import point_codes
 from gaopin.rules.streets import NO_STREETS_NOTE, SEP, keyed_counts, points_of_streets, several_streets, shown_names, written_counts
 from gaopin.schema import CANONICAL_COLUMNS, category_key, compact, field_named, label
 
@@ -111,20 +111,22 @@ def prepare(result: LoadResult, settings: Settings, links: Links = Links(), appl
         category = frame["category"] if result.has("category") else None
         problem_job = pool.submit(_problems_coded, category, frame.index, settings.rules.category_level)
         if result.has("address"):
-            frame[POINT], codes[POINT] = point_column_coded(frame["address"], frame["street"], settings.point.prefixes)
-            blank = int(frame[POINT].isna().sum())
+            point, point_names = point_codes(frame["address"], frame["street"], settings.point.prefixes)
+            blank = int((point < 0).sum())
             if blank:
                 notes.append(f"{blank} 张工单没有地址，未参与点位规则。")
         else:
             # Compared as the owners' table compares communities: ignoring blanks and width.
-            frame[POINT], codes[POINT] = map_unique_coded(frame["community"], compact)
+            point, point_names = distinct_coded(frame["community"], each(compact))
             notes.append("导出中没有地址列，以社区代替点位。")
             if not result.has("community"):
                 notes.append("导出中也没有社区列，点位规则无法使用。")
-            elif blank := int((codes[POINT] < 0).sum()):
+            elif blank := int((point < 0).sum()):
                 notes.append(f"{blank} 张工单没有社区，未参与点位规则。")
         if several:
-            frame[POINT], codes[POINT] = points_of_streets(frame["street"], frame[POINT], codes[POINT])
+            frame[POINT], codes[POINT] = points_of_streets(frame["street"], point, point_names)
+        else:
+            frame[POINT], codes[POINT] = coded_series(point, point_names, frame.index), point
         frame[PROBLEM], codes[PROBLEM] = problem_job.result()
         found = callers_job.result() if callers_job is not None else None
     if not result.has("category"):

@@ -18,9 +18,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gaopin.config import AUTO_SCOPE as AUTO, DISTRICT_SCOPE as DISTRICT
-from gaopin.io.canonical import arrow, series
+from gaopin.io.canonical import arrow, coded_series
 from gaopin.rules.points import CITY, DISTRICTS
-from gaopin.rules.sorting import first_of
 from gaopin.schema import compact
 
 SEP = "·"
@@ -170,15 +169,13 @@ def communities_of_streets(
     return out, list(number)
 
 
-def points_of_streets(street: pd.Series, point: pd.Series, codes: np.ndarray) -> tuple[pd.Series, np.ndarray]:
+def points_of_streets(street: pd.Series, codes: np.ndarray, points: pa.Array) -> tuple[pd.Series, np.ndarray]:
     """Several streets' points, each named with its street: 新村街道·电力小区1号楼. Two streets
     may each have a building of one name; as one point their complaints would add up to
     warnings and ledger entries that neither street has. The street is its `street_key`, not
     its shown name, which follows the most frequent way of writing it: a point is a ledger
     entry's key and must not change when the data grow. A ticket without a street keeps the
-    bare point. `codes` are the points' (-1: blank), row for row; the result's are dense."""
-    known = np.flatnonzero(codes >= 0)
-    point_names = pc.take(arrow(point), pa.array(first_of(codes[known], known))).to_pylist() if len(known) else []
-    labelled, labels = communities_of_streets(street_codes(street, by_key=True), (codes, point_names))
-    taken = pc.take(pa.array(labels, type=pa.string()), pa.array(labelled, mask=labelled < 0))
-    return series(taken, point.index), labelled
+    bare point. `codes` are the rows' codes (-1: blank) into the bare `points`; the result's
+    codes are dense."""
+    labelled, labels = communities_of_streets(street_codes(street, by_key=True), (codes, points.to_pylist()))
+    return coded_series(labelled, pa.array(labels, type=pa.string()), street.index), labelled
