@@ -7,7 +7,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gaopin.ledger.detect import first_crossing_with_persons, first_crossings
+from gaopin.ledger.detect import first_crossings
 from gaopin.rules.persons import Links, name_key, person_column, usable_phones
 
 
@@ -40,14 +40,27 @@ def test_first_crossings_equal_the_reference(items, min_tickets, window, shift, 
     assert fast == {k: v for k, v in plain.items() if v is not None}
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 60), st.sampled_from(["a", "b", "c", None])), max_size=40), st.integers(1, 8), st.integers(1, 3), st.integers(1, 30))
-def test_first_crossing_with_persons_equals_the_reference(items, min_tickets, min_persons, window):
-    items = sorted(items, key=lambda t: t[0])
-    days = np.array([d for d, _ in items], dtype="int64")
-    persons = [p for _, p in items]
-    fast = first_crossing_with_persons(days, persons, min_tickets, min_persons, window) if len(items) else None
-    assert fast == reference_first_day(list(days), min_tickets, window, persons, min_persons)
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 3), st.integers(0, 60), st.sampled_from([0, 1, 2, 7, -1])), max_size=60),
+    st.integers(1, 8),
+    st.integers(1, 3),
+    st.integers(1, 30),
+    st.sampled_from([0, -20_000, 4_000_000]),
+    st.booleans(),
+)
+def test_first_crossings_with_persons_equal_the_reference(items, min_tickets, min_persons, window, shift, presorted):
+    """Tickets and distinct persons (-1: none) in each window, for every key at once, in any order."""
+    items = sorted(items) if presorted else items
+    keys = np.array([k for k, _, _ in items], dtype="int64")
+    days = np.array([d + shift for _, d, _ in items], dtype="int64")
+    persons = np.array([p for _, _, p in items], dtype="int64")
+    fast = first_crossings(keys, days, min_tickets, window, persons, min_persons).to_dict()
+    by_key = defaultdict(list)
+    for k, d, p in items:
+        by_key[k].append((d + shift, None if p < 0 else p))
+    plain = {k: reference_first_day([d for d, _ in t], min_tickets, window, [p for _, p in t], min_persons) for k, t in by_key.items()}
+    assert fast == {k: v for k, v in plain.items() if v is not None}
 
 
 def reference_persons(rows, links=Links()):

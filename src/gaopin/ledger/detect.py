@@ -1,13 +1,10 @@
 """Threshold crossings: when a key first has ≥ N tickets within D consecutive calendar days.
 
-The count is vectorised over all keys at once (one sort, one searchsorted); the persons
-condition of the `issue` kind is checked with a sliding window only for the keys whose
-counts already cross.
+Vectorised over all keys at once: the tickets in each window by one sort and two searches,
+and the persons condition of the `issue` kind (distinct persons in the window) by two more.
 """
 
 from __future__ import annotations
-
-from collections import Counter
 
 import numpy as np
 import pandas as pd
@@ -15,8 +12,11 @@ import pandas as pd
 KEY_SPAN = 1 << 22  # larger than any day number (days since 1970) we will see
 
 
-def first_crossings(keys: np.ndarray, days: np.ndarray, min_tickets: int, window: int) -> pd.Series:
-    """For each key, the first day d on which days d-window+1 … d hold ≥ min_tickets tickets.
+def first_crossings(
+    keys: np.ndarray, days: np.ndarray, min_tickets: int, window: int, persons: np.ndarray | None = None, min_persons: int = 0
+) -> pd.Series:
+    """For each key, the first day d on which days d-window+1 … d hold ≥ min_tickets tickets
+    (and, with `min_persons`, tickets of ≥ min_persons distinct `persons`: codes, -1 for none).
 
     keys: integer codes ≥ 0; days: integer day numbers. Keys that never cross are absent.
     """
@@ -24,57 +24,51 @@ def first_crossings(keys: np.ndarray, days: np.ndarray, min_tickets: int, window
         return pd.Series([], dtype="int64")
     # Only the (key, day) values matter, not which row is which: one sort of one int64 each,
     # none when they come sorted (the ledger hands them over sorted by key and time). Days are
-    # counted from a window before the earliest, so that a day and the start of its window
-    # both fall within the key's span, whatever the day numbers are.
+    # counted from a window before the earliest, so that a day, the start of its window and the
+    # end of the last window a ticket is in all fall within the key's span.
     days = days.astype("int64")
     base = int(days.min()) - window
-    if int(days.max()) - base >= KEY_SPAN:
+    if int(days.max()) - base + window >= KEY_SPAN:
         raise ValueError("the days span more than KEY_SPAN")
     combined = keys.astype("int64") * KEY_SPAN + (days - base)
     if not (combined[1:] >= combined[:-1]).all():
-        combined = np.sort(combined)
+        order = np.argsort(combined, kind="stable")
+        combined = combined[order]
+        persons = persons[order] if persons is not None else None
     k, d = np.divmod(combined, KEY_SPAN)
     d = d + base
     # All tickets of the same day count, wherever the ticket sits within that day.
     right = np.searchsorted(combined, combined, side="right")
     left = np.searchsorted(combined, combined - (window - 1), side="left")
     hit = (right - left) >= min_tickets
+    if min_persons > 0 and hit.any():
+        hit &= _persons_in_window(combined, np.asarray(persons, dtype="int64"), window) >= min_persons
     if not hit.any():
         return pd.Series([], dtype="int64")
     found = pd.DataFrame({"key": k[hit], "day": d[hit]}).groupby("key")["day"].min()
     return found
 
 
-def first_crossing_with_persons(
-    days: np.ndarray, persons: list, min_tickets: int, min_persons: int, window: int
-) -> int | None:
-    """The first day a window of `window` days holds ≥ min_tickets tickets from ≥ min_persons persons.
+def _persons_in_window(combined: np.ndarray, persons: np.ndarray, window: int) -> np.ndarray:
+    """For each ticket (sorted `combined` key·day values), the distinct persons (≥ 0) of its key
+    among the tickets of the window of days that ends on its day.
 
-    days must be sorted; persons[i] is None for a ticket without a usable phone.
-    """
-    n = len(days)
-    lo = 0
-    counts: Counter = Counter()
-    distinct = 0
-    i = 0
-    while i < n:
-        # Take in every ticket of day days[i].
-        j = i
-        while j < n and days[j] == days[i]:
-            p = persons[j]
-            if p is not None:
-                counts[p] += 1
-                if counts[p] == 1:
-                    distinct += 1
-            j += 1
-        while days[lo] <= days[i] - window:
-            p = persons[lo]
-            if p is not None:
-                counts[p] -= 1
-                if counts[p] == 0:
-                    distinct -= 1
-            lo += 1
-        if j - lo >= min_tickets and distinct >= min_persons:
-            return int(days[i])
-        i = j
-    return None
+    A ticket is its person's first in the window ending on day d exactly when d is in
+    [max(t, p + window), t + window - 1], t being its day and p the day of the person's previous
+    ticket under the key (none: t): so the persons of the window ending on d are the intervals
+    that hold d, counted with two searches. Those of other keys lie wholly before or after."""
+    known = np.flatnonzero(persons >= 0)
+    t = combined[known]
+    who = persons[known]
+    order = np.lexsort((t, who, t // KEY_SPAN))  # by key, person, day
+    t, who = t[order], who[order]
+    # The row before, when it is the same person's: under another key its day·key value lies a
+    # whole key span lower, so that it never moves the start.
+    same = np.zeros(len(t), dtype=bool)
+    same[1:] = who[1:] == who[:-1]
+    previous = np.where(same, np.concatenate([t[:1], t[:-1]]) + window, t)
+    start = np.maximum(t, previous)
+    end = t + window - 1
+    kept = start <= end
+    start, end = np.sort(start[kept]), np.sort(end[kept])
+    return np.searchsorted(start, combined, side="right") - np.searchsorted(end, combined, side="left")

@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 
 from gaopin import __version__
 from gaopin.config import Settings
-from gaopin.ledger.detect import first_crossing_with_persons, first_crossings
+from gaopin.ledger.detect import first_crossings
 from gaopin.io.bulk import collector_paused
 from gaopin.io.canonical import arrow
 from gaopin.ledger.model import (
@@ -146,8 +146,8 @@ class KeyTickets:
     def days(self, code: int) -> np.ndarray:
         return self.day[self.slice(code)]
 
-    def person_list(self, code: int) -> list:
-        return [None if p < 0 else p for p in self.person[self.slice(code)].tolist()]
+    def person_codes(self, code: int) -> np.ndarray:
+        return self.person[self.slice(code)]
 
 
 @dataclass
@@ -229,13 +229,12 @@ def _key_tickets(cols: Columns, kind: str) -> KeyTickets:
     return KeyTickets(pd.Index(uniques[used] if n else [], dtype=object), starts, ends, cols.day[pos][order], cols.person[pos][order], cols.persons, pos[order])
 
 
-def _crossing(days: np.ndarray, persons: list, th: Thresholds) -> int | None:
+def _crossing(days: np.ndarray, persons: np.ndarray, th: Thresholds) -> int | None:
+    """The first day one key's tickets (`days` sorted, `persons` their codes) cross `th`."""
     if len(days) < th.min_tickets:
         return None
     # Even one person is a condition: tickets without a usable phone count as no one.
-    if th.min_persons > 0:
-        return first_crossing_with_persons(days, persons, th.min_tickets, th.min_persons, th.days)
-    found = first_crossings(np.zeros(len(days), dtype="int64"), days, th.min_tickets, th.days)
+    found = first_crossings(np.zeros(len(days), dtype="int64"), days, th.min_tickets, th.days, persons, th.min_persons)
     return int(found.iloc[0]) if len(found) else None
 
 
@@ -245,8 +244,8 @@ def _key_tickets_and_candidates(cols: Columns, kind: str, th: Thresholds) -> tup
 
 
 def _candidates(kt: KeyTickets, th: Thresholds) -> dict[int, int]:
-    """Codes of the keys whose ticket counts alone cross the threshold, with the first day
-    they do (one vectorised pass over all keys)."""
+    """Codes of the keys that cross the threshold, with the first day they do (one vectorised
+    pass over all keys, persons included)."""
     if not len(kt.day):
         return {}
     sizes = kt.ends - kt.starts
@@ -254,14 +253,15 @@ def _candidates(kt: KeyTickets, th: Thresholds) -> dict[int, int]:
     # points have a ticket or two, and are left out before the windows are counted.
     big = sizes >= th.min_tickets
     codes = np.repeat(np.arange(len(kt.keys))[big], sizes[big])
-    found = first_crossings(codes, kt.day[np.repeat(big, sizes)], th.min_tickets, th.days)
+    rows = np.repeat(big, sizes)
+    found = first_crossings(codes, kt.day[rows], th.min_tickets, th.days, kt.person[rows], th.min_persons)
     return dict(zip(found.index.tolist(), found.to_numpy().tolist()))
 
 
 def _advance(
     entry: Entry | None,
     days: np.ndarray,
-    persons: Callable[[], list],
+    persons: Callable[[], np.ndarray],
     th: Thresholds,
     kind: str,
     key: str,
@@ -270,17 +270,14 @@ def _advance(
 ) -> tuple[Entry | None, str | None]:
     """(entry, what happened): a new entry, a reopened one, or nothing.
 
-    `first`: the day the key's counts alone first cross (None: never); `persons` gives the
-    tickets' persons, asked for only when the persons condition needs them; `absorbed`: the
+    `first`: the day the key first crosses (`_candidates`; None: never); `persons` gives the
+    tickets' person codes, asked for only when a recurrence is looked for; `absorbed`: the
     tickets held by the ended cycles of entries merged into this one (counted already, so not
     counted afresh after its end)."""
     if entry is None:
         if first is None:
             return None, None
-        crossed = first_crossing_with_persons(days, persons(), th.min_tickets, th.min_persons, th.days) if th.min_persons > 0 else first
-        if crossed is None:
-            return None, None
-        opened = from_day(crossed)
+        opened = from_day(first)
         return Entry(id="", kind=kind, key=key, opened_on=opened, cycles=[Cycle(1, opened)], dirty=True), "created"
     last = entry.last
     if entry.state != ACTIVE or last.ended_on is None:
@@ -288,7 +285,7 @@ def _advance(
     later = days > day_number(last.ended_on)
     if absorbed is not None:
         later &= ~absorbed
-    crossed = _crossing(days[later], [p for p, keep in zip(persons(), later) if keep], th)
+    crossed = _crossing(days[later], persons()[later], th)
     if crossed is None:
         return entry, None
     entry.cycles.append(Cycle(last.cycle + 1, from_day(crossed), starts_after=last.ended_on))
@@ -828,7 +825,7 @@ def _refresh(store: Store, settings: Settings, today: date, result, read_after: 
                 # Only an ended caller entry that absorbed others needs their cycles (an open one holds every ticket).
                 gone = _absorbed(absorbed_into, entry.id) if kind == CALLER and entry is not None and entry.last.ended_on is not None else []
                 absorbed = _absorbed_tickets(gone, days) if gone else None
-                entry, what = _advance(entry, days, lambda: kt.person_list(code), th, kind, key, first.get(code), absorbed)
+                entry, what = _advance(entry, days, lambda: kt.person_codes(code), th, kind, key, first.get(code), absorbed)
                 if entry is None:
                     continue
                 if what == "created":
