@@ -377,10 +377,15 @@ def _absorbed_tickets(absorbed: list[Entry], days: np.ndarray) -> np.ndarray:
     return out
 
 
+def _one_open_cycle(entry: Entry) -> bool:
+    """The usual case: one open cycle, which holds every ticket of the key."""
+    return len(entry.cycles) == 1 and entry.cycles[0].starts_after is None and entry.cycles[0].ended_on is None
+
+
 def _cycle_of(entry: Entry, days: np.ndarray) -> np.ndarray:
     """The cycle each ticket belongs to, 0 for none (after an end, before a recurrence)."""
-    if len(entry.cycles) == 1 and entry.cycles[0].starts_after is None and entry.cycles[0].ended_on is None:
-        return np.ones(len(days), dtype="int64")  # the usual case: one open cycle holding everything
+    if _one_open_cycle(entry):
+        return np.ones(len(days), dtype="int64")
     out = np.zeros(len(days), dtype="int64")
     for c in entry.cycles:
         lo = -(1 << 40) if c.starts_after is None else day_number(c.starts_after) + 1
@@ -837,11 +842,15 @@ def _refresh(store: Store, settings: Settings, today: date, result, read_after: 
                     ended = entry.cycles[-2]
                     how = "销号" if ended.closed_on is not None or ended.end_kind == CLOSED else "化解"
                     events.append((entry.id, entry.last.opened_on, "reopened", f"{how}后再次达到标准，复发（第 {entry.recurrence} 次）"))
+                held_rows = kt.rows[kt.slice(code)]
+                if absorbed is None and _one_open_cycle(entry):
+                    members.append((entry, held_rows))
+                    continue
                 # Tickets after an end and before a recurrence belong to no cycle.
                 in_cycle = _cycle_of(entry, days) > 0
                 if absorbed is not None:
                     in_cycle |= absorbed
-                members.append((entry, kt.rows[kt.slice(code)][in_cycle]))
+                members.append((entry, held_rows[in_cycle]))
             figures.append(pool.submit(_stats, frame, [rows for _, rows in members[start:]], cols.person, texts, kind == CALLER))
         if new_callers:
             for (e, _), numbers in zip(new_callers, index.phones_of_codes(np.array([c for _, c in new_callers], dtype="int64"))):
