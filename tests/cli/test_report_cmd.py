@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from typer.testing import CliRunner
 
 from gaopin.cli import app
 from tests.builders import halves_rows, write_csv
+from tests.io.test_sniff import needs_mkfifo, within_seconds
 
 runner = CliRunner()
 HEADER = "工单编号,来电时间,村/社区,问题分类,主办单位,派单方式,是否有效回访,是否联系,是否解决,是否满意,被反映街乡镇"
@@ -81,3 +84,15 @@ def test_help_lists_the_usage_exit_code_and_points_to_the_table():
     help_text = " ".join(runner.invoke(app, ["report", "--help"], terminal_width=400).stdout.split())
     assert "退出码 2（用法）或 4/5/6/7/8/9 结束（见 docs/data-format.md 的退出码表）" in help_text
     assert runner.invoke(app, ["report", "--month", "8", "--last"]).exit_code == 2
+
+
+@needs_mkfifo
+def test_a_named_pipe_as_the_export_is_refused_before_a_report_is_made(tmp_path):
+    """`gaopin report p --month 8` with a named pipe p waited for ever; nothing is written."""
+    fifo = tmp_path / "p"
+    os.mkfifo(fifo)
+    out = tmp_path / "out"
+    result = within_seconds(lambda: runner.invoke(app, ["report", str(fifo), "--month", "8", "--out", str(out)]), fifo)
+    assert result.exit_code == 5, result.output
+    assert result.stderr.splitlines() == [f"错误：{fifo} 不是普通文件（是命名管道），gaopin 只读取导出的文件", "提示：请先把导出保存成文件再读取"]
+    assert not out.exists()

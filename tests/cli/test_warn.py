@@ -1,6 +1,7 @@
 import csv
 import io
 import json
+import os
 
 import openpyxl
 import pytest
@@ -10,6 +11,7 @@ from gaopin.cli import app
 from gaopin.config import Settings
 from gaopin.io.load import load
 from gaopin.rules.warn import warn
+from tests.io.test_sniff import needs_mkfifo, within_seconds
 
 HEADER = ["工单编号", "来电时间", "来电人", "来电人电话/账号", "被反映街乡镇", "村/社区", "小区点位", "问题分类", "标题", "是否有效回访", "是否解决", "是否满意", "主办单位"]
 ROWS = [
@@ -295,3 +297,15 @@ def test_a_filter_on_a_field_the_export_lacks_is_reported_not_matched_blank(tmp_
     result = runner.invoke(app, ["warn", str(path), "--format", "json", "--config", str(tmp_path / "gaopin.toml")])
     assert result.exit_code == 0, result.output
     assert "[filters] 中的字段“主要内容”在数据中不存在，这条筛选没有生效。" in json.loads(result.stdout)["notes"]
+
+
+@needs_mkfifo
+def test_a_named_pipe_as_the_export_is_one_line_of_error_not_a_wait(tmp_path, monkeypatch):
+    """`mkfifo p; gaopin warn p` waited for ever for something to write into the pipe."""
+    monkeypatch.chdir(tmp_path)
+    fifo = tmp_path / "p"
+    os.mkfifo(fifo)
+    result = within_seconds(lambda: runner.invoke(app, ["warn", "p"]), fifo)
+    assert result.exit_code == 5, result.output
+    assert result.stderr.splitlines() == ["错误：p 不是普通文件（是命名管道），gaopin 只读取导出的文件", "提示：请先把导出保存成文件再读取"]
+    assert result.stdout == ""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 import zipfile
 from pathlib import Path
 
@@ -70,6 +72,57 @@ def test_missing_file(tmp_path):
 def test_directory(tmp_path):
     (tmp_path / "exports").mkdir()
     _expect(tmp_path / "exports", "文件夹")
+
+
+def within_seconds(call, fifo: Path, seconds: float = 5.0):
+    """What `call()` returns or raises, run in a thread: when it is still waiting after
+    `seconds` (opening `fifo` for reading waits for a writer), a writer opens and closes the
+    pipe to let it go, and the test fails instead of hanging."""
+    outcome: list[object] = []
+
+    def run() -> None:
+        try:
+            outcome.append(call())
+        except BaseException as exc:  # handed to the test's thread
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        try:
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))  # the waiting reader then reads an end of file
+        except OSError:
+            pass
+        thread.join(seconds)
+        pytest.fail(f"still waiting on the named pipe {fifo} after {seconds} s")
+    return outcome[0]
+
+
+needs_mkfifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+
+
+@needs_mkfifo
+@pytest.mark.parametrize("linked", [False, True])
+def test_a_named_pipe_is_refused_unopened(tmp_path, linked):
+    """`mkfifo p; gaopin warn p` waited for ever: opening a pipe waits for a writer."""
+    fifo = tmp_path / "export.csv"
+    os.mkfifo(fifo)
+    path = fifo
+    if linked:  # a link is followed: what it points to is refused
+        path = tmp_path / "link.csv"
+        path.symlink_to(fifo)
+    err = within_seconds(lambda: sniff(path), fifo)
+    assert isinstance(err, InputError), err
+    assert err.exit_code == ExitCode.INPUT
+    assert err.message == f"{path} 不是普通文件（是命名管道），gaopin 只读取导出的文件"
+    assert err.hint == "请先把导出保存成文件再读取"
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="no /dev/zero here")
+def test_a_device_is_refused_unread():
+    """/dev/zero has no size and never ends: it was called an empty file."""
+    _expect(Path("/dev/zero"), "/dev/zero 不是普通文件（是字符设备）", "只读取导出的文件")
 
 
 def test_empty_file(tmp_path):

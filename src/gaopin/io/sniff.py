@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import stat
 import zipfile
 from pathlib import Path
 
@@ -38,7 +39,13 @@ def bomless_utf16(head: bytes) -> str | None:
 def sniff(path: Path) -> str:
     """One of xlsx, xls, csv, html; raises InputError for files gaopin cannot read."""
     try:
-        size = path.stat().st_size
+        info = path.stat()  # follows symlinks: a link to an export is read as the export
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError  # said below; checked here as Windows opens a folder with a PermissionError
+        if not stat.S_ISREG(info.st_mode):
+            # Opening a named pipe waits for a writer, and a device never ends: refused unopened.
+            raise InputError(f"{path} 不是普通文件（是{_special_kind(info.st_mode)}），gaopin 只读取导出的文件", "请先把导出保存成文件再读取")
+        size = info.st_size
         with path.open("rb") as fh:
             head = fh.read(8192)
     except FileNotFoundError:
@@ -68,6 +75,14 @@ def sniff(path: Path) -> str:
             raise nul_error(path, head.count(b"\n", 0, head.index(b"\x00")) + 1)
         raise InputError(f"{path} 不是表格文件（看起来是二进制文件）", "请确认选对了文件，gaopin 能读 .xlsx、.xls 和 .csv")
     return CSV
+
+
+def _special_kind(mode: int) -> str:
+    """What a path that is neither a file nor a folder is, in the words of the refusal."""
+    for test, name in ((stat.S_ISFIFO, "命名管道"), (stat.S_ISCHR, "字符设备"), (stat.S_ISBLK, "块设备"), (stat.S_ISSOCK, "套接字")):
+        if test(mode):
+            return name
+    return "特殊文件"
 
 
 def nul_error(path: Path, line: int) -> InputError:
