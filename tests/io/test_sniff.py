@@ -69,6 +69,13 @@ def test_missing_file(tmp_path):
     assert "路径" in err.hint
 
 
+def test_a_file_taken_for_a_folder_is_not_found(tmp_path):
+    """`aug.csv/x.csv` was an internal error (NotADirectoryError) with a traceback hint."""
+    aug = write_bytes(tmp_path / "aug.csv", b"a,b\n")
+    err = _expect(aug / "x.csv", "找不到文件", "x.csv")
+    assert "路径" in err.hint
+
+
 def test_directory(tmp_path):
     (tmp_path / "exports").mkdir()
     _expect(tmp_path / "exports", "文件夹")

@@ -48,7 +48,7 @@ def sniff(path: Path) -> str:
         size = info.st_size
         with path.open("rb") as fh:
             head = fh.read(8192)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # the latter: a file named as if it were a folder (a.csv/b.csv)
         raise InputError(f"找不到文件 {path}", "请检查文件名和路径（可以把文件拖进命令行窗口）") from None
     except IsADirectoryError:
         raise InputError(f"{path} 是一个文件夹，不是表格文件", "请给出文件夹里的 .xlsx 或 .csv 文件") from None
