@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 
 import pytest
 from typer.testing import CliRunner
@@ -96,3 +98,15 @@ def test_a_named_pipe_as_the_export_is_refused_before_a_report_is_made(tmp_path)
     assert result.exit_code == 5, result.output
     assert result.stderr.splitlines() == [f"错误：{fifo} 不是普通文件（是命名管道），gaopin 只读取导出的文件", "提示：请先把导出保存成文件再读取"]
     assert not out.exists()
+
+
+def test_the_current_month_without_tickets_yet_gives_no_change_against_the_last(tmp_path):
+    """`report --month 9` on August's export: the page's cards read 受理量 -3 against August."""
+    data = export(tmp_path / "aug.csv", ["2024-08-02", "2024-08-03", "2024-08-31"])
+    out = tmp_path / "out"
+    done = runner.invoke(app, ["report", str(data), "--month", "9", "--out", str(out), "--format", "json"])
+    assert done.exit_code == 0, done.output
+    overall = json.loads(done.stdout)["overall"]
+    assert overall["previous"]["tickets"] == 3 and set(overall["change"].values()) == {None}
+    page = next(out.glob("*.html")).read_text(encoding="utf-8")
+    assert re.findall(r'<div class="d">([^<]*)</div>', page) == [""] * 6

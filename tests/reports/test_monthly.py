@@ -296,6 +296,26 @@ def test_data_that_end_before_the_period_starts_say_it_has_no_tickets_yet():
     assert later["data_end"] is None and "2024-09-01 至 2024-09-30 没有工单。" in later["notes"]
 
 
+def test_a_period_without_tickets_yet_is_not_compared_with_the_previous_one():
+    """The current month before its first import said it was incomplete, then its cards read
+    受理量 "-3" and 单否 "-1" against August: nothing set against something. The previous
+    values stay, the changes are None, as when the previous period has no tickets."""
+    from gaopin.deliver.content import key_figures, report_text
+
+    rows = [t("2024-08-01"), t("2024-08-02", resolved="否"), t("2024-08-31")]
+    for r in (build_report(tickets(rows), Settings(), 2024, 9), build_report(tickets(rows + [t("2024-10-02")]), Settings(), 2024, 9)):
+        o = r["overall"]
+        assert o["tickets"] == 0 and o["previous"]["tickets"] == 3 and o["previous"]["single_no"] == 1
+        assert set(o["change"]) == set(o["previous"]) and set(o["change"].values()) == {None}
+        assert "较上月" not in "".join(headline(r))
+        assert [(f.name, f.previous, f.change) for f in key_figures(r)][1:3] == [("受理量", "3", ""), ("有效回访", "3", "")]
+        assert {f.change for f in key_figures(r)} == {""}
+        assert "  受理量：0 / 3 / —" in report_text(r, "report.xlsx").splitlines()
+    # With its tickets in, September is compared with August.
+    compared = build_report(tickets(rows + [t("2024-09-02")]), Settings(), 2024, 9)
+    assert compared["overall"]["change"]["tickets"] == -2
+
+
 def test_the_headline_says_there_is_no_escalation_instead_of_zero_of_each():
     """It said "单否 0 件，双否 0 件，均需提级办理。" (review D3)."""
     none = build_report(tickets([t("2024-08-01")]), Settings(), 2024, 8)

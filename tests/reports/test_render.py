@@ -98,6 +98,17 @@ def test_a_previous_period_without_tickets_shows_no_change_on_the_page_or_in_the
         assert "score_change" not in sheet.frame or sheet.frame["score_change"].isna().all(), sheet.name
 
 
+def test_a_period_without_tickets_yet_shows_no_change_on_the_page_or_in_the_workbook():
+    """September before its first import: the cards read 受理量 "-3" and 单否 / 双否 "-1 / 0"."""
+    august = [{**row, "ticket_id": f"A{i}"} for i, row in enumerate(ROWS)]
+    report = build_report(tickets(august), Settings(), 2024, 9)
+    html = render_html(report, {})
+    assert re.findall(r'<div class="d">([^<]*)</div>', html) == [""] * 6  # the cards: score, tickets, the three rates and 单否 / 双否
+    assert "本期还没有工单" in html
+    for sheet in report_sheets(report)[:4]:
+        assert "score_change" not in sheet.frame or sheet.frame["score_change"].isna().all(), sheet.name
+
+
 def test_a_change_that_rounds_to_nothing_reads_0_00_in_the_workbook_as_on_the_page():
     """The workbook's "+0.00;-0.00;0.00" showed a raw -0.004 as "-0.00" where the page says "0.00"."""
     from gaopin.numbers import signed

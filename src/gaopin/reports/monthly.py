@@ -113,12 +113,16 @@ def _figures(ind: pd.DataFrame, groups: dict, cur: np.ndarray, prev: np.ndarray,
     """overall and every breakdown of one period (rows `cur`), each with the previous period's values.
 
     A previous period without tickets is not compared with (0 tickets before would make every
-    count "+N"): its values and the changes are None."""
+    count "+N"): its values and the changes are None. Nor is a period without tickets (the
+    current month before its first import would read "-N" against the previous one): the
+    previous values are given, the changes are None, as in every output that shows them."""
     now, before = ind[cur], ind[prev]
     compared = bool(prev.any())
     whole_now, whole_before = summarize(now, fields, weights), summarize(before, fields, weights)
     out: dict = {"overall": records(whole_now, named=False)[0]}
     with_previous(out["overall"], records(whole_before, named=False)[0] if compared else dict.fromkeys(COMPARED))
+    if not cur.any():
+        out["overall"]["change"] = dict.fromkeys(COMPARED)  # its breakdowns have no rows to change
     for key, (codes, names) in groups.items():
         current = breakdown_of(now, fields, weights, (codes[cur], names), whole_now)
         with_previous(current, breakdown_of(before, fields, weights, (codes[prev], names), whole_before) if compared else [])
