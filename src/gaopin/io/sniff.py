@@ -44,7 +44,8 @@ def sniff(path: Path) -> str:
             raise IsADirectoryError  # said below; checked here as Windows opens a folder with a PermissionError
         if not stat.S_ISREG(info.st_mode):
             # Opening a named pipe waits for a writer, and a device never ends: refused unopened.
-            raise InputError(f"{path} 不是普通文件（是{_special_kind(info.st_mode)}），gaopin 只读取导出的文件", "请先把导出保存成文件再读取")
+            kind = _special_kind(info.st_mode)
+            raise InputError(f"{path} 不是普通文件（是{kind}），gaopin 只读取导出的文件", "请先把导出保存成文件再读取")
         size = info.st_size
         with path.open("rb") as fh:
             head = fh.read(8192)
@@ -79,7 +80,8 @@ def sniff(path: Path) -> str:
 
 def _special_kind(mode: int) -> str:
     """What a path that is neither a file nor a folder is, in the words of the refusal."""
-    for test, name in ((stat.S_ISFIFO, "命名管道"), (stat.S_ISCHR, "字符设备"), (stat.S_ISBLK, "块设备"), (stat.S_ISSOCK, "套接字")):
+    kinds = ((stat.S_ISFIFO, "命名管道"), (stat.S_ISCHR, "字符设备"), (stat.S_ISBLK, "块设备"), (stat.S_ISSOCK, "套接字"))
+    for test, name in kinds:
         if test(mode):
             return name
     return "特殊文件"
