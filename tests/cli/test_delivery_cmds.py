@@ -33,12 +33,22 @@ def gaopin(args, config, db, env=None):
     return runner.invoke(app, [*args, "--config", str(config), "--db", str(db)], env=env)
 
 
+def made(db):
+    """An empty store at `db`: a send (as every command but import) refuses a store given with
+    --db that does not exist."""
+    from gaopin.store import Store
+
+    Store(db).close()
+    return db
+
+
 @pytest.fixture
 def export(tmp_path):
     return tiny_export(tmp_path)
 
 
 def test_the_same_report_twice_is_one_email_and_runs_stay_quiet(tmp_path, export):
+    made(tmp_path / "g.db")
     with smtp_server() as server:
         config = write_config(tmp_path / "gaopin.toml", server.port)
         first = gaopin([*REPORT, str(export), "--email"], config, tmp_path / "g.db")
@@ -56,6 +66,7 @@ def test_the_same_report_twice_is_one_email_and_runs_stay_quiet(tmp_path, export
 
 
 def test_smtp_down_is_a_clear_error_exit_7_and_the_next_run_sends_it(tmp_path, export):
+    made(tmp_path / "g.db")
     port = free_port()
     config = write_config(tmp_path / "gaopin.toml", port)
     down = gaopin([*REPORT, str(export), "--email"], config, tmp_path / "g.db")
@@ -76,6 +87,7 @@ def test_smtp_down_is_a_clear_error_exit_7_and_the_next_run_sends_it(tmp_path, e
 
 
 def test_a_failed_login_exits_7_and_the_password_is_nowhere(tmp_path, export):
+    made(tmp_path / "g.db")
     with smtp_server(auth=("jiesu", PASSWORD)) as server:
         config = write_config(tmp_path / "gaopin.toml", server.port, mail={"username": "jiesu"})
         result = gaopin([*WARN, str(export), "--email"], config, tmp_path / "g.db", env={"GAOPIN_SMTP_PASSWORD": "Wrong-" + PASSWORD})
@@ -89,6 +101,7 @@ def test_a_failed_login_exits_7_and_the_password_is_nowhere(tmp_path, export):
 
 
 def test_warn_notify_posts_new_warnings_once_and_json_keeps_the_library_shape(tmp_path, export):
+    made(tmp_path / "g.db")
     with Robot() as robot:
         config = write_config(tmp_path / "gaopin.toml", robot_url=robot.url)
         quiet = gaopin([*WARN, str(export), "--notify"], config, tmp_path / "g.db")
@@ -142,10 +155,10 @@ def test_a_report_run_on_a_store_that_does_not_exist_leaves_no_folder_or_lock_be
 def test_dry_run_writes_files_and_needs_a_channel(tmp_path, export):
     config = write_config(tmp_path / "gaopin.toml", 25, "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=K")
     out = tmp_path / "dry"
-    result = gaopin([*WARN, str(export), "--email", "--notify", "--dry-run", "--dry-run-dir", str(out)], config, tmp_path / "g.db")
+    result = gaopin([*WARN, str(export), "--email", "--notify", "--dry-run", "--dry-run-dir", str(out)], config, made(tmp_path / "g.db"))
     assert result.exit_code == 0, result.stderr
     assert sorted(p.name for p in out.iterdir()) == ["warn-2024-08-03.eml", "warn-2024-08-03.wecom.json"]
-    assert not (tmp_path / "g.db").exists()  # nothing recorded
+    assert json.loads(gaopin(["sends", "-f", "json"], config, tmp_path / "g.db").stdout) == []  # nothing recorded
     alone = gaopin([*WARN, str(export), "--dry-run"], config, tmp_path / "g.db")
     assert alone.exit_code == 2 and "--dry-run 要与 --email 或 --notify 一起使用" in alone.stderr
     last = gaopin(["report", "--last", "--month", "8", "--email"], config, tmp_path / "g.db")
@@ -153,6 +166,7 @@ def test_dry_run_writes_files_and_needs_a_channel(tmp_path, export):
 
 
 def test_a_report_folder_holding_dry_run_files_is_replaced_one_holding_the_users_is_not(tmp_path, export):
+    made(tmp_path / "g.db")
     config = write_config(tmp_path / "gaopin.toml", 25, "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=K")
     dry = [*REPORT, str(export), "--email", "--notify", "--dry-run"]
     folder = tmp_path / "reports" / "2024-08"
@@ -195,6 +209,7 @@ def test_without_a_config_file_the_error_says_none_was_found_not_that_a_setting_
 @pytest.mark.parametrize("variable", ["GAOPIN_MAIL__TIMEOUT", "GAOPIN_NOTIFY__TIMEOUT"])
 @pytest.mark.parametrize("value", ["0", "-1"])
 def test_a_timeout_of_zero_or_less_is_a_config_error_and_nothing_is_recorded_or_sent(tmp_path, export, variable, value):
+    made(tmp_path / "g.db")
     with smtp_server() as server, Robot() as robot:
         config = write_config(tmp_path / "gaopin.toml", server.port, robot.url)
         result = gaopin([*WARN, str(export), "--email", "--notify"], config, tmp_path / "g.db", env={variable: value})
@@ -278,6 +293,7 @@ def spawn(args, config, db, **env):
 
 
 def test_two_runs_started_together_send_at_most_one_email(tmp_path, export):
+    made(tmp_path / "g.db")
     hold = threading.Event()
     mailbox = Mailbox(hold=hold)
     with smtp_server(mailbox=mailbox) as server, Robot() as robot:
@@ -300,6 +316,7 @@ def test_two_runs_started_together_send_at_most_one_email(tmp_path, export):
 def sending_held(tmp_path, export):
     """A warn run started with --email, held by the mail server between the hand-over and the
     answer: (the run, its config, the mailbox, the server, the event that releases it)."""
+    made(tmp_path / "g.db")
     hold = threading.Event()
     mailbox = Mailbox(hold=hold)
     with smtp_server(mailbox=mailbox) as server:
@@ -345,6 +362,7 @@ def test_a_run_stopped_while_sending_exits_130_or_143_logs_it_and_is_not_resent(
 
 
 def test_cron_bare_environment_and_another_time_zone(tmp_path, export):
+    made(tmp_path / "g.db")
     config = write_config(tmp_path / "gaopin.toml", 25, "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=K")
     env = python_env(TZ="America/New_York", GAOPIN_CONFIG=str(config), GAOPIN_DB=str(tmp_path / "g.db"))
     for name in ("HOME", "USERPROFILE", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "LANG", "LC_ALL", "TERM"):
@@ -368,6 +386,7 @@ def test_cron_bare_environment_and_another_time_zone(tmp_path, export):
 
 
 def test_an_unknown_robot_post_exits_9_on_later_days_until_settled_and_resend_sends_it_again(tmp_path, export):
+    made(tmp_path / "g.db")
     with Robot() as robot:
         config = write_config(tmp_path / "gaopin.toml", robot_url=robot.url)
         robot.drop = True  # the post arrives, the answer never comes
@@ -394,7 +413,7 @@ def test_an_unknown_robot_post_exits_9_on_later_days_until_settled_and_resend_se
 def test_a_run_ending_with_exit_7_or_9_writes_and_shows_what_it_found_and_sent_first(tmp_path, export):
     import openpyxl
 
-    db = tmp_path / "g.db"
+    db = made(tmp_path / "g.db")
     with Robot() as robot:
         config = write_config(tmp_path / "gaopin.toml", free_port(), robot_url=robot.url)  # no mail server: the email fails
         failed = gaopin([*WARN, str(export), "--email", "--notify", "--verbose", "-o", str(tmp_path / "w.xlsx")], config, db)
@@ -418,6 +437,7 @@ def test_a_run_ending_with_exit_7_or_9_writes_and_shows_what_it_found_and_sent_f
 def test_an_output_that_cannot_be_written_does_not_hide_a_failed_send(tmp_path, export):
     """-o naming a folder after the mail failed: the run ended with 5 and never said the mail
     had failed (exit 7, which monitoring watches)."""
+    made(tmp_path / "g.db")
     (tmp_path / "w.xlsx").mkdir()
     config = write_config(tmp_path / "gaopin.toml", free_port())  # no mail server
     result = gaopin([*WARN, str(export), "--email", "-o", str(tmp_path / "w.xlsx")], config, tmp_path / "g.db")

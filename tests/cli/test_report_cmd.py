@@ -110,3 +110,13 @@ def test_the_current_month_without_tickets_yet_gives_no_change_against_the_last(
     assert overall["previous"]["tickets"] == 3 and set(overall["change"].values()) == {None}
     page = next(out.glob("*.html")).read_text(encoding="utf-8")
     assert re.findall(r'<div class="d">([^<]*)</div>', page) == [""] * 6
+
+
+def test_a_report_from_files_with_a_given_store_that_does_not_exist_is_refused(tmp_path):
+    """`report FILE --db typo.db` ran without the person links of the store meant."""
+    data = export(tmp_path / "aug.csv", ["2024-08-02"])
+    typo = tmp_path / "typo.db"
+    result = runner.invoke(app, ["report", str(data), "--month", "8", "--out", str(tmp_path / "out"), "--db", str(typo)])
+    assert (result.exit_code, result.stdout) == (6, "")
+    assert result.stderr.splitlines()[0] == f"错误：工单库 {typo} 不存在"
+    assert not (tmp_path / "out").exists() and not list(tmp_path.glob("typo*"))

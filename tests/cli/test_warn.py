@@ -309,3 +309,34 @@ def test_a_named_pipe_as_the_export_is_one_line_of_error_not_a_wait(tmp_path, mo
     assert result.exit_code == 5, result.output
     assert result.stderr.splitlines() == ["错误：p 不是普通文件（是命名管道），gaopin 只读取导出的文件", "提示：请先把导出保存成文件再读取"]
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize("given, hint", [
+    ("flag", "请检查 --db 的路径"),
+    ("GAOPIN_DB", "请检查环境变量 GAOPIN_DB 或配置 [store] path 中的路径"),
+    ("config", "请检查环境变量 GAOPIN_DB 或配置 [store] path 中的路径"),
+])  # fmt: skip
+def test_a_given_store_that_does_not_exist_is_refused_not_read_as_no_links(export, tmp_path, given, hint):
+    """`warn FILE --db typo.db` ran without the person links (ledger link) of the store meant."""
+    typo = tmp_path / "typo.db"
+    args, env = ["warn", str(export)], {}
+    if given == "flag":
+        args += ["--db", str(typo)]
+    elif given == "GAOPIN_DB":
+        env["GAOPIN_DB"] = str(typo)
+    else:
+        (tmp_path / "gaopin.toml").write_text(f'[store]\npath = "{typo.name}"\n', encoding="utf-8")
+    result = runner.invoke(app, args, env=env)
+    assert (result.exit_code, result.stdout) == (6, "")
+    assert result.stderr.splitlines()[0] == f"错误：工单库 {typo} 不存在"
+    assert result.stderr.splitlines()[1].startswith(f"提示：{hint}") and "gaopin import" in result.stderr
+    assert not list(tmp_path.glob("typo*"))
+
+
+def test_the_default_store_never_created_is_no_error_with_files(export, tmp_path):
+    """An office that never imported reads its exports; no store is made for it."""
+    from gaopin.store.store import default_db_path
+
+    result = runner.invoke(app, ["warn", str(export)])
+    assert result.exit_code == 0, result.output
+    assert not default_db_path().exists()

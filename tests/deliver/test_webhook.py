@@ -18,11 +18,19 @@ from gaopin.config import TIMEZONE
 from gaopin.deliver import webhook
 from gaopin.deliver.run import warn_and_deliver
 from gaopin.errors import ConfigError, DeliveryError, ExitCode, UnknownOutcomeError
+from gaopin.store import Store
 from tests.delivery_data import TINY_PHONES, delivery_settings, fixed_clock, leaked, tiny_export
 from tests.servers import Robot, free_port
 
 DAY = date(2024, 8, 3)
 NOON = datetime(2024, 8, 3, 12, 0, tzinfo=TIMEZONE)
+
+
+@pytest.fixture(autouse=True)
+def _store(tmp_path):
+    """The store the runs record their sends in (g.db): a send refuses a given store that does
+    not exist (gaopin.store.store.existing_store)."""
+    Store(tmp_path / "g.db").close()
 
 
 def run(settings, export, db, **kw):

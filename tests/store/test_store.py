@@ -897,3 +897,25 @@ def test_answers_that_could_not_be_read_are_noted_from_the_store_as_from_the_fil
         assert next(n for n in store.tickets().notes() if "无法识别" in n) == from_file
         assert "有 3 个" in from_file
         assert not [n for n in store.tickets(columns=["community"]).notes() if "无法识别" in n]  # answers not read
+
+
+def test_a_given_store_must_exist_the_default_one_only_when_the_tickets_come_from_it(tmp_path):
+    """A mistyped --db (or GAOPIN_DB, [store] path) with files ran without the store's links."""
+    from gaopin.store.store import default_db_path, tickets_from
+    from tests.builders import write_csv
+
+    export = write_csv(tmp_path / "e.csv", [["工单编号", "来电时间"], ["A1", "2024-08-03 09:00"]])
+    typo = tmp_path / "typo.db"
+    configured = Settings().with_values({"store.path": str(typo)})
+    for flag, settings in ((typo, Settings()), (None, configured)):
+        with pytest.raises(StoreError) as caught:
+            tickets_from([export], flag, settings)
+        assert caught.value.message == f"工单库 {typo} 不存在" and "gaopin import" in caught.value.hint
+    assert not typo.exists()
+    from gaopin.store.store import existing_store  # the one rule tickets_from and a send's run follow
+
+    assert existing_store(None, Settings(), files=True) == default_db_path()  # never created: no error
+    with pytest.raises(StoreError, match="没有给出文件"):
+        existing_store(None, Settings())
+    store_with(tmp_path / "g.db", [ROW]).close()
+    assert existing_store(tmp_path / "g.db", Settings(), files=True) == tmp_path / "g.db"

@@ -592,13 +592,12 @@ def report_and_deliver(
     Raises after all channels had their turn: UnknownOutcomeError, then DeliveryError; the
     error's `result` is the ReportDelivery, what was made and sent all the same."""
     from gaopin.reports.run import run_report
-    from gaopin.store.store import db_path, require_store
+    from gaopin.store.store import existing_store
 
     settings = for_delivery(settings)
     prepared = prepare_channels(settings, channels, dry_run, environ)
-    store_path = db_path(db, settings)
-    if not files:
-        require_store(store_path)  # before the lock, which would leave a folder and a lock file behind
+    # Before the lock, which would leave a folder and a lock file behind.
+    store_path = existing_store(db, settings, files=bool(files))
     check = functools.partial(refuse_empty, from_files=bool(files), dry_run=dry_run)
     with delivery_lock(store_path, lock_timeout):
         # The email's files as this run wrote them: once in the output folder, another report of

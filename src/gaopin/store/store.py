@@ -1129,18 +1129,35 @@ def import_into(paths: Iterable[str | os.PathLike[str]], db: str | os.PathLike[s
         raise
 
 
-def require_store(path: Path) -> None:
-    """StoreError unless the store read for want of files exists."""
-    if not Path(path).exists():
+def existing_store(flag: str | os.PathLike[str] | None, settings: Settings, files: bool = False) -> Path:
+    """The store's path (`db_path`), refused (StoreError, exit 6) when it does not exist and the
+    tickets are to come from it (no `files`), or when it was given: by --db, GAOPIN_DB or
+    [store] path. A mistyped path given with files ran without the person links and exclusions
+    the store holds (and a send recorded into a new empty store sent everything again). Only the
+    default path, never created, is no error with files: an office that never imported still
+    runs `gaopin warn FILE`."""
+    path = db_path(flag, settings)
+    if path.exists():
+        return path
+    if not files:
         raise StoreError(
             f"没有给出文件，工单库 {path} 也不存在",
             "请在命令后写上导出文件，或先用 gaopin import 导入工单（--db 可指定工单库）",
         )
+    if flag:
+        raise StoreError(f"工单库 {path} 不存在", "请检查 --db 的路径；不用这个工单库时去掉 --db，要新建它请先用 gaopin import 导入工单")
+    if settings.store.path:
+        raise StoreError(
+            f"工单库 {path} 不存在",
+            "请检查环境变量 GAOPIN_DB 或配置 [store] path 中的路径；要新建这个工单库，请先用 gaopin import 导入工单",
+        )
+    return path
 
 
 def tickets_from(files: list[Path] | None, db: str | None, settings: Settings, fields=None, keep_extra=False, progress=None, until: date | None = None) -> tuple[LoadResult, Links]:
-    """Tickets from files, or from the store when no file is given; links from the store if it exists."""
-    path = db_path(db, settings)
+    """Tickets from files, or from the store when no file is given; links from the store if it
+    exists (a given store must: `existing_store`)."""
+    path = existing_store(db, settings, files=bool(files))
     if files:
         result = load(files, settings, fields=fields, keep_extra=keep_extra, progress=progress)
         links = Links()
@@ -1148,7 +1165,6 @@ def tickets_from(files: list[Path] | None, db: str | None, settings: Settings, f
             with Store(path, create=False) as store:
                 links = store.links()
         return result, links
-    require_store(path)
     with Store(path, create=False) as store:
         if store.ticket_count() == 0:
             raise StoreError(f"工单库 {path} 中还没有工单", "请先用 gaopin import 导入导出文件")
