@@ -477,3 +477,43 @@ def test_sends_says_which_command_sends_again_a_failure_whose_message_was_not_ke
     assert dismissed.stdout == "邮件 月度报告 2024-05：已确认不再需要重发\n"
     relisted = gaopin(["sends"], config, tmp_path / "g.db").stdout
     assert "已确认不再重发" in relisted and relisted.count("失败（当时的内容没有保存") == 1
+
+
+def test_a_given_store_that_does_not_exist_is_refused_by_every_send_and_dry_run_leaving_nothing(tmp_path, export):
+    """`warn FILE --notify --dry-run --db typo.db` left an empty typo.db.lock behind; the real run
+    made typo.db and sent everything again, with none of the store's person links."""
+    typo = tmp_path / "typo.db"
+    with Robot() as robot, smtp_server() as server:
+        config = write_config(tmp_path / "gaopin.toml", server.port, robot.url)
+        runs = {
+            " ".join(args): gaopin(args, config, typo)
+            for args in (
+                [*WARN, str(export), "--notify", "--dry-run"],
+                [*WARN, str(export), "--notify"],
+                [*REPORT, str(export), "--email", "--notify", "--dry-run"],
+                [*REPORT, str(export), "--email", "--notify"],
+            )
+        }
+    for args, result in runs.items():
+        assert (result.exit_code, result.stdout) == (6, ""), (args, result.output)
+        assert result.stderr.splitlines()[0] == f"错误：工单库 {typo} 不存在", args
+    assert robot.posts == [] and server.messages == []
+    assert not list(tmp_path.glob("typo*")) and not (tmp_path / "reports").exists()
+
+
+def test_a_dry_run_on_the_default_store_never_created_leaves_nothing_and_a_real_send_creates_it(tmp_path, export):
+    """Without a store given, an office that never imported rehearses and sends from its files:
+    the dry run leaves no lock file (nor its folder) where the store would be; the real send
+    keeps its sends record in a new store there."""
+    from gaopin.store.store import default_db_path
+
+    store = default_db_path()
+    with Robot() as robot:
+        config = write_config(tmp_path / "gaopin.toml", robot_url=robot.url)
+        dry = runner.invoke(app, [*WARN, str(export), "--notify", "--dry-run", "--config", str(config)])
+        dry_report = runner.invoke(app, [*REPORT, str(export), "--notify", "--dry-run", "--config", str(config)])
+        assert (dry.exit_code, dry_report.exit_code) == (0, 0), dry.output + dry_report.output
+        assert not store.parent.exists() and robot.posts == []
+        real = runner.invoke(app, [*WARN, str(export), "--notify", "--config", str(config)])
+    assert real.exit_code == 0, real.output
+    assert len(robot.posts) == 1 and store.exists() and store.with_name(store.name + ".lock").exists()

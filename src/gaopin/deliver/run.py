@@ -287,6 +287,18 @@ class Outgoing:
 
 
 @contextmanager
+def _run_lock(store_path: Path, dry_run: bool, timeout: float) -> Iterator[None]:
+    """The delivery lock; none for a dry run on a store that does not exist (the default one,
+    never created: a given one is refused before), which reads no sends record and records
+    nothing, and must leave nothing behind: the lock file, and its folder, would be made."""
+    if dry_run and not Path(store_path).exists():
+        yield
+        return
+    with delivery_lock(store_path, timeout):
+        yield
+
+
+@contextmanager
 def _send_log(store_path: Path, dry_run: bool) -> Iterator[SendLog | None]:
     """The sends record: read-only (or absent) in a dry run, created with the store otherwise."""
     from gaopin.store.store import Store
@@ -599,7 +611,7 @@ def report_and_deliver(
     # Before the lock, which would leave a folder and a lock file behind.
     store_path = existing_store(db, settings, files=bool(files))
     check = functools.partial(refuse_empty, from_files=bool(files), dry_run=dry_run)
-    with delivery_lock(store_path, lock_timeout):
+    with _run_lock(store_path, dry_run, lock_timeout):
         # The email's files as this run wrote them: once in the output folder, another report of
         # the same month (a hand run) may replace them before they are read.
         written: dict[str, bytes] = {}
@@ -772,7 +784,7 @@ def warn_and_deliver(
     street = report.area
     day = on or clock().astimezone(TIMEZONE).date()
     store_path = db_path(db, settings)
-    with delivery_lock(store_path, lock_timeout):
+    with _run_lock(store_path, dry_run, lock_timeout):
         delivery = deliver_warnings(report, street, day, prepared, store_path, force, dry_run_dir, clock, progress)
     return _ended(WarnDelivery(report, delivery))
 
