@@ -733,3 +733,35 @@ def test_an_entry_that_followed_its_tickets_to_a_new_key_is_said_so(tmp_path, db
     assert f"本次更新：1 条的点位或问题写法变了，条目随工单转到新的写法（{issue}，见 gaopin ledger show）" in after.stdout
     shown = runner.invoke(app, ["ledger", "show", issue, "--db", str(db), "--today", "2024-09-30"])
     assert "原为“京铁和园12号楼，住房->老旧小区->漏雨”，现为“京铁和园12号楼，住房->老旧小区”" in shown.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["import", "{file}"],
+        ["ledger", "--month", "8"],
+        ["ledger", "link", "13800000001", "13800000002"],
+        ["exclude", "C100", "--reason", "申诉已通过"],
+        ["exclude", "--list"],
+        ["purge", "--before", "2024-01-01"],
+        ["sends"],
+        ["sends", "--confirm", "1"],
+        ["warn"],
+        ["warn", "{file}"],
+        ["warn", "{file}", "--notify"],
+        ["warn", "{file}", "--notify", "--dry-run"],
+        ["report", "--month", "8"],
+        ["report", "{file}", "--month", "8"],
+        ["report", "{file}", "--month", "8", "--notify"],
+    ],
+)
+def test_a_store_path_that_is_a_folder_is_one_chinese_line_for_every_command(tmp_path, args):
+    """`--db some_dir/` gave SQLite's "unable to open database file"."""
+    file = export(tmp_path / "a.xlsx", caller(5))
+    (tmp_path / "gaopin.toml").write_text('[notify]\nwebhook = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=K"\n', encoding="utf-8")
+    folder = tmp_path / "data"
+    folder.mkdir()
+    result = runner.invoke(app, [*(a.format(file=file) for a in args), "--db", f"{folder}/"])
+    assert (result.exit_code, result.stdout) == (6, ""), result.output
+    assert result.stderr.splitlines() == [f"错误：工单库路径 {folder} 是一个文件夹", f"提示：请用 --db 指向文件夹中的一个文件，例如 {folder / 'gaopin.db'}"]
+    assert list(folder.iterdir()) == [] and not (tmp_path / "data.lock").exists() and not (tmp_path / "reports").exists()

@@ -919,3 +919,15 @@ def test_a_given_store_must_exist_the_default_one_only_when_the_tickets_come_fro
         existing_store(None, Settings())
     store_with(tmp_path / "g.db", [ROW]).close()
     assert existing_store(tmp_path / "g.db", Settings(), files=True) == tmp_path / "g.db"
+
+
+@pytest.mark.parametrize("create", [True, False])
+def test_a_store_path_that_is_a_folder_is_said_so_in_chinese(tmp_path, create):
+    """SQLite's own reason was "unable to open database file"."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    with pytest.raises(StoreError) as caught:
+        Store(folder, create=create)
+    assert caught.value.message == f"工单库路径 {folder} 是一个文件夹"
+    assert caught.value.hint == f"请用 --db 指向文件夹中的一个文件，例如 {folder / 'gaopin.db'}"
+    assert list(folder.iterdir()) == [] and sorted(p.name for p in tmp_path.iterdir() if p.name != "_home") == ["data"]

@@ -19,6 +19,7 @@ from typing import Callable, Iterator
 from gaopin.errors import GaopinError, LockedError, os_reason, StoreError
 
 BUSY_TIMEOUT_MS = 15_000
+DB_FILE_NAME = "gaopin.db"  # the default store's name, and the one a folder given as a store is told to hold
 TICKET_COLUMNS = (
     "ticket_id", "received_at", "ticket_type", "caller_name", "caller_phone", "street", "community",
     "address", "category", "title", "content", "unit", "dispatch", "valid_callback", "contacted",
@@ -268,12 +269,21 @@ def _create_store(path: Path, provisional: bool = False) -> bool:
         tmp.unlink(missing_ok=True)
 
 
+def refuse_folder(path: str | os.PathLike[str]) -> None:
+    """StoreError when the store's path is a folder (`--db some_dir/`): SQLite says only
+    "unable to open database file"."""
+    path = Path(path)
+    if path.is_dir():
+        raise StoreError(f"工单库路径 {path} 是一个文件夹", f"请用 --db 指向文件夹中的一个文件，例如 {path / DB_FILE_NAME}")
+
+
 def open_connection(path: Path, create: bool = True, provisional: bool = False) -> tuple[sqlite3.Connection, bool]:
     """(a connection to the store, True if this call created it; `provisional`: marked
     NEW_STORE_ID, for an import that removes it again if it fails). A store another run has just
     created provisionally is claimed; if that run removed it meanwhile, it is opened (or created)
     again."""
     path = Path(path)
+    refuse_folder(path)
     for _ in range(3):
         created = False
         if not path.exists():

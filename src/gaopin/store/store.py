@@ -30,13 +30,12 @@ from gaopin.privacy import mask_phone, mask_phones_in_text
 from gaopin.rules.persons import Links
 from gaopin.schema import CANONICAL_COLUMNS, CHOICE_VALUES, FIELD_BY_NAME, fields_named, is_usable_phone, normalize_phone
 from gaopin.io.canonical import arrow, blank_text
-from gaopin.store.db import BUSY_TIMEOUT_MS, TICKET_COLUMNS, damaged_error, is_damaged, open_connection, remove_if_empty, settle, store_error, transaction
+from gaopin.store.db import BUSY_TIMEOUT_MS, DB_FILE_NAME, TICKET_COLUMNS, damaged_error, is_damaged, open_connection, remove_if_empty, settle, store_error, transaction
 
 DATETIME_COLUMNS = ("received_at", "closed_at")
 # Below this many tickets a read is not split in two (a thread and a connection cost more).
 PARALLEL_READ_ROWS = 100_000
 TEXT_FORMAT = "%Y-%m-%d %H:%M:%S"
-DB_FILE_NAME = "gaopin.db"
 
 
 def default_db_path() -> Path:
