@@ -74,6 +74,16 @@ def test_an_older_store_is_reported_not_upgraded(tmp_path):
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 2
 
 
+def test_a_store_path_that_is_a_folder_fails_with_what_to_do(tmp_path):
+    """`doctor --db some_dir/` said 无法读取：disk I/O error, 如文件已损坏，请从备份恢复."""
+    folder = tmp_path / "stores"
+    folder.mkdir()
+    report = run_checks(write_config(tmp_path / "gaopin.toml"), str(folder), environ={}, network=False)
+    check = by_name(report)["工单库"]
+    assert (check.status, check.detail) == (FAIL, f"工单库路径 {folder} 是一个文件夹")
+    assert check.hint == f"请用 --db 指向文件夹中的一个文件，例如 {folder / 'gaopin.db'}" and report.exit_code == ExitCode.STORE
+
+
 def test_a_store_with_a_damaged_page_fails_the_store_check(tmp_path):
     """Its first page, the count of tickets and the sends read well: only a check of every
     page finds the damage, which every report and ledger run would then stop at."""
