@@ -20,7 +20,6 @@ from gaopin.metrics import COMPARED, Weights, breakdown_of, group_codes, group_c
 from gaopin.numbers import number, percent, signed
 from gaopin.periods import Period, period, period_codes as codes_of_times
 from gaopin.rules.outcomes import DOUBLE_NO, SINGLE_NO
-from gaopin.rules.persons import Links
 from gaopin.rules.prepare import problem_column
 from gaopin.rules.streets import NO_STREETS_NOTE, SEP, area_name, communities_of_streets, several_streets, shown_names, street_codes, street_counts, street_key, written_counts
 from gaopin.privacy import text_masker
@@ -228,7 +227,6 @@ def build_report(
     settings: Settings,
     year: int,
     month: int,
-    links: Links = Links(),
     exclusions: dict[str, str] | None = None,
     ledger: dict | None = None,
     rankings: list[dict] | None = None,

@@ -264,7 +264,7 @@ def make_report(
     # An up-to-date ledger is taken first; its year is checked against the tickets' below.
     kept = _store_ledger(db, settings, month, year, today, read_after) if not files and not ledger_reads else None
     with ThreadPoolExecutor(max_workers=1) as pool:
-        result, links = tickets_from(files, db, settings, fields=fields, progress=progress, until=until)
+        result, _ = tickets_from(files, db, settings, fields=fields, progress=progress, until=until)  # a report counts no persons: no links
         # A replay (--today inside the month) counts the figures to the day its ledger snapshot
         # counts to; the latest time is then the kept tickets' own (None: taken from them).
         cut = result.received_by(today)
@@ -298,7 +298,7 @@ def make_report(
         def figures(ledger: dict | None) -> dict:
             with collector_paused():
                 return build_report(
-                    result, settings, year, month, links=links, exclusions=exclusions, ledger=ledger, rankings=rankings, all_streets=all_streets, data_end=data_end
+                    result, settings, year, month, exclusions=exclusions, ledger=ledger, rankings=rankings, all_streets=all_streets, data_end=data_end
                 )
 
         if refresh_here:
