@@ -87,6 +87,7 @@ _OS_REASONS = {
     errno.ENAMETOOLONG: "文件名太长",
     errno.EEXIST: "已有同名的文件或文件夹",
     errno.EBUSY: "正被其他程序占用",
+    errno.ELOOP: "快捷方式（符号链接）绕成了一个圈",
 }
 
 

@@ -211,3 +211,19 @@ def test_other_bytes_are_not_taken_for_bomless_utf16(data):
     from gaopin.io.sniff import bomless_utf16
 
     assert bomless_utf16(data) is None
+
+
+@pytest.mark.parametrize("case", ["loop", "long"])
+def test_a_path_the_system_cannot_follow_is_one_line_not_an_internal_error(tmp_path, case):
+    """A loop of links (a.csv → b.csv → a.csv) or a name too long was 内部错误：OSError."""
+    if case == "loop":
+        path = tmp_path / "a.csv"
+        path.symlink_to(tmp_path / "b.csv")
+        (tmp_path / "b.csv").symlink_to(path)
+        reason = "快捷方式（符号链接）绕成了一个圈"
+    else:
+        path = tmp_path / ("长" * 300 + ".csv")
+        reason = "文件名太长"
+    with pytest.raises(InputError) as caught:
+        sniff(path)
+    assert caught.value.message == f"无法读取 {path}：{reason}"

@@ -225,6 +225,20 @@ def test_headline_names_where_points_were_lost():
     assert "综合成绩" in text and "较上月" in text and "失分最多的社区：桥一社区" in text
 
 
+def test_a_rankings_file_that_is_a_named_pipe_is_refused_not_waited_on(tmp_path):
+    """[report] rankings naming a named pipe made the report wait until killed."""
+    import os
+
+    from tests.io.test_sniff import within_seconds
+
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no named pipes here")
+    pipe = tmp_path / "rankings.csv"
+    os.mkfifo(pipe)
+    err = within_seconds(lambda: read_rankings(pipe), pipe)
+    assert isinstance(err, InputError) and err.message == f"排名文件 {pipe} 不是普通文件", err
+
+
 def test_rankings_csv(tmp_path):
     path = tmp_path / "rankings.csv"
     path.write_text("月份,接诉量排名,综合成绩排名,市直派成绩\n2024-07,15,16,90.5\n2024-08,13,14,93.1\n2023-12,20,20,\n", encoding="utf-8-sig")

@@ -8,7 +8,7 @@ import stat
 import zipfile
 from pathlib import Path
 
-from gaopin.errors import InputError
+from gaopin.errors import InputError, os_reason
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -44,7 +44,7 @@ def sniff(path: Path) -> str:
             raise IsADirectoryError  # said below; checked here as Windows opens a folder with a PermissionError
         if not stat.S_ISREG(info.st_mode):
             # Opening a named pipe waits for a writer, and a device never ends: refused unopened.
-            kind = _special_kind(info.st_mode)
+            kind = special_kind(info.st_mode)
             raise InputError(f"{path} 不是普通文件（是{kind}），gaopin 只读取导出的文件", "请先把导出保存成文件再读取")
         size = info.st_size
         with path.open("rb") as fh:
@@ -55,6 +55,8 @@ def sniff(path: Path) -> str:
         raise InputError(f"{path} 是一个文件夹，不是表格文件", "请给出文件夹里的 .xlsx 或 .csv 文件") from None
     except PermissionError:
         raise InputError(f"没有权限读取 {path}", "请检查文件权限，或先关闭正在打开它的程序") from None
+    except OSError as exc:  # a loop of links, a name too long …: said, not an internal error
+        raise InputError(f"无法读取 {path}：{os_reason(exc)}", "请检查文件名和路径（可以把文件拖进命令行窗口）") from None
     if size == 0:
         raise InputError(f"{path} 是空文件（0 字节）", "请重新从 12345 系统导出")
     if head.startswith(ZIP_MAGIC) or head.startswith(b"PK\x05\x06"):
@@ -78,7 +80,7 @@ def sniff(path: Path) -> str:
     return CSV
 
 
-def _special_kind(mode: int) -> str:
+def special_kind(mode: int) -> str:
     """What a path that is neither a file nor a folder is, in the words of the refusal."""
     kinds = ((stat.S_ISFIFO, "命名管道"), (stat.S_ISCHR, "字符设备"), (stat.S_ISBLK, "块设备"), (stat.S_ISSOCK, "套接字"))
     for test, name in kinds:
