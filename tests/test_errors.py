@@ -34,4 +34,6 @@ def test_a_store_path_under_a_file_says_why_in_chinese(tmp_path):
     export.write_text("工单编号,受理时间\nA1,2024-08-03 09:00\n", encoding="utf-8")
     with pytest.raises(StoreError) as err:
         import_into([export], tmp_path / "notes.txt" / "g.db", Settings(), datetime(2024, 9, 1))
-    assert err.value.message.endswith("：已有同名的文件或文件夹") and "exists" not in err.value.message
+    # Said of the part that is a file (before: 已有同名的文件或文件夹, of the store's own path).
+    assert err.value.message == f"工单库路径 {tmp_path / 'notes.txt' / 'g.db'} 中的 {tmp_path / 'notes.txt'} 是一个文件，不是文件夹"
+    assert "exists" not in err.value.message

@@ -763,5 +763,5 @@ def test_a_store_path_that_is_a_folder_is_one_chinese_line_for_every_command(tmp
     folder.mkdir()
     result = runner.invoke(app, [*(a.format(file=file) for a in args), "--db", f"{folder}/"])
     assert (result.exit_code, result.stdout) == (6, ""), result.output
-    assert result.stderr.splitlines() == [f"错误：工单库路径 {folder} 是一个文件夹", f"提示：请用 --db 指向文件夹中的一个文件，例如 {folder / 'gaopin.db'}"]
+    assert result.stderr.splitlines() == [f"错误：工单库路径 {folder} 是一个文件夹", f"提示：请把工单库路径（--db、GAOPIN_DB 或 [store] path）指向文件夹中的一个文件，例如 {folder / 'gaopin.db'}"]
     assert list(folder.iterdir()) == [] and not (tmp_path / "data.lock").exists() and not (tmp_path / "reports").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 
 import pytest
@@ -81,7 +82,19 @@ def test_a_store_path_that_is_a_folder_fails_with_what_to_do(tmp_path):
     report = run_checks(write_config(tmp_path / "gaopin.toml"), str(folder), environ={}, network=False)
     check = by_name(report)["工单库"]
     assert (check.status, check.detail) == (FAIL, f"工单库路径 {folder} 是一个文件夹")
-    assert check.hint == f"请用 --db 指向文件夹中的一个文件，例如 {folder / 'gaopin.db'}" and report.exit_code == ExitCode.STORE
+    assert check.hint == f"请把工单库路径（--db、GAOPIN_DB 或 [store] path）指向文件夹中的一个文件，例如 {folder / 'gaopin.db'}" and report.exit_code == ExitCode.STORE
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_a_store_path_that_is_a_named_pipe_fails_at_once(tmp_path):
+    """`doctor --db pipe.db` waited for ever in SQLite's open, which a SIGTERM did not stop."""
+    from tests.io.test_sniff import within_seconds
+
+    pipe = tmp_path / "pipe.db"
+    os.mkfifo(pipe)
+    report = within_seconds(lambda: run_checks(write_config(tmp_path / "gaopin.toml"), str(pipe), environ={}, network=False), pipe)
+    check = by_name(report)["工单库"]
+    assert (check.status, check.detail) == (FAIL, f"工单库路径 {pipe} 不是普通文件（是命名管道）") and report.exit_code == ExitCode.STORE
 
 
 def test_a_store_with_a_damaged_page_fails_the_store_check(tmp_path):

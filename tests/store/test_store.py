@@ -1,5 +1,6 @@
 import contextlib
 import os
+from pathlib import Path
 import shutil
 import sqlite3
 import stat
@@ -929,5 +930,28 @@ def test_a_store_path_that_is_a_folder_is_said_so_in_chinese(tmp_path, create):
     with pytest.raises(StoreError) as caught:
         Store(folder, create=create)
     assert caught.value.message == f"工单库路径 {folder} 是一个文件夹"
-    assert caught.value.hint == f"请用 --db 指向文件夹中的一个文件，例如 {folder / 'gaopin.db'}"
+    assert caught.value.hint == f"请把工单库路径（--db、GAOPIN_DB 或 [store] path）指向文件夹中的一个文件，例如 {folder / 'gaopin.db'}"
     assert list(folder.iterdir()) == [] and sorted(p.name for p in tmp_path.iterdir() if p.name != "_home") == ["data"]
+
+
+@pytest.mark.parametrize("create", [True, False])
+def test_a_store_path_that_is_a_pipe_a_device_or_under_a_file_is_said_so(tmp_path, create):
+    """A named pipe made every store command say 不是 gaopin 的工单库（disk I/O error）and doctor wait
+    for ever; /dev/null was "upgraded"; a path under a file was 已有同名的文件或文件夹."""
+    from tests.io.test_sniff import needs_mkfifo, within_seconds  # noqa: F401
+
+    (tmp_path / "aug.csv").write_text("x", encoding="utf-8")
+    cases = [(tmp_path / "aug.csv" / "x.db", f"工单库路径 {tmp_path / 'aug.csv' / 'x.db'} 中的 {tmp_path / 'aug.csv'} 是一个文件，不是文件夹")]
+    if Path("/dev/null").exists():
+        cases.append((Path("/dev/null"), "工单库路径 /dev/null 不是普通文件（是字符设备）"))
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "pipe.db")
+        cases.append((tmp_path / "pipe.db", f"工单库路径 {tmp_path / 'pipe.db'} 不是普通文件（是命名管道）"))
+    for path, message in cases:
+        err = within_seconds(lambda: Store(path, create=create), tmp_path / "pipe.db") if path.name == "pipe.db" else None
+        if err is None:
+            with pytest.raises(StoreError) as caught:
+                Store(path, create=create)
+            err = caught.value
+        assert isinstance(err, StoreError) and err.message == message, err
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "_home") == sorted(["aug.csv"] + (["pipe.db"] if hasattr(os, "mkfifo") else []))

@@ -131,7 +131,7 @@ def check_sends(settings: Settings, db: str | None) -> Check | None:
     from gaopin.store.store import db_path
 
     path = db_path(db, settings)
-    if not path.exists():
+    if not path.is_file():  # none yet, or no store at all (the store check says so)
         return None
     try:
         conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, timeout=5)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import os
 import sqlite3
+import stat
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
@@ -270,11 +271,25 @@ def _create_store(path: Path, provisional: bool = False) -> bool:
 
 
 def refuse_folder(path: str | os.PathLike[str]) -> None:
-    """StoreError when the store's path is a folder (`--db some_dir/`): SQLite says only
-    "unable to open database file"."""
+    """StoreError when the store's path cannot be a store file: a folder (`--db some_dir/`), a
+    named pipe or a device (opening a pipe waits for ever), or a path under a file (`a.csv/x.db`).
+    SQLite says only "unable to open database file" or "disk I/O error", or never answers."""
+    from gaopin.io.sniff import special_kind
+
     path = Path(path)
-    if path.is_dir():
-        raise StoreError(f"工单库路径 {path} 是一个文件夹", f"请用 --db 指向文件夹中的一个文件，例如 {path / DB_FILE_NAME}")
+    try:
+        mode = path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        above = next((p for p in path.parents if p.exists()), None)
+        if above is not None and not above.is_dir():
+            raise StoreError(f"工单库路径 {path} 中的 {above} 是一个文件，不是文件夹", "请检查 --db、GAOPIN_DB 或 [store] path 中的路径") from None
+        return
+    except OSError:
+        return  # said as SQLite meets it
+    if stat.S_ISDIR(mode):
+        raise StoreError(f"工单库路径 {path} 是一个文件夹", f"请把工单库路径（--db、GAOPIN_DB 或 [store] path）指向文件夹中的一个文件，例如 {path / DB_FILE_NAME}")
+    if not stat.S_ISREG(mode):
+        raise StoreError(f"工单库路径 {path} 不是普通文件（是{special_kind(mode)}）", "请把工单库路径（--db、GAOPIN_DB 或 [store] path）指向一个普通文件（gaopin import 会新建它）")
 
 
 def open_connection(path: Path, create: bool = True, provisional: bool = False) -> tuple[sqlite3.Connection, bool]:
