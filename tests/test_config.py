@@ -84,6 +84,19 @@ def test_missing_explicit_config_is_a_config_error(tmp_path):
     assert err.value.exit_code == ExitCode.CONFIG
 
 
+def test_an_explicit_config_that_is_a_named_pipe_is_not_called_missing(tmp_path):
+    """`--config pipe.toml` (a named pipe) said 找不到配置文件 of a path that is there."""
+    import os
+
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no named pipes here")
+    pipe = tmp_path / "pipe.toml"
+    os.mkfifo(pipe)
+    with pytest.raises(ConfigError) as err:
+        load_settings(pipe, environ={})
+    assert err.value.message == f"配置文件 {pipe} 不是普通文件" and err.value.exit_code == ExitCode.CONFIG
+
+
 @pytest.mark.parametrize(
     "text, named, hint",
     [
