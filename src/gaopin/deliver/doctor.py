@@ -75,12 +75,12 @@ def check_config(config: str | os.PathLike[str] | None, environ: Mapping[str, st
 
 def check_store(settings: Settings, db: str | None) -> Check:
     from gaopin.deliver.sends import PENDING, UNKNOWN
-    from gaopin.store.db import LATEST, damaged_error, is_damaged, is_damaged_error, is_lock_error, locked_error, refuse_folder
+    from gaopin.store.db import LATEST, damaged_error, is_damaged, is_damaged_error, is_lock_error, locked_error, refuse_unusable_path
     from gaopin.store.store import db_path
 
     path = db_path(db, settings)
     try:
-        refuse_folder(path)  # SQLite would say only "disk I/O error"
+        refuse_unusable_path(path)  # SQLite would say only "disk I/O error"
     except GaopinError as exc:
         return _failed("工单库", exc)
     if not path.exists():

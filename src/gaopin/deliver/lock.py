@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Iterator
 
 from gaopin.errors import LockedError, os_reason, StoreError
-from gaopin.store.db import refuse_folder
+from gaopin.store.db import refuse_unusable_path
 
 # Long enough for a run started a moment later to wait for a report run to finish.
 LOCK_TIMEOUT = 10.0
@@ -34,7 +34,7 @@ def delivery_lock(
     saying what was not done (`not_done`: nothing sent, or a person's confirmation not recorded)."""
     from filelock import FileLock, Timeout
 
-    refuse_folder(store_path)  # before the lock file is made beside it (opening the store would refuse it after)
+    refuse_unusable_path(store_path)  # before the lock file is made beside it (opening the store would refuse it after)
     path = lock_path(store_path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

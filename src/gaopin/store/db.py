@@ -270,7 +270,7 @@ def _create_store(path: Path, provisional: bool = False) -> bool:
         tmp.unlink(missing_ok=True)
 
 
-def refuse_folder(path: str | os.PathLike[str]) -> None:
+def refuse_unusable_path(path: str | os.PathLike[str]) -> None:
     """StoreError when the store's path cannot be a store file: a folder (`--db some_dir/`), a
     named pipe or a device (opening a pipe waits for ever), or a path under a file (`a.csv/x.db`).
     SQLite says only "unable to open database file" or "disk I/O error", or never answers."""
@@ -298,7 +298,7 @@ def open_connection(path: Path, create: bool = True, provisional: bool = False) 
     created provisionally is claimed; if that run removed it meanwhile, it is opened (or created)
     again."""
     path = Path(path)
-    refuse_folder(path)
+    refuse_unusable_path(path)
     for _ in range(3):
         created = False
         if not path.exists():
