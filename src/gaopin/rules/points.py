@@ -30,16 +30,22 @@ DISTRICTS = (
 )  # fmt: skip
 
 _NUMERALS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-_SUFFIX = r"(?=号楼|栋|幢|号院|号|单元|层|室)"
+# What may follow a number in an address; the numbers whose zeros in front are dropped; units,
+# floors and rooms. Shared by the Python patterns and the RE2 ones of PointNormalizer.many.
+_NUMBER_SUFFIXES = "号楼|栋|幢|号院|号|单元|层|室"
+_ZERO_SUFFIXES = "号楼|号院|号|单元|层|室"
+_UNIT_SUFFIXES = "单元|层|室"
+_NUMERAL = "[零〇一二两三四五六七八九十百千]"
+_SUFFIX = f"(?={_NUMBER_SUFFIXES})"
 _UNITS = {"千": 1000, "百": 100, "十": 10}
-_CHINESE_NUMBER = re.compile(r"([零〇一二两三四五六七八九十百千]{1,7})" + _SUFFIX)
+_CHINESE_NUMBER = re.compile(f"({_NUMERAL}{{1,7}})" + _SUFFIX)
 # "3栋", "3幢", and the "3#楼"/"3#" shorthand all mean building 3.
 _BUILDING_ALIAS = re.compile(r"(\d+)(?:栋|幢|#楼|#)")
 _BUILDING = re.compile(r"\d+号楼")
 # "03号楼" is building 3, as 零三号楼 already reads: zeros in front of a number are dropped.
-_LEADING_ZEROS = re.compile(r"(?<![0-9])0+(?=[0-9]+(?:号楼|号院|号|单元|层|室))")
+_LEADING_ZEROS = re.compile(f"(?<![0-9])0+(?=[0-9]+(?:{_ZERO_SUFFIXES}))")
 _COURTYARD_OR_NUMBER = re.compile(r"\d+号院?")
-_UNIT_FLOOR_ROOM = re.compile(r"\d+(?:单元|层|室)")
+_UNIT_FLOOR_ROOM = re.compile(rf"\d+(?:{_UNIT_SUFFIXES})")
 
 # The addresses PointNormalizer.many reads with Arrow: digits, Latin letters, CJK ideographs and
 # spaces, half- or full-width. For them `compact` is NFKC (full-width to ASCII, ideographic space
@@ -48,7 +54,7 @@ _FAST_INPUT = "^[0-9A-Za-z\\x{4E00}-\\x{9FFF}\\x{FF10}-\\x{FF19}\\x{FF21}-\\x{FF
 _FAST_TEXT = re.compile(r"[0-9A-Z\u4e00-\u9fff]*")  # the same after compact
 _FAST_ALIAS = "([0-9]+)(?:栋|幢)"  # _BUILDING_ALIAS without "#", which such text never holds
 # What Python still does: Chinese numerals before a suffix, zeros in front of a number.
-_NEEDS_PYTHON = "[零〇一二两三四五六七八九十百千](?:号楼|栋|幢|号院|号|单元|层|室)|(?:^|[^0-9])0+[0-9]+(?:号楼|号院|号|单元|层|室)"
+_NEEDS_PYTHON = f"{_NUMERAL}(?:{_NUMBER_SUFFIXES})|(?:^|[^0-9])0+[0-9]+(?:{_ZERO_SUFFIXES})"
 
 
 def chinese_to_int(text: str) -> int | None:
@@ -180,14 +186,14 @@ class PointNormalizer:
         emptied = pc.and_(pc.equal(pc.binary_length(stripped), 0), pc.greater(pc.binary_length(text), 0))
         python = pc.or_(pc.fill_null(pc.match_substring_regex(stripped, _NEEDS_PYTHON), False), emptied).to_numpy(zero_copy_only=False)
         done = _cut_many(stripped.filter(pa.array(~python)))
-        fast_at = np.flatnonzero(fast.to_numpy(zero_copy_only=False))
+        done_at = np.flatnonzero(fast.to_numpy(zero_copy_only=False))[~python]
         rest = np.ones(len(addresses), dtype=bool)
-        rest[fast_at[~python]] = False
+        rest[done_at] = False
         rest_at = np.flatnonzero(rest)
         slow = [None if a is None else (self(a) or None) for a in addresses.take(pa.array(rest_at)).to_pylist()]
         # The Arrow results, then Python's, put back in the addresses' order.
         where = np.empty(len(addresses), dtype=np.int64)
-        where[np.concatenate([fast_at[~python], rest_at])] = np.arange(len(addresses))
+        where[np.concatenate([done_at, rest_at])] = np.arange(len(addresses))
         done = pc.if_else(pc.equal(pc.binary_length(done), 0), pa.scalar(None, pa.string()), done.cast(pa.string()))
         return pa.concat_arrays([done, pa.array(slow, type=pa.string())]).take(pa.array(where))
 
@@ -207,14 +213,14 @@ def _cut_many(text: pa.Array) -> pa.Array:
     it (the shortest lead-in before it, the digits taken greedily)."""
     building = pc.fill_null(pc.match_substring_regex(text, "[0-9]+号楼"), False)
     number = pc.and_(pc.invert(building), pc.fill_null(pc.match_substring_regex(text, "[0-9]+号"), False))
-    unit = pc.and_(pc.invert(pc.or_(building, number)), pc.fill_null(pc.match_substring_regex(text, "[0-9]+(?:单元|层|室)"), False))
+    unit = pc.and_(pc.invert(pc.or_(building, number)), pc.fill_null(pc.match_substring_regex(text, f"[0-9]+(?:{_UNIT_SUFFIXES})"), False))
     out = text
     for mask, pattern in ((building, "^(?P<h>.*?[0-9]+号楼)"), (number, "^(?P<h>.*?[0-9]+号院?)")):
         if pc.any(mask).as_py():
             out = pc.replace_with_mask(out, mask, pc.struct_field(pc.extract_regex(text.filter(mask), pattern), [0]))
     if pc.any(unit).as_py():
         whole = text.filter(unit)
-        before = pc.struct_field(pc.extract_regex(whole, "^(?P<h>.*?)[0-9]+(?:单元|层|室)"), [0])
+        before = pc.struct_field(pc.extract_regex(whole, f"^(?P<h>.*?)[0-9]+(?:{_UNIT_SUFFIXES})"), [0])
         # A match at the very start cuts nothing: the whole text is the point.
         out = pc.replace_with_mask(out, unit, pc.if_else(pc.greater(pc.binary_length(before), 0), before, whole))
     return out
