@@ -378,14 +378,13 @@ def _absorbed_tickets(absorbed: list[Entry], days: np.ndarray) -> np.ndarray:
 
 
 def _one_open_cycle(entry: Entry) -> bool:
-    """The usual case: one open cycle, which holds every ticket of the key."""
+    """The usual case: one open cycle, which holds every ticket of the key (`_cycle_of` is
+    needed only for the others)."""
     return len(entry.cycles) == 1 and entry.cycles[0].starts_after is None and entry.cycles[0].ended_on is None
 
 
 def _cycle_of(entry: Entry, days: np.ndarray) -> np.ndarray:
     """The cycle each ticket belongs to, 0 for none (after an end, before a recurrence)."""
-    if _one_open_cycle(entry):
-        return np.ones(len(days), dtype="int64")
     out = np.zeros(len(days), dtype="int64")
     for c in entry.cycles:
         lo = -(1 << 40) if c.starts_after is None else day_number(c.starts_after) + 1
