@@ -21,7 +21,7 @@ from gaopin.numbers import number, percent, signed
 from gaopin.periods import Period, period, period_codes as codes_of_times
 from gaopin.rules.outcomes import DOUBLE_NO, SINGLE_NO
 from gaopin.rules.prepare import problem_column
-from gaopin.rules.streets import NO_STREETS_NOTE, SEP, area_name, communities_of_streets, several_streets, shown_names, street_codes, street_counts, street_key, written_counts
+from gaopin.rules.streets import NO_STREETS_NOTE, SEP, area_name, communities_of_streets, keyed_counts, several_streets, shown_names, street_codes, street_counts, street_key, written_counts
 from gaopin.privacy import text_masker
 from gaopin.schema import CITY, DISTRICT, label
 
@@ -188,13 +188,9 @@ def _other_streets(streets: pd.Series, street: str) -> dict[str, int]:
     if not own:
         return {}
     written = written_counts(streets)
-    names = shown_names(written)
-    other: dict[str, int] = {}
-    for value, n in written.items():
-        key = street_key(value) if value is not None else ""
-        if key and key != own:
-            other[names[key]] = other.get(names[key], 0) + n
-    return dict(sorted(other.items(), key=lambda kv: (-kv[1], kv[0])))
+    counts = keyed_counts(written)  # most first, then by name
+    counts.pop(shown_names(written).get(own), None)
+    return counts
 
 
 def _mask_names(report: dict) -> None:
