@@ -938,7 +938,7 @@ def test_a_store_path_that_is_a_folder_is_said_so_in_chinese(tmp_path, create):
 def test_a_store_path_that_is_a_pipe_a_device_or_under_a_file_is_said_so(tmp_path, create):
     """A named pipe made every store command say 不是 gaopin 的工单库（disk I/O error）and doctor wait
     for ever; /dev/null was "upgraded"; a path under a file was 已有同名的文件或文件夹."""
-    from tests.io.test_sniff import needs_mkfifo, within_seconds  # noqa: F401
+    from tests.io.test_sniff import within_seconds
 
     (tmp_path / "aug.csv").write_text("x", encoding="utf-8")
     cases = [(tmp_path / "aug.csv" / "x.db", f"工单库路径 {tmp_path / 'aug.csv' / 'x.db'} 中的 {tmp_path / 'aug.csv'} 是一个文件，不是文件夹")]
