@@ -908,9 +908,9 @@ def test_a_given_store_must_exist_the_default_one_only_when_the_tickets_come_fro
     export = write_csv(tmp_path / "e.csv", [["工单编号", "来电时间"], ["A1", "2024-08-03 09:00"]])
     typo = tmp_path / "typo.db"
     configured = Settings().with_values({"store.path": str(typo)})
-    for flag, settings in ((typo, Settings()), (None, configured)):
+    for flag, store_settings in ((typo, Settings()), (None, configured)):
         with pytest.raises(StoreError) as caught:
-            tickets_from([export], flag, settings)
+            tickets_from([export], flag, store_settings)
         assert caught.value.message == f"工单库 {typo} 不存在" and "gaopin import" in caught.value.hint
     assert not typo.exists()
     from gaopin.store.store import existing_store  # the one rule tickets_from and a send's run follow
