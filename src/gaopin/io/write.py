@@ -237,8 +237,8 @@ class Sheet:
 
 
 def write_xlsx(path: Path, sheets: list[Sheet]) -> Path:
-    import xlsxwriter
-    from xlsxwriter.exceptions import FileCreateError
+    """The sheets as one workbook (io/xlsx.py): text as text, never a formula, a number or a link."""
+    from gaopin.io import xlsx
 
     for sheet in sheets:
         if len(sheet.frame) > XLSX_MAX_ROWS:
@@ -246,102 +246,37 @@ def write_xlsx(path: Path, sheets: list[Sheet]) -> Path:
                 f"“{sheet.name}”有 {len(sheet.frame)} 行，超过 Excel 的行数上限",
                 "请改写为 .csv 文件",
             )
-    with atomic_path(path) as tmp, tmp.open("wb") as fh:
-        # Strings stay strings: no formulas, numbers or links made from ticket text.
-        # Rows are streamed out as written (constant_memory: a third faster, no table of all
-        # strings in memory), through temporary files kept in the output's staging folder
-        # (on the output's disk, not in /tmp; removed with it).
-        sink = _Sink(fh)
-        wb = xlsxwriter.Workbook(
-            sink,
-            {
-                "strings_to_formulas": False,
-                "strings_to_numbers": False,
-                "strings_to_urls": False,
-                "constant_memory": True,
-                "tmpdir": str(tmp.parent),
-            },
+    data = []
+    names: set[str] = set()
+    for sheet in sheets:
+        headers = sheet.headers or [str(c) for c in sheet.frame.columns]
+        columns = []
+        widths = [display_width(h) for h in headers]
+        for c, name in enumerate(sheet.frame.columns):
+            values, kind = _column_cells(sheet.frame.iloc[:, c])
+            columns.append(xlsx.Column(values, kind, sheet.number_formats.get(name)))
+            for v in values[:WIDTH_SAMPLE_ROWS]:
+                if v is not None and c < len(widths):
+                    widths[c] = max(widths[c], _cell_width(v))
+        data.append(
+            xlsx.SheetData(
+                _unique(_sheet_name(sheet.name), names), headers, columns, [min(MAX_COLUMN_WIDTH, w + 2) for w in widths], sheet.title, sheet.row_colors
+            )
         )
-        try:
-            wb.set_properties({"created": XLSX_CREATED})
-            header_fmt = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"})
-            title_fmt = wb.add_format({"bold": True, "font_size": 13})
-            color_fmts: dict[str, Any] = {}
-            num_fmts: dict[str, Any] = {}
-            for sheet in sheets:
-                ws = wb.add_worksheet(_sheet_name(sheet.name))
-                headers = sheet.headers or [str(c) for c in sheet.frame.columns]
-                top = 0
-                if sheet.title:
-                    ws.write_string(0, 0, sheet.title, title_fmt)
-                    top = 1
-                widths = [display_width(h) for h in headers]
-                for c, h in enumerate(headers):
-                    ws.write_string(top, c, h, header_fmt)
-                columns = list(sheet.frame.columns)
-                cells = [_column_cells(sheet.frame.iloc[:, c]) for c in range(len(columns))]
-                for c, (values, _) in enumerate(cells):
-                    for v in values[:WIDTH_SAMPLE_ROWS]:
-                        if v is not None:
-                            widths[c] = max(widths[c], _cell_width(v))
-                writers = [{"text": ws.write_string, "number": ws.write_number}.get(kind) or _any_writer(ws) for _, kind in cells]
-                by_color: dict[str | None, list[Any]] = {}
-                for r, row in enumerate(zip(*(values for values, _ in cells)), start=top + 1):
-                    color = sheet.row_colors[r - top - 1] if sheet.row_colors else None
-                    fmts = by_color.get(color)
-                    if fmts is None:
-                        fmts = by_color[color] = [_cell_format(wb, color, sheet.number_formats.get(col), color_fmts, num_fmts) for col in columns]
-                    for c, v in enumerate(row):
-                        if v is None:
-                            if fmts[c] is not None:
-                                ws.write_blank(r, c, None, fmts[c])
-                        else:
-                            writers[c](r, c, v, fmts[c])
-                for c, w in enumerate(widths):
-                    ws.set_column(c, c, min(MAX_COLUMN_WIDTH, w + 2))
-                ws.freeze_panes(top + 1, 0)
-                if len(sheet.frame):
-                    ws.autofilter(top, 0, top + len(sheet.frame), max(0, len(headers) - 1))
-            wb.close()
-        except BaseException as exc:
-            # Not closed on the way out: that would assemble the whole file only to remove it.
-            sink.abandon()
-            if isinstance(exc, FileCreateError) and isinstance(exc.args[0], OSError):
-                raise exc.args[0] from None  # a full disk …: reported as any failed write is
-            raise
+    with atomic_path(path) as tmp, tmp.open("wb") as fh:
+        xlsx.write_workbook(fh, data, XLSX_CREATED.strftime("%Y-%m-%dT%H:%M:%SZ"))
     return path
 
 
-class _Sink:
-    """The workbook's file as xlsxwriter's zip writer uses it. Once the write has failed it takes
-    nothing more: the zip writer, when it is freed, still writes its closing record, which on a
-    full disk would fail again and print a traceback ("Exception ignored in ZipFile.__del__")."""
-
-    def __init__(self, fh: Any) -> None:
-        self._fh = fh
-        self._pos = 0  # where the abandoned file pretends to be
-
-    def abandon(self) -> None:
-        self._fh = None
-
-    def write(self, data: bytes) -> int:
-        if self._fh is None:
-            self._pos += len(data)
-            return len(data)
-        return self._fh.write(data)
-
-    def tell(self) -> int:
-        return self._pos if self._fh is None else self._fh.tell()
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        if self._fh is None:
-            self._pos = offset  # the zip writer seeks only from the start
-            return offset
-        return self._fh.seek(offset, whence)
-
-    def flush(self) -> None:
-        if self._fh is not None:
-            self._fh.flush()
+def _unique(name: str, taken: set[str]) -> str:
+    """A sheet name not yet in `taken` (Excel compares them without case); added to it."""
+    candidate, n = name, 1
+    while candidate.lower() in taken:
+        n += 1
+        suffix = f" ({n})"
+        candidate = name[: 31 - len(suffix)] + suffix
+    taken.add(candidate.lower())
+    return candidate
 
 
 def _column_cells(column: pd.Series) -> tuple[list[Any], str]:
@@ -353,7 +288,7 @@ def _column_cells(column: pd.Series) -> tuple[list[Any], str]:
     if isinstance(dtype, np.dtype) and dtype.kind in "iu":
         return column.tolist(), "number"
     if isinstance(dtype, np.dtype) and dtype.kind == "f":
-        return [None if v != v else v for v in column.tolist()], "number"
+        return [v if math.isfinite(v) else None for v in column.tolist()], "number"
     if isinstance(dtype, np.dtype) and dtype.kind == "M":
         return column.dt.strftime("%Y-%m-%d %H:%M:%S").astype(object).where(column.notna(), None).tolist(), "text"
     return [cell_value(v) for v in column], "any"
@@ -363,35 +298,6 @@ def _cell_width(value: Any) -> int:
     if isinstance(value, (bool, int, float)):
         return len(str(value))
     return display_width(str(value).split("\n")[0][:MAX_COLUMN_WIDTH])
-
-
-def _any_writer(ws: Any) -> Any:
-    def write(r: int, c: int, v: Any, fmt: Any) -> None:
-        if isinstance(v, bool):
-            ws.write_string(r, c, "是" if v else "否", fmt)
-        elif isinstance(v, (int, float)):
-            ws.write_number(r, c, v, fmt)
-        else:
-            ws.write_string(r, c, str(v), fmt)
-
-    return write
-
-
-def _cell_format(wb: Any, color: str | None, number_format: str | None, color_fmts: dict[str, Any], num_fmts: dict[str, Any]) -> Any:
-    """The format of a cell: its row's background colour and its column's number format, shared."""
-    if number_format:
-        key = f"{number_format}|{color}"
-        if key not in num_fmts:
-            spec = {"num_format": number_format}
-            if color:
-                spec["bg_color"] = color
-            num_fmts[key] = wb.add_format(spec)
-        return num_fmts[key]
-    if color:
-        if color not in color_fmts:
-            color_fmts[color] = wb.add_format({"bg_color": color})
-        return color_fmts[color]
-    return None
 
 
 def _sheet_name(name: str) -> str:

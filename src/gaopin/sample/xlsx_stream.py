@@ -14,58 +14,45 @@ from pathlib import Path
 from typing import Iterable, Sequence
 from xml.sax.saxutils import escape
 
-ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+from gaopin.io.xlsx import CT_PREFIX, HEAD, MAIN_NS, PKG_REL_NS, REL_NS, column_letter, zip_info
+
 DATE_STYLE = 1  # cellXfs index of "yyyy-mm-dd hh:mm:ss"
-_HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
-_CT = "application/vnd.openxmlformats-officedocument"
-
-
-def _column_letter(n: int) -> str:
-    letters = ""
-    n += 1
-    while n:
-        n, r = divmod(n - 1, 26)
-        letters = chr(65 + r) + letters
-    return letters
 
 
 def _static_parts(sheet_name: str, created: str) -> dict[str, str]:
     return {
-        "[Content_Types].xml": _HEAD
+        "[Content_Types].xml": HEAD
         + '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
         '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
         '<Default Extension="xml" ContentType="application/xml"/>'
-        f'<Override PartName="/xl/workbook.xml" ContentType="{_CT}.spreadsheetml.sheet.main+xml"/>'
-        f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{_CT}.spreadsheetml.worksheet+xml"/>'
-        f'<Override PartName="/xl/styles.xml" ContentType="{_CT}.spreadsheetml.styles+xml"/>'
+        f'<Override PartName="/xl/workbook.xml" ContentType="{CT_PREFIX}.spreadsheetml.sheet.main+xml"/>'
+        f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{CT_PREFIX}.spreadsheetml.worksheet+xml"/>'
+        f'<Override PartName="/xl/styles.xml" ContentType="{CT_PREFIX}.spreadsheetml.styles+xml"/>'
         '<Override PartName="/docProps/core.xml" ContentType="application/vnd.openxmlformats-package.core-properties+xml"/>'
         "</Types>",
-        "_rels/.rels": _HEAD
-        + f'<Relationships xmlns="{_PKG_REL}">'
-        f'<Relationship Id="rId1" Type="{_REL}/officeDocument" Target="xl/workbook.xml"/>'
+        "_rels/.rels": HEAD
+        + f'<Relationships xmlns="{PKG_REL_NS}">'
+        f'<Relationship Id="rId1" Type="{REL_NS}/officeDocument" Target="xl/workbook.xml"/>'
         '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/package/2006/relationships/metadata/core-properties" '
         'Target="docProps/core.xml"/>'
         "</Relationships>",
-        "docProps/core.xml": _HEAD
+        "docProps/core.xml": HEAD
         + '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
         'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" '
         'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
         f'<dcterms:created xsi:type="dcterms:W3CDTF">{created}</dcterms:created>'
         f'<dcterms:modified xsi:type="dcterms:W3CDTF">{created}</dcterms:modified>'
         "</cp:coreProperties>",
-        "xl/workbook.xml": _HEAD
-        + f'<workbook xmlns="{_MAIN}" xmlns:r="{_REL}"><sheets>'
+        "xl/workbook.xml": HEAD
+        + f'<workbook xmlns="{MAIN_NS}" xmlns:r="{REL_NS}"><sheets>'
         f'<sheet name="{escape(sheet_name)}" sheetId="1" r:id="rId1"/></sheets></workbook>',
-        "xl/_rels/workbook.xml.rels": _HEAD
-        + f'<Relationships xmlns="{_PKG_REL}">'
-        f'<Relationship Id="rId1" Type="{_REL}/worksheet" Target="worksheets/sheet1.xml"/>'
-        f'<Relationship Id="rId2" Type="{_REL}/styles" Target="styles.xml"/>'
+        "xl/_rels/workbook.xml.rels": HEAD
+        + f'<Relationships xmlns="{PKG_REL_NS}">'
+        f'<Relationship Id="rId1" Type="{REL_NS}/worksheet" Target="worksheets/sheet1.xml"/>'
+        f'<Relationship Id="rId2" Type="{REL_NS}/styles" Target="styles.xml"/>'
         "</Relationships>",
-        "xl/styles.xml": _HEAD
-        + f'<styleSheet xmlns="{_MAIN}">'
+        "xl/styles.xml": HEAD
+        + f'<styleSheet xmlns="{MAIN_NS}">'
         '<numFmts count="1"><numFmt numFmtId="164" formatCode="yyyy-mm-dd hh:mm:ss"/></numFmts>'
         '<fonts count="1"><font><sz val="11"/><name val="等线"/><family val="2"/><charset val="134"/></font></fonts>'
         '<fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills>'
@@ -131,13 +118,13 @@ class StreamingXlsx:
     def __enter__(self) -> "StreamingXlsx":
         self.zip = zipfile.ZipFile(self.path, "w", zipfile.ZIP_DEFLATED)
         for name, text in _static_parts(self.sheet_name, self.created).items():
-            self.zip.writestr(self._info(name), text)
+            self.zip.writestr(zip_info(name), text)
         # Sheets of a million rows pass 2 GiB uncompressed: the entry needs zip64.
-        self.sheet = self.zip.open(self._info("xl/worksheets/sheet1.xml"), "w", force_zip64=True)
-        last = f"{_column_letter(len(self.headers) - 1)}{self.n_rows + 1}"
+        self.sheet = self.zip.open(zip_info("xl/worksheets/sheet1.xml"), "w", force_zip64=True)
+        last = f"{column_letter(len(self.headers) - 1)}{self.n_rows + 1}"
         widths = "".join(f'<col min="{i + 1}" max="{i + 1}" width="{18 if i in self.date_columns else 14}"/>' for i in range(len(self.headers)))
         self._put(
-            _HEAD + f'<worksheet xmlns="{_MAIN}"><dimension ref="A1:{last}"/>'
+            HEAD + f'<worksheet xmlns="{MAIN_NS}"><dimension ref="A1:{last}"/>'
             f'<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
             f"</sheetView></sheetViews><cols>{widths}</cols><sheetData>"
         )
@@ -149,7 +136,7 @@ class StreamingXlsx:
         """One chunk of rows given column by column (all columns the same length)."""
         start = self.row
         n = len(columns[0]) if columns else 0
-        letters = [_column_letter(i) for i in range(len(columns))]
+        letters = [column_letter(i) for i in range(len(columns))]
         cells = [
             _mixed_cells(col, [f"{letters[i]}{start + k}" for k in range(n)], DATE_STYLE if i in self.date_columns else None)
             if i in self.mixed_columns
@@ -170,13 +157,7 @@ class StreamingXlsx:
 
     def _header_refs(self) -> list[str]:
         """The references of the header cells (row 1)."""
-        return [f"{_column_letter(i)}1" for i in range(len(self.headers))]
+        return [f"{column_letter(i)}1" for i in range(len(self.headers))]
 
     def _put(self, text: str) -> None:
         self.sheet.write(text.encode("utf-8"))
-
-    @staticmethod
-    def _info(name: str) -> zipfile.ZipInfo:
-        info = zipfile.ZipInfo(name, ZIP_DATE)
-        info.compress_type = zipfile.ZIP_DEFLATED
-        return info
