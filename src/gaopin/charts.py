@@ -867,7 +867,7 @@ def worker_init() -> None:
     clean-up): a thread waits on the parent's sentinel, then SIGTERM ends the worker as it
     would any process (on Windows, os.kill terminates it). Ctrl-C reaches the whole process
     group: the parent stops the report and the pool; the worker, ignoring it, prints no
-    traceback of its own. The collector's passes over matplotlib's and fontTools' many small
+    traceback of its own. The collector's passes over matplotlib's many small
     objects cost about a tenth of the work (as in the report's own process, which pauses it
     while writing); the worker draws one report's charts and ends, and reference counting
     frees nearly everything meanwhile."""
@@ -897,7 +897,6 @@ def warm_up(font: str | os.PathLike[str] = "") -> None:
         located = _locate_font(font)
         prepare_matplotlib_env()
         import matplotlib.style  # noqa: F401
-        from fontTools import subset  # noqa: F401 - the page's font is cut here too
         from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: F401
         from matplotlib.figure import Figure  # noqa: F401
 

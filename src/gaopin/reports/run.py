@@ -447,17 +447,6 @@ class ChartProcess:
         except (BrokenProcessPool, RuntimeError):
             return None
 
-    def subset(self, used: str) -> Future | None:
-        """The font cut to `used` for the HTML page, in the second process after the charts."""
-        from gaopin.charts import font_subset
-
-        if self._pool is None:
-            return None
-        try:
-            return self._pool.submit(font_subset, used, self.font)
-        except (BrokenProcessPool, RuntimeError):
-            return None
-
     def remove_after(self, folder: Path) -> None:
         """Remove `folder` again when the process has stopped (see `close`)."""
         self._leftovers.append(folder)
@@ -495,17 +484,16 @@ def _result(pending: Future | None, here: Callable[[], Any], staging: Path) -> A
 CHILD_STOP_WAIT_S = 30.0
 
 
-def _first_error(pending: list[Future | None]) -> BaseException | None:
-    """The error of the first of `pending` that failed (waiting for them): a chart's error,
-    then the font's, as they came before the workbook's without a second process."""
-    for future in pending:
-        try:
-            failed = future.exception(timeout=CHILD_STOP_WAIT_S) if future is not None else None
-        except FutureTimeout:  # a process that never answers (see write_report): no error of its
-            failed = None
-        if failed is not None and not isinstance(failed, BrokenProcessPool):
-            return failed
-    return None
+def _chart_error(drawing: Future | None) -> BaseException | None:
+    """The error the second process's charts failed with (waiting for them), if any: it came
+    before the font's and the workbook's without a second process, and is reported first."""
+    if drawing is None:
+        return None
+    try:
+        failed = drawing.exception(timeout=CHILD_STOP_WAIT_S)
+    except FutureTimeout:  # a process that never answers (see write_report): no error of its
+        return None
+    return None if isinstance(failed, BrokenProcessPool) else failed
 
 
 def write_report(
@@ -527,7 +515,7 @@ def write_report(
     out_dir = Path(out_dir)
     staging = staging_dir(report_folder(out_dir))
     font = _font(settings)
-    drawing = cutting = None
+    drawing = None
     try:
         if progress:
             progress("绘制图表")
@@ -537,20 +525,19 @@ def write_report(
         if progress:
             progress("写出报告")
         try:
+            # The page's font is cut and the workbook written here while the second process
+            # draws the charts, which take longer than both (a district's: 1.7 s, against
+            # 0.45 s and 0.8 s).
             page = PendingPage(report, list(charts) if drawing is None else planned_charts(report))
-            cutting = charts_in.subset(page.used) if drawing is not None else None
-            if cutting is None:
-                font_data = font_subset(page.used, font)
+            font_data = font_subset(page.used, font)
             write_workbook(report, staging / XLSX_NAME)
         except Exception:
-            failed = _first_error([drawing, cutting])
+            failed = _chart_error(drawing)
             if failed is not None:
                 raise failed from None
             raise
         if drawing is not None:
             charts = _result(drawing, lambda: render_charts(report, staging, font), staging)
-        if cutting is not None:
-            font_data = _result(cutting, lambda: font_subset(page.used, font), staging)
         write_page(page.finish(charts, font_data, font), staging / HTML_NAME)
         names = {"html": HTML_NAME, "xlsx": XLSX_NAME, **{name: Path(path).name for name, path in sorted(charts.items())}}
         if staged is not None:
@@ -559,7 +546,7 @@ def write_report(
         # Checked again: the folder may have been given other files while the report was made.
         _replace_folder(staging, report_folder(out_dir))
     except BaseException:
-        running = [f for f in (drawing, cutting) if f is not None]
+        running = [drawing] if drawing is not None else []
         try:
             for future in running:
                 future.cancel()
