@@ -199,3 +199,21 @@ def test_zero_width_outside_a_slice_does_not_change_the_slice():
     part = s.iloc[1:]
     assert _list(conv.text_column(part)) == ["b", "c"]
     assert _list(conv.text_column(s)) == ["a", "b", "c"]
+
+
+# Zero-width characters among near misses: characters sharing their first UTF-8 byte (quotes,
+# dashes, full-width punctuation, the middle dot) and CJK text around them.
+_NEAR_ZERO_WIDTH = st.text(st.sampled_from(["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "“", "”", "—", "\u2061", "，", "\ufefe", "·", "\u00ac", "张", "a", " "]), max_size=6)
+
+
+@settings(max_examples=300)
+@given(st.lists(st.one_of(st.none(), _NEAR_ZERO_WIDTH), max_size=8))
+def test_zero_width_search_over_bytes_finds_exactly_the_values_holding_one(values):
+    import pyarrow as pa
+
+    from gaopin.schema import ZERO_WIDTH
+
+    expected = any(v is not None and any(ord(ch) in ZERO_WIDTH for ch in v) for v in values)
+    assert conv._may_hold_zero_width(pa.chunked_array([pa.array(values, type=pa.string())])) == expected
+    halves = [values[: len(values) // 2], values[len(values) // 2 :]]
+    assert conv._may_hold_zero_width(pa.chunked_array([pa.array(h, type=pa.string()) for h in halves])) == expected
