@@ -120,3 +120,16 @@ def test_a_report_from_files_with_a_given_store_that_does_not_exist_is_refused(t
     assert (result.exit_code, result.stdout) == (6, "")
     assert result.stderr.splitlines()[0] == f"错误：工单库 {typo} 不存在"
     assert not (tmp_path / "out").exists() and not list(tmp_path.glob("typo*"))
+
+
+def test_a_report_from_files_leaves_the_store_unopened(tmp_path):
+    """The report from files takes nothing from the store (the page says so), but it opened it
+    for person links it never used: a store that cannot be read stopped the report."""
+    data = export(tmp_path / "aug.csv", ["2024-08-02", "2024-08-03"])
+    unreadable = tmp_path / "old.db"
+    unreadable.write_bytes(b"not a database, " * 64)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["report", str(data), "--month", "8", "--out", str(out), "--db", str(unreadable), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["overall"]["tickets"] == 2
+    assert unreadable.read_bytes() == b"not a database, " * 64 and sorted(p.name for p in tmp_path.glob("old.db*")) == ["old.db"]

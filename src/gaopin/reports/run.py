@@ -264,7 +264,8 @@ def make_report(
     # An up-to-date ledger is taken first; its year is checked against the tickets' below.
     kept = _store_ledger(db, settings, month, year, today, read_after) if not files and not ledger_reads else None
     with ThreadPoolExecutor(max_workers=1) as pool:
-        result, _ = tickets_from(files, db, settings, fields=fields, progress=progress, until=until)  # a report counts no persons: no links
+        # A report counts no persons: no links (from files, the store is left unopened).
+        result, _ = tickets_from(files, db, settings, fields=fields, progress=progress, until=until, links=False)
         # A replay (--today inside the month) counts the figures to the day its ledger snapshot
         # counts to; the latest time is then the kept tickets' own (None: taken from them).
         cut = result.received_by(today)

@@ -1153,19 +1153,22 @@ def existing_store(flag: str | os.PathLike[str] | None, settings: Settings, file
     return path
 
 
-def tickets_from(files: list[Path] | None, db: str | None, settings: Settings, fields=None, keep_extra=False, progress=None, until: date | None = None) -> tuple[LoadResult, Links]:
-    """Tickets from files, or from the store when no file is given; links from the store if it
-    exists (a given store must: `existing_store`)."""
+def tickets_from(
+    files: list[Path] | None, db: str | None, settings: Settings, fields=None, keep_extra=False, progress=None, until: date | None = None, links: bool = True
+) -> tuple[LoadResult, Links]:
+    """Tickets from files, or from the store when no file is given; with `links`, the person
+    links from the store if it exists (a given store must: `existing_store`). Without them, a
+    read from files leaves the store unopened."""
     path = existing_store(db, settings, files=bool(files))
     if files:
         result = load(files, settings, fields=fields, keep_extra=keep_extra, progress=progress)
-        links = Links()
-        if path.exists():
+        found = Links()
+        if links and path.exists():
             with Store(path, create=False) as store:
-                links = store.links()
-        return result, links
+                found = store.links()
+        return result, found
     with Store(path, create=False) as store:
         if store.ticket_count() == 0:
             raise StoreError(f"工单库 {path} 中还没有工单", "请先用 gaopin import 导入导出文件")
         result = store.tickets(columns=fields, until=until, extra_headers=settings.filters.exclude)
-        return result, store.links()
+        return result, store.links() if links else Links()
