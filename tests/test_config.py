@@ -94,7 +94,7 @@ def test_an_explicit_config_that_is_a_named_pipe_is_not_called_missing(tmp_path)
     os.mkfifo(pipe)
     with pytest.raises(ConfigError) as err:
         load_settings(pipe, environ={})
-    assert err.value.message == f"配置文件 {pipe} 不是普通文件" and err.value.exit_code == ExitCode.CONFIG
+    assert err.value.message == f"配置文件 {pipe} 不是普通文件（是命名管道）" and err.value.exit_code == ExitCode.CONFIG
 
 
 @pytest.mark.parametrize(

@@ -37,3 +37,16 @@ def test_a_store_path_under_a_file_says_why_in_chinese(tmp_path):
     # Said of the part that is a file (before: 已有同名的文件或文件夹, of the store's own path).
     assert err.value.message == f"工单库路径 {tmp_path / 'notes.txt' / 'g.db'} 中的 {tmp_path / 'notes.txt'} 是一个文件，不是文件夹"
     assert "exists" not in err.value.message
+
+
+def test_not_a_file_names_what_a_path_is_only_when_it_is_neither_file_nor_folder(tmp_path):
+    import os
+    import sys
+
+    from gaopin.errors import not_a_file
+
+    (tmp_path / "a.csv").write_text("x", encoding="utf-8")
+    assert [not_a_file(tmp_path / name) for name in ("a.csv", ".", "missing.csv", "a.csv/b.csv")] == [None] * 4
+    if sys.platform.startswith("linux"):
+        os.mkfifo(tmp_path / "pipe")
+        assert (not_a_file(tmp_path / "pipe"), not_a_file("/dev/null")) == ("命名管道", "字符设备")

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 from zoneinfo import ZoneInfo
 
-from gaopin.errors import ConfigError, os_reason
+from gaopin.errors import ConfigError, not_a_file, os_reason
 
 # Periods and "today" are Beijing time whatever TZ the machine (or cron) has.
 TIMEZONE = ZoneInfo("Asia/Shanghai")
@@ -622,8 +622,9 @@ def find_config(explicit: str | os.PathLike[str] | None, environ: dict[str, str]
         path = Path(chosen).expanduser()
         if path.is_dir():
             raise ConfigError(f"配置文件 {path} 是一个文件夹", f"请写出其中的文件，例如 {path / CONFIG_FILE_NAME}")
-        if path.exists() and not path.is_file():  # a named pipe, a device: reading it would wait or never end
-            raise ConfigError(f"配置文件 {path} 不是普通文件", "请检查 --config 或 GAOPIN_CONFIG 的路径，或运行 gaopin init 生成一个")
+        kind = not_a_file(path)  # a named pipe, a device: reading it would wait or never end
+        if kind:
+            raise ConfigError(f"配置文件 {path} 不是普通文件（是{kind}）", "请检查 --config 或 GAOPIN_CONFIG 的路径，或运行 gaopin init 生成一个")
         if not path.is_file():
             raise ConfigError(f"找不到配置文件 {path}", "请检查 --config 或 GAOPIN_CONFIG 的路径，或运行 gaopin init 生成一个")
         return path

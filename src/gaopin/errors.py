@@ -8,6 +8,8 @@ because office staff read them.
 from __future__ import annotations
 
 import errno
+import os
+import stat
 from enum import IntEnum
 
 
@@ -94,3 +96,23 @@ _OS_REASONS = {
 def os_reason(exc: BaseException) -> str:
     """Why a file operation failed, in Chinese for the common causes, else the system's text."""
     return _OS_REASONS.get(getattr(exc, "errno", None)) or getattr(exc, "strerror", None) or str(exc)
+
+
+def special_kind(mode: int) -> str:
+    """What a path that is neither a file nor a folder is (from its stat mode), in the words of
+    every refusal of one: opening a named pipe waits for a writer, and a device never ends."""
+    kinds = ((stat.S_ISFIFO, "命名管道"), (stat.S_ISCHR, "字符设备"), (stat.S_ISBLK, "块设备"), (stat.S_ISSOCK, "套接字"))
+    for test, name in kinds:
+        if test(mode):
+            return name
+    return "特殊文件"
+
+
+def not_a_file(path: str | os.PathLike[str]) -> str | None:
+    """What `path` is when it exists as neither a regular file nor a folder ("命名管道" …), else
+    None (a file, a folder, nothing there, or nothing that can be asked)."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return None
+    return None if stat.S_ISREG(mode) or stat.S_ISDIR(mode) else special_kind(mode)

@@ -236,7 +236,7 @@ def test_a_rankings_file_that_is_a_named_pipe_is_refused_not_waited_on(tmp_path)
     pipe = tmp_path / "rankings.csv"
     os.mkfifo(pipe)
     err = within_seconds(lambda: read_rankings(pipe), pipe)
-    assert isinstance(err, InputError) and err.message == f"排名文件 {pipe} 不是普通文件", err
+    assert isinstance(err, InputError) and err.message == f"排名文件 {pipe} 不是普通文件（是命名管道）", err
 
 
 def test_rankings_csv(tmp_path):

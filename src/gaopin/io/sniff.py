@@ -8,7 +8,7 @@ import stat
 import zipfile
 from pathlib import Path
 
-from gaopin.errors import InputError, os_reason
+from gaopin.errors import InputError, os_reason, special_kind
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -78,15 +78,6 @@ def sniff(path: Path) -> str:
             raise nul_error(path, head.count(b"\n", 0, head.index(b"\x00")) + 1)
         raise InputError(f"{path} 不是表格文件（看起来是二进制文件）", "请确认选对了文件，gaopin 能读 .xlsx、.xls 和 .csv")
     return CSV
-
-
-def special_kind(mode: int) -> str:
-    """What a path that is neither a file nor a folder is, in the words of the refusal."""
-    kinds = ((stat.S_ISFIFO, "命名管道"), (stat.S_ISCHR, "字符设备"), (stat.S_ISBLK, "块设备"), (stat.S_ISSOCK, "套接字"))
-    for test, name in kinds:
-        if test(mode):
-            return name
-    return "特殊文件"
 
 
 def nul_error(path: Path, line: int) -> InputError:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from gaopin.config import DISTRICT_SCOPE, Settings
-from gaopin.errors import InputError, os_reason
+from gaopin.errors import InputError, not_a_file, os_reason
 from gaopin.io.dates import DTYPE
 from gaopin.io.load import LoadResult
 from gaopin.metrics import COMPARED, Weights, breakdown_of, group_codes, group_codes_of, indicators, missing_columns, records, summarize, with_previous
@@ -34,8 +34,9 @@ RANKING_COLUMNS = ("月份", "接诉量排名", "综合成绩排名", "市直派
 def read_rankings(path: Path) -> list[dict]:
     """The district's published rankings (月份, 接诉量排名, 综合成绩排名, 市直派成绩)."""
     try:
-        if Path(path).exists() and not Path(path).is_file():  # a pipe would be waited on for ever
-            raise InputError(f"排名文件 {path} 不是普通文件", "请检查 gaopin.toml 中 [report] rankings 的路径")
+        kind = not_a_file(path)  # a pipe would be waited on for ever
+        if kind:
+            raise InputError(f"排名文件 {path} 不是普通文件（是{kind}）", "请检查 gaopin.toml 中 [report] rankings 的路径")
         raw = Path(path).read_bytes()
     except FileNotFoundError:
         raise InputError(f"找不到排名文件 {path}", "请检查 gaopin.toml 中 [report] rankings 的路径") from None

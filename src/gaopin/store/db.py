@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
-from gaopin.errors import GaopinError, LockedError, os_reason, StoreError
+from gaopin.errors import GaopinError, LockedError, os_reason, special_kind, StoreError
 
 BUSY_TIMEOUT_MS = 15_000
 DB_FILE_NAME = "gaopin.db"  # the default store's name, and the one a folder given as a store is told to hold
@@ -274,8 +274,6 @@ def refuse_unusable_path(path: str | os.PathLike[str]) -> None:
     """StoreError when the store's path cannot be a store file: a folder (`--db some_dir/`), a
     named pipe or a device (opening a pipe waits for ever), or a path under a file (`a.csv/x.db`).
     SQLite says only "unable to open database file" or "disk I/O error", or never answers."""
-    from gaopin.io.sniff import special_kind
-
     path = Path(path)
     try:
         mode = path.stat().st_mode
