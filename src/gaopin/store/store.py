@@ -30,7 +30,7 @@ from gaopin.privacy import mask_phone, mask_phones_in_text
 from gaopin.rules.persons import Links
 from gaopin.schema import CANONICAL_COLUMNS, CHOICE_VALUES, FIELD_BY_NAME, fields_named, is_usable_phone, normalize_phone
 from gaopin.io.canonical import arrow, blank_text
-from gaopin.store.db import BUSY_TIMEOUT_MS, DB_FILE_NAME, TICKET_COLUMNS, damaged_error, is_damaged, open_connection, remove_if_empty, settle, store_error, transaction
+from gaopin.store.db import BUSY_TIMEOUT_MS, DB_FILE_NAME, TICKET_COLUMNS, damaged_error, is_damaged, open_connection, refuse_unusable_path, remove_if_empty, settle, store_error, transaction
 
 DATETIME_COLUMNS = ("received_at", "closed_at")
 # Below this many tickets a read is not split in two (a thread and a connection cost more).
@@ -1158,9 +1158,12 @@ def tickets_from(
 ) -> tuple[LoadResult, Links]:
     """Tickets from files, or from the store when no file is given; with `links`, the person
     links from the store if it exists (a given store must: `existing_store`). Without them, a
-    read from files leaves the store unopened."""
+    read from files leaves the store unopened; a path that cannot be a store (a folder, a
+    pipe) is refused all the same, as a path that does not exist is."""
     path = existing_store(db, settings, files=bool(files))
     if files:
+        if not links:
+            refuse_unusable_path(path)
         result = load(files, settings, fields=fields, keep_extra=keep_extra, progress=progress)
         found = Links()
         if links and path.exists():
