@@ -358,6 +358,15 @@ def _parts(sheets: Sequence[SheetData], filters: list[str | None], styles: _Styl
         + "".join(f'<Relationship Id="rId{i + 1}" Type="{REL_NS}/worksheet" Target="worksheets/sheet{i + 1}.xml"/>' for i in range(n))
         + f'<Relationship Id="rId{n + 1}" Type="{REL_NS}/styles" Target="styles.xml"/></Relationships>',
         "xl/styles.xml": styles.xml(),
+        **package_parts(n, created),
+    }
+
+
+def package_parts(n_sheets: int, created: str) -> dict[str, str]:
+    """The parts every workbook of `n_sheets` sheets has around its workbook, sheets and styles:
+    content types, the package's relationships and its properties (`created`: a fixed time)."""
+    n = n_sheets
+    return {
         "[Content_Types].xml": HEAD
         + '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
         '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'

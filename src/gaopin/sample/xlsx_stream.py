@@ -14,35 +14,14 @@ from pathlib import Path
 from typing import Iterable, Sequence
 from xml.sax.saxutils import escape
 
-from gaopin.io.xlsx import CT_PREFIX, HEAD, MAIN_NS, PKG_REL_NS, REL_NS, column_letter, zip_info
+from gaopin.io.xlsx import HEAD, MAIN_NS, PKG_REL_NS, REL_NS, column_letter, package_parts, zip_info
 
 DATE_STYLE = 1  # cellXfs index of "yyyy-mm-dd hh:mm:ss"
 
 
 def _static_parts(sheet_name: str, created: str) -> dict[str, str]:
     return {
-        "[Content_Types].xml": HEAD
-        + '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-        '<Default Extension="xml" ContentType="application/xml"/>'
-        f'<Override PartName="/xl/workbook.xml" ContentType="{CT_PREFIX}.spreadsheetml.sheet.main+xml"/>'
-        f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{CT_PREFIX}.spreadsheetml.worksheet+xml"/>'
-        f'<Override PartName="/xl/styles.xml" ContentType="{CT_PREFIX}.spreadsheetml.styles+xml"/>'
-        '<Override PartName="/docProps/core.xml" ContentType="application/vnd.openxmlformats-package.core-properties+xml"/>'
-        "</Types>",
-        "_rels/.rels": HEAD
-        + f'<Relationships xmlns="{PKG_REL_NS}">'
-        f'<Relationship Id="rId1" Type="{REL_NS}/officeDocument" Target="xl/workbook.xml"/>'
-        '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/package/2006/relationships/metadata/core-properties" '
-        'Target="docProps/core.xml"/>'
-        "</Relationships>",
-        "docProps/core.xml": HEAD
-        + '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
-        'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" '
-        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
-        f'<dcterms:created xsi:type="dcterms:W3CDTF">{created}</dcterms:created>'
-        f'<dcterms:modified xsi:type="dcterms:W3CDTF">{created}</dcterms:modified>'
-        "</cp:coreProperties>",
+        **package_parts(1, created),
         "xl/workbook.xml": HEAD
         + f'<workbook xmlns="{MAIN_NS}" xmlns:r="{REL_NS}"><sheets>'
         f'<sheet name="{escape(sheet_name)}" sheetId="1" r:id="rId1"/></sheets></workbook>',
