@@ -409,3 +409,10 @@ print("collected")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, encoding="utf-8", cwd=tmp_path, env=env, timeout=300)
     assert (done.stdout, done.stderr) == (f"无法写入 {out}：磁盘已满\ncollected\n", "")
     assert os.listdir(out.parent) == ["工单.xlsx"]
+
+
+def test_cut_cells_are_counted_in_utf16_units_as_excel_counts_them():
+    """20,000 emoji are 40,000 UTF-16 units: cut in the workbook, but not counted, so `clean`
+    did not say that it cut them."""
+    frame = pd.DataFrame({"a": pd.Series(["😀" * 20_000, "长" * 20_000, "长" * 40_000, None], dtype="str"), "n": [1, 2, 3, 4]})
+    assert write.cells_over_xlsx_limit(frame) == 2

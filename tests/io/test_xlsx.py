@@ -140,3 +140,53 @@ def test_a_sheet_longer_than_a_chunk_keeps_its_rows_in_order(tmp_path, monkeypat
     assert rows == [[f"A{i:03d}", float(i)] for i in range(50)]
     ws = openpyxl.load_workbook(path)["s"]
     assert [ws.cell(row=r + 2, column=1).fill.fill_type == "solid" for r in range(50)] == [i % 3 == 0 for i in range(50)]
+
+
+def test_numpy_scalars_in_a_mixed_column_are_numbers_and_yes_no(tmp_path):
+    """np.float64 was written as the text "np.float64(2.25)" inside <v>: a workbook openpyxl refused."""
+    import numpy as np
+
+    frame = pd.DataFrame({"v": pd.Series([np.float64(2.25), np.int64(7), np.bool_(True), np.float64("nan"), "—"], dtype=object), "f": pd.Series([0.5, None, 1, 2, 3], dtype="Float64")})
+    path = write_xlsx(tmp_path / "x.xlsx", [Sheet("s", frame)])
+    ws = openpyxl.load_workbook(path)["s"]
+    assert [[c.value for c in row] for row in ws.iter_rows(min_row=2)] == [[2.25, 0.5], [7, None], ["是", 1], [None, 2], ["—", 3]]
+
+
+def test_parts_are_deflated_at_the_writers_level_and_small_sheets_carry_no_zip64(tmp_path):
+    """The level was set on the ZipFile, which entries made from a ZipInfo do not take (zlib's 6
+    was used); and every sheet carried zip64 fields, which Excel is reported to refuse."""
+    frame = pd.DataFrame({"t": [f"第{i}号楼 漏水" for i in range(3000)]})
+    path = write_xlsx(tmp_path / "x.xlsx", [Sheet("s", frame)])
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo("xl/worksheets/sheet1.xml")
+        raw = zf.read(info.filename)
+    import zlib
+
+    fast = zlib.compressobj(xlsx.COMPRESS_LEVEL, zlib.DEFLATED, -15)
+    assert info.compress_size == len(fast.compress(raw) + fast.flush())
+    local = path.read_bytes()[info.header_offset : info.header_offset + 30]
+    assert int.from_bytes(local[4:6], "little") < 45  # version needed: 4.5 means zip64
+    assert not xlsx._may_pass_zip_limit(xlsx.SheetData("s", ["t"], [xlsx.Column(frame["t"].tolist(), xlsx.TEXT)], [10]))
+    assert xlsx._may_pass_zip_limit(xlsx.SheetData("s", ["t"], [xlsx.Column(["长" * 30_000] * 20_000, xlsx.TEXT)], [10]))
+
+
+def test_fonts_name_their_colour_without_a_theme(tmp_path):
+    path = write_xlsx(tmp_path / "x.xlsx", [Sheet("s", pd.DataFrame({"a": ["x"]}), title="t")])
+    with zipfile.ZipFile(path) as zf:
+        styles = zf.read("xl/styles.xml").decode("utf-8")
+        assert "theme" not in styles and not any(name.startswith("xl/theme") for name in zf.namelist())
+
+
+def test_row_colours_that_do_not_match_the_rows_are_refused_not_rows_dropped(tmp_path):
+    import pytest
+
+    with pytest.raises(ValueError, match="2 row colours for 4 rows"):
+        write_xlsx(tmp_path / "x.xlsx", [Sheet("s", pd.DataFrame({"a": list("abcd")}), row_colors=["#FFC7CE", None])])
+    assert not (tmp_path / "x.xlsx").exists()
+
+
+def test_sheet_names_do_not_begin_or_end_with_an_apostrophe(tmp_path):
+    """LibreOffice refused a whole workbook with a sheet named b' (Excel forbids such names)."""
+    from gaopin.io.write import _sheet_name
+
+    assert [_sheet_name(n) for n in ("b'", "'b", "'", "a'b")] == ["b_", "_b", "_", "a'b"]

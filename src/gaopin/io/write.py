@@ -34,12 +34,20 @@ from gaopin.errors import ConfigError, InputError, os_reason, UsageError
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
 XLSX_MAX_ROWS = 1_048_575  # one row is the header
-XLSX_MAX_CHARS = 32_767  # characters a cell holds in Excel: xlsxwriter cuts a longer text there
 
 
 def cells_over_xlsx_limit(frame: pd.DataFrame) -> int:
-    """How many texts of `frame` a workbook would cut at XLSX_MAX_CHARS."""
-    return sum(int(frame[c].str.len().gt(XLSX_MAX_CHARS).sum()) for c in frame.columns if pd.api.types.is_string_dtype(frame[c]))
+    """How many texts of `frame` a workbook would cut (io/xlsx.MAX_TEXT_UNITS, counted in UTF-16
+    units as Excel counts them: a character outside the basic plane, rare CJK or emoji, is two)."""
+    from gaopin.io.xlsx import MAX_TEXT_UNITS
+
+    cut = 0
+    for c in frame.columns:
+        if not pd.api.types.is_string_dtype(frame[c]):
+            continue
+        long = frame[c][frame[c].str.len().gt(MAX_TEXT_UNITS // 2).fillna(False).to_numpy(dtype=bool)]
+        cut += sum(len(v.encode("utf-16-le", "surrogatepass")) // 2 > MAX_TEXT_UNITS for v in long.tolist())
+    return cut
 # The creation time written into every workbook's properties: fixed, so that the same content
 # gives the same bytes (xlsxwriter would write the clock's time; the file system keeps the real one).
 XLSX_CREATED = datetime(2000, 1, 1)
@@ -246,6 +254,9 @@ def write_xlsx(path: Path, sheets: list[Sheet]) -> Path:
                 f"“{sheet.name}”有 {len(sheet.frame)} 行，超过 Excel 的行数上限",
                 "请改写为 .csv 文件",
             )
+        if sheet.row_colors is not None and len(sheet.row_colors) != len(sheet.frame):
+            # A caller's mistake; rows would otherwise be lost without a word.
+            raise ValueError(f"sheet {sheet.name!r}: {len(sheet.row_colors)} row colours for {len(sheet.frame)} rows")
     data = []
     names: set[str] = set()
     for sheet in sheets:
@@ -301,6 +312,12 @@ def _cell_width(value: Any) -> int:
 
 
 def _sheet_name(name: str) -> str:
+    """A name Excel accepts: none of []:*?/\\, at most 31 characters, no apostrophe at either end."""
     for ch in "[]:*?/\\":
         name = name.replace(ch, "_")
-    return name[:31] or "Sheet1"
+    name = name[:31]
+    if name[:1] == "'":
+        name = "_" + name[1:]
+    if name[-1:] == "'":
+        name = name[:-1] + "_"
+    return name or "Sheet1"
