@@ -133,3 +133,21 @@ def test_a_report_from_files_leaves_the_store_unopened(tmp_path):
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["overall"]["tickets"] == 2
     assert unreadable.read_bytes() == b"not a database, " * 64 and sorted(p.name for p in tmp_path.glob("old.db*")) == ["old.db"]
+
+
+def test_a_report_file_that_cannot_be_written_is_named_where_the_report_goes(tmp_path, monkeypatch):
+    """On a full disk the message named report.xlsx in the hidden staging folder
+    (…/.gaopin-tmp.host.123.x/report.xlsx), which the user cannot find and which is gone."""
+    import gaopin.reports.run as report_run
+    from gaopin.errors import InputError
+
+    def full_disk(report, path):
+        raise InputError(f"无法写入 {path}：磁盘已满", "请换一个可写的位置或文件名")
+
+    monkeypatch.setattr(report_run, "write_workbook", full_disk)
+    data = export(tmp_path / "aug.csv", ["2024-08-02"])
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["report", str(data), "--month", "8", "--out", str(out)])
+    assert result.exit_code == 5
+    assert result.stderr.splitlines()[0] == f"错误：无法写入 {out.resolve() / 'report.xlsx'}：磁盘已满"
+    assert not out.exists() and not [name for name in os.listdir(tmp_path) if name.startswith(".")]

@@ -508,8 +508,8 @@ def write_report(
     """Charts, report.html and report.xlsx written into a fresh folder that replaces out_dir at once
     (only a new folder, an empty one or an earlier report: see report_folder).
 
-    `charts_in`: a second process to draw the charts (and cut the page's font) in while the
-    workbook is written. `staged`: given the files as written, before they replace out_dir (where
+    `charts_in`: a second process to draw the charts in while the page's font is cut and the
+    workbook written here. `staged`: given the files as written, before they replace out_dir (where
     another run's report may replace them in turn: a report email must not take that run's)."""
     from gaopin.charts import font_subset, planned_charts, render_charts
 
@@ -527,8 +527,8 @@ def write_report(
             progress("写出报告")
         try:
             # The page's font is cut and the workbook written here while the second process
-            # draws the charts, which take longer than both (a district's: 1.7 s, against
-            # 0.45 s and 0.8 s).
+            # draws the charts, which take longer than both (a district's: about 2 s, against
+            # 0.45-0.7 s and 0.65-0.9 s).
             page = PendingPage(report, list(charts) if drawing is None else planned_charts(report))
             font_data = font_subset(page.used, font)
             write_workbook(report, staging / XLSX_NAME)
@@ -546,7 +546,7 @@ def write_report(
         os.chmod(staging, 0o755)
         # Checked again: the folder may have been given other files while the report was made.
         _replace_folder(staging, report_folder(out_dir))
-    except BaseException:
+    except BaseException as exc:
         running = [drawing] if drawing is not None else []
         try:
             for future in running:
@@ -562,6 +562,10 @@ def write_report(
                 # A second Ctrl-C cuts the wait short while the second process may still be
                 # drawing into the folder: it goes again once that process has stopped.
                 charts_in.remove_after(staging)
+        if isinstance(exc, InputError) and str(staging) in exc.message:
+            # A file that could not be written (a full disk) is named where the report goes, not
+            # in the hidden staging folder, which is gone by now.
+            raise InputError(exc.message.replace(str(staging), str(out_dir)), exc.hint) from None
         raise
     return {key: str(out_dir / name) for key, name in names.items()}
 
