@@ -48,8 +48,10 @@ def cells_over_xlsx_limit(frame: pd.DataFrame) -> int:
         long = frame[c][frame[c].str.len().gt(MAX_TEXT_UNITS // 2).fillna(False).to_numpy(dtype=bool)]
         cut += sum(len(v.encode("utf-16-le", "surrogatepass")) // 2 > MAX_TEXT_UNITS for v in long.tolist())
     return cut
+
+
 # The creation time written into every workbook's properties: fixed, so that the same content
-# gives the same bytes (xlsxwriter would write the clock's time; the file system keeps the real one).
+# gives the same bytes (the clock's time would make them differ; the file system keeps the real one).
 XLSX_CREATED = datetime(2000, 1, 1)
 MAX_COLUMN_WIDTH = 60
 WIDTH_SAMPLE_ROWS = 500  # column widths are judged from the first rows: measuring all is slow
