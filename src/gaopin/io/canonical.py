@@ -169,8 +169,8 @@ def _may_hold_zero_width(values: pa.ChunkedArray | pa.Array) -> bool:
     """False when no value holds a zero-width character; True may be wrong (cells outside a slice).
 
     Each chunk's whole character buffer is searched for the characters' bytes with numpy, a
-    third of one regex search over it (0.3 s against 0.86 s for the columns `warn` reads of a
-    million tickets), itself half of searching the values one by one.
+    third of one regex search over it (0.3 s against 0.86 s for a million tickets' columns other
+    than the contents), itself half of searching the values one by one.
     """
     chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
     for chunk in chunks:
