@@ -243,7 +243,7 @@ def _stored_width(width: float) -> float:
 _SELECTED = ' tabSelected="1"'
 
 
-def _row(r: int, cells: Sequence[str]) -> str:
+def _row(r: int | str, cells: Sequence[str]) -> str:
     return f'<row r="{r}">{"".join(cells)}</row>'
 
 
@@ -280,20 +280,17 @@ def _write_sheet(out: IO[bytes], sheet: SheetData, styles: _Styles, selected: bo
         stop = min(n, start + CHUNK_ROWS)
         numbers = [str(r) for r in range(first + start, first + stop)]
         colors = sheet.row_colors[start:stop] if sheet.row_colors else None
+        row_styles = None  # each row's style per column, where some row of the chunk has a colour
+        if colors is not None and any(colors):
+            for color in dict.fromkeys(c for c in colors if c not in by_color):  # in order: the same bytes every run
+                by_color[color] = [styles.attr(color=color, number_format=k.number_format) for k in sheet.columns]
+            row_styles = [by_color[color] for color in colors]
         cells = []
         for c, col in enumerate(sheet.columns):
-            if colors is None or not any(colors):
-                col_styles: Sequence[str] = [plain[c]] * (stop - start)
-            else:
-                col_styles = []
-                for color in colors:
-                    per_col = by_color.get(color)
-                    if per_col is None:
-                        per_col = by_color[color] = [styles.attr(color=color, number_format=k.number_format) for k in sheet.columns]
-                    col_styles.append(per_col[c])
+            col_styles = [plain[c]] * (stop - start) if row_styles is None else [per_col[c] for per_col in row_styles]
             refs = [letters[c] + r for r in numbers]
             cells.append(_cells(col.kind, col.values[start:stop], refs, col_styles))
-        out.write("".join(_row(int(r), row) for r, row in zip(numbers, zip(*cells))).encode("utf-8", "replace"))
+        out.write("".join(_row(r, row) for r, row in zip(numbers, zip(*cells))).encode("utf-8", "replace"))
     out.write(b"</sheetData>")
     filtered = f"A{header_row}:{last_col}{last_row}" if n else None
     tail = f'<autoFilter ref="{filtered}"/>' if filtered else ""
