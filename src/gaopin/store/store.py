@@ -1134,9 +1134,11 @@ def existing_store(flag: str | os.PathLike[str] | None, settings: Settings, file
     [store] path. A mistyped path given with files ran without the person links and exclusions
     the store holds (and a send recorded into a new empty store sent everything again). Only the
     default path, never created, is no error with files: an office that never imported still
-    runs `gaopin warn FILE`."""
+    runs `gaopin warn FILE`. One that exists but cannot be a store (a folder, a pipe) is
+    refused too (`refuse_unusable_path`), whether or not it is then opened."""
     path = db_path(flag, settings)
     if path.exists():
+        refuse_unusable_path(path)
         return path
     if not files:
         raise StoreError(
@@ -1158,12 +1160,9 @@ def tickets_from(
 ) -> tuple[LoadResult, Links]:
     """Tickets from files, or from the store when no file is given; with `links`, the person
     links from the store if it exists (a given store must: `existing_store`). Without them, a
-    read from files leaves the store unopened; a path that cannot be a store (a folder, a
-    pipe) is refused all the same, as a path that does not exist is."""
+    read from files leaves the store unopened."""
     path = existing_store(db, settings, files=bool(files))
     if files:
-        if not links:
-            refuse_unusable_path(path)
         result = load(files, settings, fields=fields, keep_extra=keep_extra, progress=progress)
         found = Links()
         if links and path.exists():
