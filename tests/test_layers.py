@@ -10,7 +10,7 @@ import gaopin
 ROOT = Path(gaopin.__file__).parent
 LAYERS = [
     {"errors"},
-    {"config", "periods", "numbers"},
+    {"config", "periods", "numbers", "cache"},
     {"schema", "privacy"},
     {"io"},
     {"rules", "sample"},

@@ -25,6 +25,7 @@ from gaopin.errors import ConfigError, not_a_file, os_reason
 # Periods and "today" are Beijing time whatever TZ the machine (or cron) has.
 TIMEZONE = ZoneInfo("Asia/Shanghai")
 APP_NAME = "gaopin"
+CACHE_OFF = "off"  # [report] cache_dir: no cache
 CONFIG_FILE_NAME = "gaopin.toml"
 LOG_FILE_NAME = "gaopin.log"
 ENV_PREFIX = "GAOPIN_"
@@ -195,6 +196,11 @@ class ReportSettings:
         "", "报告输出目录，实际输出到其下的 YYYY-MM/；相对路径相对于配置文件所在的文件夹；留空时为当前文件夹下的 reports/"
     )
     font: str = setting("", "图表用的中文字体文件（.otf/.ttf）；留空时用随包安装的思源黑体（Noto Sans SC）")
+    cache_dir: str = setting(
+        "",
+        "图表和网页字体的缓存目录：数据没有变的报告（例如导入新数据后重出上个月的）直接用上次画好的图表；"
+        f"留空时为用户缓存目录下的 gaopin；设为 {CACHE_OFF} 则不缓存",
+    )
 
 
 @dataclass(frozen=True)
@@ -603,6 +609,18 @@ def default_config_path() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / CONFIG_FILE_NAME
+
+
+def report_cache_dir(settings: "Settings") -> Path | None:
+    """[report] cache_dir (relative to the config file), else the user cache directory; None: off."""
+    value = settings.report.cache_dir
+    if value.strip().lower() == CACHE_OFF:
+        return None
+    if value:
+        return settings.resolve_path(value)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False)) / "report"
 
 
 def log_path(settings: "Settings") -> Path:

@@ -613,3 +613,54 @@ def test_texts_the_fonts_cannot_draw_give_no_warning_on_the_terminal(tmp_path):
     assert problems["glyph"] == [] and problems["other"] == []
     assert charts._drawable({"a": ["恰海\x0b社区😀𠮷", 3]}, charts._locate_font("")) == {"a": ["恰海 社区□□", 3]}
     assert charts._drawable("新村街道·东和社区（2024-08）", charts._locate_font("")) == "新村街道·东和社区（2024-08）"
+
+
+# --- the cache (gaopin.cache) -------------------------------------------------------------
+
+
+def test_a_cached_font_subset_is_the_subset_cut_again(tmp_path, monkeypatch):
+    from gaopin.cache import Cache
+
+    cache = Cache(tmp_path / "cache")
+    cut = charts.font_subset("高频诉求台账", cache=cache)
+    assert cut == charts.font_subset("高频诉求台账")
+
+    def no_cutting(*args):
+        raise AssertionError("cut again")
+
+    monkeypatch.setattr(charts, "_cut_font", no_cutting)
+    assert charts.font_subset("账台求诉频高高", cache=cache) == cut  # the same characters
+    with pytest.raises(AssertionError, match="cut again"):
+        charts.font_subset("高频诉求台账。", cache=cache)  # one more character
+
+
+def test_the_charts_key_follows_what_they_are_drawn_from(tmp_path):
+    report = report_fixture()
+    key = charts.chart_key(report)
+    assert key is not None and key == charts.chart_key(report_fixture())
+    assert charts.chart_key({**report, "ledger": {"entries": [1]}, "escalations": [2]}) == key  # not drawn
+    changed = report_fixture()
+    changed["by_community"][3]["score"] = 12.5
+    assert charts.chart_key(changed) != key
+    assert charts.chart_key({**report, "street": "东风街道"}) != key
+    font = tmp_path / "font.otf"
+    font.write_bytes(charts.find_cjk_font().read_bytes())
+    with_font = charts.chart_key(report, font)
+    assert with_font not in (None, key)
+    os.utime(font, ns=(10**9, 10**9))  # another file as far as the key knows
+    assert charts.chart_key(report, font) != with_font
+    assert charts.chart_key(report, tmp_path / "missing.otf") is None  # drawing says what is wrong
+
+
+def test_kept_charts_are_written_only_when_they_are_the_planned_ones(tmp_path):
+    files = {"monthly.png": b"m", "rates.png": b"r"}
+    tmp_path = tmp_path / "out"
+    tmp_path.mkdir()
+    assert charts.kept_charts(None, ["monthly"], tmp_path) is None
+    assert charts.kept_charts(files, ["monthly"], tmp_path) is None
+    assert charts.kept_charts(files, ["monthly", "rates", "heatmap"], tmp_path) is None
+    assert list(tmp_path.iterdir()) == []
+    written = charts.kept_charts(files, ["rates", "monthly"], tmp_path)
+    assert list(written) == ["rates", "monthly"]
+    assert {p.name: p.read_bytes() for p in written.values()} == files
+    assert {oct(os.stat(p).st_mode & 0o777) for p in written.values()} == {"0o600"}

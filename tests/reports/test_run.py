@@ -361,6 +361,7 @@ def report(db, settings):
 def test_charts_drawn_in_a_second_process_give_the_same_report(report, settings, tmp_path):
     from gaopin.reports.run import chart_process, write_report
 
+    settings = settings.with_values({"report.cache_dir": "off"})  # else the second report takes the first's charts
     here = write_report(report, tmp_path / "here", settings)
     with chart_process(settings) as charts:
         there = write_report(report, tmp_path / "there", settings, charts_in=charts)
@@ -951,3 +952,58 @@ def test_the_chart_process_is_started_with_ctrl_c_held(settings, monkeypatch):
         charts.start()
         assert charts._pool is not None
     assert entered == [True]
+
+
+def test_a_report_made_again_takes_its_charts_and_font_from_the_cache(report, settings, tmp_path, monkeypatch):
+    from gaopin import charts as charts_module
+    from gaopin.reports import run
+
+    cached = settings.with_values({"report.cache_dir": str(tmp_path / "cache")})
+    fresh = run.write_report(report, tmp_path / "fresh", settings.with_values({"report.cache_dir": "off"}))
+    assert not (tmp_path / "cache").exists()
+    run.write_report(report, tmp_path / "first", cached)
+    assert _outputs(tmp_path / "first") == _outputs(tmp_path / "fresh")
+
+    def nothing_drawn(*args, **kwargs):
+        raise AssertionError("drawn again")
+
+    monkeypatch.setattr(charts_module, "render_charts", nothing_drawn)
+    monkeypatch.setattr(charts_module, "_cut_font", nothing_drawn)
+    with run.chart_process(cached) as in_process:
+        again = run.write_report(report, tmp_path / "again", cached, charts_in=in_process)
+    assert sorted(again) == sorted(fresh) and "communities" in again
+    assert _outputs(tmp_path / "again") == _outputs(tmp_path / "fresh")
+    assert {oct(os.stat(p).st_mode & 0o777) for p in (tmp_path / "again").glob("*.png")} == {"0o600"}
+    # Other figures are other charts: drawn, not taken.
+    other = {**report, "street": "东风街道"}
+    with pytest.raises(AssertionError, match="drawn again"):
+        run.write_report(other, tmp_path / "other", cached)
+    assert not (tmp_path / "other").exists()
+
+
+def test_a_changed_cached_chart_is_drawn_again(report, settings, tmp_path):
+    from gaopin.reports import run
+
+    cached = settings.with_values({"report.cache_dir": str(tmp_path / "cache")})
+    run.write_report(report, tmp_path / "first", cached)
+    (entry,) = (tmp_path / "cache" / "charts").iterdir()
+    (entry / "monthly.png").write_bytes(b"not the chart")
+    run.write_report(report, tmp_path / "again", cached)
+    assert _outputs(tmp_path / "again") == _outputs(tmp_path / "first")
+
+
+def test_report_cli_made_twice_gives_the_same_folder(db, tmp_path):
+    from typer.testing import CliRunner
+
+    from gaopin.cli import app
+
+    runner = CliRunner()
+    args = ["report", "--config", str(SAMPLE / "gaopin.toml"), "--db", str(db), "--month", "8", "--today", TODAY.isoformat()]
+    env = {"GAOPIN_REPORT__CACHE_DIR": str(tmp_path / "cache")}
+    first = runner.invoke(app, [*args, "--out", str(tmp_path / "first")], env=env)
+    assert first.exit_code == 0, first.output
+    assert len(list((tmp_path / "cache" / "charts").iterdir())) == 1
+    again = runner.invoke(app, [*args, "--out", str(tmp_path / "again")], env=env)
+    assert again.exit_code == 0, again.output
+    assert _outputs(tmp_path / "again") == _outputs(tmp_path / "first")
+    assert len(list((tmp_path / "cache" / "charts").iterdir())) == 1
