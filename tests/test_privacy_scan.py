@@ -148,6 +148,10 @@ def report(run: Run) -> None:
     run.cli("report", "--month", "8", "--year", "2024", "--today", TODAY, "--db", run.db, "--out", out, name="report")
     run.cli("report", "--month", "8", "--year", "2024", "--today", TODAY, "--db", run.db, "--out", out, "-f", "json", name="report-json")
     run.files(*sorted(p for p in out.iterdir() if p.is_file()))
+    # The charts and the font kept for the next report (the second run above took them from there).
+    kept = sorted(p for p in (run.root / "report-cache").rglob("*") if p.is_file())
+    assert {p.suffix for p in kept} == {".png", ".otf", ".json"}
+    run.files(*kept)
 
 
 def delivery(run: Run) -> None:
@@ -204,7 +208,7 @@ def _full_run(root: Path, show_phones: bool, config_text: str = "") -> Run:
     root.mkdir(parents=True, exist_ok=True)
     config = root / "gaopin.toml"
     log_file = f'\n[log]\nfile = "{(root / "gaopin.log").as_posix()}"\n'
-    config.write_text((SAMPLE / "gaopin.toml").read_text(encoding="utf-8").replace('rankings = "rankings.csv"', f'rankings = "{(SAMPLE / "rankings.csv").as_posix()}"') + log_file + config_text, encoding="utf-8")
+    config.write_text((SAMPLE / "gaopin.toml").read_text(encoding="utf-8").replace('rankings = "rankings.csv"', f'rankings = "{(SAMPLE / "rankings.csv").as_posix()}"\ncache_dir = "report-cache"') + log_file + config_text, encoding="utf-8")
     planted = write_csv(root / "planted.csv", PLANTED)
     run = Run(root, show_phones, config, root / "g.db", [SAMPLE / "tickets.xlsx", planted])
     run.cli("import", *run.inputs, "--db", run.db, name="import")
