@@ -1028,15 +1028,23 @@ def font_subset(text: str, configured: str | os.PathLike[str] = "", cache: Cache
     """
     located = _locate_font(configured)
     chars = "".join(sorted(set(text)))
-    key = digest("font", _made_with(), _font_identity(located), chars) if cache is not None else ""
-    if cache is not None:
+    key = _font_key(located, chars) if cache is not None else None
+    if key is not None:
         kept = cache.get("fonts", key)
         if kept is not None and FONT_FILE in kept:
             return kept[FONT_FILE]
     data = _cut_font(located.path, chars)
-    if cache is not None:
+    if key is not None:
         cache.put("fonts", key, {FONT_FILE: data})
     return data
+
+
+def _font_key(font: _Font, chars: str) -> str | None:
+    try:
+        return digest("font", _made_with(), _font_identity(font), chars)
+    except (OSError, ValueError):  # sources that cannot be read (a zipped install): no cache
+        log.debug("font subset not keyed", exc_info=True)
+        return None
 
 
 FONT_FILE = "subset.otf"

@@ -664,3 +664,16 @@ def test_kept_charts_are_written_only_when_they_are_the_planned_ones(tmp_path):
     assert list(written) == ["rates", "monthly"]
     assert {p.name: p.read_bytes() for p in written.values()} == files
     assert {oct(os.stat(p).st_mode & 0o777) for p in written.values()} == {"0o600"}
+
+
+def test_without_readable_sources_nothing_is_cached_and_nothing_fails(tmp_path, monkeypatch):
+    from gaopin.cache import Cache
+
+    def unreadable():
+        raise OSError(2, "No such file or directory")
+
+    monkeypatch.setattr(charts, "_made_with", unreadable)
+    cache = Cache(tmp_path / "cache")
+    assert charts.chart_key(report_fixture()) is None
+    assert charts.font_subset("高频", cache=cache) == charts.font_subset("高频")
+    assert not (tmp_path / "cache").exists()
