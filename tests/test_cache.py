@@ -142,3 +142,14 @@ def test_keys_tell_their_parts_apart(tmp_path):
     font.write_bytes(b"12")
     os.utime(font, ns=(10**9, 10**9))
     assert file_identity(font) != second  # same time, other size
+
+
+def test_without_owners_and_mode_bits_the_folder_is_used(tmp_path, monkeypatch):
+    """Windows: os.getuid is absent and every folder shows mode 0o777."""
+    root = tmp_path / "c"
+    root.mkdir()
+    os.chmod(root, 0o777)
+    monkeypatch.delattr(os, "getuid")
+    c = Cache(root)
+    c.put("fonts", "k", {"subset.otf": b"x"})
+    assert c.get("fonts", "k") == {"subset.otf": b"x"}

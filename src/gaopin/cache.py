@@ -61,8 +61,11 @@ class Cache:
             st = os.lstat(self.root)
         except OSError:
             return False
-        mine = not hasattr(os, "getuid") or st.st_uid == os.getuid()
-        return stat.S_ISDIR(st.st_mode) and mine and not st.st_mode & 0o022
+        if not hasattr(os, "getuid"):
+            # Windows: no owners or mode bits here; the user's own profile folder's rights apply
+            # (as to the store, docs/security.md).
+            return stat.S_ISDIR(st.st_mode)
+        return stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and not st.st_mode & 0o022
 
     def get(self, kind: str, key: str) -> dict[str, bytes] | None:
         """The entry's files by name, or None (absent, incomplete or changed)."""
