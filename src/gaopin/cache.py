@@ -58,14 +58,35 @@ class Cache:
     def _usable_root(self) -> bool:
         try:
             self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-            st = os.lstat(self.root)
         except OSError:
             return False
+        return self.problem() is None
+
+    def problem(self) -> str | None:
+        """Why the folder cannot be used, said after its path; None when it can. Nothing is
+        created: a folder not made yet can be used when the nearest folder above it is writable."""
+        try:
+            st = os.lstat(self.root)
+        except FileNotFoundError:
+            above = next((p for p in self.root.parents if os.path.lexists(p)), None)
+            if above is None or not above.is_dir() or not os.access(above, os.W_OK):
+                return f"无法创建（上级文件夹 {above} 不可写）" if above is not None else "无法创建"
+            return None
+        except OSError as exc:
+            return f"无法读取（{exc.strerror or exc}）"
+        if not stat.S_ISDIR(st.st_mode):
+            return "不是文件夹"
         if not hasattr(os, "getuid"):
             # Windows: no owners or mode bits here; the user's own profile folder's rights apply
             # (as to the store, docs/security.md).
-            return stat.S_ISDIR(st.st_mode)
-        return stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and not st.st_mode & 0o022
+            return None
+        if st.st_uid != os.getuid():
+            return "属于别的用户"
+        if st.st_mode & 0o022:
+            return "别人也可以写入"
+        if not os.access(self.root, os.W_OK | os.X_OK):
+            return "没有写入权限"
+        return None
 
     def get(self, kind: str, key: str) -> dict[str, bytes] | None:
         """The entry's files by name, or None (absent, incomplete or changed)."""

@@ -26,7 +26,7 @@ def test_everything_in_place(tmp_path, db):
         config = write_config(tmp_path / "gaopin.toml", server.port, robot.url, mail={"username": "jiesu"})
         report = run_checks(config, str(db), environ={"GAOPIN_SMTP_PASSWORD": PASSWORD})
     checks = by_name(report)
-    assert list(checks) == ["配置", "工单库", "中文字体", "日志", "邮件", "群机器人"]
+    assert list(checks) == ["配置", "工单库", "中文字体", "报告缓存", "日志", "邮件", "群机器人"]
     assert report.ok and report.exit_code == 0
     assert checks["工单库"].status == OK and f"结构版本 {LATEST}，6656 张工单" in checks["工单库"].detail
     assert checks["邮件"].status == WARN and "已登录 jiesu" in checks["邮件"].detail and "明文" in checks["邮件"].hint
@@ -169,3 +169,29 @@ def test_no_config_file_is_a_warning_saying_how_cron_finds_one(tmp_path, monkeyp
     assert settings is not None and settings.source == ""
     assert check.status == WARN and "没有找到 gaopin.toml" in check.detail
     assert "GAOPIN_CONFIG" in check.hint and "gaopin init" in check.hint
+
+
+@pytest.mark.parametrize("case", ["new", "off", "group-writable", "a file", "under a file"])
+def test_the_report_cache_check_says_whether_reports_can_reuse_their_charts(tmp_path, case):
+    folder = tmp_path / "cache"
+    value = str(folder)
+    if case == "off":
+        value = "off"
+    elif case == "group-writable":
+        folder.mkdir()
+        os.chmod(folder, 0o775)
+    elif case == "a file":
+        folder.write_text("x", encoding="utf-8")
+    elif case == "under a file":
+        folder.write_text("x", encoding="utf-8")
+        value = str(folder / "report")
+    config = tmp_path / "gaopin.toml"
+    config.write_text(f'[report]\ncache_dir = "{value}"\n', encoding="utf-8")
+    report = run_checks(config, None, environ={}, network=False)
+    check = by_name(report)["报告缓存"]
+    expected = {"new": OK, "off": SKIP}.get(case, WARN)
+    assert check.status == expected, check
+    assert report.exit_code == 0  # a cache that cannot be used only costs time
+    assert folder.exists() == (case != "new" and case != "off")  # the check creates nothing
+    if expected == WARN:
+        assert value in check.detail and "cache_dir" in check.hint

@@ -12,7 +12,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from gaopin.config import Settings, load_settings, log_path
+from gaopin.config import Settings, load_settings, log_path, report_cache_dir
 from gaopin.errors import ExitCode, GaopinError
 
 OK, FAIL, WARN, SKIP = "ok", "fail", "warn", "skip"
@@ -159,6 +159,21 @@ def check_font(settings: Settings) -> Check:
     return Check("中文字体", OK, str(font))
 
 
+def check_report_cache(settings: Settings) -> Check:
+    from gaopin.cache import Cache
+
+    root = report_cache_dir(settings)
+    if root is None:
+        return Check("报告缓存", SKIP, "[report] cache_dir = \"off\"：每次都重画图表")
+    problem = Cache(root).problem()
+    if problem is not None:
+        return Check(
+            "报告缓存", WARN, f"{root} {problem}，不能用作缓存",
+            "报告照常生成，只是数字没有变时也要重画图表；请在 [report] cache_dir 换一个只有你能写的文件夹，或设为 off",
+        )  # fmt: skip
+    return Check("报告缓存", OK, str(root))
+
+
 def check_log(settings: Settings) -> Check:
     path = log_path(settings)
     folder = next((p for p in [path.parent, *path.parent.parents] if p.exists()), None)
@@ -225,6 +240,7 @@ def run_checks(
     if sends is not None:
         report.checks.append(sends)
     report.checks.append(check_font(settings))
+    report.checks.append(check_report_cache(settings))
     report.checks.append(check_log(settings))
     report.checks.append(check_mail(settings, environ, network))
     report.checks.append(check_webhook(settings, network))
