@@ -25,5 +25,6 @@ def _isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
     monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))  # the log directory
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))  # the report cache: none shared between tests
     monkeypatch.chdir(tmp_path)
     yield
