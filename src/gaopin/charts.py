@@ -271,8 +271,23 @@ def _register(font: _Font) -> str:
                 ) from None
             entries = [e for e in manager.ttflist if os.path.realpath(e.fname) == key]
         family = font.family or next((e.name for e in entries if e.index == 0), entries[0].name)
+        _first_of_its_family(manager, entries)
         _REGISTERED[key] = family
     return font.family or _REGISTERED[key]
+
+
+def _first_of_its_family(manager: Any, entries: list[Any]) -> None:
+    """Put the font's entries ahead of every other in matplotlib's list. Among fonts of one
+    family name (Noto Sans SC installed by the user, and the packaged file) matplotlib draws
+    with the first it lists: the charts would not be drawn with the file the page's font is cut
+    from and the report cache names (review G)."""
+    if manager.ttflist[: len(entries)] == entries:
+        return
+    ours = {id(e) for e in entries}
+    manager.ttflist[:] = entries + [e for e in manager.ttflist if id(e) not in ours]
+    clear = getattr(getattr(manager, "_findfont_cached", None), "cache_clear", None)
+    if clear is not None:  # matplotlib remembers what it found before
+        clear()
 
 
 # Text every CJK font and DejaVu Sans draw: ASCII, Latin, general and CJK punctuation, the CJK
@@ -873,7 +888,9 @@ def _made_with() -> str:
     parts = [__version__]
     for module in (sys.modules[__name__], config, numbers):
         parts.append(hashlib.sha256(Path(module.__file__).read_bytes()).hexdigest())
-    for dist in ("matplotlib", "pillow", "fonttools", "numpy"):
+    # kiwisolver lays out the constrained figures. A FreeType that a distribution's own matplotlib
+    # is built against is not seen: after upgrading it, delete the cache folder.
+    for dist in ("matplotlib", "pillow", "fonttools", "numpy", "kiwisolver"):
         try:
             parts.append(f"{dist} {metadata.version(dist)}")
         except metadata.PackageNotFoundError:

@@ -645,10 +645,10 @@ def test_the_charts_key_follows_what_they_are_drawn_from(tmp_path):
     assert charts.chart_key({**report, "street": "东风街道"}) != key
     font = tmp_path / "font.otf"
     font.write_bytes(charts.find_cjk_font().read_bytes())
-    with_font = charts.chart_key(report, font)
-    assert with_font not in (None, key)
-    os.utime(font, ns=(10**9, 10**9))  # another file as far as the key knows
-    assert charts.chart_key(report, font) != with_font
+    assert charts.chart_key(report, font) == key  # the same bytes elsewhere draw the same pictures
+    with open(font, "ab") as fh:
+        fh.write(b"\0" * 4)  # other bytes: another font to the key (see test_cache)
+    assert charts.chart_key(report, font) not in (None, key)
     assert charts.chart_key(report, tmp_path / "missing.otf") is None  # drawing says what is wrong
 
 
@@ -677,3 +677,27 @@ def test_without_readable_sources_nothing_is_cached_and_nothing_fails(tmp_path, 
     assert charts.chart_key(report_fixture()) is None
     assert charts.font_subset("高频", cache=cache) == charts.font_subset("高频")
     assert not (tmp_path / "cache").exists()
+
+
+def test_the_charts_are_drawn_with_the_located_file_when_another_has_its_family_name(tmp_path):
+    """A user's own Noto Sans SC, listed first by matplotlib, was drawn instead of the packaged
+    file that the page's font is cut from and the report cache names (review G)."""
+    installed = tmp_path / "NotoSansSC-Regular.otf"
+    installed.write_bytes(charts.find_cjk_font().read_bytes())
+    code = f"""
+import os
+from gaopin import charts
+charts.prepare_matplotlib_env()
+from matplotlib import font_manager
+manager = font_manager.fontManager
+manager.addfont({str(installed)!r})
+mine = [e for e in manager.ttflist if e.fname == {str(installed)!r}]
+manager.ttflist[:] = mine + [e for e in manager.ttflist if e not in mine]  # as a system font is listed
+located = charts._locate_font()
+family = charts._register(located)
+found = font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
+print(os.path.realpath(found) == os.path.realpath(located.path), family)
+"""
+    done = _run(code)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[0] == "True", done.stdout
