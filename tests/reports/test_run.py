@@ -970,7 +970,10 @@ def test_a_report_made_again_takes_its_charts_and_font_from_the_cache(report, se
     monkeypatch.setattr(charts_module, "render_charts", nothing_drawn)
     monkeypatch.setattr(charts_module, "_cut_font", nothing_drawn)
     with run.chart_process(cached) as in_process:
+        in_process.start()  # as make_report starts it, once the tickets are read
         again = run.write_report(report, tmp_path / "again", cached, charts_in=in_process)
+        assert in_process._pool is None  # stopped at once: nothing to draw there
+        assert multiprocessing.active_children() == []
     assert sorted(again) == sorted(fresh) and "communities" in again
     assert _outputs(tmp_path / "again") == _outputs(tmp_path / "fresh")
     assert {oct(os.stat(p).st_mode & 0o777) for p in (tmp_path / "again").glob("*.png")} == {"0o600"}
