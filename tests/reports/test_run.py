@@ -971,6 +971,7 @@ def test_a_report_made_again_takes_its_charts_and_font_from_the_cache(report, se
     monkeypatch.setattr(charts_module, "_cut_font", nothing_drawn)
     with run.chart_process(cached) as in_process:
         in_process.start()  # as make_report starts it, once the tickets are read
+        in_process._warming.result(timeout=60)  # matplotlib loaded there, as during a district's figures
         again = run.write_report(report, tmp_path / "again", cached, charts_in=in_process)
         assert in_process._pool is None  # stopped at once: nothing to draw there
         assert multiprocessing.active_children() == []
@@ -1010,3 +1011,19 @@ def test_report_cli_made_twice_gives_the_same_folder(db, tmp_path):
     assert again.exit_code == 0, again.output
     assert _outputs(tmp_path / "again") == _outputs(tmp_path / "first")
     assert len(list((tmp_path / "cache" / "charts").iterdir())) == 1
+
+
+def test_a_chart_process_still_loading_is_left_to_finish_on_a_cache_hit(report, settings, tmp_path):
+    """Stopped while loading matplotlib it could leave matplotlib's lock file behind."""
+    from gaopin.reports import run
+
+    cached = settings.with_values({"report.cache_dir": str(tmp_path / "cache")})
+    run.write_report(report, tmp_path / "first", cached)
+    with run.chart_process(cached) as in_process:
+        in_process.start()
+        loading = in_process._warming
+        run.write_report(report, tmp_path / "again", cached, charts_in=in_process)
+        assert loading.done() or in_process._pool is not None  # not stopped mid-way
+    assert loading.done() and loading.exception() is None  # it finished its loading
+    assert multiprocessing.active_children() == []
+    assert _outputs(tmp_path / "again") == _outputs(tmp_path / "first")

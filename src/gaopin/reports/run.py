@@ -420,6 +420,7 @@ class ChartProcess:
         self.font = _font(settings)
         self._pool: ProcessPoolExecutor | None = None
         self._failed = False
+        self._warming: Future | None = None
         self._leftovers: list[Path] = []
 
     def start(self) -> None:
@@ -433,7 +434,7 @@ class ChartProcess:
         try:
             with _interrupts_held():
                 self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=worker_init)
-                self._pool.submit(warm_worker, self.font)  # the process is started here
+                self._warming = self._pool.submit(warm_worker, self.font)  # the process is started here
         except (OSError, RuntimeError, NotImplementedError, ImportError):  # no semaphores, no processes
             self.close()
             self._failed = True
@@ -450,12 +451,14 @@ class ChartProcess:
             return None
 
     def cancel(self) -> None:
-        """Stop the process without waiting for what it does: a report whose charts came from the
-        cache draws nothing, and need not wait for matplotlib to load there (0.6 s on the sample)."""
-        pool, self._pool = self._pool, None
+        """Stop the process, which has nothing to draw (the report's charts came from the cache),
+        without waiting for it to end by itself. Only once it has loaded matplotlib: stopped while
+        loading, it could leave matplotlib's lock on its font list behind (the next runs would
+        wait 5 s for it and not keep the list); it is then left to finish and `close` waits for it."""
         self._failed = True  # nothing is drawn there any more; `draw` gives None
-        if pool is None:
+        if self._pool is None or self._warming is None or not self._warming.done():
             return
+        pool, self._pool = self._pool, None
         for process in list((getattr(pool, "_processes", None) or {}).values()):
             try:
                 process.terminate()
