@@ -27,6 +27,9 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
+# The kinds of entries, each in its own folder: the report's charts, its page font.
+CHARTS, FONTS = "charts", "fonts"
+KINDS = (CHARTS, FONTS)
 # Entries kept per kind; the least recently used go first. A district report's charts are
 # about 0.6 MB, a page font about 0.1 MB.
 MAX_ENTRIES = 24
@@ -90,6 +93,15 @@ class Cache:
         why = _not_private(st, folder=True)
         if why is None and not os.access(self.root, os.W_OK | os.X_OK):
             return "没有写入权限"
+        for kind in KINDS if why is None else ():
+            try:
+                inner = _not_private(os.lstat(self.root / kind), folder=True)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                inner = f"无法读取（{exc.strerror or exc}）"
+            if inner is not None:
+                return f"中的 {kind} 文件夹{inner}"
         return why
 
     def _kind_folder(self, kind: str, create: bool) -> Path | None:

@@ -171,7 +171,7 @@ def test_no_config_file_is_a_warning_saying_how_cron_finds_one(tmp_path, monkeyp
     assert "GAOPIN_CONFIG" in check.hint and "gaopin init" in check.hint
 
 
-@pytest.mark.parametrize("case", ["new", "off", "group-writable", "a file", "under a file"])
+@pytest.mark.parametrize("case", ["new", "off", "group-writable", "a file", "under a file", "charts group-writable"])
 def test_the_report_cache_check_says_whether_reports_can_reuse_their_charts(tmp_path, case):
     folder = tmp_path / "cache"
     value = str(folder)
@@ -185,6 +185,10 @@ def test_the_report_cache_check_says_whether_reports_can_reuse_their_charts(tmp_
     elif case == "under a file":
         folder.write_text("x", encoding="utf-8")
         value = str(folder / "report")
+    elif case == "charts group-writable":  # the cache is not used for charts (review H)
+        (folder / "charts").mkdir(parents=True)
+        os.chmod(folder, 0o700)
+        os.chmod(folder / "charts", 0o777)
     config = tmp_path / "gaopin.toml"
     config.write_text(f'[report]\ncache_dir = "{value}"\n', encoding="utf-8")
     report = run_checks(config, None, environ={}, network=False)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from gaopin.charts import CHART_NAMES
-from gaopin.cache import Cache
+from gaopin.cache import CHARTS, Cache
 from gaopin.config import Settings, report_cache_dir
 from gaopin.errors import InputError, os_reason, UsageError
 from gaopin.io.bulk import collector_paused
@@ -520,7 +520,7 @@ def _keep_charts(cache: Cache, key: str, charts: dict[str, Path]) -> None:
         files = {Path(path).name: Path(path).read_bytes() for path in charts.values()}
     except OSError:
         return
-    cache.put("charts", key, files)
+    cache.put(CHARTS, key, files)
 
 
 def write_report(
@@ -551,7 +551,7 @@ def write_report(
         # The same figures drawn before with the same font and code (a report made again, or a
         # past month's after new data came in) are taken from the cache: the same bytes.
         key = chart_key(report, font) if cache is not None else None
-        kept = kept_charts(cache.get("charts", key), planned_charts(report), staging) if key is not None else None
+        kept = kept_charts(cache.get(CHARTS, key), planned_charts(report), staging) if key is not None else None
         if kept is not None:
             charts, key = kept, None
             if charts_in is not None:
