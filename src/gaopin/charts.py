@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gaopin.cache import CHARTS, FONTS, Cache, digest, file_identity
+from gaopin.cache import CHARTS as CACHED_CHARTS, FONTS as CACHED_FONTS, Cache, digest, file_identity
 from gaopin.config import whole_label
 from gaopin.errors import ConfigError, InputError, os_reason
 from gaopin.numbers import number
@@ -909,7 +909,7 @@ def chart_key(report: dict[str, Any], font: str | os.PathLike[str] = "") -> str 
     try:
         located = _locate_font(font)
         shown = json.dumps(chart_input(report), sort_keys=True, ensure_ascii=False, default=repr)
-        return digest(CHARTS, _made_with(), _font_identity(located), shown)
+        return digest(CACHED_CHARTS, _made_with(), _font_identity(located), shown)
     except (ConfigError, OSError, ValueError, TypeError):
         log.debug("charts not keyed", exc_info=True)
         return None
@@ -1047,12 +1047,12 @@ def font_subset(text: str, configured: str | os.PathLike[str] = "", cache: Cache
     chars = "".join(sorted(set(text)))
     key = _font_key(located, chars) if cache is not None else None
     if key is not None:
-        kept = cache.get(FONTS, key)
+        kept = cache.get(CACHED_FONTS, key)
         if kept is not None and FONT_FILE in kept:
             return kept[FONT_FILE]
     data = _cut_font(located.path, chars)
     if key is not None:
-        cache.put(FONTS, key, {FONT_FILE: data})
+        cache.put(CACHED_FONTS, key, {FONT_FILE: data})
     return data
 
 
