@@ -846,13 +846,17 @@ CHARTS = (
 
 
 def _save(fig: Any, path: Path) -> None:
+    _write_png(path, lambda fh: fig.savefig(fh, format="png", dpi=DPI, metadata={"Software": None}))
+
+
+def _write_png(path: Path, write: Callable[[Any], Any]) -> None:
     """Write the PNG beside its final name, then rename it into place. It is 0600 whatever the
     umask, as every output (io.write.atomic_path, docs/security.md): gaopin.io is not imported
     here, as it would bring pandas into the chart process."""
     tmp = path.with_name(f".{path.stem}.{secrets.token_hex(6)}.png.tmp")
     try:
         with open(tmp, "xb", opener=lambda name, flags: os.open(name, flags, 0o600)) as fh:
-            fig.savefig(fh, format="png", dpi=DPI, metadata={"Software": None})
+            write(fh)
         os.replace(tmp, path)
     except OSError as exc:
         raise InputError(
@@ -1015,21 +1019,27 @@ def render_charts(report: dict[str, Any], out_dir: Path | str, font: str | os.Pa
     return written
 
 
-def kept_charts(files: dict[str, bytes] | None, planned: list[str], out_dir: Path) -> dict[str, Path] | None:
-    """The charts of a cache entry written into `out_dir`, as `render_charts` returns them; None
-    when there is no entry or it does not hold exactly the planned charts."""
+def kept_charts(cache: Cache, key: str, planned: list[str], out_dir: Path) -> dict[str, Path] | None:
+    """The charts kept under `key` (see `chart_key`) written into `out_dir`, as `render_charts`
+    returns them; None when there is no entry or it does not hold exactly the planned charts."""
+    files = cache.get(CACHED_CHARTS, key)
     if files is None or set(files) != {f"{name}.png" for name in planned}:
         return None
     written = {}
     for name in planned:
         path = Path(out_dir) / f"{name}.png"
-        try:
-            with open(path, "xb", opener=lambda p, flags: os.open(p, flags, 0o600)) as fh:
-                fh.write(files[f"{name}.png"])
-        except OSError as exc:
-            raise InputError(f"无法写入 {path}：{os_reason(exc)}", "请检查输出目录的权限和磁盘空间") from None
+        _write_png(path, lambda fh: fh.write(files[path.name]))
         written[name] = path
     return written
+
+
+def keep_charts(cache: Cache, key: str, charts: dict[str, Path]) -> None:
+    """Keep the charts `render_charts` drew under `key`, for the next report of the same figures."""
+    try:
+        files = {Path(path).name: Path(path).read_bytes() for path in charts.values()}
+    except OSError:
+        return
+    cache.put(CACHED_CHARTS, key, files)
 
 
 # --- the same font for the HTML report -------------------------------------------------------

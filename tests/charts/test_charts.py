@@ -653,14 +653,18 @@ def test_the_charts_key_follows_what_they_are_drawn_from(tmp_path):
 
 
 def test_kept_charts_are_written_only_when_they_are_the_planned_ones(tmp_path):
+    from gaopin.cache import Cache, digest
+
     files = {"monthly.png": b"m", "rates.png": b"r"}
+    cache, key, none = Cache(tmp_path / "cache"), digest("kept"), digest("none")
+    cache.put("charts", key, files)
     tmp_path = tmp_path / "out"
     tmp_path.mkdir()
-    assert charts.kept_charts(None, ["monthly"], tmp_path) is None
-    assert charts.kept_charts(files, ["monthly"], tmp_path) is None
-    assert charts.kept_charts(files, ["monthly", "rates", "heatmap"], tmp_path) is None
+    assert charts.kept_charts(cache, none, ["monthly"], tmp_path) is None
+    assert charts.kept_charts(cache, key, ["monthly"], tmp_path) is None
+    assert charts.kept_charts(cache, key, ["monthly", "rates", "heatmap"], tmp_path) is None
     assert list(tmp_path.iterdir()) == []
-    written = charts.kept_charts(files, ["rates", "monthly"], tmp_path)
+    written = charts.kept_charts(cache, key, ["rates", "monthly"], tmp_path)
     assert list(written) == ["rates", "monthly"]
     assert {p.name: p.read_bytes() for p in written.values()} == files
     assert {oct(os.stat(p).st_mode & 0o777) for p in written.values()} == {"0o600"}

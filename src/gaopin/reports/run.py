@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from gaopin.charts import CHART_NAMES
-from gaopin.cache import CHARTS, Cache
+from gaopin.cache import Cache
 from gaopin.config import Settings, report_cache_dir
 from gaopin.errors import InputError, os_reason, UsageError
 from gaopin.io.bulk import collector_paused
@@ -515,14 +515,6 @@ def _chart_error(drawing: Future | None) -> BaseException | None:
     return None if isinstance(failed, BrokenProcessPool) else failed
 
 
-def _keep_charts(cache: Cache, key: str, charts: dict[str, Path]) -> None:
-    try:
-        files = {Path(path).name: Path(path).read_bytes() for path in charts.values()}
-    except OSError:
-        return
-    cache.put(CHARTS, key, files)
-
-
 def write_report(
     report: dict,
     out_dir: Path,
@@ -537,7 +529,7 @@ def write_report(
     `charts_in`: a second process to draw the charts in while the page's font is cut and the
     workbook written here. `staged`: given the files as written, before they replace out_dir (where
     another run's report may replace them in turn: a report email must not take that run's)."""
-    from gaopin.charts import chart_key, font_subset, kept_charts, planned_charts, render_charts
+    from gaopin.charts import chart_key, font_subset, keep_charts, kept_charts, planned_charts, render_charts
 
     out_dir = Path(out_dir)
     staging = staging_dir(report_folder(out_dir))
@@ -551,7 +543,7 @@ def write_report(
         # The same figures drawn before with the same font and code (a report made again, or a
         # past month's after new data came in) are taken from the cache: the same bytes.
         key = chart_key(report, font) if cache is not None else None
-        kept = kept_charts(cache.get(CHARTS, key), planned_charts(report), staging) if key is not None else None
+        kept = kept_charts(cache, key, planned_charts(report), staging) if key is not None else None
         if kept is not None:
             charts, key = kept, None
             if charts_in is not None:
@@ -577,7 +569,7 @@ def write_report(
         if drawing is not None:
             charts = _result(drawing, lambda: render_charts(report, staging, font), staging)
         if key is not None:
-            _keep_charts(cache, key, charts)
+            keep_charts(cache, key, charts)
         write_page(page.finish(charts, font_data, font), staging / HTML_NAME)
         names = {"html": HTML_NAME, "xlsx": XLSX_NAME, **{name: Path(path).name for name, path in sorted(charts.items())}}
         if staged is not None:
