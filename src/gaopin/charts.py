@@ -845,8 +845,12 @@ CHARTS = (
 # --- writing -----------------------------------------------------------------------------
 
 
-def _save(fig: Any, path: Path) -> None:
-    _write_png(path, lambda fh: fig.savefig(fh, format="png", dpi=DPI, metadata={"Software": None}))
+def _png(fig: Any) -> bytes:
+    import io
+
+    out = io.BytesIO()
+    fig.savefig(out, format="png", dpi=DPI, metadata={"Software": None})
+    return out.getvalue()
 
 
 def _write_png(path: Path, write: Callable[[Any], Any]) -> None:
@@ -976,42 +980,51 @@ def warm_worker(font: str | os.PathLike[str] = "") -> None:
     gc.freeze()
 
 
-def render_charts(report: dict[str, Any], out_dir: Path | str, font: str | os.PathLike[str] = "") -> dict[str, Path]:
-    """Draw the report's charts into `out_dir` as `<name>.png`; return {name: path}.
+def draw_charts(report: dict[str, Any], font: str | os.PathLike[str] = "") -> dict[str, bytes]:
+    """The report's charts drawn in memory: {name: the PNG file's bytes}, in the order of CHARTS.
 
-    Charts whose data is empty or entirely None are not drawn, and a `<name>.png` left
-    there by an earlier run is removed so that the folder matches the returned dict.
-    `font` is `[report] font` (see `find_cjk_font`).
-    """
+    Charts whose data is empty or entirely None are not drawn. `font` is `[report] font` (see
+    `find_cjk_font`). Nothing is written: a second process may draw them before the report's
+    folder exists (see gaopin.reports.run), and `write_charts` writes them."""
+    todo = [(chart, data) for chart in CHARTS if (data := chart.prepare(report)) is not None]
+    drawn: dict[str, bytes] = {}
+    if not todo:
+        return drawn
+    located = _locate_font(font)  # before matplotlib: a bad setting fails fast
+    prepare_matplotlib_env()
+    import matplotlib
+    import matplotlib.style
+
+    family = _register(located)
+    shown = _drawable(chart_input(report), located)
+    for chart, data in todo:
+        started = time.perf_counter()
+        # From matplotlib's defaults, so a user's matplotlibrc cannot change the report;
+        # both contexts restore rcParams on the way out.
+        with matplotlib.style.context("default"), matplotlib.rc_context(_rc(family)):
+            drawn[chart.name] = _png(chart.draw(shown, _drawable(data, located)))
+        log.debug("chart %s drawn in %.2f s", chart.name, time.perf_counter() - started)
+    return drawn
+
+
+def write_charts(drawn: dict[str, bytes], out_dir: Path | str) -> dict[str, Path]:
+    """Write charts drawn by `draw_charts` (or kept in the cache) into `out_dir` as `<name>.png`;
+    return {name: path}. A chart not among them that an earlier run left there is removed, so
+    that the folder matches the returned dict."""
     out_dir = Path(out_dir)
-    planned = [(chart, chart.prepare(report)) for chart in CHARTS]
-    todo = [(chart, data) for chart, data in planned if data is not None]
     written: dict[str, Path] = {}
-    if todo:
-        located = _locate_font(font)  # before matplotlib: a bad setting fails fast
-        prepare_matplotlib_env()
-        import matplotlib
-        import matplotlib.style
-
-        family = _register(located)
-        shown = _drawable(chart_input(report), located)
+    if drawn:
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise InputError(f"无法创建输出目录 {out_dir}：{os_reason(exc)}", "请换一个可写的位置") from None
-        for chart, data in todo:
-            started = time.perf_counter()
-            # From matplotlib's defaults, so a user's matplotlibrc cannot change the report;
-            # both contexts restore rcParams on the way out.
-            with matplotlib.style.context("default"), matplotlib.rc_context(_rc(family)):
-                fig = chart.draw(shown, _drawable(data, located))
-                path = out_dir / f"{chart.name}.png"
-                _save(fig, path)
-            written[chart.name] = path
-            log.debug("chart %s drawn in %.2f s", chart.name, time.perf_counter() - started)
-    for chart, data in planned:
-        if data is None:
-            stale = out_dir / f"{chart.name}.png"
+    for name, data in drawn.items():
+        path = out_dir / f"{name}.png"
+        _write_png(path, lambda fh: fh.write(data))
+        written[name] = path
+    for name in CHART_NAMES:
+        if name not in drawn:
+            stale = out_dir / f"{name}.png"
             try:
                 stale.unlink(missing_ok=True)
             except OSError as exc:  # an old picture left behind is not worth failing the report
@@ -1019,18 +1032,27 @@ def render_charts(report: dict[str, Any], out_dir: Path | str, font: str | os.Pa
     return written
 
 
+def render_charts(report: dict[str, Any], out_dir: Path | str, font: str | os.PathLike[str] = "") -> dict[str, Path]:
+    """Draw the report's charts into `out_dir` as `<name>.png`; return {name: path}
+    (`draw_charts`, then `write_charts`)."""
+    return write_charts(draw_charts(report, font), out_dir)
+
+
 def kept_charts(cache: Cache, key: str, planned: list[str], out_dir: Path) -> dict[str, Path] | None:
     """The charts kept under `key` (see `chart_key`) written into `out_dir`, as `render_charts`
     returns them; None when there is no entry or it does not hold exactly the planned charts."""
+    files = _kept(cache, key, planned)
+    return None if files is None else write_charts({name: files[f"{name}.png"] for name in planned}, out_dir)
+
+
+def is_kept(cache: Cache, key: str, planned: list[str]) -> bool:
+    """Whether `kept_charts` would find the charts (read and checked, not written)."""
+    return _kept(cache, key, planned) is not None
+
+
+def _kept(cache: Cache, key: str, planned: list[str]) -> dict[str, bytes] | None:
     files = cache.get(CACHED_CHARTS, key)
-    if files is None or set(files) != {f"{name}.png" for name in planned}:
-        return None
-    written = {}
-    for name in planned:
-        path = Path(out_dir) / f"{name}.png"
-        _write_png(path, lambda fh: fh.write(files[path.name]))
-        written[name] = path
-    return written
+    return files if files is not None and set(files) == {f"{name}.png" for name in planned} else None
 
 
 def keep_charts(cache: Cache, key: str, charts: dict[str, Path]) -> None:

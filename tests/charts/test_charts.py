@@ -705,3 +705,22 @@ print(os.path.realpath(found) == os.path.realpath(located.path), family)
     done = _run(code)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split()[0] == "True", done.stdout
+
+
+def test_charts_drawn_in_memory_are_the_files_render_charts_writes(rendered):
+    paths, _ = rendered
+    drawn = charts.draw_charts(report_fixture())
+    assert list(drawn) == list(paths)
+    assert drawn == {name: Path(path).read_bytes() for name, path in paths.items()}
+
+
+def test_written_charts_replace_the_folders_and_remove_the_ones_not_drawn(tmp_path):
+    tmp_path = tmp_path / "out"
+    tmp_path.mkdir()
+    (tmp_path / "heatmap.png").write_bytes(b"an earlier report's")
+    (tmp_path / "notes.txt").write_text("the user's")
+    written = charts.write_charts({"rates": b"\x89PNG rates"}, tmp_path)
+    assert written == {"rates": tmp_path / "rates.png"}
+    assert (tmp_path / "rates.png").read_bytes() == b"\x89PNG rates"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "rates.png"]
+    assert oct((tmp_path / "rates.png").stat().st_mode & 0o777) == "0o600"

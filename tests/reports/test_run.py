@@ -860,6 +860,9 @@ def test_a_failed_report_does_not_wait_forever_for_a_chart_process_that_never_an
     stuck.set_running_or_notify_cancel()  # running: cancel() cannot stop it, nothing will finish it
 
     class Unanswering:
+        def drawn_ahead(self, report):
+            return None
+
         def draw(self, report, folder):
             return stuck
 
@@ -1027,3 +1030,76 @@ def test_a_chart_process_still_loading_is_left_to_finish_on_a_cache_hit(report, 
     assert loading.done() and loading.exception() is None  # it finished its loading
     assert multiprocessing.active_children() == []
     assert _outputs(tmp_path / "again") == _outputs(tmp_path / "first")
+
+
+def _imported(folder: Path, settings) -> str:
+    """A store just given the sample's tickets: its first report refreshes the ledger."""
+    folder.mkdir(parents=True)
+    with Store(folder / "g.db") as store:
+        import_files([SAMPLE / "tickets.csv"], store, settings, now=datetime(2024, 11, 1))
+    return str(folder / "g.db")
+
+
+def test_after_an_import_the_charts_are_drawn_while_the_ledger_refreshes_and_the_font_cut_there(settings, tmp_path, monkeypatch):
+    from gaopin.reports import run
+
+    settings = settings.with_values({"report.cache_dir": "off"})  # else nothing would be drawn ahead
+    here = run.make_report(settings, 8, None, None, _imported(tmp_path / "a", settings), TODAY)
+    run.write_report(here, tmp_path / "here", settings)  # drawn and cut in this process
+
+    def not_after(self, report, folder):
+        raise AssertionError("drawn after the ledger")
+
+    cut, subset = [], run.ChartProcess.subset
+
+    def cut_there(self, used, cache):
+        cut.append(used)
+        return subset(self, used, cache)
+
+    monkeypatch.setattr(run.ChartProcess, "draw", not_after)
+    monkeypatch.setattr(run.ChartProcess, "subset", cut_there)
+    there = run.run_report(settings, 8, None, None, _imported(tmp_path / "b", settings), TODAY, out_dir=tmp_path / "there")
+    assert multiprocessing.active_children() == []
+    assert cut and "communities" in there["files"]
+    assert _outputs(tmp_path / "there") == _outputs(tmp_path / "here")
+
+
+def test_charts_the_cache_holds_are_not_drawn_ahead(settings, tmp_path, monkeypatch):
+    from gaopin.reports import run
+
+    cached = settings.with_values({"report.cache_dir": str(tmp_path / "cache")})
+    run.run_report(cached, 8, None, None, _imported(tmp_path / "a", cached), TODAY, out_dir=tmp_path / "first")
+    ahead = []
+    monkeypatch.setattr(run.ChartProcess, "draw_ahead", lambda self, report: ahead.append(report))
+    run.run_report(cached, 8, None, None, _imported(tmp_path / "b", cached), TODAY, out_dir=tmp_path / "again")
+    assert ahead == []
+    assert _outputs(tmp_path / "again") == _outputs(tmp_path / "first")
+
+
+def test_a_report_failing_in_the_refresh_stops_the_charts_drawn_ahead(settings, tmp_path, monkeypatch):
+    import threading
+
+    from gaopin.reports import run
+
+    settings = settings.with_values({"report.cache_dir": "off"})
+    started, drawings = threading.Event(), []
+    draw_ahead = run.ChartProcess.draw_ahead
+
+    def recorded(self, report):
+        draw_ahead(self, report)
+        drawings.append(self._ahead[1])
+        started.set()
+
+    def failing(*args, **kwargs):
+        assert started.wait(60)
+        raise RuntimeError("the refresh failed")
+
+    monkeypatch.setattr(run.ChartProcess, "draw_ahead", recorded)
+    monkeypatch.setattr(run, "_store_ledger", failing)
+    with pytest.raises(RuntimeError, match="the refresh failed"):
+        run.run_report(settings, 8, None, None, _imported(tmp_path / "a", settings), TODAY, out_dir=tmp_path / "out")
+    assert multiprocessing.active_children() == []
+    (drawing,) = drawings
+    # Stopped or never started, not waited for: no charts came of it.
+    assert drawing.cancelled() or drawing.exception() is not None
+    assert not (tmp_path / "out").exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import fnmatch
+import logging
 import multiprocessing
 import os
 import secrets
@@ -48,6 +49,8 @@ REPORT_EXTRAS = ("report-????-??.eml", "report-????-??.*.json", f"~${XLSX_NAME}"
 
 # Without [report] out_dir (or --out): reports/YYYY-MM/ in the current folder.
 DEFAULT_OUT_DIR = "reports"
+
+log = logging.getLogger(__name__)
 
 
 def default_out_dir(settings: Settings, label: str) -> Path:
@@ -232,10 +235,14 @@ def make_report(
     today: date,
     progress: Callable[[str], None] | None = None,
     after_read: Callable[[], None] | None = None,
+    figures_ready: Callable[[dict], None] | None = None,
 ) -> dict:
     """The report dict, from files or from the store (with exclusions and the ledger snapshot).
 
-    `after_read` is called once the tickets are read (run_report starts its chart process then)."""
+    `after_read` is called once the tickets are read (run_report starts its chart process then).
+    `figures_ready` is given the report without its ledger when the figures are ready before the
+    ledger is (it refreshes here): run_report starts drawing the charts then, which do not show
+    the ledger."""
     check_month(month, year)
     fields = set(REPORT_FIELDS)
     ledger_reads, read_after, scope = False, None, None
@@ -307,7 +314,13 @@ def make_report(
             # The month's figures need nothing of the ledger: they are computed in a thread while
             # the refresh (mostly waiting on its own threads) runs here, where Ctrl-C stops it
             # and its transaction is rolled back, as before.
-            computing = pool.submit(figures, None)
+            def figures_first() -> dict:
+                report = figures(None)
+                if figures_ready:
+                    figures_ready(report)  # in this thread: done before the report is returned
+                return report
+
+            computing = pool.submit(figures_first)
             _, ledger = _store_ledger(db, settings, month, year, today, read_after, result if ledger_reads else None)
             report = computing.result()
             report["ledger"] = ledger
@@ -421,6 +434,7 @@ class ChartProcess:
         self._pool: ProcessPoolExecutor | None = None
         self._failed = False
         self._warming: Future | None = None
+        self._ahead: tuple[dict, Future] | None = None
         self._leftovers: list[Path] = []
 
     def start(self) -> None:
@@ -438,6 +452,42 @@ class ChartProcess:
         except (OSError, RuntimeError, NotImplementedError, ImportError):  # no semaphores, no processes
             self.close()
             self._failed = True
+
+    def draw_ahead(self, report: dict) -> None:
+        """Start drawing the report's charts before the report is whole (in memory: its folder
+        is made later); `drawn_ahead` gives the drawing to `write_report`. Called from the thread
+        that computed the figures, once `start` has run (or failed) in the main thread."""
+        from gaopin.charts import chart_input, draw_charts
+
+        if self._pool is None:
+            return
+        shown = chart_input(report)
+        try:
+            self._ahead = (shown, self._pool.submit(draw_charts, shown, self.font))
+        except (BrokenProcessPool, RuntimeError):
+            pass
+
+    def drawn_ahead(self, report: dict) -> Future | None:
+        """The drawing `draw_ahead` started, when it is of this report's figures (a future of
+        `draw_charts`' {name: PNG bytes}); None otherwise. It is given once."""
+        from gaopin.charts import chart_input
+
+        ahead, self._ahead = self._ahead, None
+        if ahead is None or ahead[0] != chart_input(report):
+            return None
+        return ahead[1]
+
+    def subset(self, used: str, cache: Cache | None) -> Future | None:
+        """The page's font cut there (`charts.font_subset`): once it has drawn the charts ahead,
+        it would otherwise wait while this process writes the workbook. None without a process."""
+        from gaopin.charts import font_subset
+
+        if self._pool is None:
+            return None
+        try:
+            return self._pool.submit(font_subset, used, self.font, cache)
+        except (BrokenProcessPool, RuntimeError):
+            return None
 
     def draw(self, report: dict, out_dir: Path) -> Future | None:
         from gaopin.charts import chart_input, render_charts
@@ -471,6 +521,14 @@ class ChartProcess:
         self._leftovers.append(folder)
 
     def close(self) -> None:
+        if self._ahead is not None:
+            # Charts drawn ahead for a report that failed (Ctrl-C during the ledger's refresh):
+            # stopped, not waited for; drawn in memory, they leave nothing. A process still
+            # loading is let finish first (see `cancel`), then stopped.
+            if self._warming is not None:
+                wait([self._warming], timeout=CHILD_STOP_WAIT_S)
+            self.cancel()
+            self._ahead = None
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
@@ -527,9 +585,10 @@ def write_report(
     (only a new folder, an empty one or an earlier report: see report_folder).
 
     `charts_in`: a second process to draw the charts in while the page's font is cut and the
-    workbook written here. `staged`: given the files as written, before they replace out_dir (where
+    workbook written here; when it drew them ahead (while the ledger refreshed: see run_report),
+    it cuts the font instead. `staged`: given the files as written, before they replace out_dir (where
     another run's report may replace them in turn: a report email must not take that run's)."""
-    from gaopin.charts import chart_key, font_subset, keep_charts, kept_charts, planned_charts, render_charts
+    from gaopin.charts import chart_key, draw_charts, font_subset, keep_charts, kept_charts, planned_charts, render_charts, write_charts
 
     out_dir = Path(out_dir)
     staging = staging_dir(report_folder(out_dir))
@@ -544,10 +603,13 @@ def write_report(
         # past month's after new data came in) are taken from the cache: the same bytes.
         key = chart_key(report, font) if cache is not None else None
         kept = kept_charts(cache, key, planned_charts(report), staging) if key is not None else None
+        ahead = charts_in.drawn_ahead(report) if charts_in is not None else None
         if kept is not None:
             charts, key = kept, None
             if charts_in is not None:
                 charts_in.cancel()
+        elif ahead is not None:
+            drawing = ahead  # drawn while the ledger refreshed (see run_report)
         else:
             drawing = charts_in.draw(report, staging) if charts_in is not None else None
             if drawing is None:
@@ -559,14 +621,20 @@ def write_report(
             # draws the charts, which take longer than both (a district's: about 2 s, against
             # 0.45-0.7 s and 0.65-0.9 s).
             page = PendingPage(report, list(charts) if drawing is None else planned_charts(report))
-            font_data = font_subset(page.used, font, cache)
+            # The charts drawn ahead, the second process cuts the font while the workbook is written.
+            cutting = charts_in.subset(page.used, cache) if ahead is not None and drawing is ahead else None
+            font_data = font_subset(page.used, font, cache) if cutting is None else None
             write_workbook(report, staging / XLSX_NAME)
+            if cutting is not None:
+                font_data = _result(cutting, lambda: font_subset(page.used, font, cache), staging)
         except Exception:
             failed = _chart_error(drawing)
             if failed is not None:
                 raise failed from None
             raise
-        if drawing is not None:
+        if ahead is not None and drawing is ahead:
+            charts = write_charts(_result(drawing, lambda: draw_charts(report, font), staging), staging)
+        elif drawing is not None:
             charts = _result(drawing, lambda: render_charts(report, staging, font), staging)
         if key is not None:
             keep_charts(cache, key, charts)
@@ -601,6 +669,22 @@ def write_report(
     return {key: str(out_dir / name) for key, name in names.items()}
 
 
+def _draw_ahead(charts_in: ChartProcess, settings: Settings, report: dict) -> None:
+    """The charts drawn in the second process while the ledger refreshes here (after an import:
+    about 2 s of a district's report that would otherwise come after it), unless the cache holds
+    them. A failure here only leaves the charts to be drawn later, as before."""
+    from gaopin.charts import chart_key, is_kept, planned_charts
+
+    try:
+        root = report_cache_dir(settings)
+        key = chart_key(report, _font(settings)) if root is not None else None
+        if key is not None and is_kept(Cache(root), key, planned_charts(report)):
+            return
+        charts_in.draw_ahead(report)
+    except Exception:  # noqa: BLE001 - see above
+        log.debug("charts not drawn ahead", exc_info=True)
+
+
 def run_report(
     settings: Settings,
     month: int,
@@ -618,7 +702,11 @@ def run_report(
     if out_dir is not None:
         report_folder(out_dir)  # a folder the report may not replace is refused before any work
     with chart_process(settings) as charts_in:
-        report = make_report(settings, month, year, files, db, today, progress, after_read=charts_in.start)
+
+        def draw_ahead(report: dict) -> None:
+            _draw_ahead(charts_in, settings, report)
+
+        report = make_report(settings, month, year, files, db, today, progress, after_read=charts_in.start, figures_ready=draw_ahead)
         if check is not None:
             check(report)
         target = out_dir or default_out_dir(settings, report["period"]["label"])
