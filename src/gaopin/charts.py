@@ -21,7 +21,6 @@ import math
 import os
 import re
 import secrets
-import stat
 import sys
 import tempfile
 import time
@@ -31,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gaopin.cache import CHARTS as CACHED_CHARTS, FONTS as CACHED_FONTS, Cache, digest, file_identity
+from gaopin.cache import CHARTS as CACHED_CHARTS, FONTS as CACHED_FONTS, Cache, digest, file_identity, private
 from gaopin.config import whole_label
 from gaopin.errors import ConfigError, InputError, os_reason
 from gaopin.numbers import number
@@ -126,9 +125,9 @@ def _private_cache_dir() -> Path:
     path = Path(tempfile.gettempdir()) / f"gaopin-matplotlib-{owner}"
     try:
         path.mkdir(mode=0o700, exist_ok=True)
-        st = os.lstat(path)
-        mine = not hasattr(os, "getuid") or st.st_uid == os.getuid()
-        if stat.S_ISDIR(st.st_mode) and mine and not st.st_mode & 0o022 and os.access(path, os.W_OK):
+        # As the report cache's folders: on Windows, which has no mode bits (every folder shows
+        # 0o777), the folder is reused instead of a new one made at every run.
+        if private(path, folder=True) and os.access(path, os.W_OK):
             return path
     except OSError:
         pass
