@@ -114,6 +114,7 @@ class EntryStats:
     def __post_init__(self) -> None:
         self.index = {e: i for i, e in enumerate(self.entry_ids)}
         self._month_labels: dict[int, str] = {}
+        self._month_runs: tuple[list[int], list[int], list[int]] | None = None
 
     # --- building -------------------------------------------------------------------
 
@@ -263,11 +264,17 @@ class EntryStats:
             days = self.days[int(self.offsets[i]) : int(self.offsets[i + 1])]
             found, counts = np.unique(period_codes(EPOCH_DAY + days, start_day), return_counts=True)
             return {f"{c // 12}-{c % 12 + 1:02d}": int(k) for c, k in zip(found.tolist(), counts.tolist())}
-        code, month, count = self.months
-        lo, hi = np.searchsorted(code, [i, i + 1]).tolist()
+        if self._month_runs is None:
+            # Every entry's runs found once, as Python lists: a view describes thousands of
+            # entries, and one search and two slices of numpy arrays per entry cost more.
+            code, month, count = self.months
+            bounds = np.searchsorted(code, np.arange(len(self.entry_ids) + 1)).tolist()
+            self._month_runs = (bounds, month.tolist(), count.tolist())
+        bounds, month, count = self._month_runs
+        lo, hi = bounds[i], bounds[i + 1]
         labels = self._month_labels
         out = {}
-        for m, k in zip(month[lo:hi].tolist(), count[lo:hi].tolist()):
+        for m, k in zip(month[lo:hi], count[lo:hi]):
             label = labels.get(m)
             if label is None:
                 label = labels[m] = str(np.datetime64(m, "M"))
