@@ -7,7 +7,7 @@ longer matches the manifest (edited, cut short by a full disk) makes the entry a
 cache only ever saves time: every failure to read or write it is a miss, never an error.
 
 The folder must be the user's own and not writable by others (as the chart process's
-matplotlib folder, gaopin.charts._private_cache_dir, checked the same way): files planted there would go into
+matplotlib folder, gaopin.charts._private_cache_dir): files planted there would go into
 reports. Entries are made and read 0600, the folders 0700.
 """
 
@@ -114,7 +114,7 @@ class Cache:
                 folder.mkdir(mode=0o700)
             except FileExistsError:
                 pass
-        return folder if private(folder, folder=True) else None
+        return folder if _private(folder, folder=True) else None
 
     def get(self, kind: str, key: str) -> dict[str, bytes] | None:
         """The entry's files by name, or None (absent, incomplete or changed). An entry that is
@@ -126,7 +126,7 @@ class Cache:
             entry = folder / _entry_name(key)
             if not os.path.lexists(entry):
                 return None
-            if not private(entry, folder=True):
+            if not _private(entry, folder=True):
                 _remove(entry)
                 return None
             files = _read_entry(entry)
@@ -156,7 +156,7 @@ class Cache:
             return
         try:
             if os.path.lexists(entry):
-                if private(entry, folder=True) and _read_entry(entry) is not None:
+                if _private(entry, folder=True) and _read_entry(entry) is not None:
                     return
                 _remove(entry)  # not whole (a power cut after the rename): made again
             tmp.mkdir(mode=0o700)
@@ -223,10 +223,7 @@ def _not_private(st: os.stat_result, folder: bool) -> str | None:
     return None
 
 
-def private(path: Path, folder: bool) -> bool:
-    """Whether `path` (not followed if a link) is a folder (or a regular file) only its user may
-    write to: owned by the user, not writable by group or others; on Windows, which has neither,
-    any folder or file (the rights of the user's own profile apply)."""
+def _private(path: Path, folder: bool) -> bool:
     try:
         return _not_private(os.lstat(path), folder) is None
     except OSError:

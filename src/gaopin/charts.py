@@ -21,6 +21,7 @@ import math
 import os
 import re
 import secrets
+import stat
 import sys
 import tempfile
 import time
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gaopin.cache import CHARTS as CACHED_CHARTS, FONTS as CACHED_FONTS, Cache, digest, file_identity, private
+from gaopin.cache import CHARTS as CACHED_CHARTS, FONTS as CACHED_FONTS, Cache, digest, file_identity
 from gaopin.config import whole_label
 from gaopin.errors import ConfigError, InputError, os_reason
 from gaopin.numbers import number
@@ -125,13 +126,16 @@ def _private_cache_dir() -> Path:
     path = Path(tempfile.gettempdir()) / f"gaopin-matplotlib-{owner}"
     try:
         path.mkdir(mode=0o700, exist_ok=True)
-        # As the report cache's folders: on Windows, which has no mode bits (every folder shows
-        # 0o777), the folder is reused instead of a new one made at every run.
-        if private(path, folder=True) and os.access(path, os.W_OK):
+        st = os.lstat(path)
+        mine = not hasattr(os, "getuid") or st.st_uid == os.getuid()
+        if stat.S_ISDIR(st.st_mode) and mine and not st.st_mode & 0o022 and os.access(path, os.W_OK):
             return path
     except OSError:
         pass
-    # Someone else owns the shared name (or it is unusable): a fresh private directory.
+    # Someone else owns the shared name (or it is unusable): a fresh private directory. On
+    # Windows, whose stat shows no owner and every folder as 0o777, the shared name cannot be
+    # checked (a service's TEMP may be C:\Windows\Temp, where other users create folders): a
+    # fresh one each run, left in the temp folder (a reuse was reverted after review, round 18).
     return Path(tempfile.mkdtemp(prefix="gaopin-matplotlib-"))
 
 

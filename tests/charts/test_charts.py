@@ -7,7 +7,6 @@ import json
 import logging
 import os
 import random
-import stat
 import subprocess
 import sys
 import warnings
@@ -445,37 +444,6 @@ print(json.dumps({"dir": first, "config": matplotlib.get_configdir(), "mode": st
     assert Path(state["dir"]).parent == temp and Path(state["config"]) == Path(state["dir"])
     assert state["mode"] == 0o700
     assert "temporary cache directory" not in done.stderr
-
-
-def test_a_matplotlib_folder_others_may_write_to_is_not_used(tmp_path, monkeypatch):
-    import tempfile
-
-    tmp_path = tmp_path / "temp"  # the test's own folder holds more
-    tmp_path.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    shared = tmp_path / f"gaopin-matplotlib-{os.getuid()}"
-    shared.mkdir()
-    shared.chmod(0o777)
-    made = charts._private_cache_dir()
-    assert made != shared and made.parent == tmp_path and stat.S_IMODE(made.stat().st_mode) == 0o700
-
-
-def test_on_windows_the_same_matplotlib_folder_is_used_at_every_run(tmp_path, monkeypatch):
-    """Windows has no mode bits (every folder shows 0o777) and no getuid: a folder was made at
-    every run, and left in the temp folder."""
-    import tempfile
-
-    tmp_path = tmp_path / "temp"  # the test's own folder holds more
-    tmp_path.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    monkeypatch.setenv("USERNAME", "clerk")
-    monkeypatch.delattr(os, "getuid")
-    folder = tmp_path / "gaopin-matplotlib-clerk"
-    folder.mkdir()
-    folder.chmod(0o777)
-    assert charts._private_cache_dir() == folder
-    assert charts._private_cache_dir() == folder
-    assert [p.name for p in tmp_path.iterdir()] == [folder.name]
 
 
 def test_writable_home_or_explicit_mplconfigdir_is_left_alone(tmp_path):
