@@ -883,6 +883,11 @@ def chart_input(report: dict[str, Any]) -> dict[str, Any]:
     return {key: report[key] for key in CHART_KEYS if key in report}
 
 
+def chart_text(report: dict[str, Any]) -> str:
+    """The part of the report the charts are drawn from, as text: equal texts, equal charts."""
+    return json.dumps(chart_input(report), sort_keys=True, ensure_ascii=False, default=repr)
+
+
 def planned_charts(report: dict[str, Any]) -> list[str]:
     """The names of the charts `render_charts` would draw for this report, without drawing."""
     return [chart.name for chart in CHARTS if chart.prepare(report) is not None]
@@ -919,8 +924,7 @@ def chart_key(report: dict[str, Any], font: str | os.PathLike[str] = "") -> str 
     that is wrong): they are then drawn, which reports the problem as before."""
     try:
         located = _locate_font(font)
-        shown = json.dumps(chart_input(report), sort_keys=True, ensure_ascii=False, default=repr)
-        return digest(CACHED_CHARTS, _made_with(), _font_identity(located), shown)
+        return digest(CACHED_CHARTS, _made_with(), _font_identity(located), chart_text(report))
     except (ConfigError, OSError, ValueError, TypeError):
         log.debug("charts not keyed", exc_info=True)
         return None

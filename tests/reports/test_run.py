@@ -1041,6 +1041,8 @@ def _imported(folder: Path, settings) -> str:
 
 
 def test_after_an_import_the_charts_are_drawn_while_the_ledger_refreshes_and_the_font_cut_there(settings, tmp_path, monkeypatch):
+    import threading
+
     from gaopin.reports import run
 
     settings = settings.with_values({"report.cache_dir": "off"})  # else nothing would be drawn ahead
@@ -1056,6 +1058,27 @@ def test_after_an_import_the_charts_are_drawn_while_the_ledger_refreshes_and_the
         cut.append(used)
         return subset(self, used, cache)
 
+    handed, draw_ahead, store_ledger = threading.Event(), run.ChartProcess.draw_ahead, run._store_ledger
+
+    def handing(self, report):
+        draw_ahead(self, report)
+        handed.set()
+
+    def refreshing(*args, **kwargs):
+        # The refresh ends only once the charts are handed over: drawn during it, not after.
+        assert handed.wait(30), "the charts were not handed over during the refresh"
+        return store_ledger(*args, **kwargs)
+
+    def drawn_first(self, report):
+        future = self._ahead[1] if self._ahead is not None else None
+        if future is not None:
+            future.result(timeout=60)  # the font is cut there once the charts are done
+        return taken(self, report)
+
+    taken = run.ChartProcess.drawn_ahead
+    monkeypatch.setattr(run.ChartProcess, "draw_ahead", handing)
+    monkeypatch.setattr(run.ChartProcess, "drawn_ahead", drawn_first)
+    monkeypatch.setattr(run, "_store_ledger", refreshing)
     monkeypatch.setattr(run.ChartProcess, "draw", not_after)
     monkeypatch.setattr(run.ChartProcess, "subset", cut_there)
     there = run.run_report(settings, 8, None, None, _imported(tmp_path / "b", settings), TODAY, out_dir=tmp_path / "there")
@@ -1101,5 +1124,72 @@ def test_a_report_failing_in_the_refresh_stops_the_charts_drawn_ahead(settings, 
     assert multiprocessing.active_children() == []
     (drawing,) = drawings
     # Stopped or never started, not waited for: no charts came of it.
-    assert drawing.cancelled() or drawing.exception() is not None
+    assert drawing.cancelled() or drawing.exception(timeout=60) is not None
+    assert not (tmp_path / "out").exists()
+
+
+class _AheadOnly:
+    """A chart process whose charts were drawn ahead: `drawing` gives them when `finish` is called."""
+
+    def __init__(self, report):
+        from concurrent.futures import Future
+
+        from gaopin.charts import chart_input, draw_charts
+
+        self.drawn, self.drawing = draw_charts(chart_input(report)), Future()
+        self.drawing.set_running_or_notify_cancel()
+        self.cut, self.stopped = [], False
+
+    def finish(self):
+        self.drawing.set_result(self.drawn)
+
+    def drawn_ahead(self, report):
+        return self.drawing
+
+    def subset(self, used, cache):
+        self.cut.append(used)
+        return None  # cut here after all
+
+    def stop(self):
+        self.stopped = True
+
+    def cancel(self):
+        pass
+
+    def remove_after(self, folder):
+        pass
+
+
+def test_the_font_is_cut_there_only_once_the_charts_drawn_ahead_are_done(report, settings, tmp_path):
+    import threading
+
+    from gaopin.reports import run
+
+    settings = settings.with_values({"report.cache_dir": "off"})
+    run.write_report(report, tmp_path / "here", settings)
+    done = _AheadOnly(report)
+    done.finish()
+    run.write_report(report, tmp_path / "done", settings, charts_in=done)
+    assert done.cut
+    # Still drawing (a street's quick figures came after the refresh): cut here, not after the charts.
+    drawing = _AheadOnly(report)
+    threading.Timer(0.5, drawing.finish).start()
+    run.write_report(report, tmp_path / "drawing", settings, charts_in=drawing)
+    assert drawing.cut == []
+    assert _outputs(tmp_path / "done") == _outputs(tmp_path / "drawing") == _outputs(tmp_path / "here")
+
+
+def test_an_interrupted_report_stops_the_charts_drawn_ahead_without_waiting_for_them(report, settings, tmp_path, monkeypatch):
+    from gaopin.reports import run
+
+    def interrupted(report, path):
+        raise KeyboardInterrupt
+
+    waited = []
+    monkeypatch.setattr(run, "write_workbook", interrupted)
+    monkeypatch.setattr(run, "wait", lambda futures, timeout=None: waited.extend(futures))
+    charts = _AheadOnly(report)  # never done: waiting for it would not end
+    with pytest.raises(KeyboardInterrupt):
+        run.write_report(report, tmp_path / "out", settings.with_values({"report.cache_dir": "off"}), charts_in=charts)
+    assert charts.stopped and waited == []
     assert not (tmp_path / "out").exists()

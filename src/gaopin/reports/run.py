@@ -457,25 +457,41 @@ class ChartProcess:
         """Start drawing the report's charts before the report is whole (in memory: its folder
         is made later); `drawn_ahead` gives the drawing to `write_report`. Called from the thread
         that computed the figures, once `start` has run (or failed) in the main thread."""
-        from gaopin.charts import chart_input, draw_charts
+        from gaopin.charts import chart_input, chart_text, draw_charts
 
         if self._pool is None:
             return
-        shown = chart_input(report)
+        # Compared as text when it is taken: the same figures, even if something changed the
+        # report's nested values in place meanwhile (nothing does).
+        shown = chart_text(report)
         try:
-            self._ahead = (shown, self._pool.submit(draw_charts, shown, self.font))
+            self._ahead = (shown, self._pool.submit(draw_charts, chart_input(report), self.font))
         except (BrokenProcessPool, RuntimeError):
             pass
 
     def drawn_ahead(self, report: dict) -> Future | None:
         """The drawing `draw_ahead` started, when it is of this report's figures (a future of
         `draw_charts`' {name: PNG bytes}); None otherwise. It is given once."""
-        from gaopin.charts import chart_input
+        from gaopin.charts import chart_text
 
         ahead, self._ahead = self._ahead, None
-        if ahead is None or ahead[0] != chart_input(report):
+        if ahead is None:
+            return None
+        try:
+            same = ahead[0] == chart_text(report)
+        except (TypeError, ValueError):
+            same = False
+        if not same:
+            self._ahead = ahead  # stopped by `close`, not waited for
             return None
         return ahead[1]
+
+    def stop(self) -> None:
+        """Stop the process, whose work is no longer wanted and only in memory (charts drawn
+        ahead, a font being cut): once it has loaded (see `cancel`), not after it is done."""
+        if self._warming is not None:
+            wait([self._warming], timeout=CHILD_STOP_WAIT_S)
+        self.cancel()
 
     def subset(self, used: str, cache: Cache | None) -> Future | None:
         """The page's font cut there (`charts.font_subset`): once it has drawn the charts ahead,
@@ -523,11 +539,8 @@ class ChartProcess:
     def close(self) -> None:
         if self._ahead is not None:
             # Charts drawn ahead for a report that failed (Ctrl-C during the ledger's refresh):
-            # stopped, not waited for; drawn in memory, they leave nothing. A process still
-            # loading is let finish first (see `cancel`), then stopped.
-            if self._warming is not None:
-                wait([self._warming], timeout=CHILD_STOP_WAIT_S)
-            self.cancel()
+            # stopped, not waited for; drawn in memory, they leave nothing.
+            self.stop()
             self._ahead = None
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
@@ -595,7 +608,7 @@ def write_report(
     font = _font(settings)
     root = report_cache_dir(settings)
     cache = Cache(root) if root is not None else None
-    drawing = None
+    drawing = ahead = None
     try:
         if progress:
             progress("绘制图表")
@@ -621,8 +634,10 @@ def write_report(
             # draws the charts, which take longer than both (a district's: about 2 s, against
             # 0.45-0.7 s and 0.65-0.9 s).
             page = PendingPage(report, list(charts) if drawing is None else planned_charts(report))
-            # The charts drawn ahead, the second process cuts the font while the workbook is written.
-            cutting = charts_in.subset(page.used, cache) if ahead is not None and drawing is ahead else None
+            # The charts drawn ahead, the second process cuts the font while the workbook is
+            # written; not while it is still drawing (a street's figures, quick, came after the
+            # refresh): the font would wait for the charts.
+            cutting = charts_in.subset(page.used, cache) if ahead is not None and drawing is ahead and ahead.done() else None
             font_data = font_subset(page.used, font, cache) if cutting is None else None
             write_workbook(report, staging / XLSX_NAME)
             if cutting is not None:
@@ -646,8 +661,13 @@ def write_report(
         # Checked again: the folder may have been given other files while the report was made.
         _replace_folder(staging, report_folder(out_dir))
     except BaseException as exc:
-        running = [drawing] if drawing is not None else []
+        # Charts drawn ahead, and a font cut there, are only in memory: the process is stopped,
+        # not waited for. Charts drawn into the folder must be done with it first.
+        in_memory = ahead is not None and drawing is ahead
+        running = [drawing] if drawing is not None and not in_memory else []
         try:
+            if in_memory:
+                charts_in.stop()
             for future in running:
                 future.cancel()
             # The second process must be done with the folder before it goes. Bounded: a pool
