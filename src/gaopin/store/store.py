@@ -812,10 +812,17 @@ class Store:
         table = self.read_tickets_arrow(", ".join(wanted), where, params)
         n = table.num_rows
         data = {}
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            # The time columns' parts (the read's two halves) parsed side by side: Arrow's
+            # strptime leaves the GIL but runs on one core (0.14 s a column at 1M tickets).
+            parsing = {
+                name: [pool.submit(_stored_times, chunk) for chunk in table.column(name).cast(pa.string()).chunks]
+                for name in DATETIME_COLUMNS
+                if name in wanted and n
+            }
         for name in CANONICAL_COLUMNS:
             if name in DATETIME_COLUMNS and name in wanted:
-                column = table.column(name).cast(pa.string()) if n else pa.chunked_array([], pa.string())
-                times = pc.strptime(column, format=TEXT_FORMAT, unit="s", error_is_null=True)
+                times = pa.chunked_array([part.result() for part in parsing.get(name, [])], pa.timestamp("s"))
                 data[name] = pd.Series(times.to_numpy(zero_copy_only=False), dtype=DTYPE)
             elif name in wanted:
                 column = table.column(name) if n else pa.chunked_array([], pa.string())
@@ -965,6 +972,11 @@ def _usable(phone: str) -> str:
             raise UsageError(f"“{phone}”是隐藏了中间几位的号码", "请用 gaopin ledger show 编号 --show-phones 查看完整号码后再输入")
         raise UsageError(f"“{phone}”不是可用的电话号码", "请给出 7 位以上的数字号码")
     return normalized
+
+
+def _stored_times(part: pa.Array) -> pa.Array:
+    """Stored times (TEXT_FORMAT) as timestamps; anything else (none is stored) as null."""
+    return pc.strptime(part, format=TEXT_FORMAT, unit="s", error_is_null=True)
 
 
 def _unrecognised(column: pa.ChunkedArray, kind: str) -> int:
