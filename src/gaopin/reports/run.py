@@ -434,7 +434,7 @@ class ChartProcess:
         self._pool: ProcessPoolExecutor | None = None
         self._failed = False
         self._warming: Future | None = None
-        self._ahead: tuple[dict, Future] | None = None
+        self._ahead: tuple[str, Future] | None = None  # (charts.chart_text, the drawing)
         self._leftovers: list[Path] = []
 
     def start(self) -> None:
