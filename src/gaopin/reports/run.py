@@ -339,6 +339,12 @@ def make_report(
     return report
 
 
+def _report_cache(settings: Settings) -> Cache | None:
+    """The report cache ([report] cache_dir), None when it is off."""
+    root = report_cache_dir(settings)
+    return Cache(root) if root is not None else None
+
+
 def _font(settings: Settings) -> str:
     return str(settings.resolve_path(settings.report.font)) if settings.report.font else ""
 
@@ -606,8 +612,7 @@ def write_report(
     out_dir = Path(out_dir)
     staging = staging_dir(report_folder(out_dir))
     font = _font(settings)
-    root = report_cache_dir(settings)
-    cache = Cache(root) if root is not None else None
+    cache = _report_cache(settings)
     drawing = ahead = None
     try:
         if progress:
@@ -618,7 +623,7 @@ def write_report(
         kept = kept_charts(cache, key, planned_charts(report), staging) if key is not None else None
         ahead = charts_in.drawn_ahead(report) if charts_in is not None else None
         if kept is not None:
-            charts, key = kept, None
+            charts, key, ahead = kept, None, None
             if charts_in is not None:
                 charts_in.cancel()
         elif ahead is not None:
@@ -637,7 +642,7 @@ def write_report(
             # The charts drawn ahead, the second process cuts the font while the workbook is
             # written; not while it is still drawing (a street's figures, quick, came after the
             # refresh): the font would wait for the charts.
-            cutting = charts_in.subset(page.used, cache) if ahead is not None and drawing is ahead and ahead.done() else None
+            cutting = charts_in.subset(page.used, cache) if ahead is not None and ahead.done() else None
             font_data = font_subset(page.used, font, cache) if cutting is None else None
             write_workbook(report, staging / XLSX_NAME)
             if cutting is not None:
@@ -647,7 +652,7 @@ def write_report(
             if failed is not None:
                 raise failed from None
             raise
-        if ahead is not None and drawing is ahead:
+        if ahead is not None:
             charts = write_charts(_result(drawing, lambda: draw_charts(report, font), staging), staging)
         elif drawing is not None:
             charts = _result(drawing, lambda: render_charts(report, staging, font), staging)
@@ -663,10 +668,9 @@ def write_report(
     except BaseException as exc:
         # Charts drawn ahead, and a font cut there, are only in memory: the process is stopped,
         # not waited for. Charts drawn into the folder must be done with it first.
-        in_memory = ahead is not None and drawing is ahead
-        running = [drawing] if drawing is not None and not in_memory else []
+        running = [drawing] if drawing is not None and ahead is None else []
         try:
-            if in_memory:
+            if ahead is not None:
                 charts_in.stop()
             for future in running:
                 future.cancel()
@@ -696,9 +700,9 @@ def _draw_ahead(charts_in: ChartProcess, settings: Settings, report: dict) -> No
     from gaopin.charts import chart_key, is_kept, planned_charts
 
     try:
-        root = report_cache_dir(settings)
-        key = chart_key(report, _font(settings)) if root is not None else None
-        if key is not None and is_kept(Cache(root), key, planned_charts(report)):
+        cache = _report_cache(settings)
+        key = chart_key(report, _font(settings)) if cache is not None else None
+        if key is not None and is_kept(cache, key, planned_charts(report)):
             return
         charts_in.draw_ahead(report)
     except Exception:  # noqa: BLE001 - see above
