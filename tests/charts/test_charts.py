@@ -192,6 +192,30 @@ def test_pngs_are_valid_and_phone_sized(rendered):
     assert not [p for p in paths["monthly"].parent.iterdir() if p.name.startswith(".")]  # no temp files left
 
 
+def idat_zlib_level(data: bytes) -> int:
+    """The compression level class (FLEVEL: 0 fastest … 3 best) in the zlib header of the first IDAT chunk."""
+    at = 8
+    while data[at + 4 : at + 8] != b"IDAT":
+        at += 12 + int.from_bytes(data[at : at + 4], "big")
+    return data[at + 9] >> 6
+
+
+def test_pngs_are_compressed_for_speed_and_hold_the_pixels_drawn(rendered):
+    import io
+
+    from PIL import Image
+
+    paths, _ = rendered
+    for name, path in paths.items():
+        data = path.read_bytes()
+        # zlib levels 2–5 (gaopin's 3); Pillow's default 6 would be class 2, a third slower to encode.
+        assert idat_zlib_level(data) == 1, name
+        pixels = Image.open(io.BytesIO(data))
+        again = io.BytesIO()
+        pixels.save(again, "png")  # Pillow's default level: other bytes, the same pixels
+        assert Image.open(again).tobytes() == pixels.tobytes(), name
+
+
 def test_same_data_gives_byte_identical_pngs(rendered, tmp_path):
     paths, _ = rendered
     again = charts.render_charts(report_fixture(), tmp_path)
