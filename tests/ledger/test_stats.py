@@ -138,3 +138,16 @@ def test_concat_names_every_entry():
     with pytest.raises(ValueError):
         EntryStats.concat([part], [])
     assert EntryStats.concat([], []).entry_ids == []
+
+
+def test_an_entry_without_tickets_has_no_days_and_the_others_theirs():
+    t = frame_of([(0, 1, 3600, None, None, None), (2, 2, 2 * 86_400, None, None, None)])
+    none = Coded(np.zeros(0, dtype="int64"), pa.array([], pa.string()))
+    empty = EntryStats.build(["A", "B"], np.zeros(0, dtype="int64"), pa.array([], pa.string()), np.zeros(0, dtype="datetime64[s]"), none, none, none)
+    assert [empty.day(e, last) for e in ("A", "B") for last in (False, True)] == [None] * 4
+    # Entry codes 0 and 2: the entry between them (code 1) has none.
+    codes = np.array([0, 2])
+    text = pa.array(t["ticket_id"], pa.string())
+    blank = Coded(np.full(2, -1, dtype="int64"), pa.array([], pa.string()))
+    stats = EntryStats.from_bytes(EntryStats.build(["A", "B", "C"], codes, text, t["received_at"].to_numpy(), blank, blank, blank).to_bytes())
+    assert [stats.day(e, last) for e in ("A", "B", "C") for last in (False, True)] == ["2024-07-30", "2024-07-30", None, None, "2024-08-01", "2024-08-01"]
