@@ -1,15 +1,16 @@
 """Performance at district scale, measured against the cost of just reading the file.
 
-    python benchmarks/run.py --rows 1000000           # everything (several minutes)
+    python benchmarks/run.py --rows 1000000           # everything (about a quarter of an hour)
     python benchmarks/run.py --rows 100000 --repeat 3 # a quick look
 
 Each measurement is a fresh subprocess; wall time, the child's peak RSS and its CPU time (user +
 system, with the processes it waited for: the report's chart process) are recorded (wait4); the
-median of --repeat runs is reported, and runs of a target and its floor are interleaved so that
-machine noise hits both. The CPU ratio beside each wall-time ratio tells the two kinds of cost
-apart: a target whose wall ratio is above its CPU ratio keeps the two cores less busy than the
-floor does (work that waits on one core), one whose CPU ratio is above the limit does more work
-than the limit allows however it is scheduled. Floors, in the same run on the same file:
+median of --repeat runs is reported (5 by default: on the 2-core machine medians of 3 moved a
+ratio by up to a sixth from one run to the next, the report after an import's from 3.94 to 4.59),
+and runs of a target and its floor are interleaved so that machine noise hits both. The CPU ratio
+beside each wall-time ratio tells the two kinds of cost apart: a target whose wall ratio is above
+its CPU ratio keeps the two cores less busy than the floor does (work that waits on one core), one
+whose CPU ratio is above the limit does more work than the limit allows however it is scheduled. Floors, in the same run on the same file:
 
 - CSV floor: pyarrow.csv.read_csv of the file, converted to pandas with Arrow-backed strings;
 - XLSX floor: pandas.read_excel(engine="calamine") with every column read as text;
@@ -132,7 +133,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000, help="rows of the big CSV (default 1,000,000)")
     ap.add_argument("--xlsx-rows", type=int, default=100_000, help="rows of the xlsx (default 100,000)")
     ap.add_argument("--small-rows", type=int, default=100_000, help="rows of the small CSV for the scaling check")
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5, help="runs of each target and floor; the median is reported (default 5)")
     ap.add_argument("--only", nargs="*", default=None, help="targets: warn-csv warn-xlsx import ledger report help scaling")
     ap.add_argument("--json", type=Path, help="also write the results as JSON")
     args = ap.parse_args()
