@@ -65,7 +65,8 @@ from gaopin.rules.streets import communities_of_streets, street_codes
 from gaopin.store.store import Store
 
 EPOCH = date(1970, 1, 1)
-NEEDED = ("ticket_id", "received_at", "ticket_type", "caller_name", "caller_phone", "street", "community", "address", "category")
+# What a refresh reads of the stored tickets (the store adds the fields [filters] name).
+NEEDED = ("ticket_id", "received_at", "caller_name", "caller_phone", "street", "community", "address", "category")
 
 
 def day_number(d: date) -> int:
