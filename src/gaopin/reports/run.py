@@ -465,15 +465,11 @@ class ChartProcess:
         that computed the figures, once `start` has run (or failed) in the main thread."""
         from gaopin.charts import chart_input, chart_text, draw_charts
 
-        if self._pool is None:
-            return
-        # Compared as text when it is taken: the same figures, even if something changed the
-        # report's nested values in place meanwhile (nothing does).
-        shown = chart_text(report)
-        try:
-            self._ahead = (shown, self._pool.submit(draw_charts, chart_input(report), self.font))
-        except (BrokenProcessPool, RuntimeError):
-            pass
+        drawing = self._submit(draw_charts, chart_input(report), self.font)
+        if drawing is not None:
+            # Compared as text when it is taken: the same figures, even if something changed the
+            # report's nested values in place meanwhile (nothing does).
+            self._ahead = (chart_text(report), drawing)
 
     def drawn_ahead(self, report: dict) -> Future | None:
         """The drawing `draw_ahead` started, when it is of this report's figures (a future of
@@ -504,21 +500,20 @@ class ChartProcess:
         it would otherwise wait while this process writes the workbook. None without a process."""
         from gaopin.charts import font_subset
 
-        if self._pool is None:
-            return None
-        try:
-            return self._pool.submit(font_subset, used, self.font, cache)
-        except (BrokenProcessPool, RuntimeError):
-            return None
+        return self._submit(font_subset, used, self.font, cache)
 
     def draw(self, report: dict, out_dir: Path) -> Future | None:
         from gaopin.charts import chart_input, render_charts
 
         self.start()
+        return self._submit(render_charts, chart_input(report), out_dir, self.font)
+
+    def _submit(self, fn: Callable[..., Any], *args: Any) -> Future | None:
+        """`fn(*args)` in the process; None without one, or when it died or was stopped."""
         if self._pool is None:
             return None
         try:
-            return self._pool.submit(render_charts, chart_input(report), out_dir, self.font)
+            return self._pool.submit(fn, *args)
         except (BrokenProcessPool, RuntimeError):
             return None
 
