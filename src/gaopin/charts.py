@@ -933,9 +933,34 @@ def chart_key(report: dict[str, Any], font: str | os.PathLike[str] = "") -> str 
         return None
 
 
-def worker_init() -> None:
+# The chart process's share of the claims (see `claim`), given by `worker_init`.
+_claims: Any = None
+
+
+def claim(claims: Any, task: int) -> bool:
+    """Whether the task numbered `task` is taken here: False when it was taken already, on either side.
+
+    `claims` is a shared `multiprocessing.Value` holding the highest number taken. The report
+    gives the font's cut to the chart process, to run once the charts are drawn, and takes it
+    back if it is not begun by the time the workbook is written (see reports.run.write_report):
+    whichever side claims it first cuts it, the other does not."""
+    with claims.get_lock():
+        if claims.value >= task:
+            return False
+        claims.value = task
+        return True
+
+
+def font_subset_unclaimed(task: int, text: str, configured: str | os.PathLike[str] = "", cache: Cache | None = None) -> bytes | None:
+    """`font_subset` in the chart process, or None when the report took the cut back (`claim`)."""
+    if _claims is not None and not claim(_claims, task):
+        return None
+    return font_subset(text, configured, cache)
+
+
+def worker_init(claims: Any = None) -> None:
     """Set up a second process that draws charts: it ends with its parent, leaves Ctrl-C to
-    it, and runs without the cyclic garbage collector.
+    it, and runs without the cyclic garbage collector. `claims`: see `claim`.
 
     A pool's worker waits on a queue whose both ends it holds, so it would otherwise wait
     forever after its parent was killed (SIGKILL, or a timeout's SIGTERM, which skip all
@@ -951,6 +976,8 @@ def worker_init() -> None:
     import signal
     import threading
 
+    global _claims
+    _claims = claims
     gc.disable()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent = multiprocessing.parent_process()

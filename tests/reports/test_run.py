@@ -1129,7 +1129,8 @@ def test_a_report_failing_in_the_refresh_stops_the_charts_drawn_ahead(settings, 
 
 
 class _AheadOnly:
-    """A chart process whose charts were drawn ahead: `drawing` gives them when `finish` is called."""
+    """A chart process whose charts were drawn ahead: `drawing` gives them when `finish` is called.
+    A font's cut given to it is begun there once the drawing is done, unless taken back first."""
 
     def __init__(self, report):
         from concurrent.futures import Future
@@ -1138,7 +1139,7 @@ class _AheadOnly:
 
         self.drawn, self.drawing = draw_charts(chart_input(report)), Future()
         self.drawing.set_running_or_notify_cancel()
-        self.cut, self.stopped = [], False
+        self.given, self.taken_back, self.stopped = [], [], False
 
     def finish(self):
         self.drawing.set_result(self.drawn)
@@ -1147,8 +1148,22 @@ class _AheadOnly:
         return self.drawing
 
     def subset(self, used, cache):
-        self.cut.append(used)
-        return None  # cut here after all
+        from concurrent.futures import Future
+
+        from gaopin.charts import font_subset
+
+        cutting = Future()
+        self.given.append(cutting)
+        if self.drawing.done():  # begun at once, and cut there
+            cutting.set_result(font_subset(used, "", cache))
+        return cutting
+
+    def take_back(self, cutting):
+        taken = not cutting.done()
+        self.taken_back.append(taken)
+        if taken:
+            self.finish()  # the drawing ends later; the cut taken back is skipped there
+        return taken
 
     def stop(self):
         self.stopped = True
@@ -1160,9 +1175,7 @@ class _AheadOnly:
         pass
 
 
-def test_the_font_is_cut_there_only_once_the_charts_drawn_ahead_are_done(report, settings, tmp_path):
-    import threading
-
+def test_the_font_is_cut_there_once_the_charts_drawn_ahead_are_done_else_taken_back(report, settings, tmp_path):
     from gaopin.reports import run
 
     settings = settings.with_values({"report.cache_dir": "off"})
@@ -1170,13 +1183,34 @@ def test_the_font_is_cut_there_only_once_the_charts_drawn_ahead_are_done(report,
     done = _AheadOnly(report)
     done.finish()
     run.write_report(report, tmp_path / "done", settings, charts_in=done)
-    assert done.cut
-    # Still drawing (a street's quick figures came after the refresh): cut here, not after the charts.
+    assert len(done.given) == 1 and done.taken_back == [False]
+    # Still drawing when the workbook is written (a street's quick figures came after the
+    # refresh): the cut is taken back and made here, not after the charts.
     drawing = _AheadOnly(report)
-    threading.Timer(0.5, drawing.finish).start()
     run.write_report(report, tmp_path / "drawing", settings, charts_in=drawing)
-    assert drawing.cut == []
+    assert len(drawing.given) == 1 and drawing.taken_back == [True]
     assert _outputs(tmp_path / "done") == _outputs(tmp_path / "drawing") == _outputs(tmp_path / "here")
+
+
+def test_a_font_cut_is_made_on_the_side_that_claims_it_first(settings):
+    """A real chart process: a cut given to it while it is busy is taken back, and it then skips
+    it; one it has begun is not taken back, and gives the same font as one cut here."""
+    import time
+
+    from gaopin.charts import font_subset
+    from gaopin.reports import run
+
+    with run.chart_process(settings) as there:
+        there.start()
+        busy = there._submit(time.sleep, 1.0)
+        cutting = there.subset("高频诉求台账", None)
+        assert there.take_back(cutting)
+        assert cutting.result(timeout=60) is None
+        assert busy.done()
+        cutting = there.subset("高频诉求台账", None)
+        assert cutting.result(timeout=60) == font_subset("高频诉求台账")
+        assert not there.take_back(cutting)
+    assert multiprocessing.active_children() == []
 
 
 def test_an_interrupted_report_stops_the_charts_drawn_ahead_without_waiting_for_them(report, settings, tmp_path, monkeypatch):

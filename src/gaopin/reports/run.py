@@ -442,6 +442,8 @@ class ChartProcess:
         self._warming: Future | None = None
         self._ahead: tuple[str, Future] | None = None  # (charts.chart_text, the drawing)
         self._leftovers: list[Path] = []
+        self._claims: Any = None  # shared with the process: see charts.claim
+        self._tasks: dict[Future, int] = {}  # the font cuts given to the process, by their numbers
 
     def start(self) -> None:
         from gaopin.charts import warm_worker, worker_init
@@ -453,7 +455,9 @@ class ChartProcess:
             return
         try:
             with _interrupts_held():
-                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=worker_init)
+                context = multiprocessing.get_context("spawn")
+                self._claims = context.Value("q", 0)
+                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=worker_init, initargs=(self._claims,))
                 self._warming = self._pool.submit(warm_worker, self.font)  # the process is started here
         except (OSError, RuntimeError, NotImplementedError, ImportError):  # no semaphores, no processes
             self.close()
@@ -496,11 +500,23 @@ class ChartProcess:
         self.cancel()
 
     def subset(self, used: str, cache: Cache | None) -> Future | None:
-        """The page's font cut there (`charts.font_subset`): once it has drawn the charts ahead,
-        it would otherwise wait while this process writes the workbook. None without a process."""
-        from gaopin.charts import font_subset
+        """The page's font cut there (`charts.font_subset`) once it has drawn the charts ahead,
+        unless `take_back` comes first; it would otherwise wait while this process writes the
+        workbook. None without a process."""
+        from gaopin.charts import font_subset_unclaimed
 
-        return self._submit(font_subset, used, self.font, cache)
+        task = max(self._tasks.values(), default=0) + 1
+        cutting = self._submit(font_subset_unclaimed, task, used, self.font, cache)
+        if cutting is not None:
+            self._tasks[cutting] = task
+        return cutting
+
+    def take_back(self, cutting: Future) -> bool:
+        """Whether the font's cut given by `subset` is taken back, to be cut in this process:
+        True when the process has not begun it (it is still drawing), which then skips it."""
+        from gaopin.charts import claim
+
+        return claim(self._claims, self._tasks[cutting])
 
     def draw(self, report: dict, out_dir: Path) -> Future | None:
         from gaopin.charts import chart_input, render_charts
@@ -634,14 +650,16 @@ def write_report(
             # draws the charts, which take longer than both (a district's: about 2 s, against
             # 0.45-0.7 s and 0.65-0.9 s).
             page = PendingPage(report, list(charts) if drawing is None else planned_charts(report))
-            # The charts drawn ahead, the second process cuts the font while the workbook is
-            # written; not while it is still drawing (a street's figures, quick, came after the
-            # refresh): the font would wait for the charts.
-            cutting = charts_in.subset(page.used, cache) if ahead is not None and ahead.done() else None
+            # With charts drawn ahead, the second process cuts the font while the workbook is
+            # written, once it is done drawing; if it is still drawing when the workbook is
+            # written (a street's figures, quick, came after the refresh), the font is taken
+            # back and cut here rather than wait for the charts.
+            cutting = charts_in.subset(page.used, cache) if ahead is not None else None
             font_data = font_subset(page.used, font, cache) if cutting is None else None
             write_workbook(report, staging / XLSX_NAME)
             if cutting is not None:
-                font_data = _result(cutting, lambda: font_subset(page.used, font, cache), staging)
+                here = lambda: font_subset(page.used, font, cache)  # noqa: E731
+                font_data = here() if charts_in.take_back(cutting) else _result(cutting, here, staging)
         except Exception:
             failed = _chart_error(drawing)
             if failed is not None:
