@@ -921,13 +921,14 @@ def _font_identity(font: _Font) -> str:
     return f"{file_identity(font.path)}\0{font.family}"
 
 
-def chart_key(report: dict[str, Any], font: str | os.PathLike[str] = "") -> str | None:
+def chart_key(report: dict[str, Any], font: str | os.PathLike[str] = "", text: str | None = None) -> str | None:
     """The cache key of the report's charts (see gaopin.cache): the part of the report they are
     drawn from, the font and `_made_with`. None when the charts cannot be keyed (a font setting
-    that is wrong): they are then drawn, which reports the problem as before."""
+    that is wrong): they are then drawn, which reports the problem as before. `text`: the
+    report's `chart_text`, when the caller has it already."""
     try:
         located = _locate_font(font)
-        return digest(CACHED_CHARTS, _made_with(), _font_identity(located), chart_text(report))
+        return digest(CACHED_CHARTS, _made_with(), _font_identity(located), chart_text(report) if text is None else text)
     except (ConfigError, OSError, ValueError, TypeError):
         log.debug("charts not keyed", exc_info=True)
         return None

@@ -749,3 +749,9 @@ def test_written_charts_replace_the_folders_and_remove_the_ones_not_drawn(tmp_pa
     assert (tmp_path / "rates.png").read_bytes() == b"\x89PNG rates"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "rates.png"]
     assert oct((tmp_path / "rates.png").stat().st_mode & 0o777) == "0o600"
+
+
+def test_a_chart_key_from_the_text_given_is_the_key_of_the_report():
+    report = report_fixture()
+    assert charts.chart_key(report, "", charts.chart_text(report)) == charts.chart_key(report)
+    assert charts.chart_key(report, "", "other figures") != charts.chart_key(report)

@@ -860,7 +860,7 @@ def test_a_failed_report_does_not_wait_forever_for_a_chart_process_that_never_an
     stuck.set_running_or_notify_cancel()  # running: cancel() cannot stop it, nothing will finish it
 
     class Unanswering:
-        def drawn_ahead(self, report):
+        def drawn_ahead(self, text):
             return None
 
         def draw(self, report, folder):
@@ -1060,8 +1060,8 @@ def test_after_an_import_the_charts_are_drawn_while_the_ledger_refreshes_and_the
 
     handed, draw_ahead, store_ledger = threading.Event(), run.ChartProcess.draw_ahead, run._store_ledger
 
-    def handing(self, report):
-        draw_ahead(self, report)
+    def handing(self, report, text):
+        draw_ahead(self, report, text)
         handed.set()
 
     def refreshing(*args, **kwargs):
@@ -1069,11 +1069,11 @@ def test_after_an_import_the_charts_are_drawn_while_the_ledger_refreshes_and_the
         assert handed.wait(30), "the charts were not handed over during the refresh"
         return store_ledger(*args, **kwargs)
 
-    def drawn_first(self, report):
+    def drawn_first(self, text):
         future = self._ahead[1] if self._ahead is not None else None
         if future is not None:
             future.result(timeout=60)  # the font is cut there once the charts are done
-        return taken(self, report)
+        return taken(self, text)
 
     taken = run.ChartProcess.drawn_ahead
     monkeypatch.setattr(run.ChartProcess, "draw_ahead", handing)
@@ -1093,7 +1093,7 @@ def test_charts_the_cache_holds_are_not_drawn_ahead(settings, tmp_path, monkeypa
     cached = settings.with_values({"report.cache_dir": str(tmp_path / "cache")})
     run.run_report(cached, 8, None, None, _imported(tmp_path / "a", cached), TODAY, out_dir=tmp_path / "first")
     ahead = []
-    monkeypatch.setattr(run.ChartProcess, "draw_ahead", lambda self, report: ahead.append(report))
+    monkeypatch.setattr(run.ChartProcess, "draw_ahead", lambda self, report, text: ahead.append(report))
     run.run_report(cached, 8, None, None, _imported(tmp_path / "b", cached), TODAY, out_dir=tmp_path / "again")
     assert ahead == []
     assert _outputs(tmp_path / "again") == _outputs(tmp_path / "first")
@@ -1108,8 +1108,8 @@ def test_a_report_failing_in_the_refresh_stops_the_charts_drawn_ahead(settings, 
     started, drawings = threading.Event(), []
     draw_ahead = run.ChartProcess.draw_ahead
 
-    def recorded(self, report):
-        draw_ahead(self, report)
+    def recorded(self, report, text):
+        draw_ahead(self, report, text)
         drawings.append(self._ahead[1])
         started.set()
 
@@ -1144,7 +1144,7 @@ class _AheadOnly:
     def finish(self):
         self.drawing.set_result(self.drawn)
 
-    def drawn_ahead(self, report):
+    def drawn_ahead(self, text):
         return self.drawing
 
     def subset(self, used, cache):
@@ -1227,3 +1227,16 @@ def test_an_interrupted_report_stops_the_charts_drawn_ahead_without_waiting_for_
         run.write_report(report, tmp_path / "out", settings.with_values({"report.cache_dir": "off"}), charts_in=charts)
     assert charts.stopped and waited == []
     assert not (tmp_path / "out").exists()
+
+
+def test_charts_drawn_ahead_are_given_once_and_only_for_the_same_figures(settings):
+    from concurrent.futures import Future
+
+    from gaopin.reports import run
+
+    charts, drawing = run.ChartProcess(settings), Future()
+    charts._ahead = ("figures", drawing)  # as draw_ahead leaves it
+    assert charts.drawn_ahead("other figures") is None
+    assert charts.drawn_ahead(None) is None  # figures that cannot be written as text
+    assert charts.drawn_ahead("figures") is drawing
+    assert charts.drawn_ahead("figures") is None  # given once

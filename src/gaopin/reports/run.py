@@ -463,31 +463,27 @@ class ChartProcess:
             self.close()
             self._failed = True
 
-    def draw_ahead(self, report: dict) -> None:
+    def draw_ahead(self, report: dict, text: str) -> None:
         """Start drawing the report's charts before the report is whole (in memory: its folder
         is made later); `drawn_ahead` gives the drawing to `write_report`. Called from the thread
-        that computed the figures, once `start` has run (or failed) in the main thread."""
-        from gaopin.charts import chart_input, chart_text, draw_charts
+        that computed the figures, once `start` has run (or failed) in the main thread. `text`:
+        the report's `charts.chart_text`."""
+        from gaopin.charts import chart_input, draw_charts
 
         drawing = self._submit(draw_charts, chart_input(report), self.font)
         if drawing is not None:
             # Compared as text when it is taken: the same figures, even if something changed the
             # report's nested values in place meanwhile (nothing does).
-            self._ahead = (chart_text(report), drawing)
+            self._ahead = (text, drawing)
 
-    def drawn_ahead(self, report: dict) -> Future | None:
-        """The drawing `draw_ahead` started, when it is of this report's figures (a future of
-        `draw_charts`' {name: PNG bytes}); None otherwise. It is given once."""
-        from gaopin.charts import chart_text
-
+    def drawn_ahead(self, text: str | None) -> Future | None:
+        """The drawing `draw_ahead` started, when it is of the figures whose `charts.chart_text`
+        is `text` (a future of `draw_charts`' {name: PNG bytes}); None otherwise (and for None:
+        a report that cannot be written as text). It is given once."""
         ahead, self._ahead = self._ahead, None
         if ahead is None:
             return None
-        try:
-            same = ahead[0] == chart_text(report)
-        except (TypeError, ValueError):
-            same = False
-        if not same:
+        if text is None or ahead[0] != text:
             self._ahead = ahead  # stopped by `close`, not waited for
             return None
         return ahead[1]
@@ -630,9 +626,10 @@ def write_report(
             progress("绘制图表")
         # The same figures drawn before with the same font and code (a report made again, or a
         # past month's after new data came in) are taken from the cache: the same bytes.
-        key = chart_key(report, font) if cache is not None else None
+        text = _chart_text(report)
+        key = chart_key(report, font, text) if cache is not None and text is not None else None
         kept = kept_charts(cache, key, planned_charts(report), staging) if key is not None else None
-        ahead = charts_in.drawn_ahead(report) if charts_in is not None else None
+        ahead = charts_in.drawn_ahead(text) if charts_in is not None else None
         if kept is not None:
             charts, key, ahead = kept, None, None
             if charts_in is not None:
@@ -706,18 +703,30 @@ def write_report(
     return {key: str(out_dir / name) for key, name in names.items()}
 
 
+def _chart_text(report: dict) -> str | None:
+    """`charts.chart_text`, None for figures that cannot be written as text (they are drawn, and
+    not cached, as chart_key gives None for them)."""
+    from gaopin.charts import chart_text
+
+    try:
+        return chart_text(report)
+    except (TypeError, ValueError):
+        return None
+
+
 def _draw_ahead(charts_in: ChartProcess, settings: Settings, report: dict) -> None:
     """The charts drawn in the second process while the ledger refreshes here (after an import:
     about 2 s of a district's report that would otherwise come after it), unless the cache holds
     them. A failure here only leaves the charts to be drawn later, as before."""
-    from gaopin.charts import chart_key, is_kept, planned_charts
+    from gaopin.charts import chart_key, chart_text, is_kept, planned_charts
 
     try:
         cache = _report_cache(settings)
-        key = chart_key(report, _font(settings)) if cache is not None else None
+        text = chart_text(report)
+        key = chart_key(report, _font(settings), text) if cache is not None else None
         if key is not None and is_kept(cache, key, planned_charts(report)):
             return
-        charts_in.draw_ahead(report)
+        charts_in.draw_ahead(report, text)
     except Exception:  # noqa: BLE001 - see above
         log.debug("charts not drawn ahead", exc_info=True)
 
