@@ -414,7 +414,7 @@ def test_a_workbook_error_waits_for_the_charts_and_leaves_nothing(report, settin
     with run.chart_process(settings) as charts:
         with pytest.raises(InputError, match="磁盘已满"):
             run.write_report(report, tmp_path / "out" / "2024-08", settings, charts_in=charts)
-        # The charts were being drawn into the folder: it goes only once they are done.
+        # The charts are drawn there in memory: nothing of them is left in the folder's place.
         assert list((tmp_path / "out").iterdir()) == []
     assert list((tmp_path / "out").iterdir()) == []
 
@@ -863,14 +863,14 @@ def test_a_failed_report_does_not_wait_forever_for_a_chart_process_that_never_an
         def drawn_ahead(self, text):
             return None
 
-        def draw(self, report, folder):
+        def draw(self, report):
             return stuck
 
-        def subset(self, used):
+        def subset(self, used, cache):
             return None
 
-        def remove_after(self, folder):
-            self.left = folder
+        def stop(self):
+            self.stopped = True
 
     def broken(*args, **kwargs):
         raise OSError(28, "No space left on device")
@@ -889,7 +889,7 @@ def test_a_failed_report_does_not_wait_forever_for_a_chart_process_that_never_an
     worker.start()
     worker.join(60)
     assert not worker.is_alive() and raised and not (tmp_path / "out").exists()
-    assert not charts.left.exists()
+    assert charts.stopped
 
 
 def test_a_workbook_of_empty_sheets_is_named_once_in_the_no_tickets_error(settings, tmp_path):
@@ -1171,9 +1171,6 @@ class _AheadOnly:
     def cancel(self):
         pass
 
-    def remove_after(self, folder):
-        pass
-
 
 def test_the_font_is_cut_there_once_the_charts_drawn_ahead_are_done_else_taken_back(report, settings, tmp_path):
     from gaopin.reports import run
@@ -1240,3 +1237,14 @@ def test_charts_drawn_ahead_are_given_once_and_only_for_the_same_figures(setting
     assert charts.drawn_ahead(None) is None  # figures that cannot be written as text
     assert charts.drawn_ahead("figures") is drawing
     assert charts.drawn_ahead("figures") is None  # given once
+
+
+def test_the_chart_process_draws_in_memory_the_pictures_drawn_here(report, settings, tmp_path):
+    """It never writes into the report's folder: a failed report need not wait for it."""
+    from gaopin.charts import chart_input, draw_charts
+    from gaopin.reports import run
+
+    with run.chart_process(settings) as there:
+        drawn = there.draw(report).result(timeout=120)
+    assert multiprocessing.active_children() == []
+    assert drawn == draw_charts(chart_input(report)) and set(drawn) >= {"monthly", "communities"}

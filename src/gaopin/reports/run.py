@@ -433,7 +433,9 @@ class ChartProcess:
     imports matplotlib and loads the font while the figures are computed (earlier, it would
     compete with the read for the CPU). Where no process can be started, or starting one would
     run the caller's script again (see `spawn_is_safe`), `draw` gives None and the charts are
-    drawn here, as before. `close` waits for it: none outlives the report."""
+    drawn here, as before. It draws in memory and never writes into the report's folder (this
+    process writes the pictures), so a failed report stops it without waiting for it. `close`
+    waits for it: none outlives the report."""
 
     def __init__(self, settings: Settings) -> None:
         self.font = _font(settings)
@@ -441,7 +443,6 @@ class ChartProcess:
         self._failed = False
         self._warming: Future | None = None
         self._ahead: tuple[str, Future] | None = None  # (charts.chart_text, the drawing)
-        self._leftovers: list[Path] = []
         self._claims: Any = None  # shared with the process: see charts.claim
         self._tasks: dict[Future, int] = {}  # the font cuts given to the process, by their numbers
 
@@ -514,11 +515,13 @@ class ChartProcess:
 
         return claim(self._claims, self._tasks[cutting])
 
-    def draw(self, report: dict, out_dir: Path) -> Future | None:
-        from gaopin.charts import chart_input, render_charts
+    def draw(self, report: dict) -> Future | None:
+        """The report's charts drawn there, in memory (a future of `draw_charts`' {name: PNG
+        bytes}, which `write_report` writes); None without a process."""
+        from gaopin.charts import chart_input, draw_charts
 
         self.start()
-        return self._submit(render_charts, chart_input(report), out_dir, self.font)
+        return self._submit(draw_charts, chart_input(report), self.font)
 
     def _submit(self, fn: Callable[..., Any], *args: Any) -> Future | None:
         """`fn(*args)` in the process; None without one, or when it died or was stopped."""
@@ -545,10 +548,6 @@ class ChartProcess:
                 pass
         pool.shutdown(wait=True, cancel_futures=True)
 
-    def remove_after(self, folder: Path) -> None:
-        """Remove `folder` again when the process has stopped (see `close`)."""
-        self._leftovers.append(folder)
-
     def close(self) -> None:
         if self._ahead is not None:
             # Charts drawn ahead for a report that failed (Ctrl-C during the ledger's refresh):
@@ -558,9 +557,6 @@ class ChartProcess:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
-        for folder in self._leftovers:
-            shutil.rmtree(folder, ignore_errors=True)
-        self._leftovers.clear()
 
 
 @contextmanager
@@ -572,18 +568,19 @@ def chart_process(settings: Settings) -> Iterator[ChartProcess]:
         charts.close()
 
 
-def _result(pending: Future | None, here: Callable[[], Any], staging: Path) -> Any:
-    """What the second process computed; computed here if there is none or it died."""
+def _result(pending: Future | None, here: Callable[[], Any]) -> Any:
+    """What the second process computed; computed here if there is none or it died (killed:
+    out of memory?)."""
     if pending is not None:
         try:
             return pending.result()
-        except BrokenProcessPool:  # killed (out of memory?): its half-written pictures are replaced
-            for tmp in staging.glob(".*.png.tmp"):
-                tmp.unlink(missing_ok=True)
+        except BrokenProcessPool:
+            pass
     return here()
 
 
-# How long a failed report waits for its chart process to stop writing into the folder.
+# How long a failed report waits for its chart process: to finish loading before it is
+# stopped (see ChartProcess.cancel), or for the error its charts failed with.
 CHILD_STOP_WAIT_S = 30.0
 
 
@@ -637,7 +634,7 @@ def write_report(
         elif ahead is not None:
             drawing = ahead  # drawn while the ledger refreshed (see run_report)
         else:
-            drawing = charts_in.draw(report, staging) if charts_in is not None else None
+            drawing = charts_in.draw(report) if charts_in is not None else None
             if drawing is None:
                 charts = render_charts(report, staging, font)
         if progress:
@@ -656,16 +653,14 @@ def write_report(
             write_workbook(report, staging / XLSX_NAME)
             if cutting is not None:
                 here = lambda: font_subset(page.used, font, cache)  # noqa: E731
-                font_data = here() if charts_in.take_back(cutting) else _result(cutting, here, staging)
+                font_data = here() if charts_in.take_back(cutting) else _result(cutting, here)
         except Exception:
             failed = _chart_error(drawing)
             if failed is not None:
                 raise failed from None
             raise
-        if ahead is not None:
-            charts = write_charts(_result(drawing, lambda: draw_charts(report, font), staging), staging)
-        elif drawing is not None:
-            charts = _result(drawing, lambda: render_charts(report, staging, font), staging)
+        if drawing is not None:
+            charts = write_charts(_result(drawing, lambda: draw_charts(report, font)), staging)
         if key is not None:
             keep_charts(cache, key, charts)
         write_page(page.finish(charts, font_data, font), staging / HTML_NAME)
@@ -676,25 +671,13 @@ def write_report(
         # Checked again: the folder may have been given other files while the report was made.
         _replace_folder(staging, report_folder(out_dir))
     except BaseException as exc:
-        # Charts drawn ahead, and a font cut there, are only in memory: the process is stopped,
-        # not waited for. Charts drawn into the folder must be done with it first.
-        running = [drawing] if drawing is not None and ahead is None else []
+        # The charts, and a font cut there, are only in the second process's memory: it never
+        # writes into the folder. What may still run there is stopped, not waited for.
         try:
-            if ahead is not None:
+            if drawing is not None and (ahead is not None or not drawing.done()):
                 charts_in.stop()
-            for future in running:
-                future.cancel()
-            # The second process must be done with the folder before it goes. Bounded: a pool
-            # whose manager thread died (Python 3.11 races a cancel against the broken pool a
-            # SIGTERM to the process group leaves) never completes its futures; the folder then
-            # goes again once the process has stopped (remove_after, below).
-            wait(running, timeout=CHILD_STOP_WAIT_S)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-            if charts_in is not None:
-                # A second Ctrl-C cuts the wait short while the second process may still be
-                # drawing into the folder: it goes again once that process has stopped.
-                charts_in.remove_after(staging)
         if isinstance(exc, InputError) and str(staging) in exc.message:
             # A file that could not be written (a full disk) is named where the report goes, not
             # in the hidden staging folder, which is gone by now.
