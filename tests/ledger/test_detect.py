@@ -51,6 +51,47 @@ def test_first_crossings_equal_the_reference(items, min_tickets, window, shift, 
 )
 def test_first_crossings_with_persons_equal_the_reference(items, min_tickets, min_persons, window, shift, presorted):
     """Tickets and distinct persons (-1: none) in each window, for every key at once, in any order."""
+    _persons_crossings_equal_the_reference(items, min_tickets, min_persons, window, shift, presorted)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 3), st.integers(0, 60), st.sampled_from([0, 1, 2, 7, -1])), max_size=60),
+    st.integers(1, 8),
+    st.integers(1, 3),
+    st.integers(1, 30),
+    st.booleans(),
+)
+def test_first_crossings_with_persons_whose_values_do_not_pack_equal_the_reference(items, min_tickets, min_persons, window, presorted):
+    """The same where (key, person, day) would not fit one int64: sorted by numpy's lexsort."""
+    from gaopin.ledger import detect
+
+    limit = detect.PACKED_LIMIT
+    detect.PACKED_LIMIT = 0
+    try:
+        _persons_crossings_equal_the_reference(items, min_tickets, min_persons, window, 0, presorted)
+    finally:
+        detect.PACKED_LIMIT = limit
+
+
+def test_persons_sorted_packed_or_by_lexsort_are_the_same():
+    from gaopin.ledger import detect
+
+    rng = np.random.default_rng(7)
+    t = np.sort(rng.integers(0, 50, 5000)) * detect.KEY_SPAN + rng.integers(0, 400, 5000)
+    who = rng.integers(0, 900, 5000)
+    packed = detect._by_key_person_day(t, who)
+    limit = detect.PACKED_LIMIT
+    detect.PACKED_LIMIT = 0
+    try:
+        sorted_apart = detect._by_key_person_day(t, who)
+    finally:
+        detect.PACKED_LIMIT = limit
+    np.testing.assert_array_equal(packed[0], sorted_apart[0])
+    np.testing.assert_array_equal(packed[1], sorted_apart[1])
+
+
+def _persons_crossings_equal_the_reference(items, min_tickets, min_persons, window, shift, presorted):
     items = sorted(items) if presorted else items
     keys = np.array([k for k, _, _ in items], dtype="int64")
     days = np.array([d + shift for _, d, _ in items], dtype="int64")
