@@ -938,18 +938,24 @@ def chart_key(report: dict[str, Any], font: str | os.PathLike[str] = "", text: s
 _claims: Any = None
 
 
-def claim(claims: Any, task: int) -> bool:
+def claim(claims: Any, task: int, wait_s: float | None = None) -> bool:
     """Whether the task numbered `task` is taken here: False when it was taken already, on either side.
 
     `claims` is a shared `multiprocessing.Value` holding the highest number taken. The report
     gives the font's cut to the chart process, to run once the charts are drawn, and takes it
     back if it is not begun by the time the workbook is written (see reports.run.write_report):
-    whichever side claims it first cuts it, the other does not."""
-    with claims.get_lock():
+    whichever side claims it first cuts it, the other does not. With `wait_s`, a lock not had
+    within that time (the chart process was killed while it held it) counts as taken here."""
+    lock = claims.get_lock()
+    if not lock.acquire(timeout=wait_s):
+        return True
+    try:
         if claims.value >= task:
             return False
         claims.value = task
         return True
+    finally:
+        lock.release()
 
 
 def font_subset_unclaimed(task: int, text: str, configured: str | os.PathLike[str] = "", cache: Cache | None = None) -> bytes | None:
@@ -993,8 +999,8 @@ def worker_init(claims: Any = None) -> None:
 
 
 def warm_up(font: str | os.PathLike[str] = "") -> None:
-    """Import matplotlib and register the font ahead of `render_charts` (in a second process,
-    while the report is still being built). Errors are left for `render_charts` to raise:
+    """Import matplotlib and register the font ahead of `draw_charts` (in a second process,
+    while the report is still being built). Errors are left for `draw_charts` to raise:
     a warm-up must not report a problem the report would not have reached."""
     try:
         located = _locate_font(font)
@@ -1094,7 +1100,8 @@ def _kept(cache: Cache, key: str, planned: list[str]) -> dict[str, bytes] | None
 
 
 def keep_charts(cache: Cache, key: str, charts: dict[str, Path]) -> None:
-    """Keep the charts `render_charts` drew under `key`, for the next report of the same figures."""
+    """Keep the charts drawn (and written: `render_charts`, `write_charts`) under `key`, for the
+    next report of the same figures."""
     try:
         files = {Path(path).name: Path(path).read_bytes() for path in charts.values()}
     except OSError:

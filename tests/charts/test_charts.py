@@ -755,3 +755,27 @@ def test_a_chart_key_from_the_text_given_is_the_key_of_the_report():
     report = report_fixture()
     assert charts.chart_key(report, "", charts.chart_text(report)) == charts.chart_key(report)
     assert charts.chart_key(report, "", "other figures") != charts.chart_key(report)
+
+
+def test_a_claim_is_won_once_and_a_lock_never_had_counts_as_won():
+    import multiprocessing
+    import threading
+
+    claims = multiprocessing.get_context("spawn").Value("q", 0)
+    assert charts.claim(claims, 1) and not charts.claim(claims, 1)  # the other side loses
+    assert charts.claim(claims, 2) and not charts.claim(claims, 2)
+    held, done = threading.Event(), threading.Event()
+
+    def holder():  # as a process killed inside claim would leave the lock
+        with claims.get_lock():
+            held.set()
+            done.wait(60)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    try:
+        assert held.wait(60)
+        assert charts.claim(claims, 2, wait_s=0.1)  # taken here, not waited for forever
+    finally:
+        done.set()
+        thread.join()

@@ -1049,14 +1049,20 @@ def test_after_an_import_the_charts_are_drawn_while_the_ledger_refreshes_and_the
     here = run.make_report(settings, 8, None, None, _imported(tmp_path / "a", settings), TODAY)
     run.write_report(here, tmp_path / "here", settings)  # drawn and cut in this process
 
-    def not_after(self, report, folder):
+    def not_after(self, report):
         raise AssertionError("drawn after the ledger")
 
-    cut, subset = [], run.ChartProcess.subset
+    cuts, subset, taken_back, take_back = [], run.ChartProcess.subset, [], run.ChartProcess.take_back
 
     def cut_there(self, used, cache):
-        cut.append(used)
-        return subset(self, used, cache)
+        cutting = subset(self, used, cache)
+        cuts.append(cutting)
+        return cutting
+
+    def once_begun(self, cutting):
+        cutting.result(timeout=60)  # begun there before the workbook is written: not taken back
+        taken_back.append(take_back(self, cutting))
+        return taken_back[-1]
 
     handed, draw_ahead, store_ledger = threading.Event(), run.ChartProcess.draw_ahead, run._store_ledger
 
@@ -1081,9 +1087,11 @@ def test_after_an_import_the_charts_are_drawn_while_the_ledger_refreshes_and_the
     monkeypatch.setattr(run, "_store_ledger", refreshing)
     monkeypatch.setattr(run.ChartProcess, "draw", not_after)
     monkeypatch.setattr(run.ChartProcess, "subset", cut_there)
+    monkeypatch.setattr(run.ChartProcess, "take_back", once_begun)
     there = run.run_report(settings, 8, None, None, _imported(tmp_path / "b", settings), TODAY, out_dir=tmp_path / "there")
     assert multiprocessing.active_children() == []
-    assert cut and "communities" in there["files"]
+    assert len(cuts) == 1 and taken_back == [False] and isinstance(cuts[0].result(), bytes)  # cut there
+    assert "communities" in there["files"]
     assert _outputs(tmp_path / "there") == _outputs(tmp_path / "here")
 
 

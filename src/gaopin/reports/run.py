@@ -445,6 +445,7 @@ class ChartProcess:
         self._ahead: tuple[str, Future] | None = None  # (charts.chart_text, the drawing)
         self._claims: Any = None  # shared with the process: see charts.claim
         self._tasks: dict[Future, int] = {}  # the font cuts given to the process, by their numbers
+        self._numbered = 0  # the number of the last one
 
     def start(self) -> None:
         from gaopin.charts import warm_worker, worker_init
@@ -490,8 +491,8 @@ class ChartProcess:
         return ahead[1]
 
     def stop(self) -> None:
-        """Stop the process, whose work is no longer wanted and only in memory (charts drawn
-        ahead, a font being cut): once it has loaded (see `cancel`), not after it is done."""
+        """Stop the process, whose work is no longer wanted and only in memory (charts being
+        drawn, a font being cut): once it has loaded (see `cancel`), not after it is done."""
         if self._warming is not None:
             wait([self._warming], timeout=CHILD_STOP_WAIT_S)
         self.cancel()
@@ -502,10 +503,10 @@ class ChartProcess:
         workbook. None without a process."""
         from gaopin.charts import font_subset_unclaimed
 
-        task = max(self._tasks.values(), default=0) + 1
-        cutting = self._submit(font_subset_unclaimed, task, used, self.font, cache)
+        self._numbered += 1
+        cutting = self._submit(font_subset_unclaimed, self._numbered, used, self.font, cache)
         if cutting is not None:
-            self._tasks[cutting] = task
+            self._tasks[cutting] = self._numbered
         return cutting
 
     def take_back(self, cutting: Future) -> bool:
@@ -513,7 +514,7 @@ class ChartProcess:
         True when the process has not begun it (it is still drawing), which then skips it."""
         from gaopin.charts import claim
 
-        return claim(self._claims, self._tasks[cutting])
+        return claim(self._claims, self._tasks.pop(cutting), wait_s=CLAIM_WAIT_S)
 
     def draw(self, report: dict) -> Future | None:
         """The report's charts drawn there, in memory (a future of `draw_charts`' {name: PNG
@@ -582,6 +583,9 @@ def _result(pending: Future | None, here: Callable[[], Any]) -> Any:
 # How long a failed report waits for its chart process: to finish loading before it is
 # stopped (see ChartProcess.cancel), or for the error its charts failed with.
 CHILD_STOP_WAIT_S = 30.0
+# How long taking back the font's cut waits for the lock the chart process holds for a few
+# instructions (see charts.claim); longer, it was killed there, and the font is cut here.
+CLAIM_WAIT_S = 5.0
 
 
 def _chart_error(drawing: Future | None) -> BaseException | None:
@@ -609,7 +613,8 @@ def write_report(
 
     `charts_in`: a second process to draw the charts in while the page's font is cut and the
     workbook written here; when it drew them ahead (while the ledger refreshed: see run_report),
-    it cuts the font instead. `staged`: given the files as written, before they replace out_dir (where
+    it cuts the font instead, unless still drawing once the workbook is written (see
+    `ChartProcess.take_back`). `staged`: given the files as written, before they replace out_dir (where
     another run's report may replace them in turn: a report email must not take that run's)."""
     from gaopin.charts import chart_key, draw_charts, font_subset, keep_charts, kept_charts, planned_charts, render_charts, write_charts
 
@@ -623,7 +628,7 @@ def write_report(
             progress("绘制图表")
         # The same figures drawn before with the same font and code (a report made again, or a
         # past month's after new data came in) are taken from the cache: the same bytes.
-        text = _chart_text(report)
+        text = _chart_text(report) if cache is not None or charts_in is not None else None
         key = chart_key(report, font, text) if cache is not None and text is not None else None
         kept = kept_charts(cache, key, planned_charts(report), staging) if key is not None else None
         ahead = charts_in.drawn_ahead(text) if charts_in is not None else None
@@ -653,7 +658,9 @@ def write_report(
             write_workbook(report, staging / XLSX_NAME)
             if cutting is not None:
                 here = lambda: font_subset(page.used, font, cache)  # noqa: E731
-                font_data = here() if charts_in.take_back(cutting) else _result(cutting, here)
+                font_data = None if charts_in.take_back(cutting) else _result(cutting, here)
+                if font_data is None:  # taken back: skipped there, cut here
+                    font_data = here()
         except Exception:
             failed = _chart_error(drawing)
             if failed is not None:
@@ -674,7 +681,7 @@ def write_report(
         # The charts, and a font cut there, are only in the second process's memory: it never
         # writes into the folder. What may still run there is stopped, not waited for.
         try:
-            if drawing is not None and (ahead is not None or not drawing.done()):
+            if ahead is not None or (drawing is not None and not drawing.done()):
                 charts_in.stop()
         finally:
             shutil.rmtree(staging, ignore_errors=True)
