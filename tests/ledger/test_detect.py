@@ -4,11 +4,9 @@ from collections import defaultdict
 
 import numpy as np
 import pandas as pd
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gaopin.ledger import detect
 from gaopin.ledger.detect import first_crossings
 from gaopin.rules.persons import Links, name_key, person_column, usable_phones
 
@@ -42,7 +40,6 @@ def test_first_crossings_equal_the_reference(items, min_tickets, window, shift, 
     assert fast == {k: v for k, v in plain.items() if v is not None}
 
 
-@pytest.mark.parametrize("packed", [True, False])
 @settings(max_examples=300, deadline=None)
 @given(
     st.lists(st.tuples(st.integers(0, 3), st.integers(0, 60), st.sampled_from([0, 1, 2, 7, -1])), max_size=60),
@@ -52,40 +49,18 @@ def test_first_crossings_equal_the_reference(items, min_tickets, window, shift, 
     st.sampled_from([0, -20_000, 4_000_000]),
     st.booleans(),
 )
-def test_first_crossings_with_persons_equal_the_reference(packed, items, min_tickets, min_persons, window, shift, presorted):
-    """Tickets and distinct persons (-1: none) in each window, for every key at once, in any order;
-    the persons sorted with (key, person, day) packed into one int64, or (as where the values
-    would not fit) by numpy's lexsort."""
-    limit = detect.PACKED_LIMIT
-    detect.PACKED_LIMIT = limit if packed else 0
-    try:
-        items = sorted(items) if presorted else items
-        keys = np.array([k for k, _, _ in items], dtype="int64")
-        days = np.array([d + shift for _, d, _ in items], dtype="int64")
-        persons = np.array([p for _, _, p in items], dtype="int64")
-        fast = first_crossings(keys, days, min_tickets, window, persons, min_persons).to_dict()
-        by_key = defaultdict(list)
-        for k, d, p in items:
-            by_key[k].append((d + shift, None if p < 0 else p))
-        plain = {k: reference_first_day([d for d, _ in t], min_tickets, window, [p for _, p in t], min_persons) for k, t in by_key.items()}
-        assert fast == {k: v for k, v in plain.items() if v is not None}
-    finally:
-        detect.PACKED_LIMIT = limit
-
-
-def test_persons_sorted_packed_or_by_lexsort_are_the_same():
-    rng = np.random.default_rng(7)
-    t = np.sort(rng.integers(0, 50, 5000)) * detect.KEY_SPAN + rng.integers(0, 400, 5000)
-    who = rng.integers(0, 900, 5000)
-    packed = detect._by_key_person_day(t, who)
-    limit = detect.PACKED_LIMIT
-    detect.PACKED_LIMIT = 0
-    try:
-        sorted_apart = detect._by_key_person_day(t, who)
-    finally:
-        detect.PACKED_LIMIT = limit
-    np.testing.assert_array_equal(packed[0], sorted_apart[0])
-    np.testing.assert_array_equal(packed[1], sorted_apart[1])
+def test_first_crossings_with_persons_equal_the_reference(items, min_tickets, min_persons, window, shift, presorted):
+    """Tickets and distinct persons (-1: none) in each window, for every key at once, in any order."""
+    items = sorted(items) if presorted else items
+    keys = np.array([k for k, _, _ in items], dtype="int64")
+    days = np.array([d + shift for _, d, _ in items], dtype="int64")
+    persons = np.array([p for _, _, p in items], dtype="int64")
+    fast = first_crossings(keys, days, min_tickets, window, persons, min_persons).to_dict()
+    by_key = defaultdict(list)
+    for k, d, p in items:
+        by_key[k].append((d + shift, None if p < 0 else p))
+    plain = {k: reference_first_day([d for d, _ in t], min_tickets, window, [p for _, p in t], min_persons) for k, t in by_key.items()}
+    assert fast == {k: v for k, v in plain.items() if v is not None}
 
 
 def reference_persons(rows, links=Links()):

@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from gaopin.rules.sorting import stable_order
+
 KEY_SPAN = 1 << 22  # larger than any day number (days since 1970) we will see
 
 
@@ -58,7 +60,13 @@ def _persons_in_window(combined: np.ndarray, persons: np.ndarray, window: int) -
     ticket under the key (none: t): so the persons of the window ending on d are the intervals
     that hold d, counted with two searches. Those of other keys lie wholly before or after."""
     known = np.flatnonzero(persons >= 0)
-    t, who = _by_key_person_day(combined[known], persons[known])
+    t, who = combined[known], persons[known]
+    keys, days = np.divmod(t, KEY_SPAN)
+    # By key, person and day: (key, person) made one int64 for the shared stable_order (0.03 s
+    # at the district year's 637,000 tickets with a caller, against 0.12 s for numpy's lexsort
+    # of the three).
+    order = stable_order(keys * (int(who.max(initial=-1)) + 1) + who, days)
+    t, who = t[order], who[order]
     # The row before, when it is the same person's: under another key its day·key value lies a
     # whole key span lower, so that it never moves the start.
     same = np.zeros(len(t), dtype=bool)
@@ -69,26 +77,3 @@ def _persons_in_window(combined: np.ndarray, persons: np.ndarray, window: int) -
     kept = start <= end
     start, end = np.sort(start[kept]), np.sort(end[kept])
     return np.searchsorted(start, combined, side="right") - np.searchsorted(end, combined, side="left")
-
-
-# The largest value a packed (key, person, day) may take: int64's.
-PACKED_LIMIT = 2**63 - 1
-
-
-def _by_key_person_day(t: np.ndarray, who: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The tickets' key·day values `t` and persons `who`, sorted by key, person and day.
-
-    Each (key, person, day) packed into one int64 and sorted as such, then unpacked: one sort
-    of one array, about eight times faster than numpy's lexsort of three (0.05 s against 0.4 s
-    for 1M tickets). Where the packed values would not fit an int64, the lexsort."""
-    if len(t) == 0:
-        return t, who
-    keys, days = np.divmod(t, KEY_SPAN)
-    n_persons, n_days = int(who.max()) + 1, int(days.max()) + 1
-    if (int(keys.max()) + 1) * n_persons * n_days - 1 > PACKED_LIMIT:
-        order = np.lexsort((t, who, keys))
-        return t[order], who[order]
-    packed = np.sort((keys * n_persons + who) * n_days + days)
-    rest, days = np.divmod(packed, n_days)
-    keys, who = np.divmod(rest, n_persons)
-    return keys * KEY_SPAN + days, who
