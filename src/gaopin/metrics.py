@@ -18,12 +18,14 @@ import numpy as np
 import pandas as pd
 
 from gaopin.config import ScoreSettings
-from gaopin.rules.outcomes import DOUBLE_NO, SINGLE_NO, escalation_level, valid_callback_mask
+from gaopin.rules.outcomes import equals, escalation_codes, valid_callback_mask
 from gaopin.schema import YES
 
 RATE_FIELDS = {"response_rate": "contacted", "resolution_rate": "resolved", "satisfaction_rate": "satisfied"}
 COMPARED = ("tickets", "valid_callbacks", "response_rate", "resolution_rate", "satisfaction_rate", "score", "single_no", "double_no", "points_lost")
 BLANK_GROUP = "（未填）"
+DAY_S = 86_400
+NAT = np.iinfo(np.int64).min  # NaT as int64
 
 
 @dataclass(frozen=True)
@@ -43,43 +45,72 @@ class Weights:
 
 def indicators(frame: pd.DataFrame, fields: frozenset[str] | set[str]) -> pd.DataFrame:
     """Per-ticket 0/1 columns that every metric is a sum of, plus days to close."""
-    valid = valid_callback_mask(frame, "valid_callback" in fields)
-    level = escalation_level(frame, "valid_callback" in fields)
-    closed_days = (frame["closed_at"].dt.normalize() - frame["received_at"].dt.normalize()).dt.days
+    has_valid = "valid_callback" in fields
+    valid = valid_callback_mask(frame, has_valid).to_numpy()
+    # The 单否/双否 codes as numbers, not as text to be compared again (0.07 s at a million rows).
+    level = escalation_codes(frame, has_valid, valid)
+    # Calendar days between the two dates, from the seconds (NaT is the smallest int64: negative).
+    received, closed = (frame[c].to_numpy(dtype="datetime64[s]").astype("int64") for c in ("received_at", "closed_at"))
+    known = (received != NAT) & (closed != NAT)
+    closed_days = np.where(known, closed // DAY_S - received // DAY_S, -1)
+
+    def count(mask: np.ndarray) -> np.ndarray:
+        return mask.astype("int64")
+
     return pd.DataFrame(
         {
             "tickets": 1,
-            "valid": valid.astype("int64"),
-            "contacted": (valid & frame["contacted"].eq(YES).fillna(False)).astype("int64"),
-            "resolved": (valid & frame["resolved"].eq(YES).fillna(False)).astype("int64"),
-            "satisfied": (valid & frame["satisfied"].eq("满意").fillna(False)).astype("int64"),
-            "basic": (valid & frame["satisfied"].eq("基本满意").fillna(False)).astype("int64"),
-            "single_no": level.eq(SINGLE_NO).fillna(False).astype("int64"),
-            "double_no": level.eq(DOUBLE_NO).fillna(False).astype("int64"),
-            "close_days": closed_days.where(closed_days >= 0),
+            "valid": count(valid),
+            "contacted": count(valid & equals(frame["contacted"], YES)),
+            "resolved": count(valid & equals(frame["resolved"], YES)),
+            "satisfied": count(valid & equals(frame["satisfied"], "满意")),
+            "basic": count(valid & equals(frame["satisfied"], "基本满意")),
+            "single_no": count(level == 1),
+            "double_no": count(level == 2),
+            "close_days": np.where(closed_days >= 0, closed_days, np.nan),
         },
         index=frame.index,
     )
 
 
-def _rates(sums: pd.DataFrame, fields: frozenset[str] | set[str], weights: Weights) -> pd.DataFrame:
-    valid = sums["valid"].astype("float64")
-    has_valid = valid > 0
-    out = pd.DataFrame(index=sums.index)
-    out["tickets"] = sums["tickets"].astype("int64")
-    out["valid_callbacks"] = sums["valid"].astype("int64")
+def _rates(sums: dict[str, np.ndarray], fields: frozenset[str] | set[str], weights: Weights) -> dict[str, np.ndarray]:
+    """The figures of each group from its summed indicators (int64 arrays, one value per group)."""
+    divisor = np.where(sums["valid"] > 0, sums["valid"], np.nan)
     satisfied = sums["satisfied"] + weights.basic_satisfied_factor * sums["basic"]
     numerators = {"response_rate": sums["contacted"], "resolution_rate": sums["resolved"], "satisfaction_rate": satisfied}
+    out = {"tickets": sums["tickets"], "valid_callbacks": sums["valid"]}
     for name, source in RATE_FIELDS.items():
-        rate = (numerators[name] / valid.where(has_valid)).astype("float64")
-        out[name] = rate if source in fields else np.nan
+        out[name] = numerators[name] / divisor if source in fields else np.full(len(divisor), np.nan)
     out["score"] = 100 * (
         weights.response_weight * out["response_rate"]
         + weights.resolution_weight * out["resolution_rate"]
         + weights.satisfaction_weight * out["satisfaction_rate"]
     )
-    out["single_no"] = sums["single_no"].astype("int64")
-    out["double_no"] = sums["double_no"].astype("int64")
+    out["single_no"], out["double_no"] = sums["single_no"], sums["double_no"]
+    return out
+
+
+def _sorted_by_group(group: np.ndarray, value: np.ndarray, n: int) -> np.ndarray:
+    """The values ordered by group (codes below n), then by value. Days to close are whole and
+    not negative: (group, days) made one int64 sort several times faster than lexsort."""
+    days = value.astype(np.int64)
+    span = int(days.max(initial=0)) + 1
+    if n * span >= 1 << 62 or not np.array_equal(days, value):
+        return value[np.lexsort((value, group))]
+    return (np.sort(group * span + days) % span).astype(np.float64)
+
+
+def _group_quantile(values: np.ndarray, start: np.ndarray, size: np.ndarray, q: float) -> np.ndarray:
+    """The q-quantile of each group's values (sorted within each group, which runs from `start`
+    for `size` values): linear between the two nearest ranks, as pandas' groupby computes it
+    (the same float, not only the same value rounded); NaN for a group without values."""
+    out = np.full(len(size), np.nan)
+    has = size > 0
+    at = q * (size[has] - 1)
+    below = np.floor(at).astype(np.int64)
+    a = values[start[has] + below]
+    b = values[start[has] + np.minimum(below + 1, size[has] - 1)]
+    out[has] = a + (b - a) * (at % 1)
     return out
 
 
@@ -116,9 +147,9 @@ def group_codes(by: pd.Series) -> tuple[np.ndarray, pd.Index]:
     """Each row's group as an integer code into the sorted group names (blank → BLANK_GROUP).
 
     Factorised once, the codes of a whole frame serve every subset of its rows."""
-    keys = by.fillna(BLANK_GROUP).replace("", BLANK_GROUP)
-    codes, names = pd.factorize(keys, sort=True)
-    return codes, pd.Index(names, dtype=object)
+    # The distinct values named and sorted, not a million cells filled and sorted (0.05 s each).
+    codes, values = pd.factorize(by, use_na_sentinel=True)
+    return group_codes_of(codes.astype(np.int64, copy=False), [str(v) for v in values.tolist()])
 
 
 def group_codes_of(codes: np.ndarray, labels: list[str]) -> tuple[np.ndarray, pd.Index]:
@@ -140,28 +171,35 @@ def summarize(
     total_valid: int | None = None,
     overall_score: float | None = None,
 ) -> pd.DataFrame:
-    """Metrics from `indicators` rows: of them all (groups=None) or of each group (codes, names)."""
+    """Metrics from `indicators` rows: of them all (groups=None) or of each group (codes, names)
+    that has rows, in code order."""
     if groups is None:
-        sums = ind[list(SUMMED)].sum().to_frame().T
+        table = _rates({c: np.array([ind[c].sum()], dtype=np.int64) for c in SUMMED}, fields, weights)
         days = ind["close_days"].dropna()
-        table = _rates(sums, fields, weights)
-        table["days_to_close_median"] = float(days.median()) if len(days) else np.nan
-        table["days_to_close_p90"] = float(days.quantile(0.9)) if len(days) else np.nan
+        table["days_to_close_median"] = np.array([float(days.median()) if len(days) else np.nan])
+        table["days_to_close_p90"] = np.array([float(days.quantile(0.9)) if len(days) else np.nan])
         table["points_lost"] = 100 - table["score"]
-        return table.reset_index(drop=True)
+        return pd.DataFrame(table)
     codes, names = groups
-    # Codes follow the sorted names, so grouping by code sorts the groups by name.
-    grouped = ind.groupby(codes, sort=True)
-    sums = grouped[list(SUMMED)].sum()
-    table = _rates(sums, fields, weights)
-    table["days_to_close_median"] = grouped["close_days"].median()
-    table["days_to_close_p90"] = grouped["close_days"].quantile(0.9)
+    # Counted with numpy, one pass per column: pandas' groupby costs about 20 ms per table in
+    # overheads alone, and a report makes fourteen.
+    n = len(names)
+    rows = np.bincount(codes, minlength=n)
+    sums = {c: np.bincount(codes, weights=ind[c].to_numpy(), minlength=n).astype(np.int64) for c in SUMMED if c != "tickets"}
+    table = _rates({"tickets": rows, **sums}, fields, weights)
+    days = ind["close_days"].to_numpy()
+    dated = ~np.isnan(days)
+    group, value = codes[dated], _sorted_by_group(codes[dated], days[dated], n)
+    size = np.bincount(group, minlength=n)
+    start = np.cumsum(size) - size
+    table["days_to_close_median"] = _group_quantile(value, start, size, 0.5)
+    table["days_to_close_p90"] = _group_quantile(value, start, size, 0.9)
     if total_valid and overall_score is not None and not np.isnan(overall_score):
         table["points_lost"] = table["valid_callbacks"] / total_valid * (100 - table["score"])
     else:
-        table["points_lost"] = np.nan
-    table.index = names[table.index.to_numpy()]
-    return table
+        table["points_lost"] = np.full(n, np.nan)
+    present = np.flatnonzero(rows)  # a group without rows here is left out, as groupby leaves it
+    return pd.DataFrame({k: v[present] for k, v in table.items()}, index=names[present])
 
 
 def compute(frame: pd.DataFrame, fields, weights: Weights, by: pd.Series | None = None, total_valid: int | None = None, overall_score: float | None = None) -> pd.DataFrame:

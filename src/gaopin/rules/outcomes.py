@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
 
-from gaopin.io.canonical import arrow, blank_text
+from gaopin.io.canonical import arrow
 from gaopin.schema import NO, YES
 
 SINGLE_NO, DOUBLE_NO = "单否", "双否"
@@ -29,31 +29,23 @@ def valid_callback_mask(frame: pd.DataFrame, has_valid_column: bool) -> pd.Serie
     return (given.eq(YES).fillna(False).astype(bool) | (given.isna() & outcome)).astype(bool)
 
 
-def escalation_level(frame: pd.DataFrame, has_valid_column: bool) -> pd.Series:
-    """单否 (exactly one of 未解决 and 不满意), 双否 (both), else NA; only among valid callbacks.
-
-    基本满意 and 部分解决 are not a "no".
-    """
-    codes = escalation_codes(frame, has_valid_column)
-    level = blank_text(frame.index)
-    level = level.mask(codes == 1, SINGLE_NO)
-    level = level.mask(codes == 2, DOUBLE_NO)
-    return level
-
-
 LEVELS = (None, SINGLE_NO, DOUBLE_NO)
 
 
-def escalation_codes(frame: pd.DataFrame, has_valid_column: bool) -> np.ndarray:
-    """escalation_level as integers: 0 none, 1 单否, 2 双否 (LEVELS[code])."""
-    valid = valid_callback_mask(frame, has_valid_column).to_numpy()
-    not_resolved = _equals(frame["resolved"], NO)
-    unsatisfied = _equals(frame["satisfied"], UNSATISFIED)
+def escalation_codes(frame: pd.DataFrame, has_valid_column: bool, valid: np.ndarray | None = None) -> np.ndarray:
+    """Per ticket 0 none, 1 单否 (exactly one of 未解决 and 不满意), 2 双否 (both), only among
+    valid callbacks (基本满意 and 部分解决 are not a "no"); LEVELS[code] names it. `valid`: the
+    `valid_callback_mask` of the frame, when the caller has it."""
+    if valid is None:
+        valid = valid_callback_mask(frame, has_valid_column).to_numpy()
+    not_resolved = equals(frame["resolved"], NO)
+    unsatisfied = equals(frame["satisfied"], UNSATISFIED)
     return (valid & (not_resolved | unsatisfied)).astype(np.int8) + (valid & not_resolved & unsatisfied)
 
 
-def _equals(column: pd.Series, value: str) -> np.ndarray:
+def equals(column: pd.Series, value: str) -> np.ndarray:
+    """Where a text column holds exactly `value` (blank: False), compared by Arrow."""
     return pc.fill_null(pc.equal(arrow(column), value), False).to_numpy(zero_copy_only=False)
 
 
-__all__ = ["SINGLE_NO", "DOUBLE_NO", "LEVELS", "valid_callback_mask", "escalation_level", "escalation_codes", "YES"]
+__all__ = ["SINGLE_NO", "DOUBLE_NO", "LEVELS", "valid_callback_mask", "escalation_codes", "equals", "YES"]
