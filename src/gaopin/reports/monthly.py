@@ -95,8 +95,12 @@ def _communities(frame: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
     return streets, communities_of_streets(streets, (codes.astype(np.int64), [str(n) for n in names.tolist()]))
 
 
+# What the breakdowns and the list of 单否/双否 read of each ticket of the two periods.
+PART_COLUMNS = ("ticket_id", "received_at", "street", "community", "unit", "category", "dispatch_class")
+
+
 def _groups(frame: pd.DataFrame, problem: pd.Series, several: tuple | None) -> dict[str, tuple[np.ndarray, pd.Index]]:
-    """Every breakdown's group codes over all tickets, factorised once for all periods;
+    """Every breakdown's group codes over these tickets, factorised once for both periods;
     `several`: `_communities`, only for a report of several streets."""
     groups = {}
     if several is not None:
@@ -242,18 +246,22 @@ def build_report(
     # The score is the city's: every ticket counts, so [filters] (a warning setting) is not applied.
     # Only the problem key is needed here, not points or persons.
     frame = result.frame
-    problem = problem_column(frame, result.has("category"), settings.rules.category_level)
     fields = result.fields
     weights = Weights.of(settings.score)
     start_day = settings.period.start_day
     p = period(year, month, start_day)
     prev = p.previous(start_day)
     in_p, in_prev = _in(frame, p), _in(frame, prev)
-    # Per-ticket indicators and group codes once; every period and breakdown takes its rows.
+    # Per-ticket indicators once, for the trend of the year; the breakdowns and lists are of the
+    # two periods' tickets, whose rows alone are grouped (a fifth of a district year's).
     ind = indicators(frame, fields)
     counts = period_streets(frame, p)
-    several = _communities(frame) if several_streets(counts, settings.area.scope) else None
-    groups = _groups(frame, problem, several)
+    both = np.flatnonzero(in_p | in_prev)
+    part = frame[list(PART_COLUMNS)].take(both)
+    ind_part, cur, before = ind.take(both), in_p[both], in_prev[both]
+    problem = problem_column(part, result.has("category"), settings.rules.category_level)
+    several = _communities(part) if several_streets(counts, settings.area.scope) else None
+    groups = _groups(part, problem, several)
     if all_streets is None and several is None and not settings.report.street:
         all_streets = street_counts(frame["street"])
     report: dict = {
@@ -265,19 +273,19 @@ def build_report(
         "missing": missing_columns(fields),
         "notes": result.notes(),
     }
-    report.update(_figures(ind, groups, in_p, in_prev, fields, weights))
+    report.update(_figures(ind_part, groups, cur, before, fields, weights))
     report.setdefault("by_street", [])
     report["months"] = _trend(ind, frame["received_at"], fields, weights, year, month, start_day)
     report["heatmap"] = _heatmap(frame["received_at"][in_p])
-    report["escalations"] = _escalations(frame, ind, in_p, set(exclusions or ()), several[1] if several is not None else None)
-    current_ids = set(frame["ticket_id"][in_p]) if exclusions else set()
+    report["escalations"] = _escalations(part, ind_part, cur, set(exclusions or ()), several[1] if several is not None else None)
+    current_ids = set(part["ticket_id"][cur]) if exclusions else set()
     excluded = {tid for tid in (exclusions or {}) if tid in current_ids}
     report["excluded_tickets"] = sorted(excluded)
     if excluded:
         # Every excluded ticket is left out, the previous period's too: its figures compared with
         # are those its own report gives without its excluded tickets.
-        keep = ~frame["ticket_id"].isin(list(exclusions)).to_numpy()
-        without = _figures(ind, groups, in_p & keep, in_prev & keep, fields, weights)
+        keep = ~part["ticket_id"].isin(list(exclusions)).to_numpy()
+        without = _figures(ind_part, groups, cur & keep, before & keep, fields, weights)
         for key, value in without.items():
             report[f"{key}_excluded"] = value
         # Where each output gives them: the page has no 汇总 table, only the headline's sentence.
@@ -288,9 +296,9 @@ def build_report(
         marked = sum(e["excluded"] for e in report["escalations"])
         if marked:
             note += f"；其中 {marked} 张是单否/双否工单，网页和工作簿的单否/双否工单表在“考核”列标出了它们"
-        before = int((in_prev & ~keep).sum())
-        if before:
-            note += f"，与之比较的上一统计期数字也不含该期被标记的 {before} 张"
+        earlier = int((before & ~keep).sum())
+        if earlier:
+            note += f"，与之比较的上一统计期数字也不含该期被标记的 {earlier} 张"
         report["notes"].append(note + "。")
     # Data that end inside the period, or before it starts (the month is not over, or its last
     # export is not imported yet: a report run on the 1st before the day's import, or of the
