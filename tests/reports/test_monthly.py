@@ -130,17 +130,23 @@ def test_a_report_of_several_streets_groups_by_street_and_names_communities_with
     assert named["street"] == "丰台区" and named["scope"] == "district"
 
 
-def test_later_tickets_do_not_change_the_names_of_a_months_groups():
-    """A report of August reads the store up to the month when its ledger is current, and up to
-    today after an import: the streets' and communities' names come from the two periods'
-    tickets either way, not from however many later ones were read (there written another way)."""
+def test_a_months_groups_name_streets_as_all_the_tickets_and_the_ledger_do():
+    """The breakdowns count the month's tickets, but name each street as most of all the tickets
+    write it, as prepare (the ledger, `warn`) names it; a store read only up to the month gives
+    the later tickets' streets as counts (`written_streets`), and the same report."""
+    from gaopin.rules.prepare import prepare
+    from gaopin.rules.streets import written_counts
+
     august = _district({"新村街道": ["东和社区"] * 4, "卢沟桥街道": ["东和社区"] * 4})
     later = [t("2024-09-0" + str(1 + i % 9), community="东和社区", street="新村 街道") for i in range(20)]
-    up_to_august = build_report(tickets(august), Settings(), 2024, 8)
-    up_to_october = build_report(tickets(august + later), Settings(), 2024, 8)
-    for key in ("by_street", "by_community", "escalations"):
-        assert up_to_october[key] == up_to_august[key]
-    assert {g["name"] for g in up_to_october["by_street"]} == {"新村街道", "卢沟桥街道"}
+    everything = tickets(august + later)
+    full = build_report(everything, Settings(), 2024, 8)
+    scoped = build_report(tickets(august), Settings(), 2024, 8, written_streets=written_counts(everything.frame["street"]))
+    for key in ("by_street", "by_community", "escalations", "street"):
+        assert scoped[key] == full[key]
+    named = prepare(everything, Settings()).street_names
+    assert {g["name"] for g in full["by_street"]} == {"新村 街道", "卢沟桥街道"} == set(named.values())
+    assert {g["name"] for g in full["by_community"]} == {f"{s}·东和社区" for s in named.values()}
 
 
 def test_a_street_with_a_few_tickets_of_its_neighbours_stays_a_street_report():

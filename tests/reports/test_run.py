@@ -317,25 +317,29 @@ def test_the_street_is_the_most_frequent_one_of_all_tickets(tmp_path, monkeypatc
     assert scoped == full and scoped["street"] == street
 
 
-def test_a_report_of_several_streets_from_a_store_reads_no_later_streets(tmp_path, monkeypatch):
-    """Its title counts the period's streets: the later tickets' streets are not needed."""
+def test_a_report_of_several_streets_from_a_store_names_its_streets_from_every_ticket(tmp_path, monkeypatch):
+    """Its title counts the period's streets; its streets and communities are named as most of
+    all the tickets up to today write them, as its ledger names them: with a current ledger the
+    report reads only up to the month and counts the later tickets' streets, and gives the very
+    report a read of every ticket gives."""
     from gaopin.config import Settings
-    from gaopin.reports import run
     from gaopin.reports.run import make_report
 
     path = tmp_path / "s.db"
-    store_with(path, _street_rows({("东街道", "2024-08-05"): 2, ("西街道", "2024-08-06"): 2, ("南街道", "2024-09-02"): 5})).close()
-    make_report(Settings(), 8, 2024, None, str(path), TODAY)  # the ledger is current from here on
-    asked = []
-    real = run._later_streets
-    monkeypatch.setattr(run, "_later_streets", lambda *a: asked.append(a) or real(*a))
-    several = make_report(Settings(), 8, 2024, None, str(path), TODAY)
-    assert several["street"] == "2 个街道" and asked == []
-    street = Settings().with_values({"area.scope": "street"})
-    make_report(street, 8, 2024, None, str(path), TODAY)  # a changed setting: the ledger refreshes, reading every ticket
-    asked.clear()
-    one = make_report(street, 8, 2024, None, str(path), TODAY)
-    assert one["street"] == "南街道" and len(asked) == 1  # of all tickets: the later ones count
+    rows = _street_rows({("东街道", "2024-08-05"): 2, ("西街道", "2024-08-06"): 2, ("南街道", "2024-09-02"): 5, ("东 街道", "2024-09-03"): 3})
+    store_with(path, rows).close()
+    first = make_report(Settings(), 8, 2024, None, str(path), TODAY)  # the ledger is current from here on
+    with monkeypatch.context() as m:
+        reads = _reads(m)
+        scoped = make_report(Settings(), 8, 2024, None, str(path), TODAY)
+    assert reads == [date(2024, 8, 31)]  # the later tickets' streets are counted, not read
+    with monkeypatch.context() as m:
+        _full_read(m)
+        full = make_report(Settings(), 8, 2024, None, str(path), TODAY)
+    assert scoped == full == first and scoped["street"] == "2 个街道"
+    # 东街道 is written 东 街道 on most of all the tickets (3 against August's 2).
+    assert [g["name"] for g in scoped["by_street"]] == ["东 街道", "西街道"]
+    assert {e["community"] for e in scoped["ledger"]["entries"] if e["community"]} <= {"东 街道·恰海社区", "西街道·恰海社区", "南街道·恰海社区"}
 
 
 # --- charts drawn in a second process ---------------------------------------------------------

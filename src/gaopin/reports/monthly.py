@@ -87,12 +87,12 @@ def period_streets(frame: pd.DataFrame, p: Period) -> dict[str, int]:
     return street_counts(frame["street"][_in(frame, p)])
 
 
-def _communities(frame: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+def _communities(frame: pd.DataFrame, names: dict[str, str]) -> tuple[np.ndarray, list[str]]:
     """Each ticket's community named with its street (`communities_of_streets`) as codes, and
-    the streets' own codes: for a report of several streets."""
-    codes, names = pd.factorize(frame["community"], use_na_sentinel=True)
-    streets = street_codes(frame["street"])
-    return streets, communities_of_streets(streets, (codes.astype(np.int64), [str(n) for n in names.tolist()]))
+    the streets' own codes: for a report of several streets. `names`: the streets' `shown_names`."""
+    codes, found = pd.factorize(frame["community"], use_na_sentinel=True)
+    streets = street_codes(frame["street"], names)
+    return streets, communities_of_streets(streets, (codes.astype(np.int64), [str(n) for n in found.tolist()]))
 
 
 # What the breakdowns and the list of 单否/双否 read of each ticket of the two periods.
@@ -235,13 +235,14 @@ def build_report(
     exclusions: dict[str, str] | None = None,
     ledger: dict | None = None,
     rankings: list[dict] | None = None,
-    all_streets: dict[str, int] | None = None,
+    written_streets: dict[str | None, int] | None = None,
     data_end: datetime | None = None,
 ) -> dict:
     """Every figure of the month, its breakdowns, the trend and the lists, as one dict.
 
-    `all_streets`: `street_counts` of all the tickets `result` is taken from, when it is not
-    all of them (the street's name is that of most tickets);
+    `written_streets`: `written_counts` of the streets of all the tickets `result` is taken
+    from, when it is not all of them (a store read up to the month): the street's name is that
+    of most tickets, and each street is named as most tickets write it, as the ledger names it;
     `data_end`: the latest receiving time of all the tickets, when `result` stops earlier."""
     # The score is the city's: every ticket counts, so [filters] (a warning setting) is not applied.
     # Only the problem key is needed here, not points or persons.
@@ -260,10 +261,12 @@ def build_report(
     part = frame[list(PART_COLUMNS)].take(both)
     ind_part, cur, before = ind.take(both), in_p[both], in_prev[both]
     problem = problem_column(part, result.has("category"), settings.rules.category_level)
-    several = _communities(part) if several_streets(counts, settings.area.scope) else None
+    # Named from every ticket, not only the two periods', as the ledger and `warn` name them: one
+    # report names a street one way, whichever tickets its figures count.
+    written = written_counts(frame["street"]) if written_streets is None else written_streets
+    several = _communities(part, shown_names(written)) if several_streets(counts, settings.area.scope) else None
     groups = _groups(part, problem, several)
-    if all_streets is None and several is None and not settings.report.street:
-        all_streets = street_counts(frame["street"])
+    all_streets = keyed_counts(written) if several is None and not settings.report.street else None
     report: dict = {
         "scope": "district" if several is not None else "street",
         "street": area_name(settings.report.street, several is not None, counts, all_streets),

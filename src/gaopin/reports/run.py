@@ -25,9 +25,9 @@ from gaopin.errors import InputError, os_reason, UsageError
 from gaopin.io.bulk import collector_paused
 from gaopin.io.write import staging_dir
 from gaopin.periods import check_month, check_started, default_year, period
-from gaopin.reports.monthly import build_report, period_codes, period_streets, read_rankings
+from gaopin.reports.monthly import build_report, period_codes, read_rankings
 from gaopin.reports.render import PendingPage, write_page, write_workbook
-from gaopin.rules.streets import keyed_counts, several_streets, written_counts
+from gaopin.rules.streets import written_counts
 from gaopin.store.store import Store, db_path, tickets_from
 
 HTML_NAME, XLSX_NAME = "report.html", "report.xlsx"
@@ -197,8 +197,8 @@ def _read_scope(store: Store, settings: Settings, month: int, year: int | None, 
     """(year, the last day whose tickets the report needs), or None when everything must be read.
 
     No figure looks past the month: the trend is of the months up to it, the comparison of
-    the one before. Only the street's name (the most frequent one, when [report] street is
-    not set) is of all tickets: `_later_streets` counts the later ones instead."""
+    the one before. Only the streets' names (each as most tickets write it, and the street
+    of most tickets for the title) are of all tickets: `_later_streets` counts the later ones instead."""
     if not year:
         year = store.default_year(month, settings.period.start_day, today)
         if year is None:
@@ -218,12 +218,12 @@ def _later_streets(db: str | None, settings: Settings, until: date, today: date)
     return dict(zip(table.column("street").to_pylist(), table.column("n").to_pylist()))
 
 
-def _all_streets(result, later: dict[str, int] | None) -> dict[str, int] | None:
-    """The streets of all stored tickets when only those up to the month were read: those
-    read and `later` (None: build_report counts the tickets it has, which are all of them)."""
-    if later is None:
-        return None
-    return keyed_counts(written_counts(result.frame["street"]), later)
+def _written_streets(result, later: dict[str, int]) -> dict[str | None, int]:
+    """`written_counts` of the streets of the tickets read and of the `later` ones."""
+    written = written_counts(result.frame["street"])
+    for street, n in later.items():
+        written[street] = written.get(street, 0) + n
+    return written
 
 
 def make_report(
@@ -298,16 +298,14 @@ def make_report(
                 refresh_here = True
         rankings = read_rankings(settings.resolve_path(settings.report.rankings)) if settings.report.rankings else None
 
-        # The later tickets' streets name the street when only those up to the month were read;
-        # a report of several streets is named by its number of streets and needs none of them.
-        p = period(year, month, settings.period.start_day)
-        wanted = until is not None and not settings.report.street and not several_streets(period_streets(result.frame, p), settings.area.scope)
-        all_streets = _all_streets(result, _later_streets(db, settings, until, today) if wanted else None)
+        # When only the tickets up to the month were read, the later ones' streets are counted:
+        # streets are named as most of all the tickets write them, as the ledger names them.
+        written = _written_streets(result, _later_streets(db, settings, until, today)) if until is not None else None
 
         def figures(ledger: dict | None) -> dict:
             with collector_paused():
                 return build_report(
-                    result, settings, year, month, exclusions=exclusions, ledger=ledger, rankings=rankings, all_streets=all_streets, data_end=data_end
+                    result, settings, year, month, exclusions=exclusions, ledger=ledger, rankings=rankings, written_streets=written, data_end=data_end
                 )
 
         if refresh_here:
