@@ -18,7 +18,9 @@ import numpy as np
 import pandas as pd
 
 from gaopin.config import ScoreSettings
-from gaopin.rules.outcomes import equals, escalation_codes, valid_callback_mask
+from gaopin.io.canonical import equals
+from gaopin.rules.outcomes import escalation_codes, valid_callback_mask
+from gaopin.rules.sorting import sorted_by_key
 from gaopin.schema import YES
 
 RATE_FIELDS = {"response_rate": "contacted", "resolution_rate": "resolved", "satisfaction_rate": "satisfied"}
@@ -88,16 +90,6 @@ def _rates(sums: dict[str, np.ndarray], fields: frozenset[str] | set[str], weigh
     )
     out["single_no"], out["double_no"] = sums["single_no"], sums["double_no"]
     return out
-
-
-def _sorted_by_group(group: np.ndarray, value: np.ndarray, n: int) -> np.ndarray:
-    """The values ordered by group (codes below n), then by value. Days to close are whole and
-    not negative: (group, days) made one int64 sort several times faster than lexsort."""
-    days = value.astype(np.int64)
-    span = int(days.max(initial=0)) + 1
-    if n * span >= 1 << 62 or not np.array_equal(days, value):
-        return value[np.lexsort((value, group))]
-    return (np.sort(group * span + days) % span).astype(np.float64)
 
 
 def _group_quantile(values: np.ndarray, start: np.ndarray, size: np.ndarray, q: float) -> np.ndarray:
@@ -189,7 +181,8 @@ def summarize(
     table = _rates({"tickets": rows, **sums}, fields, weights)
     days = ind["close_days"].to_numpy()
     dated = ~np.isnan(days)
-    group, value = codes[dated], _sorted_by_group(codes[dated], days[dated], n)
+    group = codes[dated]
+    value = sorted_by_key(group, days[dated])  # each group's days in order, for its quantiles
     size = np.bincount(group, minlength=n)
     start = np.cumsum(size) - size
     table["days_to_close_median"] = _group_quantile(value, start, size, 0.5)

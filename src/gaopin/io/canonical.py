@@ -55,6 +55,11 @@ def blank_text(index: pd.Index | range) -> pd.Series:
     return series(pa.nulls(len(index), pa.large_string()), index)
 
 
+def equals(s: pd.Series, value: str) -> np.ndarray:
+    """Where a text column holds exactly `value` (blank: False), compared by Arrow."""
+    return pc.fill_null(pc.equal(arrow(s), value), False).to_numpy(zero_copy_only=False)
+
+
 def matches(s: pd.Series, pattern: str) -> pd.Series:
     """A boolean mask of values matching an RE2 pattern (blank → False), computed by Arrow."""
     hit = pc.match_substring_regex(arrow(s), pattern)

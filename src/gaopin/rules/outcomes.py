@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pyarrow.compute as pc
 
-from gaopin.io.canonical import arrow
+from gaopin.io.canonical import equals
 from gaopin.schema import NO, YES
 
 SINGLE_NO, DOUBLE_NO = "单否", "双否"
@@ -43,9 +42,4 @@ def escalation_codes(frame: pd.DataFrame, has_valid_column: bool, valid: np.ndar
     return (valid & (not_resolved | unsatisfied)).astype(np.int8) + (valid & not_resolved & unsatisfied)
 
 
-def equals(column: pd.Series, value: str) -> np.ndarray:
-    """Where a text column holds exactly `value` (blank: False), compared by Arrow."""
-    return pc.fill_null(pc.equal(arrow(column), value), False).to_numpy(zero_copy_only=False)
-
-
-__all__ = ["SINGLE_NO", "DOUBLE_NO", "LEVELS", "valid_callback_mask", "escalation_codes", "equals", "YES"]
+__all__ = ["SINGLE_NO", "DOUBLE_NO", "LEVELS", "valid_callback_mask", "escalation_codes", "YES"]

@@ -1,6 +1,6 @@
 """Sorting and grouping at a million rows: numpy's stable sort of int64 is a timsort and `lexsort`
 sorts once per key; one quicksort of one distinct int64 per row is several times faster. Used by
-the warning rules, person linking and the ledger alike."""
+the warning rules, person linking, the ledger and the report's figures alike."""
 
 from __future__ import annotations
 
@@ -38,6 +38,20 @@ def stable_argsort(key: np.ndarray) -> np.ndarray:
     if (int(key.max()) - low + 1) * n >= 1 << 62:
         return np.argsort(key, kind="stable")
     return np.argsort((key.astype(np.int64) - low) * n + np.arange(n, dtype=np.int64))
+
+
+def sorted_by_key(key: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """`values[np.lexsort((values, key))]`: the values ordered by `key` (codes, not negative),
+    then by value. Whole values (days, counts) are sorted with their key as one int64, without
+    an argsort, many times faster than lexsort; others (fractions, huge values) by lexsort."""
+    if not len(values) or not np.abs(values).max() < 1 << 61:  # (NaN too: not below)
+        return values[np.lexsort((values, key))]
+    whole = values.astype(np.int64)
+    low = int(whole.min())
+    span = int(whole.max()) - low + 1
+    if not np.array_equal(whole, values) or (int(key.max()) + 1) * span >= 1 << 62:
+        return values[np.lexsort((values, key))]
+    return (np.sort(key.astype(np.int64) * span + (whole - low)) % span + low).astype(values.dtype)
 
 
 def tied_positions(ordered: np.ndarray) -> np.ndarray:
