@@ -72,19 +72,14 @@ def read_rankings(path: Path) -> list[dict]:
     return sorted(out, key=lambda r: r["month"])
 
 
-def _in(frame: pd.DataFrame, p: Period) -> np.ndarray:
-    days = frame["received_at"].dt.normalize()
+def _in(days: pd.Series, p: Period) -> np.ndarray:
+    """Where the receiving days (`received_at` normalised) fall in the period."""
     return ((days >= pd.Timestamp(p.start)) & (days <= pd.Timestamp(p.end))).to_numpy()
 
 
 def _dispatch(frame: pd.DataFrame) -> pd.Series:
     cls = frame["dispatch_class"].fillna("")
     return cls.where(cls.isin([CITY, DISTRICT]), OTHER_DISPATCH)
-
-
-def period_streets(frame: pd.DataFrame, p: Period) -> dict[str, int]:
-    """`street_counts` of the period's tickets: whether a report is of several streets."""
-    return street_counts(frame["street"][_in(frame, p)])
 
 
 def _communities(frame: pd.DataFrame, names: dict[str, str]) -> tuple[np.ndarray, list[str]]:
@@ -252,14 +247,15 @@ def build_report(
     start_day = settings.period.start_day
     p = period(year, month, start_day)
     prev = p.previous(start_day)
-    in_p, in_prev = _in(frame, p), _in(frame, prev)
+    days = frame["received_at"].dt.normalize()
+    in_p, in_prev = _in(days, p), _in(days, prev)
     # Per-ticket indicators once, for the trend of the year; the breakdowns and lists are of the
     # two periods' tickets, whose rows alone are grouped (a fifth of a district year's).
     ind = indicators(frame, fields)
-    counts = period_streets(frame, p)
     both = np.flatnonzero(in_p | in_prev)
     part = frame[list(PART_COLUMNS)].take(both)
     ind_part, cur, before = ind.take(both), in_p[both], in_prev[both]
+    counts = street_counts(part["street"][cur])  # the period's: whether the report is of several streets
     problem = problem_column(part, result.has("category"), settings.rules.category_level)
     # Named from every ticket, not only the two periods', as the ledger and `warn` name them: one
     # report names a street one way, whichever tickets its figures count.
