@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gaopin.io.dates import DTYPE, _parse_general, parse_datetimes
+from gaopin.io.dates import _ISO, DTYPE, _loose, _parse_general, parse_datetimes
 
 
 def _parse(values, date_format: str = "", format_first: bool = False):
@@ -43,6 +44,9 @@ T_SEC = dt.datetime(2024, 8, 3, 14, 5, 9)
         ("２０２４－０８－０３　１４：０５", T),
         ("２０２４年８月３日　１４：０５", T),
         ("２０２４/８/３ １４:０５:０９", T_SEC),
+        ("2024/2/29 14:05", dt.datetime(2024, 2, 29, 14, 5)),  # leap years
+        ("2000年2月29日", dt.datetime(2000, 2, 29)),
+        ("２０２４年２月２９日", dt.datetime(2024, 2, 29)),
         ("45507", dt.datetime(2024, 8, 3)),  # an Excel serial number cell
         ("45507.586805555555", T),
         ("45507.5868055556", T),
@@ -75,6 +79,12 @@ def test_unreadable_values_fail_and_are_not_guessed(text):
         "2024年8月31日 23时60分",
         "２０２４－０８－３１　２５：００",
         "2024/8/31 12:61 PM",
+        "2024/8/3 14:05:60",
+        "２０２４/８/３ １４:０５:６０",
+        "2023/2/29 10:00",  # not a leap year
+        "2100年2月29日",  # nor is a century not divisible by 400
+        "２０２３年２月２９日",
+        "2024年4月31日 10:00",
     ],
 )
 def test_out_of_range_times_fail_like_impossible_dates(text):
@@ -248,3 +258,42 @@ def test_a_time_is_read_as_written_or_not_at_all(fields, form):
     else:
         expected = fields[:held] + (0,) * (6 - held)
         assert (parsed.year, parsed.month, parsed.day, parsed.hour, parsed.minute, parsed.second) == expected
+
+
+_FULL_WIDTH = str.maketrans("0123456789-/.: T", "０１２３４５６７８９－／．：\u3000Ｔ")
+
+
+@st.composite
+def _loose_cell(draw) -> str:
+    """A time as staff and systems write it outside ISO: any separators the forms allow, padded or
+    not, 上午/下午 before or after, seconds or not, in ASCII, full-width or a mix of both."""
+    y = draw(st.sampled_from([1989, 1990, 2000, 2023, 2024, 2100, 2101]))  # leap years and not, in range and not
+    # The edges drawn often: February, the months' last days, the clock's last and first impossible values.
+    mo, d = draw(st.integers(0, 13) | st.just(2)), draw(st.integers(0, 32) | st.sampled_from([28, 29, 30, 31]))
+    h, mi, s = draw(st.integers(0, 25) | st.sampled_from([23, 24])), draw(st.integers(0, 61) | st.sampled_from([59, 60])), draw(st.integers(0, 61) | st.sampled_from([59, 60]))
+    two = lambda v: draw(st.sampled_from([f"{v}", f"{v:02d}"]))  # noqa: E731
+    date = f"{y}{draw(st.sampled_from(['-', '/', '.', '年', ' / ']))}{two(mo)}{draw(st.sampled_from(['-', '/', '.', '月']))}{two(d)}{draw(st.sampled_from(['', '日']))}"
+    cell = date
+    if draw(st.booleans()):
+        ampm = draw(st.sampled_from(["", "上午", "下午", "AM", "PM"]))
+        clock = f"{two(h)}{draw(st.sampled_from([':', '时', '点']))}{two(mi)}{draw(st.sampled_from(['', '分']))}"
+        if draw(st.booleans()):
+            clock += f"{draw(st.sampled_from([':', '']))}{two(s)}{draw(st.sampled_from(['', '秒', '.5']))}"
+        before = draw(st.booleans())
+        clock = f"{ampm}{clock}" if before else f"{clock}{ampm}"
+        cell += draw(st.sampled_from(["", " ", "T", "\u3000"])) + clock
+    widths = draw(st.lists(st.booleans(), min_size=len(cell), max_size=len(cell)))
+    return "".join(c.translate(_FULL_WIDTH) if wide else c for c, wide in zip(cell, widths))
+
+
+@settings(max_examples=300)
+@given(st.lists(_loose_cell(), min_size=1, max_size=8))
+def test_the_column_wise_passes_read_what_the_cell_by_cell_parser_reads(cells):
+    """Cells outside ISO, ASCII or full-width, read as a column exactly as `_loose` (the definition
+    of these forms) reads each one alone: the same time, or unreadable."""
+    cells = [c for c in cells if not re.fullmatch(_ISO, c)]
+    expected = []
+    for cell in cells:
+        got = _loose(cell)
+        expected.append(got if got is not None and 1990 <= got.year <= 2100 else None)
+    assert _parse(cells) == (expected, [e is None for e in expected])

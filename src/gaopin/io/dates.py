@@ -73,21 +73,38 @@ def _vector_loose(text: pd.Series) -> pd.Series:
     from gaopin.io.canonical import arrow
 
     parts = pc.extract_regex(arrow(text), _VECTOR)
-    fields = {}
-    for name, unit, default in (("y", "year", None), ("m", "month", None), ("d", "day", None), ("H", "hour", 0), ("M", "minute", 0), ("S", "second", 0)):
+    matched = pc.fill_null(pc.is_valid(parts), False).to_numpy(zero_copy_only=False)
+    fields = []
+    for name in ("y", "m", "d", "H", "M", "S"):
         raw = pc.struct_field(parts, name)
-        raw = pc.if_else(pc.equal(raw, ""), pa.scalar(None, pa.string()), raw)
-        values = pd.Series(pc.cast(raw, pa.int64()).to_numpy(zero_copy_only=False), index=text.index)
-        fields[unit] = values.fillna(default) if default is not None else values
-    frame = pd.DataFrame(fields)
-    # to_datetime adds hours, minutes and seconds as durations: 23:60 would roll over into the
-    # next day (99:00 into another month). Out of range is unreadable, as 30 February is.
-    in_range = (frame["hour"] < 24) & (frame["minute"] < 60) & (frame["second"] < 60)
-    matched = frame[["year", "month", "day"]].notna().all(axis=1) & in_range
-    out = pd.Series(pd.NaT, index=text.index, dtype=DTYPE)
-    if matched.any():
-        got = pd.to_datetime(frame[matched].astype("int64"), errors="coerce")
-        out[matched] = got.astype(DTYPE)
+        raw = pc.if_else(pc.equal(raw, ""), pa.scalar("0", pa.string()), raw)  # no time: 0 hours …
+        # At most four digits each: int32 throughout.
+        fields.append(pc.fill_null(pc.cast(raw, pa.int32()), 0).to_numpy(zero_copy_only=False))
+    # Out of range is unreadable, as 30 February is: 23:60 is not midnight of the next day.
+    seconds, valid = _civil_seconds(*fields)
+    out = np.full(len(text), np.datetime64("NaT"), dtype=DTYPE)
+    read = matched & valid
+    out[read] = seconds[read].astype(DTYPE)
+    return pd.Series(out, index=text.index)
+
+
+# Cells of ASCII, full-width forms (２０２４－０８) and the ideographic space, with the date words:
+# NFKC makes them ASCII by the full-width block's own mappings, as `_loose` makes them.
+_FULL_WIDTH_FORMS = r"^[\x20-\x7e\x{3000}\x{ff01}-\x{ff5e}年月日时分秒点]*$"
+
+
+def _full_width_as_ascii(text: pd.Series) -> pd.Series:
+    """The full-width cells (２０２４年８月３日　１４：０５) in ASCII, for `_vector_loose`; the
+    others as they are."""
+    import pyarrow.compute as pc
+
+    from gaopin.io.canonical import arrow, matches, series
+
+    wide = matches(text, _FULL_WIDTH_FORMS).to_numpy() & ~pc.fill_null(pc.string_is_ascii(arrow(text)), True).to_numpy(zero_copy_only=False)
+    if not wide.any():
+        return text
+    out = text.copy()
+    out[wide] = series(pc.utf8_normalize(arrow(text[wide]), "NFKC"), text.index[wide])
     return out
 
 
@@ -142,6 +159,17 @@ def _days_from_civil(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np
     return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
 
 
+def _civil_seconds(year: np.ndarray, month: np.ndarray, day: np.ndarray, hour: np.ndarray, minute: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(seconds since 1970, valid) of times given by their fields (int32, years ≥ 0): valid where
+    the date exists and the time is on the clock (no 30 February, no 23:60); the seconds of the
+    others are meaningless. The one test of a real time for the vectorised passes."""
+    valid = (month >= 1) & (month <= 12) & (day >= 1) & (hour < 24) & (minute < 60) & (second < 60)
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    month = np.where(valid, month, 1)
+    valid &= day <= _MONTH_DAYS[month] + ((month == 2) & leap)
+    return _days_from_civil(year, month, day).astype(np.int64) * 86400 + (hour * 3600 + minute * 60 + second), valid
+
+
 _OFFSET = r"\s*(?:Z|[+-]\d{2}:?\d{2})$"
 _ZONE = r"\s*(?:Z|[+-]\d{2}:?\d{2}|[A-Za-z][A-Za-z_/+-]*)$"  # %Z: a name (UTC, CST, Asia/Shanghai) too
 
@@ -155,6 +183,11 @@ def _with_format(text: pd.Series, date_format: str) -> pd.Series:
         date_format = date_format.replace("%z", "").replace("%Z", "").rstrip()
     got = pd.to_datetime(text, format=date_format, errors="coerce")
     return got.astype(DTYPE).where(_in_range(got))
+
+
+# Rows of plain ISO cells read at a time: the temporaries of a block stay in the CPU's cache
+# (a million cells: 0.16 s at once, 0.10 s in blocks).
+_PLAIN_BLOCK = 1 << 14
 
 
 def _plain_iso(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -177,27 +210,28 @@ def _plain_iso(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     rows = np.flatnonzero(candidate)
     if not len(rows):
         return parsed, done
-    if len(rows) == n and offsets[-1] - offsets[0] == n * _PLAIN_LEN:
-        cells = raw[offsets[0] : offsets[-1]]  # every cell is a candidate: the buffer as it is
-    else:
-        cells = np.lib.stride_tricks.sliding_window_view(raw, _PLAIN_LEN)[offsets[:-1][rows]].reshape(-1)
-    # Small integer types and one table look-up per two digits: wide temporaries cost more than the sums.
-    century, yy, month, day, hour, minute, second = (
-        _TWO_DIGITS[np.ndarray(len(rows), dtype="<u2", buffer=cells, offset=at, strides=(_PLAIN_LEN,))].astype(np.int32)
-        for at in _PLAIN_PAIRS
-    )
-    ok = (century != 255) & (yy != 255) & (month != 255) & (day != 255) & (hour != 255) & (minute != 255) & (second != 255)
-    for position, allowed in _PLAIN_SEPARATORS.items():
-        column = cells[position::_PLAIN_LEN]
-        ok &= np.logical_or.reduce([column == c for c in allowed])
-    year = century * 100 + yy
-    ok &= (year >= FIRST_YEAR) & (year <= LAST_YEAR) & (month >= 1) & (month <= 12)
-    ok &= (day >= 1) & (hour < 24) & (minute < 60) & (second < 60)
-    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-    ok &= day <= _MONTH_DAYS[np.where(ok, month, 1)] + ((month == 2) & leap)
+    windows = np.lib.stride_tricks.sliding_window_view(raw, _PLAIN_LEN)
+    starts = offsets[:-1][rows]
+    seconds = np.empty(len(rows), dtype=np.int64)
+    ok = np.empty(len(rows), dtype=bool)
+    for lo in range(0, len(rows), _PLAIN_BLOCK):
+        cells = windows[starts[lo : lo + _PLAIN_BLOCK]].reshape(-1)  # the block's cells, end to end
+        m = len(cells) // _PLAIN_LEN
+        # Small integer types and one table look-up per two digits: wide temporaries cost more than the sums.
+        century, yy, month, day, hour, minute, second = (
+            _TWO_DIGITS[np.ndarray(m, dtype="<u2", buffer=cells, offset=at, strides=(_PLAIN_LEN,))].astype(np.int32)
+            for at in _PLAIN_PAIRS
+        )
+        good = (century != 255) & (yy != 255) & (month != 255) & (day != 255) & (hour != 255) & (minute != 255) & (second != 255)
+        for position, allowed in _PLAIN_SEPARATORS.items():
+            column = cells[position::_PLAIN_LEN]
+            good &= np.logical_or.reduce([column == c for c in allowed])
+        year = century * 100 + yy
+        good &= (year >= FIRST_YEAR) & (year <= LAST_YEAR)
+        seconds[lo : lo + m], valid = _civil_seconds(year, month, day, hour, minute, second)
+        ok[lo : lo + m] = good & valid
     hit = rows[ok]
-    seconds = _days_from_civil(year[ok], month[ok], day[ok]).astype(np.int64) * 86400 + (hour[ok] * 3600 + minute[ok] * 60 + second[ok])
-    parsed[hit] = seconds.astype(DTYPE)
+    parsed[hit] = seconds[ok].astype(DTYPE)
     done[hit] = True
     return parsed, done
 
@@ -220,7 +254,7 @@ def _parse_general(text: pd.Series, date_format: str = "") -> tuple[pd.Series, p
         parsed = parsed.where(~todo, _with_format(text[todo], date_format).reindex(parsed.index))
         todo = present & parsed.isna()
     if todo.any():
-        again = _vector_loose(text[todo])
+        again = _vector_loose(_full_width_as_ascii(text[todo]))
         again = again.where(_in_range(again))
         parsed = parsed.where(~todo, again.reindex(parsed.index))
         todo = present & parsed.isna()
