@@ -87,6 +87,30 @@ def test_phone_column_problems_are_listed_alike_whole_and_in_parts():
     assert list(conv.joined_phone_problems(parts)) == list(whole) == ["1381234567890123", "1.38E+10", "123"]
 
 
+_phone_like = st.one_of(
+    st.builds(lambda d, n: d * n, st.sampled_from("0123456789"), st.integers(1, 14)),  # one digit repeated
+    st.text("0123456789", min_size=1, max_size=14),  # plain digits, around the 12-digit edge
+    st.from_regex(r"\A(?:0\d{2,3}-\d{7,8}|A\d{9}|\+86 ?1\d{10}|1\d{10}\.0|\d\.\d{2,5}E\+\d{2})\Z"),
+    st.text("0123456789０１-+ ()A保密：、", min_size=1, max_size=16).filter(lambda v: v.strip() == v),
+    st.none(),
+)
+
+
+@settings(max_examples=200)
+@given(st.lists(_phone_like, max_size=12))
+def test_phone_column_matches_the_value_by_value_rules(values):
+    """Each cell normalised and judged as `normalize_phone` and `phone_problem` (the definitions)
+    say, the values not in plain digits listed first, then the plain ones, each once in order."""
+    from gaopin.schema import normalize_phone, phone_problem
+
+    phones, problems = conv.phone_column(pd.Series(values, dtype="str"))
+    assert _list(phones) == [None if v is None else normalize_phone(v) or None for v in values]
+    present = list(dict.fromkeys(v for v in values if v is not None))
+    ordered = [v for v in present if not conv._PLAIN_DIGITS_RE.fullmatch(v)] + [v for v in present if conv._PLAIN_DIGITS_RE.fullmatch(v)]
+    expected = {v: why for v in ordered if (why := phone_problem(v, normalize_phone(v)))}
+    assert list(problems.items()) == list(expected.items())
+
+
 def test_choice_column_reports_raw_unknown_values():
     values, unknown = conv.choice_column(S("是", "Y", "未解决", "部分解决", "待  核实", None, " 0 "), "resolved")
     assert _list(values) == ["是", "是", "否", "部分解决", "待 核实", None, "否"]

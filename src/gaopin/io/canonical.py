@@ -29,10 +29,17 @@ _ZW_PATTERN = "[" + "".join(chr(c) for c in ZERO_WIDTH) + "]"
 SCIENTIFIC_ID = re.compile(r"^\d(?:\.\d+)?[eE]\+?\d+$")
 # Already clean phone numbers (most of an export) need no per-value work. Longer digit strings
 # may start with a country code (8613812345678): `normalize_phone` looks at each of those.
-_PLAIN_DIGITS_BODY = "[0-9]{1,12}"
-_PLAIN_DIGITS = f"^{_PLAIN_DIGITS_BODY}$"  # for Arrow
-_PLAIN_DIGITS_RE = re.compile(_PLAIN_DIGITS_BODY)  # the same, with fullmatch in Python
+_PLAIN_MAX_DIGITS = 12
+_PLAIN_DIGITS_RE = re.compile(f"[0-9]{{1,{_PLAIN_MAX_DIGITS}}}")  # with fullmatch, as phone_column finds them
 ONE_DIGIT_REPEATED = "^(?:" + "|".join(f"{d}+" for d in "0123456789") + ")$"
+# 0, 1, 11, 111 …: below 10**n, the multiples of the n-digit one are the n digits of one digit repeated.
+_REPUNITS = np.array([(10**n - 1) // 9 for n in range(19)], dtype=np.int64)
+
+
+def one_digit_repeated(number: np.ndarray, digits: np.ndarray) -> np.ndarray:
+    """Where a number written with `digits` digits (leading zeros counted, at most 18) is one digit
+    repeated (0000000 too): `ONE_DIGIT_REPEATED` by arithmetic, several times faster."""
+    return number % _REPUNITS[digits] == 0
 
 
 def arrow(s: pd.Series) -> pa.ChunkedArray:
@@ -265,7 +272,10 @@ def phone_column(s: pd.Series) -> tuple[pd.Series, dict[str, str]]:
     """Normalised phones and, for each suspicious distinct raw value, why."""
     s = text_column(s)
     values = arrow(s).combine_chunks()
-    plain = matches(s, _PLAIN_DIGITS).to_numpy()
+    # Plain digits, 1 to _PLAIN_MAX_DIGITS of them (_PLAIN_DIGITS_RE), found by Arrow's kernels: a
+    # tenth of the regular expression's cost. One byte per ASCII digit.
+    lengths = pc.fill_null(pc.binary_length(values), 0).to_numpy(zero_copy_only=False)
+    plain = pc.fill_null(pc.ascii_is_decimal(values), False).to_numpy(zero_copy_only=False) & (lengths <= _PLAIN_MAX_DIGITS)
     problems: dict[str, str] = {}
     other = np.flatnonzero(~plain & s.notna().to_numpy())
     if len(other):
@@ -281,8 +291,9 @@ def phone_column(s: pd.Series) -> tuple[pd.Series, dict[str, str]]:
         values = pc.replace_with_mask(values, pa.array(replace), mapped)
     # Plain digits: only too short, 10 digits (a mobile missing one), or one digit repeated can
     # be wrong; phone_problem decides for each distinct such value.
-    lengths = s.str.len()
-    odd = plain & ((lengths < MIN_PHONE_DIGITS) | (lengths == 10) | matches(s, ONE_DIGIT_REPEATED)).to_numpy()
+    odd = plain & ((lengths < MIN_PHONE_DIGITS) | (lengths == 10))
+    at = np.flatnonzero(plain)
+    odd[at] |= one_digit_repeated(pc.cast(values.take(pa.array(at)), pa.int64()).to_numpy(zero_copy_only=False), lengths[at])
     for raw in pd.unique(s[odd].to_numpy()):
         why = phone_problem(raw, raw)
         if why:

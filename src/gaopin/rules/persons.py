@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from gaopin.io.canonical import ONE_DIGIT_REPEATED, arrow, series
+from gaopin.io.canonical import ONE_DIGIT_REPEATED, arrow, one_digit_repeated, series
 from gaopin.rules.sorting import first_of, sorted_unique
 from gaopin.schema import MIN_PHONE_DIGITS, compact
 
@@ -52,7 +52,6 @@ def usable_phones(phone: pd.Series) -> pd.Series:
 # Usable numbers of up to this many digits are hashed as integers: length and value in one int64
 # ("0101234567" and "101234567" stay apart). A longer one sends the column to text hashing.
 _INT_DIGITS = 17
-_REPUNITS = np.array([(10**n - 1) // 9 for n in range(_INT_DIGITS + 1)], dtype=np.int64)  # 0, 1, 11, 111 …
 
 
 def phone_codes(phone: pd.Series) -> tuple[np.ndarray, pa.Array]:
@@ -71,8 +70,7 @@ def phone_codes(phone: pd.Series) -> tuple[np.ndarray, pa.Array]:
     if len(rows) and int(lengths.max()) > _INT_DIGITS:
         return _phone_codes_as_text(values, rows)
     number = pc.cast(values.take(pa.array(rows)), pa.int64()).to_numpy(zero_copy_only=False)
-    # One digit repeated: a multiple of 1…1 with as many digits (0000000 is 0 of them).
-    keep = number % _REPUNITS[lengths] != 0
+    keep = ~one_digit_repeated(number, lengths)
     rows, number, lengths = rows[keep], number[keep], lengths[keep]
     found, _ = pd.factorize(lengths * 10**_INT_DIGITS + number)
     return _coded(values, rows, found.astype(np.int64, copy=False))
