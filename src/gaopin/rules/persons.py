@@ -119,7 +119,7 @@ def callers(phone: pd.Series, name: pd.Series) -> Callers:
     # Integer codes throughout: a district year has a million tickets and 100,000s of numbers.
     codes, phones = phone_codes(phone)
     name_codes, names = pd.factorize(name, use_na_sentinel=True)
-    key_codes, _ = pd.factorize(pd.Series([name_key(n) or None for n in names], dtype="str"), use_na_sentinel=True)
+    key_codes, _ = pd.factorize(pd.Series([name_key(n) or None for n in names.tolist()], dtype="str"), use_na_sentinel=True)
     name_keys = np.append(key_codes, -1)[name_codes]  # a blank name (code -1) has no key either
     return Callers(phone.index, codes, phones, name_keys)
 
