@@ -70,6 +70,25 @@ def test_print_json_hands_what_orjson_cannot_write_to_json(monkeypatch):
     assert json.loads(text[len("before ") :]) == data
 
 
+@dataclass
+class _Dated:
+    name: str
+    on: date
+    ids: list
+
+
+@pytest.mark.parametrize("extra", [{}, {"big": 2**70}], ids=["orjson", "json"])
+def test_print_json_writes_dataclasses_field_by_field_when_asked(monkeypatch, extra):
+    """`dataclasses=True` (a `json_ready` result): each dataclass as the dict of its fields, its
+    dates as ISO dates, whether orjson writes it or `json` (a value orjson cannot write)."""
+    data = {"items": [_Dated("恰海小区", date(2024, 8, 3), ["A1", "A2"])], **extra}
+    raw = io.BytesIO()
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(raw, encoding="utf-8"))
+    print_json(data, dataclasses=True)
+    sys.stdout.flush()
+    assert json.loads(raw.getvalue()) == {"items": [{"name": "恰海小区", "on": "2024-08-03", "ids": ["A1", "A2"]}], **extra}
+
+
 # --- handles_errors -------------------------------------------------------------------------
 
 

@@ -4,6 +4,7 @@ import json
 import os
 
 import openpyxl
+import orjson
 import pytest
 from typer.testing import CliRunner
 
@@ -43,6 +44,8 @@ def test_json_output_is_what_the_library_returns(export, tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     expected = warn(load([export], Settings()), Settings()).to_dict()
     assert json.loads(result.stdout) == expected
+    # Byte for byte as to_dict's JSON (the command writes the dataclasses themselves: json_ready).
+    assert result.stdout_bytes == orjson.dumps(expected, option=orjson.OPT_APPEND_NEWLINE)
     assert [w["rule"] for w in expected["warnings"]] == ["point_day"]
     assert [e["level"] for e in expected["escalations"]] == ["双否", "单否"]
 

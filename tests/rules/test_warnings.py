@@ -365,3 +365,24 @@ def test_numbers_typed_into_a_street_stay_numbers_the_masker_finds_in_titles_and
     assert {w.community for w in report.warnings} == {"新村街道 138****5678 139****5678·恰海社区", "卢沟桥街道·小井社区"}
     shown = warn(tickets(several), Settings(), show_phones=True)
     assert "新村街道 13812345678 13912345678·恰海社区" in {w.community for w in shown.warnings}
+
+
+def test_json_ready_gives_the_json_of_to_dict_field_for_field(tmp_path):
+    """orjson writes the dataclasses of `json_ready` as `to_dict` writes them: a district sample's
+    warnings (several streets, masked titles, owners) and escalations, byte for byte."""
+    import orjson
+
+    from gaopin.io.load import load
+    from gaopin.rules.warn import Escalation
+    from gaopin.rules.warnings import Warning
+    from gaopin.sample import write_district_sample
+
+    report = warn(load([write_district_sample(tmp_path, rows=4000, fmt="csv", seed=3)], Settings()), Settings())
+    assert report.warnings and report.escalations
+    # As the CLI writes it (print_json): dates and times to `default`, as `str`.
+    option = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
+    assert orjson.dumps(report.json_ready(), default=str, option=option) == orjson.dumps(report.to_dict(), option=option)
+    # A field added to either dataclass and not to its to_dict (or the other way) shows here.
+    for item in (report.warnings[0], report.escalations[0]):
+        assert isinstance(item, (Warning, Escalation))
+        assert list(orjson.loads(orjson.dumps(item, default=str, option=option))) == list(item.to_dict())

@@ -116,7 +116,7 @@ def warn(
         if output is not None:
             write_warn_report(report, output)
         if format is Format.json:
-            print_json(report.to_dict())
+            print_json(report.json_ready(), dataclasses=True)
         else:
             render_warn(report, limit)
             if output is not None:
