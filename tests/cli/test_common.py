@@ -74,19 +74,22 @@ def test_print_json_hands_what_orjson_cannot_write_to_json(monkeypatch):
 class _Dated:
     name: str
     on: date
+    at: datetime
     ids: list
 
 
 @pytest.mark.parametrize("extra", [{}, {"big": 2**70}], ids=["orjson", "json"])
 def test_print_json_writes_dataclasses_field_by_field_when_asked(monkeypatch, extra):
     """`dataclasses=True` (a `json_ready` result): each dataclass as the dict of its fields, its
-    dates as ISO dates, whether orjson writes it or `json` (a value orjson cannot write)."""
-    data = {"items": [_Dated("恰海小区", date(2024, 8, 3), ["A1", "A2"])], **extra}
+    dates and times in ISO 8601 as `isoformat()` writes them, whether orjson writes it or `json`
+    (a value orjson cannot write)."""
+    data = {"items": [_Dated("恰海小区", date(2024, 8, 3), datetime(2024, 8, 3, 14, 5, 9), ["A1", "A2"])], "day": date(2024, 8, 4), **extra}
     raw = io.BytesIO()
     monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(raw, encoding="utf-8"))
     print_json(data, dataclasses=True)
     sys.stdout.flush()
-    assert json.loads(raw.getvalue()) == {"items": [{"name": "恰海小区", "on": "2024-08-03", "ids": ["A1", "A2"]}], **extra}
+    expected = {"items": [{"name": "恰海小区", "on": "2024-08-03", "at": "2024-08-03T14:05:09", "ids": ["A1", "A2"]}], "day": "2024-08-04", **extra}
+    assert json.loads(raw.getvalue()) == expected
 
 
 # --- handles_errors -------------------------------------------------------------------------

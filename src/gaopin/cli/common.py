@@ -304,14 +304,14 @@ def print_json(data: Any, dataclasses: bool = False) -> None:
     `str`, float subclasses (numpy's) stay numbers, named tuples become lists, non-text keys
     become text. Differences left: NaN becomes null (json writes NaN, which is not JSON) and an
     Enum its value; what orjson cannot write (an integer beyond 64 bits) goes to `json`.
-    `dataclasses`: written field by field instead, as a `json_ready` result asks (dates in them
-    as ISO dates).
+    `dataclasses`: written field by field instead, with dates and times in ISO 8601
+    (`isoformat()`, as `to_dict` methods write them), as a `json_ready` result asks.
     """
     import orjson
 
-    option = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE
+    option = orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE
     if not dataclasses:
-        option |= orjson.OPT_PASSTHROUGH_DATACLASS
+        option |= orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
     tty = sys.stdout.isatty()
     if tty:
         option |= orjson.OPT_INDENT_2
@@ -320,9 +320,14 @@ def print_json(data: Any, dataclasses: bool = False) -> None:
     except orjson.JSONEncodeError:
         import dataclasses as dc
         import json
+        from datetime import date, datetime, time
 
         def default(value: Any) -> Any:
-            return dc.asdict(value) if dataclasses and dc.is_dataclass(value) else str(value)
+            if dataclasses and dc.is_dataclass(value):
+                return dc.asdict(value)
+            if dataclasses and isinstance(value, (date, datetime, time)):
+                return value.isoformat()
+            return str(value)
 
         text = (json.dumps(data, ensure_ascii=False, indent=2 if tty else None, default=default) + "\n").encode("utf-8")
     buffer = getattr(sys.stdout, "buffer", None)
