@@ -44,6 +44,9 @@ T_SEC = dt.datetime(2024, 8, 3, 14, 5, 9)
         ("２０２４－０８－０３　１４：０５", T),
         ("２０２４年８月３日　１４：０５", T),
         ("２０２４/８/３ １４:０５:０９", T_SEC),
+        ("2024/8/3 14:05:09.99999999999999999", T_SEC),  # a fraction of a second is dropped, not rounded up
+        ("２０２４/８/３ １４:０５:０９.９９９９９９９９９９９９９９９９９", T_SEC),
+        ("2024年8月3日 下午2:05:09.99999999999999999", T_SEC),
         ("2024/2/29 14:05", dt.datetime(2024, 2, 29, 14, 5)),  # leap years
         ("2000年2月29日", dt.datetime(2000, 2, 29)),
         ("２０２４年２月２９日", dt.datetime(2024, 2, 29)),
@@ -80,6 +83,7 @@ def test_unreadable_values_fail_and_are_not_guessed(text):
         "２０２４－０８－３１　２５：００",
         "2024/8/31 12:61 PM",
         "2024/8/3 14:05:60",
+        "２０２４/８/３ １４:０５:６０.５",
         "２０２４/８/３ １４:０５:６０",
         "2023/2/29 10:00",  # not a leap year
         "2100年2月29日",  # nor is a century not divisible by 400
@@ -278,7 +282,8 @@ def _loose_cell(draw) -> str:
         ampm = draw(st.sampled_from(["", "上午", "下午", "AM", "PM"]))
         clock = f"{two(h)}{draw(st.sampled_from([':', '时', '点']))}{two(mi)}{draw(st.sampled_from(['', '分']))}"
         if draw(st.booleans()):
-            clock += f"{draw(st.sampled_from([':', '']))}{two(s)}{draw(st.sampled_from(['', '秒', '.5']))}"
+            # A fraction is dropped, not rounded: as a float, .99999999999999999 would be a whole second.
+            clock += f"{draw(st.sampled_from([':', '']))}{two(s)}{draw(st.sampled_from(['', '秒', '.5', '.99999999999999999']))}"
         before = draw(st.booleans())
         clock = f"{ampm}{clock}" if before else f"{clock}{ampm}"
         cell += draw(st.sampled_from(["", " ", "T", "\u3000"])) + clock

@@ -44,7 +44,9 @@ def _loose(text: str) -> datetime | None:
         elif ampm in ("上午", "AM") and hour == 12:
             hour = 0
         try:
-            return datetime(int(y), int(mo), int(d), hour, int(mi or 0), int(float(s or 0)))
+            # A fraction of a second is dropped as written (59.99999999999999999 is 59), as the
+            # column-wise pass drops it: as a float it would round up to the next second.
+            return datetime(int(y), int(mo), int(d), hour, int(mi or 0), int((s or "0").partition(".")[0]))
         except ValueError:
             return None
     if _SERIAL.match(text):
@@ -57,8 +59,9 @@ def _in_range(values: pd.Series) -> pd.Series:
     return values.notna() & (years >= FIRST_YEAR) & (years <= LAST_YEAR)
 
 
-# The common non-ISO forms (2024/8/3 14:05, 2024年8月3日14时05分 …) in ASCII digits, for Arrow's
-# vectorised regex; what it does not match (上午/下午, full-width digits, serials) goes to _loose.
+# The common non-ISO forms (2024/8/3 14:05, 2024年8月3日14时05分 …) in ASCII digits (full-width
+# ones made ASCII first: _full_width_as_ascii), for Arrow's vectorised regex; what it does not
+# match (上午/下午, serials) goes to _loose.
 _VECTOR = (
     r"^(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?"
     r"(?:\s*T?\s*(?P<H>\d{1,2})\s*[:时点]\s*(?P<M>\d{1,2})\s*分?(?:\s*:?\s*(?P<S>\d{1,2})(?:\.\d+)?\s*秒?)?)?$"
@@ -73,7 +76,7 @@ def _vector_loose(text: pd.Series) -> pd.Series:
     from gaopin.io.canonical import arrow
 
     parts = pc.extract_regex(arrow(text), _VECTOR)
-    matched = pc.fill_null(pc.is_valid(parts), False).to_numpy(zero_copy_only=False)
+    matched = pc.is_valid(parts).to_numpy(zero_copy_only=False)
     fields = []
     for name in ("y", "m", "d", "H", "M", "S"):
         raw = pc.struct_field(parts, name)
