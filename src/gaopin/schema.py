@@ -218,7 +218,8 @@ def is_usable_phone(phone: str) -> bool:
     """A number that can identify a person: ASCII digits only, ≥7 of them, not all one digit.
 
     The one definition of a usable number (full-width digits are ASCII after `normalize_phone`'s
-    NFKC; other scripts' digits are not). `rules.persons.phone_codes` applies it to a whole column."""
+    NFKC; other scripts' digits are not). `rules.persons.phone_codes` applies it to a whole column,
+    "not all one digit" by arithmetic there (`io.canonical.one_digit_repeated`)."""
     return phone.isascii() and phone.isdigit() and len(phone) >= MIN_PHONE_DIGITS and len(set(phone)) > 1
 
 

@@ -83,12 +83,15 @@ def test_print_json_writes_dataclasses_field_by_field_when_asked(monkeypatch, ex
     """`dataclasses=True` (a `json_ready` result): each dataclass as the dict of its fields, its
     dates and times in ISO 8601 as `isoformat()` writes them, whether orjson writes it or `json`
     (a value orjson cannot write)."""
-    data = {"items": [_Dated("恰海小区", date(2024, 8, 3), datetime(2024, 8, 3, 14, 5, 9), ["A1", "A2"])], "day": date(2024, 8, 4), **extra}
+    import pandas as pd
+
+    stamp = pd.Timestamp("2024-08-03 14:05:09")  # a datetime subclass, which orjson hands to `default`
+    data = {"items": [_Dated("恰海小区", date(2024, 8, 3), stamp, ["A1", "A2"])], "day": date(2024, 8, 4), "at": datetime(2024, 8, 4, 9, 0), **extra}
     raw = io.BytesIO()
     monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(raw, encoding="utf-8"))
     print_json(data, dataclasses=True)
     sys.stdout.flush()
-    expected = {"items": [{"name": "恰海小区", "on": "2024-08-03", "at": "2024-08-03T14:05:09", "ids": ["A1", "A2"]}], "day": "2024-08-04", **extra}
+    expected = {"items": [{"name": "恰海小区", "on": "2024-08-03", "at": "2024-08-03T14:05:09", "ids": ["A1", "A2"]}], "day": "2024-08-04", "at": "2024-08-04T09:00:00", **extra}
     assert json.loads(raw.getvalue()) == expected
 
 

@@ -305,7 +305,9 @@ def print_json(data: Any, dataclasses: bool = False) -> None:
     become text. Differences left: NaN becomes null (json writes NaN, which is not JSON) and an
     Enum its value; what orjson cannot write (an integer beyond 64 bits) goes to `json`.
     `dataclasses`: written field by field instead, with dates and times in ISO 8601
-    (`isoformat()`, as `to_dict` methods write them), as a `json_ready` result asks.
+    (`isoformat()`, as `to_dict` methods write them), as a `json_ready` result asks: for
+    dataclasses of their fields only (no attributes set beside them, no field named with a
+    leading `_`, which orjson and `json` would treat apart).
     """
     import orjson
 
@@ -315,21 +317,19 @@ def print_json(data: Any, dataclasses: bool = False) -> None:
     tty = sys.stdout.isatty()
     if tty:
         option |= orjson.OPT_INDENT_2
+    default = _iso_default if dataclasses else _json_default
     try:
-        text = orjson.dumps(data, default=_json_default, option=option)
+        text = orjson.dumps(data, default=default, option=option)
     except orjson.JSONEncodeError:
         import dataclasses as dc
         import json
-        from datetime import date, datetime, time
 
-        def default(value: Any) -> Any:
+        def fallback(value: Any) -> Any:
             if dataclasses and dc.is_dataclass(value):
                 return dc.asdict(value)
-            if dataclasses and isinstance(value, (date, datetime, time)):
-                return value.isoformat()
-            return str(value)
+            return str(default(value))
 
-        text = (json.dumps(data, ensure_ascii=False, indent=2 if tty else None, default=default) + "\n").encode("utf-8")
+        text = (json.dumps(data, ensure_ascii=False, indent=2 if tty else None, default=fallback) + "\n").encode("utf-8")
     buffer = getattr(sys.stdout, "buffer", None)
     if buffer is not None and (sys.stdout.encoding or "").lower().replace("-", "") == "utf8":
         sys.stdout.flush()  # whatever was written as text goes first
@@ -337,6 +337,16 @@ def print_json(data: Any, dataclasses: bool = False) -> None:
         buffer.flush()
     else:  # e.g. a Windows pipe in the local code page: encoded by the text layer, as before
         sys.stdout.write(text.decode("utf-8"))
+
+
+def _iso_default(value: Any) -> Any:
+    """`_json_default`, but a date or time orjson does not write itself (pandas' Timestamp, a
+    subclass) in ISO 8601 as orjson writes the others (print_json's `dataclasses`)."""
+    from datetime import date, time
+
+    if isinstance(value, (date, time)):
+        return value.isoformat()
+    return _json_default(value)
 
 
 def _json_default(value: Any) -> Any:
