@@ -77,7 +77,7 @@ class WarnReport:
         """`to_dict` for orjson, with the warnings and escalations left as they are: orjson writes
         a dataclass field by field, in the order and with the values `to_dict` gives (dates as ISO
         dates), so the JSON is the same without 100,000 dicts made first (a district year: 0.3 s
-        -> 0.08 s, with the writing). Not for `json`, which writes no dataclass."""
+        -> 0.08 s, with the writing). For orjson: `json.dumps` alone writes no dataclass."""
         return {"warnings": self.warnings, "escalations": self.escalations, "notes": list(self.notes)}
 
 
