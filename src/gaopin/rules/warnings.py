@@ -12,6 +12,7 @@ per group: a district year has hundreds of thousands of groups.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from operator import attrgetter
@@ -323,8 +324,11 @@ def find_warnings(
     """
     rows = _rule_rows(frame, codes)
     days = _days(rows)
-    warnings = _collect(frame, rows, *point_day_groups(days, rules.point_day.min_tickets), POINT_DAY, mask_phones, streets)
-    two_day = two_day_groups(rows, days, rules.two_day.min_tickets, rules.two_day.min_persons)
-    warnings += _collect(frame, rows, *two_day, TWO_DAY, mask_phones, streets)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # The two-day windows are numpy's work, outside the GIL: found while the point-day
+        # warnings are assembled in Python (a district year: 0.04 s of 0.65 s).
+        two_day = pool.submit(two_day_groups, rows, days, rules.two_day.min_tickets, rules.two_day.min_persons)
+        warnings = _collect(frame, rows, *point_day_groups(days, rules.point_day.min_tickets), POINT_DAY, mask_phones, streets)
+        warnings += _collect(frame, rows, *two_day.result(), TWO_DAY, mask_phones, streets)
     warnings.sort(key=attrgetter("start", "end", "rule", "point", "category"))  # a tuple, built in C
     return warnings
