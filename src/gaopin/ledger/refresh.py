@@ -866,6 +866,9 @@ def _refresh(store: Store, settings: Settings, today: date, result, read_after: 
         summary.entries = entries
         if replay:
             return summary  # a look back shows the past, and leaves the ledger as it is
+        # The figures kept with the ledger (mostly Arrow's compression, outside the GIL) are made
+        # while the entries are written.
+        kept_stats = pool.submit(summary.stats.to_bytes) if data is not None else None
         save_entries(conn, [e for e in entries.values() if e.dirty], new={e.id for e in created})
         opened = [(e.id, e.opened_on, "opened", "达到高频标准，列入台账") for e in created]
         conn.executemany(
@@ -879,7 +882,7 @@ def _refresh(store: Store, settings: Settings, today: date, result, read_after: 
         if data is not None:
             conn.execute(
                 "INSERT INTO ledger_cache (id, inputs, notes, stats) VALUES (1, ?, ?, ?)",
-                (_inputs(data, _ledger_inputs(conn)), json.dumps(summary.notes, ensure_ascii=False), summary.stats.to_bytes()),
+                (_inputs(data, _ledger_inputs(conn)), json.dumps(summary.notes, ensure_ascii=False), kept_stats.result()),
             )
     return summary
 
