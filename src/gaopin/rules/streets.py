@@ -64,18 +64,13 @@ def shown_names(written: dict[str | None, int]) -> dict[str, str]:
     return {key: street_shown(value) for key, (_, value) in best.items()}
 
 
-def keyed_counts(*raw: dict[str | None, int]) -> dict[str, int]:
+def keyed_counts(written: dict[str | None, int]) -> dict[str, int]:
     """Tickets per street from counts per street as written, most first, then by name; blanks
     left out. Ways of writing one street (`street_key`) are one street, named as `shown_names`."""
-    written: dict[str, int] = {}
-    for part in raw:
-        for value, n in part.items():
-            if value is not None:
-                written[value] = written.get(value, 0) + n
     shown = shown_names(written)
     counts: dict[str, int] = {}
     for value, n in written.items():
-        key = street_key(value)
+        key = street_key(value) if value is not None else ""
         if key:
             counts[shown[key]] = counts.get(shown[key], 0) + n
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
