@@ -225,6 +225,37 @@ def test_same_data_gives_byte_identical_pngs(rendered, tmp_path):
         assert again[name].read_bytes() == paths[name].read_bytes(), name
 
 
+def test_each_chart_is_drawn_once_into_the_bytes_savefig_writes(monkeypatch):
+    """`_png` draws a figure once (`savefig` lays a constrained figure out in a draw of its
+    own, then draws it again), and gives the bytes `savefig` gives for the same chart."""
+    import io
+
+    from matplotlib.figure import Figure
+
+    draws: list[int] = []
+    real_draw, real_png = Figure.draw, charts._png
+    monkeypatch.setattr(Figure, "draw", lambda self, renderer: (draws.append(id(self)), real_draw(self, renderer))[1])
+
+    def counted(fig):
+        draws.clear()
+        data = real_png(fig)
+        assert draws == [id(fig)]
+        return data
+
+    def saved(fig):
+        out = io.BytesIO()
+        fig.savefig(out, format="png", dpi=charts.DPI, metadata={"Software": None}, pil_kwargs={"compress_level": charts.PNG_COMPRESS_LEVEL})
+        return out.getvalue()
+
+    monkeypatch.setattr(charts, "_png", counted)
+    drawn = charts.draw_charts(report_fixture())
+    monkeypatch.setattr(charts, "_png", saved)
+    reference = charts.draw_charts(report_fixture())
+    assert list(drawn) == list(reference) and len(drawn) >= 6
+    for name in drawn:
+        assert drawn[name] == reference[name], name
+
+
 def test_the_glyph_check_fails_without_a_cjk_font(monkeypatch, tmp_path):
     """What the first test guards against: with only DejaVu Sans, Chinese is boxes."""
     monkeypatch.setattr(charts, "_locate_font", lambda configured="": charts._Font(dejavu(), "DejaVu Sans"))
