@@ -53,6 +53,11 @@ def arrow(s: pd.Series) -> pa.ChunkedArray:
 
 
 def series(values: pa.ChunkedArray | pa.Array, index: pd.Index) -> pd.Series:
+    """Arrow text as a pandas column, in one chunk: a take from a column of many chunks (a CSV
+    is read in a hundred blocks) first joins them all, and the rules take from the same
+    columns again and again."""
+    if isinstance(values, pa.ChunkedArray) and values.num_chunks > 1:
+        values = values.cast(pa.large_string()).combine_chunks()
     return pd.Series(pd.array(values, dtype="str"), index=index)
 
 
