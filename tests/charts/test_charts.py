@@ -247,13 +247,14 @@ def test_each_chart_is_drawn_once_into_the_bytes_savefig_writes(monkeypatch):
         fig.savefig(out, format="png", dpi=charts.DPI, metadata={"Software": None}, pil_kwargs={"compress_level": charts.PNG_COMPRESS_LEVEL})
         return out.getvalue()
 
-    monkeypatch.setattr(charts, "_png", counted)
-    drawn = charts.draw_charts(report_fixture())
-    monkeypatch.setattr(charts, "_png", saved)
-    reference = charts.draw_charts(report_fixture())
-    assert list(drawn) == list(reference) and len(drawn) >= 6
-    for name in drawn:
-        assert drawn[name] == reference[name], name
+    for report, names in ((report_fixture(), STREET_CHARTS), (district_fixture(), list(charts.CHART_NAMES))):
+        monkeypatch.setattr(charts, "_png", counted)
+        drawn = charts.draw_charts(report)
+        monkeypatch.setattr(charts, "_png", saved)
+        reference = charts.draw_charts(report)
+        assert list(drawn) == list(reference) == names
+        for name in drawn:
+            assert drawn[name] == reference[name], name
 
 
 def test_the_glyph_check_fails_without_a_cjk_font(monkeypatch, tmp_path):

@@ -243,19 +243,18 @@ def test_zero_width_search_over_bytes_finds_exactly_the_values_holding_one(value
     assert conv._may_hold_zero_width(pa.chunked_array([pa.array(h, type=pa.string()) for h in halves])) == expected
 
 
+
 @pytest.mark.parametrize("kind", ["string", "large_string"])
-def test_a_converted_column_is_one_chunk_with_the_same_values(kind):
-    """A CSV is read in many blocks; the converted columns are joined into one chunk, which the
-    rules take rows from again and again (each take from many chunks joins them first)."""
+def test_one_chunk_joins_a_columns_chunks_without_changing_its_values(kind):
     import pyarrow as pa
 
     parts = [["GD1", None, "东和社区"], [], ["  ", "GD２"], [None]]
-    values = pa.chunked_array([pa.array(p, type=getattr(pa, kind)()) for p in parts])
-    index = pd.RangeIndex(len(values))
-    out = conv.series(values, index)
-    assert conv.arrow(out).num_chunks == 1
-    pd.testing.assert_series_equal(out, pd.Series(pd.array([v for p in parts for v in p], dtype="str"), index=index))
-    # A column read from a CSV comes out of its conversion in one chunk too.
-    raw = pd.Series(pd.array(pa.chunked_array([pa.array(["a", " b "], pa.large_string()), pa.array(["c"], pa.large_string())]), dtype="str"))
-    assert conv.arrow(conv.text_column(raw)).num_chunks == 1
-    assert conv.text_column(raw).tolist() == ["a", "b", "c"]
+    index = pd.RangeIndex(6)
+    column = conv.series(pa.chunked_array([pa.array(p, type=getattr(pa, kind)()) for p in parts]), index)
+    assert conv.arrow(column).num_chunks > 1
+    joined = conv.one_chunk(column)
+    assert conv.arrow(joined).num_chunks == 1
+    pd.testing.assert_series_equal(joined, column)
+    assert conv.one_chunk(joined) is joined
+    times = pd.Series(pd.to_datetime(["2024-08-03"]))
+    assert conv.one_chunk(times) is times  # not text: left as it is

@@ -53,12 +53,20 @@ def arrow(s: pd.Series) -> pa.ChunkedArray:
 
 
 def series(values: pa.ChunkedArray | pa.Array, index: pd.Index) -> pd.Series:
-    """Arrow text as a pandas column, in one chunk: a take from a column of many chunks (a CSV
-    is read in a hundred blocks) first joins them all, and the rules take from the same
-    columns again and again."""
-    if isinstance(values, pa.ChunkedArray) and values.num_chunks > 1:
-        values = values.cast(pa.large_string()).combine_chunks()
     return pd.Series(pd.array(values, dtype="str"), index=index)
+
+
+def one_chunk(s: pd.Series) -> pd.Series:
+    """A text column in one Arrow chunk (a copy of its text; the column itself when it is one
+    already): each take from a column of many chunks joins them all first."""
+    values = s.array
+    if not isinstance(s.dtype, pd.StringDtype) or not hasattr(values, "__arrow_array__"):
+        return s
+    chunks = arrow(s)
+    if chunks.num_chunks <= 1:
+        return s
+    # large_string first: plain string chunks joined could pass 2 GB of offsets.
+    return series(chunks.cast(pa.large_string()).combine_chunks(), s.index)
 
 
 def blank_text(index: pd.Index | range) -> pd.Series:

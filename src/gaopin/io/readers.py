@@ -34,6 +34,9 @@ from gaopin.io.precheck import check_file_size, check_xls, check_xlsx
 from gaopin.privacy import mask_phones_in_text
 
 HEAD_ROWS = 30
+# Arrow reads a CSV in blocks of this many bytes, a chunk of each column per block: blocks of a
+# few MB parse faster than larger ones (they stay in the CPU's cache).
+CSV_BLOCK_BYTES = 4 << 20
 
 
 def head_rows(load: LoadSettings) -> int:
@@ -860,9 +863,8 @@ def _arrow_body(
     try:
         table = pcsv.read_csv(
             path,
-            # Blocks of a few MB parse faster than larger ones (they stay in the CPU's cache).
             read_options=pcsv.ReadOptions(
-                column_names=names, skip_rows=skip_lines, encoding=arrow_encoding, block_size=4 << 20
+                column_names=names, skip_rows=skip_lines, encoding=arrow_encoding, block_size=CSV_BLOCK_BYTES
             ),
             # Blank lines stay rows (all empty, dropped later) so that row numbers match the file.
             parse_options=pcsv.ParseOptions(
