@@ -258,3 +258,5 @@ def test_one_chunk_joins_a_columns_chunks_without_changing_its_values(kind):
     assert conv.one_chunk(joined) is joined
     times = pd.Series(pd.to_datetime(["2024-08-03"]))
     assert conv.one_chunk(times) is times  # not text: left as it is
+    python_text = pd.Series(["GD1", None], dtype=pd.StringDtype("python"))
+    assert conv.one_chunk(python_text) is python_text  # no Arrow chunks to join

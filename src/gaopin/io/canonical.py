@@ -59,8 +59,7 @@ def series(values: pa.ChunkedArray | pa.Array, index: pd.Index) -> pd.Series:
 def one_chunk(s: pd.Series) -> pd.Series:
     """A text column in one Arrow chunk (a copy of its text; the column itself when it is one
     already): each take from a column of many chunks joins them all first."""
-    values = s.array
-    if not isinstance(s.dtype, pd.StringDtype) or not hasattr(values, "__arrow_array__"):
+    if not (isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow"):
         return s
     chunks = arrow(s)
     if chunks.num_chunks <= 1:
