@@ -243,7 +243,6 @@ def test_zero_width_search_over_bytes_finds_exactly_the_values_holding_one(value
     assert conv._may_hold_zero_width(pa.chunked_array([pa.array(h, type=pa.string()) for h in halves])) == expected
 
 
-
 @pytest.mark.parametrize("kind", ["string", "large_string"])
 def test_one_chunk_joins_a_columns_chunks_without_changing_its_values(kind):
     import pyarrow as pa
