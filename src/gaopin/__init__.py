@@ -10,3 +10,9 @@ __version__ = "0.1.0"
 # is first imported, which pandas does. Windows wheels have no jemalloc: leave the default.
 if _sys.platform != "win32":
     _os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")
+# numpy asks the kernel for huge pages behind every large array. Where transparent huge pages
+# are given on request only (`madvise`, the usual setting), the kernel compacts memory for such a
+# page and zeroes all 2 MB of it at the first touch: `warn` on a district year spent 0.2 s more in
+# the kernel and was 0.15 s slower, in 8 of 8 interleaved pairs (docs/performance.md). numpy
+# reads the setting when it is first imported.
+_os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
