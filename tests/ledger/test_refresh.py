@@ -79,11 +79,15 @@ def test_keys_coded_by_prepare_name_the_same_values_as_a_fresh_factorisation():
     # Linked numbers: persons are coded by their smallest number's code, so not densely.
     assert set(np.unique(prepared.codes["person"][prepared.codes["person"] >= 0])) != set(range(frame["person"].nunique()))
     coded, plain = Columns.of(frame, prepared.codes), Columns.of(frame)
+    # As the refresh calls it: on the tickets, which have no point or person column.
+    keyless = Columns.of(prepared.tickets, prepared.codes, prepared.values)
     for kind in ("caller", "point", "issue"):
         (a, names_a), (b, names_b) = coded.kind(kind), plain.kind(kind)
         got = [names_a[c] if c >= 0 else None for c in a.tolist()]
         want = [names_b[c] if c >= 0 else None for c in b.tolist()]
         assert got == want and len(set(names_a)) == len(names_a)
+        (k, names_k) = keyless.kind(kind)
+        assert k.tolist() == a.tolist() and list(names_k) == list(names_a)
     assert pd.Series(coded.issue).nunique() == pd.Series(plain.issue).nunique()
 
 

@@ -185,6 +185,10 @@ def test_rules_on_the_prepared_codes_equal_the_rules_on_the_text(items, mask, pd
     coded = find_warnings(prepared.frame, cfg.rules, mask_phones=mask, codes=prepared.codes)
     plain = find_warnings(prepared.frame, cfg.rules, mask_phones=mask)
     assert [vars(w) for w in coded] == [vars(w) for w in plain]
+    # As warn calls them: on the tickets, which have no point or person column, with their codes' values.
+    assert not {"point", "person"} & set(prepared.tickets.columns)
+    keyless = find_warnings(prepared.tickets, cfg.rules, mask_phones=mask, codes=prepared.codes, values=prepared.values)
+    assert [vars(w) for w in keyless] == [vars(w) for w in plain]
 
 
 escalation_row = st.fixed_dictionaries(

@@ -166,11 +166,13 @@ class Columns:
     dated: np.ndarray  # bool
 
     @classmethod
-    def of(cls, frame: pd.DataFrame, codes: dict[str, np.ndarray] | None = None) -> "Columns":
-        """`codes`: prepare's integer codes of the frame's keys, when it has them (no second hashing)."""
-        point, points = _factorized(frame, POINT_COL, codes)
-        problem, problems = _factorized(frame, PROBLEM, codes)
-        person, persons = _factorized(frame, PERSON, codes)
+    def of(cls, frame: pd.DataFrame, codes: dict[str, np.ndarray] | None = None, values: dict[str, pa.Array] | None = None) -> "Columns":
+        """`codes`: prepare's integer codes of the frame's keys, when it has them (no second
+        hashing); `values`: the text of the codes of keys the frame has no column of
+        (`Prepared.values` with `Prepared.tickets`)."""
+        point, points = _factorized(frame, POINT_COL, codes, values)
+        problem, problems = _factorized(frame, PROBLEM, codes, values)
+        person, persons = _factorized(frame, PERSON, codes, values)
         # An issue is a (point, problem) pair: combined as integers, named only once per pair.
         pairs = np.where((point >= 0) & (problem >= 0), point.astype("int64") * max(len(problems), 1) + problem, -1)
         issue, issue_pairs = pd.factorize(pairs, use_na_sentinel=False)
@@ -198,9 +200,9 @@ class Columns:
         return {CALLER: (self.person, self.persons), POINT: (self.point, self.points), ISSUE: (self.issue, self.issues)}[kind]
 
 
-def _factorized(frame: pd.DataFrame, name: str, codes: dict[str, np.ndarray] | None) -> tuple[np.ndarray, pa.Array]:
+def _factorized(frame: pd.DataFrame, name: str, codes: dict[str, np.ndarray] | None, values: dict[str, pa.Array] | None = None) -> tuple[np.ndarray, pa.Array]:
     """(codes, values) of a key column: prepare's dense codes with each code's value taken
-    from its first row, else pandas' factorisation."""
+    from its first row (or from `values`), else pandas' factorisation."""
     given = (codes or {}).get(name)
     if given is None or len(given) != len(frame):
         found, uniques = pd.factorize(frame[name])
@@ -208,10 +210,13 @@ def _factorized(frame: pd.DataFrame, name: str, codes: dict[str, np.ndarray] | N
     used = np.flatnonzero(given >= 0)
     present = np.zeros(int(given.max(initial=-1)) + 1, dtype=bool)
     present[given[used]] = True
+    dense = given
     if not present.all():  # e.g. persons are coded by their smallest phone's code: renumber densely
-        given = np.where(given >= 0, (np.cumsum(present) - 1)[np.maximum(given, 0)], -1)
-    first = first_of(given[used], used)  # each (dense) code's first row
-    return given, pc.take(arrow(frame[name]), pa.array(first)).combine_chunks().cast(pa.string())
+        dense = np.where(given >= 0, (np.cumsum(present) - 1)[np.maximum(given, 0)], -1)
+    if values is not None and name in values:
+        return dense, values[name].slice(0, len(present)).filter(pa.array(present)).cast(pa.string())
+    first = first_of(dense[used], used)  # each (dense) code's first row
+    return dense, pc.take(arrow(frame[name]), pa.array(first)).combine_chunks().cast(pa.string())
 
 
 def _key_tickets(cols: Columns, kind: str) -> KeyTickets:
@@ -780,14 +785,14 @@ def _refresh(store: Store, settings: Settings, today: date, result, read_after: 
     if replay:
         links = _known_persons(links, load_entries(store.conn))
     prepared = prepare(result, settings, links)
-    frame = prepared.frame
+    frame = prepared.tickets
     summary = RefreshSummary(notes=list(prepared.notes), replay=replay)
     # A look back counts from the entries as last saved: what changed since (an import, a link
     # or unlink, a setting) is not in them yet, and may show as an entry without tickets.
     if replay:
         summary.stale_because = changes_since(store, settings, brought_up_to)
         summary.stale_since = brought_up_to if summary.stale_because else None
-    cols = Columns.of(frame, prepared.codes)
+    cols = Columns.of(frame, prepared.codes, prepared.values)
     kinds = [kind for kind in KINDS if kind != CALLER or prepared.has("caller_phone")]
     # The write lock is taken first (waiting for another run's import or refresh, as writes do):
     # a transaction that reads the entries first could not wait to write them. A look back

@@ -127,6 +127,13 @@ def callers(phone: pd.Series, name: pd.Series) -> Callers:
 def link_persons(found: Callers, point_codes: np.ndarray, links: Links = Links()) -> tuple[pd.Series, np.ndarray]:
     """`person_column` from `callers` and the points' codes (-1 for none); also the persons'
     integer codes (-1 for none), equal exactly where the person ids are."""
+    codes, nodes = linked_persons(found, point_codes, links)
+    return _at_codes(nodes, codes, found.index), codes
+
+
+def linked_persons(found: Callers, point_codes: np.ndarray, links: Links = Links()) -> tuple[np.ndarray, pa.Array]:
+    """`link_persons` as codes: each ticket's person as a code (-1 for none) into the numbers
+    returned with them, where each person's code is that of its id (its smallest number)."""
     phone_codes, nodes, name_keys = found.phone_codes.astype(np.int64, copy=False), found.phones, found.name_keys
     code_of: dict[str, int] = {}
     if links.pairs or links.unlinked:
@@ -158,10 +165,9 @@ def link_persons(found: Callers, point_codes: np.ndarray, links: Links = Links()
         a = np.concatenate([a, np.array([x for x, _ in manual], dtype=np.int64)])
         b = np.concatenate([b, np.array([y for _, y in manual], dtype=np.int64)])
     if not len(a):
-        return _at_codes(nodes, phone_codes, found.index), phone_codes
+        return phone_codes, nodes
     root = _smallest_linked(nodes, a, b)
-    person_codes = np.where(phone_codes >= 0, root[phone_codes], -1)
-    return _at_codes(nodes, person_codes, found.index), person_codes
+    return np.where(phone_codes >= 0, root[phone_codes], -1), nodes
 
 
 def _smallest_linked(nodes: pa.Array, a: np.ndarray, b: np.ndarray) -> np.ndarray:

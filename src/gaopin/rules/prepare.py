@@ -8,35 +8,40 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from gaopin.config import DISTRICT_SCOPE, Settings
-from gaopin.io.canonical import blank_text, coded_series, distinct_coded, each, map_unique
+from gaopin.io.canonical import coded_series, distinct_coded, each, map_unique
 from gaopin.io.load import LoadResult
 from gaopin.privacy import mask_phones_in_text
-from gaopin.rules.persons import Links, callers, link_persons
+from gaopin.rules.persons import Links, callers, linked_persons
 from gaopin.rules.points import point_codes
 from gaopin.rules.streets import NO_STREETS_NOTE, SEP, keyed_counts, points_of_streets, several_streets, shown_names, written_counts
 from gaopin.schema import CANONICAL_COLUMNS, category_key, compact, field_named, label
 
 POINT, PROBLEM, PERSON, DAY = "point", "problem", "person", "day"
+KEYS = (POINT, PROBLEM, PERSON, DAY)  # the columns prepare adds, in their order in `Prepared.frame`
 PHONE = "caller_phone"
 
 
 @dataclass
 class Prepared:
-    frame: pd.DataFrame  # canonical columns + point, problem, person, day
+    tickets: pd.DataFrame  # canonical columns + problem, day; the point and person are in `codes`
     fields: frozenset[str]
     notes: list[str] = field(default_factory=list)
     excluded: int = 0  # tickets removed by [filters]
     # Integer codes of POINT, PROBLEM and PERSON, and of the usable phones (PHONE), row for row
-    # with `frame` as prepared (-1 for blank; equal codes exactly where the values are equal):
+    # with `tickets` as prepared (-1 for blank; equal codes exactly where the values are equal):
     # the rules use them instead of hashing the text again. A frame filtered afterwards no
     # longer matches them.
     codes: dict[str, np.ndarray] = field(default_factory=dict)
+    # The text of each code of POINT and PERSON (the point's name, the person's id), for
+    # `values[name].take(codes[name])`.
+    values: dict[str, pa.Array] = field(default_factory=dict)
     phones: pa.Array | None = None  # the usable phones in order of their codes (PHONE)
     # Several streets' tickets (`gaopin.rules.streets`): communities are named with their street.
     several_streets: bool = False
@@ -45,6 +50,17 @@ class Prepared:
 
     def has(self, name: str) -> bool:
         return name in self.fields
+
+    @cached_property
+    def frame(self) -> pd.DataFrame:
+        """`tickets` with the point and the person as text columns, made on first use. The rules
+        and the ledger take the few texts they show from `values` instead (a district year's two
+        columns cost 0.08 s)."""
+        frame = self.tickets.copy(deep=False)
+        for name in (POINT, PERSON):
+            frame[name] = coded_series(self.codes[name], self.values[name], frame.index)
+        # In the order the columns always had; with copy-on-write, no column is copied.
+        return frame[[c for c in frame.columns if c not in KEYS] + list(KEYS)]
 
 
 def _apply_filters(frame: pd.DataFrame, exclude: dict[str, list[str]], present: frozenset[str]) -> tuple[pd.DataFrame, int, list[str]]:
@@ -97,6 +113,7 @@ def prepare(result: LoadResult, settings: Settings, links: Links = Links(), appl
     frame = frame.copy(deep=False)
     fields = result.fields
     codes: dict[str, np.ndarray] = {}
+    values: dict[str, pa.Array] = {}
     # Decided on every ticket read, as the report decides on its own: [filters] are a warning
     # setting, and would make the two name one community differently.
     written = written_counts(result.frame["street"]) if result.has("street") else {}
@@ -124,23 +141,22 @@ def prepare(result: LoadResult, settings: Settings, links: Links = Links(), appl
             elif blank := int((point < 0).sum()):
                 notes.append(f"{blank} 张工单没有社区，未参与点位规则。")
         if several:
-            frame[POINT], codes[POINT] = points_of_streets(frame["street"], point, point_names)
+            codes[POINT], values[POINT] = points_of_streets(frame["street"], point, point_names)
         else:
-            frame[POINT], codes[POINT] = coded_series(point, point_names, frame.index), point
+            codes[POINT], values[POINT] = point, point_names
         frame[PROBLEM], codes[PROBLEM] = problem_job.result()
         found = callers_job.result() if callers_job is not None else None
     if not result.has("category"):
         notes.append("导出中没有问题分类列，同一点位的所有工单视为同一问题。")
     phones = None
     if found is not None:
-        frame[PERSON], codes[PERSON] = link_persons(found, codes[POINT], links)
+        codes[PERSON], values[PERSON] = linked_persons(found, codes[POINT], links)
         codes[PHONE], phones = found.phone_codes, found.phones
-        no_person = int(frame[PERSON].isna().sum())
+        no_person = int((codes[PERSON] < 0).sum())
         if no_person:
             notes.append(f"{no_person} 张工单没有可用的电话号码，只计件数，不计人数。")
     else:
-        frame[PERSON] = blank_text(frame.index)
-        codes[PERSON] = np.full(len(frame), -1, dtype=np.int64)
+        codes[PERSON], values[PERSON] = np.full(len(frame), -1, dtype=np.int64), pa.array([], pa.large_string())
         notes.append(f"导出中没有{label('caller_phone')}列，无法区分诉求人：人数规则和高频诉求人无法使用。")
     if several:
         notes.append(f"工单来自 {len(counts)} 个街道：社区和点位前写明所属街道（街道{SEP}社区、街道{SEP}点位）；只有一个街道时在 gaopin.toml 中设 [area] scope = \"street\"。")
@@ -150,7 +166,10 @@ def prepare(result: LoadResult, settings: Settings, links: Links = Links(), appl
     undated = int(frame["received_at"].isna().sum())
     if undated:
         notes.append(f"{undated} 张工单的受理时间为空或无法识别，未参与按日期的规则。")
-    return Prepared(frame=frame, fields=fields, notes=notes, excluded=excluded, codes=codes, phones=phones, several_streets=several, street_counts=counts, street_names=names)
+    return Prepared(
+        tickets=frame, fields=fields, notes=notes, excluded=excluded, codes=codes, values=values, phones=phones,
+        several_streets=several, street_counts=counts, street_names=names,
+    )  # fmt: skip
 
 
 def _problems_coded(category: pd.Series | None, index: pd.Index, level: int) -> tuple[pd.Series, np.ndarray]:

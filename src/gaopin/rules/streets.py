@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gaopin.config import AUTO_SCOPE as AUTO, DISTRICT_SCOPE as DISTRICT
-from gaopin.io.canonical import arrow, coded_series
+from gaopin.io.canonical import arrow
 from gaopin.rules.points import CITY, DISTRICTS
 from gaopin.schema import compact
 
@@ -164,13 +164,13 @@ def communities_of_streets(
     return out, list(number)
 
 
-def points_of_streets(street: pd.Series, codes: np.ndarray, points: pa.Array) -> tuple[pd.Series, np.ndarray]:
+def points_of_streets(street: pd.Series, codes: np.ndarray, points: pa.Array) -> tuple[np.ndarray, pa.Array]:
     """Several streets' points, each named with its street: 新村街道·电力小区1号楼. Two streets
     may each have a building of one name; as one point their complaints would add up to
     warnings and ledger entries that neither street has. The street is its `street_key`, not
     its shown name, which follows the most frequent way of writing it: a point is a ledger
     entry's key and must not change when the data grow. A ticket without a street keeps the
-    bare point. `codes` are the rows' codes (-1: blank) into the bare `points`; the result's
-    codes are dense."""
+    bare point. `codes` are the rows' codes (-1: blank) into the bare `points`; the result is
+    the rows' dense codes into the labelled points, and those points."""
     labelled, labels = communities_of_streets(street_codes(street, by_key=True), (codes, points.to_pylist()))
-    return coded_series(labelled, pa.array(labels, type=pa.string()), street.index), labelled
+    return labelled, pa.array(labels, type=pa.string())

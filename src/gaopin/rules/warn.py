@@ -114,7 +114,7 @@ def _owner_key(name: str) -> str:
 
 
 def escalations(prepared: Prepared, owners: OwnerSettings) -> tuple[list[Escalation], list[str]]:
-    frame = prepared.frame
+    frame = prepared.tickets
     notes = []
     if not (prepared.has("resolved") or prepared.has("satisfied")):
         return [], ["导出中没有是否解决、是否满意列，无法判断单否/双否。"]
@@ -204,7 +204,7 @@ def _warn(
         escalating = pool.submit(escalations, prepared, settings.owners)
         mask = settings.privacy.mask_phones and not show_phones
         streets = prepared.street_names if prepared.several_streets else None
-        found = find_warnings(prepared.frame, settings.rules, mask_phones=mask, codes=prepared.codes, streets=streets)
+        found = find_warnings(prepared.tickets, settings.rules, mask_phones=mask, codes=prepared.codes, streets=streets, values=prepared.values)
         esc, esc_notes = escalating.result()
     notes = result.notes() + list(prepared.notes)
     earlier: list[Warning] = []

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from operator import attrgetter
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -94,14 +95,13 @@ class _Rows:
 
 
 def _rule_rows(frame: pd.DataFrame, codes: dict[str, np.ndarray] | None = None) -> _Rows:
-    usable = (frame[POINT].notna() & frame[DAY].notna()).to_numpy()
-    positions = np.flatnonzero(usable)
-
     def coded(name: str) -> np.ndarray:
         return codes[name] if codes and name in codes else dense_codes(frame[name])
 
     # Codes over the whole column, then the usable rows: no copy of the text.
-    point = coded(POINT)[positions]
+    points = coded(POINT)
+    positions = np.flatnonzero((points >= 0) & frame[DAY].notna().to_numpy())
+    point = points[positions]
     problem = coded(PROBLEM)[positions]
     # A key only groups (the warnings are sorted by their contents at the end): the pair's raw
     # number serves, unhashed, unless it is too large to sort with the time in one int64.
@@ -177,9 +177,13 @@ def _pylist(column: pd.Series, take: np.ndarray) -> list:
     return pc.take(arrow(column), pa.array(take)).to_pylist()
 
 
-def _collect(frame: pd.DataFrame, rows: _Rows, starts: np.ndarray, ends: np.ndarray, rule: str, mask: bool, streets: dict[str, str] | None = None) -> list[Warning]:
+def _collect(
+    frame: pd.DataFrame, rows: _Rows, starts: np.ndarray, ends: np.ndarray, rule: str, mask: bool,
+    points_at: Callable[[np.ndarray], list], streets: dict[str, str] | None = None,
+) -> list[Warning]:  # fmt: skip
     """The tickets of each group (a contiguous run of rows), as warnings; with several
-    `streets` (their names as shown), the community is the most frequent street·community of the tickets.
+    `streets` (their names as shown), the community is the most frequent street·community of
+    the tickets. `points_at`: the points of rows of `frame`.
 
     Counts, communities and title candidates are computed for all groups at once; Python
     only assembles each warning from slices.
@@ -215,7 +219,7 @@ def _collect(frame: pd.DataFrame, rows: _Rows, starts: np.ndarray, ends: np.ndar
         communities = _most_common(frame["community"], take, group_of, g)
     titles = _titles(frame["title"], take, group_of, g, mask)
     ids = _pylist(frame["ticket_id"], take)
-    points = _pylist(frame[POINT], first_rows)
+    points = points_at(first_rows)
     problems = _pylist(frame[PROBLEM], first_rows)
     day = rows.d[idx]
     start_days, end_days = day[offsets[:-1]].tolist(), day[offsets[1:] - 1].tolist()
@@ -315,20 +319,33 @@ def _to_date(day_number: int) -> date:
 
 
 def find_warnings(
-    frame: pd.DataFrame, rules: RulesSettings, mask_phones: bool = True, codes: dict[str, np.ndarray] | None = None, streets: dict[str, str] | None = None
+    frame: pd.DataFrame,
+    rules: RulesSettings,
+    mask_phones: bool = True,
+    codes: dict[str, np.ndarray] | None = None,
+    streets: dict[str, str] | None = None,
+    values: dict[str, pa.Array] | None = None,
 ) -> list[Warning]:
     """Every warning of both rules over a prepared frame, in a stable order.
 
     `codes`: the prepared frame's integer codes (`Prepared.codes`), if it is unfiltered;
-    `streets`: `Prepared.street_names` when the tickets are several streets' (None: one street's).
+    `streets`: `Prepared.street_names` when the tickets are several streets' (None: one street's);
+    `values`: `Prepared.values`, with `codes`: then `frame` (`Prepared.tickets`) needs no point
+    or person column.
     """
     rows = _rule_rows(frame, codes)
     days = _days(rows)
+
+    def points_at(at: np.ndarray) -> list:
+        if codes is not None and values is not None and POINT in values:
+            return values[POINT].take(pa.array(codes[POINT][at])).to_pylist()  # rows with a point only
+        return _pylist(frame[POINT], at)
+
     with ThreadPoolExecutor(max_workers=1) as pool:
         # The two-day windows are numpy's work, outside the GIL: found while the point-day
         # warnings are assembled in Python (a district year: 0.04 s of 0.65 s).
         two_day = pool.submit(two_day_groups, rows, days, rules.two_day.min_tickets, rules.two_day.min_persons)
-        warnings = _collect(frame, rows, *point_day_groups(days, rules.point_day.min_tickets), POINT_DAY, mask_phones, streets)
-        warnings += _collect(frame, rows, *two_day.result(), TWO_DAY, mask_phones, streets)
+        warnings = _collect(frame, rows, *point_day_groups(days, rules.point_day.min_tickets), POINT_DAY, mask_phones, points_at, streets)
+        warnings += _collect(frame, rows, *two_day.result(), TWO_DAY, mask_phones, points_at, streets)
     warnings.sort(key=attrgetter("start", "end", "rule", "point", "category"))  # a tuple, built in C
     return warnings
