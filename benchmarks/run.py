@@ -34,6 +34,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
@@ -83,10 +84,11 @@ class Result:
         return statistics.median(self.cpu)
 
 
-def measure(cmd: list[str], cwd: Path | None = None) -> tuple[float, float, float]:
-    """(seconds, peak RSS in MB, CPU seconds) of one child process."""
+def measure(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = None, stdout: Any = subprocess.DEVNULL) -> tuple[float, float, float]:
+    """(seconds, peak RSS in MB, CPU seconds) of one child process (`env`: ENV by default;
+    `stdout`: where its output goes, nowhere by default)."""
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=ENV, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, env=ENV if env is None else env, cwd=cwd, stdout=stdout, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - started
     err = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
