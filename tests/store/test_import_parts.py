@@ -3,8 +3,10 @@ converted: what it stores equals one insert of the whole, and a failure leaves n
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
+import time
 from datetime import datetime
 
 import pyarrow as pa
@@ -92,6 +94,34 @@ def _no_insert_thread() -> bool:
     return not any(t.name == "gaopin-insert" for t in threading.enumerate())
 
 
+def _writeback_ended(within_s: float = 5.0) -> bool:
+    """Whether the store's flushing thread ended (it is not waited for: it ends after its flush)."""
+    deadline = time.monotonic() + within_s
+    while any(t.name == "gaopin-writeback" for t in threading.enumerate()):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def test_the_store_is_flushed_while_the_parts_go_in_and_the_flushing_ends_with_the_import(tmp_path, monkeypatch):
+    path = _export(tmp_path / "t.csv")
+    monkeypatch.setattr(loader, "STREAM_ROWS", 4)
+    real = getattr(os, "fdatasync", os.fsync)
+    flushed: list[tuple[str, int]] = []
+
+    def recorded(fd):
+        flushed.append((threading.current_thread().name, os.fstat(fd).st_ino))
+        return real(fd)
+
+    monkeypatch.setattr(os, "fdatasync", recorded, raising=False)
+    store = Store(tmp_path / "g.db")
+    [done] = import_files([path], store, Settings(), now=NOW)
+    assert done.new == 29
+    assert ("gaopin-writeback", (tmp_path / "g.db").stat().st_ino) in flushed
+    assert _writeback_ended()
+
+
 @pytest.mark.parametrize("broken", [2, 8])  # a part while others follow, and the last part
 def test_a_part_that_fails_to_insert_leaves_the_store_as_it_was(tmp_path, monkeypatch, broken):
     path = _export(tmp_path / "t.csv")
@@ -108,7 +138,7 @@ def test_a_part_that_fails_to_insert_leaves_the_store_as_it_was(tmp_path, monkey
     store = Store(tmp_path / "g.db")
     with pytest.raises(Exception, match="no_such_column"):
         import_files([path], store, Settings(), now=NOW)
-    assert _no_insert_thread()
+    assert _no_insert_thread() and _writeback_ended()
     assert _contents(store) == {"tickets": [], "imports": [], "rejected": [], "fields": []}
     monkeypatch.setattr(store_module, "_ticket_table", original)
     [done] = import_files([path], store, Settings(), now=NOW)  # the same file again, now that it works

@@ -186,6 +186,45 @@ def _ticket_table(text: pd.DataFrame, import_id: int) -> pa.Table:
     return table.append_column("first_import", numbers).append_column("last_import", numbers)
 
 
+class _Writeback:
+    """Has the OS write the store's file to disk while an import goes on: once SQLite has
+    written a part's tickets, this thread flushes the file, so that the commit's own sync
+    (which durability needs, and which still runs) no longer writes the whole import at the
+    end (a district year: 600 MB, 0.26 s of the import's 5 s). It changes nothing in the file:
+    SQLite's writes and their order are its own. Where a read-only handle cannot be flushed
+    (Windows), it stops at the first attempt."""
+
+    def __init__(self, path: Path) -> None:
+        self._fd = os.open(path, os.O_RDONLY)
+        self._wanted = threading.Event()
+        self._done = False
+        threading.Thread(target=self._run, name="gaopin-writeback", daemon=True).start()
+
+    def poke(self) -> None:
+        """What SQLite wrote so far is to be flushed (flushes asked for meanwhile are one)."""
+        self._wanted.set()
+
+    def close(self) -> None:
+        """No more flushes: the thread ends after the one it may be doing, and closes the file.
+        Not waited for: the commit that follows syncs whatever is left."""
+        self._done = True
+        self._wanted.set()
+
+    def _run(self) -> None:
+        sync = getattr(os, "fdatasync", os.fsync)
+        try:
+            while True:
+                self._wanted.wait()
+                self._wanted.clear()
+                if self._done:
+                    return
+                sync(self._fd)
+        except OSError:
+            return
+        finally:
+            os.close(self._fd)
+
+
 class _PartInserter:
     """Inserts the parts of an import's tickets in a thread of its own, in order, while the
     caller makes the next part (SQLite's insert leaves the GIL). The caller must not use the
@@ -195,8 +234,10 @@ class _PartInserter:
     write transaction and gives the import's id, or None when the store has tickets after all
     (another import got in first); the parts are then left to the caller's one insert."""
 
-    def __init__(self, cur: Any, start: Callable[[], int | None]):
+    def __init__(self, cur: Any, start: Callable[[], int | None], path: Path | None = None):
         self.cur, self.start = cur, start
+        self.path = path  # the store's file, flushed as the parts go in (`_Writeback`)
+        self.writeback: _Writeback | None = None
         self.import_id: int | None = None
         self.declined = False
         self.rows = 0
@@ -220,6 +261,11 @@ class _PartInserter:
             if self.import_id is None:
                 self.declined = True
                 return
+            if self.path is not None:
+                try:
+                    self.writeback = _Writeback(self.path)
+                except OSError:  # only a speed-up: the commit syncs the file either way
+                    pass
             self.thread = threading.Thread(target=self._run, name="gaopin-insert", daemon=True)
             self.thread.start()
         text = _text_frame(frame)
@@ -233,9 +279,13 @@ class _PartInserter:
                 if self.error is None:
                     try:
                         self.cur.adbc_ingest("tickets", table, mode="append")
+                        if self.writeback is not None:
+                            self.writeback.poke()
                     except BaseException as exc:  # handed to the caller's thread
                         self.error = exc
         finally:
+            if self.writeback is not None:
+                self.writeback.close()
             self.ended.set()
 
     def finish(self) -> None:
@@ -625,7 +675,7 @@ class Store:
 
             # The transaction opens with the first part, not before the file is read: readers
             # and other writers are kept out only while tickets go in.
-            parts = _PartInserter(cur, begin_if_empty) if may_stream else None
+            parts = _PartInserter(cur, begin_if_empty, self.path) if may_stream else None
             try:
                 result = loading(parts.add if parts is not None else None)
                 if parts is not None:
