@@ -230,3 +230,31 @@ def test_stopping_waits_for_the_part_being_inserted_even_when_the_thread_reads_a
     threading.Timer(0.3, release.set).start()
     inserter.stop()
     assert done == ["tickets"] and inserter.thread is None
+
+
+def _open_on(path) -> int:
+    """How many of this process's descriptors are open on the file (Linux: -1 elsewhere)."""
+    if not os.path.isdir("/proc/self/fd"):
+        return -1
+    return [os.path.realpath(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")].count(str(path.resolve()))
+
+
+def test_an_import_without_a_thread_to_flush_with_still_goes_in_and_leaves_no_file_open(tmp_path, monkeypatch):
+    path = _export(tmp_path / "t.csv")
+    monkeypatch.setattr(loader, "STREAM_ROWS", 4)
+    flushed = Store(tmp_path / "flushed.db")
+    import_files([path], flushed, Settings(), now=NOW)
+    assert _writeback_ended()
+    start = threading.Thread.start
+
+    def refused(thread):
+        if thread.name == "gaopin-writeback":
+            raise RuntimeError("can't start new thread")
+        return start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", refused)
+    store = Store(tmp_path / "g.db")
+    [done] = import_files([path], store, Settings(), now=NOW)
+    assert done.new == 29
+    # As many descriptors on the store as an import that flushed leaves (SQLite's own).
+    assert _open_on(tmp_path / "g.db") == _open_on(tmp_path / "flushed.db")

@@ -198,7 +198,11 @@ class _Writeback:
         self._fd = os.open(path, os.O_RDONLY)
         self._wanted = threading.Event()
         self._done = False
-        threading.Thread(target=self._run, name="gaopin-writeback", daemon=True).start()
+        try:
+            threading.Thread(target=self._run, name="gaopin-writeback", daemon=True).start()
+        except RuntimeError:  # no thread to be had: no flushing, and no file left open
+            os.close(self._fd)
+            raise
 
     def poke(self) -> None:
         """What SQLite wrote so far is to be flushed (flushes asked for meanwhile are one)."""
@@ -264,7 +268,7 @@ class _PartInserter:
             if self.path is not None:
                 try:
                     self.writeback = _Writeback(self.path)
-                except OSError:  # only a speed-up: the commit syncs the file either way
+                except (OSError, RuntimeError):  # only a speed-up: the commit syncs the file either way
                     pass
             self.thread = threading.Thread(target=self._run, name="gaopin-insert", daemon=True)
             self.thread.start()
