@@ -642,6 +642,24 @@ def test_excel_text_formulas_and_marks_in_a_csv_are_the_values_they_keep(tmp_pat
     assert load([xlsx, csv], Settings()).frame["ticket_id"].tolist() == ["GD2024010100121", "2024010100122"]
 
 
+def test_a_csv_without_any_quote_is_not_searched_for_excel_text_formulas(tmp_path, monkeypatch):
+    """An ="…" cell holds quotes: in a CSV without a single quote byte no cell is looked at."""
+    from gaopin.io import canonical
+
+    searched = []
+    monkeypatch.setattr(canonical, "unwrap_excel_text", lambda s: searched.append(s.name) or s)
+    plain = write_bytes(tmp_path / "plain.csv", "工单编号,受理时间\nGD1,2024-08-03 14:05\n".encode("utf-16"))
+    assert load([plain], Settings()).frame["ticket_id"].tolist() == ["GD1"] and searched == []
+    quoted = write_bytes(tmp_path / "quoted.csv", '工单编号,受理时间\nGD1,"2024-08-03 14:05"\n'.encode("utf-16"))
+    assert load([quoted], Settings()).frame["ticket_id"].tolist() == ["GD1"] and len(searched) == 2
+
+
+def test_excel_text_formulas_in_a_utf16_csv_are_unwrapped(tmp_path):
+    data = '工单编号,受理时间,来电号码\n"=""GD2024010100121""",2024-01-01 02:43,"=""15118419633"""\n'.encode("utf-16")
+    result = load([write_bytes(tmp_path / "t.csv", data)], Settings())
+    assert _rows(result.frame, "ticket_id", "caller_phone") == [("GD2024010100121", "15118419633")]
+
+
 def test_excel_text_formulas_in_a_web_page_xls_are_unwrapped(tmp_path):
     html = '<table><tr><td>工单编号</td><td>受理时间</td></tr><tr><td>="000123"</td><td>2024-08-03 14:05</td></tr></table>'
     result = load([write_bytes(tmp_path / "export.xls", html.encode())], Settings())

@@ -10,7 +10,7 @@ import pytest
 
 from gaopin.config import LimitSettings, LoadSettings
 from gaopin.errors import InputError
-from gaopin.io.readers import read
+from gaopin.io.readers import _quote_is_byte, read
 from tests.builders import write_bytes
 
 HEADER = "工单编号,受理时间,来电人电话/账号,所属社区,诉求内容,是否有效回访,是否联系,是否解决,是否满意\r\n"
@@ -97,3 +97,31 @@ def test_an_open_quote_closed_by_a_later_cell_ending_in_a_quote_is_still_an_erro
     path = write_bytes(tmp_path / "t.csv", "".join(text).encode())
     with pytest.raises(InputError, match="第 3 行.*其后 2 行记录"):
         _body(path)
+
+
+# --- a file without any quote ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "gb18030", "utf-16"])
+def test_a_csv_without_the_quote_byte_is_quote_free(tmp_path, encoding):
+    rows = [FIRST] * 3000  # the last rows are past the head the reader looks at first
+    path = write_bytes(tmp_path / "t.csv", (HEADER + "".join(rows)).encode(encoding))
+    assert _body(path).quote_free
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "gb18030", "utf-16"])
+def test_one_quote_anywhere_makes_a_csv_not_quote_free(tmp_path, encoding):
+    last = 'GD2,2024-08-02 10:00,13800000002,恰海社区,"漏水",是,是,否,不满意\r\n'
+    path = write_bytes(tmp_path / "t.csv", (HEADER + FIRST * 3000 + last).encode(encoding))
+    assert not _body(path).quote_free
+
+
+@pytest.mark.parametrize(
+    "encoding, as_byte",
+    [("utf-8", True), ("UTF8", True), ("utf-8-sig", True), ("GB18030", True), ("cp936", True), ("euc-cn", True), ("utf-16-le", True),
+     ("utf-7", False), ("hz", False), ("cp500", False), ("no-such-codec", False)],
+)  # fmt: skip
+def test_the_quote_is_taken_for_its_byte_only_where_an_encoding_always_writes_it_so(encoding, as_byte):
+    assert _quote_is_byte(encoding) is as_byte
+    if as_byte:
+        assert '"'.encode(encoding).replace(b"\x00", b"").endswith(b'"')

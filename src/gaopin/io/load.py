@@ -284,7 +284,7 @@ def _load(
             # Text kinds: every cell is text. They have no text cells to mark an id as text (exports
             # write ="GD2024…" to keep Excel from reading a number), and no date cells.
             text_kind = grid.kind in (CSV, HTML)
-            if text_kind:
+            if text_kind and not body.quote_free:
                 for column in body.frame.columns:
                     cells = body.frame[column]
                     unwrapped = conv.unwrap_excel_text(cells)

@@ -64,6 +64,9 @@ class Body:
     # A workbook's columns (positions) holding text cells only, no date or number cell: where a
     # date is typed as text, which [load] date_format may say is year-day-month.
     text_only: frozenset[int] = frozenset()
+    # No cell holds a quote: a CSV without the byte 0x22 (`_scan_bytes`) in an encoding that
+    # always writes the quote as that byte. No cell can then be an ="…" formula (unwrap_excel_text).
+    quote_free: bool = False
 
 
 @dataclass
@@ -579,9 +582,14 @@ def _read_csv(path: Path, load: LoadSettings) -> Grid:
     grid = Grid(kind=sniff.CSV, head=head, encoding=encoding)
 
     def body(header_index: int, columns: list[int] | None) -> Body:
-        nonlocal encoding
         # In UTF-16 every ASCII character has a zero byte: no NUL is searched for.
         quoted = _scan_bytes(path, nul=not encoding.startswith("utf-16"))
+        made = read_body(header_index, columns, quoted)
+        made.quote_free = not quoted and _quote_is_byte(encoding)
+        return made
+
+    def read_body(header_index: int, columns: list[int] | None, quoted: bool) -> Body:
+        nonlocal encoding
         # pyarrow skips physical lines, not records: a quoted title cell may span several.
         skip = line_ends[header_index] if header_index < len(line_ends) else header_index + 1
         header_width = len(head[header_index]) if header_index < len(head) else 0
@@ -607,6 +615,20 @@ def _read_csv(path: Path, load: LoadSettings) -> Grid:
 
     grid.body_reader = body
     return grid
+
+
+# Encodings (Python's names for them) in which a quote is always the byte 0x22, so that a file
+# without that byte holds no quote: ASCII's own byte in UTF-8 and the GB family (whose other
+# bytes are never 0x22 either), one of its two bytes in UTF-16. Others (UTF-7 writes +ACI-,
+# EBCDIC 0x7F) are not assumed to.
+_QUOTE_AS_BYTE = frozenset({"utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "gb18030", "gbk", "gb2312"})
+
+
+def _quote_is_byte(encoding: str) -> bool:
+    try:
+        return codecs.lookup(encoding).name in _QUOTE_AS_BYTE
+    except LookupError:
+        return False
 
 
 def _scan_bytes(path: Path, nul: bool = True) -> bool:
