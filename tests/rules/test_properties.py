@@ -1,5 +1,6 @@
 """Invariants of the warning rules, and agreement with the plain reference implementation."""
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 
 from tests.builders import tickets
@@ -189,6 +190,16 @@ def test_rules_on_the_prepared_codes_equal_the_rules_on_the_text(items, mask, pd
     assert not {"point", "person"} & set(prepared.tickets.columns)
     keyless = find_warnings(prepared.tickets, cfg.rules, mask_phones=mask, codes=prepared.codes, values=prepared.values)
     assert [vars(w) for w in keyless] == [vars(w) for w in plain]
+    # As `warn` prepares them: the persons linked in its thread while the rules' rows are sorted.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pooled = prepare(tickets(rows), cfg, pool=pool)
+        linked = find_warnings(pooled.tickets, cfg.rules, mask_phones=mask, codes=pooled.codes, values=pooled.values, pool=pool)
+    assert [vars(w) for w in linked] == [vars(w) for w in plain]
+    assert pooled.notes == prepared.notes and set(pooled.codes) == set(prepared.codes)
+    for name in prepared.codes:
+        assert pooled.codes[name].tolist() == prepared.codes[name].tolist()
+    for name in prepared.values:
+        assert pooled.values[name].equals(prepared.values[name])
 
 
 escalation_row = st.fixed_dictionaries(

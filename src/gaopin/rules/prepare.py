@@ -6,9 +6,11 @@ and the category key have one definition.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,6 +30,30 @@ KEYS = (POINT, PROBLEM, PERSON, DAY)  # the columns prepare adds, in their order
 PHONE = "caller_phone"
 
 
+class Awaited(Mapping):
+    """A dict of which some values are still being made in a thread (`prepare` with a pool):
+    reading one of those waits for it; asking whether a key is there does not. Read from one
+    thread only (the first read of a value stores it)."""
+
+    def __init__(self, ready: dict[str, Any], later: dict[str, Callable[[], Any]] | None = None):
+        self._ready = dict(ready)
+        self._later = dict(later or {})
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._ready and key in self._later:
+            self._ready[key] = self._later.pop(key)()
+        return self._ready[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._ready or key in self._later
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([*self._ready, *(k for k in self._later if k not in self._ready)])
+
+    def __len__(self) -> int:
+        return len(self._ready) + sum(k not in self._ready for k in self._later)
+
+
 @dataclass
 class Prepared:
     tickets: pd.DataFrame  # canonical columns + problem, day; the point and person are in `codes`
@@ -38,10 +64,11 @@ class Prepared:
     # with `tickets` as prepared (-1 for blank; equal codes exactly where the values are equal):
     # the rules use them instead of hashing the text again. A frame filtered afterwards no
     # longer matches them.
-    codes: dict[str, np.ndarray] = field(default_factory=dict)
+    # With a pool given to `prepare`, PERSON's are still being made when it returns (`Awaited`).
+    codes: Mapping[str, np.ndarray] = field(default_factory=dict)
     # The text of each code of POINT and PERSON (the point's name, the person's id), for
     # `values[name].take(codes[name])`.
-    values: dict[str, pa.Array] = field(default_factory=dict)
+    values: Mapping[str, pa.Array] = field(default_factory=dict)
     phones: pa.Array | None = None  # the usable phones in order of their codes (PHONE)
     # Several streets' tickets (`gaopin.rules.streets`): communities are named with their street.
     several_streets: bool = False
@@ -104,7 +131,11 @@ def _problems(category: pd.Series | None, index: pd.Index, level: int) -> pd.Ser
     return map_unique(category, lambda c: category_key(c, level)).fillna("")
 
 
-def prepare(result: LoadResult, settings: Settings, links: Links = Links(), apply_filters: bool = True) -> Prepared:
+def prepare(result: LoadResult, settings: Settings, links: Links = Links(), apply_filters: bool = True, pool: Executor | None = None) -> Prepared:
+    """The tickets with their keys. With a `pool` (the caller's executor, of one worker: its
+    jobs run in the order given), the callers are hashed there, and the persons are linked
+    there after this returns: `codes[PERSON]` and `values[PERSON]` are `Awaited`, so that the
+    caller's next work (the rules' sort) runs beside the linking (a district year: 0.13 s)."""
     if apply_filters:
         frame, excluded, notes = _apply_filters(result.frame, settings.filters.exclude, result.fields)
     else:
@@ -123,10 +154,12 @@ def prepare(result: LoadResult, settings: Settings, links: Links = Links(), appl
     # thread, while this one normalises the addresses in Python; the columns are taken out
     # first, so that the thread never reads the frame while this one adds columns to it.
     phone_name = (frame["caller_phone"], frame["caller_name"]) if result.has("caller_phone") else None
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        callers_job = pool.submit(callers, *phone_name) if phone_name is not None else None
+    own_pool = pool is None
+    jobs = ThreadPoolExecutor(max_workers=1) if own_pool else pool
+    try:
+        callers_job = jobs.submit(callers, *phone_name) if phone_name is not None else None
         category = frame["category"] if result.has("category") else None
-        problem_job = pool.submit(_problems_coded, category, frame.index, settings.rules.category_level)
+        problem_job = jobs.submit(_problems_coded, category, frame.index, settings.rules.category_level)
         if result.has("address"):
             point, point_names = point_codes(frame["address"], frame["street"], settings.point.prefixes)
             blank = int((point < 0).sum())
@@ -146,13 +179,22 @@ def prepare(result: LoadResult, settings: Settings, links: Links = Links(), appl
             codes[POINT], values[POINT] = point, point_names
         frame[PROBLEM], codes[PROBLEM] = problem_job.result()
         found = callers_job.result() if callers_job is not None else None
+    finally:
+        if own_pool:
+            jobs.shutdown()
     if not result.has("category"):
         notes.append("导出中没有问题分类列，同一点位的所有工单视为同一问题。")
     phones = None
+    later: tuple[dict[str, Callable[[], Any]], dict[str, Callable[[], Any]]] | None = None
     if found is not None:
-        codes[PERSON], values[PERSON] = linked_persons(found, codes[POINT], links)
+        if own_pool:
+            codes[PERSON], values[PERSON] = linked_persons(found, codes[POINT], links)
+        else:
+            linking = pool.submit(linked_persons, found, codes[POINT], links)
+            later = {PERSON: lambda: linking.result()[0]}, {PERSON: lambda: linking.result()[1]}
         codes[PHONE], phones = found.phone_codes, found.phones
-        no_person = int((codes[PERSON] < 0).sum())
+        # A ticket has a person exactly when it has a usable phone (linking only joins them).
+        no_person = int((found.phone_codes < 0).sum())
         if no_person:
             notes.append(f"{no_person} 张工单没有可用的电话号码，只计件数，不计人数。")
     else:
@@ -166,6 +208,8 @@ def prepare(result: LoadResult, settings: Settings, links: Links = Links(), appl
     undated = int(frame["received_at"].isna().sum())
     if undated:
         notes.append(f"{undated} 张工单的受理时间为空或无法识别，未参与按日期的规则。")
+    if later:
+        codes, values = Awaited(codes, later[0]), Awaited(values, later[1])
     return Prepared(
         tickets=frame, fields=fields, notes=notes, excluded=excluded, codes=codes, values=values, phones=phones,
         several_streets=several, street_counts=counts, street_names=names,

@@ -196,15 +196,21 @@ def _warn(
 ) -> WarnReport:
     if progress:
         progress("归一点位、识别诉求人")
-    prepared = prepare(result, settings, links)
-    if progress:
-        progress("应用预警规则")
     with ThreadPoolExecutor(max_workers=1) as pool:
-        # Escalations in a thread: the rules spend much of their time in numpy's sorts, outside the GIL.
-        escalating = pool.submit(escalations, prepared, settings.owners)
+        # One worker, in turn: prepare's hashing of the callers and problems, the linking of
+        # the persons (while this thread sorts the rules' rows), then the escalations (while
+        # this one assembles the warnings, in Python; the escalations are mostly Arrow's and
+        # numpy's work, outside the GIL).
+        prepared = prepare(result, settings, links, pool=pool)
+        if progress:
+            progress("应用预警规则")
         mask = settings.privacy.mask_phones and not show_phones
         streets = prepared.street_names if prepared.several_streets else None
-        found = find_warnings(prepared.tickets, settings.rules, mask_phones=mask, codes=prepared.codes, streets=streets, values=prepared.values)
+        escalating = pool.submit(escalations, prepared, settings.owners)
+        found = find_warnings(
+            prepared.tickets, settings.rules, mask_phones=mask, codes=prepared.codes, streets=streets, values=prepared.values,
+            pool=pool,
+        )  # fmt: skip
         esc, esc_notes = escalating.result()
     notes = result.notes() + list(prepared.notes)
     earlier: list[Warning] = []

@@ -12,7 +12,7 @@ per group: a district year has hundreds of thousands of groups.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from operator import attrgetter
@@ -109,11 +109,12 @@ def _rule_rows(frame: pd.DataFrame, codes: dict[str, np.ndarray] | None = None) 
     if len(key) and int(key.max()) >= 1 << 30:
         key = dense_codes(key)
     d = frame[DAY].to_numpy()[positions].astype("datetime64[D]").astype("int64")
-    person = coded(PERSON)[positions]
     received = frame["received_at"].to_numpy()[positions].astype("int64")
     # Time order within a group too, so that a warning's tickets are already in order.
     order = stable_order(key, received)
-    return _Rows(key[order], d[order], person[order], received[order], positions[order])
+    positions = positions[order]
+    # The persons last: they may still be being linked in a thread (`prepare` with a pool).
+    return _Rows(key[order], d[order], coded(PERSON)[positions], received[order], positions)
 
 
 @dataclass
@@ -325,13 +326,15 @@ def find_warnings(
     codes: dict[str, np.ndarray] | None = None,
     streets: dict[str, str] | None = None,
     values: dict[str, pa.Array] | None = None,
+    pool: Executor | None = None,
 ) -> list[Warning]:
     """Every warning of both rules over a prepared frame, in a stable order.
 
     `codes`: the prepared frame's integer codes (`Prepared.codes`), if it is unfiltered;
     `streets`: `Prepared.street_names` when the tickets are several streets' (None: one street's);
     `values`: `Prepared.values`, with `codes`: then `frame` (`Prepared.tickets`) needs no point
-    or person column.
+    or person column; `pool`: the caller's executor to find the two-day windows in (after what
+    it has queued there), else a thread of its own.
     """
     rows = _rule_rows(frame, codes)
     days = _days(rows)
@@ -341,11 +344,16 @@ def find_warnings(
             return values[POINT].take(pa.array(codes[POINT][at])).to_pylist()  # rows with a point only
         return _pylist(frame[POINT], at)
 
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    own_pool = pool is None
+    jobs = ThreadPoolExecutor(max_workers=1) if own_pool else pool
+    try:
         # The two-day windows are numpy's work, outside the GIL: found while the point-day
         # warnings are assembled in Python (a district year: 0.04 s of 0.65 s).
-        two_day = pool.submit(two_day_groups, rows, days, rules.two_day.min_tickets, rules.two_day.min_persons)
+        two_day = jobs.submit(two_day_groups, rows, days, rules.two_day.min_tickets, rules.two_day.min_persons)
         warnings = _collect(frame, rows, *point_day_groups(days, rules.point_day.min_tickets), POINT_DAY, mask_phones, points_at, streets)
         warnings += _collect(frame, rows, *two_day.result(), TWO_DAY, mask_phones, points_at, streets)
+    finally:
+        if own_pool:
+            jobs.shutdown()
     warnings.sort(key=attrgetter("start", "end", "rule", "point", "category"))  # a tuple, built in C
     return warnings
