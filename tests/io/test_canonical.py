@@ -259,3 +259,18 @@ def test_one_chunk_joins_a_columns_chunks_without_changing_its_values(kind):
     assert conv.one_chunk(times) is times  # not text: left as it is
     python_text = pd.Series(["GD1", None], dtype=pd.StringDtype("python"))
     assert conv.one_chunk(python_text) is python_text  # no Arrow chunks to join
+
+
+def test_a_column_without_any_value_maps_to_blanks_without_calling_the_function():
+    called = []
+    out, codes = conv.map_unique_coded(conv.blank_text(pd.RangeIndex(4)), lambda v: called.append(v) or v)
+    assert _list(out) == [None] * 4 and codes.tolist() == [-1] * 4 and called == []
+    assert out.dtype == "str" and conv.arrow(out).null_count == 4
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [("", False), (None, False), (" ", False), ("\u3000\t\n", False), ("\xa0", False), ("a", True), (" a ", True), ("\u200b", True), ("\u3000x", True)],
+)
+def test_has_text_is_false_for_blank_and_whitespace_only_cells(value, expected):
+    assert conv.has_text(S(value, "x")).tolist() == [expected, True]

@@ -220,9 +220,11 @@ def _distinct(values: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.Array] | Non
 
 
 def has_text(s: pd.Series) -> np.ndarray:
-    """True where a cell holds something other than whitespace (cheap: no copy kept)."""
-    length = pc.binary_length(pc.utf8_trim_whitespace(arrow(s)))
-    return pc.fill_null(pc.greater(length, 0), False).to_numpy(zero_copy_only=False)
+    """True where a cell holds something other than whitespace: not empty, and not all
+    whitespace (Arrow looks at a value up to its first other character; no copy is made)."""
+    values = arrow(s)
+    hit = pc.and_(pc.greater(pc.binary_length(values), 0), pc.invert(pc.utf8_is_space(values)))
+    return pc.fill_null(hit, False).to_numpy(zero_copy_only=False)
 
 
 def map_unique(s: pd.Series, fn: Callable[[str], str]) -> pd.Series:
@@ -247,6 +249,8 @@ def distinct_coded(s: pd.Series, fn: Callable[[pa.Array], pa.Array]) -> tuple[np
     Arrow array (a vectorised `fn` need not be called once per value) and returning theirs in
     the same order; each row's code into the distinct non-blank results, numbered in order of
     first appearance among the distinct inputs (-1 for a blank input or result)."""
+    if len(s) and s.dtype == "str" and arrow(s).null_count == len(s):  # a column the export lacks: nothing to hash
+        return np.full(len(s), -1, dtype=np.int64), pa.array([], type=pa.string())
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
     if len(uniques) == 0:
         return np.full(len(s), -1, dtype=np.int64), pa.array([], type=pa.string())
@@ -259,6 +263,8 @@ def distinct_coded(s: pd.Series, fn: Callable[[pa.Array], pa.Array]) -> tuple[np
 
 def coded_series(codes: np.ndarray, values: pa.Array, index: pd.Index) -> pd.Series:
     """The text column of `values[code]` (blank for -1)."""
+    if not len(values):  # every code -1
+        return series(pa.nulls(len(codes), values.type), index)
     return series(pc.take(values, pa.array(codes, mask=codes < 0)), index)
 
 
