@@ -682,12 +682,14 @@ def _times(s: pd.Series, date_format: str, format_first: bool = False) -> tuple[
 
 def _ensure_columns(frame: pd.DataFrame, extras: list[str]) -> pd.DataFrame:
     """Every canonical column present (blank where the export lacks it), in canonical order."""
-    for name in CANONICAL_COLUMNS:
+    blank = None  # one blank column for all the missing ones: its values are never written to
+    for name in [*CANONICAL_COLUMNS, *extras]:
         if name not in frame.columns:
-            frame[name] = pd.Series(pd.NaT, index=frame.index, dtype=DTYPE) if name in ("received_at", "closed_at") else conv.blank_text(frame.index)
-    for name in extras:
-        if name not in frame.columns:
-            frame[name] = conv.blank_text(frame.index)
+            if name in ("received_at", "closed_at"):
+                frame[name] = pd.Series(pd.NaT, index=frame.index, dtype=DTYPE)
+            else:
+                blank = conv.blank_text(frame.index) if blank is None else blank
+                frame[name] = blank
     return frame[list(CANONICAL_COLUMNS) + extras + [FILE_COL, ROW_COL]]
 
 
