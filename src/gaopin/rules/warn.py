@@ -197,10 +197,10 @@ def _warn(
     if progress:
         progress("归一点位、识别诉求人")
     with ThreadPoolExecutor(max_workers=1) as pool:
-        # One worker, in turn: prepare's hashing of the callers and problems, the linking of
-        # the persons (while this thread sorts the rules' rows), then the escalations (while
-        # this one assembles the warnings, in Python; the escalations are mostly Arrow's and
-        # numpy's work, outside the GIL).
+        # One worker, in turn: prepare's hashing of the problems and the callers, the linking
+        # of the persons (while this thread sorts the rules' rows), then the escalations and the
+        # two-day windows (while this one assembles the warnings, in Python; those are mostly
+        # Arrow's and numpy's work, outside the GIL).
         prepared = prepare(result, settings, links, pool=pool)
         if progress:
             progress("应用预警规则")

@@ -12,6 +12,7 @@ per group: a district year has hundreds of thousands of groups.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
@@ -94,7 +95,7 @@ class _Rows:
     pos: np.ndarray
 
 
-def _rule_rows(frame: pd.DataFrame, codes: dict[str, np.ndarray] | None = None) -> _Rows:
+def _rule_rows(frame: pd.DataFrame, codes: Mapping[str, np.ndarray] | None = None) -> _Rows:
     def coded(name: str) -> np.ndarray:
         return codes[name] if codes and name in codes else dense_codes(frame[name])
 
@@ -323,9 +324,9 @@ def find_warnings(
     frame: pd.DataFrame,
     rules: RulesSettings,
     mask_phones: bool = True,
-    codes: dict[str, np.ndarray] | None = None,
+    codes: Mapping[str, np.ndarray] | None = None,
     streets: dict[str, str] | None = None,
-    values: dict[str, pa.Array] | None = None,
+    values: Mapping[str, pa.Array] | None = None,
     pool: Executor | None = None,
 ) -> list[Warning]:
     """Every warning of both rules over a prepared frame, in a stable order.
