@@ -7,7 +7,8 @@ and the category key have one definition.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -154,9 +155,7 @@ def prepare(result: LoadResult, settings: Settings, links: Links = Links(), appl
     # thread, while this one normalises the addresses in Python; the columns are taken out
     # first, so that the thread never reads the frame while this one adds columns to it.
     phone_name = (frame["caller_phone"], frame["caller_name"]) if result.has("caller_phone") else None
-    own_pool = pool is None
-    jobs = ThreadPoolExecutor(max_workers=1) if own_pool else pool
-    try:
+    with nullcontext(pool) if pool is not None else ThreadPoolExecutor(max_workers=1) as jobs:
         # The problems first (a fiftieth of a second): the persons are linked as soon as the
         # callers are hashed.
         category = frame["category"] if result.has("category") else None
@@ -181,19 +180,15 @@ def prepare(result: LoadResult, settings: Settings, links: Links = Links(), appl
             codes[POINT], values[POINT] = point, point_names
         frame[PROBLEM], codes[PROBLEM] = problem_job.result()
         found = callers_job.result() if callers_job is not None else None
-    finally:
-        if own_pool:
-            jobs.shutdown()
     if not result.has("category"):
         notes.append("导出中没有问题分类列，同一点位的所有工单视为同一问题。")
     phones = None
-    later: tuple[dict[str, Callable[[], Any]], dict[str, Callable[[], Any]]] | None = None
+    linking: Future | None = None
     if found is not None:
-        if own_pool:
+        if pool is None:
             codes[PERSON], values[PERSON] = linked_persons(found, codes[POINT], links)
         else:
             linking = pool.submit(linked_persons, found, codes[POINT], links)
-            later = {PERSON: lambda: linking.result()[0]}, {PERSON: lambda: linking.result()[1]}
         codes[PHONE], phones = found.phone_codes, found.phones
         # A ticket has a person exactly when it has a usable phone (linking only joins them).
         no_person = int((found.phone_codes < 0).sum())
@@ -210,8 +205,9 @@ def prepare(result: LoadResult, settings: Settings, links: Links = Links(), appl
     undated = int(frame["received_at"].isna().sum())
     if undated:
         notes.append(f"{undated} 张工单的受理时间为空或无法识别，未参与按日期的规则。")
-    if later:
-        codes, values = Awaited(codes, later[0]), Awaited(values, later[1])
+    if linking is not None:
+        codes = Awaited(codes, {PERSON: lambda: linking.result()[0]})
+        values = Awaited(values, {PERSON: lambda: linking.result()[1]})
     return Prepared(
         tickets=frame, fields=fields, notes=notes, excluded=excluded, codes=codes, values=values, phones=phones,
         several_streets=several, street_counts=counts, street_names=names,
