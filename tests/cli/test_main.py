@@ -10,16 +10,67 @@ def test_the_command_line_process_runs_without_the_cyclic_collector_and_freezes_
     """`main` (the process's entry) leaves the collector off for the whole command; the app as
     tests call it keeps it. The command here records what it saw."""
     code = (
-        "import gc, sys, typer\n"
+        "import atexit, gc, sys, typer\n"
         "from gaopin.cli import app, main\n"
         "seen = []\n"
         "app.command('probe')(lambda: seen.append(gc.isenabled()))\n"
+        "atexit.register(lambda: print(seen, gc.get_freeze_count() > 0))\n"
         "sys.argv = ['gaopin', 'probe']\n"
-        "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "print(seen, gc.get_freeze_count() > 0)\n"
+        "main()\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["[False]", "True"], out.stderr
+
+
+# A command for the tests of the process's end: prints `lines` lines, keeps an object that says
+# when it is freed (os.write: it may be freed while Python shuts down), may leave a thread
+# writing a file, and ends with `code`.
+_ENDING = """
+import atexit, os, sys, threading, time, typer
+from gaopin.cli import app, main
+from gaopin.cli.common import keep_to_exit
+
+class Said:
+    def __del__(self):
+        os.write(2, b"freed\\n")
+
+def later(path):
+    time.sleep(0.3)
+    with open(path, "w") as fh:
+        fh.write("done")
+
+@app.command("probe")
+def probe(lines: int = 0, code: int = 0, thread: str = ""):
+    for i in range(lines):
+        print(f"line {i}")
+    keep_to_exit(Said())
+    if thread:
+        threading.Thread(target=later, args=(thread,)).start()
+    raise typer.Exit(code)
+
+atexit.register(lambda: os.write(2, b"exit handlers ran\\n"))
+sys.argv = ["gaopin", "probe", *sys.argv[1:]]
+main()
+"""
+
+
+def test_the_process_ends_with_the_commands_code_after_its_output_and_exit_handlers_without_freeing_what_it_kept():
+    """`gaopin.cli.end`: the output (more than a pipe holds) is all there, the exit handlers ran,
+    and what the command kept was not freed one object at a time (the system frees it)."""
+    out = subprocess.run([sys.executable, "-c", _ENDING, "--lines", "20000", "--code", "3"], capture_output=True, text=True)
+    assert out.returncode == 3, out.stderr
+    assert out.stdout.splitlines() == [f"line {i}" for i in range(20000)]
+    assert out.stderr.splitlines() == ["exit handlers ran"]
+
+
+def test_a_thread_still_running_when_the_command_returns_ends_as_python_ends(tmp_path):
+    """Python's own end waits for the thread (which writes its file); what was kept is then freed
+    as everything is."""
+    written = tmp_path / "later.txt"
+    out = subprocess.run([sys.executable, "-c", _ENDING, "--thread", str(written)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert written.read_text() == "done"
+    assert "exit handlers ran" in out.stderr.splitlines()
 
 
 def test_an_error_in_a_finalizer_is_not_shown_as_a_traceback(tmp_path):
@@ -130,9 +181,14 @@ def _main(monkeypatch, capsys, *args):
     import gc
     import signal
 
-    from gaopin.cli import main
+    from gaopin import cli
+    from gaopin.cli import common, main
 
     monkeypatch.setattr(sys, "argv", ["gaopin", *args])
+    # The process's entry ends the process itself, and keeps what commands keep until then: here
+    # it raises SystemExit and keeps nothing, as the app does for the other tests.
+    monkeypatch.setattr(cli, "end", sys.exit)
+    monkeypatch.setattr(common, "_KEPT", None)
     # The process's entry turns the collector off and catches SIGTERM for the rest of the
     # process: given back to the test process afterwards.
     monkeypatch.setattr(signal, "signal", lambda *a: None)

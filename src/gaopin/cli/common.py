@@ -153,6 +153,25 @@ class PipeSafeStream:
         return getattr(self._stream, name)
 
 
+# What commands keep until the process ends (see `keep_to_exit`): a list once `gaopin.cli.main`
+# runs, None where commands run one after another in one process (CliRunner), which keeps nothing.
+_KEPT: list[Any] | None = None
+
+
+def keep_results() -> None:
+    """From now on, `keep_to_exit` keeps what it is given (the process ends with the command)."""
+    global _KEPT
+    _KEPT = []
+
+
+def keep_to_exit(*results: Any) -> None:
+    """Keep a command's results alive until the process ends (`gaopin.cli.end`), which frees
+    them with the rest at once: freed when the command returned, one object at a time, a
+    district year's warnings took 0.035 s after they had been printed."""
+    if _KEPT is not None:
+        _KEPT.extend(results)
+
+
 def guard_output() -> None:
     """Make sys.stdout and sys.stderr PipeSafeStreams where they are real file descriptors (not a
     test's capture): `gaopin import … 2>&1 | head -1` still ends with the command's own code."""

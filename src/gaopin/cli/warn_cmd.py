@@ -27,6 +27,7 @@ from gaopin.cli.common import (
     delivery_channels,
     delivery_notices,
     handles_errors,
+    keep_to_exit,
     load_overrides,
     parse_date_option,
     print_json,
@@ -121,6 +122,7 @@ def warn(
             render_warn(report, limit)
             if output is not None:
                 typer.echo(f"已写入 {output}")
+    keep_to_exit(report)
     if fail_on_alert and report.warnings:
         raise typer.Exit(int(ExitCode.ALERT))
 
