@@ -39,8 +39,14 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
 PY = sys.executable
-# The same allocator for gaopin and the floors (gaopin sets it itself; see gaopin/io/__init__.py).
-ENV = {**os.environ, "ARROW_DEFAULT_MEMORY_POOL": os.environ.get("ARROW_DEFAULT_MEMORY_POOL", "jemalloc"), "NO_COLOR": "1"}
+# The same allocator, set up the same way, for gaopin and the floors (gaopin sets both itself;
+# see gaopin/__init__.py).
+ENV = {
+    **os.environ,
+    "ARROW_DEFAULT_MEMORY_POOL": os.environ.get("ARROW_DEFAULT_MEMORY_POOL", "jemalloc"),
+    "JE_ARROW_MALLOC_CONF": os.environ.get("JE_ARROW_MALLOC_CONF", "muzzy_decay_ms:-1"),
+    "NO_COLOR": "1",
+}
 # gaopin runs from its compiled bytecode, as an installed package does (pip compiles it, like the
 # floors' libraries): a shell with PYTHONDONTWRITEBYTECODE set would have every run compile
 # gaopin's sources again (about 0.1 s). The bytecode is written once, before the first run.

@@ -10,6 +10,12 @@ __version__ = "0.1.0"
 # is first imported, which pandas does. Windows wheels have no jemalloc: leave the default.
 if _sys.platform != "win32":
     _os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")
+    # Arrow's jemalloc gives the pages of a freed large buffer back to the kernel at once, and the
+    # next columns fault them in again. They are left to the kernel to take back when it needs
+    # them (MADV_FREE, "muzzy"), not taken away at once: reused meanwhile without a fault
+    # (docs/performance.md). Read by jemalloc when pyarrow is first imported, after Arrow's own
+    # settings, whose others it keeps.
+    _os.environ.setdefault("JE_ARROW_MALLOC_CONF", "muzzy_decay_ms:-1")
 # numpy asks the kernel for huge pages behind every large array. Where transparent huge pages
 # are given on request only (`madvise`, the usual setting), the kernel compacts memory for such a
 # page and zeroes all 2 MB of it at the first touch: `warn` on a district year spent 0.2 s more in
