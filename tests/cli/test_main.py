@@ -63,6 +63,33 @@ def test_the_process_ends_with_the_commands_code_after_its_output_and_exit_handl
     assert out.stderr.splitlines() == ["exit handlers ran"]
 
 
+@pytest.mark.parametrize("args", [["--version"], ["--help"], ["warn", "--help"], ["warn", "SAMPLE", "--format", "json"], ["warn", "SAMPLE"]])
+def test_output_to_a_full_disk_is_one_error_line_and_exit_5(args):
+    """stdout redirected to a full disk (/dev/full): a traceback (--version, --help) or an
+    "internal error" (exit 1) before; now the reason and a hint, exit 5, as for an output file."""
+    import os
+    from pathlib import Path
+
+    if not os.path.exists("/dev/full"):
+        pytest.skip("needs /dev/full")
+    sample = str(Path(__file__).resolve().parents[2] / "sample_data" / "tickets.csv")
+    with open("/dev/full", "w") as full:
+        out = subprocess.run([sys.executable, "-m", "gaopin", *[sample if a == "SAMPLE" else a for a in args]], stdout=full, stderr=subprocess.PIPE, text=True)
+    assert (out.returncode, out.stderr.splitlines()) == (5, ["错误：无法写出结果：磁盘已满", "提示：请检查输出重定向到的文件所在的磁盘（是否已满）或设备，然后重新运行"])
+
+
+def test_an_error_with_stderr_on_a_full_disk_still_ends_with_its_code(tmp_path):
+    """Nothing can be told there: the run ends with the error's own code, without a traceback
+    written anywhere else."""
+    import os
+
+    if not os.path.exists("/dev/full"):
+        pytest.skip("needs /dev/full")
+    with open("/dev/full", "w") as full:
+        out = subprocess.run([sys.executable, "-m", "gaopin", "warn", str(tmp_path / "none.csv")], stdout=subprocess.PIPE, stderr=full, text=True)
+    assert (out.returncode, out.stdout) == (5, "")
+
+
 def test_a_thread_still_running_when_the_command_returns_ends_as_python_ends(tmp_path):
     """Python's own end waits for the thread (which writes its file); what was kept is then freed
     as everything is."""

@@ -18,7 +18,7 @@ import typer
 from gaopin import __version__
 from gaopin.cli import doctor_cmd, load_cmds, report_cmd, sample_cmd, sends_cmd, store_cmds, warn_cmd
 from gaopin.cli.common import Terminated, guard_output, keep_results, terminate
-from gaopin.errors import ExitCode
+from gaopin.errors import ExitCode, GaopinError
 
 app = typer.Typer(
     name="gaopin",
@@ -128,12 +128,15 @@ def _replace_unprintable() -> None:
 
 def _run() -> int:
     """The command's exit code; the parser's own errors told as gaopin tells every other error."""
-    from gaopin.cli.common import stderr
+    from gaopin.cli.common import stderr, tell_error
     from gaopin.cli.usage import command_path, exit_code_of, is_usage_error, usage_lines
     from gaopin.privacy import mask_phones_in_text
 
     try:
         code = app(prog_name="gaopin", standalone_mode=False)
+    except GaopinError as exc:  # outside any command: --version or the help not written (a full disk)
+        tell_error(exc)
+        return int(exc.exit_code)
     except typer.Abort:  # a confirmation prompt answered with Ctrl-C or end of input
         stderr("已取消。")
         return 1

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Callable, Optional
 
 import typer
 
-from gaopin.errors import ExitCode, GaopinError
+from gaopin.errors import ExitCode, GaopinError, InputError, os_reason
 
 
 class Terminated(BaseException):
@@ -114,11 +114,17 @@ class PipeSafeStream:
     """stdout (or its byte layer) whose reader may go away: `gaopin import a b c | head -1`, a
     pager quit early. From then on output goes to the null device and the command carries on to
     its end and its own exit code: an import stopped by a closed pipe lost the files after it,
-    and `warn --fail-on-alert | head` ended with 0. Everything else is the stream's own."""
+    and `warn --fail-on-alert | head` ended with 0. Everything else is the stream's own.
 
-    def __init__(self, stream: Any, fd: int) -> None:
+    Output that cannot be written for another reason (stdout redirected to a full disk) goes to
+    the null device too, and, where it is `reported` (stdout), ends the command as an output file
+    that cannot be written does: one line and exit 5, not a traceback. stderr's own failures
+    cannot be told anywhere: it is silenced and the command carries on."""
+
+    def __init__(self, stream: Any, fd: int, reported: bool = True) -> None:
         self._stream = stream
         self._fd = fd
+        self._reported = reported
 
     def _silence(self) -> None:
         null = os.open(os.devnull, os.O_WRONLY)
@@ -127,27 +133,30 @@ class PipeSafeStream:
         finally:
             os.close(null)
 
+    def _failed(self, exc: OSError) -> None:
+        self._silence()  # what is still buffered goes nowhere, and the process's end flushes without error
+        if self._reported and not reader_gone(exc):
+            raise InputError(f"无法写出结果：{os_reason(exc)}", "请检查输出重定向到的文件所在的磁盘（是否已满）或设备，然后重新运行") from None
+
     def write(self, data: Any) -> int:
         try:
             return self._stream.write(data)
         except OSError as exc:
-            if not reader_gone(exc):
-                raise
-            self._silence()
+            if not data:  # nothing lost (click probes a stream with an empty write, which /dev/full refuses)
+                return 0
+            self._failed(exc)
             return self._stream.write(data)  # into the null device now, keeping the layers' state sound
 
     def flush(self) -> None:
         try:
             self._stream.flush()
         except OSError as exc:
-            if not reader_gone(exc):
-                raise
-            self._silence()
+            self._failed(exc)
             self._stream.flush()
 
     @property
     def buffer(self) -> "PipeSafeStream":
-        return PipeSafeStream(self._stream.buffer, self._fd)
+        return PipeSafeStream(self._stream.buffer, self._fd, self._reported)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
@@ -184,7 +193,7 @@ def guard_output() -> None:
             fd = stream.fileno()
         except (AttributeError, OSError, ValueError):
             continue
-        setattr(sys, name, PipeSafeStream(stream, fd))
+        setattr(sys, name, PipeSafeStream(stream, fd, reported=name == "stdout"))
 
 
 def _stopped(what: str, exc: BaseException) -> str:
