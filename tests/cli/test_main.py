@@ -40,9 +40,11 @@ def later(path):
         fh.write("done")
 
 @app.command("probe")
-def probe(lines: int = 0, code: int = 0, thread: str = ""):
+def probe(lines: int = 0, code: int = 0, thread: str = "", unflushed: bool = False):
     for i in range(lines):
         print(f"line {i}")
+    if unflushed:
+        sys.stdout.write("left in the buffer")
     keep_to_exit(Said())
     if thread:
         threading.Thread(target=later, args=(thread,)).start()
@@ -76,6 +78,46 @@ def test_output_to_a_full_disk_is_one_error_line_and_exit_5(args):
     with open("/dev/full", "w") as full:
         out = subprocess.run([sys.executable, "-m", "gaopin", *[sample if a == "SAMPLE" else a for a in args]], stdout=full, stderr=subprocess.PIPE, text=True)
     assert (out.returncode, out.stderr.splitlines()) == (5, ["错误：无法写出结果：磁盘已满", "提示：请检查输出重定向到的文件所在的磁盘（是否已满）或设备，然后重新运行"])
+
+
+def test_output_left_in_the_buffer_for_a_full_disk_is_told_as_the_process_ends():
+    """The last of the output is written when the process ends: a full disk then is one error
+    line and exit 5, not Python's "Exception ignored" and exit 120."""
+    import os
+
+    if not os.path.exists("/dev/full"):
+        pytest.skip("needs /dev/full")
+    told = ["错误：无法写出结果：磁盘已满", "提示：请检查输出重定向到的文件所在的磁盘（是否已满）或设备，然后重新运行"]
+    with open("/dev/full", "w") as full:
+        out = subprocess.run([sys.executable, "-c", _ENDING, "--unflushed"], stdout=full, stderr=subprocess.PIPE, text=True)
+    assert (out.returncode, out.stderr.splitlines()) == (5, [*told, "exit handlers ran"])
+
+
+def test_the_end_tells_output_its_last_flush_could_not_write(monkeypatch, capsys):
+    """What is still buffered when the process ends (click flushes what commands print, so
+    `end` itself is given a stream that fails as stdout on a full disk does)."""
+    import atexit
+    import os
+    import threading
+
+    from gaopin import cli
+    from gaopin.errors import InputError
+
+    class Full:
+        def write(self, data):
+            return len(data)
+
+        def flush(self):
+            raise InputError("无法写出结果：磁盘已满", "请腾出空间")
+
+    ended = []
+    monkeypatch.setattr(sys, "stdout", Full())
+    monkeypatch.setattr(os, "_exit", ended.append)
+    monkeypatch.setattr(atexit, "_run_exitfuncs", lambda: None)
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    cli.end(0)
+    assert ended == [5]
+    assert capsys.readouterr().err.splitlines() == ["错误：无法写出结果：磁盘已满", "提示：请腾出空间"]
 
 
 def test_an_error_with_stderr_on_a_full_disk_still_ends_with_its_code(tmp_path):
