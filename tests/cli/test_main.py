@@ -22,9 +22,9 @@ def test_the_command_line_process_runs_without_the_cyclic_collector_and_freezes_
     assert out.stdout.split() == ["[False]", "True"], out.stderr
 
 
-# A command for the tests of the process's end: prints `lines` lines, keeps an object that says
-# when it is freed (os.write: it may be freed while Python shuts down), may leave a thread
-# writing a file, and ends with `code`.
+# A command for the tests of the process's end: prints `lines` lines, may leave some text unflushed,
+# keeps an object that says when it is freed (os.write: it may be freed while Python shuts down),
+# may leave a thread writing a file, and ends with `code`.
 _ENDING = """
 import atexit, os, sys, threading, time, typer
 from gaopin.cli import app, main
