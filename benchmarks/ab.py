@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import filecmp
 import io
-import os
 import shutil
 import statistics
 import subprocess
@@ -31,7 +30,7 @@ import sys
 import tarfile
 from pathlib import Path
 
-from run import ENV, OUT, PY, REPORT_CACHE, ensure_export, gaopin, measure
+from run import ENV, OUT, PY, REPORT_CACHE, copy_store, ensure_export, gaopin, measure
 
 ROOT = Path(__file__).resolve().parent.parent
 MONTH = ("--month", "8", "--today", "2024-10-31")
@@ -55,9 +54,7 @@ def extract(revision: str) -> tuple[str, Path]:
 def fresh_copy(store: Path, work: Path) -> None:
     for p in work.parent.glob(work.name + "*"):
         p.unlink()
-    shutil.copyfile(store, work)
-    with open(work, "rb+") as fh:
-        os.fsync(fh.fileno())
+    copy_store(store, work)
     shutil.rmtree(REPORT_CACHE, ignore_errors=True)
 
 

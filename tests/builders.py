@@ -153,6 +153,8 @@ def store_with(path, *batches, now=None):
     store = Store(path)
     for i, rows in enumerate(batches):
         store.import_result(tickets(rows), f"batch{i}.xlsx", f"sha{i}-{len(rows)}", now or datetime(2024, 1, 1))
+    # As `gaopin import` leaves it: the reads of the tests built on it are served by the copy.
+    store.keep_copy_current()
     return store
 
 

@@ -210,8 +210,15 @@ def _v8(conn: sqlite3.Connection) -> None:
                 conn.execute(f"UPDATE tickets SET {column} = ? WHERE {column} = ?", (read or None, value))
 
 
+def _v9(conn: sqlite3.Connection) -> None:
+    """The tickets' state (gaopin.store.copy): a random token that every transaction changing
+    the tickets replaces, and that the columnar copy beside the store is written for. A
+    migration that changes tickets must replace it too."""
+    _run(conn, "CREATE TABLE IF NOT EXISTS tickets_state (id INTEGER PRIMARY KEY CHECK (id = 1), token TEXT NOT NULL)")
+
+
 # Append only: a released migration never changes.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9)
 LATEST = len(MIGRATIONS)
 
 

@@ -30,6 +30,7 @@ from gaopin.privacy import mask_phone, mask_phones_in_text
 from gaopin.rules.persons import Links
 from gaopin.schema import CANONICAL_COLUMNS, CHOICE_VALUES, FIELD_BY_NAME, fields_named, is_usable_phone, normalize_phone
 from gaopin.io.canonical import arrow, blank_text
+from gaopin.store.copy import CopyWriter, copy_token, new_token, read_copy, remove_copy
 from gaopin.store.db import BUSY_TIMEOUT_MS, DB_FILE_NAME, TICKET_COLUMNS, damaged_error, is_damaged, open_connection, refuse_unusable_path, remove_if_empty, settle, store_error, transaction
 
 DATETIME_COLUMNS = ("received_at", "closed_at")
@@ -238,10 +239,14 @@ class _PartInserter:
     write transaction and gives the import's id, or None when the store has tickets after all
     (another import got in first); the parts are then left to the caller's one insert."""
 
-    def __init__(self, cur: Any, start: Callable[[], int | None], path: Path | None = None):
+    def __init__(self, cur: Any, start: Callable[[], int | None], path: Path | None = None, token: str | None = None):
         self.cur, self.start = cur, start
         self.path = path  # the store's file, flushed as the parts go in (`_Writeback`)
         self.writeback: _Writeback | None = None
+        # The parts are all the store's tickets, in their order: the columnar copy is written
+        # beside them for `token` (the import's), as they go in.
+        self.token = token
+        self.copy: CopyWriter | None = None
         self.import_id: int | None = None
         self.declined = False
         self.rows = 0
@@ -270,11 +275,19 @@ class _PartInserter:
                     self.writeback = _Writeback(self.path)
                 except (OSError, RuntimeError):  # only a speed-up: the commit syncs the file either way
                     pass
+                if self.token is not None:
+                    try:
+                        self.copy = CopyWriter(self.path, self.token)
+                    except (OSError, RuntimeError):  # only a speed-up too: reads go to SQLite
+                        pass
             self.thread = threading.Thread(target=self._run, name="gaopin-insert", daemon=True)
             self.thread.start()
         text = _text_frame(frame)
         text["extra"] = _extra_json(frame, unmapped_columns(frame))
-        self.queue.put(_ticket_table(text, self.import_id))
+        table = _ticket_table(text, self.import_id)
+        if self.copy is not None:
+            self.copy.add(table)
+        self.queue.put(table)
         self.rows += len(frame)
 
     def _run(self) -> None:
@@ -304,6 +317,17 @@ class _PartInserter:
             self.thread = None
         if self.error is not None:
             raise self.error
+
+    def publish_copy(self) -> None:
+        """The import is committed: its copy goes in place."""
+        if self.copy is not None:
+            self.copy.publish()
+            self.copy = None
+
+    def discard_copy(self) -> None:
+        if self.copy is not None:
+            self.copy.discard()
+            self.copy = None
 
     def stop(self) -> None:
         """Something failed: let the part being inserted end and drop the rest (the caller then
@@ -483,6 +507,51 @@ class Store:
         finally:
             conn.close()
 
+    def tickets_token(self) -> str | None:
+        """The tickets' state: replaced by every transaction that changes them (`_set_tickets_token`)."""
+        row = self.conn.execute("SELECT token FROM tickets_state WHERE id = 1").fetchone()
+        return row[0] if row else None
+
+    def keep_copy_current(self) -> None:
+        """The columnar copy brought up to the tickets, when it is not (after an import that
+        merged into stored tickets, or a purge): read from SQLite once and written whole.
+
+        Only a speed-up: where it cannot be written (a full disk), reads go to SQLite."""
+        token = self.tickets_token()
+        if token is None or copy_token(self.path) == token:
+            return
+        table = self.read_tickets_arrow(", ".join(TICKET_COLUMNS))
+        # No transaction changed the tickets while they were read: they are the token's.
+        if self.tickets_token() != token:
+            return
+        try:
+            writer = CopyWriter(self.path, token)
+        except (OSError, RuntimeError):
+            return
+        try:
+            writer.add(table)
+        except BaseException:
+            writer.discard()
+            raise
+        writer.publish()
+
+    def _ticket_columns(self, wanted: list[str], until: date | None) -> pa.Table:
+        """`wanted` columns of the tickets received by `until` (and those without a time), in the
+        store's order: from the columnar copy when it is the tickets', else from SQLite."""
+        after = date.fromordinal(until.toordinal() + 1).isoformat() if until is not None else None
+        copy = read_copy(self.path, self.tickets_token())
+        if copy is None:
+            where, params = ("received_at IS NULL OR received_at < ?", (after,)) if after else ("", ())
+            return self.read_tickets_arrow(", ".join(wanted), where, params)
+        table = copy.select(wanted)
+        if after is not None:
+            received = copy.column("received_at")
+            # As SQLite compares text: byte by byte (the times are YYYY-MM-DD HH:MM:SS).
+            keep = pc.or_(pc.is_null(received), pc.fill_null(pc.less(received, pa.scalar(after, pa.string())), False))
+            if not pc.all(keep).as_py():
+                table = table.filter(keep)
+        return table
+
     def read_tickets_arrow(self, columns: str, where: str = "", parameters: tuple = ()) -> pa.Table:
         """`SELECT columns FROM tickets [WHERE where] ORDER BY rowid` (text columns), as two halves of the
         rowid range on two connections side by side (SQLite's reading is most of the time and
@@ -627,105 +696,116 @@ class Store:
             return FileImport(file=file_name, skipped=True)
 
     def _import_in(self, loading, file_name: str, sha256: str | Callable[[], str], now: datetime, may_stream: bool, skip_seen: bool, one_sheet: bool = False) -> FileImport:
-        with ThreadPoolExecutor(max_workers=1) as pool, self._bulk_transaction() as cur:
-            import_id: int | None = None
-            hashing = None
+        token = new_token()  # the tickets' state this import makes, if it changes them
+        parts: _PartInserter | None = None
+        try:
+            with ThreadPoolExecutor(max_workers=1) as pool, self._bulk_transaction() as cur:
+                import_id: int | None = None
+                hashing = None
 
-            def begin() -> int:
-                """The import's own row: its first write opens the write transaction."""
-                nonlocal import_id
-                if import_id is None:
-                    cur.execute(
-                        "INSERT INTO imports (file_name, sha256, imported_at, rows, new, updated, unchanged, rejected) VALUES (?, '', ?, 0, 0, 0, 0, 0)",
-                        parameters=(file_name, now.strftime(TEXT_FORMAT)),
-                    )
-                    cur.execute("SELECT last_insert_rowid()")
-                    import_id = int(cur.fetchone()[0])
-                return import_id
+                def begin() -> int:
+                    """The import's own row: its first write opens the write transaction."""
+                    nonlocal import_id
+                    if import_id is None:
+                        cur.execute(
+                            "INSERT INTO imports (file_name, sha256, imported_at, rows, new, updated, unchanged, rejected) VALUES (?, '', ?, 0, 0, 0, 0, 0)",
+                            parameters=(file_name, now.strftime(TEXT_FORMAT)),
+                        )
+                        cur.execute("SELECT last_insert_rowid()")
+                        import_id = int(cur.fetchone()[0])
+                    return import_id
 
-            def begin_if_empty() -> int | None:
-                # Looked at with the write lock held: no other process can add tickets before ours.
-                begin()
-                cur.execute("SELECT 1 FROM tickets LIMIT 1")
-                return None if cur.fetchall() else import_id
+                def begin_if_empty() -> int | None:
+                    # Looked at with the write lock held: no other process can add tickets before ours.
+                    begin()
+                    cur.execute("SELECT 1 FROM tickets LIMIT 1")
+                    return None if cur.fetchall() else import_id
 
-            def hash_beside() -> None:
-                nonlocal hashing
-                if callable(sha256) and hashing is None:
-                    hashing = pool.submit(sha256)
+                def hash_beside() -> None:
+                    nonlocal hashing
+                    if callable(sha256) and hashing is None:
+                        hashing = pool.submit(sha256)
 
-            def digest() -> str:
-                if not callable(sha256):
-                    return sha256
-                hash_beside()
-                return hashing.result()
-
-            def seen_before(read: list[str]) -> bool:
-                """An import of the same content other than ours, read the same way or more
-                fully (looked at with the write lock held: none can commit before ours); `read`:
-                the sheets this import of a whole workbook read."""
-                if callable(sha256):  # the store had no import when the caller looked
-                    cur.execute("SELECT 1 FROM imports WHERE id <> ? LIMIT 1", parameters=(import_id,))
-                    if not cur.fetchall():
-                        return False  # still none: the hash is not waited for
-                condition, params = _seen(digest(), sheet)
-                cur.execute(f"SELECT 1 FROM imports WHERE ({condition}) AND id <> ? LIMIT 1", parameters=(*params, import_id))
-                if cur.fetchall():
-                    return True
-                if sheet is not None or not read:
-                    return False
-                cur.execute("SELECT sha256 FROM imports WHERE sha256 LIKE ? AND id <> ?", parameters=(f"{digest()}|sheet=%", import_id))
-                return _sheets_seen(file_name, read, {key.partition("|sheet=")[2] for (key,) in cur.fetchall()})
-
-            # The transaction opens with the first part, not before the file is read: readers
-            # and other writers are kept out only while tickets go in.
-            parts = _PartInserter(cur, begin_if_empty, self.path) if may_stream else None
-            try:
-                result = loading(parts.add if parts is not None else None)
-                if parts is not None:
-                    # The conversion is done: the file is hashed on the core it leaves idle
-                    # while SQLite inserts the last parts.
+                def digest() -> str:
+                    if not callable(sha256):
+                        return sha256
                     hash_beside()
-                    parts.finish()
-            except BaseException:
-                if parts is not None:
-                    parts.stop()
-                raise
-            # The one sheet read, when a sheet was asked for (a CSV has none): part of what this
-            # import is, so that a workbook can be imported sheet by sheet.
-            sheet = result.sources[0].sheet if one_sheet and len(result.sources) == 1 else None
-            import_id = begin()
-            # Parts went in only if the store held no ticket with the lock held: then no import
-            # of this content (which has these tickets) can be in it.
-            if skip_seen and not (parts is not None and parts.rows) and seen_before([s.sheet for s in result.sources if s.sheet is not None]):
-                raise _Seen()
-            summary = FileImport(
-                file=file_name, rejected=list(result.rejected), sheet_notes=list(result.sheet_notes), notes=result.input_notes(), merged=result.merged, rows=result.rows_read
-            )
-            if summary.rows and (empty := result.empty_note()) is not None:
-                # Some sheets of the workbook were empty (an empty file is said by the command).
-                summary.sheet_notes.append(empty)
-            if parts is not None and parts.rows:
-                summary.new = parts.rows
-            else:
-                self._insert_loaded(cur, pool, result.frame, result.extra_columns, import_id, summary, hash_beside)
-            if result.rejected:
-                rejected = pa.table(
-                    {
-                        "import_id": pa.array([import_id] * len(result.rejected), pa.int64()),
-                        "file_row": pa.array([p.row for p in result.rejected], pa.int64()),
-                        "value": pa.array([p.value for p in result.rejected], pa.string()),
-                        "reason": pa.array([p.message for p in result.rejected], pa.string()),
-                    }
+                    return hashing.result()
+
+                def seen_before(read: list[str]) -> bool:
+                    """An import of the same content other than ours, read the same way or more
+                    fully (looked at with the write lock held: none can commit before ours); `read`:
+                    the sheets this import of a whole workbook read."""
+                    if callable(sha256):  # the store had no import when the caller looked
+                        cur.execute("SELECT 1 FROM imports WHERE id <> ? LIMIT 1", parameters=(import_id,))
+                        if not cur.fetchall():
+                            return False  # still none: the hash is not waited for
+                    condition, params = _seen(digest(), sheet)
+                    cur.execute(f"SELECT 1 FROM imports WHERE ({condition}) AND id <> ? LIMIT 1", parameters=(*params, import_id))
+                    if cur.fetchall():
+                        return True
+                    if sheet is not None or not read:
+                        return False
+                    cur.execute("SELECT sha256 FROM imports WHERE sha256 LIKE ? AND id <> ?", parameters=(f"{digest()}|sheet=%", import_id))
+                    return _sheets_seen(file_name, read, {key.partition("|sheet=")[2] for (key,) in cur.fetchall()})
+
+                # The transaction opens with the first part, not before the file is read: readers
+                # and other writers are kept out only while tickets go in.
+                parts = _PartInserter(cur, begin_if_empty, self.path, token) if may_stream else None
+                try:
+                    result = loading(parts.add if parts is not None else None)
+                    if parts is not None:
+                        # The conversion is done: the file is hashed on the core it leaves idle
+                        # while SQLite inserts the last parts.
+                        hash_beside()
+                        parts.finish()
+                except BaseException:
+                    if parts is not None:
+                        parts.stop()
+                    raise
+                # The one sheet read, when a sheet was asked for (a CSV has none): part of what this
+                # import is, so that a workbook can be imported sheet by sheet.
+                sheet = result.sources[0].sheet if one_sheet and len(result.sources) == 1 else None
+                import_id = begin()
+                # Parts went in only if the store held no ticket with the lock held: then no import
+                # of this content (which has these tickets) can be in it.
+                if skip_seen and not (parts is not None and parts.rows) and seen_before([s.sheet for s in result.sources if s.sheet is not None]):
+                    raise _Seen()
+                summary = FileImport(
+                    file=file_name, rejected=list(result.rejected), sheet_notes=list(result.sheet_notes), notes=result.input_notes(), merged=result.merged, rows=result.rows_read
                 )
-                cur.adbc_ingest("rejected_rows", rejected, mode="append")
-            for name in sorted(result.fields):
-                cur.execute("INSERT OR IGNORE INTO fields (name) VALUES (?)", parameters=(name,))
-            cur.execute(
-                "UPDATE imports SET sha256 = ?, rows = ?, new = ?, updated = ?, unchanged = ?, rejected = ? WHERE id = ?",
-                # Every data row of the file: the tickets, the rows merged into them, the rejected.
-                parameters=(_import_key(digest(), sheet), summary.rows, summary.new, summary.updated, summary.unchanged, len(result.rejected), import_id),
-            )
+                if summary.rows and (empty := result.empty_note()) is not None:
+                    # Some sheets of the workbook were empty (an empty file is said by the command).
+                    summary.sheet_notes.append(empty)
+                if parts is not None and parts.rows:
+                    summary.new = parts.rows
+                else:
+                    self._insert_loaded(cur, pool, result.frame, result.extra_columns, import_id, summary, hash_beside)
+                if result.rejected:
+                    rejected = pa.table(
+                        {
+                            "import_id": pa.array([import_id] * len(result.rejected), pa.int64()),
+                            "file_row": pa.array([p.row for p in result.rejected], pa.int64()),
+                            "value": pa.array([p.value for p in result.rejected], pa.string()),
+                            "reason": pa.array([p.message for p in result.rejected], pa.string()),
+                        }
+                    )
+                    cur.adbc_ingest("rejected_rows", rejected, mode="append")
+                for name in sorted(result.fields):
+                    cur.execute("INSERT OR IGNORE INTO fields (name) VALUES (?)", parameters=(name,))
+                if summary.new or summary.updated:
+                    _set_tickets_token(cur, token)
+                cur.execute(
+                    "UPDATE imports SET sha256 = ?, rows = ?, new = ?, updated = ?, unchanged = ?, rejected = ? WHERE id = ?",
+                    # Every data row of the file: the tickets, the rows merged into them, the rejected.
+                    parameters=(_import_key(digest(), sheet), summary.rows, summary.new, summary.updated, summary.unchanged, len(result.rejected), import_id),
+                )
+        except BaseException:
+            if parts is not None:
+                parts.discard_copy()
+            raise
+        if parts is not None:
+            parts.publish_copy()
         return summary
 
     def _insert_loaded(self, cur, pool: ThreadPoolExecutor, frame: pd.DataFrame, extra_columns: Iterable[str], import_id: int, summary: FileImport, hash_beside: Callable[[], None]) -> None:
@@ -859,11 +939,7 @@ class Store:
         `extra_headers` adds unmapped source columns kept from the exports (for [filters])."""
         # The fields [filters] name are read too (see io.load): unread, they would match nothing.
         wanted = [c for c in TICKET_COLUMNS if columns is None or c in set(columns) | {"ticket_id", "received_at"} | fields_named(extra_headers)]
-        where, params = "", ()
-        if until is not None:
-            where = "received_at IS NULL OR received_at < ?"
-            params = (date.fromordinal(until.toordinal() + 1).isoformat(),)
-        table = self.read_tickets_arrow(", ".join(wanted), where, params)
+        table = self._ticket_columns(wanted, until)
         n = table.num_rows
         data = {}
         with ThreadPoolExecutor(max_workers=2) as pool:
@@ -978,6 +1054,8 @@ class Store:
         # Deleted content is overwritten with zeros as it goes: nothing lingers even if the run
         # is killed before the VACUUM below rebuilds the file.
         self.conn.execute("PRAGMA secure_delete = ON")
+        # The copy holds every ticket too, and goes first: it is written again from what is left.
+        remove_copy(self.path)
         with transaction(self.conn):
             # Nothing is deleted from a damaged store (a backup may have to be restored, and the
             # VACUUM below would stop at the damage after the deletion was committed).
@@ -988,6 +1066,7 @@ class Store:
             self.conn.execute(f"DELETE FROM exclusions WHERE ticket_id IN ({ids})", (cutoff,))
             self.conn.execute("DELETE FROM ledger_cache")  # it names tickets and callers too
             cur = self.conn.execute("DELETE FROM tickets WHERE received_at < ?", (cutoff,))
+            self.conn.execute("INSERT OR REPLACE INTO tickets_state (id, token) VALUES (1, ?)", (new_token(),))
             self.conn.execute(f"DELETE FROM entry_phones WHERE phone NOT IN ({phones})")
             # A caller entry is keyed by one of its numbers (shown nowhere; matching goes by entry_phones).
             self.conn.execute(f"UPDATE entries SET key = '' WHERE kind = 'caller' AND key NOT IN ({phones})")
@@ -1000,6 +1079,7 @@ class Store:
             self.conn.execute("UPDATE sends SET message = NULL WHERE message IS NOT NULL AND started_at < ?", (cutoff,))
             self.conn.execute("DELETE FROM send_messages WHERE id NOT IN (SELECT message FROM sends WHERE message IS NOT NULL)")
         self.conn.execute("VACUUM")  # deleted callers' data must not linger in free pages
+        self.keep_copy_current()
         return cur.rowcount
 
     def backups(self) -> list[Path]:
@@ -1017,6 +1097,12 @@ class Linked(NamedTuple):
     a: str
     b: str
     unseen: tuple[str, ...]  # of the two, the numbers in no ticket: a typo, or not imported yet
+
+
+def _set_tickets_token(cur: Any, token: str) -> None:
+    """In a transaction that changes the tickets: the columnar copy of the tickets before it is
+    no longer theirs (gaopin.store.copy)."""
+    cur.execute("INSERT OR REPLACE INTO tickets_state (id, token) VALUES (1, ?)", parameters=(token,))
 
 
 def _usable(phone: str) -> str:
@@ -1090,6 +1176,13 @@ def import_files(
                 committed = len(out) > index or (mark is not None and store.imported_since(mark, path.name))
                 exc.add_note(_stopped_note(paths, index + (1 if committed else 0), shown, force))
             raise
+    # Once for all the files: each import that merged into stored tickets left the copy behind.
+    try:
+        store.keep_copy_current()
+    except BaseException as exc:
+        if not isinstance(exc, Exception):
+            exc.add_note(_stopped_note(paths, len(paths), shown, force))
+        raise
     return out
 
 

@@ -1,0 +1,205 @@
+"""The columnar copy of the tickets beside the store: the reads it serves equal SQLite's, and a
+copy that is not the tickets' (stale, damaged, missing) is never served."""
+
+from __future__ import annotations
+
+import shutil
+import stat
+import sys
+from datetime import date, datetime
+
+import pandas as pd
+import pandas.testing as pdt
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import gaopin.io.load  # noqa: F401  (the package exports a function of the same name)
+import gaopin.store.store as store_module
+from gaopin.config import Settings
+from gaopin.store import Store, import_files
+from gaopin.store.copy import copy_path, copy_token, read_copy
+from tests.builders import store_with, tickets, write_csv
+
+loader = sys.modules["gaopin.io.load"]
+NOW = datetime(2024, 9, 1, 8, 30)
+HEADER = ["工单编号", "受理时间", "诉求人", "来电号码", "诉求地址", "问题分类", "是否解决", "是否满意", "办结时间"]
+
+
+def _row(i: int, day: int = 1, phone: str = "13812345678", resolved: str = "否") -> list[str]:
+    return [f"GD{i:04d}", f"2024-08-{day:02d} 09:{i % 60:02d}:00", "张三", phone, f"恰海小区{i % 4}号楼", "城乡建设->供热", resolved, "", ""]
+
+
+def _export(path, rows) -> object:
+    return write_csv(path, [HEADER, *rows])
+
+
+def _from_sqlite(store: Store, **kw) -> pd.DataFrame:
+    """The reference: the same read with the copy out of the way."""
+    original = store_module.read_copy
+    store_module.read_copy = lambda db, token: None
+    try:
+        return store.tickets(**kw).frame
+    finally:
+        store_module.read_copy = original
+
+
+def _served_by_copy(store: Store) -> bool:
+    return read_copy(store.path, store.tickets_token()) is not None
+
+
+def test_a_first_import_writes_the_copy_as_it_stores_the_parts(tmp_path, monkeypatch):
+    monkeypatch.setattr(loader, "STREAM_ROWS", 4)
+    export = _export(tmp_path / "t.csv", [_row(i, day=1 + i % 20) for i in range(30)])
+    store = Store(tmp_path / "g.db")
+    import_files([export], store, Settings(), now=NOW)
+    assert _served_by_copy(store)
+    # Private as the store is: it holds callers' numbers.
+    assert stat.S_IMODE(copy_path(store.path).stat().st_mode) == 0o600
+    for until in (None, date(2024, 8, 5)):
+        pdt.assert_frame_equal(store.tickets(until=until).frame, _from_sqlite(store, until=until))
+    assert len(store.tickets(until=date(2024, 8, 5)).frame) == 10  # days 1–5 of 1–20, twice
+    assert not list(tmp_path.glob(".*.new"))
+
+
+def test_an_import_that_merges_leaves_the_copy_current(tmp_path):
+    store = Store(tmp_path / "g.db")
+    import_files([_export(tmp_path / "a.csv", [_row(i) for i in range(10)])], store, Settings(), now=NOW)
+    before = store.tickets_token()
+    # Three tickets answered, two new: merged into the stored ones.
+    later = [_row(i, resolved="是") for i in range(3)] + [_row(i, day=2) for i in range(10, 12)]
+    [done] = import_files([_export(tmp_path / "b.csv", later)], store, Settings(), now=NOW)
+    assert (done.new, done.updated) == (2, 3)
+    assert store.tickets_token() != before and _served_by_copy(store)
+    frame = store.tickets().frame
+    pdt.assert_frame_equal(frame, _from_sqlite(store))
+    assert frame["resolved"].tolist() == ["是"] * 3 + ["否"] * 9
+
+
+def test_an_import_that_changes_nothing_keeps_the_tickets_state(tmp_path):
+    store = Store(tmp_path / "g.db")
+    rows = [_row(i) for i in range(5)]
+    import_files([_export(tmp_path / "a.csv", rows)], store, Settings(), now=NOW)
+    token = store.tickets_token()
+    written = copy_path(store.path).stat().st_mtime_ns
+    # The same tickets in another file: imported (another hash), nothing changed.
+    [done] = import_files([_export(tmp_path / "b.csv", rows + [rows[0]])], store, Settings(), now=NOW)
+    assert (done.new, done.updated) == (0, 0)
+    assert store.tickets_token() == token and copy_path(store.path).stat().st_mtime_ns == written
+
+
+def test_a_copy_that_is_not_the_tickets_is_not_read(tmp_path):
+    """A copy left from before a change (a crash between the commit and the copy, a store file
+    restored from elsewhere) holds other values: the token tells, and SQLite is read."""
+    store = Store(tmp_path / "g.db")
+    import_files([_export(tmp_path / "a.csv", [_row(i) for i in range(6)])], store, Settings(), now=NOW)
+    old = tmp_path / "old.arrow"
+    shutil.copyfile(copy_path(store.path), old)
+    import_files([_export(tmp_path / "b.csv", [_row(0, resolved="是")])], store, Settings(), now=NOW)
+    shutil.copyfile(old, copy_path(store.path))
+    assert not _served_by_copy(store)
+    assert store.tickets().frame["resolved"].iloc[0] == "是"
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not arrow", "other columns"])
+def test_a_damaged_copy_is_not_read(tmp_path, damage):
+    store = Store(tmp_path / "g.db")
+    import_files([_export(tmp_path / "a.csv", [_row(i) for i in range(6)])], store, Settings(), now=NOW)
+    reference = _from_sqlite(store)
+    path = copy_path(store.path)
+    if damage == "truncated":
+        path.write_bytes(path.read_bytes()[:-200])
+    elif damage == "not arrow":
+        path.write_bytes(b"PAR1" + bytes(100))
+    else:
+        table = pa.table({"ticket_id": ["X"]}).replace_schema_metadata({b"gaopin.tickets_token": store.tickets_token().encode()})
+        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as out:
+            out.write_table(table)
+    pdt.assert_frame_equal(store.tickets().frame, reference)
+
+
+def test_a_copy_that_cannot_be_put_in_place_loses_nothing(tmp_path):
+    store = Store(tmp_path / "g.db")
+    copy_path(store.path).mkdir()  # os.replace cannot put a file there
+    [done] = import_files([_export(tmp_path / "a.csv", [_row(i) for i in range(6)])], store, Settings(), now=NOW)
+    assert done.new == 6 and store.ticket_count() == 6
+    assert not list(tmp_path.glob(".*.new"))
+    assert len(store.tickets().frame) == 6
+
+
+def test_a_failed_import_leaves_the_copy_as_it_was(tmp_path, monkeypatch):
+    store = Store(tmp_path / "g.db")
+    import_files([_export(tmp_path / "a.csv", [_row(i) for i in range(6)])], store, Settings(), now=NOW)
+    before = copy_path(store.path).read_bytes()
+    monkeypatch.setattr(store_module, "_set_tickets_token", lambda cur, token: (_ for _ in ()).throw(RuntimeError("boom")))
+    with pytest.raises(RuntimeError):
+        import_files([_export(tmp_path / "b.csv", [_row(9)])], store, Settings(), now=NOW)
+    assert copy_path(store.path).read_bytes() == before and _served_by_copy(store)
+    assert store.ticket_count() == 6
+
+
+def test_a_first_import_that_fails_leaves_no_copy(tmp_path, monkeypatch):
+    monkeypatch.setattr(loader, "STREAM_ROWS", 4)
+    monkeypatch.setattr(store_module, "_set_tickets_token", lambda cur, token: (_ for _ in ()).throw(RuntimeError("boom")))
+    store = Store(tmp_path / "g.db")
+    with pytest.raises(RuntimeError):
+        import_files([_export(tmp_path / "a.csv", [_row(i) for i in range(10)])], store, Settings(), now=NOW)
+    assert store.ticket_count() == 0
+    assert not copy_path(store.path).exists() and not list(tmp_path.glob(".*.new"))
+
+
+def test_a_purge_rewrites_the_copy_without_the_purged_tickets(tmp_path):
+    store = Store(tmp_path / "g.db")
+    rows = [_row(i, day=1 + i, phone=f"139000000{i:02d}") for i in range(10)]
+    import_files([_export(tmp_path / "a.csv", rows)], store, Settings(), now=NOW)
+    assert store.purge(date(2024, 8, 4)) == 3
+    assert _served_by_copy(store)
+    data = copy_path(store.path).read_bytes()
+    assert b"13900000002" not in data and b"13900000003" in data
+    pdt.assert_frame_equal(store.tickets().frame, _from_sqlite(store))
+
+
+def test_tickets_stored_without_a_copy_are_read_from_sqlite_until_one_is_written(tmp_path):
+    """`import_result` (the library's one-export import) leaves the copy to `import_files`."""
+    store = Store(tmp_path / "g.db")
+    store.import_result(tickets([{"ticket_id": "A1", "received_at": "2024-08-03 09:00:00"}]), "a.xlsx", "sha-a", NOW)
+    assert store.tickets_token() is not None and copy_token(store.path) is None
+    assert store.tickets().frame["ticket_id"].tolist() == ["A1"]
+    store.keep_copy_current()
+    assert _served_by_copy(store)
+
+
+_TEXT = st.one_of(st.none(), st.just(""), st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=6))
+_DAY = st.one_of(st.none(), st.integers(min_value=1, max_value=28))
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    first=st.lists(st.tuples(st.integers(0, 15), _DAY, _TEXT, _TEXT), min_size=1, max_size=12),
+    later=st.lists(st.tuples(st.integers(0, 15), _DAY, _TEXT, _TEXT), max_size=12),
+    until=st.one_of(st.none(), st.integers(min_value=1, max_value=28)),
+    purge=st.one_of(st.none(), st.integers(min_value=1, max_value=28)),
+)
+def test_the_copy_serves_what_sqlite_does(tmp_path_factory, first, later, until, purge):
+    """Any tickets, a first import and a merging one, a purge: every read the copy serves equals
+    SQLite's, frame for frame."""
+    folder = tmp_path_factory.mktemp("copy")
+    store = Store(folder / "g.db")
+
+    def rows(spec):
+        out = {}
+        for i, day, name, address in spec:  # one row per id: the loader merges repeats its own way
+            out[i] = {"ticket_id": f"T{i}", "received_at": f"2024-08-{day:02d} 10:00:00" if day else None, "caller_name": name, "address": address}
+        return list(out.values())
+
+    store.import_result(tickets(rows(first)), "a.xlsx", "sha-a", NOW)
+    store.keep_copy_current()
+    if later:
+        store.import_result(tickets(rows(later)), "b.xlsx", "sha-b", NOW)
+        store.keep_copy_current()
+    if purge:
+        store.purge(date(2024, 8, purge))
+    assert _served_by_copy(store)
+    day = date(2024, 8, until) if until else None
+    pdt.assert_frame_equal(store.tickets(until=day).frame, _from_sqlite(store, until=day))
+    store.close()
