@@ -4,6 +4,7 @@ copy that is not the tickets' (stale, damaged, missing) is never served."""
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import stat
 import sys
 from datetime import date, datetime
@@ -203,3 +204,19 @@ def test_the_copy_serves_what_sqlite_does(tmp_path_factory, first, later, until,
     day = date(2024, 8, until) if until else None
     pdt.assert_frame_equal(store.tickets(until=day).frame, _from_sqlite(store, until=day))
     store.close()
+
+
+def test_a_store_upgraded_from_before_the_copy_gets_one_at_its_next_import(tmp_path):
+    path = tmp_path / "g.db"
+    export = _export(tmp_path / "a.csv", [_row(i) for i in range(6)])
+    with Store(path) as store:
+        store.import_result(tickets([{"ticket_id": f"GD{i:04d}", "received_at": "2024-08-01 09:00:00"} for i in range(6)]), "a.csv", "sha-a", NOW)
+    copy_path(path).unlink(missing_ok=True)
+    with sqlite3.connect(path) as conn:  # as structure version 8 left it
+        conn.execute("DROP TABLE tickets_state")
+        conn.execute("PRAGMA user_version = 8")
+    store = Store(path)
+    assert store.tickets_token() is not None and copy_token(path) is None
+    import_files([export], store, Settings(), now=NOW)
+    assert _served_by_copy(store)
+    pdt.assert_frame_equal(store.tickets().frame, _from_sqlite(store))

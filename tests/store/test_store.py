@@ -16,6 +16,7 @@ from tests.builders import at, held_by_another_process, store_at_version, store_
 from gaopin.config import Settings
 from gaopin.errors import StoreError, UsageError
 from gaopin.store import Store, import_files, import_into
+from gaopin.store.copy import remove_copy
 from gaopin.store.db import LATEST, MIGRATIONS
 from gaopin.io import load
 
@@ -584,6 +585,7 @@ def test_a_read_in_two_halves_equals_one_read(tmp_path, monkeypatch):
     import gaopin.store.store as store_module
 
     store = store_with(tmp_path / "g.db", _many(400))
+    remove_copy(store.path)  # SQLite's read, not the columnar copy's
     monkeypatch.setattr(store_module, "PARALLEL_READ_ROWS", 10**9)
     whole = store.tickets().frame
     until = store.tickets(until=date(2024, 8, 1)).frame
@@ -606,6 +608,7 @@ def test_a_commit_between_the_halves_makes_one_consistent_read(tmp_path, monkeyp
 
     path = tmp_path / "g.db"
     store = store_with(path, _many(400))
+    remove_copy(path)  # SQLite's read, not the columnar copy's (which another writer would leave behind)
     monkeypatch.setattr(store_module, "PARALLEL_READ_ROWS", 0)
     first_read = threading.Event()
     read_part = Store._read_part

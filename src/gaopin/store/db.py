@@ -214,7 +214,13 @@ def _v9(conn: sqlite3.Connection) -> None:
     """The tickets' state (gaopin.store.copy): a random token that every transaction changing
     the tickets replaces, and that the columnar copy beside the store is written for. A
     migration that changes tickets must replace it too."""
-    _run(conn, "CREATE TABLE IF NOT EXISTS tickets_state (id INTEGER PRIMARY KEY CHECK (id = 1), token TEXT NOT NULL)")
+    # A first token: the next `gaopin import` writes the copy of the tickets already stored.
+    _run(conn,
+        """
+        CREATE TABLE IF NOT EXISTS tickets_state (id INTEGER PRIMARY KEY CHECK (id = 1), token TEXT NOT NULL);
+        INSERT OR IGNORE INTO tickets_state (id, token) VALUES (1, lower(hex(randomblob(16))))
+        """
+    )
 
 
 # Append only: a released migration never changes.
