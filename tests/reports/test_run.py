@@ -376,12 +376,12 @@ def test_charts_drawn_in_a_second_process_give_the_same_report(report, settings,
 
 
 def test_without_a_second_process_the_charts_are_drawn_here(report, settings, tmp_path, monkeypatch):
-    from gaopin.reports import run
+    from gaopin.reports import charting, run
 
     def no_processes(*args, **kwargs):
         raise OSError(38, "Function not implemented")
 
-    monkeypatch.setattr(run, "ProcessPoolExecutor", no_processes)
+    monkeypatch.setattr(charting, "ProcessPoolExecutor", no_processes)
     run.write_report(report, tmp_path / "here", settings)
     with run.chart_process(settings) as charts:
         run.write_report(report, tmp_path / "there", settings, charts_in=charts)
@@ -742,7 +742,7 @@ os.kill(os.getpid(), signal.SIGKILL)  # as a timeout's kill would: no clean-up a
 def test_spawning_is_safe_only_when_the_main_script_would_not_run_again(tmp_path, monkeypatch, source, safe):
     import types
 
-    from gaopin.reports import run
+    from gaopin.reports import charting
 
     script = tmp_path / "script.py"
     script.write_text(source, encoding="utf-8")
@@ -750,23 +750,23 @@ def test_spawning_is_safe_only_when_the_main_script_would_not_run_again(tmp_path
     main.__file__ = str(script)
     main.__spec__ = None
     monkeypatch.setitem(sys.modules, "__main__", main)
-    assert run.spawn_is_safe() is safe
+    assert charting.spawn_is_safe() is safe
 
 
 def test_spawning_is_safe_from_a_package_main_and_an_interactive_session(monkeypatch):
     import types
     from importlib.machinery import ModuleSpec
 
-    from gaopin.reports import run
+    from gaopin.reports import charting
 
     main = types.ModuleType("__main__")
     main.__spec__ = ModuleSpec("gaopin.__main__", None)  # python -m gaopin: never run again
     monkeypatch.setitem(sys.modules, "__main__", main)
-    assert run.spawn_is_safe()
+    assert charting.spawn_is_safe()
     main.__spec__ = None  # an interactive session: no file to run
-    assert run.spawn_is_safe()
+    assert charting.spawn_is_safe()
     monkeypatch.setattr(sys, "frozen", True, raising=False)
-    assert not run.spawn_is_safe()
+    assert not charting.spawn_is_safe()
 
 
 def test_a_script_calling_run_report_at_its_top_level_runs_once(db, tmp_path):
@@ -921,7 +921,7 @@ def test_a_process_started_for_the_charts_starts_deaf_to_ctrl_c_and_this_one_is_
     its own handler and signal mask back afterwards."""
     import signal
 
-    from gaopin.reports.run import _interrupts_held
+    from gaopin.reports.charting import _interrupts_held
 
     spawn = multiprocessing.get_context("spawn")
     before = signal.signal(signal.SIGINT, signal.default_int_handler)  # whatever earlier tests left
@@ -945,7 +945,7 @@ def test_a_process_started_for_the_charts_starts_deaf_to_ctrl_c_and_this_one_is_
 def test_the_chart_process_is_started_with_ctrl_c_held(settings, monkeypatch):
     import contextlib
 
-    from gaopin.reports import run
+    from gaopin.reports import charting, run
 
     entered = []
 
@@ -954,7 +954,7 @@ def test_the_chart_process_is_started_with_ctrl_c_held(settings, monkeypatch):
         entered.append(True)
         yield
 
-    monkeypatch.setattr(run, "_interrupts_held", held)
+    monkeypatch.setattr(charting, "_interrupts_held", held)
     with run.chart_process(settings) as charts:
         charts.start()
         assert charts._pool is not None

@@ -80,33 +80,37 @@ def report(
         raise UsageError("请用 --month 指定月份", "例如 gaopin report --month 8；定时运行可用 --last")
     check_month(month, year)  # a wrong month (--month 0) before any other work
     channels = delivery_channels(email, notify, dry_run, force, dry_run_dir)
-    if channels:
-        from gaopin.deliver.run import report_and_deliver
+    from gaopin.reports.charting import early_charts
+
+    # Started before pandas and the rest of gaopin are loaded, on the core that loading leaves idle.
+    with early_charts(settings):
+        if channels:
+            from gaopin.deliver.run import report_and_deliver
+
+            with progress() as step:
+                sent, failure = delivered(lambda: report_and_deliver(
+                    settings, month, year, files or None, db, now, channels, out_dir=out,
+                    force=force, dry_run=dry_run, dry_run_dir=dry_run_dir, progress=step,
+                ))  # fmt: skip
+            if not verbose:
+                delivery_notices(sent.delivery.lines())
+            elif format is Format.json:
+                print_json(sent.to_dict())
+            else:
+                render_report(sent.report)
+                for line in sent.delivery.lines():
+                    typer.echo(line)
+            if failure is not None:  # after what was made and sent is shown
+                raise failure
+            return
+        from gaopin.reports.run import run_report
 
         with progress() as step:
-            sent, failure = delivered(lambda: report_and_deliver(
-                settings, month, year, files or None, db, now, channels, out_dir=out,
-                force=force, dry_run=dry_run, dry_run_dir=dry_run_dir, progress=step,
-            ))  # fmt: skip
-        if not verbose:
-            delivery_notices(sent.delivery.lines())
-        elif format is Format.json:
-            print_json(sent.to_dict())
-        else:
-            render_report(sent.report)
-            for line in sent.delivery.lines():
-                typer.echo(line)
-        if failure is not None:  # after what was made and sent is shown
-            raise failure
-        return
-    from gaopin.reports.run import run_report
-
-    with progress() as step:
-        data = run_report(settings, month, year, files or None, db, now, out_dir=out, progress=step)
-    if format is Format.json:
-        print_json(data)
-        return
-    render_report(data)
+            data = run_report(settings, month, year, files or None, db, now, out_dir=out, progress=step)
+        if format is Format.json:
+            print_json(data)
+            return
+        render_report(data)
 
 
 def render_report(data: dict) -> None:

@@ -5,11 +5,9 @@ from __future__ import annotations
 import errno
 import fnmatch
 import logging
-import multiprocessing
 import os
 import secrets
 import shutil
-import sys
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
@@ -25,6 +23,7 @@ from gaopin.errors import InputError, os_reason, UsageError
 from gaopin.io.bulk import collector_paused
 from gaopin.io.write import staging_dir
 from gaopin.periods import check_month, check_started, default_year, period
+from gaopin.reports.charting import chart_font as _font, spawn_chart_worker, take_early
 from gaopin.reports.monthly import build_report, period_codes, read_rankings
 from gaopin.reports.render import PendingPage, write_page, write_workbook
 from gaopin.rules.streets import written_counts
@@ -343,93 +342,14 @@ def _report_cache(settings: Settings) -> Cache | None:
     return Cache(root) if root is not None else None
 
 
-def _font(settings: Settings) -> str:
-    return str(settings.resolve_path(settings.report.font)) if settings.report.font else ""
-
-
-def _guarded(path: str | None) -> bool:
-    """Whether the Python file at `path` only defines things at its top level and keeps what it
-    does under `if __name__ == "__main__":` (a spawned process runs it again to start)."""
-    import ast
-
-    try:
-        tree = ast.parse(Path(path).read_bytes()) if path else None
-    except (OSError, SyntaxError, ValueError):
-        return False
-    if tree is None:
-        return False
-
-    def main_guard(node: ast.stmt) -> bool:
-        if not isinstance(node, ast.If) or not isinstance(node.test, ast.Compare) or len(node.test.ops) != 1:
-            return False
-        sides = [node.test.left, *node.test.comparators]
-        names = [n.id for n in sides if isinstance(n, ast.Name)]
-        texts = [n.value for n in sides if isinstance(n, ast.Constant)]
-        return isinstance(node.test.ops[0], ast.Eq) and names == ["__name__"] and texts == ["__main__"]
-
-    quiet = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-    for node in tree.body:
-        if isinstance(node, quiet) or main_guard(node):
-            continue
-        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):  # a docstring
-            continue
-        if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Constant):
-            continue
-        return False
-    return True
-
-
-def spawn_is_safe() -> bool:
-    """Whether a spawned process can start without running the caller's program again.
-
-    To start, it imports the main module as "__mp_main__": the `gaopin` command (`python -m
-    gaopin`, or its script, which keeps main() under the usual guard) and an interactive
-    session are safe; a script that calls run_report at its top level would run a second
-    time, and a frozen executable without freeze_support would start again."""
-    main = sys.modules.get("__main__")
-    if main is None or getattr(sys, "frozen", False):
-        return False
-    spec = getattr(main, "__spec__", None)
-    name = getattr(spec, "name", None)
-    if name is not None:
-        return name == "__main__" or name.endswith(".__main__") or _guarded(getattr(spec, "origin", None))
-    path = getattr(main, "__file__", None)
-    return path is None or _guarded(path)
-
-
-@contextmanager
-def _interrupts_held() -> Iterator[None]:
-    """Ctrl-C ignored by the process started inside (the chart process).
-
-    A Ctrl-C reaches the whole process group: one that came while the new process was still
-    importing (before worker_init ignores SIGINT) printed its traceback above "已中断。". An
-    ignored signal stays ignored across exec, and Python then installs no KeyboardInterrupt
-    handler. Meanwhile SIGINT is also blocked in this thread, so that a Ctrl-C in these few
-    milliseconds waits for its handler to come back; another thread of this process may still
-    take it while it is ignored, and then it is lost (a second Ctrl-C stops the run). Only the
-    main thread may set handlers."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
-        yield  # Windows: Ctrl-C is a console event, which a spawned process handles apart
-        return
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, handler)
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-
-
 class ChartProcess:
     """A second process that draws the charts while this one writes the workbook.
 
     Spawned, not forked: fork is unsafe with the threads that read the store and is absent
-    on Windows; spawn behaves the same everywhere. `start` it once the tickets are read: it
-    imports matplotlib and loads the font while the figures are computed (earlier, it would
-    compete with the read for the CPU). Where no process can be started, or starting one would
+    on Windows; spawn behaves the same everywhere (`gaopin.reports.charting`). `start` takes
+    the process the command started before loading pandas (`early_charts`), or starts one once
+    the tickets are read: it imports matplotlib and loads the font while the figures are
+    computed. Where no process can be started, or starting one would
     run the caller's script again (see `spawn_is_safe`), `draw` gives None and the charts are
     drawn here, as before. It draws in memory and never writes into the report's folder (this
     process writes the pictures), so a failed report stops it without waiting for it. `close`
@@ -446,22 +366,14 @@ class ChartProcess:
         self._numbered = 0  # the number of the last one
 
     def start(self) -> None:
-        from gaopin.charts import warm_worker, worker_init
-
         if self._pool is not None or self._failed:
             return
-        if not spawn_is_safe():
+        # Started by the command before it loaded the rest of gaopin (`early_charts`), or now.
+        started = take_early(self.font) or spawn_chart_worker(self.font)
+        if started is None:
             self._failed = True
             return
-        try:
-            with _interrupts_held():
-                context = multiprocessing.get_context("spawn")
-                self._claims = context.Value("q", 0)
-                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=worker_init, initargs=(self._claims,))
-                self._warming = self._pool.submit(warm_worker, self.font)  # the process is started here
-        except (OSError, RuntimeError, NotImplementedError, ImportError):  # no semaphores, no processes
-            self.close()
-            self._failed = True
+        self._pool, self._claims, self._warming = started.pool, started.claims, started.warming
 
     def draw_ahead(self, report: dict, text: str) -> None:
         """Start drawing the report's charts before the report is whole (in memory: its folder
