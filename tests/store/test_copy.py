@@ -18,9 +18,10 @@ from hypothesis import given, settings, strategies as st
 import gaopin.io.load  # noqa: F401  (the package exports a function of the same name)
 import gaopin.store.store as store_module
 from gaopin.config import Settings
+from gaopin.errors import StoreError
 from gaopin.store import Store, import_files
 from gaopin.store.copy import copy_path, copy_token, read_copy
-from tests.builders import store_with, tickets, write_csv
+from tests.builders import tickets, write_csv
 
 loader = sys.modules["gaopin.io.load"]
 NOW = datetime(2024, 9, 1, 8, 30)
@@ -158,6 +159,16 @@ def test_a_purge_rewrites_the_copy_without_the_purged_tickets(tmp_path):
     data = copy_path(store.path).read_bytes()
     assert b"13900000002" not in data and b"13900000003" in data
     pdt.assert_frame_equal(store.tickets().frame, _from_sqlite(store))
+
+
+def test_a_purge_that_cannot_remove_the_copy_deletes_nothing(tmp_path):
+    store = Store(tmp_path / "g.db")
+    import_files([_export(tmp_path / "a.csv", [_row(i, day=1 + i) for i in range(6)])], store, Settings(), now=NOW)
+    copy_path(store.path).unlink()
+    (copy_path(store.path) / "x").mkdir(parents=True)  # a folder in its place: it cannot be removed
+    with pytest.raises(StoreError) as err:
+        store.purge(date(2024, 8, 4))
+    assert "什么也没有删除" in err.value.message and store.ticket_count() == 6
 
 
 def test_tickets_stored_without_a_copy_are_read_from_sqlite_until_one_is_written(tmp_path):

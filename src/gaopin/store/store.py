@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gaopin.config import APP_NAME, Settings
-from gaopin.errors import GaopinError, StoreError, UsageError
+from gaopin.errors import GaopinError, StoreError, UsageError, os_reason
 from gaopin.io.dates import DTYPE
 from gaopin.io.load import CHOICE_FIELDS, FILE_COL, ROW_COL, LoadResult, Problem, load, unmapped_columns
 from gaopin.periods import Period, default_year
@@ -30,7 +30,7 @@ from gaopin.privacy import mask_phone, mask_phones_in_text
 from gaopin.rules.persons import Links
 from gaopin.schema import CANONICAL_COLUMNS, CHOICE_VALUES, FIELD_BY_NAME, fields_named, is_usable_phone, normalize_phone
 from gaopin.io.canonical import arrow, blank_text
-from gaopin.store.copy import CopyWriter, copy_token, new_token, read_copy, remove_copy
+from gaopin.store.copy import CopyWriter, copy_path, copy_token, new_token, read_copy, remove_copy
 from gaopin.store.db import BUSY_TIMEOUT_MS, DB_FILE_NAME, TICKET_COLUMNS, damaged_error, is_damaged, open_connection, refuse_unusable_path, remove_if_empty, settle, store_error, transaction
 
 DATETIME_COLUMNS = ("received_at", "closed_at")
@@ -1055,7 +1055,13 @@ class Store:
         # is killed before the VACUUM below rebuilds the file.
         self.conn.execute("PRAGMA secure_delete = ON")
         # The copy holds every ticket too, and goes first: it is written again from what is left.
-        remove_copy(self.path)
+        try:
+            remove_copy(self.path)
+        except OSError as exc:
+            raise StoreError(
+                f"无法删除工单库旁边的工单副本 {copy_path(self.path)}（{os_reason(exc)}），什么也没有删除",
+                "请检查这个文件和所在文件夹的权限后重试；副本可以手工删掉，不会丢失任何工单",
+            ) from None
         with transaction(self.conn):
             # Nothing is deleted from a damaged store (a backup may have to be restored, and the
             # VACUUM below would stop at the damage after the deletion was committed).
