@@ -419,7 +419,8 @@ def remove_if_empty(path: Path) -> bool:
             conn.execute("BEGIN EXCLUSIVE")
             if conn.execute("PRAGMA application_id").fetchone()[0] != NEW_STORE_ID:
                 return False
-            tables = [name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+            # tickets_state holds the token a new store starts with, nothing of anyone's.
+            tables = [name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'") if name != "tickets_state"]
             if any(conn.execute(f'SELECT 1 FROM "{name}" LIMIT 1').fetchone() for name in tables):
                 return False
             if Path(f"{path}-journal").exists():
