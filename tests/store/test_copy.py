@@ -7,7 +7,9 @@ import shutil
 import sqlite3
 import stat
 import sys
+import threading
 from datetime import date, datetime
+from pathlib import Path
 
 import pandas as pd
 import pandas.testing as pdt
@@ -16,11 +18,13 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import gaopin.io.load  # noqa: F401  (the package exports a function of the same name)
+import gaopin.store.copy as copy_module
 import gaopin.store.store as store_module
 from gaopin.config import Settings
 from gaopin.errors import StoreError
 from gaopin.store import Store, import_files
-from gaopin.store.copy import copy_path, copy_token, read_copy
+from gaopin.store.copy import CopyWriter, copy_path, copy_token, read_copy
+from gaopin.store.db import TICKET_COLUMNS
 from tests.builders import tickets, write_csv
 
 loader = sys.modules["gaopin.io.load"]
@@ -39,7 +43,7 @@ def _export(path, rows) -> object:
 def _from_sqlite(store: Store, **kw) -> pd.DataFrame:
     """The reference: the same read with the copy out of the way."""
     original = store_module.read_copy
-    store_module.read_copy = lambda db, token: None
+    store_module.read_copy = lambda *args: None
     try:
         return store.tickets(**kw).frame
     finally:
@@ -47,7 +51,23 @@ def _from_sqlite(store: Store, **kw) -> pd.DataFrame:
 
 
 def _served_by_copy(store: Store) -> bool:
-    return read_copy(store.path, store.tickets_token()) is not None
+    """Whether the store's reads come from the copy: they are made with SQLite's read refused."""
+    if read_copy(store.path, store.tickets_token()) is None:
+        return False
+    original = Store.read_tickets_arrow
+
+    def refused(*args, **kwargs):
+        raise AssertionError("read from SQLite")
+
+    Store.read_tickets_arrow = refused
+    try:
+        for columns, until in ((None, None), (["caller_phone", "address"], date(2024, 8, 5))):
+            store.tickets(columns=columns, until=until)
+    except AssertionError:
+        return False
+    finally:
+        Store.read_tickets_arrow = original
+    return True
 
 
 def test_a_first_import_writes_the_copy_as_it_stores_the_parts(tmp_path, monkeypatch):
@@ -231,3 +251,94 @@ def test_a_store_upgraded_from_before_the_copy_gets_one_at_its_next_import(tmp_p
     import_files([export], store, Settings(), now=NOW)
     assert _served_by_copy(store)
     pdt.assert_frame_equal(store.tickets().frame, _from_sqlite(store))
+
+
+def test_an_interrupted_publish_leaves_no_half_written_copy(tmp_path, monkeypatch):
+    writer = CopyWriter(tmp_path / "g.db", "token")
+    writer.add(pa.table({name: ["13812345678"] for name in TICKET_COLUMNS}))
+
+    def ctrl_c(timeout=None):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(writer.thread, "join", ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        writer.publish()
+    assert list(tmp_path.glob("*arrow*")) == []
+
+
+def test_a_writer_whose_thread_fails_neither_hangs_nor_leaves_a_file(tmp_path):
+    writer = CopyWriter(tmp_path / "g.db", "token")
+    done = []
+
+    def feed():
+        for _ in range(5):  # more than its queue holds: a dead thread would leave the caller waiting
+            writer.add(pa.table({"ticket_id": ["A1"]}))  # no other column: select() fails in the thread
+        done.append(writer.publish())
+
+    feeding = threading.Thread(target=feed, daemon=True)
+    feeding.start()
+    feeding.join(30)
+    assert done == [False] and list(tmp_path.glob("*arrow*")) == []
+
+
+def test_a_purge_removes_copies_a_killed_run_left_half_written(tmp_path):
+    store = Store(tmp_path / "g.db")
+    import_files([_export(tmp_path / "a.csv", [_row(i, day=1 + i, phone=f"139000000{i:02d}") for i in range(6)])], store, Settings(), now=NOW)
+    left = tmp_path / f".{copy_path(store.path).name}.4242.1.new"
+    left.write_bytes(b"13900000001")
+    store.purge(date(2024, 8, 3))
+    assert not left.exists() and _served_by_copy(store)
+
+
+def test_a_copy_that_cannot_be_made_after_an_import_is_no_failure_of_the_import(tmp_path, monkeypatch):
+    store = Store(tmp_path / "g.db")
+    import_files([_export(tmp_path / "a.csv", [_row(i) for i in range(6)])], store, Settings(), now=NOW)
+
+    def locked(*args, **kwargs):
+        raise StoreError("工单库正被另一个程序写入", "")
+
+    monkeypatch.setattr(Store, "read_tickets_arrow", locked)
+    [done] = import_files([_export(tmp_path / "b.csv", [_row(0, resolved="是")])], store, Settings(), now=NOW)
+    assert done.updated == 1 and not _served_by_copy(store)
+    monkeypatch.undo()
+    assert store.tickets().frame["resolved"].iloc[0] == "是"
+
+
+def test_a_store_reached_through_a_link_has_the_one_copy(tmp_path):
+    real = tmp_path / "g.db"
+    import_files([_export(tmp_path / "a.csv", [_row(i) for i in range(6)])], Store(real), Settings(), now=NOW)
+    link = tmp_path / "link.db"
+    link.symlink_to(real)
+    store = Store(link)
+    assert copy_path(link) == copy_path(real) and _served_by_copy(store)
+
+
+MOUNTS = """/dev/vda / ext4 rw,relatime 0 0
+server:/share /mnt/office\\040drive nfs4 rw,relatime 0 0
+/dev/sdb1 /mnt/office\\040drive/usb vfat rw 0 0
+//nas/gaopin /srv/gaopin cifs rw 0 0
+sshfs#me@host: /home/me/remote fuse.sshfs rw 0 0
+"""
+
+
+@pytest.mark.parametrize(
+    "path, mapped",
+    [
+        ("/home/me/g.db-tickets.arrow", True),
+        ("/mnt/office drive/g.db-tickets.arrow", False),  # the mount point's space written \040
+        ("/mnt/office drive/usb/g.db-tickets.arrow", True),  # the longest mount point decides
+        ("/mnt/office drivex/g.db-tickets.arrow", True),  # not inside the network drive
+        ("/srv/gaopin/g.db-tickets.arrow", False),
+        ("/home/me/remote/g.db-tickets.arrow", False),
+    ],
+)
+def test_a_copy_on_a_network_drive_is_read_not_mapped(path, mapped):
+    assert copy_module.mappable(Path(path), MOUNTS) is mapped
+
+
+def test_a_copy_that_is_read_not_mapped_serves_the_same(tmp_path, monkeypatch):
+    monkeypatch.setattr(copy_module, "mappable", lambda path, mounts=None: False)
+    store = Store(tmp_path / "g.db")
+    import_files([_export(tmp_path / "a.csv", [_row(i, day=1 + i % 20) for i in range(30)])], store, Settings(), now=NOW)
+    assert _served_by_copy(store)
+    pdt.assert_frame_equal(store.tickets(until=date(2024, 8, 5)).frame, _from_sqlite(store, until=date(2024, 8, 5)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
 import os
 import queue
 import threading
@@ -33,6 +34,7 @@ from gaopin.io.canonical import arrow, blank_text
 from gaopin.store.copy import CopyWriter, copy_path, copy_token, new_token, read_copy, remove_copy
 from gaopin.store.db import BUSY_TIMEOUT_MS, DB_FILE_NAME, TICKET_COLUMNS, damaged_error, is_damaged, open_connection, refuse_unusable_path, remove_if_empty, settle, store_error, transaction
 
+log = logging.getLogger(__name__)
 DATETIME_COLUMNS = ("received_at", "closed_at")
 # Below this many tickets a read is not split in two (a thread and a connection cost more).
 PARALLEL_READ_ROWS = 100_000
@@ -516,17 +518,20 @@ class Store:
         """The columnar copy brought up to the tickets, when it is not (after an import that
         merged into stored tickets, or a purge): read from SQLite once and written whole.
 
-        Only a speed-up: where it cannot be written (a full disk), reads go to SQLite."""
-        token = self.tickets_token()
-        if token is None or copy_token(self.path) == token:
-            return
-        table = self.read_tickets_arrow(", ".join(TICKET_COLUMNS))
-        # No transaction changed the tickets while they were read: they are the token's.
-        if self.tickets_token() != token:
-            return
+        Only a speed-up, run after the work it follows is committed: where the copy cannot be
+        made (a full disk, the store locked by another run for longer than a writer waits, too
+        little memory), that work is not reported as failed, and reads go to SQLite."""
         try:
+            token = self.tickets_token()
+            if token is None or copy_token(self.path) == token:
+                return
+            table = self.read_tickets_arrow(", ".join(TICKET_COLUMNS))
+            # No transaction changed the tickets while they were read: they are the token's.
+            if self.tickets_token() != token:
+                return
             writer = CopyWriter(self.path, token)
-        except (OSError, RuntimeError):
+        except Exception:
+            log.debug("no columnar copy of the tickets", exc_info=True)
             return
         try:
             writer.add(table)
@@ -539,7 +544,7 @@ class Store:
         """`wanted` columns of the tickets received by `until` (and those without a time), in the
         store's order: from the columnar copy when it is the tickets', else from SQLite."""
         after = date.fromordinal(until.toordinal() + 1).isoformat() if until is not None else None
-        copy = read_copy(self.path, self.tickets_token())
+        copy = read_copy(self.path, self.tickets_token(), wanted)
         if copy is None:
             where, params = ("received_at IS NULL OR received_at < ?", (after,)) if after else ("", ())
             return self.read_tickets_arrow(", ".join(wanted), where, params)
@@ -1085,6 +1090,11 @@ class Store:
             self.conn.execute("UPDATE sends SET message = NULL WHERE message IS NOT NULL AND started_at < ?", (cutoff,))
             self.conn.execute("DELETE FROM send_messages WHERE id NOT IN (SELECT message FROM sends WHERE message IS NOT NULL)")
         self.conn.execute("VACUUM")  # deleted callers' data must not linger in free pages
+        # Again: an import that committed before the deletion may have put its copy in place since.
+        try:
+            remove_copy(self.path)
+        except OSError:
+            pass  # not read (its token is not the store's), and written over below
         self.keep_copy_current()
         return cur.rowcount
 
