@@ -21,12 +21,28 @@ from pathlib import Path
 from typing import Iterable
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 
-from gaopin.store.db import TICKET_COLUMNS
+from gaopin.store.db import TEXT_FORMAT, TICKET_COLUMNS
 
 TOKEN_KEY = b"gaopin.tickets_token"
-SCHEMA = pa.schema([(name, pa.string()) for name in TICKET_COLUMNS])
+TIMES = ("received_at", "closed_at")
+
+
+def stored_times(text: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Stored times (TEXT_FORMAT) as timestamps; anything else (none is stored) as null."""
+    return pc.strptime(text, format=TEXT_FORMAT, unit="s", error_is_null=True)
+
+
+def time_column(name: str) -> str:
+    """The copy's column of `stored_times` of the text column `name`: parsed once, when the
+    copy is written (0.14 s a column at 1M tickets), not at every read."""
+    return f"{name}#time"
+
+
+TEXT_SCHEMA = pa.schema([(name, pa.string()) for name in TICKET_COLUMNS])
+SCHEMA = pa.schema([*TEXT_SCHEMA, *((time_column(name), pa.timestamp("s")) for name in TIMES)])
 SUFFIX = "-tickets.arrow"
 
 
@@ -79,13 +95,13 @@ def _opened(db: Path, columns: Iterable[str] | None = None) -> tuple[ipc.RecordB
     copy is read whole (its buffers are the file's pages: nothing is copied, where choosing
     `columns` copies them); a copy read into memory, only `columns`."""
     path = copy_path(db)
-    names = list(TICKET_COLUMNS)
+    names = SCHEMA.names
     try:
         if mappable(path):
             reader = ipc.open_file(pa.memory_map(str(path)))
         else:
-            names = list(TICKET_COLUMNS if columns is None else columns)
-            options = ipc.IpcReadOptions(included_fields=[TICKET_COLUMNS.index(c) for c in names])
+            names = SCHEMA.names if columns is None else list(columns)
+            options = ipc.IpcReadOptions(included_fields=[SCHEMA.names.index(c) for c in names])
             reader = ipc.open_file(pa.OSFile(str(path)), options=options)
     except (OSError, pa.ArrowException):  # none yet, or unreadable: SQLite has every ticket
         return None
@@ -103,8 +119,8 @@ def copy_token(db: Path) -> str | None:
 
 
 def read_copy(db: Path, token: str | None, columns: Iterable[str] = TICKET_COLUMNS) -> pa.Table | None:
-    """The copy's tickets (`columns` of them, in that order) when it was written for `token`
-    (the store's now), else None."""
+    """The copy's tickets (`columns` of them, in that order: text columns as the store's, and
+    `time_column`s) when it was written for `token` (the store's now), else None."""
     columns = list(columns)
     opened = _opened(db, columns) if token else None
     if opened is None or opened[1] != token:
@@ -171,7 +187,10 @@ class CopyWriter:
             if self.failed:
                 continue
             try:
-                self.writer.write_table(table.select(list(TICKET_COLUMNS)).cast(SCHEMA))
+                text = table.select(list(TICKET_COLUMNS)).cast(TEXT_SCHEMA)
+                for name in TIMES:
+                    text = text.append_column(time_column(name), stored_times(text.column(name)))
+                self.writer.write_table(text)
                 _sync(self._fd)
             except BaseException:  # a full disk, or anything else: no copy, and the caller never waits on a dead thread
                 self.failed = True

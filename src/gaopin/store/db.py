@@ -21,6 +21,7 @@ from gaopin.errors import GaopinError, LockedError, os_reason, special_kind, Sto
 
 BUSY_TIMEOUT_MS = 15_000
 DB_FILE_NAME = "gaopin.db"  # the default store's name, and the one a folder given as a store is told to hold
+TEXT_FORMAT = "%Y-%m-%d %H:%M:%S"  # how the store keeps times (its text compares as the times do)
 TICKET_COLUMNS = (
     "ticket_id", "received_at", "ticket_type", "caller_name", "caller_phone", "street", "community",
     "address", "category", "title", "content", "unit", "dispatch", "valid_callback", "contacted",

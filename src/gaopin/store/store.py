@@ -31,14 +31,13 @@ from gaopin.privacy import mask_phone, mask_phones_in_text
 from gaopin.rules.persons import Links
 from gaopin.schema import CANONICAL_COLUMNS, CHOICE_VALUES, FIELD_BY_NAME, fields_named, is_usable_phone, normalize_phone
 from gaopin.io.canonical import arrow, blank_text
-from gaopin.store.copy import CopyWriter, copy_path, copy_token, new_token, read_copy, remove_copy
-from gaopin.store.db import BUSY_TIMEOUT_MS, DB_FILE_NAME, TICKET_COLUMNS, damaged_error, is_damaged, open_connection, refuse_unusable_path, remove_if_empty, settle, store_error, transaction
+from gaopin.store.copy import TIMES, CopyWriter, copy_path, copy_token, new_token, read_copy, remove_copy, stored_times, time_column
+from gaopin.store.db import BUSY_TIMEOUT_MS, DB_FILE_NAME, TEXT_FORMAT, TICKET_COLUMNS, damaged_error, is_damaged, open_connection, refuse_unusable_path, remove_if_empty, settle, store_error, transaction
 
 log = logging.getLogger(__name__)
-DATETIME_COLUMNS = ("received_at", "closed_at")
+DATETIME_COLUMNS = TIMES
 # Below this many tickets a read is not split in two (a thread and a connection cost more).
 PARALLEL_READ_ROWS = 100_000
-TEXT_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 def default_db_path() -> Path:
@@ -542,13 +541,14 @@ class Store:
 
     def _ticket_columns(self, wanted: list[str], until: date | None) -> pa.Table:
         """`wanted` columns of the tickets received by `until` (and those without a time), in the
-        store's order: from the columnar copy when it is the tickets', else from SQLite."""
+        store's order: from the columnar copy when it is the tickets' (with the times of those
+        wanted parsed, as `time_column`s), else from SQLite."""
         after = date.fromordinal(until.toordinal() + 1).isoformat() if until is not None else None
-        copy = read_copy(self.path, self.tickets_token(), wanted)
+        copy = read_copy(self.path, self.tickets_token(), [*wanted, *(time_column(name) for name in TIMES if name in wanted)])
         if copy is None:
             where, params = ("received_at IS NULL OR received_at < ?", (after,)) if after else ("", ())
             return self.read_tickets_arrow(", ".join(wanted), where, params)
-        table = copy.select(wanted)
+        table = copy
         if after is not None:
             received = copy.column("received_at")
             # As SQLite compares text: byte by byte (the times are YYYY-MM-DD HH:MM:SS).
@@ -951,13 +951,16 @@ class Store:
             # The time columns' parts (the read's two halves) parsed side by side: Arrow's
             # strptime leaves the GIL but runs on one core (0.14 s a column at 1M tickets).
             parsing = {
-                name: [pool.submit(_stored_times, chunk) for chunk in table.column(name).cast(pa.string()).chunks]
+                name: [pool.submit(stored_times, chunk) for chunk in table.column(name).cast(pa.string()).chunks]
                 for name in DATETIME_COLUMNS
-                if name in wanted and n
+                if name in wanted and n and time_column(name) not in table.column_names
             }
         for name in CANONICAL_COLUMNS:
             if name in DATETIME_COLUMNS and name in wanted:
-                times = pa.chunked_array([part.result() for part in parsing.get(name, [])], pa.timestamp("s"))
+                if time_column(name) in table.column_names:  # parsed when the copy was written
+                    times = table.column(time_column(name))
+                else:
+                    times = pa.chunked_array([part.result() for part in parsing.get(name, [])], pa.timestamp("s"))
                 data[name] = pd.Series(times.to_numpy(zero_copy_only=False), dtype=DTYPE)
             elif name in wanted:
                 column = table.column(name) if n else pa.chunked_array([], pa.string())
@@ -1128,11 +1131,6 @@ def _usable(phone: str) -> str:
             raise UsageError(f"“{phone}”是隐藏了中间几位的号码", "请用 gaopin ledger show 编号 --show-phones 查看完整号码后再输入")
         raise UsageError(f"“{phone}”不是可用的电话号码", "请给出 7 位以上的数字号码")
     return normalized
-
-
-def _stored_times(part: pa.Array) -> pa.Array:
-    """Stored times (TEXT_FORMAT) as timestamps; anything else (none is stored) as null."""
-    return pc.strptime(part, format=TEXT_FORMAT, unit="s", error_is_null=True)
 
 
 def _unrecognised(column: pa.ChunkedArray, kind: str) -> int:
