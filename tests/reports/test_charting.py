@@ -5,30 +5,12 @@ from __future__ import annotations
 
 import multiprocessing
 import shutil
-from datetime import date, datetime
-from pathlib import Path
 
-import pytest
+from datetime import date
 
-from gaopin.config import load_settings
 from gaopin.reports import charting
-from gaopin.store import Store, import_files
 
-SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
-TODAY = date(2024, 10, 31)
-
-
-@pytest.fixture(scope="module")
-def settings():
-    return load_settings(SAMPLE / "gaopin.toml", environ={})
-
-
-@pytest.fixture(scope="module")
-def db(tmp_path_factory, settings):
-    path = tmp_path_factory.mktemp("charting") / "g.db"
-    with Store(path) as store:
-        import_files([SAMPLE / "tickets.csv"], store, settings, now=datetime(2024, 11, 1))
-    return str(path)
+TODAY = date(2024, 10, 31)  # `settings` and `db`: the sample office's, in conftest.py
 
 
 def _counted(monkeypatch) -> list[str]:

@@ -14,7 +14,6 @@ import pandas as pd
 import pytest
 
 from gaopin.cli.common import Terminated
-from gaopin.config import load_settings
 from gaopin.reports.run import make_report
 from gaopin.store import Store, import_files
 from tests.builders import at, store_with
@@ -23,17 +22,7 @@ SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
 TODAY = date(2024, 10, 31)
 
 
-@pytest.fixture(scope="module")
-def settings():
-    return load_settings(SAMPLE / "gaopin.toml", environ={})
-
-
-@pytest.fixture(scope="module")
-def db(tmp_path_factory, settings):
-    path = tmp_path_factory.mktemp("run") / "g.db"
-    with Store(path) as store:
-        import_files([SAMPLE / "tickets.csv"], store, settings, now=datetime(2024, 11, 1))
-    return str(path)
+# `settings` and `db`: the sample office's, in conftest.py.
 
 
 def test_a_kept_ledger_gives_the_same_report_as_a_refresh(db, settings):
