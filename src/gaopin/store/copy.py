@@ -195,8 +195,9 @@ class CopyWriter:
             except BaseException:  # a full disk, or anything else: no copy, and the caller never waits on a dead thread
                 self.failed = True
 
-    def _release(self) -> None:
-        """Whatever is still open, closed (after a failure: what it wrote is not used)."""
+    def _release(self, sync: bool = False) -> None:
+        """Whatever is still open, closed; with `sync`, the whole file then on disk unless
+        something failed (after a failure, what it wrote is not used)."""
         for close in (getattr(self.writer, "close", None), getattr(self.sink, "close", None)):
             try:
                 if close is not None:
@@ -204,9 +205,15 @@ class CopyWriter:
             except (OSError, pa.ArrowException):
                 self.failed = True
         self.writer = self.sink = None
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        try:
+            if sync and not self.failed:
+                _sync(self._fd)
+        except OSError:
+            self.failed = True
+        finally:
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
 
     def _close(self) -> bool:
         if self.closed:
@@ -214,16 +221,7 @@ class CopyWriter:
         self.closed = True
         self.queue.put(None)
         self.thread.join()
-        if not self.failed:
-            try:
-                self.writer.close()
-                self.writer = None
-                self.sink.close()
-                self.sink = None
-                _sync(self._fd)
-            except (OSError, pa.ArrowException):
-                self.failed = True
-        self._release()
+        self._release(sync=True)
         return not self.failed
 
     def publish(self) -> bool:

@@ -1080,7 +1080,7 @@ class Store:
             self.conn.execute(f"DELETE FROM exclusions WHERE ticket_id IN ({ids})", (cutoff,))
             self.conn.execute("DELETE FROM ledger_cache")  # it names tickets and callers too
             cur = self.conn.execute("DELETE FROM tickets WHERE received_at < ?", (cutoff,))
-            self.conn.execute("INSERT OR REPLACE INTO tickets_state (id, token) VALUES (1, ?)", (new_token(),))
+            self.conn.execute(_SET_TICKETS_TOKEN, (new_token(),))
             self.conn.execute(f"DELETE FROM entry_phones WHERE phone NOT IN ({phones})")
             # A caller entry is keyed by one of its numbers (shown nowhere; matching goes by entry_phones).
             self.conn.execute(f"UPDATE entries SET key = '' WHERE kind = 'caller' AND key NOT IN ({phones})")
@@ -1118,10 +1118,14 @@ class Linked(NamedTuple):
     unseen: tuple[str, ...]  # of the two, the numbers in no ticket: a typo, or not imported yet
 
 
+# In a transaction that changes the tickets: the columnar copy of the tickets before it is no
+# longer theirs (gaopin.store.copy). With the token as its one parameter.
+_SET_TICKETS_TOKEN = "INSERT OR REPLACE INTO tickets_state (id, token) VALUES (1, ?)"
+
+
 def _set_tickets_token(cur: Any, token: str) -> None:
-    """In a transaction that changes the tickets: the columnar copy of the tickets before it is
-    no longer theirs (gaopin.store.copy)."""
-    cur.execute("INSERT OR REPLACE INTO tickets_state (id, token) VALUES (1, ?)", parameters=(token,))
+    """`_SET_TICKETS_TOKEN` on a bulk (ADBC) cursor."""
+    cur.execute(_SET_TICKETS_TOKEN, parameters=(token,))
 
 
 def _usable(phone: str) -> str:
