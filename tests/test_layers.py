@@ -10,7 +10,7 @@ import gaopin
 ROOT = Path(gaopin.__file__).parent
 LAYERS = [
     {"errors"},
-    {"config", "periods", "numbers", "cache"},
+    {"config", "periods", "numbers", "cache", "processes"},
     {"schema", "privacy"},
     {"io"},
     {"rules", "sample"},

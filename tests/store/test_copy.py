@@ -3,9 +3,11 @@ copy that is not the tickets' (stale, damaged, missing) is never served."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import stat
+import subprocess
 import sys
 import threading
 from datetime import date, datetime
@@ -288,6 +290,41 @@ def test_a_purge_removes_copies_a_killed_run_left_half_written(tmp_path):
     left.write_bytes(b"13900000001")
     store.purge(date(2024, 8, 3))
     assert not left.exists() and _served_by_copy(store)
+
+
+# `gaopin ARGS` killed outright (SIGKILL: no clean-up runs) once the copy's writer has been given
+# the import's first part: at a point that does not depend on timing.
+_KILLED_WHILE_COPYING = """
+import os, signal, sys
+import gaopin.store.copy as copy
+add = copy.CopyWriter.add
+def add_then_die(self, table):
+    add(self, table)
+    os.kill(os.getpid(), signal.SIGKILL)
+copy.CopyWriter.add = add_then_die
+from gaopin.cli import main
+sys.argv[0] = "gaopin"
+main()
+"""
+
+
+@pytest.mark.skipif(os.name == "nt", reason="SIGKILL")
+def test_a_copy_a_killed_import_left_half_written_goes_at_the_next_import(tmp_path):
+    from tests.delivery_data import python_env
+
+    db = tmp_path / "g.db"
+    export = _export(tmp_path / "a.csv", [_row(i, day=1 + i, phone=f"139000000{i:02d}") for i in range(6)])
+    env = python_env(XDG_STATE_HOME=str(tmp_path / "state"), XDG_CONFIG_HOME=str(tmp_path / "config"))
+    killed = subprocess.run(
+        [sys.executable, "-c", _KILLED_WHILE_COPYING, "import", str(export), "--db", str(db)],
+        capture_output=True, text=True, encoding="utf-8", cwd=tmp_path, env=env, timeout=300,
+    )  # fmt: skip
+    assert killed.returncode == -9, killed.stderr
+    [left] = tmp_path.glob(f".{copy_path(db).name}.*.new")  # the callers' numbers, in a hidden file
+    store = Store(db)
+    import_files([_export(tmp_path / "b.csv", [_row(i, day=2) for i in range(6, 9)])], store, Settings(), now=NOW)
+    assert not left.exists() and not list(tmp_path.glob(".*.new"))
+    assert _served_by_copy(store)
 
 
 def test_a_copy_that_cannot_be_made_after_an_import_is_no_failure_of_the_import(tmp_path, monkeypatch):

@@ -17,7 +17,6 @@ import math
 import os
 import re
 import shutil
-import socket
 import tempfile
 import unicodedata
 from contextlib import contextmanager
@@ -31,6 +30,7 @@ import pandas as pd
 
 from gaopin.config import render_default_toml
 from gaopin.errors import ConfigError, InputError, os_reason, UsageError
+from gaopin.processes import host_name, process_alive
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
 XLSX_MAX_ROWS = 1_048_575  # one row is the header
@@ -109,49 +109,10 @@ STAGING_PREFIX = ".gaopin-tmp"
 _STAGING_NAME = re.compile(re.escape(STAGING_PREFIX) + r"\.([A-Za-z0-9-]+)\.([0-9]+)\.[a-z0-9_]+")
 
 
-def _host() -> str:
-    return re.sub(r"[^A-Za-z0-9-]", "", socket.gethostname().split(".")[0])[:32] or "host"
-
-
-def _process_alive(pid: int) -> bool:
-    """Whether process `pid` of this computer still runs (when in doubt: yes)."""
-    if pid <= 0 or pid == os.getpid():  # os.kill(0, …) would ask about the whole process group
-        return True
-    if os.name == "nt":
-        return _windows_process_alive(pid)
-    try:
-        os.kill(pid, 0)  # signal 0: only asks whether the process exists
-    except ProcessLookupError:
-        return False
-    except OSError:  # another user's process
-        return True
-    return True
-
-
-def _windows_process_alive(pid: int) -> bool:
-    # os.kill(pid, 0) would end the process on Windows: ask the kernel instead.
-    import ctypes
-    from ctypes import wintypes
-
-    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
-    kernel32.OpenProcess.restype = wintypes.HANDLE
-    kernel32.OpenProcess.argtypes = (wintypes.DWORD, wintypes.BOOL, wintypes.DWORD)
-    kernel32.GetExitCodeProcess.argtypes = (wintypes.HANDLE, ctypes.POINTER(wintypes.DWORD))
-    kernel32.CloseHandle.argtypes = (wintypes.HANDLE,)
-    handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
-    if not handle:
-        return ctypes.get_last_error() != 87  # ERROR_INVALID_PARAMETER: no such process
-    try:
-        code = wintypes.DWORD()
-        return not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)) or code.value == 259  # STILL_ACTIVE
-    finally:
-        kernel32.CloseHandle(handle)
-
-
 def sweep_staging(folder: Path) -> None:
     """Remove the staging folders in `folder` whose process (on this computer) has died: what a
     run killed outright (kill -9, a power cut) left. Those of running processes stay."""
-    host = _host()
+    host = host_name()
     try:
         with os.scandir(folder) as entries:
             found = [entry.name for entry in entries if entry.name.startswith(STAGING_PREFIX) and entry.is_dir(follow_symlinks=False)]
@@ -159,7 +120,7 @@ def sweep_staging(folder: Path) -> None:
         return
     for name in found:
         owner = _STAGING_NAME.fullmatch(name)
-        if owner and owner[1] == host and not _process_alive(int(owner[2])):
+        if owner and owner[1] == host and not process_alive(int(owner[2])):
             shutil.rmtree(folder / name, ignore_errors=True)
 
 
@@ -169,7 +130,7 @@ def staging_dir(path: Path) -> Path:
     _make_parent(path)
     sweep_staging(path.parent)
     try:
-        return Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}.{_host()}.{os.getpid()}.", dir=path.parent))
+        return Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}.{host_name()}.{os.getpid()}.", dir=path.parent))
     except OSError as exc:
         raise _cannot_write_in(path.parent, exc) from None
 

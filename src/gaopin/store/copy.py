@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 
+from gaopin.processes import host_name, sweep_ended
 from gaopin.store.db import TEXT_FORMAT, TICKET_COLUMNS
 
 TOKEN_KEY = b"gaopin.tickets_token"
@@ -135,6 +136,21 @@ def _sync(fd: int) -> None:
     getattr(os, "fdatasync", os.fsync)(fd)
 
 
+def _temporary(path: Path) -> Path:
+    """Where a copy is written before it is put in place: named after the computer, the process
+    and the thread writing it (`sweep_leftovers`)."""
+    return path.with_name(f".{path.name}.{host_name()}.{os.getpid()}.{threading.get_ident()}.new")
+
+
+def sweep_leftovers(db: Path) -> None:
+    """Remove the half-written copies beside the store that runs of this computer left when they
+    were killed outright (kill -9, a power cut: nothing else leaves one), each as large as the
+    copy and holding every number. Those of running processes, and of other computers sharing
+    the folder, stay (a purge removes every one: `remove_copy`)."""
+    path = copy_path(db)
+    sweep_ended(path.parent, f".{path.name}.", (".new",))
+
+
 def remove_copy(db: Path) -> None:
     """No copy, nor any copy being written or left half-written by a run that was killed (before
     the tickets lose rows that must not linger anywhere, as in a purge). A run writing one
@@ -155,7 +171,8 @@ class CopyWriter:
 
     def __init__(self, db: Path, token: str):
         self.path = copy_path(db)
-        self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{threading.get_ident()}.new")
+        sweep_leftovers(db)
+        self.tmp = _temporary(self.path)
         self.failed = False
         self.closed = False
         self.queue: queue.Queue = queue.Queue(maxsize=2)

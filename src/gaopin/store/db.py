@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from gaopin.errors import GaopinError, LockedError, os_reason, special_kind, StoreError
+from gaopin.processes import host_name, sweep_ended
 
 BUSY_TIMEOUT_MS = 15_000
 DB_FILE_NAME = "gaopin.db"  # the default store's name, and the one a folder given as a store is told to hold
@@ -252,7 +253,9 @@ def _create_store(path: Path, provisional: bool = False) -> bool:
     same store at once, one wins and the other simply opens it.
     """
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # a folder gaopin makes is private too
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.new")
+    # Stores being built that runs killed outright left beside it (with their journals).
+    sweep_ended(path.parent, f".{path.name}.", (".new", ".new-journal"))
+    tmp = path.with_name(f".{path.name}.{host_name()}.{os.getpid()}.new")
     fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
     os.close(fd)
     try:
