@@ -9,11 +9,22 @@ import sys
 
 import pytest
 
-from gaopin.processes import host_name, process_alive, sweep_ended
+import gaopin.processes as processes
+from gaopin.processes import hold, host_name, let_go, process_alive, sweep_ended
 
 
 def test_the_computer_name_fits_in_a_file_name():
     assert re.fullmatch(r"[A-Za-z0-9-]{1,32}", host_name())
+
+
+def test_computers_whose_names_lose_characters_keep_names_of_their_own(monkeypatch):
+    names = {}
+    for whole in ("pc1.example.org", "张三的电脑", "李四的电脑", "财务-PC", "x" * 40, "x" * 41):
+        monkeypatch.setattr(processes.socket, "gethostname", lambda whole=whole: whole)
+        names[whole] = host_name()
+        assert re.fullmatch(r"[A-Za-z0-9-]{1,32}", names[whole]), whole
+    assert names["pc1.example.org"] == "pc1"
+    assert len(set(names.values())) == len(names)
 
 
 def test_a_process_is_alive_while_it_runs_and_not_once_it_ended():
@@ -48,12 +59,55 @@ def test_only_what_ended_processes_of_this_computer_left_is_removed(tmp_path, su
         }
         for name in names.values():
             (folder / name).write_bytes(b"13812345678")
-        sweep_ended(folder, ".g.db.", (".new", ".new-journal"))
+        sweep_ended(folder, ".g.db.", ".new", companions=("-journal",))
         assert sorted(os.listdir(folder)) == sorted(v for k, v in names.items() if k != "ended")
     finally:
         child.stdin.close()
         child.wait(timeout=60)
 
 
+@pytest.mark.skipif(os.name == "nt", reason="POSIX locks")
+def test_a_file_its_writer_still_holds_is_kept_though_its_name_says_ended(tmp_path, monkeypatch):
+    """A writer in a container with its own process numbers looks ended from here (and one on
+    another computer of the same name): its lock on the file keeps it."""
+    monkeypatch.setattr(processes, "process_alive", lambda pid: False)
+    written, left = tmp_path / f".g.db.{host_name()}.12345.1.new", tmp_path / f".g.db.{host_name()}.12346.1.new"
+    for path in (written, left):
+        path.write_bytes(b"13812345678")
+    script = "import sys; from pathlib import Path; from gaopin.processes import hold\nfd = hold(Path(sys.argv[1])); print(fd is not None, flush=True); sys.stdin.read()"
+    writer = subprocess.Popen([sys.executable, "-c", script, str(written)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout.readline().strip() == "True"
+        sweep_ended(tmp_path, ".g.db.", ".new")
+        assert written.exists() and not left.exists()
+        writer.stdin.close()
+        writer.wait(timeout=60)
+        held = hold(written)  # in this process too: another open file is another holder
+        try:
+            sweep_ended(tmp_path, ".g.db.", ".new")
+            assert written.exists()
+        finally:
+            let_go(held)
+        sweep_ended(tmp_path, ".g.db.", ".new")
+        assert not written.exists()
+    finally:
+        if writer.poll() is None:
+            writer.stdin.close()
+            writer.wait(timeout=60)
+
+
+@pytest.mark.skipif(os.name == "nt", reason="named pipes and links")
+def test_what_only_looks_like_a_leftover_is_left_alone(tmp_path):
+    """A named pipe under a leftover's name is not waited on, nor is a link followed; neither is removed."""
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait(timeout=60)
+    pipe, link = tmp_path / f".g.db.{host_name()}.{ended.pid}.1.new", tmp_path / f".g.db.{host_name()}.{ended.pid}.2.new"
+    os.mkfifo(pipe)
+    (tmp_path / "target").write_bytes(b"x")
+    link.symlink_to(tmp_path / "target")
+    sweep_ended(tmp_path, ".g.db.", ".new")
+    assert pipe.exists() and link.is_symlink() and (tmp_path / "target").exists()
+
+
 def test_a_folder_that_cannot_be_read_is_left_alone(tmp_path):
-    sweep_ended(tmp_path / "missing", ".g.db.", (".new",))  # nothing raised
+    sweep_ended(tmp_path / "missing", ".g.db.", ".new")  # nothing raised

@@ -4,19 +4,66 @@ Temporary files and folders carry the computer's name and the process's id in th
 (output staging folders, the store's new file, the columnar copy being written). A later run
 removes those whose process has ended on this computer (killed outright: kill -9, a power cut);
 those of running processes, and any written by another computer into a shared folder, stay.
+
+A name alone can mislead: a container with its own process numbers sees the host's writers as
+ended, and two computers may share a name. A temporary file is therefore also locked by its
+writer for as long as it is written (`hold`), and a file whose lock another holds is never
+removed (POSIX; on Windows a file open elsewhere cannot be removed at all).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import socket
+import stat
 from pathlib import Path
 
 
 def host_name() -> str:
-    """This computer's name as it goes into a file name (letters, digits and hyphens)."""
-    return re.sub(r"[^A-Za-z0-9-]", "", socket.gethostname().split(".")[0])[:32] or "host"
+    """This computer's name as it goes into a file name (letters, digits and hyphens). A name
+    that loses characters on the way (张三的电脑, a long one) gets a digest of the whole name, so
+    that two such computers do not end up with the same one."""
+    whole = socket.gethostname().split(".")[0]
+    plain = re.sub(r"[^A-Za-z0-9-]", "", whole)[:32]
+    if plain and plain == whole:
+        return plain
+    return f"{plain[:23] or 'host'}-{hashlib.sha256(whole.encode('utf-8', 'surrogatepass')).hexdigest()[:8]}"
+
+
+def hold(path: Path) -> int | None:
+    """Lock the file at `path` for its writer until the returned descriptor is closed (`let_go`),
+    so that no other run takes it for a leftover (`sweep_ended`). None where nothing is held:
+    on Windows (where a file open elsewhere cannot be removed anyway, and one held open here
+    could not be renamed into place), or where the file cannot be opened."""
+    if os.name == "nt":
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    _try_lock(fd)
+    return fd
+
+
+def let_go(fd: int | None) -> None:
+    if fd is not None:
+        os.close(fd)
+
+
+def _try_lock(fd: int) -> bool:
+    """Whether this process now holds `fd`'s lock: False when another holds it. Where the file
+    system has no locks (some network drives), True: the file's name must do."""
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def process_alive(pid: int) -> bool:
@@ -54,31 +101,56 @@ def _windows_process_alive(pid: int) -> bool:
         kernel32.CloseHandle(handle)
 
 
-def sweep_ended(folder: Path, prefix: str, suffixes: tuple[str, ...]) -> None:
+def sweep_ended(folder: Path, prefix: str, suffix: str, companions: tuple[str, ...] = ()) -> None:
     """Remove the files in `folder` named `prefix` + `<host>.<pid>` (+ more dot-separated numbers)
-    + one of `suffixes` that processes of this computer left behind when they ended without
-    removing them (killed outright: kill -9, a power cut). Nothing is said when one cannot be
-    removed: it only takes space, and the work at hand says what is wrong with the folder."""
+    + `suffix` that processes of this computer left behind when they ended without removing them
+    (killed outright: kill -9, a power cut), unless a writer still holds its lock on one (`hold`);
+    and such a file's companions (its name + one of `companions`: SQLite's `-journal`) once the
+    file itself is gone. Nothing is said when one cannot be removed: it only takes space, and the
+    work at hand says what is wrong with the folder."""
     try:
         with os.scandir(folder) as entries:
-            ended = [entry.name for entry in entries if _left_by_ended_process(entry.name, prefix, suffixes)]
+            names = [entry.name for entry in entries if entry.name.startswith(prefix)]
     except OSError:
         return
+    ended = [name for name in names if _left_by_ended_process(name, prefix, suffix)]
     for name in ended:
+        _remove_unless_held(folder / name)
+    for companion in companions:
+        for name in names:
+            main = name.removesuffix(companion)
+            if main != name and _left_by_ended_process(main, prefix, suffix) and not (folder / main).exists():
+                try:
+                    (folder / name).unlink()
+                except OSError:
+                    pass
+
+
+def _remove_unless_held(path: Path) -> None:
+    if os.name == "nt":  # a file still open elsewhere cannot be removed there
         try:
-            (folder / name).unlink()
+            path.unlink()
         except OSError:
             pass
+        return
+    try:
+        # Not waiting on a named pipe put there under such a name, nor following a link.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return
+    try:
+        if stat.S_ISREG(os.fstat(fd).st_mode) and _try_lock(fd):  # no writer holds it: removed while the lock is this run's
+            path.unlink()
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
-def _left_by_ended_process(name: str, prefix: str, suffixes: tuple[str, ...]) -> bool:
-    if not name.startswith(prefix):
+def _left_by_ended_process(name: str, prefix: str, suffix: str) -> bool:
+    if not name.startswith(prefix) or not name.endswith(suffix):
         return False
-    rest = name[len(prefix) :]
-    for suffix in suffixes:
-        if rest.endswith(suffix):
-            parts = rest[: -len(suffix)].split(".")
-            numbers = parts[1:]
-            if len(parts) >= 2 and parts[0] == host_name() and all(p.isascii() and p.isdigit() for p in numbers):
-                return not process_alive(int(parts[1]))
-    return False
+    parts = name[len(prefix) : len(name) - len(suffix)].split(".")
+    if len(parts) < 2 or parts[0] != host_name() or not all(p.isascii() and p.isdigit() for p in parts[1:]):
+        return False
+    return not process_alive(int(parts[1]))

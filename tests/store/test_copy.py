@@ -327,6 +327,19 @@ def test_a_copy_a_killed_import_left_half_written_goes_at_the_next_import(tmp_pa
     assert _served_by_copy(store)
 
 
+@pytest.mark.skipif(os.name == "nt", reason="POSIX locks")
+def test_a_copy_being_written_is_not_taken_for_a_leftover_when_its_writer_looks_ended(tmp_path, monkeypatch):
+    """Another run's sweep where every writer looks ended (a container with its own process
+    numbers, another computer of the same name) leaves the copy being written alone."""
+    import gaopin.processes as processes
+
+    writer = CopyWriter(tmp_path / "g.db", "token")
+    monkeypatch.setattr(processes, "process_alive", lambda pid: False)
+    copy_module.sweep_leftovers(tmp_path / "g.db")
+    writer.add(pa.table({name: ["13812345678"] for name in TICKET_COLUMNS}))
+    assert writer.publish() and read_copy(tmp_path / "g.db", "token") is not None
+
+
 def test_a_copy_that_cannot_be_made_after_an_import_is_no_failure_of_the_import(tmp_path, monkeypatch):
     store = Store(tmp_path / "g.db")
     import_files([_export(tmp_path / "a.csv", [_row(i) for i in range(6)])], store, Settings(), now=NOW)

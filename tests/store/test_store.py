@@ -563,6 +563,25 @@ def test_a_store_a_killed_run_left_half_built_goes_when_the_store_is_built(tmp_p
         alive.wait(timeout=60)
 
 
+@pytest.mark.skipif(os.name == "nt", reason="POSIX locks")
+def test_a_store_being_built_is_not_taken_for_a_leftover_when_its_builder_looks_ended(tmp_path, monkeypatch):
+    """Another run's sweep while the store is built, where every process looks ended (a
+    container with its own process numbers): the store is still built."""
+    import gaopin.processes as processes
+    import gaopin.store.db as db
+
+    monkeypatch.setattr(processes, "process_alive", lambda pid: False)
+    step = db._step
+
+    def step_and_sweep(conn, number):
+        processes.sweep_ended(tmp_path, ".g.db.", ".new", companions=("-journal",))
+        return step(conn, number)
+
+    monkeypatch.setattr(db, "_step", step_and_sweep)
+    store = Store(tmp_path / "g.db")
+    assert store.ticket_count() == 0 and not list(tmp_path.glob(".g.db.*"))
+
+
 def test_a_version_4_ledger_is_migrated_without_its_membership_table(tmp_path):
     """Version 5 keeps each entry's tickets with its figures: the old table goes, entries,
     cycles and events stay, and the views are what they were."""

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 
-from gaopin.processes import host_name, sweep_ended
+from gaopin.processes import hold, host_name, let_go, sweep_ended
 from gaopin.store.db import TEXT_FORMAT, TICKET_COLUMNS
 
 TOKEN_KEY = b"gaopin.tickets_token"
@@ -148,7 +148,7 @@ def sweep_leftovers(db: Path) -> None:
     copy and holding every number. Those of running processes, and of other computers sharing
     the folder, stay (a purge removes every one: `remove_copy`)."""
     path = copy_path(db)
-    sweep_ended(path.parent, f".{path.name}.", (".new",))
+    sweep_ended(path.parent, f".{path.name}.", ".new")
 
 
 def remove_copy(db: Path) -> None:
@@ -178,6 +178,8 @@ class CopyWriter:
         self.queue: queue.Queue = queue.Queue(maxsize=2)
         # Made private before a byte is in it; Arrow's own file then writes outside the GIL.
         os.close(os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+        # Held until it is put in place or removed: another run's sweep never takes it for a leftover.
+        self._held = hold(self.tmp)
         self.sink = self.writer = None
         self._fd = -1
         try:
@@ -193,6 +195,7 @@ class CopyWriter:
             self.closed = True
             self._release()
             self.tmp.unlink(missing_ok=True)
+            let_go(self._held)
             raise
 
     def add(self, table: pa.Table) -> None:
@@ -254,6 +257,8 @@ class CopyWriter:
             # Interrupted too (Ctrl-C while the last tables are synced): the callers' numbers in
             # it do not stay behind. The thread, if still writing, writes into the removed file.
             self.tmp.unlink(missing_ok=True)
+            let_go(self._held)
+            self._held = None
         return False
 
     def discard(self) -> None:
@@ -261,3 +266,5 @@ class CopyWriter:
             self._close()
         finally:
             self.tmp.unlink(missing_ok=True)
+            let_go(self._held)
+            self._held = None
