@@ -1,14 +1,15 @@
 """Which run left a temporary file: this computer's name and whether a process of it still runs.
 
 Temporary files and folders carry the computer's name and the process's id in their names
-(output staging folders, the store's new file, the columnar copy being written). A later run
-removes those whose process has ended on this computer (killed outright: kill -9, a power cut);
-those of running processes, and any written by another computer into a shared folder, stay.
+(output staging folders, the columnar copy being written). A later run removes those whose
+process has ended on this computer (killed outright: kill -9, a power cut); those of running
+processes, and any written by another computer into a shared folder, stay.
 
 A name alone can mislead: a container with its own process numbers sees the host's writers as
-ended, and two computers may share a name. A temporary file is therefore also locked by its
-writer for as long as it is written (`hold`), and a file whose lock another holds is never
-removed (POSIX; on Windows a file open elsewhere cannot be removed at all).
+ended, and two computers may share a name. A file that `sweep_ended` may take is therefore also
+locked by its writer from its first moment for as long as it is written (`create_held`), and a
+sweep removes only a file whose lock it can take itself (POSIX; on Windows a file open elsewhere
+cannot be removed at all). Where the file system has no locks, nothing is removed: the purge is.
 """
 
 from __future__ import annotations
@@ -32,18 +33,25 @@ def host_name() -> str:
     return f"{plain[:23] or 'host'}-{hashlib.sha256(whole.encode('utf-8', 'surrogatepass')).hexdigest()[:8]}"
 
 
-def hold(path: Path) -> int | None:
-    """Lock the file at `path` for its writer until the returned descriptor is closed (`let_go`),
-    so that no other run takes it for a leftover (`sweep_ended`). None where nothing is held:
-    on Windows (where a file open elsewhere cannot be removed anyway, and one held open here
-    could not be renamed into place), or where the file cannot be opened."""
+def create_held(path: Path) -> int | None:
+    """Create the empty file `path` (0600), locked for its writer until the returned descriptor is
+    closed (`let_go`), so that no other run's sweep takes it for a leftover (`sweep_ended`): it is
+    made and locked under another name, then renamed, so that it is never there unlocked. None on
+    Windows, where it is simply made (a file open elsewhere cannot be removed there, and one held
+    open here could not be renamed into place)."""
     if os.name == "nt":
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
         return None
+    start = path.with_name(f"{path.name}-start")
+    start.unlink(missing_ok=True)
+    fd = os.open(start, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)  # read-write: NFS locks need it
     try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return None
-    _try_lock(fd)
+        _lock(fd)
+        os.replace(start, path)
+    except BaseException:
+        os.close(fd)
+        start.unlink(missing_ok=True)
+        raise
     return fd
 
 
@@ -52,17 +60,15 @@ def let_go(fd: int | None) -> None:
         os.close(fd)
 
 
-def _try_lock(fd: int) -> bool:
-    """Whether this process now holds `fd`'s lock: False when another holds it. Where the file
-    system has no locks (some network drives), True: the file's name must do."""
+def _lock(fd: int) -> bool:
+    """Whether this process now holds `fd`'s lock (False: another holds it, or there are no locks
+    on this file system)."""
     import fcntl
 
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
     except OSError:
-        return True
+        return False
     return True
 
 
@@ -101,29 +107,19 @@ def _windows_process_alive(pid: int) -> bool:
         kernel32.CloseHandle(handle)
 
 
-def sweep_ended(folder: Path, prefix: str, suffix: str, companions: tuple[str, ...] = ()) -> None:
+def sweep_ended(folder: Path, prefix: str, suffix: str) -> None:
     """Remove the files in `folder` named `prefix` + `<host>.<pid>` (+ more dot-separated numbers)
     + `suffix` that processes of this computer left behind when they ended without removing them
-    (killed outright: kill -9, a power cut), unless a writer still holds its lock on one (`hold`);
-    and such a file's companions (its name + one of `companions`: SQLite's `-journal`) once the
-    file itself is gone. Nothing is said when one cannot be removed: it only takes space, and the
-    work at hand says what is wrong with the folder."""
+    (killed outright: kill -9, a power cut), and that no writer holds (`create_held`). Nothing is
+    said when one cannot be removed: it only takes space, and the work at hand says what is wrong
+    with the folder."""
     try:
         with os.scandir(folder) as entries:
-            names = [entry.name for entry in entries if entry.name.startswith(prefix)]
+            ended = [entry.name for entry in entries if _left_by_ended_process(entry.name, prefix, suffix)]
     except OSError:
         return
-    ended = [name for name in names if _left_by_ended_process(name, prefix, suffix)]
     for name in ended:
         _remove_unless_held(folder / name)
-    for companion in companions:
-        for name in names:
-            main = name.removesuffix(companion)
-            if main != name and _left_by_ended_process(main, prefix, suffix) and not (folder / main).exists():
-                try:
-                    (folder / name).unlink()
-                except OSError:
-                    pass
 
 
 def _remove_unless_held(path: Path) -> None:
@@ -134,12 +130,14 @@ def _remove_unless_held(path: Path) -> None:
             pass
         return
     try:
-        # Not waiting on a named pipe put there under such a name, nor following a link.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+        # Read-write (NFS locks need it); not waiting on a named pipe put there under such a
+        # name, nor following a link.
+        fd = os.open(path, os.O_RDWR | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
     except OSError:
         return
     try:
-        if stat.S_ISREG(os.fstat(fd).st_mode) and _try_lock(fd):  # no writer holds it: removed while the lock is this run's
+        # Removed only with its lock taken here: no writer holds it, and none can meanwhile.
+        if stat.S_ISREG(os.fstat(fd).st_mode) and _lock(fd):
             path.unlink()
     except OSError:
         pass

@@ -538,50 +538,6 @@ def test_a_new_store_has_large_pages(tmp_path):
     assert store.conn.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE == 16384
 
 
-def test_a_store_a_killed_run_left_half_built_goes_when_the_store_is_built(tmp_path):
-    """A run killed outright while it built a new store left its hidden file (and journal); the
-    next run that builds the store removes them, not those of a run still building one."""
-    import sys
-
-    from gaopin.processes import host_name
-
-    ended = subprocess.Popen([sys.executable, "-c", "pass"])
-    ended.wait(timeout=60)
-    folder = tmp_path / "store"
-    folder.mkdir()
-    left = [folder / f".g.db.{host_name()}.{ended.pid}.new", folder / f".g.db.{host_name()}.{ended.pid}.new-journal"]
-    for path in left:
-        path.write_bytes(b"SQLite format 3")
-    alive = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
-    try:
-        kept = folder / f".g.db.{host_name()}.{alive.pid}.new"
-        kept.write_bytes(b"SQLite format 3")
-        Store(folder / "g.db")
-        assert not any(path.exists() for path in left) and kept.exists()
-    finally:
-        alive.stdin.close()
-        alive.wait(timeout=60)
-
-
-@pytest.mark.skipif(os.name == "nt", reason="POSIX locks")
-def test_a_store_being_built_is_not_taken_for_a_leftover_when_its_builder_looks_ended(tmp_path, monkeypatch):
-    """Another run's sweep while the store is built, where every process looks ended (a
-    container with its own process numbers): the store is still built."""
-    import gaopin.processes as processes
-    import gaopin.store.db as db
-
-    monkeypatch.setattr(processes, "process_alive", lambda pid: False)
-    step = db._step
-
-    def step_and_sweep(conn, number):
-        processes.sweep_ended(tmp_path, ".g.db.", ".new", companions=("-journal",))
-        return step(conn, number)
-
-    monkeypatch.setattr(db, "_step", step_and_sweep)
-    store = Store(tmp_path / "g.db")
-    assert store.ticket_count() == 0 and not list(tmp_path.glob(".g.db.*"))
-
-
 def test_a_version_4_ledger_is_migrated_without_its_membership_table(tmp_path):
     """Version 5 keeps each entry's tickets with its figures: the old table goes, entries,
     cycles and events stay, and the views are what they were."""

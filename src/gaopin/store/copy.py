@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 
-from gaopin.processes import hold, host_name, let_go, sweep_ended
+from gaopin.processes import create_held, host_name, let_go, sweep_ended
 from gaopin.store.db import TEXT_FORMAT, TICKET_COLUMNS
 
 TOKEN_KEY = b"gaopin.tickets_token"
@@ -177,9 +177,8 @@ class CopyWriter:
         self.closed = False
         self.queue: queue.Queue = queue.Queue(maxsize=2)
         # Made private before a byte is in it; Arrow's own file then writes outside the GIL.
-        os.close(os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
         # Held until it is put in place or removed: another run's sweep never takes it for a leftover.
-        self._held = hold(self.tmp)
+        self._held = create_held(self.tmp)
         self.sink = self.writer = None
         self._fd = -1
         try:

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from gaopin.errors import GaopinError, LockedError, os_reason, special_kind, StoreError
-from gaopin.processes import hold, host_name, let_go, sweep_ended
 
 BUSY_TIMEOUT_MS = 15_000
 DB_FILE_NAME = "gaopin.db"  # the default store's name, and the one a folder given as a store is told to hold
@@ -253,12 +252,9 @@ def _create_store(path: Path, provisional: bool = False) -> bool:
     same store at once, one wins and the other simply opens it.
     """
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # a folder gaopin makes is private too
-    # Stores being built that runs killed outright left beside it (with their journals).
-    sweep_ended(path.parent, f".{path.name}.", ".new", companions=("-journal",))
-    tmp = path.with_name(f".{path.name}.{host_name()}.{os.getpid()}.new")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.new")
     fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
     os.close(fd)
-    held = hold(tmp)  # until it is in place: another run's sweep never takes it for a leftover
     try:
         conn = sqlite3.connect(tmp, isolation_level=None)
         try:
@@ -286,7 +282,6 @@ def _create_store(path: Path, provisional: bool = False) -> bool:
         return True
     finally:
         tmp.unlink(missing_ok=True)
-        let_go(held)
 
 
 def refuse_unusable_path(path: str | os.PathLike[str]) -> None:
