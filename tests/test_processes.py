@@ -105,15 +105,26 @@ def test_a_held_file_is_private_from_its_first_moment_and_kept_until_let_go(tmp_
 
 
 @pytest.mark.skipif(os.name == "nt", reason="POSIX locks")
-def test_where_no_lock_can_be_taken_nothing_is_removed(tmp_path, monkeypatch):
-    """A file system without locks (some network drives) cannot tell a live writer: the purge
-    removes such leftovers, not a sweep."""
+def test_where_the_file_system_has_no_locks_files_are_still_made_and_nothing_is_removed(tmp_path, monkeypatch):
+    """Some network drives have no locks: a live writer cannot be told from a leftover there, so
+    the purge removes such leftovers, not a sweep; the writer's file is still made, private."""
+    import errno
+    import fcntl
+
+    def no_locks(fd, operation):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
     monkeypatch.setattr(processes, "process_alive", lambda pid: False)
-    monkeypatch.setattr(processes, "_lock", lambda fd: False)
-    path = tmp_path / f".g.db.{host_name()}.12345.1.new"
-    path.write_bytes(b"13812345678")
-    sweep_ended(tmp_path, ".g.db.", ".new")
-    assert path.exists()
+    folder = tmp_path / "store"
+    folder.mkdir()
+    left = folder / f".g.db.{host_name()}.12345.1.new"
+    left.write_bytes(b"13812345678")
+    made = folder / f".g.db.{host_name()}.12346.1.new"
+    let_go(create_held(made))
+    assert stat.S_IMODE(made.stat().st_mode) == 0o600
+    sweep_ended(folder, ".g.db.", ".new")
+    assert sorted(os.listdir(folder)) == sorted([left.name, made.name])
 
 
 @pytest.mark.skipif(os.name == "nt", reason="named pipes and links")

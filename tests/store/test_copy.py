@@ -288,8 +288,10 @@ def test_a_purge_removes_copies_a_killed_run_left_half_written(tmp_path):
     import_files([_export(tmp_path / "a.csv", [_row(i, day=1 + i, phone=f"139000000{i:02d}") for i in range(6)])], store, Settings(), now=NOW)
     left = tmp_path / f".{copy_path(store.path).name}.4242.1.new"
     left.write_bytes(b"13900000001")
+    started = tmp_path / f".{copy_path(store.path).name}.somepc.4242.1.new-start"  # killed before it was renamed
+    started.write_bytes(b"")
     store.purge(date(2024, 8, 3))
-    assert not left.exists() and _served_by_copy(store)
+    assert not left.exists() and not started.exists() and _served_by_copy(store)
 
 
 # `gaopin ARGS` killed outright (SIGKILL: no clean-up runs) once the copy's writer has been given

@@ -156,8 +156,9 @@ def remove_copy(db: Path) -> None:
     the tickets lose rows that must not linger anywhere, as in a purge). A run writing one
     meanwhile then does not put it in place."""
     path = copy_path(db)
-    for leftover in path.parent.glob(f".{path.name}.*.new"):
-        leftover.unlink(missing_ok=True)
+    for pattern in (f".{path.name}.*.new", f".{path.name}.*.new-start"):
+        for leftover in path.parent.glob(pattern):
+            leftover.unlink(missing_ok=True)
     path.unlink(missing_ok=True)
 
 
@@ -193,8 +194,10 @@ class CopyWriter:
         except BaseException:
             self.closed = True
             self._release()
-            self.tmp.unlink(missing_ok=True)
-            let_go(self._held)
+            try:
+                self.tmp.unlink(missing_ok=True)
+            finally:
+                let_go(self._held)
             raise
 
     def add(self, table: pa.Table) -> None:
@@ -255,15 +258,19 @@ class CopyWriter:
         finally:
             # Interrupted too (Ctrl-C while the last tables are synced): the callers' numbers in
             # it do not stay behind. The thread, if still writing, writes into the removed file.
-            self.tmp.unlink(missing_ok=True)
-            let_go(self._held)
-            self._held = None
+            self._let_go()
         return False
 
     def discard(self) -> None:
         try:
             self._close()
         finally:
+            self._let_go()
+
+    def _let_go(self) -> None:
+        """The temporary file removed (if still there) and let go of."""
+        try:
             self.tmp.unlink(missing_ok=True)
-            let_go(self._held)
-            self._held = None
+        finally:
+            held, self._held = self._held, None
+            let_go(held)
