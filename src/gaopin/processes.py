@@ -33,6 +33,10 @@ def host_name() -> str:
     return f"{plain[:23] or 'host'}-{hashlib.sha256(whole.encode('utf-8', 'surrogatepass')).hexdigest()[:8]}"
 
 
+# The name a held file is made under before it is renamed into place (`create_held`).
+STARTING = "-start"
+
+
 def create_held(path: Path) -> int | None:
     """Create the empty file `path` (0600), locked for its writer until the returned descriptor is
     closed (`let_go`), so that no other run's sweep takes it for a leftover (`sweep_ended`): it is
@@ -42,7 +46,7 @@ def create_held(path: Path) -> int | None:
     if os.name == "nt":
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
         return None
-    start = path.with_name(f"{path.name}-start")
+    start = path.with_name(f"{path.name}{STARTING}")
     start.unlink(missing_ok=True)
     fd = os.open(start, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)  # read-write: NFS locks need it
     try:
@@ -113,9 +117,10 @@ def sweep_ended(folder: Path, prefix: str, suffix: str) -> None:
     (killed outright: kill -9, a power cut), and that no writer holds (`create_held`). Nothing is
     said when one cannot be removed: it only takes space, and the work at hand says what is wrong
     with the folder."""
+    host = host_name()
     try:
         with os.scandir(folder) as entries:
-            ended = [entry.name for entry in entries if _left_by_ended_process(entry.name, prefix, suffix)]
+            ended = [entry.name for entry in entries if _left_by_ended_process(entry.name, prefix, suffix, host)]
     except OSError:
         return
     for name in ended:
@@ -145,10 +150,10 @@ def _remove_unless_held(path: Path) -> None:
         os.close(fd)
 
 
-def _left_by_ended_process(name: str, prefix: str, suffix: str) -> bool:
+def _left_by_ended_process(name: str, prefix: str, suffix: str, host: str) -> bool:
     if not name.startswith(prefix) or not name.endswith(suffix):
         return False
     parts = name[len(prefix) : len(name) - len(suffix)].split(".")
-    if len(parts) < 2 or parts[0] != host_name() or not all(p.isascii() and p.isdigit() for p in parts[1:]):
+    if len(parts) < 2 or parts[0] != host or not all(p.isascii() and p.isdigit() for p in parts[1:]):
         return False
     return not process_alive(int(parts[1]))

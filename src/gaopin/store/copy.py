@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 
-from gaopin.processes import create_held, host_name, let_go, sweep_ended
+from gaopin.processes import STARTING, create_held, host_name, let_go, sweep_ended
 from gaopin.store.db import TEXT_FORMAT, TICKET_COLUMNS
 
 TOKEN_KEY = b"gaopin.tickets_token"
@@ -136,10 +136,14 @@ def _sync(fd: int) -> None:
     getattr(os, "fdatasync", os.fsync)(fd)
 
 
+# A copy being written: `.<copy>.<host>.<pid>.<thread>.new` (`_temporary`).
+TEMPORARY = ".new"
+
+
 def _temporary(path: Path) -> Path:
     """Where a copy is written before it is put in place: named after the computer, the process
     and the thread writing it (`sweep_leftovers`)."""
-    return path.with_name(f".{path.name}.{host_name()}.{os.getpid()}.{threading.get_ident()}.new")
+    return path.with_name(f".{path.name}.{host_name()}.{os.getpid()}.{threading.get_ident()}{TEMPORARY}")
 
 
 def sweep_leftovers(db: Path) -> None:
@@ -148,7 +152,7 @@ def sweep_leftovers(db: Path) -> None:
     copy and holding every number. Those of running processes, and of other computers sharing
     the folder, stay (a purge removes every one: `remove_copy`)."""
     path = copy_path(db)
-    sweep_ended(path.parent, f".{path.name}.", ".new")
+    sweep_ended(path.parent, f".{path.name}.", TEMPORARY)
 
 
 def remove_copy(db: Path) -> None:
@@ -156,7 +160,7 @@ def remove_copy(db: Path) -> None:
     the tickets lose rows that must not linger anywhere, as in a purge). A run writing one
     meanwhile then does not put it in place."""
     path = copy_path(db)
-    for pattern in (f".{path.name}.*.new", f".{path.name}.*.new-start"):
+    for pattern in (f".{path.name}.*{TEMPORARY}", f".{path.name}.*{TEMPORARY}{STARTING}"):
         for leftover in path.parent.glob(pattern):
             leftover.unlink(missing_ok=True)
     path.unlink(missing_ok=True)
