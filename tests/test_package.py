@@ -25,6 +25,25 @@ def test_numpy_huge_page_advice_set_by_the_user_is_kept():
     assert _probe({"NUMPY_MADVISE_HUGEPAGE": "1"}) == "True"
 
 
+# Threads of the process once numpy is loaded: OpenBLAS would start one more per further core.
+THREADS = "import os, gaopin, numpy; print(len(os.listdir('/proc/self/task')), os.environ['OPENBLAS_NUM_THREADS'])"
+
+
+def _threads(env: dict[str, str]) -> str:
+    clean = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    return subprocess.run([sys.executable, "-c", THREADS], env={**clean, **env}, capture_output=True, text=True, check=True).stdout.strip()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or (os.cpu_count() or 1) < 2, reason="threads counted in /proc; one core starts none")
+def test_numpy_starts_no_blas_threads_by_default():
+    assert _threads({}) == "1 1"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or (os.cpu_count() or 1) < 2, reason="threads counted in /proc; one core starts none")
+def test_blas_threads_set_by_the_user_are_kept():
+    assert _threads({"OPENBLAS_NUM_THREADS": "2"}) == "2 2"
+
+
 # Ten times a column of 64 MB made by Arrow and dropped: with its pages given back to the kernel
 # at once (Arrow's own setting) each is faulted in anew, left to the kernel they are reused.
 # Page faults, not time: about 157,000 the first way, about 16,000 the second.
