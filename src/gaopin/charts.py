@@ -983,10 +983,11 @@ def worker_init(claims: Any = None) -> None:
     clean-up): a thread waits on the parent's sentinel, then SIGTERM ends the worker as it
     would any process (on Windows, os.kill terminates it). Ctrl-C reaches the whole process
     group: the parent stops the report and the pool; the worker, ignoring it, prints no
-    traceback of its own. The collector's passes over matplotlib's many small
+    traceback of its own. It ends without Python's finalization. The collector's passes over matplotlib's many small
     objects cost about a tenth of the work (as in the report's own process, which pauses it
     while writing); the worker draws one report's charts and ends, and reference counting
     frees nearly everything meanwhile."""
+    import atexit
     import gc
     import multiprocessing
     import signal
@@ -999,6 +1000,12 @@ def worker_init(claims: Any = None) -> None:
     parent = multiprocessing.parent_process()
     if parent is None:
         return
+    # Once the pool lets it go, and multiprocessing has flushed its output and done its own
+    # clean-up, the worker ends as the command does (`gaopin.cli.end`): without Python's
+    # finalization, whose collection and teardown of matplotlib's modules took 0.1 s that the
+    # report waited for at its end (docs/performance.md). Nothing there is left to write out;
+    # the pool reads no worker's exit status. Only in a started process: never in the caller's.
+    atexit.register(os._exit, 0)
 
     def watch() -> None:
         parent.join()
