@@ -983,10 +983,10 @@ def worker_init(claims: Any = None) -> None:
     clean-up): a thread waits on the parent's sentinel, then SIGTERM ends the worker as it
     would any process (on Windows, os.kill terminates it). Ctrl-C reaches the whole process
     group: the parent stops the report and the pool; the worker, ignoring it, prints no
-    traceback of its own. It ends without Python's finalization. The collector's passes over matplotlib's many small
-    objects cost about a tenth of the work (as in the report's own process, which pauses it
-    while writing); the worker draws one report's charts and ends, and reference counting
-    frees nearly everything meanwhile."""
+    traceback of its own. It ends without Python's finalization. The collector's passes over
+    matplotlib's many small objects cost about a tenth of the work (as in the report's own
+    process, which pauses it while writing); the worker draws one report's charts and ends, and
+    reference counting frees nearly everything meanwhile."""
     import atexit
     import gc
     import multiprocessing
