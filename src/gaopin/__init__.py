@@ -24,6 +24,6 @@ if _sys.platform != "win32":
 _os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
 # numpy's OpenBLAS starts a thread per further core when numpy is imported, and each spins for a
 # while waiting for work that gaopin never gives it (no linear algebra here): about 0.1 s of a
-# core per process, taken from Arrow's threads, or from the report's own work while its chart
-# process starts (docs/performance.md). Read when numpy is first imported.
+# core per process, taken from the report's own work while its chart process starts
+# (docs/performance.md). Read when numpy is first imported.
 _os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
