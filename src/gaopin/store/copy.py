@@ -198,10 +198,7 @@ class CopyWriter:
         except BaseException:
             self.closed = True
             self._release()
-            try:
-                self.tmp.unlink(missing_ok=True)
-            finally:
-                let_go(self._held)
+            self._let_go()
             raise
 
     def add(self, table: pa.Table) -> None:
