@@ -313,3 +313,11 @@ def dispatch_class(value: str) -> str:
     if any(word in value for word in ("区派", "区级")):
         return DISTRICT
     return ""
+
+
+# The canonical fields `warn` reads (content, dispatch, closing times and the ticket type are not
+# needed; the loader adds the fields [filters] name, such as 工单类型).
+WARN_FIELDS = (
+    "ticket_id", "received_at", "caller_name", "caller_phone", "street", "community",
+    "address", "category", "title", "unit", "valid_callback", "contacted", "resolved", "satisfied",
+)  # fmt: skip

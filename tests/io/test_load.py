@@ -1014,14 +1014,14 @@ def test_a_required_column_blank_in_every_row_is_an_error_naming_the_column_that
 def test_a_csv_read_in_many_blocks_gives_one_chunk_per_column_and_the_same_tickets(tmp_path, monkeypatch):
     """Arrow reads a CSV in blocks, a chunk of every column per block; the rules take rows from
     the converted columns again and again, which is cheaper from one chunk."""
-    from gaopin.io import readers
+    from gaopin.io import csvfile, readers
     from gaopin.io.canonical import arrow
 
     rows = [[f"GD{i:04d}", f"2024-08-{1 + i % 28:02d} 09:{i % 60:02d}:00", f"诉求人{i % 7}", f"1381234{i % 50:04d}", f"恰海小区{i % 9}号楼",
              "城乡建设->市容环境->垃圾", "是" if i % 3 else "否", "满意", "市派"] for i in range(400)]  # fmt: skip
     path = write_csv(tmp_path / "aug.csv", [STANDARD_HEADER, *rows])
     whole = load([path], Settings()).frame
-    monkeypatch.setattr(readers, "CSV_BLOCK_BYTES", 1 << 10)
+    monkeypatch.setattr(csvfile, "CSV_BLOCK_BYTES", 1 << 10)
     blocks = readers.read(path, Settings().load, Settings().limits, Settings().columns)[0]
     assert arrow(blocks.body(0, [0]).frame["0"]).num_chunks > 10
     result = load([path], Settings())

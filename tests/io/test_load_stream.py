@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pandas.testing import assert_frame_equal
 
-import gaopin.io.load  # noqa: F401  (the package exports a function of the same name)
+import gaopin.io.load  # noqa: F401
 from gaopin.config import Settings
 from gaopin.io.canonical import joined_phone_problems, phone_column
 from gaopin.io.load import load

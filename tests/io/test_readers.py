@@ -13,7 +13,7 @@ import pytest
 
 from gaopin.config import LimitSettings, LoadSettings
 from gaopin.errors import InputError
-from gaopin.io import readers
+from gaopin.io import csvfile, readers
 from gaopin.io.readers import Grid, cell_text, read
 from tests.builders import csv_text, write_bytes, write_csv, write_xlsx
 
@@ -381,7 +381,7 @@ def test_csv_is_text_only(tmp_path):
 def test_head_is_at_most_thirty_rows(tmp_path):
     rows = [["x"]] * 40 + [["工单编号", "受理时间"]]
     grid = _read(write_csv(tmp_path / "t.csv", rows))
-    assert len(grid.head) == readers.HEAD_ROWS
+    assert len(grid.head) == csvfile.HEAD_ROWS
     assert isinstance(pd.DataFrame(grid.head), pd.DataFrame)
 
 
@@ -404,13 +404,13 @@ def test_a_quote_anywhere_in_a_csv_means_values_may_span_lines(tmp_path):
     plain = "工单编号,标题\n" + "".join(f"GD{i:08d},标题{i}\n" for i in range(200_000))  # several MB
     path = tmp_path / "a.csv"
     path.write_text(plain, encoding="utf-8")
-    assert not readers._may_quote_newlines(path, "utf-8-sig")
+    assert not csvfile.may_quote_newlines(path, "utf-8-sig")
     path.write_text(plain + 'GD99999999,"两行\n标题"\n', encoding="utf-8")
-    assert readers._may_quote_newlines(path, "utf-8-sig")
-    assert readers._may_quote_newlines(path, "utf-16")  # other encodings are not searched
+    assert csvfile.may_quote_newlines(path, "utf-8-sig")
+    assert csvfile.may_quote_newlines(path, "utf-16")  # other encodings are not searched
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
-    assert not readers._may_quote_newlines(empty, "utf-8")
+    assert not csvfile.may_quote_newlines(empty, "utf-8")
 
 
 # --- a quote left open ---------------------------------------------------------------------

@@ -9,7 +9,7 @@ import pytest
 
 from gaopin.config import LimitSettings, LoadSettings
 from gaopin.errors import InputError
-from gaopin.io import readers
+from gaopin.io import csvfile
 from gaopin.io.readers import read
 from tests.builders import write_bytes
 
@@ -29,7 +29,7 @@ def _load_body(path):
 def split(request, monkeypatch):
     """The file searched in one pass, or (as a large file is) in two halves at once."""
     if request.param == "halves":
-        monkeypatch.setattr(readers, "SCAN_SPLIT_BYTES", 1 << 10)
+        monkeypatch.setattr(csvfile, "SCAN_SPLIT_BYTES", 1 << 10)
     return request.param
 
 
@@ -76,7 +76,7 @@ def test_a_quote_is_found_in_either_half(tmp_path, split, where):
     quoted = 'GD999999,2024-08-30 10:00,13899999999,"恰海社区",城乡建设->物业\r\n'
     rows.insert(0 if where == "first" else len(rows), quoted)
     path = write_bytes(tmp_path / "t.csv", (HEADER + "".join(rows)).encode("utf-8"))
-    assert readers._scan_bytes(path)
-    assert readers._scan_bytes(path, nul=False)
+    assert csvfile.scan_bytes(path)
+    assert csvfile.scan_bytes(path, nul=False)
     plain = write_bytes(tmp_path / "plain.csv", (HEADER + _rows(20_000)).encode("utf-8"))
-    assert not readers._scan_bytes(plain) and not readers._scan_bytes(plain, nul=False)
+    assert not csvfile.scan_bytes(plain) and not csvfile.scan_bytes(plain, nul=False)

@@ -9,7 +9,8 @@ import pytest
 
 from gaopin.config import LimitSettings, LoadSettings
 from gaopin.errors import InputError
-from gaopin.io.readers import _quote_is_byte, read
+from gaopin.io.csvfile import quote_is_byte
+from gaopin.io.readers import read
 from tests.builders import write_bytes
 
 HEADER = "工单编号,受理时间,来电人电话/账号,所属社区,诉求内容,是否有效回访,是否联系,是否解决,是否满意\r\n"
@@ -121,6 +122,6 @@ def test_one_quote_anywhere_makes_a_csv_not_quote_free(tmp_path, encoding):
      ("utf-7", False), ("hz", False), ("cp500", False), ("no-such-codec", False)],
 )  # fmt: skip
 def test_the_quote_is_taken_for_its_byte_only_where_an_encoding_always_writes_it_so(encoding, as_byte):
-    assert _quote_is_byte(encoding) is as_byte
+    assert quote_is_byte(encoding) is as_byte
     if as_byte:
         assert '"'.encode(encoding).replace(b"\x00", b"").endswith(b'"')

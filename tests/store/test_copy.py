@@ -19,7 +19,7 @@ import pyarrow as pa
 import pytest
 from hypothesis import given, settings, strategies as st
 
-import gaopin.io.load  # noqa: F401  (the package exports a function of the same name)
+import gaopin.io.load  # noqa: F401
 import gaopin.store.copy as copy_module
 import gaopin.store.store as store_module
 from gaopin.config import Settings

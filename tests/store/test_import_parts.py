@@ -12,11 +12,11 @@ from datetime import datetime
 import pyarrow as pa
 import pytest
 
-import gaopin.io.load  # noqa: F401  (the package exports a function of the same name)
+import gaopin.io.load  # noqa: F401
 import gaopin.store.store as store_module
 from gaopin.config import Settings
 from gaopin.errors import InputError
-from gaopin.io import load
+from gaopin.io.load import load
 from gaopin.store import Store, import_files
 from tests.builders import write_csv, write_xlsx
 

@@ -18,7 +18,7 @@ from gaopin.errors import StoreError, UsageError
 from gaopin.store import Store, import_files, import_into
 from gaopin.store.copy import remove_copy
 from gaopin.store.db import LATEST, MIGRATIONS
-from gaopin.io import load
+from gaopin.io.load import load
 
 ROW = {"ticket_id": "A1", "received_at": at("2024-08-03"), "caller_name": "张三", "caller_phone": "13812345678", "resolved": "否", "satisfied": "不满意", "community": "恰海社区"}
 

@@ -72,6 +72,7 @@ def warn(
     """
     from gaopin.io.write import refuse_input_as_output
     from gaopin.reports.warnings import write_warn_report
+    from gaopin.schema import WARN_FIELDS
 
     if output is not None:
         refuse_input_as_output(output, files or [])
@@ -107,7 +108,6 @@ def warn(
         if failure is not None:  # after what was found and sent is written and shown
             raise failure
     else:
-        from gaopin.rules.warn import WARN_FIELDS
         from gaopin.rules.warn import warn as run_warn
         from gaopin.store import tickets_from
 

@@ -772,7 +772,8 @@ def warn_and_deliver(
 
     `show_phones` affects only the returned report: what is sent is always masked. Raises as
     report_and_deliver does, the error's `result` being the WarnDelivery."""
-    from gaopin.rules.warn import WARN_FIELDS, warn
+    from gaopin.rules.warn import warn
+    from gaopin.schema import WARN_FIELDS
     from gaopin.store.store import db_path, tickets_from
 
     prepared = prepare_channels(settings, channels, dry_run, environ)

@@ -1,5 +1,4 @@
-"""Reading ticket exports into the canonical table, and writing tables safely."""
+"""Reading ticket exports into the canonical table (`gaopin.io.load`), and writing tables safely.
 
-from gaopin.io.load import LoadResult, Problem, SourceInfo, load
-
-__all__ = ["LoadResult", "Problem", "SourceInfo", "load"]
+The package itself imports nothing, so that its light modules (`sniff`, `header`, `csvfile`)
+can be used before pandas is loaded, which `gaopin.io.load` needs."""

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterable
 
 from gaopin.errors import ConfigError, InputError
 from gaopin.privacy import mask_phones_in_text
-from gaopin.schema import CATEGORY_LEVEL_ALIASES, FIELD_BY_NAME, FIELDS, REQUIRED_FIELDS, header_key, label, tidy
+from gaopin.schema import (
+    CANONICAL_COLUMNS,
+    CATEGORY_LEVEL_ALIASES,
+    DISPATCH_CLASS,
+    FIELD_BY_NAME,
+    FIELDS,
+    REQUIRED_FIELDS,
+    fields_named,
+    header_key,
+    label,
+    tidy,
+)
 
 MIN_HEADER_MATCHES = 2
 LEVEL_NAMES = ("category_l1", "category_l2", "category_l3")
@@ -238,3 +250,47 @@ def map_columns(headers: list[str], columns: dict[str, Any], source: str) -> Map
             f"请在 gaopin.toml 的 [columns] 中指明哪一列是{label(missing[0])}，例如 {missing[0]} = \"文件里那一列的表头\"（见 docs/data-format.md）",
         )
     return Mapping(maps, fields)
+
+
+@dataclass(frozen=True)
+class ColumnChoice:
+    """The columns of a table that a command reads (`choose_columns`)."""
+
+    positions: dict[str, int]  # each field read, and each source column kept by its header
+    label_at: int | None  # the table's first column, read for its labels
+
+    @property
+    def columns(self) -> list[int]:
+        return sorted(set(self.positions.values()) | ({self.label_at} if self.label_at is not None else set()))
+
+
+def choose_columns(mapping: Mapping, fields: Iterable[str] | None, keep_extra: bool, exclude: dict[str, Any]) -> ColumnChoice:
+    """The columns to read for `fields` (None: every canonical field; ids and times are always
+    read), with the unmapped source columns too when `keep_extra`, and those [filters] `exclude`
+    names."""
+    # A command that reads only some fields reads those [filters] name as well: a field left
+    # unread would be blank, and its filter would silently match nothing.
+    wanted = set(CANONICAL_COLUMNS) if fields is None else set(fields) | {"ticket_id", "received_at"} | fields_named(exclude)
+    extra_headers = {k for k in exclude if k not in FIELD_BY_NAME}
+    return ColumnChoice(_positions(mapping, wanted, keep_extra, extra_headers), _label_column(mapping))
+
+
+def _positions(mapping: Mapping, wanted: set[str], keep_extra: bool, extra_headers: set[str]) -> dict[str, int]:
+    out = {}
+    for name, pos in mapping.fields.items():
+        target = "category" if name in LEVEL_NAMES else name
+        if target in wanted or (target == "dispatch" and DISPATCH_CLASS in wanted):
+            out[name] = pos
+    unused = Counter(c.header for c in mapping.columns if c.field is None and c.header)
+    for c in mapping.columns:
+        if c.field is None and c.header and (keep_extra or c.header in extra_headers):
+            clash = unused[c.header] > 1 or c.header in CANONICAL_COLUMNS or c.header in out
+            out[f"{c.header}#{c.position + 1}" if clash else c.header] = c.position
+    return out
+
+
+def _label_column(mapping: Mapping) -> int | None:
+    """The table's first column (with a header), where a footer puts its label when the 工单编号
+    cell is left blank (合计 under 序号); None when it is the id column itself."""
+    first = next((c.position for c in mapping.columns if c.header), None)
+    return None if first == mapping.position("ticket_id") else first

@@ -25,11 +25,11 @@ from gaopin.errors import InputError
 from gaopin.io import canonical as conv
 from gaopin.io.bulk import collector_paused
 from gaopin.io.dates import DTYPE, parse_datetimes
-from gaopin.io.header import LEVEL_NAMES, ColumnMap, Header, Mapping, find_header, map_columns, names_ticket_id, validate_columns_config
+from gaopin.io.header import LEVEL_NAMES, ColumnMap, Header, Mapping, choose_columns, find_header, map_columns, names_ticket_id, validate_columns_config
 from gaopin.io.readers import Body, Grid, read
 from gaopin.io.sniff import CSV, HTML
 from gaopin.privacy import mask_phones_in_text
-from gaopin.schema import CANONICAL_COLUMNS, DATETIME_FIELDS as TIME_FIELDS, DISPATCH_CLASS, FIELD_BY_NAME, FIELDS, fields_named, label
+from gaopin.schema import CANONICAL_COLUMNS, DATETIME_FIELDS as TIME_FIELDS, DISPATCH_CLASS, FIELD_BY_NAME, FIELDS, label
 
 MAX_DETAILS = 200  # problems listed one by one per kind and file; all are counted
 # Rows converted at a time when a load streams its tickets to a sink (the store's insert).
@@ -250,10 +250,6 @@ def _load(
     if sink is not None and len(paths) != 1:
         raise ValueError("a sink takes the tickets of one file")
     validate_columns_config(settings.columns)
-    # A command that reads only some fields reads those [filters] name as well: a field left
-    # unread would be blank, and its filter would silently match nothing.
-    wanted = set(CANONICAL_COLUMNS) if fields is None else set(fields) | {"ticket_id", "received_at"} | fields_named(settings.filters.exclude)
-    extra_headers = {k for k in settings.filters.exclude if k not in FIELD_BY_NAME}
     log = _Log()
     frames: list[pd.DataFrame] = []
     sources: list[SourceInfo] = []
@@ -277,9 +273,9 @@ def _load(
             info = SourceInfo(str(path), grid.kind, grid.sheet, grid.encoding, header.index + 1, mapping.columns, header_rows=header.rows, name=source)
             info.formulas_without_value, formulas = formulas, 0
             _check_configured(settings, mapping, source, log)
-            positions = _positions(mapping, wanted, keep_extra, extra_headers)
-            label_at = _label_column(mapping)
-            body = grid.body(header.last, sorted(set(positions.values()) | ({label_at} if label_at is not None else set())))
+            choice = choose_columns(mapping, fields, keep_extra, settings.filters.exclude)
+            positions, label_at = choice.positions, choice.label_at
+            body = grid.body(header.last, choice.columns)
             info.encoding = grid.encoding  # reading the body may have found a later non-UTF-8 byte
             # Text kinds: every cell is text. They have no text cells to mark an id as text (exports
             # write ="GD2024…" to keep Excel from reading a number), and no date cells.
@@ -352,20 +348,6 @@ def _check_configured(settings: Settings, mapping: Mapping, source: str, log: _L
         targets = LEVEL_NAMES if name == "category" and isinstance(value, list) else (name,)
         if not any(t in mapping.fields for t in targets):
             log.add(Problem("config", f"[columns] 中 {name} = {value!r} 在文件里没有找到对应的表头", file=source, field=name))
-
-
-def _positions(mapping: Mapping, wanted: set[str], keep_extra: bool, extra_headers: set[str]) -> dict[str, int]:
-    out = {}
-    for name, pos in mapping.fields.items():
-        target = "category" if name in LEVEL_NAMES else name
-        if target in wanted or (target == "dispatch" and DISPATCH_CLASS in wanted):
-            out[name] = pos
-    unused = Counter(c.header for c in mapping.columns if c.field is None and c.header)
-    for c in mapping.columns:
-        if c.field is None and c.header and (keep_extra or c.header in extra_headers):
-            clash = unused[c.header] > 1 or c.header in CANONICAL_COLUMNS or c.header in out
-            out[f"{c.header}#{c.position + 1}" if clash else c.header] = c.position
-    return out
 
 
 @dataclass
@@ -487,8 +469,8 @@ def _to_canonical(
     label_at: int | None = None,
 ) -> tuple[pd.DataFrame, list[Problem], bool]:
     """(canonical tickets, rejected rows, streamed). `one_of_sheets`: the rows are one sheet of
-    several read from a workbook. `label_at`: the table's first column (see _label_column), read
-    for the rows without an id.
+    several read from a workbook. `label_at`: the table's first column (header.choose_columns),
+    read for the rows without an id.
 
     With a `sink`, and when no kept ticket id repeats in the file (nothing to merge), the
     tickets are converted STREAM_ROWS at a time and each part goes to the sink, finished, as
@@ -832,13 +814,6 @@ def _no_ticket_sheet(path: Path, skipped: dict[str, list[str]], settings: Settin
     if hidden:
         hint = f"{_sheet_advice(hidden)}；否则{hint}"
     return InputError(f"{path} 中没有一张工作表有工单表头（含“工单编号”列的表头）：{whys}", hint)
-
-
-def _label_column(mapping: Mapping) -> int | None:
-    """The table's first column (with a header), where a footer puts its label when the 工单编号
-    cell is left blank (合计 under 序号); None when it is the id column itself."""
-    first = next((c.position for c in mapping.columns if c.header), None)
-    return None if first == mapping.position("ticket_id") else first
 
 
 def _footer_labels(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:

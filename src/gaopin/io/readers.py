@@ -10,11 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
-from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
-import io
 import math
-import threading
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from operator import itemgetter
@@ -28,24 +24,12 @@ import pyarrow.compute as pc
 
 from gaopin.config import LoadSettings, LimitSettings
 from gaopin.errors import InputError
-from gaopin.io import sniff
+from gaopin.io import csvfile, sniff
 from gaopin.io.canonical import text_buffers
 from gaopin.io.header import MIN_HEADER_MATCHES, _candidates  # the header finder's own aliases
 from gaopin.schema import header_key
 from gaopin.io.precheck import check_file_size, check_xls, check_xlsx
 from gaopin.privacy import mask_phones_in_text
-
-HEAD_ROWS = 30
-# Arrow reads a CSV in blocks of this many bytes, a chunk of each column per block: blocks of a
-# few MB parse faster than larger ones (they stay in the CPU's cache).
-CSV_BLOCK_BYTES = 4 << 20
-# A larger CSV is searched for quotes and NUL bytes in two halves at once (`_scan_bytes`).
-SCAN_SPLIT_BYTES = 32 << 20
-
-
-def head_rows(load: LoadSettings) -> int:
-    """The rows read first: where the header is looked for, or down to the one configured."""
-    return max(HEAD_ROWS, load.header_row)
 
 
 # Above 15 significant digits a float no longer holds the exact integer Excel showed.
@@ -64,7 +48,7 @@ class Body:
     # A workbook's columns (positions) holding text cells only, no date or number cell: where a
     # date is typed as text, which [load] date_format may say is year-day-month.
     text_only: frozenset[int] = frozenset()
-    # No cell holds a quote: a CSV without the byte 0x22 (`_scan_bytes`) in an encoding that
+    # No cell holds a quote: a CSV without the byte 0x22 (`csvfile.scan_bytes`) in an encoding that
     # always writes the quote as that byte. No cell can then be an ="…" formula (unwrap_excel_text).
     quote_free: bool = False
 
@@ -139,7 +123,7 @@ def read(path: Path, load: LoadSettings, limits: LimitSettings, columns: dict[st
         return _read_workbook(path, kind, load, limits)
     if kind == sniff.HTML:
         table, encoding = _read_html_table(path, load, columns or {})
-        grid = _rows_grid(kind, table.rows, None, head_rows(load), [s[:4] for s in table.spans])
+        grid = _rows_grid(kind, table.rows, None, csvfile.head_rows(load), [s[:4] for s in table.spans])
         grid.encoding = encoding
         return [grid]
     return [_read_csv(path, load)]
@@ -163,7 +147,7 @@ def _read_workbook(path: Path, kind: str, load: LoadSettings, limits: LimitSetti
     from python_calamine import SheetVisibleEnum
 
     wb = _open_workbook(path, kind)
-    n_head = head_rows(load)
+    n_head = csvfile.head_rows(load)
     with wb:
         try:
             names = list(wb.sheet_names)
@@ -258,7 +242,7 @@ def _wanted_sheet(names: list[str], path: Path, wanted: str) -> str:
 
 
 def _rows_grid(
-    kind: str, rows: list[list[object]], sheet: str | None, n_head: int = HEAD_ROWS, spans: list[tuple[int, int, int, int]] | None = None
+    kind: str, rows: list[list[object]], sheet: str | None, n_head: int = csvfile.HEAD_ROWS, spans: list[tuple[int, int, int, int]] | None = None
 ) -> Grid:
     head = [[cell_text(c) for c in row] for row in rows[:n_head]]
     return Grid(kind=kind, head=head, sheet=sheet, body_reader=lambda h, columns: _rows_body(rows, h, columns, spans))
@@ -502,7 +486,7 @@ def _read_html_table(path: Path, load: LoadSettings, columns: dict[str, Any]) ->
         raise InputError(f"{path} 是网页（HTML），不是表格，里面也没有表格数据", "请确认下载的是导出文件，而不是登录页或错误页")
     # The table with the ticket header, not the longest: a 查询条件 table above a small daily
     # export is longer than it. Without one, the longest, as before.
-    n_head = head_rows(load)
+    n_head = csvfile.head_rows(load)
     scores = [_header_score(t.rows, n_head, columns) for t in tables]
     if max(scores) >= MIN_HEADER_MATCHES:
         best = max(range(len(tables)), key=lambda i: (scores[i], len(tables[i].rows)))
@@ -517,234 +501,48 @@ def _read_html_table(path: Path, load: LoadSettings, columns: dict[str, Any]) ->
 # --- CSV ------------------------------------------------------------------------------
 
 
-DELIMITERS = (",", "\t", ";", "|")
-
-
-def _decode_head(raw: bytes, encoding: str) -> str:
-    """Decode the first bytes strictly; a character cut at the end of the sample is left out.
-
-    An incremental decoder holds back an incomplete trailing character instead of failing
-    (comparing error offsets would not work for utf-8-sig, whose offsets skip the BOM).
-    """
-    return codecs.getincrementaldecoder(encoding)(errors="strict").decode(raw, final=False)
-
-
-def _decode_error(path: Path, tried: list[str], raw: bytes | None = None) -> InputError:
-    """Name every encoding tried and where in the file each one failed."""
-    parts = []
-    for enc in tried:
-        where = ""
-        if raw is not None:
-            try:
-                raw.decode(enc)
-            except UnicodeDecodeError as exc:
-                where = f"第 {exc.start} 字节处无法解码"
-            except LookupError:
-                pass
-        parts.append(f"{enc}（{where}）" if where else enc)
-    return InputError(
-        f"{path} 的编码无法识别（试过 {'、'.join(parts)}）",
-        # The setting serves every run (cron too); the flag one command.
-        '请在 Excel/WPS 中另存为“CSV UTF-8”或 .xlsx，或在 gaopin.toml 的 [load] 中写明编码，例如 encoding = "gb18030"（也可以在命令后加 --encoding gb18030）',
-    )
-
 
 def _read_csv(path: Path, load: LoadSettings) -> Grid:
-    with path.open("rb") as fh:
-        raw_head = fh.read(256 * 1024)
-        at_end = not fh.read(1)
-    if raw_head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        candidates = ["utf-16"]
-    elif load.encoding:
-        candidates = [load.encoding]
-    elif bomless := sniff.bomless_utf16(raw_head):
-        candidates = [bomless]
-    else:
-        candidates = ["utf-8-sig", "gb18030"]
-    text = None
-    encoding = candidates[0]
-    for enc in candidates:
-        try:
-            text = raw_head.decode(enc) if at_end else _decode_head(raw_head, enc)
-            encoding = enc
-            break
-        except UnicodeDecodeError:
-            continue
-        except LookupError:
-            raise InputError(f"不认识的编码名称“{enc}”", "常用编码：utf-8-sig、gb18030、utf-16") from None
-    if text is None:
-        raise _decode_error(path, candidates, raw_head)
-    text = text.lstrip("\ufeff")
-    if not text.strip():
-        raise InputError(f"{path} 没有任何内容（只有空白）", "请重新从 12345 系统导出")
-    delimiter = _sniff_delimiter(text)
-    head, line_ends = _csv_records(text, delimiter, head_rows(load), complete=at_end)
-    grid = Grid(kind=sniff.CSV, head=head, encoding=encoding)
+    head = csvfile.read_head(path, load)
+    encoding = head.encoding
+    grid = Grid(kind=sniff.CSV, head=head.records, encoding=encoding)
 
     def body(header_index: int, columns: list[int] | None) -> Body:
         # In UTF-16 every ASCII character has a zero byte: no NUL is searched for.
-        quoted = _scan_bytes(path, nul=not encoding.startswith("utf-16"))
+        quoted = csvfile.scan_bytes(path, nul=not encoding.startswith("utf-16"))
         made = read_body(header_index, columns, quoted)
-        made.quote_free = not quoted and _quote_is_byte(encoding)
+        made.quote_free = not quoted and csvfile.quote_is_byte(encoding)
         return made
 
     def read_body(header_index: int, columns: list[int] | None, quoted: bool) -> Body:
         nonlocal encoding
-        # pyarrow skips physical lines, not records: a quoted title cell may span several.
-        skip = line_ends[header_index] if header_index < len(line_ends) else header_index + 1
-        header_width = len(head[header_index]) if header_index < len(head) else 0
-        # Rows above the header (a long 说明 line) do not count: they are never read as data.
-        width = max((len(r) for r in head[header_index:]), default=0)
         try:
-            return _arrow_body(path, encoding, delimiter, header_index, skip, width, header_width, columns, quoted)
+            return _arrow_body(path, csvfile.body_read(path, head, encoding, header_index, columns, quoted), header_index)
         except _NeedsFallback:
             pass
         except UnicodeDecodeError:
-            if encoding == "utf-8-sig" and "gb18030" in candidates:
+            if encoding == "utf-8-sig" and "gb18030" in head.candidates:
                 # The head was valid UTF-8 (often pure ASCII) but the rest is not.
                 encoding = grid.encoding = "gb18030"
                 try:
-                    return _arrow_body(path, encoding, delimiter, header_index, skip, width, header_width, columns, quoted)
+                    return _arrow_body(path, csvfile.body_read(path, head, encoding, header_index, columns, quoted), header_index)
                 except _NeedsFallback:
                     pass
                 except UnicodeDecodeError:
-                    raise _decode_error(path, candidates, path.read_bytes()) from None
+                    raise csvfile.decode_error(path, head.candidates, path.read_bytes()) from None
             else:
-                raise _decode_error(path, candidates, path.read_bytes()) from None
-        return _python_body(path, encoding, delimiter, header_index, header_width, columns)
+                raise csvfile.decode_error(path, head.candidates, path.read_bytes()) from None
+        header_width = len(head.records[header_index]) if header_index < len(head.records) else 0
+        return _python_body(path, encoding, head.delimiter, header_index, header_width, columns)
 
     grid.body_reader = body
     return grid
 
 
-# Encodings (Python's names for them) in which a quote is always the byte 0x22, so that a file
-# without that byte holds no quote: ASCII's own byte in UTF-8 and the GB family (whose other
-# bytes are never 0x22 either), one of its two bytes in UTF-16. Others (UTF-7 writes +ACI-,
-# EBCDIC 0x7F) are not assumed to.
-_QUOTE_AS_BYTE = frozenset({"utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "gb18030", "gbk", "gb2312"})
-
-
-def _quote_is_byte(encoding: str) -> bool:
-    try:
-        return codecs.lookup(encoding).name in _QUOTE_AS_BYTE
-    except LookupError:
-        return False
-
-
-def _scan_bytes(path: Path, nul: bool = True) -> bool:
-    """Whether the file holds a quote (0x22) at all (`_may_quote_newlines`), in one pass over its
-    bytes that also refuses a NUL byte anywhere (`nul`), as sniff refuses one in its first
-    bytes: Arrow would read it into a cell and clean would copy it out. One memchr per byte
-    sought and megabyte, into one reused buffer (a fifth faster than mapping the whole file).
-
-    A file above SCAN_SPLIT_BYTES is searched in two halves at once, the second in a thread:
-    reading leaves the GIL, and the other core is idle until Arrow reads the file (a district
-    year's 500 MB: 0.12 s -> 0.07 s)."""
-    size = path.stat().st_size
-    found = threading.Event()  # a quote, when no NUL is sought: both halves may stop
-    if size <= SCAN_SPLIT_BYTES:
-        quote, at = _scan_range(path, 0, None, nul, found)
-    else:
-        middle = size // 2
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            later = pool.submit(_scan_range, path, middle, None, nul, found)
-            quote, at = _scan_range(path, 0, middle, nul, found)
-            quote_later, at_later = later.result()
-        quote, at = quote or quote_later, at if at >= 0 else at_later
-    if at >= 0:
-        _refuse_nul(path, at)  # the first NUL: the first half's, if it has one
-    return quote
-
-
-def _scan_range(path: Path, start: int, end: int | None, nul: bool, found: threading.Event) -> tuple[bool, int]:
-    """(a quote in the bytes from `start` to `end` (None: the end of the file), the offset of
-    the first NUL byte there or -1): stops at a NUL, and at a quote when no NUL is sought."""
-    buffer = bytearray(1 << 20)
-    view = memoryview(buffer)
-    quote = False
-    offset = start
-    with path.open("rb", buffering=0) as fh:
-        fh.seek(start)
-        while (end is None or offset < end) and not found.is_set():
-            size = fh.readinto(view if end is None else view[: min(len(buffer), end - offset)])
-            if not size:
-                break
-            if nul and (at := buffer.find(b"\x00", 0, size)) != -1:
-                return quote, offset + at
-            if not quote:
-                quote = buffer.find(b'"', 0, size) != -1
-                if quote and not nul:
-                    found.set()
-                    break
-            offset += size
-    return quote, -1
-
-
-def _refuse_nul(path: Path, at: int) -> None:
-    """The error for a NUL byte at offset `at`, with its line."""
-    line = 1
-    with path.open("rb") as fh:  # only now: count the lines before it
-        left = at
-        while left > 0:
-            chunk = fh.read(min(left, 1 << 20))
-            if not chunk:
-                break
-            line += chunk.count(b"\n")
-            left -= len(chunk)
-    raise sniff.nul_error(path, line)
-
-
-def _sniff_delimiter(text: str) -> str:
-    """The delimiter that splits the most records of the head into the same number (>1) of cells.
-
-    Counting characters per line is not enough: a tab-separated export whose content holds
-    commas has more commas than tabs on some lines.
-    """
-    best, best_score = ",", (0, 0)
-    for d in DELIMITERS:
-        records, _ = _csv_records(text, d, HEAD_ROWS, complete=False)
-        widths = [len(r) for r in records if len(r) > 1]
-        if not widths:
-            continue
-        common = Counter(widths).most_common(1)[0][0]
-        score = (widths.count(common), common)
-        if score > best_score:
-            best, best_score = d, score
-    return best
-
-
-def _csv_records(text: str, delimiter: str, limit: int, complete: bool) -> tuple[list[list[str]], list[int]]:
-    """The first records, and after each the number of physical lines read so far."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    out: list[list[str]] = []
-    ends: list[int] = []
-    try:
-        for record in reader:
-            out.append(record)
-            ends.append(reader.line_num)
-            if len(out) >= limit:
-                break
-    except csv.Error:
-        pass  # a quote cut off at the end of the sample
-    if not complete and len(out) < limit and out:
-        out, ends = (out[:-1], ends[:-1]) if len(out) > 1 else (out, ends)  # the last record may be cut
-    return out, ends
 
 
 class _NeedsFallback(Exception):
     """The fast reader cannot read this file exactly (ragged rows): use the csv module."""
-
-
-def _may_quote_newlines(path: Path, encoding: str, quoted: bool | None = None) -> bool:
-    """Could a quoted value hold a line break? Not if the file has no quote character at all
-    (`quoted`: `_scan_bytes` of the file, when already known).
-
-    Arrow reads much faster when values cannot span lines, and many exports quote nothing.
-    In UTF-8 and GB18030 the byte 0x22 is only ever a quote; other encodings are assumed to quote.
-    """
-    if encoding not in ("utf-8-sig", "utf-8", "utf8", "gb18030"):
-        return True
-    return _scan_bytes(path, nul=False) if quoted is None else quoted
 
 
 # The line breaks Arrow and the csv module end a record at.
@@ -891,50 +689,10 @@ def _runs_to_end(path: Path, encoding: str, delimiter: str, values: list[object]
     return False
 
 
-def _arrow_body(
-    path: Path,
-    encoding: str,
-    delimiter: str,
-    header_index: int,
-    skip_lines: int,
-    width: int,
-    header_width: int,
-    columns: list[int] | None,
-    quoted: bool | None = None,
-) -> Body:
-    import pyarrow as pa
-    import pyarrow.csv as pcsv
-
-    names = [str(i) for i in range(width)]
-    wanted = [str(i) for i in range(header_width)] if columns is None else [str(i) for i in columns]
-    beyond = names[header_width:]  # cells right of the last header cell: reported, not read
-    include = wanted + [n for n in beyond if n not in wanted]
-    multiline = _may_quote_newlines(path, encoding, quoted)
-    if multiline:
-        # A quote left open in a column this command does not need loses records too: every
-        # column is read to be looked at (_swallowed_records), then only the wanted ones kept.
-        include += [n for n in names[:header_width] if n not in include]
-    arrow_encoding = "utf8" if encoding in ("utf-8-sig", "utf-8", "utf8") else encoding
+def _arrow_body(path: Path, read: csvfile.BodyRead, header_index: int) -> Body:
+    encoding, delimiter, header_width, wanted, beyond = read.encoding, read.delimiter, read.header_width, read.wanted, read.beyond
     try:
-        table = pcsv.read_csv(
-            path,
-            read_options=pcsv.ReadOptions(
-                column_names=names, skip_rows=skip_lines, encoding=arrow_encoding, block_size=CSV_BLOCK_BYTES
-            ),
-            # Blank lines stay rows (all empty, dropped later) so that row numbers match the file.
-            parse_options=pcsv.ParseOptions(
-                delimiter=delimiter, newlines_in_values=multiline, ignore_empty_lines=False
-            ),
-            convert_options=pcsv.ConvertOptions(
-                # 64-bit offsets, as pandas keeps its text: the columns then go to pandas without a copy.
-                column_types={n: pa.large_string() for n in names},
-                include_columns=include,
-                # An empty cell, quoted or not, is a blank (null) as it is read: no pass over the frame.
-                null_values=[""],
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=True,
-            ),
-        )
+        table = csvfile.arrow_table(path, read)
     except pa.ArrowInvalid as exc:
         message = str(exc)
         if "UTF8" in message or "utf8" in message or "UTF-8" in message:
@@ -948,7 +706,7 @@ def _arrow_body(
         raise InputError(f"{path} 无法按 CSV 读取（{message.splitlines()[0][:120]}）", sniff._SAVE_AS) from None
     except UnicodeDecodeError:
         raise
-    if multiline:
+    if read.multiline:
         closed = _quote_closed(path, encoding, delimiter)
         # Every record has the same width here (Arrow refuses others): none is wider than the header.
         swallowed = _swallowed_records([table.column(n) for n in table.column_names], delimiter, header_width, lambda row, text: closed(text))
@@ -982,7 +740,7 @@ def _python_body(
         with path.open(encoding=encoding, newline="") as fh:
             records = list(csv.reader(fh, delimiter=delimiter))
     except UnicodeDecodeError:
-        raise _decode_error(path, [encoding], path.read_bytes()) from None
+        raise csvfile.decode_error(path, [encoding], path.read_bytes()) from None
     except csv.Error as exc:
         raise InputError(f"{path} 无法按 CSV 读取（{exc}）", sniff._SAVE_AS) from None
     data = records[header_index + 1 :]

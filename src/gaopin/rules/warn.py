@@ -26,14 +26,6 @@ from gaopin.rules.warnings import UNASSIGNED, Warning, find_warnings
 from gaopin.schema import compact
 
 
-# The canonical fields `warn` reads (content, dispatch, closing times and the ticket type are not
-# needed; the loader adds the fields [filters] name, such as 工单类型).
-WARN_FIELDS = (
-    "ticket_id", "received_at", "caller_name", "caller_phone", "street", "community",
-    "address", "category", "title", "unit", "valid_callback", "contacted", "resolved", "satisfied",
-)  # fmt: skip
-
-
 @dataclass
 class Escalation:
     ticket_id: str
