@@ -120,6 +120,33 @@ def test_the_end_tells_output_its_last_flush_could_not_write(monkeypatch, capsys
     assert capsys.readouterr().err.splitlines() == ["错误：无法写出结果：磁盘已满", "提示：请腾出空间"]
 
 
+def test_the_end_does_not_wait_for_a_read_ahead_that_was_not_taken(monkeypatch):
+    """A command that failed before it took the CSV's body read ahead (its output was its input)
+    ends at once, as any other: the thread only reads. Another thread still running is waited for."""
+    import atexit
+    import os
+    import threading
+
+    from gaopin import cli
+    from gaopin.io.ahead import THREAD_NAME
+
+    ended = []
+    monkeypatch.setattr(os, "_exit", ended.append)
+    monkeypatch.setattr(atexit, "_run_exitfuncs", lambda: None)
+    release = threading.Event()
+    reading = threading.Thread(target=release.wait, name=THREAD_NAME, daemon=True)
+    reading.start()
+    try:
+        cli.end(2)
+        assert ended == [2]
+        other = threading.Thread(target=release.wait, daemon=True)
+        other.start()
+        with pytest.raises(SystemExit):
+            cli.end(2)
+    finally:
+        release.set()
+
+
 def test_an_error_with_stderr_on_a_full_disk_still_ends_with_its_code(tmp_path):
     """Nothing can be told there: the run ends with the error's own code, without a traceback
     written anywhere else."""

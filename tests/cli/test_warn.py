@@ -237,6 +237,31 @@ def test_an_output_that_is_the_input_export_is_refused_before_anything_is_writte
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != "_home") == ["tickets.xlsx"]
 
 
+def test_warn_reads_a_csv_ahead_and_reports_what_it_reported_without(tmp_path, monkeypatch):
+    import threading
+
+    from gaopin.io import ahead, csvfile
+
+    path = tmp_path / "tickets.csv"
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        csv.writer(fh).writerows([HEADER, *ROWS])
+    plain = runner.invoke(app, ["warn", str(path), "--format", "json"])
+    assert plain.exit_code == 0, plain.output
+    seen = []
+    read_table = csvfile._read_table
+
+    def recorded(path, read):
+        seen.append(threading.current_thread().name)
+        return read_table(path, read)
+
+    monkeypatch.setattr(csvfile, "_read_table", recorded)
+    result = runner.invoke(app, ["warn", str(path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert seen == [ahead.THREAD_NAME]
+    assert result.stdout == plain.stdout
+    assert json.loads(result.stdout)["warnings"]
+
+
 def test_text_output_prints_brackets_from_notes_and_tickets_as_they_are(tmp_path, monkeypatch):
     """rich took "[filters]" in a note, and "[east]" in a community, for styles and dropped them."""
     monkeypatch.chdir(tmp_path)

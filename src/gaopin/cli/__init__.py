@@ -121,7 +121,7 @@ def end(code: int) -> None:
         code = int(exc.exit_code)
     except (OSError, ValueError, AttributeError):
         sys.exit(code)  # Python then reports what it could not write, as it always did
-    if threading.active_count() > 1:
+    if threading.active_count() > 1 + _reading_ahead():
         sys.exit(code)  # Python's own end waits for it
     atexit._run_exitfuncs()
     try:
@@ -130,6 +130,13 @@ def end(code: int) -> None:
     except Exception:  # noqa: BLE001 - the handlers' last words; the command's output was out above
         pass
     os._exit(code)
+
+
+def _reading_ahead() -> int:
+    """The threads reading a CSV ahead (`gaopin.io.ahead`) still running: a command that ended
+    before it took the file's body. They only read, and need not be waited for."""
+    ahead = sys.modules.get("gaopin.io.ahead")
+    return 0 if ahead is None else sum(t.name == ahead.THREAD_NAME for t in threading.enumerate())
 
 
 def _logged_not_shown(unraisable) -> None:

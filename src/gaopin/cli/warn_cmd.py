@@ -70,13 +70,17 @@ def warn(
     加 --email/--notify 时只发送还没发送过的预警和单否/双否（没有新的就不发），标准输出保持为空（除非 --verbose），
     出错时写标准错误并以退出码 4/5/6/7/8/9 结束（见 docs/data-format.md 的退出码表）。发送的内容总是隐藏电话号码。
     """
+    from gaopin.io.ahead import read_ahead
+    from gaopin.schema import WARN_FIELDS
+
+    settings = settings_from(config, load_overrides(encoding, sheet, header_row))
+    if files:
+        read_ahead(files, settings, WARN_FIELDS)  # while pandas and the rest are loaded below
     from gaopin.io.write import refuse_input_as_output
     from gaopin.reports.warnings import write_warn_report
-    from gaopin.schema import WARN_FIELDS
 
     if output is not None:
         refuse_input_as_output(output, files or [])
-    settings = settings_from(config, load_overrides(encoding, sheet, header_row))
     on = parse_date_option(date, "--date")
     start = parse_date_option(since, "--since")
     channels = delivery_channels(email, notify, dry_run, force, dry_run_dir)

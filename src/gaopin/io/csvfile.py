@@ -1,6 +1,10 @@
 """A CSV export read with the standard library and Arrow, never pandas: its first records (where
 the header is looked for), one pass over its bytes for quotes and NUL bytes, and Arrow's read of
 its body. `readers` makes a CSV's grid of these.
+
+They stand apart so that a command can begin the body's read before it has loaded pandas
+(`gaopin.io.ahead`): `arrow_table` takes the table read ahead when it was read with the very
+options asked for, from the same unchanged file, and reads the file itself otherwise.
 """
 
 from __future__ import annotations
@@ -8,6 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import os
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -291,7 +296,20 @@ def body_read(path: Path, head: Head, encoding: str, header_index: int, columns:
 
 
 def arrow_table(path: Path, read: BodyRead) -> pa.Table:
-    """Arrow's read of the body (`pyarrow.csv.read_csv`), raising what it raises."""
+    """Arrow's read of the body (`pyarrow.csv.read_csv`), raising what it raises. The table read
+    ahead (`Ahead`) is taken instead when it is this very read of this unchanged file."""
+    ahead = _take_ahead(path)
+    if ahead is not None:
+        done = ahead.outcome(read)
+        if done is not None:
+            table, error = done
+            if error is not None:
+                raise error
+            return table
+    return _read_table(path, read)
+
+
+def _read_table(path: Path, read: BodyRead) -> pa.Table:
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
@@ -312,3 +330,81 @@ def arrow_table(path: Path, read: BodyRead) -> pa.Table:
             quoted_strings_can_be_null=True,
         ),
     )
+
+
+# --- reading ahead --------------------------------------------------------------------
+
+
+def _identity(path: Path) -> tuple[int, int, int, int]:
+    """The file as it is now: a file changed (or replaced) since has another."""
+    st = os.stat(path)
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+class Ahead:
+    """One CSV's body read ahead, in another thread (`gaopin.io.ahead`), for `arrow_table` to take.
+
+    The thread calls `read` (or not) and then always `end`; `arrow_table` waits for `end`."""
+
+    def __init__(self, path: Path) -> None:
+        self.identity = _identity(path)
+        self._ended = threading.Event()
+        self._read: BodyRead | None = None
+        self._table: pa.Table | None = None
+        self._error: Exception | None = None
+
+    def read(self, path: Path, read: BodyRead) -> None:
+        """Read the body in the calling thread, keeping the table or Arrow's error for the taker."""
+        try:
+            self._table = _read_table(path, read)
+        except Exception as exc:  # noqa: BLE001 - raised again by the reader that takes it
+            self._error = exc
+        self._read = read
+
+    def end(self) -> None:
+        self._ended.set()
+
+    def outcome(self, read: BodyRead) -> tuple[pa.Table | None, Exception | None] | None:
+        """(table, error) of `read`, once the thread has ended; None when it read something else
+        or nothing. A read of other options is waited for too: its table is let go of before
+        the reader reads its own (two tables of a district year at once would double the memory)."""
+        self._ended.wait()
+        if self._read != read:
+            return None
+        return self._table, self._error
+
+
+_ahead: Ahead | None = None
+_ahead_lock = threading.Lock()
+
+
+def expect(path: Path) -> Ahead:
+    """A new read ahead of `path` (its reader is the caller's to start), replacing any other."""
+    global _ahead
+    ahead = Ahead(path)
+    with _ahead_lock:
+        _ahead = ahead
+    return ahead
+
+
+def forget_ahead() -> None:
+    """Let go of a read ahead not taken (the command ended before reading the body)."""
+    global _ahead
+    with _ahead_lock:
+        _ahead = None
+
+
+def _take_ahead(path: Path) -> Ahead | None:
+    """The read ahead of `path` as it is now, no longer kept here; None when there is none."""
+    global _ahead
+    with _ahead_lock:
+        ahead = _ahead
+        if ahead is None:
+            return None
+        try:
+            if _identity(path) != ahead.identity:
+                return None
+        except OSError:
+            return None
+        _ahead = None
+    return ahead

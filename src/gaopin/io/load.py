@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from gaopin.config import Settings
 from gaopin.errors import InputError
-from gaopin.io import canonical as conv
+from gaopin.io import canonical as conv, csvfile
 from gaopin.io.bulk import collector_paused
 from gaopin.io.dates import DTYPE, parse_datetimes
 from gaopin.io.header import LEVEL_NAMES, ColumnMap, Header, Mapping, choose_columns, find_header, map_columns, names_ticket_id, validate_columns_config
@@ -232,7 +232,10 @@ def load(
     is to show what is wrong) lists it as a problem instead.
     """
     with collector_paused():
-        return _load(paths, settings, fields, keep_extra, progress, sink, strict)
+        try:
+            return _load(paths, settings, fields, keep_extra, progress, sink, strict)
+        finally:
+            csvfile.forget_ahead()  # not taken when the load ended before the body (an error)
 
 
 def _load(
