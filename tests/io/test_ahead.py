@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import HealthCheck, given, settings as hyp_settings
@@ -15,7 +16,7 @@ from pandas.testing import assert_frame_equal
 
 from gaopin.config import Settings
 from gaopin.errors import InputError
-from gaopin.io import csvfile
+from gaopin.io import ahead as ahead_module, csvfile
 from gaopin.io.ahead import THREAD_NAME, read_ahead
 from gaopin.io.load import load
 from gaopin.schema import WARN_FIELDS
@@ -87,6 +88,40 @@ def test_a_read_of_other_columns_is_not_taken(tmp_path, reads):
     assert reads == [THREAD_NAME, "MainThread"]
     assert "dispatch" in result.frame.columns
     assert_frame_equal(result.frame, _plain([path], fields=None))
+
+
+def test_a_read_ahead_not_taken_is_let_go_of_before_the_loader_reads(tmp_path, reads, monkeypatch):
+    """Two tables of a district year at once would double the memory."""
+    path = write_csv(tmp_path / "aug.csv", [STANDARD_HEADER, *_rows(300)])
+    read_ahead([path], Settings(), WARN_FIELDS)
+    ahead = csvfile._ahead
+    held = []
+    read_table = csvfile._read_table
+
+    def noting(path, read):
+        if threading.current_thread().name == "MainThread":
+            held.append(ahead._table)
+        return read_table(path, read)
+
+    monkeypatch.setattr(csvfile, "_read_table", noting)
+    load([path], Settings())  # other columns than warn's
+    assert held == [None]
+
+
+def test_without_a_thread_to_read_ahead_the_loader_reads_the_file_itself(tmp_path, reads, monkeypatch):
+    path = write_csv(tmp_path / "aug.csv", [STANDARD_HEADER, *_rows(30)])
+
+    class NoThread:
+        def __init__(self, **kwargs):
+            pass
+
+        def start(self):
+            raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(ahead_module, "threading", SimpleNamespace(Thread=NoThread))  # the loader's own threads still start
+    read_ahead([path], Settings(), WARN_FIELDS)
+    assert len(load([path], Settings(), fields=WARN_FIELDS).frame) == 30
+    assert reads == ["MainThread"]
 
 
 def test_a_file_quoting_in_its_head_is_not_read_ahead(tmp_path, reads):

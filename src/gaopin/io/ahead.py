@@ -39,7 +39,10 @@ def read_ahead(paths: Iterable[Path] | None, settings: Settings, fields: Iterabl
         ahead = csvfile.expect(path)
     except OSError:
         return
-    threading.Thread(target=_read, args=(ahead, path, settings, fields, keep_extra), name=THREAD_NAME, daemon=True).start()
+    try:
+        threading.Thread(target=_read, args=(ahead, path, settings, fields, keep_extra), name=THREAD_NAME, daemon=True).start()
+    except RuntimeError:  # no thread to be had: the command reads the file itself, without waiting
+        ahead.end()
 
 
 def _read(ahead: csvfile.Ahead, path: Path, settings: Settings, fields: Iterable[str] | None, keep_extra: bool) -> None:

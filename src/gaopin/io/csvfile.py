@@ -370,6 +370,7 @@ class Ahead:
         the reader reads its own (two tables of a district year at once would double the memory)."""
         self._ended.wait()
         if self._read != read:
+            self._table = self._error = None
             return None
         return self._table, self._error
 
