@@ -298,9 +298,9 @@ def body_read(path: Path, head: Head, encoding: str, header_index: int, columns:
 def arrow_table(path: Path, read: BodyRead) -> pa.Table:
     """Arrow's read of the body (`pyarrow.csv.read_csv`), raising what it raises. The table read
     ahead (`Ahead`) is taken instead when it is this very read of this unchanged file."""
-    ahead = _take_ahead(path)
+    ahead = _take_ahead()
     if ahead is not None:
-        done = ahead.outcome(read)
+        done = ahead.outcome(path, read)
         if done is not None:
             table, error = done
             if error is not None:
@@ -364,12 +364,17 @@ class Ahead:
     def end(self) -> None:
         self._ended.set()
 
-    def outcome(self, read: BodyRead) -> tuple[pa.Table | None, Exception | None] | None:
-        """(table, error) of `read`, once the thread has ended; None when it read something else
-        or nothing. A read of other options is waited for too: its table is let go of before
-        the reader reads its own (two tables of a district year at once would double the memory)."""
+    def outcome(self, path: Path, read: BodyRead) -> tuple[pa.Table | None, Exception | None] | None:
+        """(table, error) of `read`, once the thread has ended; None when it read something else,
+        or nothing, or when the file has changed since it began. Another read is waited for too:
+        its table is let go of before the reader reads its own (two tables of a district year at
+        once would double the memory)."""
         self._ended.wait()
-        if self._read != read:
+        try:
+            same = self._read == read and _identity(path) == self.identity
+        except OSError:
+            same = False
+        if not same:
             self._table = self._error = None
             return None
         return self._table, self._error
@@ -395,17 +400,9 @@ def forget_ahead() -> None:
         _ahead = None
 
 
-def _take_ahead(path: Path) -> Ahead | None:
-    """The read ahead of `path` as it is now, no longer kept here; None when there is none."""
+def _take_ahead() -> Ahead | None:
+    """The read ahead, no longer kept here; None when there is none."""
     global _ahead
     with _ahead_lock:
-        ahead = _ahead
-        if ahead is None:
-            return None
-        try:
-            if _identity(path) != ahead.identity:
-                return None
-        except OSError:
-            return None
-        _ahead = None
+        ahead, _ahead = _ahead, None
     return ahead
