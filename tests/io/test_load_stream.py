@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import tempfile
 from pathlib import Path
 
@@ -12,13 +11,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pandas.testing import assert_frame_equal
 
-import gaopin.io.load  # noqa: F401
+import gaopin.io.load as loader
 from gaopin.config import Settings
 from gaopin.io.canonical import joined_phone_problems, phone_column
 from gaopin.io.load import load
 from tests.builders import write_csv
 
-loader = sys.modules["gaopin.io.load"]
 
 HEADER = ["工单编号", "受理时间", "诉求人", "来电号码", "诉求地址", "是否解决", "是否满意", "派单方式", "备注"]
 

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pytest
 from hypothesis import given, settings, strategies as st
 
-import gaopin.io.load  # noqa: F401
+import gaopin.io.load as loader
 import gaopin.store.copy as copy_module
 import gaopin.store.store as store_module
 from gaopin.config import Settings
@@ -29,7 +29,6 @@ from gaopin.store.copy import CopyWriter, copy_path, copy_token, read_copy
 from gaopin.store.db import TICKET_COLUMNS
 from tests.builders import tickets, write_csv
 
-loader = sys.modules["gaopin.io.load"]
 NOW = datetime(2024, 9, 1, 8, 30)
 HEADER = ["工单编号", "受理时间", "诉求人", "来电号码", "诉求地址", "问题分类", "是否解决", "是否满意", "办结时间"]
 

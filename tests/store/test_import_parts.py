@@ -4,7 +4,6 @@ converted: what it stores equals one insert of the whole, and a failure leaves n
 from __future__ import annotations
 
 import os
-import sys
 import threading
 import time
 from datetime import datetime
@@ -12,7 +11,7 @@ from datetime import datetime
 import pyarrow as pa
 import pytest
 
-import gaopin.io.load  # noqa: F401
+import gaopin.io.load as loader
 import gaopin.store.store as store_module
 from gaopin.config import Settings
 from gaopin.errors import InputError
@@ -20,7 +19,6 @@ from gaopin.io.load import load
 from gaopin.store import Store, import_files
 from tests.builders import write_csv, write_xlsx
 
-loader = sys.modules["gaopin.io.load"]
 NOW = datetime(2024, 9, 1, 8, 30)
 HEADER = ["工单编号", "受理时间", "诉求人", "来电号码", "诉求地址", "是否解决", "办结时间", "备注"]
 

@@ -661,14 +661,13 @@ def test_nothing_goes_through_the_sqlite3_connection_while_a_bulk_write_is_open(
     # process, so the two copies do not lock each other within one process, and a statement
     # through the sqlite3 module inside a bulk transaction could release the other's lock.
     import contextlib
-    import sys
 
-    import gaopin.io.load  # noqa: F401
+    import gaopin.io.load as loader
     import gaopin.store.store as store_module
     from gaopin.ledger.refresh import refresh
     from tests.builders import caller_tickets
 
-    monkeypatch.setattr(sys.modules["gaopin.io.load"], "STREAM_ROWS", 2)
+    monkeypatch.setattr(loader, "STREAM_ROWS", 2)
     inside = []
     during: list[str] = []
     original = store_module.Store._bulk_transaction
