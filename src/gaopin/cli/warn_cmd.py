@@ -74,8 +74,7 @@ def warn(
     from gaopin.schema import WARN_FIELDS
 
     settings = settings_from(config, load_overrides(encoding, sheet, header_row))
-    if files:
-        read_ahead(files, settings, WARN_FIELDS)  # while pandas and the rest are loaded below
+    read_ahead(files, settings, WARN_FIELDS)  # while pandas and the rest are loaded below
     from gaopin.io.write import refuse_input_as_output
     from gaopin.reports.warnings import write_warn_report
 

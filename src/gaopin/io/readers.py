@@ -516,24 +516,25 @@ def _read_csv(path: Path, load: LoadSettings) -> Grid:
 
     def read_body(header_index: int, columns: list[int] | None, quoted: bool) -> Body:
         nonlocal encoding
+        read = csvfile.body_read(path, head, encoding, header_index, columns, quoted)
         try:
-            return _arrow_body(path, csvfile.body_read(path, head, encoding, header_index, columns, quoted), header_index)
+            return _arrow_body(path, read, header_index)
         except _NeedsFallback:
             pass
         except UnicodeDecodeError:
             if encoding == "utf-8-sig" and "gb18030" in head.candidates:
                 # The head was valid UTF-8 (often pure ASCII) but the rest is not.
                 encoding = grid.encoding = "gb18030"
+                read = csvfile.body_read(path, head, encoding, header_index, columns, quoted)
                 try:
-                    return _arrow_body(path, csvfile.body_read(path, head, encoding, header_index, columns, quoted), header_index)
+                    return _arrow_body(path, read, header_index)
                 except _NeedsFallback:
                     pass
                 except UnicodeDecodeError:
                     raise csvfile.decode_error(path, head.candidates, path.read_bytes()) from None
             else:
                 raise csvfile.decode_error(path, head.candidates, path.read_bytes()) from None
-        header_width = len(head.records[header_index]) if header_index < len(head.records) else 0
-        return _python_body(path, encoding, head.delimiter, header_index, header_width, columns)
+        return _python_body(path, encoding, head.delimiter, header_index, read.header_width, columns)
 
     grid.body_reader = body
     return grid
